@@ -1,0 +1,12 @@
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { signalingDevPlugin } from './signaling/vite-plugin.ts';
+
+// `npm run dev` serves the app with hot reload; the plugin attaches the signaling server to
+// Vite's own HTTP server at /signal, so the page reaches signaling on the same origin as in
+// production and nothing else has to be started.
+export default defineConfig({
+  plugins: [svelte(), signalingDevPlugin()],
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true },
+});
