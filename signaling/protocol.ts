@@ -11,6 +11,9 @@
 //
 // Every frame is decoded with the schemas below at the boundary; anything else is refused.
 import * as v from 'valibot';
+import { decodeWith, parseJson, type Decoded } from '../src/core/decode.ts';
+
+export type { Decoded };
 
 export const signalingPath = '/signal';
 /** Frames larger than this are refused unread. */
@@ -113,34 +116,14 @@ export function joinSigningText(challenge: string, room: string, id: string): st
   return `tabmesh-join/1\n${challenge}\n${room}\n${id}`;
 }
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
-
-function decodeWith<T>(schema: v.GenericSchema<unknown, T>, raw: unknown): Decoded<T> {
-  const result = v.safeParse(schema, raw);
-  if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
-  const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-  return { ok: false, error: path ? `${path}: ${issue.message}` : issue.message };
-}
-
 /** Parse and check one client frame; never throws. */
 export function decodeClientMessage(text: string): Decoded<ClientMessage> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, error: 'not JSON' };
-  }
-  return decodeWith(clientMessageSchema, raw);
+  const parsed = parseJson(text);
+  return parsed.ok ? decodeWith(clientMessageSchema, parsed.value) : parsed;
 }
 
 /** Parse and check one server frame; never throws. */
 export function decodeServerMessage(text: string): Decoded<ServerMessage> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, error: 'not JSON' };
-  }
-  return decodeWith(serverMessageSchema, raw);
+  const parsed = parseJson(text);
+  return parsed.ok ? decodeWith(serverMessageSchema, parsed.value) : parsed;
 }
