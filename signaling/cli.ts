@@ -1,0 +1,82 @@
+// The command line of `npm start` / `npm run serve`, parsed without side effects so the rules
+// (flags beat environment, bad input is named) are tested without starting a process.
+import type { NetworkInterfaceInfo } from 'node:os';
+import { defaultHost, defaultPort, hostForUrl } from './server.ts';
+
+export const usage = `Usage: tsx signaling/main.ts [--port N] [--host ADDRESS] [--static DIR]
+
+Serves the built Tabmesh app and its signaling server (WebSocket at /signal, health at /healthz).
+
+Options:
+  --port N        port to listen on (default ${defaultPort}; also the PORT environment variable; 0 picks a free port)
+  --host ADDRESS  interface to listen on (default ${defaultHost}, every interface, so other devices
+                  on your network can join; also the HOST environment variable)
+  --static DIR    directory with the built app (default: the repository's dist/, made by npm run build)
+  -h, --help      show this help
+`;
+
+export type CliCommand =
+  | { kind: 'run'; port: number; host: string; staticDir: string | undefined }
+  | { kind: 'help' }
+  | { kind: 'error'; message: string };
+
+export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+  let portText = env.PORT !== undefined && env.PORT !== '' ? env.PORT : undefined;
+  let portSource = 'PORT';
+  let host = env.HOST !== undefined && env.HOST !== '' ? env.HOST : defaultHost;
+  let staticDir: string | undefined;
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '-h' || arg === '--help') return { kind: 'help' };
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (name !== '--port' && name !== '--host' && name !== '--static') {
+      return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument ${arg}` };
+    }
+    let value: string | undefined;
+    if (eq > 0 && arg.startsWith('--')) value = arg.slice(eq + 1);
+    else value = argv[++i];
+    if (value === undefined || value === '' || (value.startsWith('--') && eq < 0)) {
+      return { kind: 'error', message: `${name} needs a value` };
+    }
+    if (name === '--port') {
+      portText = value;
+      portSource = '--port';
+    } else if (name === '--host') host = value;
+    else staticDir = value;
+  }
+
+  let port = defaultPort;
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65_535) {
+      return { kind: 'error', message: `${portSource} must be a port number from 0 to 65535, got "${portText}"` };
+    }
+    port = Number(portText);
+  }
+  return { kind: 'run', port, host, staticDir };
+}
+
+/**
+ * The addresses a person can open: this machine first, then (when listening on every
+ * interface) each LAN address, so another device knows where to go.
+ */
+export function openUrls(
+  host: string,
+  port: number,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+): string[] {
+  const wildcardV4 = host === '0.0.0.0';
+  const wildcardAny = host === '::' || host === '';
+  if (!wildcardV4 && !wildcardAny) return [`http://${hostForUrl(host)}:${port}/`];
+  const urls = [`http://localhost:${port}/`];
+  for (const infos of Object.values(interfaces)) {
+    for (const info of infos ?? []) {
+      if (info.internal) continue;
+      if (info.family === 'IPv4') urls.push(`http://${info.address}:${port}/`);
+      // Link-local IPv6 needs a zone id that browsers do not accept in URLs.
+      else if (wildcardAny && !info.address.toLowerCase().startsWith('fe80:')) urls.push(`http://[${info.address}]:${port}/`);
+    }
+  }
+  return urls;
+}

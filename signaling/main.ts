@@ -1,0 +1,68 @@
+// `npm start` (after the build) and `npm run serve`: one process serving the app, signaling
+// and /healthz. Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for bad usage.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { networkInterfaces } from 'node:os';
+import { openUrls, parseCliArgs, usage } from './cli.ts';
+import { createTabmeshServer, defaultStaticDir } from './server.ts';
+
+const command = parseCliArgs(process.argv.slice(2), process.env);
+if (command.kind === 'help') {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+if (command.kind === 'error') {
+  process.stderr.write(`error: ${command.message}\n\n${usage}`);
+  process.exit(2);
+}
+
+const staticDir = command.staticDir !== undefined ? resolve(command.staticDir) : defaultStaticDir;
+const server = createTabmeshServer({
+  port: command.port,
+  host: command.host,
+  staticDir,
+  log: (line) => console.error(line),
+});
+
+try {
+  const address = await server.listen();
+  if (!existsSync(join(staticDir, 'index.html'))) {
+    console.error(`warning: ${staticDir} has no index.html — run \`npm run build\` first; until then pages show how.`);
+  }
+  console.log('Tabmesh is running. Open it in several tabs, or on other devices on your network:');
+  for (const url of openUrls(command.host, address.port, networkInterfaces())) console.log(`  ${url}`);
+  console.log('Press Ctrl+C to stop.');
+} catch (err) {
+  const code = (err as { code?: string }).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? `port ${command.port} is already in use; stop the other server or pick another with --port`
+      : code === 'EACCES'
+        ? `not allowed to listen on port ${command.port}; pick a port above 1023 with --port`
+        : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+          ? `this machine has no address ${command.host}; use --host 0.0.0.0 or one of its own addresses`
+          : err instanceof Error
+            ? err.message
+            : String(err);
+  console.error(`error: cannot start: ${why}`);
+  process.exit(1);
+}
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) {
+    console.error(`${signal} again: exiting without waiting.`);
+    process.exit(1);
+  }
+  stopping = true;
+  console.log(`${signal}: closing connections…`);
+  server.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`error while closing: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
