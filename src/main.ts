@@ -1,0 +1,20 @@
+// The dashboard: a mesh node in this tab, its window.tabmesh API, and the Svelte UI over it.
+import { mount } from 'svelte';
+import { createMeshNode } from './mesh-node.ts';
+import { installWindowApi } from './window-api.ts';
+import { MeshState } from './ui/mesh.svelte.ts';
+import App from './ui/App.svelte';
+import './ui/app.css';
+
+const params = new URLSearchParams(location.search);
+const room = params.get('room') || 'lobby';
+const signalingUrl = params.get('signal') ?? undefined;
+const target = document.getElementById('app') as HTMLElement;
+
+try {
+  const node = await createMeshNode({ room, ...(signalingUrl ? { signalingUrl } : {}) });
+  installWindowApi(node);
+  mount(App, { target, props: { mesh: new MeshState(node) } });
+} catch (error) {
+  target.textContent = `Tabmesh could not start: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -1,0 +1,119 @@
+// The embeddable entry point: createMeshNode() starts a node in this page (a protocol worker,
+// the WebRTC host, a slot of IndexedDB) without any UI. The dashboard is built on it, and
+// another web app can use it the same way.
+import { claimSlot } from './net/slot.ts';
+import { PeerHost } from './net/peer-host.ts';
+import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
+import type { NodeSnapshot } from './worker/snapshot.ts';
+
+export type { NodeSnapshot };
+
+export interface MeshNodeOptions {
+  /** Room to join; nodes only ever see nodes of their own room. */
+  room: string;
+  /** WebSocket URL of the signaling server; default: /signal on this page's origin. */
+  signalingUrl?: string;
+}
+
+export interface MeshNode {
+  /** The slot of this browser's IndexedDB the node lives in (one per open tab). */
+  readonly slot: number;
+  /** The latest snapshot, or null before the worker has posted one. */
+  snapshot(): NodeSnapshot | null;
+  /** Calls `listener` with every new snapshot; returns the unsubscribe function. */
+  subscribe(listener: (snapshot: NodeSnapshot) => void): () => void;
+  /** Runs a node command in the worker; rejects with the node's explanation on refusal. */
+  command(name: string, ...args: unknown[]): Promise<unknown>;
+  /** A fatal start-up problem, if any. */
+  readonly error: string | null;
+  /** Leaves gracefully: tells peers and the room, closes every link, stops the worker. */
+  close(): void;
+}
+
+export function defaultSignalingUrl(location: Location): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/signal`;
+}
+
+export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
+  const slot = await claimSlot();
+  const worker = new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` });
+  const toWorker = (message: PageToWorker, transfer?: Transferable[]) => worker.postMessage(message, transfer ?? []);
+  const host = new PeerHost(toWorker);
+  const listeners = new Set<(snapshot: NodeSnapshot) => void>();
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let latest: NodeSnapshot | null = null;
+  let error: string | null = null;
+  let nextCommandId = 1;
+  let closed = false;
+
+  worker.addEventListener('message', (event: MessageEvent) => {
+    const decoded = decodeWorkerToPage(event.data);
+    if (!decoded.ok) {
+      console.warn(`tabmesh: refused a message from the worker (${decoded.error})`);
+      return;
+    }
+    const message = decoded.value;
+    switch (message.type) {
+      case 'snapshot':
+        latest = message.snapshot as unknown as NodeSnapshot;
+        for (const listener of listeners) listener(latest);
+        return;
+      case 'reply': {
+        const waiter = pending.get(message.id);
+        pending.delete(message.id);
+        if (message.ok) waiter?.resolve(message.value);
+        else waiter?.reject(new Error(message.error ?? 'the node refused the command'));
+        return;
+      }
+      case 'fatal':
+        error = message.message;
+        console.error(`tabmesh: ${message.message}`);
+        return;
+      default:
+        host.handle(message);
+    }
+  });
+  worker.addEventListener('error', (event) => {
+    error = `the protocol worker failed: ${event.message}`;
+  });
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    toWorker({ type: 'shutdown' });
+    // Closing our side of every connection lets peers notice at once, even if the worker
+    // is torn down before it can say goodbye.
+    host.destroyAll();
+  };
+  addEventListener('pagehide', close);
+
+  toWorker({
+    type: 'init',
+    slot,
+    room: options.room,
+    signalingUrl: options.signalingUrl ?? defaultSignalingUrl(location),
+  });
+
+  return {
+    slot,
+    snapshot: () => latest,
+    subscribe(listener) {
+      listeners.add(listener);
+      if (latest) listener(latest);
+      return () => listeners.delete(listener);
+    },
+    command(name, ...args) {
+      if (closed) return Promise.reject(new Error('this node has been closed'));
+      const id = nextCommandId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        toWorker({ type: 'command', id, name, args });
+      });
+    },
+    get error() {
+      return error;
+    },
+    close,
+  };
+}

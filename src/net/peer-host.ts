@@ -1,0 +1,107 @@
+// The page's half of the transport: it owns the RTCPeerConnections (workers have none) through
+// simple-peer, and only moves bytes and signals between them and the protocol worker.
+import SimplePeer from '@thaunknown/simple-peer/lite.js';
+import type { Instance } from 'simple-peer';
+import type { PageToWorker, WorkerToPage } from '../worker/protocol.ts';
+
+type LinkCommand = Extract<WorkerToPage, { type: 'open-link' | 'signal-link' | 'send' | 'close-link' }>;
+
+interface HostedPeer {
+  linkId: string;
+  peer: Instance;
+}
+
+export class PeerHost {
+  private readonly peers = new Map<string, HostedPeer>();
+
+  constructor(private readonly toWorker: (message: PageToWorker, transfer?: Transferable[]) => void) {}
+
+  handle(command: LinkCommand): void {
+    switch (command.type) {
+      case 'open-link':
+        this.open(command.peer, command.linkId, command.initiator, command.iceServers);
+        return;
+      case 'signal-link': {
+        const hosted = this.current(command.peer, command.linkId);
+        if (!hosted) return;
+        try {
+          hosted.peer.signal(command.signal as unknown as SimplePeer.SignalData);
+        } catch (error) {
+          this.drop(command.peer, command.linkId, `bad signal: ${String(error)}`);
+        }
+        return;
+      }
+      case 'send': {
+        const hosted = this.current(command.peer, command.linkId);
+        if (!hosted) return;
+        try {
+          hosted.peer.send(new Uint8Array(command.bytes));
+        } catch (error) {
+          this.drop(command.peer, command.linkId, `send failed: ${String(error)}`);
+        }
+        return;
+      }
+      case 'close-link': {
+        const hosted = this.current(command.peer, command.linkId);
+        if (hosted) {
+          this.peers.delete(command.peer);
+          hosted.peer.destroy();
+        }
+        return;
+      }
+    }
+  }
+
+  /** Closes every connection at once (the tab is going away): peers see the channel close. */
+  destroyAll(): void {
+    for (const { peer } of this.peers.values()) peer.destroy();
+    this.peers.clear();
+  }
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  private current(peerId: string, linkId: string): HostedPeer | undefined {
+    const hosted = this.peers.get(peerId);
+    return hosted && hosted.linkId === linkId ? hosted : undefined;
+  }
+
+  private open(peerId: string, linkId: string, initiator: boolean, iceServers: RTCIceServer[]): void {
+    const previous = this.peers.get(peerId);
+    if (previous) {
+      this.peers.delete(peerId);
+      previous.peer.destroy();
+    }
+    const peer: Instance = new SimplePeer({
+      initiator,
+      trickle: true,
+      config: { iceServers },
+      channelConfig: { ordered: true },
+    });
+    this.peers.set(peerId, { linkId, peer });
+    const isCurrent = () => this.peers.get(peerId)?.peer === peer;
+    peer.on('signal', (signal: unknown) => {
+      if (isCurrent()) this.toWorker({ type: 'link-signal', peer: peerId, linkId, signal: signal as Record<string, unknown> });
+    });
+    peer.on('connect', () => {
+      if (isCurrent()) this.toWorker({ type: 'link-up', peer: peerId, linkId });
+    });
+    peer.on('data', (data: Uint8Array) => {
+      if (!isCurrent()) return;
+      const bytes = data.slice().buffer;
+      this.toWorker({ type: 'link-data', peer: peerId, linkId, bytes }, [bytes]);
+    });
+    peer.on('close', () => this.drop(peerId, linkId, 'channel closed', peer));
+    peer.on('error', (error: Error & { code?: string }) => this.drop(peerId, linkId, error.code ?? error.message, peer));
+  }
+
+  private drop(peerId: string, linkId: string, reason: string, which?: Instance): void {
+    const hosted = this.current(peerId, linkId);
+    if (hosted && (!which || hosted.peer === which)) {
+      this.peers.delete(peerId);
+      hosted.peer.destroy();
+      this.toWorker({ type: 'link-down', peer: peerId, linkId, reason });
+    }
+  }
+}

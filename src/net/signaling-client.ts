@@ -1,0 +1,183 @@
+// The node's side of the signaling protocol (signaling/protocol.ts). It runs in the protocol
+// worker (WebSocket exists in workers, and worker timers are not throttled like a hidden
+// page's), keeps the connection up with backoff, and hands introductions and signals upward.
+// The Node peer uses it too, with `ws` as its socket.
+import type { NodeId } from '../core/types.ts';
+import { decodeServerMessage, joinSigningText, type ClientMessage, type ErrorCode } from '../../signaling/protocol.ts';
+
+export type SignalingStatus = 'connecting' | 'joined' | 'disconnected' | 'refused';
+
+/** The subset of the WebSocket API we use, so a Node `ws` socket fits as well as the browser's. */
+export interface SocketLike {
+  readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+}
+
+export interface SignalingHandlers {
+  status(status: SignalingStatus, detail: string): void;
+  joined(peers: NodeId[]): void;
+  peerJoined(peer: NodeId): void;
+  peerLeft(peer: NodeId): void;
+  signal(from: NodeId, data: Record<string, unknown>): void;
+  /** A refusal from the server or a frame we could not decode, for the counters. */
+  problem(code: ErrorCode | 'bad-frame', message: string): void;
+}
+
+export interface SignalingOptions {
+  url: string;
+  room: string;
+  id: NodeId;
+  sign(text: string): Promise<string>;
+  createSocket(url: string): SocketLike;
+  handlers: SignalingHandlers;
+}
+
+/** First retry delay; doubles on each failure up to the maximum, with ±25 % jitter. */
+const reconnectBaseMs = 500;
+const reconnectMaxMs = 15_000;
+/** Refusals after which retrying cannot help (the server said no for a reason we cannot fix). */
+const finalRefusals: ReadonlySet<string> = new Set(['bad-signature', 'origin-refused']);
+const socketOpen = 1;
+
+export class SignalingClient {
+  private socket: SocketLike | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private failures = 0;
+  private stopped = false;
+  private joined = false;
+  private refusedFinally = false;
+
+  constructor(private readonly options: SignalingOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Says goodbye to the room (a graceful leave) and stops reconnecting. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.socket && this.socket.readyState === socketOpen) this.write({ type: 'leave' });
+    this.socket?.close(1000, 'leaving');
+    this.socket = null;
+  }
+
+  /** Connects again now (for a user command or a test), forgetting any final refusal. */
+  reconnect(): void {
+    this.refusedFinally = false;
+    this.failures = 0;
+    this.socket?.close(1000, 'reconnecting');
+    this.socket = null;
+    if (!this.stopped) this.connect();
+  }
+
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
+  /** Sends a signed signal through the server; false when not joined (caller may relay over the mesh). */
+  sendSignal(to: NodeId, data: Record<string, unknown>): boolean {
+    if (!this.joined) return false;
+    return this.write({ type: 'signal', to, data });
+  }
+
+  private write(message: ClientMessage): boolean {
+    if (!this.socket || this.socket.readyState !== socketOpen) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  private connect(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.joined = false;
+    this.options.handlers.status('connecting', this.options.url);
+    let socket: SocketLike;
+    try {
+      socket = this.options.createSocket(this.options.url);
+    } catch (error) {
+      this.scheduleRetry(`cannot open ${this.options.url}: ${String(error)}`);
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = (ev) => {
+      if (this.socket === socket) void this.onFrame(ev.data);
+    };
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const wasJoined = this.joined;
+      this.joined = false;
+      if (wasJoined) this.failures = 0;
+      const why = ev.reason ? `closed: ${ev.reason}` : `closed (code ${ev.code})`;
+      this.scheduleRetry(why);
+    };
+    socket.onerror = () => {
+      /* followed by onclose, which decides what to do */
+    };
+  }
+
+  private scheduleRetry(why: string): void {
+    if (this.stopped) return;
+    if (this.refusedFinally) {
+      this.options.handlers.status('refused', why);
+      return;
+    }
+    const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** this.failures) * (0.75 + Math.random() * 0.5);
+    this.failures++;
+    this.options.handlers.status('disconnected', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private async onFrame(data: unknown): Promise<void> {
+    const handlers = this.options.handlers;
+    if (typeof data !== 'string') {
+      handlers.problem('bad-frame', 'binary frame from the signaling server');
+      return;
+    }
+    const decoded = decodeServerMessage(data);
+    if (!decoded.ok) {
+      handlers.problem('bad-frame', decoded.error);
+      return;
+    }
+    const message = decoded.value;
+    switch (message.type) {
+      case 'welcome': {
+        const { room, id } = this.options;
+        const sig = await this.options.sign(joinSigningText(message.challenge, room, id));
+        this.write({ type: 'join', room, id, sig });
+        return;
+      }
+      case 'joined':
+        if (message.self !== this.options.id) {
+          handlers.problem('bad-frame', 'server confirmed a join for another id');
+          return;
+        }
+        this.joined = true;
+        this.failures = 0;
+        handlers.status('joined', `room ${message.room}`);
+        handlers.joined(message.peers.filter((p) => p !== this.options.id) as NodeId[]);
+        return;
+      case 'peer-joined':
+        if (message.peer !== this.options.id) handlers.peerJoined(message.peer as NodeId);
+        return;
+      case 'peer-left':
+        handlers.peerLeft(message.peer as NodeId);
+        return;
+      case 'signal':
+        handlers.signal(message.from as NodeId, message.data);
+        return;
+      case 'error':
+        handlers.problem(message.code, message.message);
+        if (finalRefusals.has(message.code)) this.refusedFinally = true;
+        return;
+    }
+  }
+}

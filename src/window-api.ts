@@ -1,0 +1,43 @@
+// window.tabmesh: everything the UI can do, as methods, so browser tests and people in
+// devtools can drive a tab. Names are public: extend, never rename (README documents them).
+import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
+
+export interface TabmeshApi {
+  /** This node's state as plain JSON (a fresh copy); null until the node has started. */
+  snapshot(): NodeSnapshot | null;
+  /** Resolves with the first snapshot once the node runs. */
+  ready(): Promise<NodeSnapshot>;
+  /** Sends a text message over the direct link to `peer`. */
+  send(peer: string, text: string): Promise<true>;
+  /** Sends a text message to every directly linked node; resolves with how many. */
+  broadcast(text: string): Promise<number>;
+  /** Reconnects to the signaling server now. */
+  reconnectSignaling(): Promise<true>;
+}
+
+declare global {
+  interface Window {
+    tabmesh: TabmeshApi;
+  }
+}
+
+export function installWindowApi(node: MeshNode): TabmeshApi {
+  const api: TabmeshApi = {
+    snapshot: () => {
+      const latest = node.snapshot();
+      return latest ? structuredClone(latest) : null;
+    },
+    ready: () =>
+      new Promise((resolve) => {
+        const stop = node.subscribe((snapshot) => {
+          queueMicrotask(() => stop());
+          resolve(structuredClone(snapshot));
+        });
+      }),
+    send: (peer, text) => node.command('send', peer, text) as Promise<true>,
+    broadcast: (text) => node.command('broadcast', text) as Promise<number>,
+    reconnectSignaling: () => node.command('reconnectSignaling') as Promise<true>,
+  };
+  window.tabmesh = api;
+  return api;
+}

@@ -1,0 +1,30 @@
+// Commands the page may ask of the node (window.tabmesh methods and UI actions). Arguments
+// cross the postMessage boundary, so each command checks its own before acting.
+import type { NodeRuntime } from './runtime.ts';
+
+type Command = (runtime: NodeRuntime, args: unknown[]) => unknown;
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new Error(`${what} must be a string`);
+  return value;
+}
+
+const commands: Record<string, Command> = {
+  send: (runtime, [peer, message]) => {
+    runtime.sendMessage(text(peer, 'peer'), text(message, 'message'));
+    return true;
+  },
+  broadcast: (runtime, [message]) => runtime.broadcastMessage(text(message, 'message')),
+  reconnectSignaling: (runtime) => {
+    runtime.reconnectSignaling();
+    return true;
+  },
+};
+
+export const commandNames = Object.keys(commands);
+
+export async function runCommand(runtime: NodeRuntime, name: string, args: unknown[]): Promise<unknown> {
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new Error(`unknown command "${name}"; known: ${commandNames.join(', ')}`);
+  return command(runtime, args);
+}

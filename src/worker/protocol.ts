@@ -1,0 +1,67 @@
+// The one typed message protocol between a tab's main thread (the page) and its protocol
+// worker. Both directions are decoded with these schemas on arrival: postMessage is a
+// boundary like any other, and a bad message is refused and counted, never applied.
+import * as v from 'valibot';
+import { decodeWith, type Decoded } from '../core/decode.ts';
+
+const peerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
+const linkId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/));
+/** WebRTC signal data as simple-peer produces/consumes it; checked in full by signed-signal.ts. */
+const peerSignal = v.record(v.string(), v.unknown());
+const iceServer = v.object({
+  urls: v.union([v.string(), v.array(v.string())]),
+  username: v.optional(v.string()),
+  credential: v.optional(v.string()),
+});
+export type IceServer = v.InferOutput<typeof iceServer>;
+
+// ── page → worker ────────────────────────────────────────────────────────────
+
+const init = v.strictObject({
+  type: v.literal('init'),
+  slot: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1023)),
+  room: v.string(),
+  signalingUrl: v.string(),
+});
+const linkUp = v.strictObject({ type: v.literal('link-up'), peer: peerId, linkId });
+const linkDown = v.strictObject({ type: v.literal('link-down'), peer: peerId, linkId, reason: v.string() });
+const linkSignalOut = v.strictObject({ type: v.literal('link-signal'), peer: peerId, linkId, signal: peerSignal });
+const linkData = v.strictObject({ type: v.literal('link-data'), peer: peerId, linkId, bytes: v.instance(ArrayBuffer) });
+const command = v.strictObject({
+  type: v.literal('command'),
+  id: v.pipe(v.number(), v.integer()),
+  name: v.string(),
+  args: v.array(v.unknown()),
+});
+const shutdown = v.strictObject({ type: v.literal('shutdown') });
+
+export const pageToWorkerSchema = v.variant('type', [init, linkUp, linkDown, linkSignalOut, linkData, command, shutdown]);
+export type PageToWorker = v.InferOutput<typeof pageToWorkerSchema>;
+
+// ── worker → page ────────────────────────────────────────────────────────────
+
+const openLink = v.strictObject({
+  type: v.literal('open-link'),
+  peer: peerId,
+  linkId,
+  initiator: v.boolean(),
+  iceServers: v.array(iceServer),
+});
+const linkSignalIn = v.strictObject({ type: v.literal('signal-link'), peer: peerId, linkId, signal: peerSignal });
+const send = v.strictObject({ type: v.literal('send'), peer: peerId, linkId, bytes: v.instance(ArrayBuffer) });
+const closeLink = v.strictObject({ type: v.literal('close-link'), peer: peerId, linkId });
+const snapshot = v.strictObject({ type: v.literal('snapshot'), snapshot: v.record(v.string(), v.unknown()) });
+const reply = v.strictObject({
+  type: v.literal('reply'),
+  id: v.pipe(v.number(), v.integer()),
+  ok: v.boolean(),
+  value: v.optional(v.unknown()),
+  error: v.optional(v.string()),
+});
+const fatal = v.strictObject({ type: v.literal('fatal'), message: v.string() });
+
+export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal]);
+export type WorkerToPage = v.InferOutput<typeof workerToPageSchema>;
+
+export const decodePageToWorker = (raw: unknown): Decoded<PageToWorker> => decodeWith(pageToWorkerSchema, raw);
+export const decodeWorkerToPage = (raw: unknown): Decoded<WorkerToPage> => decodeWith(workerToPageSchema, raw);

@@ -1,0 +1,43 @@
+// What a node shows of itself: posted by the runtime to the page, held by the UI, returned by
+// window.tabmesh.snapshot(). Plain JSON, immutable once posted. Names are public API: extend,
+// never rename (README documents every field).
+import type { SignalingStatus } from '../net/signaling-client.ts';
+
+export interface LinkView {
+  peer: string;
+  /** Last measured round-trip time over the data channel; null until the first pong. */
+  rttMs: number | null;
+  initiator: boolean;
+  /** Milliseconds since the link came up. */
+  upForMs: number;
+}
+
+export interface MessageView {
+  /** Increases by one per message this node received; a stable key. */
+  seq: number;
+  from: string;
+  text: string;
+  /** Receiver's wall-clock time, ms since the epoch. */
+  at: number;
+}
+
+export interface NodeSnapshot {
+  id: string;
+  room: string;
+  slot: number;
+  /** How this node's identity was obtained at start: loaded from IndexedDB, created, or replaced. */
+  identity: string;
+  signaling: SignalingStatus;
+  signalingDetail: string;
+  /** Direct links that are up. */
+  links: LinkView[];
+  /** Link attempts under way: peer ids. */
+  connecting: string[];
+  /** Every node this one has been introduced to and not seen leave. */
+  knownPeers: string[];
+  /** The latest direct messages received (newest last). */
+  messages: MessageView[];
+  /** Input refused at a boundary, counted by reason. */
+  rejected: Record<string, number>;
+  startedAt: number;
+}

@@ -1,0 +1,44 @@
+// Which Chromium the browser tests drive: $CHROME_PATH, else Debian's /usr/bin/chromium, else
+// one that Playwright installed. On a Debian machine where we are root and none is found, we
+// install Debian's chromium package, so `npm install && npm test` works on a fresh machine.
+// Browser tests are never skipped: with no browser at all, the run fails and says why.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const debianChromium = '/usr/bin/chromium';
+
+function playwrightChromium(): string | null {
+  try {
+    const path = chromium.executablePath();
+    return path && existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+function canInstallWithApt(): boolean {
+  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
+}
+
+export function findChromium(log: (line: string) => void = console.log): string {
+  const fromEnv = process.env['CHROME_PATH'];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`CHROME_PATH is set to ${fromEnv}, which does not exist`);
+    return fromEnv;
+  }
+  if (existsSync(debianChromium)) return debianChromium;
+  const installed = playwrightChromium();
+  if (installed) return installed;
+  if (!canInstallWithApt()) {
+    throw new Error(
+      'No Chromium found for the browser tests. Install one (Debian: `apt-get install chromium`) or set CHROME_PATH to its executable.',
+    );
+  }
+  log('No Chromium found: installing Debian\'s chromium package (apt-get), once…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+  if (!existsSync(debianChromium)) throw new Error('apt-get installed chromium, but /usr/bin/chromium is still missing');
+  return debianChromium;
+}

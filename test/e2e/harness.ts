@@ -1,0 +1,85 @@
+// Browser-test helpers: a real server on loopback, real headless Chromium processes, tabs
+// that run the production build, and waiting on conditions over window.tabmesh (never sleeps).
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
+import type { NodeSnapshot } from '../../src/mesh-node.ts';
+
+export type { NodeSnapshot };
+
+/** Flags that keep headless Chromium off the (closed) network and let WebRTC use loopback. */
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+  // Tabs opened by a test are background tabs; keep their timers honest.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+export interface RunningServer {
+  server: TabmeshServer;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(port = 0): Promise<RunningServer> {
+  const server = createTabmeshServer({ port, host: '127.0.0.1', staticDir: inject('distDir') });
+  const { url } = await server.listen();
+  return { server, url, stop: () => server.close() };
+}
+
+/** A separate Chromium process: a separate "device" with its own profile and IndexedDB. */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: inject('chromePath'), headless: true, args: chromiumArgs });
+}
+
+export async function newUser(browser: Browser): Promise<BrowserContext> {
+  // Without a media permission Chromium hides host ICE candidates behind mDNS names, which
+  // cannot resolve on a machine with no multicast; with it, tabs on one host connect directly.
+  return browser.newContext({ permissions: ['microphone'] });
+}
+
+export async function openTab(context: BrowserContext, baseUrl: string, room: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  await page.goto(`${baseUrl}?room=${encodeURIComponent(room)}`);
+  await waitForSnapshot(page, (s) => s.signaling === 'joined', 'joined the room', 30_000);
+  return page;
+}
+
+export async function snapshotOf(page: Page): Promise<NodeSnapshot> {
+  const snapshot = await page.evaluate(() => window.tabmesh?.snapshot() ?? null);
+  if (!snapshot) throw new Error('the tab has no snapshot yet');
+  return snapshot;
+}
+
+/**
+ * Waits until `predicate(snapshot)` holds in the tab, polling window.tabmesh.snapshot().
+ * On timeout the error names the condition and shows the last snapshot.
+ */
+export async function waitForSnapshot(
+  page: Page,
+  predicate: (snapshot: NodeSnapshot) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NodeSnapshot> {
+  const deadline = Date.now() + timeoutMs;
+  let last: NodeSnapshot | null = null;
+  for (;;) {
+    last = await page.evaluate(() => window.tabmesh?.snapshot() ?? null).catch(() => null);
+    if (last && predicate(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\nlast snapshot: ${JSON.stringify(last, null, 2)}`);
+    }
+    await page.waitForTimeout(100);
+  }
+}
+
+export const linkedPeers = (snapshot: NodeSnapshot): string[] => snapshot.links.map((l) => l.peer).sort();
