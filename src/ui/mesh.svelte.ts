@@ -1,6 +1,7 @@
 // The UI's view of the node: the worker's immutable snapshots held in $state.raw, and the
 // commands the panels may send. Components read getters; they never mutate a snapshot.
 import type { MeshNode, NodeSnapshot } from '../mesh-node.ts';
+import { hashString } from '../core/rng.ts';
 
 export class MeshState {
   snapshot = $state.raw<NodeSnapshot | null>(null);
@@ -38,7 +39,6 @@ export const shortId = (id: string): string => id.slice(0, 8);
 
 /** A stable hue per node, so a node has the same colour everywhere in the UI. */
 export function nodeHue(id: string): number {
-  let hash = 0;
-  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
-  return hash % 360;
+  // Golden-angle steps spread nearby hashes around the colour wheel.
+  return Math.round((hashString(id) * 137.508) % 360);
 }
