@@ -71,9 +71,8 @@ export async function waitForSnapshot(
   timeoutMs = 20_000,
 ): Promise<NodeSnapshot> {
   const deadline = Date.now() + timeoutMs;
-  let last: NodeSnapshot | null = null;
   for (;;) {
-    last = await page.evaluate(() => window.tabmesh?.snapshot() ?? null).catch(() => null);
+    const last = await page.evaluate(() => window.tabmesh?.snapshot() ?? null).catch(() => null);
     if (last && predicate(last)) return last;
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\nlast snapshot: ${JSON.stringify(last, null, 2)}`);
