@@ -1,5 +1,7 @@
 // Dead sockets and idle connections, with a heartbeat short enough for a unit test. Waits are
-// on events (pings seen, frames, closes), never on fixed sleeps.
+// on events (pings seen, frames, closes), never on fixed sleeps. Server and clients share one
+// event loop here, so the interval stays well above a loaded machine's scheduling stalls: a
+// live client must get its pong in before the next tick.
 import { afterEach, describe, expect, it } from 'vitest';
 import { heartbeatIntervalMs } from '../../signaling/limits.ts';
 import { startServer, TestClient, waitDeadlineMs, type Running } from './helpers.ts';
@@ -34,7 +36,7 @@ describe('heartbeats', () => {
   });
 
   it('drops a socket that stops answering pings and tells its room; live sockets stay', async () => {
-    running = await startServer({ heartbeatIntervalMs: 40 });
+    running = await startServer({ heartbeatIntervalMs: 100 });
     const live = await TestClient.connect(running.wsUrl);
     const dead = await TestClient.connect(running.wsUrl, { autoPong: false });
     clients.push(live, dead);
@@ -47,13 +49,13 @@ describe('heartbeats', () => {
     expect(running.server.stats()).toMatchObject({ deadSocketsDropped: 1, nodes: 1, connections: 1 });
 
     // The answering socket survives many more rounds.
-    await pings(live, 5);
+    await pings(live, 3);
     expect(live.ws.readyState).toBe(live.ws.OPEN);
     expect(await live.drain()).toEqual([]);
   });
 
   it('closes a connection that never joins, and only that one', async () => {
-    running = await startServer({ heartbeatIntervalMs: 30, joinDeadlineMs: 300 });
+    running = await startServer({ heartbeatIntervalMs: 100, joinDeadlineMs: 300 });
     const idle = await TestClient.connect(running.wsUrl);
     const member = await TestClient.connect(running.wsUrl);
     clients.push(idle, member);

@@ -30,7 +30,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await vite?.close();
+  await vite?.close(); // idempotent; the last test closes it already
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -61,5 +61,12 @@ describe('signalingDevPlugin', () => {
     });
     expect(JSON.parse(first)).toMatchObject({ type: 'connected' });
     hmr.close();
+  });
+
+  it('closes its sockets when the dev server closes', async () => {
+    const c = await TestClient.connect(`ws://127.0.0.1:${port}/signal`);
+    await c.join('dev');
+    await vite.close();
+    expect((await c.closed).code).toBeGreaterThanOrEqual(1000);
   });
 });
