@@ -224,10 +224,21 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
           return refuse(conn, 'already-joined', `this connection is already node ${shortId(current.id)} in room "${current.room}"; to join as another node or room, open a new connection`);
         }
         const identity = checkJoinSignature(conn.challenge, msg);
-        if (!identity.ok) return refuse(conn, identity.code, identity.message);
+        if (!identity.ok) {
+          refuse(conn, identity.code, identity.message);
+          // A wrong signature will not get right by trying again on this connection.
+          if (identity.code === 'bad-signature') closeConn(conn, limits.closeCodes.policy, 'bad join signature');
+          return;
+        }
         const id = msg.id as NodeId;
         const outcome = rooms.join(conn, msg.room, id);
-        if (!outcome.ok) return refuse(conn, outcome.code, outcome.message);
+        if (!outcome.ok) {
+          refuse(conn, outcome.code, outcome.message);
+          // Full rooms and ids still held by a dying connection clear up: close with "try again
+          // later" so the client's reconnect backoff, not a socket idling here, does the retry.
+          closeConn(conn, limits.closeCodes.tryAgainLater, `${outcome.code}; retry later`);
+          return;
+        }
         send(conn, { type: 'joined', room: msg.room, self: id, peers: outcome.peers });
         for (const other of outcome.announceTo) send(other, { type: 'peer-joined', peer: id });
         return;
@@ -275,6 +286,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
   }
 
   function closeConn(conn: Conn, code: number, reason: string): void {
+    if (conn.closing) return;
     conn.closing = true;
     conn.ws.close(code, reason);
   }

@@ -46,8 +46,8 @@ export const closeCodes = {
   normal: 1000,
   /** The server is shutting down. */
   goingAway: 1001,
-  /** Flooding, a refused origin, or no join in time. */
+  /** Flooding, a refused origin, a bad join signature, or no join in time: do not retry as is. */
   policy: 1008,
-  /** Too many connections; try later. */
+  /** Server or room full, or the id is still held by an older connection: retry with backoff. */
   tryAgainLater: 1013,
 } as const;

@@ -110,24 +110,26 @@ describe('protocol order and identity', () => {
     const { wsUrl, server } = await serve();
     const victim = newIdentity();
     const thief = newIdentity();
-    const c = await connect(wsUrl);
 
-    // Claims the victim's id, signs with its own key.
-    const forged = { ...joinFrame(c.challenge, 'r', thief), id: victim.id };
-    c.send(forged);
-    const refused = await c.nextError();
+    // Claims the victim's id, signs with its own key; a bad signature ends the connection.
+    const c1 = await connect(wsUrl);
+    c1.send({ ...joinFrame(c1.challenge, 'r', thief), id: victim.id });
+    const refused = await c1.nextError();
     expect(refused.code).toBe('bad-signature');
     expect(refused.message).toContain('challenge');
+    expect(await c1.closed).toEqual({ code: 1008, reason: 'bad join signature' });
 
     // Right key, wrong room in the signed text.
-    c.send({ ...joinFrame(c.challenge, 'other-room', victim), room: 'r' });
-    expect((await c.nextError()).code).toBe('bad-signature');
+    const c2 = await connect(wsUrl);
+    c2.send({ ...joinFrame(c2.challenge, 'other-room', victim), room: 'r' });
+    expect((await c2.nextError()).code).toBe('bad-signature');
 
     // A genuine join captured from one connection does not work on another (new challenge).
     const original = await connect(wsUrl);
     const captured = joinFrame(original.challenge, 'r', victim);
-    c.send(captured);
-    expect((await c.nextError()).code).toBe('bad-signature');
+    const c3 = await connect(wsUrl);
+    c3.send(captured);
+    expect((await c3.nextError()).code).toBe('bad-signature');
     original.send(captured);
     expect(await original.next()).toMatchObject({ type: 'joined', self: victim.id });
 
@@ -160,10 +162,11 @@ describe('protocol order and identity', () => {
     const second = await connect(wsUrl);
     second.send(joinFrame(second.challenge, 'r', identity));
     expect(await second.nextError()).toMatchObject({ code: 'duplicate-id', message: expect.stringContaining('retry') });
+    expect((await second.closed).code).toBe(1013);
 
     peer.send({ type: 'signal', to: identity.id, data: { n: 1 } });
     expect(await first.next()).toMatchObject({ type: 'signal', from: peer.id });
-    expect(await second.drain()).toEqual([]);
+    expect(await peer.drain()).toEqual([]);
   });
 });
 
@@ -175,20 +178,29 @@ describe('caps', () => {
     const third = await connect(wsUrl);
     third.send(joinFrame(third.challenge, 'one', newIdentity()));
     expect(await third.nextError()).toMatchObject({ code: 'room-full', message: expect.stringContaining('another room') });
+    expect(await third.closed).toEqual({ code: 1013, reason: 'room-full; retry later' });
 
     const second = await connect(wsUrl);
     await second.join('two');
     const fourth = await connect(wsUrl);
     fourth.send(joinFrame(fourth.challenge, 'three', newIdentity()));
     expect((await fourth.nextError()).code).toBe('server-full');
+    expect((await fourth.closed).code).toBe(1013);
 
-    // The refused connection may try again once there is room: same connection, new identity.
+    // Once a node leaves, a retry gets in.
     a.close();
     await a.closed;
-    await third.drain();
-    const joined = await third.join('one');
-    expect(joined.peers).toHaveLength(1);
-    expect(server.stats().refusals).toMatchObject({ 'room-full': 1, 'server-full': 1 });
+    for (;;) {
+      const retry = await connect(wsUrl);
+      retry.send(joinFrame(retry.challenge, 'one', newIdentity()));
+      const frame = await retry.next();
+      if (frame.type === 'joined') {
+        expect(frame.peers).toHaveLength(1);
+        break;
+      }
+      expect(frame).toMatchObject({ type: 'error', code: 'room-full' }); // a's close not yet seen
+    }
+    expect(server.stats().refusals['server-full']).toBe(1);
   });
 
   it('refuses connections beyond the connection cap with server-full and close 1013', async () => {

@@ -63,14 +63,15 @@ describe('joining a room', () => {
     await first.join('r', identity);
     first.close();
     await first.closed;
-    const again = track(await TestClient.connect(running.wsUrl));
-    // The server may see the new join before the old close; then it says duplicate-id and the
-    // client retries on the same connection, as a real client would.
+    // The server may see the new join before the old close; then it answers duplicate-id and
+    // closes with 1013 ("try again later"), and the client reconnects, as a real client does.
     for (;;) {
+      const again = track(await TestClient.connect(running.wsUrl));
       again.send(joinFrame(again.challenge, 'r', identity));
       const frame = await again.next();
       if (frame.type === 'joined') break;
       expect(frame).toMatchObject({ type: 'error', code: 'duplicate-id' });
+      expect((await again.closed).code).toBe(1013);
     }
   });
 });
