@@ -76,6 +76,16 @@ describe('malformed frames', () => {
     expect(await b.next()).toEqual({ type: 'peer-left', peer: a.id });
     expect(server.stats().refusals['too-large']).toBe(2);
   });
+  it('closes a connection that sends text that is not UTF-8 (1007), and nobody else notices', async () => {
+    const { wsUrl, server } = await serve();
+    const [a, b] = (await joinMany(wsUrl, 'r', 2)) as [TestClient, TestClient];
+    clients.push(a, b);
+    await a.drain();
+    b.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await b.closed).code).toBe(1007);
+    expect(await a.next()).toEqual({ type: 'peer-left', peer: b.id });
+    expect(server.stats().refusals['bad-message']).toBe(1);
+  });
 });
 
 describe('protocol order and identity', () => {
