@@ -12,6 +12,7 @@
 // Every frame is decoded with the schemas below at the boundary; anything else is refused.
 import * as v from 'valibot';
 import { decodeWith, parseJson, type Decoded } from '../src/core/decode.ts';
+import { nodeIdSchema, plainObjectSchema, signatureSchema } from '../src/core/ids.ts';
 
 export type { Decoded };
 
@@ -21,14 +22,10 @@ export const maxFrameBytes = 64 * 1024;
 /** The most peers a joining node is told about; it finds the rest through the mesh. */
 export const maxPeersInJoinSample = 8;
 
-/** base64url of a 32-byte Ed25519 public key. */
-const nodeIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'a node id is 43 base64url characters'));
 const roomSchema = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a room name is 1–64 letters, digits, dots, dashes or underscores'),
 );
-/** base64url of a 64-byte Ed25519 signature. */
-const signatureSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'a signature is 86 base64url characters'));
 
 // ── client → server ──────────────────────────────────────────────────────────
 
@@ -44,7 +41,7 @@ export const signalOutSchema = v.strictObject({
   type: v.literal('signal'),
   to: nodeIdSchema,
   /** Opaque to the server: an end-to-end signed signal (src/net/signed-signal.ts). */
-  data: v.record(v.string(), v.unknown()),
+  data: plainObjectSchema,
   /** Optional; when present it must be the sender's own id, or the frame is refused as spoofed. */
   from: v.optional(nodeIdSchema),
 });
@@ -92,7 +89,7 @@ export const peerLeftSchema = v.strictObject({ type: v.literal('peer-left'), pee
 export const signalInSchema = v.strictObject({
   type: v.literal('signal'),
   from: nodeIdSchema,
-  data: v.record(v.string(), v.unknown()),
+  data: plainObjectSchema,
 });
 export const errorSchema = v.strictObject({
   type: v.literal('error'),

@@ -5,11 +5,11 @@
 import * as v from 'valibot';
 import type { NodeId } from '../core/types.ts';
 import { canonicalJson } from '../crypto/canonical.ts';
+import { nodeIdSchema, signatureSchema } from '../core/ids.ts';
 
 /** Largest signal we accept (an SDP is usually 0.5–3 KiB). */
 export const maxSignalBytes = 16 * 1024;
 
-const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
 
 /** What simple-peer emits on 'signal' and takes in signal(); kept loose but bounded. */
 const peerSignalSchema = v.union([
@@ -29,8 +29,8 @@ export type PeerSignal = v.InferOutput<typeof peerSignalSchema>;
 
 const signalBodySchema = v.strictObject({
   v: v.literal(1),
-  from: idSchema,
-  to: idSchema,
+  from: nodeIdSchema,
+  to: nodeIdSchema,
   /** One id per link attempt; signals of an older attempt are ignored. */
   session: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/)),
   /** 'signal' carries WebRTC data; 'connect' asks the receiver to open a link as initiator. */
@@ -41,7 +41,7 @@ export type SignalBody = v.InferOutput<typeof signalBodySchema>;
 
 const signedSignalSchema = v.strictObject({
   body: signalBodySchema,
-  sig: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/)),
+  sig: signatureSchema,
 });
 export type SignedSignal = v.InferOutput<typeof signedSignalSchema>;
 

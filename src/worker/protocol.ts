@@ -3,11 +3,12 @@
 // boundary like any other, and a bad message is refused and counted, never applied.
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../core/decode.ts';
+import { nodeIdSchema, plainObjectSchema } from '../core/ids.ts';
 
-const peerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
+const peerId = nodeIdSchema;
 const linkId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/));
 /** WebRTC signal data as simple-peer produces/consumes it; checked in full by signed-signal.ts. */
-const peerSignal = v.record(v.string(), v.unknown());
+const peerSignal = plainObjectSchema;
 const iceServer = v.object({
   urls: v.union([v.string(), v.array(v.string())]),
   username: v.optional(v.string()),
@@ -50,7 +51,7 @@ const openLink = v.strictObject({
 const linkSignalIn = v.strictObject({ type: v.literal('signal-link'), peer: peerId, linkId, signal: peerSignal });
 const send = v.strictObject({ type: v.literal('send'), peer: peerId, linkId, bytes: v.instance(ArrayBuffer) });
 const closeLink = v.strictObject({ type: v.literal('close-link'), peer: peerId, linkId });
-const snapshot = v.strictObject({ type: v.literal('snapshot'), snapshot: v.record(v.string(), v.unknown()) });
+const snapshot = v.strictObject({ type: v.literal('snapshot'), snapshot: plainObjectSchema });
 const reply = v.strictObject({
   type: v.literal('reply'),
   id: v.pipe(v.number(), v.integer()),

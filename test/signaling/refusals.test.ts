@@ -39,7 +39,7 @@ describe('malformed frames', () => {
     c.send({ type: 'join', room: 'lobby', id: 'short', sig: 'x'.repeat(86) });
     const badId = await c.nextError();
     expect(badId.code).toBe('bad-message');
-    expect(badId.message).toContain('id: a node id is 43 base64url characters');
+    expect(badId.message).toContain('id: a node id is the canonical base64url form (43 characters)');
 
     c.send({ type: 'join', room: 'no spaces allowed', id: 'A'.repeat(43), sig: 'x'.repeat(86), extra: 1 });
     expect((await c.nextError()).code).toBe('bad-message');

@@ -8,7 +8,7 @@ import { decodePageToWorker, decodeWorkerToPage } from '../../src/worker/protoco
 import { decodeSignedSignal } from '../../src/net/signed-signal.ts';
 import type { NodeId } from '../../src/core/types.ts';
 
-const id = (c: string) => c.repeat(43) as NodeId;
+const id = (c: string) => (c.repeat(42) + 'A') as NodeId;
 
 describe('link frames', () => {
   test('round-trip', () => {
@@ -53,7 +53,7 @@ describe('page ⇄ worker protocol', () => {
 
 describe('signed signals', () => {
   const body = { v: 1, from: id('a'), to: id('b'), session: 'abcdefgh', kind: 'signal', signal: { type: 'offer', sdp: 'v=0' } };
-  const sig = 'S'.repeat(86);
+  const sig = 'S'.repeat(85) + 'A';
   test('well-formed and addressed to us: accepted (signature is checked separately)', () => {
     expect(decodeSignedSignal({ body, sig }, id('b'), id('a')).ok).toBe(true);
   });
