@@ -2,8 +2,9 @@
 // (flags beat environment, bad input is named) are tested without starting a process.
 import type { NetworkInterfaceInfo } from 'node:os';
 import { defaultHost, defaultPort, hostForUrl } from './server.ts';
+import { parseIceServers, type IceServerConfig } from './ice-config.ts';
 
-export const usage = `Usage: tsx signaling/main.ts [--port N] [--host ADDRESS] [--static DIR]
+export const usage = `Usage: tsx signaling/main.ts [--port N] [--host ADDRESS] [--static DIR] [--ice-servers JSON]
 
 Serves the built Tabmesh app and its signaling server (WebSocket at /signal, health at /healthz).
 
@@ -12,11 +13,15 @@ Options:
   --host ADDRESS  interface to listen on (default ${defaultHost}, every interface, so other devices
                   on your network can join; also the HOST environment variable)
   --static DIR    directory with the built app (default: the repository's dist/, made by npm run build)
+  --ice-servers JSON
+                  STUN/TURN servers for the pages, as a JSON array of RTCIceServer objects, e.g.
+                  '[{"urls":"turn:turn.example.org:3478","username":"u","credential":"p"}]'
+                  (default none, enough on one machine or a LAN; also the ICE_SERVERS variable)
   -h, --help      show this help
 `;
 
 export type CliCommand =
-  | { kind: 'run'; port: number; host: string; staticDir: string | undefined }
+  | { kind: 'run'; port: number; host: string; staticDir: string | undefined; iceServers: IceServerConfig }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
@@ -25,13 +30,15 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   let portSource = 'PORT';
   let host = env.HOST !== undefined && env.HOST !== '' ? env.HOST : defaultHost;
   let staticDir: string | undefined;
+  let iceText = env.ICE_SERVERS !== undefined && env.ICE_SERVERS !== '' ? env.ICE_SERVERS : undefined;
+  let iceSource = 'ICE_SERVERS';
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '-h' || arg === '--help') return { kind: 'help' };
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (name !== '--port' && name !== '--host' && name !== '--static') {
+    if (name !== '--port' && name !== '--host' && name !== '--static' && name !== '--ice-servers') {
       return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument ${arg}` };
     }
     let value: string | undefined;
@@ -44,7 +51,10 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       portText = value;
       portSource = '--port';
     } else if (name === '--host') host = value;
-    else staticDir = value;
+    else if (name === '--ice-servers') {
+      iceText = value;
+      iceSource = '--ice-servers';
+    } else staticDir = value;
   }
 
   let port = defaultPort;
@@ -54,7 +64,13 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     }
     port = Number(portText);
   }
-  return { kind: 'run', port, host, staticDir };
+  let iceServers: IceServerConfig = [];
+  if (iceText !== undefined) {
+    const ice = parseIceServers(iceText);
+    if (!ice.ok) return { kind: 'error', message: `${iceSource}: ${ice.error}` };
+    iceServers = ice.value;
+  }
+  return { kind: 'run', port, host, staticDir, iceServers };
 }
 
 /**

@@ -21,6 +21,7 @@ const server = createTabmeshServer({
   port: command.port,
   host: command.host,
   staticDir,
+  iceServers: command.iceServers,
   log: (line) => console.error(line),
 });
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { attachSignaling, type SignalingOptions, type SignalingStats } from './hub.ts';
 import { createStaticHandler } from './static.ts';
 import { signalingPath } from './protocol.ts';
+import { clientConfigBody, clientConfigPath, type IceServerConfig } from './ice-config.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
 
@@ -25,6 +26,8 @@ export interface TabmeshServerOptions extends SignalingOptions {
   host?: string;
   /** The built app. Default: the repository's dist/. */
   staticDir?: string;
+  /** STUN/TURN servers handed to pages at /config.json. Default none. */
+  iceServers?: IceServerConfig;
 }
 
 export interface ListeningAddress {
@@ -50,6 +53,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   const httpServer = createServer((req, res) => {
     try {
       if (pathOf(req) === healthPath) return health(req, res);
+      if (pathOf(req) === clientConfigPath) return clientConfig(res);
       serveStatic(req, res);
     } catch (err) {
       log(`http: internal error for ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
@@ -64,6 +68,11 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
     socket.on('error', () => {});
     socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nWebSockets are served at ${signalingPath} only.\n`);
   });
+
+  function clientConfig(res: ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(clientConfigBody(options.iceServers ?? []));
+  }
 
   function health(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Connect, Plugin } from 'vite';
 import { attachSignaling, type SignalingHandle, type SignalingOptions } from './hub.ts';
 import { healthPath } from './server.ts';
+import { clientConfigBody, clientConfigPath, parseIceServers } from './ice-config.ts';
 
 export function signalingDevPlugin(options: SignalingOptions = {}): Plugin {
   const attach = (httpServer: HttpServer | null, middlewares: Connect.Server, warn: (msg: string) => void) => {
@@ -13,6 +14,7 @@ export function signalingDevPlugin(options: SignalingOptions = {}): Plugin {
     const signaling = attachSignaling(httpServer, { log: warn, ...options });
     httpServer.once('close', () => void signaling.close());
     middlewares.use(healthMiddleware(signaling));
+    middlewares.use(clientConfigMiddleware());
   };
   return {
     name: 'tabmesh-signaling',
@@ -32,5 +34,18 @@ function healthMiddleware(signaling: SignalingHandle): Connect.NextHandleFunctio
     if (path !== healthPath || req.method !== 'GET') return next();
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(JSON.stringify({ ok: true, ...signaling.stats() }));
+  };
+}
+
+/** The dev server hands out the same /config.json, with ICE servers from ICE_SERVERS if set. */
+function clientConfigMiddleware(): Connect.NextHandleFunction {
+  const fromEnv = process.env['ICE_SERVERS'] ? parseIceServers(process.env['ICE_SERVERS']) : null;
+  if (fromEnv && !fromEnv.ok) throw new Error(`ICE_SERVERS: ${fromEnv.error}`);
+  const body = clientConfigBody(fromEnv?.value ?? []);
+  return (req, res, next) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== clientConfigPath || req.method !== 'GET') return next();
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(body);
   };
 }

@@ -5,6 +5,9 @@ import { claimSlot } from './net/slot.ts';
 import { PeerHost } from './net/peer-host.ts';
 import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
+import type { IceServer } from './net/transport.ts';
+import { decodeWith } from './core/decode.ts';
+import { clientConfigPath, iceServersSchema } from '../signaling/ice-config.ts';
 
 export type { NodeSnapshot };
 
@@ -13,6 +16,8 @@ export interface MeshNodeOptions {
   room: string;
   /** WebSocket URL of the signaling server; default: /signal on this page's origin. */
   signalingUrl?: string;
+  /** STUN/TURN servers; default: what the serving origin's /config.json says, else none. */
+  iceServers?: IceServer[];
 }
 
 export interface MeshNode {
@@ -35,8 +40,22 @@ export function defaultSignalingUrl(location: Location): string {
   return `${scheme}//${location.host}/signal`;
 }
 
+/** ICE servers the serving origin configures (GET /config.json); none if it has no such file. */
+async function configuredIceServers(): Promise<IceServer[]> {
+  try {
+    const response = await fetch(clientConfigPath, { cache: 'no-store' });
+    if (!response.ok) return [];
+    const body = (await response.json()) as { iceServers?: unknown };
+    const decoded = decodeWith(iceServersSchema, body.iceServers ?? []);
+    if (!decoded.ok) console.warn(`tabmesh: ignoring ICE servers from ${clientConfigPath}: ${decoded.error}`);
+    return decoded.ok ? decoded.value : [];
+  } catch {
+    return [];
+  }
+}
+
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
-  const slot = await claimSlot();
+  const [slot, iceServers] = await Promise.all([claimSlot(), options.iceServers ?? configuredIceServers()]);
   const worker = new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` });
   const toWorker = (message: PageToWorker, transfer?: Transferable[]) => worker.postMessage(message, transfer ?? []);
   const host = new PeerHost(toWorker);
@@ -93,6 +112,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     slot,
     room: options.room,
     signalingUrl: options.signalingUrl ?? defaultSignalingUrl(location),
+    iceServers,
   });
 
   return {

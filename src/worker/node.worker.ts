@@ -47,7 +47,7 @@ async function handle(message: PageToWorker): Promise<void> {
         // The browser's WebSocket has the SocketLike shape; only its event types are narrower.
         createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
         linkHost: pageLinkHost,
-        iceServers: [],
+        iceServers: message.iceServers,
         publishSnapshot: (snapshot) => post({ type: 'snapshot', snapshot: { ...snapshot, rejectedFromPage: refusedFromPage } }),
       });
     } catch (error) {

@@ -23,6 +23,7 @@ const init = v.strictObject({
   slot: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1023)),
   room: v.string(),
   signalingUrl: v.string(),
+  iceServers: v.pipe(v.array(iceServer), v.maxLength(16)),
 });
 const linkUp = v.strictObject({ type: v.literal('link-up'), peer: peerId, linkId });
 const linkDown = v.strictObject({ type: v.literal('link-down'), peer: peerId, linkId, reason: v.string() });

@@ -11,13 +11,21 @@ import type { NetworkInterfaceInfo } from 'node:os';
 
 describe('parseCliArgs', () => {
   it('defaults to port 8080 on every interface', () => {
-    expect(parseCliArgs([], {})).toEqual({ kind: 'run', port: 8080, host: '0.0.0.0', staticDir: undefined });
+    expect(parseCliArgs([], {})).toEqual({ kind: 'run', port: 8080, host: '0.0.0.0', staticDir: undefined, iceServers: [] });
   });
 
   it('takes PORT and HOST from the environment, and flags over them', () => {
     expect(parseCliArgs([], { PORT: '3000', HOST: '127.0.0.1' })).toMatchObject({ port: 3000, host: '127.0.0.1' });
     expect(parseCliArgs(['--port', '4000', '--host=::'], { PORT: '3000', HOST: '127.0.0.1' })).toMatchObject({ port: 4000, host: '::' });
     expect(parseCliArgs(['--port=0', '--static', 'build'], {})).toMatchObject({ port: 0, staticDir: 'build' });
+  });
+
+  it('takes ICE servers as JSON from --ice-servers or ICE_SERVERS, and names what is wrong with them', () => {
+    const turn = [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }];
+    expect(parseCliArgs(['--ice-servers', JSON.stringify(turn)], {})).toMatchObject({ kind: 'run', iceServers: turn });
+    expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":["stun:a:1","stun:b:2"]}]' })).toMatchObject({ iceServers: [{ urls: ['stun:a:1', 'stun:b:2'] }] });
+    expect(parseCliArgs(['--ice-servers', 'stun:x'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--ice-servers: ICE servers must be JSON/) });
+    expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":"http://x"}]' })).toMatchObject({ kind: 'error', message: expect.stringContaining('stun:, stuns:, turn: or turns:') });
   });
 
   it('asks for help', () => {

@@ -47,6 +47,20 @@ describe('GET /healthz', () => {
   });
 });
 
+describe('GET /config.json', () => {
+  it('hands pages the ICE servers the operator configured (none by default)', async () => {
+    const plain = await startServer();
+    const turn = [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }];
+    const withTurn = await startServer({ iceServers: turn });
+    try {
+      expect(await (await fetch(`${plain.httpUrl}/config.json`)).json()).toEqual({ iceServers: [] });
+      expect(await (await fetch(`${withTurn.httpUrl}/config.json`)).json()).toEqual({ iceServers: turn });
+    } finally {
+      await Promise.all([plain.server.close(), withTurn.server.close()]);
+    }
+  });
+});
+
 describe('static app', () => {
   it('serves files, falls back to index.html for app routes, and 404s missing files', async () => {
     const root = join(dir, 'built');

@@ -35,13 +35,13 @@ describe('link frames', () => {
 
 describe('page ⇄ worker protocol', () => {
   test('accepts well-formed messages', () => {
-    expect(decodePageToWorker({ type: 'init', slot: 0, room: 'lobby', signalingUrl: 'ws://x/signal' }).ok).toBe(true);
+    expect(decodePageToWorker({ type: 'init', slot: 0, room: 'lobby', signalingUrl: 'ws://x/signal', iceServers: [] }).ok).toBe(true);
     expect(decodePageToWorker({ type: 'link-data', peer: id('a'), linkId: 'abcdefgh', bytes: new ArrayBuffer(4) }).ok).toBe(true);
     expect(decodeWorkerToPage({ type: 'send', peer: id('a'), linkId: 'abcdefgh', bytes: new ArrayBuffer(4) }).ok).toBe(true);
   });
   test('refuses malformed ones with the offending field named', () => {
     expect(decodePageToWorker({ type: 'link-up', peer: 'short', linkId: 'abcdefgh' })).toMatchObject({ ok: false, error: expect.stringMatching(/^peer:/) });
-    expect(decodePageToWorker({ type: 'init', slot: -1, room: 'x', signalingUrl: 'y' })).toMatchObject({ ok: false, error: expect.stringMatching(/^slot:/) });
+    expect(decodePageToWorker({ type: 'init', slot: -1, room: 'x', signalingUrl: 'y', iceServers: [] })).toMatchObject({ ok: false, error: expect.stringMatching(/^slot:/) });
     expect(decodePageToWorker({ type: 'link-data', peer: id('a'), linkId: 'abcdefgh', bytes: 'text' }).ok).toBe(false);
     expect(decodeWorkerToPage({ type: 'launch-missiles' }).ok).toBe(false);
   });

@@ -1,0 +1,32 @@
+// ICE servers (STUN/TURN) the operator configures for every page this server hands out, so
+// devices behind NATs can connect. None are needed on one machine or a LAN. The page reads
+// them from GET /config.json at start-up.
+import * as v from 'valibot';
+import { decodeWith, parseJson, type Decoded } from '../src/core/decode.ts';
+
+export const clientConfigPath = '/config.json';
+
+const iceUrl = v.pipe(v.string(), v.regex(/^(stun|stuns|turn|turns):[^\s]+$/, 'an ICE server URL starts with stun:, stuns:, turn: or turns:'));
+export const iceServersSchema = v.pipe(
+  v.array(
+    v.strictObject({
+      urls: v.union([iceUrl, v.pipe(v.array(iceUrl), v.minLength(1))]),
+      username: v.optional(v.string()),
+      credential: v.optional(v.string()),
+    }),
+  ),
+  v.maxLength(16, 'at most 16 ICE servers'),
+);
+export type IceServerConfig = v.InferOutput<typeof iceServersSchema>;
+
+/** Parses the --ice-servers flag / ICE_SERVERS variable: a JSON array of RTCIceServer objects. */
+export function parseIceServers(text: string): Decoded<IceServerConfig> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { ok: false, error: 'ICE servers must be JSON, e.g. [{"urls":"stun:stun.example.org:3478"}]' };
+  return decodeWith(iceServersSchema, parsed.value);
+}
+
+/** What GET /config.json answers. */
+export function clientConfigBody(iceServers: IceServerConfig): string {
+  return JSON.stringify({ iceServers });
+}
