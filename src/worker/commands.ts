@@ -21,10 +21,12 @@ const commands: Record<string, Command> = {
   },
 };
 
-export const commandNames = Object.keys(commands);
+const commandNames = Object.keys(commands);
 
 export async function runCommand(runtime: NodeRuntime, name: string, args: unknown[]): Promise<unknown> {
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) throw new Error(`unknown command "${name}"; known: ${commandNames.join(', ')}`);
-  return command(runtime, args);
+  if (command) return command(runtime, args);
+  const fromService = runtime.runServiceCommand(name, args);
+  if (fromService.found) return await fromService.value;
+  throw new Error(`unknown command "${name}"; known: ${[...commandNames, ...runtime.serviceCommandNames()].join(', ')}`);
 }

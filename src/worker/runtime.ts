@@ -5,7 +5,7 @@
 import type { NodeId } from '../core/types.ts';
 import { decodeFrame, encodeFrame } from '../core/envelope.ts';
 import { decodeLinkMessage, maxChatChars, type LinkMessage } from '../core/link/messages.ts';
-import { signText, verifyText } from '../crypto/ed25519.ts';
+import { signText, verifyText, type Identity } from '../crypto/ed25519.ts';
 import { toBase64Url } from '../crypto/base64url.ts';
 import { SignalingClient, type SignalingStatus, type SocketLike } from '../net/signaling-client.ts';
 import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
@@ -13,6 +13,9 @@ import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity } from './identity-store.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
 import type { MessageView, NodeSnapshot } from './snapshot.ts';
+import type { Service, ServiceContext, ServiceEvent } from './service.ts';
+import { createRng } from '../core/rng.ts';
+import type { ProtocolTag } from '../core/types.ts';
 
 /** Most direct links kept until the overlay core manages degree (a full mesh below this). */
 export const maxDirectLinks = 12;
@@ -34,12 +37,15 @@ export interface RuntimeOptions {
   linkHost: LinkHost;
   iceServers: IceServer[];
   publishSnapshot(snapshot: NodeSnapshot): void;
+  /** The protocol services this node runs (gossip, overlay, …), in start order. */
+  services?: Service[];
 }
 
 export class NodeRuntime implements LinkHostEvents {
   private links!: LinkManager;
   private signaling!: SignalingClient;
   private id!: NodeId;
+  private identity!: Identity;
   private identityOrigin = '';
   private signalingStatus: SignalingStatus = 'connecting';
   private signalingDetail = '';
@@ -54,6 +60,10 @@ export class NodeRuntime implements LinkHostEvents {
   private lastSnapshotAt = 0;
   private readonly startedAt = Date.now();
   private stopped = false;
+  private services: Service[] = [];
+  private readonly serviceByProtocol = new Map<ProtocolTag, Service>();
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private wakeAt = Infinity;
 
   private constructor(private readonly options: RuntimeOptions) {}
 
@@ -70,6 +80,7 @@ export class NodeRuntime implements LinkHostEvents {
   private async init(): Promise<void> {
     const { identity, origin } = await loadOrCreateIdentity(this.options.storage, Date.now());
     this.id = identity.id;
+    this.identity = identity;
     this.identityOrigin = origin;
     this.links = new LinkManager({
       self: this.id,
@@ -80,9 +91,13 @@ export class NodeRuntime implements LinkHostEvents {
       sign: (text) => signText(identity, text),
       verify: verifyText,
       deliverSignal: (to, signal) => this.signaling.sendSignal(to, signal as unknown as Record<string, unknown>),
-      onUp: () => this.changed(),
-      onDown: (peer) => {
+      onUp: (peer) => {
+        this.dispatch((service) => service.linkUp?.(peer));
+        this.changed();
+      },
+      onDown: (peer, reason) => {
         this.pingSentAt.delete(peer);
+        this.dispatch((service) => service.linkDown?.(peer, reason));
         this.changed();
       },
       onData: (peer, bytes) => this.onFrame(peer, bytes),
@@ -105,12 +120,19 @@ export class NodeRuntime implements LinkHostEvents {
         peerLeft: (peer) => {
           this.knownPeers.delete(peer);
           this.links.unwant(peer, 'left the room');
+          this.publish({ type: 'peer-left-room', peer });
           this.changed();
         },
         signal: (from, data) => void this.links.receiveSignal(from, data),
         problem: (code, message) => this.reject(`signaling ${code}: ${message}`),
       },
     });
+    const rng = createRng(crypto.getRandomValues(new Uint32Array(1))[0] as number);
+    for (const service of this.options.services ?? []) {
+      await service.start(this.contextFor(service, rng.fork(service.protocol)));
+      this.services.push(service);
+      this.serviceByProtocol.set(service.protocol, service);
+    }
     this.signaling.start();
     this.timers.push(setInterval(() => this.upkeep(), upkeepIntervalMs));
     this.timers.push(setInterval(() => this.pingAll(), pingIntervalMs));
@@ -141,11 +163,91 @@ export class NodeRuntime implements LinkHostEvents {
   shutdown(reason: string): void {
     if (this.stopped) return;
     this.stopped = true;
+    for (const service of this.services) service.shutdown?.(reason);
     for (const peer of this.links.upPeers()) this.sendLink(peer, { type: 'bye', reason });
     this.signaling.stop();
     this.links.closeAll(reason);
     this.timers.forEach(clearInterval);
     this.timers = [];
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+  }
+
+  /** Runs a service command by name; unknown names and bad arguments are refused. */
+  runServiceCommand(name: string, args: unknown[]): { found: boolean; value?: unknown } {
+    for (const service of this.services) {
+      const command = service.commands && Object.hasOwn(service.commands, name) ? service.commands[name] : undefined;
+      if (command) {
+        const value = command(args);
+        this.reschedule();
+        return { found: true, value };
+      }
+    }
+    return { found: false };
+  }
+
+  serviceCommandNames(): string[] {
+    return this.services.flatMap((s) => Object.keys(s.commands ?? {}));
+  }
+
+  // ── services ──
+
+  private contextFor(service: Service, rng: ReturnType<typeof createRng>): ServiceContext {
+    const identity = this.identity;
+    return {
+      self: this.id,
+      room: this.options.room,
+      now: () => Date.now(),
+      rng,
+      storage: this.options.storage,
+      send: (peer, message) => this.links.send(peer, encodeFrame(service.protocol, message)),
+      linkedPeers: () => this.links.upPeers(),
+      wantLink: (peer) => this.links.want(peer),
+      unwantLink: (peer, reason) => this.links.unwant(peer, reason),
+      sign: (text) => signText(identity, text),
+      verify: verifyText,
+      changed: () => this.changed(),
+      reject: (reason) => this.reject(`${service.protocol}: ${reason}`),
+      emit: (event) => this.publish(event, service),
+    };
+  }
+
+  /** Runs `fn` on every service, then re-arms the wake-up timer (a step may change it). */
+  private dispatch(fn: (service: Service) => void): void {
+    for (const service of this.services) {
+      try {
+        fn(service);
+      } catch (error) {
+        // A broken invariant in a core is a bug: make it loud, but keep the node up.
+        console.error(`tabmesh: ${service.protocol} failed:`, error);
+        this.reject(`${service.protocol}: internal error ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    this.reschedule();
+  }
+
+  private publish(event: ServiceEvent, from?: Service): void {
+    this.dispatch((service) => {
+      if (service !== from) service.onEvent?.(event);
+    });
+  }
+
+  private reschedule(): void {
+    let next = Infinity;
+    for (const service of this.services) next = Math.min(next, service.nextWakeAt?.() ?? Infinity);
+    if (next === this.wakeAt && this.wakeTimer) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    this.wakeAt = next;
+    if (next === Infinity || this.stopped) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.wakeAt = Infinity;
+      const now = Date.now();
+      this.dispatch((service) => {
+        const due = service.nextWakeAt?.();
+        if (due !== undefined && due <= now) service.tick?.(now);
+      });
+    }, Math.max(0, next - Date.now()));
   }
 
   // ── link host events ──
@@ -174,6 +276,7 @@ export class NodeRuntime implements LinkHostEvents {
     }
     this.knownPeers.add(peer);
     this.chooseLinks();
+    this.publish({ type: 'peer-introduced', peer });
     this.changed();
   }
 
@@ -215,7 +318,15 @@ export class NodeRuntime implements LinkHostEvents {
       return;
     }
     if (frame.value.p !== 'link') {
-      this.reject(`frame for ${frame.value.p}, which this node does not run yet`);
+      const service = this.serviceByProtocol.get(frame.value.p);
+      if (!service) {
+        this.reject(`frame for ${frame.value.p}, which this node does not run`);
+        return;
+      }
+      const message = frame.value.m;
+      this.dispatch((s) => {
+        if (s === service) s.receive(peer, message);
+      });
       return;
     }
     const message = decodeLinkMessage(frame.value.m);
@@ -264,7 +375,9 @@ export class NodeRuntime implements LinkHostEvents {
   snapshot(): NodeSnapshot {
     const now = performance.now();
     const all = this.links.list();
+    const fromServices = Object.assign({}, ...this.services.map((s) => s.snapshot?.() ?? {})) as Record<string, unknown>;
     return {
+      ...fromServices,
       id: this.id,
       room: this.options.room,
       slot: this.options.slot,

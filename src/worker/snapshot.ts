@@ -40,4 +40,6 @@ export interface NodeSnapshot {
   /** Input refused at a boundary, counted by reason. */
   rejected: Record<string, number>;
   startedAt: number;
+  /** Each protocol service adds its own fields (members, memory, topology, consensus, jobs, …). */
+  [service: string]: unknown;
 }

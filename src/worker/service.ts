@@ -1,0 +1,60 @@
+// A service is one protocol core wired into the node runtime (link upkeep, gossip, overlay,
+// consensus, stealing). The runtime owns the I/O; a service owns one protocol's frames, timers,
+// commands and its part of the snapshot. Keeping each service in a file of its own lets every
+// protocol be integrated without touching the others.
+import type { Rng } from '../core/rng.ts';
+import type { Millis, NodeId, ProtocolTag } from '../core/types.ts';
+import type { Storage } from '../store/storage.ts';
+
+export interface ServiceContext {
+  readonly self: NodeId;
+  readonly room: string;
+  /** Wall-clock milliseconds (cores that keep hybrid logical clocks need real time). */
+  now(): Millis;
+  /** A seeded stream of this node's randomness, one fork per service. */
+  readonly rng: Rng;
+  readonly storage: Storage;
+  /** Sends one message of this service's protocol over the direct link to `peer`. */
+  send(peer: NodeId, message: unknown): boolean;
+  /** Peers with a direct link up right now. */
+  linkedPeers(): NodeId[];
+  /** Asks the transport for (or to drop) a direct link; the overlay decides, others ask it. */
+  wantLink(peer: NodeId): void;
+  unwantLink(peer: NodeId, reason: string): void;
+  sign(text: string): Promise<string>;
+  verify(signer: string, text: string, signature: string): Promise<boolean>;
+  /** Something this service shows has changed: the runtime will post a snapshot soon. */
+  changed(): void;
+  /** Counts a refused input by reason (shown in snapshot.rejected). */
+  reject(reason: string): void;
+  /** Node-local events between services (e.g. gossip declares a member dead → consensus). */
+  emit(event: ServiceEvent): void;
+}
+
+/** Events that services publish for each other. */
+export type ServiceEvent =
+  | { type: 'peer-introduced'; peer: NodeId }
+  | { type: 'peer-left-room'; peer: NodeId }
+  | { type: 'member-status'; peer: NodeId; status: 'alive' | 'suspect' | 'dead' | 'left' };
+
+export interface Service {
+  /** The frames this service handles. */
+  readonly protocol: ProtocolTag;
+  /** Loads persisted state; called once before anything else. */
+  start(ctx: ServiceContext): Promise<void>;
+  /** A frame of this protocol from a directly linked peer (not yet decoded beyond the envelope). */
+  receive(from: NodeId, message: unknown): void;
+  linkUp?(peer: NodeId): void;
+  linkDown?(peer: NodeId, reason: string): void;
+  /** Another service's event. */
+  onEvent?(event: ServiceEvent): void;
+  /** Called when the time asked for by nextWakeAt() has come (or later). */
+  tick?(now: Millis): void;
+  nextWakeAt?(): Millis | undefined;
+  /** This service's commands, by name; arguments come from the page and must be checked. */
+  readonly commands?: Record<string, (args: unknown[]) => unknown>;
+  /** This service's part of the snapshot (merged at the top level). */
+  snapshot?(): Record<string, unknown>;
+  /** Graceful leave: last words to peers. */
+  shutdown?(reason: string): void;
+}
