@@ -1,0 +1,328 @@
+// The replicated key–value memory and its Scuttlebutt bookkeeping.
+//
+// Resolution: for each key the entry with the highest hybrid-clock time wins; equal times are
+// broken by the writer's node id (higher wins). Every node applies the same total order to the
+// same entries, so replicas that have seen the same writes hold the same value, whatever the
+// order they arrived in. Only the winning entry of each key is kept.
+//
+// Reconciliation: each write is numbered in its writer's stream by (incarnation, version).
+// A node's "mark" for an origin means "I hold every write of that origin up to here, or a
+// write that beats it". Marks are what digests carry: a peer sends exactly the entries above
+// our marks (only what we lack), and tells us up to where its answer is complete (`upTo`), so
+// a truncated answer never makes us skip anything. Entries that arrive as rumours are applied
+// at once but move a mark only when they are the very next write of that origin.
+//
+// Deletes are tombstones: entries with no value that win like any write, so a delete cannot be
+// undone by an older write arriving late. A tombstone is forgotten after `tombstoneTtlMs` of
+// clock time. That is safe while no replica stays out of touch with the rest for that long
+// (default 24 h, far beyond a partition the mesh rides out): every replica has then received
+// the tombstone, or a newer write, before it goes. The one replica that can be out of touch
+// that long is a tab closed for days, so a node restored from storage that was last saved
+// more than the TTL ago drops its entries older than the TTL (see `dropOlderThan`) and
+// relearns them from live peers: an old value it held cannot resurrect a key deleted meanwhile.
+// Tombstones beyond `maxTombstones` are forgotten oldest first (counted in metrics).
+import { compareHlc, type Hlc } from '../hlc.ts';
+import { hashString, type Rng } from '../rng.ts';
+import { compareNodeIds, type NodeId } from '../types.ts';
+import { maxDigestEntries, maxEntriesPerMessage, maxEntryBytesPerMessage, maxKeys, maxTombstones } from './config.ts';
+import type { JsonValue } from './json.ts';
+import type { Position, WireEntry } from './messages.ts';
+
+export interface Entry {
+  readonly key: string;
+  /** undefined when deleted. */
+  readonly value: JsonValue | undefined;
+  readonly deleted: boolean;
+  readonly hlc: Hlc;
+  readonly origin: NodeId;
+  readonly inc: number;
+  readonly ver: number;
+  readonly wire: WireEntry;
+  /** Size of the wire form, as JSON characters. */
+  readonly bytes: number;
+}
+
+interface Pos {
+  inc: number;
+  ver: number;
+}
+const zero: Pos = { inc: 0, ver: 0 };
+const comparePos = (a: Pos, b: Pos): number => (a.inc !== b.inc ? a.inc - b.inc : a.ver - b.ver);
+
+export function entryFromWire(wire: WireEntry): Entry {
+  const deleted = wire.d === 1;
+  return {
+    key: wire.k,
+    value: deleted ? undefined : (wire.v as JsonValue),
+    deleted,
+    hlc: { wall: wire.h[0], count: wire.h[1] },
+    origin: wire.o,
+    inc: wire.i,
+    ver: wire.n,
+    wire,
+    bytes: (JSON.stringify(wire) as string).length,
+  };
+}
+
+export function makeEntry(key: string, value: JsonValue | undefined, hlc: Hlc, origin: NodeId, inc: number, ver: number): Entry {
+  const wire: WireEntry =
+    value === undefined
+      ? { k: key, d: 1, h: [hlc.wall, hlc.count], o: origin, i: inc, n: ver }
+      : { k: key, v: value, h: [hlc.wall, hlc.count], o: origin, i: inc, n: ver };
+  return entryFromWire(wire);
+}
+
+/** True when `a` beats `b` for the same key: later clock, then higher writer id. */
+export function beats(a: Entry, b: Entry): boolean {
+  const byClock = compareHlc(a.hlc, b.hlc);
+  return byClock !== 0 ? byClock > 0 : compareNodeIds(a.origin, b.origin) > 0;
+}
+
+const sameWrite = (a: Entry, b: Entry): boolean => compareHlc(a.hlc, b.hlc) === 0 && a.origin === b.origin;
+
+/** A fingerprint of one visible (key, write) pair; the memory's fingerprint is their sum. */
+const visibleHash = (e: Entry): number => hashString(`${e.key}\u0000${e.hlc.wall}.${e.hlc.count}\u0000${e.origin}`);
+
+export type ApplyResult = 'new' | 'same' | 'stale' | 'full';
+
+export interface Delta {
+  entries: WireEntry[];
+  upTo: Position[];
+}
+
+export class MemoryStore {
+  private readonly byKey = new Map<string, Entry>();
+  /** Each origin's held entries, sorted by position. */
+  private readonly byOrigin = new Map<NodeId, Entry[]>();
+  private readonly marks = new Map<NodeId, Pos>();
+  private live = 0;
+  private tombstones = 0;
+  private hashSum = 0;
+  /** Tombstones forgotten early because there were more than maxTombstones. */
+  tombstonesEvicted = 0;
+
+  get liveKeys(): number {
+    return this.live;
+  }
+
+  get tombstoneCount(): number {
+    return this.tombstones;
+  }
+
+  /** Fingerprint of what a user sees (live keys and which write each holds). */
+  get fingerprint(): number {
+    return this.hashSum >>> 0;
+  }
+
+  get(key: string): Entry | undefined {
+    return this.byKey.get(key);
+  }
+
+  entries(): IterableIterator<Entry> {
+    return this.byKey.values();
+  }
+
+  mark(origin: NodeId): Pos {
+    return this.marks.get(origin) ?? zero;
+  }
+
+  /** Stores `entry` if it beats what we hold for its key. Never refuses a deletion. */
+  apply(entry: Entry): ApplyResult {
+    const current = this.byKey.get(entry.key);
+    if (current) {
+      if (sameWrite(current, entry)) return 'same';
+      if (!beats(entry, current)) {
+        this.noteNext(entry);
+        return 'stale';
+      }
+      this.remove(current);
+    } else if (!entry.deleted && this.live >= maxKeys) {
+      return 'full';
+    }
+    this.insert(entry);
+    this.noteNext(entry);
+    if (this.tombstones > maxTombstones) this.evictOldestTombstone();
+    return 'new';
+  }
+
+  /** Our own write: it always wins (its clock is past everything we have seen). */
+  write(entry: Entry): void {
+    const current = this.byKey.get(entry.key);
+    if (current) this.remove(current);
+    this.insert(entry);
+    this.raiseMark(entry.origin, { inc: entry.inc, ver: entry.ver });
+    if (this.tombstones > maxTombstones) this.evictOldestTombstone();
+  }
+
+  /** Sets our own stream's mark (after a restart: a new incarnation, nothing written yet). */
+  setOwnMark(self: NodeId, inc: number, ver: number): void {
+    this.marks.set(self, { inc, ver });
+  }
+
+  /** Takes a peer's "complete up to" positions (only from an answer we asked for). */
+  advance(upTo: readonly Position[]): void {
+    for (const [origin, inc, ver] of upTo) this.raiseMark(origin, { inc, ver });
+  }
+
+  /** Our marks as a digest; beyond `maxDigestEntries` origins, a random sample (partial). */
+  digest(rng: Rng): { positions: Position[]; partial: boolean } {
+    let origins = [...this.marks.keys()];
+    const partial = origins.length > maxDigestEntries;
+    if (partial) origins = rng.shuffle(origins).slice(0, maxDigestEntries);
+    return { positions: origins.map((o) => toPosition(o, this.mark(o))), partial };
+  }
+
+  /** Our positions for the origins where `theirs` is ahead of us: what we should ask for. */
+  lacking(theirs: readonly Position[]): Position[] {
+    const out: Position[] = [];
+    for (const [origin, inc, ver] of theirs) {
+      const mine = this.mark(origin);
+      if (comparePos({ inc, ver }, mine) > 0) out.push(toPosition(origin, mine));
+    }
+    return out;
+  }
+
+  /**
+   * What a peer with digest `theirs` lacks: entries above its positions, origin by origin in
+   * position order, within the message budgets, and for each origin how far the answer is
+   * complete. With a partial digest, unlisted origins are unknown; a few of them are sent whole
+   * (at random) so that a peer that never lists an origin still gets it in time.
+   */
+  deltaFor(theirs: readonly Position[], partial: boolean, rng: Rng, budgetBytes = maxEntryBytesPerMessage, unlistedSample = 8): Delta {
+    const theirPos = new Map<NodeId, Pos>();
+    for (const [origin, inc, ver] of theirs) theirPos.set(origin, { inc, ver });
+    let origins: NodeId[];
+    if (partial) {
+      const unlisted = [...this.byOrigin.keys()].filter((o) => !theirPos.has(o));
+      origins = [...theirPos.keys(), ...rng.shuffle(unlisted).slice(0, unlistedSample)];
+    } else {
+      origins = [...new Set([...this.byOrigin.keys(), ...this.marks.keys()])];
+    }
+    origins = rng.shuffle(origins); // no origin starves when answers are truncated
+    const entries: WireEntry[] = [];
+    const upTo: Position[] = [];
+    let bytes = 0;
+    for (const origin of origins) {
+      const from = theirPos.get(origin) ?? zero;
+      const mark = this.mark(origin);
+      const list = this.byOrigin.get(origin) ?? [];
+      let complete = true;
+      let lastSent: Pos | undefined;
+      for (let i = firstAbove(list, from); i < list.length; i++) {
+        const e = list[i] as Entry;
+        if (entries.length >= maxEntriesPerMessage || bytes + e.bytes > budgetBytes) {
+          complete = false;
+          break;
+        }
+        entries.push(e.wire);
+        bytes += e.bytes;
+        lastSent = { inc: e.inc, ver: e.ver };
+      }
+      // A position costs its JSON text (origin id + two numbers + punctuation) of the budget.
+      const positionBytes = origin.length + 40;
+      if (upTo.length >= maxDigestEntries || bytes + positionBytes > budgetBytes) continue;
+      if (comparePos(mark, from) > 0) {
+        if (complete) upTo.push(toPosition(origin, mark));
+        else if (lastSent && comparePos(lastSent, from) > 0) upTo.push(toPosition(origin, comparePos(lastSent, mark) < 0 ? lastSent : mark));
+        else continue;
+        bytes += positionBytes;
+      }
+    }
+    return { entries, upTo };
+  }
+
+  /** Forgets tombstones whose clock time is before `horizonWall`; returns their keys. */
+  purgeTombstones(horizonWall: number): string[] {
+    if (this.tombstones === 0) return [];
+    const purged: string[] = [];
+    for (const entry of this.byKey.values()) {
+      if (entry.deleted && entry.hlc.wall < horizonWall) purged.push(entry.key);
+    }
+    for (const key of purged) this.remove(this.byKey.get(key) as Entry);
+    return purged;
+  }
+
+  /** Drops every entry (live or not) written before `horizonWall`; returns their keys. */
+  dropOlderThan(horizonWall: number): string[] {
+    const dropped = [...this.byKey.values()].filter((e) => e.hlc.wall < horizonWall).map((e) => e.key);
+    for (const key of dropped) this.remove(this.byKey.get(key) as Entry);
+    return dropped;
+  }
+
+  private insert(entry: Entry): void {
+    this.byKey.set(entry.key, entry);
+    let list = this.byOrigin.get(entry.origin);
+    if (!list) {
+      list = [];
+      this.byOrigin.set(entry.origin, list);
+    }
+    list.splice(firstAbove(list, entry), 0, entry);
+    if (entry.deleted) this.tombstones++;
+    else {
+      this.live++;
+      this.hashSum = (this.hashSum + visibleHash(entry)) >>> 0;
+    }
+  }
+
+  private remove(entry: Entry): void {
+    this.byKey.delete(entry.key);
+    const list = this.byOrigin.get(entry.origin);
+    if (list) {
+      const index = list.indexOf(entry);
+      if (index >= 0) list.splice(index, 1);
+      if (list.length === 0) this.byOrigin.delete(entry.origin);
+    }
+    if (entry.deleted) this.tombstones--;
+    else {
+      this.live--;
+      this.hashSum = (this.hashSum - visibleHash(entry)) >>> 0;
+    }
+  }
+
+  /** A write that is the very next one of its origin moves the mark (and any held followers). */
+  private noteNext(entry: Entry): void {
+    const mark = this.mark(entry.origin);
+    if (entry.inc === mark.inc && entry.ver === mark.ver + 1) this.raiseMark(entry.origin, { inc: entry.inc, ver: entry.ver });
+  }
+
+  private raiseMark(origin: NodeId, pos: Pos): void {
+    const current = this.mark(origin);
+    if (comparePos(pos, current) <= 0) return;
+    let next = pos;
+    // Entries already held just above the new mark extend it.
+    const list = this.byOrigin.get(origin);
+    if (list) {
+      for (let i = firstAbove(list, next); i < list.length; i++) {
+        const e = list[i] as Entry;
+        if (e.inc !== next.inc || e.ver !== next.ver + 1) break;
+        next = { inc: e.inc, ver: e.ver };
+      }
+    }
+    this.marks.set(origin, next);
+  }
+
+  private evictOldestTombstone(): void {
+    let oldest: Entry | undefined;
+    for (const entry of this.byKey.values()) {
+      if (entry.deleted && (!oldest || compareHlc(entry.hlc, oldest.hlc) < 0)) oldest = entry;
+    }
+    if (oldest) {
+      this.remove(oldest);
+      this.tombstonesEvicted++;
+    }
+  }
+}
+
+const toPosition = (origin: NodeId, pos: Pos): Position => [origin, pos.inc, pos.ver];
+
+/** Index of the first entry in `list` (sorted by position) strictly above `pos`. */
+function firstAbove(list: readonly Entry[], pos: Pos): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (comparePos(list[mid] as Entry, pos) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,123 @@
+// The gossip core's contract with whatever runs it (the tab's protocol worker, the simulator):
+// what goes in (inputs), what comes out (effects) and what can be read (the view).
+import type { Rng } from '../rng.ts';
+import type { Millis, NodeId } from '../types.ts';
+import type { GossipConfig } from './config.ts';
+import type { JsonValue } from './json.ts';
+import type { GossipMsg, MemberStatus } from './messages.ts';
+
+export type { MemberStatus } from './messages.ts';
+export type { JsonValue } from './json.ts';
+
+export type GossipInput =
+  /** Time has passed: run whatever is due. Call at nextWakeAt() (earlier or later is harmless). */
+  | { type: 'tick' }
+  /**
+   * A message from a peer, as parsed from the wire (decoded and checked inside the core).
+   * `from` is the link's authenticated peer. `bytes`: its size on the wire, if known.
+   */
+  | { type: 'message'; from: NodeId; msg: unknown; bytes?: number }
+  /** Write a key of the replicated memory (any JSON value up to maxValueBytes). */
+  | { type: 'set-memory'; key: string; value: unknown }
+  | { type: 'delete-memory'; key: string }
+  /** Leave the mesh gracefully: announced to peers at once; the core then goes quiet. */
+  | { type: 'leave' }
+  /** A peer's data channel closed. A hint only: the peer is probed now, not declared dead. */
+  | { type: 'link-down'; peer: NodeId }
+  /** A new direct link (or, in 'members' mode, a node we learned of outside gossip). */
+  | { type: 'peer-discovered'; peer: NodeId }
+  /** The complete set of direct links now (replaces the previous set). */
+  | { type: 'peers-changed'; peers: readonly NodeId[] };
+
+export type GossipEffect =
+  /**
+   * Durable writes of this step, as one batch. The runtime must make them durable BEFORE it
+   * sends any message of the same step (a refutation must never outlive its incarnation).
+   * Always first in the list when present.
+   */
+  | { type: 'persist'; set: Array<[string, unknown]>; del: string[] }
+  /** Send `msg` to a direct peer. `bytes`: its JSON length (what was counted in metrics). */
+  | { type: 'send'; to: NodeId; msg: GossipMsg; bytes: number }
+  /** A member's status or incarnation changed in this node's view (self included). */
+  | { type: 'member-status-changed'; id: NodeId; status: MemberStatus; incarnation: number; previous: MemberStatus | null }
+  /** A dead or departed member was forgotten after deadRetentionMs. */
+  | { type: 'member-forgotten'; id: NodeId }
+  /** A key of the replicated memory changed here (value undefined: deleted). */
+  | { type: 'memory-changed'; key: string; value: JsonValue | undefined; origin: NodeId; local: boolean }
+  /** A command could not be carried out; `reason` says what to do about it. */
+  | { type: 'command-refused'; command: GossipInput['type']; reason: string };
+
+export interface GossipOptions {
+  id: NodeId;
+  /** Seeded randomness (the simulator's per-node stream, or a runtime-seeded one). */
+  rng: Rng;
+  /** Current time: wall-clock milliseconds in a tab (the hybrid clock builds on it). */
+  now: Millis;
+  config?: Partial<GossipConfig>;
+  /** Everything the runtime read back from storage under gossipStoragePrefix. */
+  persisted?: Iterable<readonly [string, unknown]>;
+  /** Initial direct links (or known members in 'members' mode); no message is sent for them. */
+  peers?: readonly NodeId[];
+}
+
+export interface MemberView {
+  id: NodeId;
+  status: MemberStatus;
+  incarnation: number;
+}
+
+export interface MemoryEntryView {
+  key: string;
+  value: JsonValue;
+  /** Who wrote it, and when on the hybrid clock (`wall.count`). */
+  origin: NodeId;
+  hlc: string;
+}
+
+export interface GossipMetrics {
+  /** Anti-entropy cycles run. */
+  cycles: number;
+  msgsSent: number;
+  bytesSent: number;
+  msgsReceived: number;
+  bytesReceived: number;
+  /** Averages over the last few cycles (messages/bytes this node sent per cycle). */
+  msgsPerCycle: number;
+  bytesPerCycle: number;
+  probes: number;
+  probeFailures: number;
+  /** Suspicions this node raised itself (its probe failed). */
+  suspicionsRaised: number;
+  /** Suspicions of other members seen refuted here (false suspicions). */
+  falseSuspicions: number;
+  /** Times this node refuted a suspicion (or death) of itself. */
+  refutations: number;
+  /** Members this node itself declared dead. */
+  deathsDeclared: number;
+  /** For members this node declared dead: time from their last sign of life here to the verdict (ms). */
+  detectionMsP50: number | null;
+  detectionMsLast: number | null;
+  /** Lifeguard local health score (0 = healthy). */
+  localHealth: number;
+  liveKeys: number;
+  tombstones: number;
+  tombstonesPurged: number;
+  /** Fingerprint of the visible memory: equal on two nodes ⇒ they hold the same data. */
+  memoryFingerprint: string;
+  /** Share of peers heard in recent syncs whose memory fingerprint equals ours (0…1). */
+  peerAgreement: number | null;
+  rumoursQueued: number;
+}
+
+export interface GossipView {
+  id: NodeId;
+  status: MemberStatus;
+  incarnation: number;
+  /** Every member known, self included, sorted by id. */
+  members: MemberView[];
+  /** Live keys of the replicated memory, sorted by key. */
+  memory: MemoryEntryView[];
+  metrics: GossipMetrics;
+  /** Refused inputs, by reason. */
+  rejected: Record<string, number>;
+}
