@@ -17,7 +17,7 @@ import { SimStorage } from './storage.ts';
 export interface SimNode<Msg> {
   /** A message from `from` has arrived (over a direct link, so `from` is trustworthy). */
   deliver(now: Millis, from: NodeId, msg: Msg): void;
-  /** Called at (or, for a slow node, after) the time nextWakeAt() asked for. */
+  /** Called at (or, with lagging timers, after) the time nextWakeAt() asked for. */
   tick(now: Millis): void;
   /** When the node next wants `tick`, or undefined for never. Asked after every step. */
   nextWakeAt(): Millis | undefined;
@@ -82,6 +82,8 @@ interface NodeRecord<Msg, N> {
   readonly storage: SimStorage;
   outbox: Array<{ to: NodeId; msg: Msg }>;
   wake: ScheduledEvent<ClusterEvent<Msg>> | undefined;
+  /** The time the node asked for when `wake` was scheduled. */
+  wakeWanted: Millis | undefined;
   flush: ScheduledEvent<ClusterEvent<Msg>> | undefined;
   /** Guard against a node that keeps asking to wake at a time that has already come. */
   wakesAtSameTime: number;
@@ -147,6 +149,7 @@ export class SimCluster<Msg, N extends SimNode<Msg>> {
       storage,
       outbox: [],
       wake: undefined,
+      wakeWanted: undefined,
       flush: undefined,
       wakesAtSameTime: 0,
       lastWakeTime: -1,
@@ -401,10 +404,12 @@ export class SimCluster<Msg, N extends SimNode<Msg>> {
       return;
     }
     if (!Number.isFinite(wanted)) throw new Error(`node ${record.id} asked to wake at ${wanted}`);
-    const at = Math.max(wanted, this.now) + this.network.processingDelay(record.id);
-    if (record.wake && !record.wake.cancelled && record.wake.at === at) return;
+    // The same request as before keeps its timer (a lagging timer is not pushed back by every step).
+    if (record.wake && !record.wake.cancelled && record.wakeWanted === wanted) return;
+    const at = Math.max(wanted, this.now) + this.network.timerLag(record.id);
     if (record.wake) this.clock.cancel(record.wake);
     record.wake = this.clock.at(at, { kind: 'wake', id: record.id, life: record.life });
+    record.wakeWanted = wanted;
   }
 
   private cancelTimers(record: NodeRecord<Msg, N>): void {

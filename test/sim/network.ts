@@ -1,7 +1,7 @@
 // The seeded network model. It decides the fate of each message at send time — lost, delivered
 // once or twice, and when — from its own Rng stream, so the same seed and the same sends give
 // the same deliveries. Faults are switched on and off by the test script: loss, duplication,
-// reordering, partitions, one-way blocks, clogged links and slow nodes.
+// reordering, partitions, one-way blocks, clogged links, slow nodes and lagging timers.
 import type { Millis, NodeId } from '../../src/core/types.ts';
 import type { Rng } from '../../src/core/rng.ts';
 
@@ -63,6 +63,7 @@ export class SimNetwork {
   private readonly cloggedLinks = new Map<string, Millis>();
   private readonly cloggedNodes = new Map<NodeId, Millis>();
   private readonly slowNodes = new Map<NodeId, Millis>();
+  private readonly timerLags = new Map<NodeId, Millis>();
   private reachable: ((from: NodeId, to: NodeId) => boolean) | undefined;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, duplicated: 0, bytesSent: 0, dropped: emptyDropCounts() };
 
@@ -141,16 +142,23 @@ export class SimNetwork {
   }
 
   /**
-   * Makes a node slow: everything it receives, and every timer it set, is handled `extraMs`
-   * late (a throttled background tab, an overloaded device). 0 makes it normal again.
+   * Makes a node slow at handling messages: everything it receives is handled `extraMs` late
+   * (an overloaded device working through a backlog — Lifeguard's "slow node"). Its timers
+   * still fire on time. 0 makes it normal again.
    */
   slowNode(id: NodeId, extraMs: Millis): void {
     if (extraMs <= 0) this.slowNodes.delete(id);
     else this.slowNodes.set(id, extraMs);
   }
 
-  processingDelay(id: NodeId): Millis {
-    return this.slowNodes.get(id) ?? 0;
+  /** Makes a node's timers fire `extraMs` late (a throttled background tab). 0: on time again. */
+  lagTimers(id: NodeId, extraMs: Millis): void {
+    if (extraMs <= 0) this.timerLags.delete(id);
+    else this.timerLags.set(id, extraMs);
+  }
+
+  timerLag(id: NodeId): Millis {
+    return this.timerLags.get(id) ?? 0;
   }
 
   /**

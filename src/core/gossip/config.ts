@@ -51,7 +51,7 @@ export const defaultGossipConfig: Readonly<GossipConfig> = {
   probeTimeoutMs: 300,
   indirectTimeoutMs: 600,
   indirectProbes: 3,
-  suspicionMult: 1.5,
+  suspicionMult: 1.25,
   maxLocalHealth: 8,
   retransmitMult: 4,
   entryRetransmitMult: 2,

@@ -338,7 +338,7 @@ export class GossipCore {
       this.detector.clearSuspicion(id);
       this.out.push({ type: 'member-forgotten', id });
     }
-    const purged = this.store.purgeTombstones(this.clock.last.wall - this.config.tombstoneTtlMs);
+    const purged = this.store.purgeTombstones(this.now - this.config.tombstoneTtlMs);
     for (const key of purged) this.persistDel.add(memoryStorageKey(key));
     this.counters.tombstonesPurged += purged.length;
     for (const map of [this.awaitingReply, this.awaitingDelta]) {
