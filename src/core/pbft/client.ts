@@ -1,0 +1,246 @@
+// The client side of pBFT, pure: a node submits operations one at a time (the paper's client
+// has one outstanding request), sends each to the primary it believes in, re-sends it to every
+// replica when replies are slow, and takes the result once f+1 replicas reply with the same
+// sequence number and result (at least one of them is honest, so the result is the committed
+// one). Requests are numbered by `ts`, increasing per client: replicas use (client, ts) to
+// execute each request once and to re-send the reply of the last one.
+//
+// Usage (a runtime, or PbftReplica which embeds one):
+//   effects = client.step(now, { type: 'config', epoch, replicas, primary })   on every change
+//   effects = client.step(now, { type: 'submit', op, tag })
+//   for a 'sign' effect: sig = sign(canonicalBytes(effect.body)); client.step(now, { type: 'signed', id, sig })
+//   for a 'send' effect: send effect.msg to each of effect.to
+//   a verified reply from the wire: client.step(now, { type: 'reply', msg })
+//   at client.nextWakeAt(): client.step(now, { type: 'tick' })
+//   a 'result' effect: the operation finished (ok with seq and result, or failed with a reason)
+import type { Millis, NodeId } from '../types.ts';
+import { defaultPbftTiming, maxClientQueue } from './constants.ts';
+import { canonicalBytes } from './json.ts';
+import type { PbftMessage, ReplyBody, RequestBody, Signed } from './messages.ts';
+import { decodeOp, type Op, type OpResult } from './ops.ts';
+import { faultsTolerated } from './quorum.ts';
+
+export type ClientInput =
+  | { type: 'submit'; op: unknown; tag?: string }
+  | { type: 'signed'; id: number; sig: string }
+  | { type: 'reply'; msg: Signed<ReplyBody> }
+  | { type: 'config'; epoch: number; replicas: readonly NodeId[]; primary: NodeId | null }
+  | { type: 'tick' };
+
+export type ClientResult =
+  | { kind: 'result'; tag?: string; ok: true; ts: number; seq: number; result: OpResult; latencyMs: Millis }
+  | { kind: 'result'; tag?: string; ok: false; ts?: number; reason: string };
+
+export type ClientEffect =
+  | { kind: 'sign'; id: number; body: RequestBody; signer: NodeId }
+  | { kind: 'send'; to: NodeId[]; msg: PbftMessage<RequestBody> }
+  | ClientResult;
+
+export interface ClientOptions {
+  retransmitMs?: Millis;
+  timeoutMs?: Millis;
+  /** The last request number used before a restart, so numbers keep increasing. */
+  lastTs?: number;
+}
+
+interface Outstanding {
+  tag?: string;
+  op: Op;
+  ts: number;
+  body: RequestBody;
+  signId: number;
+  signed?: PbftMessage<RequestBody>;
+  submittedAt: Millis;
+  retransmitAt: Millis;
+  attempts: number;
+  /** signer → canonical (seq, result) it replied with. */
+  replies: Map<NodeId, string>;
+}
+
+/** Configs the client remembers, to count replies sent just before a membership change. */
+const rememberedConfigs = 4;
+/** Retransmissions back off up to this multiple of the first interval. */
+const maxRetransmitBackoff = 8;
+
+export class PbftClient {
+  private readonly retransmitMs: Millis;
+  private readonly timeoutMs: Millis;
+  private lastTs: number;
+  private nextSignId = 1;
+  private readonly queue: Array<{ tag?: string; op: Op; submittedAt: Millis }> = [];
+  private current: Outstanding | undefined;
+  private configs: Array<{ epoch: number; replicas: readonly NodeId[] }> = [];
+  private primary: NodeId | null = null;
+  private out: ClientEffect[] = [];
+  /** Replies that matched nothing outstanding, or came from a stranger. */
+  ignoredReplies = 0;
+
+  constructor(
+    readonly id: NodeId,
+    options: ClientOptions = {},
+  ) {
+    this.retransmitMs = options.retransmitMs ?? defaultPbftTiming.clientRetransmitMs;
+    this.timeoutMs = options.timeoutMs ?? defaultPbftTiming.clientTimeoutMs;
+    this.lastTs = options.lastTs ?? 0;
+  }
+
+  step(now: Millis, input: ClientInput): ClientEffect[] {
+    this.out = [];
+    switch (input.type) {
+      case 'submit':
+        this.submit(now, input.op, input.tag);
+        break;
+      case 'signed':
+        this.onSigned(now, input.id, input.sig);
+        break;
+      case 'reply':
+        this.onReply(now, input.msg);
+        break;
+      case 'config':
+        this.onConfig(input.epoch, input.replicas, input.primary);
+        break;
+      case 'tick':
+        this.onTick(now);
+        break;
+    }
+    return this.out;
+  }
+
+  nextWakeAt(): Millis | undefined {
+    if (!this.current) return undefined;
+    return Math.min(this.current.retransmitAt, this.current.submittedAt + this.timeoutMs);
+  }
+
+  /** The highest request number used (persist it to keep numbers increasing across restarts). */
+  get lastRequestNumber(): number {
+    return this.lastTs;
+  }
+
+  pending(): number {
+    return this.queue.length + (this.current ? 1 : 0);
+  }
+
+  private submit(now: Millis, raw: unknown, tag: string | undefined): void {
+    const decoded = decodeOp(raw);
+    if (!decoded.ok) {
+      this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${decoded.error}` });
+      return;
+    }
+    if (this.queue.length >= maxClientQueue) {
+      this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${maxClientQueue} operations are already waiting; try again later` });
+      return;
+    }
+    this.queue.push({ tag, op: decoded.value, submittedAt: now });
+    this.startNext(now);
+  }
+
+  private startNext(now: Millis): void {
+    if (this.current) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    const ts = Math.max(Math.floor(now), this.lastTs + 1);
+    this.lastTs = ts;
+    const body: RequestBody = { type: 'request', client: this.id, ts, op: next.op };
+    const signId = this.nextSignId++;
+    this.current = {
+      tag: next.tag,
+      op: next.op,
+      ts,
+      body,
+      signId,
+      submittedAt: next.submittedAt,
+      retransmitAt: now + this.retransmitMs,
+      attempts: 0,
+      replies: new Map(),
+    };
+    this.out.push({ kind: 'sign', id: signId, body, signer: this.id });
+  }
+
+  private onSigned(now: Millis, id: number, sig: string): void {
+    const current = this.current;
+    if (!current || current.signId !== id || current.signed) return;
+    current.signed = { body: current.body, signer: this.id, sig };
+    const replicas = this.latestReplicas();
+    const to = this.primary && replicas.includes(this.primary) ? [this.primary] : [...replicas];
+    if (to.length > 0) this.out.push({ kind: 'send', to, msg: current.signed });
+    current.retransmitAt = now + this.retransmitMs;
+  }
+
+  private onReply(now: Millis, msg: Signed<ReplyBody>): void {
+    const current = this.current;
+    const body = msg.body;
+    if (!current || body.to !== this.id || body.ts !== current.ts) {
+      this.ignoredReplies++;
+      return;
+    }
+    const config = this.configs.find((c) => c.epoch === body.epoch) ?? this.configs[this.configs.length - 1];
+    const member = this.configs.some((c) => c.replicas.includes(msg.signer));
+    if (!config || !member) {
+      this.ignoredReplies++;
+      return;
+    }
+    const key = canonicalBytes({ seq: body.seq, result: body.result });
+    current.replies.set(msg.signer, key);
+    // The primary of the reply's view is where the next request goes first.
+    const primary = config.replicas[body.view % config.replicas.length];
+    if (primary !== undefined && config.epoch === this.configs[this.configs.length - 1]?.epoch) this.primary = primary;
+    let matching = 0;
+    for (const k of current.replies.values()) if (k === key) matching++;
+    if (matching < faultsTolerated(config.replicas.length) + 1) return;
+    this.current = undefined;
+    this.out.push({
+      kind: 'result',
+      tag: current.tag,
+      ok: true,
+      ts: current.ts,
+      seq: body.seq,
+      result: body.result,
+      latencyMs: now - current.submittedAt,
+    });
+    this.startNext(now);
+  }
+
+  private onConfig(epoch: number, replicas: readonly NodeId[], primary: NodeId | null): void {
+    const last = this.configs[this.configs.length - 1];
+    if (!last || last.epoch !== epoch) {
+      this.configs = this.configs.filter((c) => c.epoch !== epoch);
+      this.configs.push({ epoch, replicas: [...replicas] });
+      this.configs.sort((a, b) => a.epoch - b.epoch);
+      if (this.configs.length > rememberedConfigs) this.configs.splice(0, this.configs.length - rememberedConfigs);
+    }
+    this.primary = primary;
+  }
+
+  private onTick(now: Millis): void {
+    const current = this.current;
+    if (!current) return;
+    if (now >= current.submittedAt + this.timeoutMs) {
+      this.current = undefined;
+      this.out.push({
+        kind: 'result',
+        tag: current.tag,
+        ok: false,
+        ts: current.ts,
+        reason: `no ${this.neededReplies()} matching replies within ${this.timeoutMs} ms: more than f replicas may be faulty, or this node is cut off`,
+      });
+      this.startNext(now);
+      return;
+    }
+    if (now < current.retransmitAt) return;
+    current.attempts++;
+    current.retransmitAt = now + this.retransmitMs * Math.min(maxRetransmitBackoff, 2 ** current.attempts);
+    // As in the paper: after a timeout the request goes to every replica, which forward it to
+    // the primary and start their view-change timers if it does not get ordered.
+    const replicas = this.latestReplicas();
+    if (current.signed && replicas.length > 0) this.out.push({ kind: 'send', to: [...replicas], msg: current.signed });
+    else if (!current.signed) this.out.push({ kind: 'sign', id: current.signId, body: current.body, signer: this.id });
+  }
+
+  private latestReplicas(): readonly NodeId[] {
+    return this.configs[this.configs.length - 1]?.replicas ?? [];
+  }
+
+  private neededReplies(): number {
+    return faultsTolerated(this.latestReplicas().length) + 1;
+  }
+}

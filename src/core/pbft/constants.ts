@@ -1,0 +1,153 @@
+// The pBFT core's parameters and limits. Two kinds:
+//  - protocol parameters (`PbftParams`) shape the replicated state and the sequence numbers at
+//    which membership changes take effect, so every node of one swarm must use the same ones;
+//  - local settings (`PbftTiming`) only change how fast this node reacts, and may differ.
+// Every cap below bounds memory that a peer could otherwise grow, and says what goes when full.
+import type { Millis } from '../types.ts';
+
+export interface PbftParams {
+  /**
+   * K: a checkpoint every K sequence numbers. Small enough that the log (2K slots) and a view
+   * change stay small, large enough that checkpoint traffic is a small share under load.
+   */
+  checkpointIntervalSeqs: number;
+  /**
+   * L: the log window (h, h + L] above the last stable checkpoint h. The paper uses L = 2K so
+   * work continues while a checkpoint becomes stable. Must be a multiple of K.
+   */
+  logWindowSeqs: number;
+  /** Most replicas; nodes beyond this stay observers that follow the committed log. */
+  maxReplicas: number;
+  /** Most requests the primary puts in one pre-prepare. */
+  maxBatchRequests: number;
+  /**
+   * Most characters of canonical JSON in one batch. With L batches a view-change message
+   * stays under the 256 KiB frame limit of src/core/envelope.ts.
+   */
+  maxBatchChars: number;
+}
+
+export const defaultPbftParams: PbftParams = {
+  checkpointIntervalSeqs: 8,
+  logWindowSeqs: 16,
+  maxReplicas: 16,
+  maxBatchRequests: 32,
+  maxBatchChars: 8 * 1024,
+};
+
+/** Why a parameter set cannot work, or null. */
+export function checkParams(p: PbftParams): string | null {
+  const whole = (x: number) => Number.isSafeInteger(x) && x > 0;
+  if (!whole(p.checkpointIntervalSeqs)) return 'checkpointIntervalSeqs must be a positive whole number';
+  if (!whole(p.logWindowSeqs) || p.logWindowSeqs % p.checkpointIntervalSeqs !== 0) {
+    return 'logWindowSeqs must be a positive multiple of checkpointIntervalSeqs';
+  }
+  if (p.logWindowSeqs > maxLogWindowSeqs) return `logWindowSeqs must be at most ${maxLogWindowSeqs}`;
+  if (!whole(p.maxReplicas) || p.maxReplicas > maxReplicasCeiling) return `maxReplicas must be 1…${maxReplicasCeiling}`;
+  if (!whole(p.maxBatchRequests) || p.maxBatchRequests > maxBatchRequestsOnWire) {
+    return `maxBatchRequests must be 1…${maxBatchRequestsOnWire}`;
+  }
+  if (!whole(p.maxBatchChars) || p.maxBatchChars > maxBatchCharsOnWire) return `maxBatchChars must be 1…${maxBatchCharsOnWire}`;
+  return null;
+}
+
+export interface PbftTiming {
+  /** First view-change timeout; it doubles after each view change that brings no progress. */
+  viewChangeTimeoutMs: Millis;
+  /** Ceiling of the doubling view-change timeout. */
+  maxViewChangeTimeoutMs: Millis;
+  /** Own messages for slots that have not committed here are sent again this often. */
+  retransmitIntervalMs: Millis;
+  /** A node that may be behind (or is an observer) asks a peer for news this often. */
+  statusIntervalMs: Millis;
+  /** A node with no sign of being behind still says where it is this often. */
+  idleStatusIntervalMs: Millis;
+  /** A client re-sends its request to every replica after this long without f+1 replies. */
+  clientRetransmitMs: Millis;
+  /** A client gives up on a request (reports failure) after this long. */
+  clientTimeoutMs: Millis;
+  /** Batches the primary keeps in flight before it waits (pipelining depth). */
+  maxInFlightBatches: number;
+}
+
+export const defaultPbftTiming: PbftTiming = {
+  viewChangeTimeoutMs: 1_000,
+  maxViewChangeTimeoutMs: 32_000,
+  retransmitIntervalMs: 400,
+  statusIntervalMs: 500,
+  idleStatusIntervalMs: 5_000,
+  clientRetransmitMs: 800,
+  clientTimeoutMs: 60_000,
+  maxInFlightBatches: 8,
+};
+
+// ── wire limits (decode refuses anything larger) ─────────────────────────────────────────
+
+/** Longest node id (an Ed25519 key in base64url is 43; simulations use short names). */
+export const maxNodeIdChars = 128;
+/** Longest signature text (Ed25519 base64url is 86). */
+export const maxSigChars = 256;
+/** Longest digest text (SHA-256 hex is 64). */
+export const maxDigestChars = 128;
+/** Ceiling of `maxReplicas` and of any list of replicas on the wire. */
+export const maxReplicasCeiling = 64;
+/** Ceiling of `logWindowSeqs`, which bounds prepared certificates per view change. */
+export const maxLogWindowSeqs = 256;
+/** Ceiling of `maxBatchRequests` on the wire. */
+export const maxBatchRequestsOnWire = 256;
+/** Ceiling of `maxBatchChars` on the wire. */
+export const maxBatchCharsOnWire = 64 * 1024;
+/** Largest operation (canonical JSON characters). */
+export const maxOpChars = 1_024;
+/** Longest key of the replicated key–value store. */
+export const maxKvKeyChars = 128;
+/** Largest operation result carried in a reply. */
+export const maxResultChars = 512;
+/** Largest state chunk in one state-transfer message (keeps a frame under 256 KiB). */
+export const maxStateChunkChars = 96 * 1024;
+/** Largest replicated state as a whole (canonical JSON), i.e. at most 22 chunks. */
+export const maxStateChars = 2 * 1024 * 1024;
+/** Most epoch records carried (and kept) to prove how the replica set changed. */
+export const maxEpochHistory = 16;
+/** Highest view or epoch number accepted; far beyond any honest run, it keeps arithmetic exact. */
+export const maxViewNumber = 2 ** 40;
+
+// ── replicated state limits (deterministic on every replica) ─────────────────────────────
+
+/** Most keys in the replicated key–value store; a set of a new key beyond it fails. */
+export const maxKvEntries = 1_024;
+/** Clients whose last reply is kept for deduplication; the least recently served goes first. */
+export const maxClientRecords = 1_024;
+/** Committed operations kept in the state for display (the log tail every replica shows alike). */
+export const logTailEntries = 64;
+
+// ── local caps (memory a peer could otherwise grow) ──────────────────────────────────────
+
+/** Requests waiting to be ordered; beyond this new ones are dropped (their clients retry). */
+export const maxPendingRequests = 4_096;
+/** Messages for a view or epoch we have not reached yet, held until we get there; oldest dropped. */
+export const maxFutureMessages = 512;
+/** View-change messages more than this many views ahead are refused (an honest replica is never that far). */
+export const maxViewsAhead = 64;
+/** Checkpoint votes kept per signer above the stable checkpoint; its lowest goes first. */
+export const maxCheckpointVotesPerSigner = 4;
+/** Signatures asked of the runtime and not answered yet; the oldest is forgotten. */
+export const maxPendingSignatures = 8_192;
+/** Commit certificates sent in answer to one status message. */
+export const maxProofsPerStatus = 32;
+/** Commit certificates held for sequence numbers we cannot execute yet (out of order). */
+export const maxHeldProofs = 64;
+/** Peers whose last status answer time we remember (rate limit); oldest forgotten. */
+export const maxStatusPeers = 256;
+/** Commit-latency samples kept for p50/p99. */
+export const latencySampleCount = 512;
+/** Distinct rejection reasons counted (the reasons are a fixed set; this is a guard). */
+export const maxRejectReasons = 64;
+/** Client requests queued behind the outstanding one. */
+export const maxClientQueue = 256;
+/** Messages a 'replay' replica remembers to re-send. */
+export const replayBufferMessages = 64;
+/** Messages a 'delay' replica holds back at most; the oldest is released when full. */
+export const delayBufferMessages = 1_024;
+/** Parts of an incoming state transfer held at once. */
+export const maxStateParts = Math.ceil(maxStateChars / maxStateChunkChars);

@@ -1,0 +1,133 @@
+// The pBFT core's inputs, effects, UI events and snapshot: the whole surface a runtime sees.
+// See replica.ts for how a runtime drives it.
+import type { Rng } from '../rng.ts';
+import type { Millis, NodeId } from '../types.ts';
+import type { ByzantineMode } from './byzantine.ts';
+import type { DigestFn } from './certificates.ts';
+import type { PbftParams, PbftTiming } from './constants.ts';
+import type { Digest, PbftBody, PbftMessage } from './messages.ts';
+import type { Op, OpResult } from './ops.ts';
+
+export type PbftInput =
+  /** A message from a peer, decoded with messages.decode and with EVERY signature in signaturesToVerify(msg) checked. */
+  | { type: 'message'; msg: PbftMessage; from?: NodeId }
+  /** The runtime's answer to a `sign` effect: the signature over canonicalBytes(effect.body). */
+  | { type: 'signed'; id: number; sig: string }
+  /** Time passed (call at nextWakeAt(), or whenever convenient). */
+  | { type: 'tick' }
+  /** This node's user proposes an operation; a `client-result` effect reports how it ended. */
+  | { type: 'submit'; op: unknown; tag?: string }
+  | { type: 'set-byzantine'; mode: ByzantineMode | null }
+  /** The runtime refused a message (undecodable, bad signature, oversized): count it with the core's refusals. */
+  | { type: 'refused'; reason: string };
+
+export type PbftEffect =
+  /** Write these keys and delete those, as one atomic batch, BEFORE applying any later effect. */
+  | { kind: 'persist'; writes: Array<[key: string, value: unknown]>; deletes: string[] }
+  /**
+   * Sign canonicalBytes(body) with this node's key and answer with { type: 'signed', id, sig }.
+   * `signer` is this node's id, except for a 'forge' replica, which asks for a signature in
+   * another replica's name: sign with your own key anyway; receivers will refuse it.
+   */
+  | { kind: 'sign'; id: number; body: PbftBody; signer: NodeId }
+  /** Send to one node. A `reply` to a client is a send too. */
+  | { kind: 'send'; to: NodeId; msg: PbftMessage }
+  /** Send the same message to each of these nodes (never includes this node). */
+  | { kind: 'broadcast'; to: NodeId[]; msg: PbftMessage }
+  /** Requests executed at `seq`, in order (duplicates left out), for the application. */
+  | { kind: 'committed'; seq: number; digest: Digest; entries: CommittedEntry[] }
+  /** The end of an operation this node submitted. */
+  | ClientResultEffect
+  | { kind: 'ui'; event: PbftUiEvent };
+
+export interface CommittedEntry {
+  client: NodeId;
+  ts: number;
+  op: Op;
+  result: OpResult;
+}
+
+export type ClientResultEffect =
+  | { kind: 'client-result'; tag?: string; ok: true; ts: number; seq: number; result: OpResult; latencyMs: Millis }
+  | { kind: 'client-result'; tag?: string; ok: false; ts?: number; reason: string };
+
+export type PbftPhase = 'pre-prepare' | 'prepare' | 'commit' | 'prepared' | 'committed';
+
+export type PbftUiEvent =
+  /** `replica`'s message for `phase` was accepted here (or, for prepared/committed, this replica got there). */
+  | { type: 'phase'; seq: number; view: number; replica: NodeId; phase: PbftPhase }
+  | { type: 'executed'; seq: number; digest: Digest; requests: number }
+  | { type: 'view-change-started'; epoch: number; from: number; to: number; reason: string }
+  | { type: 'view-change-finished'; epoch: number; view: number; primary: NodeId }
+  | { type: 'epoch-changed'; epoch: number; startSeq: number; replicas: NodeId[]; role: 'replica' | 'observer' }
+  | { type: 'checkpoint-stable'; seq: number }
+  | { type: 'state-transferred'; seq: number; epoch: number }
+  | { type: 'stalled'; reason: string }
+  /** A quorum certified a state this replica did not compute: a bug, or more than f faulty replicas. */
+  | { type: 'diverged'; seq: number; mine: Digest; quorum: Digest }
+  | { type: 'byzantine'; mode: ByzantineMode | null };
+
+export interface PbftOptions {
+  id: NodeId;
+  /** The replica set of epoch 0: the first node alone. Every node of the swarm must pass the same. */
+  genesis: readonly NodeId[];
+  /** Synchronous hash of canonical text (SHA-256 hex in tabs; any stable hash in simulations). */
+  digest: DigestFn;
+  rng: Rng;
+  params?: Partial<PbftParams>;
+  timing?: Partial<PbftTiming>;
+  byzantine?: ByzantineMode | null;
+  /** Entries read from storage under the prefix `pbft/` (any order), to restart from. */
+  persisted?: Iterable<readonly [string, unknown]>;
+  /** Emit a `phase` UI event per accepted vote (default true; benchmarks turn it off). */
+  phaseEvents?: boolean;
+}
+
+export interface PbftSlotView {
+  seq: number;
+  view: number;
+  digest: Digest | null;
+  requests: number;
+  prePrepared: boolean;
+  prepares: NodeId[];
+  commits: NodeId[];
+  prepared: boolean;
+  committed: boolean;
+  executed: boolean;
+}
+
+export interface PbftView {
+  id: NodeId;
+  role: 'replica' | 'observer';
+  epoch: number;
+  view: number;
+  mode: 'normal' | 'view-change';
+  primary: NodeId;
+  replicas: NodeId[];
+  n: number;
+  f: number;
+  quorum: number;
+  /** Highest sequence number executed here. */
+  lastCommitted: number;
+  stableCheckpoint: number;
+  /** The last committed operations (the same tail on every replica). */
+  log: Array<{ seq: number; digest: Digest; op: Op; client: NodeId; ts: number }>;
+  /** View changes completed here (a new view entered). */
+  viewChanges: number;
+  latencyMs: { p50: number | null; p99: number | null };
+  phases: PbftSlotView[];
+  /** Refused inputs by reason (wrong-view, outside-watermarks, wrong-digest, duplicate, …). */
+  rejected: Record<string, number>;
+  byzantine: ByzantineMode | null;
+  pendingRequests: number;
+  /** Why this node is not making progress, in words, or null. */
+  stalled: string | null;
+  kvSize: number;
+  stats: {
+    executedRequests: number;
+    executedBatches: number;
+    viewChangesStarted: number;
+    stateTransfers: number;
+    stableCheckpoints: number;
+  };
+}
