@@ -126,6 +126,11 @@ export const maxIncarnation = 0x7fff_ffff;
 export const maxIncarnationJump = 1_000;
 /** Highest per-origin version (stays an exact integer in JSON). */
 export const maxVersion = Number.MAX_SAFE_INTEGER;
+/**
+ * Peers may know our own stream further along than we do (after our disk was wiped), and we
+ * then continue above it; a claim more than this many versions ahead is refused as impossible.
+ */
+export const maxOwnVersionJump = 1_000_000;
 /** Most membership rumours waiting to be piggybacked; the most-told go first when full. */
 export const maxQueuedFacts = 2_048;
 /** Most fresh entries waiting to be pushed as rumours; the most-told go first when full. */

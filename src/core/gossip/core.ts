@@ -33,6 +33,7 @@ import {
   maxMembers,
   maxMembersPerPage,
   maxMessageBytes,
+  maxOwnVersionJump,
   maxPendingExchanges,
   maxQueuedEntries,
   maxQueuedFacts,
@@ -106,13 +107,19 @@ export class GossipCore {
     this.restored = selfRecord !== null;
     this.incarnation = selfRecord ? Math.min(maxIncarnation, selfRecord.incarnation + 1) : 0;
     this.clock = new HybridClock(selfRecord?.hlc);
+    this.ownVersion = selfRecord?.version ?? 0;
     for (const wire of entries) this.store.apply(entryFromWire(wire));
+    // We hold every write we ever sent (saved before sending), so our own stream is complete…
+    let ownMark = this.ownVersion;
     if (selfRecord && options.now - selfRecord.savedAt > config.tombstoneTtlMs) {
-      // Away longer than a tombstone lives: our old entries may have been deleted meanwhile,
-      // and the tombstones forgotten. Drop them and relearn them from live peers (memory.ts).
-      for (const key of this.store.dropOlderThan(options.now - config.tombstoneTtlMs)) this.persistDel.add(memoryStorageKey(key));
+      // …unless we were away longer than a tombstone lives: our old entries may have been
+      // deleted meanwhile and the tombstones forgotten. Drop them and relearn what still
+      // exists from live peers (memory.ts), our own old writes included.
+      const dropped = this.store.dropOlderThan(options.now - config.tombstoneTtlMs);
+      for (const key of dropped) this.persistDel.add(memoryStorageKey(key));
+      if (dropped.length > 0) ownMark = 0;
     }
-    this.store.setOwnMark(this.id, this.incarnation, 0);
+    this.store.setMark(this.id, ownMark);
     this.members.set(this.id, this.incarnation, 'alive', this.now);
     for (const peer of options.peers ?? []) {
       if (peer === this.id || !isNodeId(peer)) continue;
@@ -272,7 +279,10 @@ export class GossipCore {
   }
 
   private saveSelf(): void {
-    this.persistSet.set(selfRecordKey, encodeSelfRecord({ id: this.id, incarnation: this.incarnation, hlc: this.clock.last, savedAt: this.now }));
+    this.persistSet.set(
+      selfRecordKey,
+      encodeSelfRecord({ id: this.id, incarnation: this.incarnation, version: this.ownVersion, hlc: this.clock.last, savedAt: this.now }),
+    );
     this.selfSavedAt = this.now;
   }
 
@@ -385,6 +395,7 @@ export class GossipCore {
       case 'sync-reply':
         return this.onSyncReply(from, msg);
       case 'delta':
+        this.noteOwnStream(msg.u);
         this.applyEntries(msg.e);
         if (this.takeExpected(this.awaitingDelta, from)) this.store.advance(msg.u);
         return;
@@ -402,6 +413,7 @@ export class GossipCore {
 
   private onSync(from: NodeId, msg: Extract<GossipMsg, { type: 'sync' }>): void {
     this.applyFacts(msg.m, from);
+    this.noteOwnStream(msg.d);
     this.applyEntries(msg.e);
     if (msg.f !== undefined) this.noteAgreement(msg.f === this.store.fingerprint);
     const request = this.store.lacking(msg.d);
@@ -423,6 +435,8 @@ export class GossipCore {
 
   private onSyncReply(from: NodeId, msg: Extract<GossipMsg, { type: 'sync-reply' }>): void {
     this.applyFacts(msg.m, from);
+    this.noteOwnStream(msg.d);
+    this.noteOwnStream(msg.u);
     this.applyEntries(msg.e);
     if (this.takeExpected(this.awaitingReply, from)) {
       if (msg.u) this.store.advance(msg.u);
@@ -547,8 +561,6 @@ export class GossipCore {
   private raiseIncarnation(to: number, from: NodeId | undefined): void {
     if (to > maxIncarnation) return this.refuse('impossible-incarnation');
     this.incarnation = to;
-    this.ownVersion = 0;
-    this.store.setOwnMark(this.id, this.incarnation, 0);
     this.members.set(this.id, this.incarnation, 'alive', this.now);
     this.saveSelf();
     this.emitMember(this.id, 'alive');
@@ -627,7 +639,7 @@ export class GossipCore {
         this.refuse('future-clock');
         continue;
       }
-      if (wire.o === this.id && (wire.i > this.incarnation || (wire.i === this.incarnation && wire.n > this.ownVersion))) {
+      if (wire.o === this.id && (wire.n > this.ownVersion || wire.i > this.incarnation)) {
         this.refuse('forged-own-write');
         continue;
       }
@@ -642,6 +654,24 @@ export class GossipCore {
       this.persistSet.set(memoryStorageKey(entry.key), entry.wire);
       this.out.push({ type: 'memory-changed', key: entry.key, value: entry.value, origin: entry.origin, local: false });
       if (entry.hlc.wall >= this.now - freshEntryCycles * this.config.cycleMs) this.fresh.put(entry.key, entry.wire, this.entryLimit());
+    }
+  }
+
+  /**
+   * A peer knows our own stream further than we do: our disk lost it (wiped, or restored from
+   * an old copy). Continue numbering above it, so our next writes are news to everyone; the
+   * old writes themselves come back through the normal exchange.
+   */
+  private noteOwnStream(positions: readonly Position[] | undefined): void {
+    if (!positions) return;
+    for (const [origin, version] of positions) {
+      if (origin !== this.id || version <= this.ownVersion) continue;
+      if (version - this.ownVersion > maxOwnVersionJump) {
+        this.refuse('impossible-version');
+        continue;
+      }
+      this.ownVersion = version;
+      this.saveSelf();
     }
   }
 

@@ -11,7 +11,8 @@
 // helpers do not even nack (the problem is likely on our side), and when we must refute a
 // suspicion of ourselves; it falls with each successful probe. Probe intervals and timeouts
 // are multiplied by (score + 1), so a node that is slow itself waits longer before accusing
-// others instead of accusing the healthy.
+// others instead of accusing the healthy. In the same spirit, a failed probe accuses only if
+// at least one helper nacked (confirmed it could not reach the target either).
 import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import { maxPendingRelays, maxSuspectNoticesPerProbe, type GossipConfig } from './config.ts';
@@ -63,6 +64,8 @@ export interface DetectorStats {
   suspicionsRaised: number;
   deathsDeclared: number;
   lateAcks: number;
+  /** Failed probes that raised no suspicion because no helper answered either. */
+  withheld: number;
 }
 
 export class Detector {
@@ -75,7 +78,7 @@ export class Detector {
   private nextProbeAt: Millis;
   /** Lifeguard's local health multiplier score. */
   health = 0;
-  readonly stats: DetectorStats = { probes: 0, probeFailures: 0, suspicionsRaised: 0, deathsDeclared: 0, lateAcks: 0 };
+  readonly stats: DetectorStats = { probes: 0, probeFailures: 0, suspicionsRaised: 0, deathsDeclared: 0, lateAcks: 0, withheld: 0 };
 
   constructor(
     private readonly host: DetectorHost,
@@ -274,6 +277,13 @@ export class Detector {
       // Lifeguard: a failed probe, and helpers that did not even nack, both hint at our own trouble.
       const missedNacks = probe.helpers.length - probe.nacks.size;
       this.raiseHealth(1 + (missedNacks > 0 ? 1 : 0));
+      // Helpers that answered "no reply from it either" (nacks) confirm the target is the
+      // problem. If we asked helpers and heard nothing at all from any of them, the silence
+      // is more likely ours (a slow or cut-off node): no accusation this time.
+      if (probe.helpers.length > 0 && probe.nacks.size === 0) {
+        this.stats.withheld++;
+        return;
+      }
       const member = this.host.members.get(probe.target);
       if (member && isLive(member.status) && this.host.suspect(probe.target, now)) {
         const current = this.host.members.get(probe.target);

@@ -5,12 +5,15 @@
 // same entries, so replicas that have seen the same writes hold the same value, whatever the
 // order they arrived in. Only the winning entry of each key is kept.
 //
-// Reconciliation: each write is numbered in its writer's stream by (incarnation, version).
-// A node's "mark" for an origin means "I hold every write of that origin up to here, or a
-// write that beats it". Marks are what digests carry: a peer sends exactly the entries above
-// our marks (only what we lack), and tells us up to where its answer is complete (`upTo`), so
-// a truncated answer never makes us skip anything. Entries that arrive as rumours are applied
-// at once but move a mark only when they are the very next write of that origin.
+// Reconciliation: each write is numbered in its writer's stream by a version that only ever
+// grows (it survives restarts and incarnation changes: it is saved with every write, and a
+// write leaves the node only once saved, so versions have no gaps). The writer's incarnation
+// rides along on each entry. A node's "mark" for an origin means "I hold every write of that
+// origin up to this version, or a write that beats it". Marks are what digests carry: a peer
+// sends exactly the entries above our marks (only what we lack), and tells us up to where its
+// answer is complete (`upTo`), so a truncated answer never makes us skip anything. Entries
+// that arrive as rumours (or our own writes) are applied at once but move a mark only when
+// they are the very next version of that origin.
 //
 // Deletes are tombstones: entries with no value that win like any write, so a delete cannot be
 // undone by an older write arriving late. A tombstone is forgotten after `tombstoneTtlMs` of
@@ -42,12 +45,6 @@ export interface Entry {
   readonly bytes: number;
 }
 
-interface Pos {
-  inc: number;
-  ver: number;
-}
-const zero: Pos = { inc: 0, ver: 0 };
-const comparePos = (a: Pos, b: Pos): number => (a.inc !== b.inc ? a.inc - b.inc : a.ver - b.ver);
 
 export function entryFromWire(wire: WireEntry): Entry {
   const deleted = wire.d === 1;
@@ -94,7 +91,7 @@ export class MemoryStore {
   private readonly byKey = new Map<string, Entry>();
   /** Each origin's held entries, sorted by position. */
   private readonly byOrigin = new Map<NodeId, Entry[]>();
-  private readonly marks = new Map<NodeId, Pos>();
+  private readonly marks = new Map<NodeId, number>();
   private live = 0;
   private tombstones = 0;
   private hashSum = 0;
@@ -122,8 +119,8 @@ export class MemoryStore {
     return this.byKey.values();
   }
 
-  mark(origin: NodeId): Pos {
-    return this.marks.get(origin) ?? zero;
+  mark(origin: NodeId): number {
+    return this.marks.get(origin) ?? 0;
   }
 
   /** Stores `entry` if it beats what we hold for its key. Never refuses a deletion. */
@@ -150,18 +147,21 @@ export class MemoryStore {
     const current = this.byKey.get(entry.key);
     if (current) this.remove(current);
     this.insert(entry);
-    this.raiseMark(entry.origin, { inc: entry.inc, ver: entry.ver });
+    this.noteNext(entry);
     if (this.tombstones > maxTombstones) this.evictOldestTombstone();
   }
 
-  /** Sets our own stream's mark (after a restart: a new incarnation, nothing written yet). */
-  setOwnMark(self: NodeId, inc: number, ver: number): void {
-    this.marks.set(self, { inc, ver });
+  /**
+   * Sets the mark of an origin outright: for our own stream after a restart (we hold every
+   * write we ever sent, so the saved version) or 0 when some of our old writes were dropped.
+   */
+  setMark(origin: NodeId, version: number): void {
+    this.marks.set(origin, version);
   }
 
   /** Takes a peer's "complete up to" positions (only from an answer we asked for). */
   advance(upTo: readonly Position[]): void {
-    for (const [origin, inc, ver] of upTo) this.raiseMark(origin, { inc, ver });
+    for (const [origin, ver] of upTo) this.raiseMark(origin, ver);
   }
 
   /** Our marks as a digest; beyond `maxDigestEntries` origins, a random sample (partial). */
@@ -169,15 +169,15 @@ export class MemoryStore {
     let origins = [...this.marks.keys()];
     const partial = origins.length > maxDigestEntries;
     if (partial) origins = rng.shuffle(origins).slice(0, maxDigestEntries);
-    return { positions: origins.map((o) => toPosition(o, this.mark(o))), partial };
+    return { positions: origins.map((o): Position => [o, this.mark(o)]), partial };
   }
 
   /** Our positions for the origins where `theirs` is ahead of us: what we should ask for. */
   lacking(theirs: readonly Position[]): Position[] {
     const out: Position[] = [];
-    for (const [origin, inc, ver] of theirs) {
+    for (const [origin, ver] of theirs) {
       const mine = this.mark(origin);
-      if (comparePos({ inc, ver }, mine) > 0) out.push(toPosition(origin, mine));
+      if (ver > mine) out.push([origin, mine]);
     }
     return out;
   }
@@ -189,8 +189,8 @@ export class MemoryStore {
    * (at random) so that a peer that never lists an origin still gets it in time.
    */
   deltaFor(theirs: readonly Position[], partial: boolean, rng: Rng, budgetBytes = maxEntryBytesPerMessage, unlistedSample = 8): Delta {
-    const theirPos = new Map<NodeId, Pos>();
-    for (const [origin, inc, ver] of theirs) theirPos.set(origin, { inc, ver });
+    const theirPos = new Map<NodeId, number>();
+    for (const [origin, ver] of theirs) theirPos.set(origin, ver);
     let origins: NodeId[];
     if (partial) {
       const unlisted = [...this.byOrigin.keys()].filter((o) => !theirPos.has(o));
@@ -203,11 +203,11 @@ export class MemoryStore {
     const upTo: Position[] = [];
     let bytes = 0;
     for (const origin of origins) {
-      const from = theirPos.get(origin) ?? zero;
+      const from = theirPos.get(origin) ?? 0;
       const mark = this.mark(origin);
       const list = this.byOrigin.get(origin) ?? [];
       let complete = true;
-      let lastSent: Pos | undefined;
+      let lastSent: number | undefined;
       for (let i = firstAbove(list, from); i < list.length; i++) {
         const e = list[i] as Entry;
         if (entries.length >= maxEntriesPerMessage || bytes + e.bytes > budgetBytes) {
@@ -216,14 +216,14 @@ export class MemoryStore {
         }
         entries.push(e.wire);
         bytes += e.bytes;
-        lastSent = { inc: e.inc, ver: e.ver };
+        lastSent = e.ver;
       }
       // A position costs its JSON text (origin id + two numbers + punctuation) of the budget.
       const positionBytes = origin.length + 40;
       if (upTo.length >= maxDigestEntries || bytes + positionBytes > budgetBytes) continue;
-      if (comparePos(mark, from) > 0) {
-        if (complete) upTo.push(toPosition(origin, mark));
-        else if (lastSent && comparePos(lastSent, from) > 0) upTo.push(toPosition(origin, comparePos(lastSent, mark) < 0 ? lastSent : mark));
+      if (mark > from) {
+        if (complete) upTo.push([origin, mark]);
+        else if (lastSent !== undefined && lastSent > from) upTo.push([origin, Math.min(lastSent, mark)]);
         else continue;
         bytes += positionBytes;
       }
@@ -256,7 +256,7 @@ export class MemoryStore {
       list = [];
       this.byOrigin.set(entry.origin, list);
     }
-    list.splice(firstAbove(list, entry), 0, entry);
+    list.splice(firstAbove(list, entry.ver), 0, entry);
     if (entry.deleted) this.tombstones++;
     else {
       this.live++;
@@ -281,21 +281,18 @@ export class MemoryStore {
 
   /** A write that is the very next one of its origin moves the mark (and any held followers). */
   private noteNext(entry: Entry): void {
-    const mark = this.mark(entry.origin);
-    if (entry.inc === mark.inc && entry.ver === mark.ver + 1) this.raiseMark(entry.origin, { inc: entry.inc, ver: entry.ver });
+    if (entry.ver === this.mark(entry.origin) + 1) this.raiseMark(entry.origin, entry.ver);
   }
 
-  private raiseMark(origin: NodeId, pos: Pos): void {
-    const current = this.mark(origin);
-    if (comparePos(pos, current) <= 0) return;
-    let next = pos;
+  private raiseMark(origin: NodeId, version: number): void {
+    if (version <= this.mark(origin)) return;
+    let next = version;
     // Entries already held just above the new mark extend it.
     const list = this.byOrigin.get(origin);
     if (list) {
       for (let i = firstAbove(list, next); i < list.length; i++) {
-        const e = list[i] as Entry;
-        if (e.inc !== next.inc || e.ver !== next.ver + 1) break;
-        next = { inc: e.inc, ver: e.ver };
+        if ((list[i] as Entry).ver !== next + 1) break;
+        next++;
       }
     }
     this.marks.set(origin, next);
@@ -313,15 +310,13 @@ export class MemoryStore {
   }
 }
 
-const toPosition = (origin: NodeId, pos: Pos): Position => [origin, pos.inc, pos.ver];
-
-/** Index of the first entry in `list` (sorted by position) strictly above `pos`. */
-function firstAbove(list: readonly Entry[], pos: Pos): number {
+/** Index of the first entry in `list` (sorted by version) with a version above `version`. */
+function firstAbove(list: readonly Entry[], version: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (comparePos(list[mid] as Entry, pos) <= 0) lo = mid + 1;
+    if ((list[mid] as Entry).ver <= version) lo = mid + 1;
     else hi = mid;
   }
   return lo;

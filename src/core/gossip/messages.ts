@@ -11,7 +11,7 @@
 //   leave(node): "I am leaving" from the node itself (node must be the link's sender).
 //
 // Compact field names keep messages small at 1,000+ members: m = membership facts
-// [id, incarnation, status], e = memory entries, d = digest [origin, incarnation, version],
+// [id, incarnation, status], e = memory entries, d = digest [origin, version],
 // u = "complete up to" positions, mh = member-list hash, f = memory fingerprint.
 import * as v from 'valibot';
 import { decodeWith, parseJson, type Decoded } from '../decode.ts';
@@ -51,8 +51,8 @@ const seq = natural(maxVersion, 'a sequence number');
 const fact = v.tuple([nodeId, incarnation, v.picklist([0, 1, 2, 3])]);
 const facts = (max: number) => v.pipe(v.array(fact), v.maxLength(max, `more than ${max} membership facts`));
 
-/** [origin, incarnation, version]: a position in one origin's stream of writes. */
-const position = v.tuple([nodeId, incarnation, version]);
+/** [origin, version]: a position in one origin's stream of writes. */
+const position = v.tuple([nodeId, version]);
 const positions = v.pipe(v.array(position), v.maxLength(maxDigestEntries, `more than ${maxDigestEntries} digest entries`));
 
 const hlc = v.tuple([natural(maxVersion, 'a clock reading'), natural(maxHlcCount, 'a clock counter')]);
@@ -61,8 +61,8 @@ const jsonValue = v.custom<JsonValue>((value) => jsonProblem(value) === null, 'a
 
 /**
  * One write to the replicated memory. k: key; v: value (absent in a tombstone, d: 1);
- * h: hybrid-clock time of the write; o: the node that wrote it; i, n: the position of the
- * write in o's stream (o's incarnation, version).
+ * h: hybrid-clock time of the write; o: the node that wrote it; i: o's incarnation then;
+ * n: the write's version in o's stream (1, 2, 3, … for the life of the node id).
  */
 const entry = v.pipe(
   v.strictObject({

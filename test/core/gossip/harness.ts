@@ -80,10 +80,10 @@ export interface GossipClusterOptions {
   config?: Partial<GossipConfig>;
   network?: NetworkOptions;
   /**
-   * Who each node knows at start: 'all' (a settled cluster), or 'seed' (only node 0, and
-   * node 0 nobody — membership must spread by gossip).
+   * Who each node knows at start: 'all' (a settled cluster), 'seed' (only node 0, and node 0
+   * nobody — membership must spread by gossip), or 'none' (the test gives links itself).
    */
-  introduce?: 'all' | 'seed';
+  introduce?: 'all' | 'seed' | 'none';
   wire?: ClusterOptions<Wire, GossipSimNode>['wire'];
   flushDelayMs?: Millis;
   traceLines?: number;
@@ -105,7 +105,9 @@ export function gossipCluster(options: GossipClusterOptions): GossipCluster {
     traceLines: options.traceLines,
     create: (ctx) => {
       const initial = names.includes(ctx.id) ? names : [];
-      const peers = introduce === 'all' && initial.length ? initial : ctx.id === names[0] ? [] : [names[0] as NodeId];
+      let peers: readonly NodeId[] = [];
+      if (introduce === 'all' && initial.length) peers = initial;
+      else if (introduce !== 'none' && ctx.id !== names[0]) peers = [names[0] as NodeId];
       return new GossipSimNode(ctx, config, peers);
     },
   });
