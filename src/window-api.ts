@@ -13,6 +13,10 @@ export interface TabmeshApi {
   broadcast(text: string): Promise<number>;
   /** Reconnects to the signaling server now. */
   reconnectSignaling(): Promise<true>;
+  /** Writes a key of the replicated memory (any JSON value up to 8 KiB); it spreads by gossip. */
+  setMemory(key: string, value: unknown): Promise<true>;
+  /** Deletes a key of the replicated memory (a tombstone spreads by gossip). */
+  deleteMemory(key: string): Promise<true>;
 }
 
 declare global {
@@ -37,6 +41,8 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     send: (peer, text) => node.command('send', peer, text) as Promise<true>,
     broadcast: (text) => node.command('broadcast', text) as Promise<number>,
     reconnectSignaling: () => node.command('reconnectSignaling') as Promise<true>,
+    setMemory: (key, value) => node.command('setMemory', key, value) as Promise<true>,
+    deleteMemory: (key) => node.command('deleteMemory', key) as Promise<true>,
   };
   window.tabmesh = api;
   return api;

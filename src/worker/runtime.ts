@@ -12,7 +12,7 @@ import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
 import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity } from './identity-store.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
-import type { MessageView, NodeSnapshot } from './snapshot.ts';
+import type { BaseSnapshot, MessageView } from './snapshot.ts';
 import type { Service, ServiceContext, ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
 import type { ProtocolTag } from '../core/types.ts';
@@ -36,7 +36,7 @@ export interface RuntimeOptions {
   createSocket(url: string): SocketLike;
   linkHost: LinkHost;
   iceServers: IceServer[];
-  publishSnapshot(snapshot: NodeSnapshot): void;
+  publishSnapshot(snapshot: BaseSnapshot & Record<string, unknown>): void;
   /** The protocol services this node runs (gossip, overlay, …), in start order. */
   services?: Service[];
 }
@@ -372,7 +372,7 @@ export class NodeRuntime implements LinkHostEvents {
     }, wait);
   }
 
-  snapshot(): NodeSnapshot {
+  snapshot(): BaseSnapshot & Record<string, unknown> {
     const now = performance.now();
     const all = this.links.list();
     const fromServices = Object.assign({}, ...this.services.map((s) => s.snapshot?.() ?? {})) as Record<string, unknown>;

@@ -2,6 +2,7 @@
 // window.tabmesh.snapshot(). Plain JSON, immutable once posted. Names are public API: extend,
 // never rename (README documents every field).
 import type { SignalingStatus } from '../net/signaling-client.ts';
+import type { GossipMetrics, MemberView, MemoryEntryView } from '../core/gossip/index.ts';
 
 export interface LinkView {
   peer: string;
@@ -21,7 +22,8 @@ export interface MessageView {
   at: number;
 }
 
-export interface NodeSnapshot {
+/** What the runtime itself reports; services add their parts (see NodeSnapshot). */
+export interface BaseSnapshot {
   id: string;
   room: string;
   slot: number;
@@ -40,6 +42,17 @@ export interface NodeSnapshot {
   /** Input refused at a boundary, counted by reason. */
   rejected: Record<string, number>;
   startedAt: number;
-  /** Each protocol service adds its own fields (members, memory, topology, consensus, jobs, …). */
-  [service: string]: unknown;
+}
+
+/** A tab's full snapshot: the runtime's part and every service's part. */
+export interface NodeSnapshot extends BaseSnapshot {
+  // ── from the gossip service ──
+  /** Every member this node knows of, itself included: status 'alive' | 'suspect' | 'dead' | 'left'. */
+  members: MemberView[];
+  /** The replicated memory: key → JSON value. */
+  memory: Record<string, unknown>;
+  /** The same, with who wrote each key and when (hybrid logical clock). */
+  memoryEntries: MemoryEntryView[];
+  /** Gossip metrics (messages, probes, suspicions, convergence) and refused gossip input. */
+  gossip: GossipMetrics & { rejected: Record<string, number> };
 }

@@ -1,0 +1,122 @@
+// The gossip core in a tab (or a Node peer): its frames, its timers, its durable state in the
+// node's storage, and the memory commands of window.tabmesh. Gossip talks to direct links only;
+// which links exist is the transport's (later the overlay's) business.
+import { GossipCore, gossipStoragePrefix, type GossipEffect, type GossipView } from '../../core/gossip/index.ts';
+import type { Millis, NodeId } from '../../core/types.ts';
+import { EffectQueue, type Durable } from '../effect-queue.ts';
+import type { Service, ServiceContext } from '../service.ts';
+
+export class GossipService implements Service {
+  readonly protocol = 'gossip' as const;
+  private core!: GossipCore;
+  private ctx!: ServiceContext;
+  private effects!: EffectQueue;
+  private cachedView: GossipView | null = null;
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
+    const keys = await ctx.storage.keys(gossipStoragePrefix);
+    const persisted: Array<[string, unknown]> = [];
+    for (const key of keys) persisted.push([key, await ctx.storage.get(key)]);
+    this.core = new GossipCore({ id: ctx.self, rng: ctx.rng, now: ctx.now(), persisted, peers: ctx.linkedPeers() });
+  }
+
+  receive(from: NodeId, message: unknown): void {
+    this.step({ type: 'message', from, msg: message });
+  }
+
+  linkUp(): void {
+    this.step({ type: 'peers-changed', peers: this.ctx.linkedPeers() });
+  }
+
+  linkDown(peer: NodeId): void {
+    this.step({ type: 'link-down', peer });
+    this.step({ type: 'peers-changed', peers: this.ctx.linkedPeers() });
+  }
+
+  tick(now: Millis): void {
+    this.stepAt(now, { type: 'tick' });
+  }
+
+  nextWakeAt(): Millis | undefined {
+    return this.core.nextWakeAt();
+  }
+
+  shutdown(): void {
+    this.step({ type: 'leave' });
+  }
+
+  readonly commands = {
+    setMemory: (args: unknown[]) => {
+      const [key, value] = args;
+      if (typeof key !== 'string') throw new Error('setMemory(key, value): key must be a string');
+      if (value === undefined) throw new Error('setMemory(key, value): value is missing (use deleteMemory to remove a key)');
+      this.step({ type: 'set-memory', key, value }, 'set-memory');
+      return true;
+    },
+    deleteMemory: (args: unknown[]) => {
+      const [key] = args;
+      if (typeof key !== 'string') throw new Error('deleteMemory(key): key must be a string');
+      this.step({ type: 'delete-memory', key }, 'delete-memory');
+      return true;
+    },
+  };
+
+  snapshot(): Record<string, unknown> {
+    const view = (this.cachedView ??= this.core.view());
+    return {
+      members: view.members.map((m) => ({ id: m.id, status: m.status, incarnation: m.incarnation })),
+      memory: Object.fromEntries(view.memory.map((e) => [e.key, e.value])),
+      memoryEntries: view.memory,
+      gossip: { ...view.metrics, rejected: view.rejected },
+    };
+  }
+
+  /** The core's current view (for other parts of the node, e.g. the status record). */
+  view(): GossipView {
+    return (this.cachedView ??= this.core.view());
+  }
+
+  private step(input: Parameters<GossipCore['step']>[1], command?: string): void {
+    this.stepAt(this.ctx.now(), input, command);
+  }
+
+  private stepAt(now: Millis, input: Parameters<GossipCore['step']>[1], command?: string): void {
+    const effects = this.core.step(now, input);
+    this.cachedView = null;
+    const refusal = effects.find((e): e is Extract<GossipEffect, { type: 'command-refused' }> => e.type === 'command-refused');
+    this.apply(effects);
+    if (command && refusal) throw new Error(refusal.reason);
+  }
+
+  private apply(effects: GossipEffect[]): void {
+    let durable: Durable | null = null;
+    const later: GossipEffect[] = [];
+    for (const effect of effects) {
+      if (effect.type === 'persist') durable = { set: effect.set, del: effect.del };
+      else later.push(effect);
+    }
+    let visible = false;
+    this.effects.run(durable, () => {
+      for (const effect of later) {
+        switch (effect.type) {
+          case 'send':
+            this.ctx.send(effect.to, effect.msg);
+            break;
+          case 'member-status-changed':
+            visible = true;
+            if (effect.id !== this.ctx.self) this.ctx.emit({ type: 'member-status', peer: effect.id, status: effect.status });
+            break;
+          case 'member-forgotten':
+          case 'memory-changed':
+            visible = true;
+            break;
+          case 'command-refused':
+            break;
+        }
+      }
+      if (visible) this.ctx.changed();
+    });
+  }
+}

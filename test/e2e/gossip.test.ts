@@ -1,0 +1,68 @@
+// Issue 3 in real Chromium: the gossip core runs in each tab's worker over the data channels.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
+
+describe('gossip across four tabs', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let tabs: Page[] = [];
+  let ids: string[] = [];
+
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    const user = await newUser(browser);
+    tabs = [];
+    for (let i = 0; i < 4; i++) tabs.push(await openTab(user, server.url, 'gossip'));
+    ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('every tab sees all four members alive', async () => {
+    for (const [i, tab] of tabs.entries()) {
+      await waitForSnapshot(
+        tab,
+        (s) => ids.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
+        `tab ${i} sees four live members`,
+      );
+    }
+  });
+
+  test('a memory key written in one tab appears in all of them, and so does its deletion', async () => {
+    await tabs[0]!.evaluate(() => window.tabmesh.setMemory('greeting', { text: 'hello', n: 1 }));
+    for (const [i, tab] of tabs.entries()) {
+      const s = await waitForSnapshot(tab, (s) => 'greeting' in s.memory, `tab ${i} has the key`);
+      expect(s.memory['greeting']).toEqual({ text: 'hello', n: 1 });
+      expect(s.memoryEntries.find((e) => e.key === 'greeting')?.origin).toBe(ids[0]);
+    }
+    // A later write from another tab wins everywhere.
+    await tabs[2]!.evaluate(() => window.tabmesh.setMemory('greeting', 'hi again'));
+    for (const [i, tab] of tabs.entries()) await waitForSnapshot(tab, (s) => s.memory['greeting'] === 'hi again', `tab ${i} has the newer value`);
+    await tabs[3]!.evaluate(() => window.tabmesh.deleteMemory('greeting'));
+    for (const [i, tab] of tabs.entries()) await waitForSnapshot(tab, (s) => !('greeting' in s.memory), `tab ${i} saw the delete`);
+  });
+
+  test('a bad write is refused with a reason and changes nothing', async () => {
+    const error = await tabs[1]!.evaluate(() => window.tabmesh.setMemory('big', 'x'.repeat(20_000)).then(() => 'accepted', (e: Error) => e.message));
+    expect(error).not.toBe('accepted');
+    expect(error.length).toBeGreaterThan(10);
+    expect('big' in (await snapshotOf(tabs[1]!)).memory).toBe(false);
+  });
+
+  test('a closed tab turns left or dead in the others', async () => {
+    const closedId = ids[3]!;
+    await tabs[3]!.close({ runBeforeUnload: true });
+    for (const [i, tab] of tabs.slice(0, 3).entries()) {
+      await waitForSnapshot(
+        tab,
+        (s) => s.members.some((m) => m.id === closedId && (m.status === 'left' || m.status === 'dead')),
+        `tab ${i} marks the closed tab left or dead`,
+      );
+    }
+  });
+});
