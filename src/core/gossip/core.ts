@@ -136,9 +136,15 @@ export class GossipCore {
   // ── the state machine ──────────────────────────────────────────────────────
 
   step(now: Millis, input: GossipInput): GossipEffect[] {
-    this.now = Math.max(this.now, now);
+    // Time never runs backwards inside the core (a wall clock may; the hybrid clock copes).
+    if (Number.isFinite(now)) this.now = Math.max(this.now, now);
+    else this.refuse('bad-time');
     this.out = [];
     if (this.startupPending) this.startup();
+    if (typeof input !== 'object' || input === null) {
+      this.refuse('unknown-input');
+      return this.finish();
+    }
     switch (input.type) {
       case 'tick':
         this.tick();

@@ -69,13 +69,19 @@ export function makeEntry(key: string, value: JsonValue | undefined, hlc: Hlc, o
   return entryFromWire(wire);
 }
 
-/** True when `a` beats `b` for the same key: later clock, then higher writer id. */
+/**
+ * True when `a` beats `b` for the same key: later clock, then higher writer id. (A writer's
+ * clock never repeats, so the version only decides between two writes that claim the same
+ * writer and time — a forgery or a bug — and keeps the order total even then.)
+ */
 export function beats(a: Entry, b: Entry): boolean {
   const byClock = compareHlc(a.hlc, b.hlc);
-  return byClock !== 0 ? byClock > 0 : compareNodeIds(a.origin, b.origin) > 0;
+  if (byClock !== 0) return byClock > 0;
+  const byOrigin = compareNodeIds(a.origin, b.origin);
+  return byOrigin !== 0 ? byOrigin > 0 : a.ver > b.ver;
 }
 
-const sameWrite = (a: Entry, b: Entry): boolean => compareHlc(a.hlc, b.hlc) === 0 && a.origin === b.origin;
+const sameWrite = (a: Entry, b: Entry): boolean => compareHlc(a.hlc, b.hlc) === 0 && a.origin === b.origin && a.ver === b.ver;
 
 /** A fingerprint of one visible (key, write) pair; the memory's fingerprint is their sum. */
 const visibleHash = (e: Entry): number => hashString(`${e.key}\u0000${e.hlc.wall}.${e.hlc.count}\u0000${e.origin}`);

@@ -58,6 +58,7 @@ const positions = v.pipe(v.array(position), v.maxLength(maxDigestEntries, `more 
 const hlc = v.tuple([natural(maxVersion, 'a clock reading'), natural(maxHlcCount, 'a clock counter')]);
 
 const jsonValue = v.custom<JsonValue>((value) => jsonProblem(value) === null, 'a value must be plain JSON');
+const jsonLengthOf = (value: unknown): number => (JSON.stringify(value) as string | undefined)?.length ?? Infinity;
 
 /**
  * One write to the replicated memory. k: key; v: value (absent in a tombstone, d: 1);
@@ -74,8 +75,8 @@ const entry = v.pipe(
     i: incarnation,
     n: v.pipe(version, v.minValue(1, 'a write version starts at 1')),
   }),
-  v.check((e) => (e.d === 1) === !('v' in e), 'an entry has either a value or d: 1 (deleted), not both or neither'),
-  v.check((e) => !('v' in e) || (JSON.stringify(e.v) as string).length <= maxValueBytes, `a value is at most ${maxValueBytes} JSON characters`),
+  v.check((e) => (e.d === 1 ? !('v' in e) : e.v !== undefined), 'an entry has either a value or d: 1 (deleted), not both or neither'),
+  v.check((e) => e.v === undefined || jsonLengthOf(e.v) <= maxValueBytes, `a value is at most ${maxValueBytes} JSON characters`),
 );
 const entries = v.pipe(v.array(entry), v.maxLength(maxEntriesPerMessage, `more than ${maxEntriesPerMessage} entries`));
 
