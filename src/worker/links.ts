@@ -117,6 +117,7 @@ export class LinkManager {
       this.deps.host.close(peer, linkId);
       return;
     }
+    if (link.state === 'up') return;
     const now = this.deps.now();
     link.state = 'up';
     link.sinceMs = now;
@@ -132,6 +133,9 @@ export class LinkManager {
 
   hostData(peer: NodeId, linkId: string, bytes: Uint8Array): void {
     const link = this.links.get(peer);
+    // The far end may send as soon as its channel opens, a moment before ours reports
+    // 'connect': data on the channel proves the link works, so it counts as up.
+    if (link && link.linkId === linkId && link.state === 'connecting') this.hostUp(peer, linkId);
     if (!link || link.linkId !== linkId || link.state !== 'up') {
       this.deps.reject('data on a link that is not up');
       return;
@@ -177,8 +181,11 @@ export class LinkManager {
       this.wanted.add(from);
       this.retryAt.delete(from);
       const link = this.links.get(from);
-      // The requester may have restarted and lost its side: start over.
-      if (link && link.state !== 'requested') this.close(from, 'peer asked for a new link');
+      // Usually both ends learned of each other at once and our offer is already on its way:
+      // keep that attempt. A link that is up (or long stuck) while the peer asks for one means
+      // the peer restarted and lost its side: start over.
+      const attemptUnderWay = link?.state === 'connecting' && this.deps.now() - link.sinceMs < linkSetupTimeoutMs / 4;
+      if (link && link.state !== 'requested' && !attemptUnderWay) this.close(from, 'peer asked for a new link');
       this.ensure(from);
       return;
     }

@@ -165,3 +165,14 @@ describe('LinkManager', () => {
     expect(large.manager.get(small.identity.id)?.linkId).toBe(second);
   });
 });
+
+describe('LinkManager avoids churn', () => {
+  test('a connect request that crosses our own offer does not restart the attempt', async () => {
+    const { small, large } = await pair();
+    small.manager.want(large.identity.id); // small's offer attempt is under way…
+    large.manager.want(small.identity.id); // …while large asks small to connect
+    await deliverAll(small);
+    expect(small.calls.filter((c) => c.op === 'open')).toHaveLength(1);
+    expect(small.calls.filter((c) => c.op === 'close')).toHaveLength(0);
+  });
+});
