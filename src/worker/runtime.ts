@@ -10,7 +10,7 @@ import { toBase64Url } from '../crypto/base64url.ts';
 import { SignalingClient, type SignalingStatus, type SocketLike } from '../net/signaling-client.ts';
 import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
 import type { Storage } from '../store/storage.ts';
-import { loadOrCreateIdentity } from './identity-store.ts';
+import { loadOrCreateIdentity, type LoadedIdentity } from './identity-store.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
 import type { Service, ServiceContext, ServiceEvent } from './service.ts';
@@ -39,6 +39,11 @@ export interface RuntimeOptions {
   publishSnapshot(snapshot: BaseSnapshot & Record<string, unknown>): void;
   /** The protocol services this node runs (gossip, overlay, …), in start order. */
   services?: Service[];
+  /**
+   * Where the identity comes from. Default: a non-extractable WebCrypto key pair kept as
+   * CryptoKey objects in `storage` (IndexedDB can hold them). A Node peer supplies its own.
+   */
+  loadIdentity?: (storage: Storage) => Promise<LoadedIdentity>;
 }
 
 export class NodeRuntime implements LinkHostEvents {
@@ -78,7 +83,8 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   private async init(): Promise<void> {
-    const { identity, origin } = await loadOrCreateIdentity(this.options.storage, Date.now());
+    const load = this.options.loadIdentity ?? ((storage: Storage) => loadOrCreateIdentity(storage, Date.now()));
+    const { identity, origin } = await load(this.options.storage);
     this.id = identity.id;
     this.identity = identity;
     this.identityOrigin = origin;
