@@ -151,7 +151,7 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 export async function run(args: BenchArgs): Promise<void> {
   const seeds = Number(flag(args.rest, '--seeds') ?? (args.quick ? 1 : 3));
   const workers = Number(flag(args.rest, '--workers') ?? 2);
-  const tasksPerWorker = Number(flag(args.rest, '--tasks-per-worker') ?? (args.quick ? 8 : 16));
+  const tasksPerWorker = Number(flag(args.rest, '--tasks-per-worker') ?? 16);
   const hints = !args.rest.includes('--no-hints');
   const ps = (flag(args.rest, '--p') ?? '4,16,64').split(',').map(Number);
   const rows: Row[] = [];

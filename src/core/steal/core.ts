@@ -381,8 +381,9 @@ export class StealCore {
     this.recentSteals.delete(msg.reqId);
     if (this.pendingSteal?.reqId === msg.reqId) this.pendingSteal = null;
     this.noteAdvert(now, msg.load, from);
-    let accepted = 0;
-    for (const item of msg.tasks) if (this.arrive(now, item, from)) accepted++;
+    const arrived = msg.tasks.filter((item) => this.arrive(now, item, from));
+    const accepted = arrived.length;
+    this.renewNow(arrived, effects);
     this.counters.stealsSucceeded++;
     this.counters.tasksStolenIn += accepted;
     this.counters.migrationsIn += accepted;
@@ -401,6 +402,7 @@ export class StealCore {
 
   private onShed(now: Millis, from: NodeId, msg: Extract<StealMsg, { type: 'shed' }>, effects: StealEffect[]): void {
     const back: WorkItem[] = [];
+    const arrived: WorkItem[] = [];
     let reason = '';
     if (this.blocked.has(from)) {
       this.refuse('blocklisted-peer', `shed from blocklisted ${from}`, from);
@@ -416,8 +418,12 @@ export class StealCore {
           this.refuse('queue-full', `shed task refused: queue holds ${this.queue.size} tasks`, from);
           back.push(item);
           reason = 'queue full';
-        } else if (this.arrive(now, item, from)) this.counters.tasksShedIn++;
+        } else if (this.arrive(now, item, from)) {
+          this.counters.tasksShedIn++;
+          arrived.push(item);
+        }
       }
+      this.renewNow(arrived, effects);
       this.counters.migrationsIn += msg.tasks.length - back.length;
     }
     if (back.length > 0) effects.push({ type: 'send', to: from, msg: { type: 'shed-return', shedId: msg.shedId, tasks: back, reason } });
@@ -709,17 +715,25 @@ export class StealCore {
   /** Holders renew the leases of other homes' tasks they hold, one message per home. */
   private maybeRenew(now: Millis, effects: StealEffect[]): void {
     if (now < this.nextRenewAt) return;
-    const held = new Map<NodeId, Array<{ ref: TaskRef; running: boolean }>>();
-    const add = (item: WorkItem, running: boolean) => {
-      if (item.home === this.self) return;
-      const list = held.get(item.home as NodeId) ?? [];
+    const held = [...this.queue.items().map((item) => ({ item, running: false })), ...[...this.running.values()].map(({ item }) => ({ item, running: true }))];
+    this.nextRenewAt = held.some(({ item }) => item.home !== this.self) ? now + this.config.leaseRenewIntervalMs : Number.POSITIVE_INFINITY;
+    this.sendRenewals(held, effects);
+  }
+
+  /** Tells the homes of tasks that just arrived who holds them now, so a crash here is traced to them at once. */
+  private renewNow(items: readonly WorkItem[], effects: StealEffect[]): void {
+    this.sendRenewals(items.map((item) => ({ item, running: false })), effects);
+  }
+
+  private sendRenewals(held: ReadonlyArray<{ item: WorkItem; running: boolean }>, effects: StealEffect[]): void {
+    const byHome = new Map<NodeId, Array<{ ref: TaskRef; running: boolean }>>();
+    for (const { item, running } of held) {
+      if (item.home === this.self || this.deadNodes.has(item.home as NodeId)) continue;
+      const list = byHome.get(item.home as NodeId) ?? [];
       list.push({ ref: refOf(item), running });
-      held.set(item.home as NodeId, list);
-    };
-    for (const item of this.queue.items()) add(item, false);
-    for (const { item } of this.running.values()) add(item, true);
-    this.nextRenewAt = held.size > 0 ? now + this.config.leaseRenewIntervalMs : Number.POSITIVE_INFINITY;
-    for (const [homeNode, list] of held) {
+      byHome.set(item.home as NodeId, list);
+    }
+    for (const [homeNode, list] of byHome) {
       for (let i = 0; i < list.length; i += maxTasksPerMessage) {
         const part = list.slice(i, i + maxTasksPerMessage);
         effects.push({ type: 'send', to: homeNode, msg: { type: 'lease-renew', refs: part.map((p) => p.ref), running: part.map((p) => p.running) } });

@@ -147,7 +147,7 @@ export class StealSimNode implements SimNode<unknown> {
 /** Task parameters for a job: `durations[i]` ms each, values 0, 1, 2, … */
 export function simTasks(durations: readonly number[], fail: (i: number) => boolean = () => false): { tasks: JsonValue[]; costs: number[] } {
   return {
-    tasks: durations.map((ms, i) => (fail(i) ? { ms, value: i, fail: true } : { ms, value: i })),
+    tasks: durations.map((ms, i): JsonValue => (fail(i) ? { ms, value: i, fail: true } : { ms, value: i })),
     costs: [...durations],
   };
 }
