@@ -212,11 +212,18 @@ export class MemoryStore {
       const from = theirPos.get(origin) ?? 0;
       const mark = this.mark(origin);
       const list = this.byOrigin.get(origin) ?? [];
+      // Room for this origin's "complete up to" position is kept from the start: a cut-short
+      // answer must still move the peer's mark, or a gap left by an overwritten (dropped)
+      // version would make every later answer resend the same first entries forever.
+      const positionBytes = origin.length + 40;
+      const canMark = upTo.length < maxDigestEntries;
+      const reserve = canMark ? positionBytes : 0;
+      if (bytes + reserve > budgetBytes) continue;
       let complete = true;
       let lastSent: number | undefined;
       for (let i = firstAbove(list, from); i < list.length; i++) {
         const e = list[i] as Entry;
-        if (entries.length >= maxEntriesPerMessage || bytes + e.bytes > budgetBytes) {
+        if (entries.length >= maxEntriesPerMessage || bytes + e.bytes + reserve > budgetBytes) {
           complete = false;
           break;
         }
@@ -224,15 +231,11 @@ export class MemoryStore {
         bytes += e.bytes;
         lastSent = e.ver;
       }
-      // A position costs its JSON text (origin id + two numbers + punctuation) of the budget.
-      const positionBytes = origin.length + 40;
-      if (upTo.length >= maxDigestEntries || bytes + positionBytes > budgetBytes) continue;
-      if (mark > from) {
-        if (complete) upTo.push([origin, mark]);
-        else if (lastSent !== undefined && lastSent > from) upTo.push([origin, Math.min(lastSent, mark)]);
-        else continue;
-        bytes += positionBytes;
-      }
+      if (!canMark || mark <= from) continue;
+      if (complete) upTo.push([origin, mark]);
+      else if (lastSent !== undefined && lastSent > from) upTo.push([origin, Math.min(lastSent, mark)]);
+      else continue;
+      bytes += positionBytes;
     }
     return { entries, upTo };
   }

@@ -9,6 +9,7 @@ import { maxValueBytes } from '../../../src/core/gossip/config.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import type { NodeId } from '../../../src/core/types.ts';
 import { mutate, validMessages } from './fixtures.ts';
+import { longMode } from '../../sim/seed.ts';
 
 const n = (i: number): NodeId => `n${i}` as NodeId;
 const peers = [n(1), n(2), n(3), n(4), n(5)];
@@ -211,7 +212,7 @@ describe('garbage never crashes the core', () => {
         expect(view.members.find((m) => m.id === n(0))?.status).toMatch(/alive|left/);
         for (const value of Object.values(view.metrics)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
       }),
-      { numRuns: 300 },
+      { numRuns: longMode() ? 3_000 : 300 },
     );
   });
 });

@@ -4,6 +4,7 @@ import { createRng } from '../../../src/core/rng.ts';
 import type { NodeId } from '../../../src/core/types.ts';
 import { MemoryStore, beats, makeEntry, entryFromWire, type Entry } from '../../../src/core/gossip/memory.ts';
 import { maxKeys } from '../../../src/core/gossip/config.ts';
+import { longMode } from '../../sim/seed.ts';
 
 const node = (i: number): NodeId => `n${i}` as NodeId;
 
@@ -101,7 +102,7 @@ describe('Scuttlebutt reconciliation', () => {
         const expected = Object.fromEntries([...winners(writes).values()].filter((e) => !e.deleted).map((e) => [e.key, e.value]));
         for (const s of stores) expect(visible(s)).toEqual(expected);
       }),
-      { numRuns: 150 },
+      { numRuns: longMode() ? 3_000 : 150 },
     );
   });
 
