@@ -1,0 +1,203 @@
+// `npm run bench -- gossip [--quick] [--seeds K] [--fd-seeds K] [--fd-minutes M] [--n 16,64]`
+//
+// The gossip core on the deterministic simulator (one process, virtual time, default network:
+// 10–50 ms one-way latency), for N ∈ {16, 64, 256, 1024}, 20 seeds each. Per seed:
+//  1. spread: a settled cluster (fanout 3, 2 s cycle, 1 s probe period); one random node
+//     writes a key; rounds = ⌈time until every live node holds it ÷ cycle⌉;
+//  2. detection: a random node crashes; time until every live node holds it dead;
+//  3. false deaths: a fresh cluster runs 10 simulated minutes at 5 % loss with nobody failing,
+//     writing a key every 20 s; any live node declared dead by a live node is a false death,
+//     every suspicion raised is a false suspicion; afterwards the memory must have converged.
+// converged_fraction is the worst, over all runs, share of live nodes holding the newest write
+// of every key once the run's budget is over. One JSON line per N on stdout, a table on stderr.
+import type { BenchArgs } from '../main.ts';
+import { emitRow, judgeTargets, machine, percentile, printTable, type Row, type Target } from '../report.ts';
+import { gossipCluster, watchFalseDeaths, type GossipCluster } from '../../test/core/gossip/harness.ts';
+import { defaultGossipConfig } from '../../src/core/gossip/config.ts';
+import type { GossipEffect } from '../../src/core/gossip/types.ts';
+import { createRng } from '../../src/core/rng.ts';
+import type { NodeId } from '../../src/core/types.ts';
+
+const cycleMs = defaultGossipConfig.cycleMs;
+const fanout = defaultGossipConfig.fanout;
+/** Budget for one spread or one detection before the run counts as not converged. */
+const spreadBudgetMs = 120_000;
+const warmupMs = 5_000;
+const falseDeathLoss = 0.05;
+const falseDeathWriteEveryMs = 20_000;
+/** After the lossy run: quiet time for the last writes to settle before convergence is judged. */
+const settleMs = 30_000;
+
+interface SpreadResult {
+  rounds: number;
+  spreadMs: number;
+  converged: number;
+  detectMs: number | null;
+  msgsPerNodePerRound: number;
+  bytesPerNodePerRound: number;
+}
+
+interface LossResult {
+  falseDeaths: number;
+  falseSuspicions: number;
+  converged: number;
+}
+
+function flag(rest: string[], name: string): string | undefined {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+}
+
+/** Share of running nodes whose memory matches the majority fingerprint (the newest of every key, once settled). */
+function convergedShare(cluster: GossipCluster): number {
+  const counts = new Map<number, number>();
+  const up = cluster.upIds();
+  for (const id of up) {
+    const f = cluster.node(id).core.memoryFingerprint;
+    counts.set(f, (counts.get(f) ?? 0) + 1);
+  }
+  return Math.max(0, ...counts.values()) / up.length;
+}
+
+/** Runs until every running node other than `exclude` has reported `event`, or the budget ends. */
+function timeUntilAll(cluster: GossipCluster, matches: (e: GossipEffect) => boolean, exclude: NodeId | undefined, budgetMs: number): number | null {
+  const seen = new Set<NodeId>();
+  const start = cluster.now;
+  let doneAt: number | null = null;
+  const need = (): number => cluster.upIds().filter((id) => id !== exclude).length;
+  const stop = cluster.onEvent((e) => {
+    if (doneAt !== null || !cluster.isUp(e.id) || e.id === exclude) return;
+    if (matches(e.event as GossipEffect)) seen.add(e.id);
+    if (seen.size >= need()) doneAt = e.at;
+  });
+  cluster.runUntil(() => doneAt !== null, { timeoutMs: budgetMs, checkEveryMs: 50 });
+  stop();
+  return doneAt === null ? null : doneAt - start;
+}
+
+function spreadRun(n: number, seed: number): SpreadResult {
+  const rng = createRng(`gossip-bench/${n}/${seed}`);
+  const cluster = gossipCluster({ seed, nodes: n });
+  cluster.runFor(warmupMs + rng.int(cycleMs));
+  const ids = cluster.ids();
+  const writer = rng.pick(ids) as NodeId;
+  const key = `bench/${seed}`;
+  const sentBefore = cluster.network.stats.sent;
+  const bytesBefore = cluster.network.stats.bytesSent;
+  const t0 = cluster.now;
+  const isWrite = (e: GossipEffect): boolean => e.type === 'memory-changed' && e.key === key;
+  // The writer's own event comes from the command itself; wait for all the others.
+  cluster.act(writer, (node, now) => node.run(now, { type: 'set-memory', key, value: { seed, at: now } }));
+  const spreadMs = timeUntilAll(cluster, isWrite, writer, spreadBudgetMs);
+  const windowMs = cluster.now - t0;
+  const msgs = cluster.network.stats.sent - sentBefore;
+  const bytes = cluster.network.stats.bytesSent - bytesBefore;
+  const roundsInWindow = Math.max(windowMs / cycleMs, 1e-9);
+  const converged = spreadMs === null ? convergedShare(cluster) : 1;
+
+  // Detection: crash someone other than the writer at a random point of the probe period.
+  cluster.runFor(rng.int(defaultGossipConfig.probeIntervalMs));
+  const victim = rng.pick(ids.filter((id) => id !== writer)) as NodeId;
+  cluster.crash(victim);
+  const detectMs = timeUntilAll(cluster, (e) => e.type === 'member-status-changed' && e.id === victim && e.status === 'dead', victim, spreadBudgetMs);
+
+  return {
+    rounds: spreadMs === null ? Infinity : Math.max(1, Math.ceil(spreadMs / cycleMs)),
+    spreadMs: spreadMs ?? Infinity,
+    converged,
+    detectMs,
+    msgsPerNodePerRound: msgs / n / roundsInWindow,
+    bytesPerNodePerRound: bytes / n / roundsInWindow,
+  };
+}
+
+function lossRun(n: number, seed: number, minutes: number): LossResult {
+  const rng = createRng(`gossip-bench-loss/${n}/${seed}`);
+  const cluster = gossipCluster({ seed: seed + 1_000_000, nodes: n, network: { lossRate: falseDeathLoss } });
+  const falseDeaths = watchFalseDeaths(cluster);
+  const ids = cluster.ids();
+  const end = cluster.now + minutes * 60_000;
+  for (let t = falseDeathWriteEveryMs; t < minutes * 60_000; t += falseDeathWriteEveryMs) {
+    const writer = rng.pick(ids) as NodeId;
+    const key = `k${rng.int(8)}`;
+    cluster.at(t, `write ${key}`, () => {
+      if (cluster.isUp(writer)) cluster.act(writer, (node, now) => node.run(now, { type: 'set-memory', key, value: t }));
+    });
+  }
+  cluster.runUntilTime(end);
+  let suspicions = 0;
+  for (const id of cluster.upIds()) suspicions += cluster.node(id).core.metrics().suspicionsRaised;
+  cluster.runFor(settleMs);
+  return { falseDeaths: falseDeaths.length, falseSuspicions: suspicions, converged: convergedShare(cluster) };
+}
+
+export async function run(args: BenchArgs): Promise<void> {
+  const sizes = (flag(args.rest, '--n') ?? '16,64,256,1024').split(',').map(Number);
+  const seeds = Number(flag(args.rest, '--seeds') ?? (args.quick ? 3 : 20));
+  const fdSeeds = Number(flag(args.rest, '--fd-seeds') ?? (args.quick ? 1 : 20));
+  const fdMinutes = Number(flag(args.rest, '--fd-minutes') ?? (args.quick ? 2 : 10));
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  for (const n of sizes) {
+    const started = performance.now();
+    const spread = Array.from({ length: seeds }, (_, i) => spreadRun(n, i + 1));
+    const loss = Array.from({ length: fdSeeds }, (_, i) => lossRun(n, i + 1, fdMinutes));
+    const rounds = spread.map((r) => r.rounds);
+    const detects = spread.flatMap((r) => (r.detectMs === null ? [] : [r.detectMs / 1000]));
+    const converged = Math.min(...spread.map((r) => r.converged), ...loss.map((r) => r.converged));
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const row: Row = {
+      suite: 'gossip',
+      n,
+      fanout,
+      cycle_ms: cycleMs,
+      seeds,
+      rounds_p50: percentile(rounds, 50),
+      rounds_max: Math.max(...rounds),
+      spread_ms_p50: round(percentile(spread.map((r) => r.spreadMs), 50)),
+      converged_fraction: converged,
+      msgs_per_node_per_round: round(mean(spread.map((r) => r.msgsPerNodePerRound)), 2),
+      bytes_per_node_per_round: round(mean(spread.map((r) => r.bytesPerNodePerRound)), 0),
+      detect_s_p50: round(percentile(detects, 50), 2),
+      detect_s_max: detects.length === spread.length ? round(Math.max(...detects), 2) : null,
+      false_suspicions: loss.reduce((a, r) => a + r.falseSuspicions, 0),
+      false_deaths: loss.reduce((a, r) => a + r.falseDeaths, 0),
+      fd_runs: `${fdSeeds}×${fdMinutes}min@${falseDeathLoss * 100}%`,
+      wall_s: round((performance.now() - started) / 1000, 1),
+      cores: machine.cores,
+      node: machine.node,
+    };
+    emitRow(row, args.out);
+    rows.push(row);
+    targets.push(
+      { what: `n=${n} converged_fraction (every run)`, measured: converged, limit: 1, kind: 'min' },
+      { what: `n=${n} rounds_p50 ≤ ⌈log₄N⌉+2`, measured: row.rounds_p50 as number | null, limit: Math.ceil(Math.log(n) / Math.log(4)) + 2, kind: 'max' },
+      { what: `n=${n} rounds_max ≤ ⌈log₂N⌉`, measured: row.rounds_max as number, limit: Math.ceil(Math.log2(n)), kind: 'max' },
+      { what: `n=${n} live nodes declared dead (${row.fd_runs as string})`, measured: row.false_deaths as number, limit: 0, kind: 'max' },
+    );
+    if (n <= 64) targets.push({ what: `n=${n} detect_s_p50 (1 s probe period)`, measured: row.detect_s_p50 as number | null, limit: 5, kind: 'max' });
+  }
+  printTable(rows, [
+    'n',
+    'fanout',
+    'rounds_p50',
+    'rounds_max',
+    'spread_ms_p50',
+    'converged_fraction',
+    'msgs_per_node_per_round',
+    'bytes_per_node_per_round',
+    'detect_s_p50',
+    'detect_s_max',
+    'false_suspicions',
+    'false_deaths',
+    'fd_runs',
+    'wall_s',
+  ]);
+  judgeTargets(targets);
+}
+
+function round(value: number | null, digits = 3): number | null {
+  if (value === null || !Number.isFinite(value)) return value;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
