@@ -647,7 +647,9 @@ export class StealCore {
       let index = candidates.findIndex((c) => (pick -= c.room) < 0);
       if (index < 0) index = candidates.length - 1;
       const { node: target, room, has, lanes } = candidates.splice(index, 1)[0] as (typeof candidates)[number];
-      // Work that just arrived stays: passing it straight on is how shed work bounces around.
+      // Work that just arrived stays a while: passing it straight on is how shed work bounces
+      // around, and fresh work is what idle thieves come for anyway. Shedding is for backlogs
+      // that stealing has not cleared.
       const movable = (item: WorkItem, arrivedAt: Millis) =>
         item.hops < this.config.maxHops && !item.exclude.includes(target) && now - arrivedAt >= this.config.shedCooldownMs;
       const taken = this.queue.takeFitting(movable, Math.min(excess, room), { lanes, work: has }, { lanes: w, work: this.runningWork() }, {
