@@ -29,7 +29,7 @@ describe('task queues', () => {
     const q = new TaskQueues();
     q.push(item(1, 'critical', 1, { exclude: ['me' as NodeId] }));
     q.push(item(2, 'low'));
-    expect(q.takeNext((i) => !i.exclude.includes('me'))?.index).toBe(2);
+    expect(q.takeNext((i) => !i.exclude.includes('me' as NodeId))?.index).toBe(2);
     expect(q.size).toBe(1);
   });
 
