@@ -136,7 +136,12 @@ export class PbftClient {
 
   private startNext(now: Millis): void {
     if (this.current) return;
-    const next = this.queue.shift();
+    let next = this.queue.shift();
+    // Operations that waited in the queue past their deadline fail without being sent.
+    while (next && now >= next.submittedAt + this.timeoutMs) {
+      this.out.push({ kind: 'result', tag: next.tag, ok: false, reason: `not sent: waited ${this.timeoutMs} ms behind earlier operations` });
+      next = this.queue.shift();
+    }
     if (!next) return;
     const ts = Math.max(Math.floor(now), this.lastTs + 1);
     this.lastTs = ts;

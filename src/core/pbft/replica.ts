@@ -209,6 +209,8 @@ export class PbftReplica {
   private readonly inFlight = new Map<string, number>();
   private timerStart: Millis | null = null;
   private nvDeadline: Millis | null = null;
+  /** Whether nvDeadline is the paper's timer (q view changes seen) or the fallback one. */
+  private nvFromQuorum = false;
 
   // view change
   private myVc: PbftMessage<ViewChangeBody> | undefined;
@@ -419,8 +421,12 @@ export class PbftReplica {
     return this.config.replicas.filter((r) => r !== this.id);
   }
 
+  /**
+   * The view-change timeout: T for the request timer and the first view change, doubling with
+   * every further view change that brings no execution (the paper's 2T, 4T, …).
+   */
   private timeoutMs(): Millis {
-    return Math.min(this.timing.maxViewChangeTimeoutMs, this.timing.viewChangeTimeoutMs * 2 ** this.backoff);
+    return Math.min(this.timing.maxViewChangeTimeoutMs, this.timing.viewChangeTimeoutMs * 2 ** Math.max(0, this.backoff - 1));
   }
 
   private reject(reason: string): void {
@@ -741,16 +747,29 @@ export class PbftReplica {
     }
     if (this.isPrimary()) {
       this.tryPropose();
-    } else if (this.mode === 'normal') {
+    } else {
       // As in the paper: relay to the primary and start the timer that replaces a primary
-      // that never orders it. (Again only when the client has had time to retransmit.)
-      const entry = this.pending.get(key);
-      if (entry && (entry.forwardedAt === undefined || this.now - entry.forwardedAt >= this.timing.clientRetransmitMs)) {
-        entry.forwardedAt = this.now;
-        this.emit([primaryOf(this.config, this.viewNo)], stripAttachments(msg));
-      }
+      // that never orders it.
+      this.forwardWaiting(key);
     }
     this.refreshTimer();
+  }
+
+  /**
+   * Relays waiting requests (one, or all not yet ordered) to the primary of the current view,
+   * at most once per client retransmission interval each: the primary may never have got them
+   * (lost, or sent to an earlier primary by a client that has since given up).
+   */
+  private forwardWaiting(only?: string): void {
+    if (this.mode !== 'normal' || this.isPrimary() || !this.amReplica()) return;
+    const primary = primaryOf(this.config, this.viewNo);
+    const entries = only !== undefined ? [[only, this.pending.get(only)] as const] : [...this.pending.entries()];
+    for (const [key, entry] of entries) {
+      if (!entry || this.inFlight.has(key)) continue;
+      if (entry.forwardedAt !== undefined && this.now - entry.forwardedAt < this.timing.clientRetransmitMs) continue;
+      entry.forwardedAt = this.now;
+      this.emit([primary], entry.req);
+    }
   }
 
   private onReply(msg: PbftMessage<ReplyBody>): void {
@@ -1125,7 +1144,9 @@ export class PbftReplica {
     this.viewNo = toView;
     this.viewChangeStartedAt = this.now;
     this.timerStart = null;
+    this.backoff = Math.min(maxBackoff, this.backoff + 1);
     this.nvDeadline = null;
+    this.nvFromQuorum = false;
     this.inFlight.clear();
     this.stats.viewChangesStarted++;
     const stable: StableCert = {
@@ -1143,10 +1164,7 @@ export class PbftReplica {
     const body: ViewChangeBody = { type: 'view-change', epoch: this.config.epoch, view: toView, stable, prepared };
     this.requestSign(body, { kind: 'view-change', batches: [...batches.values()] });
     if (!this.quiet) this.ui({ type: 'view-change-started', epoch: this.config.epoch, from, to: toView, reason });
-    if (this.backoff >= stalledAfterViewChanges && !this.stalledReported) {
-      this.stalledReported = true;
-      this.ui({ type: 'stalled', reason: this.stallReason() ?? reason });
-    }
+    if (this.backoff >= stalledAfterViewChanges) this.reportStall();
   }
 
   private ownViewChangeSigned(signed: Signed<ViewChangeBody>, batches: Batch[]): void {
@@ -1200,7 +1218,17 @@ export class PbftReplica {
     if (join !== undefined) this.startViewChange(join, `${this.config.f + 1} replicas asked for view ${join} or later`);
     if (this.mode !== 'view-change') return;
     const forView = [...this.vcs.values()].filter((v) => v.msg.body.view === this.viewNo);
-    if (forView.length >= this.config.q && this.nvDeadline === null) this.nvDeadline = this.now + this.timeoutMs();
+    if (forView.length >= this.config.q && !this.nvFromQuorum) {
+      // The paper's new-view timer: started once q replicas want this view.
+      this.nvFromQuorum = true;
+      this.nvDeadline = this.now + this.timeoutMs();
+    } else if (forView.length >= this.config.f + 1 && this.nvDeadline === null) {
+      // Fewer than q may never come (the rest moved on while cut off or faulty). With f + 1
+      // (an honest one among them) the group moves on after a longer wait; the replicas ahead
+      // wait for it, and the f + 1 rule lets those behind catch up. A replica alone never
+      // runs ahead, so faulty ones cannot drag honest ones through views.
+      this.nvDeadline = this.viewChangeStartedAt + 2 * this.timeoutMs();
+    }
     if (this.isPrimary() && this.myVc && this.sentNvForView !== this.viewNo && forView.length >= this.config.q) {
       this.composeNewView(forView.map((v) => v.msg));
     }
@@ -1333,6 +1361,8 @@ export class PbftReplica {
         this.propose(entry.seq, batch);
       }
     }
+    for (const entry of this.pending.values()) entry.forwardedAt = undefined;
+    this.forwardWaiting();
     this.releasePending = true;
     this.tryPropose();
   }
@@ -1539,8 +1569,8 @@ export class PbftReplica {
       if (this.mode === 'normal' && this.timerStart !== null && now >= this.timerStart + this.timeoutMs()) {
         this.startViewChange(this.viewNo + 1, `no progress on waiting requests for ${this.timeoutMs()} ms`);
       } else if (this.mode === 'view-change' && this.nvDeadline !== null && now >= this.nvDeadline) {
-        this.backoff = Math.min(maxBackoff, this.backoff + 1);
-        this.startViewChange(this.viewNo + 1, `no new-view for view ${this.viewNo} within ${this.timeoutMs()} ms`);
+        const why = this.nvFromQuorum ? `no new-view for view ${this.viewNo} in time` : `fewer than ${this.config.q} replicas joined the change to view ${this.viewNo}`;
+        this.startViewChange(this.viewNo + 1, why);
       }
     }
     if (now >= this.nextRetransmitAt) {
@@ -1552,6 +1582,7 @@ export class PbftReplica {
       this.nextStatusAt = now + (behind ? this.timing.statusIntervalMs : this.timing.idleStatusIntervalMs);
       this.sendStatus();
     }
+    if (this.mode === 'view-change' && now - this.viewChangeStartedAt >= 2 * this.timeoutMs()) this.reportStall();
     this.clientStep({ type: 'tick' });
     for (const o of this.byz.tick(now, this.otherReplicas())) this.emitOutgoing(o);
   }
@@ -1580,6 +1611,7 @@ export class PbftReplica {
       const commit = slot.commits.get(this.id);
       if (commit) this.emit(others, commit);
     }
+    this.forwardWaiting();
     // The newest own checkpoint that is not stable yet (others may have missed it).
     const unstable = [...this.checkpointsMade.keys()].filter((s) => s > this.stable.seq).sort((a, b) => b - a)[0];
     if (unstable !== undefined) {
@@ -1598,17 +1630,27 @@ export class PbftReplica {
   private stallReason(): string | null {
     if (this.diverged) return this.diverged;
     const { f, q, n } = this.config;
+    const halted = `more than f = ${f} of ${n} replicas may be faulty or cut off (nothing unagreed is committed, but nothing new will be until enough of them are back)`;
+    const have = [...this.vcs.values()].filter((v) => v.msg.body.view === this.viewNo).length;
+    const where = this.mode === 'view-change' ? `changing to view ${this.viewNo} with ${have} of the ${q} view-change messages needed` : `in view ${this.viewNo}`;
+    if (this.backoff >= stalledAfterViewChanges) return `${this.backoff} view changes in a row brought no progress (now ${where}); ${halted}`;
     if (this.mode === 'view-change') {
-      const have = [...this.vcs.values()].filter((v) => v.msg.body.view === this.viewNo).length;
-      if (this.now - this.viewChangeStartedAt < this.timeoutMs() && this.backoff < stalledAfterViewChanges) return null;
-      return have < q
-        ? `view change to view ${this.viewNo}: ${have} of the ${q} view-change messages needed; more than f = ${f} of ${n} replicas may be faulty or cut off (safe, but halted)`
-        : `view change to view ${this.viewNo}: waiting for the new primary ${primaryOf(this.config, this.viewNo)} to send new-view`;
+      if (this.now - this.viewChangeStartedAt < this.timeoutMs()) return null;
+      return have < q ? `${where}; ${halted}` : `${where}: waiting for the new primary ${primaryOf(this.config, this.viewNo)} to send new-view`;
     }
     if (this.timerStart !== null && this.now - this.timerStart > this.timeoutMs()) {
       return `${this.pending.size} request(s) waiting for ${this.now - this.timerStart} ms without being ordered`;
     }
     return null;
+  }
+
+  /** Tells the UI once per episode that this node stopped making progress, and why. */
+  private reportStall(): void {
+    if (this.stalledReported || this.quiet) return;
+    const reason = this.stallReason();
+    if (reason === null) return;
+    this.stalledReported = true;
+    this.ui({ type: 'stalled', reason });
   }
 
   // ── restart from storage ────────────────────────────────────────────────────────────────

@@ -1,0 +1,98 @@
+// Membership through consensus: the first node starts alone, others join one by one, leave
+// gracefully, or are removed by f + 1 replicas after they died; a cap keeps the rest as
+// observers that follow the committed log. Each change takes effect at the boundary the state
+// machine defines, in a new epoch, the same on every node.
+import { describe, expect } from 'vitest';
+import { simTest } from '../../sim/seed.ts';
+import type { NodeId } from '../../../src/core/types.ts';
+import { eventually, nid, scenario, type Scenario } from './scenario.ts';
+
+function waitReplicaSet(s: Scenario, nodes: readonly NodeId[], want: readonly NodeId[], withinMs: number): void {
+  eventually(
+    s.cluster,
+    `replica set becomes [${want.join(',')}]`,
+    () => {
+      const wrong = nodes.filter((id) => s.cluster.isUp(id) && JSON.stringify([...s.cluster.node(id).core.view().replicas].sort()) !== JSON.stringify([...want].sort()));
+      return wrong.length === 0 ? true : `${wrong.join(',')} see [${wrong.map((id) => s.cluster.node(id).core.view().replicas.join(',')).join('] [')}]`;
+    },
+    { withinMs, checkEveryMs: 50 },
+  );
+}
+
+function join(s: Scenario, id: NodeId): string {
+  const tag = `join-${id}`;
+  s.submit(id, { kind: 'join', node: id }, tag);
+  return tag;
+}
+
+describe('membership', () => {
+  simTest('from one node to seven, joining one by one; every step keeps committing', (seed) => {
+    const s = scenario({ seed, nodes: 7, genesis: 1 });
+    s.watchSafety();
+    const joined: NodeId[] = [nid('n0')];
+    for (let k = 1; k < 7; k++) {
+      const id = nid(`n${k}`);
+      s.waitResults([join(s, id)], 20_000);
+      joined.push(id);
+      waitReplicaSet(s, s.ids, joined, 20_000);
+      // The new set orders requests, from old and new members alike.
+      const tags = s.submitMany([id, nid('n0')], 2, `with-${k}`);
+      s.waitResults(tags, 20_000);
+    }
+    const v = s.cluster.node(nid('n6')).core.view();
+    expect(v).toMatchObject({ role: 'replica', n: 7, f: 2, quorum: 5, epoch: 6 });
+    s.waitConverged(s.ids, 10_000);
+    s.checkSafety();
+    // Every node applied each change at the same sequence number (same epochs, same log).
+    expect(new Set(s.ids.map((id) => JSON.stringify(s.cluster.node(id).core.view().log))).size).toBe(1);
+  }, { seeds: 2, longSeeds: 10 });
+
+  simTest('a replica leaves gracefully, a dead one is removed by f + 1 votes; the rest keeps going', (seed) => {
+    const s = scenario({ seed, nodes: 7 });
+    s.watchSafety();
+    const [n0, n1, n2, , , n5, n6] = s.ids as NodeId[];
+    // n6 leaves: it becomes an observer and still follows the log.
+    s.waitResults([(() => (s.submit(n6!, { kind: 'leave', node: n6! }, 'leave'), 'leave'))()], 20_000);
+    const six = s.ids.filter((id) => id !== n6);
+    waitReplicaSet(s, s.ids, six, 20_000);
+    expect(s.cluster.node(n6!).core.view().role).toBe('observer');
+    // n5 dies; with n = 6, f = 1: two replicas must vote to remove it.
+    s.cluster.crash(n5!);
+    s.submit(n0!, { kind: 'remove', node: n5! }, 'vote-1');
+    s.waitResults(['vote-1'], 20_000);
+    expect(s.world.results.get(n0!)?.find((r) => r.tag === 'vote-1')).toMatchObject({ ok: true, result: { votes: 1, needed: 2 } });
+    expect(s.cluster.node(n1!).core.view().replicas).toContain(n5);
+    s.submit(n2!, { kind: 'remove', node: n5! }, 'vote-2');
+    s.waitResults(['vote-2'], 20_000);
+    const five = six.filter((id) => id !== n5);
+    waitReplicaSet(s, five, five, 20_000);
+    const tags = s.submitMany([...five, n6!], 12, 'after');
+    s.waitResults(tags, 30_000);
+    s.waitConverged([...five, n6!], 10_000);
+    expect(s.cluster.node(n0!).core.view()).toMatchObject({ n: 5, f: 1, quorum: 4 });
+    s.checkSafety();
+  });
+
+  simTest('maxReplicas caps the set: later nodes stay observers that follow the committed log', (seed) => {
+    const s = scenario({ seed, nodes: 6, genesis: 1, params: { maxReplicas: 4 } });
+    s.watchSafety();
+    for (let k = 1; k < 6; k++) {
+      const id = nid(`n${k}`);
+      s.submit(id, { kind: 'join', node: id }, `join-${k}`);
+      eventually(s.cluster, `join ${k} answered`, () => (s.world.results.get(id) ?? []).length > 0, { withinMs: 20_000 });
+      s.cluster.runFor(1_500);
+    }
+    const answers = [1, 2, 3, 4, 5].map((k) => s.world.results.get(nid(`n${k}`))?.[0]);
+    expect(answers.map((a) => a?.ok && a.result.ok)).toEqual([true, true, true, false, false]);
+    expect(answers[3]?.ok && answers[3].result.note).toMatch(/full/);
+    waitReplicaSet(s, s.ids, [nid('n0'), nid('n1'), nid('n2'), nid('n3')], 20_000);
+    expect(s.cluster.node(nid('n4')).core.view().role).toBe('observer');
+    // Observers submit too, and see the same committed log as the replicas.
+    const tags = s.submitMany([nid('n4'), nid('n5'), nid('n0')], 9, 'obs');
+    s.waitResults(tags, 30_000);
+    s.waitConverged(s.ids, 15_000);
+    const logs = s.ids.map((id) => JSON.stringify(s.cluster.node(id).core.view().log));
+    expect(new Set(logs).size).toBe(1);
+    s.checkSafety();
+  });
+});
