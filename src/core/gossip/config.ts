@@ -4,8 +4,13 @@
 import type { Millis } from '../types.ts';
 
 export interface GossipConfig {
-  /** Peers each node reconciles with per cycle (push-pull), and forwards fresh news to. */
+  /** Peers each node reconciles with per cycle (push-pull), and pushes fresh writes to. */
   fanout: number;
+  /**
+   * Least number of contacts each node forwards urgent membership news to, once (dead, left,
+   * refutations); the core uses at least ⌈ln n⌉ + 2 so the flood reaches nearly every node.
+   */
+  urgentFanout: number;
   /** Period of the anti-entropy cycle. */
   cycleMs: Millis;
   /** SWIM protocol period: one member is probed per period (scaled by local health). */
@@ -46,6 +51,7 @@ export interface GossipConfig {
 
 export const defaultGossipConfig: Readonly<GossipConfig> = {
   fanout: 3,
+  urgentFanout: 5,
   cycleMs: 2_000,
   probeIntervalMs: 1_000,
   probeTimeoutMs: 300,
@@ -83,6 +89,7 @@ export function checkConfig(config: GossipConfig): string | null {
     if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) return `${key} must be a positive number, got ${String(value)}`;
   }
   if (!Number.isInteger(config.fanout) || config.fanout < 1 || config.fanout > 16) return `fanout must be an integer 1–16, got ${config.fanout}`;
+  if (!Number.isInteger(config.urgentFanout) || config.urgentFanout < 1 || config.urgentFanout > 16) return `urgentFanout must be an integer 1–16, got ${config.urgentFanout}`;
   if (!Number.isInteger(config.indirectProbes) || config.indirectProbes < 0 || config.indirectProbes > 16) return `indirectProbes must be an integer 0–16`;
   if (!Number.isInteger(config.maxLocalHealth) || config.maxLocalHealth < 0 || config.maxLocalHealth > 16) return `maxLocalHealth must be an integer 0–16`;
   if (config.probeTimeoutMs + config.indirectTimeoutMs > config.probeIntervalMs) {

@@ -7,9 +7,10 @@
 //    out with the freshest rumours; the peer answers with exactly what the node lacks and asks
 //    for what it lacks itself (memory.ts);
 //  - membership facts ride on every message (pings, acks, syncs) until told λ·log n times;
-//  - urgent membership news (dead, left, a refutation) and fresh local writes are also pushed
-//    at once to `fanout` contacts, and urgent news is forwarded once by each node that learns
-//    it, so it reaches everyone in a few network delays instead of a few cycles.
+//  - fresh local writes are also pushed at once to `fanout` contacts, and urgent membership
+//    news (dead, left, a refutation) to ⌈ln n⌉ + 2 contacts by each node that learns it
+//    (once), so it reaches nearly everyone in a few network delays instead of a few cycles;
+//    the rare node such a flood misses hears it piggybacked.
 //
 // Trust: `from` is the authenticated link peer. Messages are decoded and bounded before use;
 // claims that only their subject may make (a leave, an ack from the probed node, a write in
@@ -543,7 +544,7 @@ export class GossipCore {
       member.status === 'dead' ||
       member.status === 'left' ||
       (member.status === 'alive' && previous !== null && (previous.status !== 'alive' || member.incarnation > previous.incarnation));
-    if (urgent) this.spread({ type: 'news', m: [fact] }, from);
+    if (urgent) this.spread({ type: 'news', m: [fact] }, from, this.urgentFanout());
   }
 
   /** Someone says something about us. Suspicion, death or departure at our incarnation: refute. */
@@ -573,7 +574,7 @@ export class GossipCore {
     const fact = this.selfFact();
     this.facts.put(this.id, fact, this.factLimit());
     if (from !== undefined) this.send(from, { type: 'news', m: [fact] });
-    this.spread({ type: 'news', m: [fact] }, from);
+    this.spread({ type: 'news', m: [fact] }, from, this.urgentFanout());
   }
 
   private detectorHost(): DetectorHost {
@@ -617,6 +618,15 @@ export class GossipCore {
     return [this.id, this.incarnation, statusCodes[this.left ? 'left' : 'alive']];
   }
 
+  /**
+   * How many contacts urgent news is forwarded to. A forward-once flood with fanout f misses
+   * each node with probability ≈ e^-f, so some node of n with ≈ n·e^-f; at f = ln n + 2 that is
+   * about one flood in eight, and that node hears it piggybacked within about a second.
+   */
+  private urgentFanout(): number {
+    return Math.max(this.config.urgentFanout, Math.ceil(Math.log(this.members.liveCount)) + 2);
+  }
+
   /** λ·log n transmissions (SWIM's dissemination bound). */
   private factLimit(): number {
     return Math.ceil(this.config.retransmitMult * Math.log2(this.members.liveCount + 1));
@@ -631,9 +641,9 @@ export class GossipCore {
     return facts.length > 0 ? facts : undefined;
   }
 
-  /** Push news to `fanout` random contacts now (never back to `exclude`). */
-  private spread(msg: Extract<GossipMsg, { type: 'news' }>, exclude?: NodeId): void {
-    for (const to of this.members.randomContacts(this.rng, this.config.fanout, exclude)) this.send(to, msg);
+  /** Push news to `count` (default `fanout`) random contacts now, never back to `exclude`. */
+  private spread(msg: Extract<GossipMsg, { type: 'news' }>, exclude?: NodeId, count = this.config.fanout): void {
+    for (const to of this.members.randomContacts(this.rng, count, exclude)) this.send(to, msg);
   }
 
   // ── memory ─────────────────────────────────────────────────────────────────
