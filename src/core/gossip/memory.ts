@@ -46,7 +46,21 @@ export interface Entry {
 }
 
 
+/**
+ * Stored entries are frozen, value and all: values are handed out by get()/view() and the same
+ * wire object may be shared (sent to several peers, or between cores in the simulator), so a
+ * caller mutating one would silently change replicas. Frozen, such a bug throws instead.
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value as Record<string, unknown>)) deepFreeze(inner);
+  }
+  return value;
+}
+
 export function entryFromWire(wire: WireEntry): Entry {
+  deepFreeze(wire);
   const deleted = wire.d === 1;
   return {
     key: wire.k,

@@ -61,6 +61,14 @@ describe('startup and persistence', () => {
     for (const s of sends(effects)) expect(s.msg).toMatchObject({ type: 'news', e: [expect.objectContaining({ k: 'greeting' })] });
   });
 
+  test('values handed out are frozen: a caller cannot change the replica behind the core\'s back', () => {
+    const core = makeCore();
+    core.step(1_000, { type: 'set-memory', key: 'k', value: { list: [1] } });
+    const value = core.get('k')?.value as { list: number[] };
+    expect(() => value.list.push(2)).toThrow(TypeError);
+    expect(core.get('k')?.value).toEqual({ list: [1] });
+  });
+
   test('restarting from what was persisted: memory back, incarnation and versions move on', () => {
     const first = makeCore();
     const stored = disk(first.step(1_000, { type: 'tick' }));
