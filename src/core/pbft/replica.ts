@@ -133,6 +133,24 @@ import { isReplica, makeConfig, primaryOf, type ReplicaConfig } from './quorum.t
 import { configText, decodeSnapshot, ReplicatedState } from './state-machine.ts';
 import type { PbftEffect, PbftInput, PbftOptions, PbftPhase, PbftSlotView, PbftUiEvent, PbftView } from './types.ts';
 
+/** Sizes of the core's bounded structures (see footprint()). */
+export interface PbftFootprint {
+  slots: number;
+  pending: number;
+  inFlight: number;
+  future: number;
+  checkpointVotes: number;
+  checkpointsMade: number;
+  viewChanges: number;
+  newViewCandidates: number;
+  heldProofs: number;
+  pendingSignatures: number;
+  statusPeers: number;
+  transferParts: number;
+  history: number;
+  delayed: number;
+}
+
 type Purpose =
   | { kind: 'pre-prepare'; batch: Batch; to: NodeId[]; store: boolean }
   | { kind: 'prepare' }
@@ -219,6 +237,8 @@ export class PbftReplica {
   private pendingNv: { msg: PbftMessage<NewViewBody>; from: NodeId; askedAt: Millis } | undefined;
   private readonly nvCandidates = new Map<Digest, PbftMessage<ViewChangeBody>>();
   private sentNvForView = -1;
+  /** New-view order entries the new primary could not pre-prepare yet (beyond its window while it caught up). */
+  private nvBacklog: Array<{ seq: number; batch: Batch }> = [];
   private viewChangeStartedAt: Millis = 0;
   private stalledReported = false;
 
@@ -338,6 +358,26 @@ export class PbftReplica {
     const b = this.byz.nextWakeAt();
     if (b !== undefined) next = Math.min(next, b);
     return next;
+  }
+
+  /** Sizes of everything a peer could try to grow (all capped); for diagnostics and tests. */
+  footprint(): PbftFootprint {
+    return {
+      slots: this.slots.size,
+      pending: this.pending.size,
+      inFlight: this.inFlight.size,
+      future: this.future.length,
+      checkpointVotes: this.votes.size(),
+      checkpointsMade: this.checkpointsMade.size,
+      viewChanges: this.vcs.size,
+      newViewCandidates: this.nvCandidates.size,
+      heldProofs: this.heldProofs.size,
+      pendingSignatures: this.pendingSigns.size,
+      statusPeers: this.statusAnswered.size,
+      transferParts: this.transfer?.parts.size ?? 0,
+      history: this.history.length,
+      delayed: this.byz.heldCount(),
+    };
   }
 
   /** The key–value store as committed here. */
@@ -461,6 +501,8 @@ export class PbftReplica {
   private slot(seq: number): Slot {
     let slot = this.slots.get(seq);
     if (!slot) {
+      // Every caller checks the window first; a slot outside it would be unbounded memory.
+      if (!this.inWindow(seq)) throw new Error(`pBFT invariant: slot ${seq} outside the window (${this.stable.seq}, ${this.highWatermark()}]`);
       slot = newSlot(seq, this.viewNo, this.now);
       this.slots.set(seq, slot);
     }
@@ -789,6 +831,17 @@ export class PbftReplica {
 
   private tryPropose(): void {
     if (!this.amReplica() || this.mode !== 'normal' || !this.isPrimary()) return;
+    // First what the new-view order assigned, as far as the window allows.
+    while (this.nvBacklog.length > 0) {
+      const next = this.nvBacklog[0] as { seq: number; batch: Batch };
+      if (next.seq <= this.stable.seq) {
+        this.nvBacklog.shift();
+        continue;
+      }
+      if (!this.inWindow(next.seq)) return;
+      this.nvBacklog.shift();
+      this.propose(next.seq, next.batch);
+    }
     const high = this.highWatermark();
     const fillTo = this.state.epochEnd();
     while (this.nextSeq <= high && this.nextSeq - 1 - this.state.seq < this.timing.maxInFlightBatches) {
@@ -1121,9 +1174,11 @@ export class PbftReplica {
     this.pendingNv = undefined;
     this.nvCandidates.clear();
     this.sentNvForView = -1;
+    this.nvBacklog = [];
     this.nvDeadline = null;
     this.boundaryExecuted = undefined;
     for (const seq of [...this.slots.keys()]) if (seq > startSeq) this.slots.delete(seq);
+    this.votes.clear(); // votes of the old epoch can never count again
     this.inFlight.clear();
     this.nextSeq = startSeq + 1;
     this.timerStart = null;
@@ -1142,6 +1197,7 @@ export class PbftReplica {
     const from = this.viewNo;
     this.mode = 'view-change';
     this.viewNo = toView;
+    this.nvBacklog = [];
     this.viewChangeStartedAt = this.now;
     this.timerStart = null;
     this.backoff = Math.min(maxBackoff, this.backoff + 1);
@@ -1195,7 +1251,10 @@ export class PbftReplica {
     if (problem) return this.reject('bad-view-change');
     const digest = this.digest(canonicalBytes(b));
     const pendingRef = this.pendingNv?.msg.body.viewChanges.some((r) => r.signer === msg.signer && r.digest === digest);
-    if (pendingRef) this.nvCandidates.set(digest, msg);
+    if (pendingRef) {
+      if (this.nvCandidates.size >= this.config.n) this.nvCandidates.clear();
+      this.nvCandidates.set(digest, msg);
+    }
     const existing = this.vcs.get(msg.signer);
     if (existing && existing.msg.body.view >= b.view) {
       if (!pendingRef) this.reject(existing.digest === digest ? 'duplicate' : 'stale');
@@ -1354,11 +1413,12 @@ export class PbftReplica {
       for (const vc of vcs) for (const [d, batch] of batchesByDigest(this.digest, vc.batches)) batches.set(d, batch);
       for (const slot of this.slots.values()) if (slot.prepared) batches.set(slot.prepared.cert.pp.body.digest, slot.prepared.batch);
       batches.set(this.nullDigest, []);
+      this.nvBacklog = [];
       for (const entry of b.order) {
         if (entry.seq <= this.stable.seq) continue;
         const batch = batches.get(entry.digest);
         if (!batch) throw new Error(`new view ${b.view}: no batch for ${entry.digest} at ${entry.seq} (view changes were checked to carry it)`);
-        this.propose(entry.seq, batch);
+        this.nvBacklog.push({ seq: entry.seq, batch });
       }
     }
     for (const entry of this.pending.values()) entry.forwardedAt = undefined;
