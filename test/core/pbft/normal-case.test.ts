@@ -175,6 +175,33 @@ describe('checkpoints and the log window', () => {
   });
 });
 
+describe('observers', () => {
+  test('an observer executes only commit certificates with q matching commits whose batch matches', () => {
+    // r4 is not in the replica set: it follows the log through proofs it asks for.
+    const ids = ['r0', 'r1', 'r2', 'r3', 'r4'].map(asNodeId);
+    const n = new ManualNet(ids, {}, ids.slice(0, 4));
+    n.deliverAll();
+    n.submit(r1, { kind: 'decision', value: 'seen by the observer' });
+    n.deliverAll();
+    const observer = asNodeId('r4');
+    expect(n.node(observer).view().role).toBe('observer');
+    // Build certificates from what r2 holds for seq 1.
+    const slot = (n.disks.get(r2) as Map<string, unknown>).get('pbft/slot/000000000000001') as {
+      committed: { pp: PbftMessage['body'] extends never ? never : any; commits: any[]; batch: any[] };
+    };
+    const cert = slot.committed;
+    const proof = (commits: unknown[], batch: unknown[]) =>
+      ({ ...n.sign({ type: 'proof' as const, to: observer, pp: cert.pp, commits: commits as never }, r2), batch: batch as never }) as PbftMessage;
+    n.inject(observer, proof(cert.commits.slice(0, 2), cert.batch)); // 2 of the 3 commits needed
+    n.inject(observer, proof(cert.commits, [])); // batch does not match the digest
+    expect(n.node(observer).view().rejected['bad-certificate']).toBe(2);
+    expect(n.node(observer).view().lastCommitted).toBe(0);
+    n.inject(observer, proof(cert.commits, cert.batch));
+    expect(n.node(observer).view().lastCommitted).toBe(1);
+    expect(n.node(observer).view().log[0]?.op).toEqual({ kind: 'decision', value: 'seen by the observer' });
+  });
+});
+
 describe('durability', () => {
   test('a vote is persisted before it is sent', () => {
     const n = net();
