@@ -5,7 +5,7 @@ import { IdbStorage, slotDatabaseName } from '../store/idb.ts';
 import { decodePageToWorker, type PageToWorker, type WorkerToPage } from './protocol.ts';
 import { NodeRuntime } from './runtime.ts';
 import { runCommand } from './commands.ts';
-import { GossipService } from './services/gossip.ts';
+import { createDefaultServices } from './default-services.ts';
 import type { LinkHost } from '../net/transport.ts';
 import type { SocketLike } from '../net/signaling-client.ts';
 
@@ -49,7 +49,7 @@ async function handle(message: PageToWorker): Promise<void> {
         createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
         linkHost: pageLinkHost,
         iceServers: message.iceServers,
-        services: [new GossipService()],
+        services: createDefaultServices(),
         publishSnapshot: (snapshot) => post({ type: 'snapshot', snapshot: { ...snapshot, rejectedFromPage: refusedFromPage } }),
       });
     } catch (error) {

@@ -1,0 +1,41 @@
+// The STUN/TURN servers of a Node peer: the same ones the server hands to its pages at
+// /config.json (as src/mesh-node.ts reads them), unless --ice-servers says otherwise. What
+// the server answers is checked like any input; a server that cannot be reached yet is asked
+// again with backoff while the node runs, since links cannot form before it is reachable anyway.
+import { decodeWith } from '../core/decode.ts';
+import { iceServersSchema, type IceServerConfig } from '../../signaling/ice-config.ts';
+
+/** How long one request for /config.json may take. */
+export const configFetchTimeoutMs = 3_000;
+/** Retry delays for /config.json while the server is unreachable: doubling, capped. */
+export const configRetryBaseMs = 1_000;
+export const configRetryMaxMs = 30_000;
+/** Larger answers are not read (a config holds at most 16 servers). */
+const maxConfigBytes = 64 * 1024;
+
+export type IceFetch = { ok: true; servers: IceServerConfig } | { ok: false; retry: boolean; error: string };
+
+/** One request for the server's ICE servers. `retry`: whether asking again later may help. */
+export async function fetchIceServers(configUrl: string, timeoutMs = configFetchTimeoutMs): Promise<IceFetch> {
+  let response: Response;
+  try {
+    response = await fetch(configUrl, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return { ok: false, retry: true, error: `${configUrl} cannot be reached (${cause ?? (error instanceof Error ? error.message : String(error))})` };
+  }
+  // An older server without /config.json: no ICE servers, as a page would conclude.
+  if (response.status === 404) return { ok: true, servers: [] };
+  if (!response.ok) return { ok: false, retry: response.status >= 500, error: `${configUrl} answered HTTP ${response.status}` };
+  const text = await response.text().catch(() => '');
+  if (text.length > maxConfigBytes) return { ok: false, retry: false, error: `${configUrl} answered more than ${maxConfigBytes} bytes` };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, retry: false, error: `${configUrl} did not answer JSON` };
+  }
+  const decoded = decodeWith(iceServersSchema, (body as { iceServers?: unknown } | null)?.iceServers ?? []);
+  if (!decoded.ok) return { ok: false, retry: false, error: `ignoring the ICE servers from ${configUrl}: ${decoded.error}` };
+  return { ok: true, servers: decoded.value };
+}

@@ -1,0 +1,142 @@
+// A headless Node peer: the tab's NodeRuntime and the same list of services, on Node edges —
+// a file-backed store and identity in the data directory, simple-peer over node-datachannel
+// in-process, `ws` for signaling. Nothing of the protocol is here; only the wiring differs.
+import { WebSocket } from 'ws';
+import type { NodeId } from '../core/types.ts';
+import type { SocketLike } from '../net/signaling-client.ts';
+import type { IceServer } from '../net/transport.ts';
+import { createDefaultServices } from '../worker/default-services.ts';
+import { NodeRuntime } from '../worker/runtime.ts';
+import type { BaseSnapshot } from '../worker/snapshot.ts';
+import type { NodeRunOptions } from './cli.ts';
+import { claimDataDir } from './data-dir.ts';
+import { FileStorage } from './file-storage.ts';
+import { configRetryBaseMs, configRetryMaxMs, fetchIceServers } from './ice-servers.ts';
+import { loadOrCreateFileIdentity } from './identity-file.ts';
+import { NodeLinkHost } from './link-host.ts';
+import { SnapshotLog, statusEvent, type LogEvent } from './log-events.ts';
+
+/** How often a summary line is logged, so a quiet node still shows that it lives. */
+export const statusIntervalMs = 60_000;
+
+export interface NodePeer {
+  readonly id: NodeId;
+  /** The latest snapshot the runtime published (null before the first). */
+  snapshot(): (BaseSnapshot & Record<string, unknown>) | null;
+  /** Graceful leave, as a closing tab: last words to peers, leave the room, close links. */
+  stop(reason: string): Promise<void>;
+}
+
+export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void): Promise<NodePeer> {
+  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: options.signal.signalingUrl, dataDir: options.dataDir });
+  const dataDir = await claimDataDir(options.dataDir);
+  try {
+    return await startOnDataDir(options, dataDir, log);
+  } catch (error) {
+    await dataDir.release();
+    throw error;
+  }
+}
+
+async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnType<typeof claimDataDir>>, log: (event: LogEvent) => void): Promise<NodePeer> {
+  const storage = new FileStorage(dataDir.storePath, { onProblem: (message) => log({ event: 'storage-problem', message }) });
+  // The runtime reads this array each time it opens a link, so servers learned later still count.
+  const iceServers: IceServer[] = [];
+  const ice = await startIceServers(options, iceServers, log);
+  const host = new NodeLinkHost();
+  const services = createDefaultServices();
+  const snapshotLog = new SnapshotLog();
+  let latest: (BaseSnapshot & Record<string, unknown>) | null = null;
+
+  const runtime = await NodeRuntime.start({
+    room: options.room,
+    // Tabs number their IndexedDB slots; a Node peer has its data directory instead.
+    slot: 0,
+    signalingUrl: options.signal.signalingUrl,
+    storage,
+    // A browser sends its page's origin with the socket; the Node peer sends the app's own.
+    createSocket: (url) => new WebSocket(url, { origin: options.signal.origin }) as unknown as SocketLike,
+    linkHost: host,
+    iceServers,
+    services,
+    loadIdentity: async () => {
+      const loaded = await loadOrCreateFileIdentity(dataDir.path, Date.now());
+      for (const message of loaded.notes) log({ event: 'note', message });
+      return loaded;
+    },
+    publishSnapshot: (snapshot) => {
+      latest = snapshot;
+      for (const event of snapshotLog.next(snapshot)) log(event);
+    },
+  });
+  host.attach(runtime);
+  const first = runtime.snapshot();
+  log({ event: 'ready', id: runtime.nodeId, room: options.room, identity: first.identity, services: services.map((s) => s.protocol) });
+  const statusTimer = setInterval(() => {
+    if (latest) log(statusEvent(latest));
+  }, statusIntervalMs);
+
+  let stopping: Promise<void> | null = null;
+  const stop = async (reason: string): Promise<void> => {
+    log({ event: 'leaving', reason });
+    clearInterval(statusTimer);
+    ice.stop();
+    // The services' last words (gossip's leave) are sent only after their durable writes,
+    // a moment later; runtime.shutdown() closes the links at once. So the services speak
+    // first, and the links close once their words are on the wire. (Calling shutdown twice
+    // is harmless: a service's second leave does nothing.)
+    for (const service of services) service.shutdown?.(reason);
+    await turn();
+    await storage.idle();
+    await turn();
+    runtime.shutdown(reason);
+    await host.settled();
+    await storage.idle();
+    await dataDir.release();
+  };
+  return {
+    id: runtime.nodeId,
+    snapshot: () => latest,
+    stop: (reason) => (stopping ??= stop(reason)),
+  };
+}
+
+/** Lets queued promise callbacks and I/O callbacks run (the effect queue's sends). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Fills `into` from --ice-servers or the server's /config.json, retrying the latter while it is unreachable. */
+async function startIceServers(options: NodeRunOptions, into: IceServer[], log: (event: LogEvent) => void): Promise<{ stop(): void }> {
+  if (options.iceServers) {
+    into.push(...options.iceServers);
+    log({ event: 'ice-servers', source: options.iceServers.length > 0 ? 'flag' : 'none', count: options.iceServers.length, detail: '--ice-servers' });
+    return { stop: () => {} };
+  }
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+  let failures = 0;
+  const attempt = async (): Promise<void> => {
+    const result = await fetchIceServers(options.signal.configUrl);
+    if (stopped) return;
+    if (result.ok) {
+      into.splice(0, into.length, ...result.servers);
+      const count = result.servers.length;
+      log({ event: 'ice-servers', source: count > 0 ? 'server' : 'none', count, detail: count > 0 ? options.signal.configUrl : 'the server configures none; fine on one machine or a LAN' });
+      return;
+    }
+    if (!result.retry) {
+      log({ event: 'ice-servers', source: 'none', count: 0, detail: result.error });
+      return;
+    }
+    const delay = Math.min(configRetryMaxMs, configRetryBaseMs * 2 ** failures++);
+    // Said once: the signaling log line already reports the server as unreachable on each try.
+    if (failures === 1) log({ event: 'note', message: `${result.error}; asking again for its ICE servers until it answers` });
+    timer = setTimeout(() => void attempt(), delay);
+  };
+  await attempt();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
