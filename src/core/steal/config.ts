@@ -71,8 +71,6 @@ export interface StealConfig {
   foreignJobTtlMs: number;
   /** Tasks of a dead home's jobs kept aside in case the home comes back. */
   maxParkedTasks: number;
-  /** Task ids a node remembers having run, so it never runs two replicas of one task. */
-  maxRememberedRuns: number;
   /** Peers remembered (adverts); the stalest is forgotten first. */
   maxPeers: number;
 
@@ -122,7 +120,6 @@ export const defaultStealConfig: Readonly<StealConfig> = Object.freeze({
   maxForeignJobs: 256,
   foreignJobTtlMs: 60_000,
   maxParkedTasks: 5_000,
-  maxRememberedRuns: 10_000,
   maxPeers: 4_096,
 
   maxTaskParamsBytes: 4 * 1024,

@@ -30,12 +30,10 @@ import {
   priorities,
   refKey,
   refOf,
-  taskIdOf,
   type JobId,
   type LoadAdvert,
   type Priority,
   type StealMsg,
-  type TaskId,
   type TaskRef,
   type WorkItem,
 } from './messages.ts';
@@ -101,6 +99,8 @@ const minMoveCost = 0.5;
 const maxRecentRequests = 64;
 /** Keys of aborted runs remembered, so their late `task-finished` is not counted as bad input. */
 const maxRememberedAborts = 256;
+/** Keys of finished runs remembered, so a duplicated delivery of the same attempt is dropped. */
+const maxRememberedFinished = 4_096;
 
 export function createStealCore(options: StealCoreOptions): StealCore {
   return new StealCore(options);
@@ -120,8 +120,8 @@ export class StealCore {
   private readonly queue = new TaskQueues();
   private readonly running = new Map<string, { item: WorkItem; startedAt: Millis }>();
   private readonly aborted = new Set<string>();
-  /** Task → replica this node ran, so it never runs two copies of one task. */
-  private readonly ranTasks = new Map<TaskId, number>();
+  /** Attempts this node finished lately, so a duplicated grant or shed does not run them again. */
+  private readonly finished = new Set<string>();
   private readonly peers = new Map<NodeId, PeerState>();
   private readonly blocked = new Set<NodeId>();
   /** Members failure detection declared dead (and not alive again since). */
@@ -457,6 +457,8 @@ export class StealCore {
       return;
     }
     this.running.delete(key);
+    this.finished.add(key);
+    if (this.finished.size > maxRememberedFinished) this.finished.delete(this.finished.values().next().value as string);
     const { item } = entry;
     let result: TaskOutcome = outcome;
     if (outcome.ok) {
@@ -542,19 +544,24 @@ export class StealCore {
       if (!item) return;
       const key = refKey(item);
       this.running.set(key, { item, startedAt: now });
-      this.ranTasks.delete(taskIdOf(item.jobId as JobId, item.index));
-      this.ranTasks.set(taskIdOf(item.jobId as JobId, item.index), item.replica);
-      if (this.ranTasks.size > this.config.maxRememberedRuns) this.ranTasks.delete(this.ranTasks.keys().next().value as TaskId);
       if (item.home === this.self) this.home.noteHere(item, true);
       effects.push({ type: 'run', key, task: item });
     }
   }
 
-  /** Can this node run this task now? (Not excluded, not another copy of a task it ran.) */
+  /**
+   * Can this node run this task now? Not if its home excluded this node (it answered another
+   * copy of the task), not while it runs another copy itself, and — for its own jobs, where it
+   * knows the votes — not if it already answered another copy. (A peer might still compute two
+   * copies one after the other; the home refuses the second answer and sends that copy
+   * elsewhere, which wastes one run but can never deadlock two nodes on each other.)
+   */
   private readonly runnableHere = (item: WorkItem): boolean => {
     if (!this.kinds.has(item.kind) || item.exclude.includes(this.self)) return false;
-    const ran = this.ranTasks.get(taskIdOf(item.jobId as JobId, item.index));
-    return ran === undefined || ran === item.replica;
+    for (const { item: other } of this.running.values()) {
+      if (other.jobId === item.jobId && other.index === item.index && other.replica !== item.replica) return false;
+    }
+    return item.home !== this.self || !this.home.answeredOtherCopy(item, this.self);
   };
 
   private lowWater(): number {
@@ -768,6 +775,12 @@ export class StealCore {
 
   /** A task received from a peer (steal, shed or return); false if it was not taken. */
   private arrive(now: Millis, item: WorkItem, from: NodeId): boolean {
+    const key = refKey(item);
+    if (this.queue.has(key) || this.running.has(key) || this.finished.has(key)) {
+      // The network delivered a grant or shed twice: the copy is not a second task.
+      this.refuse('duplicate-task', `task ${key.slice(0, 80)} from ${from} is already here`, from);
+      return false;
+    }
     if (!this.kinds.has(item.kind)) {
       this.refuse('unknown-kind', `task of kind "${item.kind}" from ${from}, which this node does not run`, from);
       return false;

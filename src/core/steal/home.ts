@@ -222,6 +222,12 @@ export class HomeJobs {
     return found !== null && found.replica.status !== 'done' && found.replica.status !== 'dropped';
   }
 
+  /** Whether `node` already answered another copy (replica) of this task. */
+  answeredOtherCopy(item: WorkItem, node: NodeId): boolean {
+    const task = this.jobs.get(item.jobId as JobId)?.tasks[item.index];
+    return task?.replicas.some((r, i) => i !== item.replica && r.vote?.node === node) ?? false;
+  }
+
   /** Our own task left this node (stolen or shed): its new holder has one lease to renew. */
   noteLeft(now: Millis, item: WorkItem, to: NodeId): void {
     const found = this.find(item);

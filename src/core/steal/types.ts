@@ -88,6 +88,7 @@ export type RefusalReason =
   | 'queue-full'
   | 'bad-submission'
   | 'unknown-run'
+  | 'duplicate-task'
   | 'self-message';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'orphaned';
