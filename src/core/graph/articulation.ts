@@ -99,3 +99,29 @@ export function articulationPoints<Id>(graph: Graph<Id>): Id[] {
 export function bridges<Id>(graph: Graph<Id>): Array<[Id, Id]> {
   return cutStructure(graph).bridges;
 }
+
+/**
+ * Labels of the 2-edge-connected components (what is left connected after removing every
+ * bridge): two nodes with different labels are joined only through some bridge. O(N + E).
+ */
+export function twoEdgeComponentLabels<Id>(graph: Graph<Id>): Map<Id, number> {
+  const cut = new Set(cutStructure(graph).bridges.map(([a, b]) => `${String(a)}\u0000${String(b)}`));
+  const isBridge = (a: Id, b: Id): boolean => cut.has(`${String(a)}\u0000${String(b)}`) || cut.has(`${String(b)}\u0000${String(a)}`);
+  const label = new Map<Id, number>();
+  let next = 0;
+  for (const start of graph.keys()) {
+    if (label.has(start)) continue;
+    const queue: Id[] = [start];
+    label.set(start, next);
+    for (let head = 0; head < queue.length; head++) {
+      const u = queue[head] as Id;
+      for (const v of graph.get(u) ?? []) {
+        if (label.has(v) || isBridge(u, v)) continue;
+        label.set(v, next);
+        queue.push(v);
+      }
+    }
+    next++;
+  }
+  return label;
+}

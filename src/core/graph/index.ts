@@ -2,7 +2,7 @@
 export { type Graph, normalizeGraph, graphFromLinks, linkList, linkCount, degreeStats, withoutNodes, compareIds } from './graph.ts';
 export { components, isConnected, hopDistances, diameter, type DiameterResult } from './distance.ts';
 export { averageClustering } from './clustering.ts';
-export { cutStructure, articulationPoints, bridges, type CutStructure } from './articulation.ts';
+export { cutStructure, articulationPoints, bridges, twoEdgeComponentLabels, type CutStructure } from './articulation.ts';
 export { vertexConnectivity, maxConnectivityFlows, type Connectivity } from './connectivity.ts';
 export {
   computeMetrics,

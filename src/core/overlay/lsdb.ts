@@ -1,0 +1,103 @@
+// The link-state database: the newest advert of every origin we have heard of, like an OSPF
+// LSDB. Newer sequence numbers replace older ones; adverts age out `advertMaxAgeMs` after their
+// origin made them (their origin refreshes them long before that); the number of origins is
+// capped and, when full, the advert made longest ago is evicted first.
+import type { Millis, NodeId } from '../types.ts';
+import type { AdvertMsg } from './messages.ts';
+import { advertMaxAgeMs, maxAdvertOrigins } from './config.ts';
+
+export interface LsdbEntry {
+  /** The advert as received (its ageMs is the age it had on arrival). */
+  advert: AdvertMsg;
+  receivedAt: Millis;
+  /** When the origin made it, on our clock: receivedAt − ageMs. */
+  originatedAt: Millis;
+  peers: ReadonlySet<NodeId>;
+}
+
+export type ConsiderResult =
+  | { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null }
+  | { kind: 'duplicate' | 'stale' | 'expired' | 'db-full' };
+
+export class LinkStateDb {
+  private readonly entries = new Map<NodeId, LsdbEntry>();
+  /** Bumped whenever some origin's set of links changes, appears or disappears. */
+  version = 0;
+
+  constructor(private readonly capacity = maxAdvertOrigins) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(origin: NodeId): LsdbEntry | undefined {
+    return this.entries.get(origin);
+  }
+
+  seqOf(origin: NodeId): number {
+    return this.entries.get(origin)?.advert.seq ?? 0;
+  }
+
+  peersOf(origin: NodeId): ReadonlySet<NodeId> | undefined {
+    return this.entries.get(origin)?.peers;
+  }
+
+  origins(): IterableIterator<NodeId> {
+    return this.entries.keys();
+  }
+
+  all(): IterableIterator<LsdbEntry> {
+    return this.entries.values();
+  }
+
+  /** Age of an entry now, as it would be stamped on a forwarded copy. */
+  ageOf(entry: LsdbEntry, now: Millis): Millis {
+    return Math.max(0, now - entry.originatedAt);
+  }
+
+  /** Decides whether a (well-formed, authenticated) advert is news, and stores it if so. */
+  consider(advert: AdvertMsg, now: Millis): ConsiderResult {
+    const existing = this.entries.get(advert.origin);
+    if (existing) {
+      if (advert.seq === existing.advert.seq) return { kind: 'duplicate' };
+      if (advert.seq < existing.advert.seq) return { kind: 'stale' };
+    }
+    if (advert.ageMs >= advertMaxAgeMs) return { kind: 'expired' };
+    const originatedAt = now - advert.ageMs;
+    let evicted: NodeId | null = null;
+    if (!existing && this.entries.size >= this.capacity) {
+      const oldest = this.oldest();
+      if (!oldest || oldest.originatedAt >= originatedAt) return { kind: 'db-full' };
+      evicted = oldest.advert.origin;
+      this.entries.delete(evicted);
+    }
+    const peers = new Set(advert.links.map((l) => l.peer));
+    const topologyChanged = evicted !== null || !existing || !sameSet(existing.peers, peers);
+    this.entries.set(advert.origin, { advert, receivedAt: now, originatedAt, peers });
+    if (topologyChanged) this.version++;
+    return { kind: 'installed', topologyChanged, evicted };
+  }
+
+  /** Drops adverts past their maximum age; returns the origins dropped. */
+  expire(now: Millis, keep?: NodeId): NodeId[] {
+    const dropped: NodeId[] = [];
+    for (const [origin, entry] of this.entries) {
+      if (origin !== keep && now - entry.originatedAt >= advertMaxAgeMs) dropped.push(origin);
+    }
+    for (const origin of dropped) this.entries.delete(origin);
+    if (dropped.length > 0) this.version++;
+    return dropped;
+  }
+
+  private oldest(): LsdbEntry | undefined {
+    let oldest: LsdbEntry | undefined;
+    for (const entry of this.entries.values()) if (!oldest || entry.originatedAt < oldest.originatedAt) oldest = entry;
+    return oldest;
+  }
+}
+
+function sameSet<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}

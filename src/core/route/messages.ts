@@ -1,0 +1,84 @@
+// Routed messages, carried in link frames tagged 'route' (src/core/envelope.ts).
+//
+//   routed   one destination, forwarded hop by hop; every hop recomputes the next hop from its
+//            own picture of the mesh, avoiding the nodes already on `path` (which also makes
+//            loops detectable: a node that finds itself on the path drops the message).
+//   flood    every node, once: forwarded to every link but the one it came in on, deduplicated
+//            by (origin, id), bounded by maxHops.
+// Both carry an opaque payload with a `kind` (e.g. 'signal' for WebRTC offers relayed over the
+// mesh while the signaling server is down); the router never looks inside the payload.
+import * as v from 'valibot';
+import { decodeWith } from '../decode.ts';
+import { nodeIdSchema } from '../overlay/messages.ts';
+
+/** Hop bound when the sender does not choose one: well above the diameter of a 4,096-node mesh. */
+export const defaultMaxHops = 16;
+/** Largest hop bound a message may carry (and so the longest `path`). */
+export const maxHopsLimit = 64;
+/** Largest payload, measured as the length of its JSON text. */
+export const maxRoutedPayloadChars = 48 * 1024;
+/** Largest routed frame on the wire, as reported by the runtime; larger ones are dropped unread. */
+export const maxRoutedMessageBytes = 64 * 1024;
+
+const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a message id is 1–64 letters, digits, dots, colons, dashes or underscores'));
+const kindSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'a kind is 1–64 letters, digits or _.:/-'));
+const hopsSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(maxHopsLimit));
+
+const routedSchema = v.strictObject({
+  type: v.literal('routed'),
+  id: idSchema,
+  origin: nodeIdSchema,
+  dest: nodeIdSchema,
+  /** Hops taken so far (0 when the origin sends it). */
+  hops: hopsSchema,
+  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
+  /** Nodes that have held the message, origin first; the sender of this copy last. */
+  path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
+  kind: kindSchema,
+  payload: v.unknown(),
+});
+
+const floodSchema = v.strictObject({
+  type: v.literal('flood'),
+  id: idSchema,
+  origin: nodeIdSchema,
+  hops: hopsSchema,
+  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
+  kind: kindSchema,
+  payload: v.unknown(),
+});
+
+const routeMessageSchema = v.variant('type', [routedSchema, floodSchema]);
+
+export type RouteMsg = v.InferOutput<typeof routeMessageSchema>;
+export type RoutedMsg = v.InferOutput<typeof routedSchema>;
+export type FloodMsg = v.InferOutput<typeof floodSchema>;
+
+export const messageIdSchema = idSchema;
+export const messageKindSchema = kindSchema;
+
+/** A checked routed message, or null; never throws. */
+export function decodeRouteMessage(raw: unknown): RouteMsg | null {
+  const decoded = decodeWith(routeMessageSchema, raw);
+  return decoded.ok ? decoded.value : null;
+}
+
+export function explainRouteMessage(raw: unknown): { ok: true; msg: RouteMsg } | { ok: false; error: string } {
+  const decoded = decodeWith(routeMessageSchema, raw);
+  return decoded.ok ? { ok: true, msg: decoded.value } : { ok: false, error: decoded.error };
+}
+
+/** Length of the payload's JSON text, or null if it has none (undefined, a function, a cycle). */
+export function payloadChars(payload: unknown): number | null {
+  try {
+    const text = JSON.stringify(payload) as string | undefined;
+    return text === undefined ? null : text.length;
+  } catch {
+    return null;
+  }
+}
+
+export function describeRouteMessage(m: RouteMsg): string {
+  if (m.type === 'routed') return `routed ${m.kind} ${m.origin}→${m.dest} #${m.id} hop ${m.hops}/${m.maxHops} via [${m.path.join(' ')}]`;
+  return `flood ${m.kind} from ${m.origin} #${m.id} hop ${m.hops}/${m.maxHops}`;
+}

@@ -1,0 +1,335 @@
+// Mesh routing: unicast to any node over several hops, and a broadcast that reaches every live
+// node once. A pure state machine `step(now, input) → effects`, like the other cores.
+//
+// Unicast: each hop picks the next hop itself, from its own current picture of the mesh (the
+// overlay's RouteTopology), along a shortest path by hops (or by advertised RTT) that avoids
+// every node already on the message's `path`. So a message keeps going when a relay vanishes
+// mid-way (the hop before it just picks another way), and it can never loop: a node that finds
+// itself on the path drops it as a loop, and the hop bound stops anything else.
+// Broadcast: flooding with a bounded seen-cache keyed by (origin, id) and a hop bound.
+//
+// Runtime contract: feed `send` / `broadcast` commands from upper layers (e.g. 'signal'
+// payloads for WebRTC negotiation over the mesh), each frame tagged 'route' as `message`, and a
+// `tick` now and then (every few seconds is enough; it only expires the seen-cache). Carry out
+// `send` effects on the named link, hand `deliver` to the layer that owns `kind`, and treat
+// `undeliverable` as "try another way" (e.g. the signaling server). A `disconnect` effect means
+// a neighbour flooded us past its budget: close that link.
+import type { Rng } from '../rng.ts';
+import type { Millis, NodeId } from '../types.ts';
+import type { RouteTopology } from '../overlay/overlay.ts';
+import { createThrottle, type Throttle } from '../overlay/throttle.ts';
+import * as v from 'valibot';
+import {
+  decodeRouteMessage,
+  defaultMaxHops,
+  maxHopsLimit,
+  maxRoutedMessageBytes,
+  maxRoutedPayloadChars,
+  messageIdSchema,
+  messageKindSchema,
+  payloadChars,
+  type FloodMsg,
+  type RouteMsg,
+  type RoutedMsg,
+} from './messages.ts';
+import { hopTree, pathTo, rttTree, type PathTree } from './paths.ts';
+import { SeenCache } from './seen-cache.ts';
+import { nodeIdSchema } from '../overlay/messages.ts';
+
+/** Message keys remembered for deduplication; when full, the oldest go first. */
+export const maxSeenMessages = 16_384;
+/** How long a message key is remembered: far longer than any message takes to cross the mesh. */
+export const seenTtlMs: Millis = 120_000;
+/** Per-neighbour budget for transit traffic (routed and flooded). */
+export const routeBurstMsgs = 1_000;
+export const routeRatePerS = 200;
+/** Refusals within `routeFloodWindowMs` after which a neighbour is disconnected for flooding. */
+export const routeFloodDrops = 500;
+export const routeFloodWindowMs: Millis = 10_000;
+
+export type RouteMetric = 'hops' | 'rtt';
+
+export interface RouterOptions {
+  self: NodeId;
+  rng: Rng;
+  /** The overlay's current picture; called whenever a route is needed. */
+  topology: () => RouteTopology;
+  metric?: RouteMetric;
+}
+
+export type RouteInput =
+  /** Send `payload` to `to` (any node of the mesh). `id` defaults to a fresh random one. */
+  | { type: 'send'; to: NodeId; kind: string; payload: unknown; id?: string; maxHops?: number }
+  /** Deliver `payload` to every node once (including this one). */
+  | { type: 'broadcast'; kind: string; payload: unknown; id?: string; maxHops?: number }
+  /** A frame tagged 'route' from the linked neighbour `from`. */
+  | { type: 'message'; from: NodeId; msg: unknown; sizeBytes?: number }
+  | { type: 'tick' };
+
+export type UndeliverableReason = 'no-route' | 'oversize' | 'bad-request';
+
+export type RouteEffect =
+  | { type: 'send'; to: NodeId; msg: RouteMsg }
+  | { type: 'deliver'; origin: NodeId; kind: string; payload: unknown; id: string; hops: number; broadcast: boolean }
+  /** A local send could not even start; nothing was sent. */
+  | { type: 'undeliverable'; id: string; to: NodeId | null; reason: UndeliverableReason; detail: string }
+  | { type: 'disconnect'; peer: NodeId; reason: 'flooding' };
+
+export type RouteDropReason =
+  | 'malformed'
+  | 'oversize'
+  | 'hop-limit'
+  | 'loop'
+  | 'no-route'
+  | 'not-linked'
+  | 'rate-limited'
+  | 'bad-path';
+
+export interface RouteCounters {
+  dropped: Record<RouteDropReason, number>;
+  duplicates: number;
+  originated: number;
+  forwarded: number;
+  delivered: number;
+  /** Forwards that had to avoid the cached shortest path (it would have revisited a node). */
+  detours: number;
+}
+
+const requestSchema = v.object({
+  to: v.optional(nodeIdSchema),
+  kind: messageKindSchema,
+  id: v.optional(messageIdSchema),
+  maxHops: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit))),
+});
+
+export class Router {
+  readonly self: NodeId;
+  private readonly rng: Rng;
+  private readonly topology: () => RouteTopology;
+  private readonly metric: RouteMetric;
+  private readonly seen = new SeenCache(maxSeenMessages, seenTtlMs);
+  private readonly throttles = new Map<NodeId, Throttle>();
+  private tree: { key: string; tree: PathTree } | null = null;
+  private counter = 0;
+  private now: Millis = 0;
+  readonly counters: RouteCounters = {
+    dropped: { malformed: 0, oversize: 0, 'hop-limit': 0, loop: 0, 'no-route': 0, 'not-linked': 0, 'rate-limited': 0, 'bad-path': 0 },
+    duplicates: 0,
+    originated: 0,
+    forwarded: 0,
+    delivered: 0,
+    detours: 0,
+  };
+
+  constructor(options: RouterOptions) {
+    this.self = options.self;
+    this.rng = options.rng;
+    this.topology = options.topology;
+    this.metric = options.metric ?? 'hops';
+  }
+
+  step(now: Millis, input: RouteInput): RouteEffect[] {
+    if (now > this.now) this.now = now;
+    const out: RouteEffect[] = [];
+    switch (input.type) {
+      case 'send':
+        this.originate(input, out);
+        break;
+      case 'broadcast':
+        this.originateFlood(input, out);
+        break;
+      case 'message':
+        this.onMessage(input.from, input.msg, input.sizeBytes, out);
+        break;
+      case 'tick': {
+        this.seen.expire(this.now);
+        const links = this.topology().links;
+        for (const peer of this.throttles.keys()) if (!links.has(peer)) this.throttles.delete(peer);
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** The hops a message to `dest` would take from here now (self first), or null. */
+  routeTo(dest: NodeId): NodeId[] | null {
+    return pathTo(this.currentTree(), dest);
+  }
+
+  // ── originating ───────────────────────────────────────────────────────────────────────
+
+  private checkRequest(
+    input: { to?: NodeId; kind: string; payload: unknown; id?: string; maxHops?: number },
+    out: RouteEffect[],
+  ): { id: string; maxHops: number } | null {
+    const id = input.id ?? this.freshId();
+    const fail = (reason: UndeliverableReason, detail: string): null => {
+      out.push({ type: 'undeliverable', id, to: input.to ?? null, reason, detail });
+      return null;
+    };
+    const checked = v.safeParse(requestSchema, { to: input.to, kind: input.kind, id: input.id, maxHops: input.maxHops });
+    if (!checked.success) return fail('bad-request', checked.issues[0].message);
+    const chars = payloadChars(input.payload);
+    if (chars === null) return fail('bad-request', 'the payload has no JSON form');
+    if (chars > maxRoutedPayloadChars) return fail('oversize', `payload of ${chars} characters exceeds ${maxRoutedPayloadChars}; split it`);
+    return { id, maxHops: input.maxHops ?? defaultMaxHops };
+  }
+
+  private originate(input: Extract<RouteInput, { type: 'send' }>, out: RouteEffect[]): void {
+    const ok = this.checkRequest(input, out);
+    if (!ok) return;
+    this.counters.originated++;
+    if (input.to === this.self) {
+      this.counters.delivered++;
+      out.push({ type: 'deliver', origin: this.self, kind: input.kind, payload: input.payload, id: ok.id, hops: 0, broadcast: false });
+      return;
+    }
+    this.seen.add(`u:${this.self}:${ok.id}`, this.now);
+    const msg: RoutedMsg = {
+      type: 'routed',
+      id: ok.id,
+      origin: this.self,
+      dest: input.to,
+      hops: 0,
+      maxHops: ok.maxHops,
+      path: [this.self],
+      kind: input.kind,
+      payload: input.payload,
+    };
+    const next = this.nextHop(input.to, msg.path);
+    if (next === null) {
+      this.counters.dropped['no-route']++;
+      out.push({ type: 'undeliverable', id: ok.id, to: input.to, reason: 'no-route', detail: `no known path to ${input.to}` });
+      return;
+    }
+    out.push({ type: 'send', to: next, msg: { ...msg, hops: 1 } });
+  }
+
+  private originateFlood(input: Extract<RouteInput, { type: 'broadcast' }>, out: RouteEffect[]): void {
+    const ok = this.checkRequest(input, out);
+    if (!ok) return;
+    this.counters.originated++;
+    this.seen.add(`f:${this.self}:${ok.id}`, this.now);
+    this.counters.delivered++;
+    out.push({ type: 'deliver', origin: this.self, kind: input.kind, payload: input.payload, id: ok.id, hops: 0, broadcast: true });
+    const msg: FloodMsg = { type: 'flood', id: ok.id, origin: this.self, hops: 1, maxHops: ok.maxHops, kind: input.kind, payload: input.payload };
+    for (const peer of this.topology().links) out.push({ type: 'send', to: peer, msg });
+  }
+
+  private freshId(): string {
+    this.counter++;
+    const a = Math.floor(this.rng.next() * 2 ** 32).toString(36);
+    const b = Math.floor(this.rng.next() * 2 ** 32).toString(36);
+    return `${a}${b}.${this.counter.toString(36)}`;
+  }
+
+  // ── transit ───────────────────────────────────────────────────────────────────────────
+
+  private onMessage(from: NodeId, raw: unknown, sizeBytes: number | undefined, out: RouteEffect[]): void {
+    const topology = this.topology();
+    if (!topology.links.has(from)) return void this.counters.dropped['not-linked']++;
+    let throttle = this.throttles.get(from);
+    if (!throttle) {
+      throttle = createThrottle({ burstMsgs: routeBurstMsgs, ratePerS: routeRatePerS, floodDropsPerWindow: routeFloodDrops, windowMs: routeFloodWindowMs }, this.now);
+      this.throttles.set(from, throttle);
+    }
+    if (!throttle.admit(this.now)) {
+      this.counters.dropped['rate-limited']++;
+      if (throttle.flooding()) {
+        this.throttles.delete(from);
+        out.push({ type: 'disconnect', peer: from, reason: 'flooding' });
+      }
+      return;
+    }
+    if (sizeBytes !== undefined && sizeBytes > maxRoutedMessageBytes) return void this.counters.dropped.oversize++;
+    const msg = decodeRouteMessage(raw);
+    if (!msg) return void this.counters.dropped.malformed++;
+    const chars = payloadChars(msg.payload);
+    if (chars === null || chars > maxRoutedPayloadChars) return void this.counters.dropped.oversize++;
+    if (msg.hops > msg.maxHops) return void this.counters.dropped['hop-limit']++;
+    if (msg.type === 'routed') this.onRouted(from, msg, out);
+    else this.onFlood(from, msg, out);
+  }
+
+  private onRouted(from: NodeId, msg: RoutedMsg, out: RouteEffect[]): void {
+    // The path must start at the origin, end with the neighbour that sent it, and be as long
+    // as the hop count says; anything else is forged or broken.
+    if (msg.path[0] !== msg.origin || msg.path[msg.path.length - 1] !== from || msg.path.length !== msg.hops) {
+      return void this.counters.dropped['bad-path']++;
+    }
+    if (msg.path.includes(this.self)) return void this.counters.dropped.loop++;
+    if (new Set(msg.path).size !== msg.path.length) return void this.counters.dropped['bad-path']++;
+    if (!this.seen.add(`u:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
+    if (msg.dest === this.self) {
+      this.counters.delivered++;
+      out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: false });
+      return;
+    }
+    if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
+    const path = [...msg.path, this.self];
+    const next = this.nextHop(msg.dest, path);
+    if (next === null) return void this.counters.dropped['no-route']++;
+    this.counters.forwarded++;
+    out.push({ type: 'send', to: next, msg: { ...msg, hops: msg.hops + 1, path } });
+  }
+
+  private onFlood(from: NodeId, msg: FloodMsg, out: RouteEffect[]): void {
+    if (!this.seen.add(`f:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
+    if (msg.origin !== this.self) {
+      this.counters.delivered++;
+      out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: true });
+    }
+    if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
+    const forwarded: FloodMsg = { ...msg, hops: msg.hops + 1 };
+    let sent = false;
+    for (const peer of this.topology().links) {
+      if (peer === from || peer === msg.origin) continue;
+      out.push({ type: 'send', to: peer, msg: forwarded });
+      sent = true;
+    }
+    if (sent) this.counters.forwarded++;
+  }
+
+  // ── paths ─────────────────────────────────────────────────────────────────────────────
+
+  private currentTree(): PathTree {
+    const topology = this.topology();
+    if (this.tree?.key !== topology.key) {
+      this.tree = { key: topology.key, tree: this.buildTree(topology) };
+    }
+    return this.tree.tree;
+  }
+
+  private buildTree(topology: RouteTopology, avoid?: ReadonlySet<NodeId>): PathTree {
+    const graph = withLinks(topology, this.self);
+    return this.metric === 'rtt' ? rttTree(graph, this.self, (a, b) => topology.rttMs(a, b), avoid) : hopTree(graph, this.self, avoid);
+  }
+
+  /**
+   * The neighbour to hand a message for `dest` to, given the nodes that already held it
+   * (`visited`, this node last). Direct links first; then the cached shortest-path tree if its
+   * route avoids `visited`; else a tree computed without `visited`.
+   */
+  private nextHop(dest: NodeId, visited: readonly NodeId[]): NodeId | null {
+    const topology = this.topology();
+    if (topology.links.has(dest)) return dest;
+    const avoid = new Set(visited);
+    avoid.delete(this.self);
+    const cached = pathTo(this.currentTree(), dest);
+    if (cached && cached.every((u) => !avoid.has(u)) && topology.links.has(cached[1] as NodeId)) return cached[1] as NodeId;
+    this.counters.detours++;
+    const detour = pathTo(this.buildTree(topology, avoid), dest);
+    const next = detour?.[1];
+    return next !== undefined && topology.links.has(next) ? next : null;
+  }
+}
+
+/** The topology's graph, with this node's own adjacency replaced by its first-hand links. */
+function withLinks(topology: RouteTopology, self: NodeId): RouteTopology['graph'] {
+  const mine = topology.graph.get(self);
+  if (mine && mine.size === topology.links.size && [...topology.links].every((p) => mine.has(p))) return topology.graph;
+  const graph = new Map(topology.graph);
+  graph.set(self, new Set(topology.links));
+  for (const peer of topology.links) if (!graph.has(peer)) graph.set(peer, new Set([self]));
+  return graph;
+}
