@@ -13,7 +13,8 @@
 //   effects = core.step(now, input)      // after every input: a peer message, a tick, a command
 //   core.nextWakeAt()                    // when to deliver the next { type: 'tick' }
 //   core.view()                          // immutable snapshot for the UI
-//   core.jobOutput(jobId)                // tasks and results of a finished job, for kind.merge
+//   core.jobOutput(jobId)                // params, task params and results of a finished job,
+//                                        //   for registry.mergeResults(kind, params, tasks, results)
 // Effects, in order: `persist` before `send` (write storage first), `run` a task on a local
 // worker (answer with `task-finished`), `abort` one, `advertise` the load (publish via gossip),
 // `event` for the UI. No timers, clock, randomness or I/O of its own.
@@ -256,11 +257,15 @@ export class StealCore {
     return next === Number.POSITIVE_INFINITY ? undefined : Math.max(next, this.now);
   }
 
-  /** A finished job's task parameters and results in task order (for the kind's merge), or null. */
-  jobOutput(jobId: string): { tasks: JsonValue[]; results: JsonValue[] } | null {
+  /**
+   * A finished job of this home: its parameters as submitted, its task parameters and their
+   * accepted results in task order (what `KindRegistry.mergeResults` takes), or null.
+   */
+  jobOutput(jobId: string): { kind: string; params: JsonValue; tasks: JsonValue[]; results: JsonValue[] } | null {
     const results = this.home.results(jobId);
-    const tasks = this.home.taskParams(jobId);
-    return results && tasks ? { tasks, results } : null;
+    const inputs = this.home.inputs(jobId);
+    const kind = this.home.views().find((j) => j.id === jobId)?.kind;
+    return results && inputs && kind ? { kind, params: inputs.params, tasks: inputs.tasks, results } : null;
   }
 
   view(): StealView {

@@ -13,6 +13,8 @@ import { jobKey, resultKey, taskKey, type JobRecord, type RestoredJob, type Task
 import type { JobStatus, JobSubmission, JobView, RefusalReason, StealCounters, StealEffect, StealEvent, TaskOutcome } from './types.ts';
 import { judge } from './verify.ts';
 
+/** Largest job-level parameters kept with a job, in bytes of JSON. */
+const maxJobParamsBytes = 16 * 1024;
 /** Tickets remembered per replica; a result carrying an older one is refused as unknown. */
 const maxTicketsPerReplica = 8;
 /** Characters in a ticket (6 bits each). */
@@ -51,6 +53,7 @@ interface Task {
 interface Job {
   id: JobId;
   kind: string;
+  params: JsonValue;
   priority: Priority;
   redundancy: number;
   createdAt: Millis;
@@ -99,6 +102,7 @@ export class HomeJobs {
       const job: Job = {
         id: r.job.id,
         kind: r.job.kind,
+        params: r.job.params,
         priority: r.job.priority,
         redundancy: r.job.redundancy,
         createdAt: r.job.createdAt,
@@ -114,6 +118,8 @@ export class HomeJobs {
         job.done++;
         for (const n of t.accepted?.nodes ?? []) job.shares.set(n, (job.shares.get(n) ?? 0) + 1);
       }
+      // 'running' is not written on its own (it would cost a write per job start); progress shows it.
+      if (job.status === 'queued' && job.done > 0) job.status = 'running';
       this.jobs.set(job.id, job);
       this.submitted++;
     }
@@ -156,6 +162,8 @@ export class HomeJobs {
       const size = measureJson(tasks[i], config.maxTaskParamsBytes);
       if (!size.ok) return refuse(`task ${i} parameters: ${size.error}`);
     }
+    const jobParams = measureJson(submission.params ?? null, maxJobParamsBytes);
+    if (!jobParams.ok) return refuse(`job parameters: ${jobParams.error}`);
     if (this.activeCount >= config.maxActiveJobs) return refuse(`this node already runs ${config.maxActiveJobs} jobs; wait for one to finish or cancel one`);
     if (this.ctx.queuedCount() + tasks.length * redundancy > config.maxQueuedTasks) {
       return refuse(`the queue holds at most ${config.maxQueuedTasks} tasks; submit fewer chunks or wait`);
@@ -176,6 +184,7 @@ export class HomeJobs {
     const job: Job = {
       id,
       kind: submission.kind,
+      params: submission.params ?? null,
       priority,
       redundancy,
       createdAt: now,
@@ -359,9 +368,10 @@ export class HomeJobs {
     return job.tasks.map((t) => t.result as JsonValue);
   }
 
-  taskParams(jobId: string): JsonValue[] | null {
+  /** The job's parameters (as submitted) and each task's, or null for an unknown job. */
+  inputs(jobId: string): { params: JsonValue; tasks: JsonValue[] } | null {
     const job = this.jobs.get(jobId as JobId);
-    return job ? job.tasks.map((t) => t.params) : null;
+    return job ? { params: job.params, tasks: job.tasks.map((t) => t.params) } : null;
   }
 
   views(): JobView[] {
@@ -596,6 +606,7 @@ function jobRecord(job: Job): JsonValue {
     v: 1,
     id: job.id,
     kind: job.kind,
+    params: job.params,
     priority: job.priority,
     redundancy: job.redundancy,
     total: job.tasks.length,

@@ -21,6 +21,7 @@ const jobRecordSchema = v.strictObject({
   v: v.literal(1),
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
   kind: v.pipe(v.string(), v.maxLength(32)),
+  params: jsonValue,
   priority: v.picklist(priorities),
   redundancy: v.pipe(count, v.minValue(1), v.maxValue(16)),
   total: v.pipe(count, v.minValue(1), v.maxValue(4096)),

@@ -17,6 +17,8 @@ export interface JobSubmission {
   redundancy?: number;
   /** Chosen by the core when absent; must be unique at this home when given. */
   jobId?: string;
+  /** The job's own parameters (opaque to the core; kept and persisted for the merge). */
+  params?: JsonValue;
 }
 
 export type TaskOutcome = { ok: true; value: JsonValue } | { ok: false; error: string };
