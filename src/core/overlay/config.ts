@@ -57,8 +57,11 @@ export const growIntervalMs: Millis = 2_000;
 export const partitionCheckIntervalMs: Millis = 1_000;
 /** A component we cannot reach is still shown and bridged this long after its newest advert. */
 export const strayComponentGraceMs: Millis = 20_000;
-/** Interval between attempts to re-find a long-lost part of the swarm from remembered peers. */
-export const rediscoverIntervalMs: Millis = 10_000;
+/**
+ * Interval between attempts to re-find a long-lost part of the swarm from remembered peers
+ * (about two nodes of a component try each time, so the swarm-wide cost stays constant).
+ */
+export const rediscoverIntervalMs: Millis = 5_000;
 
 // ── link budget ─────────────────────────────────────────────────────────────────────────
 

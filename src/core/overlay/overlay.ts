@@ -586,7 +586,9 @@ export class Overlay {
     if (healthy(view) && !rediscoverDue) return;
 
     const heardOf = this.heardOf(view);
-    const swarm = view.size + heardOf.length;
+    // Peers that failed to answer twice in a row are probably gone: still worth a try now and
+    // then (back-off permitting), but not counted when deciding whether the swarm is small.
+    const swarm = view.size + heardOf.filter((p) => (this.known.get(p)?.failures ?? 0) <= 1).length;
     const budget = Math.min(maxPendingConnects - this.pending.size, Math.floor(this.newLinkTokens));
     const ctx = {
       self: this.self,
@@ -621,7 +623,7 @@ export class Overlay {
         // Peers remembered but out of sight for long: maybe the far side of an old partition.
         this.nextRediscoverAt = this.now + rediscoverIntervalMs;
         const lost = heardOf.filter((p) => !this.excluded(p));
-        if (lost.length > 0 && this.rng.next() < Math.min(1, 1 / view.distance.size)) this.dial(this.rng.pick(lost) as NodeId, out);
+        if (lost.length > 0 && this.rng.next() < Math.min(1, 2 / view.distance.size)) this.dial(this.rng.pick(lost) as NodeId, out);
       }
     }
     if (linked > maxLinks && this.now >= this.nextPruneAt) {
@@ -641,7 +643,6 @@ export class Overlay {
       if (view.has(peer) || this.departed.has(peer)) continue;
       const seenInAdvert = this.lsdb.get(peer) !== undefined;
       if (!seenInAdvert && this.now - record.heardAt > learntPeerTtlMs) continue;
-      if (record.failures > 1) continue;
       out.push(peer);
     }
     return out.sort(compareNodeIds);

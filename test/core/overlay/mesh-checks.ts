@@ -42,10 +42,17 @@ export function meshHealthy(cluster: MeshCluster, min: number, max: number): tru
   return true;
 }
 
-/** true once every up node's own picture of the graph equals the truth. */
-export function viewsAgree(cluster: MeshCluster): true | string {
+/**
+ * true once every up node's picture of its own component equals the truth. With
+ * `includeStrays`, the whole picture must match: no unreachable (e.g. crashed) part still shown.
+ */
+export function viewsAgree(cluster: MeshCluster, includeStrays = false): true | string {
   const truth = canonical(trueGraph(cluster));
-  const wrong = cluster.upIds().filter((id) => canonical(cluster.node(id).overlay.graph()) !== truth);
+  const wrong = cluster.upIds().filter((id) => {
+    const view = cluster.node(id).overlay.view();
+    const graph = includeStrays ? view.graph : new Map([...view.graph].filter(([node]) => view.distance.has(node)));
+    return canonical(graph) !== truth;
+  });
   return wrong.length === 0 ? true : `${wrong.length} node(s) see another graph, e.g. ${wrong.slice(0, 3).join(', ')}`;
 }
 
