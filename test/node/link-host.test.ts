@@ -1,0 +1,99 @@
+// The Node link host over real WebRTC (simple-peer → webrtc-polyfill → node-datachannel), two
+// hosts in one process, signals handed across directly as the runtimes would via the server.
+import { describe, expect, test } from 'vitest';
+import type { NodeId } from '../../src/core/types.ts';
+import { NodeLinkHost } from '../../src/node/link-host.ts';
+import type { LinkHostEvents, RawSignal } from '../../src/net/transport.ts';
+
+const idA = 'a'.repeat(42) + 'A';
+const idB = 'b'.repeat(42) + 'A';
+
+class Recorder implements LinkHostEvents {
+  readonly log: string[] = [];
+  readonly received: string[] = [];
+  private waiters: Array<() => void> = [];
+  constructor(private readonly forward: (peer: NodeId, linkId: string, signal: RawSignal) => void) {}
+  up(peer: NodeId, linkId: string): void {
+    this.note(`up ${peer.slice(0, 1)} ${linkId}`);
+  }
+  down(peer: NodeId, linkId: string, reason: string): void {
+    this.note(`down ${peer.slice(0, 1)} ${linkId} ${reason}`);
+  }
+  signal(peer: NodeId, linkId: string, signal: RawSignal): void {
+    this.forward(peer, linkId, signal);
+  }
+  data(_peer: NodeId, _linkId: string, bytes: Uint8Array): void {
+    this.received.push(new TextDecoder().decode(bytes));
+    this.note('data');
+  }
+  async until(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; events: ${this.log.join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 200);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+  private note(line: string): void {
+    this.log.push(line);
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text) as Uint8Array<ArrayBuffer>;
+
+describe('NodeLinkHost', () => {
+  test('two hosts link over node-datachannel, carry bytes both ways, and a close lets queued bytes go first', async () => {
+    const hostA = new NodeLinkHost();
+    const hostB = new NodeLinkHost();
+    const linkId = 'link-0001';
+    // Signals go straight across (in the real node they are signed and go through the server).
+    const eventsA = new Recorder((_peer, id, signal) => hostB.signal(idA as NodeId, id, signal));
+    const eventsB = new Recorder((_peer, id, signal) => hostA.signal(idB as NodeId, id, signal));
+    hostA.open(idB as NodeId, linkId, true, []);
+    // Events that happen before the runtime attaches are kept for it.
+    hostB.open(idA as NodeId, linkId, false, []);
+    hostA.attach(eventsA);
+    hostB.attach(eventsB);
+    await eventsA.until(() => eventsA.log.includes(`up b ${linkId}`), 'A sees the link up');
+    await eventsB.until(() => eventsB.log.includes(`up a ${linkId}`), 'B sees the link up');
+
+    hostA.send(idB as NodeId, linkId, bytes('ping'));
+    hostB.send(idA as NodeId, linkId, bytes('pong'));
+    await eventsB.until(() => eventsB.received.includes('ping'), 'B got ping');
+    await eventsA.until(() => eventsA.received.includes('pong'), 'A got pong');
+
+    // Sends for another link attempt, or to nobody, go nowhere and break nothing.
+    hostA.send(idB as NodeId, 'other-link', bytes('stray'));
+    hostA.signal(idB as NodeId, 'other-link', { type: 'answer', sdp: 'x' });
+
+    // Last words, then close at once: they still arrive, then B sees the channel close.
+    const last = Array.from({ length: 50 }, (_, i) => `bye ${i} ${'x'.repeat(2000)}`);
+    for (const text of last) hostA.send(idB as NodeId, linkId, bytes(text));
+    hostA.close(idB as NodeId, linkId);
+    expect(hostA.size).toBe(0);
+    await hostA.settled();
+    await eventsB.until(() => eventsB.log.some((l) => l.startsWith(`down a ${linkId}`)), 'B sees the link down');
+    expect(eventsB.received.filter((t) => t.startsWith('bye '))).toEqual(last);
+    // The closing side does not report its own close as a drop (the runtime asked for it).
+    expect(eventsA.log.filter((l) => l.startsWith('down'))).toEqual([]);
+    expect(hostA.droppedBeforeAttach).toBe(0);
+    hostB.destroyAll();
+  }, 30_000);
+
+  test('a peer that cannot be created fails its link instead of throwing', () => {
+    const host = new NodeLinkHost(() => {
+      throw new Error('no WebRTC here');
+    });
+    const downs: string[] = [];
+    host.attach({ up: () => {}, signal: () => {}, data: () => {}, down: (_p, _l, reason) => downs.push(reason) });
+    host.open(idB as NodeId, 'link-0002', true, []);
+    expect(downs).toEqual(['cannot open a connection: Error: no WebRTC here']);
+    expect(host.size).toBe(0);
+  });
+});

@@ -1,0 +1,167 @@
+// The Node peer's log: events derived from successive snapshots, and their two formats.
+import { describe, expect, test } from 'vitest';
+import { linkRttWaitMs, maxMemoryEventsPerSnapshot, maxRefusalEventsPerSnapshot, SnapshotLog, statusEvent, type LoggedSnapshot, type LogEvent } from '../../src/node/log-events.ts';
+import { clean, formatJsonLine, formatReadableLine, maxTextChars } from '../../src/node/log-format.ts';
+
+const self = 'S'.repeat(42) + 'A';
+const peerA = 'a'.repeat(42) + 'A';
+const peerB = 'b'.repeat(42) + 'A';
+const at = new Date('2030-01-02T03:04:05.678Z');
+
+function snap(over: Partial<LoggedSnapshot> = {}): LoggedSnapshot {
+  return {
+    id: self,
+    signaling: 'joined',
+    signalingDetail: 'room lab',
+    links: [],
+    messages: [],
+    rejected: {},
+    members: [{ id: self, status: 'alive', incarnation: 0 }],
+    memoryEntries: [],
+    gossip: { rejected: {} },
+    ...over,
+  };
+}
+const link = (peer: string, rttMs: number | null, upForMs = 100) => ({ peer, rttMs, initiator: true, upForMs });
+const entry = (key: string, value: unknown, hlc: string, origin = peerA) => ({ key, value, origin, hlc });
+const kinds = (events: LogEvent[]) => events.map((e) => e.event);
+
+describe('SnapshotLog', () => {
+  test('a node joining a room, linking, and learning of members and memory', () => {
+    const log = new SnapshotLog();
+    expect(log.next(snap({ signaling: 'connecting', signalingDetail: 'ws://h/signal' }))).toEqual([{ event: 'signaling', status: 'connecting', detail: 'ws://h/signal' }]);
+    expect(log.next(snap())).toEqual([{ event: 'signaling', status: 'joined', detail: 'room lab' }]);
+    // Nothing changed: nothing to say.
+    expect(log.next(snap())).toEqual([]);
+    // A link is announced once its round trip is measured.
+    expect(log.next(snap({ links: [link(peerA, null)] }))).toEqual([]);
+    expect(log.next(snap({ links: [link(peerA, 0.8, 300)] }))).toEqual([{ event: 'link-up', peer: peerA, rttMs: 0.8, initiator: true }]);
+    expect(log.next(snap({ links: [link(peerA, 0.9, 1300)] }))).toEqual([]);
+    const members = [
+      { id: self, status: 'alive', incarnation: 0 },
+      { id: peerA, status: 'alive', incarnation: 2 },
+    ];
+    const withMemory = snap({ links: [link(peerA, 0.9, 2300)], members, memoryEntries: [entry('greeting', { text: 'hi' }, '10.0')] });
+    expect(log.next(withMemory)).toEqual([
+      { event: 'member', peer: peerA, status: 'alive', previous: null, incarnation: 2 },
+      { event: 'memory-set', key: 'greeting', value: { text: 'hi' }, origin: peerA, hlc: '10.0' },
+    ]);
+    // A newer write of the same key is a change; the same version again is not.
+    expect(log.next({ ...withMemory, memoryEntries: [entry('greeting', 'bye', '11.0', self)] })).toEqual([{ event: 'memory-set', key: 'greeting', value: 'bye', origin: self, hlc: '11.0' }]);
+    expect(log.next({ ...withMemory, memoryEntries: [entry('greeting', 'bye', '11.0', self)] })).toEqual([]);
+    expect(log.next({ ...withMemory, memoryEntries: [] })).toEqual([{ event: 'memory-deleted', key: 'greeting' }]);
+  });
+
+  test('links: down with the last round trip; a link with no round trip is still announced; a quick relink is a down and an up', () => {
+    const log = new SnapshotLog();
+    log.next(snap({ links: [link(peerA, 1.5, 5000)] }));
+    expect(log.next(snap({ links: [link(peerA, 1.5, 6000), link(peerB, null, linkRttWaitMs)] }))).toEqual([{ event: 'link-up', peer: peerB, rttMs: null, initiator: true }]);
+    expect(log.next(snap({ links: [link(peerB, 2, 4000)] }))).toEqual([{ event: 'link-down', peer: peerA, lastRttMs: 1.5, upForMs: 6000 }]);
+    // B went down and came back between two snapshots: it is younger than before.
+    expect(log.next(snap({ links: [link(peerB, 3, 200)] }))).toEqual([
+      { event: 'link-down', peer: peerB, lastRttMs: 2, upForMs: 4000 },
+      { event: 'link-up', peer: peerB, rttMs: 3, initiator: true },
+    ]);
+    // A link that went before it was announced is still reported down.
+    expect(kinds(log.next(snap({ links: [link(peerB, 3, 300), link(peerA, null, 10)] })))).toEqual([]);
+    expect(log.next(snap({ links: [link(peerB, 3, 400)] }))).toEqual([{ event: 'link-down', peer: peerA, lastRttMs: null, upForMs: 10 }]);
+  });
+
+  test('members turning suspect, dead, left, forgotten; self is not reported', () => {
+    const log = new SnapshotLog();
+    const m = (status: string, inc = 0) => [
+      { id: self, status: 'left', incarnation: 0 },
+      { id: peerA, status, incarnation: inc },
+    ];
+    log.next(snap({ members: m('alive') }));
+    expect(log.next(snap({ members: m('suspect') }))).toEqual([{ event: 'member', peer: peerA, status: 'suspect', previous: 'alive', incarnation: 0 }]);
+    expect(log.next(snap({ members: m('dead') }))).toEqual([{ event: 'member', peer: peerA, status: 'dead', previous: 'suspect', incarnation: 0 }]);
+    expect(log.next(snap({ members: m('alive', 1) }))).toEqual([{ event: 'member', peer: peerA, status: 'alive', previous: 'dead', incarnation: 1 }]);
+    expect(log.next(snap({ members: m('left', 1) }))).toEqual([{ event: 'member', peer: peerA, status: 'left', previous: 'alive', incarnation: 1 }]);
+    expect(log.next(snap({ members: [{ id: self, status: 'left', incarnation: 0 }] }))).toEqual([{ event: 'member-forgotten', peer: peerA }]);
+  });
+
+  test('refusals are reported as they grow, the runtime\'s and gossip\'s, capped per snapshot', () => {
+    const log = new SnapshotLog();
+    log.next(snap({ rejected: { 'bad frame: x': 2 } }));
+    expect(log.next(snap({ rejected: { 'bad frame: x': 5 }, gossip: { rejected: { 'spoofed-sender': 1 } } }))).toEqual([
+      { event: 'refused', reason: 'bad frame: x', count: 3, total: 5 },
+      { event: 'refused', reason: 'gossip: spoofed-sender', count: 1, total: 1 },
+    ]);
+    const many = Object.fromEntries(Array.from({ length: maxRefusalEventsPerSnapshot + 4 }, (_, i) => [`reason ${i}`, 2]));
+    const events = log.next(snap({ rejected: { 'bad frame: x': 5, ...many } }));
+    expect(events.filter((e) => e.event === 'refused')).toHaveLength(maxRefusalEventsPerSnapshot);
+    expect(events.at(-1)).toEqual({ event: 'refused-more', count: 8 });
+  });
+
+  test('a flood of memory changes is summarised past the cap', () => {
+    const log = new SnapshotLog();
+    const entries = Array.from({ length: maxMemoryEventsPerSnapshot + 30 }, (_, i) => entry(`k${i}`, i, `${i}.0`));
+    const events = log.next(snap({ memoryEntries: entries }));
+    expect(events.filter((e) => e.event === 'memory-set')).toHaveLength(maxMemoryEventsPerSnapshot);
+    expect(events.at(-1)).toEqual({ event: 'memory-more', count: 30 });
+    expect(log.next(snap({ memoryEntries: entries }))).toEqual([]);
+  });
+
+  test('direct messages are reported once each', () => {
+    const log = new SnapshotLog();
+    const m1 = { seq: 1, from: peerA, text: 'hello', at: 0 };
+    const m2 = { seq: 2, from: peerB, text: 'again', at: 0 };
+    expect(log.next(snap({ messages: [m1] }))).toContainEqual({ event: 'message', from: peerA, text: 'hello' });
+    expect(log.next(snap({ messages: [m1, m2] }))).toEqual([{ event: 'message', from: peerB, text: 'again' }]);
+  });
+
+  test('a snapshot without a gossip part (no such service) still logs the rest', () => {
+    const log = new SnapshotLog();
+    const bare = { id: self, signaling: 'joined', signalingDetail: '', links: [link(peerA, 1)], messages: [], rejected: {} };
+    expect(kinds(log.next(bare))).toEqual(['signaling', 'link-up']);
+    expect(statusEvent(bare)).toEqual({ event: 'status', signaling: 'joined', links: [{ peer: peerA, rttMs: 1 }], membersAlive: 0, members: 0, keys: 0 });
+  });
+});
+
+describe('log lines', () => {
+  test('JSON lines carry the time, the event and every field in full', () => {
+    const line = formatJsonLine({ event: 'memory-set', key: 'k', value: { deep: [1, 2] }, origin: peerA, hlc: '1.0' }, at);
+    expect(JSON.parse(line)).toEqual({ time: '2030-01-02T03:04:05.678Z', event: 'memory-set', key: 'k', value: { deep: [1, 2] }, origin: peerA, hlc: '1.0' });
+    expect(line).not.toContain('\n');
+  });
+
+  test.each<[LogEvent, string]>([
+    [{ event: 'signaling', status: 'disconnected', detail: 'closed (code 1006); retrying in 1.7 s' }, 'signaling  disconnected: closed (code 1006); retrying in 1.7 s'],
+    [{ event: 'link-up', peer: peerA, rttMs: 0.84, initiator: false }, 'link up    aaaaaaaa  rtt 0.84 ms (they called)'],
+    [{ event: 'link-up', peer: peerA, rttMs: null, initiator: true }, 'link up    aaaaaaaa  rtt not measured yet (we called)'],
+    [{ event: 'link-down', peer: peerA, lastRttMs: 12.34, upForMs: 65_000 }, 'link down  aaaaaaaa  after 1 min (last rtt 12.3 ms)'],
+    [{ event: 'member', peer: peerB, status: 'dead', previous: 'suspect', incarnation: 0 }, 'member     bbbbbbbb  dead (was suspect)'],
+    [{ event: 'memory-set', key: 'greeting', value: { text: 'hello' }, origin: peerA, hlc: '1' }, 'memory     greeting = {"text":"hello"}  by aaaaaaaa'],
+    [{ event: 'refused', reason: 'bad frame: too big', count: 2, total: 7 }, 'refused    2× bad frame: too big (7 in all)'],
+    [
+      { event: 'status', signaling: 'joined', links: [{ peer: peerA, rttMs: 0.4 }, { peer: peerB, rttMs: 1.2 }], membersAlive: 3, members: 4, keys: 12 },
+      'status     joined; 2 links (rtt 0.40 ms–1.20 ms); 3/4 members alive; 12 memory keys',
+    ],
+    [{ event: 'stopped', reason: 'SIGTERM', exitCode: 0 }, 'stopped    SIGTERM (exit 0)'],
+  ])('readable: %j', (event, text) => {
+    expect(formatReadableLine(event, at)).toBe(`2030-01-02T03:04:05.678Z  ${text}`);
+  });
+
+  test('long values are cut in readable lines', () => {
+    const line = formatReadableLine({ event: 'memory-set', key: 'k', value: 'x'.repeat(500), origin: peerA, hlc: '1' }, at);
+    expect(line.length).toBeLessThan(200);
+    expect(line).toContain('…');
+  });
+
+  test('text from other nodes cannot reach the terminal as control sequences', () => {
+    const hostile = 'hi\u001b[2J\u001b]0;pwned\u0007\r\nfake line\u009b31m\u202etxt.exe';
+    const line = formatReadableLine({ event: 'message', from: peerA, text: hostile }, at);
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    expect(line).toContain('\\u001b[2J');
+    expect(line.split('\n')).toHaveLength(1);
+    for (const event of [
+      { event: 'memory-set', key: hostile, value: hostile, origin: peerA, hlc: '1' },
+      { event: 'refused', reason: hostile, count: 1, total: 1 },
+      { event: 'memory-deleted', key: hostile },
+    ] as LogEvent[]) {
+      expect(formatReadableLine(event, at)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    }
+    expect(clean('x'.repeat(maxTextChars + 50))).toHaveLength(maxTextChars);
+  });
+});
