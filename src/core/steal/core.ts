@@ -39,10 +39,10 @@ import {
   type WorkItem,
 } from './messages.ts';
 import type { RestoredJob } from './persist.ts';
+import { loadOf, PeerLoads, workOf } from './peers.ts';
 import { TaskQueues } from './queue.ts';
 import type {
   JobView,
-  PeerLoadView,
   RefusalReason,
   StealCounters,
   StealEffect,
@@ -71,16 +71,6 @@ export interface StealCoreOptions {
   config?: Partial<StealConfig>;
   /** Jobs read back from the store (`decodePersistedJobs(entries).jobs`). */
   restored?: readonly RestoredJob[];
-}
-
-interface PeerState {
-  advert: LoadAdvert;
-  receivedAt: Millis;
-  /** Work we sent it (shed or granted) that its adverts may not show yet, and until when to assume so. */
-  sentCost: number;
-  sentUntil: Millis;
-  /** Do not ask this peer for work again before this time (it just denied or timed out). */
-  skipUntil: Millis;
 }
 
 interface ForeignJob {
@@ -123,10 +113,7 @@ export class StealCore {
   private readonly aborted = new Set<string>();
   /** Attempts this node finished lately, so a duplicated grant or shed does not run them again. */
   private readonly finished = new Set<string>();
-  private readonly peers = new Map<NodeId, PeerState>();
-  private readonly blocked = new Set<NodeId>();
-  /** Members failure detection declared dead (and not alive again since). */
-  private readonly deadNodes = new Set<NodeId>();
+  private readonly peers: PeerLoads;
   private readonly parked: WorkItem[] = [];
   private readonly foreign = new Map<JobId, ForeignJob>();
 
@@ -179,6 +166,7 @@ export class StealCore {
     this.boot = options.now;
     this.now = options.now;
     this.workers = clampWorkers(options.workers ?? 1);
+    this.peers = new PeerLoads(this.self, this.config);
     const resultLimit = options.resultLimitBytes ?? (() => this.config.maxResultBytes);
     const checkResult = options.checkResult ?? (() => null);
     this.home = new HomeJobs({
@@ -189,7 +177,7 @@ export class StealCore {
       resultLimitBytes: resultLimit,
       checkResult,
       canRun: (kind) => this.kinds.has(kind),
-      isBlocklisted: (node) => this.blocked.has(node),
+      isBlocklisted: (node) => this.peers.isBlocked(node),
       blocklist: (node, reason, effects) => this.blocklistNode(this.now, node, reason, effects),
       enqueue: (item) => this.enqueue(item),
       dropQueued: (match) => void this.queue.removeWhere(match),
@@ -270,13 +258,8 @@ export class StealCore {
 
   view(): StealView {
     const queued = Object.fromEntries(priorities.map((p) => [p, this.queue.sizeOf(p)])) as Record<Priority, number>;
-    const peers: PeerLoadView[] = [];
-    const loads = [loadOf(this.advert())];
-    for (const [node, p] of this.peers) {
-      if (this.deadNodes.has(node)) continue;
-      peers.push({ node, workers: p.advert.workers, running: p.advert.running, queued: p.advert.queued, ageMs: this.now - p.receivedAt });
-      if (this.now - p.receivedAt <= this.config.advertMaxAgeMs) loads.push(loadOf(p.advert));
-    }
+    const { peers, loads } = this.peers.views(this.now);
+    loads.push(loadOf(this.advert()));
     const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
     const foreignViews: JobView[] = [...this.foreign.values()].map((f) => ({
       id: f.id,
@@ -303,7 +286,7 @@ export class StealCore {
       peers,
       loadVariance: loads.reduce((s, l) => s + (l - mean) ** 2, 0) / loads.length,
       jobs: [...this.home.views(), ...foreignViews],
-      blocklist: [...this.blocked],
+      blocklist: this.peers.blocklist(),
       counters: { ...this.counters },
       refusals: { ...this.refusals },
       lastRefusal: this.lastRefusal ? { ...this.lastRefusal } : null,
@@ -348,7 +331,7 @@ export class StealCore {
     const deny = (reason: 'empty' | 'refused') => {
       effects.push({ type: 'send', to: thief, msg: { type: 'steal-deny', reqId: msg.reqId, reason, load: this.advert() } });
     };
-    if (this.blocked.has(thief)) {
+    if (this.peers.isBlocked(thief)) {
       this.refuse('blocklisted-peer', `steal request from blocklisted ${thief}`, thief);
       return deny('refused');
     }
@@ -359,7 +342,7 @@ export class StealCore {
     // come at once each gets its fair share instead of the first taking half of everything
     // (without adverts, steal-half). An idle thief gets at least one task.
     const thiefIdle = msg.load.workers > msg.load.running;
-    const thiefHas = workOf(msg.load) + this.inFlightTo(thief, now);
+    const thiefHas = workOf(msg.load) + this.peers.inFlight(now, thief);
     const average = this.meshAverage(now);
     const budget = average === null ? this.queue.totalCost / 2 : average * msg.load.workers - thiefHas;
     if (!thiefIdle && budget < minMoveCost) return deny('empty');
@@ -371,7 +354,7 @@ export class StealCore {
     });
     if (taken.length === 0) return deny('empty');
     const moving = taken.map((item) => this.leaving(now, item, thief));
-    this.noteSent(thief, moving, now);
+    this.peers.noteSent(now, thief, costOf(moving));
     this.counters.tasksStolenOut += moving.length;
     this.counters.migrationsOut += moving.length;
     effects.push({ type: 'send', to: thief, msg: { type: 'steal-grant', reqId: msg.reqId, tasks: moving, load: this.advert() } });
@@ -401,15 +384,14 @@ export class StealCore {
     if (this.pendingSteal?.reqId === msg.reqId) this.pendingSteal = null;
     this.counters.stealsDenied++;
     this.noteAdvert(now, msg.load, from);
-    const peer = this.peers.get(from);
-    if (peer) peer.skipUntil = now + this.config.stealIdleRetryMs;
+    this.peers.skip(from, now + this.config.stealIdleRetryMs);
   }
 
   private onShed(now: Millis, from: NodeId, msg: Extract<StealMsg, { type: 'shed' }>, effects: StealEffect[]): void {
     const back: WorkItem[] = [];
     const arrived: WorkItem[] = [];
     let reason = '';
-    if (this.blocked.has(from)) {
+    if (this.peers.isBlocked(from)) {
       this.refuse('blocklisted-peer', `shed from blocklisted ${from}`, from);
       back.push(...msg.tasks);
       reason = 'blocklisted';
@@ -429,7 +411,7 @@ export class StealCore {
         }
       }
       this.renewNow(arrived, effects);
-      this.counters.migrationsIn += msg.tasks.length - back.length;
+      this.counters.migrationsIn += arrived.length;
     }
     if (back.length > 0) effects.push({ type: 'send', to: from, msg: { type: 'shed-return', shedId: msg.shedId, tasks: back, reason } });
   }
@@ -493,8 +475,7 @@ export class StealCore {
     if (node === this.self) return;
     if (this.pendingSteal?.victim === node) this.pendingSteal = null;
     this.home.releaseHolder(now, node, `holder ${node} was declared dead`, effects);
-    this.deadNodes.add(node);
-    if (this.deadNodes.size > this.config.maxPeers) this.deadNodes.delete(this.deadNodes.values().next().value as NodeId);
+    this.peers.markDead(node);
     // Its jobs are orphaned here: nobody collects their results, so their tasks wait aside.
     const parked = this.queue.removeWhere((item) => item.home === node);
     for (const item of parked) {
@@ -510,7 +491,7 @@ export class StealCore {
   }
 
   private onMemberAlive(now: Millis, node: NodeId, effects: StealEffect[]): void {
-    if (!this.deadNodes.delete(node)) return;
+    if (!this.peers.markAlive(node)) return;
     const back = this.parked.filter((item) => item.home === node);
     this.parked.splice(0, this.parked.length, ...this.parked.filter((item) => item.home !== node));
     for (const item of back) this.enqueue(item);
@@ -523,9 +504,7 @@ export class StealCore {
   }
 
   private blocklistNode(now: Millis, node: NodeId, reason: string, effects: StealEffect[]): void {
-    if (node === this.self || this.blocked.has(node)) return;
-    if (this.blocked.size >= this.config.maxPeers) this.blocked.delete(this.blocked.values().next().value as NodeId);
-    this.blocked.add(node);
+    if (!this.peers.block(node)) return;
     effects.push(event({ kind: 'node-blocklisted', node, reason }));
     this.home.releaseHolder(now, node, `holder ${node} is blocklisted`, effects);
     if (this.pendingSteal?.victim === node) this.pendingSteal = null;
@@ -576,8 +555,7 @@ export class StealCore {
   private maybeSteal(now: Millis, effects: StealEffect[]): void {
     if (this.pendingSteal && now >= this.pendingSteal.sentAt + this.config.stealTimeoutMs) {
       this.counters.stealTimeouts++;
-      const peer = this.peers.get(this.pendingSteal.victim);
-      if (peer) peer.skipUntil = now + this.config.stealIdleRetryMs;
+      this.peers.skip(this.pendingSteal.victim, now + this.config.stealIdleRetryMs);
       this.pendingSteal = null;
     }
     const idle = this.workers - this.running.size;
@@ -585,7 +563,7 @@ export class StealCore {
     const want = idle > 0 ? idle + this.lowWater() : this.lowWater() - this.queue.size;
     this.stealWanted = want > 0 && this.workers > 0;
     if (!this.stealWanted || this.pendingSteal || now < this.nextStealAt) return;
-    const victim = this.pickVictim(now);
+    const victim = this.peers.pickVictim(now, this.rng, idle > 0);
     if (!victim) {
       this.nextStealAt = now + this.config.stealIdleRetryMs;
       return;
@@ -599,27 +577,6 @@ export class StealCore {
       to: victim,
       msg: { type: 'steal-request', reqId, want: Math.min(maxTasksPerMessage, Math.max(1, want)), kinds: this.kindList.slice(0, 64), load: this.advert() },
     });
-  }
-
-  /** A peer at random, weighted by the work (summed cost) it advertises as queued and would give us. */
-  private pickVictim(now: Millis): NodeId | undefined {
-    const idle = this.workers > this.running.size;
-    const candidates: Array<[NodeId, number]> = [];
-    let total = 0;
-    for (const [node, p] of this.peers) {
-      if (!this.usable(node, p, now)) continue;
-      const spare = spareOf(p.advert, this.config.stealLowWaterPerWorker, idle);
-      if (spare <= 0) continue;
-      candidates.push([node, spare]);
-      total += spare;
-    }
-    if (total === 0) return undefined;
-    let pick = this.rng.next() * total;
-    for (const [node, weight] of candidates) {
-      pick -= weight;
-      if (pick < 0) return node;
-    }
-    return candidates[candidates.length - 1]?.[0];
   }
 
   /**
@@ -645,14 +602,7 @@ export class StealCore {
     let excess = mine - average * w;
     // Candidates: peers with an idle worker, below the average; chosen at random weighted by
     // their room, so several busy nodes do not all pile onto the same light one.
-    const candidates: Array<{ node: NodeId; room: number; has: number; lanes: number }> = [];
-    for (const [node, peer] of this.peers) {
-      const a = peer.advert;
-      if (!this.usable(node, peer, now) || a.workers === 0 || a.running >= a.workers) continue;
-      const has = workOf(a) + this.inFlightTo(node, now);
-      const room = average * a.workers - has;
-      if (room >= minMoveCost) candidates.push({ node, room, has, lanes: a.workers });
-    }
+    const candidates = this.peers.shedCandidates(now, average, minMoveCost);
     for (let round = 0; round < this.config.maxShedTargets && candidates.length > 0 && excess >= minMoveCost; round++) {
       const totalRoom = candidates.reduce((sum, c) => sum + c.room, 0);
       let pick = this.rng.next() * totalRoom;
@@ -672,7 +622,9 @@ export class StealCore {
       });
       if (taken.length === 0) continue;
       const moving = taken.map((item) => this.leaving(now, item, target));
-      excess -= this.noteSent(target, moving, now);
+      const movedCost = costOf(moving);
+      this.peers.noteSent(now, target, movedCost);
+      excess -= movedCost;
       const shedId = this.token();
       this.remember(this.recentSheds, shedId, target);
       this.counters.shedsSent++;
@@ -685,30 +637,7 @@ export class StealCore {
 
   /** Work per worker across this node and the peers it hears from (null when nobody has workers). */
   private meshAverage(now: Millis): number | null {
-    let work = this.ownWork();
-    let workers = this.workers;
-    for (const [node, p] of this.peers) {
-      if (!this.usable(node, p, now)) continue;
-      work += workOf(p.advert) + this.inFlightTo(node, now);
-      workers += p.advert.workers;
-    }
-    return workers > 0 ? work / workers : null;
-  }
-
-  /** Remembers work handed to a peer until its adverts can show it; returns its cost. */
-  private noteSent(node: NodeId, items: readonly WorkItem[], now: Millis): number {
-    const cost = items.reduce((sum, item) => sum + item.cost, 0);
-    const peer = this.peers.get(node);
-    if (peer) {
-      peer.sentCost = this.inFlightTo(node, now) + cost;
-      peer.sentUntil = now + this.config.inFlightMemoryMs;
-    }
-    return cost;
-  }
-
-  private inFlightTo(node: NodeId, now: Millis): number {
-    const peer = this.peers.get(node);
-    return peer && peer.sentUntil > now ? peer.sentCost : 0;
+    return this.peers.average(now, { work: this.ownWork(), workers: this.workers });
   }
 
   private ownWork(): number {
@@ -719,11 +648,6 @@ export class StealCore {
     let running = 0;
     for (const { item } of this.running.values()) running += item.cost;
     return running;
-  }
-
-  /** A peer worth stealing from or shedding to: alive, trusted, and heard from recently. */
-  private usable(node: NodeId, p: PeerState, now: Millis): boolean {
-    return !this.deadNodes.has(node) && !this.blocked.has(node) && p.skipUntil <= now && now - p.receivedAt <= this.config.advertMaxAgeMs;
   }
 
   /** Holders renew the leases of other homes' tasks they hold, one message per home. */
@@ -742,7 +666,7 @@ export class StealCore {
   private sendRenewals(held: ReadonlyArray<{ item: WorkItem; running: boolean }>, effects: StealEffect[]): void {
     const byHome = new Map<NodeId, Array<{ ref: TaskRef; running: boolean }>>();
     for (const { item, running } of held) {
-      if (item.home === this.self || this.deadNodes.has(item.home as NodeId)) continue;
+      if (item.home === this.self || this.peers.isDead(item.home as NodeId)) continue;
       const list = byHome.get(item.home as NodeId) ?? [];
       list.push({ ref: refOf(item), running });
       byHome.set(item.home as NodeId, list);
@@ -793,7 +717,7 @@ export class StealCore {
     if (item.home === this.self) {
       if (!this.home.wants(item)) return false; // superseded or already answered
       this.home.noteHere(item, false);
-    } else if (this.deadNodes.has(item.home as NodeId)) {
+    } else if (this.peers.isDead(item.home as NodeId)) {
       if (this.parked.length < this.config.maxParkedTasks) this.parked.push(item);
       return true;
     }
@@ -833,25 +757,10 @@ export class StealCore {
   }
 
   private noteAdvert(now: Millis, advert: LoadAdvert, from?: NodeId): void {
-    if (advert.node === this.self) return;
     if (from !== undefined && advert.node !== from) return this.refuse('malformed-advert', `${from} sent a load advert for ${advert.node}`, from);
-    const known = this.peers.get(advert.node as NodeId);
-    if (known && (advert.boot < known.advert.boot || (advert.boot === known.advert.boot && advert.seq < known.advert.seq))) return;
-    if (!known && this.peers.size >= this.config.maxPeers) {
-      let stalest: NodeId | undefined;
-      let stalestAt = Number.POSITIVE_INFINITY;
-      for (const [node, p] of this.peers) if (p.receivedAt < stalestAt) [stalest, stalestAt] = [node, p.receivedAt];
-      if (stalest !== undefined) this.peers.delete(stalest);
-    }
-    this.peers.set(advert.node as NodeId, {
-      advert,
-      receivedAt: now,
-      skipUntil: known?.skipUntil ?? 0,
-      sentCost: known?.sentCost ?? 0,
-      sentUntil: known?.sentUntil ?? 0,
-    });
+    if (!this.peers.note(now, advert)) return;
     // An idle node waiting for work looks again as soon as someone advertises some.
-    if (this.stealWanted && spareOf(advert, this.config.stealLowWaterPerWorker, this.workers > this.running.size) > 0) this.nextStealAt = Math.min(this.nextStealAt, now);
+    if (this.stealWanted && this.peers.offersWork(advert, this.workers > this.running.size)) this.nextStealAt = Math.min(this.nextStealAt, now);
   }
 
   private advert(): LoadAdvert {
@@ -903,23 +812,8 @@ function event(e: StealEvent): StealEffect {
   return { type: 'event', event: e };
 }
 
-/** Work a node holds: the cost of what it runs and of what it has queued. */
-function workOf(advert: LoadAdvert): number {
-  return advert.runningCost + advert.queuedCost;
-}
-
-/** Work per worker. */
-function loadOf(advert: LoadAdvert): number {
-  return workOf(advert) / Math.max(1, advert.workers);
-}
-
-/**
- * Tasks a peer would give this thief (see onStealRequest): everything to an idle thief; to one
- * only topping up its buffer, what lies beyond the peer's own buffer.
- */
-function spareOf(advert: LoadAdvert, lowWaterPerWorker: number, thiefIdle: boolean): number {
-  if (advert.queued === 0) return 0;
-  return thiefIdle ? advert.queuedCost : advert.queuedCost - Math.ceil(lowWaterPerWorker * advert.workers);
+function costOf(items: readonly WorkItem[]): number {
+  return items.reduce((sum, item) => sum + item.cost, 0);
 }
 
 function paramsBytes(item: WorkItem): number {
