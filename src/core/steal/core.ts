@@ -31,7 +31,6 @@ import {
   priorities,
   refKey,
   refOf,
-  type JobId,
   type LoadAdvert,
   type Priority,
   type StealMsg,
@@ -39,10 +38,10 @@ import {
   type WorkItem,
 } from './messages.ts';
 import type { RestoredJob } from './persist.ts';
+import { ForeignJobs } from './foreign.ts';
 import { loadOf, PeerLoads, workOf } from './peers.ts';
 import { TaskQueues } from './queue.ts';
 import type {
-  JobView,
   RefusalReason,
   StealCounters,
   StealEffect,
@@ -71,17 +70,6 @@ export interface StealCoreOptions {
   config?: Partial<StealConfig>;
   /** Jobs read back from the store (`decodePersistedJobs(entries).jobs`). */
   restored?: readonly RestoredJob[];
-}
-
-interface ForeignJob {
-  id: JobId;
-  home: NodeId;
-  kind: string;
-  priority: Priority;
-  total: number;
-  computedHere: number;
-  orphaned: boolean;
-  lastSeen: Millis;
 }
 
 /** Moving less work than this (in mean tasks) is not worth a message. */
@@ -114,8 +102,7 @@ export class StealCore {
   /** Attempts this node finished lately, so a duplicated grant or shed does not run them again. */
   private readonly finished = new Set<string>();
   private readonly peers: PeerLoads;
-  private readonly parked: WorkItem[] = [];
-  private readonly foreign = new Map<JobId, ForeignJob>();
+  private readonly foreign: ForeignJobs;
 
   private pendingSteal: { reqId: string; victim: NodeId; sentAt: Millis } | null = null;
   private readonly recentSteals = new Map<string, NodeId>();
@@ -125,7 +112,6 @@ export class StealCore {
   private lastShedAt: Millis = Number.NEGATIVE_INFINITY;
   private shedWanted = false;
   private nextRenewAt: Millis = Number.POSITIVE_INFINITY;
-  private nextForeignSweepAt: Millis = 0;
   private tokens = 0;
 
   private advertSeq = 0;
@@ -167,6 +153,7 @@ export class StealCore {
     this.now = options.now;
     this.workers = clampWorkers(options.workers ?? 1);
     this.peers = new PeerLoads(this.self, this.config);
+    this.foreign = new ForeignJobs(this.self, this.config);
     const resultLimit = options.resultLimitBytes ?? (() => this.config.maxResultBytes);
     const checkResult = options.checkResult ?? (() => null);
     this.home = new HomeJobs({
@@ -241,7 +228,8 @@ export class StealCore {
     else if (this.stealWanted) next = Math.min(next, this.nextStealAt);
     if (this.shedWanted) next = Math.min(next, this.lastShedAt + this.config.shedIntervalMs);
     next = Math.min(next, this.nextRenewAt);
-    if (this.foreign.size > 0) next = Math.min(next, this.nextForeignSweepAt);
+    const sweep = this.foreign.nextWakeAt();
+    if (sweep !== undefined) next = Math.min(next, sweep);
     return next === Number.POSITIVE_INFINITY ? undefined : Math.max(next, this.now);
   }
 
@@ -261,21 +249,6 @@ export class StealCore {
     const { peers, loads } = this.peers.views(this.now);
     loads.push(loadOf(this.advert()));
     const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
-    const foreignViews: JobView[] = [...this.foreign.values()].map((f) => ({
-      id: f.id,
-      kind: f.kind,
-      home: f.home,
-      mine: false,
-      status: f.orphaned ? 'orphaned' : 'running',
-      priority: f.priority,
-      redundancy: 1,
-      done: f.computedHere,
-      total: f.total,
-      shares: { [this.self]: f.computedHere },
-      createdAt: null,
-      finishedAt: null,
-      error: f.orphaned ? `home ${f.home} is gone; nobody collects this job's results` : null,
-    }));
     return {
       self: this.self,
       workers: this.workers,
@@ -285,7 +258,7 @@ export class StealCore {
       advert: this.advert(),
       peers,
       loadVariance: loads.reduce((s, l) => s + (l - mean) ** 2, 0) / loads.length,
-      jobs: [...this.home.views(), ...foreignViews],
+      jobs: [...this.home.views(), ...this.foreign.views()],
       blocklist: this.peers.blocklist(),
       counters: { ...this.counters },
       refusals: { ...this.refusals },
@@ -454,11 +427,7 @@ export class StealCore {
     }
     if (result.ok) this.counters.tasksRun++;
     else this.counters.tasksFailedHere++;
-    const foreign = this.foreign.get(item.jobId as JobId);
-    if (foreign) {
-      if (result.ok) foreign.computedHere++;
-      foreign.lastSeen = now;
-    }
+    this.foreign.noteComputed(now, item, result.ok);
     if (item.home === this.self) {
       this.home.onResult(now, this.self, refOf(item), result, effects);
       return;
@@ -477,30 +446,15 @@ export class StealCore {
     this.home.releaseHolder(now, node, `holder ${node} was declared dead`, effects);
     this.peers.markDead(node);
     // Its jobs are orphaned here: nobody collects their results, so their tasks wait aside.
-    const parked = this.queue.removeWhere((item) => item.home === node);
-    for (const item of parked) {
-      if (this.parked.length >= this.config.maxParkedTasks) break;
-      this.parked.push(item);
-    }
-    for (const job of this.foreign.values()) {
-      if (job.home !== node || job.orphaned) continue;
-      job.orphaned = true;
-      job.lastSeen = now;
-      effects.push(event({ kind: 'job-orphaned', jobId: job.id, home: node }));
-    }
+    const queued = this.queue.removeWhere((item) => item.home === node);
+    for (const e of this.foreign.orphan(now, node, queued)) effects.push(event(e));
   }
 
   private onMemberAlive(now: Millis, node: NodeId, effects: StealEffect[]): void {
     if (!this.peers.markAlive(node)) return;
-    const back = this.parked.filter((item) => item.home === node);
-    this.parked.splice(0, this.parked.length, ...this.parked.filter((item) => item.home !== node));
-    for (const item of back) this.enqueue(item);
-    for (const job of this.foreign.values()) {
-      if (job.home !== node || !job.orphaned) continue;
-      job.orphaned = false;
-      job.lastSeen = now;
-      effects.push(event({ kind: 'job-resumed', jobId: job.id, home: node }));
-    }
+    const { tasks, events } = this.foreign.resume(now, node);
+    for (const item of tasks) this.enqueue(item);
+    for (const e of events) effects.push(event(e));
   }
 
   private blocklistNode(now: Millis, node: NodeId, reason: string, effects: StealEffect[]): void {
@@ -519,7 +473,7 @@ export class StealCore {
     this.maybeSteal(now, effects);
     this.maybeShed(now, effects);
     this.maybeAdvertise(now, effects);
-    this.sweepForeign(now);
+    this.foreign.sweep(now, (jobId) => this.queue.items().some((i) => i.jobId === jobId) || [...this.running.values()].some((r) => r.item.jobId === jobId));
   }
 
   private startRunnable(now: Millis, effects: StealEffect[]): void {
@@ -690,16 +644,6 @@ export class StealCore {
     effects.push({ type: 'advertise', advert: this.advert() });
   }
 
-  private sweepForeign(now: Millis): void {
-    if (now < this.nextForeignSweepAt) return;
-    this.nextForeignSweepAt = now + this.config.advertRefreshMs;
-    for (const [id, job] of this.foreign) {
-      if (now - job.lastSeen < this.config.foreignJobTtlMs) continue;
-      const holding = this.queue.items().some((i) => i.jobId === id) || [...this.running.values()].some((r) => r.item.jobId === id);
-      if (!holding) this.foreign.delete(id);
-    }
-  }
-
   // ── helpers ──────────────────────────────────────────────────────────────
 
   /** A task received from a peer (steal, shed or return); false if it was not taken. */
@@ -718,7 +662,7 @@ export class StealCore {
       if (!this.home.wants(item)) return false; // superseded or already answered
       this.home.noteHere(item, false);
     } else if (this.peers.isDead(item.home as NodeId)) {
-      if (this.parked.length < this.config.maxParkedTasks) this.parked.push(item);
+      this.foreign.park([item]);
       return true;
     }
     if (this.queue.size >= this.config.maxQueuedTasks) {
@@ -726,7 +670,7 @@ export class StealCore {
       return false;
     }
     this.enqueue(item);
-    if (item.home !== this.self) this.noteForeign(now, item);
+    if (item.home !== this.self) this.foreign.noteTask(now, item);
     return true;
   }
 
@@ -739,21 +683,6 @@ export class StealCore {
   private leaving(now: Millis, item: WorkItem, to: NodeId): WorkItem {
     if (item.home === this.self) this.home.noteLeft(now, item, to);
     return { ...item, hops: item.hops + 1 };
-  }
-
-  private noteForeign(now: Millis, item: WorkItem): void {
-    const id = item.jobId as JobId;
-    const known = this.foreign.get(id);
-    if (known) {
-      known.lastSeen = now;
-      return;
-    }
-    if (this.foreign.size >= this.config.maxForeignJobs) {
-      let oldest: ForeignJob | undefined;
-      for (const f of this.foreign.values()) if (!oldest || f.lastSeen < oldest.lastSeen) oldest = f;
-      if (oldest) this.foreign.delete(oldest.id);
-    }
-    this.foreign.set(id, { id, home: item.home as NodeId, kind: item.kind, priority: item.priority, total: item.total, computedHere: 0, orphaned: false, lastSeen: now });
   }
 
   private noteAdvert(now: Millis, advert: LoadAdvert, from?: NodeId): void {
