@@ -108,12 +108,16 @@ export const maxOpChars = 1_024;
 export const maxKvKeyChars = 128;
 /** Largest operation result carried in a reply. */
 export const maxResultChars = 512;
-/** Largest state chunk in one state-transfer message (keeps a frame under 256 KiB). */
-export const maxStateChunkChars = 96 * 1024;
+/** Largest state chunk in one state-transfer message (with the epoch records of part 0, a frame stays under 256 KiB). */
+export const maxStateChunkChars = 64 * 1024;
 /** Largest replicated state as a whole (canonical JSON), i.e. at most 22 chunks. */
 export const maxStateChars = 2 * 1024 * 1024;
-/** Most epoch records carried (and kept) to prove how the replica set changed. */
-export const maxEpochHistory = 16;
+/**
+ * Most epoch records kept (and sent in part 0 of a state transfer) to prove how the replica
+ * set changed since genesis. A node further behind than this many membership changes cannot
+ * verify a transferred state from its own knowledge and says so (it needs a fresh start).
+ */
+export const maxEpochHistory = 32;
 /** Highest view or epoch number accepted; far beyond any honest run, it keeps arithmetic exact. */
 export const maxViewNumber = 2 ** 40;
 
@@ -150,6 +154,8 @@ export const latencySampleCount = 512;
 export const maxRejectReasons = 64;
 /** Client requests queued behind the outstanding one. */
 export const maxClientQueue = 256;
+/** Nodes (besides the replicas) an observer may ask for news, as told by the runtime. */
+export const maxKnownPeers = 64;
 /** Messages a 'replay' replica remembers to re-send. */
 export const replayBufferMessages = 64;
 /** Messages a 'delay' replica holds back at most; the oldest is released when full. */

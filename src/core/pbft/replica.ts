@@ -2,29 +2,39 @@
 // OSDI'99, with signatures). Pure and deterministic: no clock, timers, randomness, crypto or
 // I/O; time, messages and commands come in through `step`, and everything it wants done comes
 // out as effects. The same class is a replica while its id is in the current replica set and
-// an observer otherwise (an observer follows the committed log, checking commit certificates).
+// an observer otherwise (an observer follows the committed log, checking commit certificates,
+// and can submit operations like anyone). Import it from ./index.ts.
 //
 // ── How a runtime drives it ────────────────────────────────────────────────────────────────
 //
 //   const core = new PbftReplica({ id, genesis: [firstNodeId], digest: sha256Hex, rng,
-//                                  persisted: await readAll('pbft/') });
+//                                  persisted: entriesUnder('pbft/') });   // [key, value][]
 //   apply(core.start(now));
 //   on a peer frame:   raw → decode(raw) (messages.ts) → verify every signaturesToVerify(msg)
+//                      (Ed25519 over `bytes` with the key of `signer`; caching is fine)
 //                      → apply(core.step(now, { type: 'message', msg, from }))
-//                      (refused frames: core.step(now, { type: 'refused', reason }) to count them)
+//                      A refused frame: apply(core.step(now, { type: 'refused', reason })), so
+//                      view().rejected counts it with the core's own refusals.
 //   on a timer:        apply(core.step(now, { type: 'tick' })) at core.nextWakeAt()
-//   user commands:     { type: 'submit', op, tag } (ends with a 'client-result' effect),
-//                      { type: 'set-byzantine', mode }
-//   snapshots:         core.view()
+//   user commands:     { type: 'submit', op, tag } → later a 'client-result' effect with the
+//                      same tag (ok with seq and result once f+1 replicas agree, or a reason);
+//                      { type: 'set-byzantine', mode | null }
+//   snapshots:         core.view() (PbftView), core.kvGet(key), core.footprint()
 //
 //   apply(effects) MUST handle them in array order, each finished before the next:
-//     persist    → storage.setMany(writes) + del(deletes) as one transaction, awaited. It always
+//     persist    → storage.setMany(writes) + del(deletes) as ONE transaction, awaited. It always
 //                  comes before the sends that depend on it (a vote, a view change), exactly as
 //                  raft's Ready: never send before the write that makes it durable.
-//     sign       → sig = sign(canonicalBytes(body)); apply(core.step(now, { type: 'signed', id, sig }))
-//                  (the core keeps signed copies of its own messages: certificates nest them)
-//     send / broadcast → wrap as a 'pbft' frame and send; `to` never includes this node
-//     committed, client-result, ui → application, UI
+//     sign       → sig = sign(canonicalBytes(body)) with this node's key, then
+//                  apply(core.step(now, { type: 'signed', id, sig })) before the next effect.
+//                  The core keeps signed copies of its own messages because certificates nest
+//                  them. (Only a 'forge' replica names another `signer`: sign with your own key
+//                  anyway and label it as asked; honest receivers will refuse it.)
+//     send / broadcast → wrap as a 'pbft' frame and send; `to` never includes this node.
+//                  Replies to clients are sends too; its own client's replies stay inside.
+//     committed  → the application's view of executed operations (not re-emitted on restart).
+//     client-result, ui → the UI.
+//   Feed one input at a time (including the 'signed' answers) — the core is not re-entrant.
 //
 // Digest: the constructor takes `digest(canonicalText) → string`, which must be synchronous
 // and collision-resistant in real use (SHA-256 hex; the simulator may pass a fast hash).
@@ -69,6 +79,7 @@ import {
   maxEpochHistory,
   maxFutureMessages,
   maxHeldProofs,
+  maxKnownPeers,
   maxPendingRequests,
   maxPendingSignatures,
   maxProofsPerStatus,
@@ -177,6 +188,8 @@ interface StableState {
 }
 
 interface Transfer {
+  /** Replica sets learnt from the epoch records of part 0 (verified). */
+  learnt: Map<number, { config: ReplicaConfig; startSeq: number; record: EpochRecord }>;
   seq: number;
   stateDigest: Digest;
   configDigest: Digest;
@@ -237,6 +250,8 @@ export class PbftReplica {
   private pendingNv: { msg: PbftMessage<NewViewBody>; from: NodeId; askedAt: Millis } | undefined;
   private readonly nvCandidates = new Map<Digest, PbftMessage<ViewChangeBody>>();
   private sentNvForView = -1;
+  /** What the accepted new-view assigned to each number of (min-s, max-s] in the current view. */
+  private viewOrder = new Map<number, Digest>();
   /** New-view order entries the new primary could not pre-prepare yet (beyond its window while it caught up). */
   private nvBacklog: Array<{ seq: number; batch: Batch }> = [];
   private viewChangeStartedAt: Millis = 0;
@@ -252,6 +267,7 @@ export class PbftReplica {
   private askHint: NodeId | undefined;
   private askIndex = 0;
   private readonly statusAnswered = new Map<NodeId, Millis>();
+  private knownPeers: NodeId[] = [];
 
   // signing, client, output
   private nextSignId = 1;
@@ -343,6 +359,9 @@ export class PbftReplica {
         break;
       case 'refused':
         this.reject(`runtime: ${input.reason}`.slice(0, 60));
+        break;
+      case 'peers':
+        this.knownPeers = [...new Set(input.peers)].filter((p) => p !== this.id).slice(0, maxKnownPeers);
         break;
     }
     return this.end();
@@ -932,7 +951,8 @@ export class PbftReplica {
     if (batchDigest(this.digest, batch) !== b.digest) return this.reject('wrong-digest');
     const slot = this.slot(b.seq);
     if (slot.pp) return this.reject(slot.pp.body.digest === b.digest ? 'duplicate' : 'conflict');
-    if (slot.expected !== undefined && slot.expected !== b.digest) return this.reject('not-in-new-view');
+    const expected = slot.expected ?? this.viewOrder.get(b.seq);
+    if (expected !== undefined && expected !== b.digest) return this.reject('not-in-new-view');
     if (slot.committed && slot.committed.pp.body.digest !== b.digest) return this.reject('conflict');
     slot.pp = stripAttachments(msg);
     slot.batch = batch;
@@ -1175,6 +1195,7 @@ export class PbftReplica {
     this.nvCandidates.clear();
     this.sentNvForView = -1;
     this.nvBacklog = [];
+    this.viewOrder = new Map();
     this.nvDeadline = null;
     this.boundaryExecuted = undefined;
     for (const seq of [...this.slots.keys()]) if (seq > startSeq) this.slots.delete(seq);
@@ -1198,6 +1219,7 @@ export class PbftReplica {
     this.mode = 'view-change';
     this.viewNo = toView;
     this.nvBacklog = [];
+    this.viewOrder = new Map();
     this.viewChangeStartedAt = this.now;
     this.timerStart = null;
     this.backoff = Math.min(maxBackoff, this.backoff + 1);
@@ -1401,6 +1423,7 @@ export class PbftReplica {
       }
     }
     for (const slot of this.slots.values()) resetSlotForView(slot, b.view);
+    this.viewOrder = new Map(b.order.map((e) => [e.seq, e.digest]));
     for (const entry of b.order) if (entry.seq > this.stable.seq && entry.seq <= this.stable.seq + this.params.logWindowSeqs) this.slot(entry.seq).expected = entry.digest;
     this.nextSeq = Math.max(plan.maxS, this.stable.seq, this.state.seq) + 1;
     this.inFlight.clear();
@@ -1430,7 +1453,9 @@ export class PbftReplica {
   // ── catching up: status, proofs, state transfer ─────────────────────────────────────────
 
   private sendStatus(): void {
-    const peers = this.otherReplicas();
+    const replicas = this.otherReplicas();
+    // An observer also asks other nodes of the mesh: the replicas it knows may all be gone.
+    const peers = this.amReplica() ? replicas : [...new Set([...replicas, ...this.knownPeers])];
     if (peers.length === 0) return;
     let ask = this.askHint && peers.includes(this.askHint) ? this.askHint : peers[this.askIndex++ % peers.length];
     this.askHint = undefined;
@@ -1443,7 +1468,7 @@ export class PbftReplica {
       executed: this.state.seq,
       ask,
     };
-    this.requestSign(body, { kind: 'send', to: this.amReplica() ? peers : [ask] });
+    this.requestSign(body, { kind: 'send', to: this.amReplica() ? replicas : [ask] });
   }
 
   private onStatus(msg: PbftMessage<StatusBody>): void {
@@ -1505,7 +1530,8 @@ export class PbftReplica {
     }
     for (let part = 0; part < parts; part++) {
       const chunk = text.slice(part * maxStateChunkChars, (part + 1) * maxStateChunkChars);
-      this.requestSign({ ...base, part }, { kind: 'send', to: [to], chunk });
+      // The epoch records travel once, in part 0, to keep every frame small.
+      this.requestSign({ ...base, part, history: part === 0 ? history : [] }, { kind: 'send', to: [to], chunk });
     }
   }
 
@@ -1550,7 +1576,9 @@ export class PbftReplica {
     // Which replicas signed the proof: known to us, or learnt from the epoch records it carries.
     const chain = followEpochRecords(this.config, b.history, this.digest);
     if (!chain.ok) return this.reject('bad-certificate');
-    const proofConfig = this.configOf(b.epoch) ?? chain.configs.get(b.epoch)?.config;
+    const sameTransfer = this.transfer && this.transfer.seq === b.seq && this.transfer.stateDigest === b.stateDigest;
+    const learnt = chain.configs.size > 0 ? chain.configs : sameTransfer ? (this.transfer as Transfer).learnt : chain.configs;
+    const proofConfig = this.configOf(b.epoch) ?? learnt.get(b.epoch)?.config;
     if (!proofConfig) return this.reject('unverifiable');
     if (checkCheckpointProof(b.proof, proofConfig, { seq: b.seq, stateDigest: b.stateDigest, configDigest: b.configDigest })) {
       return this.reject('bad-certificate');
@@ -1566,8 +1594,9 @@ export class PbftReplica {
       return;
     }
     if (!this.transfer || this.transfer.seq !== b.seq || this.transfer.stateDigest !== b.stateDigest || this.transfer.total !== b.parts) {
-      this.transfer = { ...cert, history: b.history, total: b.parts, parts: new Map() };
+      this.transfer = { ...cert, learnt, history: b.history, total: b.parts, parts: new Map() };
     }
+    if (learnt.size > this.transfer.learnt.size) this.transfer.learnt = learnt;
     this.transfer.parts.set(b.part, msg.chunk);
     if (this.transfer.parts.size < this.transfer.total) return;
     const transfer = this.transfer;
@@ -1584,7 +1613,7 @@ export class PbftReplica {
     const snapshot = decodeSnapshot(raw);
     if (!snapshot.ok || snapshot.value.seq !== transfer.seq) return this.reject('malformed');
     if (this.digest(configText(snapshot.value.epoch, snapshot.value.replicas)) !== transfer.configDigest) return this.reject('wrong-digest');
-    this.installState(snapshot.value, text, transfer, chain.configs);
+    this.installState(snapshot.value, text, transfer, transfer.learnt);
   }
 
   private installState(
@@ -1752,6 +1781,7 @@ export class PbftReplica {
         const nv = decodeNewViewRecord(all.get(newViewKey));
         if (nv.ok && nv.value.body.epoch === this.config.epoch && nv.value.body.view === this.viewNo) {
           this.acceptedNv = { msg: nv.value, vcs: [] };
+          this.viewOrder = new Map(nv.value.body.order.map((e) => [e.seq, e.digest]));
           for (const e of nv.value.body.order) {
             const slot = this.slots.get(e.seq);
             if (slot && slot.view === this.viewNo && !slot.pp) slot.expected = e.digest;

@@ -18,6 +18,11 @@ export type PbftInput =
   /** This node's user proposes an operation; a `client-result` effect reports how it ended. */
   | { type: 'submit'; op: unknown; tag?: string }
   | { type: 'set-byzantine'; mode: ByzantineMode | null }
+  /**
+   * Other nodes of the mesh (e.g. from gossip membership). An observer that knows no live
+   * replica — a new node after the first one has gone — asks these for the state.
+   */
+  | { type: 'peers'; peers: readonly NodeId[] }
   /** The runtime refused a message (undecodable, bad signature, oversized): count it with the core's refusals. */
   | { type: 'refused'; reason: string };
 

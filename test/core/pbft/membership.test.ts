@@ -95,4 +95,29 @@ describe('membership', () => {
     expect(new Set(logs).size).toBe(1);
     s.checkSafety();
   });
+
+  simTest('the first node leaves and dies; a brand-new node, knowing only the genesis, catches up through peers and joins', (seed) => {
+    const s = scenario({ seed, nodes: 4, genesis: 1 });
+    s.watchSafety();
+    const [n0, n1, n2, n3] = s.ids as [NodeId, NodeId, NodeId, NodeId];
+    for (const id of [n1, n2, n3]) s.waitResults([join(s, id)], 20_000);
+    waitReplicaSet(s, s.ids, [n0, n1, n2, n3], 20_000);
+    s.waitResults([(s.submit(n0, { kind: 'leave', node: n0 }, 'n0-leaves'), 'n0-leaves')], 20_000);
+    waitReplicaSet(s, [n1, n2, n3], [n1, n2, n3], 20_000);
+    const tags = s.submitMany([n1, n2, n3], 20, 'later');
+    s.waitResults(tags, 20_000);
+    s.cluster.crash(n0);
+    // A new tab: fresh disk, genesis [n0] (gone). Gossip tells it who else is around.
+    const n4 = s.cluster.add('n4');
+    s.cluster.act(n4, (node, now) => node.setPeers(now, [n0, n1, n2, n3]));
+    s.waitConverged([n1, n2, n3, n4], 20_000);
+    const v4 = s.cluster.node(n4).core.view();
+    expect(v4).toMatchObject({ role: 'observer', epoch: s.cluster.node(n1).core.view().epoch });
+    expect(v4.stats.stateTransfers).toBeGreaterThan(0);
+    s.waitResults([join(s, n4)], 20_000);
+    waitReplicaSet(s, [n1, n2, n3, n4], [n1, n2, n3, n4], 20_000);
+    const after = s.submitMany([n4, n1], 4, 'with-n4');
+    s.waitResults(after, 20_000);
+    s.checkSafety();
+  });
 });

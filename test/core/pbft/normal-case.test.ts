@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { asNodeId } from '../../../src/core/types.ts';
 import { batchDigest } from '../../../src/core/pbft/certificates.ts';
 import type { PbftMessage, PrePrepareBody } from '../../../src/core/pbft/messages.ts';
+import { slotKey, type SlotRecord } from '../../../src/core/pbft/persistence.ts';
 import { fakeDigest } from './fake-crypto.ts';
 import { ManualNet } from './manual-net.ts';
 
@@ -186,12 +187,12 @@ describe('observers', () => {
     const observer = asNodeId('r4');
     expect(n.node(observer).view().role).toBe('observer');
     // Build certificates from what r2 holds for seq 1.
-    const slot = (n.disks.get(r2) as Map<string, unknown>).get('pbft/slot/000000000000001') as {
-      committed: { pp: PbftMessage['body'] extends never ? never : any; commits: any[]; batch: any[] };
-    };
-    const cert = slot.committed;
-    const proof = (commits: unknown[], batch: unknown[]) =>
-      ({ ...n.sign({ type: 'proof' as const, to: observer, pp: cert.pp, commits: commits as never }, r2), batch: batch as never }) as PbftMessage;
+    const slot = (n.disks.get(r2) as Map<string, unknown>).get(slotKey(1)) as SlotRecord;
+    const cert = slot.committed as NonNullable<SlotRecord['committed']>;
+    const proof = (commits: typeof cert.commits, batch: typeof cert.batch): PbftMessage => ({
+      ...n.sign({ type: 'proof' as const, to: observer, pp: cert.pp, commits }, r2),
+      batch,
+    });
     n.inject(observer, proof(cert.commits.slice(0, 2), cert.batch)); // 2 of the 3 commits needed
     n.inject(observer, proof(cert.commits, [])); // batch does not match the digest
     expect(n.node(observer).view().rejected['bad-certificate']).toBe(2);

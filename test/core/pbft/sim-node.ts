@@ -135,6 +135,12 @@ export class PbftSimNode implements SimNode<unknown> {
     this.apply(this.core.step(now, { type: 'submit', op, tag }));
   }
 
+  /** What the runtime learns from gossip: other nodes of the mesh. */
+  setPeers(now: Millis, peers: readonly NodeId[]): void {
+    this.now = now;
+    this.apply(this.core.step(now, { type: 'peers', peers }));
+  }
+
   setByzantine(now: Millis, mode: ByzantineMode | null): void {
     this.now = now;
     if (mode) this.world.byzantine.set(this.ctx.id, mode);
