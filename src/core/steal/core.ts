@@ -461,6 +461,7 @@ export class StealCore {
     if (!this.peers.block(node)) return;
     effects.push(event({ kind: 'node-blocklisted', node, reason }));
     this.home.releaseHolder(now, node, `holder ${node} is blocklisted`, effects);
+    this.home.distrust(now, node, effects);
     if (this.pendingSteal?.victim === node) this.pendingSteal = null;
   }
 

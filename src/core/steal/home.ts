@@ -335,6 +335,19 @@ export class HomeJobs {
     }
   }
 
+  /** A node is no longer trusted: its answers to tasks still undecided are thrown away and those copies run again elsewhere. */
+  distrust(now: Millis, node: NodeId, effects: StealEffect[]): void {
+    for (const job of this.jobs.values()) {
+      if (!isActive(job)) continue;
+      for (const task of job.tasks) {
+        if (task.status !== 'pending') continue;
+        task.replicas.forEach((replica, r) => {
+          if (replica.status === 'done' && replica.vote?.node === node) this.requeue(now, job, task, r, [node], 0, `its answer came from ${node}, now blocklisted`, effects);
+        });
+      }
+    }
+  }
+
   /** Requeues replicas whose holder's lease ran out; promotes retries whose backoff is over. */
   tick(now: Millis, effects: StealEffect[]): void {
     if (now < this.nextLeaseCheckAt) return;
