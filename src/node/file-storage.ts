@@ -46,6 +46,7 @@ export class FileStorage implements Storage {
   private readonly durable: boolean;
   private problemCount = 0;
   private journalPending = false;
+  private operationCount = 0;
 
   constructor(
     readonly dir: string,
@@ -125,6 +126,11 @@ export class FileStorage implements Storage {
     });
   }
 
+  /** Operations called so far (to tell whether new ones came while waiting for idle()). */
+  get operations(): number {
+    return this.operationCount;
+  }
+
   /** Resolves once every operation called so far has finished (e.g. before the process exits). */
   idle(): Promise<void> {
     return this.tail;
@@ -133,6 +139,7 @@ export class FileStorage implements Storage {
   // ── internals ──
 
   private enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    this.operationCount++;
     const run = this.tail
       .then(() => this.ready)
       .then(async () => {

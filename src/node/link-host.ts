@@ -134,6 +134,12 @@ export class NodeLinkHost implements LinkHost {
     this.peers.clear();
   }
 
+  /** Resolves when no open link has bytes queued (or after `maxMs`). */
+  async flushed(maxMs: number): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    while ([...this.peers.values()].some(({ peer }) => !peer.destroyed && peer.bufferSize > 0) && performance.now() < deadline) await delay(closePollMs);
+  }
+
   /** Resolves when every link closed so far has let its queued bytes go and been torn down. */
   async settled(): Promise<void> {
     while (this.closing.size > 0) await Promise.all([...this.closing]);
