@@ -67,7 +67,52 @@ describe('crash and restart', () => {
   });
 });
 
+describe('slow disks', () => {
+  simTest('writes take 15 ms and crashes hit in between: a vote that never reached the disk was never sent', (seed) => {
+    const s = scenario({ seed, nodes: 4, flushDelayMs: 15 });
+    s.watchSafety(100);
+    const victims = Array.from({ length: 5 }, (_, round) => s.ids[(seed + round) % 4]!);
+    const mustCommit: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const sender = s.ids.find((id) => id !== victims[round])!;
+      const tags = s.submitMany([sender], 3, `r${round}`);
+      // A client dies with its node: only count operations of nodes that stay up afterwards.
+      if (!victims.slice(round + 1).includes(sender)) mustCommit.push(...tags);
+      s.cluster.runFor(30 + round * 7);
+      s.cluster.crash(victims[round]!, { partialFlush: true });
+      s.cluster.runFor(800);
+      s.cluster.restart(victims[round]!);
+      s.cluster.runFor(400);
+    }
+    s.waitResults(mustCommit, 40_000);
+    s.waitConverged(s.ids, 20_000);
+    s.checkSafety();
+  }, { seeds: 3, longSeeds: 30 });
+});
+
 describe('partitions', () => {
+  simTest('a replica cut off long enough to start a view change alone follows the log after the heal and rejoins at the next view change', (seed) => {
+    const s = scenario({ seed, nodes: 4 });
+    s.watchSafety();
+    const [n0, n1, n2, n3] = s.ids as [ReturnType<typeof nid>, ReturnType<typeof nid>, ReturnType<typeof nid>, ReturnType<typeof nid>];
+    s.cluster.network.partition([n0, n1, n2], [n3]);
+    // n3's own client keeps asking it: its timer fires, it asks for view 1, alone.
+    s.submit(n3, { kind: 'decision', value: 'from the island' }, 'island');
+    const tags = s.submitMany([n0, n1, n2], 12, 'main');
+    s.cluster.runFor(6_000);
+    expect(s.cluster.node(n3).core.view()).toMatchObject({ mode: 'view-change', view: 1 });
+    expect(s.cluster.node(n0).core.view()).toMatchObject({ mode: 'normal', view: 0 });
+    s.cluster.network.heal();
+    s.waitResults([...tags, 'island'], 20_000);
+    s.waitConverged(s.ids, 10_000);
+    // The next view change (the primary crashes) brings n3 back as a voting replica.
+    s.cluster.crash(n0);
+    const later = s.submitMany([n1, n2, n3], 6, 'after');
+    s.waitResults(later, 30_000);
+    expect(s.cluster.node(n3).core.view().mode).toBe('normal');
+    s.checkSafety();
+  });
+
   simTest('a cut-off replica misses two checkpoints, then catches up by state transfer after the heal', (seed) => {
     const s = scenario({ seed, nodes: 4 });
     s.watchSafety();

@@ -120,4 +120,20 @@ describe('membership', () => {
     s.waitResults(after, 20_000);
     s.checkSafety();
   });
+
+  simTest('with one replica silent, a fifth node joins and the silent one is voted out', (seed) => {
+    const s = scenario({ seed, nodes: 5, genesis: 4, byzantine: { n3: 'silent' } });
+    s.watchSafety();
+    const [n0, n1, n2, n3, n4] = s.ids as [NodeId, NodeId, NodeId, NodeId, NodeId];
+    s.waitResults([join(s, n4)], 30_000);
+    waitReplicaSet(s, [n0, n1, n2, n4], [n0, n1, n2, n3, n4], 20_000);
+    // n = 5, f = 1, q = 4: the four honest replicas carry on; two votes remove n3.
+    s.submit(n0, { kind: 'remove', node: n3 }, 'v1');
+    s.submit(n4, { kind: 'remove', node: n3 }, 'v2');
+    s.waitResults(['v1', 'v2'], 30_000);
+    waitReplicaSet(s, [n0, n1, n2, n4], [n0, n1, n2, n4], 30_000);
+    const tags = s.submitMany([n1, n4], 8, 'after');
+    s.waitResults(tags, 20_000);
+    s.checkSafety();
+  });
 });

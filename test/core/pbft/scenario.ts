@@ -21,6 +21,8 @@ export interface ScenarioOptions {
   timing?: Partial<PbftTiming>;
   /** Keep UI events (phase events are many; off by default in scenarios). */
   events?: boolean;
+  /** How long a disk flush takes (messages of a step wait for it; a crash loses both). */
+  flushDelayMs?: number;
 }
 
 export interface Scenario {
@@ -56,6 +58,7 @@ export function scenario(options: ScenarioOptions): Scenario {
   const cluster: PbftCluster = new SimCluster<unknown, PbftSimNode>({
     seed: options.seed,
     network: options.network,
+    flushDelayMs: options.flushDelayMs,
     create: (ctx) => new PbftSimNode(ctx, world),
   });
   const ids = cluster.addMany(options.nodes);
