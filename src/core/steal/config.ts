@@ -56,7 +56,7 @@ export interface StealConfig {
   advertMaxAgeMs: number;
   /** The node re-advertises its load at least this often, even unchanged. */
   advertRefreshMs: number;
-  /** …and at most this often when it changes. */
+  /** …and at most this often when it changes (adverts travel by gossip: keep it calm; steal messages carry fresher ones). */
   advertMinIntervalMs: number;
 
   /** Tasks a node holds in its queues at most (own and others'); beyond, submits and sheds are refused. */
@@ -112,7 +112,7 @@ export const defaultStealConfig: Readonly<StealConfig> = Object.freeze({
 
   advertMaxAgeMs: 10_000,
   advertRefreshMs: 2_000,
-  advertMinIntervalMs: 100,
+  advertMinIntervalMs: 500,
 
   maxQueuedTasks: 20_000,
   maxActiveJobs: 64,

@@ -113,7 +113,7 @@ const refs = v.pipe(v.array(refSchema), v.maxLength(maxTasksPerMessage));
 const stealRequest = v.strictObject({
   type: v.literal('steal-request'),
   reqId: token,
-  /** Tasks the thief would like (it gets at most half the victim's stealable queue). */
+  /** Tasks the thief would like; advisory: the victim sizes the grant from both loads (see core.ts). */
   want: v.pipe(count(maxTasksPerMessage), v.minValue(1)),
   /** Kinds the thief can run. */
   kinds: v.pipe(v.array(kind), v.maxLength(maxKindsListed)),

@@ -107,7 +107,7 @@ describe('two nodes', () => {
     const a = h.add('a', { workers: 1 });
     const b = h.add('b', { workers: 2 });
     h.step(a, job(10));
-    h.advance(200); // a's advert of its new queue reaches b
+    h.advance(600); // a's advert of its new queue reaches b
     const stolen = h.runs.filter((r) => r.node === b);
     expect(stolen.length).toBeGreaterThan(0);
     expect(h.core(b).view().counters.stealsSucceeded + h.core(a).view().counters.tasksShedOut).toBeGreaterThan(0);
@@ -144,7 +144,7 @@ describe('two nodes', () => {
     const a = h.add('a', { workers: 1, config: { leaseMs: 4_000, leaseRenewIntervalMs: 1_000 } });
     const b = h.add('b', { workers: 2 });
     h.step(a, job(6));
-    h.advance(200);
+    h.advance(600);
     const atB = h.runs.filter((r) => r.node === b).length + h.core(b).view().queued.medium;
     expect(atB).toBeGreaterThan(0);
     // b falls silent: nothing it sends arrives, and it never finishes.
@@ -168,7 +168,7 @@ describe('two nodes', () => {
     const a = h.add('a', { workers: 1 });
     const b = h.add('b', { workers: 2 });
     h.step(a, job(6));
-    h.advance(200);
+    h.advance(600);
     const heldByB = h.runs.filter((r) => r.node === b).length + h.core(b).view().queued.medium;
     h.cores.delete(b);
     h.runs.splice(0, h.runs.length, ...h.runs.filter((r) => r.node !== b));
