@@ -754,8 +754,9 @@ export class PbftReplica {
 
   /** Keeps a message for a later view or epoch (bounded; the oldest goes first). */
   private hold(msg: PbftMessage, reason: string): void {
-    const body = msg.body as { epoch?: number };
-    if (body.epoch !== undefined && body.epoch > this.config.epoch + 1) {
+    const body = msg.body as { epoch?: number; view?: number };
+    const farView = body.epoch === this.config.epoch && body.view !== undefined && body.view > this.viewNo + maxViewsAhead;
+    if ((body.epoch !== undefined && body.epoch > this.config.epoch + 1) || farView) {
       this.reject('too-far-ahead');
       this.behind();
       return;

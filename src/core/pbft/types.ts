@@ -121,7 +121,15 @@ export interface PbftView {
   viewChanges: number;
   latencyMs: { p50: number | null; p99: number | null };
   phases: PbftSlotView[];
-  /** Refused inputs by reason (wrong-view, outside-watermarks, wrong-digest, duplicate, …). */
+  /**
+   * Refused inputs by reason. From peers: malformed, not-for-me (addressed to another node, or
+   * replica traffic at an observer), not-a-replica (signer outside the replica set), old-epoch,
+   * too-far-ahead, old-view, wrong-primary, outside-watermarks, wrong-digest, bad-batch,
+   * duplicate (replays included), conflict (equivocation), not-in-new-view, stale,
+   * stale-request, forged-request, capacity, bad-view-change, bad-new-view, bad-certificate,
+   * unverifiable; diverged (our state disagrees with a certified checkpoint); and
+   * `runtime: <reason>` for what the runtime refused before the core (e.g. bad-signature).
+   */
   rejected: Record<string, number>;
   byzantine: ByzantineMode | null;
   pendingRequests: number;
