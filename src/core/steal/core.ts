@@ -1,12 +1,17 @@
 // The work-stealing core of one node: a pure state machine, `step(now, input) → effects`.
 //
 // A node queues tasks by priority and runs them on its local worker slots (the compute pool
-// tells it how many). When it has idle slots and nothing runnable it steals: it picks a victim
-// at random, weighted by the queue lengths peers advertise, and asks for work; the victim
-// gives half of what the thief may take (Blumofe & Leiserson's randomized work stealing, with
-// steal-half). A node busy above `shedBusyThreshold` with a backlog pushes part of its queue to
-// the lightest peer it knows (shedding). Tasks carry their metadata and attempt count when they
-// move; each one's home (where its job was submitted) tracks it to completion (home.ts).
+// tells it how many). When a worker is idle, or its small buffer (`stealLowWaterPerWorker`)
+// runs low, it steals: it picks a victim at random, weighted by the work peers advertise, and
+// asks (Blumofe & Leiserson's randomized work stealing). The victim gives half of its queue
+// when it knows nothing else, but when it knows the mesh's load it gives the thief no more than
+// brings it up to the average — when many thieves come at once, each gets a fair share instead
+// of the first one half of everything — choosing tasks that would start sooner at the thief,
+// long ones first (queue.ts). That cap and the packing took the makespan of heavily skewed jobs
+// from 1.26–1.44× the lower bound to under 1.05× in the benchmark (bench/suites/stealing.ts).
+// A node busy above `shedBusyThreshold` whose load is above the mesh's average pushes work to
+// peers below it that have an idle worker (shedding). Tasks carry their metadata and attempt
+// count when they move; each one's home (where its job was submitted) tracks it to completion.
 //
 // Driving it (the runtime in a tab, or the simulator):
 //   const core = createStealCore({ self, rng, now, kinds: registry.names(), digest: digestResult });

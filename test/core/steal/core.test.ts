@@ -251,6 +251,26 @@ describe('bad input from peers is refused, counted and never applied', () => {
     expect(h.core(a).view().queued.low).toBe(0);
   });
 
+  it('blocklisting a node throws away its answers to tasks not yet decided', () => {
+    const h = new Harness();
+    const a = h.add('a', { workers: 1 });
+    const b = h.add('b', { workers: 1 });
+    h.add('c', { workers: 1 });
+    h.step(a, job(2, { redundancy: 2 }));
+    h.advance(600);
+    const atB = h.runs.find((r) => r.node === b);
+    expect(atB).toBeDefined();
+    h.finish(atB!);
+    expect(h.eventsOf('task-accepted')).toHaveLength(0); // its copy waits for a second vote
+    h.step(a, { type: 'blocklist', node: b, reason: 'caught lying elsewhere' });
+    const retry = h.eventsOf('task-retry').find((e) => e.index === atB!.task.index && e.replica === atB!.task.replica);
+    expect(retry?.reason).toMatch(/answer came from b, now blocklisted/);
+    h.finishAll();
+    h.advance(2_000);
+    h.finishAll();
+    for (const e of h.eventsOf('task-accepted')) expect(e.nodes).not.toContain(b);
+  });
+
   it('a node blocklisted gets no work and its results are ignored', () => {
     const h = new Harness();
     const a = h.add('a', { workers: 1 });
