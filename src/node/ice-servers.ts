@@ -21,8 +21,9 @@ export async function fetchIceServers(configUrl: string, timeoutMs = configFetch
   try {
     response = await fetch(configUrl, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, retry: true, error: `${configUrl} cannot be reached (${cause ?? (error instanceof Error ? error.message : String(error))})` };
+    const cause = (error as { cause?: { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> } }).cause;
+    const why = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+    return { ok: false, retry: true, error: `${configUrl} cannot be reached (${String(why)})` };
   }
   // An older server without /config.json: no ICE servers, as a page would conclude.
   if (response.status === 404) return { ok: true, servers: [] };

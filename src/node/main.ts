@@ -1,7 +1,7 @@
 // The process of `npx tabmesh-node` (bin/tabmesh-node.js) and `npm run node -- …`.
 // Exit codes: 0 after a graceful stop, 1 when the node cannot start or fails, 2 for bad usage.
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { nodeUsage, parseNodeArgs } from './cli.ts';
 import { formatJsonLine, formatReadableLine } from './log-format.ts';
 import type { LogEvent } from './log-events.ts';
@@ -53,8 +53,10 @@ process.on('uncaughtException', (error) => {
 // A stray rejected promise in some edge must not end a node that otherwise works: say so.
 process.on('unhandledRejection', (error) => log({ event: 'error', message: `unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }));
 
+// `--data=~/x` reaches us unexpanded (the shell expands ~ only at the start of a word).
+const dataDir = resolve(command.options.dataDir.replace(/^~(?=$|[\\/])/, homedir()));
 try {
-  peer = await startNodePeer(command.options, log);
+  peer = await startNodePeer({ ...command.options, dataDir }, log);
 } catch (error) {
   log({ event: 'error', message: `cannot start: ${message(error)}` });
   log({ event: 'stopped', reason: 'could not start', exitCode: 1 });
