@@ -1,4 +1,4 @@
-// One contract, both implementations: what the node relies on from its durable memory.
+// One contract, every implementation: what the node relies on from its durable memory.
 import 'fake-indexeddb/auto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
