@@ -85,6 +85,9 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
         else waiter?.reject(new Error(message.error ?? 'the node refused the command'));
         return;
       }
+      case 'last-words':
+        host.setLastWords(message.frames);
+        return;
       case 'fatal':
         error = message.message;
         console.error(`tabmesh: ${message.message}`);

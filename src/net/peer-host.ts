@@ -13,6 +13,7 @@ interface HostedPeer {
 
 export class PeerHost {
   private readonly peers = new Map<string, HostedPeer>();
+  private lastWords: Uint8Array[] = [];
 
   constructor(private readonly toWorker: (message: PageToWorker, transfer?: Transferable[]) => void) {}
 
@@ -52,9 +53,28 @@ export class PeerHost {
     }
   }
 
-  /** Closes every connection at once (the tab is going away): peers see the channel close. */
+  /** What to say on every open link as the tab goes away (the worker's leave notices). */
+  setLastWords(frames: ArrayBuffer[]): void {
+    this.lastWords = frames.map((f) => new Uint8Array(f));
+  }
+
+  /**
+   * The tab is going away: say the last words on every open link, then close every connection
+   * at once, so peers learn of the leave now rather than by a timeout.
+   */
   destroyAll(): void {
-    for (const { peer } of this.peers.values()) peer.destroy();
+    for (const { peer } of this.peers.values()) {
+      if (peer.connected) {
+        for (const frame of this.lastWords) {
+          try {
+            peer.send(frame);
+          } catch {
+            // The channel is closing already; the peer will notice the close instead.
+          }
+        }
+      }
+      peer.destroy();
+    }
     this.peers.clear();
   }
 

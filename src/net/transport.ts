@@ -16,6 +16,10 @@ export interface LinkHost {
   signal(peer: NodeId, linkId: string, signal: RawSignal): void;
   send(peer: NodeId, linkId: string, bytes: Uint8Array<ArrayBuffer>): void;
   close(peer: NodeId, linkId: string): void;
+  /** Resolves once what was sent has left (or after maxMs); hosts that cannot tell resolve at once. */
+  flushed?(maxMs: number): Promise<void>;
+  /** Frames to send on every open link if this node goes away abruptly (see Service.lastWords). */
+  setLastWords?(frames: Uint8Array<ArrayBuffer>[]): void;
 }
 
 /** What the link host reports back to the runtime. */

@@ -18,8 +18,6 @@ import { SnapshotLog, statusEvent, type LogEvent } from './log-events.ts';
 
 /** How often a summary line is logged, so a quiet node still shows that it lives. */
 export const statusIntervalMs = 60_000;
-/** Longest a leaving node waits for its services' last durable writes (and so their last words). */
-export const leaveFlushMaxMs = 2_000;
 /**
  * How long the last words get to be read before the node leaves the room. The server tells
  * the room at once, and a tab that hears it drops the link — along with frames still on
@@ -89,16 +87,9 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     log({ event: 'leaving', reason });
     clearInterval(statusTimer);
     ice.stop();
-    // The services' last words (gossip's leave) are sent only after their durable writes,
-    // a moment later, while runtime.shutdown() leaves the room and closes the links at once.
-    // So the services speak first, and the node leaves once their words are on the wire and
-    // have had a moment to be read. (Calling shutdown twice is harmless: a service's second
-    // leave does nothing.)
-    for (const service of services) service.shutdown?.(reason);
-    await settleWrites(storage);
-    await host.flushed(leaveFlushMaxMs);
-    await new Promise((resolve) => setTimeout(resolve, leaveLingerMs));
-    runtime.shutdown(reason);
+    // The runtime lets the services speak (gossip's leave, after its durable write), flushes
+    // the links, lingers so the words are read, and only then leaves the room.
+    await runtime.shutdown(reason, leaveLingerMs);
     await host.settled();
     await storage.idle();
     await dataDir.release();
@@ -110,24 +101,6 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
   };
 }
 
-/** Lets queued promise callbacks and I/O callbacks run (the effect queue's sends). */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Waits until the store is idle and stays idle for a turn of the event loop: a service's
- * effect queue writes a step only after the steps before it, so its leave may not have
- * reached the store yet when the store first looks idle. Its sends follow its write at once.
- */
-async function settleWrites(storage: FileStorage): Promise<void> {
-  const deadline = performance.now() + leaveFlushMaxMs;
-  for (;;) {
-    const seen = storage.operations;
-    await turn();
-    await storage.idle();
-    await turn();
-    if (storage.operations === seen || performance.now() > deadline) return;
-  }
-}
 
 /** Fills `into` from --ice-servers or the server's /config.json, retrying the latter while it is unreachable. */
 async function startIceServers(options: NodeRunOptions, into: IceServer[], log: (event: LogEvent) => void): Promise<{ stop(): void }> {

@@ -27,6 +27,7 @@ const pageLinkHost: LinkHost = {
     post({ type: 'send', peer, linkId, bytes: buffer }, [buffer]);
   },
   close: (peer, linkId) => post({ type: 'close-link', peer, linkId }),
+  setLastWords: (frames) => post({ type: 'last-words', frames: frames.map((f) => f.slice().buffer) }),
 };
 
 let runtime: NodeRuntime | null = null;

@@ -61,8 +61,13 @@ const reply = v.strictObject({
   error: v.optional(v.string()),
 });
 const fatal = v.strictObject({ type: v.literal('fatal'), message: v.string() });
+/** Frames the page sends on every open link as the tab closes (the worker gets no chance to). */
+const lastWords = v.strictObject({
+  type: v.literal('last-words'),
+  frames: v.pipe(v.array(v.instance(ArrayBuffer)), v.maxLength(16)),
+});
 
-export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal]);
+export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal, lastWords]);
 export type WorkerToPage = v.InferOutput<typeof workerToPageSchema>;
 
 export const decodePageToWorker = (raw: unknown): Decoded<PageToWorker> => decodeWith(pageToWorkerSchema, raw);

@@ -69,6 +69,7 @@ export class NodeRuntime implements LinkHostEvents {
   private readonly serviceByProtocol = new Map<ProtocolTag, Service>();
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private wakeAt = Infinity;
+  private lastWordsKey = '';
 
   private constructor(private readonly options: RuntimeOptions) {}
 
@@ -165,12 +166,19 @@ export class NodeRuntime implements LinkHostEvents {
     this.signaling.reconnect();
   }
 
-  /** Graceful leave: tell linked peers and the room, then stop. */
-  shutdown(reason: string): void {
+  /**
+   * Graceful leave: the services say goodbye (gossip's leave) and their writes and sends
+   * settle, then linked peers get a bye, then (after `lingerMs`, for hosts that can wait) the
+   * node leaves the room and closes its links.
+   */
+  async shutdown(reason: string, lingerMs = 0): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const service of this.services) service.shutdown?.(reason);
+    await Promise.all(this.services.map((s) => s.settled?.()));
     for (const peer of this.links.upPeers()) this.sendLink(peer, { type: 'bye', reason });
+    await this.options.linkHost.flushed?.(1_000);
+    if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
     this.signaling.stop();
     this.links.closeAll(reason);
     this.timers.forEach(clearInterval);
@@ -367,6 +375,19 @@ export class NodeRuntime implements LinkHostEvents {
     this.changed();
   }
 
+  /** Hands the link host the frames to send if this node vanishes (when they changed). */
+  private refreshLastWords(): void {
+    const host = this.options.linkHost;
+    if (!host.setLastWords) return;
+    const frames: Array<[ProtocolTag, unknown]> = [];
+    for (const service of this.services) for (const m of service.lastWords?.() ?? []) frames.push([service.protocol, m]);
+    frames.push(['link', { type: 'bye', reason: 'closed' } satisfies LinkMessage]);
+    const key = JSON.stringify(frames);
+    if (key === this.lastWordsKey) return;
+    this.lastWordsKey = key;
+    host.setLastWords(frames.map(([p, m]) => encodeFrame(p, m)));
+  }
+
   /** Something visible changed: post a snapshot soon, at most every snapshotMinIntervalMs. */
   private changed(): void {
     if (this.snapshotTimer) return;
@@ -374,6 +395,7 @@ export class NodeRuntime implements LinkHostEvents {
     this.snapshotTimer = setTimeout(() => {
       this.snapshotTimer = null;
       this.lastSnapshotAt = performance.now();
+      this.refreshLastWords();
       this.options.publishSnapshot(this.snapshot());
     }, wait);
   }

@@ -57,4 +57,12 @@ export interface Service {
   snapshot?(): Record<string, unknown>;
   /** Graceful leave: last words to peers. */
   shutdown?(reason: string): void;
+  /** Resolves when this service's queued writes and the sends behind them are done. */
+  settled?(): Promise<void>;
+  /**
+   * Messages of this protocol to hand every linked peer if the node vanishes without a chance
+   * to run (a tab being closed): the page sends them synchronously as it goes. Keep them small
+   * and valid for as long as they are posted (the runtime asks again after every change).
+   */
+  lastWords?(): unknown[];
 }

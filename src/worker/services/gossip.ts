@@ -47,6 +47,16 @@ export class GossipService implements Service {
     this.step({ type: 'leave' });
   }
 
+  settled(): Promise<void> {
+    return this.effects.drained();
+  }
+
+  /** The leave notice a closing tab's page sends for us: only this node may say it is leaving. */
+  lastWords(): unknown[] {
+    const view = this.view();
+    return view.status === 'alive' || view.status === 'suspect' ? [{ type: 'leave', node: this.ctx.self, inc: view.incarnation }] : [];
+  }
+
   readonly commands = {
     setMemory: (args: unknown[]) => {
       const [key, value] = args;
