@@ -4,7 +4,8 @@
 //
 //   silent        sends nothing (a crashed replica that still looks up)
 //   equivocate    as primary, sends two different pre-prepares for one number to two halves
-//                 of the backups (in replica.ts, where batches are built)
+//                 of the backups and commits neither (in replica.ts, where batches are built),
+//                 so no half can commit without the others and a view change replaces it
 //   wrong-digest  votes prepare/commit (and checkpoints) for digests that do not match
 //   forge         also sends votes that claim other replicas as their signer: the `sign`
 //                 effect names the victim, the runtime can only sign with its own key, so

@@ -907,7 +907,10 @@ export class PbftReplica {
       const half = Math.ceil(others.length / 2);
       const alt: Batch = batch.length >= 2 ? [...batch].reverse() : [];
       const altBody: PrePrepareBody = { ...body, digest: batchDigest(this.digest, alt) };
-      this.requestSign(body, { kind: 'pre-prepare', batch, to: others.slice(0, half), store: true });
+      // It backs neither version with its own commit: were it to commit the first, that half
+      // and the primary would make a quorum whenever the halves are unequal (n = 4: 2 + 1), the
+      // equivocation would go unnoticed and no view change would ever be needed.
+      this.requestSign(body, { kind: 'pre-prepare', batch, to: others.slice(0, half), store: false });
       this.requestSign(altBody, { kind: 'pre-prepare', batch: alt, to: others.slice(half), store: false });
       return;
     }
