@@ -9,10 +9,12 @@ export {
   partitionRisk,
   faultTolerance,
   networkMetrics,
+  meshTopologyBlock,
   snapshotTopology,
   type GraphMetrics,
   type FaultTolerance,
   type NetworkMetrics,
+  type MeshTopologyBlock,
   type RedundancyLevel,
   type TopologySnapshot,
 } from './metrics.ts';

@@ -129,6 +129,17 @@ export function networkMetrics(m: Pick<GraphMetrics<unknown>, 'links' | 'average
   };
 }
 
+/** The `mesh_topology` block of `swarm/mesh/topology` (see ../shared/mission-notes.md). */
+export interface MeshTopologyBlock {
+  total_active_nodes: number;
+  network_metrics: NetworkMetrics;
+  fault_tolerance: FaultTolerance;
+}
+
+export function meshTopologyBlock(m: GraphMetrics<unknown>): MeshTopologyBlock {
+  return { total_active_nodes: m.nodes, network_metrics: networkMetrics(m), fault_tolerance: faultTolerance(m) };
+}
+
 /** What `window.tabmesh.snapshot().topology` carries (issue 4, item 5). */
 export interface TopologySnapshot<Id = string> {
   nodes: Id[];

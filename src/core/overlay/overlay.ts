@@ -195,7 +195,8 @@ export class Overlay {
   private readonly known = new Map<NodeId, PeerRecord>();
   /** Peers that left, with the advert seq they had then: ignored until they advertise anew. */
   private readonly departed = new Map<NodeId, number>();
-  private readonly lastReachable = new Map<NodeId, Millis>();
+  /** When a node last dropped out of our component (for showing recent strays). */
+  private readonly lostAt = new Map<NodeId, Millis>();
   /** Neighbour → (origin → seq) from its digest: adverts it already has, not to flood it. */
   private readonly syncHints = new Map<NodeId, { until: Millis; seqs: Map<NodeId, number> }>();
   private readonly requested = new Map<NodeId, Millis>();
@@ -298,7 +299,6 @@ export class Overlay {
       default:
         this.counters.dropped['bad-input']++;
     }
-    this.maybeOriginate(out);
     return out;
   }
 
@@ -324,9 +324,7 @@ export class Overlay {
   }
 
   private rebuildView(key = `${this.lsdb.version}/${this.linksVersion}/${this.departedVersion}`): void {
-    // Whatever was reachable in the previous picture stayed reachable until now.
-    if (this.cachedView) for (const peer of this.cachedView.distance.keys()) this.lastReachable.set(peer, this.now);
-    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.lastReachable, this.departed, this.now, key);
+    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.lostAt, this.departed, this.now, key);
     this.viewBuilds++;
   }
 
@@ -540,6 +538,8 @@ export class Overlay {
       this.housekeeping();
     }
     this.maintainLinks(out);
+    // Adverts go out on ticks only, so that link changes of one tick share one advert.
+    this.maybeOriginate(out);
   }
 
   private housekeeping(): void {
@@ -550,9 +550,7 @@ export class Overlay {
       if (this.linkStates.has(peer) || this.pending.has(peer)) continue;
       if (this.now - record.heardAt > peerForgetMs) this.known.delete(peer);
     }
-    for (const [peer, at] of this.lastReachable) {
-      if (this.now - at > strayComponentGraceMs && !this.lsdb.get(peer)) this.lastReachable.delete(peer);
-    }
+    for (const [peer, at] of this.lostAt) if (this.now - at > strayComponentGraceMs) this.lostAt.delete(peer);
     for (const peer of this.departed.keys()) {
       if (!this.lsdb.get(peer)) {
         this.departed.delete(peer);
@@ -586,9 +584,7 @@ export class Overlay {
     if (healthy(view) && !rediscoverDue) return;
 
     const heardOf = this.heardOf(view);
-    // Peers that failed to answer twice in a row are probably gone: still worth a try now and
-    // then (back-off permitting), but not counted when deciding whether the swarm is small.
-    const swarm = view.size + heardOf.filter((p) => (this.known.get(p)?.failures ?? 0) <= 1).length;
+    const swarm = view.size + this.likelyAlive(heardOf);
     const budget = Math.min(maxPendingConnects - this.pending.size, Math.floor(this.newLinkTokens));
     const ctx = {
       self: this.self,
@@ -608,8 +604,11 @@ export class Overlay {
     } else if (budget > 0) {
       if (inFlight < minLinks) {
         // One spare dial hedges against a candidate that turns out to be dead; if all succeed
-        // we are still within max.
-        const want = Math.min(minLinks - inFlight + 1, maxLinks - inFlight);
+        // we are still within max. A node that knows nothing yet (just joined, or lost every
+        // link) dials two peers, learns the mesh from their database, then picks the rest
+        // knowing who has room — fewer links to nodes already full, fewer prunes.
+        const bootstrapping = linked === 0;
+        const want = bootstrapping ? Math.max(0, 2 - this.pending.size) : Math.min(minLinks - inFlight + 1, maxLinks - inFlight);
         for (const peer of chooseLinkTargets(ctx, Math.min(budget, want), true, this.rng)) this.dial(peer, out);
       } else if (partitionCheck && view.strays.length > 0 && inFlight <= maxLinks) {
         // Everybody on our side sees the split; about two of them should try each round.
@@ -636,16 +635,32 @@ export class Overlay {
     }
   }
 
-  /** Peers we know of that are not in the view and may still be alive. */
+  /**
+   * Peers outside the view that may still be alive: peers the signaling server told us about
+   * (for learntPeerTtlMs), and origins of adverts we hold but cannot reach (until they expire).
+   */
   private heardOf(view: TopologyView): NodeId[] {
     const out: NodeId[] = [];
     for (const [peer, record] of this.known) {
       if (view.has(peer) || this.departed.has(peer)) continue;
-      const seenInAdvert = this.lsdb.get(peer) !== undefined;
-      if (!seenInAdvert && this.now - record.heardAt > learntPeerTtlMs) continue;
+      if (this.now - record.heardAt > learntPeerTtlMs && !this.lsdb.get(peer)) continue;
       out.push(peer);
     }
+    for (const origin of this.lsdb.origins()) {
+      if (origin === this.self || view.has(origin) || this.departed.has(origin) || this.known.has(origin)) continue;
+      out.push(origin);
+    }
     return out.sort(compareNodeIds);
+  }
+
+  /** Peers outside the view that count towards the swarm's size: recently learnt, answering. */
+  private likelyAlive(heardOf: readonly NodeId[]): number {
+    let count = 0;
+    for (const peer of heardOf) {
+      const record = this.known.get(peer);
+      if (record && record.failures <= 1 && this.now - record.heardAt <= learntPeerTtlMs) count++;
+    }
+    return count;
   }
 
   private excluded(peer: NodeId): boolean {
@@ -689,8 +704,7 @@ export class Overlay {
     if (signer === null) return void this.counters.dropped.unsigned++;
     if (signer !== advert.origin) return void this.counters.dropped['signer-mismatch']++;
     if (!possibleSeq(advert.seq)) return void this.counters.dropped['impossible-seq']++;
-    const peers = new Set(advert.links.map((l) => l.peer));
-    if (peers.size !== advert.links.length || peers.has(advert.origin)) return void this.counters.dropped['bad-links']++;
+    if (!distinctLinks(advert)) return void this.counters.dropped['bad-links']++;
     if (advert.origin === this.self) {
       // Our own advert from before a restart: jump past its seq so the new one wins everywhere.
       const mine = this.lsdb.get(this.self);
@@ -725,7 +739,6 @@ export class Overlay {
       this.departed.delete(advert.origin);
       this.departedVersion++;
     }
-    if (!this.departed.has(advert.origin)) this.hear(advert.origin);
     const forwarded: AdvertMsg = { ...advert, ageMs: advert.ageMs + advertHopAgeMs };
     for (const peer of this.linkStates.keys()) {
       if (peer === from || peer === advert.origin) continue;
@@ -853,6 +866,17 @@ export class Overlay {
     this.counters.sent[msg.type]++;
     out.push({ type: 'send', to, msg });
   }
+}
+
+/** No link twice and none to itself (a quadratic scan: adverts list a handful of links). */
+function distinctLinks(advert: AdvertMsg): boolean {
+  const links = advert.links;
+  for (let i = 0; i < links.length; i++) {
+    const peer = (links[i] as AdvertLink).peer;
+    if (peer === advert.origin) return false;
+    for (let j = i + 1; j < links.length; j++) if ((links[j] as AdvertLink).peer === peer) return false;
+  }
+  return true;
 }
 
 /** Sequence numbers start at 1 and must stay exact in a double. */

@@ -33,13 +33,16 @@ export interface TopologyView {
 }
 
 /**
- * `lastReachable` is updated in place: every node of this node's component is stamped `now`.
+ * `lostAt` (node → when it dropped out of our component) is updated in place from the
+ * previous picture's `previous` distances: nodes that were reachable then and are not now are
+ * stamped `now`; nodes reachable again are removed.
  */
 export function buildView(
   self: NodeId,
   lsdb: LinkStateDb,
   links: ReadonlySet<NodeId>,
-  lastReachable: Map<NodeId, Millis>,
+  previous: ReadonlyMap<NodeId, number> | null,
+  lostAt: Map<NodeId, Millis>,
   departed: { has(peer: NodeId): boolean },
   now: Millis,
   key: string,
@@ -70,14 +73,15 @@ export function buildView(
       }
     });
   }
-  for (const u of distance.keys()) lastReachable.set(u, now);
+  if (previous) for (const u of previous.keys()) if (!distance.has(u)) lostAt.set(u, now);
+  for (const u of lostAt.keys()) if (distance.has(u)) lostAt.delete(u);
 
   // Only nodes reachable a moment ago can seed a stray component worth showing.
   const strays: NodeId[][] = [];
   const seen = new Set<NodeId>();
   for (const start of lsdb.origins()) {
     if (distance.has(start) || seen.has(start)) continue;
-    if (now - (lastReachable.get(start) ?? -Infinity) > strayComponentGraceMs) continue;
+    if (now - (lostAt.get(start) ?? -Infinity) > strayComponentGraceMs) continue;
     const members: NodeId[] = [];
     const walk: NodeId[] = [start];
     seen.add(start);

@@ -4,6 +4,7 @@ import {
   computeMetrics,
   faultTolerance,
   graphFromLinks,
+  meshTopologyBlock,
   networkMetrics,
   normalizeGraph,
   snapshotTopology,
@@ -104,6 +105,11 @@ describe('graph metrics on known graphs', () => {
     const g = graphFromLinks<string>([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd']]);
     const m = computeMetrics(g);
     expect(networkMetrics(m)).toEqual({ active_connections: 4, average_connectivity: 2, network_diameter: 2, clustering_coefficient: 0.5833 });
+    expect(meshTopologyBlock(m)).toEqual({
+      total_active_nodes: 4,
+      network_metrics: networkMetrics(m),
+      fault_tolerance: { max_failures_tolerated: 0, network_partition_risk: 0.6667, redundancy_level: 'low' },
+    });
     const snap = snapshotTopology(g, m, (a, b) => (a === 'a' && b === 'b' ? 12 : null));
     expect(snap).toEqual({
       nodes: ['a', 'b', 'c', 'd'],

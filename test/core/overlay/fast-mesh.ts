@@ -32,11 +32,8 @@ type Event =
   | { kind: 'open'; a: NodeId; b: NodeId; lifeA: number; lifeB: number }
   | { kind: 'call'; fn: () => void };
 
-interface Slot {
-  at: Millis;
-  order: number;
-  event: Event;
-}
+/** An event with its place in time (one object per event: this loop runs millions of them). */
+type Slot = Event & { at: Millis; order: number };
 
 class Heap {
   private items: Slot[] = [];
@@ -175,7 +172,7 @@ export class FastMesh {
     for (let slot = this.heap.peek(); slot && slot.at <= time; slot = this.heap.peek()) {
       this.heap.pop();
       this.now = slot.at;
-      this.handle(slot.event);
+      this.handle(slot);
     }
     this.now = time;
   }
@@ -224,7 +221,10 @@ export class FastMesh {
   // ── internals ───────────────────────────────────────────────────────────────────────
 
   private schedule(at: Millis, event: Event): void {
-    this.heap.push({ at, order: this.order++, event });
+    const slot = event as Slot;
+    slot.at = at;
+    slot.order = this.order++;
+    this.heap.push(slot);
   }
 
   private reachable(a: NodeId, b: NodeId): boolean {
@@ -253,7 +253,7 @@ export class FastMesh {
       case 'tick': {
         const node = this.nodes.get(event.id);
         if (!node?.up || node.life !== event.life) return;
-        this.schedule(this.now + overlayTickIntervalMs, event);
+        this.schedule(this.now + overlayTickIntervalMs, { kind: 'tick', id: event.id, life: event.life });
         this.apply(event.id, node, node.overlay.step(this.now, { type: 'tick' }));
         return;
       }

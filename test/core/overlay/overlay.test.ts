@@ -64,6 +64,7 @@ describe('overlay core', () => {
     expect(h.overlay.counters.dropped['not-linked']).toBe(1);
     h.step({ type: 'advert-signed', seq: 123_456, sig: 'sim:m' });
     expect(h.overlay.counters.dropped['stale-signature']).toBe(1);
+    h.step({ type: 'tick' }, 10);
     expect(h.overlay.snapshot().lsdbOrigins).toBe(1); // only our own advert
     expect(JSON.stringify([...h.overlay.graph()].map(([k, v]) => [k, [...v]]))).toBe(graphBefore);
   });
@@ -85,9 +86,9 @@ describe('overlay core', () => {
 
   it('syncs a new neighbour by digest and request, asking only for what it lacks', () => {
     const a = harness(1);
-    const out = sends(a.step({ type: 'link-up', peer: id('b') }));
-    // What we hold (nothing yet), then our own first advert, which lists the new link.
-    expect(out.map((e) => e.msg)).toMatchObject([{ type: 'digest', entries: [] }, { type: 'advert', origin: 'm', links: [{ peer: 'b' }] }]);
+    // What we hold (nothing yet); then, on the next tick, our own first advert listing the link.
+    expect(sends(a.step({ type: 'link-up', peer: id('b') })).map((e) => e.msg)).toEqual([{ type: 'digest', entries: [] }]);
+    expect(sends(a.step({ type: 'tick' }, 10)).map((e) => e.msg)).toMatchObject([{ type: 'advert', origin: 'm', links: [{ peer: 'b' }] }]);
     a.receive('b', advert('x', 4, ['y']));
     const requests = sends(a.receive('b', { type: 'digest', entries: [{ origin: 'x', seq: 4 }, { origin: 'y', seq: 9 }, { origin: 'z', seq: 1 }] }, null));
     expect(requests.map((e) => e.msg)).toEqual([{ type: 'request', origins: ['y', 'z'] }]);
@@ -97,15 +98,27 @@ describe('overlay core', () => {
     expect(answers.map((e) => e.msg)).toMatchObject([{ type: 'advert', origin: 'x', seq: 4 }]);
   });
 
-  it('a joining node dials one more than min of the peers it heard of, and only the lower id initiates', () => {
+  it('a joining node dials two of the peers it heard of, then the rest knowing who has room', () => {
     const h = harness();
     const peers = ['a', 'c', 'd', 'e', 'f', 'g', 'h', 'z'].map(id);
     h.step({ type: 'peers-learnt', peers });
-    const out = connects(h.step({ type: 'tick' }, 10));
-    expect(out).toHaveLength(4);
-    for (const c of out) expect(c.initiator).toBe(self < c.peer);
+    const first = connects(h.step({ type: 'tick' }, 10));
+    expect(first).toHaveLength(2);
+    for (const c of first) expect(c.initiator).toBe(self < c.peer);
     // Pending dials are not repeated.
     expect(connects(h.step({ type: 'tick' }, 260))).toHaveLength(0);
+    // One link is up and its database says who is full: the rest go to nodes with room.
+    const [a, b] = first.map((c) => c.peer) as [NodeId, NodeId];
+    h.step({ type: 'link-up', peer: a }, 300);
+    h.step({ type: 'connect-failed', peer: b }, 300);
+    const full = peers.filter((p) => p !== a && p !== b).slice(0, 3);
+    const roomy = peers.filter((p) => p !== a && p !== b).slice(3);
+    h.receive(a, advert(a, 1, ['m', ...full]));
+    for (const p of full) h.receive(a, advert(p, 1, [a, 'x1', 'x2', 'x3', 'x4']));
+    for (const p of roomy) h.receive(a, advert(p, 1, [a, 'x5']));
+    const rest = connects(h.step({ type: 'tick' }, 600));
+    expect(rest.length).toBeGreaterThanOrEqual(2); // up to min, plus a spare
+    for (const c of rest) expect(roomy).toContain(c.peer);
   });
 
   it('keeps a full mesh while the swarm has at most max + 1 nodes', () => {
@@ -183,8 +196,8 @@ describe('overlay core', () => {
   it('after a restart, jumps past the sequence numbers of its previous life', () => {
     const h = harness();
     h.step({ type: 'link-up', peer: id('b') });
-    const out = h.receive('b', advert('m', 1_000_000, ['b']), 'm');
-    const signed = out.find((e) => e.type === 'sign-advert');
+    h.receive('b', advert('m', 1_000_000, ['b']), 'm');
+    const signed = h.step({ type: 'tick' }, 10).find((e) => e.type === 'sign-advert');
     expect(signed).toBeDefined();
     expect((signed as { body: { seq: number } }).body.seq).toBeGreaterThan(1_000_000);
   });

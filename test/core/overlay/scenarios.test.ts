@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { simTest } from '../../sim/seed.ts';
 import { always, eventually } from '../../sim/checkers.ts';
 import { createRng } from '../../../src/core/rng.ts';
-import { components } from '../../../src/core/graph/index.ts';
+import { components, meshTopologyBlock } from '../../../src/core/graph/index.ts';
 import { asNodeId, type NodeId } from '../../../src/core/types.ts';
 import { joinInRandomOrder, meshCluster, meshDiameter, meshHealthy, trueGraph, viewsAgree, type MeshCluster } from './mesh-checks.ts';
 
@@ -30,7 +30,22 @@ simTest('nodes joining in random order settle into one mesh with 3–5 links eac
   expect(pruned() - prunedBefore, 'no churn at rest').toBe(0);
   expect(meshDiameter(cluster)).toBeLessThanOrEqual(Math.ceil(Math.log2(48)));
   expect(viewsAgree(cluster)).toBe(true);
+  // What a node would write into swarm/mesh/topology and show in the UI, from its own view.
+  const node = cluster.node(cluster.upIds()[0] as NodeId).overlay;
+  const metrics = node.metrics();
+  const snapshot = node.topologySnapshot(metrics);
+  expect(snapshot.nodes).toHaveLength(48);
+  expect(snapshot.links).toHaveLength(trueLinkCount(cluster));
+  expect(snapshot.articulationPoints).toEqual([]);
+  expect(snapshot.avgDegree).toBeGreaterThanOrEqual(3);
+  expect(snapshot.avgDegree).toBeLessThanOrEqual(5);
+  expect(snapshot.partitionRisk).toBeLessThanOrEqual(0.125);
+  expect(meshTopologyBlock(metrics).fault_tolerance.redundancy_level).toBe('high');
 });
+
+function trueLinkCount(cluster: MeshCluster): number {
+  return [...trueGraph(cluster).values()].reduce((s, peers) => s + peers.size, 0) / 2;
+}
 
 simTest('a small swarm forms a full mesh', (seed) => {
   for (const n of [2, 4, 6]) {
@@ -75,6 +90,9 @@ simTest('a partition: each side keeps itself whole, and the two sides merge agai
   };
   eventually(cluster, 'left side whole', sideHealthy(left), { withinMs: 10_000, checkEveryMs: 100 });
   eventually(cluster, 'right side whole', sideHealthy(right), { withinMs: 10_000, checkEveryMs: 100 });
+  // Each side still sees the other as an unreachable part of the mesh: a partition, risk 1.
+  const seen = cluster.node(left[0] as NodeId).overlay.metrics();
+  expect(seen).toMatchObject({ connected: false, partitionRisk: 1 });
   cluster.runFor(5_000);
   cluster.network.heal();
   eventually(cluster, 'one mesh again', () => meshHealthy(cluster, 3, 5), { withinMs: 20_000, checkEveryMs: 100 });
@@ -124,7 +142,9 @@ simTest('a misbehaving node cannot forge adverts, and is cut off when it floods'
   cluster.runFor(500);
   expect(cluster.node(neighbour).overlay.counters.dropped['signer-mismatch']).toBe(1);
   expect(cluster.node(neighbour).stats.framesFromStrangers).toBeGreaterThanOrEqual(1);
-  expect(viewsAgree(cluster)).toBe(true);
+  // Not applied: the neighbour would still take the victim's real advert of any seq.
+  expect(cluster.node(neighbour).overlay.wantsAdvert(victim, Number.MAX_SAFE_INTEGER)).toBe(true);
+  eventually(cluster, 'views agree', () => viewsAgree(cluster), { withinMs: 5_000, checkEveryMs: 100 });
   // Now it floods its neighbour with junk until the neighbour hangs up.
   cluster.act(liar, (n) => {
     for (let i = 0; i < 8_000; i++) n.sendRaw(neighbour, { k: 'o', m: { type: 'request', origins: [asNodeId(`x${i}`)] } });

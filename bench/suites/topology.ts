@@ -1,0 +1,145 @@
+// `npm run bench -- topology [--quick] [--seeds K] [--n 16,64] [--detect-ms 1000] [--out FILE]`
+//
+// The self-healing overlay at scale (issue 4, item 6), on the lean overlay simulator
+// (test/core/overlay/fast-mesh.ts: the real overlay core, links that open 50–100 ms after a
+// dial, FIFO frames with 10–50 ms latency, crashes noticed after `detect-ms` ± 50 %).
+// For each N, per seed:
+//   1. N nodes join in random order, one every 50 ms, each told of up to 8 random nodes already
+//      there (what the signaling server's join answer gives);
+//   2. once every degree is in [3, 5] and the mesh is one component, 30 s more at rest, then the
+//      degrees, diameter and clustering of the true link graph are measured;
+//   3. overlay frames sent over one advert-refresh period at rest (300 s) give msgs/node/s
+//      (the link layer's own keepalives are not the overlay's and are not counted; frames sent
+//      while healing are reported separately, per surviving node);
+//   4. 20 % of the nodes crash at once; healing time = until the survivors are one component
+//      with every degree back in [3, 5] (checked every 50 ms; 60 s budget, "not healed" if missed).
+// One JSON line per N: degree range and diameter are the worst over seeds, clustering and
+// msgs/node/s the mean, healing p50 and max. Targets: degrees in [3, 5] at rest,
+// diameter ≤ ⌈log₂ N⌉, healing p50 ≤ 5 s.
+import type { BenchArgs } from '../main.ts';
+import { emitRow, judgeTargets, machine, percentile, printTable, type Row, type Target } from '../report.ts';
+import { FastMesh } from '../../test/core/overlay/fast-mesh.ts';
+import { computeMetrics } from '../../src/core/graph/index.ts';
+import { advertRefreshMs, defaultOverlayConfig } from '../../src/core/overlay/config.ts';
+import type { NodeId } from '../../src/core/types.ts';
+
+const joinSpacingMs = 50;
+const joinSampleSize = 8;
+const settleBudgetMs = 120_000;
+const restMs = 30_000;
+const crashShare = 0.2;
+const healBudgetMs = 60_000;
+const healCheckMs = 50;
+
+interface SeedResult {
+  settled: boolean;
+  degreeMin: number;
+  degreeMax: number;
+  diameter: number;
+  clustering: number;
+  msgsPerNodePerS: number;
+  healMs: number | null;
+  /** Overlay frames per surviving node from the crash until healed (or the budget ran out). */
+  healMsgsPerNode: number;
+}
+
+function flag(rest: string[], name: string): string | undefined {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+}
+
+function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number): SeedResult {
+  const { minLinks, maxLinks } = defaultOverlayConfig;
+  const mesh = new FastMesh({ seed: seed * 7919 + n, detectMs });
+  const order = mesh.rng.shuffle(Array.from({ length: n }, (_, i) => `n${i}`));
+  for (const name of order) {
+    const sample = mesh.rng.shuffle(mesh.upIds()).slice(0, joinSampleSize);
+    mesh.add(name, sample);
+    mesh.runFor(joinSpacingMs);
+  }
+  const settled = mesh.runUntil(() => mesh.healthy(minLinks, maxLinks) === true, settleBudgetMs, 100) !== null;
+  mesh.runFor(restMs);
+  const rest = computeMetrics(mesh.graph());
+  const framesBefore = mesh.framesSent;
+  mesh.runFor(rateWindowMs);
+  const msgsPerNodePerS = (mesh.framesSent - framesBefore) / n / (rateWindowMs / 1000);
+
+  const victims = mesh.rng.shuffle(mesh.upIds()).slice(0, Math.round(n * crashShare)) as NodeId[];
+  for (const v of victims) mesh.crash(v);
+  const framesAtCrash = mesh.framesSent;
+  const healMs = mesh.runUntil(() => mesh.healthy(minLinks, maxLinks) === true, healBudgetMs, healCheckMs);
+  const healMsgsPerNode = (mesh.framesSent - framesAtCrash) / (n - victims.length);
+  return {
+    settled,
+    degreeMin: rest.minDegree,
+    degreeMax: rest.maxDegree,
+    diameter: rest.connected ? rest.diameter : Infinity,
+    clustering: rest.clustering,
+    msgsPerNodePerS,
+    healMs,
+    healMsgsPerNode,
+  };
+}
+
+export async function run(args: BenchArgs): Promise<void> {
+  const seeds = Number(flag(args.rest, '--seeds') ?? (args.quick ? 3 : 20));
+  const sizes = (flag(args.rest, '--n') ?? (args.quick ? '16,64,256' : '16,64,256,1024')).split(',').map(Number);
+  const detectMs = Number(flag(args.rest, '--detect-ms') ?? 1_000);
+  const rateWindowMs = advertRefreshMs;
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  for (const n of sizes) {
+    const results: SeedResult[] = [];
+    const started = performance.now();
+    for (let seed = 1; seed <= seeds; seed++) {
+      results.push(runSeed(n, seed, detectMs, rateWindowMs));
+      console.error(`topology n=${n} seed ${seed}/${seeds} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const healed = results.map((r) => r.healMs).filter((ms): ms is number => ms !== null);
+    const diameterTarget = Math.ceil(Math.log2(n));
+    const worstDiameter = Math.max(...results.map((r) => r.diameter));
+    const healP50 = healed.length === results.length ? (percentile(healed, 50) as number) / 1000 : null;
+    const row: Row = {
+      suite: 'topology',
+      n,
+      seeds,
+      settled: results.filter((r) => r.settled).length,
+      degree_min: Math.min(...results.map((r) => r.degreeMin)),
+      degree_max: Math.max(...results.map((r) => r.degreeMax)),
+      diameter: Number.isFinite(worstDiameter) ? worstDiameter : null,
+      diameter_target: diameterTarget,
+      clustering: round(mean(results.map((r) => r.clustering)), 4),
+      msgs_per_node_per_s: round(mean(results.map((r) => r.msgsPerNodePerS)), 2),
+      heal_s_p50: healP50 === null ? null : round(healP50, 2),
+      heal_s_max: healed.length === results.length ? round(Math.max(...healed) / 1000, 2) : null,
+      healed: healed.length,
+      heal_msgs_per_node: round(mean(results.map((r) => r.healMsgsPerNode)), 1),
+      detect_ms: detectMs,
+      rate_window_s: rateWindowMs / 1000,
+      wall_s: round((performance.now() - started) / 1000, 1),
+      cores: machine.cores,
+      node: machine.node,
+    };
+    emitRow(row, args.out);
+    rows.push(row);
+    targets.push(
+      { what: `n=${n} smallest degree at rest`, measured: row.degree_min as number, limit: 3, kind: 'min' },
+      { what: `n=${n} largest degree at rest`, measured: row.degree_max as number, limit: 5, kind: 'max' },
+      { what: `n=${n} diameter (worst seed)`, measured: row.diameter as number | null, limit: diameterTarget, kind: 'max' },
+      { what: `n=${n} healing after 20 % crash, p50 s`, measured: row.heal_s_p50 as number | null, limit: 5, kind: 'max' },
+    );
+  }
+  printTable(rows, ['n', 'seeds', 'degree_min', 'degree_max', 'diameter', 'diameter_target', 'clustering', 'msgs_per_node_per_s', 'heal_s_p50', 'heal_s_max', 'healed', 'wall_s']);
+  const missed = judgeTargets(targets);
+  if (missed > 0) process.exitCode = 1;
+}
+
+function mean(values: number[]): number {
+  return values.reduce((s, x) => s + x, 0) / Math.max(1, values.length);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
