@@ -9,7 +9,8 @@
 //   • links above max are pruned, one at a time, never a bridge, never a young link;
 //   • no churn: a pruned pair stays apart for a minute, a lost peer is not redialled for a few
 //     seconds, failed dials back off exponentially, and new links are drawn from a token bucket.
-// It also floods link-state adverts so every node knows the whole graph (lsdb.ts, view.ts).
+// Link-state adverts make every node know the whole graph: adverts.ts floods and syncs them,
+// lsdb.ts stores them, view.ts turns them into this node's picture; choose.ts picks links.
 //
 // How a runtime drives it (see OverlayInput and OverlayEffect for the exact shapes):
 //   • feed `tick` every overlayTickIntervalMs, link-up / link-down / connect-failed / link-rtt
@@ -26,9 +27,6 @@ import { compareNodeIds, type Millis, type NodeId } from '../types.ts';
 import type { Graph } from '../graph/graph.ts';
 import { computeMetrics, snapshotTopology, type GraphMetrics, type TopologySnapshot } from '../graph/metrics.ts';
 import {
-  advertHopAgeMs,
-  advertMinIntervalMs,
-  advertRefreshMs,
   checkConfig,
   connectBackoffBaseMs,
   connectBackoffMaxMs,
@@ -39,12 +37,9 @@ import {
   inboundSlackLinks,
   learntPeerTtlMs,
   lostPeerHoldMs,
-  maxDigestEntries,
-  maxAdvertOrigins,
   maxKnownPeers,
   maxOverlayMessageBytes,
   maxPendingConnects,
-  maxRequestOrigins,
   minLinkAgeBeforePruneMs,
   newLinkBurst,
   newLinkRefillMs,
@@ -56,111 +51,28 @@ import {
   prunedPeerHoldMs,
   pruneIntervalMs,
   rediscoverIntervalMs,
-  requestRetryMs,
   strayComponentGraceMs,
-  syncHintTtlMs,
   targetLinks,
   type OverlayConfig,
 } from './config.ts';
-import {
-  advertSigningText,
-  decodeOverlayMessage,
-  type AdvertBody,
-  type AdvertLink,
-  type AdvertMsg,
-  type OverlayMsg,
-  type UnlinkReason,
-} from './messages.ts';
-import { LinkStateDb } from './lsdb.ts';
+import { decodeOverlayMessage, type AdvertMsg, type UnlinkReason } from './messages.ts';
+import type { LinkStateDb } from './lsdb.ts';
 import { buildView, type TopologyView } from './view.ts';
 import { chooseLinkTargets, choosePruneVictim } from './choose.ts';
 import { createThrottle, type Throttle } from './throttle.ts';
+import { AdvertExchange, type AdvertContext } from './adverts.ts';
+import {
+  emptyCounters,
+  pushSend,
+  type OverlayCounters,
+  type OverlayEffect,
+  type OverlayInput,
+  type OverlayOptions,
+  type OverlaySnapshot,
+  type RouteTopology,
+} from './types.ts';
 
-export type OverlayInput =
-  | { type: 'tick' }
-  /** The transport has an open link to `peer` (inbound or one we asked for). */
-  | { type: 'link-up'; peer: NodeId }
-  | { type: 'link-down'; peer: NodeId; reason?: string }
-  /** A `connect` we asked for could not be made (otherwise it times out after connectTimeoutMs). */
-  | { type: 'connect-failed'; peer: NodeId; reason?: string }
-  /** A round-trip time measured on a link (the link protocol's ping/pong). */
-  | { type: 'link-rtt'; peer: NodeId; rttMs: number }
-  /** Peers heard of from the signaling server: the join sample and peer-joined announcements. */
-  | { type: 'peers-learnt'; peers: readonly NodeId[] }
-  /** A peer left for good (signaling peer-left, or a failure detector's verdict). */
-  | { type: 'peer-left'; peer: NodeId }
-  /**
-   * An overlay frame from a linked neighbour. `signer` is the node whose signature over
-   * advertSigningText() the runtime verified for an advert (null if it did not verify);
-   * `sizeBytes` is the frame's size on the wire when known.
-   */
-  | { type: 'message'; from: NodeId; msg: unknown; signer?: NodeId | null; sizeBytes?: number }
-  /** The signature the runtime made for a `sign-advert` effect. */
-  | { type: 'advert-signed'; seq: number; sig: string }
-  /** Live settings change; refused (with a `config-refused` effect) if invalid. */
-  | { type: 'config'; config: Partial<OverlayConfig> };
-
-export type OverlayEffect =
-  | { type: 'connect'; peer: NodeId; initiator: boolean }
-  | { type: 'disconnect'; peer: NodeId; reason: UnlinkReason }
-  | { type: 'send'; to: NodeId; msg: OverlayMsg }
-  | { type: 'sign-advert'; body: AdvertBody; text: string }
-  | { type: 'config-refused'; reason: string };
-
-/** Why an input was dropped; every one is counted, none is applied. */
-export type OverlayDropReason =
-  | 'malformed'
-  | 'oversize'
-  | 'unsigned'
-  | 'signer-mismatch'
-  | 'impossible-seq'
-  | 'bad-links'
-  | 'not-linked'
-  | 'rate-limited'
-  | 'expired'
-  | 'db-full'
-  | 'bad-input'
-  | 'bad-config'
-  | 'stale-signature';
-
-/** Inputs that were valid but carried nothing new. */
-export type OverlayIgnoreReason = 'duplicate' | 'stale' | 'duplicate-link-up';
-
-export interface OverlayCounters {
-  dropped: Record<OverlayDropReason, number>;
-  ignored: Record<OverlayIgnoreReason, number>;
-  sent: Record<OverlayMsg['type'], number>;
-  received: number;
-  connectsRequested: number;
-  connectsFailed: number;
-  linksPruned: number;
-  linksRefused: number;
-  floodersDisconnected: number;
-  advertsOriginated: number;
-}
-
-export interface OverlaySnapshot {
-  self: NodeId;
-  config: OverlayConfig;
-  links: Array<{ peer: NodeId; upAt: Millis; rttMs: number | null }>;
-  pending: NodeId[];
-  knownPeers: number;
-  lsdbOrigins: number;
-  advertSeq: number;
-  counters: OverlayCounters;
-}
-
-/** What the router needs from the overlay (src/core/route/router.ts). */
-export interface RouteTopology {
-  /** Changes whenever `graph` or `links` may have changed. */
-  readonly key: string;
-  /** Symmetric adjacency of the known mesh (two-way checked). */
-  readonly graph: Graph<NodeId>;
-  /** This node's open links right now (first-hand, may be ahead of `graph`). */
-  readonly links: ReadonlySet<NodeId>;
-  /** Advertised round-trip time of the link a–b, if known. */
-  rttMs(a: NodeId, b: NodeId): number | undefined;
-}
+export type * from './types.ts';
 
 interface LinkState {
   upAt: Millis;
@@ -175,13 +87,6 @@ interface PeerRecord {
   blockedUntil: Millis;
 }
 
-export interface OverlayOptions {
-  self: NodeId;
-  rng: Rng;
-  config?: Partial<OverlayConfig>;
-  now?: Millis;
-}
-
 /** Expiry of adverts, hints and remembered peers: nothing there is urgent. */
 const housekeepingIntervalMs: Millis = 5_000;
 
@@ -189,7 +94,8 @@ export class Overlay {
   readonly self: NodeId;
   private config: OverlayConfig;
   private readonly rng: Rng;
-  private readonly lsdb = new LinkStateDb();
+  private readonly adverts: AdvertExchange;
+  private readonly lsdb: LinkStateDb;
   private readonly linkStates = new Map<NodeId, LinkState>();
   private readonly pending = new Map<NodeId, Millis>();
   private readonly known = new Map<NodeId, PeerRecord>();
@@ -197,9 +103,6 @@ export class Overlay {
   private readonly departed = new Map<NodeId, number>();
   /** When a node last dropped out of our component (for showing recent strays). */
   private readonly lostAt = new Map<NodeId, Millis>();
-  /** Neighbour → (origin → seq) from its digest: adverts it already has, not to flood it. */
-  private readonly syncHints = new Map<NodeId, { until: Millis; seqs: Map<NodeId, number> }>();
-  private readonly requested = new Map<NodeId, Millis>();
   private linkSet = new Set<NodeId>();
   private linksVersion = 0;
   private departedVersion = 0;
@@ -207,11 +110,6 @@ export class Overlay {
   private cachedRoute: { view: TopologyView; route: RouteTopology } | null = null;
   private viewBuilds = 0;
   private now: Millis;
-  private seq = 0;
-  private awaitingSignature: AdvertBody | null = null;
-  private advertDirty = true;
-  private lastOriginatedAt: Millis = -Infinity;
-  private nextRefreshAt: Millis = 0;
   private newLinkTokens = newLinkBurst;
   private tokensAt: Millis;
   private nextGrowAt: Millis = 0;
@@ -219,32 +117,7 @@ export class Overlay {
   private nextPartitionCheckAt: Millis = 0;
   private nextRediscoverAt: Millis = 0;
   private nextHousekeepingAt: Millis = 0;
-  readonly counters: OverlayCounters = {
-    dropped: {
-      malformed: 0,
-      oversize: 0,
-      unsigned: 0,
-      'signer-mismatch': 0,
-      'impossible-seq': 0,
-      'bad-links': 0,
-      'not-linked': 0,
-      'rate-limited': 0,
-      expired: 0,
-      'db-full': 0,
-      'bad-input': 0,
-      'bad-config': 0,
-      'stale-signature': 0,
-    },
-    ignored: { duplicate: 0, stale: 0, 'duplicate-link-up': 0 },
-    sent: { advert: 0, digest: 0, request: 0, unlink: 0 },
-    received: 0,
-    connectsRequested: 0,
-    connectsFailed: 0,
-    linksPruned: 0,
-    linksRefused: 0,
-    floodersDisconnected: 0,
-    advertsOriginated: 0,
-  };
+  readonly counters: OverlayCounters = emptyCounters();
 
   constructor(options: OverlayOptions) {
     this.self = options.self;
@@ -255,9 +128,8 @@ export class Overlay {
     this.config = config;
     this.now = options.now ?? 0;
     this.tokensAt = this.now;
-    // Sequence numbers start from the clock, so a node that restarts (same id, state lost)
-    // still outnumbers the adverts its previous life left in the mesh.
-    this.seq = Math.max(0, Math.floor(this.now));
+    this.adverts = new AdvertExchange(this.self, this.rng, this.counters, this.now);
+    this.lsdb = this.adverts.lsdb;
   }
 
   // ── the state machine ─────────────────────────────────────────────────────────────────
@@ -291,7 +163,7 @@ export class Overlay {
         this.onMessage(input.from, input.msg, input.signer ?? null, input.sizeBytes, out);
         break;
       case 'advert-signed':
-        this.onSigned(input.seq, input.sig, out);
+        this.adverts.onSigned(this.advertContext(out), input.seq, input.sig);
         break;
       case 'config':
         this.onConfig(input.config, out);
@@ -376,7 +248,7 @@ export class Overlay {
       pending: [...this.pending.keys()].sort(compareNodeIds),
       knownPeers: this.known.size,
       lsdbOrigins: this.lsdb.size,
-      advertSeq: this.seq,
+      advertSeq: this.adverts.seq,
       counters: structuredClone(this.counters),
     };
   }
@@ -386,7 +258,7 @@ export class Overlay {
    * verifying a signature, to skip the (costly) check for the many duplicate copies of a flood.
    */
   wantsAdvert(origin: NodeId, seq: number): boolean {
-    return origin === this.self ? seq > this.seq : seq > this.lsdb.seqOf(origin);
+    return this.adverts.wantsAdvert(origin, seq);
   }
 
   // ── links ─────────────────────────────────────────────────────────────────────────────
@@ -405,7 +277,7 @@ export class Overlay {
     const record = this.known.get(peer);
     if (!asked && !this.acceptsInbound(peer)) {
       this.counters.linksRefused++;
-      this.sendTo(peer, { type: 'unlink', reason: 'full' }, out);
+      pushSend(out, this.counters, peer, { type: 'unlink', reason: 'full' });
       out.push({ type: 'disconnect', peer, reason: 'full' });
       if (record) record.blockedUntil = Math.max(record.blockedUntil, this.now + lostPeerHoldMs);
       return;
@@ -420,7 +292,7 @@ export class Overlay {
       ),
     });
     this.linksChanged();
-    this.sendDigest(peer, out);
+    this.adverts.sendDigest(this.advertContext(out), peer);
   }
 
   /**
@@ -439,7 +311,7 @@ export class Overlay {
   private onLinkDown(peer: NodeId): void {
     this.pending.delete(peer);
     if (!this.linkStates.delete(peer)) return;
-    this.syncHints.delete(peer);
+    this.adverts.forgetNeighbour(peer);
     this.hold(peer, lostPeerHoldMs);
     this.linksChanged();
   }
@@ -454,7 +326,7 @@ export class Overlay {
     // Re-advertise only for a real change, so RTT jitter does not flood the mesh.
     const before = link.rttMs;
     link.rttMs = rounded;
-    if (before === null || Math.abs(before - rounded) > Math.max(5, before * 0.25)) this.advertDirty = true;
+    if (before === null || Math.abs(before - rounded) > Math.max(5, before * 0.25)) this.adverts.markDirty();
   }
 
   private onPeerLeft(peer: NodeId): void {
@@ -467,7 +339,7 @@ export class Overlay {
   private linksChanged(): void {
     this.linkSet = new Set(this.linkStates.keys());
     this.linksVersion++;
-    this.advertDirty = true;
+    this.adverts.markDirty();
   }
 
   private hear(peer: NodeId): void {
@@ -514,10 +386,10 @@ export class Overlay {
   }
 
   private dropLink(peer: NodeId, reason: UnlinkReason, holdMs: Millis, out: OverlayEffect[]): void {
-    this.sendTo(peer, { type: 'unlink', reason }, out);
+    pushSend(out, this.counters, peer, { type: 'unlink', reason });
     out.push({ type: 'disconnect', peer, reason });
     this.linkStates.delete(peer);
-    this.syncHints.delete(peer);
+    this.adverts.forgetNeighbour(peer);
     this.hold(peer, holdMs);
     this.linksChanged();
   }
@@ -539,13 +411,15 @@ export class Overlay {
     }
     this.maintainLinks(out);
     // Adverts go out on ticks only, so that link changes of one tick share one advert.
-    this.maybeOriginate(out);
+    this.adverts.maybeOriginate(this.advertContext(out));
+  }
+
+  private advertContext(out: OverlayEffect[]): AdvertContext {
+    return { now: this.now, links: this.linkStates, departedSeq: (origin) => this.departed.get(origin), out };
   }
 
   private housekeeping(): void {
-    this.lsdb.expire(this.now, this.self);
-    for (const [peer, hints] of this.syncHints) if (hints.until <= this.now) this.syncHints.delete(peer);
-    for (const [origin, at] of this.requested) if (this.now - at >= requestRetryMs) this.requested.delete(origin);
+    this.adverts.housekeeping(this.now);
     for (const [peer, record] of this.known) {
       if (this.linkStates.has(peer) || this.pending.has(peer)) continue;
       if (this.now - record.heardAt > peerForgetMs) this.known.delete(peer);
@@ -669,134 +543,6 @@ export class Overlay {
     return record !== undefined && record.blockedUntil > this.now;
   }
 
-  // ── adverts ───────────────────────────────────────────────────────────────────────────
-
-  private maybeOriginate(out: OverlayEffect[]): void {
-    const due = (this.advertDirty && this.now - this.lastOriginatedAt >= advertMinIntervalMs) || this.now >= this.nextRefreshAt;
-    if (!due) return;
-    this.seq++;
-    const links: AdvertLink[] = this.links().map((peer) => {
-      const rtt = this.linkStates.get(peer)?.rttMs ?? null;
-      return rtt === null ? { peer } : { peer, rttMs: rtt };
-    });
-    const body: AdvertBody = { origin: this.self, seq: this.seq, links };
-    this.awaitingSignature = body;
-    this.advertDirty = false;
-    this.lastOriginatedAt = this.now;
-    this.nextRefreshAt = this.now + advertRefreshMs * (0.8 + 0.2 * this.rng.next());
-    this.counters.advertsOriginated++;
-    out.push({ type: 'sign-advert', body, text: advertSigningText(body) });
-  }
-
-  private onSigned(seq: number, sig: string, out: OverlayEffect[]): void {
-    const body = this.awaitingSignature;
-    if (!body || body.seq !== seq || typeof sig !== 'string' || sig.length === 0) {
-      this.counters.dropped['stale-signature']++;
-      return;
-    }
-    this.awaitingSignature = null;
-    const advert: AdvertMsg = { type: 'advert', ...body, ageMs: 0, sig };
-    this.lsdb.consider(advert, this.now);
-    for (const peer of this.linkStates.keys()) this.sendTo(peer, advert, out);
-  }
-
-  private onAdvert(from: NodeId, advert: AdvertMsg, signer: NodeId | null, out: OverlayEffect[]): void {
-    if (signer === null) return void this.counters.dropped.unsigned++;
-    if (signer !== advert.origin) return void this.counters.dropped['signer-mismatch']++;
-    if (!possibleSeq(advert.seq)) return void this.counters.dropped['impossible-seq']++;
-    if (!distinctLinks(advert)) return void this.counters.dropped['bad-links']++;
-    if (advert.origin === this.self) {
-      // Our own advert from before a restart: jump past its seq so the new one wins everywhere.
-      const mine = this.lsdb.get(this.self);
-      const sameAsMine = mine !== undefined && mine.advert.seq === advert.seq && mine.advert.sig === advert.sig;
-      if (advert.seq > this.seq || (advert.seq === this.seq && !sameAsMine && this.awaitingSignature?.seq !== advert.seq)) {
-        this.bumpSeqPast(advert.seq);
-      } else this.counters.ignored.duplicate++;
-      return;
-    }
-    const result = this.lsdb.consider(advert, this.now);
-    switch (result.kind) {
-      case 'duplicate':
-        this.counters.ignored.duplicate++;
-        return;
-      case 'stale': {
-        this.counters.ignored.stale++;
-        // The neighbour is behind: hand it our newer copy (OSPF does the same).
-        const mine = this.lsdb.get(advert.origin);
-        if (mine) this.sendTo(from, { ...mine.advert, ageMs: this.lsdb.ageOf(mine, this.now) + advertHopAgeMs }, out);
-        return;
-      }
-      case 'expired':
-      case 'db-full':
-        this.counters.dropped[result.kind]++;
-        return;
-      case 'installed':
-        break;
-    }
-    this.requested.delete(advert.origin);
-    const departedSeq = this.departed.get(advert.origin);
-    if (departedSeq !== undefined && advert.seq > departedSeq) {
-      this.departed.delete(advert.origin);
-      this.departedVersion++;
-    }
-    const forwarded: AdvertMsg = { ...advert, ageMs: advert.ageMs + advertHopAgeMs };
-    for (const peer of this.linkStates.keys()) {
-      if (peer === from || peer === advert.origin) continue;
-      const hint = this.syncHints.get(peer);
-      if (hint && (hint.seqs.get(advert.origin) ?? 0) >= advert.seq) continue;
-      this.sendTo(peer, forwarded, out);
-    }
-  }
-
-  private bumpSeqPast(seq: number): void {
-    this.seq = seq;
-    this.advertDirty = true;
-    this.lastOriginatedAt = -Infinity;
-  }
-
-  private sendDigest(peer: NodeId, out: OverlayEffect[]): void {
-    const entries: Array<{ origin: NodeId; seq: number }> = [];
-    for (const entry of this.lsdb.all()) entries.push({ origin: entry.advert.origin, seq: entry.advert.seq });
-    // An empty digest still tells the neighbour we have nothing, so it sends what it has.
-    for (let i = 0; i === 0 || i < entries.length; i += maxDigestEntries) {
-      this.sendTo(peer, { type: 'digest', entries: entries.slice(i, i + maxDigestEntries) }, out);
-    }
-  }
-
-  private onDigest(from: NodeId, entries: ReadonlyArray<{ origin: NodeId; seq: number }>, out: OverlayEffect[]): void {
-    let hints = this.syncHints.get(from);
-    if (!hints) this.syncHints.set(from, (hints = { until: 0, seqs: new Map() }));
-    hints.until = this.now + syncHintTtlMs;
-    const want: NodeId[] = [];
-    for (const { origin, seq } of entries) {
-      if (!possibleSeq(seq)) {
-        this.counters.dropped['impossible-seq']++;
-        continue;
-      }
-      if (hints.seqs.size < maxAdvertOrigins || hints.seqs.has(origin)) hints.seqs.set(origin, Math.max(seq, hints.seqs.get(origin) ?? 0));
-      if (origin === this.self) {
-        if (seq > this.seq) this.bumpSeqPast(seq);
-        continue;
-      }
-      if (seq <= this.lsdb.seqOf(origin) || seq <= (this.departed.get(origin) ?? 0)) continue;
-      const askedAt = this.requested.get(origin);
-      if (askedAt !== undefined && this.now - askedAt < requestRetryMs) continue;
-      if (askedAt === undefined && this.requested.size >= maxAdvertOrigins) continue;
-      this.requested.set(origin, this.now);
-      want.push(origin);
-    }
-    for (let i = 0; i < want.length; i += maxRequestOrigins) {
-      this.sendTo(from, { type: 'request', origins: want.slice(i, i + maxRequestOrigins) }, out);
-    }
-  }
-
-  private onRequest(from: NodeId, origins: readonly NodeId[], out: OverlayEffect[]): void {
-    for (const origin of origins) {
-      const entry = this.lsdb.get(origin);
-      if (entry) this.sendTo(from, { ...entry.advert, ageMs: this.lsdb.ageOf(entry, this.now) + advertHopAgeMs }, out);
-    }
-  }
-
   // ── messages ──────────────────────────────────────────────────────────────────────────
 
   private onMessage(from: NodeId, raw: unknown, signer: NodeId | null, sizeBytes: number | undefined, out: OverlayEffect[]): void {
@@ -812,7 +558,7 @@ export class Overlay {
       return;
     }
     if (sizeBytes !== undefined && sizeBytes > maxOverlayMessageBytes) return void this.counters.dropped.oversize++;
-    if (this.isCopyWeHold(raw)) return void this.counters.ignored.duplicate++;
+    if (this.adverts.isCopyWeHold(raw)) return void this.counters.ignored.duplicate++;
     const msg = decodeOverlayMessage(raw);
     if (!msg) return void this.counters.dropped.malformed++;
     switch (msg.type) {
@@ -820,15 +566,15 @@ export class Overlay {
         this.onAdvert(from, msg, signer, out);
         break;
       case 'digest':
-        this.onDigest(from, msg.entries, out);
+        this.adverts.onDigest(this.advertContext(out), from, msg.entries);
         break;
       case 'request':
-        this.onRequest(from, msg.origins, out);
+        this.adverts.onRequest(this.advertContext(out), from, msg.origins);
         break;
       case 'unlink':
         if (msg.reason === 'leaving') this.onPeerLeft(from);
         this.linkStates.delete(from);
-        this.syncHints.delete(from);
+        this.adverts.forgetNeighbour(from);
         this.hold(from, msg.reason === 'leaving' ? lostPeerHoldMs : prunedPeerHoldMs);
         this.linksChanged();
         out.push({ type: 'disconnect', peer: from, reason: msg.reason });
@@ -836,16 +582,15 @@ export class Overlay {
     }
   }
 
-  /**
-   * Most frames of a flood are copies of an advert we already hold (each node hears each advert
-   * from about every neighbour). Recognising them before the full decode halves the cost of a
-   * flood; nothing is applied from them, so a malformed copy is dropped either way.
-   */
-  private isCopyWeHold(raw: unknown): boolean {
-    if (typeof raw !== 'object' || raw === null) return false;
-    const { type, origin, seq } = raw as { type?: unknown; origin?: unknown; seq?: unknown };
-    if (type !== 'advert' || typeof origin !== 'string' || typeof seq !== 'number') return false;
-    return origin !== this.self && this.lsdb.get(origin as NodeId)?.advert.seq === seq;
+  private onAdvert(from: NodeId, advert: AdvertMsg, signer: NodeId | null, out: OverlayEffect[]): void {
+    const installed = this.adverts.onAdvert(this.advertContext(out), from, advert, signer);
+    if (!installed) return;
+    // A node that left and advertises anew is back.
+    const departedSeq = this.departed.get(installed.origin);
+    if (departedSeq !== undefined && installed.seq > departedSeq) {
+      this.departed.delete(installed.origin);
+      this.departedVersion++;
+    }
   }
 
   private onConfig(change: Partial<OverlayConfig>, out: OverlayEffect[]): void {
@@ -861,25 +606,4 @@ export class Overlay {
     }
     this.config = next;
   }
-
-  private sendTo(to: NodeId, msg: OverlayMsg, out: OverlayEffect[]): void {
-    this.counters.sent[msg.type]++;
-    out.push({ type: 'send', to, msg });
-  }
-}
-
-/** No link twice and none to itself (a quadratic scan: adverts list a handful of links). */
-function distinctLinks(advert: AdvertMsg): boolean {
-  const links = advert.links;
-  for (let i = 0; i < links.length; i++) {
-    const peer = (links[i] as AdvertLink).peer;
-    if (peer === advert.origin) return false;
-    for (let j = i + 1; j < links.length; j++) if ((links[j] as AdvertLink).peer === peer) return false;
-  }
-  return true;
-}
-
-/** Sequence numbers start at 1 and must stay exact in a double. */
-function possibleSeq(seq: number): boolean {
-  return Number.isSafeInteger(seq) && seq >= 1;
 }
