@@ -1,6 +1,19 @@
 // window.tabmesh: everything the UI can do, as methods, so browser tests and people in
 // devtools can drive a tab. Names are public: extend, never rename (README documents them).
 import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
+import type { Priority } from './core/steal/index.ts';
+
+/** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
+export interface JobRequest {
+  /** 'mandelbrot' | 'primes' | 'monte-carlo-pi' | 'proof-of-work' (or a kind the app registered). */
+  kind: string;
+  params?: unknown;
+  /** Tasks to split the job into (Mandelbrot: ignored, its tiles decide). */
+  chunks?: number;
+  priority?: Priority;
+  /** 1, or 2–3 for verified mode: each task runs on that many distinct nodes that must agree. */
+  redundancy?: number;
+}
 
 export interface TabmeshApi {
   /** This node's state as plain JSON (a fresh copy); null until the node has started. */
@@ -17,6 +30,12 @@ export interface TabmeshApi {
   setMemory(key: string, value: unknown): Promise<true>;
   /** Deletes a key of the replicated memory (a tombstone spreads by gossip). */
   deleteMemory(key: string): Promise<true>;
+  /** Submits a compute job that the mesh shares out; resolves with its id (see snapshot().jobs). */
+  submitJob(job: JobRequest): Promise<string>;
+  /** The assembled result of a job of this node once it is done (Mandelbrot: { width, height, pixels }). */
+  jobResult(id: string): Promise<unknown>;
+  /** Cancels a queued or running job of this node. */
+  cancelJob(id: string): Promise<true>;
 }
 
 declare global {
@@ -43,6 +62,9 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     reconnectSignaling: () => node.command('reconnectSignaling') as Promise<true>,
     setMemory: (key, value) => node.command('setMemory', key, value) as Promise<true>,
     deleteMemory: (key) => node.command('deleteMemory', key) as Promise<true>,
+    submitJob: (job) => node.command('submitJob', job) as Promise<string>,
+    jobResult: (id) => node.command('jobResult', id),
+    cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,
   };
   window.tabmesh = api;
   return api;

@@ -3,7 +3,18 @@
 // kind of node by being added here, once.
 import type { Service } from './service.ts';
 import { GossipService } from './services/gossip.ts';
+import { StealService } from './services/steal.ts';
+import type { ComputePoolFactory } from './services/steal-pool.ts';
 
-export function createDefaultServices(): Service[] {
-  return [new GossipService()];
+export interface DefaultServiceOptions {
+  /**
+   * Where this node's compute kernels run. Default: kernel Web Workers where `Worker` exists (a
+   * tab), else none (the node hands its tasks out but computes none). The Node peer passes its
+   * worker_threads pool here.
+   */
+  computePool?: ComputePoolFactory;
+}
+
+export function createDefaultServices(options: DefaultServiceOptions = {}): Service[] {
+  return [new GossipService(), new StealService(options.computePool ? { createPool: options.computePool } : {})];
 }

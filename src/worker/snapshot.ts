@@ -3,6 +3,7 @@
 // never rename (README documents every field).
 import type { SignalingStatus } from '../net/signaling-client.ts';
 import type { GossipMetrics, MemberView, MemoryEntryView } from '../core/gossip/index.ts';
+import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts';
 
 export interface LinkView {
   peer: string;
@@ -55,4 +56,9 @@ export interface NodeSnapshot extends BaseSnapshot {
   memoryEntries: MemoryEntryView[];
   /** Gossip metrics (messages, probes, suspicions, convergence) and refused gossip input. */
   gossip: GossipMetrics & { rejected: Record<string, number> };
+  // ── from the stealing service ──
+  /** This node's jobs and other nodes' jobs it computes tasks of (status, progress, shares per node). */
+  jobs: JobSnapshot[];
+  /** This node's scheduler and compute pool: queues by priority, workers, utilisation, steals, refusals. */
+  compute: ComputeSnapshot;
 }

@@ -1,0 +1,80 @@
+// Carries the stealing core's `run` and `abort` effects out on the compute pool. A pool cannot
+// stop a kernel midway, so an aborted task keeps its worker busy until it returns; while it does,
+// the core is told it has one worker fewer (`capacity`), so it never hands the pool more tasks
+// than it has free workers — a task waiting inside the pool could not be stolen by an idle peer.
+import type { JsonValue } from '../../core/steal/json.ts';
+import type { TaskOutcome, WorkItem } from '../../core/steal/index.ts';
+import type { ComputePoolLike } from './steal-pool.ts';
+
+export interface TaskRunnerOptions {
+  pool: ComputePoolLike | null;
+  /** How long a task of this kind may run (the kind's `maxRunMs`). */
+  budgetMs(kind: string): number;
+  /** A started task ended (not called for aborted ones). */
+  finished(key: string, outcome: TaskOutcome): void;
+  /** The free capacity changed (an aborted task started or stopped occupying a worker). */
+  capacityChanged(workers: number): void;
+}
+
+export class TaskRunner {
+  /** Runs the core is waiting for: key → run number (a later run of the same key supersedes). */
+  private readonly runs = new Map<string, number>();
+  private nextRun = 1;
+  /** Aborted tasks still occupying a worker. */
+  private zombies = 0;
+  private closed = false;
+
+  constructor(private readonly options: TaskRunnerOptions) {}
+
+  /** Workers the core may fill: the pool's size less those still finishing aborted tasks. */
+  get capacity(): number {
+    return this.options.pool ? Math.max(0, this.options.pool.size - this.zombies) : 0;
+  }
+
+  get running(): number {
+    return this.runs.size;
+  }
+
+  get abortedStillRunning(): number {
+    return this.zombies;
+  }
+
+  start(key: string, task: WorkItem): void {
+    const pool = this.options.pool;
+    const run = this.nextRun++;
+    this.runs.set(key, run);
+    const done = (outcome: TaskOutcome) => {
+      if (this.closed) return;
+      if (this.runs.get(key) !== run) {
+        // Aborted earlier: its worker is free again.
+        this.zombies = Math.max(0, this.zombies - 1);
+        this.options.capacityChanged(this.capacity);
+        return;
+      }
+      this.runs.delete(key);
+      this.options.finished(key, outcome);
+    };
+    if (!pool) {
+      // The core only runs tasks on workers it was told about; with no pool it was told none.
+      queueMicrotask(() => done({ ok: false, error: 'this node has no compute workers' }));
+      return;
+    }
+    pool.run(task.kind, task.params, this.options.budgetMs(task.kind)).then(
+      (result) => done(result.ok ? { ok: true, value: result.result as JsonValue } : { ok: false, error: result.error }),
+      (error: unknown) => done({ ok: false, error: `the compute pool failed: ${error instanceof Error ? error.message : String(error)}` }),
+    );
+  }
+
+  /** The core gave up on this task (its job ended, or its home took it back). */
+  abort(key: string): void {
+    if (!this.runs.delete(key)) return;
+    this.zombies++;
+    this.options.capacityChanged(this.capacity);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.runs.clear();
+    this.options.pool?.close();
+  }
+}

@@ -1,0 +1,330 @@
+// Work stealing in a node (a tab's protocol worker, or the Node peer): the stealing core wired to
+// the compute pool, the node's store, its links and gossip's failure detector, and the job
+// commands of window.tabmesh (submitJob, jobResult, cancelJob, jobTiles).
+//
+// - `run` effects go to the pool; their outcomes come back as `task-finished` (steal-runner.ts).
+// - `persist` effects are written before the step's messages leave (EffectQueue).
+// - `send` effects and load adverts go through `deliver`, the one function that puts a steal
+//   frame on the wire: over direct links for now (in rooms of ≤ 6 tabs every node links to every
+//   other); mesh routing (`ctx.route`, with the topology issue) replaces it there.
+// - gossip's member-status events become `member-dead` / `member-alive`.
+// Only ServiceContext and injected pieces are used (no DOM), so the Node peer runs it as it is
+// with a worker_threads pool.
+import { createKindRegistry, digestResult, type KindRegistry } from '../../compute/kernels/index.ts';
+import { createStealCore, decodePersistedJobs, stealKeyPrefix, type StealConfig, type StealCore, type StealEffect, type StealInput, type StealMsg, type StealView } from '../../core/steal/index.ts';
+import type { JsonValue } from '../../core/steal/json.ts';
+import type { Millis, NodeId } from '../../core/types.ts';
+import { EffectQueue, type Durable } from '../effect-queue.ts';
+import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
+import { defaultComputePool, type ComputePoolFactory, type ComputePoolLike } from './steal-pool.ts';
+import { AcceptedResults, maxTilesPerCall, type TilesPage } from './steal-results.ts';
+import { TaskRunner } from './steal-runner.ts';
+import { computeSnapshot, jobsSnapshot, type ServiceRefusals } from './steal-snapshot.ts';
+import { decodeJobRequest } from './steal-submit.ts';
+
+export interface StealServiceOptions {
+  /** The compute pool, made at start (default: kernel Web Workers where `Worker` exists, else none). */
+  createPool?: ComputePoolFactory;
+  /** Task kinds (default: the four built-ins). Kernel workers must know the same kinds. */
+  registry?: KindRegistry;
+  config?: Partial<StealConfig>;
+}
+
+/** Distinct refusal reasons this service counts itself (beyond the core's); later ones are lumped. */
+const maxRefusalReasons = 32;
+/** Longest job id accepted in a command (the core's own limit). */
+const maxJobIdChars = 200;
+
+export class StealService implements Service {
+  readonly protocol = 'steal' as const;
+  private ctx!: ServiceContext;
+  private core!: StealCore;
+  private effects!: EffectQueue;
+  private runner!: TaskRunner;
+  private pool: ComputePoolLike | null = null;
+  private poolError: string | null = null;
+  private readonly registry: KindRegistry;
+  private readonly results = new AcceptedResults();
+  private readonly refusals: ServiceRefusals = { counts: {}, last: null };
+  private cachedView: StealView | null = null;
+  private lastAdvert: Extract<StealEffect, { type: 'advertise' }>['advert'] | null = null;
+  private unsent = 0;
+  /** The wake-up time the runtime last read from nextWakeAt(). */
+  private runtimeWakeAt: Millis | undefined;
+  /** Own timer for wake-ups that steps outside a runtime call move earlier (see wakeSoonerIfNeeded). */
+  private ownWake: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: StealServiceOptions = {}) {
+    this.registry = options.registry ?? createKindRegistry();
+  }
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
+    const keys = await ctx.storage.keys(stealKeyPrefix);
+    const entries: Array<[string, unknown]> = [];
+    for (const key of keys) entries.push([key, await ctx.storage.get(key)]);
+    const restored = decodePersistedJobs(entries);
+    for (const skipped of restored.skipped) this.refuse('damaged-record', `${skipped.key.slice(0, 120)}: ${skipped.reason}`, null);
+    try {
+      this.pool = (this.options.createPool ?? defaultComputePool)();
+      if (!this.pool) this.poolError = 'no compute pool on this node: it hands its tasks out but computes none';
+    } catch (error) {
+      this.poolError = `the compute pool could not start: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    this.runner = new TaskRunner({
+      pool: this.pool,
+      budgetMs: (kind) => this.registry.get(kind)?.maxRunMs ?? 60_000,
+      finished: (key, outcome) => this.stepOutside({ type: 'task-finished', key, outcome }),
+      capacityChanged: (count) => this.stepOutside({ type: 'set-workers', count }),
+    });
+    this.core = createStealCore({
+      self: ctx.self,
+      rng: ctx.rng,
+      now: ctx.now(),
+      kinds: this.registry.names(),
+      digest: digestResult,
+      resultLimitBytes: (kind) => this.registry.get(kind)?.maxResultBytes ?? 0,
+      checkResult: (kind, result, params) => {
+        const checked = this.registry.checkResult(kind, result, params);
+        return checked.ok ? null : checked.error;
+      },
+      workers: this.runner.capacity,
+      restored: restored.jobs,
+      ...(this.options.config ? { config: this.options.config } : {}),
+    });
+    this.results.restore(restored.jobs);
+  }
+
+  receive(from: NodeId, message: unknown): void {
+    this.step({ type: 'message', from, msg: message });
+  }
+
+  /** A new link: tell the peer our load at once, so it can steal from us (or shed to us) now. */
+  linkUp(peer: NodeId): void {
+    if (this.lastAdvert) this.deliver(peer, { type: 'load', load: this.lastAdvert });
+  }
+
+  onEvent(event: ServiceEvent): void {
+    if (event.type !== 'member-status' || event.peer === this.ctx.self) return;
+    if (event.status === 'dead' || event.status === 'left') this.step({ type: 'member-dead', node: event.peer });
+    else if (event.status === 'alive') this.step({ type: 'member-alive', node: event.peer });
+  }
+
+  tick(now: Millis): void {
+    this.stepAt(now, { type: 'tick' });
+  }
+
+  nextWakeAt(): Millis | undefined {
+    this.runtimeWakeAt = this.core.nextWakeAt();
+    return this.runtimeWakeAt;
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    if (this.ownWake) clearTimeout(this.ownWake);
+    this.ownWake = null;
+    this.runner.close();
+  }
+
+  readonly commands = {
+    /** `submitJob({ kind, params?, chunks?, priority?, redundancy? })` → the job id. */
+    submitJob: (args: unknown[]) => this.submitJob(args[0]),
+    /** `jobResult(id)` → the job's assembled result (the kind's merge of every task's result). */
+    jobResult: (args: unknown[]) => this.jobResult(args[0]),
+    /** `cancelJob(id)` → true; the job's queued tasks are dropped and running ones stopped. */
+    cancelJob: (args: unknown[]) => this.cancelJob(args[0]),
+    /** `jobTiles(id, after?)` → accepted results from position `after` on, for drawing a job as it runs. */
+    jobTiles: (args: unknown[]) => this.jobTiles(args[0], args[1]),
+  };
+
+  snapshot(): Record<string, unknown> {
+    const view = this.view();
+    return {
+      jobs: jobsSnapshot(view, this.ctx.now()),
+      compute: computeSnapshot(view, { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError }, this.refusals, this.unsent),
+    };
+  }
+
+  /** The core's current view (for other parts of the node, e.g. the status record). */
+  view(): StealView {
+    return (this.cachedView ??= this.core.view());
+  }
+
+  // ── commands ──
+
+  private submitJob(raw: unknown): Promise<string> {
+    const request = decodeJobRequest(raw);
+    if (!request.ok) return Promise.reject(this.refusedCommand('bad-job-request', request.error));
+    const { kind, params, chunks, priority, redundancy } = request.value;
+    const prepared = this.registry.prepareJob({ kind, params, chunks });
+    if (!prepared.ok) return Promise.reject(this.refusedCommand('bad-job-request', prepared.error));
+    const job = prepared.value;
+    const effects = this.step({ type: 'submit', job: { kind: job.kind, params: job.params as JsonValue, tasks: job.tasks, costs: job.costs, priority, redundancy } });
+    for (const effect of effects) {
+      if (effect.type !== 'event') continue;
+      if (effect.event.kind === 'job-refused') return Promise.reject(new Error(effect.event.reason));
+      if (effect.event.kind === 'job-submitted') {
+        const jobId = effect.event.jobId;
+        this.results.open(jobId, job.kind, job.params as JsonValue);
+        // Resolve once the job is in the store: a reload after this keeps it.
+        return this.effects.drained().then(() => jobId);
+      }
+    }
+    return Promise.reject(new Error('the job was neither accepted nor refused (a bug: please report it)'));
+  }
+
+  private jobResult(rawId: unknown): unknown {
+    const jobId = this.jobIdArg(rawId, 'jobResult(id)');
+    const job = this.view().jobs.find((j) => j.id === jobId && j.mine);
+    if (!job) throw new Error(this.notHere(jobId));
+    if (job.status !== 'done') {
+      const state = job.status === 'failed' ? `failed: ${job.error ?? 'no reason given'}` : `${job.status} (${job.done} of ${job.total} tasks done)`;
+      throw new Error(`job ${jobId} is ${state}; its result exists once it is done`);
+    }
+    const output = this.core.jobOutput(jobId);
+    if (!output) throw new Error(`job ${jobId} is done but its results are gone (a bug: please report it)`);
+    const merged = this.registry.mergeResults(output.kind, output.params, output.tasks, output.results);
+    if (!merged.ok) throw new Error(`job ${jobId} could not be assembled: ${merged.error}`);
+    return merged.value;
+  }
+
+  private cancelJob(rawId: unknown): true {
+    const jobId = this.jobIdArg(rawId, 'cancelJob(id)');
+    const effects = this.step({ type: 'cancel', jobId });
+    if (!effects.some((e) => e.type === 'event' && e.event.kind === 'job-cancelled')) {
+      const job = this.view().jobs.find((j) => j.id === jobId && j.mine);
+      throw new Error(job ? `job ${jobId} is already ${job.status}; only queued or running jobs can be cancelled` : this.notHere(jobId));
+    }
+    return true;
+  }
+
+  private jobTiles(rawId: unknown, rawAfter: unknown): TilesPage {
+    const jobId = this.jobIdArg(rawId, 'jobTiles(id, after)');
+    if (rawAfter !== undefined && (typeof rawAfter !== 'number' || !Number.isInteger(rawAfter) || rawAfter < 0)) {
+      throw this.refusedCommand('bad-command', 'jobTiles(id, after): after must be a whole number ≥ 0 (how many results you already have)');
+    }
+    const done = this.core.jobOutput(jobId)?.results ?? null;
+    const page = this.results.page(jobId, (rawAfter as number | undefined) ?? 0, maxTilesPerCall, done);
+    if (!page) throw new Error(this.notHere(jobId));
+    return page;
+  }
+
+  private jobIdArg(raw: unknown, usage: string): string {
+    if (typeof raw !== 'string' || raw.length === 0 || raw.length > maxJobIdChars) {
+      throw this.refusedCommand('bad-command', `${usage}: id must be a job id string (from submitJob or snapshot().jobs)`);
+    }
+    return raw;
+  }
+
+  private notHere(jobId: string): string {
+    return `no job ${jobId.slice(0, 80)} at this node: a job's result is kept at the node it was submitted to (its home), and finished jobs only until 32 newer ones have finished`;
+  }
+
+  private refusedCommand(reason: string, message: string): Error {
+    this.refuse(reason, message, null);
+    return new Error(message);
+  }
+
+  // ── stepping the core ──
+
+  private step(input: StealInput): StealEffect[] {
+    return this.stepAt(this.ctx.now(), input);
+  }
+
+  private stepAt(now: Millis, input: StealInput): StealEffect[] {
+    if (this.stopped) return [];
+    const effects = this.core.step(now, input);
+    this.cachedView = null;
+    this.apply(effects);
+    return effects;
+  }
+
+  /**
+   * A step the runtime did not call for (a kernel finished, a worker came free). The runtime
+   * re-reads nextWakeAt() only after it calls in, so if this step moved the core's next wake-up
+   * earlier than the runtime knows, the service wakes itself then.
+   */
+  private stepOutside(input: StealInput): void {
+    this.step(input);
+    this.wakeSoonerIfNeeded();
+  }
+
+  private wakeSoonerIfNeeded(): void {
+    if (this.ownWake) clearTimeout(this.ownWake);
+    this.ownWake = null;
+    const at = this.core.nextWakeAt();
+    if (this.stopped || at === undefined || (this.runtimeWakeAt !== undefined && at >= this.runtimeWakeAt)) return;
+    this.ownWake = setTimeout(() => {
+      this.ownWake = null;
+      this.stepOutside({ type: 'tick' });
+    }, Math.max(0, at - this.ctx.now()));
+  }
+
+  /** Carries effects out: writes first, then (in order) sends, runs, aborts and adverts. */
+  private apply(effects: StealEffect[]): void {
+    const set: Array<readonly [string, unknown]> = [];
+    const del: string[] = [];
+    const later: StealEffect[] = [];
+    let visible = false;
+    for (const effect of effects) {
+      this.results.note(effect);
+      if (effect.type === 'persist') {
+        if (effect.value === null) del.push(effect.key);
+        else set.push([effect.key, effect.value]);
+      } else if (effect.type === 'event') {
+        visible = true;
+      } else {
+        later.push(effect);
+        if (effect.type !== 'send') visible = true;
+      }
+    }
+    if (later.length > 0 || set.length > 0 || del.length > 0) {
+      const durable: Durable = { set, del };
+      this.effects.run(durable, () => {
+        for (const effect of later) this.carryOut(effect);
+      });
+    }
+    if (visible) this.ctx.changed();
+  }
+
+  private carryOut(effect: StealEffect): void {
+    if (this.stopped) return;
+    switch (effect.type) {
+      case 'send':
+        this.deliver(effect.to, effect.msg);
+        return;
+      case 'run':
+        this.runner.start(effect.key, effect.task);
+        return;
+      case 'abort':
+        this.runner.abort(effect.key);
+        return;
+      case 'advertise':
+        this.lastAdvert = effect.advert;
+        for (const peer of this.ctx.linkedPeers()) this.deliver(peer, { type: 'load', load: effect.advert });
+        return;
+      case 'persist':
+      case 'event':
+        return;
+    }
+  }
+
+  /**
+   * The one way a steal frame leaves this node. Direct links only, for now: in rooms of up to
+   * six tabs every node is linked to every other. When mesh routing lands, this sends over
+   * `ctx.route` to nodes without a direct link (results to homes, requests to far victims).
+   */
+  private deliver(to: NodeId, msg: StealMsg): void {
+    if (!this.ctx.send(to, msg)) this.unsent++;
+  }
+
+  private refuse(reason: string, detail: string, from: NodeId | null): void {
+    const counts = this.refusals.counts;
+    const key = reason in counts || Object.keys(counts).length < maxRefusalReasons ? reason : 'other';
+    counts[key] = (counts[key] ?? 0) + 1;
+    this.refusals.last = { reason, detail, from, at: this.ctx.now() };
+    this.ctx.changed();
+  }
+}
