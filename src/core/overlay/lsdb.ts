@@ -50,9 +50,12 @@ export class LinkStateDb {
     return this.entries.values();
   }
 
-  /** Age of an entry now, as it would be stamped on a forwarded copy. */
+  /**
+   * Age of an entry now, as it would be stamped on a copy: whole milliseconds (the wire wants
+   * an integer, and a runtime's clock, e.g. performance.now(), may have fractions).
+   */
   ageOf(entry: LsdbEntry, now: Millis): Millis {
-    return Math.max(0, now - entry.originatedAt);
+    return Math.max(0, Math.floor(now - entry.originatedAt));
   }
 
   /** Decides whether a (well-formed, authenticated) advert is news, and stores it if so. */

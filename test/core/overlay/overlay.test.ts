@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Overlay, type OverlayEffect, type OverlayInput } from '../../../src/core/overlay/overlay.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import { asNodeId, type Millis, type NodeId } from '../../../src/core/types.ts';
-import type { AdvertMsg } from '../../../src/core/overlay/messages.ts';
+import { decodeOverlayMessage, type AdvertMsg } from '../../../src/core/overlay/messages.ts';
 import { overlayBurstMsgs, overlayFloodDrops, minLinkAgeBeforePruneMs } from '../../../src/core/overlay/config.ts';
 import { isConnected } from '../../../src/core/graph/index.ts';
 
@@ -96,6 +96,22 @@ describe('overlay core', () => {
     expect(sends(a.receive('b', { type: 'digest', entries: [{ origin: 'y', seq: 9 }] }, null))).toEqual([]);
     const answers = sends(a.receive('b', { type: 'request', origins: ['x', 'nobody'] }, null));
     expect(answers.map((e) => e.msg)).toMatchObject([{ type: 'advert', origin: 'x', seq: 4 }]);
+  });
+
+  it('stamps whole-millisecond ages even when the clock has fractions (performance.now())', () => {
+    const h = harness();
+    h.step({ type: 'link-up', peer: id('b') }, 0.25);
+    h.step({ type: 'link-up', peer: id('c') }, 0.5);
+    h.at(100.7);
+    h.receive('b', advert('x', 3, ['b'], 12));
+    h.at(350.3);
+    const answers = sends(h.receive('c', { type: 'request', origins: ['x'] }, null));
+    expect(answers).toHaveLength(1);
+    const copy = answers[0]!.msg as AdvertMsg;
+    expect(Number.isInteger(copy.ageMs)).toBe(true);
+    expect(decodeOverlayMessage(JSON.parse(JSON.stringify(copy)))).not.toBeNull();
+    const own = sends(h.step({ type: 'tick' }, 400.9)).filter((e) => e.msg.type === 'advert');
+    for (const e of own) expect(decodeOverlayMessage(JSON.parse(JSON.stringify(e.msg)))).not.toBeNull();
   });
 
   it('a joining node dials two of the peers it heard of, then the rest knowing who has room', () => {
