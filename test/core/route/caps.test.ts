@@ -56,7 +56,8 @@ describe('path trees', () => {
   });
 
   it('by RTT, takes the cheaper of two equal-length paths', () => {
-    const rtt = (x: NodeId, y: NodeId) => ({ 'a-b': 100, 'b-c': 100, 'a-d': 5, 'd-c': 5 })[`${x}-${y}`];
+    const costs: Record<string, number> = { 'a-b': 100, 'b-c': 100, 'a-d': 5, 'd-c': 5 };
+    const rtt = (x: NodeId, y: NodeId) => costs[`${x}-${y}`];
     expect(pathTo(rttTree(g, id('a'), rtt), id('c'))).toEqual(['a', 'd', 'c']);
   });
 });
