@@ -21,6 +21,11 @@
 //     WebRTC offer — the lower id — the other end asks it to, so two nodes never both offer),
 //     `disconnect` closes one, `send` sends an overlay frame to a linked neighbour,
 //     `sign-advert` signs `text` with the node's key and feeds back `advert-signed`.
+//     To open a link while the signaling server is down, relay the signed offer/answer/ICE
+//     signals (and the non-initiator's "please connect" invite) as router payloads of kind
+//     'signal' (src/core/route/router.ts): the router reaches any node of the mesh, linked or not.
+//   • verify an advert's `sig` over advertSigningText(advert) before feeding it; `wantsAdvert`
+//     tells whether a copy is news, so the many duplicate copies of a flood need no verifying.
 // Queries (`links()`, `graph()`, `routeTopology()`, `metrics()`, `snapshot()`) never change state.
 import type { Rng } from '../rng.ts';
 import { compareNodeIds, type Millis, type NodeId } from '../types.ts';
