@@ -3,6 +3,8 @@
 // kind of node by being added here, once.
 import type { Service } from './service.ts';
 import { GossipService } from './services/gossip.ts';
+import { PbftService } from './services/pbft.ts';
+import { gossipAccessFor } from './services/pbft-gossip.ts';
 import { StealService } from './services/steal.ts';
 import type { ComputePoolFactory } from './services/steal-pool.ts';
 
@@ -16,5 +18,11 @@ export interface DefaultServiceOptions {
 }
 
 export function createDefaultServices(options: DefaultServiceOptions = {}): Service[] {
-  return [new GossipService(), new StealService(options.computePool ? { createPool: options.computePool } : {})];
+  const gossip = new GossipService();
+  return [
+    gossip,
+    new StealService(options.computePool ? { createPool: options.computePool } : {}),
+    // Consensus reads the room's genesis record and the member list from gossip.
+    new PbftService({ gossip: gossipAccessFor(gossip) }),
+  ];
 }

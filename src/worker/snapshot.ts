@@ -3,6 +3,7 @@
 // never rename (README documents every field).
 import type { SignalingStatus } from '../net/signaling-client.ts';
 import type { GossipMetrics, MemberView, MemoryEntryView } from '../core/gossip/index.ts';
+import type { ConsensusView } from './services/pbft-snapshot.ts';
 import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts';
 
 export interface LinkView {
@@ -56,6 +57,13 @@ export interface NodeSnapshot extends BaseSnapshot {
   memoryEntries: MemoryEntryView[];
   /** Gossip metrics (messages, probes, suspicions, convergence) and refused gossip input. */
   gossip: GossipMetrics & { rejected: Record<string, number> };
+  // ── from the consensus service ──
+  /**
+   * pBFT: genesis, view, primary, replicas, n/f/quorum, the committed log (bounded tail), phases
+   * of the newest sequence numbers replica by replica, latency, throughput, view changes,
+   * Byzantine mode, refusals and why it halted (ConsensusView in services/pbft-snapshot.ts).
+   */
+  consensus: ConsensusView;
   // ── from the stealing service ──
   /** This node's jobs and other nodes' jobs it computes tasks of (status, progress, shares per node). */
   jobs: JobSnapshot[];

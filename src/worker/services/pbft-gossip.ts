@@ -1,0 +1,40 @@
+// What consensus needs from the gossip layer on the same node: the replicated memory (where the
+// room's genesis record lives, see pbft-genesis.ts) and the member list (live peers to ask for
+// news; dead and departed ones to remove). A narrow interface, so the consensus service can be
+// tested with a fake and does not depend on the gossip service's internals.
+import type { MemberStatus } from '../../core/gossip/index.ts';
+import type { NodeId } from '../../core/types.ts';
+import type { GossipService } from './gossip.ts';
+
+export interface GossipAccess {
+  /** The value under `key` in the replicated memory, or undefined. */
+  memoryGet(key: string): unknown;
+  /** Writes `key` (throws with the gossip layer's reason if it refuses). */
+  memorySet(key: string, value: unknown): void;
+  /** Every member known, this node included. */
+  members(): ReadonlyArray<{ id: NodeId; status: MemberStatus }>;
+}
+
+export function gossipAccessFor(gossip: GossipService): GossipAccess {
+  return {
+    memoryGet(key) {
+      // The view's memory is sorted by key.
+      const memory = gossip.view().memory;
+      let low = 0;
+      let high = memory.length - 1;
+      while (low <= high) {
+        const mid = (low + high) >> 1;
+        const entry = memory[mid];
+        if (!entry) break;
+        if (entry.key === key) return entry.value;
+        if (entry.key < key) low = mid + 1;
+        else high = mid - 1;
+      }
+      return undefined;
+    },
+    memorySet(key, value) {
+      gossip.commands.setMemory([key, value]);
+    },
+    members: () => gossip.view().members,
+  };
+}

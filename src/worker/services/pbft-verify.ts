@@ -1,0 +1,77 @@
+// Signature checks for incoming consensus messages. The core trusts every signature it is
+// handed (messages.ts: the runtime verifies all of `signaturesToVerify(msg)` first), so this is
+// where forged messages stop. The same signatures arrive many times — a prepare is also inside
+// every prepared certificate, view change and retransmission — so verified (signer, text, sig)
+// triples are remembered in a bounded cache and checked once.
+import type { SignatureCheck } from '../../core/pbft/index.ts';
+import type { NodeId } from '../../core/types.ts';
+
+/** Verified triples remembered; the least recently used goes first when full. */
+export const verifiedCacheEntries = 4_096;
+/**
+ * Texts longer than this are verified every time instead of cached: they are rare (view
+ * changes, state chunks' proofs are small anyway) and would crowd the cache's memory out.
+ */
+export const maxCachedTextChars = 2_048;
+
+export type VerifyFn = (signer: string, text: string, signature: string) => Promise<boolean>;
+
+export type VerifyOutcome = { ok: true } | { ok: false; signer: NodeId };
+
+export interface VerifierStats {
+  /** Signatures checked with the key (cache misses). */
+  checked: number;
+  /** Signatures found already verified. */
+  cacheHits: number;
+  /** Signatures that did not verify. */
+  failed: number;
+  cached: number;
+}
+
+export class SignatureVerifier {
+  private readonly cache = new Map<string, true>();
+  private readonly counts = { checked: 0, cacheHits: 0, failed: 0 };
+
+  constructor(
+    private readonly verify: VerifyFn,
+    private readonly maxEntries = verifiedCacheEntries,
+  ) {}
+
+  /** Checks every signature (in parallel); the outcome names a signer whose signature failed. */
+  async verifyAll(checks: readonly SignatureCheck[]): Promise<VerifyOutcome> {
+    const results = await Promise.all(checks.map((check) => this.verifyOne(check)));
+    const bad = results.indexOf(false);
+    return bad < 0 ? { ok: true } : { ok: false, signer: (checks[bad] as SignatureCheck).signer };
+  }
+
+  stats(): VerifierStats {
+    return { ...this.counts, cached: this.cache.size };
+  }
+
+  private async verifyOne(check: SignatureCheck): Promise<boolean> {
+    // The text is part of the key: a valid (signer, sig) pair must not vouch for other text.
+    const key = check.bytes.length <= maxCachedTextChars ? `${check.signer}\n${check.sig}\n${check.bytes}` : null;
+    if (key !== null && this.cache.has(key)) {
+      this.cache.delete(key);
+      this.cache.set(key, true);
+      this.counts.cacheHits++;
+      return true;
+    }
+    this.counts.checked++;
+    let ok: boolean;
+    try {
+      ok = await this.verify(check.signer, check.bytes, check.sig);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      this.counts.failed++;
+      return false;
+    }
+    if (key !== null) {
+      this.cache.set(key, true);
+      if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return true;
+  }
+}

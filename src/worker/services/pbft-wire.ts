@@ -1,0 +1,35 @@
+// How consensus messages travel between nodes. A 'pbft' frame carries the message and the id of
+// the genesis its sender follows: two nodes that follow different genesis records (two tabs
+// that founded at once, before one of them adopts the other's) may reach the same replica set
+// later, and their messages must never be mistaken for each other's.
+//
+// Transport: for now every message goes over the direct link to its addressee (`ctx.send`): in
+// rooms of up to six tabs every node links to every other. `transmit` below is the one place
+// that decides how a message reaches a node, so routing over the mesh (`ctx.route(to, msg)`,
+// coming with the topology work) replaces this function and nothing else.
+import * as v from 'valibot';
+import { decodeWith, type Decoded } from '../../core/decode.ts';
+import type { NodeId } from '../../core/types.ts';
+import type { ServiceContext } from '../service.ts';
+
+export interface PbftFrame {
+  /** genesisId() of the genesis the sender follows. */
+  g: string;
+  /** The consensus message (decoded by the core's messages.ts on arrival). */
+  m: unknown;
+}
+
+const frameSchema = v.strictObject({ g: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/)), m: v.unknown() }) as unknown as v.GenericSchema<
+  unknown,
+  PbftFrame
+>;
+
+/** Checks the outer frame; the message inside is the core decoder's job. */
+export function decodePbftFrame(raw: unknown): Decoded<PbftFrame> {
+  return decodeWith(frameSchema, raw);
+}
+
+/** Sends one frame to one node; false when it cannot reach it now (the core retransmits). */
+export function transmit(ctx: ServiceContext, to: NodeId, frame: PbftFrame): boolean {
+  return ctx.send(to, frame);
+}

@@ -1,0 +1,618 @@
+// The pBFT core in a tab (or a Node peer): every node runs a PbftReplica — a replica while it
+// is in the committed replica set, an observer otherwise. This service
+//  - agrees with the room on a genesis and starts the core from it (pbft-genesis.ts);
+//  - restores the core from the node's storage (everything under `pbft/`) and writes what the
+//    core persists through the EffectQueue, durable before any send that follows it;
+//  - signs what the core asks with the node's Ed25519 key, and checks every signature of every
+//    incoming message (pbft-verify.ts) before the core sees it; forged, malformed and foreign
+//    frames are refused and counted here, replayed, wrongly addressed and wrong-digest ones by
+//    the core — all show in snapshot().consensus.rejected and the node's refusal list;
+//  - sends over direct links for now (pbft-wire.ts: one function to swap for mesh routing);
+//  - turns gossip's member list into the core's `peers` and into membership operations
+//    (pbft-membership.ts), and a person's proposals into requests (pbft-proposals.ts);
+//  - offers `propose` and `setByzantine` to window.tabmesh and the UI.
+// It uses only ServiceContext and a GossipAccess, so it runs unchanged in a worker and in Node.
+import {
+  byzantineModes,
+  decodeMessage,
+  defaultPbftParams,
+  describeOp,
+  isByzantineMode,
+  PbftReplica,
+  persistPrefix,
+  signaturesToVerify,
+  type ByzantineMode,
+  type ClientResultEffect,
+  type Op,
+  type PbftParams,
+  type PbftTiming,
+  type PbftUiEvent,
+  type PbftView,
+} from '../../core/pbft/index.ts';
+import type { Millis, NodeId } from '../../core/types.ts';
+import { sha256Hex } from '../../compute/kernels/sha256.ts';
+import { EffectQueue } from '../effect-queue.ts';
+import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
+import { PbftDriver, type CommittedEffect } from './pbft-driver.ts';
+import {
+  decideGenesis,
+  decodeFollowRecord,
+  decodeGenesisRecord,
+  followStorageKey,
+  genesisId,
+  genesisMemoryKey,
+  genesisText,
+  isSettled,
+  type FollowRecord,
+  type GenesisBody,
+  type GenesisRecord,
+} from './pbft-genesis.ts';
+import type { GossipAccess } from './pbft-gossip.ts';
+import { MembershipPlanner } from './pbft-membership.ts';
+import { Proposals, proposalTagPrefix, toOp } from './pbft-proposals.ts';
+import { bootstrappingView, consensusView, EventLog, ThroughputWindow, type ConsensusExtras, type ConsensusView } from './pbft-snapshot.ts';
+import { SignatureVerifier } from './pbft-verify.ts';
+import { decodePbftFrame, transmit } from './pbft-wire.ts';
+
+/** How often the service looks at gossip (genesis record, members) and submits membership changes. */
+export const housekeepingIntervalMs: Millis = 250;
+/** While inputs wait for the core, the runtime is asked to look again this soon (timers may move). */
+export const busyRecheckMs: Millis = 25;
+/** Our genesis record is written to gossip memory at most this often. */
+export const genesisAssertIntervalMs: Millis = 1_000;
+/**
+ * Local timing: a proposal fails after 30 s without f+1 matching replies (the core's default is
+ * a minute; a person waiting at the UI deserves an answer sooner).
+ */
+export const clientTimeoutMs: Millis = 30_000;
+/** Membership requests waiting for their result; no more are planned until some end. */
+const maxOpenMemberOps = 32;
+/** Refusal reasons counted by this service itself (a fixed vocabulary; guard only). */
+const maxLocalReasons = 32;
+/** Core refusals forwarded to the node's refusal list per housekeeping round at most. */
+const maxForwardedRefusals = 1_000;
+/** Genesis records whose signature was checked, remembered; oldest forgotten. */
+const verifiedGenesisKept = 16;
+
+export interface PbftServiceOptions {
+  gossip: GossipAccess;
+  /** Protocol parameters: every node of a room must use the same (default: the core's). */
+  params?: Partial<PbftParams>;
+  /** Local timing (may differ per node). */
+  timing?: Partial<PbftTiming>;
+}
+
+export class PbftService implements Service {
+  readonly protocol = 'pbft' as const;
+  private ctx!: ServiceContext;
+  private effects!: EffectQueue;
+  private verifier!: SignatureVerifier;
+  private readonly gossip: GossipAccess;
+  private readonly params: Partial<PbftParams>;
+  private readonly timing: Partial<PbftTiming>;
+
+  private follow: FollowRecord | null = null;
+  private followId: string | null = null;
+  private driver: PbftDriver | null = null;
+  private generation = 0;
+  private startedAt: Millis = 0;
+  private switching = false;
+  private stopping = false;
+  private byzantine: ByzantineMode | null = null;
+  private resets = 0;
+  private discardedCommits = 0;
+
+  private genesisBusy = false;
+  private genesisWork: Promise<void> = Promise.resolve();
+  private lastAssertAt: Millis = -Infinity;
+  private lastBadGenesis = '';
+  private readonly verifiedGenesis = new Map<string, boolean>();
+
+  private nextHousekeepingAt: Millis = 0;
+  private lastPeers = '';
+  private cachedView: PbftView | null = null;
+  private forwarded: Record<string, number> = {};
+  private readonly localRejected = new Map<string, number>();
+  private readonly traffic = { sent: 0, received: 0, unreachable: 0 };
+
+  private readonly proposals = new Proposals();
+  private readonly membership = new MembershipPlanner();
+  private readonly memberOps = new Map<string, Op>();
+  private memberTag = 0;
+  private readonly throughput = new ThroughputWindow();
+  private readonly events = new EventLog();
+
+  constructor(options: PbftServiceOptions) {
+    this.gossip = options.gossip;
+    this.params = options.params ?? {};
+    this.timing = { clientTimeoutMs, ...options.timing };
+  }
+
+  // ── Service ──
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    this.startedAt = ctx.now();
+    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
+    this.verifier = new SignatureVerifier((signer, text, sig) => ctx.verify(signer, text, sig));
+    const stored = await this.loadFollowRecord();
+    if (stored) {
+      await this.startCore(stored, await this.readPersisted());
+      this.events.add(ctx.now(), 'genesis', `restarted from storage under the genesis founded by ${short(stored.genesis.body.founder)}`);
+    } else {
+      // Consensus state without a follow record belongs to no known genesis (a switch cut short).
+      for (const key of await ctx.storage.keys(persistPrefix)) await ctx.storage.del(key);
+    }
+  }
+
+  receive(from: NodeId, raw: unknown): void {
+    this.traffic.received++;
+    const frame = decodePbftFrame(raw);
+    if (!frame.ok) return this.refuse('malformed frame');
+    const driver = this.driver;
+    if (!driver || this.switching) return this.count('not following a genesis yet');
+    if (frame.value.g !== this.followId) {
+      // The sender follows another genesis: one of us will adopt the better one shortly.
+      this.nextHousekeepingAt = Math.min(this.nextHousekeepingAt, this.ctx.now());
+      return this.refuse('other genesis');
+    }
+    const decoded = decodeMessage(frame.value.m);
+    if (!decoded.ok) return this.refuse('malformed message');
+    const msg = decoded.value;
+    const verification = this.verifier.verifyAll(signaturesToVerify(msg));
+    const queued = driver.input(async () => {
+      const outcome = await verification;
+      if (outcome.ok) return { type: 'message', msg, from };
+      this.refuse('bad signature');
+      return null;
+    });
+    if (!queued) this.refuse('overloaded');
+  }
+
+  onEvent(event: ServiceEvent): void {
+    if (event.type !== 'member-status') return;
+    const how = event.status === 'dead' || event.status === 'left' ? event.status : null;
+    this.membership.memberStatus(event.peer, how, this.ctx.now());
+    this.nextHousekeepingAt = Math.min(this.nextHousekeepingAt, this.ctx.now());
+  }
+
+  tick(now: Millis): void {
+    if (now >= this.nextHousekeepingAt) {
+      this.nextHousekeepingAt = now + housekeepingIntervalMs;
+      this.housekeeping(now);
+    }
+    const due = this.driver?.core.nextWakeAt();
+    if (this.driver && due !== undefined && due <= now) this.driver.tick();
+  }
+
+  nextWakeAt(): Millis | undefined {
+    let next = this.nextHousekeepingAt;
+    const driver = this.driver;
+    if (driver) {
+      // While inputs are being stepped the core's timers may move; look again shortly.
+      const core = driver.busy ? this.ctx.now() + busyRecheckMs : driver.core.nextWakeAt();
+      if (core !== undefined) next = Math.min(next, core);
+    }
+    return next;
+  }
+
+  shutdown(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.proposals.failAll(`not committed: this node is shutting down (${reason})`);
+    const driver = this.driver;
+    if (!driver) return;
+    const view = this.view();
+    // A Node peer lingers until its request is sent (settled) and a moment more, so the leave
+    // is ordered. A closing tab's links go down at once: there the others see gossip's 'left'
+    // and vote the node out after removeGraceMs (which also spares a reloading tab).
+    if (view.role === 'replica' && view.replicas.length > 1) this.submitMember({ kind: 'leave', node: this.ctx.self });
+  }
+
+  /** Resolves when every queued input has been stepped and its writes and sends are done. */
+  async settled(): Promise<void> {
+    for (;;) {
+      await this.genesisWork;
+      await this.driver?.idle();
+      await this.effects.drained();
+      if (!this.genesisBusy && !this.driver?.busy) return;
+    }
+  }
+
+  readonly commands = {
+    /** Resolves with the committed sequence number once f+1 replicas replied alike. */
+    propose: (args: unknown[]): Promise<number> => {
+      if (this.stopping) throw new Error('this node is shutting down');
+      const op = toOp(args[0]);
+      if (!op.ok) throw new Error(`propose(op) refused: ${op.error}`);
+      const result = this.proposals.add(op.value, this.ctx.now());
+      this.handProposals();
+      this.ctx.changed();
+      return result;
+    },
+    setByzantine: (args: unknown[]): true => {
+      const mode = args[0] ?? null;
+      if (mode !== null && !isByzantineMode(mode)) {
+        throw new Error(`setByzantine(mode): mode must be null (honest) or one of ${byzantineModes.join(', ')}`);
+      }
+      this.byzantine = mode;
+      this.driver?.input({ type: 'set-byzantine', mode });
+      return true;
+    },
+  };
+
+  snapshot(): Record<string, unknown> {
+    return { consensus: this.consensus() };
+  }
+
+  /** This node's consensus view (what snapshot().consensus holds). */
+  consensus(): ConsensusView {
+    const extras: ConsensusExtras = {
+      genesis: this.follow
+        ? {
+            id: this.followId as string,
+            founder: this.follow.genesis.body.founder,
+            foundedAt: this.follow.genesis.body.foundedAt,
+            settled: this.genesisSettled(),
+            resets: this.resets,
+            discardedCommits: this.discardedCommits,
+          }
+        : null,
+      proposals: this.proposals.stats(),
+      throughputOpsPerSec: this.throughput.perSecond(this.ctx.now()),
+      rejected: Object.fromEntries(this.localRejected),
+      events: this.events.list(),
+      signatures: this.verifier.stats(),
+      traffic: { ...this.traffic },
+    };
+    return this.driver && !this.switching ? consensusView(this.view(), extras) : bootstrappingView(extras);
+  }
+
+  // ── the core ──
+
+  private view(): PbftView {
+    const driver = this.driver as PbftDriver;
+    return (this.cachedView ??= driver.core.view());
+  }
+
+  private async startCore(follow: FollowRecord, persisted: Array<[string, unknown]>): Promise<void> {
+    const ctx = this.ctx;
+    const generation = ++this.generation;
+    const options = {
+      id: ctx.self,
+      genesis: [follow.genesis.body.founder],
+      digest: sha256Hex,
+      rng: ctx.rng.fork(`core-${generation}`),
+      params: this.params,
+      timing: this.timing,
+      byzantine: this.byzantine,
+    };
+    let core: PbftReplica;
+    try {
+      core = new PbftReplica({ ...options, persisted });
+    } catch (error) {
+      // Stored state the core cannot start from: start empty and catch up from the others.
+      ctx.reject(`stored consensus state unusable: ${error instanceof Error ? error.message : String(error)}`);
+      core = new PbftReplica(options);
+    }
+    this.follow = follow;
+    this.followId = genesisId(follow.genesis);
+    this.forwarded = {};
+    this.cachedView = null;
+    const followId = this.followId;
+    const driver = new PbftDriver(core, this.effects, {
+      now: () => ctx.now(),
+      // A 'forge' replica asks for signatures in other replicas' names: the runtime can only sign
+      // with this node's key, so the result is a real forgery that honest receivers refuse.
+      sign: (text) => ctx.sign(text),
+      send: (to, msg) => {
+        const frame = { g: followId, m: msg };
+        for (const peer of to) {
+          if (transmit(ctx, peer, frame)) this.traffic.sent++;
+          else this.traffic.unreachable++;
+        }
+      },
+      committed: (effect) => this.onCommitted(effect),
+      clientResult: (effect) => this.onClientResult(effect),
+      ui: (event) => this.onUi(event),
+      failed: (error) => {
+        console.error('tabmesh: the pBFT core failed:', error);
+        ctx.reject('pbft core internal error');
+      },
+      stepped: () => {
+        this.cachedView = null;
+        ctx.changed();
+      },
+    });
+    this.driver = driver;
+    driver.start();
+    this.lastPeers = '';
+    this.feedPeers();
+    this.handProposals();
+    ctx.changed();
+  }
+
+  private async readPersisted(): Promise<Array<[string, unknown]>> {
+    const storage = this.ctx.storage;
+    const out: Array<[string, unknown]> = [];
+    for (const key of await storage.keys(persistPrefix)) out.push([key, await storage.get(key)]);
+    return out;
+  }
+
+  private onCommitted(effect: CommittedEffect): void {
+    const now = this.ctx.now();
+    this.throughput.add(now, effect.entries.length);
+    for (const entry of effect.entries) {
+      const op = entry.op;
+      if (op.kind === 'join' || op.kind === 'leave' || op.kind === 'remove') {
+        const what = entry.result.ok
+          ? entry.result.effectiveAfterSeq !== undefined
+            ? `takes effect after ${entry.result.effectiveAfterSeq}`
+            : (entry.result.note ?? 'recorded')
+          : `refused: ${entry.result.note ?? 'no reason given'}`;
+        this.events.add(now, 'membership', `${describeOp(op)} committed at ${effect.seq} (by ${short(entry.client)}): ${what}`);
+      }
+    }
+  }
+
+  private onClientResult(effect: ClientResultEffect): void {
+    const now = this.ctx.now();
+    if (effect.tag?.startsWith(proposalTagPrefix)) {
+      this.proposals.settle(effect, now);
+      return;
+    }
+    const op = effect.tag !== undefined ? this.memberOps.get(effect.tag) : undefined;
+    if (!op || effect.tag === undefined) return;
+    this.memberOps.delete(effect.tag);
+    this.membership.result(op, effect.ok, effect.ok ? effect.result : undefined, now);
+    if (!effect.ok) this.events.add(now, 'membership', `${describeOp(op)} did not commit: ${effect.reason}`);
+  }
+
+  private onUi(event: PbftUiEvent): void {
+    const now = this.ctx.now();
+    switch (event.type) {
+      case 'view-change-started':
+        this.events.add(now, 'view-change', `view change ${event.from} → ${event.to}: ${event.reason}`);
+        break;
+      case 'view-change-finished':
+        this.events.add(now, 'view-change', `view ${event.view} begins; primary ${short(event.primary)}`);
+        break;
+      case 'epoch-changed':
+        this.events.add(now, 'epoch', `epoch ${event.epoch} after ${event.startSeq}: ${event.replicas.length} replicas, this node a ${event.role}`);
+        break;
+      case 'stalled':
+        this.events.add(now, 'stalled', event.reason);
+        break;
+      case 'diverged':
+        this.events.add(now, 'diverged', `a quorum certified another state at ${event.seq} than this node computed`);
+        break;
+      case 'state-transferred':
+        this.events.add(now, 'state-transfer', `caught up to ${event.seq} from a checkpoint`);
+        break;
+      case 'byzantine':
+        this.events.add(now, 'byzantine', event.mode ? `this node now behaves Byzantine: ${event.mode}` : 'this node is honest again');
+        break;
+      default:
+        return;
+    }
+    this.ctx.changed();
+  }
+
+  // ── housekeeping: genesis, peers, membership, proposals ──
+
+  private housekeeping(now: Millis): void {
+    if (!this.genesisBusy) this.genesisWork = this.checkGenesis();
+    if (!this.driver || this.switching) return;
+    this.pollMembers(now);
+    this.feedPeers();
+    this.handProposals();
+    if (this.memberOps.size < maxOpenMemberOps) {
+      const view = this.view();
+      const ops = this.membership.plan({
+        now,
+        self: this.ctx.self,
+        role: view.role,
+        epoch: view.epoch,
+        replicas: view.replicas,
+        maxReplicas: this.params.maxReplicas ?? defaultPbftParams.maxReplicas,
+        active: !this.stopping,
+      });
+      for (const op of ops) this.submitMember(op);
+    }
+    this.forwardRefusals();
+  }
+
+  private pollMembers(now: Millis): void {
+    for (const m of this.gossip.members()) {
+      if (m.id === this.ctx.self) continue;
+      this.membership.memberStatus(m.id, m.status === 'dead' || m.status === 'left' ? m.status : null, now);
+    }
+  }
+
+  /** The core asks live members for news when it knows no live replica (a newcomer). */
+  private feedPeers(): void {
+    if (!this.driver) return;
+    const peers = this.gossip
+      .members()
+      .filter((m) => m.id !== this.ctx.self && (m.status === 'alive' || m.status === 'suspect'))
+      .map((m) => m.id);
+    const key = peers.join(',');
+    if (key === this.lastPeers) return;
+    this.lastPeers = key;
+    this.driver.input({ type: 'peers', peers });
+  }
+
+  private genesisSettled(): boolean {
+    return this.follow !== null && isSettled(this.follow.genesis, this.follow.followedSince, this.ctx.now());
+  }
+
+  private handProposals(): void {
+    const driver = this.driver;
+    if (!driver || this.switching || !this.genesisSettled()) return;
+    for (const { tag, op } of this.proposals.takeFor(this.generation)) {
+      if (!driver.input({ type: 'submit', op, tag })) {
+        this.proposals.settle({ kind: 'client-result', tag, ok: false, reason: 'this node is overloaded; try again' }, this.ctx.now());
+      }
+    }
+  }
+
+  private submitMember(op: Op): void {
+    const tag = `member:${++this.memberTag}`;
+    this.memberOps.set(tag, op);
+    this.driver?.input({ type: 'submit', op, tag });
+  }
+
+  /** The core's own refusals also go to the node's refusal list (ctx.reject), as they happen. */
+  private forwardRefusals(): void {
+    const rejected = this.view().rejected;
+    let budget = maxForwardedRefusals;
+    for (const [reason, count] of Object.entries(rejected)) {
+      const before = this.forwarded[reason] ?? 0;
+      for (let i = before; i < count && budget > 0; i++, budget--) this.ctx.reject(reason);
+      this.forwarded[reason] = count;
+    }
+  }
+
+  // ── genesis ──
+
+  private async loadFollowRecord(): Promise<FollowRecord | null> {
+    const raw = await this.ctx.storage.get(followStorageKey);
+    if (raw === undefined) return null;
+    const decoded = decodeFollowRecord(raw);
+    if (!decoded.ok) {
+      this.ctx.reject(`stored genesis record unreadable (${decoded.error}); finding the room's again`);
+      return null;
+    }
+    const record = decoded.value;
+    if (record.genesis.body.room !== this.ctx.room) return null;
+    return (await this.genesisSignatureOk(record.genesis)) ? record : null;
+  }
+
+  private async genesisSignatureOk(record: GenesisRecord): Promise<boolean> {
+    const key = `${genesisId(record)}:${record.sig}`;
+    const known = this.verifiedGenesis.get(key);
+    if (known !== undefined) return known;
+    const ok = await this.ctx.verify(record.body.founder, genesisText(record.body), record.sig).catch(() => false);
+    this.verifiedGenesis.set(key, ok);
+    if (this.verifiedGenesis.size > verifiedGenesisKept) this.verifiedGenesis.delete(this.verifiedGenesis.keys().next().value as string);
+    return ok;
+  }
+
+  /** The room's genesis record from gossip memory, if it is well-formed, of this room and signed by its founder. */
+  private async genesisInMemory(): Promise<GenesisRecord | null> {
+    const raw = this.gossip.memoryGet(genesisMemoryKey);
+    if (raw === undefined) return null;
+    const decoded = decodeGenesisRecord(raw);
+    let problem: string | null = null;
+    if (!decoded.ok) problem = 'malformed genesis record in gossip memory';
+    else if (decoded.value.body.room !== this.ctx.room) problem = 'genesis record of another room in gossip memory';
+    else if (!(await this.genesisSignatureOk(decoded.value))) problem = 'forged genesis record in gossip memory';
+    if (problem === null) return (decoded as { value: GenesisRecord }).value;
+    // Count each bad value once, not at every look.
+    const seen = JSON.stringify(raw).slice(0, 512);
+    if (seen !== this.lastBadGenesis) {
+      this.lastBadGenesis = seen;
+      this.refuse(problem);
+    }
+    return null;
+  }
+
+  private async checkGenesis(): Promise<void> {
+    if (this.genesisBusy || this.stopping || this.switching) return;
+    this.genesisBusy = true;
+    try {
+      const inMemory = await this.genesisInMemory();
+      const action = decideGenesis({ following: this.follow?.genesis ?? null, inMemory, now: this.ctx.now(), startedAt: this.startedAt });
+      switch (action.kind) {
+        case 'found':
+          await this.found();
+          break;
+        case 'adopt':
+          await this.adopt(action.record);
+          break;
+        case 'assert':
+          this.assertGenesis();
+          break;
+        case 'wait':
+        case 'keep':
+          break;
+      }
+    } catch (error) {
+      this.ctx.reject(`genesis: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.genesisBusy = false;
+    }
+  }
+
+  private async found(): Promise<void> {
+    const body: GenesisBody = { type: 'pbft-genesis', v: 1, room: this.ctx.room, founder: this.ctx.self, foundedAt: Math.floor(this.ctx.now()) };
+    const record: GenesisRecord = { body, sig: await this.ctx.sign(genesisText(body)) };
+    this.verifiedGenesis.set(`${genesisId(record)}:${record.sig}`, true);
+    await this.switchTo(record);
+    this.events.add(this.ctx.now(), 'genesis', 'no consensus in this room yet: this node founded it and is its first replica');
+    this.assertGenesis();
+  }
+
+  private async adopt(record: GenesisRecord): Promise<void> {
+    const before = this.driver ? this.view().lastCommitted : 0;
+    const wasFollowing = this.follow !== null;
+    await this.switchTo(record);
+    const by = short(record.body.founder);
+    if (wasFollowing) {
+      this.resets++;
+      this.discardedCommits += before;
+      this.events.add(this.ctx.now(), 'genesis', `adopted the room's earlier genesis (founded by ${by}); dropped ${before} local commits`);
+    } else {
+      this.events.add(this.ctx.now(), 'genesis', `follows the room's genesis (founded by ${by}); asking to join`);
+    }
+  }
+
+  /**
+   * Starts over under `record`: the old core stops, its writes land, then everything under
+   * `pbft/` and the follow record are deleted, and only then the new follow record is written.
+   */
+  private async switchTo(record: GenesisRecord): Promise<void> {
+    this.switching = true;
+    try {
+      this.driver?.close();
+      this.driver = null;
+      this.cachedView = null;
+      await this.effects.drained();
+      const stale = await this.ctx.storage.keys(persistPrefix);
+      const follow: FollowRecord = { v: 1, genesis: record, followedSince: Math.floor(this.ctx.now()) };
+      this.effects.run({ set: [], del: [followStorageKey, ...stale] }, () => {});
+      this.effects.run({ set: [[followStorageKey, follow]], del: [] }, () => {});
+      await this.effects.drained();
+      await this.startCore(follow, []);
+    } finally {
+      this.switching = false;
+    }
+  }
+
+  private assertGenesis(): void {
+    const now = this.ctx.now();
+    if (!this.follow || now - this.lastAssertAt < genesisAssertIntervalMs) return;
+    this.lastAssertAt = now;
+    try {
+      this.gossip.memorySet(genesisMemoryKey, this.follow.genesis);
+    } catch (error) {
+      this.ctx.reject(`genesis: gossip refused the record (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+
+  // ── refusals ──
+
+  /** A refused input from a peer: counted here and in the node's refusal list. */
+  private refuse(reason: string): void {
+    this.count(reason);
+    this.ctx.reject(reason);
+  }
+
+  private count(reason: string): void {
+    const key = `runtime: ${reason}`;
+    if (!this.localRejected.has(key) && this.localRejected.size >= maxLocalReasons) return;
+    this.localRejected.set(key, (this.localRejected.get(key) ?? 0) + 1);
+  }
+}
+
+const short = (id: string): string => id.slice(0, 8);
