@@ -12,6 +12,11 @@ export interface JobSnapshot {
   home: string;
   /** true on the home; elsewhere the job is one this node computed tasks of. */
   mine: boolean;
+  /**
+   * On the home: queued → running → done | failed | cancelled. On other nodes: 'running' while
+   * the home lives (only the home knows when a job ends; this node forgets it a minute after it
+   * last held a task of it), or 'orphaned' once gossip declares the home dead.
+   */
   status: JobStatus;
   priority: Priority;
   /** 1, or 2–3 in verified mode (that many distinct nodes must agree on each result). */
