@@ -1,6 +1,7 @@
 // window.tabmesh: everything the UI can do, as methods, so browser tests and people in
 // devtools can drive a tab. Names are public: extend, never rename (README documents them).
 import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
+import type { ByzantineMode } from './core/pbft/index.ts';
 import type { Priority } from './core/steal/index.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
@@ -26,10 +27,22 @@ export interface TabmeshApi {
   broadcast(text: string): Promise<number>;
   /** Reconnects to the signaling server now. */
   reconnectSignaling(): Promise<true>;
+  /** Breaks the direct link to `peer` as a network fault would (the mesh heals it): for demos and tests. */
+  dropLink(peer: string): Promise<true>;
+  /** Sets how many direct links this node keeps (live); refused with a reason when out of range. */
+  setLinkBounds(minLinks: number, maxLinks: number): Promise<{ minLinks: number; maxLinks: number }>;
   /** Writes a key of the replicated memory (any JSON value up to 8 KiB); it spreads by gossip. */
   setMemory(key: string, value: unknown): Promise<true>;
   /** Deletes a key of the replicated memory (a tombstone spreads by gossip). */
   deleteMemory(key: string): Promise<true>;
+  /**
+   * Proposes an operation to the room's pBFT consensus: text or any JSON value (a decision), or
+   * { kind: 'kv-set', key, value } / { kind: 'kv-del', key }. Resolves with the committed
+   * sequence number once f+1 replicas replied alike; rejects with the reason otherwise.
+   */
+  propose(op: unknown): Promise<number>;
+  /** Makes this node's consensus replica misbehave (the live demo), or honest again with null. */
+  setByzantine(mode: ByzantineMode | null): Promise<true>;
   /** Submits a compute job that the mesh shares out; resolves with its id (see snapshot().jobs). */
   submitJob(job: JobRequest): Promise<string>;
   /** The assembled result of a job of this node once it is done (Mandelbrot: { width, height, pixels }). */
@@ -60,8 +73,12 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     send: (peer, text) => node.command('send', peer, text) as Promise<true>,
     broadcast: (text) => node.command('broadcast', text) as Promise<number>,
     reconnectSignaling: () => node.command('reconnectSignaling') as Promise<true>,
+    dropLink: (peer) => node.command('dropLink', peer) as Promise<true>,
+    setLinkBounds: (minLinks, maxLinks) => node.command('setLinkBounds', minLinks, maxLinks) as Promise<{ minLinks: number; maxLinks: number }>,
     setMemory: (key, value) => node.command('setMemory', key, value) as Promise<true>,
     deleteMemory: (key) => node.command('deleteMemory', key) as Promise<true>,
+    propose: (op) => node.command('propose', op) as Promise<number>,
+    setByzantine: (mode) => node.command('setByzantine', mode) as Promise<true>,
     submitJob: (job) => node.command('submitJob', job) as Promise<string>,
     jobResult: (id) => node.command('jobResult', id),
     cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,

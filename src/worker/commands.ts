@@ -15,6 +15,10 @@ const commands: Record<string, Command> = {
     return true;
   },
   broadcast: (runtime, [message]) => runtime.broadcastMessage(text(message, 'message')),
+  dropLink: (runtime, [peer]) => {
+    runtime.dropLink(text(peer, 'peer'));
+    return true;
+  },
   reconnectSignaling: (runtime) => {
     runtime.reconnectSignaling();
     return true;

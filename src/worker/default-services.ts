@@ -3,6 +3,8 @@
 // kind of node by being added here, once.
 import type { Service } from './service.ts';
 import { GossipService } from './services/gossip.ts';
+import { OverlayService } from './services/overlay.ts';
+import { RouteService } from './services/route.ts';
 import { PbftService } from './services/pbft.ts';
 import { gossipAccessFor } from './services/pbft-gossip.ts';
 import { StealService } from './services/steal.ts';
@@ -19,7 +21,11 @@ export interface DefaultServiceOptions {
 
 export function createDefaultServices(options: DefaultServiceOptions = {}): Service[] {
   const gossip = new GossipService();
+  // The overlay decides the links and knows the graph; routing reaches nodes beyond them.
+  const overlay = new OverlayService();
   return [
+    overlay,
+    new RouteService(overlay),
     gossip,
     new StealService(options.computePool ? { createPool: options.computePool } : {}),
     // Consensus reads the room's genesis record and the member list from gossip.

@@ -46,6 +46,11 @@ export interface LinkManagerDeps {
   onDown(peer: NodeId, reason: string): void;
   onData(peer: NodeId, bytes: Uint8Array): void;
   reject(reason: string): void;
+  /**
+   * Whether a lost or failed link is retried by this manager (with backoff) until unwanted.
+   * When an overlay decides the links, it is asked instead, and it dials again if it wants to.
+   */
+  retryLostLinks(): boolean;
 }
 
 type Attempt = LinkInfo;
@@ -102,6 +107,13 @@ export class LinkManager {
     const link = this.links.get(peer);
     if (!link || link.state !== 'up') return false;
     this.deps.host.send(peer, link.linkId, bytes);
+    return true;
+  }
+
+  /** Breaks the link as a network fault would (for demos and fault-injection tests). */
+  drop(peer: NodeId, reason: string): boolean {
+    if (!this.links.has(peer)) return false;
+    this.fail(peer, reason);
     return true;
   }
 
@@ -254,6 +266,7 @@ export class LinkManager {
     const failures = (previous?.failures ?? 0) + 1;
     const delay = Math.min(linkRetryMaxMs, linkRetryBaseMs * 2 ** (failures - 1));
     this.retryAt.set(peer, { at: this.deps.now() + delay, failures });
+    if (!this.deps.retryLostLinks()) this.wanted.delete(peer);
     this.close(peer, reason);
   }
 

@@ -13,7 +13,7 @@ import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity, type LoadedIdentity } from './identity-store.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
-import type { Service, ServiceContext, ServiceEvent } from './service.ts';
+import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
 import type { ProtocolTag } from '../core/types.ts';
 
@@ -23,6 +23,8 @@ export const maxDirectLinks = 12;
 export const messageHistoryLimit = 50;
 /** Known peers remembered; the oldest introductions go first when full. */
 export const knownPeersLimit = 1024;
+/** The routed-message kind that carries WebRTC signals over the mesh. */
+const signalKind = 'signal';
 /** How often the runtime wakes for link upkeep. */
 const upkeepIntervalMs = 500;
 /** Least time between two snapshots posted to the page. */
@@ -70,6 +72,9 @@ export class NodeRuntime implements LinkHostEvents {
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
   private wakeAt = Infinity;
   private lastWordsKey = '';
+  private routing: (MeshRouting & Service) | null = null;
+  /** An overlay decides the links; without one, the runtime links to every known peer. */
+  private linksManagedByService = false;
 
   private constructor(private readonly options: RuntimeOptions) {}
 
@@ -97,7 +102,14 @@ export class NodeRuntime implements LinkHostEvents {
       randomId: () => toBase64Url(crypto.getRandomValues(new Uint8Array(12))),
       sign: (text) => signText(identity, text),
       verify: verifyText,
-      deliverSignal: (to, signal) => this.signaling.sendSignal(to, signal as unknown as Record<string, unknown>),
+      // The signaling server when we are in the room; otherwise over the mesh, so links can
+      // still be made while the server is down.
+      deliverSignal: (to, signal) => {
+        if (this.signaling.sendSignal(to, signal as unknown as Record<string, unknown>)) return true;
+        if (!this.routing) return false;
+        this.routing.route(signalKind, to, signal);
+        return true;
+      },
       onUp: (peer) => {
         this.dispatch((service) => service.linkUp?.(peer));
         this.changed();
@@ -109,6 +121,7 @@ export class NodeRuntime implements LinkHostEvents {
       },
       onData: (peer, bytes) => this.onFrame(peer, bytes),
       reject: (reason) => this.reject(reason),
+      retryLostLinks: () => !this.linksManagedByService,
     });
     this.signaling = new SignalingClient({
       url: this.options.signalingUrl,
@@ -139,6 +152,11 @@ export class NodeRuntime implements LinkHostEvents {
       await service.start(this.contextFor(service, rng.fork(service.protocol)));
       this.services.push(service);
       this.serviceByProtocol.set(service.protocol, service);
+      if (isMeshRouting(service)) {
+        this.routing = service;
+        service.onDeliver((delivery) => this.deliverRouted(delivery));
+      }
+      if (service.managesLinks) this.linksManagedByService = true;
     }
     this.signaling.start();
     this.timers.push(setInterval(() => this.upkeep(), upkeepIntervalMs));
@@ -160,6 +178,11 @@ export class NodeRuntime implements LinkHostEvents {
     let sent = 0;
     for (const peer of this.links.upPeers()) if (this.sendLink(peer, { type: 'chat', text })) sent++;
     return sent;
+  }
+
+  /** Breaks the direct link to `peer` as a network fault would; the overlay then heals. */
+  dropLink(peer: string): void {
+    if (!this.links.drop(peer as NodeId, 'dropped on request')) throw new Error(`no link to ${peer} to drop`);
   }
 
   reconnectSignaling(): void {
@@ -222,7 +245,33 @@ export class NodeRuntime implements LinkHostEvents {
       changed: () => this.changed(),
       reject: (reason) => this.reject(`${service.protocol}: ${reason}`),
       emit: (event) => this.publish(event, service),
+      sendTo: (node, message) => {
+        if (this.links.send(node, encodeFrame(service.protocol, message))) return;
+        if (this.routing) this.routing.route(service.protocol, node, message);
+        else this.reject(`${service.protocol}: no link to ${node.slice(0, 8)} and no mesh routing`);
+      },
+      broadcast: (message) => {
+        if (this.routing) this.routing.broadcast(service.protocol, message);
+        // Without routing, the direct links are the whole mesh this node can reach.
+        else for (const peer of this.links.upPeers()) this.links.send(peer, encodeFrame(service.protocol, message));
+      },
     };
+  }
+
+  /** A message that came over the mesh (authenticated by the routing service). */
+  private deliverRouted(delivery: RoutedDelivery): void {
+    if (delivery.kind === signalKind) {
+      void this.links.receiveSignal(delivery.origin, delivery.message);
+      return;
+    }
+    const service = this.serviceByProtocol.get(delivery.kind as ProtocolTag);
+    if (!service || service === this.routing) {
+      this.reject(`routed message for ${delivery.kind}, which this node does not run`);
+      return;
+    }
+    this.dispatch((s) => {
+      if (s === service) s.receive(delivery.origin, delivery.message);
+    });
   }
 
   /** Runs `fn` on every service, then re-arms the wake-up timer (a step may change it). */
@@ -294,8 +343,9 @@ export class NodeRuntime implements LinkHostEvents {
     this.changed();
   }
 
-  /** Until the overlay core manages degree: link to every known peer, up to the cap. */
+  /** Without an overlay service: link to every known peer, up to the cap. */
   private chooseLinks(): void {
+    if (this.linksManagedByService) return;
     let budget = maxDirectLinks - this.links.list().length;
     for (const peer of this.knownPeers) {
       if (this.links.wants(peer)) continue;
@@ -354,7 +404,11 @@ export class NodeRuntime implements LinkHostEvents {
         return;
       case 'pong': {
         const sent = this.pingSentAt.get(peer);
-        if (sent && sent.n === message.n) this.links.recordRtt(peer, performance.now() - sent.at);
+        if (sent && sent.n === message.n) {
+          const rttMs = performance.now() - sent.at;
+          this.links.recordRtt(peer, rttMs);
+          this.dispatch((service) => service.linkRtt?.(peer, rttMs));
+        }
         return;
       }
       case 'bye':

@@ -29,6 +29,30 @@ export interface ServiceContext {
   reject(reason: string): void;
   /** Node-local events between services (e.g. gossip declares a member dead → consensus). */
   emit(event: ServiceEvent): void;
+  /**
+   * Sends one message of this service's protocol to any node of the mesh: over the direct link
+   * if there is one, else routed over several hops (signed by this node, checked on arrival).
+   * The receiver's service gets it through `receive(origin, message)`.
+   */
+  sendTo(node: NodeId, message: unknown): void;
+  /** Sends one message of this service's protocol to every node of the mesh, once each. */
+  broadcast(message: unknown): void;
+}
+
+/** A message that reached this node over the mesh, already authenticated as its origin's. */
+export interface RoutedDelivery {
+  origin: NodeId;
+  kind: string;
+  message: unknown;
+  broadcast: boolean;
+  hops: number;
+}
+
+/** What the routing service offers the runtime (and through it, every service). */
+export interface MeshRouting {
+  route(kind: string, to: NodeId, payload: unknown): void;
+  broadcast(kind: string, payload: unknown): void;
+  onDeliver(listener: (delivery: RoutedDelivery) => void): void;
 }
 
 /** Events that services publish for each other. */
@@ -40,12 +64,16 @@ export type ServiceEvent =
 export interface Service {
   /** The frames this service handles. */
   readonly protocol: ProtocolTag;
+  /** True for the one service that decides which direct links exist (the overlay). */
+  readonly managesLinks?: boolean;
   /** Loads persisted state; called once before anything else. */
   start(ctx: ServiceContext): Promise<void>;
   /** A frame of this protocol from a directly linked peer (not yet decoded beyond the envelope). */
   receive(from: NodeId, message: unknown): void;
   linkUp?(peer: NodeId): void;
   linkDown?(peer: NodeId, reason: string): void;
+  /** A round-trip time measured on the link to `peer`. */
+  linkRtt?(peer: NodeId, rttMs: number): void;
   /** Another service's event. */
   onEvent?(event: ServiceEvent): void;
   /** Called when the time asked for by nextWakeAt() has come (or later). */
@@ -66,3 +94,6 @@ export interface Service {
    */
   lastWords?(): unknown[];
 }
+
+export const isMeshRouting = (service: object): service is MeshRouting & Service =>
+  'route' in service && 'onDeliver' in service && 'broadcast' in service;

@@ -3,6 +3,8 @@
 // never rename (README documents every field).
 import type { SignalingStatus } from '../net/signaling-client.ts';
 import type { GossipMetrics, MemberView, MemoryEntryView } from '../core/gossip/index.ts';
+import type { TopologySnapshot } from '../core/graph/index.ts';
+import type { RouteCounters } from '../core/route/router.ts';
 import type { ConsensusView } from './services/pbft-snapshot.ts';
 import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts';
 
@@ -55,6 +57,12 @@ export interface NodeSnapshot extends BaseSnapshot {
   memory: Record<string, unknown>;
   /** The same, with who wrote each key and when (hybrid logical clock). */
   memoryEntries: MemoryEntryView[];
+  /** The mesh as this node knows it (from link-state adverts) and its graph metrics. */
+  topology: TopologySnapshot<string>;
+  /** Overlay state: link bounds in force, link attempts under way, counters. */
+  overlay: { config: { minLinks: number; maxLinks: number }; pending: string[]; knownPeers: number; advertSeq: number; counters: Record<string, unknown> };
+  /** Mesh routing counters: originated, forwarded, delivered, and drops by reason. */
+  routing: RouteCounters;
   /** Gossip metrics (messages, probes, suspicions, convergence) and refused gossip input. */
   gossip: GossipMetrics & { rejected: Record<string, number> };
   // ── from the consensus service ──

@@ -39,6 +39,7 @@ function makeNode(identity: Identity, clock: { now: number }, network: Map<NodeI
     onDown: (peer, reason) => events.push(`down ${peer} ${reason}`),
     onData: () => {},
     reject: (reason) => rejected.push(reason),
+    retryLostLinks: () => true,
   });
   const inbox: Array<[NodeId, SignedSignal]> = [];
   network.set(identity.id, (from, s) => inbox.push([from, s]));

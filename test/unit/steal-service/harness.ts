@@ -191,6 +191,11 @@ class FakeRuntime {
         this.node.rejected[reason] = (this.node.rejected[reason] ?? 0) + 1;
       },
       emit: () => {},
+      // Every test node is linked to every other, so sendTo is a direct send.
+      sendTo: (node, message) => void (!this.stopped && this.mesh.send(this.node.id, node, message)),
+      broadcast: (message) => {
+        for (const peer of this.mesh.ids()) if (peer !== this.node.id && !this.stopped) this.mesh.send(this.node.id, peer, message);
+      },
     };
     await this.node.service.start(ctx);
     this.reschedule();

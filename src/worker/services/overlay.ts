@@ -1,0 +1,147 @@
+// The topology core in a node: it decides which direct links exist (3–5 per node, a full mesh
+// while the room is small), floods signed link-state adverts so every node knows the graph,
+// and offers that graph to the router and the status record.
+import { Overlay, type OverlayEffect, type OverlayInput } from '../../core/overlay/overlay.ts';
+import { advertSigningText } from '../../core/overlay/messages.ts';
+import { overlayTickIntervalMs } from '../../core/overlay/config.ts';
+import type { RouteTopology } from '../../core/overlay/types.ts';
+import type { GraphMetrics, TopologySnapshot } from '../../core/graph/index.ts';
+import type { Millis, NodeId } from '../../core/types.ts';
+import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
+
+interface AdvertLike {
+  type: 'advert';
+  origin: NodeId;
+  seq: number;
+  links: Array<{ peer: NodeId; rttMs?: number }>;
+  sig: string;
+}
+
+const isAdvert = (m: unknown): m is AdvertLike =>
+  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'advert' && typeof (m as { origin?: unknown }).origin === 'string' && typeof (m as { sig?: unknown }).sig === 'string';
+
+export class OverlayService implements Service {
+  readonly protocol = 'overlay' as const;
+  readonly managesLinks = true;
+  private core!: Overlay;
+  private ctx!: ServiceContext;
+  private nextTickAt = 0;
+  private metricsCache: { key: string; metrics: GraphMetrics<NodeId>; topology: TopologySnapshot<NodeId> } | null = null;
+
+  async start(ctx: ServiceContext): Promise<void> {
+    this.ctx = ctx;
+    this.core = new Overlay({ self: ctx.self, rng: ctx.rng, now: ctx.now() });
+    this.nextTickAt = ctx.now();
+  }
+
+  receive(from: NodeId, message: unknown): void {
+    if (!isAdvert(message)) {
+      this.step({ type: 'message', from, msg: message });
+      return;
+    }
+    // Floods deliver many copies of one advert: only news is worth a signature check.
+    if (!Number.isInteger(message.seq) || !this.core.wantsAdvert(message.origin, message.seq)) {
+      this.step({ type: 'message', from, msg: message, signer: null });
+      return;
+    }
+    const text = advertSigningText({ origin: message.origin, seq: message.seq, links: message.links } as Parameters<typeof advertSigningText>[0]);
+    void this.ctx.verify(message.origin, text, message.sig).then((ok) => {
+      this.step({ type: 'message', from, msg: message, signer: ok ? message.origin : null });
+    });
+  }
+
+  linkUp(peer: NodeId): void {
+    this.step({ type: 'link-up', peer });
+  }
+
+  linkDown(peer: NodeId, reason: string): void {
+    this.step({ type: 'link-down', peer, reason });
+  }
+
+  linkRtt(peer: NodeId, rttMs: number): void {
+    this.step({ type: 'link-rtt', peer, rttMs });
+  }
+
+  onEvent(event: ServiceEvent): void {
+    if (event.type === 'peer-introduced') this.step({ type: 'peers-learnt', peers: [event.peer] });
+    else if (event.type === 'peer-left-room') this.step({ type: 'peer-left', peer: event.peer });
+    else if (event.type === 'member-status' && (event.status === 'dead' || event.status === 'left')) this.step({ type: 'peer-left', peer: event.peer });
+  }
+
+  tick(now: Millis): void {
+    this.nextTickAt = now + overlayTickIntervalMs;
+    this.step({ type: 'tick' });
+  }
+
+  nextWakeAt(): Millis {
+    return this.nextTickAt;
+  }
+
+  readonly commands = {
+    setLinkBounds: (args: unknown[]) => {
+      const [minLinks, maxLinks] = args;
+      if (typeof minLinks !== 'number' || typeof maxLinks !== 'number') throw new Error('setLinkBounds(min, max): both must be numbers');
+      const refusal = this.step({ type: 'config', config: { minLinks, maxLinks } }).find((e) => e.type === 'config-refused');
+      if (refusal && refusal.type === 'config-refused') throw new Error(refusal.reason);
+      return this.core.currentConfig();
+    },
+  };
+
+  /** The known mesh, for the router. */
+  routeTopology(): RouteTopology {
+    return this.core.routeTopology();
+  }
+
+  /** Graph metrics of the known mesh; recomputed only when the graph changed. */
+  metrics(): { metrics: GraphMetrics<NodeId>; topology: TopologySnapshot<NodeId> } {
+    const key = this.core.routeTopology().key;
+    if (this.metricsCache?.key !== key) {
+      const metrics = this.core.metrics();
+      this.metricsCache = { key, metrics, topology: this.core.topologySnapshot(metrics) };
+    }
+    return this.metricsCache;
+  }
+
+  snapshot(): Record<string, unknown> {
+    const overlay = this.core.snapshot();
+    const { topology } = this.metrics();
+    return {
+      topology,
+      overlay: {
+        config: overlay.config,
+        pending: overlay.pending,
+        knownPeers: overlay.knownPeers,
+        advertSeq: overlay.advertSeq,
+        counters: overlay.counters,
+      },
+    };
+  }
+
+  private step(input: OverlayInput): OverlayEffect[] {
+    const effects = this.core.step(this.ctx.now(), input);
+    let graphMayHaveChanged = false;
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'connect':
+          this.ctx.wantLink(effect.peer);
+          break;
+        case 'disconnect':
+          this.ctx.unwantLink(effect.peer, effect.reason);
+          break;
+        case 'send':
+          this.ctx.send(effect.to, effect.msg);
+          break;
+        case 'sign-advert': {
+          const seq = effect.body.seq;
+          void this.ctx.sign(effect.text).then((sig) => this.step({ type: 'advert-signed', seq, sig }));
+          graphMayHaveChanged = true;
+          break;
+        }
+        case 'config-refused':
+          break;
+      }
+    }
+    if (graphMayHaveChanged || input.type === 'message' || input.type === 'link-up' || input.type === 'link-down') this.ctx.changed();
+    return effects;
+  }
+}
