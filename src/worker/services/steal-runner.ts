@@ -10,6 +10,8 @@ export interface TaskRunnerOptions {
   pool: ComputePoolLike | null;
   /** How long a task of this kind may run (the kind's `maxRunMs`). */
   budgetMs(kind: string): number;
+  /** Checks a task's kind and parameters (they may come from a peer); an error text, or null to run it. */
+  check(kind: string, params: unknown): string | null;
   /** A started task ended (not called for aborted ones). */
   finished(key: string, outcome: TaskOutcome): void;
   /** The free capacity changed (an aborted task started or stopped occupying a worker). */
@@ -57,6 +59,12 @@ export class TaskRunner {
     if (!pool) {
       // The core only runs tasks on workers it was told about; with no pool it was told none.
       queueMicrotask(() => done({ ok: false, error: 'this node has no compute workers' }));
+      return;
+    }
+    // Refused before a kernel worker sees it: the attempt fails (the home retries it elsewhere).
+    const problem = this.options.check(task.kind, task.params);
+    if (problem !== null) {
+      queueMicrotask(() => done({ ok: false, error: `task refused: ${problem}` }));
       return;
     }
     pool.run(task.kind, task.params, this.options.budgetMs(task.kind)).then(

@@ -76,6 +76,12 @@ export class StealService implements Service {
     this.runner = new TaskRunner({
       pool: this.pool,
       budgetMs: (kind) => this.registry.get(kind)?.maxRunMs ?? 60_000,
+      check: (kind, params) => {
+        const checked = this.registry.get(kind)?.validateTaskParams(params) ?? { ok: false, error: `unknown task kind "${kind.slice(0, 40)}"` };
+        if (checked.ok) return null;
+        this.refuse('bad-task-params', `${kind.slice(0, 40)} task parameters: ${checked.error}`, null);
+        return checked.error;
+      },
       finished: (key, outcome) => this.stepOutside({ type: 'task-finished', key, outcome }),
       capacityChanged: (count) => this.stepOutside({ type: 'set-workers', count }),
     });
@@ -277,7 +283,8 @@ export class StealService implements Service {
         visible = true;
       } else {
         later.push(effect);
-        if (effect.type !== 'send') visible = true;
+        // Runs and aborts change what the snapshot shows; sends and periodic adverts do not.
+        if (effect.type === 'run' || effect.type === 'abort') visible = true;
       }
     }
     if (later.length > 0 || set.length > 0 || del.length > 0) {

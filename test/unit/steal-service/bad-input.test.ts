@@ -96,6 +96,27 @@ describe('frames from peers', () => {
       expect(await mesh.command(a.id, 'jobResult', jobId)).toEqual({ from: 0, to: 50_000, count: 5_133 });
     }));
 
+  test('a task whose parameters do not check out is refused before any kernel sees it, and the attempt fails', () =>
+    withSeedAsync(seeds()[0]!, async (mesh) => {
+      const a = await mesh.add('a', { taskMs: 50 });
+      await mesh.advance(100);
+      const task = (params: unknown, index: number) => ({
+        jobId: 'evil~job', index, total: 2, home: 'evil', kind: 'mandelbrot', priority: 'high', params, cost: 1,
+        replica: 0, attempt: 1, ticket: `t${index}`, exclude: [], hops: 1,
+      });
+      const tile = { region: { xMin: -2, xMax: 1, yMin: -1, yMax: 1 }, width: 64, height: 64, x: 0, y: 0, w: 16, h: 16, maxIterations: 50 };
+      const load = { node: 'evil', boot: 0, seq: 1, workers: 1, running: 1, queued: 9, queuedCost: 9, runningCost: 1 };
+      // One tile lies outside its image; the other is fine.
+      mesh.inject('evil', a.id, { type: 'shed', shedId: 'shed1', tasks: [task({ ...tile, x: 60 }, 0), task(tile, 1)], load });
+      await mesh.advance(500);
+      const compute = mesh.snapshot(a.id).compute;
+      expect(compute.refused['bad-task-params']).toBe(1);
+      expect(compute.lastRefusal).toMatchObject({ reason: 'bad-task-params', detail: expect.stringMatching(/mandelbrot task parameters: .*tile must lie inside the image/) });
+      expect(compute.counters.tasksFailedHere).toBe(1);
+      expect(compute.counters.tasksRun).toBe(1);
+      expect(a.kernelRuns).toBe(1); // only the good tile reached a kernel worker
+    }));
+
   test('a result that does not check out (wrong shape, or too large for its kind) fails that attempt only; the task runs again', () =>
     withSeedAsync(seeds()[0]!, async (mesh) => {
       let lies = 0;
