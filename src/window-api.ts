@@ -1,6 +1,7 @@
 // window.tabmesh: everything the UI can do, as methods, so browser tests and people in
 // devtools can drive a tab. Names are public: extend, never rename (README documents them).
 import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
+import type { StatusRecord } from './worker/services/status-record.ts';
 import type { ByzantineMode } from './core/pbft/index.ts';
 import type { Priority } from './core/steal/index.ts';
 
@@ -27,6 +28,8 @@ export interface TabmeshApi {
   broadcast(text: string): Promise<number>;
   /** Reconnects to the signaling server now. */
   reconnectSignaling(): Promise<true>;
+  /** This node's status record `swarm/mesh/topology`, as read back from its storage (IndexedDB). */
+  statusRecord(): Promise<StatusRecord | null>;
   /** Breaks the direct link to `peer` as a network fault would (the mesh heals it): for demos and tests. */
   dropLink(peer: string): Promise<true>;
   /** Sets how many direct links this node keeps (live); refused with a reason when out of range. */
@@ -74,6 +77,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     broadcast: (text) => node.command('broadcast', text) as Promise<number>,
     reconnectSignaling: () => node.command('reconnectSignaling') as Promise<true>,
     dropLink: (peer) => node.command('dropLink', peer) as Promise<true>,
+    statusRecord: () => node.command('statusRecord') as Promise<StatusRecord | null>,
     setLinkBounds: (minLinks, maxLinks) => node.command('setLinkBounds', minLinks, maxLinks) as Promise<{ minLinks: number; maxLinks: number }>,
     setMemory: (key, value) => node.command('setMemory', key, value) as Promise<true>,
     deleteMemory: (key) => node.command('deleteMemory', key) as Promise<true>,

@@ -5,6 +5,7 @@ import type { Service } from './service.ts';
 import { GossipService } from './services/gossip.ts';
 import { OverlayService } from './services/overlay.ts';
 import { RouteService } from './services/route.ts';
+import { StatusRecordService, type ConsensusStatus } from './services/status-record.ts';
 import { PbftService } from './services/pbft.ts';
 import { gossipAccessFor } from './services/pbft-gossip.ts';
 import { StealService } from './services/steal.ts';
@@ -23,12 +24,15 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
   const gossip = new GossipService();
   // The overlay decides the links and knows the graph; routing reaches nodes beyond them.
   const overlay = new OverlayService();
+  // Consensus reads the room's genesis record and the member list from gossip.
+  const pbft = new PbftService({ gossip: gossipAccessFor(gossip) });
+  // Start order: links first, then membership, consensus, the balancer; the status record last.
   return [
     overlay,
     new RouteService(overlay),
     gossip,
+    pbft,
     new StealService(options.computePool ? { createPool: options.computePool } : {}),
-    // Consensus reads the room's genesis record and the member list from gossip.
-    new PbftService({ gossip: gossipAccessFor(gossip) }),
+    new StatusRecordService({ gossip, overlay, consensus: () => (pbft.snapshot().consensus as ConsensusStatus | undefined) ?? null }),
   ];
 }

@@ -131,8 +131,10 @@ export class NodeRuntime implements LinkHostEvents {
       createSocket: this.options.createSocket,
       handlers: {
         status: (status, detail) => {
+          const wasJoined = this.signalingStatus === 'joined';
           this.signalingStatus = status;
           this.signalingDetail = detail;
+          if (wasJoined !== (status === 'joined')) this.publish({ type: 'signaling', joined: status === 'joined' });
           this.changed();
         },
         joined: (peers) => peers.forEach((p) => this.introduce(p)),

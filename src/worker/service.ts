@@ -59,7 +59,8 @@ export interface MeshRouting {
 export type ServiceEvent =
   | { type: 'peer-introduced'; peer: NodeId }
   | { type: 'peer-left-room'; peer: NodeId }
-  | { type: 'member-status'; peer: NodeId; status: 'alive' | 'suspect' | 'dead' | 'left' };
+  | { type: 'member-status'; peer: NodeId; status: 'alive' | 'suspect' | 'dead' | 'left' }
+  | { type: 'signaling'; joined: boolean };
 
 export interface Service {
   /** The frames this service handles. */

@@ -13,7 +13,13 @@ function connectedAmong(snapshot: NodeSnapshot, ids: string[]): boolean {
   }
   const seen = new Set([ids[0]!]);
   const queue = [ids[0]!];
-  while (queue.length > 0) for (const next of adjacency.get(queue.shift()!) ?? []) if (!seen.has(next)) (seen.add(next), queue.push(next));
+  while (queue.length > 0) {
+    for (const next of adjacency.get(queue.shift()!) ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      queue.push(next);
+    }
+  }
   return ids.every((id) => seen.has(id));
 }
 
@@ -22,7 +28,10 @@ const degreeInRange = (s: NodeSnapshot, min: number, max: number) => s.links.len
 /** Every node of the known graph has a degree in [min, max] (what the whole mesh looks like from here). */
 function allDegreesInRange(s: NodeSnapshot, min: number, max: number): boolean {
   const degree = new Map<string, number>(s.topology.nodes.map((n) => [n, 0]));
-  for (const [a, b] of s.topology.links) (degree.set(a, (degree.get(a) ?? 0) + 1), degree.set(b, (degree.get(b) ?? 0) + 1));
+  for (const [a, b] of s.topology.links) {
+    degree.set(a, (degree.get(a) ?? 0) + 1);
+    degree.set(b, (degree.get(b) ?? 0) + 1);
+  }
   return [...degree.values()].every((d) => d >= min && d <= max);
 }
 
@@ -59,6 +68,33 @@ describe('a self-healing mesh of six tabs', () => {
       expect(s.topology.diameter).toBeLessThanOrEqual(3);
       expect(s.topology.partitionRisk).toBeGreaterThanOrEqual(0);
       expect(s.topology.partitionRisk).toBeLessThan(0.5);
+    }
+  });
+
+  test('each tab keeps its status record swarm/mesh/topology in IndexedDB, filled from the live mesh', async () => {
+    for (const [i, tab] of tabs.entries()) {
+      await waitForSnapshot(tab, (s) => s.members.filter((m) => m.status === 'alive').length === 6, `tab ${i} sees six live members`);
+    }
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const record = await tabs[2]!.evaluate(() => window.tabmesh.statusRecord());
+      const ready = record?.mesh_topology?.total_active_nodes === 6 && record.mesh_topology.network_metrics.active_connections === 15;
+      if (ready || Date.now() > deadline) {
+        expect(record).toMatchObject({
+          swarm_id: 'swarm-topology',
+          reported_by: ids[2],
+          mesh_topology: {
+            total_active_nodes: 6,
+            network_metrics: { active_connections: 15, average_connectivity: 5, network_diameter: 1, clustering_coefficient: 1 },
+            fault_tolerance: { max_failures_tolerated: 4, redundancy_level: 'high' },
+          },
+          services_status: { gossip_protocol: 'active', heartbeat_monitoring: 'active', peer_discovery: 'active', topology_optimization: 'active' },
+        });
+        expect(ids).toContain(record!.coordinator_node);
+        expect(typeof record!.services_status.consensus_ready).toBe('boolean');
+        break;
+      }
+      await tabs[2]!.waitForTimeout(250);
     }
   });
 
