@@ -94,8 +94,8 @@ export interface ConsensusView {
   halted: string | null;
   events: ConsensusEvent[];
   signatures: VerifierStats;
-  /** Consensus messages sent and received, and sends that found no link to their addressee. */
-  traffic: { sent: number; received: number; unreachable: number };
+  /** Consensus messages sent over a direct link, sent routed over the mesh (no link up), and received. */
+  traffic: { direct: number; routed: number; received: number };
 }
 
 export interface ConsensusExtras {

@@ -3,10 +3,11 @@
 // that founded at once, before one of them adopts the other's) may reach the same replica set
 // later, and their messages must never be mistaken for each other's.
 //
-// Transport: for now every message goes over the direct link to its addressee (`ctx.send`): in
-// rooms of up to six tabs every node links to every other. `transmit` below is the one place
-// that decides how a message reaches a node, so routing over the mesh (`ctx.route(to, msg)`,
-// coming with the topology work) replaces this function and nothing else.
+// Transport: a message goes over the direct link to its addressee when one is up (in rooms of
+// a few tabs every node links to every other), and otherwise over the mesh (`ctx.sendTo`: routed
+// hop by hop, signed by this node and checked on arrival by the routing service), so replicas
+// need not be linked directly. `transmit` below is the one place that decides how a message
+// reaches a node.
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../../core/decode.ts';
 import type { NodeId } from '../../core/types.ts';
@@ -29,7 +30,11 @@ export function decodePbftFrame(raw: unknown): Decoded<PbftFrame> {
   return decodeWith(frameSchema, raw);
 }
 
-/** Sends one frame to one node; false when it cannot reach it now (the core retransmits). */
-export function transmit(ctx: ServiceContext, to: NodeId, frame: PbftFrame): boolean {
-  return ctx.send(to, frame);
+export type Delivery = 'direct' | 'routed';
+
+/** Sends one frame to one node (the core retransmits what gets lost either way). */
+export function transmit(ctx: ServiceContext, to: NodeId, frame: PbftFrame): Delivery {
+  if (ctx.send(to, frame)) return 'direct';
+  ctx.sendTo(to, frame);
+  return 'routed';
 }

@@ -7,7 +7,7 @@
 //    incoming message (pbft-verify.ts) before the core sees it; forged, malformed and foreign
 //    frames are refused and counted here, replayed, wrongly addressed and wrong-digest ones by
 //    the core — all show in snapshot().consensus.rejected and the node's refusal list;
-//  - sends over direct links for now (pbft-wire.ts: one function to swap for mesh routing);
+//  - sends over the direct link to a node, or over the mesh when there is none (pbft-wire.ts);
 //  - turns gossip's member list into the core's `peers` and into membership operations
 //    (pbft-membership.ts), and a person's proposals into requests (pbft-proposals.ts);
 //  - offers `propose` and `setByzantine` to window.tabmesh and the UI.
@@ -113,7 +113,7 @@ export class PbftService implements Service {
   private cachedView: PbftView | null = null;
   private forwarded: Record<string, number> = {};
   private readonly localRejected = new Map<string, number>();
-  private readonly traffic = { sent: 0, received: 0, unreachable: 0 };
+  private readonly traffic = { direct: 0, routed: 0, received: 0 };
 
   private readonly proposals = new Proposals();
   private readonly membership = new MembershipPlanner();
@@ -307,10 +307,7 @@ export class PbftService implements Service {
       sign: (text) => ctx.sign(text),
       send: (to, msg) => {
         const frame = { g: followId, m: msg };
-        for (const peer of to) {
-          if (transmit(ctx, peer, frame)) this.traffic.sent++;
-          else this.traffic.unreachable++;
-        }
+        for (const peer of to) this.traffic[transmit(ctx, peer, frame)]++;
       },
       committed: (effect) => this.onCommitted(effect),
       clientResult: (effect) => this.onClientResult(effect),

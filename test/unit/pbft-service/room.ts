@@ -44,6 +44,9 @@ export class Room {
   private order = 0;
   private readonly memory = new Map<string, Array<{ at: Millis; writer: NodeId; value: unknown }>>();
   private readonly statuses = new Map<NodeId, MemberStatus>();
+  /** Pairs of nodes with no direct link: their frames go the routed way (sendTo), as over the mesh. */
+  readonly unlinked = new Set<string>();
+  framesRouted = 0;
   /** Return false to drop a frame, or a replacement text; for tampering tests. */
   intercept: ((from: NodeId, to: NodeId, message: unknown) => unknown) | null = null;
   framesDelivered = 0;
@@ -172,8 +175,8 @@ export class Room {
       now: () => this.now,
       rng: createRng(`${this.seed}-${node.id}-${this.order}`),
       storage: node.storage,
-      send: (peer: NodeId, message: unknown) => this.send(node.id, peer, message),
-      linkedPeers: () => this.upNodes().filter((n) => n.id !== node.id).map((n) => n.id),
+      send: (peer: NodeId, message: unknown) => !this.unlinked.has(pair(node.id, peer)) && this.send(node.id, peer, message),
+      linkedPeers: () => this.upNodes().filter((n) => n.id !== node.id && !this.unlinked.has(pair(node.id, n.id))).map((n) => n.id),
       wantLink: () => {},
       unwantLink: () => {},
       sign: (text: string) => signText(node.identity, text),
@@ -181,7 +184,10 @@ export class Room {
       changed: () => {},
       reject: (reason: string) => void node.rejected.set(reason, (node.rejected.get(reason) ?? 0) + 1),
       emit: () => {},
-      sendTo: (peer: NodeId, message: unknown) => void this.send(node.id, peer, message),
+      sendTo: (peer: NodeId, message: unknown) => {
+        if (this.unlinked.has(pair(node.id, peer))) this.framesRouted++;
+        this.send(node.id, peer, message);
+      },
       broadcast: () => {},
     };
     return ctx;
@@ -253,6 +259,9 @@ export class Room {
 }
 
 export const short = (id: string): string => id.slice(0, 8);
+
+/** The key of an unordered pair of nodes. */
+export const pair = (a: NodeId, b: NodeId): string => (a < b ? `${a} ${b}` : `${b} ${a}`);
 
 /** Seeds for the service scenarios: SEED=<n> replays one, LONG=1 runs more. */
 export function scenarioTest(name: string, body: (seed: number) => Promise<void>, options: { seeds?: number; longSeeds?: number; timeoutMs?: number } = {}): void {

@@ -3,7 +3,7 @@
 // same order everywhere, recovers a restarted node from its storage, and refuses what it must.
 import { describe } from 'vitest';
 import type { NodeId } from '../../../src/core/types.ts';
-import { expect, Room, scenarioTest, type RoomNode } from './room.ts';
+import { expect, pair, Room, scenarioTest, type RoomNode } from './room.ts';
 
 const decisions = (room: Room, id: NodeId) =>
   room
@@ -94,6 +94,22 @@ describe('a room of four', () => {
     const seq = await room.until(room.propose(b.id, 'after the removal'), 'a proposal commits with three replicas');
     expect(room.view(c.id).f).toBe(0);
     await room.runUntil(() => room.view(a.id).lastCommitted >= seq, 'a executed it');
+  });
+});
+
+describe('over the mesh', () => {
+  scenarioTest('replicas with no direct link between them reach each other by routing and still agree', async (seed) => {
+    const { room, nodes } = await roomOf(seed, 4);
+    const [a, b, c, d] = nodes as [RoomNode, RoomNode, RoomNode, RoomNode];
+    // A ring: a–b–c–d–a; the diagonals a–c and b–d have no direct link.
+    room.unlinked.add(pair(a.id, c.id));
+    room.unlinked.add(pair(b.id, d.id));
+    const seqs = await room.until(Promise.all(nodes.map((n, i) => room.propose(n.id, `ring ${i}`))), 'proposals commit on a ring');
+    await room.runUntil(() => nodes.every((n) => room.view(n.id).lastCommitted >= Math.max(...seqs)), 'executed everywhere');
+    expect(new Set(nodes.map((n) => JSON.stringify(decisions(room, n.id)))).size).toBe(1);
+    expect(room.framesRouted).toBeGreaterThan(0);
+    expect(room.view(a.id).traffic.routed).toBeGreaterThan(0);
+    expect(room.view(a.id).traffic.direct).toBeGreaterThan(0);
   });
 });
 
