@@ -6,6 +6,7 @@ import type { NodeId } from '../core/types.ts';
 import type { SocketLike } from '../net/signaling-client.ts';
 import type { IceServer } from '../net/transport.ts';
 import { createDefaultServices } from '../worker/default-services.ts';
+import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
 import type { NodeRunOptions } from './cli.ts';
@@ -50,7 +51,8 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
   const iceServers: IceServer[] = [];
   const ice = await startIceServers(options, iceServers, log);
   const host = new NodeLinkHost();
-  const services = createDefaultServices();
+  // Kernels run on worker threads: a headless machine computes for the mesh like a tab.
+  const services = createDefaultServices({ computePool: () => createThreadComputePool() });
   const snapshotLog = new SnapshotLog();
   let latest: (BaseSnapshot & Record<string, unknown>) | null = null;
 

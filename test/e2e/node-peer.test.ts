@@ -76,6 +76,29 @@ describe('two tabs and two Node peers in one room', () => {
     for (const node of [nodeA, nodeB]) await node.waitFor((s) => !s.memory.has('from-tab'), `Node peer ${node.id.slice(0, 8)} saw the delete`);
   });
 
+  test('the Node peers are consensus replicas and agree on proposals with the tabs', async () => {
+    // Four replicas (n = 4, f = 1, quorum 3): nothing commits unless a Node peer votes for it.
+    for (const [i, tab] of tabs.entries()) {
+      await waitForSnapshot(tab, (s) => allIds.every((id) => s.consensus.replicas.includes(id)), `tab ${i} counts all four as replicas`, 60_000);
+    }
+    const seq = await tabs[1]!.evaluate(() => window.tabmesh.propose({ lunch: 'noon' }));
+    expect(seq).toBeGreaterThan(0);
+    for (const [i, tab] of tabs.entries()) {
+      await waitForSnapshot(tab, (s) => s.consensus.log.some((e) => e.seq === seq), `tab ${i} committed #${seq}`);
+    }
+  });
+
+  test('a compute job submitted in a tab is partly computed by the Node peers', async () => {
+    const jobId = await tabs[0]!.evaluate(() => window.tabmesh.submitJob({ kind: 'primes', params: { from: 0, to: 30_000_000 }, chunks: 48 }));
+    const done = await waitForSnapshot(tabs[0]!, (s) => s.jobs.some((j) => j.id === jobId && j.status === 'done'), 'the job is done', 90_000);
+    const job = done.jobs.find((j) => j.id === jobId)!;
+    const byNodes = (job.shares[nodeA.id] ?? 0) + (job.shares[nodeB.id] ?? 0);
+    expect(byNodes).toBeGreaterThan(0);
+    expect(Object.values(job.shares).reduce((a, b) => a + b, 0)).toBe(job.total);
+    const result = (await tabs[0]!.evaluate((id) => window.tabmesh.jobResult(id), jobId)) as { count: number };
+    expect(result.count).toBe(1_857_859); // π(3·10⁷)
+  });
+
   test('a killed Node peer disappears from the links and turns dead, like a closed tab', async () => {
     const killedId = nodeB.id;
     nodeB.signal('SIGKILL');

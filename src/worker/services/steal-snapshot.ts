@@ -72,8 +72,8 @@ export interface ComputeSnapshot {
   /** Input refused (from peers, the page and the store), by reason. */
   refused: Record<string, number>;
   lastRefusal: { reason: string; detail: string; from: string | null; at: number } | null;
-  /** Steal frames that could not be sent (no direct link to the peer at that moment). */
-  unsent: number;
+  /** Steal frames sent over the mesh because there was no direct link to their addressee. */
+  routed: number;
   pool: { completed: number; failed: number; workersReplaced: number } | null;
 }
 
@@ -114,7 +114,7 @@ export function computeSnapshot(
   view: StealView,
   pool: { size: number; stats: PoolStats | null; error: string | null },
   service: ServiceRefusals,
-  unsent: number,
+  routed: number,
 ): ComputeSnapshot {
   const refused: Record<string, number> = { ...service.counts };
   for (const [reason, count] of Object.entries(view.refusals)) refused[reason] = (refused[reason] ?? 0) + (count ?? 0);
@@ -137,7 +137,7 @@ export function computeSnapshot(
     counters: { ...view.counters },
     refused,
     lastRefusal: last,
-    unsent,
+    routed,
     pool: pool.stats ? { completed: pool.stats.completed, failed: pool.stats.failed, workersReplaced: pool.stats.workersReplaced } : null,
   };
 }

@@ -48,7 +48,8 @@ export class StealService implements Service {
   private readonly refusals: ServiceRefusals = { counts: {}, last: null };
   private cachedView: StealView | null = null;
   private lastAdvert: Extract<StealEffect, { type: 'advertise' }>['advert'] | null = null;
-  private unsent = 0;
+  /** Frames that had no direct link and went over the mesh. */
+  private routed = 0;
   /** The wake-up time the runtime last read from nextWakeAt(). */
   private runtimeWakeAt: Millis | undefined;
   /** Own timer for wake-ups that steps outside a runtime call move earlier (see wakeSoonerIfNeeded). */
@@ -149,7 +150,7 @@ export class StealService implements Service {
     const view = this.view();
     return {
       jobs: jobsSnapshot(view, this.ctx.now()),
-      compute: computeSnapshot(view, { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError }, this.refusals, this.unsent),
+      compute: computeSnapshot(view, { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError }, this.refusals, this.routed),
     };
   }
 
@@ -319,12 +320,14 @@ export class StealService implements Service {
   }
 
   /**
-   * The one way a steal frame leaves this node. Direct links only, for now: in rooms of up to
-   * six tabs every node is linked to every other. When mesh routing lands, this sends over
-   * `ctx.route` to nodes without a direct link (results to homes, requests to far victims).
+   * The one way a steal frame leaves this node: over the direct link when there is one, else
+   * routed over the mesh (results to a far home, requests to a victim known only from adverts),
+   * signed by this node and checked on arrival.
    */
   private deliver(to: NodeId, msg: StealMsg): void {
-    if (!this.ctx.send(to, msg)) this.unsent++;
+    if (this.ctx.send(to, msg)) return;
+    this.routed++;
+    this.ctx.sendTo(to, msg);
   }
 
   private refuse(reason: string, detail: string, from: NodeId | null): void {
