@@ -59,7 +59,11 @@ const envelopeSlackBytes = 512;
 
 export class GossipCore {
   readonly id: NodeId;
-  readonly config: Readonly<GossipConfig>;
+  /** Fixed at start but for the live settings ('config' input). */
+  get config(): Readonly<GossipConfig> {
+    return this.settings;
+  }
+  private settings: Readonly<GossipConfig>;
   private readonly rng: Rng;
   private readonly members: MemberTable;
   private readonly store = new MemoryStore();
@@ -99,7 +103,7 @@ export class GossipCore {
     const problem = checkConfig(config);
     if (problem) throw new Error(`gossip config: ${problem}`);
     this.id = options.id;
-    this.config = config;
+    this.settings = config;
     this.rng = options.rng;
     this.now = options.now;
     this.members = new MemberTable(this.id, config.contactMode);
@@ -170,6 +174,9 @@ export class GossipCore {
         break;
       case 'peers-changed':
         this.peersChanged(input.peers);
+        break;
+      case 'config':
+        this.configure(input.config);
         break;
       default:
         this.refuse('unknown-input');
@@ -577,10 +584,25 @@ export class GossipCore {
     this.spread({ type: 'news', m: [fact] }, from, this.urgentFanout());
   }
 
+  /** Live settings: only fanout and cycleMs; a shorter cycle takes effect at once. */
+  private configure(change: unknown): void {
+    if (typeof change !== 'object' || change === null) return this.commandRefused('config', 'config must be an object of settings');
+    const unknownKeys = Object.keys(change).filter((key) => key !== 'fanout' && key !== 'cycleMs');
+    if (unknownKeys.length > 0) return this.commandRefused('config', `only fanout and cycleMs can change while running, not ${unknownKeys.join(', ')}`);
+    const next = { ...this.settings, ...(change as Partial<GossipConfig>) };
+    const problem = checkConfig(next);
+    if (problem) return this.commandRefused('config', problem);
+    this.settings = next;
+    this.nextCycleAt = Math.min(this.nextCycleAt, this.now + next.cycleMs);
+  }
+
   private detectorHost(): DetectorHost {
+    const settings = (): GossipConfig => this.settings;
     return {
       self: this.id,
-      config: this.config,
+      get config() {
+        return settings();
+      },
       rng: this.rng,
       members: this.members,
       send: (to, msg) => this.send(to, msg),

@@ -27,7 +27,15 @@ export type GossipInput =
   /** A new direct link (or, in 'members' mode, a node we learned of outside gossip). */
   | { type: 'peer-discovered'; peer: NodeId }
   /** The complete set of direct links now (replaces the previous set). */
-  | { type: 'peers-changed'; peers: readonly NodeId[] };
+  | { type: 'peers-changed'; peers: readonly NodeId[] }
+  /**
+   * Live settings (the dashboard's Settings panel): fanout and cycle apply from the next cycle.
+   * Checked like the constructor's config; a bad value is refused with 'command-refused'.
+   */
+  | { type: 'config'; config: Partial<Pick<GossipConfig, LiveGossipSetting>> };
+
+/** The gossip settings that may change while the node runs (the rest are fixed at start). */
+export type LiveGossipSetting = 'fanout' | 'cycleMs';
 
 export type GossipEffect =
   /**
