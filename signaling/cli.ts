@@ -2,7 +2,8 @@
 // (flags beat environment, bad input is named) are tested without starting a process.
 import type { NetworkInterfaceInfo } from 'node:os';
 import { defaultHost, defaultPort, hostForUrl } from './server.ts';
-import { parseIceServers, type IceServerConfig } from './ice-config.ts';
+import { parseIceServers, parseIceTransportPolicy, type IceServerConfig, type IceTransportPolicy } from './ice-config.ts';
+import { parseAllowedOrigins } from './origins.ts';
 
 export const usage = `Usage: tsx signaling/main.ts [--port N] [--host ADDRESS] [--static DIR] [--ice-servers JSON]
 
@@ -17,11 +18,29 @@ Options:
                   STUN/TURN servers for the pages, as a JSON array of RTCIceServer objects, e.g.
                   '[{"urls":"turn:turn.example.org:3478","username":"u","credential":"p"}]'
                   (default none, enough on one machine or a LAN; also the ICE_SERVERS variable)
+  --ice-transport-policy all|relay
+                  relay: pages connect through the TURN servers only (default all; also the
+                  ICE_TRANSPORT_POLICY variable)
+  --allowed-origins LIST
+                  comma-separated origins whose pages may use signaling, e.g.
+                  'https://mesh.example.org,https://lab.example.org', or * for any (default: pages
+                  this server served, and pages on localhost; also ALLOWED_ORIGINS)
   -h, --help      show this help
 `;
 
+const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins']);
+
 export type CliCommand =
-  | { kind: 'run'; port: number; host: string; staticDir: string | undefined; iceServers: IceServerConfig }
+  | {
+      kind: 'run';
+      port: number;
+      host: string;
+      staticDir: string | undefined;
+      iceServers: IceServerConfig;
+      iceTransportPolicy: IceTransportPolicy;
+      /** undefined: the default policy (own pages and localhost). */
+      allowedOrigins: string[] | undefined;
+    }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
 
@@ -32,13 +51,17 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   let staticDir: string | undefined;
   let iceText = env.ICE_SERVERS !== undefined && env.ICE_SERVERS !== '' ? env.ICE_SERVERS : undefined;
   let iceSource = 'ICE_SERVERS';
+  let policyText = env.ICE_TRANSPORT_POLICY !== undefined && env.ICE_TRANSPORT_POLICY !== '' ? env.ICE_TRANSPORT_POLICY : undefined;
+  let policySource = 'ICE_TRANSPORT_POLICY';
+  let originsText = env.ALLOWED_ORIGINS !== undefined && env.ALLOWED_ORIGINS !== '' ? env.ALLOWED_ORIGINS : undefined;
+  let originsSource = 'ALLOWED_ORIGINS';
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '-h' || arg === '--help') return { kind: 'help' };
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (name !== '--port' && name !== '--host' && name !== '--static' && name !== '--ice-servers') {
+    if (!optionNames.has(name)) {
       return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument ${arg}` };
     }
     let value: string | undefined;
@@ -54,6 +77,12 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     else if (name === '--ice-servers') {
       iceText = value;
       iceSource = '--ice-servers';
+    } else if (name === '--ice-transport-policy') {
+      policyText = value;
+      policySource = '--ice-transport-policy';
+    } else if (name === '--allowed-origins') {
+      originsText = value;
+      originsSource = '--allowed-origins';
     } else staticDir = value;
   }
 
@@ -70,7 +99,19 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (!ice.ok) return { kind: 'error', message: `${iceSource}: ${ice.error}` };
     iceServers = ice.value;
   }
-  return { kind: 'run', port, host, staticDir, iceServers };
+  let iceTransportPolicy: IceTransportPolicy = 'all';
+  if (policyText !== undefined) {
+    const policy = parseIceTransportPolicy(policyText);
+    if (!policy.ok) return { kind: 'error', message: `${policySource}: ${policy.error}` };
+    iceTransportPolicy = policy.value;
+  }
+  let allowedOrigins: string[] | undefined;
+  if (originsText !== undefined) {
+    const origins = parseAllowedOrigins(originsText);
+    if (!origins.ok) return { kind: 'error', message: `${originsSource}: ${origins.error}` };
+    allowedOrigins = origins.value;
+  }
+  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins };
 }
 
 /**

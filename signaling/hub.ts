@@ -30,9 +30,11 @@ import { checkJoinSignature, newChallenge } from './identity.ts';
 export interface SignalingOptions {
   /**
    * Origins allowed to open a signaling socket: exact origins (`http://localhost:8080`) or a
-   * predicate. Default: any origin (issue 9 hardens this). A refused origin gets `origin-refused`.
+   * predicate (given the upgrade request too, to compare with its Host). Default: any origin;
+   * createTabmeshServer passes signaling/origins.ts's stricter default. A refused origin gets
+   * `origin-refused`.
    */
-  allowedOrigins?: readonly string[] | ((origin: string | undefined) => boolean);
+  allowedOrigins?: readonly string[] | ((origin: string | undefined, req?: IncomingMessage) => boolean);
   /** How often sockets are pinged; a socket that misses one pong is dropped at the next. */
   heartbeatIntervalMs?: number;
   /** A connection that has not joined by then is closed. */
@@ -163,7 +165,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       return;
     }
     const origin = req.headers.origin;
-    if (!originAllowed(origin)) {
+    if (!originAllowed(origin, req)) {
       counters.refusals['origin-refused']++;
       sendRaw(ws, errorFrame('origin-refused', `pages from origin ${origin ?? '(none)'} may not use this signaling server; open the app from the server's own address`));
       ws.close(limits.closeCodes.policy, 'origin refused');
@@ -364,7 +366,7 @@ function sendRaw(ws: WebSocket, msg: ServerMessage): boolean {
   return true;
 }
 
-function originPolicy(allowed: SignalingOptions['allowedOrigins']): (origin: string | undefined) => boolean {
+function originPolicy(allowed: SignalingOptions['allowedOrigins']): (origin: string | undefined, req: IncomingMessage) => boolean {
   if (allowed === undefined) return () => true;
   if (typeof allowed === 'function') return allowed;
   const set = new Set(allowed);

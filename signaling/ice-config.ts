@@ -26,7 +26,26 @@ export function parseIceServers(text: string): Decoded<IceServerConfig> {
   return decodeWith(iceServersSchema, parsed.value);
 }
 
-/** What GET /config.json answers. */
-export function clientConfigBody(iceServers: IceServerConfig): string {
-  return JSON.stringify({ iceServers });
+/**
+ * Which candidates pages may use: 'all' (default), or 'relay' to use TURN relays only — to
+ * test a TURN server, or so peers never learn each other's addresses.
+ */
+export const iceTransportPolicySchema = v.picklist(['all', 'relay'], "the ICE transport policy is 'all' or 'relay'");
+export type IceTransportPolicy = v.InferOutput<typeof iceTransportPolicySchema>;
+
+/** Parses the --ice-transport-policy flag / ICE_TRANSPORT_POLICY variable. */
+export function parseIceTransportPolicy(text: string): Decoded<IceTransportPolicy> {
+  return decodeWith(iceTransportPolicySchema, text);
+}
+
+/** GET /config.json as a page reads it: bad fields are refused, missing ones default. */
+export const clientConfigSchema = v.object({
+  iceServers: v.optional(iceServersSchema, []),
+  iceTransportPolicy: v.optional(iceTransportPolicySchema, 'all'),
+});
+export type ClientConfig = v.InferOutput<typeof clientConfigSchema>;
+
+/** What GET /config.json answers; the policy only when it is not the default. */
+export function clientConfigBody(iceServers: IceServerConfig, iceTransportPolicy: IceTransportPolicy = 'all'): string {
+  return JSON.stringify(iceTransportPolicy === 'all' ? { iceServers } : { iceServers, iceTransportPolicy });
 }

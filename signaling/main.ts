@@ -22,6 +22,8 @@ const server = createTabmeshServer({
   host: command.host,
   staticDir,
   iceServers: command.iceServers,
+  iceTransportPolicy: command.iceTransportPolicy,
+  ...(command.allowedOrigins ? { allowedOrigins: command.allowedOrigins } : {}),
   log: (line) => console.error(line),
 });
 

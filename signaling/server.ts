@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { attachSignaling, type SignalingOptions, type SignalingStats } from './hub.ts';
 import { createStaticHandler } from './static.ts';
 import { signalingPath } from './protocol.ts';
-import { clientConfigBody, clientConfigPath, type IceServerConfig } from './ice-config.ts';
+import { clientConfigBody, clientConfigPath, type IceServerConfig, type IceTransportPolicy } from './ice-config.ts';
+import { applySecurityHeaders } from './headers.ts';
+import { originPolicy } from './origins.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
 
@@ -28,6 +30,8 @@ export interface TabmeshServerOptions extends SignalingOptions {
   staticDir?: string;
   /** STUN/TURN servers handed to pages at /config.json. Default none. */
   iceServers?: IceServerConfig;
+  /** 'relay' makes pages use TURN relays only (tests, or to hide addresses). Default 'all'. */
+  iceTransportPolicy?: IceTransportPolicy;
 }
 
 export interface ListeningAddress {
@@ -51,6 +55,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   const log = options.log ?? (() => {});
 
   const httpServer = createServer((req, res) => {
+    applySecurityHeaders(res);
     try {
       if (pathOf(req) === healthPath) return health(req, res);
       if (pathOf(req) === clientConfigPath) return clientConfig(res);
@@ -61,7 +66,9 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
       res.end('Internal error.\n');
     }
   });
-  const signaling = attachSignaling(httpServer, options);
+  // Stricter than the hub's own default: this server's pages, this machine, or the listed origins.
+  const allowedOrigins = typeof options.allowedOrigins === 'function' ? options.allowedOrigins : originPolicy(options.allowedOrigins);
+  const signaling = attachSignaling(httpServer, { ...options, allowedOrigins });
   // attachSignaling leaves other upgrades alone (they may be Vite's); here nobody else wants them.
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     if (pathOf(req) === signalingPath) return;
@@ -71,7 +78,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
 
   function clientConfig(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(clientConfigBody(options.iceServers ?? []));
+    res.end(clientConfigBody(options.iceServers ?? [], options.iceTransportPolicy ?? 'all'));
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {

@@ -7,7 +7,7 @@ import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
 import { decodeWith } from './core/decode.ts';
-import { clientConfigPath, iceServersSchema } from '../signaling/ice-config.ts';
+import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
 
 export type { NodeSnapshot };
 
@@ -18,6 +18,8 @@ export interface MeshNodeOptions {
   signalingUrl?: string;
   /** STUN/TURN servers; default: what the serving origin's /config.json says, else none. */
   iceServers?: IceServer[];
+  /** 'relay': connect through TURN relays only. Default: what /config.json says, else 'all'. */
+  iceTransportPolicy?: IceTransportPolicy;
 }
 
 export interface MeshNode {
@@ -40,25 +42,33 @@ export function defaultSignalingUrl(location: Location): string {
   return `${scheme}//${location.host}/signal`;
 }
 
-/** ICE servers the serving origin configures (GET /config.json); none if it has no such file. */
-async function configuredIceServers(): Promise<IceServer[]> {
+interface IceConfig {
+  iceServers: IceServer[];
+  iceTransportPolicy: IceTransportPolicy;
+}
+
+/** ICE settings the serving origin configures (GET /config.json); defaults if it has no such file. */
+async function configuredIce(): Promise<IceConfig> {
+  const none: IceConfig = { iceServers: [], iceTransportPolicy: 'all' };
   try {
     const response = await fetch(clientConfigPath, { cache: 'no-store' });
-    if (!response.ok) return [];
-    const body = (await response.json()) as { iceServers?: unknown };
-    const decoded = decodeWith(iceServersSchema, body.iceServers ?? []);
-    if (!decoded.ok) console.warn(`tabmesh: ignoring ICE servers from ${clientConfigPath}: ${decoded.error}`);
-    return decoded.ok ? decoded.value : [];
+    if (!response.ok) return none;
+    const decoded = decodeWith(clientConfigSchema, await response.json());
+    if (!decoded.ok) console.warn(`tabmesh: ignoring ${clientConfigPath}: ${decoded.error}`);
+    return decoded.ok ? decoded.value : none;
   } catch {
-    return [];
+    return none;
   }
 }
 
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
-  const [slot, iceServers] = await Promise.all([claimSlot(), options.iceServers ?? configuredIceServers()]);
+  const needConfig = options.iceServers === undefined || options.iceTransportPolicy === undefined;
+  const [slot, configured] = await Promise.all([claimSlot(), needConfig ? configuredIce() : null]);
+  const iceServers = options.iceServers ?? configured?.iceServers ?? [];
+  const iceTransportPolicy = options.iceTransportPolicy ?? configured?.iceTransportPolicy ?? 'all';
   const worker = new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` });
   const toWorker = (message: PageToWorker, transfer?: Transferable[]) => worker.postMessage(message, transfer ?? []);
-  const host = new PeerHost(toWorker);
+  const host = new PeerHost(toWorker, { iceTransportPolicy });
   const listeners = new Set<(snapshot: NodeSnapshot) => void>();
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let latest: NodeSnapshot | null = null;

@@ -15,7 +15,11 @@ export class PeerHost {
   private readonly peers = new Map<string, HostedPeer>();
   private lastWords: Uint8Array[] = [];
 
-  constructor(private readonly toWorker: (message: PageToWorker, transfer?: Transferable[]) => void) {}
+  constructor(
+    private readonly toWorker: (message: PageToWorker, transfer?: Transferable[]) => void,
+    /** 'relay' restricts every connection to TURN relays (from the server's /config.json). */
+    private readonly options: { iceTransportPolicy?: RTCIceTransportPolicy } = {},
+  ) {}
 
   handle(command: LinkCommand): void {
     switch (command.type) {
@@ -96,7 +100,7 @@ export class PeerHost {
     const peer: Instance = new SimplePeer({
       initiator,
       trickle: true,
-      config: { iceServers },
+      config: { iceServers, iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
       channelConfig: { ordered: true },
     });
     this.peers.set(peerId, { linkId, peer });
