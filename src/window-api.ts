@@ -4,6 +4,8 @@ import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
 import type { StatusRecord } from './worker/services/status-record.ts';
 import type { ByzantineMode } from './core/pbft/index.ts';
 import type { Priority } from './core/steal/index.ts';
+import type { MeshSettings } from './worker/services/settings-schema.ts';
+import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
 export interface JobRequest {
@@ -52,6 +54,14 @@ export interface TabmeshApi {
   jobResult(id: string): Promise<unknown>;
   /** Cancels a queued or running job of this node. */
   cancelJob(id: string): Promise<true>;
+  /**
+   * Changes settings live (fanout, gossipCycleMs, minLinks, maxLinks, byzantine); any subset.
+   * Remembered for this tab (sessionStorage) and re-applied after a reload. Resolves with the
+   * settings in force; rejects with the reason when a value is out of range.
+   */
+  setSettings(change: Partial<MeshSettings>): Promise<MeshSettings>;
+  /** The settings in force. */
+  settings(): Promise<MeshSettings>;
 }
 
 declare global {
@@ -86,7 +96,11 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     submitJob: (job) => node.command('submitJob', job) as Promise<string>,
     jobResult: (id) => node.command('jobResult', id),
     cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,
+    setSettings: (change) => applyAndRemember((name, ...args) => node.command(name, ...args), node.snapshot()?.room ?? '', change),
+    settings: () => node.command('settings') as Promise<MeshSettings>,
   };
   window.tabmesh = api;
+  // Settings this tab had before a reload come back as soon as the node runs.
+  void api.ready().then((first) => restoreSettings((name, ...args) => node.command(name, ...args), first.room));
   return api;
 }

@@ -10,6 +10,9 @@ import { PbftService } from './services/pbft.ts';
 import { gossipAccessFor } from './services/pbft-gossip.ts';
 import { StealService } from './services/steal.ts';
 import type { ComputePoolFactory } from './services/steal-pool.ts';
+import { HealthService } from './services/health.ts';
+import { SettingsService } from './services/settings.ts';
+import type { ComputeSnapshot } from './services/steal-snapshot.ts';
 
 export interface DefaultServiceOptions {
   /**
@@ -27,12 +30,16 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
   // Consensus reads the room's genesis record and the member list from gossip.
   const pbft = new PbftService({ gossip: gossipAccessFor(gossip) });
   // Start order: links first, then membership, consensus, the balancer; the status record last.
+  const steal = new StealService(options.computePool ? { createPool: options.computePool } : {});
   return [
     overlay,
     new RouteService(overlay),
     gossip,
     pbft,
-    new StealService(options.computePool ? { createPool: options.computePool } : {}),
+    steal,
     new StatusRecordService({ gossip, overlay, consensus: () => (pbft.snapshot().consensus as ConsensusStatus | undefined) ?? null }),
+    // The coordination score reads the others; settings change them live.
+    new HealthService({ gossip, overlay, consensus: () => pbft.consensus(), compute: () => (steal.snapshot().compute as ComputeSnapshot | undefined) ?? null }),
+    new SettingsService({ gossip, overlay, pbft }),
   ];
 }

@@ -7,6 +7,8 @@ import type { TopologySnapshot } from '../core/graph/index.ts';
 import type { RouteCounters } from '../core/route/router.ts';
 import type { ConsensusView } from './services/pbft-snapshot.ts';
 import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts';
+import type { HealthView } from './services/health.ts';
+import type { MeshSettings } from './services/settings-schema.ts';
 
 export interface LinkView {
   peer: string;
@@ -45,6 +47,8 @@ export interface BaseSnapshot {
   messages: MessageView[];
   /** Input refused at a boundary, counted by reason. */
   rejected: Record<string, number>;
+  /** Peers cut off for flooding or garbage (src/worker/peer-guard.ts), for how much longer, and why. */
+  keptOut: Array<{ peer: string; forMs: number; reason: string }>;
   startedAt: number;
 }
 
@@ -77,4 +81,9 @@ export interface NodeSnapshot extends BaseSnapshot {
   jobs: JobSnapshot[];
   /** This node's scheduler and compute pool: queues by priority, workers, utilisation, steals, refusals. */
   compute: ComputeSnapshot;
+  // ── from the health and settings services ──
+  /** Overall coordination score in [0, 1] and each component's share (README: Health score). */
+  health: HealthView;
+  /** Live settings in force (fanout, gossipCycleMs, minLinks, maxLinks, byzantine). */
+  settings: MeshSettings;
 }

@@ -83,6 +83,12 @@ export class GossipService implements Service {
     };
   }
 
+  /** Live settings (the settings service): throws the core's reason when refused. */
+  configure(config: { fanout?: number; cycleMs?: number }): { fanout: number; cycleMs: number } {
+    this.step({ type: 'config', config }, 'config');
+    return { fanout: this.core.config.fanout, cycleMs: this.core.config.cycleMs };
+  }
+
   /** The core's current view (for other parts of the node, e.g. the status record). */
   view(): GossipView {
     return (this.cachedView ??= this.core.view());
