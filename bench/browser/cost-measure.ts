@@ -1,0 +1,99 @@
+// Cost per tab: JS heap in use (the page and its workers, by CDP Runtime.getHeapUsage) and CPU
+// while idle (renderer processes' CPU time by CDP SystemInfo.getProcessInfo, over a quiet window).
+import type { CDPSession, Page } from 'playwright-core';
+import type { BenchRig } from './launch.ts';
+import type { Tab } from './mesh-measure.ts';
+
+interface HeapUsage {
+  usedSize: number;
+}
+
+/** How long to wait for a worker's heap answer before counting the page's own heap only. */
+const workerAnswerTimeoutMs = 2_000;
+
+/**
+ * The page's main-thread heap plus every worker's (the protocol runs in a Web Worker, compute in
+ * kernel workers), in bytes. Workers are reached through the (non-flattened) Target domain.
+ */
+async function heapOfTab(page: Page): Promise<{ bytes: number; workers: number }> {
+  const session = await page.context().newCDPSession(page);
+  try {
+    const main = (await session.send('Runtime.getHeapUsage')) as HeapUsage;
+    const workerSessions: string[] = [];
+    session.on('Target.attachedToTarget', (event: { sessionId: string; targetInfo: { type: string } }) => {
+      if (event.targetInfo.type === 'worker') workerSessions.push(event.sessionId);
+    });
+    await session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+    let workerBytes = 0;
+    for (const sessionId of workerSessions) workerBytes += await workerHeap(session, sessionId);
+    return { bytes: main.usedSize + workerBytes, workers: workerSessions.length };
+  } finally {
+    await session.detach().catch(() => {});
+  }
+}
+
+async function workerHeap(session: CDPSession, sessionId: string): Promise<number> {
+  const id = 1;
+  const answer = new Promise<number>((resolve) => {
+    const timer = setTimeout(() => resolve(0), workerAnswerTimeoutMs);
+    session.on('Target.receivedMessageFromTarget', (event: { sessionId: string; message: string }) => {
+      if (event.sessionId !== sessionId) return;
+      const parsed = JSON.parse(event.message) as { id?: number; result?: Partial<HeapUsage> };
+      if (parsed.id !== id) return;
+      clearTimeout(timer);
+      resolve(typeof parsed.result?.usedSize === 'number' ? parsed.result.usedSize : 0);
+    });
+  });
+  await session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
+  return answer;
+}
+
+/** Average JS heap in use per tab, MB (10⁶ bytes). */
+export async function measureHeap(tabs: readonly Tab[]): Promise<{ mbPerTab: number | null; workersPerTab: number }> {
+  if (tabs.length === 0) return { mbPerTab: null, workersPerTab: 0 };
+  const heaps = await Promise.all(tabs.map((t) => heapOfTab(t.page)));
+  return {
+    mbPerTab: heaps.reduce((sum, h) => sum + h.bytes, 0) / tabs.length / 1e6,
+    workersPerTab: heaps.reduce((sum, h) => sum + h.workers, 0) / tabs.length,
+  };
+}
+
+interface ProcessInfo {
+  type: string;
+  id: number;
+  cpuTime: number;
+}
+
+async function rendererCpuSeconds(rig: BenchRig): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const [b, browser] of rig.browsers.entries()) {
+    const session = await browser.newBrowserCDPSession();
+    try {
+      const { processInfo } = (await session.send('SystemInfo.getProcessInfo')) as { processInfo: ProcessInfo[] };
+      for (const p of processInfo) if (p.type === 'renderer') out.set(`${b}:${p.id}`, p.cpuTime);
+    } finally {
+      await session.detach().catch(() => {});
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU per tab while nobody does anything: renderer CPU time (pages and their workers) over an
+ * idle window, divided by the tabs and the window, as % of one core.
+ */
+export async function measureIdleCpu(rig: BenchRig, tabs: readonly Tab[], windowMs: number): Promise<number | null> {
+  if (tabs.length === 0) return null;
+  const before = await rendererCpuSeconds(rig);
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = await rendererCpuSeconds(rig);
+  const elapsedS = (performance.now() - t0) / 1000;
+  let used = 0;
+  // Processes that exist at both ends of the window only (a renderer that came or went is not idle cost).
+  for (const [key, cpu] of after) {
+    const start = before.get(key);
+    if (start !== undefined) used += cpu - start;
+  }
+  return (used / elapsedS / tabs.length) * 100;
+}

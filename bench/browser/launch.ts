@@ -1,0 +1,110 @@
+// What the browser benchmark runs on: the production build (app + the floor page), our real
+// server on loopback, and two headless Chromium processes (two "devices") with tabs in them.
+import { build } from 'vite';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
+import { findChromium } from '../../test/e2e/find-chromium.ts';
+import type { NodeSnapshot } from '../../src/mesh-node.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The benchmark's own build (outside the repository, so it never dirties the tree or dist/). */
+export const benchDistDir = join(tmpdir(), 'tabmesh-bench-dist');
+/** Where the floor page lands in the build (Vite keeps an HTML entry's path under the root). */
+export const floorPath = '/bench/browser/floor.html';
+
+/** The same flags as test/e2e/harness.ts: loopback WebRTC, no network, honest background timers. */
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+/** Vite's production build of the app plus the floor page, always fresh (a stale dist/ would measure old code). */
+export async function buildForBench(): Promise<string> {
+  await build({
+    root: repoRoot,
+    logLevel: 'warn',
+    build: {
+      outDir: benchDistDir,
+      emptyOutDir: true,
+      rollupOptions: { input: { main: join(repoRoot, 'index.html'), floor: join(repoRoot, 'bench/browser/floor.html') } },
+    },
+  });
+  return benchDistDir;
+}
+
+export interface BenchRig {
+  url: string;
+  server: TabmeshServer;
+  browsers: Browser[];
+  /** One context (a user, one profile) per browser process. */
+  users: BrowserContext[];
+  chromium: string;
+  close(): Promise<void>;
+}
+
+export async function startRig(staticDir: string): Promise<BenchRig> {
+  const executablePath = findChromium((line) => console.error(line));
+  const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir });
+  const { url } = await server.listen();
+  const browsers: Browser[] = [];
+  try {
+    for (let i = 0; i < 2; i++) browsers.push(await chromium.launch({ executablePath, headless: true, args: chromiumArgs }));
+    // The media permission keeps host ICE candidates as plain loopback addresses (see harness.ts).
+    const users = await Promise.all(browsers.map((b) => b.newContext({ permissions: ['microphone'] })));
+    // tsx compiles this harness with esbuild's keepNames, which wraps named inner functions of
+    // the callbacks we pass to page.evaluate in __name(…); the pages need it defined.
+    await Promise.all(users.map((u) => u.addInitScript({ content: 'globalThis.__name = (fn) => fn;' })));
+    return {
+      url,
+      server,
+      browsers,
+      users,
+      chromium: (browsers[0] as Browser).version(),
+      async close() {
+        await Promise.all(browsers.map((b) => b.close().catch(() => {})));
+        await server.close();
+      },
+    };
+  } catch (error) {
+    await Promise.all(browsers.map((b) => b.close().catch(() => {})));
+    await server.close();
+    throw error;
+  }
+}
+
+/** Which process tab `i` of `n` lives in: the first half in the first, the rest in the second. */
+export const userFor = (rig: BenchRig, i: number, n: number): BrowserContext => rig.users[i < Math.ceil(n / 2) ? 0 : 1] as BrowserContext;
+
+export async function openPage(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  await page.goto(url);
+  return page;
+}
+
+export async function snapshotOf(page: Page): Promise<NodeSnapshot | null> {
+  return page.evaluate(() => window.tabmesh?.snapshot() ?? null).catch(() => null);
+}
+
+/** Polls until `check()` returns a value (not undefined); throws naming `what` on timeout. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number, pollMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

@@ -1,0 +1,136 @@
+// `npm run bench:browser -- [--tabs N] [--quick] [--out FILE]`
+// The mesh measured in real tabs against the bare WebRTC floor, in one run: builds the app with
+// Vite (always fresh, into its own directory outside the repository), starts our server and two
+// headless Chromium processes, opens N tabs split over them, drives them through window.tabmesh,
+// and prints one JSON line on stdout (also appended to the results file) and a table with every
+// target judged MET or MISSED on stderr. A figure that could not be measured is null.
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { defaultGossipConfig } from '../../src/core/gossip/config.ts';
+import { emitRow, judgeTargets, printTable, type Row } from '../report.ts';
+import { measureHeap, measureIdleCpu } from './cost-measure.ts';
+import { measureFloor } from './floor-measure.ts';
+import { buildForBench, startRig } from './launch.ts';
+import { closeQuarterAndHeal, openMesh } from './mesh-measure.ts';
+import { measureCompute, measureConsensus, measureGossipSpread } from './protocol-measure.ts';
+
+/** Where results go unless --out says otherwise: one JSON line per run, appended. */
+const defaultOut = fileURLToPath(new URL('../results/browser.jsonl', import.meta.url));
+/** Tabs are real Chromium renderers: more than this on one machine measures the machine, not us. */
+const maxTabs = 16;
+
+interface Options {
+  tabs: number;
+  quick: boolean;
+  out: string;
+}
+
+export function parseArgs(argv: readonly string[]): Options | string {
+  const options: Options = { tabs: 4, quick: false, out: defaultOut };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--tabs') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 2 || n > maxTabs) return `--tabs needs a whole number from 2 to ${maxTabs}`;
+      options.tabs = n;
+    } else if (arg === '--out') {
+      const out = argv[++i];
+      if (!out) return '--out needs a file name';
+      options.out = out;
+    } else return `unknown option ${arg}`;
+  }
+  return options;
+}
+
+const round = (x: number | null, digits: number): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+
+async function main(options: Options): Promise<void> {
+  const { tabs: n, quick } = options;
+  const log = (line: string) => console.error(`bench:browser: ${line}`);
+  log(`building the app with Vite…`);
+  const dist = await buildForBench();
+  const rig = await startRig(dist);
+  const room = `bench-${process.pid}-${Date.now().toString(36)}`;
+  try {
+    log(`Chromium ${rig.chromium}, ${os.cpus().length} cores; floor…`);
+    const floor = await measureFloor(rig, quick).catch((error: unknown) => {
+      log(`floor: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    });
+    log(`floor: RTT ${floor?.rttMs.toFixed(3) ?? '—'} ms, ${floor?.mbPerS.toFixed(1) ?? '—'} MB/s; opening ${n} tabs…`);
+    const mesh = await openMesh(rig, n, room);
+    log(`mesh formed in ${mesh.formedS?.toFixed(2) ?? '—'} s; gossip…`);
+    const gossipMs = await measureGossipSpread(mesh.tabs, quick ? 2 : 10);
+    log('consensus…');
+    const consensus = await measureConsensus(mesh.tabs, quick);
+    log('compute…');
+    const compute = await measureCompute(rig, mesh.tabs, room, quick);
+    log('cost (heap, idle CPU)…');
+    const heap = await measureHeap(mesh.tabs);
+    const idleCpu = await measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000);
+    log('closing a quarter of the tabs…');
+    const heal = await closeQuarterAndHeal(mesh.tabs);
+
+    const floorOneWay = floor ? floor.rttMs / 2 : null;
+    const row: Row = {
+      suite: 'browser',
+      tabs: n,
+      cores: os.cpus().length,
+      chromium: rig.chromium,
+      quick,
+      floor_rtt_ms: round(floor?.rttMs ?? null, 3),
+      floor_mb_per_s: round(floor?.mbPerS ?? null, 1),
+      mesh_formed_s: round(mesh.formedS, 2),
+      heal_s: round(heal.healS, 2),
+      gossip_spread_ms: round(gossipMs, 0),
+      // Not configurable live in a tab: the spread is measured with the default cycle.
+      gossip_cycle_ms: defaultGossipConfig.cycleMs,
+      commit_p50_ms: round(consensus.p50Ms, 2),
+      commit_p99_ms: round(consensus.p99Ms, 2),
+      ops_per_s: round(consensus.opsPerS, 0),
+      failed_under_load: consensus.failedUnderLoad,
+      latency_over_floor: round(consensus.p50Ms !== null && floorOneWay ? consensus.p50Ms / floorOneWay : null, 1),
+      compute_one_tab_s: round(compute.oneTabMs === null ? null : compute.oneTabMs / 1000, 2),
+      compute_all_tabs_s: round(compute.allTabsMs === null ? null : compute.allTabsMs / 1000, 2),
+      compute_speedup: round(compute.speedup, 2),
+      heap_mb_per_tab: round(heap.mbPerTab, 1),
+      heap_workers_per_tab: round(heap.workersPerTab, 1),
+      idle_cpu_pct_per_tab: round(idleCpu, 2),
+      node: process.version,
+      at: new Date().toISOString(),
+    };
+    emitRow(row, options.out);
+    const { suite: _suite, at: _at, node: _node, ...shown } = row;
+    printTable(Object.entries(shown).map(([figure, value]) => ({ figure, value })));
+    console.error('');
+    if (n !== 4) console.error(`(targets are set for 4 tabs; this run has ${n})`);
+    judgeTargets([
+      { what: 'consensus commit p50, ms', measured: row['commit_p50_ms'] as number | null, limit: 20, kind: 'max' },
+      { what: 'committed ops/s with batching', measured: row['ops_per_s'] as number | null, limit: 5_000, kind: 'min' },
+      {
+        what: `memory write at every tab, ms (cycle ${defaultGossipConfig.cycleMs} ms: 250 ms is not settable live)`,
+        measured: row['gossip_spread_ms'] as number | null,
+        limit: 1_000,
+        kind: 'max',
+      },
+      { what: 'mesh formed, s', measured: row['mesh_formed_s'] as number | null, limit: 3, kind: 'max' },
+      { what: 'idle CPU per tab, % of a core', measured: row['idle_cpu_pct_per_tab'] as number | null, limit: 2, kind: 'max' },
+    ]);
+  } finally {
+    await rig.close();
+  }
+}
+
+const parsed = parseArgs(process.argv.slice(2));
+if (typeof parsed === 'string') {
+  console.error(`error: ${parsed}\nusage: npm run bench:browser -- [--tabs N] [--quick] [--out FILE]`);
+  process.exit(2);
+}
+await main(parsed).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench:browser failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);
