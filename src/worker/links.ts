@@ -46,6 +46,8 @@ export interface LinkManagerDeps {
   onDown(peer: NodeId, reason: string): void;
   onData(peer: NodeId, bytes: Uint8Array): void;
   reject(reason: string): void;
+  /** True while `peer` is kept out for abuse (peer-guard.ts): no link is made to or accepted from it. */
+  keptOut?(peer: NodeId): boolean;
   /**
    * Whether a lost or failed link is retried by this manager (with backoff) until unwanted.
    * When an overlay decides the links, it is asked instead, and it dials again if it wants to.
@@ -184,6 +186,10 @@ export class LinkManager {
     }
     const from = body.from as NodeId;
     const self = this.deps.self;
+    if (this.deps.keptOut?.(from)) {
+      this.deps.reject('signal from a peer that is kept out');
+      return;
+    }
     if (body.kind === 'connect') {
       // Only the smaller id initiates; a larger id asking us is the expected case.
       if (!(self < from)) {
@@ -230,6 +236,7 @@ export class LinkManager {
 
   private ensure(peer: NodeId): void {
     if (!this.wanted.has(peer)) return;
+    if (this.deps.keptOut?.(peer)) return;
     const now = this.deps.now();
     const existing = this.links.get(peer);
     const retry = this.retryAt.get(peer);

@@ -12,6 +12,7 @@ import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
 import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity, type LoadedIdentity } from './identity-store.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
+import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
@@ -75,6 +76,8 @@ export class NodeRuntime implements LinkHostEvents {
   private routing: (MeshRouting & Service) | null = null;
   /** An overlay decides the links; without one, the runtime links to every known peer. */
   private linksManagedByService = false;
+  /** Per-peer rate, size and garbage limits on incoming frames (peer-guard.ts). */
+  private readonly guard = new PeerGuard(() => performance.now());
 
   private constructor(private readonly options: RuntimeOptions) {}
 
@@ -121,6 +124,7 @@ export class NodeRuntime implements LinkHostEvents {
       },
       onData: (peer, bytes) => this.onFrame(peer, bytes),
       reject: (reason) => this.reject(reason),
+      keptOut: (peer) => this.guard.isKeptOut(peer),
       retryLostLinks: () => !this.linksManagedByService,
     });
     this.signaling = new SignalingClient({
@@ -378,15 +382,22 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   private onFrame(peer: NodeId, bytes: Uint8Array): void {
+    const admitted = this.guard.frame(peer, bytes.byteLength);
+    if (admitted.kind !== 'admit') {
+      this.onGuardVerdict(peer, admitted);
+      return;
+    }
     const frame = decodeFrame(bytes);
     if (!frame.ok) {
       this.reject(`bad frame: ${frame.error}`);
+      this.onGuardVerdict(peer, this.guard.garbage(peer, 'bad frame'), true);
       return;
     }
     if (frame.value.p !== 'link') {
       const service = this.serviceByProtocol.get(frame.value.p);
       if (!service) {
         this.reject(`frame for ${frame.value.p}, which this node does not run`);
+        this.onGuardVerdict(peer, this.guard.garbage(peer, 'frame for a protocol this node does not run'), true);
         return;
       }
       const message = frame.value.m;
@@ -398,6 +409,7 @@ export class NodeRuntime implements LinkHostEvents {
     const message = decodeLinkMessage(frame.value.m);
     if (!message) {
       this.reject('malformed link message');
+      this.onGuardVerdict(peer, this.guard.garbage(peer, 'malformed link message'), true);
       return;
     }
     switch (message.type) {
@@ -424,6 +436,21 @@ export class NodeRuntime implements LinkHostEvents {
         this.changed();
         return;
     }
+  }
+
+  /**
+   * Carries out the guard's verdict on a frame: a drop is counted under its reason (unless the
+   * frame was garbage, already counted under what was wrong with it); a peer cut off loses its
+   * link and is kept out (links.ts asks the guard before linking).
+   */
+  private onGuardVerdict(peer: NodeId, verdict: GuardVerdict, alreadyCounted = false): void {
+    if (verdict.kind === 'admit') return;
+    if (verdict.kind === 'drop') {
+      if (!alreadyCounted) this.reject(verdict.reason);
+      return;
+    }
+    this.reject(verdict.reason.startsWith('kept out for flooding') ? 'peer cut off for flooding' : 'peer cut off for sending garbage');
+    this.links.drop(peer, verdict.reason);
   }
 
   private reject(reason: string): void {
@@ -476,6 +503,7 @@ export class NodeRuntime implements LinkHostEvents {
       knownPeers: [...this.knownPeers],
       messages: [...this.messages],
       rejected: { ...this.rejected },
+      keptOut: this.guard.stats().keptOut.map((e) => ({ peer: e.peer, forMs: Math.max(0, Math.round(e.untilMs - now)), reason: e.reason })),
       startedAt: this.startedAt,
     };
   }
