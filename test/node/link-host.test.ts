@@ -51,17 +51,31 @@ describe('NodeLinkHost', () => {
   test('two hosts link over node-datachannel, carry bytes both ways, and a close lets queued bytes go first', async () => {
     const hostA = new NodeLinkHost();
     const hostB = new NodeLinkHost();
-    const linkId = 'link-0001';
     // Signals go straight across (in the real node they are signed and go through the server).
     const eventsA = new Recorder((_peer, id, signal) => hostB.signal(idA as NodeId, id, signal));
     const eventsB = new Recorder((_peer, id, signal) => hostA.signal(idB as NodeId, id, signal));
-    hostA.open(idB as NodeId, linkId, true, []);
-    // Events that happen before the runtime attaches are kept for it.
-    hostB.open(idA as NodeId, linkId, false, []);
-    hostA.attach(eventsA);
-    hostB.attach(eventsB);
-    await eventsA.until(() => eventsA.log.includes(`up b ${linkId}`), 'A sees the link up');
-    await eventsB.until(() => eventsB.log.includes(`up a ${linkId}`), 'B sees the link up');
+    // On a heavily loaded machine a negotiation now and then fails (ERR_SET_REMOTE_DESCRIPTION);
+    // the runtime answers that with a fresh attempt, and so does this test, up to three times.
+    let linkId = '';
+    for (let attempt = 1; ; attempt++) {
+      linkId = `link-000${attempt}`;
+      hostA.open(idB as NodeId, linkId, true, []);
+      hostB.open(idA as NodeId, linkId, false, []);
+      // Events that happen before the runtime attaches are kept for it.
+      if (attempt === 1) {
+        hostA.attach(eventsA);
+        hostB.attach(eventsB);
+      }
+      try {
+        await eventsA.until(() => eventsA.log.includes(`up b ${linkId}`), 'A sees the link up');
+        await eventsB.until(() => eventsB.log.includes(`up a ${linkId}`), 'B sees the link up');
+        break;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        hostA.close(idB as NodeId, linkId);
+        hostB.close(idA as NodeId, linkId);
+      }
+    }
 
     hostA.send(idB as NodeId, linkId, bytes('ping'));
     hostB.send(idA as NodeId, linkId, bytes('pong'));
@@ -81,7 +95,7 @@ describe('NodeLinkHost', () => {
     await eventsB.until(() => eventsB.log.some((l) => l.startsWith(`down a ${linkId}`)), 'B sees the link down');
     expect(eventsB.received.filter((t) => t.startsWith('bye '))).toEqual(last);
     // The closing side does not report its own close as a drop (the runtime asked for it).
-    expect(eventsA.log.filter((l) => l.startsWith('down'))).toEqual([]);
+    expect(eventsA.log.filter((l) => l.startsWith('down') && l.includes(linkId))).toEqual([]);
     expect(hostA.droppedBeforeAttach).toBe(0);
     hostB.destroyAll();
   }, 30_000);
