@@ -6,13 +6,12 @@
 // target judged MET or MISSED on stderr. A figure that could not be measured is null.
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { defaultGossipConfig } from '../../src/core/gossip/config.ts';
 import { emitRow, judgeTargets, printTable, type Row } from '../report.ts';
 import { measureHeap, measureIdleCpu } from './cost-measure.ts';
 import { measureFloor } from './floor-measure.ts';
 import { buildForBench, startRig } from './launch.ts';
 import { closeQuarterAndHeal, openMesh } from './mesh-measure.ts';
-import { measureCompute, measureConsensus, measureGossipSpread } from './protocol-measure.ts';
+import { benchGossipCycleMs, measureCompute, measureConsensus, measureGossipSpread, setGossipCycle } from './protocol-measure.ts';
 
 /** Where results go unless --out says otherwise: one JSON line per run, appended. */
 const defaultOut = fileURLToPath(new URL('../results/browser.jsonl', import.meta.url));
@@ -51,6 +50,8 @@ async function main(options: Options): Promise<void> {
   log(`building the app with Vite…`);
   const dist = await buildForBench();
   const rig = await startRig(dist);
+  // Other work on the machine skews every wall-clock figure: the row says how busy it was.
+  const loadAtStart = os.loadavg()[0] ?? null;
   const room = `bench-${process.pid}-${Date.now().toString(36)}`;
   try {
     log(`Chromium ${rig.chromium}, ${os.cpus().length} cores; floor…`);
@@ -61,6 +62,7 @@ async function main(options: Options): Promise<void> {
     log(`floor: RTT ${floor?.rttMs.toFixed(3) ?? '—'} ms, ${floor?.mbPerS.toFixed(1) ?? '—'} MB/s; opening ${n} tabs…`);
     const mesh = await openMesh(rig, n, room);
     log(`mesh formed in ${mesh.formedS?.toFixed(2) ?? '—'} s; gossip…`);
+    const gossipCycleMs = await setGossipCycle(mesh.tabs, benchGossipCycleMs);
     const gossipMs = await measureGossipSpread(mesh.tabs, quick ? 2 : 10);
     log('consensus…');
     const consensus = await measureConsensus(mesh.tabs, quick);
@@ -84,8 +86,8 @@ async function main(options: Options): Promise<void> {
       mesh_formed_s: round(mesh.formedS, 2),
       heal_s: round(heal.healS, 2),
       gossip_spread_ms: round(gossipMs, 0),
-      // Not configurable live in a tab: the spread is measured with the default cycle.
-      gossip_cycle_ms: defaultGossipConfig.cycleMs,
+      // The cycle in force in every tab while the spread was measured (null: the tabs disagreed).
+      gossip_cycle_ms: gossipCycleMs,
       commit_p50_ms: round(consensus.p50Ms, 2),
       commit_p99_ms: round(consensus.p99Ms, 2),
       ops_per_s: round(consensus.opsPerS, 0),
@@ -97,6 +99,8 @@ async function main(options: Options): Promise<void> {
       heap_mb_per_tab: round(heap.mbPerTab, 1),
       heap_workers_per_tab: round(heap.workersPerTab, 1),
       idle_cpu_pct_per_tab: round(idleCpu, 2),
+      load_avg_1m_start: round(loadAtStart, 2),
+      load_avg_1m_end: round(os.loadavg()[0] ?? null, 2),
       node: process.version,
       at: new Date().toISOString(),
     };
@@ -109,8 +113,9 @@ async function main(options: Options): Promise<void> {
       { what: 'consensus commit p50, ms', measured: row['commit_p50_ms'] as number | null, limit: 20, kind: 'max' },
       { what: 'committed ops/s with batching', measured: row['ops_per_s'] as number | null, limit: 5_000, kind: 'min' },
       {
-        what: `memory write at every tab, ms (cycle ${defaultGossipConfig.cycleMs} ms: 250 ms is not settable live)`,
-        measured: row['gossip_spread_ms'] as number | null,
+        what: `memory write at every tab, ms (gossip cycle ${gossipCycleMs ?? 'not set'} ms)`,
+        // The target holds for a 250 ms cycle: a spread measured under another cycle does not count.
+        measured: gossipCycleMs === benchGossipCycleMs ? (row['gossip_spread_ms'] as number | null) : null,
         limit: 1_000,
         kind: 'max',
       },

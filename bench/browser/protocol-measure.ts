@@ -14,6 +14,31 @@ const loadConcurrencyPerTab = 48;
 /** The longest a compute job may run before the figure is given up. */
 const jobTimeoutMs = 300_000;
 
+/** The cycle the gossip target is set for. */
+export const benchGossipCycleMs = 250;
+
+/**
+ * Sets the gossip cycle in every tab (window.tabmesh.setSettings, live) and returns the cycle in
+ * force everywhere, or null when the tabs could not agree on one (then the figure says so).
+ */
+export async function setGossipCycle(tabs: readonly Tab[], cycleMs: number): Promise<number | null> {
+  const inForce = await Promise.all(
+    tabs.map((t) =>
+      t.page
+        .evaluate(async (ms) => {
+          if (typeof window.tabmesh.setSettings !== 'function') return null;
+          return (await window.tabmesh.setSettings({ gossipCycleMs: ms })).gossipCycleMs;
+        }, cycleMs)
+        .catch((error: unknown) => {
+          console.error(`gossip: setSettings refused: ${error instanceof Error ? error.message : String(error)}`);
+          return null;
+        }),
+    ),
+  );
+  const [first] = inForce;
+  return first !== undefined && first !== null && inForce.every((c) => c === first) ? first : null;
+}
+
 /**
  * Writes a key in the first tab and times until every tab's snapshot shows it (the tabs share
  * one machine's clock). Median over `rounds` writes, in ms.
