@@ -96,8 +96,13 @@ export async function run(args: BenchArgs): Promise<void> {
     const results: SeedResult[] = [];
     const started = performance.now();
     for (let seed = 1; seed <= seeds; seed++) {
-      results.push(runSeed(n, seed, detectMs, rateWindowMs));
-      console.error(`topology n=${n} seed ${seed}/${seeds} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      const r = runSeed(n, seed, detectMs, rateWindowMs);
+      results.push(r);
+      const heal = r.healMs === null ? 'not healed' : `healed ${(r.healMs / 1000).toFixed(2)} s`;
+      console.error(
+        `topology n=${n} seed ${seed}/${seeds}: degrees ${r.degreeMin}–${r.degreeMax}, diameter ${r.diameter}, ` +
+          `${r.msgsPerNodePerS.toFixed(2)} msgs/node/s, ${heal} (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
       await new Promise((resolve) => setImmediate(resolve));
     }
     const healed = results.map((r) => r.healMs).filter((ms): ms is number => ms !== null);
