@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/{unit,core,sim,signaling,contracts,node}/**/*.test.ts'],
+          include: ['test/{unit,core,sim,signaling,contracts,node,fuzz}/**/*.test.ts'],
           environment: 'node',
         },
       },
