@@ -35,10 +35,10 @@ export class FuzzMesh {
   readonly captured = new Map<ProtocolTag, unknown[]>();
   private queue: Array<{ from: NodeId; to: NodeId; bytes: Uint8Array }> = [];
 
-  static async create(count: number, seed: number, storages: MemoryStorage[] = []): Promise<FuzzMesh> {
+  /** `storages` and `identities` bring nodes back as themselves, on the stores they had. */
+  static async create(count: number, seed: number, storages: MemoryStorage[] = [], known: Identity[] = []): Promise<FuzzMesh> {
     const mesh = new FuzzMesh();
-    const identities = await Promise.all(Array.from({ length: count }, () => createIdentity()));
-    identities.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const identities = await Promise.all(Array.from({ length: count }, (_, i) => known[i] ?? createIdentity()));
     for (const [i, identity] of identities.entries()) {
       const node: FuzzNode = {
         id: identity.id,
@@ -65,6 +65,41 @@ export class FuzzMesh {
       }
     }
     return mesh;
+  }
+
+  /** Proposes a decision through node's consensus service; resolves with the outcome, never rejects. */
+  propose(node: FuzzNode, value: string): Promise<unknown> {
+    const propose = node.byProtocol.get('pbft')?.commands?.['propose'];
+    if (!propose) return Promise.resolve(new Error('no pbft service'));
+    try {
+      return Promise.resolve(propose([{ kind: 'decision', value }])).catch((error: unknown) => error);
+    } catch (error) {
+      return Promise.resolve(error);
+    }
+  }
+
+  /** The committed log of node's consensus service as [seq, digest] pairs. */
+  committedLog(node: FuzzNode): Array<[number, string]> {
+    const consensus = (node.byProtocol.get('pbft')?.snapshot?.() as { consensus?: { log?: Array<{ seq: number; digest: string }> } } | undefined)?.consensus;
+    return (consensus?.log ?? []).map((e) => [e.seq, e.digest]);
+  }
+
+  /**
+   * Safety across replicas: no two nodes hold different operations at one sequence number
+   * (a node that lags holds fewer; that is liveness, checked separately). Returns the
+   * conflicts found, as text.
+   */
+  logConflicts(): string[] {
+    const bySeq = new Map<number, { digest: string; node: NodeId }>();
+    const conflicts: string[] = [];
+    for (const node of this.nodes) {
+      for (const [seq, digest] of this.committedLog(node)) {
+        const first = bySeq.get(seq);
+        if (!first) bySeq.set(seq, { digest, node: node.id });
+        else if (first.digest !== digest) conflicts.push(`seq ${seq}: ${first.node.slice(0, 8)} has ${first.digest.slice(0, 12)}, ${node.id.slice(0, 8)} has ${digest.slice(0, 12)}`);
+      }
+    }
+    return conflicts;
   }
 
   /**
