@@ -78,22 +78,41 @@ async function rendererCpuSeconds(rig: BenchRig): Promise<Map<string, number>> {
   return out;
 }
 
+/** Main-thread task time of a page so far, seconds (CDP Performance.getMetrics TaskDuration). */
+async function mainThreadSeconds(session: CDPSession): Promise<number> {
+  const { metrics } = (await session.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
+  return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
+}
+
+export interface IdleCpu {
+  /** Renderer processes (page, protocol worker, kernel workers), % of one core per tab. */
+  pctPerTab: number | null;
+  /** Of that, the page's main thread (UI, transport), % of one core per tab. */
+  mainThreadPctPerTab: number | null;
+}
+
 /**
  * CPU per tab while nobody does anything: renderer CPU time (pages and their workers) over an
- * idle window, divided by the tabs and the window, as % of one core.
+ * idle window, divided by the tabs and the window, as % of one core; and the main threads' share.
  */
-export async function measureIdleCpu(rig: BenchRig, tabs: readonly Tab[], windowMs: number): Promise<number | null> {
-  if (tabs.length === 0) return null;
+export async function measureIdleCpu(rig: BenchRig, tabs: readonly Tab[], windowMs: number): Promise<IdleCpu> {
+  if (tabs.length === 0) return { pctPerTab: null, mainThreadPctPerTab: null };
+  const sessions = await Promise.all(tabs.map((t) => t.page.context().newCDPSession(t.page)));
+  await Promise.all(sessions.map((s) => s.send('Performance.enable')));
+  const mainBefore = await Promise.all(sessions.map(mainThreadSeconds));
   const before = await rendererCpuSeconds(rig);
   const t0 = performance.now();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const after = await rendererCpuSeconds(rig);
+  const mainAfter = await Promise.all(sessions.map(mainThreadSeconds));
   const elapsedS = (performance.now() - t0) / 1000;
+  await Promise.all(sessions.map((s) => s.detach().catch(() => {})));
+  const mainUsed = mainAfter.reduce((sum, m, i) => sum + m - (mainBefore[i] ?? m), 0);
   let used = 0;
   // Processes that exist at both ends of the window only (a renderer that came or went is not idle cost).
   for (const [key, cpu] of after) {
     const start = before.get(key);
     if (start !== undefined) used += cpu - start;
   }
-  return (used / elapsedS / tabs.length) * 100;
+  return { pctPerTab: (used / elapsedS / tabs.length) * 100, mainThreadPctPerTab: (mainUsed / elapsedS / tabs.length) * 100 };
 }

@@ -83,10 +83,12 @@ export interface ConsensusFigures {
   p99Ms: number | null;
   opsPerS: number | null;
   failedUnderLoad: number;
+  /** View changes a replica completed during the load window (a sign of timeouts under load). */
+  viewChangesUnderLoad: number | null;
 }
 
 export async function measureConsensus(tabs: readonly Tab[], quick: boolean): Promise<ConsensusFigures> {
-  const none: ConsensusFigures = { p50Ms: null, p99Ms: null, opsPerS: null, failedUnderLoad: 0 };
+  const none: ConsensusFigures = { p50Ms: null, p99Ms: null, opsPerS: null, failedUnderLoad: 0, viewChangesUnderLoad: null };
   const all = tabs.map((t) => t.id).sort().join();
   let primary: string | null = null;
   try {
@@ -120,6 +122,8 @@ export async function measureConsensus(tabs: readonly Tab[], quick: boolean): Pr
   }, quick ? 20 : 200);
   // Under load: every tab keeps many proposals open for a fixed window; the replicas batch them.
   const windowMs = quick ? 2_000 : 10_000;
+  const viewChanges = async () => (await snapshotOf(client.page))?.consensus.viewChanges ?? null;
+  const viewChangesBefore = await viewChanges();
   const t0 = performance.now();
   const results = await Promise.all(
     tabs.map((t) =>
@@ -147,12 +151,14 @@ export async function measureConsensus(tabs: readonly Tab[], quick: boolean): Pr
     ),
   );
   const elapsedS = (performance.now() - t0) / 1000;
+  const viewChangesAfter = await viewChanges();
   const committed = results.reduce((sum, r) => sum + r.committed, 0);
   return {
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     opsPerS: committed / elapsedS,
     failedUnderLoad: results.reduce((sum, r) => sum + r.failed, 0),
+    viewChangesUnderLoad: viewChangesBefore !== null && viewChangesAfter !== null ? viewChangesAfter - viewChangesBefore : null,
   };
 }
 
