@@ -30,7 +30,15 @@ export interface HealthView extends HealthReport {
   at: number;
 }
 
-const sum = (counts: Record<string, number> | undefined): number => Object.values(counts ?? {}).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+/**
+ * Refusals that are routine in a healthy mesh, not faults: a late vote for a number already
+ * checkpointed ('stale') or a copy of a message already counted ('duplicate').
+ */
+const routineRefusal = /(^|: )(stale|duplicate)$/;
+
+/** Refused inputs, routine ones left out. */
+const sum = (counts: Record<string, number> | undefined): number =>
+  Object.entries(counts ?? {}).reduce((a, [reason, n]) => a + (Number.isFinite(n) && !routineRefusal.test(reason) ? n : 0), 0);
 
 export class HealthService implements Service {
   readonly protocol = 'health' as const;

@@ -1,0 +1,130 @@
+// Issue 7 in real Chromium: the dashboard of four tabs renders every panel with live data, the
+// health score is there and in [0, 1], plots and graph draw, a lone visitor sees how to add
+// nodes, settings apply live in every tab (refused when out of range) and survive a reload.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
+
+const room = 'dashboard';
+const tabCount = 4;
+
+/** Pixels of a canvas that are not fully transparent: > 0 means something was drawn. */
+async function paintedPixels(page: Page, selector: string): Promise<number> {
+  return page.$eval(selector, (canvas) => {
+    const c = canvas as HTMLCanvasElement;
+    const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+    if (!data) return 0;
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+    return painted;
+  });
+}
+
+/** Waits (no sleeps: polls with a deadline) until `check` holds in the page. */
+async function waitInPage(page: Page, check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  try {
+    await page.waitForFunction(check, undefined, { timeout: timeoutMs, polling: 200 });
+  } catch {
+    throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+  }
+}
+
+describe('the dashboard with four tabs', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let user: BrowserContext;
+  const tabs: Page[] = [];
+
+  beforeAll(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    user = await newUser(browser);
+    tabs.push(await openTab(user, server.url, room));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('a lone visitor sees how to add nodes, with a QR code of the room link; it goes once others join', async () => {
+    const first = tabs[0]!;
+    await first.getByTestId('welcome').waitFor({ state: 'visible', timeout: 10_000 });
+    await expect(first.getByTestId('open-tab').isVisible()).resolves.toBe(true);
+    expect(await first.getByTestId('welcome').textContent()).toContain(`room=${room}`);
+    expect(await paintedPixels(first, '[data-testid="welcome-qr"]')).toBeGreaterThan(1_000);
+
+    for (let i = 1; i < tabCount; i++) tabs.push(await openTab(user, server.url, room));
+    for (const tab of tabs) await waitForSnapshot(tab, (s) => s.links.length === tabCount - 1, 'a full mesh of four', 40_000);
+    await first.getByTestId('welcome').waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  test('every panel renders with live data, and the health score is present and in [0, 1]', async () => {
+    for (const tab of tabs) {
+      const s = await waitForSnapshot(tab, (x) => x.health !== undefined && x.links.length === tabCount - 1 && x.health.values.quorum === 1 && x.consensus.status === 'replica', 'health computed with the mesh formed', 30_000);
+      expect(s.health.score).toBeGreaterThanOrEqual(0);
+      expect(s.health.score).toBeLessThanOrEqual(1);
+      expect(Object.keys(s.health.components).sort()).toEqual(['balance', 'connectivity', 'convergence', 'faults', 'quorum']);
+      const sum = Object.values(s.health.components).reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - s.health.score)).toBeLessThan(0.01);
+    }
+    const page = tabs[0]!;
+    for (const heading of ['Health and history', 'Mesh', 'Direct links', 'Gossip', 'Messages', 'Jobs', 'Settings']) {
+      await expect(page.getByRole('heading', { name: new RegExp(`^${heading}`) }).first().isVisible(), heading).resolves.toBe(true);
+    }
+    await expect(page.locator('#consensus-title').isVisible()).resolves.toBe(true);
+    await expect(page.locator('#compute-title').isVisible()).resolves.toBe(true);
+    // The score shown is the snapshot's score.
+    const score = (await snapshotOf(page)).health.score;
+    await waitInPage(page, () => /\d+ %/.test(document.querySelector('[data-testid="health-score"]')?.textContent ?? ''), 'the score on screen');
+    const shown = Number((await page.getByTestId('health-score').textContent())!.match(/(\d+) %/)![1]);
+    expect(Math.abs(shown - score * 100)).toBeLessThanOrEqual(10);
+    // Live data: the links and gossip panels list the three other tabs.
+    const others = (await snapshotOf(page)).links.map((l) => l.peer);
+    for (const peer of others) expect(await page.locator(`[data-member="${peer}"]`).count()).toBeGreaterThan(0);
+  });
+
+  test('the plots and the topology graph draw (non-empty canvases and graph, not pixel checks)', async () => {
+    const page = tabs[0]!;
+    // A proposal gives the latency and throughput plots something to show.
+    await page.evaluate(() => window.tabmesh.propose('dashboard test'));
+    for (const plot of ['plot-health', 'plot-latency', 'plot-throughput', 'plot-convergence', 'plot-messages', 'plot-load']) {
+      const selector = `[data-testid="${plot}"] canvas`;
+      await page.locator(selector).first().waitFor({ state: 'attached', timeout: 10_000 });
+      expect(await paintedPixels(page, selector), plot).toBeGreaterThan(100);
+    }
+    const graph = page.getByTestId('topology-graph');
+    await waitInPage(page, () => document.querySelectorAll('[data-testid="topology-graph"] circle').length >= 4, 'four nodes in the graph', 20_000);
+    expect(await graph.locator('line, path').count()).toBeGreaterThan(0);
+    const shot = await page.screenshot({ fullPage: false });
+    expect(shot.byteLength).toBeGreaterThan(10_000);
+  });
+
+  test('settings out of range are refused in the form with a message; a valid one applies', async () => {
+    const page = tabs[1]!;
+    await page.getByTestId('setting-fanout').fill('99');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await waitInPage(page, () => /fanout must be a whole number from 1 to 8/i.test(document.querySelector('[data-testid="settings-message"]')?.textContent ?? ''), 'the refusal message');
+    expect((await snapshotOf(page)).settings.fanout).toBe(3);
+    await page.getByTestId('setting-fanout').fill('5');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await waitForSnapshot(page, (s) => s.settings.fanout === 5, 'fanout 5 in force');
+    await expect(page.evaluate(() => window.tabmesh.setSettings({ gossipCycleMs: 10 }))).rejects.toThrow(/250 to 10000/);
+  });
+
+  test('link bounds set in every tab change the mesh in all of them, and a reloaded tab keeps its settings', async () => {
+    for (const tab of tabs) {
+      const applied = await tab.evaluate(() => window.tabmesh.setSettings({ minLinks: 1, maxLinks: 2, gossipCycleMs: 1_000 }));
+      expect(applied).toMatchObject({ minLinks: 1, maxLinks: 2, gossipCycleMs: 1_000 });
+    }
+    // A full mesh of four has three links per tab; with at most two, each tab drops one.
+    for (const tab of tabs) {
+      const s = await waitForSnapshot(tab, (x) => x.links.length >= 1 && x.links.length <= 2 && x.overlay.config.maxLinks === 2, 'at most two links', 45_000);
+      expect(s.settings).toMatchObject({ minLinks: 1, maxLinks: 2 });
+    }
+    const page = tabs[2]!;
+    await page.reload();
+    const after = await waitForSnapshot(page, (s) => s.settings?.maxLinks === 2 && s.settings.gossipCycleMs === 1_000, 'settings re-applied after the reload', 30_000);
+    expect(after.overlay.config).toEqual({ minLinks: 1, maxLinks: 2 });
+  });
+});
