@@ -23,7 +23,7 @@ export interface MetricsSample {
   healthPct: number | null;
   /** Protocol messages sent and received per second since the previous sample. */
   msgsPerSec: number | null;
-  /** Work per worker (running + queued) by node: this node's and its peers' as adverised. */
+  /** Work per worker (running + queued) by node: this node's and its peers' as advertised. */
   load: Record<string, number>;
 }
 
