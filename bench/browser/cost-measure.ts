@@ -78,7 +78,10 @@ async function rendererCpuSeconds(rig: BenchRig): Promise<Map<string, number>> {
   return out;
 }
 
-/** Main-thread task time of a page so far, seconds (CDP Performance.getMetrics TaskDuration). */
+/**
+ * Main-thread task time of a page so far, seconds (CDP Performance.getMetrics TaskDuration). It
+ * is wall time inside tasks, not CPU time: on a busy machine it grows while the thread waits for a core.
+ */
 async function mainThreadSeconds(session: CDPSession): Promise<number> {
   const { metrics } = (await session.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
   return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
@@ -87,16 +90,16 @@ async function mainThreadSeconds(session: CDPSession): Promise<number> {
 export interface IdleCpu {
   /** Renderer processes (page, protocol worker, kernel workers), % of one core per tab. */
   pctPerTab: number | null;
-  /** Of that, the page's main thread (UI, transport), % of one core per tab. */
-  mainThreadPctPerTab: number | null;
+  /** The page's main thread (UI, transport): time busy in tasks (wall time, see mainThreadSeconds), % per tab. */
+  mainThreadBusyPctPerTab: number | null;
 }
 
 /**
  * CPU per tab while nobody does anything: renderer CPU time (pages and their workers) over an
- * idle window, divided by the tabs and the window, as % of one core; and the main threads' share.
+ * idle window, divided by the tabs and the window, as % of one core; and how busy the main threads were.
  */
 export async function measureIdleCpu(rig: BenchRig, tabs: readonly Tab[], windowMs: number): Promise<IdleCpu> {
-  if (tabs.length === 0) return { pctPerTab: null, mainThreadPctPerTab: null };
+  if (tabs.length === 0) return { pctPerTab: null, mainThreadBusyPctPerTab: null };
   const sessions = await Promise.all(tabs.map((t) => t.page.context().newCDPSession(t.page)));
   await Promise.all(sessions.map((s) => s.send('Performance.enable')));
   const mainBefore = await Promise.all(sessions.map(mainThreadSeconds));
@@ -114,5 +117,5 @@ export async function measureIdleCpu(rig: BenchRig, tabs: readonly Tab[], window
     const start = before.get(key);
     if (start !== undefined) used += cpu - start;
   }
-  return { pctPerTab: (used / elapsedS / tabs.length) * 100, mainThreadPctPerTab: (mainUsed / elapsedS / tabs.length) * 100 };
+  return { pctPerTab: (used / elapsedS / tabs.length) * 100, mainThreadBusyPctPerTab: (mainUsed / elapsedS / tabs.length) * 100 };
 }

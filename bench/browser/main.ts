@@ -103,7 +103,8 @@ async function main(options: Options): Promise<void> {
       heap_mb_per_tab: round(heap.mbPerTab, 1),
       heap_workers_per_tab: round(heap.workersPerTab, 1),
       idle_cpu_pct_per_tab: round(idleCpu.pctPerTab, 2),
-      idle_main_thread_pct_per_tab: round(idleCpu.mainThreadPctPerTab, 2),
+      // Wall time in main-thread tasks: above the CPU figure when the machine is contended.
+      idle_main_busy_pct_per_tab: round(idleCpu.mainThreadBusyPctPerTab, 2),
       load_avg_1m_start: round(loadAtStart, 2),
       load_avg_1m_end: round(os.loadavg()[0] ?? null, 2),
       node: process.version,
