@@ -25,7 +25,11 @@ export interface HealthInputs {
     /** Why consensus cannot progress, or null. */
     halted: string | null;
     replicas: number;
+    /** Replicas this node believes alive (gossip), itself included; defaults to all of them. */
+    replicasAlive?: number;
     f: number;
+    /** Matching votes a certificate needs (2f + 1). */
+    quorum?: number;
   } | null;
   gossip: {
     /** Share of recently heard peers whose memory fingerprint equals ours; null before any sync. */
@@ -91,15 +95,21 @@ export function connectivityValue(mesh: HealthInputs['mesh']): number {
 }
 
 /**
- * 1 while a quorum can order requests; 0.5 while it is being formed or changing view (it will
- * likely come back); 0 when halted (more than f replicas faulty or unreachable) or absent.
+ * 1 while a quorum can order requests with all f failures still to spare; down to 0.75 as the
+ * spare replicas are used up (alive − quorum of f); 0.5 while consensus is being formed or
+ * changing view (it will likely come back); 0.25 when fewer replicas look alive than a quorum
+ * needs (it is about to stall); 0 when halted (more than f faulty or unreachable) or absent.
  */
 export function quorumValue(consensus: HealthInputs['consensus']): number {
   if (consensus === null) return 0;
   if (consensus.halted !== null) return 0;
-  if (consensus.status === 'bootstrapping' || consensus.replicas === 0) return 0.5;
+  if (consensus.status === 'bootstrapping' || !(consensus.replicas > 0)) return 0.5;
   if (consensus.mode === 'view-change') return 0.5;
-  return 1;
+  const alive = consensus.replicasAlive ?? consensus.replicas;
+  const quorum = consensus.quorum ?? 2 * consensus.f + 1;
+  if (alive < quorum) return 0.25;
+  if (!(consensus.f > 0)) return 1;
+  return clamp01(0.75 + (0.25 * Math.min(consensus.f, alive - quorum)) / consensus.f);
 }
 
 /**

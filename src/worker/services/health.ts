@@ -80,7 +80,8 @@ export class HealthService implements Service {
 
   private compute(now: Millis): HealthView {
     const gossip = this.deps.gossip.view();
-    const alive = gossip.members.filter((m) => m.status === 'alive').length;
+    const aliveIds = new Set<string>(gossip.members.filter((m) => m.status === 'alive').map((m) => m.id));
+    const alive = aliveIds.size;
     const suspect = gossip.members.filter((m) => m.status === 'suspect').length;
     const { metrics } = this.deps.overlay.metrics();
     const consensus = this.deps.consensus?.() ?? null;
@@ -93,7 +94,17 @@ export class HealthService implements Service {
     const recent = this.faults.recent();
     const report = healthScore({
       mesh: { links: this.ctx.linkedPeers().length, nodes: Math.max(alive + suspect, metrics.nodes), partitionRisk: metrics.partitionRisk },
-      consensus: consensus ? { status: consensus.status, mode: consensus.mode, halted: consensus.halted, replicas: consensus.replicas.length, f: consensus.f } : null,
+      consensus: consensus
+        ? {
+            status: consensus.status,
+            mode: consensus.mode,
+            halted: consensus.halted,
+            replicas: consensus.replicas.length,
+            replicasAlive: consensus.replicas.filter((id) => id === this.ctx.self || aliveIds.has(id)).length,
+            f: consensus.f,
+            quorum: consensus.quorum,
+          }
+        : null,
       gossip: { peerAgreement: gossip.metrics.peerAgreement, alive, suspect },
       loadVariance: compute?.loadVariance ?? 0,
       faults: recent,

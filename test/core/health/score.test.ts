@@ -49,6 +49,17 @@ describe('health score', () => {
     expect(healthScore({ ...healthy, consensus: { ...healthy.consensus!, mode: 'view-change' } }).values.quorum).toBe(0.5);
   });
 
+  test('the quorum component falls as spare replicas are used up, and near zero without a quorum alive', () => {
+    const c = healthy.consensus!;
+    const q = (replicasAlive: number, replicas = 7, f = 2) => healthScore({ ...healthy, consensus: { ...c, replicas, replicasAlive, f, quorum: 2 * f + 1 } }).values.quorum;
+    expect(q(7)).toBe(1);
+    expect(q(6)).toBe(0.875);
+    expect(q(5)).toBe(0.75);
+    expect(q(4)).toBe(0.25);
+    // Three replicas tolerate no fault: all alive is as good as it gets.
+    expect(q(3, 3, 0)).toBe(1);
+  });
+
   test('fewer links than 3 are enough when there are fewer other nodes', () => {
     expect(healthScore({ ...healthy, mesh: { links: 1, nodes: 2, partitionRisk: 0 } }).values.connectivity).toBe(1);
     expect(healthScore({ ...healthy, mesh: { links: 1, nodes: 8, partitionRisk: 0 } }).values.connectivity).toBeCloseTo(0.5 + 0.5 / 3, 3);
