@@ -45,6 +45,16 @@ export function parseArgs(argv: readonly string[]): Options | string {
 
 const round = (x: number | null, digits: number): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
 
+/** Runs one measurement; if it throws, says why and gives `fallback` (null figures), so the others still run. */
+async function attempt<T>(what: string, measure: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await measure();
+  } catch (error) {
+    console.error(`bench:browser: ${what} not measured: ${error instanceof Error ? error.message : String(error)}`);
+    return fallback;
+  }
+}
+
 async function main(options: Options): Promise<void> {
   const { tabs: n, quick } = options;
   const log = (line: string) => console.error(`bench:browser: ${line}`);
@@ -56,26 +66,29 @@ async function main(options: Options): Promise<void> {
   const room = `bench-${process.pid}-${Date.now().toString(36)}`;
   try {
     log(`Chromium ${rig.chromium}, ${os.cpus().length} cores; floor…`);
-    const floor = await measureFloor(rig, quick).catch((error: unknown) => {
-      log(`floor: ${error instanceof Error ? error.message : String(error)}`);
-      return null;
-    });
+    const floor = await attempt('floor', () => measureFloor(rig, quick), null);
     log(`floor: RTT ${floor?.rttMs.toFixed(3) ?? '—'} ms, ${floor?.mbPerS.toFixed(1) ?? '—'} MB/s; opening ${n} tabs…`);
     const mesh = await openMesh(rig, n, room);
     log(`mesh formed in ${mesh.formedS?.toFixed(2) ?? '—'} s; gossip…`);
-    const gossipCycleMs = await setGossipCycle(mesh.tabs, benchGossipCycleMs);
-    const gossipMs = await measureGossipSpread(mesh.tabs, quick ? 2 : 10);
+    const gossipCycleMs = await attempt('gossip cycle', () => setGossipCycle(mesh.tabs, benchGossipCycleMs), null);
+    const gossipMs = await attempt('gossip', () => measureGossipSpread(mesh.tabs, quick ? 2 : 10), null);
     // Back to the default cycle: every other figure (idle CPU above all) is for the mesh as shipped.
-    if (gossipCycleMs !== null) await setGossipCycle(mesh.tabs, defaultGossipConfig.cycleMs);
+    if (gossipCycleMs !== null) await attempt('gossip cycle', () => setGossipCycle(mesh.tabs, defaultGossipConfig.cycleMs), null);
     log('consensus…');
-    const consensus = await measureConsensus(mesh.tabs, quick);
+    const consensus = await attempt('consensus', () => measureConsensus(mesh.tabs, quick), {
+      p50Ms: null,
+      p99Ms: null,
+      opsPerS: null,
+      failedUnderLoad: 0,
+      viewChangesUnderLoad: null,
+    });
     log('compute…');
-    const compute = await measureCompute(rig, mesh.tabs, room, quick);
+    const compute = await attempt('compute', () => measureCompute(rig, mesh.tabs, room, quick), { oneTabMs: null, allTabsMs: null, speedup: null });
     log('cost (heap, idle CPU)…');
-    const heap = await measureHeap(mesh.tabs);
-    const idleCpu = await measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000);
+    const heap = await attempt('heap', () => measureHeap(mesh.tabs), { mbPerTab: null, workersPerTab: 0 });
+    const idleCpu = await attempt('idle CPU', () => measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000), { pctPerTab: null, mainThreadBusyPctPerTab: null });
     log('closing a quarter of the tabs…');
-    const heal = await closeQuarterAndHeal(mesh.tabs);
+    const heal = await attempt('heal', () => closeQuarterAndHeal(mesh.tabs), { survivors: [], healS: null });
 
     const floorOneWay = floor ? floor.rttMs / 2 : null;
     const row: Row = {

@@ -62,7 +62,9 @@ export async function measureGossipSpread(tabs: readonly Tab[], rounds: number):
             look();
           }),
         [key, spreadTimeoutMs] as const,
-      ),
+      )
+      // A page that went away saw nothing (and must not leave a rejection unhandled).
+      .catch(() => null),
     );
     // Each watcher has started once a later evaluate in its page has run.
     await Promise.all(tabs.slice(1).map((t) => t.page.evaluate(() => true)));
