@@ -96,7 +96,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     submitJob: (job) => node.command('submitJob', job) as Promise<string>,
     jobResult: (id) => node.command('jobResult', id),
     cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,
-    setSettings: (change) => applyAndRemember((name, ...args) => node.command(name, ...args), node.snapshot()?.room ?? '', change),
+    setSettings: async (change) => applyAndRemember((name, ...args) => node.command(name, ...args), (node.snapshot() ?? (await api.ready())).room, change),
     settings: () => node.command('settings') as Promise<MeshSettings>,
   };
   window.tabmesh = api;
