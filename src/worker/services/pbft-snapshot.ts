@@ -109,7 +109,7 @@ export interface ConsensusExtras {
 }
 
 /** The snapshot before this node follows any genesis. */
-export function bootstrappingView(extras: ConsensusExtras): ConsensusView {
+export function bootstrappingView(extras: ConsensusExtras, byzantine: ByzantineMode | null): ConsensusView {
   return {
     status: 'bootstrapping',
     epoch: 0,
@@ -126,7 +126,8 @@ export function bootstrappingView(extras: ConsensusExtras): ConsensusView {
     viewChanges: 0,
     latencyMs: { p50: null, p99: null },
     successRate: successRate(extras.proposals),
-    byzantine: null,
+    // Set before the core exists: it is handed to the core when it starts.
+    byzantine,
     phases: [],
     halted: null,
     ...extras,

@@ -65,6 +65,8 @@ export const genesisAssertIntervalMs: Millis = 1_000;
  * a minute; a person waiting at the UI deserves an answer sooner).
  */
 export const clientTimeoutMs: Millis = 30_000;
+/** Rounds settled() waits for the service to go quiet before it resolves anyway. */
+const settleRounds = 4;
 /** Membership requests waiting for their result; no more are planned until some end. */
 const maxOpenMemberOps = 32;
 /** Refusal reasons counted by this service itself (a fixed vocabulary; guard only). */
@@ -116,7 +118,7 @@ export class PbftService implements Service {
   private readonly traffic = { direct: 0, routed: 0, received: 0 };
 
   private readonly proposals = new Proposals();
-  private readonly membership = new MembershipPlanner();
+  private membership = new MembershipPlanner();
   private readonly memberOps = new Map<string, Op>();
   private memberTag = 0;
   private readonly throughput = new ThroughputWindow();
@@ -211,10 +213,12 @@ export class PbftService implements Service {
 
   /** Resolves when every queued input has been stepped and its writes and sends are done. */
   async settled(): Promise<void> {
-    for (;;) {
+    // A few rounds: a genesis switch starts a new core, whose start has effects of its own. Under
+    // steady traffic the driver may never be idle for long; that is no reason to wait forever.
+    for (let round = 0; round < settleRounds; round++) {
       await this.genesisWork;
       await this.driver?.idle();
-      await this.effects.drained();
+      await this.effects?.drained();
       if (!this.genesisBusy && !this.driver?.busy) return;
     }
   }
@@ -247,25 +251,26 @@ export class PbftService implements Service {
 
   /** This node's consensus view (what snapshot().consensus holds). */
   consensus(): ConsensusView {
+    const now = this.ctx ? this.ctx.now() : 0;
     const extras: ConsensusExtras = {
       genesis: this.follow
         ? {
             id: this.followId as string,
             founder: this.follow.genesis.body.founder,
             foundedAt: this.follow.genesis.body.foundedAt,
-            settled: this.genesisSettled(),
+            settled: this.genesisSettled(now),
             resets: this.resets,
             discardedCommits: this.discardedCommits,
           }
         : null,
       proposals: this.proposals.stats(),
-      throughputOpsPerSec: this.throughput.perSecond(this.ctx.now()),
+      throughputOpsPerSec: this.throughput.perSecond(now),
       rejected: Object.fromEntries(this.localRejected),
       events: this.events.list(),
-      signatures: this.verifier.stats(),
+      signatures: this.verifier ? this.verifier.stats() : { checked: 0, cacheHits: 0, failed: 0, cached: 0 },
       traffic: { ...this.traffic },
     };
-    return this.driver && !this.switching ? consensusView(this.view(), extras) : bootstrappingView(extras);
+    return this.driver && !this.switching ? consensusView(this.view(), extras) : bootstrappingView(extras, this.byzantine);
   }
 
   // ── the core ──
@@ -439,8 +444,8 @@ export class PbftService implements Service {
     this.driver.input({ type: 'peers', peers });
   }
 
-  private genesisSettled(): boolean {
-    return this.follow !== null && isSettled(this.follow.genesis, this.follow.followedSince, this.ctx.now());
+  private genesisSettled(now = this.ctx.now()): boolean {
+    return this.follow !== null && isSettled(this.follow.genesis, this.follow.followedSince, now);
   }
 
   private handProposals(): void {
@@ -574,6 +579,9 @@ export class PbftService implements Service {
       this.driver?.close();
       this.driver = null;
       this.cachedView = null;
+      // Membership requests of the old core will never be answered; plan afresh under the new one.
+      this.memberOps.clear();
+      this.membership = new MembershipPlanner();
       await this.effects.drained();
       const stale = await this.ctx.storage.keys(persistPrefix);
       const follow: FollowRecord = { v: 1, genesis: record, followedSince: Math.floor(this.ctx.now()) };

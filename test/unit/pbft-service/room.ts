@@ -4,10 +4,12 @@
 // gossip layer whose replicated memory is last-writer-wins and reaches other nodes after a
 // delay. Scenario steps read like scripts: room.add(), room.runUntil(…), room.crash(id).
 import { expect, test } from 'vitest';
-import { createRng, type Rng } from '../../../src/core/rng.ts';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createRng, hashString } from '../../../src/core/rng.ts';
 import type { MemberStatus } from '../../../src/core/gossip/index.ts';
 import type { Millis, NodeId } from '../../../src/core/types.ts';
-import { createIdentity, signText, verifyText, type Identity } from '../../../src/crypto/ed25519.ts';
+import { signText, verifyText, type Identity } from '../../../src/crypto/ed25519.ts';
+import { toBase64Url } from '../../../src/crypto/base64url.ts';
 import { MemoryStorage } from '../../../src/store/memory.ts';
 import type { ServiceContext, ServiceEvent } from '../../../src/worker/service.ts';
 import { PbftService, type PbftServiceOptions } from '../../../src/worker/services/pbft.ts';
@@ -39,9 +41,10 @@ export interface RoomNode {
 export class Room {
   now: Millis = 1_700_000_000_000;
   readonly nodes = new Map<NodeId, RoomNode>();
-  readonly rng: Rng;
   private readonly queue: Frame[] = [];
-  private order = 0;
+  private readonly pairFrames = new Map<string, number>();
+  private boots = 0;
+  private cryptoTail: Promise<unknown> = Promise.resolve();
   private readonly memory = new Map<string, Array<{ at: Millis; writer: NodeId; value: unknown }>>();
   private readonly statuses = new Map<NodeId, MemberStatus>();
   /** Pairs of nodes with no direct link: their frames go the routed way (sendTo), as over the mesh. */
@@ -56,13 +59,12 @@ export class Room {
     readonly name = 'room-1',
     private readonly options: Omit<PbftServiceOptions, 'gossip'> = {},
   ) {
-    this.rng = createRng(seed);
   }
 
   // ── nodes ──
 
   async add(): Promise<RoomNode> {
-    const identity = await createIdentity();
+    const identity = await seededIdentity(`${this.seed}/${this.nodes.size}`);
     const node: RoomNode = {
       id: identity.id,
       identity,
@@ -173,14 +175,14 @@ export class Room {
       self: node.id,
       room: this.name,
       now: () => this.now,
-      rng: createRng(`${this.seed}-${node.id}-${this.order}`),
+      rng: createRng(`${this.seed}-${node.id}-${this.boots++}`),
       storage: node.storage,
       send: (peer: NodeId, message: unknown) => !this.unlinked.has(pair(node.id, peer)) && this.send(node.id, peer, message),
       linkedPeers: () => this.upNodes().filter((n) => n.id !== node.id && !this.unlinked.has(pair(node.id, n.id))).map((n) => n.id),
       wantLink: () => {},
       unwantLink: () => {},
-      sign: (text: string) => signText(node.identity, text),
-      verify: verifyText,
+      sign: (text: string) => this.serially(() => signText(node.identity, text)),
+      verify: (signer: string, text: string, sig: string) => this.serially(() => verifyText(signer, text, sig)),
       changed: () => {},
       reject: (reason: string) => void node.rejected.set(reason, (node.rejected.get(reason) ?? 0) + 1),
       emit: () => {},
@@ -191,6 +193,19 @@ export class Room {
       broadcast: () => {},
     };
     return ctx;
+  }
+
+  /**
+   * Crypto finishes on a thread pool, in whatever order; run it one operation at a time, in the
+   * order asked, so every node's asynchronous steps interleave the same way on every run.
+   */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.cryptoTail.then(work);
+    this.cryptoTail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   private gossipFor(self: NodeId): GossipAccess {
@@ -220,8 +235,14 @@ export class Room {
       wire = this.intercept(from, to, message);
       if (wire === false) return true;
     }
-    const at = this.now + 1 + this.rng.int(4);
-    this.queue.push({ at, order: this.order++, from, to, text: JSON.stringify(wire) });
+    // The delay depends on the seed, the pair and how many frames the pair carried, not on the
+    // order in which nodes' asynchronous work (signing, verifying) happened to finish: a run
+    // replays exactly from its seed.
+    const key = `${from}>${to}`;
+    const n = (this.pairFrames.get(key) ?? 0) + 1;
+    this.pairFrames.set(key, n);
+    const at = this.now + 1 + (hashString(`${this.seed}:${key}:${n}`) % 4);
+    this.queue.push({ at, order: n, from, to, text: JSON.stringify(wire) });
     return true;
   }
 
@@ -242,7 +263,9 @@ export class Room {
       if (wake !== undefined) next = Math.min(next, wake);
     }
     this.now = Math.max(this.now, next);
-    const due = this.queue.filter((f) => f.at <= this.now).sort((a, b) => a.at - b.at || a.order - b.order);
+    const due = this.queue
+      .filter((f) => f.at <= this.now)
+      .sort((a, b) => a.at - b.at || a.order - b.order || (a.from < b.from ? -1 : a.from > b.from ? 1 : a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
     for (const f of due) this.queue.splice(this.queue.indexOf(f), 1);
     for (const f of due) {
       const target = this.nodes.get(f.to);
@@ -286,3 +309,16 @@ export function scenarioTest(name: string, body: (seed: number) => Promise<void>
 }
 
 export { expect };
+
+/** An Ed25519 identity derived from `label`, so a seed gives the same node ids every run. */
+async function seededIdentity(label: string): Promise<Identity> {
+  const seed = createHash('sha256').update(label).digest();
+  // PKCS#8 wrapping of a raw Ed25519 private key (RFC 8410).
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  const raw = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }))
+    .export({ format: 'der', type: 'spki' })
+    .subarray(-32);
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, false, ['sign']);
+  const publicKey = await crypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, true, ['verify']);
+  return { id: toBase64Url(new Uint8Array(raw)) as NodeId, privateKey, publicKey };
+}
