@@ -71,7 +71,8 @@ describe('pBFT consensus across four tabs', () => {
 
   test('proposals from every tab commit, and every tab shows the same log in the same order', async () => {
     const seqs = await Promise.all(tabs.map((tab, i) => propose(tab, i % 2 === 0 ? `lunch at ${12 + i}` : { tab: i, vote: 'yes' })));
-    expect(new Set(seqs).size).toBe(4);
+    // Proposals that reach the primary together share a batch, and so a sequence number.
+    for (const seq of seqs) expect(seq).toBeGreaterThan(0);
     const kv = await propose(tabs[1]!, { kind: 'kv-set', key: 'leader', value: ids[1] });
     await allAt(tabs, Math.max(kv, ...seqs), 'executed the proposals');
     const log = await sameLog(tabs, 'after four proposals');
@@ -79,7 +80,7 @@ describe('pBFT consensus across four tabs', () => {
     const snapshot = await snapshotOf(tabs[2]!);
     expect(decisionsOf(snapshot)).toHaveLength(4);
     // Each proposal sits at the number its proposer was given.
-    for (const [i, seq] of seqs.entries()) expect(snapshot.consensus.log.find((e) => e.seq === seq)?.client).toBe(ids[i]);
+    for (const [i, seq] of seqs.entries()) expect(snapshot.consensus.log.some((e) => e.seq === seq && e.client === ids[i])).toBe(true);
     expect(snapshot.consensus.rejected['runtime: bad signature'] ?? 0).toBe(0);
     // Figures, not assertions (tests never judge wall-clock time): commit latency between tabs.
     const own = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).consensus.proposals.latencyMs.p50));

@@ -13,6 +13,8 @@ export const verifiedCacheEntries = 4_096;
  * changes, state chunks' proofs are small anyway) and would crowd the cache's memory out.
  */
 export const maxCachedTextChars = 2_048;
+/** Characters of text the cache holds in all; the least recently used go first beyond it (≈ 4 MiB of strings). */
+export const maxCachedChars = 2 * 1024 * 1024;
 
 export type VerifyFn = (signer: string, text: string, signature: string) => Promise<boolean>;
 
@@ -29,7 +31,9 @@ export interface VerifierStats {
 }
 
 export class SignatureVerifier {
-  private readonly cache = new Map<string, true>();
+  /** Key → its length in characters. */
+  private readonly cache = new Map<string, number>();
+  private cachedChars = 0;
   private readonly counts = { checked: 0, cacheHits: 0, failed: 0 };
 
   constructor(
@@ -53,7 +57,7 @@ export class SignatureVerifier {
     const key = check.bytes.length <= maxCachedTextChars ? `${check.signer}\n${check.sig}\n${check.bytes}` : null;
     if (key !== null && this.cache.has(key)) {
       this.cache.delete(key);
-      this.cache.set(key, true);
+      this.cache.set(key, key.length);
       this.counts.cacheHits++;
       return true;
     }
@@ -68,9 +72,14 @@ export class SignatureVerifier {
       this.counts.failed++;
       return false;
     }
-    if (key !== null) {
-      this.cache.set(key, true);
-      if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    if (key !== null && !this.cache.has(key)) {
+      this.cache.set(key, key.length);
+      this.cachedChars += key.length;
+      while (this.cache.size > this.maxEntries || this.cachedChars > maxCachedChars) {
+        const [oldest, length] = this.cache.entries().next().value as [string, number];
+        this.cache.delete(oldest);
+        this.cachedChars -= length;
+      }
     }
     return true;
   }

@@ -41,7 +41,6 @@ describe('a room of four', () => {
       Promise.all(nodes.map((n, i) => room.propose(n.id, i % 2 === 0 ? `decision ${i}` : { choice: i, why: 'json' }))),
       'four proposals commit',
     );
-    expect(new Set(seqs).size).toBeGreaterThan(0);
     const kv = await room.until(room.propose(nodes[2]!.id, { kind: 'kv-set', key: 'colour', value: 'teal' }), 'a key-value write commits');
     expect(kv).toBeGreaterThan(Math.min(...seqs));
     const top = Math.max(kv, ...seqs);
@@ -49,10 +48,8 @@ describe('a room of four', () => {
     const logs = nodes.map((n) => JSON.stringify(decisions(room, n.id)));
     expect(new Set(logs).size).toBe(1);
     expect(decisions(room, founder)).toHaveLength(4);
-    for (const [i, n] of nodes.entries()) {
-      const entry = room.view(n.id).log.find((e) => e.seq === seqs[i]);
-      expect(entry?.client).toBe(n.id);
-    }
+    // Each proposal is in the log at the number its proposer was given (a batch shares one).
+    for (const [i, n] of nodes.entries()) expect(room.view(founder).log.some((e) => e.seq === seqs[i] && e.client === n.id)).toBe(true);
     // Nothing was refused on the way, and the proposers' counters add up.
     for (const n of nodes) {
       expect(room.view(n.id).rejected['runtime: bad signature'] ?? 0).toBe(0);
