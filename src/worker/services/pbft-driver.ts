@@ -3,11 +3,12 @@
 // input before the next effect, `persist` written as one batch before anything that follows it
 // leaves the node. Signing and verifying are asynchronous (WebCrypto), so inputs wait in a
 // bounded queue and are stepped in arrival order; a message's signatures are checked while it
-// waits (see PbftService.receive), so verification of many messages overlaps.
+// waits (see PbftService.receive), so verification of many messages overlaps. Writes are group
+// committed (pbft-durable.ts).
 import { canonicalBytes, type PbftEffect, type PbftInput, type PbftMessage, type PbftReplica } from '../../core/pbft/index.ts';
 import type { ClientResultEffect, PbftUiEvent } from '../../core/pbft/index.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
-import type { EffectQueue } from '../effect-queue.ts';
+import type { GroupCommit } from './pbft-durable.ts';
 
 /** Inputs waiting for the core; beyond this, new messages are dropped (their senders retransmit). */
 export const maxQueuedInputs = 2_048;
@@ -44,7 +45,7 @@ export class PbftDriver {
 
   constructor(
     readonly core: PbftReplica,
-    private readonly effects: EffectQueue,
+    private readonly durable: GroupCommit,
     private readonly hooks: DriverHooks,
   ) {}
 
@@ -91,7 +92,7 @@ export class PbftDriver {
     return this.queue.length;
   }
 
-  /** Resolves once no input is waiting or being stepped (then EffectQueue.drained() covers the rest). */
+  /** Resolves once no input is waiting or being stepped (then GroupCommit.idle() covers the rest). */
   idle(): Promise<void> {
     if (!this.busy || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -134,7 +135,7 @@ export class PbftDriver {
       if (this.closed) return;
       switch (effect.kind) {
         case 'persist':
-          this.effects.run({ set: effect.writes, del: effect.deletes }, () => {});
+          this.durable.persist(effect.writes, effect.deletes);
           break;
         case 'sign': {
           const sig = await this.hooks.sign(canonicalBytes(effect.body), effect.signer);
@@ -162,9 +163,9 @@ export class PbftDriver {
     }
   }
 
-  /** After every write queued so far is durable (EffectQueue keeps the order). */
+  /** After every write asked for so far is durable. */
   private later(action: () => void): void {
-    this.effects.run(null, () => {
+    this.durable.after(() => {
       if (!this.closed) action();
     });
   }

@@ -2,6 +2,7 @@
 // UI's Consensus panels and browser tests read it. Plain JSON; names are public API.
 import type { ByzantineMode, Op, PbftView } from '../../core/pbft/index.ts';
 import type { Millis } from '../../core/types.ts';
+import type { DurableStats } from './pbft-durable.ts';
 import type { ProposalStats } from './pbft-proposals.ts';
 import type { VerifierStats } from './pbft-verify.ts';
 
@@ -96,6 +97,8 @@ export interface ConsensusView {
   signatures: VerifierStats;
   /** Consensus messages sent over a direct link, sent routed over the mesh (no link up), and received. */
   traffic: { direct: number; routed: number; received: number };
+  /** Durable writes: transactions, the core's persist requests merged into them, time to disk. */
+  storage: DurableStats;
 }
 
 export interface ConsensusExtras {
@@ -106,6 +109,7 @@ export interface ConsensusExtras {
   events: ConsensusEvent[];
   signatures: VerifierStats;
   traffic: ConsensusView['traffic'];
+  storage: DurableStats;
 }
 
 /** The snapshot before this node follows any genesis. */

@@ -34,6 +34,7 @@ import { sha256Hex } from '../../compute/kernels/sha256.ts';
 import { EffectQueue } from '../effect-queue.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 import { PbftDriver, type CommittedEffect } from './pbft-driver.ts';
+import { GroupCommit } from './pbft-durable.ts';
 import {
   decideGenesis,
   decodeFollowRecord,
@@ -88,6 +89,7 @@ export class PbftService implements Service {
   readonly protocol = 'pbft' as const;
   private ctx!: ServiceContext;
   private effects!: EffectQueue;
+  private durable!: GroupCommit;
   private verifier!: SignatureVerifier;
   private readonly gossip: GossipAccess;
   private readonly params: Partial<PbftParams>;
@@ -136,6 +138,7 @@ export class PbftService implements Service {
     this.ctx = ctx;
     this.startedAt = ctx.now();
     this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
+    this.durable = new GroupCommit(this.effects, () => ctx.now());
     this.verifier = new SignatureVerifier((signer, text, sig) => ctx.verify(signer, text, sig));
     const stored = await this.loadFollowRecord();
     if (stored) {
@@ -218,6 +221,7 @@ export class PbftService implements Service {
     for (let round = 0; round < settleRounds; round++) {
       await this.genesisWork;
       await this.driver?.idle();
+      await this.durable?.idle();
       await this.effects?.drained();
       if (!this.genesisBusy && !this.driver?.busy) return;
     }
@@ -269,6 +273,7 @@ export class PbftService implements Service {
       events: this.events.list(),
       signatures: this.verifier ? this.verifier.stats() : { checked: 0, cacheHits: 0, failed: 0, cached: 0 },
       traffic: { ...this.traffic },
+      storage: this.durable ? this.durable.stats() : { batches: 0, requests: 0, writeMs: { p50: null, p99: null } },
     };
     return this.driver && !this.switching ? consensusView(this.view(), extras) : bootstrappingView(extras, this.byzantine);
   }
@@ -305,7 +310,7 @@ export class PbftService implements Service {
     this.forwarded = {};
     this.cachedView = null;
     const followId = this.followId;
-    const driver = new PbftDriver(core, this.effects, {
+    const driver = new PbftDriver(core, this.durable, {
       now: () => ctx.now(),
       // A 'forge' replica asks for signatures in other replicas' names: the runtime can only sign
       // with this node's key, so the result is a real forgery that honest receivers refuse.
@@ -582,6 +587,8 @@ export class PbftService implements Service {
       // Membership requests of the old core will never be answered; plan afresh under the new one.
       this.memberOps.clear();
       this.membership = new MembershipPlanner();
+      // The old core's writes land first; only then is its state deleted.
+      await this.durable.idle();
       await this.effects.drained();
       const stale = await this.ctx.storage.keys(persistPrefix);
       const follow: FollowRecord = { v: 1, genesis: record, followedSince: Math.floor(this.ctx.now()) };

@@ -19,6 +19,9 @@ import {
 import { MembershipPlanner, joinRetryMs, removeGraceMs, removeRevoteMs } from '../../../src/worker/services/pbft-membership.ts';
 import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/pbft-proposals.ts';
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
+import { GroupCommit } from '../../../src/worker/services/pbft-durable.ts';
+import { EffectQueue } from '../../../src/worker/effect-queue.ts';
+import { MemoryStorage } from '../../../src/store/memory.ts';
 
 const idA = asNodeId('A'.repeat(43));
 const idB = asNodeId('B'.repeat(42) + 'A');
@@ -191,5 +194,78 @@ describe('what propose() accepts', () => {
     expect(() => many.add({ kind: 'decision', value: 'one too many' }, 0)).toThrow(/already waiting/);
     many.failAll('shutting down');
     expect(many.stats().open).toBe(0);
+  });
+});
+
+describe('group commit of the core\'s writes', () => {
+  /** Storage whose writes finish only when the test says so, recording what each transaction held. */
+  class SlowStorage extends MemoryStorage {
+    readonly transactions: string[][] = [];
+    private release: Array<() => void> = [];
+    fail = false;
+    override async setMany(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+      this.transactions.push(entries.map(([k]) => k));
+      await new Promise<void>((resolve) => this.release.push(resolve));
+      if (this.fail) throw new Error('disk full');
+      await super.setMany(entries);
+    }
+    finishAll(): void {
+      for (const r of this.release.splice(0)) r();
+    }
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('writes asked for while one is on its way go together, and actions wait only for the writes before them', async () => {
+    const storage = new SlowStorage();
+    const errors: unknown[] = [];
+    const group = new GroupCommit(new EffectQueue(storage, (e) => errors.push(e)), () => 0);
+    const log: string[] = [];
+    group.persist([['a', 1]], []);
+    group.after(() => log.push('sent after a'));
+    group.persist([['b', 1]], []);
+    group.persist([['b', 2], ['c', 1]], ['a']);
+    group.after(() => log.push('sent after b, c'));
+    await tick();
+    expect(storage.transactions).toEqual([['a']]);
+    expect(log).toEqual([]);
+    storage.finishAll();
+    await tick();
+    await tick();
+    // The first send needed only 'a'; the three later requests became one transaction.
+    expect(log).toEqual(['sent after a']);
+    expect(storage.transactions[1]).toEqual(['b', 'c']);
+    storage.finishAll();
+    await group.idle();
+    expect(log).toEqual(['sent after a', 'sent after b, c']);
+    // The last word on each key won: 'a' deleted, 'b' = 2.
+    expect(await storage.get('a')).toBeUndefined();
+    expect(await storage.get('b')).toBe(2);
+    expect(group.stats()).toMatchObject({ batches: 2, requests: 3 });
+    // With nothing being written, an action does not wait.
+    group.after(() => log.push('free'));
+    await tick();
+    expect(log.at(-1)).toBe('free');
+    expect(errors).toEqual([]);
+  });
+
+  test('a failed write holds back what depended on it, and later writes still go', async () => {
+    const storage = new SlowStorage();
+    const errors: unknown[] = [];
+    const group = new GroupCommit(new EffectQueue(storage, (e) => errors.push(e)), () => 0);
+    const sent: string[] = [];
+    storage.fail = true;
+    group.persist([['vote', 1]], []);
+    group.after(() => sent.push('vote'));
+    await tick();
+    storage.finishAll();
+    await tick();
+    storage.fail = false;
+    group.persist([['next', 1]], []);
+    group.after(() => sent.push('next'));
+    await tick();
+    storage.finishAll();
+    await group.idle();
+    expect(sent).toEqual(['next']);
+    expect(errors).toHaveLength(1);
   });
 });

@@ -1,0 +1,113 @@
+// Group commit for the core's writes. The core asks for a write before every vote it sends, so
+// under load a replica would otherwise wait for one IndexedDB transaction per vote, one after
+// the other. Here, while one batch is being written, everything the core persists meanwhile is
+// merged into the next batch (the last write or delete of a key wins), and the sends and events
+// that came after those writes wait for that batch. Order is kept: an action never runs before a
+// write the core asked for ahead of it, and batches land in order (EffectQueue).
+import type { EffectQueue } from '../effect-queue.ts';
+import type { Millis } from '../../core/types.ts';
+
+/** Write-time samples kept for the snapshot's p50/p99. */
+export const writeSamples = 256;
+
+export interface DurableStats {
+  /** Transactions written, and persist requests of the core merged into them. */
+  batches: number;
+  requests: number;
+  /** Time from a batch being handed to storage to it being durable. */
+  writeMs: { p50: number | null; p99: number | null };
+}
+
+export class GroupCommit {
+  /** key → value to write, or null to delete (one op per key: the last word wins). */
+  private pending = new Map<string, { value: unknown } | null>();
+  /** Actions in the order asked, each with the batch whose writes it must wait for. */
+  private readonly actions: Array<{ after: number; run: () => void }> = [];
+  /** Batches handed to storage, and batches known durable (or failed). */
+  private started = 0;
+  private finished = 0;
+  private writing = false;
+  private waiters: Array<() => void> = [];
+  private batches = 0;
+  private requests = 0;
+  private readonly samples: number[] = [];
+  private nextSample = 0;
+
+  constructor(
+    private readonly effects: EffectQueue,
+    private readonly now: () => Millis,
+  ) {}
+
+  /** Writes these keys and deletes those, before any action asked for after this call. */
+  persist(writes: ReadonlyArray<readonly [string, unknown]>, deletes: readonly string[]): void {
+    for (const [key, value] of writes) this.pending.set(key, { value });
+    for (const key of deletes) this.pending.set(key, null);
+    this.requests++;
+    this.flush();
+  }
+
+  /** Runs `action` once every write asked for so far is durable; never, if one of them failed. */
+  after(action: () => void): void {
+    // Writes not handed to storage yet go in the next batch; otherwise the last one started.
+    const after = this.pending.size > 0 ? this.started + 1 : this.started;
+    this.actions.push({ after, run: action });
+    if (after <= this.finished) queueMicrotask(() => this.runDue());
+  }
+
+  /** Resolves when nothing is waiting to be written or run. */
+  idle(): Promise<void> {
+    if (this.quiet()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  stats(): DurableStats {
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const at = (p: number) => (sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number));
+    return { batches: this.batches, requests: this.requests, writeMs: { p50: at(50), p99: at(99) } };
+  }
+
+  private quiet(): boolean {
+    return !this.writing && this.pending.size === 0 && this.actions.length === 0;
+  }
+
+  /** Hands the pending writes to storage as one batch, unless a batch is on its way already. */
+  private flush(): void {
+    if (this.writing || this.pending.size === 0) return;
+    const set: Array<[string, unknown]> = [];
+    const del: string[] = [];
+    for (const [key, write] of this.pending) {
+      if (write) set.push([key, write.value]);
+      else del.push(key);
+    }
+    this.pending = new Map();
+    this.writing = true;
+    const batch = ++this.started;
+    this.batches++;
+    const began = this.now();
+    let ok = false;
+    this.effects.run({ set, del }, () => {
+      ok = true;
+      this.sample(this.now() - began);
+    });
+    // drained() settles whether the write succeeded or failed (EffectQueue reports failures).
+    void this.effects.drained().then(() => {
+      this.writing = false;
+      this.finished = batch;
+      // What depended on a failed write must not happen (a vote must not outlive its record).
+      if (!ok) while (this.actions.length > 0 && (this.actions[0] as { after: number }).after <= batch) this.actions.shift();
+      this.runDue();
+      this.flush();
+    });
+  }
+
+  private runDue(): void {
+    while (this.actions.length > 0 && (this.actions[0] as { after: number }).after <= this.finished) (this.actions.shift() as { run: () => void }).run();
+    if (this.quiet()) for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  private sample(ms: number): void {
+    if (this.samples.length < writeSamples) this.samples.push(ms);
+    else this.samples[this.nextSample] = ms;
+    this.nextSample = (this.nextSample + 1) % writeSamples;
+  }
+}
