@@ -6,8 +6,6 @@ import type { DurableStats } from './pbft-durable.ts';
 import type { ProposalStats } from './pbft-proposals.ts';
 import type { VerifierStats } from './pbft-verify.ts';
 
-/** Sequence numbers shown with their phases (the newest in the core's log window). */
-export const phaseRowsShown = 8;
 /** Notable events kept for the UI (view changes, epochs, genesis, Byzantine switches); oldest dropped. */
 export const eventsKept = 30;
 /** Committed operations per second are averaged over this window. */
@@ -89,7 +87,7 @@ export interface ConsensusView {
   byzantine: ByzantineMode | null;
   /** Refused consensus input by reason: the core's and the runtime's (`runtime: bad-signature`, …). */
   rejected: Record<string, number>;
-  /** Phases of the newest sequence numbers, replica by replica. */
+  /** Phases of the newest sequence numbers (at most 8), replica by replica, as this node saw them. */
   phases: ConsensusPhaseView[];
   /** Why consensus makes no progress (e.g. more than f replicas faulty or cut off), or null. */
   halted: string | null;
@@ -138,7 +136,8 @@ export function bootstrappingView(extras: ConsensusExtras, byzantine: ByzantineM
   };
 }
 
-export function consensusView(core: PbftView, extras: ConsensusExtras): ConsensusView {
+/** `phases`: the newest sequence numbers as this node saw them go through (pbft-phases.ts). */
+export function consensusView(core: PbftView, extras: ConsensusExtras, phases: ConsensusPhaseView[]): ConsensusView {
   const rejected = { ...core.rejected };
   for (const [reason, count] of Object.entries(extras.rejected)) rejected[reason] = (rejected[reason] ?? 0) + count;
   return {
@@ -160,7 +159,7 @@ export function consensusView(core: PbftView, extras: ConsensusExtras): Consensu
     successRate: successRate(extras.proposals),
     byzantine: core.byzantine,
     rejected,
-    phases: core.phases.slice(-phaseRowsShown).map((p) => ({ ...p, prepares: [...p.prepares], commits: [...p.commits] })),
+    phases,
     halted: core.stalled,
   };
 }

@@ -50,6 +50,7 @@ import {
 } from './pbft-genesis.ts';
 import type { GossipAccess } from './pbft-gossip.ts';
 import { MembershipPlanner } from './pbft-membership.ts';
+import { PhaseBoard } from './pbft-phases.ts';
 import { Proposals, proposalTagPrefix, toOp } from './pbft-proposals.ts';
 import { bootstrappingView, consensusView, EventLog, ThroughputWindow, type ConsensusExtras, type ConsensusView } from './pbft-snapshot.ts';
 import { SignatureVerifier } from './pbft-verify.ts';
@@ -125,6 +126,7 @@ export class PbftService implements Service {
   private memberTag = 0;
   private readonly throughput = new ThroughputWindow();
   private readonly events = new EventLog();
+  private readonly phases = new PhaseBoard();
 
   constructor(options: PbftServiceOptions) {
     this.gossip = options.gossip;
@@ -275,7 +277,7 @@ export class PbftService implements Service {
       traffic: { ...this.traffic },
       storage: this.durable ? this.durable.stats() : { batches: 0, requests: 0, writeMs: { p50: null, p99: null } },
     };
-    return this.driver && !this.switching ? consensusView(this.view(), extras) : bootstrappingView(extras, this.byzantine);
+    return this.driver && !this.switching ? consensusView(this.view(), extras, this.phases.list()) : bootstrappingView(extras, this.byzantine);
   }
 
   // ── the core ──
@@ -378,6 +380,12 @@ export class PbftService implements Service {
   private onUi(event: PbftUiEvent): void {
     const now = this.ctx.now();
     switch (event.type) {
+      case 'phase':
+        this.phases.phase(event);
+        return;
+      case 'executed':
+        this.phases.executed(event);
+        return;
       case 'view-change-started':
         this.events.add(now, 'view-change', `view change ${event.from} → ${event.to}: ${event.reason}`);
         break;
@@ -587,6 +595,7 @@ export class PbftService implements Service {
       // Membership requests of the old core will never be answered; plan afresh under the new one.
       this.memberOps.clear();
       this.membership = new MembershipPlanner();
+      this.phases.clear();
       // The old core's writes land first; only then is its state deleted.
       await this.durable.idle();
       await this.effects.drained();

@@ -20,6 +20,7 @@ import { MembershipPlanner, joinRetryMs, removeGraceMs, removeRevoteMs } from '.
 import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/pbft-proposals.ts';
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
 import { GroupCommit } from '../../../src/worker/services/pbft-durable.ts';
+import { PhaseBoard, phaseRowsKept } from '../../../src/worker/services/pbft-phases.ts';
 import { EffectQueue } from '../../../src/worker/effect-queue.ts';
 import { MemoryStorage } from '../../../src/store/memory.ts';
 
@@ -267,5 +268,33 @@ describe('group commit of the core\'s writes', () => {
     await group.idle();
     expect(sent).toEqual(['next']);
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('phase board', () => {
+  const r = (i: number) => asNodeId(`r${i}`);
+  test('records each replica\'s votes per sequence number, starts over in a new view, and keeps the newest', () => {
+    const board = new PhaseBoard();
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(0), phase: 'pre-prepare' });
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'prepare' });
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'prepare' });
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(2), phase: 'prepare' });
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'prepared' });
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'commit' });
+    expect(board.list()).toEqual([
+      { seq: 5, view: 0, digest: null, requests: 0, prePrepared: true, prepares: [r(1), r(2)], commits: [r(1)], prepared: true, committed: false, executed: false },
+    ]);
+    // A view change re-orders 5 in view 1: the old votes no longer count; stale ones are ignored.
+    board.phase({ type: 'phase', seq: 5, view: 1, replica: r(2), phase: 'commit' });
+    board.phase({ type: 'phase', seq: 5, view: 0, replica: r(3), phase: 'commit' });
+    board.executed({ type: 'executed', seq: 5, digest: 'd5', requests: 2 });
+    expect(board.list()[0]).toMatchObject({ view: 1, prePrepared: false, prepares: [], commits: [r(2)], executed: true, committed: true, digest: 'd5', requests: 2 });
+    for (let seq = 6; seq < 6 + phaseRowsKept; seq++) board.executed({ type: 'executed', seq, digest: `d${seq}`, requests: 0 });
+    const seqs = board.list().map((row) => row.seq);
+    expect(seqs).toHaveLength(phaseRowsKept);
+    expect(seqs[0]).toBe(6);
+    // Something older than everything kept is not brought back.
+    board.phase({ type: 'phase', seq: 2, view: 0, replica: r(0), phase: 'commit' });
+    expect(board.list().map((row) => row.seq)).toEqual(seqs);
   });
 });

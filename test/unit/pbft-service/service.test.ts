@@ -45,6 +45,13 @@ describe('a room of four', () => {
     expect(kv).toBeGreaterThan(Math.min(...seqs));
     const top = Math.max(kv, ...seqs);
     await room.runUntil(() => nodes.every((n) => room.view(n.id).lastCommitted >= top), 'every node executed them');
+    // Its three phases, replica by replica, as each node saw them.
+    for (const n of nodes) {
+      const row = room.view(n.id).phases.find((p) => p.seq === kv);
+      expect(row?.executed).toBe(true);
+      expect(row?.commits.length).toBeGreaterThanOrEqual(3);
+      expect(row?.prepares.length).toBeGreaterThanOrEqual(2);
+    }
     const logs = nodes.map((n) => JSON.stringify(decisions(room, n.id)));
     expect(new Set(logs).size).toBe(1);
     expect(decisions(room, founder)).toHaveLength(4);
