@@ -12,6 +12,11 @@ import type { GroupCommit } from './pbft-durable.ts';
 
 /** Inputs waiting for the core; beyond this, new messages are dropped (their senders retransmit). */
 export const maxQueuedInputs = 2_048;
+/**
+ * Sends and events waiting for writes; beyond this the driver waits for the disk before it
+ * steps another input (and inputs pile up to maxQueuedInputs, then are dropped).
+ */
+export const maxDurableBacklog = 4_096;
 
 export type CommittedEffect = Extract<PbftEffect, { kind: 'committed' }>;
 
@@ -114,6 +119,8 @@ export class PbftDriver {
     this.running = true;
     try {
       while (!this.closed && this.queue.length > 0) {
+        if (this.durable.backlog > maxDurableBacklog) await this.durable.idle();
+        if (this.closed) break;
         const next = this.queue.shift() as QueuedInput;
         try {
           const input = typeof next === 'function' ? await next() : next;

@@ -54,6 +54,11 @@ export class GroupCommit {
     if (after <= this.finished) queueMicrotask(() => this.runDue());
   }
 
+  /** Actions waiting for writes (the driver stops stepping when too many wait: a slow disk must not grow memory). */
+  get backlog(): number {
+    return this.actions.length;
+  }
+
   /** Resolves when nothing is waiting to be written or run. */
   idle(): Promise<void> {
     if (this.quiet()) return Promise.resolve();

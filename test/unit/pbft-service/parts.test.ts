@@ -21,6 +21,10 @@ import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
 import { GroupCommit } from '../../../src/worker/services/pbft-durable.ts';
 import { PhaseBoard, phaseRowsKept } from '../../../src/worker/services/pbft-phases.ts';
+import { PbftDriver, maxDurableBacklog, maxQueuedInputs } from '../../../src/worker/services/pbft-driver.ts';
+import { PbftReplica } from '../../../src/core/pbft/index.ts';
+import { createRng } from '../../../src/core/rng.ts';
+import { sha256Hex } from '../../../src/compute/kernels/sha256.ts';
 import { EffectQueue } from '../../../src/worker/effect-queue.ts';
 import { MemoryStorage } from '../../../src/store/memory.ts';
 
@@ -296,5 +300,45 @@ describe('phase board', () => {
     // Something older than everything kept is not brought back.
     board.phase({ type: 'phase', seq: 2, view: 0, replica: r(0), phase: 'commit' });
     expect(board.list().map((row) => row.seq)).toEqual(seqs);
+  });
+});
+
+describe('driver', () => {
+  test('a disk that stops answering does not grow memory: the driver waits, and inputs beyond its queue are dropped', async () => {
+    const stuck = new (class extends MemoryStorage {
+      override setMany(): Promise<void> {
+        return new Promise(() => {});
+      }
+    })();
+    const durable = new GroupCommit(new EffectQueue(stuck, () => {}), () => 0);
+    const self = asNodeId('solo');
+    const core = new PbftReplica({ id: self, genesis: [self], digest: sha256Hex, rng: createRng(1) });
+    let sent = 0;
+    const driver = new PbftDriver(core, durable, {
+      now: () => 0,
+      sign: async () => 'sig',
+      send: () => sent++,
+      committed: () => {},
+      clientResult: () => {},
+      ui: () => {},
+      failed: (error) => {
+        throw error;
+      },
+      stepped: () => {},
+    });
+    driver.start();
+    let accepted = 0;
+    for (let i = 0; i < 3 * maxQueuedInputs + maxDurableBacklog; i++) {
+      if (driver.input({ type: 'submit', op: { kind: 'decision', value: i } })) accepted++;
+      if (i % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(driver.dropped).toBeGreaterThan(0);
+    expect(driver.queued).toBeLessThanOrEqual(maxQueuedInputs);
+    expect(durable.backlog).toBeLessThanOrEqual(maxDurableBacklog + 64);
+    expect(accepted).toBeLessThan(3 * maxQueuedInputs + maxDurableBacklog);
+    // Nothing was sent before its write was durable (the write never finished).
+    expect(sent).toBe(0);
+    driver.close();
   });
 });
