@@ -67,6 +67,33 @@ export class FuzzMesh {
     return mesh;
   }
 
+  /**
+   * Restarts one node as itself on `storage` (a tab reloaded): the others see its links go
+   * down and come back, and its services load whatever the store holds.
+   */
+  async restart(index: number, storage: MemoryStorage, seed: number): Promise<FuzzNode> {
+    const old = this.nodes[index];
+    if (!old) throw new Error(`no node ${index}`);
+    for (const other of this.nodes) {
+      if (other === old) continue;
+      for (const service of other.services) service.linkDown?.(old.id, 'peer restarted');
+    }
+    this.queue = this.queue.filter((f) => f.from !== old.id && f.to !== old.id);
+    const node: FuzzNode = { ...old, storage, services: createDefaultServices(), byProtocol: new Map(), guard: new PeerGuard(() => this.now), rejected: new Map() };
+    for (const s of node.services) node.byProtocol.set(s.protocol, s);
+    this.nodes[index] = node;
+    const rng = createRng(seed);
+    for (const service of node.services) await service.start(this.contextFor(node, service, rng.fork(service.protocol)));
+    this.emit(node, { type: 'signaling', joined: true });
+    for (const other of this.nodes) {
+      if (other === node) continue;
+      this.emit(node, { type: 'peer-introduced', peer: other.id });
+      for (const service of node.services) service.linkUp?.(other.id);
+      for (const service of other.services) service.linkUp?.(node.id);
+    }
+    return node;
+  }
+
   /** Proposes a decision through node's consensus service; resolves with the outcome, never rejects. */
   propose(node: FuzzNode, value: string): Promise<unknown> {
     const propose = node.byProtocol.get('pbft')?.commands?.['propose'];
@@ -89,17 +116,25 @@ export class FuzzMesh {
    * (a node that lags holds fewer; that is liveness, checked separately). Returns the
    * conflicts found, as text.
    */
-  logConflicts(): string[] {
-    const bySeq = new Map<number, { digest: string; node: NodeId }>();
+  logConflicts(among: readonly FuzzNode[] = this.nodes): string[] {
+    // Sequence numbers only mean the same thing under one genesis (one consensus history).
+    const bySeq = new Map<string, { digest: string; node: NodeId }>();
     const conflicts: string[] = [];
-    for (const node of this.nodes) {
+    for (const node of among) {
+      const genesis = this.genesisOf(node);
       for (const [seq, digest] of this.committedLog(node)) {
-        const first = bySeq.get(seq);
-        if (!first) bySeq.set(seq, { digest, node: node.id });
-        else if (first.digest !== digest) conflicts.push(`seq ${seq}: ${first.node.slice(0, 8)} has ${first.digest.slice(0, 12)}, ${node.id.slice(0, 8)} has ${digest.slice(0, 12)}`);
+        const first = bySeq.get(`${genesis}/${seq}`);
+        if (!first) bySeq.set(`${genesis}/${seq}`, { digest, node: node.id });
+        else if (first.digest !== digest) conflicts.push(`genesis ${genesis} seq ${seq}: ${first.node.slice(0, 8)} has ${first.digest.slice(0, 12)}, ${node.id.slice(0, 8)} has ${digest.slice(0, 12)}`);
       }
     }
     return conflicts;
+  }
+
+  /** The id of the genesis (consensus history) node's consensus service follows, or null. */
+  genesisOf(node: FuzzNode): string | null {
+    const consensus = (node.byProtocol.get('pbft')?.snapshot?.() as { consensus?: { genesis?: { id?: string } | null } } | undefined)?.consensus;
+    return consensus?.genesis?.id ?? null;
   }
 
   /**
