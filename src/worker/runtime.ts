@@ -24,6 +24,8 @@ export const maxDirectLinks = 12;
 export const messageHistoryLimit = 50;
 /** Known peers remembered; the oldest introductions go first when full. */
 export const knownPeersLimit = 1024;
+/** How long a link to a peer the server says has left stays open for its last frames. */
+const peerLeftGraceMs = 1_000;
 /** The routed-message kind that carries WebRTC signals over the mesh. */
 const signalKind = 'signal';
 /** How often the runtime wakes for link upkeep. */
@@ -145,9 +147,14 @@ export class NodeRuntime implements LinkHostEvents {
         peerJoined: (peer) => this.introduce(peer),
         peerLeft: (peer) => {
           this.knownPeers.delete(peer);
-          this.links.unwant(peer, 'left the room');
-          this.publish({ type: 'peer-left-room', peer });
           this.changed();
+          // The server's word can overtake the leaving node's last frames, which still travel
+          // through our page: give them a moment before the link is closed from this side.
+          setTimeout(() => {
+            if (this.stopped || this.knownPeers.has(peer)) return;
+            this.links.unwant(peer, 'left the room');
+            this.publish({ type: 'peer-left-room', peer });
+          }, peerLeftGraceMs);
         },
         signal: (from, data) => void this.links.receiveSignal(from, data),
         problem: (code, message) => this.reject(`signaling ${code}: ${message}`),
