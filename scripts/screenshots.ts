@@ -2,8 +2,8 @@
 // several tabs in one room. Run `npm run build` first, then `npx tsx scripts/screenshots.ts`.
 import { chromium } from 'playwright-core';
 import { createTabmeshServer } from '../signaling/server.ts';
+import { chromiumArgs } from '../test/e2e/find-chromium.ts';
 
-const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection'];
 const tabCount = 4;
 
 const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: 'dist' });

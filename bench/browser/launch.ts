@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
-import { findChromium } from '../../test/e2e/find-chromium.ts';
+import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,20 +15,6 @@ export const benchDistDir = join(tmpdir(), 'tabmesh-bench-dist');
 /** Where the floor page lands in the build (Vite keeps an HTML entry's path under the root). */
 export const floorPath = '/bench/browser/floor.html';
 
-/** The same flags as test/e2e/harness.ts: loopback WebRTC, no network, honest background timers. */
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-];
 
 /** Vite's production build of the app plus the floor page, always fresh (a stale dist/ would measure old code). */
 export async function buildForBench(): Promise<string> {

@@ -6,6 +6,25 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
+/**
+ * Flags for every headless Chromium we start (tests, benchmarks, screenshots): no network beyond
+ * loopback (this machine's network is closed), WebRTC over loopback, and honest timers in
+ * background tabs.
+ */
+export const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
 const debianChromium = '/usr/bin/chromium';
 
 function playwrightChromium(): string | null {

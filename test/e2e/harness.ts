@@ -4,24 +4,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { inject } from 'vitest';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
+import { chromiumArgs } from './find-chromium.ts';
 
 export type { NodeSnapshot };
 
-/** Flags that keep headless Chromium off the (closed) network and let WebRTC use loopback. */
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  // Tabs opened by a test are background tabs; keep their timers honest.
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-];
 
 export interface RunningServer {
   server: TabmeshServer;
