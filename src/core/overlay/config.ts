@@ -49,7 +49,7 @@ export const lostPeerHoldMs: Millis = 5_000;
 export const prunedPeerHoldMs: Millis = 60_000;
 /** A link must be this old before it may be pruned: time for adverts to show the alternatives. */
 export const minLinkAgeBeforePruneMs: Millis = 1_000;
-/** At most one prune per node per this interval. */
+/** After pruning back down to max, a node waits this long before pruning again. */
 export const pruneIntervalMs: Millis = 1_000;
 /** At most one opportunistic link (growing from min towards the target degree) per interval. */
 export const growIntervalMs: Millis = 2_000;
@@ -70,8 +70,13 @@ export const maxPendingConnects = 4;
 /** New-link tokens: a burst of this many, then one per `newLinkRefillMs`. */
 export const newLinkBurst = 6;
 export const newLinkRefillMs: Millis = 1_500;
-/** At max, an inbound link from a node short of links is still taken, up to max + this. */
+/** An inbound link that would take us above maxLinks + this is refused at once. */
 export const inboundSlackLinks = 2;
+/**
+ * An inbound link taken above max is on probation this long — time for the dialer's fresh
+ * advert to arrive — then handed back if the dialer can spare it (overlay.ts, reviewProbation).
+ */
+export const inboundProbationMs: Millis = 500;
 
 // ── link-state adverts ──────────────────────────────────────────────────────────────────
 

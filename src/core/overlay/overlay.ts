@@ -39,6 +39,7 @@ import {
   defaultOverlayConfig,
   floodWindowMs,
   growIntervalMs,
+  inboundProbationMs,
   inboundSlackLinks,
   learntPeerTtlMs,
   lostPeerHoldMs,
@@ -81,6 +82,7 @@ export type * from './types.ts';
 
 interface LinkState {
   upAt: Millis;
+  probationUntil: Millis | null;
   rttMs: number | null;
   throttle: Throttle;
 }
@@ -88,8 +90,14 @@ interface LinkState {
 interface PeerRecord {
   heardAt: Millis;
   failures: number;
-  /** No dialling before this time (back-off, hold after loss or prune). */
+  /** No dialling before this time: back-off after failed dials, a lost link, or flooding. */
   blockedUntil: Millis;
+  /**
+   * No dialling before this time either, unless we are below min: the courtesy pause after a
+   * prune or a 'full' refusal, which keeps links from flapping but must never keep a node that
+   * has lost its links from the very peers that could take it back.
+   */
+  heldUntil: Millis;
 }
 
 /** Expiry of adverts, hints and remembered peers: nothing there is urgent. */
@@ -280,16 +288,19 @@ export class Overlay {
     }
     this.hear(peer);
     const record = this.known.get(peer);
-    if (!asked && !this.acceptsInbound(peer)) {
+    const verdict = asked ? 'take' : this.judgeInbound(peer);
+    if (verdict === 'refuse') {
       this.counters.linksRefused++;
       pushSend(out, this.counters, peer, { type: 'unlink', reason: 'full' });
       out.push({ type: 'disconnect', peer, reason: 'full' });
-      if (record) record.blockedUntil = Math.max(record.blockedUntil, this.now + lostPeerHoldMs);
+      this.hold(peer, lostPeerHoldMs, 'courtesy');
       return;
     }
     if (record) record.failures = 0;
     this.linkStates.set(peer, {
       upAt: this.now,
+      // Taken above max: kept only if the dialer turns out to need it (see reviewProbation).
+      probationUntil: verdict === 'probation' ? this.now + inboundProbationMs : null,
       rttMs: null,
       throttle: createThrottle(
         { burstMsgs: overlayBurstMsgs, ratePerS: overlayRatePerS, floodDropsPerWindow: overlayFloodDrops, windowMs: floodWindowMs },
@@ -301,23 +312,50 @@ export class Overlay {
   }
 
   /**
-   * An unrequested link is welcome below max. At max we still take it (and prune an older
-   * link later) from a node that needs links — a newcomer or a node that lost its own — up to
-   * max + inboundSlackLinks; a healthy node is refused, so it dials someone with room instead.
+   * An unrequested link is taken below max. At max: refused at once if our picture of the dialer
+   * is sound and says it has min links without us (it should dial a node with room); taken if
+   * it says the dialer is short of links; and on probation if the picture may be stale — the
+   * dialer is unknown, unreachable in our view, or claims links its peers do not confirm. That
+   * last case is a node cut off by a crash or a partition: its old advert still shows it
+   * healthy, and only its next advert, sent over this very link, can say otherwise.
+   * Above max + inboundSlackLinks, always refused.
    */
-  private acceptsInbound(peer: NodeId): boolean {
+  private judgeInbound(peer: NodeId): 'take' | 'refuse' | 'probation' {
     const links = this.linkStates.size;
-    if (links < this.config.maxLinks) return true;
-    if (links >= this.config.maxLinks + inboundSlackLinks) return false;
-    const theirs = this.lsdb.peersOf(peer)?.size;
-    return theirs === undefined || theirs < this.config.minLinks;
+    if (links < this.config.maxLinks) return 'take';
+    if (links >= this.config.maxLinks + inboundSlackLinks) return 'refuse';
+    const claimed = this.lsdb.peersOf(peer)?.size;
+    if (claimed === undefined) return 'probation';
+    const view = this.view();
+    if (!view.distance.has(peer) || view.degree(peer) !== claimed) return 'probation';
+    return claimed >= this.config.minLinks ? 'refuse' : 'take';
+  }
+
+  /**
+   * Links taken above max from dialers we knew too little about. Once the dialer's fresh advert
+   * has had time to arrive: if it can spare the link (it has min links without ours) we hand it
+   * back ('full'), so it dials a node with room; if it needs it — a newcomer, a node cut off by
+   * a crash or a partition, whose old advert still showed it healthy — we keep it and prune
+   * one of our older links instead.
+   */
+  private reviewProbation(out: OverlayEffect[]): void {
+    for (const [peer, link] of this.linkStates) {
+      if (link.probationUntil === null || link.probationUntil > this.now) continue;
+      link.probationUntil = null;
+      const theirs = this.lsdb.peersOf(peer);
+      const spare = theirs !== undefined && theirs.has(this.self) && theirs.size - 1 >= this.config.minLinks;
+      if (spare && this.linkStates.size > this.config.maxLinks) {
+        this.counters.linksRefused++;
+        this.dropLink(peer, 'full', lostPeerHoldMs, out);
+      }
+    }
   }
 
   private onLinkDown(peer: NodeId): void {
     this.pending.delete(peer);
     if (!this.linkStates.delete(peer)) return;
     this.adverts.forgetNeighbour(peer);
-    this.hold(peer, lostPeerHoldMs);
+    this.hold(peer, lostPeerHoldMs, 'backoff');
     this.linksChanged();
   }
 
@@ -354,7 +392,7 @@ export class Overlay {
       return;
     }
     if (this.known.size >= maxKnownPeers) this.forgetLeastRecent();
-    this.known.set(peer, { heardAt: this.now, failures: 0, blockedUntil: 0 });
+    this.known.set(peer, { heardAt: this.now, failures: 0, blockedUntil: 0, heldUntil: 0 });
     if (this.departed.delete(peer)) this.departedVersion++;
   }
 
@@ -368,9 +406,11 @@ export class Overlay {
     if (victim !== null) this.known.delete(victim);
   }
 
-  private hold(peer: NodeId, ms: Millis): void {
+  private hold(peer: NodeId, ms: Millis, kind: 'backoff' | 'courtesy'): void {
     const record = this.known.get(peer);
-    if (record) record.blockedUntil = Math.max(record.blockedUntil, this.now + ms);
+    if (!record) return;
+    if (kind === 'backoff') record.blockedUntil = Math.max(record.blockedUntil, this.now + ms);
+    else record.heldUntil = Math.max(record.heldUntil, this.now + ms);
   }
 
   private dialFailed(peer: NodeId): void {
@@ -395,7 +435,7 @@ export class Overlay {
     out.push({ type: 'disconnect', peer, reason });
     this.linkStates.delete(peer);
     this.adverts.forgetNeighbour(peer);
-    this.hold(peer, holdMs);
+    this.hold(peer, holdMs, reason === 'flooding' ? 'backoff' : 'courtesy');
     this.linksChanged();
   }
 
@@ -441,6 +481,7 @@ export class Overlay {
   private maintainLinks(out: OverlayEffect[]): void {
     const { minLinks, maxLinks } = this.config;
     const target = targetLinks(this.config);
+    if (this.linkStates.size > maxLinks) this.reviewProbation(out);
     const linked = this.linkStates.size;
     const inFlight = linked + this.pending.size;
     const growDue = inFlight < target && this.now >= this.nextGrowAt;
@@ -469,7 +510,7 @@ export class Overlay {
       self: this.self,
       view,
       claimedDegree: (peer: NodeId) => this.lsdb.peersOf(peer)?.size,
-      excluded: (peer: NodeId) => this.excluded(peer),
+      excluded: (peer: NodeId) => this.excluded(peer, inFlight < minLinks),
       heardOf,
       minLinks,
       target,
@@ -478,7 +519,7 @@ export class Overlay {
 
     if (swarm <= maxLinks + 1) {
       // Small swarm: link to everyone we know of.
-      const want = [...view.distance.keys(), ...view.strays.flat(), ...heardOf].filter((p) => !this.excluded(p)).sort(compareNodeIds);
+      const want = [...view.distance.keys(), ...view.strays.flat(), ...heardOf].filter((p) => !this.excluded(p, false)).sort(compareNodeIds);
       for (const peer of want.slice(0, Math.max(0, budget))) this.dial(peer, out);
     } else if (budget > 0) {
       if (inFlight < minLinks) {
@@ -500,13 +541,15 @@ export class Overlay {
       } else if (rediscoverDue && inFlight <= maxLinks) {
         // Peers remembered but out of sight for long: maybe the far side of an old partition.
         this.nextRediscoverAt = this.now + rediscoverIntervalMs;
-        const lost = heardOf.filter((p) => !this.excluded(p));
+        const lost = heardOf.filter((p) => !this.excluded(p, false));
         if (lost.length > 0 && this.rng.next() < Math.min(1, 2 / view.distance.size)) this.dial(this.rng.pick(lost) as NodeId, out);
       }
     }
     if (linked > maxLinks && this.now >= this.nextPruneAt) {
-      const victim = choosePruneVictim(ctx, this.linkStates, this.now, minLinkAgeBeforePruneMs, this.rng);
-      if (victim !== null) {
+      // Down to max in one go (each victim checked against the picture without the last one).
+      for (let excess = linked - maxLinks; excess > 0; excess--) {
+        const victim = choosePruneVictim({ ...ctx, view: this.view() }, this.linkStates, this.now, minLinkAgeBeforePruneMs, this.rng);
+        if (victim === null) break;
         this.nextPruneAt = this.now + pruneIntervalMs;
         this.counters.linksPruned++;
         this.dropLink(victim, 'prune', prunedPeerHoldMs, out);
@@ -542,10 +585,12 @@ export class Overlay {
     return count;
   }
 
-  private excluded(peer: NodeId): boolean {
+  /** Not to be dialled now; `urgent` (below min) ignores courtesy holds, never back-offs. */
+  private excluded(peer: NodeId, urgent: boolean): boolean {
     if (peer === this.self || this.linkStates.has(peer) || this.pending.has(peer) || this.departed.has(peer)) return true;
     const record = this.known.get(peer);
-    return record !== undefined && record.blockedUntil > this.now;
+    if (!record) return false;
+    return record.blockedUntil > this.now || (!urgent && record.heldUntil > this.now);
   }
 
   // ── messages ──────────────────────────────────────────────────────────────────────────
@@ -580,7 +625,8 @@ export class Overlay {
         if (msg.reason === 'leaving') this.onPeerLeft(from);
         this.linkStates.delete(from);
         this.adverts.forgetNeighbour(from);
-        this.hold(from, msg.reason === 'leaving' ? lostPeerHoldMs : prunedPeerHoldMs);
+        if (msg.reason === 'leaving') this.hold(from, lostPeerHoldMs, 'backoff');
+        else this.hold(from, msg.reason === 'flooding' ? prunedPeerHoldMs * 5 : prunedPeerHoldMs, msg.reason === 'flooding' ? 'backoff' : 'courtesy');
         this.linksChanged();
         out.push({ type: 'disconnect', peer: from, reason: msg.reason });
         break;

@@ -171,6 +171,19 @@ describe('overlay core', () => {
     expect(isConnected(h.overlay.graph())).toBe(true);
   });
 
+  it('a node that lost its links may redial a peer it pruned, but not one it just lost', () => {
+    const h = harness(7);
+    const ring = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const p of [...ring, 'leaf']) h.step({ type: 'link-up', peer: id(p) }, 0);
+    ring.forEach((p, i) => h.receive(p, advert(p, 1, ['m', ring[(i + 1) % 5]!, ring[(i + 4) % 5]!])));
+    h.receive('leaf', advert('leaf', 1, ['m']));
+    const pruned = (h.step({ type: 'tick' }, minLinkAgeBeforePruneMs + 10).find((e) => e.type === 'disconnect') as { peer: NodeId }).peer;
+    // Everything else is lost at once (say, a partition): the pruned peer is the one way back.
+    for (const p of h.overlay.links()) h.step({ type: 'link-down', peer: p }, 2_000);
+    const dials = connects(h.step({ type: 'tick' }, 2_300)).map((c) => c.peer);
+    expect(dials).toEqual([pruned]);
+  });
+
   it('a neighbour that floods is rate-limited, then disconnected', () => {
     const h = harness();
     h.step({ type: 'link-up', peer: id('b') });
@@ -185,16 +198,28 @@ describe('overlay core', () => {
     expect(h.overlay.links()).toEqual([]);
   });
 
-  it('refuses an inbound link at max from a healthy node, but takes one from a node short of links', () => {
+  it('above max, hands an inbound link back to a dialer that can spare it, and keeps it for one that needs it', () => {
     const h = harness();
-    for (const p of ['a', 'b', 'c', 'd', 'e']) h.step({ type: 'link-up', peer: id(p) });
-    h.receive('a', advert('healthy', 1, ['x', 'y', 'z', 'w']));
-    const refused = h.step({ type: 'link-up', peer: id('healthy') });
-    expect(refused).toContainEqual({ type: 'disconnect', peer: 'healthy', reason: 'full' });
+    const ring = ['a', 'b', 'c', 'd', 'e'];
+    for (const p of ring) h.step({ type: 'link-up', peer: id(p) }, 0);
+    ring.forEach((p, i) => h.receive(p, advert(p, 1, ['m', ring[(i + 1) % 5]!, ring[(i + 4) % 5]!])));
+    // Two unrequested links arrive while we are at max: both are taken, on probation.
+    expect(h.step({ type: 'link-up', peer: id('healthy') }, 1_000).some((e) => e.type === 'disconnect')).toBe(false);
+    expect(h.step({ type: 'link-up', peer: id('isolated') }, 1_000).some((e) => e.type === 'disconnect')).toBe(false);
+    expect(h.overlay.linkCount).toBe(7);
+    // Their fresh adverts arrive: one has four other links, the other only us (cut off, say).
+    h.receive('healthy', advert('healthy', 9, ['m', 'w', 'x', 'y', 'z']));
+    h.receive('isolated', advert('isolated', 9, ['m']));
+    const out = h.step({ type: 'tick' }, 1_600);
+    expect(out).toContainEqual({ type: 'disconnect', peer: 'healthy', reason: 'full' });
+    expect(out).not.toContainEqual(expect.objectContaining({ type: 'disconnect', peer: 'isolated' }));
     expect(h.overlay.counters.linksRefused).toBe(1);
-    const taken = h.step({ type: 'link-up', peer: id('newcomer') });
-    expect(taken.some((e) => e.type === 'disconnect')).toBe(false);
-    expect(h.overlay.linkCount).toBe(6);
+    // Still one over max: an older link is pruned instead (never the one the isolated node needs).
+    expect(h.overlay.links()).toContain('isolated');
+    expect(h.overlay.linkCount).toBe(5);
+    // And beyond max + slack, a link is refused at once.
+    for (const p of ['f', 'g']) h.step({ type: 'link-up', peer: id(p) }, 1_700);
+    expect(h.step({ type: 'link-up', peer: id('late') }, 1_700)).toContainEqual({ type: 'disconnect', peer: 'late', reason: 'full' });
   });
 
   it('takes live settings that make sense and refuses the rest with a reason', () => {
