@@ -14,10 +14,10 @@
 //      crashed node looks like until the last of its neighbours has noticed);
 //   5. anyone else, even at max degree (only when we are below min and nothing better exists;
 //      they will prune a link of theirs, never one that cuts someone off).
-// Growing at leisure, the farthest candidates of the tier win (ties broken by the seeded Rng),
-// which spreads links across the graph instead of closing triangles. Below min (after crashes,
-// when many nodes dial at once) any candidate of the tier is as good: picking the farthest
-// would send every healing node to the same few nodes, which would then have to prune.
+// Within a tier the farthest candidates win — any within one hop of the farthest, picked by
+// the seeded Rng — which spreads links across the graph instead of closing triangles. Below
+// min (after crashes, when many nodes dial at once) the pool is two hops deep, so healing nodes
+// do not all descend on the same few far nodes, which would then have to prune.
 //
 // Pruning: only links older than minLinkAgeBeforePruneMs, never a bridge in our view; prefer the
 // neighbour with the most links (it can spare one), then the one sharing most neighbours with
@@ -89,9 +89,8 @@ export function chooseLinkTargets(ctx: ChooseContext, count: number, urgent: boo
     const rest = candidates.filter((c) => !taken.has(c.peer));
     const best = rest[0];
     if (!best) break;
-    const pool = rest.filter(
-      (c) => c.tier === best.tier && (urgent || best.distance === Infinity || c.distance >= best.distance - 1),
-    );
+    const slack = urgent ? 2 : 1;
+    const pool = rest.filter((c) => c.tier === best.tier && (best.distance === Infinity || c.distance >= best.distance - slack));
     const pick = rng.pick(pool) as Candidate;
     taken.add(pick.peer);
     chosen.push(pick.peer);

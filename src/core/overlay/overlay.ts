@@ -130,6 +130,8 @@ export class Overlay {
   private nextPartitionCheckAt: Millis = 0;
   private nextRediscoverAt: Millis = 0;
   private nextHousekeepingAt: Millis = 0;
+  /** Dials that failed while this node had no link at all, since it last had one. */
+  private bootstrapFailures = 0;
   readonly counters: OverlayCounters = emptyCounters();
 
   constructor(options: OverlayOptions) {
@@ -297,6 +299,7 @@ export class Overlay {
       return;
     }
     if (record) record.failures = 0;
+    this.bootstrapFailures = 0;
     this.linkStates.set(peer, {
       upAt: this.now,
       // Taken above max: kept only if the dialer turns out to need it (see reviewProbation).
@@ -415,6 +418,7 @@ export class Overlay {
 
   private dialFailed(peer: NodeId): void {
     this.counters.connectsFailed++;
+    if (this.linkStates.size === 0) this.bootstrapFailures++;
     const record = this.known.get(peer);
     if (!record) return;
     record.failures++;
@@ -527,8 +531,12 @@ export class Overlay {
         // we are still within max. A node that knows nothing yet (just joined, or lost every
         // link) dials two peers, learns the mesh from their database, then picks the rest
         // knowing who has room — fewer links to nodes already full, fewer prunes.
+        // Each failed round widens the next (2, 3, 4 at once): a node cut off on one side of a
+        // partition cannot tell which of the nodes it remembers are on its side.
         const bootstrapping = linked === 0;
-        const want = bootstrapping ? Math.max(0, 2 - this.pending.size) : Math.min(minLinks - inFlight + 1, maxLinks - inFlight);
+        const want = bootstrapping
+          ? Math.min(maxPendingConnects, 2 + this.bootstrapFailures) - this.pending.size
+          : Math.min(minLinks - inFlight + 1, maxLinks - inFlight);
         for (const peer of chooseLinkTargets(ctx, Math.min(budget, want), true, this.rng)) this.dial(peer, out);
       } else if (partitionCheck && view.strays.length > 0 && inFlight <= maxLinks) {
         // Everybody on our side sees the split; about two of them should try each round.

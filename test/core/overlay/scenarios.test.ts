@@ -88,8 +88,10 @@ simTest('a partition: each side keeps itself whole, and the two sides merge agai
     const sub = new Map(side.map((id) => [id, new Set([...(graph.get(id) ?? [])].filter((p) => side.includes(p)))]));
     return components(sub).length === 1 || 'side split';
   };
-  eventually(cluster, 'left side whole', sideHealthy(left), { withinMs: 10_000, checkEveryMs: 100 });
-  eventually(cluster, 'right side whole', sideHealthy(right), { withinMs: 10_000, checkEveryMs: 100 });
+  // A node whose every link crossed the cut has to find its own side by trial: each round of
+  // dials to the far side costs connectTimeoutMs (rounds of 2, 3, then 4 at once), so allow some.
+  eventually(cluster, 'left side whole', sideHealthy(left), { withinMs: 20_000, checkEveryMs: 100 });
+  eventually(cluster, 'right side whole', sideHealthy(right), { withinMs: 20_000, checkEveryMs: 100 });
   // Once the cut links are noticed, each side sees the other as an unreachable part of the
   // mesh (for strayComponentGraceMs): a partition, risk 1.
   eventually(cluster, 'left side sees the split', () => {
