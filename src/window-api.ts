@@ -6,6 +6,7 @@ import type { ByzantineMode } from './core/pbft/index.ts';
 import type { Priority } from './core/steal/index.ts';
 import type { MeshSettings } from './worker/services/settings-schema.ts';
 import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
+import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
 export interface JobRequest {
@@ -62,6 +63,8 @@ export interface TabmeshApi {
   setSettings(change: Partial<MeshSettings>): Promise<MeshSettings>;
   /** The settings in force. */
   settings(): Promise<MeshSettings>;
+  /** Fault injection and deep reads for the chaos run and devtools (flood, acceptedTasks): src/debug-api.ts. */
+  debug: TabmeshDebugApi;
 }
 
 declare global {
@@ -98,6 +101,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,
     setSettings: async (change) => applyAndRemember((name, ...args) => node.command(name, ...args), (node.snapshot() ?? (await api.ready())).room, change),
     settings: () => node.command('settings') as Promise<MeshSettings>,
+    debug: debugApi(node),
   };
   window.tabmesh = api;
   // Settings this tab had before a reload come back as soon as the node runs.

@@ -1,6 +1,7 @@
 // Commands the page may ask of the node (window.tabmesh methods and UI actions). Arguments
 // cross the postMessage boundary, so each command checks its own before acting.
 import type { NodeRuntime } from './runtime.ts';
+import { debugCommands } from './debug-commands.ts';
 
 type Command = (runtime: NodeRuntime, args: unknown[]) => unknown;
 
@@ -23,6 +24,8 @@ const commands: Record<string, Command> = {
     runtime.reconnectSignaling();
     return true;
   },
+  // Fault injection for the chaos run (flood): see debug-commands.ts.
+  ...debugCommands,
 };
 
 const commandNames = Object.keys(commands);

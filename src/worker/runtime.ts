@@ -203,6 +203,14 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   /**
+   * Hands raw bytes to the direct link to `peer`, unframed and unchecked. Only for the flood
+   * debug command (debug-commands.ts), which must be able to send what no service would.
+   */
+  sendRawFrame(peer: NodeId, bytes: Uint8Array<ArrayBuffer>): boolean {
+    return this.links.send(peer, bytes);
+  }
+
+  /**
    * Graceful leave: the services say goodbye (gossip's leave) and their writes and sends
    * settle, then linked peers get a bye, then (after `lingerMs`, for hosts that can wait) the
    * node leaves the room and closes its links.
