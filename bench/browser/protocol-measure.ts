@@ -9,8 +9,8 @@ import type { Tab } from './mesh-measure.ts';
 const spreadTimeoutMs = 30_000;
 /** How long the replicas may take to agree on a genesis and on all N being replicas. */
 const consensusReadyTimeoutMs = 90_000;
-/** Proposals each tab keeps open under load: under the service's cap of 64 (maxOpenProposals). */
-const loadConcurrencyPerTab = 48;
+/** Proposals each tab keeps open under load: the service's window (maxOpenProposals, 256), less a little room. */
+const loadConcurrencyPerTab = 240;
 /** The longest a compute job may run before the figure is given up. */
 const jobTimeoutMs = 300_000;
 

@@ -1,9 +1,19 @@
-// The client side of pBFT, pure: a node submits operations one at a time (the paper's client
-// has one outstanding request), sends each to the primary it believes in, re-sends it to every
-// replica when replies are slow, and takes the result once f+1 replicas reply with the same
-// sequence number and result (at least one of them is honest, so the result is the committed
-// one). Requests are numbered by `ts`, increasing per client: replicas use (client, ts) to
-// execute each request once and to re-send the reply of the last one.
+// The client side of pBFT, pure: a node has one outstanding request at a time (the paper's
+// client), sends it to the primary it believes in, re-sends it to every replica when replies
+// are slow, and takes the result once f+1 replicas reply with the same sequence number and
+// results (at least one of them is honest, so the result is the committed one). Requests are
+// numbered by `ts`, increasing per client: replicas use (client, ts) to execute each request
+// once and to re-send the reply of the last one.
+//
+// Many operations may be open at once (up to maxClientQueue): whatever queued up while a
+// request was outstanding goes out packed into the next request (`more`, up to
+// maxOpsPerRequest and within a batch's characters), which runs as one request — one ts, one
+// signature, one reply with a result per operation. Each operation still ends with its own
+// result effect, once its request is committed. Why not several requests in flight per client
+// instead: the replicated state keeps only each client's last ts (ts ≤ last means "done"), so
+// requests overtaking each other (a lost one, another route, a new primary) would silently
+// skip the older ones; one packed request keeps that rule exact and costs one signature
+// (and one verification per replica) for the whole pack.
 //
 // Usage (a runtime, or PbftReplica which embeds one):
 //   effects = client.step(now, { type: 'config', epoch, replicas, primary })   on every change
@@ -14,7 +24,7 @@
 //   at client.nextWakeAt(): client.step(now, { type: 'tick' })
 //   a 'result' effect: the operation finished (ok with seq and result, or failed with a reason)
 import type { Millis, NodeId } from '../types.ts';
-import { defaultPbftTiming, maxClientQueue } from './constants.ts';
+import { defaultPbftParams, defaultPbftTiming, maxClientQueue, maxNodeIdChars, maxOpsPerRequestOnWire, maxSigChars } from './constants.ts';
 import { canonicalBytes } from './json.ts';
 import type { PbftMessage, ReplyBody, RequestBody, Signed } from './messages.ts';
 import { decodeOp, type Op, type OpResult } from './ops.ts';
@@ -39,17 +49,28 @@ export type ClientEffect =
 export interface ClientOptions {
   retransmitMs?: Millis;
   timeoutMs?: Millis;
+  /** Most operations packed into one request (default defaultPbftTiming.maxOpsPerRequest). */
+  maxOpsPerRequest?: number;
+  /** A signed request must fit in a batch of this many characters (the room's maxBatchChars). */
+  maxRequestChars?: number;
   /** The last request number used before a restart, so numbers keep increasing. */
   lastTs?: number;
 }
 
-interface Outstanding {
+interface Queued {
   tag?: string;
   op: Op;
+  submittedAt: Millis;
+}
+
+interface Outstanding {
+  /** The packed operations, in request order (the first is the body's `op`). */
+  items: Queued[];
   ts: number;
   body: RequestBody;
   signId: number;
   signed?: PbftMessage<RequestBody>;
+  /** When the oldest packed operation was submitted (the request's deadline counts from it). */
   submittedAt: Millis;
   retransmitAt: Millis;
   attempts: number;
@@ -61,13 +82,17 @@ interface Outstanding {
 const rememberedConfigs = 4;
 /** Retransmissions back off up to this multiple of the first interval. */
 const maxRetransmitBackoff = 8;
+/** Characters a signed request adds around its body in a batch: signer, signature, keys, brackets. */
+const signedRequestOverheadChars = maxNodeIdChars + maxSigChars + 64;
 
 export class PbftClient {
   private readonly retransmitMs: Millis;
   private readonly timeoutMs: Millis;
+  private readonly maxOpsPerRequest: number;
+  private readonly maxRequestChars: number;
   private lastTs: number;
   private nextSignId = 1;
-  private readonly queue: Array<{ tag?: string; op: Op; submittedAt: Millis }> = [];
+  private readonly queue: Queued[] = [];
   private current: Outstanding | undefined;
   private configs: Array<{ epoch: number; replicas: readonly NodeId[] }> = [];
   private primary: NodeId | null = null;
@@ -82,6 +107,8 @@ export class PbftClient {
     this.retransmitMs = options.retransmitMs ?? defaultPbftTiming.clientRetransmitMs;
     this.timeoutMs = options.timeoutMs ?? defaultPbftTiming.clientTimeoutMs;
     this.lastTs = options.lastTs ?? 0;
+    this.maxOpsPerRequest = Math.max(1, Math.min(maxOpsPerRequestOnWire, options.maxOpsPerRequest ?? defaultPbftTiming.maxOpsPerRequest));
+    this.maxRequestChars = options.maxRequestChars ?? defaultPbftParams.maxBatchChars;
   }
 
   step(now: Millis, input: ClientInput): ClientEffect[] {
@@ -116,8 +143,9 @@ export class PbftClient {
     return this.lastTs;
   }
 
+  /** Operations open: queued, and packed into the outstanding request. */
   pending(): number {
-    return this.queue.length + (this.current ? 1 : 0);
+    return this.queue.length + (this.current?.items.length ?? 0);
   }
 
   private submit(now: Millis, raw: unknown, tag: string | undefined): void {
@@ -126,8 +154,8 @@ export class PbftClient {
       this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${decoded.error}` });
       return;
     }
-    if (this.queue.length >= maxClientQueue) {
-      this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${maxClientQueue} operations are already waiting; try again later` });
+    if (this.pending() >= maxClientQueue) {
+      this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${maxClientQueue} operations are already open; wait for some to commit` });
       return;
     }
     this.queue.push({ tag, op: decoded.value, submittedAt: now });
@@ -136,24 +164,35 @@ export class PbftClient {
 
   private startNext(now: Millis): void {
     if (this.current) return;
-    let next = this.queue.shift();
     // Operations that waited in the queue past their deadline fail without being sent.
-    while (next && now >= next.submittedAt + this.timeoutMs) {
-      this.out.push({ kind: 'result', tag: next.tag, ok: false, reason: `not sent: waited ${this.timeoutMs} ms behind earlier operations` });
-      next = this.queue.shift();
+    while (this.queue.length > 0 && now >= (this.queue[0] as Queued).submittedAt + this.timeoutMs) {
+      const late = this.queue.shift() as Queued;
+      this.out.push({ kind: 'result', tag: late.tag, ok: false, reason: `not sent: waited ${this.timeoutMs} ms behind earlier operations` });
     }
-    if (!next) return;
+    const first = this.queue.shift();
+    if (!first) return;
     const ts = Math.max(Math.floor(now), this.lastTs + 1);
     this.lastTs = ts;
-    const body: RequestBody = { type: 'request', client: this.id, ts, op: next.op };
+    const body: RequestBody = { type: 'request', client: this.id, ts, op: first.op };
+    const items = [first];
+    // Pack what waits behind it, in order, while the signed request still fits in a batch.
+    let chars = canonicalBytes(body).length + signedRequestOverheadChars;
+    const budget = this.maxRequestChars - 2;
+    while (items.length < this.maxOpsPerRequest && this.queue.length > 0) {
+      const next = this.queue[0] as Queued;
+      const size = canonicalBytes(next.op).length + 1;
+      if (chars + size + '"more":[],'.length > budget) break;
+      chars += size;
+      items.push(this.queue.shift() as Queued);
+    }
+    if (items.length > 1) body.more = items.slice(1).map((item) => item.op);
     const signId = this.nextSignId++;
     this.current = {
-      tag: next.tag,
-      op: next.op,
+      items,
       ts,
       body,
       signId,
-      submittedAt: next.submittedAt,
+      submittedAt: first.submittedAt,
       retransmitAt: now + this.retransmitMs,
       attempts: 0,
       replies: new Map(),
@@ -184,7 +223,7 @@ export class PbftClient {
       this.ignoredReplies++;
       return;
     }
-    const key = canonicalBytes({ seq: body.seq, result: body.result });
+    const key = canonicalBytes({ seq: body.seq, result: body.result, more: body.more });
     current.replies.set(msg.signer, key);
     // The primary of the reply's view is where the next request goes first.
     const primary = config.replicas[body.view % config.replicas.length];
@@ -193,14 +232,11 @@ export class PbftClient {
     for (const k of current.replies.values()) if (k === key) matching++;
     if (matching < faultsTolerated(config.replicas.length) + 1) return;
     this.current = undefined;
-    this.out.push({
-      kind: 'result',
-      tag: current.tag,
-      ok: true,
-      ts: current.ts,
-      seq: body.seq,
-      result: body.result,
-      latencyMs: now - current.submittedAt,
+    current.items.forEach((item, i) => {
+      // A reply to a pack carries one result per operation; a shorter list (a faulty pack of
+      // replies cannot reach f+1 alike) leaves the missing ones with the first operation's result.
+      const result = i === 0 ? body.result : (body.more?.[i - 1] ?? body.result);
+      this.out.push({ kind: 'result', tag: item.tag, ok: true, ts: current.ts, seq: body.seq, result, latencyMs: now - item.submittedAt });
     });
     this.startNext(now);
   }
@@ -221,13 +257,8 @@ export class PbftClient {
     if (!current) return;
     if (now >= current.submittedAt + this.timeoutMs) {
       this.current = undefined;
-      this.out.push({
-        kind: 'result',
-        tag: current.tag,
-        ok: false,
-        ts: current.ts,
-        reason: `no ${this.neededReplies()} matching replies within ${this.timeoutMs} ms: more than f replicas may be faulty, or this node is cut off`,
-      });
+      const reason = `no ${this.neededReplies()} matching replies within ${this.timeoutMs} ms: more than f replicas may be faulty, or this node is cut off`;
+      for (const item of current.items) this.out.push({ kind: 'result', tag: item.tag, ok: false, ts: current.ts, reason });
       this.startNext(now);
       return;
     }

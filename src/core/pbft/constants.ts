@@ -73,6 +73,13 @@ export interface PbftTiming {
    * verifications per operation, 4 → 11.3, 1 → 9.0), while latency at low load is unchanged.
    */
   maxInFlightBatches: number;
+  /**
+   * Operations a client packs into one request (one signature, one ts) while an earlier request
+   * is outstanding. The paper's client has one request outstanding; packing what queued up
+   * behind it is what lets one node keep many proposals open (maxClientQueue) without giving
+   * up the one-request-per-client dedup rule. A request also stays within maxBatchChars.
+   */
+  maxOpsPerRequest: number;
 }
 
 export const defaultPbftTiming: PbftTiming = {
@@ -84,6 +91,7 @@ export const defaultPbftTiming: PbftTiming = {
   clientRetransmitMs: 800,
   clientTimeoutMs: 60_000,
   maxInFlightBatches: 4,
+  maxOpsPerRequest: 128,
 };
 
 // ── wire limits (decode refuses anything larger) ─────────────────────────────────────────
@@ -102,6 +110,8 @@ export const maxLogWindowSeqs = 256;
 export const maxBatchRequestsOnWire = 256;
 /** Ceiling of `maxBatchChars` on the wire. */
 export const maxBatchCharsOnWire = 64 * 1024;
+/** Most operations in one request on the wire (a packed request: `op` and `more`). */
+export const maxOpsPerRequestOnWire = 256;
 /** Largest operation (canonical JSON characters). */
 export const maxOpChars = 1_024;
 /** Longest key of the replicated key–value store. */
@@ -127,6 +137,11 @@ export const maxViewNumber = 2 ** 40;
 export const maxKvEntries = 1_024;
 /** Clients whose last reply is kept for deduplication; the least recently served goes first. */
 export const maxClientRecords = 1_024;
+/**
+ * Characters of results all client records hold together (a packed request keeps one result
+ * per operation); beyond it the least recently served client goes first, as for maxClientRecords.
+ */
+export const maxClientRecordChars = 256 * 1024;
 /** Committed operations kept in the state for display (the log tail every replica shows alike). */
 export const logTailEntries = 64;
 
@@ -152,8 +167,12 @@ export const maxStatusPeers = 256;
 export const latencySampleCount = 512;
 /** Distinct rejection reasons counted (the reasons are a fixed set; this is a guard). */
 export const maxRejectReasons = 64;
-/** Client requests queued behind the outstanding one. */
-export const maxClientQueue = 256;
+/**
+ * Operations open in a client: packed into the outstanding request or queued behind it (and
+ * packed into the next ones). Room for a tab's full window of proposals (256) and its own
+ * membership requests.
+ */
+export const maxClientQueue = 320;
 /** Nodes (besides the replicas) an observer may ask for news, as told by the runtime. */
 export const maxKnownPeers = 64;
 /** Messages a 'replay' replica remembers to re-send. */

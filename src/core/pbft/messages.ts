@@ -29,6 +29,7 @@ import type { NodeId } from '../types.ts';
 import {
   maxBatchCharsOnWire,
   maxBatchRequestsOnWire,
+  maxOpsPerRequestOnWire,
   maxDigestChars,
   maxEpochHistory,
   maxLogWindowSeqs,
@@ -58,6 +59,11 @@ export interface RequestBody {
   /** The client's request number: increasing per client (the paper's timestamp). */
   ts: number;
   op: Op;
+  /**
+   * Further operations packed into this request, executed right after `op`, in order, as one
+   * request (one ts, one signature, one reply). Absent for a single operation.
+   */
+  more?: Op[];
 }
 export type SignedRequest = Signed<RequestBody>;
 /** The requests one pre-prepare orders; its digest is `digest(canonicalBytes(batch))`. */
@@ -71,6 +77,8 @@ export interface ReplyBody {
   ts: number;
   seq: number;
   result: OpResult;
+  /** The results of the request's `more` operations, in order (absent for a single operation). */
+  more?: OpResult[];
 }
 
 interface SlotVote<T extends string> {
@@ -215,7 +223,13 @@ const sig = v.pipe(v.string(), v.maxLength(maxSigChars));
 const signedOf = <T>(body: v.GenericSchema<unknown, T>) => v.strictObject({ body, signer: nodeIdSchema, sig });
 const nodeList = v.pipe(v.array(nodeIdSchema), v.maxLength(maxReplicasCeiling));
 
-const requestBody = v.strictObject({ type: v.literal('request'), client: nodeIdSchema, ts: count, op: opSchema });
+const requestBody = v.strictObject({
+  type: v.literal('request'),
+  client: nodeIdSchema,
+  ts: count,
+  op: opSchema,
+  more: v.optional(v.pipe(v.array(opSchema), v.minLength(1), v.maxLength(maxOpsPerRequestOnWire - 1))),
+});
 const signedRequest = signedOf(requestBody);
 const batchSchema = v.pipe(
   v.array(signedRequest),
@@ -268,6 +282,7 @@ const bodySchema = v.variant('type', [
     ts: count,
     seq: count,
     result: opResultSchema,
+    more: v.optional(v.pipe(v.array(opResultSchema), v.minLength(1), v.maxLength(maxOpsPerRequestOnWire - 1))),
   }),
   prePrepareBody,
   prepareBody,
@@ -400,7 +415,7 @@ export function describe(msg: PbftMessage): string {
   const by = `by ${msg.signer}`;
   switch (b.type) {
     case 'request':
-      return `request ${b.client}#${b.ts} ${describeOp(b.op)}`;
+      return `request ${b.client}#${b.ts} ${describeOp(b.op)}${b.more ? ` +${b.more.length} more` : ''}`;
     case 'reply':
       return `reply →${b.to} #${b.ts} seq ${b.seq} ${b.result.ok ? 'ok' : 'failed'} ${by}`;
     case 'pre-prepare':

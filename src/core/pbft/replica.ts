@@ -313,7 +313,12 @@ export class PbftReplica {
       proof: [],
       text,
     };
-    this.client = new PbftClient(this.id, { retransmitMs: this.timing.clientRetransmitMs, timeoutMs: this.timing.clientTimeoutMs });
+    this.client = new PbftClient(this.id, {
+      retransmitMs: this.timing.clientRetransmitMs,
+      timeoutMs: this.timing.clientTimeoutMs,
+      maxOpsPerRequest: this.timing.maxOpsPerRequest,
+      maxRequestChars: this.params.maxBatchChars,
+    });
     if (options.persisted) {
       this.out = [];
       this.restore(options.persisted);
@@ -792,9 +797,11 @@ export class PbftReplica {
     const { client, ts } = msg.body;
     if (msg.signer !== client) return this.reject('forged-request');
     if (!this.amReplica()) return this.reject('not-for-me');
+    // A request no batch can hold would block the primary's queue (takeBatch goes in order).
+    if (canonicalBytes(stripAttachments(msg)).length + 2 > this.params.maxBatchChars) return this.reject('oversized-request');
     if (this.state.isExecuted(client, ts)) {
       const last = this.state.lastReply(client);
-      if (last && last.ts === ts) this.sendReply(client, ts, last.seq, last.result);
+      if (last && last.ts === ts) this.sendReply(client, ts, last.seq, last.result, last.more);
       else this.reject('stale-request');
       return;
     }
@@ -839,9 +846,10 @@ export class PbftReplica {
     this.clientStep({ type: 'reply', msg });
   }
 
-  private sendReply(client: NodeId, ts: number, seq: number, result: ReplyBody['result']): void {
+  private sendReply(client: NodeId, ts: number, seq: number, result: ReplyBody['result'], more?: ReplyBody['more']): void {
     if (this.quiet || !this.amReplica()) return;
     const body: ReplyBody = { type: 'reply', to: client, epoch: this.config.epoch, view: this.viewNo, ts, seq, result };
+    if (more && more.length > 0) body.more = more;
     // Our own client trusts its own replica without a signature.
     if (client === this.id) this.clientStep({ type: 'reply', msg: { body, signer: this.id, sig: '' } });
     else this.requestSign(body, { kind: 'send', to: [client] });
@@ -1079,8 +1087,11 @@ export class PbftReplica {
       if (waited && !this.quiet) this.latency.add(this.now - waited.since);
       this.pending.delete(key);
       this.inFlight.delete(key);
-      if (r.reply) this.sendReply(r.client, r.ts, seq, r.result);
-      if (r.fresh) entries.push({ client: r.client, ts: r.ts, op: r.op, result: r.result });
+      if (r.reply) this.sendReply(r.client, r.ts, seq, r.result, r.more.map((m) => m.result));
+      if (r.fresh) {
+        entries.push({ client: r.client, ts: r.ts, op: r.op, result: r.result });
+        for (const m of r.more) entries.push({ client: r.client, ts: r.ts, op: m.op, result: m.result });
+      }
     }
     // Requests of a client older than the one just executed will never run: stop waiting for them.
     for (const [key, p] of this.pending) if (this.state.isExecuted(p.req.body.client, p.req.body.ts)) this.pending.delete(key);

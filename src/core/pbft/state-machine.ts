@@ -18,7 +18,16 @@
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../decode.ts';
 import type { NodeId } from '../types.ts';
-import { logTailEntries, maxClientRecords, maxKvEntries, maxKvKeyChars, maxReplicasCeiling, type PbftParams } from './constants.ts';
+import {
+  logTailEntries,
+  maxClientRecordChars,
+  maxClientRecords,
+  maxKvEntries,
+  maxKvKeyChars,
+  maxOpsPerRequestOnWire,
+  maxReplicasCeiling,
+  type PbftParams,
+} from './constants.ts';
 import { canonicalBytes, checkJson, type JsonValue } from './json.ts';
 import type { Batch, Digest } from './messages.ts';
 import { nodeIdSchema, opResultSchema, opSchema, type Op, type OpResult } from './ops.ts';
@@ -35,6 +44,8 @@ export interface ClientRecord {
   ts: number;
   seq: number;
   result: OpResult;
+  /** Results of the request's packed operations after the first (absent for a single one). */
+  more?: OpResult[];
 }
 
 export interface LogEntry {
@@ -67,6 +78,8 @@ export interface Executed {
   ts: number;
   op: Op;
   result: OpResult;
+  /** The request's packed operations after `op`, with their results, in execution order. */
+  more: Array<{ op: Op; result: OpResult }>;
   /** False when the request had already been executed (a duplicate or an older request). */
   fresh: boolean;
   /** Whether the client should get a reply (fresh, or a re-send of the last reply). */
@@ -87,6 +100,8 @@ export class ReplicatedState {
   private readonly removeVotes = new Map<NodeId, NodeId[]>();
   private readonly kv = new Map<string, JsonValue>();
   private readonly clients = new Map<NodeId, ClientRecord>();
+  /** Characters of the client records' results together (bounded by maxClientRecordChars). */
+  private clientChars = 0;
   private floorTs = 0;
   private tail: LogEntry[] = [];
 
@@ -104,7 +119,7 @@ export class ReplicatedState {
     state.scheduled = s.scheduled.map((c) => ({ ...c }));
     for (const [node, voters] of s.removeVotes) state.removeVotes.set(node, [...voters]);
     for (const [key, value] of s.kv) state.kv.set(key, value);
-    for (const [client, record] of s.clients) state.clients.set(client, record);
+    for (const [client, record] of s.clients) state.setClient(client, record);
     state.floorTs = s.floorTs;
     state.tail = s.tail.map((e) => ({ ...e }));
     return state;
@@ -171,20 +186,25 @@ export class ReplicatedState {
     const out: Executed[] = [];
     for (const request of batch) {
       const { client, ts, op } = request.body;
+      const ops = [op, ...(request.body.more ?? [])];
       const record = this.clients.get(client);
       if (record && ts <= record.ts) {
-        out.push({ client, ts, op, result: record.result, fresh: false, reply: ts === record.ts });
+        // A duplicate: nothing runs again; the last request's reply is re-sent as it was.
+        const more = ops.slice(1).map((o, i) => ({ op: o, result: record.more?.[i] ?? record.result }));
+        out.push({ client, ts, op, result: record.result, more, fresh: false, reply: ts === record.ts });
         continue;
       }
-      const result: OpResult =
-        !record && ts <= this.floorTs
-          ? { ok: false, note: `request number ${ts} is too old: number requests above ${this.floorTs}` }
-          : this.apply(seq, client, op);
-      this.clients.set(client, { ts, seq, result });
-      if (this.clients.size > maxClientRecords) this.evictClient();
-      this.tail.push({ seq, digest, client, ts, op });
+      // The operations of one request run in order, as one step: nothing else runs between them.
+      const tooOld: OpResult | null =
+        !record && ts <= this.floorTs ? { ok: false, note: `request number ${ts} is too old: number requests above ${this.floorTs}` } : null;
+      const results = ops.map((o) => tooOld ?? this.apply(seq, client, o));
+      const [result, ...moreResults] = results as [OpResult, ...OpResult[]];
+      this.setClient(client, moreResults.length > 0 ? { ts, seq, result, more: moreResults } : { ts, seq, result });
+      while (this.clients.size > maxClientRecords || this.clientChars > maxClientRecordChars) this.evictClient();
+      for (const o of ops) this.tail.push({ seq, digest, client, ts, op: o });
       if (this.tail.length > logTailEntries) this.tail.splice(0, this.tail.length - logTailEntries);
-      out.push({ client, ts, op, result, fresh: true, reply: true });
+      const more = ops.slice(1).map((o, i) => ({ op: o, result: moreResults[i] as OpResult }));
+      out.push({ client, ts, op, result, more, fresh: true, reply: true });
     }
     this.seq = seq;
     this.applyScheduled(seq);
@@ -284,9 +304,29 @@ export class ReplicatedState {
       if (!oldest || entry[1].seq < oldest[1].seq || (entry[1].seq === oldest[1].seq && entry[0] < oldest[0])) oldest = entry;
     }
     if (!oldest) return;
-    this.clients.delete(oldest[0]);
+    this.deleteClient(oldest[0]);
     this.floorTs = Math.max(this.floorTs, oldest[1].ts);
   }
+
+  private setClient(client: NodeId, record: ClientRecord): void {
+    this.deleteClient(client);
+    this.clients.set(client, record);
+    this.clientChars += recordChars(record);
+  }
+
+  private deleteClient(client: NodeId): void {
+    const old = this.clients.get(client);
+    if (!old) return;
+    this.clients.delete(client);
+    this.clientChars -= recordChars(old);
+  }
+}
+
+/** What a client record counts against maxClientRecordChars: its results (the rest is small and fixed). */
+function recordChars(record: ClientRecord): number {
+  let chars = canonicalBytes(record.result).length;
+  for (const r of record.more ?? []) chars += canonicalBytes(r).length;
+  return chars;
 }
 
 export function configText(epoch: number, replicas: readonly NodeId[]): string {
@@ -319,7 +359,17 @@ const snapshotSchema = v.strictObject({
     v.maxLength(maxKvEntries),
   ),
   clients: v.pipe(
-    v.array(v.tuple([nodeIdSchema, v.strictObject({ ts: count, seq: count, result: opResultSchema })])),
+    v.array(
+      v.tuple([
+        nodeIdSchema,
+        v.strictObject({
+          ts: count,
+          seq: count,
+          result: opResultSchema,
+          more: v.optional(v.pipe(v.array(opResultSchema), v.minLength(1), v.maxLength(maxOpsPerRequestOnWire - 1))),
+        }),
+      ]),
+    ),
     v.maxLength(maxClientRecords),
   ),
   floorTs: count,

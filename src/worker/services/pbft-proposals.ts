@@ -7,8 +7,12 @@ import { decodeOp, type ClientResultEffect, type Op } from '../../core/pbft/inde
 import type { Decoded } from '../../core/decode.ts';
 import type { Millis } from '../../core/types.ts';
 
-/** Proposals waiting for their result at once; more are refused until some finish. */
-export const maxOpenProposals = 64;
+/**
+ * The window: proposals of this node waiting for their result at once; more are refused (with
+ * a clear error) until some finish. The core's client packs those that wait behind its
+ * outstanding request into the next one (client.ts), so a full window costs a few requests.
+ */
+export const maxOpenProposals = 256;
 /** Client-side latency samples kept for p50/p99. */
 export const proposalLatencySamples = 256;
 /** Tags of this node's own proposals start with this (membership requests use others). */
