@@ -56,6 +56,8 @@ export interface SignalingOptions {
 
 export interface SignalingStats {
   rooms: number;
+  /** Rooms joined with a password (private rooms); included in `rooms`. */
+  privateRooms: number;
   connections: number;
   nodes: number;
   uptimeS: number;
@@ -79,6 +81,8 @@ export interface SignalingHandle {
 
 /** Name sent in every welcome, so a client can tell which server answered. */
 const serverName = 'tabmesh-signaling/1';
+/** Join refusals about a room's password: closed as final (1008), the client does not retry. */
+const passwordCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['password-required', 'wrong-password', 'room-not-private']);
 /** How long close() waits for sockets to finish the closing handshake before cutting them. */
 const closeGraceMs = 1_000;
 
@@ -233,9 +237,14 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
           return;
         }
         const id = msg.id as NodeId;
-        const outcome = rooms.join(conn, msg.room, id);
+        const outcome = rooms.join(conn, msg.room, id, msg.verifier);
         if (!outcome.ok) {
           refuse(conn, outcome.code, outcome.message);
+          // A password that does not fit will not fit on retry: a person has to act (final).
+          if (passwordCodes.has(outcome.code)) {
+            closeConn(conn, limits.closeCodes.policy, outcome.code);
+            return;
+          }
           // Full rooms and ids still held by a dying connection clear up: close with "try again
           // later" so the client's reconnect backoff, not a socket idling here, does the retry.
           closeConn(conn, limits.closeCodes.tryAgainLater, `${outcome.code}; retry later`);
@@ -327,6 +336,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
   return {
     stats: () => ({
       ...rooms.counts(),
+      privateRooms: rooms.privateRoomCount(),
       connections: conns.size,
       uptimeS: Math.floor((now() - startedMs) / 1000),
       ...counters,

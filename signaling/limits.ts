@@ -46,7 +46,7 @@ export const closeCodes = {
   normal: 1000,
   /** The server is shutting down. */
   goingAway: 1001,
-  /** Flooding, a refused origin, a bad join signature, or no join in time: do not retry as is. */
+  /** Flooding, a refused origin, a bad join signature, a missing or wrong room password, or no join in time: do not retry as is. */
   policy: 1008,
   /** Server or room full, or the id is still held by an older connection: retry with backoff. */
   tryAgainLater: 1013,

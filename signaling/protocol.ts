@@ -9,6 +9,14 @@
 //     │  ── signal { to, data } ──►          │  relayed as signal { from, data } to `to`
 //     │  ◄── error { code, message }        │  what was wrong and what to do
 //
+// Private rooms (added in a backward-compatible way): a join may carry `verifier`, derived
+// from the room's password (src/net/room-key.ts). The first join of a live room decides
+// whether it is private and with which verifier; later joins must match (`password-required`,
+// `wrong-password`, `room-not-private`). Clients that never send a verifier see no change in
+// open rooms. Signals of a private room are sealed by their sender (src/net/sealed-signal.ts):
+// to the server they are opaque objects, as before. Error codes may grow: clients should
+// treat a code they do not know as a refusal with a message to show, not as a broken frame.
+//
 // Every frame is decoded with the schemas below at the boundary; anything else is refused.
 import * as v from 'valibot';
 import { decodeWith, parseJson, type Decoded } from '../src/core/decode.ts';
@@ -35,6 +43,11 @@ export const joinSchema = v.strictObject({
   id: nodeIdSchema,
   /** Signature by `id` over joinSigningText(challenge, room, id). */
   sig: signatureSchema,
+  /**
+   * Only for private rooms: base64url SHA-256 of a key derived from the room's password
+   * (room-key.ts). The server compares it with the room's first; it learns no password or key.
+   */
+  verifier: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'verifier: 43 base64url characters (a SHA-256 digest)'))),
 });
 
 export const signalOutSchema = v.strictObject({
@@ -69,6 +82,12 @@ export const errorCodes = [
   'server-full',
   'duplicate-id',
   'origin-refused',
+  /** A private room, joined without its password. */
+  'password-required',
+  /** A private room, joined with another password than its first members. */
+  'wrong-password',
+  /** A join with a password into an open room that already has members without one. */
+  'room-not-private',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -96,6 +115,15 @@ export const errorSchema = v.strictObject({
   code: v.picklist(errorCodes),
   message: v.string(),
 });
+/**
+ * What a client accepts as an error frame: any short code, so a code added to the server later
+ * reaches an older client as a refusal with its message rather than as an undecodable frame.
+ */
+const errorInSchema = v.strictObject({
+  type: v.literal('error'),
+  code: v.pipe(v.string(), v.regex(/^[a-z][a-z-]{0,47}$/, 'code: lower-case words joined by dashes')),
+  message: v.pipe(v.string(), v.maxLength(1_000)),
+});
 
 export const serverMessageSchema = v.variant('type', [
   welcomeSchema,
@@ -106,6 +134,9 @@ export const serverMessageSchema = v.variant('type', [
   errorSchema,
 ]);
 export type ServerMessage = v.InferOutput<typeof serverMessageSchema>;
+const serverMessageInSchema = v.variant('type', [welcomeSchema, joinedSchema, peerJoinedSchema, peerLeftSchema, signalInSchema, errorInSchema]);
+/** A server frame as a client decodes it (error codes it may not know yet). */
+export type ServerMessageIn = v.InferOutput<typeof serverMessageInSchema>;
 export type ErrorMessage = v.InferOutput<typeof errorSchema>;
 
 /** The exact text a joining node signs: binds the server's challenge, the room and the id. */
@@ -119,8 +150,14 @@ export function decodeClientMessage(text: string): Decoded<ClientMessage> {
   return parsed.ok ? decodeWith(clientMessageSchema, parsed.value) : parsed;
 }
 
-/** Parse and check one server frame; never throws. */
+/** Parse and check one server frame strictly (the server's own contract, for tests); never throws. */
 export function decodeServerMessage(text: string): Decoded<ServerMessage> {
   const parsed = parseJson(text);
   return parsed.ok ? decodeWith(serverMessageSchema, parsed.value) : parsed;
+}
+
+/** Parse and check one server frame as a client does: error codes it does not know are kept. */
+export function decodeServerMessageIn(text: string): Decoded<ServerMessageIn> {
+  const parsed = parseJson(text);
+  return parsed.ok ? decodeWith(serverMessageInSchema, parsed.value) : parsed;
 }

@@ -6,6 +6,7 @@
 // one connection.
 import type { Rng } from '../src/core/rng.ts';
 import type { NodeId } from '../src/core/types.ts';
+import { timingSafeEqual } from 'node:crypto';
 import type { ErrorCode } from './protocol.ts';
 
 export interface RoomLimits {
@@ -27,7 +28,7 @@ export type JoinOutcome<C> =
       /** Everyone else in the room, to be told `peer-joined`. */
       announceTo: C[];
     }
-  | Refusal<'already-joined' | 'duplicate-id' | 'room-full' | 'server-full'>;
+  | Refusal<'already-joined' | 'duplicate-id' | 'room-full' | 'server-full' | 'password-required' | 'wrong-password' | 'room-not-private'>;
 
 export type RouteOutcome<C> =
   | { ok: true; from: NodeId; target: C }
@@ -48,8 +49,17 @@ interface Membership {
 /** The first characters of an id: enough for a person to tell nodes apart in a message. */
 export const shortId = (id: string): string => id.slice(0, 8);
 
+/**
+ * A live room. `verifier` is fixed by the join that opened it: null for an open room, else the
+ * verifier of its password (private rooms). It goes with the room when the last member leaves.
+ */
+interface Room<C> {
+  members: Map<NodeId, C>;
+  verifier: string | null;
+}
+
 export class RoomRegistry<C> {
-  private readonly rooms = new Map<string, Map<NodeId, C>>();
+  private readonly rooms = new Map<string, Room<C>>();
   private readonly byConn = new Map<C, Membership>();
   private readonly byId = new Map<NodeId, C>();
 
@@ -58,7 +68,8 @@ export class RoomRegistry<C> {
     private readonly limits: RoomLimits,
   ) {}
 
-  join(conn: C, room: string, id: NodeId): JoinOutcome<C> {
+  /** `verifier`: the join's password verifier (private rooms), or undefined. */
+  join(conn: C, room: string, id: NodeId, verifier?: string): JoinOutcome<C> {
     const current = this.byConn.get(conn);
     if (current) {
       return refuse(
@@ -72,24 +83,27 @@ export class RoomRegistry<C> {
         `node ${shortId(id)} is already connected (another tab with the same key, or a connection that has not dropped yet); the existing connection keeps the id — retry in a few seconds`,
       );
     }
-    let members = this.rooms.get(room);
-    if (!members) {
+    const existing = this.rooms.get(room);
+    if (!existing) {
       if (this.rooms.size >= this.limits.maxRooms) {
         return refuse(
           'server-full',
           `this server already holds its limit of ${this.limits.maxRooms} rooms; join an existing room or try again later`,
         );
       }
-    } else if (members.size >= this.limits.maxNodesPerRoom) {
-      return refuse(
-        'room-full',
-        `room "${room}" already has its limit of ${this.limits.maxNodesPerRoom} nodes; pick another room (?room=…)`,
-      );
+    } else {
+      const refusal = passwordRefusal(room, existing.verifier, verifier);
+      if (refusal) return refusal;
+      if (existing.members.size >= this.limits.maxNodesPerRoom) {
+        return refuse(
+          'room-full',
+          `room "${room}" already has its limit of ${this.limits.maxNodesPerRoom} nodes; pick another room (?room=…)`,
+        );
+      }
     }
-    if (!members) {
-      members = new Map();
-      this.rooms.set(room, members);
-    }
+    const entry = existing ?? { members: new Map<NodeId, C>(), verifier: verifier ?? null };
+    if (!existing) this.rooms.set(room, entry);
+    const members = entry.members;
     const peers = this.sample([...members.keys()], this.limits.maxPeersInJoinSample);
     const announceTo = [...members.values()];
     members.set(id, conn);
@@ -104,7 +118,7 @@ export class RoomRegistry<C> {
     if (!membership) return null;
     this.byConn.delete(conn);
     this.byId.delete(membership.id);
-    const members = this.rooms.get(membership.room);
+    const members = this.rooms.get(membership.room)?.members;
     if (!members) throw new Error(`room "${membership.room}" vanished while node ${membership.id} was in it`);
     members.delete(membership.id);
     if (members.size === 0) this.rooms.delete(membership.room);
@@ -116,7 +130,7 @@ export class RoomRegistry<C> {
     const membership = this.byConn.get(conn);
     if (!membership) return refuse('not-joined', 'send join first: signals are relayed only between nodes in a room');
     if (to === membership.id) return refuse('bad-message', 'to: a node cannot signal itself');
-    const target = this.rooms.get(membership.room)?.get(to);
+    const target = this.rooms.get(membership.room)?.members.get(to);
     if (target === undefined) {
       return refuse(
         'unknown-peer',
@@ -131,11 +145,23 @@ export class RoomRegistry<C> {
   }
 
   roomSize(room: string): number {
-    return this.rooms.get(room)?.size ?? 0;
+    return this.rooms.get(room)?.members.size ?? 0;
+  }
+
+  /** Whether a live room is private (joined with a password); false for open or absent rooms. */
+  isPrivate(room: string): boolean {
+    return (this.rooms.get(room)?.verifier ?? null) !== null;
   }
 
   counts(): { rooms: number; nodes: number } {
     return { rooms: this.rooms.size, nodes: this.byId.size };
+  }
+
+  /** Live rooms joined with a password. */
+  privateRoomCount(): number {
+    let count = 0;
+    for (const entry of this.rooms.values()) if (entry.verifier !== null) count++;
+    return count;
   }
 
   /** k distinct items chosen uniformly (a partial Fisher–Yates shuffle). */
@@ -150,6 +176,35 @@ export class RoomRegistry<C> {
     }
     return items.slice(0, take);
   }
+}
+
+/** Whether a join's verifier fits the room it joins; the refusal says what the person can do. */
+function passwordRefusal(
+  room: string,
+  roomVerifier: string | null,
+  joinVerifier: string | undefined,
+): Refusal<'password-required' | 'wrong-password' | 'room-not-private'> | null {
+  if (roomVerifier === null) {
+    if (joinVerifier === undefined) return null;
+    return refuse(
+      'room-not-private',
+      `room "${room}" is open: its members joined without a password, so a password cannot protect it now — join without a password, or pick another room name for a private room`,
+    );
+  }
+  if (joinVerifier === undefined) {
+    return refuse('password-required', `room "${room}" is private: enter its password to join (ask someone in the room for it)`);
+  }
+  if (!sameText(roomVerifier, joinVerifier)) {
+    return refuse('wrong-password', `wrong password for room "${room}": check it with someone in the room and enter it again`);
+  }
+  return null;
+}
+
+/** Constant-time comparison, so response timing tells nothing about how much of a verifier matched. */
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function refuse<Code extends ErrorCode>(code: Code, message: string): Refusal<Code> {

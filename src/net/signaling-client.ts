@@ -3,7 +3,7 @@
 // page's), keeps the connection up with backoff, and hands introductions and signals upward.
 // The Node peer uses it too, with `ws` as its socket.
 import type { NodeId } from '../core/types.ts';
-import { decodeServerMessage, joinSigningText, type ClientMessage, type ErrorCode } from '../../signaling/protocol.ts';
+import { decodeServerMessageIn, joinSigningText, type ClientMessage } from '../../signaling/protocol.ts';
 
 export type SignalingStatus = 'connecting' | 'joined' | 'disconnected' | 'refused';
 
@@ -24,8 +24,10 @@ export interface SignalingHandlers {
   peerJoined(peer: NodeId): void;
   peerLeft(peer: NodeId): void;
   signal(from: NodeId, data: Record<string, unknown>): void;
-  /** A refusal from the server or a frame we could not decode, for the counters. */
-  problem(code: ErrorCode | 'bad-frame', message: string): void;
+  /** A refusal from the server (its error code; maybe one newer than this client) or 'bad-frame', for the counters. */
+  problem(code: string, message: string): void;
+  /** The server refused this node for good (until reconnect()): its code and what to do. */
+  refused?(code: string, message: string): void;
 }
 
 export interface SignalingOptions {
@@ -33,6 +35,8 @@ export interface SignalingOptions {
   room: string;
   id: NodeId;
   sign(text: string): Promise<string>;
+  /** Private rooms: the password verifier sent with every join (src/net/room-key.ts). */
+  verifier?: string;
   createSocket(url: string): SocketLike;
   handlers: SignalingHandlers;
 }
@@ -41,7 +45,7 @@ export interface SignalingOptions {
 const reconnectBaseMs = 500;
 const reconnectMaxMs = 15_000;
 /** Refusals after which retrying cannot help (the server said no for a reason we cannot fix). */
-const finalRefusals: ReadonlySet<string> = new Set(['bad-signature', 'origin-refused']);
+const finalRefusals: ReadonlySet<string> = new Set(['bad-signature', 'origin-refused', 'password-required', 'wrong-password', 'room-not-private']);
 const socketOpen = 1;
 
 export class SignalingClient {
@@ -51,6 +55,8 @@ export class SignalingClient {
   private stopped = false;
   private joined = false;
   private refusedFinally = false;
+  /** The server's message with the final refusal, shown as the status detail. */
+  private refusalMessage = '';
 
   constructor(private readonly options: SignalingOptions) {}
 
@@ -72,6 +78,7 @@ export class SignalingClient {
   /** Connects again now (for a user command or a test), forgetting any final refusal. */
   reconnect(): void {
     this.refusedFinally = false;
+    this.refusalMessage = '';
     this.failures = 0;
     this.socket?.close(1000, 'reconnecting');
     this.socket = null;
@@ -127,7 +134,7 @@ export class SignalingClient {
   private scheduleRetry(why: string): void {
     if (this.stopped) return;
     if (this.refusedFinally) {
-      this.options.handlers.status('refused', why);
+      this.options.handlers.status('refused', this.refusalMessage || why);
       return;
     }
     const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** this.failures) * (0.75 + Math.random() * 0.5);
@@ -142,7 +149,7 @@ export class SignalingClient {
       handlers.problem('bad-frame', 'binary frame from the signaling server');
       return;
     }
-    const decoded = decodeServerMessage(data);
+    const decoded = decodeServerMessageIn(data);
     if (!decoded.ok) {
       handlers.problem('bad-frame', decoded.error);
       return;
@@ -152,7 +159,8 @@ export class SignalingClient {
       case 'welcome': {
         const { room, id } = this.options;
         const sig = await this.options.sign(joinSigningText(message.challenge, room, id));
-        this.write({ type: 'join', room, id, sig });
+        const verifier = this.options.verifier;
+        this.write(verifier === undefined ? { type: 'join', room, id, sig } : { type: 'join', room, id, sig, verifier });
         return;
       }
       case 'joined':
@@ -176,7 +184,11 @@ export class SignalingClient {
         return;
       case 'error':
         handlers.problem(message.code, message.message);
-        if (finalRefusals.has(message.code)) this.refusedFinally = true;
+        if (finalRefusals.has(message.code)) {
+          this.refusedFinally = true;
+          this.refusalMessage = message.message;
+          handlers.refused?.(message.code, message.message);
+        }
         return;
     }
   }
