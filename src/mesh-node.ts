@@ -7,6 +7,7 @@ import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
 import { decodeWith } from './core/decode.ts';
+import { passwordProblem } from './net/room-key.ts';
 import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
 
 export type { NodeSnapshot };
@@ -20,6 +21,11 @@ export interface MeshNodeOptions {
   iceServers?: IceServer[];
   /** 'relay': connect through TURN relays only. Default: what /config.json says, else 'all'. */
   iceTransportPolicy?: IceTransportPolicy;
+  /**
+   * A private room's password (at least 8 characters): the worker derives the room key from it
+   * (src/net/room-key.ts); joins without it, or with another, are refused. Never sent anywhere.
+   */
+  password?: string;
 }
 
 export interface MeshNode {
@@ -62,6 +68,8 @@ async function configuredIce(): Promise<IceConfig> {
 }
 
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
+  const passwordRefusal = options.password !== undefined ? passwordProblem(options.password) : null;
+  if (passwordRefusal) throw new Error(passwordRefusal);
   const needConfig = options.iceServers === undefined || options.iceTransportPolicy === undefined;
   const [slot, configured] = await Promise.all([claimSlot(), needConfig ? configuredIce() : null]);
   const iceServers = options.iceServers ?? configured?.iceServers ?? [];
@@ -126,6 +134,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     room: options.room,
     signalingUrl: options.signalingUrl ?? defaultSignalingUrl(location),
     iceServers,
+    ...(options.password !== undefined ? { password: options.password } : {}),
   });
 
   return {

@@ -3,9 +3,9 @@
 // and reported, and the node starts with a fresh identity rather than failing.
 import { createIdentity, decodeStoredIdentity, type Identity } from '../crypto/ed25519.ts';
 import type { Storage } from '../store/storage.ts';
+import { setAside } from '../store/set-aside.ts';
 
 const identityKey = 'node/identity';
-const setAsidePrefix = 'corrupt/';
 
 export interface LoadedIdentity {
   identity: Identity;
@@ -18,7 +18,7 @@ export async function loadOrCreateIdentity(storage: Storage, now: number): Promi
   if (stored !== undefined) {
     const identity = await decodeStoredIdentity(stored);
     if (identity) return { identity, origin: 'loaded' };
-    await storage.set(`${setAsidePrefix}${identityKey}@${now}`, stored);
+    await setAside(storage, identityKey, stored, 'the stored identity did not check out; a new one was made', now);
   }
   const identity = await createIdentity();
   await storage.set(identityKey, { id: identity.id, privateKey: identity.privateKey, publicKey: identity.publicKey });

@@ -50,6 +50,7 @@ async function handle(message: PageToWorker): Promise<void> {
         createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
         linkHost: pageLinkHost,
         iceServers: message.iceServers,
+        ...(message.password !== undefined ? { password: message.password } : {}),
         services: createDefaultServices(),
         publishSnapshot: (snapshot) => post({ type: 'snapshot', snapshot: { ...snapshot, rejectedFromPage: refusedFromPage } }),
       });

@@ -4,6 +4,7 @@
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../core/decode.ts';
 import { nodeIdSchema, plainObjectSchema } from '../core/ids.ts';
+import { maxPasswordChars } from '../net/room-key.ts';
 
 const peerId = nodeIdSchema;
 const linkId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/));
@@ -24,6 +25,8 @@ const init = v.strictObject({
   room: v.string(),
   signalingUrl: v.string(),
   iceServers: v.pipe(v.array(iceServer), v.maxLength(16)),
+  /** A private room's password: only the worker derives the room key from it; it never leaves the tab. */
+  password: v.optional(v.pipe(v.string(), v.maxLength(maxPasswordChars))),
 });
 const linkUp = v.strictObject({ type: v.literal('link-up'), peer: peerId, linkId });
 const linkDown = v.strictObject({ type: v.literal('link-down'), peer: peerId, linkId, reason: v.string() });

@@ -11,6 +11,7 @@ import { SignalingClient, type SignalingStatus, type SocketLike } from '../net/s
 import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
 import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity, type LoadedIdentity } from './identity-store.ts';
+import { listSetAside, type SetAsideView } from '../store/set-aside.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
 import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
@@ -80,6 +81,8 @@ export class NodeRuntime implements LinkHostEvents {
   private linksManagedByService = false;
   /** Per-peer rate, size and garbage limits on incoming frames (peer-guard.ts). */
   private readonly guard = new PeerGuard(() => performance.now());
+  /** Stored records that did not check out, set aside by the loaders (src/store/set-aside.ts). */
+  private setAside: { atStart: number; records: SetAsideView[] } = { atStart: 0, records: [] };
 
   private constructor(private readonly options: RuntimeOptions) {}
 
@@ -171,6 +174,10 @@ export class NodeRuntime implements LinkHostEvents {
       }
       if (service.managesLinks) this.linksManagedByService = true;
     }
+    const records = await listSetAside(this.options.storage);
+    const atStart = records.filter((r) => r.at >= this.startedAt).length;
+    this.setAside = { atStart, records };
+    if (atStart > 0) this.rejected['stored record set aside'] = atStart;
     this.signaling.start();
     this.timers.push(setInterval(() => this.upkeep(), upkeepIntervalMs));
     this.timers.push(setInterval(() => this.pingAll(), pingIntervalMs));
@@ -520,6 +527,7 @@ export class NodeRuntime implements LinkHostEvents {
       rejected: { ...this.rejected },
       keptOut: this.guard.stats().keptOut.map((e) => ({ peer: e.peer, forMs: Math.max(0, Math.round(e.untilMs - now)), reason: e.reason })),
       startedAt: this.startedAt,
+      setAside: this.setAside,
     };
   }
 }

@@ -9,6 +9,7 @@ import type { ConsensusView } from './services/pbft-snapshot.ts';
 import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts';
 import type { HealthView } from './services/health.ts';
 import type { MeshSettings } from './services/settings-schema.ts';
+import type { SetAsideView } from '../store/set-aside.ts';
 
 export interface LinkView {
   peer: string;
@@ -37,6 +38,10 @@ export interface BaseSnapshot {
   identity: string;
   signaling: SignalingStatus;
   signalingDetail: string;
+  /** True when this node joined with a room password (its signals are sealed; src/net/sealed-signal.ts). */
+  privateRoom: boolean;
+  /** Why the server refused this node for good (wrong or missing room password, …), until it joins again. */
+  signalingRefusal: { code: string; message: string } | null;
   /** Direct links that are up. */
   links: LinkView[];
   /** Link attempts under way: peer ids. */
@@ -50,6 +55,11 @@ export interface BaseSnapshot {
   /** Peers cut off for flooding or garbage (src/worker/peer-guard.ts), for how much longer, and why. */
   keptOut: Array<{ peer: string; forMs: number; reason: string }>;
   startedAt: number;
+  /**
+   * Stored records that did not check out and were moved to quarantine (src/store/set-aside.ts):
+   * how many at this start, and the records kept (newest first), each with why.
+   */
+  setAside: { atStart: number; records: SetAsideView[] };
 }
 
 /** A tab's full snapshot: the runtime's part and every service's part. */

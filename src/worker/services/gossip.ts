@@ -5,6 +5,17 @@ import { GossipCore, gossipStoragePrefix, type GossipEffect, type GossipView } f
 import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectQueue, type Durable } from '../effect-queue.ts';
 import type { Service, ServiceContext } from '../service.ts';
+import { loadChecked } from '../../store/set-aside.ts';
+import { decodeSelfRecord, decodeStoredEntry, memoryKeyPrefix, selfRecordKey } from '../../core/gossip/persist.ts';
+
+/** Why a stored gossip record cannot be used, or null if it can (keys the core does not read pass). */
+export const checkGossipRecord =
+  (self: NodeId) =>
+  (key: string, raw: unknown): string | null => {
+    if (key === selfRecordKey) return decodeSelfRecord(raw, self) ? null : "not this node's gossip record (incarnation, version, clock)";
+    if (key.startsWith(memoryKeyPrefix)) return decodeStoredEntry(key, raw) ? null : 'not a memory entry stored under its own key';
+    return null;
+  };
 
 export class GossipService implements Service {
   readonly protocol = 'gossip' as const;
@@ -16,9 +27,8 @@ export class GossipService implements Service {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
-    const keys = await ctx.storage.keys(gossipStoragePrefix);
-    const persisted: Array<[string, unknown]> = [];
-    for (const key of keys) persisted.push([key, await ctx.storage.get(key)]);
+    // A record that does not decode is set aside (src/store/set-aside.ts), not handed to the core.
+    const { entries: persisted } = await loadChecked(ctx.storage, gossipStoragePrefix, checkGossipRecord(ctx.self), ctx.now());
     this.core = new GossipCore({ id: ctx.self, rng: ctx.rng, now: ctx.now(), persisted, peers: ctx.linkedPeers() });
   }
 

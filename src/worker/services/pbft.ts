@@ -34,6 +34,8 @@ import { sha256Hex } from '../../compute/kernels/sha256.ts';
 import { EffectQueue } from '../effect-queue.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 import { PbftDriver, type CommittedEffect } from './pbft-driver.ts';
+import { loadChecked, setAside } from '../../store/set-aside.ts';
+import { checkPbftRecord } from './pbft-stored.ts';
 import { GroupCommit } from './pbft-durable.ts';
 import {
   decideGenesis,
@@ -342,10 +344,8 @@ export class PbftService implements Service {
   }
 
   private async readPersisted(): Promise<Array<[string, unknown]>> {
-    const storage = this.ctx.storage;
-    const out: Array<[string, unknown]> = [];
-    for (const key of await storage.keys(persistPrefix)) out.push([key, await storage.get(key)]);
-    return out;
+    // A record that does not check out is set aside with its reason (src/store/set-aside.ts).
+    return (await loadChecked(this.ctx.storage, persistPrefix, checkPbftRecord, this.ctx.now())).entries;
   }
 
   private onCommitted(effect: CommittedEffect): void {
@@ -496,6 +496,7 @@ export class PbftService implements Service {
     const decoded = decodeFollowRecord(raw);
     if (!decoded.ok) {
       this.ctx.reject(`stored genesis record unreadable (${decoded.error}); finding the room's again`);
+      await setAside(this.ctx.storage, followStorageKey, raw, `${decoded.error}; the room's genesis is found again`, this.ctx.now());
       return null;
     }
     const record = decoded.value;

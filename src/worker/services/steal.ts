@@ -16,6 +16,7 @@ import type { JsonValue } from '../../core/steal/json.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectQueue, type Durable } from '../effect-queue.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
+import { setAside } from '../../store/set-aside.ts';
 import { defaultComputePool, type ComputePoolFactory, type ComputePoolLike } from './steal-pool.ts';
 import { AcceptedResults, maxTilesPerCall, type TilesPage } from './steal-results.ts';
 import { TaskRunner } from './steal-runner.ts';
@@ -67,7 +68,12 @@ export class StealService implements Service {
     const entries: Array<[string, unknown]> = [];
     for (const key of keys) entries.push([key, await ctx.storage.get(key)]);
     const restored = decodePersistedJobs(entries);
-    for (const skipped of restored.skipped) this.refuse('damaged-record', `${skipped.key.slice(0, 120)}: ${skipped.reason}`, null);
+    const stored = new Map(entries);
+    for (const skipped of restored.skipped) {
+      this.refuse('damaged-record', `${skipped.key.slice(0, 120)}: ${skipped.reason}`, null);
+      // Set aside (src/store/set-aside.ts) so it is reported once and the job starts clean.
+      if (stored.get(skipped.key) !== undefined) await setAside(ctx.storage, skipped.key, stored.get(skipped.key), skipped.reason, ctx.now());
+    }
     try {
       this.pool = (this.options.createPool ?? defaultComputePool)();
       if (!this.pool) this.poolError = 'no compute pool on this node: it hands its tasks out but computes none';
