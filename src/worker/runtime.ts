@@ -8,6 +8,8 @@ import { decodeLinkMessage, maxChatChars, type LinkMessage } from '../core/link/
 import { signText, verifyText, type Identity } from '../crypto/ed25519.ts';
 import { toBase64Url } from '../crypto/base64url.ts';
 import { SignalingClient, type SignalingStatus, type SocketLike } from '../net/signaling-client.ts';
+import { deriveRoomKey, type RoomKey } from '../net/room-key.ts';
+import { SignalSealer } from '../net/sealed-signal.ts';
 import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
 import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity, type LoadedIdentity } from './identity-store.ts';
@@ -50,6 +52,11 @@ export interface RuntimeOptions {
    * CryptoKey objects in `storage` (IndexedDB can hold them). A Node peer supplies its own.
    */
   loadIdentity?: (storage: Storage) => Promise<LoadedIdentity>;
+  /**
+   * The room's password (private rooms). The runtime derives the room key from it once, at
+   * start (src/net/room-key.ts), and keeps only the non-extractable key and the verifier.
+   */
+  password?: string;
 }
 
 export class NodeRuntime implements LinkHostEvents {
@@ -81,6 +88,10 @@ export class NodeRuntime implements LinkHostEvents {
   private linksManagedByService = false;
   /** Per-peer rate, size and garbage limits on incoming frames (peer-guard.ts). */
   private readonly guard = new PeerGuard(() => performance.now());
+  /** Private rooms: seals every signal we send and opens every one we get (null: open room). */
+  private sealer: SignalSealer | null = null;
+  /** The server's final refusal (a wrong password, …), for the snapshot; cleared on a join. */
+  private signalingRefusal: { code: string; message: string } | null = null;
   /** Stored records that did not check out, set aside by the loaders (src/store/set-aside.ts). */
   private setAside: { atStart: number; records: SetAsideView[] } = { atStart: 0, records: [] };
 
@@ -102,6 +113,11 @@ export class NodeRuntime implements LinkHostEvents {
     this.id = identity.id;
     this.identity = identity;
     this.identityOrigin = origin;
+    let roomKey: RoomKey | null = null;
+    if (this.options.password !== undefined) {
+      roomKey = await deriveRoomKey(this.options.room, this.options.password);
+      this.sealer = new SignalSealer(roomKey, this.id, (reason) => this.reject(`private room: ${reason}`));
+    }
     this.links = new LinkManager({
       self: this.id,
       host: this.options.linkHost,
@@ -113,10 +129,8 @@ export class NodeRuntime implements LinkHostEvents {
       // The signaling server when we are in the room; otherwise over the mesh, so links can
       // still be made while the server is down.
       deliverSignal: (to, signal) => {
-        if (this.signaling.sendSignal(to, signal as unknown as Record<string, unknown>)) return true;
-        if (!this.routing) return false;
-        this.routing.route(signalKind, to, signal);
-        return true;
+        if (this.sealer) return this.sealer.outgoing(to, signal, (sealed) => this.relaySignal(to, sealed));
+        return this.relaySignal(to, signal as unknown as Record<string, unknown>);
       },
       onUp: (peer) => {
         this.dispatch((service) => service.linkUp?.(peer));
@@ -137,12 +151,14 @@ export class NodeRuntime implements LinkHostEvents {
       room: this.options.room,
       id: this.id,
       sign: (text) => signText(identity, text),
+      ...(roomKey ? { verifier: roomKey.verifier } : {}),
       createSocket: this.options.createSocket,
       handlers: {
         status: (status, detail) => {
           const wasJoined = this.signalingStatus === 'joined';
           this.signalingStatus = status;
           this.signalingDetail = detail;
+          if (status === 'joined') this.signalingRefusal = null;
           if (wasJoined !== (status === 'joined')) this.publish({ type: 'signaling', joined: status === 'joined' });
           this.changed();
         },
@@ -159,8 +175,12 @@ export class NodeRuntime implements LinkHostEvents {
             this.publish({ type: 'peer-left-room', peer });
           }, peerLeftGraceMs);
         },
-        signal: (from, data) => void this.links.receiveSignal(from, data),
+        signal: (from, data) => this.receiveSignal(from, data),
         problem: (code, message) => this.reject(`signaling ${code}: ${message}`),
+        refused: (code, message) => {
+          this.signalingRefusal = { code, message };
+          this.changed();
+        },
       },
     });
     const rng = createRng(crypto.getRandomValues(new Uint32Array(1))[0] as number);
@@ -206,6 +226,7 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   reconnectSignaling(): void {
+    this.signalingRefusal = null;
     this.signaling.reconnect();
   }
 
@@ -289,7 +310,7 @@ export class NodeRuntime implements LinkHostEvents {
   /** A message that came over the mesh (authenticated by the routing service). */
   private deliverRouted(delivery: RoutedDelivery): void {
     if (delivery.kind === signalKind) {
-      void this.links.receiveSignal(delivery.origin, delivery.message);
+      this.receiveSignal(delivery.origin, delivery.message);
       return;
     }
     const service = this.serviceByProtocol.get(delivery.kind as ProtocolTag);
@@ -358,6 +379,24 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   // ── internals ──
+
+  /** Sends a (sealed, in private rooms) signal through the server, or over the mesh while it is down. */
+  private relaySignal(to: NodeId, data: object): boolean {
+    if (this.signaling.sendSignal(to, data as Record<string, unknown>)) return true;
+    if (!this.routing) return false;
+    this.routing.route(signalKind, to, data);
+    return true;
+  }
+
+  /**
+   * A signal from the server (`from` stamped by it) or the mesh (`from` the routed origin). In
+   * a private room it must open under the room key, or it is refused and counted: outsiders
+   * cannot start a link through the server or through a member relaying for them.
+   */
+  private receiveSignal(from: NodeId, data: unknown): void {
+    if (this.sealer) this.sealer.incoming(from, data, (signal) => void this.links.receiveSignal(from, signal));
+    else void this.links.receiveSignal(from, data);
+  }
 
   private introduce(peer: NodeId): void {
     if (peer === this.id) return;
@@ -517,6 +556,8 @@ export class NodeRuntime implements LinkHostEvents {
       identity: this.identityOrigin,
       signaling: this.signalingStatus,
       signalingDetail: this.signalingDetail,
+      privateRoom: this.sealer !== null,
+      signalingRefusal: this.signalingRefusal,
       links: all
         .filter((l) => l.state === 'up')
         .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs) }))
