@@ -19,7 +19,7 @@ export class ManualNet {
   readonly disks = new Map<NodeId, Map<string, unknown>>();
   readonly queue: Envelope[] = [];
   readonly results: Array<ClientResultEffect & { node: NodeId }> = [];
-  readonly committed: Array<{ node: NodeId; seq: number; digest: string }> = [];
+  readonly committed: Array<{ node: NodeId; seq: number; digest: string; ops: unknown[] }> = [];
   /** Every effect each node produced, in order. */
   readonly effects = new Map<NodeId, PbftEffect[]>();
   now: Millis = 0;
@@ -141,7 +141,7 @@ export class ManualNet {
           this.results.push({ ...effect, node: id });
           break;
         case 'committed':
-          this.committed.push({ node: id, seq: effect.seq, digest: effect.digest });
+          this.committed.push({ node: id, seq: effect.seq, digest: effect.digest, ops: effect.entries.map((e) => e.op) });
           break;
         default:
           break;
