@@ -4,6 +4,7 @@ import { createMeshNode } from './mesh-node.ts';
 import { installWindowApi } from './window-api.ts';
 import { MeshState } from './ui/mesh.svelte.ts';
 import App from './ui/App.svelte';
+import { storedRoomPassword } from './ui/room-password.ts';
 import './ui/app.css';
 
 const params = new URLSearchParams(location.search);
@@ -12,7 +13,9 @@ const signalingUrl = params.get('signal') ?? undefined;
 const target = document.getElementById('app') as HTMLElement;
 
 try {
-  const node = await createMeshNode({ room, ...(signalingUrl ? { signalingUrl } : {}) });
+  // A private room's password, if this tab was given one (never from the URL: room-password.ts).
+  const password = storedRoomPassword(room);
+  const node = await createMeshNode({ room, ...(signalingUrl ? { signalingUrl } : {}), ...(password !== null ? { password } : {}) });
   installWindowApi(node);
   mount(App, { target, props: { mesh: new MeshState(node) } });
 } catch (error) {

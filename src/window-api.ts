@@ -6,6 +6,7 @@ import type { ByzantineMode } from './core/pbft/index.ts';
 import type { Priority } from './core/steal/index.ts';
 import type { MeshSettings } from './worker/services/settings-schema.ts';
 import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
+import { useRoomPassword } from './ui/room-password.ts';
 import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
@@ -63,6 +64,13 @@ export interface TabmeshApi {
   setSettings(change: Partial<MeshSettings>): Promise<MeshSettings>;
   /** The settings in force. */
   settings(): Promise<MeshSettings>;
+  /**
+   * Private rooms: remembers `password` for this tab's room (sessionStorage, never the URL) and
+   * reloads the page, so the node starts again and joins with it; null forgets it. A password
+   * under 8 characters rejects with the reason. snapshot().privateRoom and
+   * snapshot().signalingRefusal tell how it went.
+   */
+  setRoomPassword(password: string | null): Promise<void>;
   /** Fault injection and deep reads for the chaos run and devtools (flood, acceptedTasks): src/debug-api.ts. */
   debug: TabmeshDebugApi;
 }
@@ -101,6 +109,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,
     setSettings: async (change) => applyAndRemember((name, ...args) => node.command(name, ...args), (node.snapshot() ?? (await api.ready())).room, change),
     settings: () => node.command('settings') as Promise<MeshSettings>,
+    setRoomPassword: async (password) => useRoomPassword((node.snapshot() ?? (await api.ready())).room, password),
     debug: debugApi(node),
   };
   window.tabmesh = api;

@@ -1,0 +1,125 @@
+// Issue 9, private rooms, as a person uses them: one tab makes a new room private by entering a
+// password in the page, a second tab that opens the room link is refused until it enters the
+// same password and then links with the first; a tab with a wrong password and a tab without
+// one are refused with the server's message on the page, and never link with anyone.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Duplex } from 'node:stream';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, linkedPeers, newUser, snapshotOf, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
+
+const room = `vault-${Math.random().toString(36).slice(2, 8)}`;
+const password = 'correct horse battery staple';
+/** Generous: under load a tab's start plus the 600,000-round key derivation can take a while. */
+const joinDeadlineMs = 60_000;
+
+/** Opens the room link in a new tab (no password: sessionStorage is per tab) and waits for its node. */
+async function openRoom(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  await page.goto(`${url}?room=${room}`);
+  await waitForSnapshot(page, (s) => s.signaling === 'joined' || s.signaling === 'refused', 'an answer from the server', joinDeadlineMs);
+  return page;
+}
+
+/** Types a password into the page's form and submits it, as a person would; the page restarts its node. */
+async function enterPassword(page: Page, text: string): Promise<void> {
+  const opener = page.getByTestId('room-password-open');
+  if (await opener.isVisible()) await opener.click();
+  await page.getByTestId('room-password-input').fill(text);
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('room-password-submit').click()]);
+}
+
+async function expectRefused(page: Page, code: string, message: RegExp): Promise<void> {
+  const snapshot = await waitForSnapshot(page, (s) => s.signaling === 'refused' && s.signalingRefusal?.code === code, `refused with ${code}`, joinDeadlineMs);
+  expect(snapshot.signalingRefusal?.message).toMatch(message);
+  const shown = page.getByTestId('room-refusal');
+  await shown.waitFor({ state: 'visible', timeout: joinDeadlineMs });
+  expect(await shown.textContent()).toMatch(message);
+}
+
+describe('private rooms in the browser', () => {
+  let running: RunningServer;
+  let browser: Browser;
+  let user: BrowserContext;
+  let creator: Page;
+  let member: Page;
+  let wrong: Page;
+  let without: Page;
+
+  /** Every byte the server wrote to a WebSocket (server frames are unmasked: readable as text). */
+  const wire: Buffer[] = [];
+
+  beforeAll(async () => {
+    running = await startServer();
+    running.server.httpServer.on('upgrade', (_req: unknown, socket: Duplex) => {
+      const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (Buffer.isBuffer(chunk)) wire.push(Buffer.from(chunk));
+        else if (typeof chunk === 'string') wire.push(Buffer.from(chunk));
+        return write(chunk, ...rest);
+      }) as typeof socket.write;
+    });
+    browser = await launchBrowser();
+    user = await newUser(browser);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await running?.stop();
+  });
+
+  test('a tab makes a new room private with a password from the form, and it stays out of the URL', async () => {
+    creator = await openRoom(user, running.url);
+    expect((await snapshotOf(creator)).privateRoom).toBe(false);
+    await enterPassword(creator, password);
+    const joined = await waitForSnapshot(creator, (s) => s.signaling === 'joined' && s.privateRoom, 'joined the room with its password', joinDeadlineMs);
+    expect(joined.room).toBe(room);
+    await creator.getByTestId('private-room').waitFor({ state: 'visible', timeout: joinDeadlineMs });
+    expect(creator.url()).not.toContain('horse');
+    expect(await creator.content()).not.toContain(password);
+    expect(running.server.stats()).toMatchObject({ privateRooms: 1 });
+  }, 120_000);
+
+  test('a tab without the password is refused with a message on the page, then joins with it and links', async () => {
+    member = await openRoom(user, running.url);
+    await expectRefused(member, 'password-required', /private: enter its password/);
+    await enterPassword(member, password);
+    const memberSnapshot = await waitForSnapshot(member, (s) => s.signaling === 'joined' && s.privateRoom, 'joined with the password', joinDeadlineMs);
+    const creatorId = (await snapshotOf(creator)).id;
+    await waitForSnapshot(member, (s) => linkedPeers(s).includes(creatorId) && s.links.every((l) => l.rttMs !== null), 'linked to the creator', joinDeadlineMs);
+    await waitForSnapshot(creator, (s) => linkedPeers(s).includes(memberSnapshot.id), 'linked to the member', joinDeadlineMs);
+    // Signals between them crossed the server sealed, and each opened the other's.
+    const rejected = (await snapshotOf(member)).rejected;
+    expect(Object.keys(rejected).filter((reason) => reason.startsWith('private room:'))).toEqual([]);
+    const relayed = Buffer.concat(wire).toString('latin1');
+    expect(relayed).toContain('"sealed":1');
+    for (const plain of ['a=fingerprint', 'a=ice-ufrag', 'candidate:', '"sdp"', '"offer"']) expect(relayed, `the server relayed ${plain}`).not.toContain(plain);
+  }, 180_000);
+
+  test('a tab with a wrong password and a tab without one are refused on the page and never link', async () => {
+    wrong = await openRoom(user, running.url);
+    await expectRefused(wrong, 'password-required', /private/);
+    await enterPassword(wrong, 'not the right password');
+    await expectRefused(wrong, 'wrong-password', /wrong password for room/);
+    without = await openRoom(user, running.url);
+    await expectRefused(without, 'password-required', /private: enter its password/);
+
+    const outsiders = await Promise.all([wrong, without].map(async (p) => (await snapshotOf(p)).id));
+    for (const page of [wrong, without]) {
+      const s = await snapshotOf(page);
+      expect(s.links).toEqual([]);
+      expect(s.knownPeers).toEqual([]);
+      expect(s.privateRoom).toBe(page === wrong);
+    }
+    for (const page of [creator, member]) {
+      const s = await snapshotOf(page);
+      expect(s.signaling).toBe('joined');
+      for (const outsider of outsiders) {
+        expect(s.knownPeers).not.toContain(outsider);
+        expect(linkedPeers(s)).not.toContain(outsider);
+      }
+    }
+    expect(running.server.stats().refusals).toMatchObject({ 'wrong-password': 1 });
+    expect(running.server.stats().refusals['password-required']).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+});
