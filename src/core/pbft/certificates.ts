@@ -4,7 +4,7 @@
 // here is that the right replicas signed the right things, enough of them, and that the
 // unsigned attachments match the signed digests. Each check returns a reason, or null if fine.
 import type { NodeId } from '../types.ts';
-import type { PbftParams } from './constants.ts';
+import { maxBatchRequestsOnWire, type PbftParams } from './constants.ts';
 import { canonicalBytes } from './json.ts';
 import type { CommitCert } from './log.ts';
 import type { Batch, CheckpointBody, Digest, PbftMessage, PreparedCert, Signed, StableCert, ViewChangeBody, EpochRecord } from './messages.ts';
@@ -19,7 +19,9 @@ export function batchDigest(digest: DigestFn, batch: Batch): Digest {
 }
 
 export function checkBatch(batch: Batch, params: PbftParams): string | null {
-  if (batch.length > params.maxBatchRequests) return `a batch holds at most ${params.maxBatchRequests} requests`;
+  // The count is each primary's own choice (maxBatchRequests, live: setMaxBatchRequests); what
+  // every node must agree on is the size in characters, which bounds view-change messages.
+  if (batch.length > maxBatchRequestsOnWire) return `a batch holds at most ${maxBatchRequestsOnWire} requests`;
   if (canonicalBytes(batch).length > params.maxBatchChars) return `a batch is at most ${params.maxBatchChars} characters`;
   for (const request of batch) {
     if (request.body.type !== 'request') return 'a batch holds only requests';

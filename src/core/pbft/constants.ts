@@ -18,7 +18,11 @@ export interface PbftParams {
   logWindowSeqs: number;
   /** Most replicas; nodes beyond this stay observers that follow the committed log. */
   maxReplicas: number;
-  /** Most requests the primary puts in one pre-prepare. */
+  /**
+   * Most requests this node puts in one pre-prepare when it is the primary. Unlike the others
+   * it may differ between nodes and change while running (PbftReplica.setMaxBatchRequests):
+   * receivers accept up to maxBatchRequestsOnWire; maxBatchChars bounds the size.
+   */
   maxBatchRequests: number;
   /**
    * Most characters of canonical JSON in one batch. With L batches a view-change message

@@ -26,7 +26,7 @@ export {
 export { PbftClient, type ClientEffect, type ClientInput, type ClientResult } from './client.ts';
 export { decodeOp, describeOp, type Op, type OpResult } from './ops.ts';
 export { byzantineModes, isByzantineMode, type ByzantineMode } from './byzantine.ts';
-export { defaultPbftParams, defaultPbftTiming, type PbftParams, type PbftTiming } from './constants.ts';
+export { defaultPbftParams, defaultPbftTiming, maxBatchRequestsOnWire, type PbftParams, type PbftTiming } from './constants.ts';
 export { faultsTolerated, quorumSize, replyQuorum } from './quorum.ts';
 export { membershipBoundary } from './state-machine.ts';
 export { persistPrefix } from './persistence.ts';

@@ -210,7 +210,7 @@ const stripAttachments = <B extends PbftBody>(m: Signed<B>): Signed<B> => ({ bod
 
 export class PbftReplica {
   readonly id: NodeId;
-  private readonly params: PbftParams;
+  private params: PbftParams;
   private readonly timing: PbftTiming;
   private readonly digest: DigestFn;
   private readonly genesis: ReplicaConfig;
@@ -402,6 +402,21 @@ export class PbftReplica {
       history: this.history.length,
       delayed: this.byz.heldCount(),
     };
+  }
+
+  /**
+   * Changes how many requests this node puts in one pre-prepare when it is primary (a local
+   * choice: receivers accept any count up to the wire ceiling). Takes effect with the next batch.
+   */
+  setMaxBatchRequests(n: number): void {
+    const params = { ...this.params, maxBatchRequests: n };
+    const problem = checkParams(params);
+    if (problem) throw new Error(`batch size: ${problem}`);
+    this.params = params;
+  }
+
+  get maxBatchRequests(): number {
+    return this.params.maxBatchRequests;
   }
 
   /** The key–value store as committed here. */

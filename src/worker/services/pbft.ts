@@ -18,6 +18,7 @@ import {
   defaultPbftParams,
   describeOp,
   isByzantineMode,
+  maxBatchRequestsOnWire,
   PbftReplica,
   persistPrefix,
   signaturesToVerify,
@@ -106,6 +107,8 @@ export class PbftService implements Service {
   private switching = false;
   private stopping = false;
   private byzantine: ByzantineMode | null = null;
+  /** Requests per pre-prepare when this node is primary, if set live (setBatchSize). */
+  private batchSize: number | null = null;
   private resets = 0;
   private discardedCommits = 0;
 
@@ -253,6 +256,17 @@ export class PbftService implements Service {
     },
   };
 
+  /**
+   * Requests this node puts in one pre-prepare while it is primary, live (a local choice: other
+   * nodes accept any count up to the wire ceiling). Throws with the reason when out of range.
+   */
+  setBatchSize(n: number): number {
+    if (!Number.isInteger(n) || n < 1 || n > maxBatchRequestsOnWire) throw new Error(`batch size must be a whole number from 1 to ${maxBatchRequestsOnWire}`);
+    this.batchSize = n;
+    this.driver?.core.setMaxBatchRequests(n);
+    return n;
+  }
+
   snapshot(): Record<string, unknown> {
     return { consensus: this.consensus() };
   }
@@ -297,7 +311,7 @@ export class PbftService implements Service {
       genesis: [follow.genesis.body.founder],
       digest: sha256Hex,
       rng: ctx.rng.fork(`core-${generation}`),
-      params: this.params,
+      params: this.batchSize === null ? this.params : { ...this.params, maxBatchRequests: this.batchSize },
       timing: this.timing,
       byzantine: this.byzantine,
     };

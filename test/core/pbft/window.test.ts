@@ -120,4 +120,30 @@ describe('many open operations per client', () => {
     expect(decodeMessage({ body: { ...reply, more: [{ ok: true }] }, signer: 'r', sig: 's' }).ok).toBe(true);
     expect(decodeMessage({ body: { ...reply, more: [{ ok: 'yes' }] }, signer: 'r', sig: 's' }).ok).toBe(false);
   });
+
+  test('batch size is each primary\'s own choice, live: smaller batches, or larger than the backups\' own setting', () => {
+    const n = net();
+    expect(() => n.node(r0).setMaxBatchRequests(0)).toThrow('batch size: maxBatchRequests must be 1…256');
+    n.node(r0).setMaxBatchRequests(64);
+    expect(n.node(r0).maxBatchRequests).toBe(64);
+    expect(n.node(r1).maxBatchRequests).toBe(defaultPbftParams.maxBatchRequests);
+    // 40 clients' requests reach the primary at once: after the first few batches the rest go in one.
+    const clients = Array.from({ length: 40 }, (_, i) => asNodeId(`c${i}`));
+    for (const c of clients) n.inject(r0, n.sign({ type: 'request', client: c, ts: 1, op: { kind: 'decision', value: c } }, c));
+    settle(n, 3);
+    const sizes = n.committed.filter((c) => c.node === r1).map((c) => c.ops.length);
+    expect(Math.max(...sizes)).toBeGreaterThan(defaultPbftParams.maxBatchRequests);
+    for (const id of n.ids) {
+      expect(n.node(id).view().stats.executedRequests).toBe(40);
+      expect(n.node(id).view().rejected['bad-batch']).toBeUndefined();
+    }
+    // And down to 2: no batch holds more from then on.
+    n.node(r0).setMaxBatchRequests(2);
+    const before = n.committed.length;
+    for (const c of clients) n.inject(r0, n.sign({ type: 'request', client: c, ts: 2, op: { kind: 'decision', value: `${c} again` } }, c));
+    settle(n, 3);
+    const later = n.committed.slice(before).filter((c) => c.node === r1);
+    expect(later.reduce((sum, c) => sum + c.ops.length, 0)).toBe(40);
+    expect(Math.max(...later.map((c) => c.ops.length))).toBeLessThanOrEqual(2);
+  });
 });

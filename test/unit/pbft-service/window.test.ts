@@ -21,6 +21,9 @@ describe('many open proposals from one tab', () => {
     async (seed) => {
       const { room, nodes } = await roomOf(seed, 4);
       const proposer = nodes[1]!;
+      // The batch size is a live, local setting; out of range it is refused with the range.
+      expect(() => nodes[0]!.service.setBatchSize(0)).toThrow('batch size must be a whole number from 1 to 256');
+      expect(nodes[0]!.service.setBatchSize(64)).toBe(64);
       const opened = Array.from({ length: maxOpenProposals }, (_, i) => room.propose(proposer.id, `w${i}`));
       // The window is full: one more is refused at once, with what to do about it.
       expect(() => room.propose(proposer.id, 'one too many')).toThrow(`${maxOpenProposals} proposals are already waiting for consensus; wait for some to finish`);
