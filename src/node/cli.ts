@@ -4,8 +4,9 @@
 import * as v from 'valibot';
 import { joinSchema, signalingPath } from '../../signaling/protocol.ts';
 import { clientConfigPath, parseIceServers, type IceServerConfig } from '../../signaling/ice-config.ts';
+import { passwordProblem } from '../net/room-key.ts';
 
-export const nodeUsage = `Usage: tabmesh-node --room NAME --signal URL [--data DIR] [--json] [--ice-servers JSON]
+export const nodeUsage = `Usage: tabmesh-node --room NAME --signal URL [--data DIR] [--json] [--ice-servers JSON] [--password-file FILE]
 
 Joins a Tabmesh room as a full node, without a browser: it links to the room's tabs and other
 Node peers over WebRTC and runs the same protocols as a tab. Stop it with Ctrl+C (or SIGTERM):
@@ -23,6 +24,10 @@ Options:
   --ice-servers JSON
                   STUN/TURN servers as a JSON array of RTCIceServer objects (default: whatever
                   the server hands to pages at ${clientConfigPath}; none are needed on a LAN)
+  --password-file FILE
+                  join a private room: its password is the first line of FILE (keep it mode 0600).
+                  Or set the TABMESH_ROOM_PASSWORD environment variable. There is no --password
+                  flag on purpose: a command line is visible to every user of the machine (ps)
   -h, --help      show this help
 
 Exit codes: 0 after a graceful stop, 1 when the node cannot start, 2 for bad usage.
@@ -46,16 +51,26 @@ export interface NodeRunOptions {
   json: boolean;
   /** From --ice-servers; null: read them from the server. */
   iceServers: IceServerConfig | null;
+  /** A private room's password: where to read it (--password-file, else TABMESH_ROOM_PASSWORD); null for an open room. */
+  password: PasswordSource | null;
 }
+
+export type PasswordSource = { from: 'file'; path: string } | { from: 'env'; value: string };
+
+/** The environment variable that may hold a private room's password. */
+export const passwordEnvName = 'TABMESH_ROOM_PASSWORD';
 
 export type NodeCliCommand = { kind: 'run'; options: NodeRunOptions } | { kind: 'help' } | { kind: 'error'; message: string };
 
-const valueFlags = ['--room', '--signal', '--data', '--ice-servers'] as const;
+const valueFlags = ['--room', '--signal', '--data', '--ice-servers', '--password-file'] as const;
 type ValueFlag = (typeof valueFlags)[number];
 const isValueFlag = (name: string): name is ValueFlag => (valueFlags as readonly string[]).includes(name);
 
-/** `defaultDataDir`: used when --data is not given (the caller knows the home directory). */
-export function parseNodeArgs(argv: readonly string[], defaultDataDir: string): NodeCliCommand {
+/**
+ * `defaultDataDir`: used when --data is not given (the caller knows the home directory).
+ * `env`: the process environment (only TABMESH_ROOM_PASSWORD is read).
+ */
+export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, env: Readonly<Record<string, string | undefined>> = {}): NodeCliCommand {
   const values = new Map<ValueFlag, string>();
   let json = false;
   for (let i = 0; i < argv.length; i++) {
@@ -69,6 +84,9 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string): 
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (!isValueFlag(name)) {
       if (name === '--json') return { kind: 'error', message: '--json takes no value' };
+      if (name === '--password') {
+        return { kind: 'error', message: `--password is not accepted: a command line is visible to every user of this machine (ps). Put the password in a file for --password-file FILE, or in ${passwordEnvName}` };
+      }
       return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}` };
     }
     const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
@@ -95,7 +113,17 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string): 
     iceServers = ice.value;
   }
 
-  return { kind: 'run', options: { room, signal: signal.value, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers } };
+  const passwordFile = values.get('--password-file');
+  const passwordEnv = env[passwordEnvName];
+  let password: PasswordSource | null = null;
+  if (passwordFile !== undefined) password = { from: 'file', path: passwordFile };
+  else if (passwordEnv !== undefined && passwordEnv !== '') {
+    const problem = passwordProblem(passwordEnv);
+    if (problem) return { kind: 'error', message: `${passwordEnvName}: ${problem}` };
+    password = { from: 'env', value: passwordEnv };
+  }
+
+  return { kind: 'run', options: { room, signal: signal.value, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, password } };
 }
 
 /**

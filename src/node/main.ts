@@ -2,12 +2,14 @@
 // Exit codes: 0 after a graceful stop, 1 when the node cannot start or fails, 2 for bad usage.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { nodeUsage, parseNodeArgs } from './cli.ts';
+import { nodeUsage, parseNodeArgs, passwordEnvName } from './cli.ts';
 import { formatJsonLine, formatReadableLine } from './log-format.ts';
 import type { LogEvent } from './log-events.ts';
 import { startNodePeer, type NodePeer } from './peer.ts';
 
-const command = parseNodeArgs(process.argv.slice(2), join(homedir(), '.tabmesh-node'));
+const command = parseNodeArgs(process.argv.slice(2), join(homedir(), '.tabmesh-node'), process.env);
+// Read once; kernel threads and anything else this process starts need not inherit it.
+delete process.env[passwordEnvName];
 if (command.kind === 'help') {
   process.stdout.write(nodeUsage);
   process.exit(0);

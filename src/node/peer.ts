@@ -9,7 +9,8 @@ import { createDefaultServices } from '../worker/default-services.ts';
 import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
-import type { NodeRunOptions } from './cli.ts';
+import { passwordEnvName, type NodeRunOptions } from './cli.ts';
+import { loadRoomPassword } from './room-password.ts';
 import { claimDataDir } from './data-dir.ts';
 import { FileStorage } from './file-storage.ts';
 import { configRetryBaseMs, configRetryMaxMs, fetchIceServers } from './ice-servers.ts';
@@ -54,6 +55,11 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
   // Kernels run on worker threads: a headless machine computes for the mesh like a tab.
   const services = createDefaultServices({ computePool: () => createThreadComputePool() });
   const snapshotLog = new SnapshotLog();
+  const roomPassword = options.password ? await loadRoomPassword(options.password) : null;
+  if (roomPassword) {
+    for (const message of roomPassword.notes) log({ event: 'note', message });
+    log({ event: 'note', message: `private room: deriving its key from the password (${options.password?.from === 'file' ? options.password.path : passwordEnvName})` });
+  }
   let latest: (BaseSnapshot & Record<string, unknown>) | null = null;
 
   const runtime = await NodeRuntime.start({
@@ -67,6 +73,7 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     linkHost: host,
     iceServers,
     services,
+    ...(roomPassword ? { password: roomPassword.password } : {}),
     loadIdentity: async () => {
       const loaded = await loadOrCreateFileIdentity(dataDir.path, Date.now());
       for (const message of loaded.notes) log({ event: 'note', message });

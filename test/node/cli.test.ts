@@ -49,6 +49,7 @@ describe('parseNodeArgs', () => {
       dataDir: '/srv/node',
       json: true,
       iceServers: null,
+      password: null,
     });
   });
 
