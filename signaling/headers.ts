@@ -59,3 +59,19 @@ export const securityHeaders: Readonly<Record<string, string>> = {
 export function applySecurityHeaders(res: ServerResponse): void {
   for (const [name, value] of Object.entries(securityHeaders)) res.setHeader(name, value);
 }
+
+/**
+ * The policy for `npm run dev` (signaling/vite-plugin.ts): the production policy, with no
+ * allowance added, because Vite's dev client needs none beyond it — checked in Chromium on the
+ * dev server (HMR connected, the node joined, no violation reported, an injected inline script
+ * refused): its HMR socket is ws:/wss: to the dev server (connect-src ws: wss:), the client and
+ * every transformed module are scripts of this origin ('self', no eval), CSS arrives as <style>
+ * elements (style-src 'unsafe-inline'), and the error overlay is a custom element styled the
+ * same way. Kept as its own name so a Vite that needs more gets it here, not in production.
+ */
+export const devContentSecurityPolicy: string = contentSecurityPolicy;
+
+export const devSecurityHeaders: Readonly<Record<string, string>> = {
+  ...securityHeaders,
+  'Content-Security-Policy': devContentSecurityPolicy,
+};
