@@ -21,6 +21,7 @@
 //   for a 'sign' effect: sig = sign(canonicalBytes(effect.body)); client.step(now, { type: 'signed', id, sig })
 //   for a 'send' effect: send effect.msg to each of effect.to
 //   a verified reply from the wire: client.step(now, { type: 'reply', msg })
+//   the reply of this node's own replica (PbftReplica): { type: 'reply', msg, own: true }
 //   at client.nextWakeAt(): client.step(now, { type: 'tick' })
 //   a 'result' effect: the operation finished (ok with seq and result, or failed with a reason)
 import type { Millis, NodeId } from '../types.ts';
@@ -33,7 +34,16 @@ import { faultsTolerated } from './quorum.ts';
 export type ClientInput =
   | { type: 'submit'; op: unknown; tag?: string }
   | { type: 'signed'; id: number; sig: string }
-  | { type: 'reply'; msg: Signed<ReplyBody> }
+  /**
+   * A reply. `own`: from this node's own replica, which executed the request in the committed
+   * order after seeing a commit certificate (never tentatively). Such a reply alone settles the
+   * request when that replica is in the replica set of the reply's epoch: a node does not need
+   * f+1 others to vouch for what it has checked itself (a committed certificate at an honest
+   * replica means every honest replica executes the same at that number; and if this node is
+   * not honest, only its own user is misled, as by any other lie it tells itself). The f+1
+   * rule remains for every other client, and for this one when it is not a replica.
+   */
+  | { type: 'reply'; msg: Signed<ReplyBody>; own?: boolean }
   | { type: 'config'; epoch: number; replicas: readonly NodeId[]; primary: NodeId | null }
   | { type: 'tick' };
 
@@ -121,7 +131,7 @@ export class PbftClient {
         this.onSigned(now, input.id, input.sig);
         break;
       case 'reply':
-        this.onReply(now, input.msg);
+        this.onReply(now, input.msg, input.own === true);
         break;
       case 'config':
         this.onConfig(input.epoch, input.replicas, input.primary);
@@ -210,7 +220,7 @@ export class PbftClient {
     current.retransmitAt = now + this.retransmitMs;
   }
 
-  private onReply(now: Millis, msg: Signed<ReplyBody>): void {
+  private onReply(now: Millis, msg: Signed<ReplyBody>, own: boolean): void {
     const current = this.current;
     const body = msg.body;
     if (!current || body.to !== this.id || body.ts !== current.ts) {
@@ -230,7 +240,8 @@ export class PbftClient {
     if (primary !== undefined && config.epoch === this.configs[this.configs.length - 1]?.epoch) this.primary = primary;
     let matching = 0;
     for (const k of current.replies.values()) if (k === key) matching++;
-    if (matching < faultsTolerated(config.replicas.length) + 1) return;
+    const trusted = own && msg.signer === this.id && config.replicas.includes(this.id);
+    if (!trusted && matching < faultsTolerated(config.replicas.length) + 1) return;
     this.current = undefined;
     current.items.forEach((item, i) => {
       // A reply to a pack carries one result per operation; a shorter list (a faulty pack of

@@ -865,8 +865,8 @@ export class PbftReplica {
     if (this.quiet || !this.amReplica()) return;
     const body: ReplyBody = { type: 'reply', to: client, epoch: this.config.epoch, view: this.viewNo, ts, seq, result };
     if (more && more.length > 0) body.more = more;
-    // Our own client trusts its own replica without a signature.
-    if (client === this.id) this.clientStep({ type: 'reply', msg: { body, signer: this.id, sig: '' } });
+    // Our own client trusts its own replica without a signature (and, as a replica, alone: client.ts).
+    if (client === this.id) this.clientStep({ type: 'reply', msg: { body, signer: this.id, sig: '' }, own: true });
     else this.requestSign(body, { kind: 'send', to: [client] });
   }
 
