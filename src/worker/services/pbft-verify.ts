@@ -48,6 +48,15 @@ export class SignatureVerifier {
     return bad < 0 ? { ok: true } : { ok: false, signer: (checks[bad] as SignatureCheck).signer };
   }
 
+  /**
+   * Remembers a signature this node just made as verified: its own request comes back inside
+   * the primary's pre-prepare, and its votes inside certificates, and need no check then.
+   */
+  remember(signer: NodeId, text: string, sig: string): void {
+    if (text.length > maxCachedTextChars) return;
+    this.add(`${signer}\n${sig}\n${text}`);
+  }
+
   stats(): VerifierStats {
     return { ...this.counts, cached: this.cache.size };
   }
@@ -72,15 +81,18 @@ export class SignatureVerifier {
       this.counts.failed++;
       return false;
     }
-    if (key !== null && !this.cache.has(key)) {
-      this.cache.set(key, key.length);
-      this.cachedChars += key.length;
-      while (this.cache.size > this.maxEntries || this.cachedChars > maxCachedChars) {
-        const [oldest, length] = this.cache.entries().next().value as [string, number];
-        this.cache.delete(oldest);
-        this.cachedChars -= length;
-      }
-    }
+    if (key !== null) this.add(key);
     return true;
+  }
+
+  private add(key: string): void {
+    if (this.cache.has(key)) return;
+    this.cache.set(key, key.length);
+    this.cachedChars += key.length;
+    while (this.cache.size > this.maxEntries || this.cachedChars > maxCachedChars) {
+      const [oldest, length] = this.cache.entries().next().value as [string, number];
+      this.cache.delete(oldest);
+      this.cachedChars -= length;
+    }
   }
 }

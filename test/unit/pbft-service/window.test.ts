@@ -1,8 +1,10 @@
 // The service's window of open proposals, with real signatures (room.ts): one tab opens a full
 // window at once, every proposal resolves with its committed sequence number, in the order it
 // was made, and every node's log holds them in one order; one more is refused with a clear error.
-import { describe } from 'vitest';
+import { describe, test } from 'vitest';
 import { maxOpenProposals } from '../../../src/worker/services/pbft-proposals.ts';
+import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
+import { asNodeId } from '../../../src/core/types.ts';
 import { expect, Room, scenarioTest, type RoomNode } from './room.ts';
 
 async function roomOf(seed: number, size: number): Promise<{ room: Room; nodes: RoomNode[] }> {
@@ -44,4 +46,22 @@ describe('many open proposals from one tab', () => {
     },
     { timeoutMs: 120_000 },
   );
+});
+
+describe('signatures this node made', () => {
+  test('are remembered as verified (its request comes back inside the pre-prepare), for that text only', async () => {
+    let calls = 0;
+    const verifier = new SignatureVerifier(async () => {
+      calls++;
+      return false;
+    });
+    const me = asNodeId('me');
+    verifier.remember(me, 'my request', 'sig-1');
+    expect(await verifier.verifyAll([{ signer: me, bytes: 'my request', sig: 'sig-1' }])).toEqual({ ok: true });
+    expect(calls).toBe(0);
+    // Another text under the same signature is checked with the key (and here refused).
+    expect(await verifier.verifyAll([{ signer: me, bytes: 'another request', sig: 'sig-1' }])).toEqual({ ok: false, signer: me });
+    expect(calls).toBe(1);
+    expect(verifier.stats()).toMatchObject({ cacheHits: 1, checked: 1, failed: 1 });
+  });
 });
