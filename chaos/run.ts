@@ -1,0 +1,533 @@
+// The chaos run: N headless tabs in one room while the seeded adversary of schedule.ts kills,
+// crashes and reloads tabs, restarts the signaling server, turns tabs Byzantine and floods links,
+// and a client keeps proposing operations and submitting jobs from honest tabs. Then the mesh is
+// left to settle and checks.ts judges what was collected. Everything random comes from the seed;
+// what the machine's speed changes (how long an action takes) is waited for, never assumed.
+import { countPrimes } from '../src/compute/kernels/primes.ts';
+import { noDeadline } from '../src/compute/kernels/registry.ts';
+import { checkConsensus, checkFlood, checkJobs, checkMemory, checkMesh, type AckedOp, type CheckResult, type FloodOutcome, type HeapSample, type JobOutcome } from './checks.ts';
+import { mergeSample, newHistory, type LogHistory } from './logs.ts';
+import { heapOfTab, probe, type Probe } from './probe.ts';
+import { startChaosRig, type ChaosRig } from './rig.ts';
+import { describeAction, faultsTolerated, makeSchedule, type ChaosAction, type ChaosSchedule } from './schedule.ts';
+import { TabPool, type Tab } from './tabs.ts';
+
+/**
+ * Bound on JS heap per tab (page + protocol worker), bytes. An idle tab uses about 18 MB
+ * (README, browser benchmark); jobs, floods and a log of thousands of entries are allowed a few
+ * times that, a leak that grows with the run is not.
+ */
+export const defaultHeapBoundBytes = 80e6;
+/** Period of the log/state sampler: a tab's 64-entry log tail must be read before it scrolls past. */
+const sampleIntervalMs = 1_000;
+/** Period of the heap sampler. */
+const heapIntervalMs = 10_000;
+/** Longest wait for the mesh and consensus to form at the start. */
+const formTimeoutMs = 240_000;
+/** Longest wait, before a destructive action, for the previous one to heal (replica set = open tabs). */
+const steadyTimeoutMs = 90_000;
+/** Longest wait at the end for the mesh to settle (every check's precondition) before judging anyway. */
+const settleTimeoutMs = 180_000;
+/** Longest wait for proposals still open at the end (propose() gives up after 30 s by itself). */
+const proposalDrainMs = 60_000;
+/** Proposals in flight at once; a step beyond this is skipped (counted) rather than queued. */
+const maxOpenProposals = 8;
+/** Longest wait for the flooder to have a link to flood (it may have just joined). */
+const floodLinkTimeoutMs = 30_000;
+/** Longest wait for a flooded receiver to cut the flooder off. */
+const floodVerdictTimeoutMs = 20_000;
+/** Chromium processes the tabs are spread over (each tab still has its own renderer). */
+const browserProcesses = 2;
+/** Refusal reasons of the runtime that a flood causes at its receiver (runtime.ts, links.ts). */
+const floodReasons = /^(peer over its|peer cut off|frame from a peer that is kept out|bad frame|malformed link message|data on a link that is not up)/;
+
+export interface ChaosRunOptions {
+  seed: number;
+  tabs: number;
+  durationMs: number;
+  quick: boolean;
+  staticDir: string;
+  chromePath: string;
+  heapBoundBytes?: number;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+export interface ActionRecord {
+  kind: ChaosAction['kind'];
+  plannedMs: number;
+  startedMs: number;
+  tookMs: number;
+  action: string;
+  outcome: 'done' | 'skipped' | 'failed';
+  note: string;
+}
+
+export interface ChaosReport {
+  seed: number;
+  tabs: number;
+  durationMs: number;
+  quick: boolean;
+  ok: boolean;
+  checks: CheckResult[];
+  actions: ActionRecord[];
+  figures: Record<string, number | string | null>;
+  pageErrors: string[];
+  /** The command that replays this run's schedule. */
+  replay: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const short = (id: string) => id.slice(0, 8);
+
+export function replayCommand(o: { seed: number; tabs: number; durationMs: number; quick: boolean }): string {
+  return `npm run chaos -- --seed ${o.seed} --tabs ${o.tabs} --duration ${Math.round(o.durationMs / 1000)}${o.quick ? ' --quick' : ''}`;
+}
+
+export async function runChaos(options: ChaosRunOptions): Promise<ChaosReport> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const schedule = makeSchedule({ seed: options.seed, tabs: options.tabs, durationMs: options.durationMs, quick: options.quick });
+  const replay = replayCommand(options);
+  log(`chaos: seed ${options.seed}, ${options.tabs} tabs, ${options.durationMs / 1000} s of adversary (replay: ${replay})`);
+  for (const a of schedule.actions) log(`  plan ${describeAction(a)}`);
+  const rig = await startChaosRig({ staticDir: options.staticDir, chromePath: options.chromePath, browsers: browserProcesses });
+  const run = new ChaosRun(rig, schedule, options, log);
+  try {
+    return await run.execute(replay);
+  } finally {
+    await run.stop();
+    await rig.close();
+  }
+}
+
+class ChaosRun {
+  private readonly started = Date.now();
+  private readonly pool: TabPool;
+  private readonly latest = new Map<number, Probe>();
+  private readonly histories = new Map<string, LogHistory>();
+  private readonly everByzantine = new Set<string>();
+  private readonly acked: AckedOp[] = [];
+  private readonly proposalErrors = new Map<string, number>();
+  private failedProposals = 0;
+  private skippedProposals = 0;
+  private readonly openProposals = new Set<Promise<void>>();
+  private proposalCounter = 0;
+  private readonly jobs: Array<{ id: string; home: string; to: number }> = [];
+  private jobErrors = 0;
+  private readonly heap: HeapSample[] = [];
+  private readonly floods: FloodOutcome[] = [];
+  private readonly actions: ActionRecord[] = [];
+  private sampling = false;
+  private clientRunning = false;
+  private loops: Promise<void>[] = [];
+  private sampleRounds = 0;
+
+  constructor(
+    private readonly rig: ChaosRig,
+    private readonly schedule: ChaosSchedule,
+    private readonly options: ChaosRunOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.pool = new TabPool(rig, `${rig.url}?room=${encodeURIComponent(`chaos-${schedule.seed}`)}`, schedule.tabs, () => this.elapsed());
+  }
+
+  private elapsed(): number {
+    return Date.now() - this.started;
+  }
+
+  async execute(replay: string): Promise<ChaosReport> {
+    const t0 = this.elapsed();
+    for (let i = 0; i < this.schedule.tabs; i++) {
+      const tab = await this.pool.openAt(i);
+      this.log(`  tab ${i} joined as ${short(tab.id)}`);
+    }
+    this.sampling = true;
+    this.loops.push(this.sampleLoop(), this.heapLoop());
+    const formed = await this.waitFor(() => this.steady(), formTimeoutMs);
+    const formMs = this.elapsed() - t0;
+    if (!formed) {
+      this.log(`chaos: the mesh and consensus did not form within ${formTimeoutMs / 1000} s`);
+      return this.report(replay, [this.notFormed()], { formMs: null });
+    }
+    this.log(`  mesh and consensus formed in ${(formMs / 1000).toFixed(1)} s: ${this.schedule.tabs} replicas`);
+
+    const adversaryStart = Date.now();
+    this.clientRunning = true;
+    const client = [this.proposalLoop(adversaryStart), this.jobLoop(adversaryStart)];
+    for (const action of this.schedule.actions) {
+      const wait = adversaryStart + action.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      await this.perform(action, adversaryStart);
+    }
+    const remaining = adversaryStart + this.schedule.durationMs - Date.now();
+    if (remaining > 0) await sleep(remaining);
+    const adversaryMs = Date.now() - adversaryStart;
+    this.clientRunning = false;
+    await Promise.all(client);
+    await Promise.race([Promise.allSettled([...this.openProposals]), sleep(proposalDrainMs)]);
+
+    this.log('  adversary done; letting the mesh settle');
+    const settleStart = Date.now();
+    for (const tab of this.pool.open()) if (this.latest.get(tab.position)?.byzantine) await this.setByzantine(tab, null);
+    const settled = await this.waitFor(() => this.settled(), settleTimeoutMs);
+    const settleMs = Date.now() - settleStart;
+    this.log(`  ${settled ? 'settled' : 'did NOT settle'} after ${(settleMs / 1000).toFixed(1)} s`);
+    await this.sampleAll();
+    const checks = await this.judge();
+    return this.report(replay, checks, { formMs, adversaryMs, settleMs, settled: settled ? 'yes' : 'no' });
+  }
+
+  async stop(): Promise<void> {
+    this.sampling = false;
+    this.clientRunning = false;
+    await Promise.allSettled(this.loops);
+    await this.pool.closeAll();
+  }
+
+  // ── sampling ──
+
+  private async sampleLoop(): Promise<void> {
+    while (this.sampling) {
+      await this.sampleAll();
+      await sleep(sampleIntervalMs);
+    }
+  }
+
+  private async sampleAll(): Promise<void> {
+    this.sampleRounds++;
+    for (const tab of this.pool.open()) {
+      const p = await probe(tab.page);
+      if (!p || this.pool.tab(tab.position) !== tab) continue;
+      this.latest.set(tab.position, p);
+      if (p.byzantine) this.everByzantine.add(p.id);
+      if (!p.genesis) continue;
+      const key = `${p.id}|${p.genesis}`;
+      let history = this.histories.get(key);
+      if (!history) this.histories.set(key, (history = newHistory(p.id, p.genesis)));
+      mergeSample(history, p.log);
+    }
+    // Probes of positions whose tab is gone are stale.
+    for (const position of [...this.latest.keys()]) if (!this.pool.tab(position)) this.latest.delete(position);
+  }
+
+  private async heapLoop(): Promise<void> {
+    while (this.sampling) {
+      for (const tab of this.pool.open()) {
+        const bytes = await heapOfTab(tab.page);
+        if (bytes !== null && tab.id) this.heap.push({ tab: tab.id, atMs: this.elapsed(), bytes });
+      }
+      await sleep(heapIntervalMs);
+    }
+  }
+
+  // ── the state of the mesh, from the latest probes ──
+
+  private probes(): Array<{ tab: Tab; p: Probe }> {
+    return this.pool.open().flatMap((tab) => {
+      const p = this.latest.get(tab.position);
+      return p && p.id === tab.id ? [{ tab, p }] : [];
+    });
+  }
+
+  /** The replica set as the most advanced tab sees it. */
+  private replicaSet(): string[] {
+    let best: Probe | null = null;
+    for (const { p } of this.probes()) if (p.status === 'replica' && (!best || p.lastCommitted > best.lastCommitted)) best = p;
+    return best?.replicas ?? [];
+  }
+
+  /** Every open tab is a replica of one genesis, and the replica set is exactly the open tabs. */
+  private steady(): boolean {
+    const probes = this.probes();
+    if (probes.length !== this.pool.open().length || probes.length === 0) return false;
+    const open = new Set(probes.map(({ p }) => p.id));
+    const genesis = probes[0]?.p.genesis;
+    return probes.every(({ p }) => p.status === 'replica' && !p.halted && p.genesis === genesis && p.replicas.length === open.size && p.replicas.every((r) => open.has(r)));
+  }
+
+  /** Faulty replicas now (Byzantine, or not among the open tabs) and the f of the set. */
+  private faultBudget(): { replicas: number; byzantine: number; down: number; f: number } {
+    const replicas = this.replicaSet();
+    const byId = new Map(this.probes().map(({ p }) => [p.id, p]));
+    const byzantine = replicas.filter((r) => byId.get(r)?.byzantine).length;
+    const down = replicas.filter((r) => !byId.has(r)).length;
+    return { replicas: replicas.length, byzantine, down, f: faultsTolerated(replicas.length) };
+  }
+
+  private async waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (condition()) return true;
+      await sleep(sampleIntervalMs / 2);
+    }
+    return condition();
+  }
+
+  // ── the adversary ──
+
+  private async perform(action: ChaosAction, adversaryStart: number): Promise<void> {
+    const startedMs = Date.now() - adversaryStart;
+    const record = (outcome: ActionRecord['outcome'], note: string) => {
+      const entry: ActionRecord = { kind: action.kind, plannedMs: action.atMs, startedMs, tookMs: Date.now() - adversaryStart - startedMs, action: describeAction(action), outcome, note };
+      this.actions.push(entry);
+      this.log(`  ${outcome} ${entry.action}${note ? ` — ${note}` : ''} (at ${(startedMs / 1000).toFixed(1)} s, took ${(entry.tookMs / 1000).toFixed(1)} s)`);
+    };
+    try {
+      const note = await this.act(action);
+      if (note.startsWith('skipped: ')) record('skipped', note.slice('skipped: '.length));
+      else record('done', note);
+    } catch (error) {
+      record('failed', error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error));
+    }
+  }
+
+  /** Carries out one action; returns a note ('skipped: why' when a rule forbade it now). */
+  private async act(action: ChaosAction): Promise<string> {
+    switch (action.kind) {
+      case 'server-restart': {
+        await this.rig.stopServer();
+        // The outage itself: the schedule says how long the server stays down.
+        await sleep(action.downMs);
+        await this.rig.startServer();
+        return '';
+      }
+      case 'flood':
+        return this.flood(action.tab, action.frames, action.flood);
+      case 'honest': {
+        const tab = this.pool.tab(action.tab);
+        if (!tab) return 'skipped: no tab there';
+        await this.setByzantine(tab, null);
+        return short(tab.id);
+      }
+      default:
+        break;
+    }
+    // Byzantine, kill, crash, reload: let the previous fault heal first, then keep faulty ≤ f.
+    const steadyBefore = await this.waitFor(() => this.steady(), steadyTimeoutMs);
+    const budget = this.faultBudget();
+    const healNote = steadyBefore ? '' : ` (the mesh was not steady after ${steadyTimeoutMs / 1000} s: ${budget.replicas} replicas, ${budget.down} down)`;
+    if (budget.byzantine + budget.down + 1 > budget.f) {
+      return `skipped: ${budget.byzantine} Byzantine + ${budget.down} down of ${budget.replicas} replicas leaves no room under f = ${budget.f}${healNote}`;
+    }
+    const tab = this.pool.tab(action.tab);
+    if (!tab) return `skipped: no tab at position ${action.tab}${healNote}`;
+    switch (action.kind) {
+      case 'byzantine': {
+        if (!this.replicaSet().includes(tab.id)) return `skipped: ${short(tab.id)} is not a replica${healNote}`;
+        this.everByzantine.add(tab.id);
+        await this.setByzantine(tab, action.mode);
+        return `${short(tab.id)}${healNote}`;
+      }
+      case 'reload': {
+        await this.pool.reload(action.tab);
+        return `${short(tab.id)} back${healNote}`;
+      }
+      case 'kill':
+      case 'crash': {
+        const gone = await this.pool.kill(action.tab, action.kind === 'kill' ? 'close' : 'crash');
+        const next = await this.pool.openAt(action.tab, action.replacement);
+        return `${short(gone ?? '')} gone, ${short(next.id)} in its place${next.id === gone ? ' (same identity)' : ''}${healNote}`;
+      }
+    }
+  }
+
+  private async setByzantine(tab: Tab, mode: string | null): Promise<void> {
+    await tab.page.evaluate((m) => window.tabmesh.setByzantine(m as Parameters<typeof window.tabmesh.setByzantine>[0]), mode);
+    const p = this.latest.get(tab.position);
+    if (p) this.latest.set(tab.position, { ...p, byzantine: mode });
+  }
+
+  private async flood(position: number, frames: number, kind: string): Promise<string> {
+    const from = this.pool.tab(position);
+    const outcome: FloodOutcome = { from: from?.id ?? '', to: null, kind, sent: null, refused: 0, cutOff: false, error: null };
+    this.floods.push(outcome);
+    // A tab that has just (re)joined may have no link yet: wait for one, as a person would.
+    let receiver: Tab | undefined;
+    const linkDeadline = Date.now() + floodLinkTimeoutMs;
+    while (from && !receiver && Date.now() < linkDeadline) {
+      const openById = new Map(this.pool.open().map((t) => [t.id, t]));
+      const receiverId = [...((await probe(from.page))?.links ?? [])].sort().find((peer) => openById.has(peer));
+      receiver = receiverId ? openById.get(receiverId) : undefined;
+      if (!receiver) await sleep(250);
+    }
+    if (!from || !receiver) {
+      outcome.error = `the flooder had no link to an open tab within ${floodLinkTimeoutMs / 1000} s`;
+      return `skipped: ${outcome.error}`;
+    }
+    outcome.to = receiver.id;
+    const before = (await probe(receiver.page))?.rejected ?? {};
+    const report = await from.page.evaluate(([peer, n, k]) => window.tabmesh.debug.flood(peer, n, k as 'rapid' | 'large' | 'garbage' | 'mixed'), [receiver.id, frames, kind] as const);
+    outcome.sent = report.sent.rapid + report.sent.large + report.sent.garbage;
+    const deadline = Date.now() + floodVerdictTimeoutMs;
+    for (;;) {
+      const after = await probe(receiver.page);
+      if (after) {
+        outcome.refused = Object.entries(after.rejected)
+          .filter(([reason]) => floodReasons.test(reason))
+          .reduce((sum, [reason, n]) => sum + n - (before[reason] ?? 0), 0);
+        outcome.cutOff = after.keptOut.includes(from.id);
+      }
+      if (outcome.cutOff || Date.now() > deadline) break;
+      await sleep(250);
+    }
+    return `${short(from.id)} → ${short(receiver.id)}: ${outcome.sent} frames sent, ${outcome.refused} refused, ${outcome.cutOff ? 'cut off' : 'NOT cut off'}`;
+  }
+
+  // ── the client ──
+
+  /** Honest open tabs (never made Byzantine), by position. */
+  private honestTabs(): Tab[] {
+    return this.probes()
+      .filter(({ p }) => !p.byzantine && !this.everByzantine.has(p.id))
+      .map(({ tab }) => tab)
+      .sort((a, b) => a.position - b.position);
+  }
+
+  private async proposalLoop(adversaryStart: number): Promise<void> {
+    for (const step of this.schedule.proposals) {
+      const wait = adversaryStart + step.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (!this.clientRunning) return;
+      const tabs = this.honestTabs();
+      const tab = tabs[Math.floor(step.pick * tabs.length)];
+      if (!tab || this.openProposals.size >= maxOpenProposals) {
+        this.skippedProposals++;
+        continue;
+      }
+      const text = `chaos ${this.schedule.seed} #${++this.proposalCounter}`;
+      const by = tab.id;
+      const done = tab.page
+        .evaluate((t) => window.tabmesh.propose(t), text)
+        .then(
+          (seq) => void this.acked.push({ op: { kind: 'decision', value: text }, seq, by }),
+          (error: unknown) => {
+            this.failedProposals++;
+            const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.replace(/^page\.evaluate: (Error: )?/, '').slice(0, 120) ?? '';
+            this.proposalErrors.set(reason, (this.proposalErrors.get(reason) ?? 0) + 1);
+          },
+        );
+      this.openProposals.add(done);
+      void done.finally(() => this.openProposals.delete(done));
+    }
+  }
+
+  private async jobLoop(adversaryStart: number): Promise<void> {
+    for (const step of this.schedule.jobs) {
+      const wait = adversaryStart + step.atMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (!this.clientRunning) return;
+      const tabs = this.honestTabs();
+      const tab = tabs[Math.floor(step.pick * tabs.length)];
+      if (!tab) continue;
+      try {
+        const id = await tab.page.evaluate(([to, chunks]) => window.tabmesh.submitJob({ kind: 'primes', params: { from: 0, to }, chunks }), [step.to, step.chunks] as const);
+        this.jobs.push({ id, home: tab.id, to: step.to });
+      } catch {
+        this.jobErrors++;
+      }
+    }
+  }
+
+  // ── the end ──
+
+  private finals(): Array<{ id: string; links: string[]; members: Array<{ id: string; status: string }> }> {
+    return this.probes().map(({ p }) => ({ id: p.id, links: p.links, members: p.members }));
+  }
+
+  /** What every check needs before it is fair to judge: a quiet, whole mesh with consensus caught up and jobs ended. */
+  private settled(): boolean {
+    if (this.probes().length !== this.pool.open().length) return false;
+    if (!checkMesh(this.finals()).ok) return false;
+    const newest = this.acked.reduce((m, a) => Math.max(m, a.seq), 0);
+    const honest = this.probes().filter(({ p }) => !this.everByzantine.has(p.id));
+    if (!honest.every(({ p }) => p.lastCommitted >= newest)) return false;
+    const openIds = new Set(this.pool.open().map((t) => t.id));
+    return this.jobs.every((job) => {
+      if (!openIds.has(job.home)) return true;
+      const home = this.probes().find(({ p }) => p.id === job.home)?.p;
+      const status = home?.jobs.find((j) => j.id === job.id && j.mine)?.status;
+      return status !== undefined && status !== 'queued' && status !== 'running';
+    });
+  }
+
+  private async judge(): Promise<CheckResult[]> {
+    const honest = this.probes().filter(({ p }) => !this.everByzantine.has(p.id));
+    const geneses = new Map<string, number>();
+    for (const { p } of honest) if (p.genesis) geneses.set(p.genesis, (geneses.get(p.genesis) ?? 0) + 1);
+    const histories = honest.flatMap(({ p }) => {
+      const h = p.genesis ? this.histories.get(`${p.id}|${p.genesis}`) : undefined;
+      return h ? [h] : [];
+    });
+    const consensus = checkConsensus({ histories, acked: this.acked, failedProposals: this.failedProposals });
+    consensus.figures['skippedProposals'] = this.skippedProposals;
+    consensus.figures['proposalErrors'] = [...this.proposalErrors].map(([r, n]) => `${n}× ${r}`).join('; ') || null;
+    const jobs = checkJobs(await this.jobOutcomes());
+    jobs.figures['submitErrors'] = this.jobErrors;
+    return [consensus, jobs, checkMesh(this.finals()), checkMemory(this.heap, this.options.heapBoundBytes ?? defaultHeapBoundBytes), checkFlood(this.floods)];
+  }
+
+  private async jobOutcomes(): Promise<JobOutcome[]> {
+    const counts = new Map<number, number>();
+    const out: JobOutcome[] = [];
+    for (const job of this.jobs) {
+      const home = this.pool.open().find((t) => t.id === job.home);
+      const view = home ? this.latest.get(home.position)?.jobs.find((j) => j.id === job.id && j.mine) : undefined;
+      const outcome: JobOutcome = {
+        id: job.id,
+        home: job.home,
+        status: view?.status ?? 'unknown',
+        done: view?.done ?? 0,
+        total: view?.total ?? 0,
+        redundancy: view?.redundancy ?? 1,
+        shares: view?.shares ?? {},
+        accepted: null,
+        count: null,
+        expectedCount: null,
+        homeOpen: home !== undefined && view !== undefined,
+      };
+      if (home && view?.status === 'done') {
+        outcome.accepted = await home.page.evaluate((id) => window.tabmesh.debug.acceptedTasks(id), job.id).catch(() => null);
+        const result = await home.page.evaluate((id) => window.tabmesh.jobResult(id), job.id).catch(() => null);
+        const count = (result as { count?: unknown } | null)?.count;
+        outcome.count = typeof count === 'number' ? count : null;
+        if (!counts.has(job.to)) counts.set(job.to, countPrimes(0, job.to, noDeadline));
+        outcome.expectedCount = counts.get(job.to) ?? null;
+      }
+      out.push(outcome);
+    }
+    return out;
+  }
+
+  private notFormed(): CheckResult {
+    const probes = this.probes().map(({ p }) => `${short(p.id)}: ${p.status}, ${p.replicas.length} replicas, ${p.links.length} links`);
+    return { name: 'mesh', ok: false, summary: 'the mesh and consensus formed', failures: [`not formed within ${formTimeoutMs / 1000} s: ${probes.join('; ')}`], figures: {} };
+  }
+
+  private report(replay: string, checks: CheckResult[], figures: Record<string, number | string | null>): ChaosReport {
+    const counts: Record<string, number> = {};
+    for (const a of this.actions) counts[a.outcome] = (counts[a.outcome] ?? 0) + 1;
+    return {
+      seed: this.schedule.seed,
+      tabs: this.schedule.tabs,
+      durationMs: this.schedule.durationMs,
+      quick: this.options.quick,
+      // An action the adversary could not carry out (a replacement that never joined) fails the run too.
+      ok: checks.length > 0 && checks.every((c) => c.ok) && (counts['failed'] ?? 0) === 0,
+      checks,
+      actions: [...this.actions],
+      figures: {
+        ...figures,
+        actionsDone: counts['done'] ?? 0,
+        actionsSkipped: counts['skipped'] ?? 0,
+        actionsFailed: counts['failed'] ?? 0,
+        proposalsAcked: this.acked.length,
+        jobsSubmitted: this.jobs.length,
+        sampleRounds: this.sampleRounds,
+        pageErrors: this.pool.pageErrorCount,
+        totalMs: this.elapsed(),
+      },
+      pageErrors: [...this.pool.pageErrors],
+      replay,
+    };
+  }
+}
