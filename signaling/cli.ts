@@ -4,6 +4,15 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { defaultHost, defaultPort, hostForUrl } from './server.ts';
 import { parseIceServers, parseIceTransportPolicy, type IceServerConfig, type IceTransportPolicy } from './ice-config.ts';
 import { parseAllowedOrigins } from './origins.ts';
+import {
+  checkTurnSecret,
+  defaultTurnCredentialTtlS,
+  maxTurnCredentialTtlS,
+  minTurnCredentialTtlS,
+  parseTurnTtl,
+  parseTurnUrls,
+  type TurnRestConfig,
+} from './turn-credentials.ts';
 
 export const usage = `Usage: tsx signaling/main.ts [--port N] [--host ADDRESS] [--static DIR] [--ice-servers JSON]
 
@@ -25,10 +34,20 @@ Options:
                   comma-separated origins whose pages may use signaling, e.g.
                   'https://mesh.example.org,https://lab.example.org', or * for any (default: pages
                   this server served, and pages on localhost; also ALLOWED_ORIGINS)
+  --turn-urls LIST
+                  comma-separated turn:/turns: URLs of a TURN server run with coturn's
+                  use-auth-secret, e.g. 'turn:turn.example.org:3478'; each page gets them in
+                  /config.json with a fresh short-lived credential (also TABMESH_TURN_URLS)
+  --turn-secret SECRET
+                  the static-auth-secret shared with that TURN server. Prefer the
+                  TABMESH_TURN_SECRET variable: a command line is visible to every user (ps)
+  --turn-ttl SECONDS
+                  how long an issued TURN credential is valid (default ${defaultTurnCredentialTtlS},
+                  ${minTurnCredentialTtlS}–${maxTurnCredentialTtlS}; also TABMESH_TURN_TTL)
   -h, --help      show this help
 `;
 
-const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins']);
+const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--turn-urls', '--turn-secret', '--turn-ttl']);
 
 export type CliCommand =
   | {
@@ -40,6 +59,8 @@ export type CliCommand =
       iceTransportPolicy: IceTransportPolicy;
       /** undefined: the default policy (own pages and localhost). */
       allowedOrigins: string[] | undefined;
+      /** TURN servers with short-lived credentials (coturn use-auth-secret); null: none. */
+      turnRest: TurnRestConfig | null;
     }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
@@ -55,6 +76,12 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   let policySource = 'ICE_TRANSPORT_POLICY';
   let originsText = env.ALLOWED_ORIGINS !== undefined && env.ALLOWED_ORIGINS !== '' ? env.ALLOWED_ORIGINS : undefined;
   let originsSource = 'ALLOWED_ORIGINS';
+  const fromEnv = (name: string): string | undefined => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
+  const turn: Record<'urls' | 'secret' | 'ttl', { text: string | undefined; source: string }> = {
+    urls: { text: fromEnv('TABMESH_TURN_URLS'), source: 'TABMESH_TURN_URLS' },
+    secret: { text: fromEnv('TABMESH_TURN_SECRET'), source: 'TABMESH_TURN_SECRET' },
+    ttl: { text: fromEnv('TABMESH_TURN_TTL'), source: 'TABMESH_TURN_TTL' },
+  };
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -83,6 +110,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     } else if (name === '--allowed-origins') {
       originsText = value;
       originsSource = '--allowed-origins';
+    } else if (name === '--turn-urls' || name === '--turn-secret' || name === '--turn-ttl') {
+      turn[name.slice('--turn-'.length) as 'urls' | 'secret' | 'ttl'] = { text: value, source: name };
     } else staticDir = value;
   }
 
@@ -111,7 +140,25 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (!origins.ok) return { kind: 'error', message: `${originsSource}: ${origins.error}` };
     allowedOrigins = origins.value;
   }
-  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins };
+  let turnRest: TurnRestConfig | null = null;
+  if (turn.urls.text !== undefined || turn.secret.text !== undefined) {
+    if (turn.urls.text === undefined) return { kind: 'error', message: `${turn.secret.source} needs --turn-urls (or TABMESH_TURN_URLS): the TURN servers that share the secret` };
+    if (turn.secret.text === undefined) return { kind: 'error', message: `${turn.urls.source} needs --turn-secret (or TABMESH_TURN_SECRET): the static-auth-secret of those TURN servers` };
+    const urls = parseTurnUrls(turn.urls.text);
+    if (!urls.ok) return { kind: 'error', message: `${turn.urls.source}: ${urls.error}` };
+    const secretProblem = checkTurnSecret(turn.secret.text);
+    if (secretProblem) return { kind: 'error', message: `${turn.secret.source}: ${secretProblem}` };
+    let ttlS = defaultTurnCredentialTtlS;
+    if (turn.ttl.text !== undefined) {
+      const ttl = parseTurnTtl(turn.ttl.text);
+      if (!ttl.ok) return { kind: 'error', message: `${turn.ttl.source}: ${ttl.error}` };
+      ttlS = ttl.value;
+    }
+    turnRest = { urls: urls.value, secret: turn.secret.text, ttlS };
+  } else if (turn.ttl.text !== undefined) {
+    return { kind: 'error', message: `${turn.ttl.source} needs --turn-urls and --turn-secret: it is the lifetime of the credentials issued for them` };
+  }
+  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest };
 }
 
 /**

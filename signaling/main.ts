@@ -24,6 +24,7 @@ const server = createTabmeshServer({
   iceServers: command.iceServers,
   iceTransportPolicy: command.iceTransportPolicy,
   ...(command.allowedOrigins ? { allowedOrigins: command.allowedOrigins } : {}),
+  ...(command.turnRest ? { turnRest: command.turnRest } : {}),
   log: (line) => console.error(line),
 });
 
@@ -34,6 +35,9 @@ try {
   }
   console.log('Tabmesh is running. Open it in several tabs, or on other devices on your network:');
   for (const url of openUrls(command.host, address.port, networkInterfaces())) console.log(`  ${url}`);
+  if (command.turnRest) {
+    console.log(`TURN: ${command.turnRest.urls.join(', ')}, with credentials valid for ${command.turnRest.ttlS} s issued in /config.json.`);
+  }
   console.log('Press Ctrl+C to stop.');
 } catch (err) {
   const code = (err as { code?: string }).code;

@@ -11,6 +11,7 @@ import { signalingPath } from './protocol.ts';
 import { clientConfigBody, clientConfigPath, type IceServerConfig, type IceTransportPolicy } from './ice-config.ts';
 import { applySecurityHeaders } from './headers.ts';
 import { originPolicy } from './origins.ts';
+import { iceServersForPage, type TurnRestConfig } from './turn-credentials.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
 
@@ -32,6 +33,13 @@ export interface TabmeshServerOptions extends SignalingOptions {
   iceServers?: IceServerConfig;
   /** 'relay' makes pages use TURN relays only (tests, or to hide addresses). Default 'all'. */
   iceTransportPolicy?: IceTransportPolicy;
+  /**
+   * TURN servers that share a secret with this server (coturn `use-auth-secret`): every
+   * /config.json gets them with a fresh short-lived credential (turn-credentials.ts).
+   */
+  turnRest?: TurnRestConfig;
+  /** Wall-clock milliseconds for credential expiry (default Date.now); tests move it. */
+  wallClockMs?: () => number;
 }
 
 export interface ListeningAddress {
@@ -78,7 +86,8 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
 
   function clientConfig(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(clientConfigBody(options.iceServers ?? [], options.iceTransportPolicy ?? 'all'));
+    const iceServers = iceServersForPage(options.iceServers ?? [], options.turnRest ?? null, (options.wallClockMs ?? Date.now)());
+    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all'));
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {

@@ -3,6 +3,8 @@
 // behind NATs that cannot reach each other directly would. The server hands the pages the
 // TURN server and iceTransportPolicy 'relay' at /config.json; each tab's RTCPeerConnections
 // are then asked (getStats) which candidate pair they use: both ends must be relay candidates.
+// A second case runs coturn with use-auth-secret (the TURN REST API): the Tabmesh server
+// shares its secret and issues each page a short-lived credential; the mesh forms the same way.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -62,7 +64,10 @@ interface Coturn {
   log(): string;
 }
 
-async function startCoturn(dir: string): Promise<Coturn> {
+/** static: one user and password; rest: coturn's use-auth-secret with a shared secret. */
+type CoturnAuth = { kind: 'static' } | { kind: 'rest'; secret: string };
+
+async function startCoturn(dir: string, auth: CoturnAuth = { kind: 'static' }): Promise<Coturn> {
   const port = await freeTcpPort();
   const logFile = join(dir, 'turn.log');
   const child = spawn(
@@ -74,8 +79,7 @@ async function startCoturn(dir: string): Promise<Coturn> {
       `--listening-port=${port}`,
       '--min-port=49160',
       '--max-port=49959',
-      '--lt-cred-mech',
-      `--user=${turnUser}:${turnPassword}`,
+      ...(auth.kind === 'static' ? ['--lt-cred-mech', `--user=${turnUser}:${turnPassword}`] : ['--use-auth-secret', `--static-auth-secret=${auth.secret}`]),
       `--realm=${turnRealm}`,
       '--fingerprint',
       '--no-tls',
@@ -138,6 +142,32 @@ async function selectedPairTypes(page: Page): Promise<Array<{ local: string; rem
   });
 }
 
+/** Keeps every RTCPeerConnection a page of `user` makes in window.__peerConnections. */
+async function recordPeerConnections(user: BrowserContext): Promise<void> {
+  await user.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    const made: RTCPeerConnection[] = [];
+    window.__peerConnections = made;
+    window.RTCPeerConnection = class extends Native {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        made.push(this);
+        // Old, closed connections are of no interest and should not pile up.
+        if (made.length > 64) made.splice(0, made.length - 64);
+      }
+    } as typeof RTCPeerConnection;
+  });
+}
+
+/** Stops the coturn a test started, by its pid, and waits for it to go. */
+async function stopCoturn(coturn: Coturn | undefined): Promise<void> {
+  if (!coturn || coturn.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => coturn.process.once('exit', resolve));
+  coturn.process.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  if (coturn.process.exitCode === null) coturn.process.kill('SIGKILL');
+}
+
 describe('the mesh through a TURN relay only', () => {
   let dir: string;
   let coturn: Coturn | undefined;
@@ -160,19 +190,7 @@ describe('the mesh through a TURN relay only', () => {
     const { url } = await server.listen();
     browser = await launchBrowser();
     user = await newUser(browser);
-    await user.addInitScript(() => {
-      const Native = window.RTCPeerConnection;
-      const made: RTCPeerConnection[] = [];
-      window.__peerConnections = made;
-      window.RTCPeerConnection = class extends Native {
-        constructor(config?: RTCConfiguration) {
-          super(config);
-          made.push(this);
-          // Old, closed connections are of no interest and should not pile up.
-          if (made.length > 64) made.splice(0, made.length - 64);
-        }
-      } as typeof RTCPeerConnection;
-    });
+    await recordPeerConnections(user);
     for (let i = 0; i < 3; i++) tabs.push(await openTab(user, url, room));
   }, 240_000);
 
@@ -180,12 +198,7 @@ describe('the mesh through a TURN relay only', () => {
     await browser?.close();
     await server?.close();
     // Only the coturn this test started, by its pid.
-    if (coturn && coturn.process.exitCode === null) {
-      const exited = new Promise((resolve) => coturn?.process.once('exit', resolve));
-      coturn.process.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (coturn.process.exitCode === null) coturn.process.kill('SIGKILL');
-    }
+    await stopCoturn(coturn);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -213,5 +226,66 @@ describe('the mesh through a TURN relay only', () => {
     }
     // coturn saw the allocations too (its own record, independent of the browser's).
     expect(coturn?.log() ?? '').toMatch(/ALLOCATE/);
+  }, 120_000);
+});
+
+describe('the mesh through TURN with short-lived credentials (coturn use-auth-secret)', () => {
+  const secret = 'shared-secret-of-this-test-run';
+  let dir: string;
+  let coturn: Coturn | undefined;
+  let server: TabmeshServer | undefined;
+  let browser: Browser | undefined;
+  const tabs: Page[] = [];
+
+  beforeAll(async () => {
+    ensureCoturn();
+    dir = mkdtempSync(join(tmpdir(), 'tabmesh-turn-rest-'));
+    coturn = await startCoturn(dir, { kind: 'rest', secret });
+    server = createTabmeshServer({
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: inject('distDir'),
+      turnRest: { secret, urls: [`turn:127.0.0.1:${coturn.port}?transport=udp`], ttlS: 600 },
+      iceTransportPolicy: 'relay',
+    });
+    const { url } = await server.listen();
+    browser = await launchBrowser();
+    const user = await newUser(browser);
+    await recordPeerConnections(user);
+    for (let i = 0; i < 2; i++) tabs.push(await openTab(user, url, 'turn-rest'));
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await stopCoturn(coturn);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each page gets its own credential that expires, never the secret; two tabs link through the relay with them', async () => {
+    const configs = await Promise.all(tabs.map((t) => t.evaluate(async () => (await fetch('/config.json')).json() as Promise<{ iceServers: Array<{ username: string; credential: string }> }>)));
+    const usernames = configs.map((c) => c.iceServers[0]?.username ?? '');
+    for (const name of usernames) {
+      const expiry = Number(name.split(':')[0]);
+      expect(expiry - Date.now() / 1000).toBeGreaterThan(500);
+      expect(expiry - Date.now() / 1000).toBeLessThanOrEqual(601);
+    }
+    expect(new Set(usernames).size).toBe(2);
+    expect(JSON.stringify(configs)).not.toContain(secret);
+
+    const ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+    for (const [i, tab] of tabs.entries()) {
+      const other = ids[1 - i] as string;
+      await waitForSnapshot(tab, (s) => linkedPeers(s).includes(other) && s.links.every((l) => l.rttMs !== null), `tab ${i} linked over the relay`, 60_000);
+    }
+    for (const [i, tab] of tabs.entries()) {
+      const pairs = await selectedPairTypes(tab);
+      expect(pairs.length, `tab ${i} has a connected RTCPeerConnection`).toBeGreaterThanOrEqual(1);
+      for (const pair of pairs) expect(pair, `tab ${i}: both candidates relayed`).toMatchObject({ local: 'relay', remote: 'relay' });
+    }
+    // coturn accepted allocations under the time-limited user names the server issued.
+    const log = coturn?.log() ?? '';
+    expect(log).toMatch(/ALLOCATE/);
+    expect(log).toMatch(/user <\d{10}:[A-Za-z0-9_-]+>/);
   }, 120_000);
 });

@@ -11,7 +11,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 
 describe('parseCliArgs', () => {
   it('defaults to port 8080 on every interface', () => {
-    expect(parseCliArgs([], {})).toEqual({ kind: 'run', port: 8080, host: '0.0.0.0', staticDir: undefined, iceServers: [], iceTransportPolicy: 'all' });
+    expect(parseCliArgs([], {})).toEqual({ kind: 'run', port: 8080, host: '0.0.0.0', staticDir: undefined, iceServers: [], iceTransportPolicy: 'all', turnRest: null });
   });
 
   it('takes PORT and HOST from the environment, and flags over them', () => {
