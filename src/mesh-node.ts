@@ -8,6 +8,7 @@ import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
 import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
+import { startIceRefresh } from './net/ice-refresh.ts';
 import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
 
 export type { NodeSnapshot };
@@ -76,7 +77,9 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const iceTransportPolicy = options.iceTransportPolicy ?? configured?.iceTransportPolicy ?? 'all';
   const worker = new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` });
   const toWorker = (message: PageToWorker, transfer?: Transferable[]) => worker.postMessage(message, transfer ?? []);
-  const host = new PeerHost(toWorker, { iceTransportPolicy });
+  // ICE servers from /config.json may carry short-lived TURN credentials: keep them fresh.
+  const iceRefresh = options.iceServers === undefined ? startIceRefresh(iceServers) : null;
+  const host = new PeerHost(toWorker, { iceTransportPolicy, ...(iceRefresh ? { iceServers: () => iceRefresh.current } : {}) });
   const listeners = new Set<(snapshot: NodeSnapshot) => void>();
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let latest: NodeSnapshot | null = null;
@@ -121,6 +124,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const close = () => {
     if (closed) return;
     closed = true;
+    iceRefresh?.stop();
     toWorker({ type: 'shutdown' });
     // Closing our side of every connection lets peers notice at once, even if the worker
     // is torn down before it can say goodbye.

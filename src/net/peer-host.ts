@@ -17,8 +17,12 @@ export class PeerHost {
 
   constructor(
     private readonly toWorker: (message: PageToWorker, transfer?: Transferable[]) => void,
-    /** 'relay' restricts every connection to TURN relays (from the server's /config.json). */
-    private readonly options: { iceTransportPolicy?: RTCIceTransportPolicy } = {},
+    /**
+     * iceTransportPolicy 'relay' restricts every connection to TURN relays (from the server's
+     * /config.json). iceServers, when given, replaces the worker's list for each new link: the
+     * page's newest, so short-lived TURN credentials are fresh (src/net/ice-refresh.ts).
+     */
+    private readonly options: { iceTransportPolicy?: RTCIceTransportPolicy; iceServers?: () => RTCIceServer[] } = {},
   ) {}
 
   handle(command: LinkCommand): void {
@@ -100,7 +104,7 @@ export class PeerHost {
     const peer: Instance = new SimplePeer({
       initiator,
       trickle: true,
-      config: { iceServers, iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
+      config: { iceServers: this.options.iceServers?.() ?? iceServers, iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
       channelConfig: { ordered: true },
     });
     this.peers.set(peerId, { linkId, peer });

@@ -11,6 +11,7 @@ import { NodeRuntime } from '../worker/runtime.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
 import { passwordEnvName, type NodeRunOptions } from './cli.ts';
 import { loadRoomPassword } from './room-password.ts';
+import { iceRefreshDelayMs } from '../net/ice-refresh.ts';
 import { claimDataDir } from './data-dir.ts';
 import { FileStorage } from './file-storage.ts';
 import { configRetryBaseMs, configRetryMaxMs, fetchIceServers } from './ice-servers.ts';
@@ -128,6 +129,10 @@ async function startIceServers(options: NodeRunOptions, into: IceServer[], log: 
       into.splice(0, into.length, ...result.servers);
       const count = result.servers.length;
       log({ event: 'ice-servers', source: count > 0 ? 'server' : 'none', count, detail: count > 0 ? options.signal.configUrl : 'the server configures none; fine on one machine or a LAN' });
+      // Short-lived TURN credentials (the server's --turn-secret): ask again before they expire.
+      const refreshMs = iceRefreshDelayMs(result.servers, Date.now());
+      failures = 0;
+      if (refreshMs !== null) timer = setTimeout(() => void attempt(), refreshMs);
       return;
     }
     if (!result.retry) {
