@@ -95,7 +95,8 @@ export const defaultPbftTiming: PbftTiming = {
   clientRetransmitMs: 800,
   clientTimeoutMs: 60_000,
   maxInFlightBatches: 4,
-  maxOpsPerRequest: 128,
+  // As many as the wire allows (maxOpsPerRequestOnWire): a request's characters (maxBatchChars) are the real bound.
+  maxOpsPerRequest: 256,
 };
 
 // ── wire limits (decode refuses anything larger) ─────────────────────────────────────────
