@@ -23,7 +23,9 @@ async function fourWithCapture(seed: number): Promise<{ room: Room; nodes: RoomN
   await room.runUntil(() => room.view(nodes[0]!.id).status === 'replica', 'founded');
   for (let i = 0; i < 3; i++) nodes.push(await room.add());
   await room.runUntil(() => nodes.every((n) => room.view(n.id).n === 4), 'four replicas', 60_000);
-  await room.until(room.propose(nodes[1]!.id, 'first'), 'a proposal commits');
+  const seq = await room.until(room.propose(nodes[1]!.id, 'first'), 'a proposal commits');
+  // The proposer may know first (its own replica's execution settles it): wait for everyone.
+  await room.runUntil(() => nodes.every((n) => room.view(n.id).lastCommitted >= seq), 'every node executed it');
   return { room, nodes, seen };
 }
 
