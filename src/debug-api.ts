@@ -28,6 +28,14 @@ export interface TabmeshDebugApi {
    * `shares` in snapshot().jobs: the chaos run checks that each task was accepted exactly once.
    */
   acceptedTasks(jobId: string): Promise<AcceptedTask[]>;
+  /**
+   * Makes this tab's protocol worker throw an uncaught error (after replying): the page's
+   * supervisor terminates it and starts a fresh one that reloads its state from IndexedDB and
+   * rejoins (snapshot().recovery counts it; the dashboard says so). Resolves once it is taken.
+   */
+  crashWorker(): Promise<true>;
+  /** Makes the protocol worker hang (an endless loop): the supervisor's watchdog restarts it after 20 s of silence. */
+  hangWorker(): Promise<true>;
 }
 
 /** Pages of jobTiles read at most, so a bad answer cannot loop forever (a job has at most 4,096 tasks). */
@@ -35,6 +43,8 @@ const maxTilePages = 512;
 
 export function debugApi(node: MeshNode): TabmeshDebugApi {
   return {
+    crashWorker: () => node.command('crashWorker') as Promise<true>,
+    hangWorker: () => node.command('hangWorker') as Promise<true>,
     flood: (peer, frames, kind) => node.command('flood', peer, frames, ...(kind === undefined ? [] : [kind])) as Promise<FloodReport>,
     async acceptedTasks(jobId) {
       const out: AcceptedTask[] = [];

@@ -6,6 +6,7 @@ import { PeerHost } from './net/peer-host.ts';
 import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
+import { WorkerSupervisor, type RecoveryView } from './worker-supervisor.ts';
 import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
 import { startIceRefresh } from './net/ice-refresh.ts';
@@ -38,8 +39,10 @@ export interface MeshNode {
   subscribe(listener: (snapshot: NodeSnapshot) => void): () => void;
   /** Runs a node command in the worker; rejects with the node's explanation on refusal. */
   command(name: string, ...args: unknown[]): Promise<unknown>;
-  /** A fatal start-up problem, if any. */
+  /** A fatal start-up problem, or why the protocol worker was given up on after crashing again and again. */
   readonly error: string | null;
+  /** Restarts of the protocol worker so far (also snapshot().recovery). */
+  readonly recovery: RecoveryView;
   /** Leaves gracefully: tells peers and the room, closes every link, stops the worker. */
   close(): void;
 }
@@ -75,8 +78,45 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const [slot, configured] = await Promise.all([claimSlot(), needConfig ? configuredIce() : null]);
   const iceServers = options.iceServers ?? configured?.iceServers ?? [];
   const iceTransportPolicy = options.iceTransportPolicy ?? configured?.iceTransportPolicy ?? 'all';
-  const worker = new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` });
-  const toWorker = (message: PageToWorker, transfer?: Transferable[]) => worker.postMessage(message, transfer ?? []);
+  // One init message for every worker this page starts (a restarted one gets the same, whole).
+  const initMessage: PageToWorker = {
+    type: 'init',
+    slot,
+    room: options.room,
+    signalingUrl: options.signalingUrl ?? defaultSignalingUrl(location),
+    iceServers,
+    ...(options.password !== undefined ? { password: options.password } : {}),
+  };
+  // The supervisor restarts a worker that crashes or hangs (src/worker-supervisor.ts).
+  const supervisor = new WorkerSupervisor({
+    createWorker: () => new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` }),
+    initMessage: () => initMessage,
+    onMessage: (data) => fromWorker(data),
+    onRestart: (record) => {
+      console.warn(`tabmesh: the protocol worker was restarted (${record.reason})`);
+      // The node is not leaving: its peers must not hear a goodbye, only see the links close.
+      host.setLastWords([]);
+      host.destroyAll();
+      for (const waiter of pending.values()) waiter.reject(new Error(`the protocol worker restarted (${record.reason}); try again`));
+      pending.clear();
+      republish();
+    },
+    onGiveUp: (message) => {
+      error = message;
+      console.error(`tabmesh: ${message}`);
+      host.destroyAll();
+      for (const waiter of pending.values()) waiter.reject(new Error(message));
+      pending.clear();
+      republish();
+    },
+  });
+  const toWorker = (message: PageToWorker, transfer?: Transferable[]) => supervisor.post(message, transfer);
+  /** Hands listeners the latest snapshot again, with the supervisor's news in it. */
+  const republish = () => {
+    if (!latest) return;
+    latest = { ...latest, recovery: supervisor.view() };
+    for (const listener of listeners) listener(latest);
+  };
   // ICE servers from /config.json may carry short-lived TURN credentials: keep them fresh.
   const iceRefresh = options.iceServers === undefined ? startIceRefresh(iceServers) : null;
   const host = new PeerHost(toWorker, { iceTransportPolicy, ...(iceRefresh ? { iceServers: () => iceRefresh.current } : {}) });
@@ -87,8 +127,8 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   let nextCommandId = 1;
   let closed = false;
 
-  worker.addEventListener('message', (event: MessageEvent) => {
-    const decoded = decodeWorkerToPage(event.data);
+  function fromWorker(data: unknown): void {
+    const decoded = decodeWorkerToPage(data);
     if (!decoded.ok) {
       console.warn(`tabmesh: refused a message from the worker (${decoded.error})`);
       return;
@@ -96,7 +136,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     const message = decoded.value;
     switch (message.type) {
       case 'snapshot':
-        latest = message.snapshot as unknown as NodeSnapshot;
+        latest = { ...(message.snapshot as unknown as NodeSnapshot), recovery: supervisor.view() };
         for (const listener of listeners) listener(latest);
         return;
       case 'reply': {
@@ -110,36 +150,28 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
         host.setLastWords(message.frames);
         return;
       case 'fatal':
-        error = message.message;
         console.error(`tabmesh: ${message.message}`);
+        supervisor.crashed(message.message);
         return;
       default:
         host.handle(message);
     }
-  });
-  worker.addEventListener('error', (event) => {
-    error = `the protocol worker failed: ${event.message}`;
-  });
+  }
+  // A frozen or hidden page that runs again: the worker was stopped too, its silence is no hang.
+  addEventListener('resume', () => supervisor.pageResumed());
+  addEventListener('visibilitychange', () => supervisor.pageResumed());
 
   const close = () => {
     if (closed) return;
     closed = true;
     iceRefresh?.stop();
+    supervisor.stop();
     toWorker({ type: 'shutdown' });
     // Closing our side of every connection lets peers notice at once, even if the worker
     // is torn down before it can say goodbye.
     host.destroyAll();
   };
   addEventListener('pagehide', close);
-
-  toWorker({
-    type: 'init',
-    slot,
-    room: options.room,
-    signalingUrl: options.signalingUrl ?? defaultSignalingUrl(location),
-    iceServers,
-    ...(options.password !== undefined ? { password: options.password } : {}),
-  });
 
   return {
     slot,
@@ -159,6 +191,9 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     },
     get error() {
       return error;
+    },
+    get recovery() {
+      return supervisor.view();
     },
     close,
   };

@@ -2,6 +2,7 @@
 // cross the postMessage boundary, so each command checks its own before acting.
 import type { NodeRuntime } from './runtime.ts';
 import { debugCommands } from './debug-commands.ts';
+import { crashCommands } from './crash-commands.ts';
 
 type Command = (runtime: NodeRuntime, args: unknown[]) => unknown;
 
@@ -26,6 +27,8 @@ const commands: Record<string, Command> = {
   },
   // Fault injection for the chaos run (flood): see debug-commands.ts.
   ...debugCommands,
+  // Breaking the worker for real (the supervisor restarts it): see crash-commands.ts.
+  ...crashCommands,
 };
 
 const commandNames = Object.keys(commands);

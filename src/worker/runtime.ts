@@ -78,6 +78,8 @@ export class NodeRuntime implements LinkHostEvents {
   private lastSnapshotAt = 0;
   private readonly startedAt = Date.now();
   private stopped = false;
+  /** Set once init has started every service: snapshots are posted from then on. */
+  private running = false;
   private services: Service[] = [];
   private readonly serviceByProtocol = new Map<ProtocolTag, Service>();
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -201,6 +203,7 @@ export class NodeRuntime implements LinkHostEvents {
     this.signaling.start();
     this.timers.push(setInterval(() => this.upkeep(), upkeepIntervalMs));
     this.timers.push(setInterval(() => this.pingAll(), pingIntervalMs));
+    this.running = true;
     this.changed();
   }
 
@@ -534,7 +537,8 @@ export class NodeRuntime implements LinkHostEvents {
 
   /** Something visible changed: post a snapshot soon, at most every snapshotMinIntervalMs. */
   private changed(): void {
-    if (this.snapshotTimer) return;
+    // Until every service has started, a snapshot would lack their parts (the UI reads them all).
+    if (this.snapshotTimer || !this.running) return;
     const wait = Math.max(0, this.lastSnapshotAt + snapshotMinIntervalMs - performance.now());
     this.snapshotTimer = setTimeout(() => {
       this.snapshotTimer = null;

@@ -10,6 +10,7 @@ import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts'
 import type { HealthView } from './services/health.ts';
 import type { MeshSettings } from './services/settings-schema.ts';
 import type { SetAsideView } from '../store/set-aside.ts';
+import type { RecoveryView } from '../worker-supervisor.ts';
 
 export interface LinkView {
   peer: string;
@@ -96,4 +97,7 @@ export interface NodeSnapshot extends BaseSnapshot {
   health: HealthView;
   /** Live settings in force (fanout, gossipCycleMs, minLinks, maxLinks, byzantine). */
   settings: MeshSettings;
+  // ── from the page ──
+  /** Restarts of this tab's protocol worker by the page's supervisor (src/worker-supervisor.ts). */
+  recovery: RecoveryView;
 }
