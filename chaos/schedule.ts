@@ -8,7 +8,9 @@
 // (the runner checks them again against the live replica set and skips an action that would break them):
 //  - at most f = ⌊(tabs−1)/3⌋ tabs are Byzantine at once;
 //  - a tab is only killed, crashed or reloaded while fewer than f tabs are Byzantine, so that
-//    Byzantine plus down replicas never exceed f (pBFT stays live, not just safe).
+//    Byzantine plus down replicas never exceed f (pBFT stays live, not just safe);
+//  - only the last f positions ever turn Byzantine, so most tabs stay honest for the whole run
+//    and their logs are all compared at the end.
 // Actions run one after another (the runner waits for each to finish), so a server restart and
 // a tab (re)load never overlap; a kill or a reload targets a tab that is not Byzantine.
 import { byzantineModes, type ByzantineMode } from '../src/core/pbft/byzantine.ts';
@@ -136,7 +138,7 @@ export function makeSchedule(options: ScheduleOptions): ChaosSchedule {
       case 'byzantine': {
         if (f === 0) return;
         if (byzantine.size >= f) emit('honest');
-        const tab = pickTab((i) => !byzantine.has(i));
+        const tab = pickTab((i) => i >= tabs - f && !byzantine.has(i));
         if (tab === null) return;
         byzantine.add(tab);
         actions.push({ atMs: t, kind, tab, mode: byzantineModes[actionsRng.int(byzantineModes.length)] as ByzantineMode });

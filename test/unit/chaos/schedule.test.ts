@@ -21,6 +21,7 @@ function rulesBroken(s: ChaosSchedule): string[] {
       if (before.includes(a.tab)) broken.push(`${describeAction(a)} aims at a Byzantine tab`);
     }
     if (a.kind === 'byzantine' && before.includes(a.tab)) broken.push(`${describeAction(a)}: already Byzantine`);
+    if (a.kind === 'byzantine' && a.tab < s.tabs - s.f) broken.push(`${describeAction(a)}: not one of the last f positions`);
     if (a.kind === 'honest' && !before.includes(a.tab)) broken.push(`${describeAction(a)}: was not Byzantine`);
     if ('tab' in a && (a.tab < 0 || a.tab >= s.tabs)) broken.push(`${describeAction(a)}: no such tab`);
     if (a.atMs < 0 || a.atMs > s.durationMs) broken.push(`${describeAction(a)}: outside the run`);
