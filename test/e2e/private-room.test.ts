@@ -121,5 +121,28 @@ describe('private rooms in the browser', () => {
     }
     expect(running.server.stats().refusals).toMatchObject({ 'wrong-password': 1 });
     expect(running.server.stats().refusals['password-required']).toBeGreaterThanOrEqual(3);
+    await Promise.all([wrong.close(), without.close()]);
+  }, 180_000);
+
+  test('a password cannot take over an open room with members; the page offers to join without one', async () => {
+    const openRoom2 = `${room}-open`;
+    const goTo = async (): Promise<Page> => {
+      const page = await user.newPage();
+      await page.goto(`${running.url}?room=${openRoom2}`);
+      await waitForSnapshot(page, (s) => s.signaling === 'joined', 'joined the open room', joinDeadlineMs);
+      return page;
+    };
+    const first = await goTo();
+    const second = await goTo();
+    await enterPassword(second, password);
+    await expectRefused(second, 'room-not-private', /is open.*pick another room name/);
+    const forget = second.getByTestId('room-password-forget');
+    expect(await forget.textContent()).toMatch(/Join without a password/);
+    await Promise.all([second.waitForEvent('load'), forget.click()]);
+    const rejoined = await waitForSnapshot(second, (s) => s.signaling === 'joined' && !s.privateRoom, 'joined the open room again', joinDeadlineMs);
+    const firstId = (await snapshotOf(first)).id;
+    await waitForSnapshot(second, (s) => linkedPeers(s).includes(firstId), 'linked in the open room', joinDeadlineMs);
+    expect(rejoined.signalingRefusal).toBeNull();
+    await Promise.all([first.close(), second.close()]);
   }, 180_000);
 });
