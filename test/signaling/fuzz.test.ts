@@ -24,6 +24,8 @@ function frames(peerIds: string[]): fc.Arbitrary<string | Uint8Array> {
         from: idLike,
         sig: fc.oneof(fc.string({ minLength: 86, maxLength: 86 }), fc.anything()),
         data: fc.oneof(fc.object(), fc.anything()),
+        // Private rooms: well-formed and malformed password verifiers on joins.
+        verifier: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), fc.string({ minLength: 43, maxLength: 43 }), fc.anything()),
       },
       { requiredKeys: [] },
     )
