@@ -12,6 +12,10 @@ afterEach(async () => {
   await running?.server.close();
 });
 
+const base64urlChars = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'];
+/** Generous: a loaded machine runs 500 frames through a real server slowly; the test is about answers, not speed. */
+const fuzzTestTimeoutMs = 120_000;
+
 function frames(peerIds: string[]): fc.Arbitrary<string | Uint8Array> {
   const idLike = fc.oneof(fc.constantFrom(...peerIds), fc.string({ minLength: 43, maxLength: 43 }), fc.string());
   const shaped = fc
@@ -25,7 +29,7 @@ function frames(peerIds: string[]): fc.Arbitrary<string | Uint8Array> {
         sig: fc.oneof(fc.string({ minLength: 86, maxLength: 86 }), fc.anything()),
         data: fc.oneof(fc.object(), fc.anything()),
         // Private rooms: well-formed and malformed password verifiers on joins.
-        verifier: fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), fc.string({ minLength: 43, maxLength: 43 }), fc.anything()),
+        verifier: fc.oneof(fc.string({ unit: fc.constantFrom(...base64urlChars), minLength: 43, maxLength: 43 }), fc.string({ minLength: 43, maxLength: 43 }), fc.integer(), fc.constant(null)),
       },
       { requiredKeys: [] },
     )
@@ -76,4 +80,4 @@ it('survives random frames without a crash, a broken frame or a disturbed neighb
     console.error(`SEED=${seed} npx vitest run --project unit test/signaling/fuzz.test.ts`);
     throw err;
   }
-});
+}, fuzzTestTimeoutMs);
