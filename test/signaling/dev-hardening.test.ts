@@ -12,6 +12,9 @@ import { devContentSecurityPolicy, securityHeaders } from '../../signaling/heade
 import { closeCodes } from '../../signaling/limits.ts';
 import { TestClient } from './helpers.ts';
 
+/** Per test: generous, for a machine under load (the waits inside have their own deadlines). */
+const testTimeoutMs = 30_000;
+
 let root: string;
 let vite: ViteDevServer;
 let port: number;
@@ -37,7 +40,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('dev server security headers', () => {
+describe('dev server security headers', { timeout: testTimeoutMs }, () => {
   it.each(['/', '/main.js', '/@vite/client', '/healthz', '/config.json', '/no-such-file.js'])('%s carries every security header', async (path) => {
     const res = await fetch(`http://127.0.0.1:${port}${path}`);
     expect(res.headers.get('content-security-policy')).toBe(devContentSecurityPolicy);
@@ -56,7 +59,7 @@ describe('dev server security headers', () => {
   });
 });
 
-describe('dev server origin check on /signal', () => {
+describe('dev server origin check on /signal', { timeout: testTimeoutMs }, () => {
   const url = () => `ws://127.0.0.1:${port}/signal`;
 
   it('refuses a page from another site with origin-refused and a final close', async () => {

@@ -10,6 +10,9 @@ import type { NodeId } from '../../src/core/types.ts';
 import { closeCodes } from '../../signaling/limits.ts';
 import { joinFrame, newIdentity, startServer, TestClient, waitDeadlineMs, type Running } from './helpers.ts';
 
+/** Per test: generous, for a machine under load (the waits inside have their own deadlines). */
+const testTimeoutMs = 30_000;
+
 /** Fewer PBKDF2 rounds than production (same construction): these tests are about the server. */
 const testIterations = 1_000;
 
@@ -38,7 +41,7 @@ async function joinWith(room: string, verifier: string | undefined) {
   return { client, answer: await client.next('an answer to the join') };
 }
 
-describe('private rooms', () => {
+describe('private rooms', { timeout: testTimeoutMs }, () => {
   it('lets members with the password in and refuses a missing or wrong one with its code, a message and a final close', async () => {
     const first = await joinWith('vault', key.verifier);
     expect(first.answer).toMatchObject({ type: 'joined', peers: [] });
@@ -143,9 +146,9 @@ describe('private rooms', () => {
 
 /** Polls a condition on server or client state with a deadline (not a sleep: it returns as soon as it holds). */
 async function waitFor(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + waitDeadlineMs;
+  const deadline = Date.now() + 5 * waitDeadlineMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${waitDeadlineMs} ms`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${5 * waitDeadlineMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -8,6 +8,9 @@ import { iceServersForPage, issueTurnCredential, turnCredentialFor } from '../..
 import { startServer, type Running } from './helpers.ts';
 import * as v from 'valibot';
 
+/** Per test: generous, for a machine under load (the waits inside have their own deadlines). */
+const testTimeoutMs = 30_000;
+
 const secret = 'a-shared-static-auth-secret';
 
 /** HMAC-SHA1 through WebCrypto: an independent computation of what coturn expects. */
@@ -41,7 +44,7 @@ describe('issueTurnCredential', () => {
   });
 });
 
-describe('/config.json with TURN REST credentials', () => {
+describe('/config.json with TURN REST credentials', { timeout: testTimeoutMs }, () => {
   let running: Running | undefined;
   afterEach(async () => {
     await running?.server.close();

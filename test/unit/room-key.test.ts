@@ -16,7 +16,7 @@ const signal = { body: { v: 1, from: alice, to: bob, session: 'abcdefgh', kind: 
 
 const derive = (room: string, password: string): Promise<RoomKey> => deriveRoomKey(room, password, testIterations);
 
-describe('deriveRoomKey', () => {
+describe('deriveRoomKey', { timeout: 30_000 }, () => {
   it('gives the same verifier and a working key for the same room and password (real iteration count)', async () => {
     const [a, b] = await Promise.all([deriveRoomKey('team', 'correct horse battery'), deriveRoomKey('team', 'correct horse battery')]);
     expect(pbkdf2Iterations).toBeGreaterThanOrEqual(600_000);
@@ -51,7 +51,7 @@ describe('deriveRoomKey', () => {
   });
 });
 
-describe('sealed signals', () => {
+describe('sealed signals', { timeout: 30_000 }, () => {
   it('round-trips, and the ciphertext does not contain the SDP', async () => {
     const key = await derive('team', 'correct horse battery');
     const sealed = await sealSignal(key, alice, bob, signal);
