@@ -88,6 +88,10 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
   host.attach(runtime);
   const first = runtime.snapshot();
   log({ event: 'ready', id: runtime.nodeId, room: options.room, identity: first.identity, services: services.map((s) => s.protocol) });
+  // Stored records that did not decode at this start were set aside (src/store/set-aside.ts): say which and why.
+  for (const record of first.setAside.records.filter((r) => r.at >= first.startedAt)) {
+    log({ event: 'storage-problem', message: `stored record ${record.key} set aside as ${record.movedTo}: ${record.reason}` });
+  }
   const statusTimer = setInterval(() => {
     if (latest) log(statusEvent(latest));
   }, statusIntervalMs);
