@@ -2,6 +2,7 @@
 // or with another are refused with a code and a message a person can act on, and what the server
 // relays between members is ciphertext only.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { deriveRoomKey, type RoomKey } from '../../src/net/room-key.ts';
 import { openSignal, sealSignal } from '../../src/net/sealed-signal.ts';
@@ -82,10 +83,17 @@ describe('private rooms', { timeout: testTimeoutMs }, () => {
   });
 
   it('relays sealed signals that carry no SDP text, and only members can open them', async () => {
+    // Every byte the server writes to any socket (server frames are unmasked: readable text).
+    const raw: string[] = [];
+    running.server.httpServer.on('upgrade', (_req: unknown, socket: Duplex) => {
+      const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (Buffer.isBuffer(chunk) || typeof chunk === 'string') raw.push(Buffer.from(chunk).toString('latin1'));
+        return write(chunk, ...rest);
+      }) as typeof socket.write;
+    });
     const a = await joinWith('vault', key.verifier);
     const b = await joinWith('vault', key.verifier);
-    const raw: string[] = [];
-    b.client.ws.on('message', (data) => raw.push(String(data)));
     const sdp = 'v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\na=fingerprint:sha-256 AB:CD:EF\r\n';
     const signal = { body: { v: 1, from: a.client.id, to: b.client.id, session: 'abcdefgh12', kind: 'signal', signal: { type: 'offer', sdp } }, sig: 'x' };
     const sealed = await sealSignal(key, a.client.id as NodeId, b.client.id as NodeId, signal);
