@@ -134,6 +134,10 @@ export function checkJobs(jobs: readonly JobOutcome[]): CheckResult {
       failures.push(`${name} never finished (${job.done} of ${job.total} tasks) though its home stayed open`);
       continue;
     }
+    if (job.status === 'missing at its home') {
+      failures.push(`${name} is gone from its home, which stayed open (it was stored before submitJob resolved)`);
+      continue;
+    }
     if (job.status !== 'done') continue;
     judged++;
     if (job.done !== job.total) failures.push(`${name} is done with ${job.done} of ${job.total} tasks accepted`);

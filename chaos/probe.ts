@@ -11,6 +11,8 @@ export interface Probe {
   signaling: string;
   genesis: string | null;
   status: string;
+  view: number;
+  mode: string;
   replicas: string[];
   f: number;
   lastCommitted: number;
@@ -36,6 +38,8 @@ export async function probe(page: Page): Promise<Probe | null> {
         signaling: s.signaling,
         genesis: c?.genesis?.id ?? null,
         status: c?.status ?? 'none',
+        view: c?.view ?? 0,
+        mode: c?.mode ?? 'none',
         replicas: c?.replicas ?? [],
         f: c?.f ?? 0,
         lastCommitted: c?.lastCommitted ?? 0,
@@ -61,13 +65,16 @@ interface HeapUsage {
 
 /**
  * JS heap in use by the page's main thread and its workers (the protocol worker; kernel workers
- * nested in it are not reached), bytes; null if the tab could not be measured (closing).
+ * nested in it are not reached) after a garbage collection, bytes — what the tab holds on to,
+ * which is what must stay bounded; null if the tab could not be measured (closing).
  * Workers are reached through CDP's (non-flattened) Target domain, as in bench/browser/cost-measure.ts.
  */
 export async function heapOfTab(page: Page): Promise<number | null> {
   let session: CDPSession | null = null;
   try {
     session = await page.context().newCDPSession(page);
+    // Garbage not yet collected is not memory the tab holds on to: collect first, then measure.
+    await session.send('HeapProfiler.collectGarbage');
     const main = (await session.send('Runtime.getHeapUsage')) as HeapUsage;
     const workers: string[] = [];
     session.on('Target.attachedToTarget', (event: { sessionId: string; targetInfo: { type: string } }) => {
@@ -75,7 +82,7 @@ export async function heapOfTab(page: Page): Promise<number | null> {
     });
     await session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
     let bytes = main.usedSize;
-    for (const [n, sessionId] of workers.entries()) bytes += await workerHeap(session, sessionId, n + 1);
+    for (const [n, sessionId] of workers.entries()) bytes += await workerHeap(session, sessionId, 2 * n + 2);
     return bytes;
   } catch {
     return null;
@@ -95,6 +102,8 @@ async function workerHeap(session: CDPSession, sessionId: string, id: number): P
       resolve(typeof parsed.result?.usedSize === 'number' ? parsed.result.usedSize : 0);
     });
   });
+  // The worker answers in order: its garbage is collected before its heap is measured.
+  await session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: id - 1, method: 'HeapProfiler.collectGarbage' }) });
   await session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
   return answer;
 }

@@ -11,6 +11,7 @@ import { heapOfTab, probe, type Probe } from './probe.ts';
 import { startChaosRig, type ChaosRig } from './rig.ts';
 import { describeAction, faultsTolerated, makeSchedule, type ChaosAction, type ChaosSchedule } from './schedule.ts';
 import { TabPool, type Tab } from './tabs.ts';
+import type { FloodKind, FloodReport } from '../src/debug-api.ts';
 
 /**
  * Bound on JS heap per tab (page + protocol worker), bytes. An idle tab uses about 18 MB
@@ -34,6 +35,12 @@ const proposalDrainMs = 60_000;
 const maxOpenProposals = 8;
 /** Longest wait for the flooder to have a link to flood (it may have just joined). */
 const floodLinkTimeoutMs = 30_000;
+/** Tries at a flood when the link picked goes down before the flood starts. */
+const floodAttempts = 5;
+/** A wait for a commit this long (with proposals open) is noted in the log and the report. */
+const stallNoteMs = 20_000;
+/** Stall notes kept. */
+const maxStallNotes = 20;
 /** Longest wait for a flooded receiver to cut the flooder off. */
 const floodVerdictTimeoutMs = 20_000;
 /** Chromium processes the tabs are spread over (each tab still has its own renderer). */
@@ -121,6 +128,11 @@ class ChaosRun {
   private clientRunning = false;
   private loops: Promise<void>[] = [];
   private sampleRounds = 0;
+  /** Liveness, reported (not judged): the newest commit any tab shows, when it last moved, and the longest wait for it with proposals open. */
+  private newestCommit = 0;
+  private newestCommitAt = Date.now();
+  private longestStallMs = 0;
+  private readonly stalls: string[] = [];
 
   constructor(
     private readonly rig: ChaosRig,
@@ -208,6 +220,30 @@ class ChaosRun {
     }
     // Probes of positions whose tab is gone are stale.
     for (const position of [...this.latest.keys()]) if (!this.pool.tab(position)) this.latest.delete(position);
+    this.watchLiveness();
+  }
+
+  /** Tracks how long commits stood still while proposals waited (a liveness figure, and a note with the state when it is long). */
+  private watchLiveness(): void {
+    const newest = Math.max(0, ...this.probes().map(({ p }) => p.lastCommitted));
+    const now = Date.now();
+    if (newest > this.newestCommit || this.openProposals.size === 0) {
+      const stalled = now - this.newestCommitAt;
+      if (stalled >= stallNoteMs && this.stalls.length < maxStallNotes) this.stalls.push(`${(stalled / 1000).toFixed(0)} s without a commit, ending at ${((now - this.started) / 1000).toFixed(0)} s of the run`);
+      this.newestCommit = Math.max(this.newestCommit, newest);
+      this.newestCommitAt = now;
+      return;
+    }
+    const stalled = now - this.newestCommitAt;
+    if (stalled > this.longestStallMs) this.longestStallMs = stalled;
+    if (stalled >= stallNoteMs && stalled - sampleIntervalMs * 3 < stallNoteMs) this.log(`  no commit for ${(stalled / 1000).toFixed(0)} s with proposals open: ${this.stateLine()}`);
+  }
+
+  /** Every open tab in a few words: id, consensus role, view and mode, replica count, last commit, why halted. */
+  private stateLine(): string {
+    return this.probes()
+      .map(({ tab, p }) => `${tab.position}:${short(p.id)} ${p.status} v${p.view}${p.mode === 'normal' ? '' : ` ${p.mode}`} n=${p.replicas.length} @${p.lastCommitted}${p.byzantine ? ` byz=${p.byzantine}` : ''}${p.halted ? ` halted: ${p.halted.slice(0, 60)}` : ''}`)
+      .join('; ');
   }
 
   private async heapLoop(): Promise<void> {
@@ -305,7 +341,7 @@ class ChaosRun {
     // Byzantine, kill, crash, reload: let the previous fault heal first, then keep faulty ≤ f.
     const steadyBefore = await this.waitFor(() => this.steady(), steadyTimeoutMs);
     const budget = this.faultBudget();
-    const healNote = steadyBefore ? '' : ` (the mesh was not steady after ${steadyTimeoutMs / 1000} s: ${budget.replicas} replicas, ${budget.down} down)`;
+    const healNote = steadyBefore ? '' : ` (the mesh was not steady after ${steadyTimeoutMs / 1000} s: ${budget.replicas} replicas, ${budget.down} down; ${this.stateLine()})`;
     if (budget.byzantine + budget.down + 1 > budget.f) {
       return `skipped: ${budget.byzantine} Byzantine + ${budget.down} down of ${budget.replicas} replicas leaves no room under f = ${budget.f}${healNote}`;
     }
@@ -341,36 +377,56 @@ class ChaosRun {
     const from = this.pool.tab(position);
     const outcome: FloodOutcome = { from: from?.id ?? '', to: null, kind, sent: null, refused: 0, cutOff: false, error: null };
     this.floods.push(outcome);
-    // A tab that has just (re)joined may have no link yet: wait for one, as a person would.
-    let receiver: Tab | undefined;
-    const linkDeadline = Date.now() + floodLinkTimeoutMs;
-    while (from && !receiver && Date.now() < linkDeadline) {
-      const openById = new Map(this.pool.open().map((t) => [t.id, t]));
-      const receiverId = [...((await probe(from.page))?.links ?? [])].sort().find((peer) => openById.has(peer));
-      receiver = receiverId ? openById.get(receiverId) : undefined;
-      if (!receiver) await sleep(250);
-    }
-    if (!from || !receiver) {
-      outcome.error = `the flooder had no link to an open tab within ${floodLinkTimeoutMs / 1000} s`;
+    if (!from) {
+      outcome.error = 'no tab there';
       return `skipped: ${outcome.error}`;
     }
-    outcome.to = receiver.id;
-    const before = (await probe(receiver.page))?.rejected ?? {};
-    const report = await from.page.evaluate(([peer, n, k]) => window.tabmesh.debug.flood(peer, n, k as 'rapid' | 'large' | 'garbage' | 'mixed'), [receiver.id, frames, kind] as const);
-    outcome.sent = report.sent.rapid + report.sent.large + report.sent.garbage;
-    const deadline = Date.now() + floodVerdictTimeoutMs;
-    for (;;) {
-      const after = await probe(receiver.page);
-      if (after) {
-        outcome.refused = Object.entries(after.rejected)
-          .filter(([reason]) => floodReasons.test(reason))
-          .reduce((sum, [reason, n]) => sum + n - (before[reason] ?? 0), 0);
-        outcome.cutOff = after.keptOut.includes(from.id);
+    for (let attempt = 1; ; attempt++) {
+      const receiver = await this.floodReceiver(from);
+      if (!receiver) {
+        outcome.error = `the flooder had no link to an open tab within ${floodLinkTimeoutMs / 1000} s`;
+        return `skipped: ${outcome.error}`;
       }
-      if (outcome.cutOff || Date.now() > deadline) break;
+      outcome.to = receiver.id;
+      const before = (await probe(receiver.page))?.rejected ?? {};
+      let report: FloodReport;
+      try {
+        report = await from.page.evaluate(([peer, n, k]) => window.tabmesh.debug.flood(peer, n, k as FloodKind), [receiver.id, frames, kind] as const);
+      } catch (error) {
+        // The link we saw a moment ago may have gone down (the mesh is being churned): pick again.
+        if (attempt < floodAttempts && /no direct link/.test(String(error))) {
+          await sleep(500);
+          continue;
+        }
+        throw error;
+      }
+      outcome.sent = report.sent.rapid + report.sent.large + report.sent.garbage;
+      const deadline = Date.now() + floodVerdictTimeoutMs;
+      for (;;) {
+        const after = await probe(receiver.page);
+        if (after) {
+          outcome.refused = Object.entries(after.rejected)
+            .filter(([reason]) => floodReasons.test(reason))
+            .reduce((sum, [reason, n]) => sum + n - (before[reason] ?? 0), 0);
+          outcome.cutOff = after.keptOut.includes(from.id);
+        }
+        if (outcome.cutOff || Date.now() > deadline) break;
+        await sleep(250);
+      }
+      return `${short(from.id)} → ${short(receiver.id)}: ${outcome.sent} frames sent, ${outcome.refused} refused, ${outcome.cutOff ? 'cut off' : 'NOT cut off'}${attempt > 1 ? ` (attempt ${attempt})` : ''}`;
+    }
+  }
+
+  /** An open tab the flooder has a link up to; a tab that has just (re)joined may need a moment to get one. */
+  private async floodReceiver(from: Tab): Promise<Tab | undefined> {
+    const deadline = Date.now() + floodLinkTimeoutMs;
+    for (;;) {
+      const openById = new Map(this.pool.open().map((t) => [t.id, t]));
+      const receiverId = [...((await probe(from.page))?.links ?? [])].sort().find((peer) => openById.has(peer));
+      if (receiverId) return openById.get(receiverId);
+      if (Date.now() > deadline) return undefined;
       await sleep(250);
     }
-    return `${short(from.id)} → ${short(receiver.id)}: ${outcome.sent} frames sent, ${outcome.refused} refused, ${outcome.cutOff ? 'cut off' : 'NOT cut off'}`;
   }
 
   // ── the client ──
@@ -483,8 +539,10 @@ class ChaosRun {
         accepted: null,
         count: null,
         expectedCount: null,
-        homeOpen: home !== undefined && view !== undefined,
+        homeOpen: home !== undefined,
       };
+      // An open home that no longer lists its job lost it (jobs are stored before submitJob resolves).
+      if (home && !view) outcome.status = 'missing at its home';
       if (home && view?.status === 'done') {
         outcome.accepted = await home.page.evaluate((id) => window.tabmesh.debug.acceptedTasks(id), job.id).catch(() => null);
         const result = await home.page.evaluate((id) => window.tabmesh.jobResult(id), job.id).catch(() => null);
@@ -524,6 +582,8 @@ class ChaosRun {
         jobsSubmitted: this.jobs.length,
         sampleRounds: this.sampleRounds,
         pageErrors: this.pool.pageErrorCount,
+        longestStallS: Math.round(this.longestStallMs / 100) / 10,
+        stalls: this.stalls.join('; ') || null,
         totalMs: this.elapsed(),
       },
       pageErrors: [...this.pool.pageErrors],

@@ -119,6 +119,7 @@ describe('jobs check', () => {
     expect(checkJobs([job({ count: 664_578 })]).failures.join('\n')).toMatch(/the right answer is 664579/);
     expect(checkJobs([job(), job({ id: 'job-2', status: 'running', done: 2 })]).failures.join('\n')).toMatch(/never finished/);
     expect(checkJobs([job({ status: 'failed' })]).failures.join('\n')).toMatch(/no job finished/);
+    expect(checkJobs([job(), job({ id: 'job-2', status: 'missing at its home' })]).failures.join('\n')).toMatch(/gone from its home/);
   });
 });
 
