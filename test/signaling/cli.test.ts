@@ -70,7 +70,6 @@ describe('openUrls', () => {
 
 describe('signaling/main.ts', () => {
   const repo = fileURLToPath(new URL('../../', import.meta.url));
-  const tsx = join(repo, 'node_modules', '.bin', 'tsx');
   let child: ChildProcessWithoutNullStreams | undefined;
   afterEach(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -78,7 +77,10 @@ describe('signaling/main.ts', () => {
   });
 
   const run = (args: string[]) => {
-    child = spawn(tsx, ['signaling/main.ts', ...args], { cwd: repo, env: { ...process.env, PORT: '', HOST: '' } });
+    // One process (tsx as a loader), so SIGTERM reaches main.ts itself: the tsx command would relay
+    // it from a parent process, which on a loaded machine can give up before it learns that the
+    // child handles the signal (exit 143 instead of the graceful 0).
+    child = spawn(process.execPath, ['--import', 'tsx', 'signaling/main.ts', ...args], { cwd: repo, env: { ...process.env, PORT: '', HOST: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));
