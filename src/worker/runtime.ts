@@ -33,6 +33,11 @@ const peerLeftGraceMs = 1_000;
 const signalKind = 'signal';
 /** How often the runtime wakes for link upkeep. */
 const upkeepIntervalMs = 500;
+/**
+ * An upkeep this much later than due means this node did not run (its tab was frozen, the
+ * machine slept): long enough for peers' failure detection (3–5 s) to have declared it dead.
+ */
+const wakeGapMs = 5_000;
 /** Least time between two snapshots posted to the page. */
 const snapshotMinIntervalMs = 100;
 
@@ -80,6 +85,10 @@ export class NodeRuntime implements LinkHostEvents {
   private stopped = false;
   /** Set once init has started every service: snapshots are posted from then on. */
   private running = false;
+  /** Wall-clock time of the last upkeep: a long gap since means the node was asleep. */
+  private lastUpkeepAt = Date.now();
+  /** Times this node found it had not run for a while (frozen tab, sleeping machine). */
+  private slept: { count: number; lastAt: number | null; lastMs: number } = { count: 0, lastAt: null, lastMs: 0 };
   private services: Service[] = [];
   private readonly serviceByProtocol = new Map<ProtocolTag, Service>();
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -426,8 +435,23 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   private upkeep(): void {
+    const now = Date.now();
+    const late = now - this.lastUpkeepAt - upkeepIntervalMs;
+    this.lastUpkeepAt = now;
+    if (late > wakeGapMs) this.woke(now, late);
     this.links.tick();
     this.chooseLinks();
+  }
+
+  /**
+   * The node ran again after not running for `sleptMs`. Gossip refutes its death by itself when
+   * it hears of it (a new incarnation) and dead links are found by their silence; a signaling
+   * socket that died meanwhile is reconnected now rather than after its backoff.
+   */
+  private woke(now: number, sleptMs: number): void {
+    this.slept = { count: this.slept.count + 1, lastAt: now, lastMs: Math.round(sleptMs) };
+    if (this.signalingStatus === 'disconnected') this.signaling.reconnect();
+    this.changed();
   }
 
   private pingAll(): void {
@@ -573,6 +597,7 @@ export class NodeRuntime implements LinkHostEvents {
       keptOut: this.guard.stats().keptOut.map((e) => ({ peer: e.peer, forMs: Math.max(0, Math.round(e.untilMs - now)), reason: e.reason })),
       startedAt: this.startedAt,
       setAside: this.setAside,
+      slept: this.slept,
     };
   }
 }

@@ -61,6 +61,8 @@ export interface BaseSnapshot {
    * how many at this start, and the records kept (newest first), each with why.
    */
   setAside: { atStart: number; records: SetAsideView[] };
+  /** Times this node found it had not run for over 5 s (a frozen tab, a sleeping machine): when, and for how long. */
+  slept: { count: number; lastAt: number | null; lastMs: number };
 }
 
 /** A tab's full snapshot: the runtime's part and every service's part. */

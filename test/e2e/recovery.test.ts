@@ -214,6 +214,24 @@ describe('recovery across four tabs', () => {
     expect(await notice.textContent()).toMatch(/The protocol worker crashed \(uncaught error: .*\) and was restarted/);
   }, 420_000);
 
+  test('a hung protocol worker is found by the watchdog and restarted', async () => {
+    const victim = tabs[0] as Page;
+    const before = await snapshotOf(victim);
+    expect(await victim.evaluate(() => window.tabmesh.debug.hangWorker())).toBe(true);
+    const hungAt = Date.now();
+    // The watchdog allows 20 s of silence, checked every 2 s; generous on a loaded machine.
+    const after = await waitForSnapshot(
+      victim,
+      (s) => s.recovery.restarts === before.recovery.restarts + 1 && !s.recovery.restarting && s.signaling === 'joined',
+      'the hung worker was restarted and rejoined',
+      90_000,
+    );
+    console.log(`recovery: a hung worker was replaced and back in the room ${Date.now() - hungAt} ms after it hung`);
+    expect(after.recovery.lastReason).toMatch(/^no word from it for \d+ s \(hung\)$/);
+    expect(after.id).toBe(before.id);
+    await waitForSnapshot(victim, (s) => s.links.filter((l) => ids.includes(l.peer)).length === tabs.length - 1, 'the restarted tab re-linked to all', 60_000);
+  }, 240_000);
+
   test('a tab whose IndexedDB holds garbage starts clean for those records, says what it set aside, and joins', async () => {
     const victim = tabs[1] as Page;
     const victimId = ids[1] as string;
@@ -268,27 +286,37 @@ describe('recovery across four tabs', () => {
     const sleeperId = ids[2] as string;
     const awake = tabs.filter((t) => t !== sleeper);
     const asleep = await snapshotOf(sleeper);
-    const incarnationBefore = asleep.members.find((m) => m.id === sleeperId)?.incarnation ?? 0;
+    let deadIncarnation = 0;
     const wake = await freeze(sleeper);
     const frozenAt = Date.now();
     try {
       // Frozen until every other tab has declared it dead (or at least suspect and unlinked).
       for (const [i, tab] of awake.entries()) {
-        await waitForSnapshot(tab, (s) => ['dead', 'left'].includes(statusOf(s, sleeperId)) && !s.links.some((l) => l.peer === sleeperId), `tab ${i} declared the frozen tab dead`, 90_000);
+        const seen = await waitForSnapshot(tab, (s) => ['dead', 'left'].includes(statusOf(s, sleeperId)) && !s.links.some((l) => l.peer === sleeperId), `tab ${i} declared the frozen tab dead`, 90_000);
+        deadIncarnation = Math.max(deadIncarnation, seen.members.find((m) => m.id === sleeperId)?.incarnation ?? 0);
       }
       console.log(`recovery: the others declared the frozen tab dead ${Date.now() - frozenAt} ms after it froze`);
+      // And long enough that consensus voted it out: it has to win its place back.
+      for (const [i, tab] of awake.entries()) {
+        await waitForSnapshot(tab, (s) => !s.consensus.replicas.includes(sleeperId), `tab ${i}: consensus removed the frozen tab`, 90_000);
+      }
+      console.log(`recovery: consensus removed the frozen tab ${Date.now() - frozenAt} ms after it froze`);
     } finally {
       await wake();
     }
     const wokeAt = Date.now();
     const back = await waitForSnapshot(
       sleeper,
-      (s) => s.signaling === 'joined' && (s.members.find((m) => m.id === sleeperId)?.incarnation ?? 0) > incarnationBefore && s.links.length === awake.length,
+      // A snapshot from after the wake (the worker noticed its clock jump), with an incarnation
+      // above the one it was declared dead at: its refutation.
+      (s) => s.slept.count > asleep.slept.count && s.signaling === 'joined' && (s.members.find((m) => m.id === sleeperId)?.incarnation ?? 0) > deadIncarnation && s.links.length === awake.length,
       'the woken tab refuted its death and re-linked',
       90_000,
     );
     // Waking is no crash: the supervisor saw the page stall, not a silent worker.
     expect(back.recovery.restarts).toBe(asleep.recovery.restarts);
+    // The worker noticed it had not run, for about as long as it was frozen.
+    expect(back.slept.lastMs).toBeGreaterThan(5_000);
     for (const [i, tab] of awake.entries()) {
       await waitForSnapshot(tab, (s) => statusOf(s, sleeperId) === 'alive' && s.links.some((l) => l.peer === sleeperId), `tab ${i} sees the woken tab alive and linked`, 90_000);
     }
