@@ -6,24 +6,44 @@
 // headers of headers.ts (with the dev policy: see devContentSecurityPolicy), and /signal
 // upgrades pass the same origin check (origins.ts: own pages, localhost, or ALLOWED_ORIGINS).
 // `npm run dev -- --host` puts the dev server on the LAN, so this is not only about localhost.
+// It reads the production server's environment variables by the same rules (cli.ts):
+// ICE_SERVERS, ICE_TRANSPORT_POLICY, ALLOWED_ORIGINS and TABMESH_TURN_* (short-lived TURN
+// credentials); flags are Vite's, so only the variables apply.
 import type { Server as HttpServer } from 'node:http';
 import type { Connect, Plugin } from 'vite';
 import { attachSignaling, type SignalingHandle, type SignalingOptions } from './hub.ts';
 import { healthPath } from './server.ts';
-import { clientConfigBody, clientConfigPath, parseIceServers } from './ice-config.ts';
+import { clientConfigBody, clientConfigPath } from './ice-config.ts';
 import { devSecurityHeaders } from './headers.ts';
-import { originPolicy, parseAllowedOrigins } from './origins.ts';
+import { originPolicy } from './origins.ts';
+import { parseCliArgs } from './cli.ts';
+import { iceServersForPage } from './turn-credentials.ts';
+
+/** The environment variables of the production server that mean the same in dev. */
+const sharedEnvNames = ['ICE_SERVERS', 'ICE_TRANSPORT_POLICY', 'ALLOWED_ORIGINS', 'TABMESH_TURN_URLS', 'TABMESH_TURN_SECRET', 'TABMESH_TURN_TTL'] as const;
+
+type DevConfig = Extract<ReturnType<typeof parseCliArgs>, { kind: 'run' }>;
+
+/** The shared variables, checked by the production server's rules; a bad one stops the dev server with its reason. */
+function devConfigFromEnv(env: NodeJS.ProcessEnv): DevConfig {
+  const shared = Object.fromEntries(sharedEnvNames.map((name) => [name, env[name]]));
+  const parsed = parseCliArgs([], shared);
+  if (parsed.kind === 'error') throw new Error(parsed.message);
+  if (parsed.kind !== 'run') throw new Error('unexpected help request from the environment');
+  return parsed;
+}
 
 export function signalingDevPlugin(options: SignalingOptions = {}): Plugin {
   const attach = (httpServer: HttpServer | null, middlewares: Connect.Server, warn: (msg: string) => void) => {
+    const config = devConfigFromEnv(process.env);
     // Headers first, so every answer of Vite's own middlewares (pages, modules, errors) has them.
     middlewares.use(securityHeadersMiddleware());
     // Middleware mode has no HTTP server of Vite's own; whoever embeds it must attach signaling.
     if (!httpServer) return;
-    const signaling = attachSignaling(httpServer, { log: warn, ...options, allowedOrigins: devOriginPolicy(options.allowedOrigins) });
+    const signaling = attachSignaling(httpServer, { log: warn, ...options, allowedOrigins: devOriginPolicy(options.allowedOrigins, config) });
     httpServer.once('close', () => void signaling.close());
     middlewares.use(healthMiddleware(signaling));
-    middlewares.use(clientConfigMiddleware());
+    middlewares.use(clientConfigMiddleware(config));
   };
   return {
     name: 'tabmesh-signaling',
@@ -40,12 +60,9 @@ export function signalingDevPlugin(options: SignalingOptions = {}): Plugin {
  * The production server's origin rule: a predicate passed in is used as it is; a list (or
  * ALLOWED_ORIGINS) names the origins; otherwise own pages, localhost and non-browser clients.
  */
-function devOriginPolicy(given: SignalingOptions['allowedOrigins']): NonNullable<SignalingOptions['allowedOrigins']> {
+function devOriginPolicy(given: SignalingOptions['allowedOrigins'], config: DevConfig): NonNullable<SignalingOptions['allowedOrigins']> {
   if (typeof given === 'function') return given;
-  if (given !== undefined) return originPolicy(given);
-  const fromEnv = process.env['ALLOWED_ORIGINS'] ? parseAllowedOrigins(process.env['ALLOWED_ORIGINS']) : null;
-  if (fromEnv && !fromEnv.ok) throw new Error(`ALLOWED_ORIGINS: ${fromEnv.error}`);
-  return originPolicy(fromEnv?.value);
+  return originPolicy(given ?? config.allowedOrigins);
 }
 
 function securityHeadersMiddleware(): Connect.NextHandleFunction {
@@ -65,15 +82,12 @@ function healthMiddleware(signaling: SignalingHandle): Connect.NextHandleFunctio
   };
 }
 
-/** The dev server hands out the same /config.json, with ICE servers from ICE_SERVERS if set. */
-function clientConfigMiddleware(): Connect.NextHandleFunction {
-  const fromEnv = process.env['ICE_SERVERS'] ? parseIceServers(process.env['ICE_SERVERS']) : null;
-  if (fromEnv && !fromEnv.ok) throw new Error(`ICE_SERVERS: ${fromEnv.error}`);
-  const body = clientConfigBody(fromEnv?.value ?? []);
+/** The dev server hands out the same /config.json: ICE servers, the policy, fresh TURN credentials. */
+function clientConfigMiddleware(config: DevConfig): Connect.NextHandleFunction {
   return (req, res, next) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== clientConfigPath || req.method !== 'GET') return next();
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(body);
+    res.end(clientConfigBody(iceServersForPage(config.iceServers, config.turnRest, Date.now()), config.iceTransportPolicy));
   };
 }

@@ -10,6 +10,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import { signalingDevPlugin } from '../../signaling/vite-plugin.ts';
 import { devContentSecurityPolicy, securityHeaders } from '../../signaling/headers.ts';
 import { closeCodes } from '../../signaling/limits.ts';
+import { turnCredentialFor } from '../../signaling/turn-credentials.ts';
 import { TestClient } from './helpers.ts';
 
 /** Per test: generous, for a machine under load (the waits inside have their own deadlines). */
@@ -84,5 +85,71 @@ describe('dev server origin check on /signal', { timeout: testTimeoutMs }, () =>
   it('counts refused origins in /healthz', async () => {
     const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { refusals: Record<string, number> };
     expect(health.refusals['origin-refused']).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("the production server's environment in dev", { timeout: testTimeoutMs }, () => {
+  const env = {
+    ICE_TRANSPORT_POLICY: 'relay',
+    ALLOWED_ORIGINS: 'https://mesh.example.org',
+    TABMESH_TURN_URLS: 'turn:127.0.0.1:3478',
+    TABMESH_TURN_SECRET: 'a-shared-static-auth-secret',
+    TABMESH_TURN_TTL: '600',
+  };
+  let configured: ViteDevServer | undefined;
+  let configuredPort = 0;
+
+  beforeAll(async () => {
+    Object.assign(process.env, env);
+    try {
+      configured = await createServer({
+        configFile: false,
+        root,
+        logLevel: 'silent',
+        plugins: [signalingDevPlugin()],
+        server: { port: 0, host: '127.0.0.1', strictPort: false, hmr: false },
+        optimizeDeps: { noDiscovery: true, include: [] },
+      });
+      await configured.listen();
+      configuredPort = (configured.httpServer?.address() as AddressInfo).port;
+    } finally {
+      for (const name of Object.keys(env)) delete process.env[name];
+    }
+  }, 30_000);
+  afterAll(async () => {
+    await configured?.close();
+  });
+
+  it('hands out the relay policy and short-lived TURN credentials in /config.json', async () => {
+    const config = (await (await fetch(`http://127.0.0.1:${configuredPort}/config.json`)).json()) as {
+      iceTransportPolicy?: string;
+      iceServers: Array<{ urls: string; username: string; credential: string }>;
+    };
+    expect(config.iceTransportPolicy).toBe('relay');
+    const [turn] = config.iceServers;
+    expect(turn?.urls).toBe('turn:127.0.0.1:3478');
+    const expiry = Number(turn?.username.split(':')[0]);
+    expect(expiry - Date.now() / 1000).toBeGreaterThan(590);
+    expect(turn?.credential).toBe(turnCredentialFor(env.TABMESH_TURN_SECRET, turn?.username ?? ''));
+  });
+
+  it('applies ALLOWED_ORIGINS to /signal: the listed origin is let in, localhost pages are not', async () => {
+    const url = `ws://127.0.0.1:${configuredPort}/signal`;
+    const listed = await TestClient.connect(url, { origin: 'https://mesh.example.org' });
+    expect(listed.challenge.length).toBeGreaterThan(0);
+    listed.close();
+    const other = await TestClient.open(url, { origin: 'http://localhost:5173' });
+    expect((await other.nextError()).code).toBe('origin-refused');
+  });
+
+  it('refuses to start on a bad variable, with its name and the reason', async () => {
+    process.env['TABMESH_TURN_URLS'] = 'turn:x';
+    try {
+      await expect(
+        createServer({ configFile: false, root, logLevel: 'silent', plugins: [signalingDevPlugin()], server: { port: 0, host: '127.0.0.1', hmr: false }, optimizeDeps: { noDiscovery: true, include: [] } }),
+      ).rejects.toThrow(/TABMESH_TURN_URLS needs --turn-secret/);
+    } finally {
+      delete process.env['TABMESH_TURN_URLS'];
+    }
   });
 });
