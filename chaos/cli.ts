@@ -18,7 +18,7 @@ export const usage = `npm run chaos -- [--seed N] [--tabs ${minChaosTabs}-${maxC
   --tabs N            headless tabs (default 7)
   --duration SECONDS  how long the adversary acts (default 180; 75 with --quick; at most 3600)
   --quick             the short form: the same faults, closer together (what CI runs, with --tabs 6)
-  --heap-bound-mb MB  JS heap per tab (page + protocol worker) that must never be exceeded (default 80)
+  --heap-bound-mb MB  live JS heap per tab (page + protocol worker, after a garbage collection) never to exceed (default 48)
 
 Prints one JSON line per check and a table; exits 0 only if every check passed, 1 otherwise
 (with the seed and the command that replays the schedule), 2 on a bad flag.`;

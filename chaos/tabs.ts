@@ -4,7 +4,6 @@
 // renderer over CDP (it does not).
 import type { BrowserContext, Page } from 'playwright-core';
 import type { ChaosRig } from './rig.ts';
-import type {} from './probe.ts';
 import type { Replacement } from './schedule.ts';
 
 /** How long a tab may take to load and join the room on a loaded machine. */
