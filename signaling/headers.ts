@@ -63,8 +63,8 @@ export function applySecurityHeaders(res: ServerResponse): void {
 /**
  * The policy for `npm run dev` (signaling/vite-plugin.ts): the production policy, with no
  * allowance added, because Vite's dev client needs none beyond it — checked in Chromium on the
- * dev server (HMR connected, the node joined, no violation reported, an injected inline script
- * refused): its HMR socket is ws:/wss: to the dev server (connect-src ws: wss:), the client and
+ * dev server by test/e2e/dev-server.test.ts (HMR connects, the node joins, no violation is
+ * reported, an injected inline script is refused): its HMR socket is ws:/wss: to the dev server (connect-src ws: wss:), the client and
  * every transformed module are scripts of this origin ('self', no eval), CSS arrives as <style>
  * elements (style-src 'unsafe-inline'), and the error overlay is a custom element styled the
  * same way. Kept as its own name so a Vite that needs more gets it here, not in production.
