@@ -219,6 +219,8 @@ describe('recovery across four tabs', () => {
     const before = await snapshotOf(victim);
     expect(await victim.evaluate(() => window.tabmesh.debug.hangWorker())).toBe(true);
     const hungAt = Date.now();
+    // A command sent to the hung worker waits, and is rejected when the worker is replaced.
+    const pending = victim.evaluate(() => window.tabmesh.settings().then(() => 'answered', (error: unknown) => String(error)));
     // The watchdog allows 20 s of silence, checked every 2 s; generous on a loaded machine.
     const after = await waitForSnapshot(
       victim,
@@ -228,6 +230,7 @@ describe('recovery across four tabs', () => {
     );
     console.log(`recovery: a hung worker was replaced and back in the room ${Date.now() - hungAt} ms after it hung`);
     expect(after.recovery.lastReason).toMatch(/^no word from it for \d+ s \(hung\)$/);
+    expect(await pending).toMatch(/the protocol worker restarted \(no word from it for \d+ s \(hung\)\); try again/);
     expect(after.id).toBe(before.id);
     await waitForSnapshot(victim, (s) => s.links.filter((l) => ids.includes(l.peer)).length === tabs.length - 1, 'the restarted tab re-linked to all', 60_000);
   }, 240_000);
@@ -315,8 +318,9 @@ describe('recovery across four tabs', () => {
     );
     // Waking is no crash: the supervisor saw the page stall, not a silent worker.
     expect(back.recovery.restarts).toBe(asleep.recovery.restarts);
-    // The worker noticed it had not run, for about as long as it was frozen.
+    // The worker noticed it had not run, for about as long as it was frozen, and the page says so.
     expect(back.slept.lastMs).toBeGreaterThan(5_000);
+    await sleeper.getByRole('status').filter({ hasText: 'it rejoined the mesh on waking' }).waitFor({ state: 'visible', timeout: 30_000 });
     for (const [i, tab] of awake.entries()) {
       await waitForSnapshot(tab, (s) => statusOf(s, sleeperId) === 'alive' && s.links.some((l) => l.peer === sleeperId), `tab ${i} sees the woken tab alive and linked`, 90_000);
     }
