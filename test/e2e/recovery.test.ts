@@ -13,6 +13,8 @@ import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.
 import { launchBrowser, newUser, openTab, snapshotOf, waitForSnapshot, type NodeSnapshot } from './harness.ts';
 
 const room = 'recovery';
+/** Shortest sleep of the frozen tab: a nap, not a blink (the runtime counts over 5 s as asleep). */
+const minFrozenMs = 10_000;
 const logOf = (s: NodeSnapshot) => s.consensus.log.map((e) => `${e.seq}:${e.digest.slice(0, 12)}:${JSON.stringify(e.op)}`);
 const propose = (tab: Page, op: unknown) => tab.evaluate((o) => window.tabmesh.propose(o), op);
 const statusOf = (s: NodeSnapshot, id: string) => s.members.find((m) => m.id === id)?.status ?? 'unknown';
@@ -299,9 +301,10 @@ describe('recovery across four tabs', () => {
         deadIncarnation = Math.max(deadIncarnation, seen.members.find((m) => m.id === sleeperId)?.incarnation ?? 0);
       }
       console.log(`recovery: the others declared the frozen tab dead ${Date.now() - frozenAt} ms after it froze`);
-      // And long enough that consensus voted it out: it has to win its place back.
+      // And long enough that consensus voted it out (it has to win its place back), and at least
+      // a nap of `minFrozenMs`, well over the 5 s after which the worker counts itself asleep.
       for (const [i, tab] of awake.entries()) {
-        await waitForSnapshot(tab, (s) => !s.consensus.replicas.includes(sleeperId), `tab ${i}: consensus removed the frozen tab`, 90_000);
+        await waitForSnapshot(tab, (s) => !s.consensus.replicas.includes(sleeperId) && Date.now() - frozenAt >= minFrozenMs, `tab ${i}: consensus removed the frozen tab`, 90_000);
       }
       console.log(`recovery: consensus removed the frozen tab ${Date.now() - frozenAt} ms after it froze`);
     } finally {
