@@ -4,6 +4,10 @@
 // one are refused with the server's message on the page, and never link with anyone.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Duplex } from 'node:stream';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodePeerProcess } from '../node/cli-process.ts';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, linkedPeers, newUser, snapshotOf, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
 
@@ -149,5 +153,22 @@ describe('private rooms in the browser', () => {
     await waitForSnapshot(second, (s) => linkedPeers(s).includes(firstId), 'linked in the open room', joinDeadlineMs);
     expect(rejoined.signalingRefusal).toBeNull();
     await Promise.all([first.close(), second.close()]);
+  }, 180_000);
+
+  test('a headless Node peer with the password file links with the tabs: the same key in Node and in the browser', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tabmesh-private-node-'));
+    const file = join(dir, 'room-password');
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    const node = NodePeerProcess.start(room, running.url, { extra: ['--password-file', file] });
+    try {
+      await node.waitFor((s) => s.id !== null && s.signaling === 'joined', 'the Node peer joined the private room', joinDeadlineMs);
+      for (const page of [creator, member]) {
+        await waitForSnapshot(page, (s) => linkedPeers(s).includes(node.id), 'a tab linked to the Node peer', joinDeadlineMs);
+      }
+      await node.waitFor((s) => s.links.size >= 2, 'the Node peer linked to both tabs', joinDeadlineMs);
+    } finally {
+      await node.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 180_000);
 });
