@@ -242,7 +242,7 @@ export function checkMemory(samples: readonly HeapSample[], boundBytes: number):
   }
   if (samples.length === 0) failures.push('no heap sample was taken');
   const peak = Math.max(0, ...[...worst.values()].map((w) => w.bytes));
-  return result('memory', `JS heap (page + protocol worker) of every tab ≤ ${(boundBytes / 1e6).toFixed(0)} MB in every sample`, failures, {
+  return result('memory', `live JS heap (page + protocol worker, after GC) of every tab ≤ ${(boundBytes / 1e6).toFixed(0)} MB in every sample`, failures, {
     samples: samples.length,
     tabsSampled: worst.size,
     peakMb: Math.round(peak / 1e5) / 10,
