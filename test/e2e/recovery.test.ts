@@ -237,6 +237,22 @@ describe('recovery across four tabs', () => {
     await waitForSnapshot(victim, (s) => s.links.filter((l) => ids.includes(l.peer)).length === tabs.length - 1, 'the restarted tab re-linked to all', 60_000);
   }, 240_000);
 
+  test('a worker that fails on every start is given up on after 5 restarts, and the page says why', async () => {
+    // Another person's browser profile, whose protocol worker script throws as it loads.
+    const other = await newUser(browser);
+    try {
+      const page = await other.newPage();
+      await page.route(/\/node\.worker[^/]*\.js$/, (route) => route.fulfill({ contentType: 'text/javascript', body: "throw new Error('broken build');" }));
+      await page.goto(`${url}?room=${room}`);
+      const alert = page.getByRole('alert').filter({ hasText: 'it is not restarted again' });
+      await alert.waitFor({ state: 'visible', timeout: 60_000 });
+      expect(await alert.textContent()).toMatch(/the protocol worker failed 6 times within 60 s \(last: uncaught error: .*broken build.*\).*Reload the tab/);
+      expect(await page.evaluate(() => window.tabmesh.snapshot())).toBeNull();
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
+
   test('a tab whose IndexedDB holds garbage starts clean for those records, says what it set aside, and joins', async () => {
     const victim = tabs[1] as Page;
     const victimId = ids[1] as string;
