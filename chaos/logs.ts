@@ -37,6 +37,11 @@ export interface LogHistory {
 
 /** Most conflicts kept per history (one is already a failure). */
 const maxConflictsKept = 20;
+/**
+ * Entries kept per history (hours of a chaos run at a few operations a second); beyond, the
+ * oldest go and the history covers less — which the checks see, as for a late first sample.
+ */
+export const maxHistoryEntries = 100_000;
 
 /** An operation as text with its keys sorted, to find a proposal in a log whatever the key order. */
 export const opKey = (op: unknown): string =>
@@ -66,6 +71,17 @@ const describe = (e: LogEntryView | undefined): string => (e ? `seq ${e.seq} ${o
 /** Adds one sample (a tab's log tail, oldest first) to the history of its node and genesis. */
 export function mergeSample(history: LogHistory, sample: readonly LogEntryView[]): void {
   history.samples++;
+  try {
+    merge(history, sample);
+  } finally {
+    if (history.entries.length > maxHistoryEntries) {
+      history.entries.splice(0, history.entries.length - maxHistoryEntries);
+      history.coveredFrom = Math.max(history.coveredFrom, (history.entries[0] as LogEntryView).seq + 1);
+    }
+  }
+}
+
+function merge(history: LogHistory, sample: readonly LogEntryView[]): void {
   if (sample.length === 0) return;
   const first = sample[0] as LogEntryView;
   const whole = sample.length < logTailEntries;

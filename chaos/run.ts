@@ -23,6 +23,10 @@ export const defaultHeapBoundBytes = 48e6;
 const sampleIntervalMs = 1_000;
 /** Period of the heap sampler. */
 const heapIntervalMs = 10_000;
+/** Heap samples kept (an hour of 8 tabs is under 3,000); later ones are not taken. */
+const maxHeapSamples = 20_000;
+/** Distinct proposal errors counted; further reasons are only in `failedProposals`. */
+const maxErrorReasons = 32;
 /** Longest wait for the mesh and consensus to form at the start. */
 const formTimeoutMs = 240_000;
 /** Longest wait, before a destructive action, for the previous one to heal (replica set = open tabs). */
@@ -265,7 +269,7 @@ class ChaosRun {
     while (this.sampling) {
       for (const tab of this.pool.open()) {
         const bytes = await heapOfTab(tab.page);
-        if (bytes !== null && tab.id) this.heap.push({ tab: tab.id, atMs: this.elapsed(), bytes });
+        if (bytes !== null && tab.id && this.heap.length < maxHeapSamples) this.heap.push({ tab: tab.id, atMs: this.elapsed(), bytes });
       }
       await sleep(heapIntervalMs);
     }
@@ -499,7 +503,7 @@ class ChaosRun {
           (error: unknown) => {
             this.failedProposals++;
             const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.replace(/^page\.evaluate: (Error: )?/, '').slice(0, 120) ?? '';
-            this.proposalErrors.set(reason, (this.proposalErrors.get(reason) ?? 0) + 1);
+            if (this.proposalErrors.has(reason) || this.proposalErrors.size < maxErrorReasons) this.proposalErrors.set(reason, (this.proposalErrors.get(reason) ?? 0) + 1);
           },
         );
       this.openProposals.add(done);
