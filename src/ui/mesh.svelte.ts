@@ -1,16 +1,63 @@
 // The UI's view of the node: the worker's immutable snapshots held in $state.raw, and the
 // commands the panels may send. Components read getters; they never mutate a snapshot.
+//
+// The worker posts a snapshot whenever something changed (several a second in an idle room:
+// probes, pings, gossip counters). Rendering each one is most of an idle tab's CPU, so the
+// view follows them at most once per uiRefreshIntervalMs while nobody acts, every one for a
+// moment after a command (so a click shows its effect at once), and not at all while the tab
+// is hidden (it catches up when shown). window.tabmesh.snapshot() is not throttled.
 import type { MeshNode, NodeSnapshot } from '../mesh-node.ts';
 import { hashString } from '../core/rng.ts';
+import { RefreshGate } from './refresh-gate.ts';
+
+/** Least time between two renders of a new snapshot while nobody acts: a dashboard read by eye. */
+export const uiRefreshIntervalMs = 1_000;
+/** After a command, every snapshot is rendered for this long, so its effect shows at once. */
+export const uiFollowAfterCommandMs = 3_000;
+
+/** The page's visibility, where there is a document (absent in unit tests). */
+function pageVisible(): boolean {
+  return typeof document === 'undefined' || document.visibilityState !== 'hidden';
+}
 
 export class MeshState {
   snapshot = $state.raw<NodeSnapshot | null>(null);
   lastError = $state<string | null>(null);
+  /** Whether the tab is shown; hidden tabs render nothing and let their plots rest. */
+  visible = $state(pageVisible());
+  private readonly gate: RefreshGate<NodeSnapshot>;
 
   constructor(private readonly node: MeshNode) {
-    node.subscribe((snapshot) => {
-      this.snapshot = snapshot;
+    this.gate = new RefreshGate<NodeSnapshot>({
+      intervalMs: uiRefreshIntervalMs,
+      followMs: uiFollowAfterCommandMs,
+      now: () => performance.now(),
+      schedule: (fn, ms) => {
+        const timer = setTimeout(fn, ms);
+        return () => clearTimeout(timer);
+      },
+      show: (snapshot) => {
+        this.snapshot = snapshot;
+      },
     });
+    this.gate.setVisible(this.visible);
+    if (typeof document !== 'undefined') {
+      document.addEventListener('visibilitychange', () => {
+        this.visible = pageVisible();
+        this.gate.setVisible(this.visible);
+      });
+    }
+    node.subscribe((snapshot) => this.gate.offer(snapshot));
+  }
+
+  /** The newest snapshot from the worker, not reactive (for samplers that run on their own clock). */
+  get latest(): NodeSnapshot | null {
+    return this.node.snapshot();
+  }
+
+  /** Every snapshot the worker posts, rendered or not (the charts sample them); returns the unsubscribe function. */
+  onEverySnapshot(listener: (snapshot: NodeSnapshot) => void): () => void {
+    return this.node.subscribe(listener);
   }
 
   get slot(): number {
@@ -23,6 +70,7 @@ export class MeshState {
 
   /** Runs a command; a refusal is shown to the person instead of being thrown away. */
   async run(name: string, ...args: unknown[]): Promise<unknown> {
+    this.gate.follow();
     try {
       const value = await this.node.command(name, ...args);
       this.lastError = null;
@@ -30,6 +78,9 @@ export class MeshState {
     } catch (error) {
       this.lastError = error instanceof Error ? error.message : String(error);
       return undefined;
+    } finally {
+      // The reply may come before the snapshot that shows its effect: keep following.
+      this.gate.follow();
     }
   }
 }

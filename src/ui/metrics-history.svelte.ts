@@ -5,6 +5,11 @@ import type { NodeSnapshot } from '../mesh-node.ts';
 
 /** Least time between two samples: one per second is plenty for a plot of minutes. */
 export const sampleIntervalMs = 1_000;
+/**
+ * Slack on sampleIntervalMs: samples follow the snapshots the dashboard renders, about one a
+ * second by another clock; without it one arriving a few ms early would wait a whole second more.
+ */
+export const sampleSlackMs = 100;
 /** Samples kept (5 minutes at one per second); the oldest goes when full. */
 export const maxHistorySamples = 300;
 /** Nodes drawn in the load plot (the most recently seen first); more would be unreadable. */
@@ -51,10 +56,14 @@ export class MetricsHistory {
   private readonly samples: MetricsSample[] = [];
   private lastAt = -Infinity;
   private lastMessages: { at: number; total: number } | null = null;
+  private quietSamples = 0;
 
-  /** Takes a sample of `snapshot` if the last one is at least sampleIntervalMs old. */
-  record(snapshot: NodeSnapshot, nowMs: number): boolean {
-    if (!Number.isFinite(nowMs) || nowMs - this.lastAt < sampleIntervalMs) return false;
+  /**
+   * Takes a sample of `snapshot` if the last one is at least sampleIntervalMs old. `redraw: false`
+   * (a hidden tab) keeps the sample without waking the charts; `touch()` wakes them later.
+   */
+  record(snapshot: NodeSnapshot, nowMs: number, { redraw = true }: { redraw?: boolean } = {}): boolean {
+    if (!Number.isFinite(nowMs) || nowMs - this.lastAt < sampleIntervalMs - sampleSlackMs) return false;
     this.lastAt = nowMs;
     const total = messageTotal(snapshot);
     const previous = this.lastMessages;
@@ -70,8 +79,21 @@ export class MetricsHistory {
       load: loadByNode(snapshot),
     });
     if (this.samples.length > maxHistorySamples) this.samples.splice(0, this.samples.length - maxHistorySamples);
-    this.version++;
+    if (redraw) this.version++;
+    else this.quietSamples++;
     return true;
+  }
+
+  /** The charts catch up with samples kept quietly (the tab is shown again). */
+  touch(): void {
+    if (this.quietSamples === 0) return;
+    this.quietSamples = 0;
+    this.version++;
+  }
+
+  /** When the newest sample was taken (ms, the clock given to record), -Infinity before any. */
+  get lastSampleAt(): number {
+    return this.lastAt;
   }
 
   get size(): number {

@@ -17,6 +17,7 @@ import { listSetAside, type SetAsideView } from '../store/set-aside.ts';
 import { LinkManager, pingIntervalMs } from './links.ts';
 import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
+import { SnapshotPacer } from './snapshot-pacer.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
 import type { ProtocolTag } from '../core/types.ts';
@@ -81,6 +82,8 @@ export class NodeRuntime implements LinkHostEvents {
   private timers: ReturnType<typeof setInterval>[] = [];
   private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
   private lastSnapshotAt = 0;
+  private readonly pacer = new SnapshotPacer();
+  private heldSnapshotTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly startedAt = Date.now();
   private stopped = false;
   /** Set once init has started every service: snapshots are posted from then on. */
@@ -268,6 +271,7 @@ export class NodeRuntime implements LinkHostEvents {
     this.timers.forEach(clearInterval);
     this.timers = [];
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.heldSnapshotTimer) clearTimeout(this.heldSnapshotTimer);
   }
 
   /** Runs a service command by name; unknown names and bad arguments are refused. */
@@ -568,8 +572,18 @@ export class NodeRuntime implements LinkHostEvents {
       this.snapshotTimer = null;
       this.lastSnapshotAt = performance.now();
       this.refreshLastWords();
-      this.options.publishSnapshot(this.snapshot());
+      this.postSnapshot();
     }, wait);
+  }
+
+  /** Posts the snapshot if it has news; news only in drifting counters waits until due (snapshot-pacer.ts). */
+  private postSnapshot(): void {
+    const snapshot = this.snapshot();
+    const pace = this.pacer.decide(snapshot, performance.now());
+    if (this.heldSnapshotTimer) clearTimeout(this.heldSnapshotTimer);
+    this.heldSnapshotTimer = null;
+    if (pace.post) this.options.publishSnapshot(snapshot);
+    else this.heldSnapshotTimer = setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), Math.max(0, pace.dueAt - performance.now()));
   }
 
   snapshot(): BaseSnapshot & Record<string, unknown> {
