@@ -58,6 +58,37 @@ export async function measureHeap(tabs: readonly Tab[]): Promise<{ mbPerTab: num
   };
 }
 
+/** Longest wait for the load of earlier measurements (proposals, jobs) to drain before the idle window. */
+const quietTimeoutMs = 30_000;
+/** Then this long with nothing asked of the mesh: the tail of the load (checkpoints, GC, catch-up) is not idle cost. */
+const idleSettleMs = 5_000;
+
+/**
+ * Waits until no tab has a proposal open or a job queued or running (the measurements before
+ * this one leave some behind), then idleSettleMs more. Gives up waiting after quietTimeoutMs and
+ * measures anyway (the figure is then pessimistic, and says so on stderr).
+ */
+async function untilQuiet(tabs: readonly Tab[]): Promise<void> {
+  const busy = async () =>
+    (
+      await Promise.all(
+        tabs.map((t) =>
+          t.page
+            .evaluate(() => {
+              const s = window.tabmesh?.snapshot();
+              if (!s) return true;
+              return (s.consensus?.proposals.open ?? 0) > 0 || (s.jobs ?? []).some((j) => j.mine && (j.status === 'queued' || j.status === 'running'));
+            })
+            .catch(() => false),
+        ),
+      )
+    ).some(Boolean);
+  const deadline = performance.now() + quietTimeoutMs;
+  while ((await busy()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+  if (performance.now() >= deadline) console.error('bench:browser: the mesh did not go quiet before the idle CPU window; the figure includes leftover work');
+  await new Promise((resolve) => setTimeout(resolve, idleSettleMs));
+}
+
 interface ProcessInfo {
   type: string;
   id: number;
@@ -95,11 +126,13 @@ export interface IdleCpu {
 }
 
 /**
- * CPU per tab while nobody does anything: renderer CPU time (pages and their workers) over an
- * idle window, divided by the tabs and the window, as % of one core; and how busy the main threads were.
+ * CPU per tab while nobody does anything: once the earlier load has drained (untilQuiet),
+ * renderer CPU time (pages and their workers) over an idle window, divided by the tabs and the
+ * window, as % of one core; and how busy the main threads were.
  */
 export async function measureIdleCpu(rig: BenchRig, tabs: readonly Tab[], windowMs: number): Promise<IdleCpu> {
   if (tabs.length === 0) return { pctPerTab: null, mainThreadBusyPctPerTab: null };
+  await untilQuiet(tabs);
   const sessions = await Promise.all(tabs.map((t) => t.page.context().newCDPSession(t.page)));
   await Promise.all(sessions.map((s) => s.send('Performance.enable')));
   const mainBefore = await Promise.all(sessions.map(mainThreadSeconds));

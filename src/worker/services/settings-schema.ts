@@ -1,7 +1,7 @@
 // The settings a person may change while the node runs (the Settings panel, window.tabmesh
 // .setSettings) and their ranges. Pure and shared: the form refuses out-of-range values with
 // these messages before sending, and the settings service checks again (the page is a boundary).
-import { byzantineModes, isByzantineMode, type ByzantineMode } from '../../core/pbft/index.ts';
+import { byzantineModes, isByzantineMode, maxBatchRequestsOnWire, type ByzantineMode } from '../../core/pbft/index.ts';
 
 export interface MeshSettings {
   /** Gossip: peers reconciled with per cycle. */
@@ -11,6 +11,12 @@ export interface MeshSettings {
   /** Overlay: direct links this node keeps (at least / at most). */
   minLinks: number;
   maxLinks: number;
+  /**
+   * Consensus: most requests this node puts in one pre-prepare while it is primary. A local
+   * policy, not part of agreement: every replica accepts any batch up to the wire ceiling
+   * (maxBatchRequestsOnWire) within the room's character limit, so one tab may change it alone.
+   */
+  batchSize: number;
   /** Consensus: this replica's misbehaviour for the demo, or null (honest). */
   byzantine: ByzantineMode | null;
 }
@@ -21,6 +27,7 @@ export const settingRanges = {
   gossipCycleMs: { min: 250, max: 10_000 },
   minLinks: { min: 1, max: 8 },
   maxLinks: { min: 1, max: 12 },
+  batchSize: { min: 1, max: maxBatchRequestsOnWire },
 } as const;
 
 type NumericSetting = keyof typeof settingRanges;
@@ -30,6 +37,7 @@ export const settingLabels: Record<keyof MeshSettings, string> = {
   gossipCycleMs: 'Gossip cycle (ms)',
   minLinks: 'Fewest links',
   maxLinks: 'Most links',
+  batchSize: 'Batch size',
   byzantine: 'Byzantine mode',
 };
 

@@ -1,9 +1,10 @@
-// Live settings of this node: gossip fanout and cycle, overlay link bounds, Byzantine mode.
-// One command applies a partial change to the services that own each setting (each checks it
-// again and may refuse); `snapshot().settings` shows what is in force. Consensus batch size is
-// not here on purpose: every replica checks batches against its own limit, so it must be the
-// same room-wide and cannot change in one tab alone.
+// Live settings of this node: gossip fanout and cycle, overlay link bounds, consensus batch
+// size, Byzantine mode. One command applies a partial change to the services that own each
+// setting (each checks it again and may refuse); `snapshot().settings` shows what is in force.
+// The batch size is only this node's policy as primary: replicas accept any batch up to the
+// wire ceiling, so it may differ from tab to tab.
 import { defaultGossipConfig } from '../../core/gossip/index.ts';
+import { defaultPbftParams } from '../../core/pbft/index.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import type { GossipService } from './gossip.ts';
 import type { OverlayService } from './overlay.ts';
@@ -20,6 +21,8 @@ export class SettingsService implements Service {
   readonly protocol = 'settings' as const;
   private ctx!: ServiceContext;
   private gossipSettings = { fanout: defaultGossipConfig.fanout, cycleMs: defaultGossipConfig.cycleMs };
+  /** The consensus service starts with the default batch size; only this service changes it. */
+  private batchSize = defaultPbftParams.maxBatchRequests;
 
   constructor(private readonly deps: SettingsDeps) {}
 
@@ -40,6 +43,7 @@ export class SettingsService implements Service {
       gossipCycleMs: this.gossipSettings.cycleMs,
       minLinks: overlay.config.minLinks,
       maxLinks: overlay.config.maxLinks,
+      batchSize: this.batchSize,
       byzantine: consensus?.byzantine ?? null,
     };
   }
@@ -54,16 +58,18 @@ export class SettingsService implements Service {
         throw new Error(`setSettings refused: ${check.error}`);
       }
       const change = check.value;
+      if (!this.deps.pbft && (change.batchSize !== undefined || change.byzantine !== undefined)) {
+        this.ctx.reject('refused setting');
+        throw new Error('setSettings refused: this node runs no consensus, so it has no batch size or Byzantine mode');
+      }
       if (change.fanout !== undefined || change.gossipCycleMs !== undefined) {
         this.gossipSettings = this.deps.gossip.configure({ fanout: change.fanout ?? before.fanout, cycleMs: change.gossipCycleMs ?? before.gossipCycleMs });
       }
       if (change.minLinks !== undefined || change.maxLinks !== undefined) {
         this.deps.overlay.commands.setLinkBounds([change.minLinks ?? before.minLinks, change.maxLinks ?? before.maxLinks]);
       }
-      if (change.byzantine !== undefined) {
-        if (!this.deps.pbft) throw new Error('setSettings refused: this node runs no consensus, so it has no Byzantine mode');
-        this.deps.pbft.commands.setByzantine([change.byzantine]);
-      }
+      if (change.batchSize !== undefined) this.batchSize = this.deps.pbft?.setBatchSize(change.batchSize) ?? this.batchSize;
+      if (change.byzantine !== undefined) this.deps.pbft?.commands.setByzantine([change.byzantine]);
       this.ctx.changed();
       return this.current();
     },

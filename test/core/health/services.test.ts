@@ -73,7 +73,7 @@ describe('settings service', () => {
   test('fanout, cycle and link bounds apply to gossip and the overlay and show in the snapshot', async () => {
     const n = await node();
     const applied = n.set({ fanout: 5, gossipCycleMs: 500, minLinks: 2, maxLinks: 7 });
-    expect(applied).toEqual<MeshSettings>({ fanout: 5, gossipCycleMs: 500, minLinks: 2, maxLinks: 7, byzantine: null });
+    expect(applied).toEqual<MeshSettings>({ fanout: 5, gossipCycleMs: 500, minLinks: 2, maxLinks: 7, batchSize: 32, byzantine: null });
     expect((n.overlay.snapshot().overlay as { config: unknown }).config).toEqual({ minLinks: 2, maxLinks: 7 });
     expect(n.settings.snapshot().settings).toEqual(applied);
     expect(n.settings.commands.settings()).toEqual(applied);
