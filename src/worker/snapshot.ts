@@ -9,6 +9,7 @@ import type { ConsensusView } from './services/pbft-snapshot.ts';
 import type { ComputeSnapshot, JobSnapshot } from './services/steal-snapshot.ts';
 import type { HealthView } from './services/health.ts';
 import type { MeshSettings } from './services/settings-schema.ts';
+import type { StatusRecord } from './services/status-record.ts';
 import type { SetAsideView } from '../store/set-aside.ts';
 import type { RecoveryView } from '../worker-supervisor.ts';
 
@@ -97,8 +98,11 @@ export interface NodeSnapshot extends BaseSnapshot {
   // ── from the health and settings services ──
   /** Overall coordination score in [0, 1] and each component's share (README: Health score). */
   health: HealthView;
-  /** Live settings in force (fanout, gossipCycleMs, minLinks, maxLinks, byzantine). */
+  /** Live settings in force (fanout, gossipCycleMs, minLinks, maxLinks, batchSize, byzantine). */
   settings: MeshSettings;
+  // ── from the status record service ──
+  /** The record last written to storage under `swarm/mesh/topology` (null before the first). */
+  statusRecord: StatusRecord | null;
   // ── from the page ──
   /** Restarts of this tab's protocol worker by the page's supervisor (src/worker-supervisor.ts). */
   recovery: RecoveryView;

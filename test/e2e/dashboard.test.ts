@@ -1,6 +1,8 @@
 // Issue 7 in real Chromium: the dashboard of four tabs renders every panel with live data, the
 // health score is there and in [0, 1], plots and graph draw, a lone visitor sees how to add
-// nodes, settings apply live in every tab (refused when out of range) and survive a reload.
+// nodes, every control is labelled and reachable by keyboard with a visible focus ring,
+// settings (batch size included) apply live in every tab (refused in the form when out of
+// range) and survive a reload.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
@@ -69,7 +71,7 @@ describe('the dashboard with four tabs', () => {
       expect(Math.abs(sum - s.health.score)).toBeLessThan(0.01);
     }
     const page = tabs[0]!;
-    for (const heading of ['Health and history', 'Mesh', 'Direct links', 'Gossip', 'Messages', 'Jobs', 'Settings']) {
+    for (const heading of ['Health and history', 'Mesh', 'Direct links', 'Gossip', 'Replicated memory', 'Committed log', 'Messages', 'Jobs', 'Settings', 'Status record', 'Room']) {
       await expect(page.getByRole('heading', { name: new RegExp(`^${heading}`) }).first().isVisible(), heading).resolves.toBe(true);
     }
     await expect(page.locator('#consensus-title').isVisible()).resolves.toBe(true);
@@ -87,7 +89,17 @@ describe('the dashboard with four tabs', () => {
     );
     // Live data: the links and gossip panels list the three other tabs.
     const others = (await snapshotOf(page)).links.map((l) => l.peer);
-    for (const peer of others) expect(await page.locator(`[data-member="${peer}"]`).count()).toBeGreaterThan(0);
+    for (const peer of others) {
+      expect(await page.locator(`[data-member="${peer}"]`).count()).toBeGreaterThan(0);
+      expect(await page.locator(`tr[data-peer="${peer}"]`).count()).toBe(1);
+    }
+    // The raw status record, as stored: four live nodes, consensus ready.
+    await waitInPage(page, () => /"total_active_nodes": 4/.test(document.querySelector('[data-testid="status-record"]')?.textContent ?? ''), 'the status record of four nodes');
+    const record = JSON.parse((await page.getByTestId('status-record').textContent()) ?? '{}') as { swarm_id?: string; services_status?: { consensus_ready?: boolean } };
+    expect(record.swarm_id).toBe(`swarm-${room}`);
+    expect(record.services_status?.consensus_ready).toBe(true);
+    // Consensus: four replicas listed with a primary, in every tab.
+    for (const tab of tabs) await waitInPage(tab, () => document.querySelectorAll('[aria-label="Replicas, in primary order"] li').length === 4, 'four replicas in the consensus panel');
   });
 
   test('the plots and the topology graph draw (non-empty canvases and graph, not pixel checks)', async () => {
@@ -116,6 +128,81 @@ describe('the dashboard with four tabs', () => {
     await page.getByRole('button', { name: 'Apply', exact: true }).click();
     await waitForSnapshot(page, (s) => s.settings.fanout === 5, 'fanout 5 in force');
     await expect(page.evaluate(() => window.tabmesh.setSettings({ gossipCycleMs: 10 }))).rejects.toThrow(/250 to 10000/);
+  });
+
+  test('every form control has a label; Tab walks them in reading order with a visible focus ring', async () => {
+    const page = tabs[3]!;
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => {
+          const control = el as HTMLInputElement;
+          if (control.type === 'hidden') return false;
+          if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return false;
+          if (el.tagName === 'BUTTON') return (el.textContent ?? '').trim() === '';
+          return (control.labels?.length ?? 0) === 0;
+        })
+        .map((el) => el.outerHTML.slice(0, 120)),
+    );
+    expect(unlabelled).toEqual([]);
+    await page.evaluate(() => {
+      const seen: Element[] = [];
+      (window as unknown as { focusSeen: Element[] }).focusSeen = seen;
+      document.addEventListener('focusin', (e) => seen.push(e.target as Element));
+      (document.activeElement as HTMLElement | null)?.blur();
+    });
+    const rings: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      await page.keyboard.press('Tab');
+      const ring = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return 'body';
+        const style = getComputedStyle(el);
+        return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 ? 'ring' : `no ring on ${el.outerHTML.slice(0, 80)}`;
+      });
+      if (ring === 'body') break;
+      rings.push(ring);
+    }
+    expect(rings.filter((r) => r !== 'ring')).toEqual([]);
+    const order = await page.evaluate(() => {
+      const seen = (window as unknown as { focusSeen: Element[] }).focusSeen;
+      const backwards = seen.slice(1).filter((el, i) => !(seen[i]!.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING));
+      return { ids: seen.map((el) => el.id).filter(Boolean), backwards: backwards.length };
+    });
+    expect(order.backwards).toBe(0);
+    for (const id of ['memory-key', 'message-input', 'propose-value', 'byzantine-mode', 'job-kind', 'setting-fanout', 'setting-batchSize']) expect(order.ids).toContain(id);
+  });
+
+  test('batch size: out of range refused in the form; set to 1 in every tab, no pre-prepare carries more than one request', async () => {
+    const page = tabs[0]!;
+    await page.getByTestId('setting-batchSize').fill('0');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await waitInPage(page, () => /batch size must be a whole number from 1 to 256/i.test(document.querySelector('[data-testid="settings-message"]')?.textContent ?? ''), 'the batch size refusal');
+    expect((await snapshotOf(page)).settings.batchSize).toBe(32);
+    await page.getByTestId('setting-batchSize').fill('1');
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await waitForSnapshot(page, (s) => s.settings.batchSize === 1, 'batch size 1 in force');
+    for (const tab of tabs.slice(1)) expect((await tab.evaluate(() => window.tabmesh.setSettings({ batchSize: 1 }))).batchSize).toBe(1);
+    const before = Math.max(...(await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).consensus.lastCommitted))));
+    // Every tab proposes at once, one operation at a time each (a tab with several open packs
+    // them into one request): requests from four tabs meet at the primary, which must order them
+    // one per pre-prepare. (The phases count operations executed per sequence number.)
+    const seqs = await Promise.all(
+      tabs.map((t, i) =>
+        t.evaluate(async (tab) => {
+          const out: number[] = [];
+          for (let k = 0; k < 3; k++) out.push(await window.tabmesh.propose(`batch ${tab}.${k}`));
+          return out;
+        }, i),
+      ),
+    );
+    const top = Math.max(...seqs.flat());
+    for (const tab of tabs) {
+      const s = await waitForSnapshot(tab, (x) => x.consensus.lastCommitted >= top, 'the proposals executed', 60_000);
+      const batches = s.consensus.phases.filter((p) => p.seq > before && p.requests > 0);
+      expect(batches.length).toBeGreaterThan(0);
+      expect(Math.max(...batches.map((p) => p.requests))).toBe(1);
+    }
+    for (const tab of tabs) await tab.evaluate(() => window.tabmesh.setSettings({ batchSize: 32 }));
   });
 
   test('link bounds set in every tab change the mesh in all of them, and a reloaded tab keeps its settings', async () => {
