@@ -1,17 +1,21 @@
 // The UI's view of the node: the worker's immutable snapshots held in $state.raw, and the
 // commands the panels may send. Components read getters; they never mutate a snapshot.
 //
-// The worker posts a snapshot whenever something changed (several a second in an idle room:
-// probes, pings, gossip counters). Rendering each one is most of an idle tab's CPU, so the
-// view follows them at most once per uiRefreshIntervalMs while nobody acts, every one for a
-// moment after a command (so a click shows its effect at once), and not at all while the tab
-// is hidden (it catches up when shown). window.tabmesh.snapshot() is not throttled.
+// The worker posts a snapshot when something changed (src/worker/snapshot-pacer.ts: news at
+// once, drifting counters every 2 s). Rendering the whole dashboard is most of an idle tab's
+// CPU, so the view shows news at most once per uiRefreshIntervalMs, a snapshot whose only news
+// is in counters and round trips at most once per uiQuietRefreshMs, every snapshot for a moment
+// after a command (so a click shows its effect at once), and nothing while the tab is hidden (it
+// catches up when shown). window.tabmesh.snapshot() is not throttled.
 import type { MeshNode, NodeSnapshot } from '../mesh-node.ts';
 import { hashString } from '../core/rng.ts';
 import { RefreshGate } from './refresh-gate.ts';
+import { lastingKey } from '../worker/snapshot-pacer.ts';
 
 /** Least time between two renders of a new snapshot while nobody acts: a dashboard read by eye. */
 export const uiRefreshIntervalMs = 1_000;
+/** Least time between two renders when only counters, round trips and ages moved (an idle mesh). */
+export const uiQuietRefreshMs = 4_000;
 /** After a command, every snapshot is rendered for this long, so its effect shows at once. */
 export const uiFollowAfterCommandMs = 3_000;
 
@@ -30,6 +34,8 @@ export class MeshState {
   constructor(private readonly node: MeshNode) {
     this.gate = new RefreshGate<NodeSnapshot>({
       intervalMs: uiRefreshIntervalMs,
+      quietIntervalMs: uiQuietRefreshMs,
+      key: lastingKey,
       followMs: uiFollowAfterCommandMs,
       now: () => performance.now(),
       schedule: (fn, ms) => {

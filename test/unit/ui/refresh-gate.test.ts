@@ -109,3 +109,60 @@ describe('refresh gate', () => {
     expect(shown).toEqual([7]);
   });
 });
+
+describe('refresh gate with a news key', () => {
+  function keyed() {
+    let now = 0;
+    const timers: Array<{ at: number; fn: () => void; live: boolean }> = [];
+    const shown: string[] = [];
+    const gate = new RefreshGate<{ news: string; counter: number }>({
+      intervalMs: 1_000,
+      quietIntervalMs: 4_000,
+      followMs: 3_000,
+      key: (v) => v.news,
+      now: () => now,
+      schedule: (fn, ms) => {
+        const timer = { at: now + ms, fn, live: true };
+        timers.push(timer);
+        return () => {
+          timer.live = false;
+        };
+      },
+      show: (v) => shown.push(`${v.news}:${v.counter}`),
+    });
+    const advance = (to: number) => {
+      for (;;) {
+        const next = timers.filter((t) => t.live && t.at <= to).sort((a, b) => a.at - b.at)[0];
+        if (!next) break;
+        now = next.at;
+        next.live = false;
+        next.fn();
+      }
+      now = to;
+    };
+    return { gate, shown, advance };
+  }
+
+  test('counters alone render at the quiet pace; news comes within the normal interval, even with a quiet timer pending', () => {
+    const { gate, shown, advance } = keyed();
+    gate.offer({ news: 'a', counter: 0 });
+    advance(2_000);
+    gate.offer({ news: 'a', counter: 1 });
+    advance(3_999);
+    expect(shown).toEqual(['a:0']);
+    advance(4_000);
+    expect(shown).toEqual(['a:0', 'a:1']);
+    // A quiet value waits for 4 s after the last render…
+    advance(4_200);
+    gate.offer({ news: 'a', counter: 2 });
+    advance(4_500);
+    // …but news arriving meanwhile brings the render forward to 1 s after the last one.
+    gate.offer({ news: 'b', counter: 3 });
+    advance(4_999);
+    expect(shown).toEqual(['a:0', 'a:1']);
+    advance(5_000);
+    expect(shown).toEqual(['a:0', 'a:1', 'b:3']);
+    advance(20_000);
+    expect(shown).toEqual(['a:0', 'a:1', 'b:3']);
+  });
+});
