@@ -172,7 +172,7 @@ describe('the dashboard with four tabs', () => {
     for (const id of ['memory-key', 'message-input', 'propose-value', 'byzantine-mode', 'job-kind', 'setting-fanout', 'setting-batchSize']) expect(order.ids).toContain(id);
   });
 
-  test('batch size: out of range refused in the form; set to 1 in every tab, no pre-prepare carries more than one request', async () => {
+  test('batch size: out of range refused in the form; set live in every tab, consensus keeps committing under it', async () => {
     const page = tabs[0]!;
     await page.getByTestId('setting-batchSize').fill('0');
     await page.getByRole('button', { name: 'Apply', exact: true }).click();
@@ -183,9 +183,11 @@ describe('the dashboard with four tabs', () => {
     await waitForSnapshot(page, (s) => s.settings.batchSize === 1, 'batch size 1 in force');
     for (const tab of tabs.slice(1)) expect((await tab.evaluate(() => window.tabmesh.setSettings({ batchSize: 1 }))).batchSize).toBe(1);
     const before = Math.max(...(await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).consensus.lastCommitted))));
-    // Every tab proposes at once, one operation at a time each (a tab with several open packs
-    // them into one request): requests from four tabs meet at the primary, which must order them
-    // one per pre-prepare. (The phases count operations executed per sequence number.)
+    // Every tab proposes at once, one operation at a time each. (With four tabs at most four
+    // requests wait at the primary, which keeps four batches in flight, so batches of one are
+    // what any batch size gives here: that the primary honours a smaller size is tested on the
+    // pBFT core with 40 clients, test/core/pbft/window.test.ts; this checks the setting
+    // reaches every tab and consensus works under it, batches within it.)
     const seqs = await Promise.all(
       tabs.map((t, i) =>
         t.evaluate(async (tab) => {
