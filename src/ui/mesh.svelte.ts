@@ -8,7 +8,7 @@
 // after a command (so a click shows its effect at once), and nothing while the tab is hidden (it
 // catches up when shown). window.tabmesh.snapshot() is not throttled.
 import type { MeshNode, NodeSnapshot } from '../mesh-node.ts';
-import { hashString } from '../core/rng.ts';
+import { assignNodeHues, nodeHue as hueAmong } from './node-colours.ts';
 import { RefreshGate } from './refresh-gate.ts';
 import { lastingKey } from '../worker/snapshot-pacer.ts';
 
@@ -43,6 +43,7 @@ export class MeshState {
         return () => clearTimeout(timer);
       },
       show: (snapshot) => {
+        roomPalette.update(snapshot);
         this.snapshot = snapshot;
       },
     });
@@ -94,8 +95,26 @@ export class MeshState {
 /** Ids are 43 characters; people recognise the first few. */
 export const shortId = (id: string): string => id.slice(0, 8);
 
-/** A stable hue per node, so a node has the same colour everywhere in the UI. */
+/**
+ * The room's colours: a hue per member of the snapshot on show (src/ui/node-colours.ts), the same
+ * in every tab once gossip agrees on the members. One per page, as a page shows one node; held
+ * here so a chip needs only an id. Recomputed only when the member set changes.
+ */
+class RoomPalette {
+  hues = $state.raw<ReadonlyMap<string, number>>(new Map());
+  private key = '';
+
+  update(snapshot: NodeSnapshot): void {
+    const ids = [...new Set([snapshot.id, ...(snapshot.members ?? []).map((m) => m.id)])].sort();
+    const key = ids.join(' ');
+    if (key === this.key) return;
+    this.key = key;
+    this.hues = assignNodeHues(ids);
+  }
+}
+export const roomPalette = new RoomPalette();
+
+/** A node's hue on this page, so a node has the same colour everywhere in the UI and in every tab. */
 export function nodeHue(id: string): number {
-  // Golden-angle steps spread nearby hashes around the colour wheel.
-  return Math.round((hashString(id) * 137.508) % 360);
+  return hueAmong(id, roomPalette.hues);
 }
