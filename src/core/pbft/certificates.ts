@@ -6,6 +6,7 @@
 import type { NodeId } from '../types.ts';
 import { maxBatchRequestsOnWire, type PbftParams } from './constants.ts';
 import { canonicalBytes } from './json.ts';
+import { canonicalUtf8Length } from './utf8.ts';
 import type { CommitCert } from './log.ts';
 import type { Batch, CheckpointBody, Digest, PbftMessage, PreparedCert, Signed, StableCert, ViewChangeBody, EpochRecord } from './messages.ts';
 import { makeConfig, primaryOf, type ReplicaConfig } from './quorum.ts';
@@ -20,9 +21,9 @@ export function batchDigest(digest: DigestFn, batch: Batch): Digest {
 
 export function checkBatch(batch: Batch, params: PbftParams): string | null {
   // The count is each primary's own choice (maxBatchRequests, live: setMaxBatchRequests); what
-  // every node must agree on is the size in characters, which bounds view-change messages.
+  // every node must agree on is the size in UTF-8 bytes, which bounds view-change frames.
   if (batch.length > maxBatchRequestsOnWire) return `a batch holds at most ${maxBatchRequestsOnWire} requests`;
-  if (canonicalBytes(batch).length > params.maxBatchChars) return `a batch is at most ${params.maxBatchChars} characters`;
+  if (canonicalUtf8Length(batch) > params.maxBatchBytes) return `a batch is at most ${params.maxBatchBytes} bytes`;
   for (const request of batch) {
     if (request.body.type !== 'request') return 'a batch holds only requests';
     if (request.signer !== request.body.client) return `a request of ${request.body.client} is signed by ${request.signer}`;

@@ -7,7 +7,7 @@
 //
 // Many operations may be open at once (up to maxClientQueue): whatever queued up while a
 // request was outstanding goes out packed into the next request (`more`, up to
-// maxOpsPerRequest and within a batch's characters), which runs as one request — one ts, one
+// maxOpsPerRequest and within a batch's bytes), which runs as one request — one ts, one
 // signature, one reply with a result per operation. Each operation still ends with its own
 // result effect, once its request is committed. Why not several requests in flight per client
 // instead: the replicated state keeps only each client's last ts (ts ≤ last means "done"), so
@@ -27,6 +27,7 @@
 import type { Millis, NodeId } from '../types.ts';
 import { defaultPbftParams, defaultPbftTiming, maxClientQueue, maxNodeIdChars, maxOpsPerRequestOnWire, maxSigChars } from './constants.ts';
 import { canonicalBytes } from './json.ts';
+import { canonicalUtf8Length } from './utf8.ts';
 import type { PbftMessage, ReplyBody, RequestBody, Signed } from './messages.ts';
 import { decodeOp, type Op, type OpResult } from './ops.ts';
 import { faultsTolerated } from './quorum.ts';
@@ -61,8 +62,8 @@ export interface ClientOptions {
   timeoutMs?: Millis;
   /** Most operations packed into one request (default defaultPbftTiming.maxOpsPerRequest). */
   maxOpsPerRequest?: number;
-  /** A signed request must fit in a batch of this many characters (the room's maxBatchChars). */
-  maxRequestChars?: number;
+  /** A signed request must fit in a batch of this many UTF-8 bytes (the room's maxBatchBytes). */
+  maxRequestBytes?: number;
   /** The last request number used before a restart, so numbers keep increasing. */
   lastTs?: number;
 }
@@ -92,14 +93,14 @@ interface Outstanding {
 const rememberedConfigs = 4;
 /** Retransmissions back off up to this multiple of the first interval. */
 const maxRetransmitBackoff = 8;
-/** Characters a signed request adds around its body in a batch: signer, signature, keys, brackets. */
-const signedRequestOverheadChars = maxNodeIdChars + maxSigChars + 64;
+/** UTF-8 bytes a signed request adds around its body in a batch: signer and signature (ASCII: a key and base64url), keys, brackets. */
+const signedRequestOverheadBytes = maxNodeIdChars + maxSigChars + 64;
 
 export class PbftClient {
   private readonly retransmitMs: Millis;
   private readonly timeoutMs: Millis;
   private readonly maxOpsPerRequest: number;
-  private readonly maxRequestChars: number;
+  private readonly maxRequestBytes: number;
   private lastTs: number;
   private nextSignId = 1;
   private readonly queue: Queued[] = [];
@@ -118,7 +119,7 @@ export class PbftClient {
     this.timeoutMs = options.timeoutMs ?? defaultPbftTiming.clientTimeoutMs;
     this.lastTs = options.lastTs ?? 0;
     this.maxOpsPerRequest = Math.max(1, Math.min(maxOpsPerRequestOnWire, options.maxOpsPerRequest ?? defaultPbftTiming.maxOpsPerRequest));
-    this.maxRequestChars = options.maxRequestChars ?? defaultPbftParams.maxBatchChars;
+    this.maxRequestBytes = options.maxRequestBytes ?? defaultPbftParams.maxBatchBytes;
   }
 
   step(now: Millis, input: ClientInput): ClientEffect[] {
@@ -186,13 +187,13 @@ export class PbftClient {
     const body: RequestBody = { type: 'request', client: this.id, ts, op: first.op };
     const items = [first];
     // Pack what waits behind it, in order, while the signed request still fits in a batch.
-    let chars = canonicalBytes(body).length + signedRequestOverheadChars;
-    const budget = this.maxRequestChars - 2;
+    let bytes = canonicalUtf8Length(body) + signedRequestOverheadBytes;
+    const budget = this.maxRequestBytes - 2;
     while (items.length < this.maxOpsPerRequest && this.queue.length > 0) {
       const next = this.queue[0] as Queued;
-      const size = canonicalBytes(next.op).length + 1;
-      if (chars + size + '"more":[],'.length > budget) break;
-      chars += size;
+      const size = canonicalUtf8Length(next.op) + 1;
+      if (bytes + size + '"more":[],'.length > budget) break;
+      bytes += size;
       items.push(this.queue.shift() as Queued);
     }
     if (items.length > 1) body.more = items.slice(1).map((item) => item.op);

@@ -21,14 +21,15 @@ export interface PbftParams {
   /**
    * Most requests this node puts in one pre-prepare when it is the primary. Unlike the others
    * it may differ between nodes and change while running (PbftReplica.setMaxBatchRequests):
-   * receivers accept up to maxBatchRequestsOnWire; maxBatchChars bounds the size.
+   * receivers accept up to maxBatchRequestsOnWire; maxBatchBytes bounds the size.
    */
   maxBatchRequests: number;
   /**
-   * Most characters of canonical JSON in one batch. With L batches a view-change message
-   * stays under the 256 KiB frame limit of src/core/envelope.ts.
+   * Most UTF-8 bytes of canonical JSON in one batch. Bytes, not characters: a view change
+   * carries up to L batches, and it must fit the frame limit (maxFrameBytes, in bytes) even when
+   * every operation is emoji or CJK text; size-bounds.ts checks that it does for a parameter set.
    */
-  maxBatchChars: number;
+  maxBatchBytes: number;
 }
 
 export const defaultPbftParams: PbftParams = {
@@ -36,7 +37,7 @@ export const defaultPbftParams: PbftParams = {
   logWindowSeqs: 16,
   maxReplicas: 16,
   maxBatchRequests: 32,
-  maxBatchChars: 8 * 1024,
+  maxBatchBytes: 8 * 1024,
 };
 
 /** Why a parameter set cannot work, or null. */
@@ -51,7 +52,7 @@ export function checkParams(p: PbftParams): string | null {
   if (!whole(p.maxBatchRequests) || p.maxBatchRequests > maxBatchRequestsOnWire) {
     return `maxBatchRequests must be 1…${maxBatchRequestsOnWire}`;
   }
-  if (!whole(p.maxBatchChars) || p.maxBatchChars > maxBatchCharsOnWire) return `maxBatchChars must be 1…${maxBatchCharsOnWire}`;
+  if (!whole(p.maxBatchBytes) || p.maxBatchBytes > maxBatchBytesOnWire) return `maxBatchBytes must be 1…${maxBatchBytesOnWire}`;
   return null;
 }
 
@@ -81,7 +82,7 @@ export interface PbftTiming {
    * Operations a client packs into one request (one signature, one ts) while an earlier request
    * is outstanding. The paper's client has one request outstanding; packing what queued up
    * behind it is what lets one node keep many proposals open (maxClientQueue) without giving
-   * up the one-request-per-client dedup rule. A request also stays within maxBatchChars.
+   * up the one-request-per-client dedup rule. A request also stays within maxBatchBytes.
    */
   maxOpsPerRequest: number;
 }
@@ -95,7 +96,7 @@ export const defaultPbftTiming: PbftTiming = {
   clientRetransmitMs: 800,
   clientTimeoutMs: 60_000,
   maxInFlightBatches: 4,
-  // As many as the wire allows (maxOpsPerRequestOnWire): a request's characters (maxBatchChars) are the real bound.
+  // As many as the wire allows (maxOpsPerRequestOnWire): a request's bytes (maxBatchBytes) are the real bound.
   maxOpsPerRequest: 256,
 };
 
@@ -113,8 +114,8 @@ export const maxReplicasCeiling = 64;
 export const maxLogWindowSeqs = 256;
 /** Ceiling of `maxBatchRequests` on the wire. */
 export const maxBatchRequestsOnWire = 256;
-/** Ceiling of `maxBatchChars` on the wire. */
-export const maxBatchCharsOnWire = 64 * 1024;
+/** Ceiling of `maxBatchBytes` on the wire (UTF-8 bytes of the batch's canonical JSON). */
+export const maxBatchBytesOnWire = 64 * 1024;
 /** Most operations in one request on the wire (a packed request: `op` and `more`). */
 export const maxOpsPerRequestOnWire = 256;
 /** Largest operation (canonical JSON characters). */

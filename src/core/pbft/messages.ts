@@ -27,7 +27,7 @@ import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../decode.ts';
 import type { NodeId } from '../types.ts';
 import {
-  maxBatchCharsOnWire,
+  maxBatchBytesOnWire,
   maxBatchRequestsOnWire,
   maxOpsPerRequestOnWire,
   maxDigestChars,
@@ -40,6 +40,7 @@ import {
   maxViewNumber,
 } from './constants.ts';
 import { canonicalBytes } from './json.ts';
+import { canonicalUtf8Length } from './utf8.ts';
 import { describeOp, nodeIdSchema, opResultSchema, opSchema, type Op, type OpResult } from './ops.ts';
 
 export { canonicalBytes } from './json.ts';
@@ -234,7 +235,7 @@ const signedRequest = signedOf(requestBody);
 const batchSchema = v.pipe(
   v.array(signedRequest),
   v.maxLength(maxBatchRequestsOnWire),
-  v.check((b) => canonicalBytes(b).length <= maxBatchCharsOnWire, `a batch is at most ${maxBatchCharsOnWire} characters`),
+  v.check((b) => canonicalUtf8Length(b) <= maxBatchBytesOnWire, `a batch is at most ${maxBatchBytesOnWire} bytes`),
 );
 
 const slotVote = <T extends string>(type: T) =>

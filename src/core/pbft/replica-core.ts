@@ -11,7 +11,6 @@ import { batchDigest, checkBatch, type DigestFn, type NewViewPlan } from './cert
 import { CheckpointVotes } from './checkpoints.ts';
 import { PbftClient, type ClientEffect } from './client.ts';
 import {
-  checkParams,
   defaultPbftParams,
   defaultPbftTiming,
   maxEpochHistory,
@@ -22,7 +21,8 @@ import {
   type PbftParams,
   type PbftTiming,
 } from './constants.ts';
-import { canonicalBytes } from './json.ts';
+import { checkPbftParams } from './size-bounds.ts';
+import { canonicalUtf8Length } from './utf8.ts';
 import { isCommittedNow, isPreparedNow, matchingCommits, matchingPrepares, newSlot, type CommitCert, type Slot } from './log.ts';
 import type {
   Batch,
@@ -182,7 +182,7 @@ export abstract class ReplicaCore {
   constructor(options: PbftOptions) {
     this.id = options.id;
     this.params = { ...defaultPbftParams, ...options.params };
-    const problem = checkParams(this.params);
+    const problem = checkPbftParams(this.params);
     if (problem) throw new Error(`pBFT parameters: ${problem}`);
     this.timing = { ...defaultPbftTiming, ...options.timing };
     this.digest = options.digest;
@@ -207,7 +207,7 @@ export abstract class ReplicaCore {
       retransmitMs: this.timing.clientRetransmitMs,
       timeoutMs: this.timing.clientTimeoutMs,
       maxOpsPerRequest: this.timing.maxOpsPerRequest,
-      maxRequestChars: this.params.maxBatchChars,
+      maxRequestBytes: this.params.maxBatchBytes,
     });
     if (options.persisted) {
       this.out = [];
@@ -573,7 +573,7 @@ export abstract class ReplicaCore {
     if (msg.signer !== client) return this.reject('forged-request');
     if (!this.amReplica()) return this.reject('not-for-me');
     // A request no batch can hold would block the primary's queue (takeBatch goes in order).
-    if (canonicalBytes(stripAttachments(msg)).length + 2 > this.params.maxBatchChars) return this.reject('oversized-request');
+    if (canonicalUtf8Length(stripAttachments(msg)) + 2 > this.params.maxBatchBytes) return this.reject('oversized-request');
     if (this.state.isExecuted(client, ts)) {
       const last = this.state.lastReply(client);
       if (last && last.ts === ts) this.sendReply(client, ts, last.seq, last.result, last.more);
@@ -662,17 +662,17 @@ export abstract class ReplicaCore {
 
   protected takeBatch(): Batch {
     const batch: Batch = [];
-    let chars = 2;
+    let bytes = 2;
     for (const [key, p] of this.pending) {
       if (this.inFlight.has(key)) continue;
       if (this.state.isExecuted(p.req.body.client, p.req.body.ts)) {
         this.pending.delete(key);
         continue;
       }
-      const size = canonicalBytes(p.req).length + 1;
-      if (batch.length >= this.params.maxBatchRequests || chars + size > this.params.maxBatchChars) break;
+      const size = canonicalUtf8Length(p.req) + 1;
+      if (batch.length >= this.params.maxBatchRequests || bytes + size > this.params.maxBatchBytes) break;
       batch.push(p.req);
-      chars += size;
+      bytes += size;
     }
     return batch;
   }

@@ -61,7 +61,8 @@
 import type { Millis } from '../types.ts';
 import { wrongDigest } from './byzantine.ts';
 import { PbftClient } from './client.ts';
-import { checkParams, maxKnownPeers } from './constants.ts';
+import { maxKnownPeers } from './constants.ts';
+import { checkPbftParams } from './size-bounds.ts';
 import { canonicalBytes } from './json.ts';
 import { newSlot } from './log.ts';
 import type { CheckpointBody } from './messages.ts';
@@ -186,7 +187,7 @@ export class PbftReplica extends StateTransferReplica {
    */
   setMaxBatchRequests(n: number): void {
     const params = { ...this.params, maxBatchRequests: n };
-    const problem = checkParams(params);
+    const problem = checkPbftParams(params);
     if (problem) throw new Error(`batch size: ${problem}`);
     this.params = params;
   }

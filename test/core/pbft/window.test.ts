@@ -74,7 +74,7 @@ describe('many open operations per client', () => {
     const requests = requestsSent(n, r1);
     expect(requests.length).toBeGreaterThan(5);
     const signed = n.effectsOf(r0).flatMap((e) => (e.kind === 'broadcast' && e.msg.body.type === 'pre-prepare' ? [e.msg.batch ?? []] : []));
-    for (const batch of signed) expect(canonicalBytes(batch).length).toBeLessThanOrEqual(defaultPbftParams.maxBatchChars);
+    for (const batch of signed) expect(new TextEncoder().encode(canonicalBytes(batch)).byteLength).toBeLessThanOrEqual(defaultPbftParams.maxBatchBytes);
   });
 
   test('a request too large for any batch is refused by the primary and does not block the others', () => {
