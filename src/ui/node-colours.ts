@@ -2,7 +2,7 @@
 //
 // The UI draws a node as hsl(hue 70% 55%) (chips, graph, load plot, share bars) or a tint of that
 // hue (Mandelbrot tiles). A hue hashed from the id alone puts two of four nodes within 30° of each
-// other about half the time (two orange nodes in one picture), so hues are handed out per room:
+// other in about seven rooms of ten (two orange nodes in one picture), so hues are handed out per room:
 // the room's members — the same set in every tab once gossip has converged — share a few fixed
 // hue slots, spread as evenly as the slot count allows. Pure and deterministic: the same member
 // set gives the same colours in any order, in every tab.
