@@ -124,8 +124,12 @@ export const maxOpChars = 1_024;
 export const maxKvKeyChars = 128;
 /** Largest operation result carried in a reply. */
 export const maxResultChars = 512;
-/** Largest state chunk in one state-transfer message (with the epoch records of part 0, a frame stays under 256 KiB). */
-export const maxStateChunkChars = 64 * 1024;
+/**
+ * Largest state chunk in one state-transfer message, in bytes as it travels: UTF-8 inside a JSON
+ * string (utf8.ts jsonStringBytes). Part 0 also carries the epoch records, and its chunk is
+ * smaller by what they take, so that every part stays within the frame limit.
+ */
+export const maxStateChunkBytes = 64 * 1024;
 /** Largest replicated state as a whole (canonical JSON), i.e. at most 22 chunks. */
 export const maxStateChars = 2 * 1024 * 1024;
 /**
@@ -185,5 +189,9 @@ export const maxKnownPeers = 64;
 export const replayBufferMessages = 64;
 /** Messages a 'delay' replica holds back at most; the oldest is released when full. */
 export const delayBufferMessages = 1_024;
-/** Parts of an incoming state transfer held at once. */
-export const maxStateParts = Math.ceil(maxStateChars / maxStateChunkChars);
+/**
+ * Parts of an incoming state transfer held at once: a chunk holds at least a third as many
+ * characters as its bytes (no character takes more than 3 bytes per UTF-16 unit in a JSON string
+ * of canonical text), plus one for a small part 0.
+ */
+export const maxStateParts = Math.ceil(maxStateChars / Math.floor((maxStateChunkBytes - 6) / 3)) + 1;

@@ -35,12 +35,12 @@ import {
   maxLogWindowSeqs,
   maxReplicasCeiling,
   maxSigChars,
-  maxStateChunkChars,
+  maxStateChunkBytes,
   maxStateParts,
   maxViewNumber,
 } from './constants.ts';
 import { canonicalBytes } from './json.ts';
-import { canonicalUtf8Length } from './utf8.ts';
+import { canonicalUtf8Length, jsonStringBytes } from './utf8.ts';
 import { describeOp, nodeIdSchema, opResultSchema, opSchema, type Op, type OpResult } from './ops.ts';
 
 export { canonicalBytes } from './json.ts';
@@ -327,7 +327,13 @@ const messageSchema = v.pipe(
     sig,
     batch: v.optional(batchSchema),
     batches: v.optional(v.pipe(v.array(batchSchema), v.maxLength(maxLogWindowSeqs))),
-    chunk: v.optional(v.pipe(v.string(), v.maxLength(maxStateChunkChars))),
+    chunk: v.optional(
+      v.pipe(
+        v.string(),
+        v.maxLength(maxStateChunkBytes),
+        v.check((c) => jsonStringBytes(c) <= maxStateChunkBytes, `a state chunk is at most ${maxStateChunkBytes} bytes`),
+      ),
+    ),
   }),
   v.check((m) => attachmentsFit(m as PbftMessage), 'attachments do not fit the message type'),
 ) as unknown as v.GenericSchema<unknown, PbftMessage>;

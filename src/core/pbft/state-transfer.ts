@@ -4,7 +4,16 @@
 // installing. A layer of PbftReplica (see replica.ts and replica-core.ts).
 import type { NodeId } from '../types.ts';
 import { checkCheckpointProof, checkCommitCert, followEpochRecords } from './certificates.ts';
-import { maxEpochHistory, maxHeldProofs, maxProofsPerStatus, maxStateChunkChars, maxStatusPeers } from './constants.ts';
+import { maxFrameBytes } from '../envelope.ts';
+import { maxEpochHistory, maxHeldProofs, maxProofsPerStatus, maxStateChunkBytes, maxStatusPeers } from './constants.ts';
+import { splitByJsonBytes, utf8Length } from './utf8.ts';
+
+/**
+ * Bytes of a state part besides its chunk and epoch records: the signed body with its checkpoint
+ * proof (at most maxReplicasCeiling signed checkpoints of under 1 KiB each at their wire maxima:
+ * 64 KiB is far more than a real proof of q ≤ 43 takes) and the frame's wrapping.
+ */
+const stateFrameReserveBytes = 64 * 1024;
 import type { CommitCert } from './log.ts';
 import type { EpochRecord, PbftMessage, ProofBody, StateBody, StatusBody } from './messages.ts';
 import { isReplica, makeConfig, type ReplicaConfig } from './quorum.ts';
@@ -75,8 +84,7 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     if (this.stable.proof.length === 0) return; // not provable by us: the asker will ask someone else
     const history = this.history.filter((r) => r.epoch > theirEpoch);
     const text = this.stable.text;
-    const parts = withState ? Math.max(1, Math.ceil(text.length / maxStateChunkChars)) : 0;
-    const base: Omit<StateBody, 'part'> = {
+    const base: Omit<StateBody, 'part' | 'parts'> = {
       type: 'state',
       to,
       epoch: this.stable.proofEpoch,
@@ -85,16 +93,18 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       configDigest: this.stable.configDigest,
       proof: this.stable.proof,
       history,
-      parts,
     };
-    if (parts === 0) {
-      this.requestSign({ ...base, part: 0 }, { kind: 'send', to: [to] });
+    if (!withState) {
+      this.requestSign({ ...base, part: 0, parts: 0 }, { kind: 'send', to: [to] });
       return;
     }
-    for (let part = 0; part < parts; part++) {
-      const chunk = text.slice(part * maxStateChunkChars, (part + 1) * maxStateChunkChars);
-      // The epoch records travel once, in part 0, to keep every frame small.
-      this.requestSign({ ...base, part, history: part === 0 ? history : [] }, { kind: 'send', to: [to], chunk });
+    // The epoch records travel once, in part 0, to keep every frame small; part 0's chunk gives
+    // up the bytes they take, so that part too stays within the frame limit.
+    const recordsBytes = utf8Length(JSON.stringify(history));
+    const chunks = splitByJsonBytes(text, Math.min(maxStateChunkBytes, maxFrameBytes - stateFrameReserveBytes - recordsBytes), maxStateChunkBytes);
+    for (let part = 0; part < chunks.length; part++) {
+      const chunk = chunks[part] as string;
+      this.requestSign({ ...base, part, parts: chunks.length, history: part === 0 ? history : [] }, { kind: 'send', to: [to], chunk });
     }
   }
 
