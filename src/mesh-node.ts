@@ -7,6 +7,7 @@ import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
 import { WorkerSupervisor, type RecoveryView } from './worker-supervisor.ts';
+import { EarlyWorker } from './early-worker.ts';
 import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
 import { startIceRefresh } from './net/ice-refresh.ts';
@@ -71,11 +72,24 @@ async function configuredIce(): Promise<IceConfig> {
   }
 }
 
+/** A new protocol worker (its script starts loading now; it waits for an init message). */
+const startWorker = (): Worker => new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: 'tabmesh-node' });
+
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const passwordRefusal = options.password !== undefined ? passwordProblem(options.password) : null;
   if (passwordRefusal) throw new Error(passwordRefusal);
   const needConfig = options.iceServers === undefined || options.iceTransportPolicy === undefined;
-  const [slot, configured] = await Promise.all([claimSlot(), needConfig ? configuredIce() : null]);
+  // The worker's script loads while the slot is claimed and /config.json is fetched (the
+  // init message waits for both); the supervisor takes this worker as its first.
+  let firstWorker: EarlyWorker | null = new EarlyWorker(startWorker());
+  let slot: number;
+  let configured: IceConfig | null;
+  try {
+    [slot, configured] = await Promise.all([claimSlot(), needConfig ? configuredIce() : null]);
+  } catch (error) {
+    firstWorker.terminate();
+    throw error;
+  }
   const iceServers = options.iceServers ?? configured?.iceServers ?? [];
   const iceTransportPolicy = options.iceTransportPolicy ?? configured?.iceTransportPolicy ?? 'all';
   // One init message for every worker this page starts (a restarted one gets the same, whole).
@@ -89,7 +103,11 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   };
   // The supervisor restarts a worker that crashes or hangs (src/worker-supervisor.ts).
   const supervisor = new WorkerSupervisor({
-    createWorker: () => new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: `tabmesh-node-${slot}` }),
+    createWorker: () => {
+      const worker = firstWorker ?? startWorker();
+      firstWorker = null;
+      return worker;
+    },
     initMessage: () => initMessage,
     onMessage: (data) => fromWorker(data),
     onRestart: (record) => {

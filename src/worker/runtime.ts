@@ -18,6 +18,7 @@ import { LinkManager, pingIntervalMs } from './links.ts';
 import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
 import { SnapshotPacer } from './snapshot-pacer.ts';
+import { EarlySocket } from './early-socket.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
 import type { ProtocolTag } from '../core/types.ts';
@@ -122,6 +123,31 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   private async init(): Promise<void> {
+    // The signaling handshake runs while the identity and stored state load (early-socket.ts).
+    let earlySocket = this.openEarlySocket();
+    try {
+      await this.load((url) => {
+        const socket = earlySocket ?? this.options.createSocket(url);
+        earlySocket?.attach();
+        earlySocket = null;
+        return socket;
+      });
+    } catch (error) {
+      earlySocket?.close(1000, 'the node could not start');
+      throw error;
+    }
+  }
+
+  private openEarlySocket(): EarlySocket | null {
+    try {
+      return new EarlySocket(this.options.createSocket(this.options.signalingUrl));
+    } catch {
+      // The signaling client tries again when it starts, and reports what is wrong.
+      return null;
+    }
+  }
+
+  private async load(createSocket: (url: string) => SocketLike): Promise<void> {
     const load = this.options.loadIdentity ?? ((storage: Storage) => loadOrCreateIdentity(storage, Date.now()));
     const { identity, origin } = await load(this.options.storage);
     this.id = identity.id;
@@ -166,7 +192,7 @@ export class NodeRuntime implements LinkHostEvents {
       id: this.id,
       sign: (text) => signText(identity, text),
       ...(roomKey ? { verifier: roomKey.verifier } : {}),
-      createSocket: this.options.createSocket,
+      createSocket,
       handlers: {
         status: (status, detail) => {
           const wasJoined = this.signalingStatus === 'joined';

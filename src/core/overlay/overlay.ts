@@ -199,6 +199,11 @@ export class Overlay {
     return this.linkStates.size;
   }
 
+  /** True while links up and dials in flight leave room below maxLinks: a peer heard of now may be dialled now. */
+  hasRoomForLinks(): boolean {
+    return this.linkStates.size + this.pending.size < this.config.maxLinks;
+  }
+
   currentConfig(): OverlayConfig {
     return { ...this.config };
   }

@@ -9,6 +9,12 @@ import type { GraphMetrics, TopologySnapshot } from '../../core/graph/index.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 
+/**
+ * Least time between two ticks when one is pulled forward for a newly introduced peer (a burst
+ * of introductions shares one tick; the regular cycle is overlayTickIntervalMs).
+ */
+export const introducedTickGapMs = 50;
+
 interface AdvertLike {
   type: 'advert';
   origin: NodeId;
@@ -26,6 +32,7 @@ export class OverlayService implements Service {
   private core!: Overlay;
   private ctx!: ServiceContext;
   private nextTickAt = 0;
+  private lastTickAt = -Infinity;
   private metricsCache: { key: string; metrics: GraphMetrics<NodeId>; topology: TopologySnapshot<NodeId> } | null = null;
 
   async start(ctx: ServiceContext): Promise<void> {
@@ -63,12 +70,18 @@ export class OverlayService implements Service {
   }
 
   onEvent(event: ServiceEvent): void {
-    if (event.type === 'peer-introduced') this.step({ type: 'peers-learnt', peers: [event.peer] });
-    else if (event.type === 'peer-left-room') this.step({ type: 'peer-left', peer: event.peer });
+    if (event.type === 'peer-introduced') {
+      this.step({ type: 'peers-learnt', peers: [event.peer] });
+      // Dial a peer the server just introduced now rather than on the next tick (up to 250 ms
+      // later), while there is room for it: the newcomer dials us at once too, and whichever of
+      // the two should make the offer then makes it without waiting for the other's request.
+      if (this.core.hasRoomForLinks()) this.nextTickAt = Math.min(this.nextTickAt, Math.max(this.ctx.now(), this.lastTickAt + introducedTickGapMs));
+    } else if (event.type === 'peer-left-room') this.step({ type: 'peer-left', peer: event.peer });
     else if (event.type === 'member-status' && (event.status === 'dead' || event.status === 'left')) this.step({ type: 'peer-left', peer: event.peer });
   }
 
   tick(now: Millis): void {
+    this.lastTickAt = now;
     this.nextTickAt = now + overlayTickIntervalMs;
     this.step({ type: 'tick' });
   }
