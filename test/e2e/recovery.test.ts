@@ -196,6 +196,12 @@ describe('recovery across four tabs', () => {
     await waitForSnapshot(victim, (s) => others.length === s.links.filter((l) => ids.includes(l.peer)).length, 'the victim re-linked to all three', 60_000);
     for (const [i, tab] of others.entries()) await waitForSnapshot(tab, (s) => statusOf(s, victimId) === 'alive' && s.links.some((l) => l.peer === victimId), `tab ${i} has the victim back`, 60_000);
     for (const [i, tab] of others.entries()) {
+      // The watcher samples on its own 100 ms timer (throttled in a background tab): let it see
+      // the return the snapshot above already showed before reading it.
+      await tab.waitForFunction(() => {
+        const r = (window as unknown as { __recoveryWatch: { lostAt: number | null; backAt: number | null } }).__recoveryWatch;
+        return r.lostAt === null || r.backAt !== null;
+      }, undefined, { timeout: 30_000 }).catch(() => undefined);
       const seen = await watched(tab);
       console.log(`recovery: tab ${i} lost the victim for ${seen.lostForMs} ms (gossip: ${seen.statuses.join(' → ')})`);
       // Generous: a loaded machine slows the restart; "for long" would be a minute.
