@@ -3,25 +3,20 @@
 // sequence number, in the order made, and every tab shows the same log; a proposal beyond the
 // window is refused with a clear error, and the window is free again once they commit.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { maxOpenProposals } from '../../src/worker/services/pbft-proposals.ts';
-import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type NodeSnapshot, type RunningServer } from './harness.ts';
+import { snapshotOf, startRoom, waitForSnapshot, type NodeSnapshot, type Room } from './harness.ts';
 
 const logOf = (s: NodeSnapshot) => s.consensus.log.map((e) => `${e.seq}:${e.digest.slice(0, 12)}:${e.client}:${JSON.stringify(e.op)}`);
 
 describe('a full window of proposals from one tab', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  let room: Room | undefined;
   let tabs: Page[] = [];
   let ids: string[] = [];
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    const user = await newUser(browser);
-    tabs = [];
-    for (let i = 0; i < 4; i++) tabs.push(await openTab(user, server.url, 'consensus-window'));
-    ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+    room = await startRoom(4, 'consensus-window');
+    ({ tabs, ids } = room);
     const all = [...ids].sort().join();
     for (const [i, tab] of tabs.entries()) {
       await waitForSnapshot(
@@ -34,8 +29,7 @@ describe('a full window of proposals from one tab', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await room?.close();
   });
 
   test('all commit in the order made, the same log shows everywhere, and one more than the window is refused', async () => {

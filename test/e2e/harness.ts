@@ -40,6 +40,35 @@ export async function openTab(context: BrowserContext, baseUrl: string, room: st
   return page;
 }
 
+export interface Room {
+  server: RunningServer;
+  browser: Browser;
+  tabs: Page[];
+  ids: string[];
+  /** Closes the browser, then the server. */
+  close(): Promise<void>;
+}
+
+/** A server, one Chromium process with one user, and `count` tabs joined to `room`, with their node ids. */
+export async function startRoom(count: number, room: string): Promise<Room> {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const user = await newUser(browser);
+  const tabs: Page[] = [];
+  for (let i = 0; i < count; i++) tabs.push(await openTab(user, server.url, room));
+  const ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+  return {
+    server,
+    browser,
+    tabs,
+    ids,
+    close: async () => {
+      await browser.close();
+      await server.stop();
+    },
+  };
+}
+
 export async function snapshotOf(page: Page): Promise<NodeSnapshot> {
   const snapshot = await page.evaluate(() => window.tabmesh?.snapshot() ?? null);
   if (!snapshot) throw new Error('the tab has no snapshot yet');
