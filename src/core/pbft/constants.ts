@@ -126,18 +126,27 @@ export const maxKvKeyChars = 128;
 export const maxResultChars = 512;
 /**
  * Largest state chunk in one state-transfer message, in bytes as it travels: UTF-8 inside a JSON
- * string (utf8.ts jsonStringBytes). Part 0 also carries the epoch records, and its chunk is
- * smaller by what they take, so that every part stays within the frame limit.
+ * string (utf8.ts jsonStringBytes).
  */
 export const maxStateChunkBytes = 64 * 1024;
-/** Largest replicated state as a whole (canonical JSON), i.e. at most 22 chunks. */
+/** Largest replicated state as a whole (canonical JSON), i.e. at most 32 chunks. */
 export const maxStateChars = 2 * 1024 * 1024;
 /**
- * Most epoch records kept (and sent in part 0 of a state transfer) to prove how the replica
- * set changed since genesis. A node further behind than this many membership changes cannot
- * verify a transferred state from its own knowledge and says so (it needs a fresh start).
+ * Most epoch records a node keeps to prove, from genesis, how the replica set changed (every
+ * join and removal is one). A brand-new node knows only the genesis and must follow the whole
+ * chain, so the records are kept from the first one on; beyond this many membership changes
+ * the oldest go, and a node further behind than what is kept cannot verify a transferred state
+ * (it says so, and stays an observer). About 2 KiB each at n = 7: 2 MiB at most in memory, one
+ * stored record per epoch (`pbft/epoch/…`).
  */
-export const maxEpochHistory = 32;
+export const maxEpochHistory = 1_024;
+/** Most epoch records in one `epochs` message (a page of the chain; also bounded in bytes). */
+export const maxEpochRecordsPerMessage = 32;
+/**
+ * Pages of epoch records one status answer sends at most; an asker further behind gets the rest
+ * on its next status (it says how far it has verified), and the state after the last page.
+ */
+export const maxEpochPagesPerAnswer = 4;
 /** Highest view or epoch number accepted; far beyond any honest run, it keeps arithmetic exact. */
 export const maxViewNumber = 2 ** 40;
 

@@ -31,7 +31,7 @@ import {
   maxBatchRequestsOnWire,
   maxOpsPerRequestOnWire,
   maxDigestChars,
-  maxEpochHistory,
+  maxEpochRecordsPerMessage,
   maxLogWindowSeqs,
   maxReplicasCeiling,
   maxSigChars,
@@ -144,6 +144,11 @@ export interface StatusBody {
   executed: number;
   /** The peer asked to answer with what the sender lacks (proofs or state). */
   ask: NodeId | null;
+  /**
+   * The newest epoch whose replica set the sender can verify (≥ epoch): it holds the epoch
+   * records up to there, so an answer sends only the records after it.
+   */
+  known: number;
 }
 
 /** A commit certificate: the pre-prepare and q matching commits. The batch is attached. */
@@ -175,10 +180,19 @@ export interface StateBody {
   stateDigest: Digest;
   configDigest: Digest;
   proof: Signed<CheckpointBody>[];
-  /** Records for the epochs after the asker's, oldest first. */
-  history: EpochRecord[];
   part: number;
   parts: number;
+}
+
+/**
+ * A page of the chain of epoch records, oldest first, for a node that cannot yet verify who
+ * signed a state it is catching up to. Sent before the state; each record is checked against
+ * the replica set before it, so a page is only of use to a node that knows that set.
+ */
+export interface EpochsBody {
+  type: 'epochs';
+  to: NodeId;
+  records: EpochRecord[];
 }
 
 export interface FetchViewChangesBody {
@@ -201,6 +215,7 @@ export type PbftBody =
   | StatusBody
   | ProofBody
   | StateBody
+  | EpochsBody
   | FetchViewChangesBody;
 
 export type PbftBodyType = PbftBody['type'];
@@ -298,6 +313,7 @@ const bodySchema = v.variant('type', [
     stable: count,
     executed: count,
     ask: v.nullable(nodeIdSchema),
+    known: viewNumber,
   }),
   v.strictObject({
     type: v.literal('proof'),
@@ -313,9 +329,13 @@ const bodySchema = v.variant('type', [
     stateDigest: digest,
     configDigest: digest,
     proof: checkpointProof,
-    history: v.pipe(v.array(epochRecord), v.maxLength(maxEpochHistory)),
     part: v.pipe(count, v.maxValue(maxStateParts)),
     parts: v.pipe(count, v.maxValue(maxStateParts)),
+  }),
+  v.strictObject({
+    type: v.literal('epochs'),
+    to: nodeIdSchema,
+    records: v.pipe(v.array(epochRecord), v.minLength(1), v.maxLength(maxEpochRecordsPerMessage)),
   }),
   v.strictObject({ type: v.literal('fetch-vc'), to: nodeIdSchema, epoch: viewNumber, view: viewNumber, signers: nodeList }),
 ]);
@@ -402,7 +422,9 @@ export function signaturesToVerify(msg: PbftMessage): SignatureCheck[] {
       break;
     case 'state':
       body.proof.forEach(add);
-      for (const record of body.history) record.proof.forEach(add);
+      break;
+    case 'epochs':
+      for (const record of body.records) record.proof.forEach(add);
       break;
     default:
       break;
@@ -437,11 +459,13 @@ export function describe(msg: PbftMessage): string {
     case 'new-view':
       return `new-view e${b.epoch} v${b.view} from [${b.viewChanges.map((r) => r.signer).join(',')}] order ${b.order.length} ${by}`;
     case 'status':
-      return `status e${b.epoch} v${b.view} stable ${b.stable} executed ${b.executed}${b.ask ? ` ask ${b.ask}` : ''} ${by}`;
+      return `status e${b.epoch} v${b.view} stable ${b.stable} executed ${b.executed} knows e${b.known}${b.ask ? ` ask ${b.ask}` : ''} ${by}`;
     case 'proof':
       return `proof →${b.to} n${b.pp.body.seq} v${b.pp.body.view} (${b.commits.length} commits) ${by}`;
     case 'state':
       return `state →${b.to} e${b.epoch} n${b.seq} part ${b.part}/${b.parts} ${by}`;
+    case 'epochs':
+      return `epochs →${b.to} e${b.records[0]?.epoch}..e${b.records[b.records.length - 1]?.epoch} ${by}`;
     case 'fetch-vc':
       return `fetch-vc →${b.to} e${b.epoch} v${b.view} [${b.signers.join(',')}] ${by}`;
   }

@@ -17,6 +17,7 @@ export const stableKey = 'pbft/stable';
 export const viewChangeKey = 'pbft/vc';
 export const newViewKey = 'pbft/nv';
 const slotPrefix = 'pbft/slot/';
+const epochPrefix = 'pbft/epoch/';
 
 /** Zero-padded so that the keys of slots sort by sequence number. */
 export function slotKey(seq: number): string {
@@ -25,6 +26,15 @@ export function slotKey(seq: number): string {
 
 export function isSlotKey(key: string): boolean {
   return key.startsWith(slotPrefix);
+}
+
+/** Each epoch record is stored once, under its own key (the chain can be long; see maxEpochHistory). */
+export function epochKey(epoch: number): string {
+  return epochPrefix + String(epoch).padStart(15, '0');
+}
+
+export function isEpochKey(key: string): boolean {
+  return key.startsWith(epochPrefix);
 }
 
 export interface MetaRecord {
@@ -48,7 +58,8 @@ export interface StableRecord {
   proof: Signed<CheckpointBody>[];
   /** Canonical text of the state after `seq`. */
   text: string;
-  history: EpochRecord[];
+  /** Written by versions that kept the epoch records here; now each has its key (epochKey). */
+  history?: EpochRecord[];
   /** The stable checkpoint after which the current epoch began. */
   epochStartSeq: number;
 }
@@ -85,7 +96,7 @@ const stableSchema = v.strictObject({
   proofEpoch: count,
   proof: v.pipe(v.array(partSchemas.signedCheckpoint), v.maxLength(maxReplicasCeiling)),
   text: v.pipe(v.string(), v.maxLength(maxStateChars)),
-  history: v.pipe(v.array(partSchemas.epochRecord), v.maxLength(maxEpochHistory)),
+  history: v.optional(v.pipe(v.array(partSchemas.epochRecord), v.maxLength(maxEpochHistory))),
   epochStartSeq: count,
 });
 
@@ -118,6 +129,7 @@ const slotSchema = v.strictObject({
 export const decodeMeta = (raw: unknown): Decoded<MetaRecord> => decodeWith(metaSchema as v.GenericSchema<unknown, MetaRecord>, raw);
 export const decodeStable = (raw: unknown): Decoded<StableRecord> =>
   decodeWith(stableSchema as unknown as v.GenericSchema<unknown, StableRecord>, raw);
+export const decodeEpochRecord = (raw: unknown): Decoded<EpochRecord> => decodeWith(partSchemas.epochRecord, raw);
 export const decodeSlot = (raw: unknown): Decoded<SlotRecord> => decodeWith(slotSchema as unknown as v.GenericSchema<unknown, SlotRecord>, raw);
 
 export function decodeViewChangeRecord(raw: unknown): Decoded<PbftMessage<ViewChangeBody>> {

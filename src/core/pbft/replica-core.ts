@@ -30,6 +30,7 @@ import type {
   CommitBody,
   Digest,
   EpochRecord,
+  EpochsBody,
   FetchViewChangesBody,
   NewViewBody,
   PbftBody,
@@ -46,7 +47,7 @@ import type {
   ViewChangeBody,
 } from './messages.ts';
 import { Counters, LatencyRing } from './metrics.ts';
-import { metaKey, newViewKey, slotKey, stableKey, viewChangeKey, type MetaRecord, type SlotRecord, type StableRecord } from './persistence.ts';
+import { epochKey, metaKey, newViewKey, slotKey, stableKey, viewChangeKey, type MetaRecord, type SlotRecord, type StableRecord } from './persistence.ts';
 import { isReplica, makeConfig, primaryOf, type ReplicaConfig } from './quorum.ts';
 import { ReplicatedState } from './state-machine.ts';
 import type { PbftEffect, PbftOptions, PbftPhase, PbftUiEvent } from './types.ts';
@@ -77,14 +78,11 @@ export interface StableState {
 }
 
 export interface Transfer {
-  /** Replica sets learnt from the epoch records of part 0 (verified). */
-  learnt: Map<number, { config: ReplicaConfig; startSeq: number; record: EpochRecord }>;
   seq: number;
   stateDigest: Digest;
   configDigest: Digest;
   proofEpoch: number;
   proof: Signed<CheckpointBody>[];
-  history: EpochRecord[];
   total: number;
   parts: Map<number, string>;
 }
@@ -228,6 +226,7 @@ export abstract class ReplicaCore {
   protected abstract onStatus(msg: PbftMessage<StatusBody>): void;
   protected abstract onProof(msg: PbftMessage<ProofBody>): void;
   protected abstract onState(msg: PbftMessage<StateBody>): void;
+  protected abstract onEpochs(msg: PbftMessage<EpochsBody>): void;
   protected abstract markAnswered(peer: NodeId): void;
   protected abstract reportStall(): void;
 
@@ -406,7 +405,6 @@ export abstract class ReplicaCore {
       proofEpoch: this.stable.proofEpoch,
       proof: this.stable.proof,
       text: this.stable.text,
-      history: this.history,
       epochStartSeq: this.epochStartSeq,
     };
   }
@@ -503,6 +501,8 @@ export abstract class ReplicaCore {
         return this.onProof(msg as PbftMessage<ProofBody>);
       case 'state':
         return this.onState(msg as PbftMessage<StateBody>);
+      case 'epochs':
+        return this.onEpochs(msg as PbftMessage<EpochsBody>);
       case 'fetch-vc':
         return this.onFetchViewChanges(msg as PbftMessage<FetchViewChangesBody>);
     }
@@ -966,10 +966,33 @@ export abstract class ReplicaCore {
 
   /** The boundary checkpoint is stable: the replica set of the executed state takes over. */
   protected enterEpoch(startSeq: number, proof: Signed<CheckpointBody>[]): void {
-    const record: EpochRecord = { epoch: this.state.epoch, startSeq, replicas: [...this.state.replicas], proof };
-    this.history.push(record);
-    if (this.history.length > maxEpochHistory) this.history.splice(0, this.history.length - maxEpochHistory);
+    this.addEpochRecords([{ epoch: this.state.epoch, startSeq, replicas: [...this.state.replicas], proof }]);
     this.switchConfig(makeConfig(this.state.epoch, this.state.replicas), startSeq);
+  }
+
+  /**
+   * Keeps verified epoch records (of the epochs this node went through, or learnt ahead of its
+   * own epoch while catching up), in epoch order, each stored under its own key once. A record
+   * for an epoch already held is not replaced: two different ones would need conflicting quorum
+   * certificates. The oldest go beyond maxEpochHistory.
+   */
+  protected addEpochRecords(records: readonly EpochRecord[]): void {
+    const sets: Array<[string, unknown]> = [];
+    for (const record of records) {
+      if (this.history.some((r) => r.epoch === record.epoch)) continue;
+      const at = this.history.findIndex((r) => r.epoch > record.epoch);
+      this.history.splice(at === -1 ? this.history.length : at, 0, record);
+      sets.push([epochKey(record.epoch), record]);
+    }
+    if (sets.length === 0) return;
+    const dropped = this.history.length > maxEpochHistory ? this.history.splice(0, this.history.length - maxEpochHistory) : [];
+    this.persist(sets, dropped.map((r) => epochKey(r.epoch)));
+  }
+
+  /** The newest replica set this node can verify: its own, or a later one from the records it holds. */
+  protected newestKnownConfig(): ReplicaConfig {
+    const last = this.history[this.history.length - 1];
+    return last && last.epoch > this.config.epoch ? makeConfig(last.epoch, last.replicas) : this.config;
   }
 
   protected switchConfig(config: ReplicaConfig, startSeq: number): void {

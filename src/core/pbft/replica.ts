@@ -61,7 +61,7 @@
 import type { Millis } from '../types.ts';
 import { wrongDigest } from './byzantine.ts';
 import { PbftClient } from './client.ts';
-import { maxKnownPeers } from './constants.ts';
+import { maxEpochHistory, maxKnownPeers } from './constants.ts';
 import { checkPbftParams } from './size-bounds.ts';
 import { canonicalBytes } from './json.ts';
 import { newSlot } from './log.ts';
@@ -69,9 +69,12 @@ import type { CheckpointBody } from './messages.ts';
 import {
   decodeMeta,
   decodeNewViewRecord,
+  decodeEpochRecord,
   decodeSlot,
   decodeStable,
   decodeViewChangeRecord,
+  epochKey,
+  isEpochKey,
   isSlotKey,
   metaKey,
   newViewKey,
@@ -348,6 +351,7 @@ export class PbftReplica extends StateTransferReplica {
     this.quiet = true;
     try {
       this.restoreStable(all.get(stableKey));
+      this.restoreEpochRecords(all);
       const meta = all.has(metaKey) ? decodeMeta(all.get(metaKey)) : undefined;
       if (meta && !meta.ok) this.reject('bad-persisted');
       if (meta?.ok && meta.value.epoch === this.config.epoch) {
@@ -409,10 +413,26 @@ export class PbftReplica extends StateTransferReplica {
     this.state = ReplicatedState.fromSnapshot(snapshot.value, this.params);
     this.config = makeConfig(snapshot.value.epoch, snapshot.value.replicas);
     this.epochStartSeq = s.epochStartSeq;
-    this.history = s.history;
+    // Records an older version kept in this record move to their own keys (restoreEpochRecords).
+    this.history = s.history ?? [];
     this.stable = { seq: s.seq, stateDigest: s.stateDigest, configDigest: s.configDigest, proofEpoch: s.proofEpoch, proof: s.proof, text: s.text };
     this.checkpointsMade.set(s.seq, { text: s.text, digest: s.stateDigest, configDigest: s.configDigest });
     this.nextSeq = s.seq + 1;
+  }
+
+  protected restoreEpochRecords(all: ReadonlyMap<string, unknown>): void {
+    const legacy = this.history;
+    this.history = [];
+    for (const key of [...all.keys()].filter(isEpochKey).sort()) {
+      const rec = decodeEpochRecord(all.get(key));
+      if (!rec.ok || epochKey(rec.value.epoch) !== key) {
+        this.reject('bad-persisted');
+        continue;
+      }
+      this.history.push(rec.value);
+    }
+    if (this.history.length > maxEpochHistory) this.history.splice(0, this.history.length - maxEpochHistory);
+    this.addEpochRecords(legacy);
   }
 
   protected restoreSlot(rec: SlotRecord): void {

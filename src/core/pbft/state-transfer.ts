@@ -1,21 +1,23 @@
 // Catching up: a lagging, restarted or new node says where it is (status); peers answer with
 // commit certificates for what it missed, or with the latest stable checkpoint's state in
-// chunks, which it checks against the checkpoint certificate and the epoch records before
-// installing. A layer of PbftReplica (see replica.ts and replica-core.ts).
+// chunks, which it checks against the checkpoint certificate before installing. To know who may
+// sign that certificate, a node far behind first gets the epoch records it lacks (pages of the
+// chain from the replica set it knows, each checked against the set before it). A layer of
+// PbftReplica (see replica.ts and replica-core.ts).
 import type { NodeId } from '../types.ts';
 import { checkCheckpointProof, checkCommitCert, followEpochRecords } from './certificates.ts';
 import { maxFrameBytes } from '../envelope.ts';
-import { maxEpochHistory, maxHeldProofs, maxProofsPerStatus, maxStateChunkBytes, maxStatusPeers } from './constants.ts';
+import {
+  maxEpochPagesPerAnswer,
+  maxEpochRecordsPerMessage,
+  maxHeldProofs,
+  maxProofsPerStatus,
+  maxStateChunkBytes,
+  maxStatusPeers,
+} from './constants.ts';
 import { splitByJsonBytes, utf8Length } from './utf8.ts';
-
-/**
- * Bytes of a state part besides its chunk and epoch records: the signed body with its checkpoint
- * proof (at most maxReplicasCeiling signed checkpoints of under 1 KiB each at their wire maxima:
- * 64 KiB is far more than a real proof of q ≤ 43 takes) and the frame's wrapping.
- */
-const stateFrameReserveBytes = 64 * 1024;
 import type { CommitCert } from './log.ts';
-import type { EpochRecord, PbftMessage, ProofBody, StateBody, StatusBody } from './messages.ts';
+import type { EpochRecord, EpochsBody, PbftMessage, ProofBody, StateBody, StatusBody } from './messages.ts';
 import { isReplica, makeConfig, type ReplicaConfig } from './quorum.ts';
 import { configText, decodeSnapshot, ReplicatedState } from './state-machine.ts';
 import { ViewChangeReplica } from './view-change.ts';
@@ -39,6 +41,7 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       stable: this.stable.seq,
       executed: this.state.seq,
       ask,
+      known: this.newestKnownConfig().epoch,
     };
     this.requestSign(body, { kind: 'send', to: this.amReplica() ? replicas : [ask] });
   }
@@ -58,7 +61,7 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     if (last !== undefined && this.now - last < this.timing.statusIntervalMs / 2) return;
     this.markAnswered(from);
     if (b.epoch < this.config.epoch || b.executed < this.stable.seq) {
-      this.sendState(from, b.epoch, b.executed < this.stable.seq);
+      this.sendState(from, Math.max(b.epoch, b.known), b.executed < this.stable.seq);
       return;
     }
     if (b.epoch !== this.config.epoch) return;
@@ -79,11 +82,18 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     if (this.statusAnswered.size > maxStatusPeers) this.statusAnswered.delete(this.statusAnswered.keys().next().value as NodeId);
   }
 
-  protected sendState(to: NodeId, theirEpoch: number, withState: boolean): void {
+  /** `theirKnown`: the newest epoch whose replica set the asker can verify. */
+  protected sendState(to: NodeId, theirKnown: number, withState: boolean): void {
     if (this.stable.seq === 0) return; // the genesis state needs no transfer
     if (this.stable.proof.length === 0) return; // not provable by us: the asker will ask someone else
-    const history = this.history.filter((r) => r.epoch > theirEpoch);
-    const text = this.stable.text;
+    // The records it lacks go first, so that it can tell who signed the checkpoint. Far behind,
+    // it gets a few pages now and the rest (then the state) when it next asks.
+    const pages = pageEpochRecords(this.history.filter((r) => r.epoch > theirKnown));
+    for (const records of pages.slice(0, maxEpochPagesPerAnswer)) {
+      const body: EpochsBody = { type: 'epochs', to, records };
+      this.requestSign(body, { kind: 'send', to: [to] });
+    }
+    if (pages.length > maxEpochPagesPerAnswer) return;
     const base: Omit<StateBody, 'part' | 'parts'> = {
       type: 'state',
       to,
@@ -92,20 +102,31 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       stateDigest: this.stable.stateDigest,
       configDigest: this.stable.configDigest,
       proof: this.stable.proof,
-      history,
     };
     if (!withState) {
       this.requestSign({ ...base, part: 0, parts: 0 }, { kind: 'send', to: [to] });
       return;
     }
-    // The epoch records travel once, in part 0, to keep every frame small; part 0's chunk gives
-    // up the bytes they take, so that part too stays within the frame limit.
-    const recordsBytes = utf8Length(JSON.stringify(history));
-    const chunks = splitByJsonBytes(text, Math.min(maxStateChunkBytes, maxFrameBytes - stateFrameReserveBytes - recordsBytes), maxStateChunkBytes);
+    const chunks = splitByJsonBytes(this.stable.text, maxStateChunkBytes, maxStateChunkBytes);
     for (let part = 0; part < chunks.length; part++) {
-      const chunk = chunks[part] as string;
-      this.requestSign({ ...base, part, parts: chunks.length, history: part === 0 ? history : [] }, { kind: 'send', to: [to], chunk });
+      this.requestSign({ ...base, part, parts: chunks.length }, { kind: 'send', to: [to], chunk: chunks[part] as string });
     }
+  }
+
+  /** A page of epoch records that extends what this node can verify; others are refused. */
+  protected onEpochs(msg: PbftMessage<EpochsBody>): void {
+    const b = msg.body;
+    if (b.to !== this.id) return this.reject('not-for-me');
+    const known = this.newestKnownConfig();
+    const fresh = b.records.filter((r) => r.epoch > known.epoch);
+    if (fresh.length === 0) return this.reject('stale');
+    // A page that starts further on (an earlier one was lost or overtaken) is asked for again.
+    if ((fresh[0] as EpochRecord).epoch !== known.epoch + 1) return this.reject('unverifiable');
+    const chain = followEpochRecords(known, fresh, this.digest);
+    if (!chain.ok) return this.reject('bad-certificate');
+    this.addEpochRecords(fresh);
+    this.askHint = msg.signer;
+    this.behind();
   }
 
   /** The replica set of `epoch`, if this node knows it. */
@@ -146,13 +167,14 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     const b = msg.body;
     if (b.to !== this.id) return this.reject('not-for-me');
     if (b.seq <= this.stable.seq) return this.reject('stale');
-    // Which replicas signed the proof: known to us, or learnt from the epoch records it carries.
-    const chain = followEpochRecords(this.config, b.history, this.digest);
-    if (!chain.ok) return this.reject('bad-certificate');
-    const sameTransfer = this.transfer && this.transfer.seq === b.seq && this.transfer.stateDigest === b.stateDigest;
-    const learnt = chain.configs.size > 0 ? chain.configs : sameTransfer ? (this.transfer as Transfer).learnt : chain.configs;
-    const proofConfig = this.configOf(b.epoch) ?? learnt.get(b.epoch)?.config;
-    if (!proofConfig) return this.reject('unverifiable');
+    // Which replicas signed the proof: this node's own set, or one it holds the epoch record of.
+    const proofConfig = this.configOf(b.epoch);
+    if (!proofConfig) {
+      // The records sent before it are still to come, or were lost: ask again (saying how far we got).
+      this.askHint = msg.signer;
+      this.behind();
+      return this.reject('unverifiable');
+    }
     if (checkCheckpointProof(b.proof, proofConfig, { seq: b.seq, stateDigest: b.stateDigest, configDigest: b.configDigest })) {
       return this.reject('bad-certificate');
     }
@@ -167,9 +189,8 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       return;
     }
     if (!this.transfer || this.transfer.seq !== b.seq || this.transfer.stateDigest !== b.stateDigest || this.transfer.total !== b.parts) {
-      this.transfer = { ...cert, learnt, history: b.history, total: b.parts, parts: new Map() };
+      this.transfer = { ...cert, total: b.parts, parts: new Map() };
     }
-    if (learnt.size > this.transfer.learnt.size) this.transfer.learnt = learnt;
     this.transfer.parts.set(b.part, msg.chunk);
     if (this.transfer.parts.size < this.transfer.total) return;
     const transfer = this.transfer;
@@ -186,24 +207,15 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     const snapshot = decodeSnapshot(raw);
     if (!snapshot.ok || snapshot.value.seq !== transfer.seq) return this.reject('malformed');
     if (this.digest(configText(snapshot.value.epoch, snapshot.value.replicas)) !== transfer.configDigest) return this.reject('wrong-digest');
-    this.installState(snapshot.value, text, transfer, transfer.learnt);
+    this.installState(snapshot.value, text, transfer);
   }
 
-  protected installState(
-    snapshot: Parameters<typeof ReplicatedState.fromSnapshot>[0],
-    text: string,
-    transfer: Transfer,
-    learnt: Map<number, { config: ReplicaConfig; startSeq: number; record: EpochRecord }>,
-  ): void {
+  protected installState(snapshot: Parameters<typeof ReplicatedState.fromSnapshot>[0], text: string, transfer: Transfer): void {
     this.state = ReplicatedState.fromSnapshot(snapshot, this.params);
     this.checkpointsMade.clear();
     this.checkpointsMade.set(transfer.seq, { text, digest: transfer.stateDigest, configDigest: transfer.configDigest });
     this.heldProofs.clear();
     this.boundaryExecuted = undefined;
-    for (const [, { record }] of [...learnt].sort(([a], [b]) => a - b)) {
-      if (!this.history.some((r) => r.epoch === record.epoch)) this.history.push(record);
-    }
-    if (this.history.length > maxEpochHistory) this.history.splice(0, this.history.length - maxEpochHistory);
     this.stats.stateTransfers++;
     const stable: StableState = { ...transfer, text };
     if (snapshot.epoch !== this.config.epoch) {
@@ -212,8 +224,8 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       const record =
         snapshot.epoch === transfer.proofEpoch + 1
           ? { epoch: snapshot.epoch, startSeq: transfer.seq, replicas: [...snapshot.replicas], proof: transfer.proof }
-          : learnt.get(snapshot.epoch)?.record;
-      if (record && !this.history.some((r) => r.epoch === record.epoch)) this.history.push(record);
+          : this.history.find((r) => r.epoch === snapshot.epoch);
+      if (record) this.addEpochRecords([record]);
       this.switchConfig(makeConfig(snapshot.epoch, snapshot.replicas), record?.startSeq ?? transfer.seq);
     }
     this.adoptStable(stable);
@@ -224,3 +236,30 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
   }
 
 }
+
+/**
+ * Splits epoch records into pages of at most maxEpochRecordsPerMessage records and, with the
+ * message around them, within the frame limit (a record is about 2 KiB at n = 7, at most
+ * ~13 KiB with maxReplicasCeiling replicas).
+ */
+export function pageEpochRecords(records: readonly EpochRecord[]): EpochRecord[][] {
+  const budget = maxFrameBytes - epochsFrameReserveBytes;
+  const pages: EpochRecord[][] = [];
+  let page: EpochRecord[] = [];
+  let used = 0;
+  for (const record of records) {
+    const bytes = utf8Length(JSON.stringify(record)) + 1;
+    if (page.length > 0 && (page.length === maxEpochRecordsPerMessage || used + bytes > budget)) {
+      pages.push(page);
+      page = [];
+      used = 0;
+    }
+    page.push(record);
+    used += bytes;
+  }
+  if (page.length > 0) pages.push(page);
+  return pages;
+}
+
+/** What an `epochs` frame holds besides its records: the signed body and the frame's wrapping. */
+const epochsFrameReserveBytes = 4 * 1024;

@@ -3,7 +3,22 @@
 // (src/store/set-aside.ts) with its reason, so it is reported once, kept for a person to look
 // at, and the core starts from what is sound (catching up the rest from the other replicas).
 import { parseJson } from '../../core/decode.ts';
-import { decodeMeta, decodeNewViewRecord, decodeSlot, decodeStable, decodeViewChangeRecord, isSlotKey, metaKey, newViewKey, slotKey, stableKey, viewChangeKey } from '../../core/pbft/persistence.ts';
+import {
+  decodeEpochRecord,
+  decodeMeta,
+  decodeNewViewRecord,
+  decodeSlot,
+  decodeStable,
+  decodeViewChangeRecord,
+  epochKey,
+  isEpochKey,
+  isSlotKey,
+  metaKey,
+  newViewKey,
+  slotKey,
+  stableKey,
+  viewChangeKey,
+} from '../../core/pbft/persistence.ts';
 import { decodeSnapshot } from '../../core/pbft/state-machine.ts';
 import { sha256Hex } from '../../compute/kernels/sha256.ts';
 
@@ -16,6 +31,11 @@ export function checkPbftRecord(key: string, raw: unknown): string | null {
     const slot = decodeSlot(raw);
     if (!slot.ok) return slot.error;
     return slotKey(slot.value.seq) === key ? null : `holds sequence number ${slot.value.seq}, not the one of its key`;
+  }
+  if (isEpochKey(key)) {
+    const record = decodeEpochRecord(raw);
+    if (!record.ok) return record.error;
+    return epochKey(record.value.epoch) === key ? null : `holds epoch ${record.value.epoch}, not the one of its key`;
   }
   if (key === stableKey) {
     const stable = decodeStable(raw);

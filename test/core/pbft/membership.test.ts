@@ -136,4 +136,41 @@ describe('membership', () => {
     s.waitResults(tags, 20_000);
     s.checkSafety();
   });
+
+  simTest('after more membership changes than one state message carries, a brand-new node still verifies the chain and joins', (seed) => {
+    const s = scenario({ seed, nodes: 3, genesis: 1 });
+    s.watchSafety();
+    const [n0, n1, n2] = s.ids as [NodeId, NodeId, NodeId];
+    for (const id of [n1, n2]) s.waitResults([join(s, id)], 20_000);
+    waitReplicaSet(s, s.ids, [n0, n1, n2], 20_000);
+    // n2 leaves and comes back again and again: every change is a new epoch. 142 epochs are
+    // more than one status answer sends (maxEpochPagesPerAnswer pages of 32 records).
+    for (let round = 0; round < 70; round++) {
+      const leave = `leave-${round}`;
+      s.submit(n2, { kind: 'leave', node: n2 }, leave);
+      s.waitResults([leave], 20_000);
+      waitReplicaSet(s, s.ids, [n0, n1], 20_000);
+      const back = `rejoin-${round}`;
+      s.submit(n2, { kind: 'join', node: n2 }, back);
+      s.waitResults([back], 20_000);
+      waitReplicaSet(s, s.ids, [n0, n1, n2], 20_000);
+    }
+    const epoch = s.cluster.node(n0).core.view().epoch;
+    expect(epoch).toBe(2 + 140);
+    // A new tab: fresh disk, knowing only the genesis [n0]; 142 epochs to verify from there.
+    const n3 = s.cluster.add('n3');
+    s.cluster.act(n3, (node, now) => node.setPeers(now, [n0, n1, n2]));
+    s.waitConverged([n0, n1, n2, n3], 30_000);
+    expect(s.cluster.node(n3).core.view()).toMatchObject({ role: 'observer', epoch });
+    expect(s.cluster.node(n3).core.footprint().history).toBe(epoch);
+    s.waitResults([join(s, n3)], 20_000);
+    waitReplicaSet(s, s.ids, [n0, n1, n2, n3], 20_000);
+    s.waitResults(s.submitMany([n3, n0], 4, 'with-n3'), 20_000);
+    // Restarted from its disk, it still holds the whole chain (each record under its own key).
+    s.cluster.crash(n3);
+    s.cluster.restart(n3);
+    expect(s.cluster.node(n3).core.footprint().history).toBe(epoch + 1);
+    s.waitResults(s.submitMany([n3, n1], 4, 'after-restart'), 20_000);
+    s.checkSafety();
+  });
 });
