@@ -47,6 +47,7 @@ import type {
   ViewChangeBody,
 } from './messages.ts';
 import { Counters, LatencyRing } from './metrics.ts';
+import { GroupProgress } from './progress.ts';
 import { epochKey, metaKey, newViewKey, slotKey, stableKey, viewChangeKey, type MetaRecord, type SlotRecord, type StableRecord } from './persistence.ts';
 import { isReplica, makeConfig, primaryOf, type ReplicaConfig } from './quorum.ts';
 import { ReplicatedState } from './state-machine.ts';
@@ -155,6 +156,8 @@ export abstract class ReplicaCore {
   protected askHint: NodeId | undefined;
   protected askIndex = 0;
   protected readonly statusAnswered = new Map<NodeId, Millis>();
+  /** When each peer last got our status because it was behind us (echoStatus). */
+  protected readonly statusEchoed = new Map<NodeId, Millis>();
   protected knownPeers: NodeId[] = [];
 
   // signing, client, output
@@ -175,7 +178,19 @@ export abstract class ReplicaCore {
   protected diverged: string | null = null;
   /** Messages kept for a later view or epoch (not refusals: they are used once we get there). */
   protected readonly heldCount = { view: 0, epoch: 0 };
-  protected readonly stats = { executedRequests: 0, executedBatches: 0, viewChangesStarted: 0, viewChanges: 0, stateTransfers: 0, stableCheckpoints: 0 };
+  protected readonly stats = {
+    executedRequests: 0,
+    executedBatches: 0,
+    viewChangesStarted: 0,
+    /** Request timeouts that did not start a view change because the group was ahead of this node. */
+    viewChangesDeferred: 0,
+    viewChanges: 0,
+    stateTransfers: 0,
+    stableCheckpoints: 0,
+  };
+  protected readonly progress = new GroupProgress();
+  /** When start() ran: a (re)started replica first learns where the group is (replica.ts justStarted). */
+  protected startedAt: Millis = 0;
 
   constructor(options: PbftOptions) {
     this.id = options.id;
@@ -928,6 +943,7 @@ export abstract class ReplicaCore {
     if (cert.seq <= this.stable.seq) return;
     if (this.state.seq < cert.seq) {
       // We lag behind a quorum: fetch the state (or the certificates) from one of them.
+      this.progress.certifiedThrough(cert.seq);
       const helper = cert.proof.find((c) => c.signer !== this.id)?.signer;
       if (helper) this.askHint = helper;
       this.behind();
@@ -1013,6 +1029,7 @@ export abstract class ReplicaCore {
     this.boundaryExecuted = undefined;
     for (const seq of [...this.slots.keys()]) if (seq > startSeq) this.slots.delete(seq);
     this.votes.clear(); // votes of the old epoch can never count again
+    this.progress.resetReports();
     this.inFlight.clear();
     this.nextSeq = startSeq + 1;
     this.timerStart = null;

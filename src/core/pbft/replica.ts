@@ -117,6 +117,7 @@ export class PbftReplica extends StateTransferReplica {
     this.updateClientConfig();
     this.behindUntil = now + this.timing.idleStatusIntervalMs;
     this.nextStatusAt = now;
+    this.startedAt = now;
     this.nextRetransmitAt = now + this.timing.retransmitIntervalMs;
     this.refreshTimer();
     this.tryPropose();
@@ -245,6 +246,7 @@ export class PbftReplica extends StateTransferReplica {
         executedRequests: this.stats.executedRequests,
         executedBatches: this.stats.executedBatches,
         viewChangesStarted: this.stats.viewChangesStarted,
+        viewChangesDeferred: this.stats.viewChangesDeferred,
         stateTransfers: this.stats.stateTransfers,
         stableCheckpoints: this.stats.stableCheckpoints,
       },
@@ -257,7 +259,14 @@ export class PbftReplica extends StateTransferReplica {
     const now = this.now;
     if (this.amReplica()) {
       if (this.mode === 'normal' && this.timerStart !== null && now >= this.timerStart + this.timeoutMs()) {
-        this.startViewChange(this.viewNo + 1, `no progress on waiting requests for ${this.timeoutMs()} ms`);
+        if (this.groupIsAhead() || this.justStarted()) {
+          // Catching up, not let down by the primary: wait again (see progress.ts).
+          this.timerStart = now;
+          this.stats.viewChangesDeferred++;
+          this.behind();
+        } else {
+          this.startViewChange(this.viewNo + 1, `no progress on waiting requests for ${this.timeoutMs()} ms`);
+        }
       } else if (this.mode === 'view-change' && this.nvDeadline !== null && now >= this.nvDeadline) {
         const why = this.nvFromQuorum ? `no new-view for view ${this.viewNo} in time` : `fewer than ${this.config.q} replicas joined the change to view ${this.viewNo}`;
         this.startViewChange(this.viewNo + 1, why);
@@ -275,6 +284,21 @@ export class PbftReplica extends StateTransferReplica {
     if (this.mode === 'view-change' && now - this.viewChangeStartedAt >= 2 * this.timeoutMs()) this.reportStall();
     this.clientStep({ type: 'tick' });
     for (const o of this.byz.tick(now, this.otherReplicas())) this.emitOutgoing(o);
+  }
+
+  /** Whether the group has certainly executed beyond this node (progress.ts). */
+  protected groupIsAhead(): boolean {
+    const freshMs = 2 * this.timing.idleStatusIntervalMs;
+    return this.progress.executedAtLeast(this.config.replicas, this.config.f, this.now, freshMs) > this.state.seq;
+  }
+
+  /**
+   * Whether this node (re)started so recently that it may be far behind without knowing yet:
+   * for its first idleStatusIntervalMs (by then every replica has told it where it is) it does
+   * not start a view change on its own. It still joins one that f+1 others start.
+   */
+  protected justStarted(): boolean {
+    return this.now - this.startedAt < this.timing.idleStatusIntervalMs;
   }
 
   /** Sends our own messages again for what has not completed: the network may have lost them. */

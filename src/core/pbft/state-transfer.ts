@@ -34,7 +34,11 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     let ask = this.askHint && peers.includes(this.askHint) ? this.askHint : peers[this.askIndex++ % peers.length];
     this.askHint = undefined;
     if (ask === undefined) ask = peers[0] as NodeId;
-    const body: StatusBody = {
+    this.requestSign(this.statusBody(ask), { kind: 'send', to: this.amReplica() ? replicas : [ask] });
+  }
+
+  protected statusBody(ask: NodeId | null): StatusBody {
+    return {
       type: 'status',
       epoch: this.config.epoch,
       view: this.viewNo,
@@ -43,7 +47,6 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       ask,
       known: this.newestKnownConfig().epoch,
     };
-    this.requestSign(body, { kind: 'send', to: this.amReplica() ? replicas : [ask] });
   }
 
   protected onStatus(msg: PbftMessage<StatusBody>): void {
@@ -55,7 +58,14 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       this.behind();
     }
     if (!this.amReplica()) return;
-    if (b.epoch === this.config.epoch && b.view < this.viewNo && this.mode === 'normal' && isReplica(this.config, from)) this.sendNewViewTo(from);
+    const fellowReplica = b.epoch === this.config.epoch && isReplica(this.config, from);
+    if (fellowReplica) {
+      this.progress.report(from, b.executed, this.now);
+      // A replica behind us learns at once that the group is ahead (instead of at our next idle
+      // status), so its request timer does not take it alone into a view change (progress.ts).
+      if (b.executed < this.state.seq) this.echoStatus(from);
+    }
+    if (fellowReplica && b.view < this.viewNo && this.mode === 'normal') this.sendNewViewTo(from);
     if (b.ask !== this.id) return;
     const last = this.statusAnswered.get(from);
     if (last !== undefined && this.now - last < this.timing.statusIntervalMs / 2) return;
@@ -74,6 +84,15 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       this.requestSign(body, { kind: 'send', to: [from], batch: cert.batch });
       sent++;
     }
+  }
+
+  protected echoStatus(peer: NodeId): void {
+    const last = this.statusEchoed.get(peer);
+    if (last !== undefined && this.now - last < this.timing.statusIntervalMs) return;
+    this.statusEchoed.delete(peer);
+    this.statusEchoed.set(peer, this.now);
+    if (this.statusEchoed.size > maxStatusPeers) this.statusEchoed.delete(this.statusEchoed.keys().next().value as NodeId);
+    this.requestSign(this.statusBody(null), { kind: 'send', to: [peer] });
   }
 
   protected markAnswered(peer: NodeId): void {
@@ -179,6 +198,7 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
       return this.reject('bad-certificate');
     }
     const cert = { seq: b.seq, stateDigest: b.stateDigest, configDigest: b.configDigest, proofEpoch: b.epoch, proof: b.proof };
+    this.progress.certifiedThrough(b.seq);
     if (this.state.seq >= b.seq) {
       if (b.epoch === this.config.epoch) this.onStableCert(cert);
       return;

@@ -140,6 +140,8 @@ export interface PbftView {
     executedRequests: number;
     executedBatches: number;
     viewChangesStarted: number;
+    /** Request timeouts that waited instead, because the group was ahead of this node (progress.ts). */
+    viewChangesDeferred: number;
     stateTransfers: number;
     stableCheckpoints: number;
   };
