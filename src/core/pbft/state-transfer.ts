@@ -4,7 +4,7 @@
 // sign that certificate, a node far behind first gets the epoch records it lacks (pages of the
 // chain from the replica set it knows, each checked against the set before it). A layer of
 // PbftReplica (see replica.ts and replica-core.ts).
-import type { NodeId } from '../types.ts';
+import type { Millis, NodeId } from '../types.ts';
 import { checkCheckpointProof, checkCommitCert, followEpochRecords } from './certificates.ts';
 import { maxFrameBytes } from '../envelope.ts';
 import {
@@ -89,16 +89,12 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
   protected echoStatus(peer: NodeId): void {
     const last = this.statusEchoed.get(peer);
     if (last !== undefined && this.now - last < this.timing.statusIntervalMs) return;
-    this.statusEchoed.delete(peer);
-    this.statusEchoed.set(peer, this.now);
-    if (this.statusEchoed.size > maxStatusPeers) this.statusEchoed.delete(this.statusEchoed.keys().next().value as NodeId);
+    rememberRecent(this.statusEchoed, peer, this.now);
     this.requestSign(this.statusBody(null), { kind: 'send', to: [peer] });
   }
 
   protected markAnswered(peer: NodeId): void {
-    this.statusAnswered.delete(peer);
-    this.statusAnswered.set(peer, this.now);
-    if (this.statusAnswered.size > maxStatusPeers) this.statusAnswered.delete(this.statusAnswered.keys().next().value as NodeId);
+    rememberRecent(this.statusAnswered, peer, this.now);
   }
 
   /** `theirKnown`: the newest epoch whose replica set the asker can verify. */
@@ -283,3 +279,10 @@ export function pageEpochRecords(records: readonly EpochRecord[]): EpochRecord[]
 
 /** What an `epochs` frame holds besides its records: the signed body and the frame's wrapping. */
 const epochsFrameReserveBytes = 4 * 1024;
+
+/** Notes when `peer` was last served, keeping the maxStatusPeers most recent (the oldest goes). */
+function rememberRecent(served: Map<NodeId, Millis>, peer: NodeId, now: Millis): void {
+  served.delete(peer);
+  served.set(peer, now);
+  if (served.size > maxStatusPeers) served.delete(served.keys().next().value as NodeId);
+}
