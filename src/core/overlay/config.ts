@@ -90,6 +90,20 @@ export const advertMinIntervalMs: Millis = 250;
  * loses nothing but memory of the dead (OSPF refreshes every 30 minutes).
  */
 export const advertRefreshMs: Millis = 300_000;
+/**
+ * Weight of a new round-trip sample in a link's smoothed RTT (TCP's SRTT gain, RFC 6298). On a
+ * loaded machine single samples swing from 1 ms to tens of ms (they cross two busy threads at
+ * each end); the smoothed value follows a lasting change within a few samples.
+ */
+export const rttSmoothingGain = 1 / 8;
+/**
+ * A link's smoothed RTT is re-advertised when it differs from the value in this node's last
+ * advert by more than this many ms and by more than `rttReadvertiseFraction` of it. Each advert
+ * costs a signature, a flood (about one message per link in the mesh) and a signature check at
+ * every node, so jitter must not trigger one; route costs need the scale, not the last ms.
+ */
+export const rttReadvertiseMinDeltaMs = 10;
+export const rttReadvertiseFraction = 0.5;
 /** An advert older than this (since its origin made it) is dropped from the database. */
 export const advertMaxAgeMs: Millis = 1_200_000;
 /** Age added per hop when forwarding, so an advert stuck in a loop still ages out. */

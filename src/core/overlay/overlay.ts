@@ -57,11 +57,14 @@ import {
   prunedPeerHoldMs,
   pruneIntervalMs,
   rediscoverIntervalMs,
+  rttReadvertiseFraction,
+  rttReadvertiseMinDeltaMs,
+  rttSmoothingGain,
   strayComponentGraceMs,
   targetLinks,
   type OverlayConfig,
 } from './config.ts';
-import { decodeOverlayMessage, type AdvertMsg, type UnlinkReason } from './messages.ts';
+import { decodeOverlayMessage, maxReportedRttMs, type AdvertMsg, type UnlinkReason } from './messages.ts';
 import type { LinkStateDb } from './lsdb.ts';
 import { buildView, type TopologyView } from './view.ts';
 import { chooseLinkTargets, choosePruneVictim } from './choose.ts';
@@ -83,7 +86,12 @@ export type * from './types.ts';
 interface LinkState {
   upAt: Millis;
   probationUntil: Millis | null;
+  /** Smoothed round trip (rttSmoothingGain), ms, unrounded; null until the first sample. */
+  srttMs: number | null;
+  /** The smoothed round trip in whole ms, as adverts carry it. */
   rttMs: number | null;
+  /** The RTT this link had in this node's latest advert (null: none advertised yet). */
+  advertisedRttMs: number | null;
   throttle: Throttle;
 }
 
@@ -309,7 +317,9 @@ export class Overlay {
       upAt: this.now,
       // Taken above max: kept only if the dialer turns out to need it (see reviewProbation).
       probationUntil: verdict === 'probation' ? this.now + inboundProbationMs : null,
+      srttMs: null,
       rttMs: null,
+      advertisedRttMs: null,
       throttle: createThrottle(
         { burstMsgs: overlayBurstMsgs, ratePerS: overlayRatePerS, floodDropsPerWindow: overlayFloodDrops, windowMs: floodWindowMs },
         this.now,
@@ -373,11 +383,14 @@ export class Overlay {
       this.counters.dropped['bad-input']++;
       return;
     }
-    const rounded = Math.min(60_000, Math.round(rttMs));
-    // Re-advertise only for a real change, so RTT jitter does not flood the mesh.
-    const before = link.rttMs;
-    link.rttMs = rounded;
-    if (before === null || Math.abs(before - rounded) > Math.max(5, before * 0.25)) this.adverts.markDirty();
+    const sample = Math.min(maxReportedRttMs, rttMs);
+    link.srttMs = link.srttMs === null ? sample : link.srttMs + rttSmoothingGain * (sample - link.srttMs);
+    link.rttMs = Math.round(link.srttMs);
+    // Re-advertise only for a lasting change, so RTT jitter does not flood the mesh.
+    const advertised = link.advertisedRttMs;
+    if (advertised === null || Math.abs(advertised - link.rttMs) > Math.max(rttReadvertiseMinDeltaMs, advertised * rttReadvertiseFraction)) {
+      this.adverts.markDirty();
+    }
   }
 
   private onPeerLeft(peer: NodeId): void {
@@ -465,7 +478,9 @@ export class Overlay {
     }
     this.maintainLinks(out);
     // Adverts go out on ticks only, so that link changes of one tick share one advert.
+    const seqBefore = this.adverts.seq;
     this.adverts.maybeOriginate(this.advertContext(out));
+    if (this.adverts.seq !== seqBefore) for (const link of this.linkStates.values()) link.advertisedRttMs = link.rttMs;
   }
 
   private advertContext(out: OverlayEffect[]): AdvertContext {
