@@ -1,6 +1,6 @@
 // Direct links to other nodes: who initiates, signing and checking every signal, one live
-// attempt per peer, liveness by ping, and retries that back off (Chrome allows a tab only
-// about 500 RTCPeerConnections in its life, so churn is expensive).
+// attempt per peer, liveness by silence (keepalive.ts decides when to ping), and retries that
+// back off (Chrome allows a tab only about 500 RTCPeerConnections in its life, so churn is expensive).
 //
 // Rule against glare: the node with the smaller id always initiates. A node with the larger
 // id that wants a link sends a signed 'connect' request instead, and the smaller one opens it.
@@ -12,8 +12,6 @@ import type { IceServer, LinkHost, RawSignal } from '../net/transport.ts';
 export const linkSetupTimeoutMs = 20_000;
 /** An up link that delivers no frame (pings included) for this long is declared dead. */
 export const linkSilenceLimitMs = 4_000;
-/** How often an up link is pinged; pongs give the round-trip time. */
-export const pingIntervalMs = 1_000;
 /** First retry delay after a failed or lost link; doubles per failure up to the maximum. */
 export const linkRetryBaseMs = 2_000;
 export const linkRetryMaxMs = 60_000;
@@ -29,6 +27,8 @@ export interface LinkInfo {
   initiator: boolean;
   sinceMs: number;
   lastHeardMs: number;
+  /** When a frame was last handed to the host for this link (keepalive.ts pings only quiet links). */
+  lastSentMs: number;
   rttMs: number | null;
 }
 
@@ -109,6 +109,7 @@ export class LinkManager {
     const link = this.links.get(peer);
     if (!link || link.state !== 'up') return false;
     this.deps.host.send(peer, link.linkId, bytes);
+    link.lastSentMs = this.deps.now();
     return true;
   }
 
@@ -252,14 +253,14 @@ export class LinkManager {
       this.start(peer, linkId, true);
     } else {
       const linkId = this.deps.randomId();
-      this.links.set(peer, { peer, linkId, state: 'requested', initiator: false, sinceMs: now, lastHeardMs: now, rttMs: null });
+      this.links.set(peer, { peer, linkId, state: 'requested', initiator: false, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
       void this.sendSigned({ v: 1, from: this.deps.self, to: peer, session: linkId, kind: 'connect' });
     }
   }
 
   private start(peer: NodeId, linkId: string, initiator: boolean): void {
     const now = this.deps.now();
-    this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, rttMs: null });
+    this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
     this.deps.host.open(peer, linkId, initiator, this.deps.iceServers());
   }
 

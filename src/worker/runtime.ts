@@ -14,7 +14,8 @@ import type { IceServer, LinkHost, LinkHostEvents } from '../net/transport.ts';
 import type { Storage } from '../store/storage.ts';
 import { loadOrCreateIdentity, type LoadedIdentity } from './identity-store.ts';
 import { listSetAside, type SetAsideView } from '../store/set-aside.ts';
-import { LinkManager, pingIntervalMs } from './links.ts';
+import { LinkManager } from './links.ts';
+import { planKeepalive } from './keepalive.ts';
 import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
 import { SnapshotPacer } from './snapshot-pacer.ts';
@@ -78,10 +79,14 @@ export class NodeRuntime implements LinkHostEvents {
   private readonly messages: MessageView[] = [];
   private readonly rejected: Record<string, number> = {};
   private readonly pingSentAt = new Map<NodeId, { n: number; at: number }>();
+  /** When each linked peer's last ping arrived (its pings make our pongs our keepalive). */
+  private readonly pingHeardAt = new Map<NodeId, number>();
   private pingCounter = 0;
   private messagesReceived = 0;
   private timers: ReturnType<typeof setInterval>[] = [];
   private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The next keepalive look (keepalive.ts); null while no link is up. */
+  private keepaliveTimer: ReturnType<typeof setTimeout> | null = null;
   private lastSnapshotAt = 0;
   private readonly pacer = new SnapshotPacer();
   private heldSnapshotTimer: ReturnType<typeof setTimeout> | null = null;
@@ -175,9 +180,13 @@ export class NodeRuntime implements LinkHostEvents {
       onUp: (peer) => {
         this.dispatch((service) => service.linkUp?.(peer));
         this.changed();
+        // The first round trip at once; then the link joins the keepalive schedule.
+        this.ping(peer);
+        this.keepalive();
       },
       onDown: (peer, reason) => {
         this.pingSentAt.delete(peer);
+        this.pingHeardAt.delete(peer);
         this.dispatch((service) => service.linkDown?.(peer, reason));
         this.changed();
       },
@@ -240,7 +249,6 @@ export class NodeRuntime implements LinkHostEvents {
     if (atStart > 0) this.rejected['stored record set aside'] = atStart;
     this.signaling.start();
     this.timers.push(setInterval(() => this.upkeep(), upkeepIntervalMs));
-    this.timers.push(setInterval(() => this.pingAll(), pingIntervalMs));
     this.running = true;
     this.changed();
   }
@@ -297,6 +305,7 @@ export class NodeRuntime implements LinkHostEvents {
     this.timers.forEach(clearInterval);
     this.timers = [];
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
     if (this.heldSnapshotTimer) clearTimeout(this.heldSnapshotTimer);
   }
 
@@ -408,7 +417,6 @@ export class NodeRuntime implements LinkHostEvents {
 
   up(peer: NodeId, linkId: string): void {
     this.links.hostUp(peer, linkId);
-    this.ping(peer);
   }
   down(peer: NodeId, linkId: string, reason: string): void {
     this.links.hostDown(peer, linkId, reason);
@@ -471,6 +479,8 @@ export class NodeRuntime implements LinkHostEvents {
     if (late > wakeGapMs) this.woke(now, late);
     this.links.tick();
     this.chooseLinks();
+    // Link ages and counters drift: a snapshot carries them within volatileRefreshMs.
+    this.countersMoved();
   }
 
   /**
@@ -484,9 +494,23 @@ export class NodeRuntime implements LinkHostEvents {
     this.changed();
   }
 
-  private pingAll(): void {
-    for (const peer of this.links.upPeers()) this.ping(peer);
-    this.changed();
+  /** Pings the up links that need it (keepalive.ts), then sleeps until the next one is due. */
+  private keepalive(): void {
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    this.keepaliveTimer = null;
+    if (this.stopped) return;
+    const up = this.links.list().filter((l) => l.state === 'up');
+    const plan = planKeepalive(
+      up.map((l) => ({
+        peer: l.peer,
+        lastSentMs: l.lastSentMs,
+        lastPingMs: this.pingSentAt.get(l.peer)?.at ?? -Infinity,
+        lastPingHeardMs: this.pingHeardAt.get(l.peer) ?? -Infinity,
+      })),
+      performance.now(),
+    );
+    for (const peer of plan.ping) this.ping(peer);
+    if (plan.nextAtMs !== Infinity) this.keepaliveTimer = setTimeout(() => this.keepalive(), Math.max(0, plan.nextAtMs - performance.now()));
   }
 
   private ping(peer: NodeId): void {
@@ -532,6 +556,7 @@ export class NodeRuntime implements LinkHostEvents {
     }
     switch (message.type) {
       case 'ping':
+        this.pingHeardAt.set(peer, performance.now());
         this.sendLink(peer, { type: 'pong', n: message.n });
         return;
       case 'pong': {
@@ -540,6 +565,7 @@ export class NodeRuntime implements LinkHostEvents {
           const rttMs = performance.now() - sent.at;
           this.links.recordRtt(peer, rttMs);
           this.dispatch((service) => service.linkRtt?.(peer, rttMs));
+          this.countersMoved();
         }
         return;
       }
@@ -600,6 +626,17 @@ export class NodeRuntime implements LinkHostEvents {
       this.refreshLastWords();
       this.postSnapshot();
     }, wait);
+  }
+
+  /**
+   * Only fields that drift by themselves moved (round trips, link ages): no snapshot is built
+   * now, but one is by the time the pacer would post them (snapshot-pacer.ts), unless one is
+   * already on its way.
+   */
+  private countersMoved(): void {
+    if (this.snapshotTimer || this.heldSnapshotTimer || !this.running) return;
+    const wait = Math.max(0, this.pacer.volatileDueAt() - performance.now());
+    this.heldSnapshotTimer = setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), wait);
   }
 
   /** Posts the snapshot if it has news; news only in drifting counters waits until due (snapshot-pacer.ts). */

@@ -56,6 +56,11 @@ export class SnapshotPacer {
   /** Snapshots posted and held back, for the curious (and tests). */
   readonly counts = { posted: 0, held: 0 };
 
+  /** When a snapshot whose only news is in volatile fields will next be posted. */
+  volatileDueAt(): number {
+    return this.lastPostedAt + volatileRefreshMs;
+  }
+
   /** Post `snapshot` now (news, or the volatile fields are due), or hold it until `dueAt`. */
   decide(snapshot: unknown, now: number): PaceDecision {
     const key = lastingKey(snapshot);
