@@ -117,6 +117,12 @@ export class PbftService implements Service {
   private lastAssertAt: Millis = -Infinity;
   private lastBadGenesis = '';
   private readonly verifiedGenesis = new Map<string, boolean>();
+  /**
+   * The gossip memory value last found to be a good genesis record, and the record. Housekeeping
+   * looks every 250 ms; gossip replaces a value on change and never alters one in place, so the
+   * same value needs no second decode, hash and signature lookup (most of an idle node's work).
+   */
+  private goodGenesisInMemory: { raw: unknown; record: GenesisRecord } | null = null;
 
   private nextHousekeepingAt: Millis = 0;
   private lastPeers = '';
@@ -537,12 +543,17 @@ export class PbftService implements Service {
   private async genesisInMemory(): Promise<GenesisRecord | null> {
     const raw = this.gossip.memoryGet(genesisMemoryKey);
     if (raw === undefined) return null;
+    if (this.goodGenesisInMemory?.raw === raw) return this.goodGenesisInMemory.record;
     const decoded = decodeGenesisRecord(raw);
     let problem: string | null = null;
     if (!decoded.ok) problem = 'malformed genesis record in gossip memory';
     else if (decoded.value.body.room !== this.ctx.room) problem = 'genesis record of another room in gossip memory';
     else if (!(await this.genesisSignatureOk(decoded.value))) problem = 'forged genesis record in gossip memory';
-    if (problem === null) return (decoded as { value: GenesisRecord }).value;
+    if (problem === null) {
+      const record = (decoded as { value: GenesisRecord }).value;
+      this.goodGenesisInMemory = { raw, record };
+      return record;
+    }
     // Count each bad value once, not at every look.
     const seen = JSON.stringify(raw).slice(0, 512);
     if (seen !== this.lastBadGenesis) {
