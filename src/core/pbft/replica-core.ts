@@ -262,8 +262,14 @@ export abstract class ReplicaCore {
     return out;
   }
 
+  /**
+   * Whether this node acts as a replica now. Not while it holds a (verified) epoch record newer
+   * than its own epoch: that epoch has ended, and a node in it is behind — typically one whose
+   * stored consensus state was lost or set aside, which would otherwise take up an old replica
+   * set (the founder alone, at worst) and commit without the room. It catches up as an observer.
+   */
   protected amReplica(): boolean {
-    return isReplica(this.config, this.id);
+    return isReplica(this.config, this.id) && this.newestKnownConfig().epoch === this.config.epoch;
   }
 
   protected isPrimary(): boolean {

@@ -28,8 +28,10 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
 
   protected sendStatus(): void {
     const replicas = this.otherReplicas();
-    // An observer also asks other nodes of the mesh: the replicas it knows may all be gone.
-    const peers = this.amReplica() ? replicas : [...new Set([...replicas, ...this.knownPeers])];
+    // An observer also asks the newest replica set it knows of (it may be epochs behind) and the
+    // other nodes of the mesh: the replicas it knows may all be gone.
+    const newest = this.newestKnownConfig().replicas.filter((r) => r !== this.id);
+    const peers = this.amReplica() ? replicas : [...new Set([...replicas, ...newest, ...this.knownPeers])];
     if (peers.length === 0) return;
     let ask = this.askHint && peers.includes(this.askHint) ? this.askHint : peers[this.askIndex++ % peers.length];
     this.askHint = undefined;

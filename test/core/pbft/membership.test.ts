@@ -173,4 +173,25 @@ describe('membership', () => {
     s.waitResults(s.submitMany([n3, n1], 4, 'after-restart'), 20_000);
     s.checkSafety();
   });
+
+  simTest('the founder loses its consensus state but keeps its epoch records: it does not act on the genesis set again, it catches up', (seed) => {
+    const s = scenario({ seed, nodes: 4, genesis: 1 });
+    s.watchSafety();
+    const [n0, n1, n2, n3] = s.ids as [NodeId, NodeId, NodeId, NodeId];
+    for (const id of [n1, n2, n3]) s.waitResults([join(s, id)], 20_000);
+    waitReplicaSet(s, s.ids, [n0, n1, n2, n3], 20_000);
+    s.waitResults(s.submitMany(s.ids, 8, 'before'), 20_000);
+    // Its stable checkpoint, meta and log are damaged and set aside (src/store/set-aside.ts):
+    // what is left would make it the genesis set's only replica, free to commit alone.
+    s.cluster.crash(n0);
+    const disk = s.cluster.storage(n0);
+    for (const [key] of disk.entries('pbft/')) if (!key.startsWith('pbft/epoch/')) disk.del(key);
+    disk.flush();
+    s.cluster.restart(n0);
+    expect(s.cluster.node(n0).core.view().role).toBe('observer');
+    s.waitResults(s.submitMany([n0, n1, n2], 6, 'after'), 30_000);
+    s.waitConverged(s.ids, 20_000);
+    expect(s.cluster.node(n0).core.view()).toMatchObject({ role: 'replica', epoch: s.cluster.node(n1).core.view().epoch });
+    s.checkSafety();
+  });
 });
