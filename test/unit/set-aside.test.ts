@@ -96,7 +96,10 @@ describe('every loader sets damaged records aside and the node starts clean', ()
     void mesh.propose(mesh.nodes[1] as FuzzNode, 'before the damage').then((o) => (first = o));
     for (let waited = 0; first === undefined && waited < 20_000; waited += 1_000) await mesh.run(1_000);
     expect(typeof first, `a proposal commits before the damage ${hint}`).toBe('number');
-    const stored = victim.storage;
+    // Its disk as the crash leaves it: a copy, so that writes the old node still had in flight
+    // (a signature resolving late) cannot undo the damage done below.
+    const stored = new MemoryStorage();
+    for (const key of await victim.storage.keys()) await stored.set(key, await victim.storage.get(key));
     const before = await stored.keys();
     expect(before, hint).toContain('gossip/self');
     expect(before, hint).toContain('gossip/mem/colour');
