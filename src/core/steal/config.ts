@@ -54,7 +54,11 @@ export interface StealConfig {
 
   /** Load adverts older than this are ignored when choosing victims or shed targets. */
   advertMaxAgeMs: number;
-  /** The node re-advertises its load at least this often, even unchanged. */
+  /**
+   * The node re-advertises its load at least this often, even unchanged: only so an unchanged
+   * load does not age out (changes go out within advertMinIntervalMs). Each refresh is one
+   * message per link, so at rest it is kept to two per advertMaxAgeMs.
+   */
   advertRefreshMs: number;
   /** …and at most this often when it changes (adverts travel by gossip: keep it calm; steal messages carry fresher ones). */
   advertMinIntervalMs: number;
@@ -111,7 +115,7 @@ export const defaultStealConfig: Readonly<StealConfig> = Object.freeze({
   maxExtraReplicas: 2,
 
   advertMaxAgeMs: 10_000,
-  advertRefreshMs: 2_000,
+  advertRefreshMs: 5_000,
   advertMinIntervalMs: 500,
 
   maxQueuedTasks: 20_000,
