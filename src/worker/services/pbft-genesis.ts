@@ -103,9 +103,21 @@ export function genesisText(body: GenesisBody): string {
   return canonicalBytes(body);
 }
 
+/**
+ * Ids already computed, by record body. Housekeeping compares the followed and the stored genesis
+ * every 250 ms, and SHA-256 runs in JS; bodies are decoded values never changed in place, and a
+ * WeakMap lets each entry go with its record.
+ */
+const idsByBody = new WeakMap<GenesisBody, string>();
+
 /** A short name for a genesis, carried by every consensus frame (64 bits of its SHA-256). */
 export function genesisId(record: GenesisRecord): string {
-  return sha256Hex(genesisText(record.body)).slice(0, 16);
+  let id = idsByBody.get(record.body);
+  if (id === undefined) {
+    id = sha256Hex(genesisText(record.body)).slice(0, 16);
+    idsByBody.set(record.body, id);
+  }
+  return id;
 }
 
 /** Negative when `a` wins over `b`: the earliest founding, then the smaller founder id. */
