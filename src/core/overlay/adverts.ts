@@ -69,6 +69,11 @@ export class AdvertExchange {
     this.dirty = true;
   }
 
+  /** True while an advert of ours is due or waiting for its signature. */
+  get originating(): boolean {
+    return this.dirty || this.awaitingSignature !== null;
+  }
+
   /** True if an advert with this origin and seq would be news (see Overlay.wantsAdvert). */
   wantsAdvert(origin: NodeId, seq: number): boolean {
     return origin === this.self ? seq > this.seqNow : seq > this.lsdb.seqOf(origin);

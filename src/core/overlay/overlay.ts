@@ -212,6 +212,19 @@ export class Overlay {
     return this.linkStates.size + this.pending.size < this.config.maxLinks;
   }
 
+  /**
+   * True when nothing is in motion: no dial in flight, no link on probation, the degree within
+   * [minLinks, maxLinks] and no advert of ours due. Only time-driven checks remain (partitions
+   * every partitionCheckIntervalMs, growth, expiry), so a runtime may tick less often until an
+   * input arrives (the overlay service does).
+   */
+  isSettled(): boolean {
+    const degree = this.linkStates.size;
+    if (this.pending.size > 0 || degree < this.config.minLinks || degree > this.config.maxLinks || this.adverts.originating) return false;
+    for (const link of this.linkStates.values()) if (link.probationUntil !== null) return false;
+    return true;
+  }
+
   currentConfig(): OverlayConfig {
     return { ...this.config };
   }

@@ -14,6 +14,13 @@ import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
  * of introductions shares one tick; the regular cycle is overlayTickIntervalMs).
  */
 export const introducedTickGapMs = 50;
+/**
+ * Time between ticks while the core is settled (isSettled: degree in bounds, nothing dialling,
+ * no advert due) and the last tick did nothing. What is left then is time-driven checks of
+ * 1 s and longer; any input (a link lost, a message, a peer introduced) brings the next tick
+ * back within overlayTickIntervalMs of the last, so reactions are as quick as before.
+ */
+export const settledTickIntervalMs = 1_000;
 
 interface AdvertLike {
   type: 'advert';
@@ -83,7 +90,8 @@ export class OverlayService implements Service {
   tick(now: Millis): void {
     this.lastTickAt = now;
     this.nextTickAt = now + overlayTickIntervalMs;
-    this.step({ type: 'tick' });
+    const effects = this.step({ type: 'tick' });
+    if (effects.length === 0 && this.core.isSettled()) this.nextTickAt = now + settledTickIntervalMs;
   }
 
   nextWakeAt(): Millis {
@@ -131,6 +139,8 @@ export class OverlayService implements Service {
   }
 
   private step(input: OverlayInput): OverlayEffect[] {
+    // Anything but the clock or a round trip may need the core's next decision soon.
+    if (input.type !== 'tick' && input.type !== 'link-rtt' && Number.isFinite(this.lastTickAt)) this.nextTickAt = Math.min(this.nextTickAt, this.lastTickAt + overlayTickIntervalMs);
     const effects = this.core.step(this.ctx.now(), input);
     let graphMayHaveChanged = false;
     for (const effect of effects) {
