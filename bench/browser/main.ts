@@ -86,7 +86,7 @@ async function main(options: Options): Promise<void> {
     const compute = await attempt('compute', () => measureCompute(rig, mesh.tabs, room, quick), { oneTabMs: null, allTabsMs: null, speedup: null });
     log('cost (heap, idle CPU)…');
     const heap = await attempt('heap', () => measureHeap(mesh.tabs), { mbPerTab: null, workersPerTab: 0 });
-    const idleCpu = await attempt('idle CPU', () => measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000), { pctPerTab: null, mainThreadBusyPctPerTab: null });
+    const idleCpu = await attempt('idle CPU', () => measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000), { pctPerTab: null, tailPctPerTab: null, mainThreadBusyPctPerTab: null });
     log('closing a quarter of the tabs…');
     const heal = await attempt('heal', () => closeQuarterAndHeal(mesh.tabs), { survivors: [], healS: null });
 
@@ -116,6 +116,8 @@ async function main(options: Options): Promise<void> {
       heap_mb_per_tab: round(heap.mbPerTab, 1),
       heap_workers_per_tab: round(heap.workersPerTab, 1),
       idle_cpu_pct_per_tab: round(idleCpu.pctPerTab, 2),
+      // The same 5 s after the load drained, in its tail (cost-measure.ts steadyAfterQuietMs).
+      idle_cpu_tail_pct_per_tab: round(idleCpu.tailPctPerTab, 2),
       // Wall time in main-thread tasks: above the CPU figure when the machine is contended.
       idle_main_busy_pct_per_tab: round(idleCpu.mainThreadBusyPctPerTab, 2),
       load_avg_1m_start: round(loadAtStart, 2),
