@@ -10,13 +10,18 @@
 import * as v from 'valibot';
 import { decodeWith } from '../decode.ts';
 import { nodeIdSchema } from '../overlay/messages.ts';
+import { utf8Length } from '../utf8.ts';
 
 /** Hop bound when the sender does not choose one: well above the diameter of a 4,096-node mesh. */
 export const defaultMaxHops = 16;
 /** Largest hop bound a message may carry (and so the longest `path`). */
 export const maxHopsLimit = 64;
-/** Largest payload, measured as the length of its JSON text. */
-export const maxRoutedPayloadChars = 48 * 1024;
+/**
+ * Largest payload, in UTF-8 bytes of its JSON text: with the message around it, well within
+ * maxRoutedMessageBytes (a bound in characters would let non-ASCII text pass it and then be
+ * dropped unread by the next hop).
+ */
+export const maxRoutedPayloadBytes = 48 * 1024;
 /** Largest routed frame on the wire, as reported by the runtime; larger ones are dropped unread. */
 export const maxRoutedMessageBytes = 64 * 1024;
 
@@ -68,11 +73,11 @@ export function explainRouteMessage(raw: unknown): { ok: true; msg: RouteMsg } |
   return decoded.ok ? { ok: true, msg: decoded.value } : { ok: false, error: decoded.error };
 }
 
-/** Length of the payload's JSON text, or null if it has none (undefined, a function, a cycle). */
-export function payloadChars(payload: unknown): number | null {
+/** UTF-8 bytes of the payload's JSON text, or null if it has none (undefined, a function, a cycle). */
+export function payloadBytes(payload: unknown): number | null {
   try {
     const text = JSON.stringify(payload) as string | undefined;
-    return text === undefined ? null : text.length;
+    return text === undefined ? null : utf8Length(text);
   } catch {
     return null;
   }

@@ -24,10 +24,10 @@ import {
   defaultMaxHops,
   maxHopsLimit,
   maxRoutedMessageBytes,
-  maxRoutedPayloadChars,
+  maxRoutedPayloadBytes,
   messageIdSchema,
   messageKindSchema,
-  payloadChars,
+  payloadBytes,
   type FloodMsg,
   type RouteMsg,
   type RoutedMsg,
@@ -169,9 +169,9 @@ export class Router {
     };
     const checked = v.safeParse(requestSchema, { to: input.to, kind: input.kind, id: input.id, maxHops: input.maxHops });
     if (!checked.success) return fail('bad-request', checked.issues[0].message);
-    const chars = payloadChars(input.payload);
-    if (chars === null) return fail('bad-request', 'the payload has no JSON form');
-    if (chars > maxRoutedPayloadChars) return fail('oversize', `payload of ${chars} characters exceeds ${maxRoutedPayloadChars}; split it`);
+    const bytes = payloadBytes(input.payload);
+    if (bytes === null) return fail('bad-request', 'the payload has no JSON form');
+    if (bytes > maxRoutedPayloadBytes) return fail('oversize', `payload of ${bytes} bytes (UTF-8 JSON) exceeds ${maxRoutedPayloadBytes}; split it`);
     return { id, maxHops: input.maxHops ?? defaultMaxHops };
   }
 
@@ -244,8 +244,8 @@ export class Router {
     if (sizeBytes !== undefined && sizeBytes > maxRoutedMessageBytes) return void this.counters.dropped.oversize++;
     const msg = decodeRouteMessage(raw);
     if (!msg) return void this.counters.dropped.malformed++;
-    const chars = payloadChars(msg.payload);
-    if (chars === null || chars > maxRoutedPayloadChars) return void this.counters.dropped.oversize++;
+    const bytes = payloadBytes(msg.payload);
+    if (bytes === null || bytes > maxRoutedPayloadBytes) return void this.counters.dropped.oversize++;
     if (msg.hops > msg.maxHops) return void this.counters.dropped['hop-limit']++;
     if (msg.type === 'routed') this.onRouted(from, msg, out);
     else this.onFlood(from, msg, out);

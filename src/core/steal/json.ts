@@ -2,6 +2,7 @@
 // typed arrays (a kernel that makes bytes encodes them, e.g. as base64). These helpers check
 // that a value really is such JSON, with a depth and size budget, so a peer cannot hand the
 // core a cyclic, enormous or exotic object.
+import { utf8Length } from '../utf8.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -55,21 +56,6 @@ export function measureJson(value: unknown, maxBytes: number): { ok: true; bytes
     return true;
   };
   return visit(value, 0) ? { ok: true, bytes } : { ok: false, error };
-}
-
-/** UTF-8 bytes of a string (escapes in JSON may add a little; the budget is approximate by that much). */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /**

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Router, type RouteEffect } from '../../../src/core/route/router.ts';
-import { decodeRouteMessage, describeRouteMessage, maxRoutedPayloadChars, type RoutedMsg } from '../../../src/core/route/messages.ts';
+import { decodeRouteMessage, describeRouteMessage, maxRoutedPayloadBytes, type RoutedMsg } from '../../../src/core/route/messages.ts';
 import type { RouteTopology } from '../../../src/core/overlay/overlay.ts';
 import { graphFromLinks } from '../../../src/core/graph/index.ts';
 import { createRng } from '../../../src/core/rng.ts';
@@ -87,7 +87,7 @@ describe('router', () => {
       ['bad-path', { ...base, id: 'p4', hops: 3, path: ['a', 'b', 'b'] }, 'b'],
       ['not-linked', { ...base, id: 'n' }, 'zz'],
       ['oversize', { ...base, id: 'o' }, 'b', 1_000_000],
-      ['oversize', { ...base, id: 'o2', payload: 'x'.repeat(maxRoutedPayloadChars + 1) }, 'b'],
+      ['oversize', { ...base, id: 'o2', payload: 'x'.repeat(maxRoutedPayloadBytes + 1) }, 'b'],
       ['malformed', { ...base, id: 'has spaces' }, 'b'],
       ['malformed', { ...base, hops: -1 }, 'b'],
       ['malformed', { type: 'routed' }, 'b'],
@@ -116,8 +116,10 @@ describe('router', () => {
       { type: 'undeliverable', id: 'x1', to: 'nowhere', reason: 'no-route', detail: 'no known path to nowhere' },
     ]);
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'bad kind!', payload: 1 })[0]).toMatchObject({ type: 'undeliverable', reason: 'bad-request' });
-    expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: 'x'.repeat(maxRoutedPayloadChars + 1) })[0]).toMatchObject({ type: 'undeliverable', reason: 'oversize' });
+    expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: 'x'.repeat(maxRoutedPayloadBytes + 1) })[0]).toMatchObject({ type: 'undeliverable', reason: 'oversize' });
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: () => 1 })[0]).toMatchObject({ type: 'undeliverable', reason: 'bad-request' });
+    // The bound is in UTF-8 bytes, the unit of the frame limit: 20 K CJK characters are 60 KB.
+    expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: '語'.repeat(20_000) })[0]).toMatchObject({ type: 'undeliverable', reason: 'oversize' });
     expect(delivered(r.step(0, { type: 'send', to: id('a'), kind: 'k', payload: 1 }))).toHaveLength(1);
   });
 
