@@ -1,8 +1,8 @@
 // Issue 6 in real Chromium: three tabs share a Mandelbrot job through work stealing, their
 // kernels running in each tab's compute pool (kernel Web Workers spawned by the protocol worker).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type NodeSnapshot, type RunningServer } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { snapshotOf, startRoom, waitForSnapshot, type NodeSnapshot, type Room } from './harness.ts';
 
 /**
  * A region inside the main cardioid: every pixel runs all its iterations, so each 64×64 tile
@@ -26,18 +26,13 @@ async function imageReport(page: Page, jobId: string) {
 }
 
 describe('compute shared across three tabs', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  let room: Room | undefined;
   let tabs: Page[] = [];
   let ids: string[] = [];
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    const user = await newUser(browser);
-    tabs = [];
-    for (let i = 0; i < 3; i++) tabs.push(await openTab(user, server.url, 'compute'));
-    ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+    room = await startRoom(3, 'compute');
+    ({ tabs, ids } = room);
     for (const [i, tab] of tabs.entries()) {
       await waitForSnapshot(
         tab,
@@ -50,8 +45,7 @@ describe('compute shared across three tabs', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await room?.close();
   });
 
   test('a Mandelbrot job submitted in one tab is computed by all three, and its image is complete', async () => {

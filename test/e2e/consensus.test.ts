@@ -4,8 +4,8 @@
 // by a view change while the other three keep committing; with one tab closed the rest still
 // commit; a reloaded tab comes back with the same log.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type NodeSnapshot, type RunningServer } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { snapshotOf, startRoom, waitForSnapshot, type NodeSnapshot, type Room } from './harness.ts';
 
 /** The committed log as people compare it: sequence number, batch digest and operation. */
 const logOf = (s: NodeSnapshot) => s.consensus.log.map((e) => `${e.seq}:${e.digest.slice(0, 12)}:${JSON.stringify(e.op)}`);
@@ -33,23 +33,17 @@ async function sameLog(tabs: Page[], what: string): Promise<string[]> {
 }
 
 describe('pBFT consensus across four tabs', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  let room: Room | undefined;
   let tabs: Page[] = [];
   let ids: string[] = [];
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    const user = await newUser(browser);
-    tabs = [];
-    for (let i = 0; i < 4; i++) tabs.push(await openTab(user, server.url, 'consensus'));
-    ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+    room = await startRoom(4, 'consensus');
+    ({ tabs, ids } = room);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await room?.close();
   });
 
   test('the tabs agree on one genesis and all four become replicas', async () => {

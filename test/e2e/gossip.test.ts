@@ -1,26 +1,20 @@
 // Issue 3 in real Chromium: the gossip core runs in each tab's worker over the data channels.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newUser, openTab, snapshotOf, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { snapshotOf, startRoom, waitForSnapshot, type Room } from './harness.ts';
 
 describe('gossip across four tabs', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  let room: Room | undefined;
   let tabs: Page[] = [];
   let ids: string[] = [];
 
   beforeAll(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    const user = await newUser(browser);
-    tabs = [];
-    for (let i = 0; i < 4; i++) tabs.push(await openTab(user, server.url, 'gossip'));
-    ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
+    room = await startRoom(4, 'gossip');
+    ({ tabs, ids } = room);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+    await room?.close();
   });
 
   test('every tab sees all four members alive', async () => {
