@@ -105,7 +105,9 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     if (this.stable.proof.length === 0) return; // not provable by us: the asker will ask someone else
     // The records it lacks go first, so that it can tell who signed the checkpoint. Far behind,
     // it gets a few pages now and the rest (then the state) when it next asks.
-    const pages = pageEpochRecords(this.history.filter((r) => r.epoch > theirKnown));
+    // (Only what one answer can carry is paged: an asker far behind, or lying, costs no more.)
+    const lacking = this.history.filter((r) => r.epoch > theirKnown).slice(0, maxEpochPagesPerAnswer * maxEpochRecordsPerMessage + 1);
+    const pages = pageEpochRecords(lacking);
     for (const records of pages.slice(0, maxEpochPagesPerAnswer)) {
       const body: EpochsBody = { type: 'epochs', to, records };
       this.requestSign(body, { kind: 'send', to: [to] });
