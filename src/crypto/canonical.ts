@@ -1,5 +1,7 @@
 // Deterministic JSON (object keys sorted, no whitespace) so that a signer and a verifier on
-// different machines hash and sign exactly the same bytes for the same value.
+// different machines hash and sign exactly the same bytes for the same value. The strict form,
+// for what is signed at the edges (signals, routed messages): a value with no JSON form throws
+// here, where src/core/canonical-json.ts (the cores' form, fed only decoded values) writes null.
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {

@@ -1,7 +1,7 @@
-// Canonical JSON: the one text every node computes for the same value, so a signature made on
-// one node verifies on every other and a digest names the same content everywhere. Object keys
-// are sorted (by UTF-16 code units, as Array.prototype.sort does on every engine), undefined
-// properties are left out, and nothing but plain JSON is allowed in.
+// JSON as pBFT signs and checks it. Canonical JSON (src/core/canonical-json.ts) is the one text
+// every node computes for the same value, so a signature made on one node verifies on every
+// other and a digest names the same content everywhere; nothing but plain JSON is allowed in.
+import { canonicalJson } from '../canonical-json.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -9,34 +9,10 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export const maxJsonDepth = 16;
 
 /**
- * Deterministic JSON with sorted keys. This is the exact text a runtime signs and verifies
- * (`canonicalBytes(body)`), and the text the injected digest function hashes.
+ * The exact text a runtime signs and verifies (`canonicalBytes(body)`), and the text the
+ * injected digest function hashes.
  */
-export function canonicalBytes(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    // JSON.stringify gives undefined for undefined/functions; in arrays JSON uses null there.
-    return JSON.stringify(value) ?? 'null';
-  }
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      out += canonicalBytes(value[i]);
-    }
-    return out + ']';
-  }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((k) => record[k] !== undefined)
-    .sort();
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    if (i > 0) out += ',';
-    out += JSON.stringify(key) + ':' + canonicalBytes(record[key]);
-  }
-  return out + '}';
-}
+export const canonicalBytes: (value: unknown) => string = canonicalJson;
 
 /**
  * Checks that `value` is plain JSON within `maxChars` characters of JSON text and

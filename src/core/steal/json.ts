@@ -58,13 +58,5 @@ export function measureJson(value: unknown, maxBytes: number): { ok: true; bytes
   return visit(value, 0) ? { ok: true, bytes } : { ok: false, error };
 }
 
-/**
- * JSON with object keys sorted, so equal values give equal text on every node whatever order
- * their keys were built in. Digests of results are taken over this text.
- */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as JsonValue)}`).join(',')}}`;
-}
+/** Digests of results are taken over canonical JSON (sorted keys), the same on every node. */
+export { canonicalJson } from '../canonical-json.ts';
