@@ -2,11 +2,9 @@
 // regular tick (mesh formation time), while the node has room for links; a burst of
 // introductions shares one early tick, and a node at its maximum keeps its regular cycle.
 import { describe, expect, test } from 'vitest';
-import { createRng } from '../../src/core/rng.ts';
 import { overlayTickIntervalMs } from '../../src/core/overlay/config.ts';
 import type { Millis, NodeId } from '../../src/core/types.ts';
-import { MemoryStorage } from '../../src/store/memory.ts';
-import type { ServiceContext } from '../../src/worker/service.ts';
+import { fakeServiceContext } from './fake-service-context.ts';
 import { introducedTickGapMs, OverlayService } from '../../src/worker/services/overlay.ts';
 
 const start: Millis = 1_700_000_000_000;
@@ -15,24 +13,7 @@ async function overlayNode(self: string) {
   const clock = { now: start };
   const wanted: NodeId[] = [];
   const overlay = new OverlayService();
-  const ctx: ServiceContext = {
-    self: self as NodeId,
-    room: 'r',
-    now: () => clock.now,
-    rng: createRng(11),
-    storage: new MemoryStorage(),
-    send: () => false,
-    linkedPeers: () => [],
-    wantLink: (peer) => void wanted.push(peer),
-    unwantLink: () => {},
-    sign: async () => 'sig',
-    verify: async () => true,
-    changed: () => {},
-    reject: () => {},
-    emit: () => {},
-    sendTo: () => {},
-    broadcast: () => {},
-  };
+  const ctx = fakeServiceContext(() => clock.now, 11, { self: self as NodeId, wantLink: (peer) => void wanted.push(peer) });
   await overlay.start(ctx);
   /** What the runtime does: tick whenever the service's wake-up time has come. */
   const runDue = () => {

@@ -3,11 +3,9 @@
 // decision (a link lost or made, a message, a peer introduced) brings the next tick back to
 // 250 ms after the last, so the mesh heals as quickly as before.
 import { describe, expect, test } from 'vitest';
-import { createRng } from '../../src/core/rng.ts';
 import { overlayTickIntervalMs } from '../../src/core/overlay/config.ts';
 import type { Millis, NodeId } from '../../src/core/types.ts';
-import { MemoryStorage } from '../../src/store/memory.ts';
-import type { ServiceContext } from '../../src/worker/service.ts';
+import { fakeServiceContext } from './fake-service-context.ts';
 import { OverlayService, settledTickIntervalMs } from '../../src/worker/services/overlay.ts';
 
 const start: Millis = 1_700_000_000_000;
@@ -17,24 +15,7 @@ async function linkedNode() {
   const clock = { now: start };
   const overlay = new OverlayService();
   const ticks: Millis[] = [];
-  const ctx: ServiceContext = {
-    self: 'm-self' as NodeId,
-    room: 'r',
-    now: () => clock.now,
-    rng: createRng(5),
-    storage: new MemoryStorage(),
-    send: () => true,
-    linkedPeers: () => peers,
-    wantLink: () => {},
-    unwantLink: () => {},
-    sign: async () => 'sig',
-    verify: async () => true,
-    changed: () => {},
-    reject: () => {},
-    emit: () => {},
-    sendTo: () => {},
-    broadcast: () => {},
-  };
+  const ctx = fakeServiceContext(() => clock.now, 5, { self: 'm-self' as NodeId, send: () => true, linkedPeers: () => peers });
   await overlay.start(ctx);
   /** What the runtime does, on a virtual clock in 10 ms steps: tick when the wake-up time comes. */
   const run = async (ms: number) => {

@@ -3,10 +3,9 @@
 // setBatchSize, shown in the settings in force, refused — and counted, changing nothing — out
 // of range or where no consensus runs.
 import { describe, expect, test } from 'vitest';
+import { fakeServiceContext } from './fake-service-context.ts';
 import { createRng } from '../../src/core/rng.ts';
 import { defaultPbftParams, maxBatchRequestsOnWire } from '../../src/core/pbft/index.ts';
-import type { NodeId } from '../../src/core/types.ts';
-import { MemoryStorage } from '../../src/store/memory.ts';
 import type { Service, ServiceContext } from '../../src/worker/service.ts';
 import { GossipService } from '../../src/worker/services/gossip.ts';
 import { OverlayService } from '../../src/worker/services/overlay.ts';
@@ -31,24 +30,7 @@ function fakePbft() {
 async function settingsNode(withConsensus: boolean) {
   const rejected: string[] = [];
   const ctx = (service: Service): ServiceContext =>
-    ({
-      self: 'n-self' as NodeId,
-      room: 'r',
-      now: () => 1_700_000_000_000,
-      rng: createRng(5).fork(service.protocol),
-      storage: new MemoryStorage(),
-      send: () => false,
-      linkedPeers: () => [],
-      wantLink: () => {},
-      unwantLink: () => {},
-      sign: async () => 'sig',
-      verify: async () => true,
-      changed: () => {},
-      reject: (reason: string) => rejected.push(reason),
-      emit: () => {},
-      sendTo: () => {},
-      broadcast: () => {},
-    }) as ServiceContext;
+    fakeServiceContext(() => 1_700_000_000_000, 5, { rng: createRng(5).fork(service.protocol), reject: (reason: string) => void rejected.push(reason) });
   const gossip = new GossipService();
   const overlay = new OverlayService();
   const fake = fakePbft();

@@ -2,9 +2,9 @@
 // context: the score is present and in [0, 1], settings apply to the services that own them,
 // and bad settings are refused with a reason and counted, changing nothing.
 import { describe, expect, test } from 'vitest';
+import { fakeServiceContext } from '../../unit/fake-service-context.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import type { Millis, NodeId } from '../../../src/core/types.ts';
-import { MemoryStorage } from '../../../src/store/memory.ts';
 import type { Service, ServiceContext } from '../../../src/worker/service.ts';
 import { GossipService } from '../../../src/worker/services/gossip.ts';
 import { OverlayService } from '../../../src/worker/services/overlay.ts';
@@ -17,24 +17,12 @@ async function node() {
   let now: Millis = 1_700_000_000_000;
   const rejected = new Map<string, number>();
   const self = 'n-self' as NodeId;
-  const ctxFor = (service: Service): ServiceContext => ({
-    self,
-    room: 'r',
-    now: () => now,
-    rng: createRng(3).fork(service.protocol),
-    storage: new MemoryStorage(),
-    send: () => false,
-    linkedPeers: () => [],
-    wantLink: () => {},
-    unwantLink: () => {},
-    sign: async () => 'sig',
-    verify: async () => true,
-    changed: () => {},
-    reject: (reason) => rejected.set(`${service.protocol}: ${reason}`, (rejected.get(`${service.protocol}: ${reason}`) ?? 0) + 1),
-    emit: () => {},
-    sendTo: () => {},
-    broadcast: () => {},
-  });
+  const ctxFor = (service: Service): ServiceContext =>
+    fakeServiceContext(() => now, 3, {
+      self,
+      rng: createRng(3).fork(service.protocol),
+      reject: (reason) => rejected.set(`${service.protocol}: ${reason}`, (rejected.get(`${service.protocol}: ${reason}`) ?? 0) + 1),
+    });
   const gossip = new GossipService();
   const overlay = new OverlayService();
   const health = new HealthService({ gossip, overlay });
