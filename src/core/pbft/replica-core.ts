@@ -269,7 +269,7 @@ export abstract class ReplicaCore {
    * set (the founder alone, at worst) and commit without the room. It catches up as an observer.
    */
   protected amReplica(): boolean {
-    return isReplica(this.config, this.id) && this.newestKnownConfig().epoch === this.config.epoch;
+    return isReplica(this.config, this.id) && (this.history[this.history.length - 1]?.epoch ?? 0) <= this.config.epoch;
   }
 
   protected isPrimary(): boolean {
