@@ -60,6 +60,27 @@ function attachRecorder(early: EarlySocket): string[] {
   return seen;
 }
 
+
+/** A node with no services whose signaling sockets (fakes) are collected in `sockets`. */
+function startEarly(sockets: FakeSocket[], loadIdentity: () => Promise<LoadedIdentity>) {
+  return NodeRuntime.start({
+    room: 'early',
+    slot: 0,
+    signalingUrl: 'ws://test/signal',
+    storage: new MemoryStorage(),
+    createSocket: () => {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    linkHost: { open: () => {}, signal: () => {}, send: () => {}, close: () => {} },
+    iceServers: [],
+    services: [],
+    loadIdentity,
+    publishSnapshot: () => {},
+  });
+}
+
 describe('EarlySocket', () => {
   it('holds what comes before the client attaches and hands it on in order, then the live events', async () => {
     const inner = new FakeSocket();
@@ -172,22 +193,7 @@ describe('a starting node', () => {
     const sockets: FakeSocket[] = [];
     let releaseIdentity: (loaded: LoadedIdentity) => void = () => {};
     const identityLoaded = new Promise<LoadedIdentity>((resolve) => (releaseIdentity = resolve));
-    const starting = NodeRuntime.start({
-      room: 'early',
-      slot: 0,
-      signalingUrl: 'ws://test/signal',
-      storage: new MemoryStorage(),
-      createSocket: () => {
-        const socket = new FakeSocket();
-        sockets.push(socket);
-        return socket;
-      },
-      linkHost: { open: () => {}, signal: () => {}, send: () => {}, close: () => {} },
-      iceServers: [],
-      services: [],
-      loadIdentity: () => identityLoaded,
-      publishSnapshot: () => {},
-    });
+    const starting = startEarly(sockets, () => identityLoaded);
     // The handshake runs before the identity is there: the server's welcome arrives meanwhile.
     expect(sockets).toHaveLength(1);
     const socket = sockets[0] as FakeSocket;
@@ -207,22 +213,7 @@ describe('a starting node', () => {
 
   it('a node that cannot start closes the socket it opened early', async () => {
     const sockets: FakeSocket[] = [];
-    const starting = NodeRuntime.start({
-      room: 'early',
-      slot: 0,
-      signalingUrl: 'ws://test/signal',
-      storage: new MemoryStorage(),
-      createSocket: () => {
-        const socket = new FakeSocket();
-        sockets.push(socket);
-        return socket;
-      },
-      linkHost: { open: () => {}, signal: () => {}, send: () => {}, close: () => {} },
-      iceServers: [],
-      services: [],
-      loadIdentity: () => Promise.reject(new Error('no key store')),
-      publishSnapshot: () => {},
-    });
+    const starting = startEarly(sockets, () => Promise.reject(new Error('no key store')));
     await expect(starting).rejects.toThrow('no key store');
     expect(sockets.map((s) => s.readyState)).toEqual([3]);
   });
