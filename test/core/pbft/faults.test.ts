@@ -34,10 +34,10 @@ describe('crash and restart', () => {
     const others = s.ids.filter((id) => id !== victim);
     s.cluster.crash(victim);
     s.waitResults(s.submitMany(others, 60, 'while-down'), 20_000);
-    // Back from its disk on a loaded machine: what it receives takes 0.2–1.2 s and comes out of
+    // Back from its disk on a loaded machine: what it receives takes 0.2–1.5 s and comes out of
     // order, so catching up takes longer than its 1 s request timer while requests keep coming.
     s.cluster.restart(victim);
-    for (const id of others) s.cluster.network.setLink(id, victim, { latency: { minMs: 200, maxMs: 1_200 } });
+    for (const id of others) s.cluster.network.setLink(id, victim, { latency: { minMs: 200, maxMs: 1_500 } });
     const busy: string[] = [];
     for (let round = 0; round < 12; round++) {
       busy.push(...s.submitMany(s.ids, 4, `busy-${round}`));
