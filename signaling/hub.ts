@@ -7,25 +7,30 @@
 // input from a client can throw out of here.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { createRng } from '../src/core/rng.ts';
-import { decodeWith, parseJson } from '../src/core/decode.ts';
+import { clipEcho, decodeWith, parseJson } from '../src/core/decode.ts';
 import type { NodeId } from '../src/core/types.ts';
 import {
   clientMessageSchema,
   errorCodes,
   maxFrameBytes,
+  maxIdsPerPeersFrame,
   maxPeersInJoinSample,
   signalingPath,
   type ClientMessage,
   type ErrorCode,
+  type NoticeCode,
   type ServerMessage,
 } from './protocol.ts';
 import * as limits from './limits.ts';
-import { RoomRegistry, shortId } from './rooms.ts';
-import { StrikeCounter, TokenBucket } from './rate-limit.ts';
+import { RoomRegistry, roomKeyOf, shortId, type RoomKey } from './rooms.ts';
+import { KeyedBuckets, StrikeCounter, TokenBucket } from './rate-limit.ts';
 import { checkJoinSignature, newChallenge } from './identity.ts';
+import { MemoryQuotaStore, type AddressQuotaStore, type QuotaKey } from './address-limits.ts';
+import { addressKey, clientAddress, type TrustedProxies } from './client-address.ts';
+import { Announcer } from './announcements.ts';
 
 export interface SignalingOptions {
   /**
@@ -44,8 +49,33 @@ export interface SignalingOptions {
   maxConnections?: number;
   rateLimitPerS?: number;
   rateLimitBurst?: number;
+  /** Bytes per second a connection may send (all frames, control frames too), and its burst. */
+  rateLimitBytesPerS?: number;
+  rateLimitBurstBytes?: number;
   maxFloodStrikes?: number;
   floodStrikeLeakPerS?: number;
+  /** Per client address (see limits.ts): open connections, live rooms opened, seats in one room. */
+  maxConnectionsPerAddress?: number;
+  maxRoomsPerAddress?: number;
+  maxSeatsPerAddressPerRoom?: number;
+  /** Private joins with a password nobody in a room of that name uses, per address. */
+  passwordMissesPerMinute?: number;
+  passwordMissBurst?: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed (client-address.ts parseTrustedProxies). Default:
+   * none, so every connection counts under its socket's address.
+   */
+  trustedProxies?: TrustedProxies;
+  /** Where the per-address counts live (default: in this process). */
+  quotaStore?: AddressQuotaStore;
+  /** Bytes queued to one socket beyond which frames to it are dropped. */
+  maxSendBufferBytes?: number;
+  /** A socket over maxSendBufferBytes this long is closed. */
+  slowReaderCloseMs?: number;
+  /** How often send buffers are checked. */
+  sendBufferCheckIntervalMs?: number;
+  /** How long arrivals and departures are gathered into one `peers` frame. */
+  announceWindowMs?: number;
   /** Seed for the random peer samples (default: random per server). */
   seed?: number;
   /** Milliseconds on a monotonic clock (default performance.now); for rate limits and deadlines. */
@@ -69,6 +99,16 @@ export interface SignalingStats {
   closedForNoJoin: number;
   /** Frames not sent because the receiver's send buffer was over maxSendBufferBytes. */
   framesDroppedSlowReader: number;
+  /** Sockets closed because their send buffer stayed over maxSendBufferBytes. */
+  closedSlowReader: number;
+  /** Pongs that did not answer the server's outstanding ping (ignored: they prove nothing). */
+  unsolicitedPongs: number;
+  /** Distinct client addresses holding a connection now. */
+  clientAddresses: number;
+  /** `peers` frames sent (one per room per announcement window, to each member). */
+  announcementFrames: number;
+  /** Notices sent (a private room beside an open one, a password nobody uses). */
+  notices: number;
   /** Exceptions caught in a handler (a bug, never the client's fault); see the log. */
   internalErrors: number;
 }
@@ -80,21 +120,36 @@ export interface SignalingHandle {
 }
 
 /** Name sent in every welcome, so a client can tell which server answered. */
-const serverName = 'tabmesh-signaling/1';
-/** Join refusals about a room's password: closed as final (1008), the client does not retry. */
-const passwordCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['password-required', 'wrong-password', 'room-not-private']);
+const serverName = 'tabmesh-signaling/2';
 /** How long close() waits for sockets to finish the closing handshake before cutting them. */
 const closeGraceMs = 1_000;
+/** Random bytes in each heartbeat ping; only a pong carrying them back counts as alive. */
+const pingNonceBytes = 8;
+/** What a WebSocket frame costs on top of its payload (header and mask), for the byte limit. */
+const frameOverheadBytes = 6;
+/** Longest error message sent (clients accept up to 1,000 characters). */
+const maxErrorMessageChars = 1_000;
+/** Internal errors logged with their stack per minute (sustained) and at once; the rest are counted only. */
+const internalErrorLogsPerMinute = 10;
+const internalErrorLogBurst = 10;
+/** Client addresses remembered for the wrong-password throttle (oldest forgotten first). */
+const maxThrottledAddresses = 10_000;
 
 interface Conn {
   readonly ws: WebSocket;
   readonly challenge: string;
   readonly openedMs: number;
+  /** The client's address as the per-address caps count it (client-address.ts addressKey). */
   readonly address: string;
   readonly bucket: TokenBucket;
+  readonly byteBucket: TokenBucket;
   readonly strikes: StrikeCounter;
-  /** Answered the last ping (or has not been pinged yet). */
-  alive: boolean;
+  /** The payload of the ping not answered yet; null when the last one was answered (or none sent). */
+  pingNonce: Buffer | null;
+  /** Since when the send buffer has been over the limit; null while it is not. */
+  overBufferSinceMs: number | null;
+  /** Holds one unit of the address's connection quota (released on close). */
+  holdsConnectionQuota: boolean;
   /** A close was started by the server; later frames are ignored. */
   closing: boolean;
 }
@@ -110,11 +165,33 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     ratePerS: options.rateLimitPerS ?? limits.rateLimitPerS,
     burst: options.rateLimitBurst ?? limits.rateLimitBurst,
   };
+  const byteBucketConfig = {
+    ratePerS: options.rateLimitBytesPerS ?? limits.rateLimitBytesPerS,
+    burst: options.rateLimitBurstBytes ?? limits.rateLimitBurstBytes,
+  };
   const strikeConfig = {
     limit: options.maxFloodStrikes ?? limits.maxFloodStrikes,
     leakPerS: options.floodStrikeLeakPerS ?? limits.floodStrikeLeakPerS,
   };
+  const caps = {
+    connections: options.maxConnectionsPerAddress ?? limits.maxConnectionsPerAddress,
+    rooms: options.maxRoomsPerAddress ?? limits.maxRoomsPerAddress,
+    seats: options.maxSeatsPerAddressPerRoom ?? limits.maxSeatsPerAddressPerRoom,
+  };
+  const maxSendBufferBytes = options.maxSendBufferBytes ?? limits.maxSendBufferBytes;
+  const slowReaderCloseMs = options.slowReaderCloseMs ?? limits.slowReaderCloseMs;
   const originAllowed = originPolicy(options.allowedOrigins);
+  const quotas = options.quotaStore ?? new MemoryQuotaStore();
+  /** Who opened each live room: its room quota goes back to that address when it empties. */
+  const roomOpeners = new Map<RoomKey, string>();
+  const passwordMisses = new KeyedBuckets(
+    {
+      ratePerS: (options.passwordMissesPerMinute ?? limits.passwordMissesPerMinute) / 60,
+      burst: options.passwordMissBurst ?? limits.passwordMissBurst,
+    },
+    maxThrottledAddresses,
+  );
+  const errorLogBudget = new TokenBucket({ ratePerS: internalErrorLogsPerMinute / 60, burst: internalErrorLogBurst }, now());
 
   const rooms = new RoomRegistry<Conn>(createRng(options.seed ?? randomBytes(4).readUInt32LE(0)), {
     maxNodesPerRoom: options.maxNodesPerRoom ?? limits.maxNodesPerRoom,
@@ -129,14 +206,36 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     deadSocketsDropped: 0,
     closedForNoJoin: 0,
     framesDroppedSlowReader: 0,
+    closedSlowReader: 0,
+    unsolicitedPongs: 0,
+    announcementFrames: 0,
+    notices: 0,
     internalErrors: 0,
   };
   let closed = false;
+
+  const announcer = new Announcer({
+    windowMs: options.announceWindowMs ?? limits.announceWindowMs,
+    maxIds: maxIdsPerPeersFrame,
+    schedule: (fn, ms) => {
+      const timer = setTimeout(guard('announcement', fn), ms);
+      return { cancel: () => clearTimeout(timer) };
+    },
+    deliver: (room, batch) => {
+      // Serialised once for the whole room; the receiver skips its own id.
+      const text = JSON.stringify({ type: 'peers', joined: batch.joined, left: batch.left } satisfies ServerMessage);
+      for (const member of rooms.members(room)) {
+        if (sendText(member, text)) counters.announcementFrames++;
+      }
+    },
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
     // Frames up to 4× the limit are read and refused politely; beyond, ws closes with 1009.
     maxPayload: limits.hardFrameBytes,
+    // Pings are answered by hand, inside the rate limits (onConnection).
+    autoPong: false,
     // Compression would let a small frame inflate into a large one; signals are small anyway.
     perMessageDeflate: false,
     clientTracking: false,
@@ -149,8 +248,12 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       try {
         fn(...args);
       } catch (err) {
+        // A bug alarm: no client input should ever get here. Logged with its stack, but only so
+        // often, so that if one does, a flood of it cannot flood the log too.
         counters.internalErrors++;
-        log(`signaling: internal error in ${what}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        if (errorLogBudget.tryTake(now())) {
+          log(`signaling: internal error in ${what} (${counters.internalErrors} so far): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        }
       }
     };
 
@@ -171,8 +274,15 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     const origin = req.headers.origin;
     if (!originAllowed(origin, req)) {
       counters.refusals['origin-refused']++;
-      sendRaw(ws, errorFrame('origin-refused', `pages from origin ${origin ?? '(none)'} may not use this signaling server; open the app from the server's own address`));
+      sendRaw(ws, errorFrame('origin-refused', `pages from origin ${clipEcho(origin ?? '(none)')} may not use this signaling server; open the app from the server's own address`));
       ws.close(limits.closeCodes.policy, 'origin refused');
+      return;
+    }
+    const address = addressKey(clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], options.trustedProxies));
+    if (!quotas.tryTake(address, 'connections', caps.connections)) {
+      counters.refusals['address-quota']++;
+      sendRaw(ws, errorFrame('address-quota', `your address already holds ${caps.connections} connections to this server, its limit per address; close some tabs or try again later`));
+      ws.close(limits.closeCodes.tryAgainLater, 'too many connections from this address');
       return;
     }
     const openedMs = now();
@@ -180,17 +290,22 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       ws,
       challenge: newChallenge(),
       openedMs,
-      address: req.socket.remoteAddress ?? 'unknown',
+      address,
       bucket: new TokenBucket(bucketConfig, openedMs),
+      byteBucket: new TokenBucket(byteBucketConfig, openedMs),
       strikes: new StrikeCounter(strikeConfig, openedMs),
-      alive: true,
+      pingNonce: null,
+      overBufferSinceMs: null,
+      holdsConnectionQuota: true,
       closing: false,
     };
     conns.add(conn);
     ws.on('message', guard('message', (data: RawData, isBinary: boolean) => onFrame(conn, data, isBinary)));
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
+    // Control frames cost like any other: counted against both limits, answered only within them.
+    ws.on('ping', guard('ping', (data: Buffer) => {
+      if (admit(conn, data.length + frameOverheadBytes, 'ping')) ws.pong(data);
+    }));
+    ws.on('pong', guard('pong', (data: Buffer) => onPong(conn, data)));
     ws.on('close', guard('close', () => onClose(conn)));
     send(conn, { type: 'welcome', challenge: conn.challenge, server: serverName });
 
@@ -202,13 +317,36 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     }
   }
 
-  function onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
-    if (conn.closing) return;
+  /** Takes one frame and `bytes` from the connection's limits; refuses (with a strike) when over. */
+  function admit(conn: Conn, bytes: number, what: string): boolean {
+    if (conn.closing) return false;
     const t = now();
     if (!conn.bucket.tryTake(t)) {
-      return refuse(conn, 'rate-limited', `more than ${bucketConfig.ratePerS} frames per second (burst ${bucketConfig.burst}); this frame was dropped — slow down`);
+      refuse(conn, 'rate-limited', `more than ${bucketConfig.ratePerS} frames per second (burst ${bucketConfig.burst}, control frames included); this ${what} was dropped — slow down`);
+      return false;
     }
+    if (!conn.byteBucket.tryTake(t, bytes)) {
+      refuse(conn, 'rate-limited', `more than ${byteBucketConfig.ratePerS} bytes per second (burst ${byteBucketConfig.burst}); this ${what} of ${bytes} bytes was dropped — slow down`);
+      return false;
+    }
+    return true;
+  }
+
+  function onPong(conn: Conn, data: Buffer): void {
+    if (!admit(conn, data.length + frameOverheadBytes, 'pong')) return;
+    const expected = conn.pingNonce;
+    if (expected !== null && data.length === expected.length && timingSafeEqual(data, expected)) {
+      conn.pingNonce = null;
+      return;
+    }
+    // Not an answer to our ping: a client cannot keep a dead reader "alive" by sending these.
+    counters.unsolicitedPongs++;
+  }
+
+  function onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
+    if (conn.closing) return;
     const bytes = toBuffer(data);
+    if (!admit(conn, bytes.length + frameOverheadBytes, 'frame')) return;
     if (bytes.length > maxFrameBytes) {
       return refuse(conn, 'too-large', `frame of ${bytes.length} bytes refused; the limit is ${maxFrameBytes} bytes`);
     }
@@ -236,23 +374,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
           if (identity.code === 'bad-signature') closeConn(conn, limits.closeCodes.policy, 'bad join signature');
           return;
         }
-        const id = msg.id as NodeId;
-        const outcome = rooms.join(conn, msg.room, id, msg.verifier);
-        if (!outcome.ok) {
-          refuse(conn, outcome.code, outcome.message);
-          // A password that does not fit will not fit on retry: a person has to act (final).
-          if (passwordCodes.has(outcome.code)) {
-            closeConn(conn, limits.closeCodes.policy, outcome.code);
-            return;
-          }
-          // Full rooms and ids still held by a dying connection clear up: close with "try again
-          // later" so the client's reconnect backoff, not a socket idling here, does the retry.
-          closeConn(conn, limits.closeCodes.tryAgainLater, `${outcome.code}; retry later`);
-          return;
-        }
-        send(conn, { type: 'joined', room: msg.room, self: id, peers: outcome.peers });
-        for (const other of outcome.announceTo) send(other, { type: 'peer-joined', peer: id });
-        return;
+        return admitJoin(conn, msg.room, msg.id as NodeId, msg.verifier);
       }
       case 'signal': {
         const self = rooms.membership(conn);
@@ -275,6 +397,55 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     }
   }
 
+  /**
+   * A signed join, through the per-address caps and the wrong-password throttle to the room.
+   * Every unit of quota taken here is given back on failure, or when the node leaves.
+   */
+  function admitJoin(conn: Conn, room: string, id: NodeId, verifier: string | undefined): void {
+    const key = roomKeyOf(room, verifier);
+    const opening = !rooms.exists(key);
+    // A password nobody in a room of that name uses: a guess, or a typo. Both are throttled.
+    const passwordMiss = verifier !== undefined && opening && rooms.privateRoomsNamed(room) > 0;
+    if (passwordMiss && !passwordMisses.tryTake(conn.address, now())) {
+      return refuseJoin(conn, 'too-many-attempts', `too many joins to room "${room}" with a password its members do not use, from your address; check the password and try again in a few minutes`);
+    }
+    const seat: QuotaKey = `seat:${key}`;
+    if (opening && !quotas.tryTake(conn.address, 'rooms', caps.rooms)) {
+      return refuseJoin(conn, 'address-quota', `your address already opened ${caps.rooms} rooms that are still live, its limit per address; join an existing room or try again later`);
+    }
+    if (!quotas.tryTake(conn.address, seat, caps.seats)) {
+      if (opening) quotas.release(conn.address, 'rooms');
+      return refuseJoin(conn, 'address-quota', `your address already holds ${caps.seats} places in room "${room}", its limit per address; try again later or from another network`);
+    }
+    const outcome = rooms.join(conn, room, id, verifier);
+    if (!outcome.ok) {
+      quotas.release(conn.address, seat);
+      if (opening) quotas.release(conn.address, 'rooms');
+      return refuseJoin(conn, outcome.code, outcome.message);
+    }
+    if (outcome.created) roomOpeners.set(outcome.key, conn.address);
+    send(conn, { type: 'joined', room, self: id, peers: outcome.peers });
+    announcer.joined(outcome.key, id);
+    if (verifier === undefined && rooms.privateRoomsNamed(room) > 0) {
+      notify(conn, 'private-room-exists', `room "${room}" also exists as a private room: you are in the open room of that name; to join the private one, enter its password`);
+    } else if (passwordMiss) {
+      notify(conn, 'password-mismatch', `nobody in room "${room}" uses this password: you are alone in a new private room; if you expected others, check the password with them`);
+    }
+  }
+
+  /** A refused join: the error frame and strike, then a close that tells the client when to retry. */
+  function refuseJoin(conn: Conn, code: ErrorCode, message: string): void {
+    refuse(conn, code, message);
+    // Full rooms, quotas and ids still held by a dying connection clear up: close with "try
+    // again later" so the client's reconnect backoff, not a socket idling here, does the retry.
+    closeConn(conn, limits.closeCodes.tryAgainLater, `${code}; retry later`);
+  }
+
+  function notify(conn: Conn, code: NoticeCode, message: string): void {
+    counters.notices++;
+    send(conn, { type: 'notice', code, message });
+  }
+
   function refuse(conn: Conn, code: ErrorCode, message: string): void {
     counters.refusals[code]++;
     send(conn, errorFrame(code, message));
@@ -288,12 +459,22 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
   function onClose(conn: Conn): void {
     conns.delete(conn);
     depart(conn);
+    if (conn.holdsConnectionQuota) {
+      conn.holdsConnectionQuota = false;
+      quotas.release(conn.address, 'connections');
+    }
   }
 
   function depart(conn: Conn): void {
     const departure = rooms.leave(conn);
     if (!departure) return;
-    for (const other of departure.announceTo) send(other, { type: 'peer-left', peer: departure.id });
+    quotas.release(conn.address, `seat:${departure.key}`);
+    if (departure.emptied) {
+      const opener = roomOpeners.get(departure.key);
+      roomOpeners.delete(departure.key);
+      if (opener !== undefined) quotas.release(opener, 'rooms');
+    }
+    announcer.left(departure.key, departure.id);
   }
 
   function closeConn(conn: Conn, code: number, reason: string): void {
@@ -304,18 +485,48 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
 
   /** Sends unless the socket is closing or its reader has fallen too far behind. */
   function send(conn: Conn, msg: ServerMessage): boolean {
-    if (conn.ws.bufferedAmount > limits.maxSendBufferBytes) {
+    return sendText(conn, JSON.stringify(msg));
+  }
+
+  function sendText(conn: Conn, text: string): boolean {
+    if (conn.ws.bufferedAmount > maxSendBufferBytes) {
       counters.framesDroppedSlowReader++;
+      conn.overBufferSinceMs ??= now();
       return false;
     }
-    return sendRaw(conn.ws, msg);
+    if (conn.ws.readyState !== WebSocket.OPEN) return false;
+    conn.ws.send(text);
+    return true;
   }
+
+  /** Closes sockets whose reader stopped: over the send buffer limit for slowReaderCloseMs. */
+  const bufferCheck = setInterval(
+    guard('send buffer check', () => {
+      const t = now();
+      for (const conn of conns) {
+        if (conn.ws.bufferedAmount <= maxSendBufferBytes) {
+          conn.overBufferSinceMs = null;
+          continue;
+        }
+        conn.overBufferSinceMs ??= t;
+        if (t - conn.overBufferSinceMs >= slowReaderCloseMs && !conn.closing) {
+          counters.closedSlowReader++;
+          log(`signaling: closed ${conn.address}: its send buffer stayed over ${maxSendBufferBytes} bytes for ${slowReaderCloseMs} ms`);
+          conn.closing = true;
+          // A close frame would queue behind the full buffer: cut the socket ('close' still runs).
+          conn.ws.terminate();
+        }
+      }
+    }),
+    options.sendBufferCheckIntervalMs ?? limits.sendBufferCheckIntervalMs,
+  );
+  bufferCheck.unref();
 
   const heartbeat = setInterval(
     guard('heartbeat', () => {
       const t = now();
       for (const conn of conns) {
-        if (!conn.alive) {
+        if (conn.pingNonce !== null) {
           counters.deadSocketsDropped++;
           conn.closing = true;
           conn.ws.terminate(); // its 'close' announces the leave
@@ -325,8 +536,10 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
           counters.closedForNoJoin++;
           closeConn(conn, limits.closeCodes.policy, `no join within ${Math.round(joinDeadline / 1000)} s`);
         }
-        conn.alive = false;
-        if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
+        if (conn.ws.readyState === WebSocket.OPEN) {
+          conn.pingNonce = randomBytes(pingNonceBytes);
+          conn.ws.ping(conn.pingNonce);
+        }
       }
     }),
     heartbeatMs,
@@ -338,6 +551,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       ...rooms.counts(),
       privateRooms: rooms.privateRoomCount(),
       connections: conns.size,
+      clientAddresses: quotas.addresses(),
       uptimeS: Math.floor((now() - startedMs) / 1000),
       ...counters,
       refusals: { ...counters.refusals },
@@ -346,6 +560,8 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(bufferCheck);
+      announcer.flushAll();
       httpServer.off('upgrade', onUpgrade);
       const pending = [...conns].map(
         (conn) =>
@@ -367,7 +583,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
 }
 
 function errorFrame(code: ErrorCode, message: string): ServerMessage {
-  return { type: 'error', code, message };
+  return { type: 'error', code, message: message.length > maxErrorMessageChars ? `${message.slice(0, maxErrorMessageChars - 1)}…` : message };
 }
 
 function sendRaw(ws: WebSocket, msg: ServerMessage): boolean {

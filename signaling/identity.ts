@@ -3,6 +3,7 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { joinSigningText, type JoinMessage } from './protocol.ts';
 import { challengeBytes } from './limits.ts';
+import { describeKeyProblem, publicKeyProblem } from '../src/crypto/key-check.ts';
 
 /** Raw Ed25519 public key length; the node id is its base64url form. */
 const publicKeyBytes = 32;
@@ -30,6 +31,10 @@ export function checkJoinSignature(challenge: string, join: JoinMessage): Identi
       code: 'bad-message',
       message: 'id: not the canonical base64url form of a 32-byte Ed25519 public key (use the JWK "x" of the key)',
     };
+  }
+  const keyProblem = publicKeyProblem(Buffer.from(join.id, 'base64url'));
+  if (keyProblem !== null) {
+    return { ok: false, code: 'bad-message', message: `id: ${describeKeyProblem(keyProblem)}; generate a fresh key pair` };
   }
   let valid: boolean;
   try {

@@ -9,10 +9,37 @@ export const maxRooms = 1_000;
 /** Open WebSocket connections on one server, joined or not (each costs a socket and a buffer). */
 export const maxConnections = 4_096;
 
+// ── per client address (client-address.ts decides what one address is) ────────────────────
+// One machine must not be able to shut others out: every server-wide cap above is also split
+// per address, well below the server-wide one. Many people behind one NAT share an address,
+// so these are generous for people and small for one script; raise them for a campus NAT.
+
+/** Open connections from one address, joined or not. */
+export const maxConnectionsPerAddress = 64;
+/** Live rooms opened by one address (a room counts against its opener until it empties). */
+export const maxRoomsPerAddress = 16;
+/** Seats one address may hold in one room, so no address can fill a room (1/8 of a room). */
+export const maxSeatsPerAddressPerRoom = 32;
+/**
+ * Private-room joins with a password nobody in a room of that name uses ("wrong password"
+ * attempts), per address: sustained per minute, and the burst allowed at once.
+ */
+export const passwordMissesPerMinute = 6;
+export const passwordMissBurst = 10;
+
 /** Frames a connection may send per second, sustained. A join plus SDP and ICE is ~20 frames. */
 export const rateLimitPerS = 50;
 /** Frames a connection may send at once before the sustained rate applies (ICE bursts). */
 export const rateLimitBurst = 100;
+/**
+ * Bytes a connection may send per second, sustained (text, binary and control frames alike):
+ * the frame limit alone lets 50 frames of 64 KB a second through. A node's whole handshake
+ * with five peers is a few tens of KB.
+ */
+export const rateLimitBytesPerS = 64 * 1024;
+/** Bytes a connection may send at once before the sustained byte rate applies. */
+export const rateLimitBurstBytes = 4 * maxFrameBytes;
+
 /**
  * Refusals (of any kind) a connection may pile up before it is closed as a flooder. Strikes
  * leak away at `floodStrikeLeakPerS`, so an occasional mistake never adds up to a close.
@@ -31,6 +58,20 @@ export const hardFrameBytes = 4 * maxFrameBytes;
  * reader that does not keep up must not make the server hold memory for it without bound.
  */
 export const maxSendBufferBytes = 1024 * 1024;
+/**
+ * A socket whose send buffer stays over maxSendBufferBytes this long is closed: its reader has
+ * stopped, and dropping frames alone would leave the server holding the buffer (and the
+ * kernel's) for as long as the socket answers pings.
+ */
+export const slowReaderCloseMs = 5_000;
+/** How often send buffers are checked against slowReaderCloseMs. */
+export const sendBufferCheckIntervalMs = 1_000;
+
+/**
+ * peer-joined and peer-left announcements of one room are gathered for this long and sent as
+ * one frame: join/leave churn in a big room would otherwise become (churn × room size) frames.
+ */
+export const announceWindowMs = 100;
 
 /** A ws ping goes out this often; a socket that has not answered the previous one is dropped. */
 export const heartbeatIntervalMs = 10_000;
@@ -48,6 +89,6 @@ export const closeCodes = {
   goingAway: 1001,
   /** Flooding, a refused origin, a bad join signature, a missing or wrong room password, or no join in time: do not retry as is. */
   policy: 1008,
-  /** Server or room full, or the id is still held by an older connection: retry with backoff. */
+  /** Server, room or address quota full, or the id is still held by an older connection: retry with backoff. */
   tryAgainLater: 1013,
 } as const;

@@ -5,22 +5,32 @@
 //     │  ◄── welcome { challenge }          │  on connect
 //     │  ── join { room, id, sig } ──►       │  sig = Ed25519(joinSigningText(challenge, room, id))
 //     │  ◄── joined { self, peers ≤ 8 }     │  a random sample of the room
-//     │  ◄── peer-joined / peer-left        │  later arrivals and departures in the room
+//     │  ◄── peers { joined, left }         │  arrivals and departures, batched per room
+//     │  ◄── notice { code, message }       │  something worth telling a person (not a refusal)
 //     │  ── signal { to, data } ──►          │  relayed as signal { from, data } to `to`
 //     │  ◄── error { code, message }        │  what was wrong and what to do
 //
-// Private rooms (added in a backward-compatible way): a join may carry `verifier`, derived
-// from the room's password (src/net/room-key.ts). The first join of a live room decides
-// whether it is private and with which verifier; later joins must match (`password-required`,
-// `wrong-password`, `room-not-private`). Clients that never send a verifier see no change in
-// open rooms. Signals of a private room are sealed by their sender (src/net/sealed-signal.ts):
-// to the server they are opaque objects, as before. Error codes may grow: clients should
-// treat a code they do not know as a refusal with a message to show, not as a broken frame.
+// Private rooms: a join may carry `verifier`, derived from the room's password
+// (src/net/room-key.ts). Rooms with a verifier live in their own namespace, one per verifier:
+// `lobby` joined with a password is a different room from the open `lobby`, and from `lobby`
+// with another password. So nobody can make an open room private or an open room of a private
+// name, and the first to pick a name cannot lock out later members with the real password. A
+// join is told with a notice when rooms of its name exist in another namespace (a private one
+// beside the open one: "enter its password"; a private one under another password: "check the
+// password"); joins with a password nobody uses are throttled per address. Signals of a private
+// room are sealed by their sender (src/net/sealed-signal.ts): to the server they are opaque
+// objects. Error codes may grow: clients should treat a code they do not know as a refusal
+// with a message to show, not as a broken frame.
+//
+// Version 2 (tabmesh-signaling/2) replaced the per-node peer-joined / peer-left frames with
+// the batched `peers` frame and added `notice`; clients still decode the old frames, so they
+// work with an older server too.
 //
 // Every frame is decoded with the schemas below at the boundary; anything else is refused.
 import * as v from 'valibot';
 import { decodeWith, parseJson, type Decoded } from '../src/core/decode.ts';
 import { nodeIdSchema, plainObjectSchema, signatureSchema } from '../src/core/ids.ts';
+import { withinDataBounds } from './data-bounds.ts';
 
 export type { Decoded };
 
@@ -29,6 +39,20 @@ export const signalingPath = '/signal';
 export const maxFrameBytes = 64 * 1024;
 /** The most peers a joining node is told about; it finds the rest through the mesh. */
 export const maxPeersInJoinSample = 8;
+/** The most ids in one `peers` frame (each list); the server sends a fuller batch at once. */
+export const maxIdsPerPeersFrame = 256;
+/** Keys (object keys and array items, counted together) and nesting levels in relayed `data`. */
+export const maxDataKeys = 256;
+export const maxDataDepth = 8;
+
+/** Relayed `data`: any JSON object, but small in keys and depth so relaying it costs little. */
+const relayedDataSchema = v.pipe(
+  plainObjectSchema,
+  v.check(
+    (value) => withinDataBounds(value, maxDataKeys, maxDataDepth),
+    `data: at most ${maxDataKeys} keys and array items in all, nested at most ${maxDataDepth} levels deep (a signal is a small object)`,
+  ),
+);
 
 const roomSchema = v.pipe(
   v.string(),
@@ -54,7 +78,7 @@ export const signalOutSchema = v.strictObject({
   type: v.literal('signal'),
   to: nodeIdSchema,
   /** Opaque to the server: an end-to-end signed signal (src/net/signed-signal.ts). */
-  data: plainObjectSchema,
+  data: relayedDataSchema,
   /** Optional; when present it must be the sender's own id, or the frame is refused as spoofed. */
   from: v.optional(nodeIdSchema),
 });
@@ -88,8 +112,23 @@ export const errorCodes = [
   'wrong-password',
   /** A join with a password into an open room that already has members without one. */
   'room-not-private',
+  // (The three password codes above are no longer sent since private rooms got their own
+  // namespace; clients keep handling them for older servers.)
+  /** This client address holds its quota of connections, rooms or seats in a room (limits.ts). */
+  'address-quota',
+  /** Too many joins with a password nobody in the room uses, from this address: wait. */
+  'too-many-attempts',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
+
+/** Notices: facts for the person, not refusals (the join went through). */
+export const noticeCodes = [
+  /** An open join, while private rooms of the same name exist: enter the password to join one. */
+  'private-room-exists',
+  /** A private join alone in its room, while a private room of that name uses another password. */
+  'password-mismatch',
+] as const;
+export type NoticeCode = (typeof noticeCodes)[number];
 
 export const welcomeSchema = v.strictObject({
   type: v.literal('welcome'),
@@ -105,6 +144,26 @@ export const joinedSchema = v.strictObject({
 });
 export const peerJoinedSchema = v.strictObject({ type: v.literal('peer-joined'), peer: nodeIdSchema });
 export const peerLeftSchema = v.strictObject({ type: v.literal('peer-left'), peer: nodeIdSchema });
+/**
+ * Arrivals and departures in the room since the last such frame, in that order: apply `left`
+ * first, then `joined` (an id in both left and came back). It may name the receiver itself.
+ */
+export const peersSchema = v.strictObject({
+  type: v.literal('peers'),
+  joined: v.pipe(v.array(nodeIdSchema), v.maxLength(maxIdsPerPeersFrame)),
+  left: v.pipe(v.array(nodeIdSchema), v.maxLength(maxIdsPerPeersFrame)),
+});
+export const noticeSchema = v.strictObject({
+  type: v.literal('notice'),
+  code: v.picklist(noticeCodes),
+  message: v.string(),
+});
+/** A notice as a client decodes it: codes it does not know yet are kept, to show their message. */
+const noticeInSchema = v.strictObject({
+  type: v.literal('notice'),
+  code: v.pipe(v.string(), v.regex(/^[a-z][a-z-]{0,47}$/, 'code: lower-case words joined by dashes')),
+  message: v.pipe(v.string(), v.maxLength(1_000)),
+});
 export const signalInSchema = v.strictObject({
   type: v.literal('signal'),
   from: nodeIdSchema,
@@ -130,11 +189,22 @@ export const serverMessageSchema = v.variant('type', [
   joinedSchema,
   peerJoinedSchema,
   peerLeftSchema,
+  peersSchema,
+  noticeSchema,
   signalInSchema,
   errorSchema,
 ]);
 export type ServerMessage = v.InferOutput<typeof serverMessageSchema>;
-const serverMessageInSchema = v.variant('type', [welcomeSchema, joinedSchema, peerJoinedSchema, peerLeftSchema, signalInSchema, errorInSchema]);
+const serverMessageInSchema = v.variant('type', [
+  welcomeSchema,
+  joinedSchema,
+  peerJoinedSchema,
+  peerLeftSchema,
+  peersSchema,
+  noticeInSchema,
+  signalInSchema,
+  errorInSchema,
+]);
 /** A server frame as a client decodes it (error codes it may not know yet). */
 export type ServerMessageIn = v.InferOutput<typeof serverMessageInSchema>;
 export type ErrorMessage = v.InferOutput<typeof errorSchema>;

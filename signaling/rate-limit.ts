@@ -25,11 +25,16 @@ export class TokenBucket {
     this.lastMs = nowMs;
   }
 
-  /** Takes one token if there is one; false means the frame is over the limit. */
-  tryTake(nowMs: number): boolean {
+  /**
+   * Takes `amount` tokens (one frame, or a frame's bytes) if there are that many; false means
+   * over the limit, and nothing is taken. An amount above the burst is charged as the burst,
+   * so it passes only from a full bucket.
+   */
+  tryTake(nowMs: number, amount = 1): boolean {
     this.refill(nowMs);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    const cost = Math.min(amount, this.config.burst);
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 
@@ -76,5 +81,43 @@ export class StrikeCounter {
 
   outstanding(): number {
     return this.level;
+  }
+}
+
+/**
+ * One token bucket per key (a client address), for limits that must outlive a connection: a
+ * client cannot reset them by reconnecting. Bounded: at `maxKeys`, buckets that have refilled
+ * completely (they hold no memory of anything) go first, then the oldest.
+ */
+export class KeyedBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly config: TokenBucketConfig,
+    private readonly maxKeys: number,
+  ) {}
+
+  tryTake(key: string, nowMs: number): boolean {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.evict(nowMs);
+      bucket = new TokenBucket(this.config, nowMs);
+      this.buckets.set(key, bucket);
+    }
+    return bucket.tryTake(nowMs);
+  }
+
+  size(): number {
+    return this.buckets.size;
+  }
+
+  private evict(nowMs: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.available(nowMs) >= this.config.burst) this.buckets.delete(key);
+    }
+    if (this.buckets.size >= this.maxKeys) {
+      const oldest = this.buckets.keys().next().value;
+      if (oldest !== undefined) this.buckets.delete(oldest);
+    }
   }
 }

@@ -3,10 +3,10 @@
 //
 // A connection handle `C` is whatever the server uses to reach a socket; this file never
 // looks inside it. Node ids are unique across the whole server, not just per room: one node,
-// one connection.
+// one connection. Announcing arrivals and departures is announcements.ts's job; the caps per
+// client address are hub.ts's (address-limits.ts).
 import type { Rng } from '../src/core/rng.ts';
 import type { NodeId } from '../src/core/types.ts';
-import { timingSafeEqual } from 'node:crypto';
 import type { ErrorCode } from './protocol.ts';
 
 export interface RoomLimits {
@@ -20,46 +20,62 @@ export interface RoomLimits {
 
 export type Refusal<Code extends ErrorCode> = { ok: false; code: Code; message: string };
 
-export type JoinOutcome<C> =
+export type JoinOutcome =
   | {
       ok: true;
       /** A uniform random sample of the room's other nodes, at most maxPeersInJoinSample. */
       peers: NodeId[];
-      /** Everyone else in the room, to be told `peer-joined`. */
-      announceTo: C[];
+      /** The room's key in this registry (its name, in the namespace of its verifier). */
+      key: RoomKey;
+      /** This join opened the room. */
+      created: boolean;
     }
-  | Refusal<'already-joined' | 'duplicate-id' | 'room-full' | 'server-full' | 'password-required' | 'wrong-password' | 'room-not-private'>;
+  | Refusal<'already-joined' | 'duplicate-id' | 'room-full' | 'server-full'>;
 
 export type RouteOutcome<C> =
   | { ok: true; from: NodeId; target: C }
   | Refusal<'not-joined' | 'unknown-peer' | 'bad-message'>;
 
-export interface Departure<C> {
+export interface Departure {
   room: string;
+  key: RoomKey;
   id: NodeId;
-  /** Everyone left in the room, to be told `peer-left`. */
-  announceTo: C[];
+  /** The room is gone with this departure (it was the last member). */
+  emptied: boolean;
+}
+
+/**
+ * Where a room lives: open rooms under their name, private rooms under their name and the
+ * verifier of their password. Two namespaces that never meet, so a join can never change what
+ * kind of room another join lands in (nobody can squat a name for the other kind).
+ */
+export type RoomKey = string & { readonly __brand: 'RoomKey' };
+
+export function roomKeyOf(room: string, verifier: string | undefined): RoomKey {
+  // A newline cannot occur in a room name (protocol.ts), so the two forms never collide.
+  return (verifier === undefined ? room : `${room}\n${verifier}`) as RoomKey;
 }
 
 interface Membership {
   room: string;
+  key: RoomKey;
   id: NodeId;
 }
 
 /** The first characters of an id: enough for a person to tell nodes apart in a message. */
 export const shortId = (id: string): string => id.slice(0, 8);
 
-/**
- * A live room. `verifier` is fixed by the join that opened it: null for an open room, else the
- * verifier of its password (private rooms). It goes with the room when the last member leaves.
- */
 interface Room<C> {
+  name: string;
   members: Map<NodeId, C>;
+  /** Null for an open room, else the verifier of its password (private rooms). */
   verifier: string | null;
 }
 
 export class RoomRegistry<C> {
-  private readonly rooms = new Map<string, Room<C>>();
+  private readonly rooms = new Map<RoomKey, Room<C>>();
+  /** Live private rooms by name (each under a different verifier), for the notices. */
+  private readonly privateByName = new Map<string, number>();
   private readonly byConn = new Map<C, Membership>();
   private readonly byId = new Map<NodeId, C>();
 
@@ -68,8 +84,8 @@ export class RoomRegistry<C> {
     private readonly limits: RoomLimits,
   ) {}
 
-  /** `verifier`: the join's password verifier (private rooms), or undefined. */
-  join(conn: C, room: string, id: NodeId, verifier?: string): JoinOutcome<C> {
+  /** `verifier`: the join's password verifier (private rooms), or undefined for an open room. */
+  join(conn: C, room: string, id: NodeId, verifier?: string): JoinOutcome {
     const current = this.byConn.get(conn);
     if (current) {
       return refuse(
@@ -83,7 +99,8 @@ export class RoomRegistry<C> {
         `node ${shortId(id)} is already connected (another tab with the same key, or a connection that has not dropped yet); the existing connection keeps the id — retry in a few seconds`,
       );
     }
-    const existing = this.rooms.get(room);
+    const key = roomKeyOf(room, verifier);
+    const existing = this.rooms.get(key);
     if (!existing) {
       if (this.rooms.size >= this.limits.maxRooms) {
         return refuse(
@@ -91,38 +108,44 @@ export class RoomRegistry<C> {
           `this server already holds its limit of ${this.limits.maxRooms} rooms; join an existing room or try again later`,
         );
       }
-    } else {
-      const refusal = passwordRefusal(room, existing.verifier, verifier);
-      if (refusal) return refusal;
-      if (existing.members.size >= this.limits.maxNodesPerRoom) {
-        return refuse(
-          'room-full',
-          `room "${room}" already has its limit of ${this.limits.maxNodesPerRoom} nodes; pick another room (?room=…)`,
-        );
-      }
+    } else if (existing.members.size >= this.limits.maxNodesPerRoom) {
+      return refuse(
+        'room-full',
+        `room "${room}" already has its limit of ${this.limits.maxNodesPerRoom} nodes; pick another room (?room=…)`,
+      );
     }
-    const entry = existing ?? { members: new Map<NodeId, C>(), verifier: verifier ?? null };
-    if (!existing) this.rooms.set(room, entry);
+    const entry = existing ?? { name: room, members: new Map<NodeId, C>(), verifier: verifier ?? null };
+    if (!existing) {
+      this.rooms.set(key, entry);
+      if (entry.verifier !== null) this.privateByName.set(room, (this.privateByName.get(room) ?? 0) + 1);
+    }
     const members = entry.members;
     const peers = this.sample([...members.keys()], this.limits.maxPeersInJoinSample);
-    const announceTo = [...members.values()];
     members.set(id, conn);
-    this.byConn.set(conn, { room, id });
+    this.byConn.set(conn, { room, key, id });
     this.byId.set(id, conn);
-    return { ok: true, peers, announceTo };
+    return { ok: true, peers, key, created: !existing };
   }
 
   /** Removes the connection's node, if it had joined; the room goes when it is empty. */
-  leave(conn: C): Departure<C> | null {
+  leave(conn: C): Departure | null {
     const membership = this.byConn.get(conn);
     if (!membership) return null;
     this.byConn.delete(conn);
     this.byId.delete(membership.id);
-    const members = this.rooms.get(membership.room)?.members;
-    if (!members) throw new Error(`room "${membership.room}" vanished while node ${membership.id} was in it`);
-    members.delete(membership.id);
-    if (members.size === 0) this.rooms.delete(membership.room);
-    return { room: membership.room, id: membership.id, announceTo: [...members.values()] };
+    const entry = this.rooms.get(membership.key);
+    if (!entry) throw new Error(`room "${membership.room}" vanished while node ${membership.id} was in it`);
+    entry.members.delete(membership.id);
+    const emptied = entry.members.size === 0;
+    if (emptied) {
+      this.rooms.delete(membership.key);
+      if (entry.verifier !== null) {
+        const left = (this.privateByName.get(entry.name) ?? 1) - 1;
+        if (left > 0) this.privateByName.set(entry.name, left);
+        else this.privateByName.delete(entry.name);
+      }
+    }
+    return { room: membership.room, key: membership.key, id: membership.id, emptied };
   }
 
   /** Where a signal from `conn` to `to` goes: only to another node of the same room. */
@@ -130,11 +153,11 @@ export class RoomRegistry<C> {
     const membership = this.byConn.get(conn);
     if (!membership) return refuse('not-joined', 'send join first: signals are relayed only between nodes in a room');
     if (to === membership.id) return refuse('bad-message', 'to: a node cannot signal itself');
-    const target = this.rooms.get(membership.room)?.members.get(to);
+    const target = this.rooms.get(membership.key)?.members.get(to);
     if (target === undefined) {
       return refuse(
         'unknown-peer',
-        `node ${shortId(to)} is not in room "${membership.room}" (it may have just left); pick a peer from joined/peer-joined`,
+        `node ${shortId(to)} is not in room "${membership.room}" (it may have just left); pick a peer from joined/peers`,
       );
     }
     return { ok: true, from: membership.id, target };
@@ -144,13 +167,23 @@ export class RoomRegistry<C> {
     return this.byConn.get(conn);
   }
 
-  roomSize(room: string): number {
-    return this.rooms.get(room)?.members.size ?? 0;
+  /** The connections in a room now (empty for a room that is gone). */
+  members(key: RoomKey): IterableIterator<C> | readonly C[] {
+    return this.rooms.get(key)?.members.values() ?? [];
   }
 
-  /** Whether a live room is private (joined with a password); false for open or absent rooms. */
-  isPrivate(room: string): boolean {
-    return (this.rooms.get(room)?.verifier ?? null) !== null;
+  /** Whether a live room exists under this key. */
+  exists(key: RoomKey): boolean {
+    return this.rooms.has(key);
+  }
+
+  roomSize(room: string, verifier?: string): number {
+    return this.rooms.get(roomKeyOf(room, verifier))?.members.size ?? 0;
+  }
+
+  /** Live private rooms named `room` (each under its own password). */
+  privateRoomsNamed(room: string): number {
+    return this.privateByName.get(room) ?? 0;
   }
 
   counts(): { rooms: number; nodes: number } {
@@ -160,7 +193,7 @@ export class RoomRegistry<C> {
   /** Live rooms joined with a password. */
   privateRoomCount(): number {
     let count = 0;
-    for (const entry of this.rooms.values()) if (entry.verifier !== null) count++;
+    for (const n of this.privateByName.values()) count += n;
     return count;
   }
 
@@ -176,35 +209,6 @@ export class RoomRegistry<C> {
     }
     return items.slice(0, take);
   }
-}
-
-/** Whether a join's verifier fits the room it joins; the refusal says what the person can do. */
-function passwordRefusal(
-  room: string,
-  roomVerifier: string | null,
-  joinVerifier: string | undefined,
-): Refusal<'password-required' | 'wrong-password' | 'room-not-private'> | null {
-  if (roomVerifier === null) {
-    if (joinVerifier === undefined) return null;
-    return refuse(
-      'room-not-private',
-      `room "${room}" is open: its members joined without a password, so a password cannot protect it now — join without a password, or pick another room name for a private room`,
-    );
-  }
-  if (joinVerifier === undefined) {
-    return refuse('password-required', `room "${room}" is private: enter its password to join (ask someone in the room for it)`);
-  }
-  if (!sameText(roomVerifier, joinVerifier)) {
-    return refuse('wrong-password', `wrong password for room "${room}": check it with someone in the room and enter it again`);
-  }
-  return null;
-}
-
-/** Constant-time comparison, so response timing tells nothing about how much of a verifier matched. */
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 function refuse<Code extends ErrorCode>(code: Code, message: string): Refusal<Code> {

@@ -4,6 +4,7 @@
 // The node id is the base64url raw public key, so any signature can be checked from the id.
 import type { NodeId } from '../core/types.ts';
 import { fromBase64Url, toBase64Url, utf8Bytes } from './base64url.ts';
+import { publicKeyProblem } from './key-check.ts';
 
 const algorithm = { name: 'Ed25519' } as const;
 
@@ -47,7 +48,8 @@ async function publicKeyOf(id: string): Promise<CryptoKey | null> {
   const cached = publicKeyCache.get(id);
   if (cached) return cached;
   const raw = fromBase64Url(id);
-  if (!raw || raw.length !== 32) return null;
+  // Small-order keys verify forged signatures; refused here so every mesh signature check is covered.
+  if (!raw || publicKeyProblem(raw) !== null) return null;
   try {
     const key = await crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, algorithm, true, ['verify']);
     if (publicKeyCache.size >= publicKeyCacheLimit) {

@@ -28,6 +28,11 @@ export interface SignalingHandlers {
   problem(code: string, message: string): void;
   /** The server refused this node for good (until reconnect()): its code and what to do. */
   refused?(code: string, message: string): void;
+  /**
+   * Something to tell the person, not a refusal: the node is in the room (for example, "a
+   * private room of this name exists: enter its password"). Codes may be newer than this client.
+   */
+  notice?(code: string, message: string): void;
 }
 
 export interface SignalingOptions {
@@ -173,6 +178,15 @@ export class SignalingClient {
         handlers.status('joined', `room ${message.room}`);
         handlers.joined(message.peers.filter((p) => p !== this.options.id) as NodeId[]);
         return;
+      case 'peers':
+        // Departures first: an id in both lists left and came back on a new connection.
+        for (const peer of message.left) if (peer !== this.options.id) handlers.peerLeft(peer as NodeId);
+        for (const peer of message.joined) if (peer !== this.options.id) handlers.peerJoined(peer as NodeId);
+        return;
+      case 'notice':
+        handlers.notice?.(message.code, message.message);
+        return;
+      // The one-by-one forms of version 1 servers.
       case 'peer-joined':
         if (message.peer !== this.options.id) handlers.peerJoined(message.peer as NodeId);
         return;

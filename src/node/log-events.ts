@@ -13,6 +13,7 @@ export type LogEvent =
   | { event: 'note'; message: string }
   | { event: 'ice-servers'; source: 'flag' | 'server' | 'none'; count: number; detail: string }
   | { event: 'signaling'; status: string; detail: string }
+  | { event: 'signaling-notice'; code: string; message: string }
   | { event: 'link-up'; peer: string; rttMs: number | null; initiator: boolean }
   | { event: 'link-down'; peer: string; lastRttMs: number | null; upForMs: number }
   | { event: 'member'; peer: string; status: MemberStatus; previous: MemberStatus | null; incarnation: number }
@@ -41,6 +42,8 @@ export interface LoggedSnapshot {
   id: string;
   signaling: string;
   signalingDetail: string;
+  /** The server's notice about the room (a private room of its name, a password nobody uses). */
+  signalingNotice?: { code: string; message: string } | null;
   links: LinkView[];
   messages: MessageView[];
   rejected: Record<string, number>;
@@ -64,10 +67,12 @@ export class SnapshotLog {
   private lastMessageSeq = 0;
   private signaling = '';
   private signalingDetail = '';
+  private signalingNotice: string | null = null;
 
   next(snapshot: LoggedSnapshot): LogEvent[] {
     const events: LogEvent[] = [];
     this.diffSignaling(snapshot, events);
+    this.diffNotice(snapshot, events);
     this.diffLinks(snapshot, events);
     this.diffMembers(snapshot, events);
     this.diffMemory(snapshot, events);
@@ -81,6 +86,14 @@ export class SnapshotLog {
     this.signaling = s.signaling;
     this.signalingDetail = s.signalingDetail;
     out.push({ event: 'signaling', status: s.signaling, detail: s.signalingDetail });
+  }
+
+  private diffNotice(s: LoggedSnapshot, out: LogEvent[]): void {
+    const notice = s.signalingNotice ?? null;
+    const key = notice ? `${notice.code}\n${notice.message}` : null;
+    if (key === this.signalingNotice) return;
+    this.signalingNotice = key;
+    if (notice) out.push({ event: 'signaling-notice', code: notice.code, message: notice.message });
   }
 
   private diffLinks(s: LoggedSnapshot, out: LogEvent[]): void {

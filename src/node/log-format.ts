@@ -32,6 +32,8 @@ function describe(e: LogEvent): [string, string] {
       return ['ice', e.source === 'none' ? `no STUN/TURN servers (${clean(e.detail)})` : `${e.count} STUN/TURN server${e.count === 1 ? '' : 's'} from ${clean(e.detail)}`];
     case 'signaling':
       return ['signaling', e.detail ? `${e.status}: ${clean(e.detail)}` : e.status];
+    case 'signaling-notice':
+      return ['signaling', `${e.code}: ${clean(e.message)}`];
     case 'link-up':
       return ['link up', `${short(e.peer)}  ${e.rttMs === null ? 'rtt not measured yet' : `rtt ${ms(e.rttMs)}`} (${e.initiator ? 'we called' : 'they called'})`];
     case 'link-down':

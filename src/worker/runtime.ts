@@ -112,6 +112,7 @@ export class NodeRuntime implements LinkHostEvents {
   private sealer: SignalSealer | null = null;
   /** The server's final refusal (a wrong password, …), for the snapshot; cleared on a join. */
   private signalingRefusal: { code: string; message: string } | null = null;
+  private signalingNotice: { code: string; message: string } | null = null;
   /** Stored records that did not check out, set aside by the loaders (src/store/set-aside.ts). */
   private setAside: { atStart: number; records: SetAsideView[] } = { atStart: 0, records: [] };
 
@@ -208,6 +209,8 @@ export class NodeRuntime implements LinkHostEvents {
           this.signalingStatus = status;
           this.signalingDetail = detail;
           if (status === 'joined') this.signalingRefusal = null;
+          // A notice is about one join: a new connection hears its own.
+          if (status === 'connecting') this.signalingNotice = null;
           if (wasJoined !== (status === 'joined')) this.publish({ type: 'signaling', joined: status === 'joined' });
           this.changed();
         },
@@ -228,6 +231,10 @@ export class NodeRuntime implements LinkHostEvents {
         problem: (code, message) => this.reject(`signaling ${code}: ${message}`),
         refused: (code, message) => {
           this.signalingRefusal = { code, message };
+          this.changed();
+        },
+        notice: (code, message) => {
+          this.signalingNotice = { code, message };
           this.changed();
         },
       },
@@ -663,6 +670,7 @@ export class NodeRuntime implements LinkHostEvents {
       signalingDetail: this.signalingDetail,
       privateRoom: this.sealer !== null,
       signalingRefusal: this.signalingRefusal,
+      signalingNotice: this.signalingNotice,
       links: all
         .filter((l) => l.state === 'up')
         .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs) }))

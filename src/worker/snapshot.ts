@@ -44,6 +44,12 @@ export interface BaseSnapshot {
   privateRoom: boolean;
   /** Why the server refused this node for good (wrong or missing room password, …), until it joins again. */
   signalingRefusal: { code: string; message: string } | null;
+  /**
+   * What the server told this node about its room since it joined, not a refusal: a private
+   * room of the same name exists ('private-room-exists'), or nobody uses this password
+   * ('password-mismatch'). Null when there is nothing to tell.
+   */
+  signalingNotice: { code: string; message: string } | null;
   /** Direct links that are up. */
   links: LinkView[];
   /** Link attempts under way: peer ids. */

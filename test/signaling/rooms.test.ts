@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRng } from '../../src/core/rng.ts';
 import { asNodeId, type NodeId } from '../../src/core/types.ts';
-import { RoomRegistry, type RoomLimits } from '../../signaling/rooms.ts';
+import { RoomRegistry, roomKeyOf, type RoomLimits } from '../../signaling/rooms.ts';
 
 const limits: RoomLimits = { maxNodesPerRoom: 256, maxRooms: 1_000, maxPeersInJoinSample: 8 };
 const node = (n: number): NodeId => asNodeId(`node-${n}`);
@@ -13,7 +13,7 @@ function registry(overrides: Partial<RoomLimits> = {}, seed = 7) {
 }
 
 describe('RoomRegistry', () => {
-  it('gives a joining node a sample of at most 8 distinct others from its own room, and announces it to all', () => {
+  it('gives a joining node a sample of at most 8 distinct others from its own room, and lists it among the members', () => {
     const rooms = registry();
     for (let i = 0; i < 12; i++) rooms.join(`c${i}`, 'lobby', node(i));
     rooms.join('elsewhere', 'other', node(99));
@@ -23,7 +23,7 @@ describe('RoomRegistry', () => {
     expect(outcome.peers).toHaveLength(8);
     expect(new Set(outcome.peers).size).toBe(8);
     for (const p of outcome.peers) expect(Number(p.slice(5))).toBeLessThan(12);
-    expect(outcome.announceTo.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `c${i}`).sort());
+    expect([...rooms.members(outcome.key)].sort()).toEqual([...Array.from({ length: 12 }, (_, i) => `c${i}`), 'c12'].sort());
   });
 
   it('tells a small room everything: fewer peers than the sample size are all returned', () => {
@@ -47,14 +47,34 @@ describe('RoomRegistry', () => {
     expect(seen.size).toBe(20);
   });
 
-  it('announces a departure to the rest of the room and forgets empty rooms', () => {
+  it('reports a departure, says when it emptied the room, and forgets empty rooms', () => {
     const rooms = registry();
     rooms.join('a', 'r', node(1));
     rooms.join('b', 'r', node(2));
-    expect(rooms.leave('a')).toEqual({ room: 'r', id: node(1), announceTo: ['b'] });
+    expect(rooms.leave('a')).toEqual({ room: 'r', key: 'r', id: node(1), emptied: false });
+    expect([...rooms.members(roomKeyOf('r', undefined))]).toEqual(['b']);
     expect(rooms.leave('a')).toBeNull();
-    expect(rooms.leave('b')).toEqual({ room: 'r', id: node(2), announceTo: [] });
+    expect(rooms.leave('b')).toEqual({ room: 'r', key: 'r', id: node(2), emptied: true });
     expect(rooms.counts()).toEqual({ rooms: 0, nodes: 0 });
+  });
+
+  it('keeps open and private rooms of one name apart, and private rooms of one name apart per verifier', () => {
+    const rooms = registry();
+    const v1 = 'a'.repeat(43);
+    const v2 = 'b'.repeat(43);
+    const open = rooms.join('open', 'lobby', node(1));
+    const first = rooms.join('p1', 'lobby', node(2), v1);
+    const second = rooms.join('p2', 'lobby', node(3), v1);
+    const other = rooms.join('q1', 'lobby', node(4), v2);
+    expect([open, first, second, other].map((o) => o.ok && o.created)).toEqual([true, true, false, true]);
+    expect(second.ok && second.peers).toEqual([node(2)]);
+    expect(other.ok && other.peers).toEqual([]);
+    expect(rooms.privateRoomsNamed('lobby')).toBe(2);
+    expect(rooms.privateRoomCount()).toBe(2);
+    expect(rooms.route('open', node(2))).toMatchObject({ ok: false, code: 'unknown-peer' });
+    expect(rooms.route('p1', node(3))).toMatchObject({ ok: true, target: 'p2' });
+    rooms.leave('q1');
+    expect(rooms.privateRoomsNamed('lobby')).toBe(1);
   });
 
   it('routes signals only within a room', () => {
@@ -117,7 +137,7 @@ describe('RoomRegistry', () => {
                 expect([...model.values()].some((m) => m.id === id)).toBe(false);
                 expect(outcome.peers.length).toBe(Math.min(caps.maxPeersInJoinSample, before.length));
                 for (const p of outcome.peers) expect(before.some(([, m]) => m.id === p)).toBe(true);
-                expect([...outcome.announceTo].sort()).toEqual(before.map(([c]) => c).sort());
+                expect([...rooms.members(outcome.key)].sort()).toEqual([...before.map(([c]) => c), o.conn].sort());
                 model.set(o.conn, { room, id });
               }
             } else {
@@ -127,7 +147,8 @@ describe('RoomRegistry', () => {
               model.delete(o.conn);
               if (had) {
                 const rest = [...model.entries()].filter(([, m]) => m.room === had.room).map(([c]) => c);
-                expect([...(departure?.announceTo ?? [])].sort()).toEqual(rest.sort());
+                expect([...rooms.members(roomKeyOf(had.room, undefined))].sort()).toEqual(rest.sort());
+                expect(departure?.emptied).toBe(rest.length === 0);
               }
             }
             const roomNames = new Set([...model.values()].map((m) => m.room));
