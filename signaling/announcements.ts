@@ -3,7 +3,7 @@
 // Sent one by one, churn in a big room multiplies: each join or leave is one frame to every
 // member (134 joins/s in a 200-node room was 27k frames/s). Batched, a room gets at most one
 // frame per window whatever the churn, serialised once for all its members; a node that joins
-// and leaves within one window is never announced at all.
+// and leaves within one window is announced only as gone.
 //
 // Pure apart from the injected timer, so tests can drive it by hand.
 import type { NodeId } from '../src/core/types.ts';
@@ -45,10 +45,9 @@ export class Announcer {
 
   left(room: RoomKey, id: NodeId): void {
     const changes = this.changesFor(room);
-    const before = changes.get(id);
-    // Joined and gone inside one window: nobody needs to hear of it.
-    if (before === 'joined') changes.delete(id);
-    else changes.set(id, 'left');
+    // Joined and gone inside one window: announced as gone only. Members may know it anyway
+    // (it was in their join sample, or signalled them), and must drop what they started.
+    changes.set(id, 'left');
     this.flushIfFull(room, changes);
   }
 

@@ -42,9 +42,9 @@ describe('heartbeats', () => {
     clients.push(live, dead);
     await live.join('r');
     await dead.join('r');
-    expect(await live.next()).toEqual({ type: 'peer-joined', peer: dead.id });
+    await live.announced({ joined: [dead.id] });
 
-    expect(await live.next()).toEqual({ type: 'peer-left', peer: dead.id });
+    await live.announced({ left: [dead.id] });
     expect((await dead.closed).code).toBe(1006);
     expect(running.server.stats()).toMatchObject({ deadSocketsDropped: 1, nodes: 1, connections: 1 });
 

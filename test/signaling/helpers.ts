@@ -36,11 +36,19 @@ export async function startServer(options: TabmeshServerOptions = {}): Promise<R
 }
 
 type Waiter = { resolve: (frame: ServerMessage) => void; reject: (err: Error) => void };
+type PeersFrame = Extract<ServerMessage, { type: 'peers' }>;
 
 export class TestClient {
   readonly ws: WebSocket;
   private readonly queue: ServerMessage[] = [];
   private readonly waiters: Waiter[] = [];
+  /**
+   * Announcements (`peers` frames) arrive batched, up to a window after the change, so they
+   * are kept apart from the other frames: `next()` and `drain()` never see them, and a test
+   * that is about them reads them with `announced()`.
+   */
+  readonly announcements: PeersFrame[] = [];
+  private onAnnouncement: (() => void) | null = null;
   private badFrame: string | null = null;
   /** Resolves with the close code and reason once the socket is closed. */
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -55,6 +63,11 @@ export class TestClient {
         // The server broke its own contract: fail whoever waits next.
         this.badFrame = `server sent a frame outside the protocol (${decoded.error}): ${String(data).slice(0, 200)}`;
         this.waiters.shift()?.reject(new Error(this.badFrame));
+        return;
+      }
+      if (decoded.value.type === 'peers') {
+        this.announcements.push(decoded.value);
+        this.onAnnouncement?.();
         return;
       }
       const waiter = this.waiters.shift();
@@ -112,6 +125,31 @@ export class TestClient {
         reject(new Error(`no ${what} within ${waitDeadlineMs} ms`));
       }, waitDeadlineMs);
       this.waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Waits until the announcements received so far (all batches together) name every id in
+   * `joined` as joined and every id in `left` as gone; fails after the deadline.
+   */
+  async announced(expected: { joined?: string[]; left?: string[] }): Promise<void> {
+    const holds = () => {
+      const joined = new Set(this.announcements.flatMap((f) => f.joined));
+      const left = new Set(this.announcements.flatMap((f) => f.left));
+      return (expected.joined ?? []).every((id) => joined.has(id)) && (expected.left ?? []).every((id) => left.has(id));
+    };
+    if (holds()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.onAnnouncement = null;
+        reject(new Error(`not announced within ${waitDeadlineMs} ms: ${JSON.stringify(expected)}; got ${JSON.stringify(this.announcements)}`));
+      }, waitDeadlineMs);
+      this.onAnnouncement = () => {
+        if (!holds()) return;
+        clearTimeout(timer);
+        this.onAnnouncement = null;
+        resolve();
+      };
     });
   }
 

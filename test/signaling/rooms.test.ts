@@ -93,7 +93,7 @@ describe('RoomRegistry', () => {
     rooms.join('a', 'r', node(1));
     expect(rooms.join('a', 'r2', node(2))).toMatchObject({ ok: false, code: 'already-joined' });
     expect(rooms.join('b', 'r2', node(1))).toMatchObject({ ok: false, code: 'duplicate-id' });
-    expect(rooms.membership('a')).toEqual({ room: 'r', id: node(1) });
+    expect(rooms.membership('a')).toEqual({ room: 'r', key: 'r', id: node(1) });
     expect(rooms.membership('b')).toBeUndefined();
     expect(rooms.counts()).toEqual({ rooms: 1, nodes: 1 });
   });

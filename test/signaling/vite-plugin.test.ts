@@ -40,7 +40,7 @@ describe('signalingDevPlugin', () => {
     const b = await TestClient.connect(`ws://127.0.0.1:${port}/signal`);
     await a.join('dev');
     await b.join('dev');
-    expect(await a.next()).toEqual({ type: 'peer-joined', peer: b.id });
+    await a.announced({ joined: [b.id] });
     b.send({ type: 'signal', to: a.id, data: { ok: true } });
     expect(await a.next()).toEqual({ type: 'signal', from: b.id, data: { ok: true } });
     a.close();
