@@ -31,6 +31,7 @@ import { checkJoinSignature, newChallenge } from './identity.ts';
 import { MemoryQuotaStore, type AddressQuotaStore, type QuotaKey } from './address-limits.ts';
 import { addressKey, clientAddress, type TrustedProxies } from './client-address.ts';
 import { Announcer } from './announcements.ts';
+import type { HostPolicy } from './host-allowlist.ts';
 
 export interface SignalingOptions {
   /**
@@ -40,6 +41,11 @@ export interface SignalingOptions {
    * `origin-refused`.
    */
   allowedOrigins?: readonly string[] | ((origin: string | undefined, req?: IncomingMessage) => boolean);
+  /**
+   * Host names the signaling socket answers to (host-allowlist.ts hostPolicy), so that DNS
+   * rebinding fails; an upgrade for another Host is answered 421. Default: any Host.
+   */
+  allowedHosts?: HostPolicy;
   /** How often sockets are pinged; a socket that misses one pong is dropped at the next. */
   heartbeatIntervalMs?: number;
   /** A connection that has not joined by then is closed. */
@@ -109,6 +115,8 @@ export interface SignalingStats {
   announcementFrames: number;
   /** Notices sent (a private room beside an open one, a password nobody uses). */
   notices: number;
+  /** Upgrades refused (421) because their Host is not one this server answers to. */
+  refusedHosts: number;
   /** Exceptions caught in a handler (a bug, never the client's fault); see the log. */
   internalErrors: number;
 }
@@ -210,6 +218,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     unsolicitedPongs: 0,
     announcementFrames: 0,
     notices: 0,
+    refusedHosts: 0,
     internalErrors: 0,
   };
   let closed = false;
@@ -259,6 +268,12 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
 
   const onUpgrade = guard('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (closed || pathnameOf(req.url) !== signalingPath) return; // someone else's upgrade
+    if (options.allowedHosts && !options.allowedHosts(req.headers.host)) {
+      counters.refusedHosts++;
+      socket.on('error', () => {});
+      socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nThis server does not answer to that host name.\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, guard('connection', (ws: WebSocket) => onConnection(ws, req)));
   });
   httpServer.on('upgrade', onUpgrade);

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeCodes, maxConnectionsPerAddress, maxRoomsPerAddress, maxSeatsPerAddressPerRoom } from '../../signaling/limits.ts';
 import { parseTrustedProxies } from '../../signaling/client-address.ts';
+import { MemoryQuotaStore } from '../../signaling/address-limits.ts';
 import { joinFrame, newIdentity, startServer, TestClient, type Running } from './helpers.ts';
 
 const attacker = { localAddress: '127.0.0.10' };
@@ -109,3 +110,19 @@ async function waitFor(condition: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('MemoryQuotaStore', () => {
+  it('takes up to the cap per address and key, gives back, and forgets addresses holding nothing', () => {
+    const store = new MemoryQuotaStore();
+    expect([store.tryTake('a', 'rooms', 2), store.tryTake('a', 'rooms', 2), store.tryTake('a', 'rooms', 2)]).toEqual([true, true, false]);
+    expect(store.tryTake('b', 'rooms', 2)).toBe(true);
+    expect(store.tryTake('a', 'seat:r', 1)).toBe(true);
+    expect(store.addresses()).toBe(2);
+    store.release('a', 'rooms');
+    store.release('a', 'rooms');
+    store.release('a', 'rooms'); // one too many: stays at zero
+    store.release('a', 'seat:r');
+    expect(store.held('a', 'rooms')).toBe(0);
+    expect(store.addresses()).toBe(1);
+  });
+});

@@ -7,6 +7,7 @@ import { rateLimitBurst, rateLimitBurstBytes } from '../../signaling/limits.ts';
 import type { TestClient} from './helpers.ts';
 import { joinMany, startServer, type Running } from './helpers.ts';
 import type { TabmeshServerOptions } from '../../signaling/server.ts';
+import { withinDataBounds } from '../../signaling/data-bounds.ts';
 
 let running: Running | undefined;
 const clients: TestClient[] = [];
@@ -109,5 +110,15 @@ describe('relayed data', () => {
     expect(running?.server.stats()).toMatchObject({ internalErrors: 0, closedForFlooding: 1 });
     expect(running?.server.stats().refusals['bad-message']).toBe(4);
     expect(logs.filter((line) => line.includes('internal error'))).toEqual([]);
+  });
+});
+
+describe('withinDataBounds', () => {
+  it('counts object keys and array items together, and levels from the top object', () => {
+    expect(withinDataBounds({ a: 1, b: [1, 2] }, 4, 2)).toBe(true);
+    expect(withinDataBounds({ a: 1, b: [1, 2] }, 3, 2)).toBe(false);
+    expect(withinDataBounds({ a: { b: { c: 1 } } }, 10, 3)).toBe(true);
+    expect(withinDataBounds({ a: { b: { c: {} } } }, 10, 3)).toBe(false);
+    expect(withinDataBounds({}, 0, 1)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 // The flood controls, on a clock the test moves by hand.
 import { describe, expect, it } from 'vitest';
-import { StrikeCounter, TokenBucket } from '../../signaling/rate-limit.ts';
+import { KeyedBuckets, StrikeCounter, TokenBucket } from '../../signaling/rate-limit.ts';
 
 describe('TokenBucket', () => {
   it('admits the burst at once, then the sustained rate', () => {
@@ -47,5 +47,27 @@ describe('StrikeCounter', () => {
     // 5 refusals a second for an hour never adds up.
     for (let t = 0; t < 3_600_000; t += 200) expect(strikes.strike(t)).toBe(false);
     expect(strikes.outstanding()).toBeLessThan(2);
+  });
+});
+
+describe('TokenBucket in bytes', () => {
+  it('takes a frame’s bytes at once, and charges an oversized frame as the whole burst', () => {
+    const bucket = new TokenBucket({ ratePerS: 1_000, burst: 4_000 }, 0);
+    expect(bucket.tryTake(0, 3_000)).toBe(true);
+    expect(bucket.tryTake(0, 1_500)).toBe(false);
+    expect(bucket.tryTake(1_000, 1_500)).toBe(true);
+    const fresh = new TokenBucket({ ratePerS: 1_000, burst: 4_000 }, 0);
+    expect(fresh.tryTake(0, 10_000)).toBe(true);
+    expect(fresh.tryTake(0, 1)).toBe(false);
+  });
+});
+
+describe('KeyedBuckets', () => {
+  it('limits each key on its own and stays within its size', () => {
+    const buckets = new KeyedBuckets({ ratePerS: 1, burst: 2 }, 3);
+    expect([buckets.tryTake('a', 0), buckets.tryTake('a', 0), buckets.tryTake('a', 0)]).toEqual([true, true, false]);
+    expect(buckets.tryTake('b', 0)).toBe(true);
+    for (let i = 0; i < 100; i++) buckets.tryTake(`k${i}`, 0);
+    expect(buckets.size()).toBeLessThanOrEqual(3);
   });
 });
