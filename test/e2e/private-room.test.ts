@@ -1,7 +1,8 @@
 // Issue 9, private rooms, as a person uses them: one tab makes a new room private by entering a
-// password in the page, a second tab that opens the room link is refused until it enters the
-// same password and then links with the first; a tab with a wrong password and a tab without
-// one are refused with the server's message on the page, and never link with anyone.
+// password in the page, a second tab that opens the room link is told the room is private, enters
+// the same password and then links with the first; a tab with a wrong password and a tab without
+// one are told so on the page, and never link with anyone. (Issue 19: a room with a password is a
+// namespace of its own, so those tabs land alone in their own rooms instead of being refused.)
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Duplex } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,12 +37,14 @@ async function enterPassword(page: Page, text: string, open = false): Promise<vo
   await Promise.all([page.waitForEvent('load'), page.getByTestId('room-password-submit').click()]);
 }
 
-async function expectRefused(page: Page, code: string, message: RegExp): Promise<void> {
-  const snapshot = await waitForSnapshot(page, (s) => s.signaling === 'refused' && s.signalingRefusal?.code === code, `refused with ${code}`, joinDeadlineMs);
-  expect(snapshot.signalingRefusal?.message).toMatch(message);
-  const shown = page.getByTestId('room-refusal');
+/** The tab joined, alone, and the page shows the server's notice with the password form. */
+async function expectNotice(page: Page, code: string, message: RegExp): Promise<void> {
+  const snapshot = await waitForSnapshot(page, (s) => s.signaling === 'joined' && s.signalingNotice?.code === code, `notice ${code}`, joinDeadlineMs);
+  expect(snapshot.signalingNotice?.message).toMatch(message);
+  const shown = page.getByTestId('room-notice');
   await shown.waitFor({ state: 'visible', timeout: joinDeadlineMs });
   expect(await shown.textContent()).toMatch(message);
+  await page.getByTestId('room-password-input').waitFor({ state: 'visible', timeout: joinDeadlineMs });
 }
 
 describe('private rooms in the browser', () => {
@@ -87,9 +90,9 @@ describe('private rooms in the browser', () => {
     expect(running.server.stats()).toMatchObject({ privateRooms: 1 });
   }, 120_000);
 
-  test('a tab without the password is refused with a message on the page, then joins with it and links', async () => {
+  test('a tab without the password is told the room is private on the page, then joins with it and links', async () => {
     member = await openRoom(user, running.url);
-    await expectRefused(member, 'password-required', /private: enter its password/);
+    await expectNotice(member, 'private-room-exists', /private room.*enter its password/);
     await enterPassword(member, password);
     const memberSnapshot = await waitForSnapshot(member, (s) => s.signaling === 'joined' && s.privateRoom, 'joined with the password', joinDeadlineMs);
     const creatorId = (await snapshotOf(creator)).id;
@@ -103,13 +106,13 @@ describe('private rooms in the browser', () => {
     for (const plain of ['a=fingerprint', 'a=ice-ufrag', 'candidate:', '"sdp"', '"offer"']) expect(relayed, `the server relayed ${plain}`).not.toContain(plain);
   }, 180_000);
 
-  test('a tab with a wrong password and a tab without one are refused on the page and never link', async () => {
+  test('a tab with a wrong password and a tab without one are told so on the page and never link', async () => {
     wrong = await openRoom(user, running.url);
-    await expectRefused(wrong, 'password-required', /private/);
+    await expectNotice(wrong, 'private-room-exists', /private room/);
     await enterPassword(wrong, 'not the right password');
-    await expectRefused(wrong, 'wrong-password', /wrong password for room/);
+    await expectNotice(wrong, 'password-mismatch', /nobody in room "vault-[a-z0-9]+" uses this password/);
     without = await openRoom(user, running.url);
-    await expectRefused(without, 'password-required', /private: enter its password/);
+    await expectNotice(without, 'private-room-exists', /private room.*enter its password/);
 
     const outsiders = await Promise.all([wrong, without].map(async (p) => (await snapshotOf(p)).id));
     for (const page of [wrong, without]) {
@@ -126,12 +129,12 @@ describe('private rooms in the browser', () => {
         expect(linkedPeers(s)).not.toContain(outsider);
       }
     }
-    expect(running.server.stats().refusals).toMatchObject({ 'wrong-password': 1 });
-    expect(running.server.stats().refusals['password-required']).toBeGreaterThanOrEqual(3);
+    expect(running.server.stats().notices).toBeGreaterThanOrEqual(4);
+    expect(running.server.stats().privateRooms).toBe(2);
     await Promise.all([wrong.close(), without.close()]);
   }, 180_000);
 
-  test('a password cannot take over an open room with members; the page offers to join without one', async () => {
+  test('a password cannot take over an open room with members: it makes a room of its own, and forgetting it rejoins the open one', async () => {
     const openRoom2 = `${room}-open`;
     const goTo = async (): Promise<Page> => {
       const page = await user.newPage();
@@ -141,16 +144,19 @@ describe('private rooms in the browser', () => {
     };
     const first = await goTo();
     const second = await goTo();
-    // Through window.tabmesh this time (the form is only offered to a tab alone or refused).
-    await Promise.all([second.waitForEvent('load'), second.evaluate((p) => void window.tabmesh.setRoomPassword(p), password).catch(() => undefined)]);
-    // (the reload may tear down the evaluation's context before it answers: that is the point)
-    await expectRefused(second, 'room-not-private', /is open.*pick another room name/);
-    const forget = second.getByTestId('room-password-forget');
-    expect(await forget.textContent()).toMatch(/Join without a password/);
-    await Promise.all([second.waitForEvent('load'), forget.click()]);
-    const rejoined = await waitForSnapshot(second, (s) => s.signaling === 'joined' && !s.privateRoom, 'joined the open room again', joinDeadlineMs);
     const firstId = (await snapshotOf(first)).id;
     await waitForSnapshot(second, (s) => linkedPeers(s).includes(firstId), 'linked in the open room', joinDeadlineMs);
+    // Through window.tabmesh this time (the form is only offered to a tab alone or told something).
+    await Promise.all([second.waitForEvent('load'), second.evaluate((p) => void window.tabmesh.setRoomPassword(p), password).catch(() => undefined)]);
+    // (the reload may tear down the evaluation's context before it answers: that is the point)
+    const alone = await waitForSnapshot(second, (s) => s.signaling === 'joined' && s.privateRoom, 'joined a private room of that name', joinDeadlineMs);
+    expect(alone.knownPeers).toEqual([]);
+    // The open room is untouched: the first tab is still in it, open.
+    expect((await snapshotOf(first)).signaling).toBe('joined');
+    const forget = second.getByTestId('room-password-forget');
+    await Promise.all([second.waitForEvent('load'), forget.click()]);
+    const rejoined = await waitForSnapshot(second, (s) => s.signaling === 'joined' && !s.privateRoom, 'joined the open room again', joinDeadlineMs);
+    await waitForSnapshot(second, (s) => linkedPeers(s).includes(firstId), 'linked in the open room again', joinDeadlineMs);
     expect(rejoined.signalingRefusal).toBeNull();
     await Promise.all([first.close(), second.close()]);
   }, 180_000);

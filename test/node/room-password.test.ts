@@ -77,7 +77,7 @@ describe('loadRoomPassword', () => {
 });
 
 describe('Node peers in a private room', () => {
-  test('two with the password file link; one without is refused with the reason and links with nobody', async () => {
+  test('two with the password file link; one without lands in the open room of that name, is told why, and links with nobody', async () => {
     const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: dir });
     const { url } = await server.listen();
     const file = join(dir, 'room-password');
@@ -87,17 +87,17 @@ describe('Node peers in a private room', () => {
     const started: NodePeerProcess[] = [a, b];
     try {
       await a.waitFor((s) => s.id !== null && s.signaling === 'joined', 'A joined', 40_000);
-      // Only now: the first join decides whether the room is private.
+      // Only now, so that the private room exists when the outsider joins (and it gets the notice).
       const outsider = NodePeerProcess.start('vault', url);
       started.push(outsider);
       await b.waitFor((s) => s.id !== null && s.signaling === 'joined', 'B joined', 40_000);
       await a.waitFor((s) => s.links.has(b.id), 'A linked to B', 40_000);
-      await outsider.waitFor((s) => s.signaling === 'refused', 'the outsider refused', 40_000);
-      const refusedLine = JSON.stringify(outsider.events.filter((e) => e.event === 'signaling' && e['status'] === 'refused'));
-      expect(refusedLine).toMatch(/private: enter its password/);
+      await outsider.waitFor((_, events) => events.some((e) => e.event === 'signaling-notice'), 'the outsider told of the private room', 40_000);
+      const notice = JSON.stringify(outsider.events.filter((e) => e.event === 'signaling-notice'));
+      expect(notice).toMatch(/private-room-exists.*private room: you are in the open room of that name; to join the private one, enter its password/);
       expect(outsider.state.links.size).toBe(0);
       expect(a.state.links.has(outsider.id)).toBe(false);
-      expect(server.stats()).toMatchObject({ privateRooms: 1, nodes: 2 });
+      expect(server.stats()).toMatchObject({ rooms: 2, privateRooms: 1, nodes: 3 });
     } finally {
       await Promise.all(started.map((p) => p.dispose()));
       await server.close();
