@@ -68,7 +68,7 @@ export interface TabmeshApi {
    * Private rooms: remembers `password` for this tab's room (sessionStorage, never the URL) and
    * reloads the page, so the node starts again and joins with it; null forgets it. A password
    * under 8 characters rejects with the reason. snapshot().privateRoom and
-   * snapshot().signalingRefusal tell how it went.
+   * snapshot().signalingNotice tell how it went (a password nobody in the room uses: 'password-mismatch').
    */
   setRoomPassword(password: string | null): Promise<void>;
   /** Fault injection and deep reads for the chaos run and devtools (flood, acceptedTasks): src/debug-api.ts. */
