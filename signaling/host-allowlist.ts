@@ -38,11 +38,22 @@ export function parseAllowedHosts(text: string): { ok: true; value: string[] } |
   return { ok: true, value: items };
 }
 
+/** How often, at most, a Host that names an unknown IP address makes the interfaces be read again. */
+export const interfaceRefreshMs = 1_000;
+
+type Interfaces = NodeJS.Dict<NetworkInterfaceInfo[]>;
+
 export interface HostPolicyOptions {
   /** The address the server listens on (0.0.0.0 or :: for every interface). */
   listenHost: string;
-  /** This machine's interfaces (os.networkInterfaces()), for a wildcard listen address. */
-  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /**
+   * This machine's interfaces, for a wildcard listen address: a snapshot, or a function
+   * (os.networkInterfaces) read again — at most every interfaceRefreshMs — when a Host names an
+   * address not seen yet, so addresses that appear after start (DHCP, a new veth) are served.
+   */
+  interfaces: Interfaces | (() => Interfaces);
+  /** Milliseconds on a monotonic clock, for the refresh (default performance.now). */
+  now?: () => number;
   /** Names to allow besides the defaults (parseAllowedHosts); `*` allows any host. */
   allowed?: readonly string[];
 }
@@ -58,15 +69,22 @@ export function hostPolicy(options: HostPolicyOptions): HostPolicy {
   const suffixes = ['.localhost'];
   const listen = normalisedHostname(options.listenHost);
   const wildcard = listen === null || listen === '0.0.0.0' || listen === '::';
-  if (!wildcard) exact.add(listen);
-  else {
-    for (const infos of Object.values(options.interfaces)) {
+  const machine = new Set<string>();
+  const readInterfaces = typeof options.interfaces === 'function' ? options.interfaces : () => options.interfaces as Interfaces;
+  const now = options.now ?? (() => performance.now());
+  let readAtMs = -Infinity;
+  const refresh = () => {
+    readAtMs = now();
+    machine.clear();
+    for (const infos of Object.values(readInterfaces())) {
       for (const info of infos ?? []) {
         const address = normalisedHostname(info.address.split('%')[0] as string);
-        if (address !== null) exact.add(address);
+        if (address !== null) machine.add(address);
       }
     }
-  }
+  };
+  if (!wildcard) exact.add(listen);
+  else refresh();
   for (const item of allowed) {
     if (item.startsWith('.')) suffixes.push(item);
     else exact.add(normalisedHostname(item) ?? item);
@@ -75,8 +93,13 @@ export function hostPolicy(options: HostPolicyOptions): HostPolicy {
     if (hostHeader === undefined) return true;
     const name = normalisedHostname(stripPort(hostHeader));
     if (name === null) return false;
-    if (exact.has(name) || isLoopbackV4(name)) return true;
-    return suffixes.some((suffix) => name.endsWith(suffix) || name === suffix.slice(1));
+    if (exact.has(name) || isLoopbackV4(name) || machine.has(name)) return true;
+    if (suffixes.some((suffix) => name.endsWith(suffix) || name === suffix.slice(1))) return true;
+    if (wildcard && isIP(name) !== 0 && typeof options.interfaces === 'function' && now() - readAtMs >= interfaceRefreshMs) {
+      refresh();
+      return machine.has(name);
+    }
+    return false;
   };
 }
 

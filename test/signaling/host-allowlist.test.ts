@@ -23,6 +23,21 @@ describe('host policy', () => {
     expect(policy(undefined)).toBe(true);
   });
 
+  it('reads the interfaces again for an address it has not seen, at most once a second', () => {
+    let interfaces = {};
+    let reads = 0;
+    let t = 0;
+    const policy = hostPolicy({ listenHost: '0.0.0.0', interfaces: () => (reads++, interfaces), now: () => t });
+    expect(policy('192.168.1.20')).toBe(false);
+    interfaces = lan; // an address that came up after the start
+    expect(policy('192.168.1.20')).toBe(false); // too soon to read again
+    t += 1_000;
+    expect(policy('192.168.1.20')).toBe(true);
+    const before = reads;
+    for (let i = 0; i < 100; i++) policy('198.51.100.1');
+    expect(reads - before).toBeLessThanOrEqual(1);
+  });
+
   it('listening on one address, answers to that one, not to the machine’s others', () => {
     const policy = hostPolicy({ listenHost: '127.0.0.1', interfaces: lan });
     expect(policy('127.0.0.1:1')).toBe(true);
