@@ -45,13 +45,17 @@ export const maxIdsPerPeersFrame = 256;
 export const maxDataKeys = 256;
 export const maxDataDepth = 8;
 
-/** Relayed `data`: any JSON object, but small in keys and depth so relaying it costs little. */
+/**
+ * Relayed `data`: any JSON object, but small in keys and depth so relaying it costs little. The
+ * bounds are checked first, before anything walks every key of a hostile object.
+ */
 const relayedDataSchema = v.pipe(
-  plainObjectSchema,
+  v.custom<Record<string, unknown>>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'must be a JSON object (not an array, a string or null)'),
   v.check(
     (value) => withinDataBounds(value, maxDataKeys, maxDataDepth),
     `data: at most ${maxDataKeys} keys and array items in all, nested at most ${maxDataDepth} levels deep (a signal is a small object)`,
   ),
+  plainObjectSchema,
 );
 
 const roomSchema = v.pipe(
