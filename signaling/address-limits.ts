@@ -4,6 +4,10 @@
 //
 // Every take is paired with exactly one release by the caller (hub.ts releases on close, on
 // leave and when a room empties), so counts return to zero and the map shrinks with them.
+//
+// For a cluster store (Redis: INCR with a cap in a Lua script, DECR, keys with a TTL refreshed
+// by each live process so a dead process's units expire) the calls would become asynchronous;
+// hub.ts takes quota at two points only (a new connection, admitJoin), which can await.
 
 /** What a quota counts. `seat:<room>` is one per room, so no address can fill a room. */
 export type QuotaKey = 'connections' | 'rooms' | `seat:${string}`;
