@@ -45,7 +45,19 @@ export const clientConfigSchema = v.object({
 });
 export type ClientConfig = v.InferOutput<typeof clientConfigSchema>;
 
-/** What GET /config.json answers; the policy only when it is not the default. */
-export function clientConfigBody(iceServers: IceServerConfig, iceTransportPolicy: IceTransportPolicy = 'all'): string {
-  return JSON.stringify(iceTransportPolicy === 'all' ? { iceServers } : { iceServers, iceTransportPolicy });
+/**
+ * The URLs other devices open (`https://<lan-address>:PORT/` when the server speaks TLS), as
+ * the server prints them at start-up. A page on localhost cannot know this machine's LAN
+ * address; the welcome card's link and QR code take it from here.
+ */
+export const lanUrlsSchema = v.pipe(v.array(v.pipe(v.string(), v.url(), v.regex(/^https?:/))), v.maxLength(64));
+export const pageShareSchema = v.object({ lanUrls: v.optional(lanUrlsSchema, []) });
+
+/** What GET /config.json answers; the policy only when it is not the default, the LAN URLs only when known. */
+export function clientConfigBody(iceServers: IceServerConfig, iceTransportPolicy: IceTransportPolicy = 'all', lanUrls: readonly string[] = []): string {
+  return JSON.stringify({
+    iceServers,
+    ...(iceTransportPolicy === 'all' ? {} : { iceTransportPolicy }),
+    ...(lanUrls.length > 0 ? { lanUrls } : {}),
+  });
 }
