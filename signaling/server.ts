@@ -14,7 +14,7 @@ import { clientConfigBody, clientConfigPath, type IceServerConfig, type IceTrans
 import { applySecurityHeaders } from './headers.ts';
 import { originPolicy } from './origins.ts';
 import { iceServersForPage, type TurnRestConfig } from './turn-credentials.ts';
-import { createProtocolFront, type FrontCounters } from './tls-front.ts';
+import { createProtocolFront, firstByteDeadlineMs, type FrontCounters } from './tls-front.ts';
 import { httpsRedirectTarget, sendBadHost, sendHttpsRedirect } from './https-redirect.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
@@ -56,6 +56,9 @@ export interface TabmeshServerOptions extends SignalingOptions {
    * to https (https-redirect.ts). Default: plain HTTP only.
    */
   tls?: { cert: string; key: string };
+  /** Tests shorten the deadlines for a half TLS handshake and for a connection that sends nothing. */
+  tlsHandshakeTimeoutMs?: number;
+  firstByteDeadlineMs?: number;
   /** The URLs other devices open (as printed at start-up); pages read them in /config.json for the welcome card's link and QR code. */
   lanUrls?: readonly string[];
 }
@@ -118,7 +121,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
     }
   };
   const httpServer = createServer(onRequest);
-  const httpsServer = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: tlsHandshakeTimeoutMs }, onRequest) : null;
+  const httpsServer = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: options.tlsHandshakeTimeoutMs ?? tlsHandshakeTimeoutMs }, onRequest) : null;
   if (httpsServer) {
     // One hub for both: upgrades that arrived over TLS go where the plain ones go.
     httpsServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => httpServer.emit('upgrade', req, socket, head));
@@ -128,7 +131,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
     });
   }
   // With TLS, a front takes the port and hands each socket to one of the two; without, the HTTP server listens itself.
-  const front = httpsServer ? createProtocolFront(httpServer, httpsServer, tlsStats) : null;
+  const front = httpsServer ? createProtocolFront(httpServer, httpsServer, tlsStats, options.firstByteDeadlineMs ?? firstByteDeadlineMs) : null;
   const listener: NetServer = front ? front.server : httpServer;
   // Stricter than the hub's own default: this server's pages, this machine, or the listed origins.
   const allowedOrigins = typeof options.allowedOrigins === 'function' ? options.allowedOrigins : originPolicy(options.allowedOrigins);

@@ -23,7 +23,7 @@ export interface ProtocolFront {
   destroyAll(): void;
 }
 
-export function createProtocolFront(plain: HttpServer, secure: HttpsServer, counters: FrontCounters): ProtocolFront {
+export function createProtocolFront(plain: HttpServer, secure: HttpsServer, counters: FrontCounters, silentDeadlineMs = firstByteDeadlineMs): ProtocolFront {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket: Socket) => {
     sockets.add(socket);
@@ -34,7 +34,7 @@ export function createProtocolFront(plain: HttpServer, secure: HttpsServer, coun
       socket.destroy();
     };
     socket.on('error', onEarlyError);
-    socket.setTimeout(firstByteDeadlineMs, () => {
+    socket.setTimeout(silentDeadlineMs, () => {
       counters.silentConnections++;
       socket.destroy();
     });
