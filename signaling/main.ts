@@ -42,6 +42,7 @@ const server = createTabmeshServer({
   ...(command.turnRest ? { turnRest: command.turnRest } : {}),
   ...(tls ? { tls: { cert: tls.material.cert, key: tls.material.key } } : {}),
   lanUrls,
+  ...(tls?.generated ? { certFingerprint: tls.material.fingerprint256 } : {}),
   log: (line) => console.error(line),
 });
 

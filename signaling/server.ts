@@ -61,6 +61,8 @@ export interface TabmeshServerOptions extends SignalingOptions {
   firstByteDeadlineMs?: number;
   /** The URLs other devices open (as printed at start-up); pages read them in /config.json for the welcome card's link and QR code. */
   lanUrls?: readonly string[];
+  /** SHA-256 fingerprint of a self-signed certificate, for the welcome card (people compare it with the browser's warning). */
+  certFingerprint?: string;
 }
 
 /** A TLS handshake that has not finished after this long is dropped (a scanner's half hello). */
@@ -146,7 +148,10 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   function clientConfig(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     const iceServers = iceServersForPage(options.iceServers ?? [], options.turnRest ?? null, (options.wallClockMs ?? Date.now)());
-    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all', options.lanUrls ?? []));
+    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all', {
+        lanUrls: options.lanUrls ?? [],
+        ...(options.certFingerprint ? { certFingerprint: options.certFingerprint } : {}),
+      }));
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {

@@ -124,6 +124,6 @@ function clientConfigMiddleware(config: DevConfig, lanUrls: () => readonly strin
     const path = (req.url ?? '/').split('?')[0];
     if (path !== clientConfigPath || req.method !== 'GET') return next();
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(clientConfigBody(iceServersForPage(config.iceServers, config.turnRest, Date.now()), config.iceTransportPolicy, lanUrls()));
+    res.end(clientConfigBody(iceServersForPage(config.iceServers, config.turnRest, Date.now()), config.iceTransportPolicy, { lanUrls: lanUrls() }));
   };
 }
