@@ -71,6 +71,17 @@ describe('HTTPS for other devices', () => {
     await waitForSnapshot(phone, (s) => s.memory['from-desk'] === 'hello over http', 'the https page has the localhost tab write');
   });
 
+  test('the production build it serves publishes no source maps', async () => {
+    const html = await (await fetch(lan.localUrl)).text();
+    const scripts = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const src of scripts) {
+      const js = await (await fetch(new URL(src, lan.localUrl))).text();
+      expect(js, src).not.toContain('sourceMappingURL');
+      expect((await fetch(new URL(`${src}.map`, lan.localUrl))).headers.get('content-type'), `${src}.map`).not.toMatch(/json/);
+    }
+  });
+
   test('no page load warned about the Permissions-Policy', () => {
     expect(consoleLines.filter((line) => /permissions-policy|unrecognized feature/i.test(line))).toEqual([]);
   });
