@@ -34,7 +34,7 @@ export function certificateLines(tls: PreparedTls | null): string[] {
     '  Browsers on other devices warn that it is not trusted. Open the warning\'s certificate details and',
     '  check that its SHA-256 fingerprint is this one before you accept it:',
     `  ${material.fingerprint256}`,
-    '  (--tls-cert/--tls-key serve a trusted certificate instead, e.g. one from mkcert.)',
+    '  (--tls-cert/--tls-key, or TABMESH_TLS_CERT/TABMESH_TLS_KEY, serve a trusted certificate instead, e.g. from mkcert.)',
   ];
 }
 

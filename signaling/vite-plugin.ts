@@ -26,7 +26,8 @@ import { devSecurityHeaders } from './headers.ts';
 import { originPolicy } from './origins.ts';
 import { parseCliArgs } from './cli.ts';
 import { iceServersForPage } from './turn-credentials.ts';
-import { certificateNames, prepareTls } from './tls-setup.ts';
+import { certificateNames, prepareTls, type PreparedTls } from './tls-setup.ts';
+import { certificateLines } from './startup-lines.ts';
 
 /** The environment variables of the production server that mean the same in dev. */
 const sharedEnvNames = ['ICE_SERVERS', 'ICE_TRANSPORT_POLICY', 'ALLOWED_ORIGINS', 'TABMESH_TURN_URLS', 'TABMESH_TURN_SECRET', 'TABMESH_TURN_TTL'] as const;
@@ -47,7 +48,7 @@ function devConfigFromEnv(env: NodeJS.ProcessEnv): DevConfig {
  * `npm start`; undefined when off. A certificate that will not do stops the dev server with
  * the same line `npm start` prints (the file and the problem).
  */
-export async function devHttpsFromEnv(env: NodeJS.ProcessEnv): Promise<ServerOptions['https'] | undefined> {
+export async function devHttpsFromEnv(env: NodeJS.ProcessEnv): Promise<(ServerOptions['https'] & { tls: PreparedTls }) | undefined> {
   const on = env['TABMESH_DEV_HTTPS'];
   if (on === undefined || on === '' || /^(0|false|no)$/i.test(on)) return undefined;
   if (!/^(1|true|yes)$/i.test(on)) throw new Error(`TABMESH_DEV_HTTPS must be 1 (HTTPS on) or 0, got "${on}"`);
@@ -57,13 +58,15 @@ export async function devHttpsFromEnv(env: NodeJS.ProcessEnv): Promise<ServerOpt
   // Named for every interface, as npm start names it, so both reuse the one stored certificate.
   const tls = await prepareTls(parsed.tls, resolve(parsed.dataDir), certificateNames('0.0.0.0', networkInterfaces(), hostname()), Date.now());
   if (!tls) return undefined;
-  return { cert: tls.material.cert, key: tls.material.key };
+  return { cert: tls.material.cert, key: tls.material.key, tls };
 }
 
 export function signalingDevPlugin(options: SignalingOptions & { env?: NodeJS.ProcessEnv } = {}): Plugin {
   const { env = process.env, ...signalingOptions } = options;
   /** What other devices open (Vite's Network URLs), for /config.json; known once Vite listens. */
   let lanUrls: () => readonly string[] = () => [];
+  /** The certificate when TABMESH_DEV_HTTPS=1 turned HTTPS on (set by the config hook). */
+  let devTls: PreparedTls | null = null;
   const attach = (httpServer: HttpServer | null, middlewares: Connect.Server, warn: (msg: string) => void) => {
     const config = devConfigFromEnv(env);
     // Headers first, so every answer of Vite's own middlewares (pages, modules, errors) has them.
@@ -78,11 +81,17 @@ export function signalingDevPlugin(options: SignalingOptions & { env?: NodeJS.Pr
   return {
     name: 'tabmesh-signaling',
     async config() {
-      const https = await devHttpsFromEnv(env);
-      return https ? { server: { https }, preview: { https } } : {};
+      const prepared = await devHttpsFromEnv(env);
+      if (!prepared) return {};
+      const { tls, ...https } = prepared;
+      devTls = tls;
+      return { server: { https }, preview: { https } };
     },
     configureServer(server) {
       lanUrls = () => server.resolvedUrls?.network ?? [];
+      // Vite prints the https URLs; the fingerprint to compare with a device's warning is ours to print.
+      const tls = devTls;
+      if (tls) server.httpServer?.once('listening', () => server.config.logger.info(certificateLines(tls).join('\n')));
       attach(server.httpServer as HttpServer | null, server.middlewares, (msg) => server.config.logger.warn(msg));
     },
     configurePreviewServer(server) {
