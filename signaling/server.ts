@@ -148,10 +148,8 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   function clientConfig(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     const iceServers = iceServersForPage(options.iceServers ?? [], options.turnRest ?? null, (options.wallClockMs ?? Date.now)());
-    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all', {
-        lanUrls: options.lanUrls ?? [],
-        ...(options.certFingerprint ? { certFingerprint: options.certFingerprint } : {}),
-      }));
+    const share = { lanUrls: options.lanUrls ?? [], ...(options.certFingerprint ? { certFingerprint: options.certFingerprint } : {}) };
+    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all', share));
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {

@@ -97,6 +97,10 @@ describe('a supplied certificate', () => {
     const material = loadSuppliedTls(write('c.pem', pair.cert), write('k.pem', pair.key), now);
     expect(material.fingerprint256).toBe(new X509Certificate(pair.cert).fingerprint256);
     expect(material.spkiSha256).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    // A full chain (leaf first, as CAs and mkcert hand it out) is checked by its leaf.
+    const issuer = await generateSelfSignedCertificate({ dns: ['issuer.test'], ips: [] }, now);
+    const chained = loadSuppliedTls(write('full.pem', pair.cert + issuer.cert), write('k2.pem', pair.key), now);
+    expect(chained.fingerprint256).toBe(material.fingerprint256);
   });
 
   it('refuses a missing or unreadable file, naming it', async () => {
