@@ -71,7 +71,7 @@ function insecureContext(page: PageAddress, hidden: string[]): MissingCapability
       `This page was opened at ${page.protocol}//${page.host}, which is not a secure context: only https:// pages and http://localhost are.` + hides,
     browsers: 'Every browser requires this; no browser setting or update changes it.',
     advice: https
-      ? `Open ${https} instead: the Tabmesh server answers HTTPS on the same port. With the certificate it made itself, the browser warns first; compare the SHA-256 fingerprint it shows with the one the server printed when it started, then accept it.`
+      ? `Open ${https} instead: the Tabmesh server answers HTTPS on the same port (unless it was started with --no-tls). With the certificate it made itself, the browser warns first; compare the SHA-256 fingerprint it shows with the one the server printed when it started, then accept it.`
       : 'Open Tabmesh from its https:// address, or from http://localhost on the machine that runs the server.',
     ...(https ? { openInstead: https } : {}),
   };
@@ -81,14 +81,14 @@ const describe: Record<Exclude<CapabilityCode, 'insecure-context'>, (detail: str
   'no-ed25519': (detail) => ({
     code: 'no-ed25519',
     feature: 'Ed25519 signatures in WebCrypto',
-    explanation: `Every node signs what it says with an Ed25519 key and checks its peers' signatures. In this browser ${detail}.`,
+    explanation: `Every node signs what it says with an Ed25519 key and checks its peers' signatures. In this browser, ${detail}.`,
     browsers: 'Chrome and Edge 137 or newer, Firefox 129 or newer, Safari 17 or newer.',
     advice: updateAdvice,
   }),
   'no-web-locks': (detail) => ({
     code: 'no-web-locks',
     feature: 'Web Locks (navigator.locks)',
-    explanation: `Tabs of one browser claim separate storage slots with Web Locks, so two tabs never share one identity. In this browser ${detail}.`,
+    explanation: `Tabs of one browser claim separate storage slots with Web Locks, so two tabs never share one identity. In this browser, ${detail}.`,
     browsers: 'Chrome and Edge 79 or newer, Firefox 96 or newer, Safari 15.4 or newer.',
     advice: updateAdvice,
   }),
@@ -103,14 +103,14 @@ const describe: Record<Exclude<CapabilityCode, 'insecure-context'>, (detail: str
   'no-module-worker': (detail) => ({
     code: 'no-module-worker',
     feature: 'Module workers',
-    explanation: `The protocol runs in a Web Worker loaded as a JavaScript module. In this browser ${detail}.`,
+    explanation: `The protocol runs in a Web Worker loaded as a JavaScript module. In this browser, ${detail}.`,
     browsers: 'Chrome and Edge 80 or newer, Firefox 114 or newer, Safari 15 or newer.',
     advice: updateAdvice,
   }),
   'no-webrtc': (detail) => ({
     code: 'no-webrtc',
     feature: 'WebRTC (RTCPeerConnection)',
-    explanation: `Tabs and devices link to each other directly over WebRTC data channels. In this browser ${detail}.`,
+    explanation: `Tabs and devices link to each other directly over WebRTC data channels. In this browser, ${detail}.`,
     browsers: `Every browser that has the rest has it (${supportedBrowsers}); a privacy extension or setting (Firefox: media.peerconnection.enabled) can turn it off.`,
     advice: 'Turn WebRTC back on for this site (in the extension or setting that blocks it), or use another browser.',
   }),

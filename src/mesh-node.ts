@@ -91,7 +91,10 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const needConfig = options.iceServers === undefined || options.iceTransportPolicy === undefined;
   // /config.json is fetched while the browser is checked (configuredIce never rejects).
   const configuring = needConfig ? configuredIce() : null;
+  const checkStart = performance.now();
   await requireCapabilities();
+  // How long the check held up the start, for devtools' performance panel.
+  performance.measure('tabmesh: capability check', { start: checkStart });
   // The worker's script loads while the slot is claimed and /config.json arrives (the init
   // message waits for both); the supervisor takes this worker as its first.
   let firstWorker: EarlyWorker | null = new EarlyWorker(startWorker());
