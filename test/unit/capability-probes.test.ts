@@ -18,6 +18,7 @@ import {
 import { probeEd25519 } from '../../src/crypto/ed25519-probe.ts';
 import { workerCapabilityRefusal } from '../../src/worker/capability-check.ts';
 import { CapabilityError } from '../../src/capabilities.ts';
+import { decodeWorkerToPage } from '../../src/worker/protocol.ts';
 
 const notSupported = () => Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError'));
 
@@ -230,5 +231,14 @@ describe("the protocol worker's own check", () => {
       code: 'no-ed25519',
       message: expect.stringContaining('NotSupportedError'),
     });
+  });
+
+  test("its fatal report carries the code across postMessage; an unknown code is refused", () => {
+    expect(decodeWorkerToPage({ type: 'fatal', message: 'no WebCrypto', code: 'insecure-context' })).toEqual({
+      ok: true,
+      value: { type: 'fatal', message: 'no WebCrypto', code: 'insecure-context' },
+    });
+    expect(decodeWorkerToPage({ type: 'fatal', message: 'crashed' }).ok).toBe(true);
+    expect(decodeWorkerToPage({ type: 'fatal', message: 'x', code: 'no-such-thing' })).toMatchObject({ ok: false, error: expect.stringMatching(/^code:/) });
   });
 });
