@@ -89,7 +89,7 @@ const describe: Record<Exclude<CapabilityCode, 'insecure-context'>, (detail: str
     code: 'no-web-locks',
     feature: 'Web Locks (navigator.locks)',
     explanation: `Tabs of one browser claim separate storage slots with Web Locks, so two tabs never share one identity. In this browser, ${detail}.`,
-    browsers: 'Chrome and Edge 79 or newer, Firefox 96 or newer, Safari 15.4 or newer.',
+    browsers: 'Chrome 69 or newer, Edge 79 or newer, Firefox 96 or newer, Safari 15.4 or newer.',
     advice: updateAdvice,
   }),
   'no-indexeddb': (detail) => ({
