@@ -12,13 +12,16 @@ const debianFirefox = '/usr/bin/firefox-esr';
  * profile already turns off updates, telemetry and safe browsing.)
  */
 export const firefoxPrefs: Record<string, string | number | boolean> = {
-  // Gather host candidates on 127.0.0.1 (Firefox leaves loopback out by default).
+  // Gather host candidates on 127.0.0.1 and ::1 (Firefox leaves loopback out by default).
+  // Without it no Firefox tab links (tried: the link wait times out).
   'media.peerconnection.ice.loopback': true,
-  // Real host addresses instead of mDNS names, which cannot resolve without multicast.
-  'media.peerconnection.ice.obfuscate_host_addresses': false,
   // With a microphone grant Firefox offers every interface's address; without it only the
-  // default route's, and a loopback-only namespace has no default route.
+  // default route's, and a loopback-only namespace has no default route. Also required (tried).
   'permissions.default.microphone': 1,
+  // Real host addresses instead of mDNS names, which cannot resolve without multicast. The
+  // microphone grant already turns the obfuscation off (tried); kept so that does not matter.
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // No permission prompt, which a headless browser could not answer.
   'media.navigator.permission.disabled': true,
   // Background tabs keep honest timers (as chromiumArgs' --disable-background-timer-throttling).
   'dom.min_background_timeout_value': 4,
