@@ -33,12 +33,17 @@ interface Tab {
   run<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
 }
 
+/** An error from a page names the tab it came from. */
+const fromTab = (label: string) => (error: unknown) => {
+  throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+};
+
 function firefoxTab(label: string, page: FirefoxPage): Tab {
-  return { label, browser: 'firefox', id: '', run: (fn, arg) => page.evaluate(fn as (a: unknown) => never, arg) };
+  return { label, browser: 'firefox', id: '', run: (fn, arg) => page.evaluate(fn as (a: unknown) => never, arg).catch(fromTab(label)) };
 }
 
 function chromiumTab(label: string, page: ChromiumPage): Tab {
-  return { label, browser: 'chromium', id: '', run: (fn, arg) => page.evaluate(fn as (a: unknown) => never, arg) };
+  return { label, browser: 'chromium', id: '', run: (fn, arg) => page.evaluate(fn as (a: unknown) => never, arg).catch(fromTab(label)) };
 }
 
 /** The snapshot as JSON text, so both drivers hand back the same plain data. */
@@ -90,7 +95,9 @@ describe('a room of two Firefox and two Chromium tabs', () => {
     // Alternate the browsers, so each joins a room that already holds the other.
     for (let i = 0; i < 2; i++) {
       const firefoxUser = await firefox.createBrowserContext();
-      const firefoxPage = await firefoxUser.newPage();
+      // A window each, as each Chromium context gets: a tab of its own that is not in the
+      // background, where Firefox would throttle its timers.
+      const firefoxPage = await firefoxUser.newPage({ type: 'window' });
       firefoxPage.on('pageerror', (error) => console.error(`[Firefox page error] ${(error as Error).message}`));
       await firefoxPage.evaluateOnNewDocument(recordPeerConnectionsInPage);
       await firefoxPage.goto(url);
@@ -116,6 +123,7 @@ describe('a room of two Firefox and two Chromium tabs', () => {
     for (const tab of tabs) {
       const agent = await tab.run(() => navigator.userAgent, undefined);
       expect(agent, tab.label).toMatch(tab.browser === 'firefox' ? /Firefox\/\d+/ : /Chrome\/\d+/);
+      expect(await tab.run(() => document.visibilityState, undefined), `${tab.label} is visible`).toBe('visible');
     }
     expect(new Set(tabs.map((t) => t.id)).size).toBe(4);
     const links = execFileSync('nsenter', [`--net=${ns!.netnsPath}`, 'ip', '-o', 'link', 'show'], { encoding: 'utf8' });
@@ -209,5 +217,12 @@ describe('a room of two Firefox and two Chromium tabs', () => {
       return { width: result.width, height: result.height, unset };
     }, jobId);
     expect(image).toEqual({ width: 512, height: 256, unset: 0 });
+  });
+
+  test('no tab had to restart its protocol worker along the way', async () => {
+    for (const tab of tabs) {
+      const { recovery } = (await snapshotOf(tab))!;
+      expect(recovery.restarts, `${tab.label}: restarts (last reason: ${recovery.lastReason})`).toBe(0);
+    }
   });
 });
