@@ -44,6 +44,9 @@ export interface LoopbackNamespace {
   close(): Promise<void>;
 }
 
+/** A word for sh, whatever it holds (a browser path with spaces, say). */
+const shellQuoted = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
 function namespaceError(detail: string): Error {
   return new Error(
     `This test runs its server and browsers in a network namespace of their own ` +
@@ -115,7 +118,7 @@ export async function startLoopbackNamespace(staticDir: string): Promise<Loopbac
     netnsPath,
     wrap(executable, name) {
       const path = join(dir, name);
-      writeFileSync(path, `#!/bin/sh\nexec nsenter --net=${netnsPath} -- ${executable} "$@"\n`);
+      writeFileSync(path, `#!/bin/sh\nexec nsenter --net=${netnsPath} -- ${shellQuoted(executable)} "$@"\n`);
       chmodSync(path, 0o755);
       return path;
     },
