@@ -21,9 +21,12 @@ export async function startServer(port = 0): Promise<RunningServer> {
   return { server, url, stop: () => server.close() };
 }
 
-/** A separate Chromium process: a separate "device" with its own profile and IndexedDB. */
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: inject('chromePath'), headless: true, args: chromiumArgs });
+/**
+ * A separate Chromium process: a separate "device" with its own profile and IndexedDB.
+ * `executablePath` may be a wrapper script (one that enters a network namespace, say).
+ */
+export async function launchBrowser(executablePath: string = inject('chromePath')): Promise<Browser> {
+  return chromium.launch({ executablePath, headless: true, args: chromiumArgs });
 }
 
 export async function newUser(browser: Browser): Promise<BrowserContext> {
