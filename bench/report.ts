@@ -21,7 +21,7 @@ function formatCell(value: Row[string]): string {
   return String(value);
 }
 
-/** A Markdown table (so README can carry it unchanged), printed on stderr. */
+/** A Markdown table (so docs/benchmarks.md can carry it unchanged), printed on stderr. */
 export function printTable(rows: Row[], columns?: string[]): void {
   if (rows.length === 0) return;
   const cols = columns ?? Object.keys(rows[0] as Row);

@@ -1,5 +1,5 @@
 // `npm run chaos -- [flags]`: builds the app, runs the chaos run (run.ts) and prints its report.
-// See cli.ts for the flags and README "Chaos run" for what it checks.
+// See cli.ts for the flags and docs/chaos.md for what it checks.
 import { randomInt } from 'node:crypto';
 import { findChromium } from '../test/e2e/find-chromium.ts';
 import { parseChaosArgs, usage } from './cli.ts';

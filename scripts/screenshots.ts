@@ -1,4 +1,4 @@
-// Refreshes the README's screenshots from a real run: a server on loopback, headless Chromium,
+// Refreshes the screenshots README and docs/ show from a real run: a server on loopback, headless Chromium,
 // four tabs in one room, driven through the dashboard as a visitor would (clicks and typing, not
 // window.tabmesh, wherever the walkthrough tells people to click). Run `npm run build` first,
 // then `npx tsx scripts/screenshots.ts`. Writes, in docs/screenshots/:

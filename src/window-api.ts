@@ -1,5 +1,5 @@
 // window.tabmesh: everything the UI can do, as methods, so browser tests and people in
-// devtools can drive a tab. Names are public: extend, never rename (README documents them).
+// devtools can drive a tab. Names are public: extend, never rename (docs/reference.md documents them).
 import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
 import type { StatusRecord } from './worker/services/status-record.ts';
 import type { ByzantineMode } from './core/pbft/index.ts';

@@ -13,5 +13,5 @@ export interface Storage {
   clear(): Promise<void>;
 }
 
-/** The key under which each node keeps its status record (../shared/mission-notes.md). */
+/** The key under which each node keeps its status record (docs/reference.md, "Mesh topology"). */
 export const statusRecordKey = 'swarm/mesh/topology';

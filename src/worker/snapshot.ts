@@ -1,6 +1,6 @@
 // What a node shows of itself: posted by the runtime to the page, held by the UI, returned by
 // window.tabmesh.snapshot(). Plain JSON, immutable once posted. Names are public API: extend,
-// never rename (README documents every field).
+// never rename (docs/reference.md documents every field).
 import type { SignalingStatus } from '../net/signaling-client.ts';
 import type { GossipMetrics, MemberView, MemoryEntryView } from '../core/gossip/index.ts';
 import type { TopologySnapshot } from '../core/graph/index.ts';
@@ -96,7 +96,7 @@ export interface NodeSnapshot extends BaseSnapshot {
   /** This node's scheduler and compute pool: queues by priority, workers, utilisation, steals, refusals. */
   compute: ComputeSnapshot;
   // ── from the health and settings services ──
-  /** Overall coordination score in [0, 1] and each component's share (README: Health score). */
+  /** Overall coordination score in [0, 1] and each component's share (docs/reference.md: Health score). */
   health: HealthView;
   /** Live settings in force (fanout, gossipCycleMs, minLinks, maxLinks, batchSize, byzantine). */
   settings: MeshSettings;

@@ -22,9 +22,13 @@ export async function startServer(port = 0, options: Pick<TabmeshServerOptions, 
   return { server, url, stop: () => server.close() };
 }
 
-/** A separate Chromium process: a separate "device" with its own profile and IndexedDB. `extraArgs` add to chromiumArgs. */
-export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: inject('chromePath'), headless: true, args: [...chromiumArgs, ...extraArgs] });
+/**
+ * A separate Chromium process: a separate "device" with its own profile and IndexedDB.
+ * `executablePath` may be a wrapper script (one that enters a network namespace, say);
+ * `extraArgs` add to chromiumArgs.
+ */
+export async function launchBrowser(executablePath: string = inject('chromePath'), extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, ...extraArgs] });
 }
 
 export async function newUser(browser: Browser): Promise<BrowserContext> {

@@ -22,7 +22,7 @@ describe('HTTPS for other devices', () => {
 
   beforeAll(async () => {
     lan = await startLanServer();
-    browser = await launchBrowser(lan.browserArgs);
+    browser = await launchBrowser(undefined, lan.browserArgs);
     thisMachine = await newUser(browser);
     otherDevice = await newUser(browser);
     for (const context of [thisMachine, otherDevice]) context.on('console', (message) => consoleLines.push(message.text()));

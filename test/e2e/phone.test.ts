@@ -80,7 +80,7 @@ describe('a phone on the LAN', () => {
 
   beforeAll(async () => {
     lan = await startLanServer();
-    browser = await launchBrowser(lan.browserArgs);
+    browser = await launchBrowser(undefined, lan.browserArgs);
     desk = await openTab(await newUser(browser), lan.localUrl, room);
     phoneContext = await browser.newContext({
       permissions: ['microphone'], // as newUser: host ICE candidates instead of unresolvable mDNS names

@@ -141,7 +141,7 @@ export function decodeGossip(raw: unknown, bytes?: number): { ok: true; msg: Gos
   return decoded.ok ? { ok: true, msg: decoded.value } : { ok: false, failure: { reason: 'malformed', detail: decoded.error } };
 }
 
-/** The boundary decoder of ARCHITECTURE.md: a valid message, or null. */
+/** The boundary decoder of docs/architecture.md: a valid message, or null. */
 export function decode(raw: unknown): GossipMsg | null {
   const result = decodeGossip(raw);
   return result.ok ? result.msg : null;

@@ -93,7 +93,7 @@ export function computeMetrics<Id>(graph: Graph<Id>): GraphMetrics<Id> {
 
 export type RedundancyLevel = 'low' | 'medium' | 'high';
 
-/** The `fault_tolerance` block of `swarm/mesh/topology` (see ../shared/mission-notes.md). */
+/** The `fault_tolerance` block of `swarm/mesh/topology` (docs/reference.md, "Mesh topology"). */
 export interface FaultTolerance {
   /** κ − 1: any this many node failures leave the rest connected (0 when κ ≤ 1). */
   max_failures_tolerated: number;
@@ -129,7 +129,7 @@ export function networkMetrics(m: Pick<GraphMetrics<unknown>, 'links' | 'average
   };
 }
 
-/** The `mesh_topology` block of `swarm/mesh/topology` (see ../shared/mission-notes.md). */
+/** The `mesh_topology` block of `swarm/mesh/topology` (docs/reference.md, "Mesh topology"). */
 export interface MeshTopologyBlock {
   total_active_nodes: number;
   network_metrics: NetworkMetrics;

@@ -5,7 +5,7 @@
 //   score = Σ weight_c × value_c      (each value_c in [0, 1]; the weights sum to 1)
 //
 // A component's share is weight_c × value_c, so the shares add up to the score and a person
-// can see at once which part of the mesh costs how much. README ("Health score") documents
+// can see at once which part of the mesh costs how much. docs/reference.md ("Health score") documents
 // the same formula; change both together.
 
 /** What the score is computed from: one node's current view, plus its faults of the last minute. */

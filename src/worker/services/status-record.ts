@@ -1,4 +1,4 @@
-// The node's status record, `swarm/mesh/topology` in its memory store (../shared/mission-notes.md):
+// The node's status record, `swarm/mesh/topology` in its memory store (docs/reference.md, "Mesh topology"):
 // what this node knows of the mesh, refreshed as the mesh changes and written to storage, so
 // `window.tabmesh.statusRecord()` reads back exactly what is on disk. Every field is truthful:
 // a service that is not running, or not ready, says so.

@@ -1,6 +1,6 @@
 // The stealing service's part of a node's snapshot: `jobs` (this node's jobs and the others'
 // it works on) and `compute` (its scheduler and pool). Plain JSON; the names are public API
-// (README, window.tabmesh.snapshot()): extend, never rename.
+// (docs/reference.md, window.tabmesh.snapshot()): extend, never rename.
 import type { PoolStats } from '../../compute/pool.ts';
 import type { JobStatus, Priority, StealCounters, StealView } from '../../core/steal/index.ts';
 import type { Millis } from '../../core/types.ts';
