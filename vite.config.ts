@@ -8,5 +8,7 @@ import { signalingDevPlugin } from './signaling/vite-plugin.ts';
 export default defineConfig({
   plugins: [svelte(), signalingDevPlugin()],
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true },
+  // Source maps would publish the whole source (megabytes) beside the app; opt in with
+  // TABMESH_SOURCEMAP=1 npm run build when debugging a production build.
+  build: { target: 'es2022', sourcemap: process.env['TABMESH_SOURCEMAP'] === '1' },
 });

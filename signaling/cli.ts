@@ -1,7 +1,7 @@
 // The command line of `npm start` / `npm run serve`, parsed without side effects so the rules
 // (flags beat environment, bad input is named) are tested without starting a process.
 import type { NetworkInterfaceInfo } from 'node:os';
-import { defaultHost, defaultPort, hostForUrl } from './server.ts';
+import { defaultDataDir, defaultHost, defaultPort, hostForUrl } from './server.ts';
 import { parseIceServers, parseIceTransportPolicy, type IceServerConfig, type IceTransportPolicy } from './ice-config.ts';
 import { parseAllowedOrigins } from './origins.ts';
 import {
@@ -15,8 +15,17 @@ import {
 } from './turn-credentials.ts';
 
 export const usage = `Usage: tsx signaling/main.ts [--port N] [--host ADDRESS] [--static DIR] [--ice-servers JSON]
+                           [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --no-tls]
 
 Serves the built Tabmesh app and its signaling server (WebSocket at /signal, health at /healthz).
+
+HTTP and HTTPS share the one port: a connection that starts with a TLS handshake gets HTTPS,
+anything else plain HTTP. This machine opens http://localhost:PORT/ (a secure context already);
+other devices open https://<this machine's address>:PORT/, because browsers give a plain-HTTP
+page on any other host no WebCrypto and no Web Locks, and Tabmesh cannot start without them.
+A plain-HTTP page request for a host other than localhost is redirected to https (signaling,
+/config.json and /healthz answer on both, for programs such as tabmesh-node). Signaling runs
+at /signal on the page's own origin: ws:// on http, wss:// on https.
 
 Options:
   --port N        port to listen on (default ${defaultPort}; also the PORT environment variable; 0 picks a free port)
@@ -44,10 +53,29 @@ Options:
   --turn-ttl SECONDS
                   how long an issued TURN credential is valid (default ${defaultTurnCredentialTtlS},
                   ${minTurnCredentialTtlS}–${maxTurnCredentialTtlS}; also TABMESH_TURN_TTL)
+  --data-dir DIR  where the server keeps what it makes: the generated certificate, in DIR/tls/
+                  (default: .tabmesh-data/ in the repository; also TABMESH_DATA_DIR)
+  --tls-cert FILE, --tls-key FILE
+                  serve this certificate (PEM; a full chain is fine) and its unencrypted private
+                  key instead of the generated one, e.g. from mkcert or a public CA (also
+                  TABMESH_TLS_CERT and TABMESH_TLS_KEY). Without them, a self-signed certificate
+                  for localhost, this host name and every LAN address is made on first start,
+                  kept in the data directory, and made again when it nears expiry or the
+                  addresses change; its SHA-256 fingerprint is printed at start-up
+  --no-tls        plain HTTP only (also TABMESH_NO_TLS=1): then only this machine's tabs can run
+                  Tabmesh, unless a reverse proxy in front of it adds HTTPS
   -h, --help      show this help
+
+Exit codes: 0 after a clean shutdown, 1 when the port cannot be opened, 2 for bad usage or a
+certificate, key or data directory that cannot be used (the line names the file).
 `;
 
-const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--turn-urls', '--turn-secret', '--turn-ttl']);
+const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--turn-urls', '--turn-secret', '--turn-ttl', '--data-dir', '--tls-cert', '--tls-key']);
+/** Options that take no value. */
+const switchNames = new Set(['--no-tls']);
+
+/** How the server gets its certificate: made and kept in the data directory, given, or none. */
+export type TlsChoice = { kind: 'generated' } | { kind: 'supplied'; certFile: string; keyFile: string } | { kind: 'off' };
 
 export type CliCommand =
   | {
@@ -61,6 +89,9 @@ export type CliCommand =
       allowedOrigins: string[] | undefined;
       /** TURN servers with short-lived credentials (coturn use-auth-secret); null: none. */
       turnRest: TurnRestConfig | null;
+      /** Where the generated certificate is kept. */
+      dataDir: string;
+      tls: TlsChoice;
     }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
@@ -82,12 +113,28 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     secret: { text: fromEnv('TABMESH_TURN_SECRET'), source: 'TABMESH_TURN_SECRET' },
     ttl: { text: fromEnv('TABMESH_TURN_TTL'), source: 'TABMESH_TURN_TTL' },
   };
+  let dataDir = fromEnv('TABMESH_DATA_DIR') ?? defaultDataDir;
+  const tlsFiles: Record<'cert' | 'key', { text: string | undefined; source: string }> = {
+    cert: { text: fromEnv('TABMESH_TLS_CERT'), source: 'TABMESH_TLS_CERT' },
+    key: { text: fromEnv('TABMESH_TLS_KEY'), source: 'TABMESH_TLS_KEY' },
+  };
+  let noTls: { on: boolean; source: string } = { on: false, source: '' };
+  const noTlsEnv = fromEnv('TABMESH_NO_TLS');
+  if (noTlsEnv !== undefined) {
+    if (/^(1|true|yes)$/i.test(noTlsEnv)) noTls = { on: true, source: 'TABMESH_NO_TLS' };
+    else if (!/^(0|false|no)$/i.test(noTlsEnv)) return { kind: 'error', message: `TABMESH_NO_TLS must be 1 (TLS off) or 0, got "${noTlsEnv}"` };
+  }
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '-h' || arg === '--help') return { kind: 'help' };
+    if (switchNames.has(arg)) {
+      noTls = { on: true, source: '--no-tls' };
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (switchNames.has(name)) return { kind: 'error', message: `${name} takes no value` };
     if (!optionNames.has(name)) {
       return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument ${arg}` };
     }
@@ -112,7 +159,10 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       originsSource = '--allowed-origins';
     } else if (name === '--turn-urls' || name === '--turn-secret' || name === '--turn-ttl') {
       turn[name.slice('--turn-'.length) as 'urls' | 'secret' | 'ttl'] = { text: value, source: name };
-    } else staticDir = value;
+    } else if (name === '--tls-cert' || name === '--tls-key') {
+      tlsFiles[name.slice('--tls-'.length) as 'cert' | 'key'] = { text: value, source: name };
+    } else if (name === '--data-dir') dataDir = value;
+    else staticDir = value;
   }
 
   let port = defaultPort;
@@ -158,29 +208,53 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   } else if (turn.ttl.text !== undefined) {
     return { kind: 'error', message: `${turn.ttl.source} needs --turn-urls and --turn-secret: it is the lifetime of the credentials issued for them` };
   }
-  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest };
+  let tls: TlsChoice = { kind: 'generated' };
+  if (tlsFiles.cert.text !== undefined || tlsFiles.key.text !== undefined) {
+    if (tlsFiles.cert.text === undefined) return { kind: 'error', message: `${tlsFiles.key.source} needs --tls-cert (or TABMESH_TLS_CERT): the certificate that key belongs to` };
+    if (tlsFiles.key.text === undefined) return { kind: 'error', message: `${tlsFiles.cert.source} needs --tls-key (or TABMESH_TLS_KEY): the private key of that certificate` };
+    if (noTls.on) return { kind: 'error', message: `${noTls.source} turns TLS off, but ${tlsFiles.cert.source} gives a certificate: choose one` };
+    tls = { kind: 'supplied', certFile: tlsFiles.cert.text, keyFile: tlsFiles.key.text };
+  } else if (noTls.on) tls = { kind: 'off' };
+  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest, dataDir, tls };
 }
 
 /**
- * The addresses a person can open: this machine first, then (when listening on every
- * interface) each LAN address, so another device knows where to go.
+ * This machine's addresses other devices can reach it at (when listening on every interface):
+ * IPv4 always, IPv6 too when listening on `::`, never loopback or link-local (a link-local
+ * IPv6 address needs a zone id that browsers do not accept in URLs).
  */
-export function openUrls(
-  host: string,
-  port: number,
-  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
-): string[] {
-  const wildcardV4 = host === '0.0.0.0';
+export function lanAddresses(host: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string[] {
   const wildcardAny = host === '::' || host === '';
-  if (!wildcardV4 && !wildcardAny) return [`http://${hostForUrl(host)}:${port}/`];
-  const urls = [`http://localhost:${port}/`];
+  if (host !== '0.0.0.0' && !wildcardAny) return [];
+  const addresses: string[] = [];
   for (const infos of Object.values(interfaces)) {
     for (const info of infos ?? []) {
       if (info.internal) continue;
-      if (info.family === 'IPv4') urls.push(`http://${info.address}:${port}/`);
-      // Link-local IPv6 needs a zone id that browsers do not accept in URLs.
-      else if (wildcardAny && !info.address.toLowerCase().startsWith('fe80:')) urls.push(`http://[${info.address}]:${port}/`);
+      if (info.family === 'IPv4') addresses.push(info.address);
+      else if (wildcardAny && !info.address.toLowerCase().startsWith('fe80:')) addresses.push(info.address);
     }
   }
-  return urls;
+  return addresses;
+}
+
+export interface OpenUrls {
+  /** Where this machine opens the app (plain HTTP on loopback is a secure context). */
+  local: string[];
+  /** Where other devices open it: https when the server speaks TLS. */
+  lan: string[];
+}
+
+/** The addresses a person can open: this machine first, then each address another device can use. */
+export function openUrls(host: string, port: number, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>, tls: boolean): OpenUrls {
+  const lanScheme = tls ? 'https' : 'http';
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  if (!wildcard) {
+    const url = hostForUrl(host);
+    const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+    return loopback ? { local: [`http://${url}:${port}/`], lan: [] } : { local: [], lan: [`${lanScheme}://${url}:${port}/`] };
+  }
+  return {
+    local: [`http://localhost:${port}/`],
+    lan: lanAddresses(host, interfaces).map((address) => `${lanScheme}://${hostForUrl(address)}:${port}/`),
+  };
 }

@@ -45,7 +45,27 @@ export const clientConfigSchema = v.object({
 });
 export type ClientConfig = v.InferOutput<typeof clientConfigSchema>;
 
-/** What GET /config.json answers; the policy only when it is not the default. */
-export function clientConfigBody(iceServers: IceServerConfig, iceTransportPolicy: IceTransportPolicy = 'all'): string {
-  return JSON.stringify(iceTransportPolicy === 'all' ? { iceServers } : { iceServers, iceTransportPolicy });
+/**
+ * What the welcome card needs to send people to other devices: the URLs they open
+ * (`https://<lan-address>:PORT/` when the server speaks TLS, as printed at start-up; a page on
+ * localhost cannot know this machine's LAN address) and the SHA-256 fingerprint of the
+ * self-signed certificate they will be warned about, to compare before accepting it.
+ */
+export const pageShareSchema = v.object({
+  lanUrls: v.optional(v.pipe(v.array(v.pipe(v.string(), v.url(), v.regex(/^https?:/))), v.maxLength(64)), []),
+  certFingerprint: v.optional(v.pipe(v.string(), v.regex(/^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/))),
+});
+export interface PageShare {
+  lanUrls?: readonly string[];
+  certFingerprint?: string;
+}
+
+/** What GET /config.json answers; the policy only when it is not the default, the sharing fields only when known. */
+export function clientConfigBody(iceServers: IceServerConfig, iceTransportPolicy: IceTransportPolicy = 'all', share: PageShare = {}): string {
+  return JSON.stringify({
+    iceServers,
+    ...(iceTransportPolicy === 'all' ? {} : { iceTransportPolicy }),
+    ...(share.lanUrls && share.lanUrls.length > 0 ? { lanUrls: share.lanUrls } : {}),
+    ...(share.certFingerprint ? { certFingerprint: share.certFingerprint } : {}),
+  });
 }

@@ -1,10 +1,14 @@
 // `npm start` (after the build) and `npm run serve`: one process serving the app, signaling
-// and /healthz. Exit codes: 0 after a clean shutdown, 1 when it cannot start, 2 for bad usage.
+// and /healthz, over HTTP and HTTPS on one port. Exit codes: 0 after a clean shutdown, 1 when
+// the port cannot be opened, 2 for bad usage or a certificate/key/data directory that will not do.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { openUrls, parseCliArgs, usage } from './cli.ts';
 import { createTabmeshServer, defaultStaticDir } from './server.ts';
+import { certificateNames, prepareTls, type PreparedTls } from './tls-setup.ts';
+import { TlsFileError } from './tls-files.ts';
+import { certificateLines, iceLines, urlLines } from './startup-lines.ts';
 
 const command = parseCliArgs(process.argv.slice(2), process.env);
 if (command.kind === 'help') {
@@ -17,6 +21,17 @@ if (command.kind === 'error') {
 }
 
 const staticDir = command.staticDir !== undefined ? resolve(command.staticDir) : defaultStaticDir;
+const interfaces = networkInterfaces();
+let tls: PreparedTls | null;
+try {
+  tls = await prepareTls(command.tls, resolve(command.dataDir), certificateNames(command.host, interfaces, hostname()), Date.now());
+} catch (err) {
+  if (!(err instanceof TlsFileError)) throw err;
+  process.stderr.write(`error: ${err.message}\n`);
+  process.exit(2);
+}
+// The port is known once listening (--port 0); the LAN URLs for /config.json are filled in then.
+const lanUrls: string[] = [];
 const server = createTabmeshServer({
   port: command.port,
   host: command.host,
@@ -25,6 +40,9 @@ const server = createTabmeshServer({
   iceTransportPolicy: command.iceTransportPolicy,
   ...(command.allowedOrigins ? { allowedOrigins: command.allowedOrigins } : {}),
   ...(command.turnRest ? { turnRest: command.turnRest } : {}),
+  ...(tls ? { tls: { cert: tls.material.cert, key: tls.material.key } } : {}),
+  lanUrls,
+  ...(tls?.generated ? { certFingerprint: tls.material.fingerprint256 } : {}),
   log: (line) => console.error(line),
 });
 
@@ -33,11 +51,9 @@ try {
   if (!existsSync(join(staticDir, 'index.html'))) {
     console.error(`warning: ${staticDir} has no index.html — run \`npm run build\` first; until then pages show how.`);
   }
-  console.log('Tabmesh is running. Open it in several tabs, or on other devices on your network:');
-  for (const url of openUrls(command.host, address.port, networkInterfaces())) console.log(`  ${url}`);
-  if (command.turnRest) {
-    console.log(`TURN: ${command.turnRest.urls.join(', ')}, with credentials valid for ${command.turnRest.ttlS} s issued in /config.json.`);
-  }
+  const urls = openUrls(command.host, address.port, interfaces, tls !== null);
+  lanUrls.push(...urls.lan);
+  for (const line of [...urlLines(urls, tls), ...certificateLines(tls), ...iceLines(command.iceServers, command.iceTransportPolicy, command.turnRest)]) console.log(line);
   console.log('Press Ctrl+C to stop.');
 } catch (err) {
   const code = (err as { code?: string }).code;

@@ -72,6 +72,11 @@ function sameOrigin(origin: string, req: IncomingMessage | undefined): boolean {
 }
 
 function isLoopbackOrigin(origin: string): boolean {
-  const hostname = new URL(origin).hostname;
+  return isLoopbackHostname(new URL(origin).hostname);
+}
+
+/** A URL hostname (IPv6 in brackets) that can only mean this machine. */
+export function isLoopbackHostname(hostname: string): boolean {
+  hostname = hostname.toLowerCase();
   return hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]';
 }

@@ -2,7 +2,9 @@
 // /healthz for people and probes. The signaling logic itself lives in hub.ts so the Vite dev
 // server can attach the very same code (vite-plugin.ts).
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { attachSignaling, type SignalingOptions, type SignalingStats } from './hub.ts';
@@ -12,6 +14,8 @@ import { clientConfigBody, clientConfigPath, type IceServerConfig, type IceTrans
 import { applySecurityHeaders } from './headers.ts';
 import { originPolicy } from './origins.ts';
 import { iceServersForPage, type TurnRestConfig } from './turn-credentials.ts';
+import { createProtocolFront, firstByteDeadlineMs, type FrontCounters } from './tls-front.ts';
+import { httpsRedirectTarget, sendBadHost, sendHttpsRedirect } from './https-redirect.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
 
@@ -21,6 +25,12 @@ export const defaultHost = '0.0.0.0';
 /** The repository's dist/, wherever the process was started from. */
 export const defaultStaticDir = fileURLToPath(new URL('../dist/', import.meta.url));
 export const healthPath = '/healthz';
+/**
+ * What the server makes and keeps (the generated TLS certificate): .tabmesh-data/ in the
+ * repository, beside dist/ and ignored by git, so a checkout keeps its certificate — and the
+ * fingerprint people accepted — across restarts.
+ */
+export const defaultDataDir = fileURLToPath(new URL('../.tabmesh-data/', import.meta.url));
 
 export interface TabmeshServerOptions extends SignalingOptions {
   /** 0 picks a free port (tests). Default 8080. */
@@ -40,6 +50,30 @@ export interface TabmeshServerOptions extends SignalingOptions {
   turnRest?: TurnRestConfig;
   /** Wall-clock milliseconds for credential expiry (default Date.now); tests move it. */
   wallClockMs?: () => number;
+  /**
+   * A certificate and key (PEM): the port then speaks HTTPS too (tls-front.ts tells the two
+   * apart by the first byte), and plain requests for hosts other than loopback are redirected
+   * to https (https-redirect.ts). Default: plain HTTP only.
+   */
+  tls?: { cert: string; key: string };
+  /** Tests shorten the deadlines for a half TLS handshake and for a connection that sends nothing. */
+  tlsHandshakeTimeoutMs?: number;
+  firstByteDeadlineMs?: number;
+  /** The URLs other devices open (as printed at start-up); pages read them in /config.json for the welcome card's link and QR code. */
+  lanUrls?: readonly string[];
+  /** SHA-256 fingerprint of a self-signed certificate, for the welcome card (people compare it with the browser's warning). */
+  certFingerprint?: string;
+}
+
+/** A TLS handshake that has not finished after this long is dropped (a scanner's half hello). */
+export const tlsHandshakeTimeoutMs = 10_000;
+
+/** What the TLS side refused, in /healthz: bad input is counted, never fatal. */
+export interface TlsStats extends FrontCounters {
+  /** Handshakes that failed: garbage after 0x16, a truncated hello, a client that refused our certificate. */
+  handshakeFailures: number;
+  /** Plain-HTTP requests sent on to https. */
+  redirectsToHttps: number;
 }
 
 export interface ListeningAddress {
@@ -50,7 +84,10 @@ export interface ListeningAddress {
 }
 
 export interface TabmeshServer {
+  /** Every request and WebSocket upgrade passes through it, also those that arrived over TLS. */
   httpServer: HttpServer;
+  /** The TLS side, when `tls` was given. */
+  httpsServer: HttpsServer | null;
   listen(): Promise<ListeningAddress>;
   close(): Promise<void>;
   stats(): SignalingStats;
@@ -62,9 +99,20 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   const serveStatic = createStaticHandler(options.staticDir ?? defaultStaticDir);
   const log = options.log ?? (() => {});
 
-  const httpServer = createServer((req, res) => {
+  const tlsStats: TlsStats = { silentConnections: 0, handshakeFailures: 0, redirectsToHttps: 0 };
+  const redirectExempt = new Set([healthPath, clientConfigPath]);
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     applySecurityHeaders(res);
     try {
+      if (options.tls && !(req.socket as TLSSocket).encrypted) {
+        const target = httpsRedirectTarget(req, redirectExempt);
+        if (target === 'bad-host') return sendBadHost(res);
+        if (target !== null) {
+          tlsStats.redirectsToHttps++;
+          return sendHttpsRedirect(res, target);
+        }
+      }
       if (pathOf(req) === healthPath) return health(req, res);
       if (pathOf(req) === clientConfigPath) return clientConfig(res);
       serveStatic(req, res);
@@ -73,7 +121,20 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Internal error.\n');
     }
-  });
+  };
+  const httpServer = createServer(onRequest);
+  const httpsServer = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: options.tlsHandshakeTimeoutMs ?? tlsHandshakeTimeoutMs }, onRequest) : null;
+  if (httpsServer) {
+    // One hub for both: upgrades that arrived over TLS go where the plain ones go.
+    httpsServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => httpServer.emit('upgrade', req, socket, head));
+    // Node closes the socket after a failed handshake; all that is left is to count it.
+    httpsServer.on('tlsClientError', () => {
+      tlsStats.handshakeFailures++;
+    });
+  }
+  // With TLS, a front takes the port and hands each socket to one of the two; without, the HTTP server listens itself.
+  const front = httpsServer ? createProtocolFront(httpServer, httpsServer, tlsStats, options.firstByteDeadlineMs ?? firstByteDeadlineMs) : null;
+  const listener: NetServer = front ? front.server : httpServer;
   // Stricter than the hub's own default: this server's pages, this machine, or the listed origins.
   const allowedOrigins = typeof options.allowedOrigins === 'function' ? options.allowedOrigins : originPolicy(options.allowedOrigins);
   const signaling = attachSignaling(httpServer, { ...options, allowedOrigins });
@@ -87,7 +148,8 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   function clientConfig(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     const iceServers = iceServersForPage(options.iceServers ?? [], options.turnRest ?? null, (options.wallClockMs ?? Date.now)());
-    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all'));
+    const share = { lanUrls: options.lanUrls ?? [], ...(options.certFingerprint ? { certFingerprint: options.certFingerprint } : {}) };
+    res.end(clientConfigBody(iceServers, options.iceTransportPolicy ?? 'all', share));
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {
@@ -96,30 +158,43 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
       res.end();
       return;
     }
-    const body = JSON.stringify({ ok: true, ...signaling.stats() });
+    const body = JSON.stringify({ ok: true, ...signaling.stats(), ...(httpsServer ? { tls: tlsStats } : {}) });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(body);
   }
 
   return {
     httpServer,
+    httpsServer,
     stats: () => signaling.stats(),
     listen: () =>
       new Promise<ListeningAddress>((resolve, reject) => {
         const onError = (err: Error) => reject(err);
-        httpServer.once('error', onError);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', onError);
-          const address = httpServer.address() as AddressInfo;
+        listener.once('error', onError);
+        listener.listen(port, host, () => {
+          listener.off('error', onError);
+          if (front) {
+            // The two servers never listen themselves, but their header and request timeouts
+            // (slow clients) start on 'listening': start them with the front.
+            httpServer.emit('listening');
+            httpsServer?.emit('listening');
+          }
+          const address = listener.address() as AddressInfo;
           resolve({ port: address.port, host, url: `http://${hostForUrl(host)}:${address.port}/` });
         });
       }),
     close: async () => {
       await signaling.close();
-      if (!httpServer.listening) return;
+      if (!listener.listening) return;
       await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
+        listener.close(() => resolve());
         httpServer.closeAllConnections();
+        if (front) {
+          // Not listening, so close() only stops their timers (and reports "not running").
+          httpServer.close(() => {});
+          httpsServer?.close(() => {});
+          front.destroyAll();
+        }
       });
     },
   };

@@ -9,8 +9,16 @@
 // It reads the production server's environment variables by the same rules (cli.ts):
 // ICE_SERVERS, ICE_TRANSPORT_POLICY, ALLOWED_ORIGINS and TABMESH_TURN_* (short-lived TURN
 // credentials); flags are Vite's, so only the variables apply.
+//
+// HTTPS for phones and laptops in development: `TABMESH_DEV_HTTPS=1 npm run dev -- --host`
+// serves the dev server over https with the certificate `npm start` uses — the generated one in
+// the data directory (TABMESH_DATA_DIR, default .tabmesh-data/), or TABMESH_TLS_CERT and
+// TABMESH_TLS_KEY — so a device that accepted it once is not asked again. Vite's own port then
+// speaks HTTPS only (it has no first-byte switch); open https://localhost:5173/ on this machine.
 import type { Server as HttpServer } from 'node:http';
-import type { Connect, Plugin } from 'vite';
+import { hostname, networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import type { Connect, Plugin, ServerOptions } from 'vite';
 import { attachSignaling, type SignalingHandle, type SignalingOptions } from './hub.ts';
 import { healthPath } from './server.ts';
 import { clientConfigBody, clientConfigPath } from './ice-config.ts';
@@ -18,6 +26,8 @@ import { devSecurityHeaders } from './headers.ts';
 import { originPolicy } from './origins.ts';
 import { parseCliArgs } from './cli.ts';
 import { iceServersForPage } from './turn-credentials.ts';
+import { certificateNames, prepareTls, type PreparedTls } from './tls-setup.ts';
+import { certificateLines } from './startup-lines.ts';
 
 /** The environment variables of the production server that mean the same in dev. */
 const sharedEnvNames = ['ICE_SERVERS', 'ICE_TRANSPORT_POLICY', 'ALLOWED_ORIGINS', 'TABMESH_TURN_URLS', 'TABMESH_TURN_SECRET', 'TABMESH_TURN_TTL'] as const;
@@ -33,24 +43,59 @@ function devConfigFromEnv(env: NodeJS.ProcessEnv): DevConfig {
   return parsed;
 }
 
-export function signalingDevPlugin(options: SignalingOptions = {}): Plugin {
+/**
+ * The dev server's HTTPS options when TABMESH_DEV_HTTPS=1, from the same certificate as
+ * `npm start`; undefined when off. A certificate that will not do stops the dev server with
+ * the same line `npm start` prints (the file and the problem).
+ */
+export async function devHttpsFromEnv(env: NodeJS.ProcessEnv): Promise<(ServerOptions['https'] & { tls: PreparedTls }) | undefined> {
+  const on = env['TABMESH_DEV_HTTPS'];
+  if (on === undefined || on === '' || /^(0|false|no)$/i.test(on)) return undefined;
+  if (!/^(1|true|yes)$/i.test(on)) throw new Error(`TABMESH_DEV_HTTPS must be 1 (HTTPS on) or 0, got "${on}"`);
+  const names = ['TABMESH_DATA_DIR', 'TABMESH_TLS_CERT', 'TABMESH_TLS_KEY'] as const;
+  const parsed = parseCliArgs([], Object.fromEntries(names.map((name) => [name, env[name]])));
+  if (parsed.kind !== 'run') throw new Error(parsed.kind === 'error' ? parsed.message : 'unexpected help request from the environment');
+  // Named for every interface, as npm start names it, so both reuse the one stored certificate.
+  const tls = await prepareTls(parsed.tls, resolve(parsed.dataDir), certificateNames('0.0.0.0', networkInterfaces(), hostname()), Date.now());
+  if (!tls) return undefined;
+  return { cert: tls.material.cert, key: tls.material.key, tls };
+}
+
+export function signalingDevPlugin(options: SignalingOptions & { env?: NodeJS.ProcessEnv } = {}): Plugin {
+  const { env = process.env, ...signalingOptions } = options;
+  /** What other devices open (Vite's Network URLs), for /config.json; known once Vite listens. */
+  let lanUrls: () => readonly string[] = () => [];
+  /** The certificate when TABMESH_DEV_HTTPS=1 turned HTTPS on (set by the config hook). */
+  let devTls: PreparedTls | null = null;
   const attach = (httpServer: HttpServer | null, middlewares: Connect.Server, warn: (msg: string) => void) => {
-    const config = devConfigFromEnv(process.env);
+    const config = devConfigFromEnv(env);
     // Headers first, so every answer of Vite's own middlewares (pages, modules, errors) has them.
     middlewares.use(securityHeadersMiddleware());
     // Middleware mode has no HTTP server of Vite's own; whoever embeds it must attach signaling.
     if (!httpServer) return;
-    const signaling = attachSignaling(httpServer, { log: warn, ...options, allowedOrigins: devOriginPolicy(options.allowedOrigins, config) });
+    const signaling = attachSignaling(httpServer, { log: warn, ...signalingOptions, allowedOrigins: devOriginPolicy(signalingOptions.allowedOrigins, config) });
     httpServer.once('close', () => void signaling.close());
     middlewares.use(healthMiddleware(signaling));
-    middlewares.use(clientConfigMiddleware(config));
+    middlewares.use(clientConfigMiddleware(config, () => lanUrls()));
   };
   return {
     name: 'tabmesh-signaling',
+    async config() {
+      const prepared = await devHttpsFromEnv(env);
+      if (!prepared) return {};
+      const { tls, ...https } = prepared;
+      devTls = tls;
+      return { server: { https }, preview: { https } };
+    },
     configureServer(server) {
+      lanUrls = () => server.resolvedUrls?.network ?? [];
+      // Vite prints the https URLs; the fingerprint to compare with a device's warning is ours to print.
+      const tls = devTls;
+      if (tls) server.httpServer?.once('listening', () => server.config.logger.info(certificateLines(tls).join('\n')));
       attach(server.httpServer as HttpServer | null, server.middlewares, (msg) => server.config.logger.warn(msg));
     },
     configurePreviewServer(server) {
+      lanUrls = () => server.resolvedUrls?.network ?? [];
       attach(server.httpServer as HttpServer, server.middlewares, (msg) => server.config.logger.warn(msg));
     },
   };
@@ -83,11 +128,11 @@ function healthMiddleware(signaling: SignalingHandle): Connect.NextHandleFunctio
 }
 
 /** The dev server hands out the same /config.json: ICE servers, the policy, fresh TURN credentials. */
-function clientConfigMiddleware(config: DevConfig): Connect.NextHandleFunction {
+function clientConfigMiddleware(config: DevConfig, lanUrls: () => readonly string[]): Connect.NextHandleFunction {
   return (req, res, next) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== clientConfigPath || req.method !== 'GET') return next();
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(clientConfigBody(iceServersForPage(config.iceServers, config.turnRest, Date.now()), config.iceTransportPolicy));
+    res.end(clientConfigBody(iceServersForPage(config.iceServers, config.turnRest, Date.now()), config.iceTransportPolicy, { lanUrls: lanUrls() }));
   };
 }

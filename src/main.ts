@@ -1,9 +1,10 @@
 // The dashboard: a mesh node in this tab, its window.tabmesh API, and the Svelte UI over it.
 import { mount } from 'svelte';
-import { createMeshNode } from './mesh-node.ts';
+import { CapabilityError, createMeshNode } from './mesh-node.ts';
 import { installWindowApi } from './window-api.ts';
 import { MeshState } from './ui/mesh.svelte.ts';
 import App from './ui/App.svelte';
+import CapabilityRefusal from './ui/components/CapabilityRefusal.svelte';
 import { storedRoomPassword } from './ui/room-password.ts';
 import './ui/app.css';
 
@@ -19,5 +20,8 @@ try {
   installWindowApi(node);
   mount(App, { target, props: { mesh: new MeshState(node) } });
 } catch (error) {
-  target.textContent = `Tabmesh could not start: ${error instanceof Error ? error.message : String(error)}`;
+  console.error('tabmesh:', error);
+  // A browser that lacks something gets the whole list and what to do, not one line.
+  if (error instanceof CapabilityError) mount(CapabilityRefusal, { target, props: { error } });
+  else target.textContent = `Tabmesh could not start: ${error instanceof Error ? error.message : String(error)}`;
 }

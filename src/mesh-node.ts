@@ -12,8 +12,13 @@ import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
 import { startIceRefresh } from './net/ice-refresh.ts';
 import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
+import { requireCapabilities } from './capability-probes.ts';
 
 export type { NodeSnapshot };
+// What createMeshNode rejects with when the browser lacks something Tabmesh needs, and the
+// check itself, for apps that want to ask before they start a node.
+export { CapabilityError, capabilityCodes, supportedBrowsers, type CapabilityCode, type MissingCapability } from './capabilities.ts';
+export { requireCapabilities };
 
 export interface MeshNodeOptions {
   /** Room to join; nodes only ever see nodes of their own room. */
@@ -75,17 +80,28 @@ async function configuredIce(): Promise<IceConfig> {
 /** A new protocol worker (its script starts loading now; it waits for an init message). */
 const startWorker = (): Worker => new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: 'tabmesh-node' });
 
+/**
+ * Starts a node in this page. Rejects with a CapabilityError (its `code` and `missing` say what
+ * and what to do) when the browser lacks something Tabmesh needs — checked before any worker
+ * starts, so a browser that cannot run it never gets a worker to restart.
+ */
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const passwordRefusal = options.password !== undefined ? passwordProblem(options.password) : null;
   if (passwordRefusal) throw new Error(passwordRefusal);
   const needConfig = options.iceServers === undefined || options.iceTransportPolicy === undefined;
-  // The worker's script loads while the slot is claimed and /config.json is fetched (the
-  // init message waits for both); the supervisor takes this worker as its first.
+  // /config.json is fetched while the browser is checked (configuredIce never rejects).
+  const configuring = needConfig ? configuredIce() : null;
+  const checkStart = performance.now();
+  await requireCapabilities();
+  // How long the check held up the start, for devtools' performance panel.
+  performance.measure('tabmesh: capability check', { start: checkStart });
+  // The worker's script loads while the slot is claimed and /config.json arrives (the init
+  // message waits for both); the supervisor takes this worker as its first.
   let firstWorker: EarlyWorker | null = new EarlyWorker(startWorker());
   let slot: number;
   let configured: IceConfig | null;
   try {
-    [slot, configured] = await Promise.all([claimSlot(), needConfig ? configuredIce() : null]);
+    [slot, configured] = await Promise.all([claimSlot(), configuring]);
   } catch (error) {
     firstWorker.terminate();
     throw error;
@@ -169,7 +185,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
         return;
       case 'fatal':
         console.error(`tabmesh: ${message.message}`);
-        supervisor.crashed(message.message);
+        supervisor.fatal(message);
         return;
       default:
         host.handle(message);

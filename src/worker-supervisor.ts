@@ -4,6 +4,8 @@
 // from IndexedDB and rejoins, so a bug or a hang costs the node a few seconds, not its place.
 // Restarts are bounded: a worker that keeps crashing is given up on with a message a person
 // can read, rather than churning WebRTC connections (Chrome allows a tab ~500 over its life).
+// A worker that says the browser lacks a feature it needs is given up on at once: no restart
+// can fix that (the page checks first, src/capability-probes.ts; this is the worker's backstop).
 //
 // The page side (mesh-node.ts) decides what a restart means for it (links torn down, commands
 // rejected); this file only knows workers, time and the restart budget, so it is tested
@@ -128,6 +130,25 @@ export class WorkerSupervisor {
     if (this.restarts.length > restartHistoryLimit) this.restarts.shift();
     this.options.onRestart(record);
     this.spawn();
+  }
+
+  /** The worker's own `fatal` report: restart it, unless it names a missing capability (`code`). */
+  fatal(report: { message: string; code?: string | undefined }): void {
+    if (report.code !== undefined) this.unsupported(report.message);
+    else this.crashed(report.message);
+  }
+
+  /**
+   * The worker reported that this browser lacks something it needs (a `fatal` message with a
+   * capability code): a fresh worker would lack it too, so give up at once, never restart.
+   */
+  unsupported(reason: string): void {
+    if (this.stopped || this.gaveUp !== null) return;
+    this.worker?.terminate();
+    this.worker = null;
+    this.gaveUp = `the protocol worker cannot run in this browser: ${reason}. Restarting it would not help, so it is not restarted.`;
+    this.stopTimer();
+    this.options.onGiveUp(this.gaveUp);
   }
 
   /** The page was frozen or hidden and runs again: the worker's silence meanwhile is no fault. */

@@ -8,6 +8,7 @@ import { runCommand } from './commands.ts';
 import { createDefaultServices } from './default-services.ts';
 import type { LinkHost } from '../net/transport.ts';
 import type { SocketLike } from '../net/signaling-client.ts';
+import { workerCapabilityRefusal } from './capability-check.ts';
 
 // Workers have no DOM typings in this project's lib set; this is the slice of the worker
 // global scope we use.
@@ -40,6 +41,11 @@ async function handle(message: PageToWorker): Promise<void> {
   if (message.type === 'init') {
     if (starting || runtime) return;
     starting = true;
+    const refusal = await workerCapabilityRefusal(self as unknown as Parameters<typeof workerCapabilityRefusal>[0]);
+    if (refusal) {
+      post({ type: 'fatal', message: `the node cannot start: ${refusal.message}`, code: refusal.code });
+      return;
+    }
     try {
       runtime = await NodeRuntime.start({
         room: message.room,

@@ -5,6 +5,7 @@ import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../core/decode.ts';
 import { nodeIdSchema, plainObjectSchema } from '../core/ids.ts';
 import { maxPasswordChars } from '../net/room-key.ts';
+import { capabilityCodes } from '../capabilities.ts';
 
 const peerId = nodeIdSchema;
 const linkId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/));
@@ -63,7 +64,11 @@ const reply = v.strictObject({
   value: v.optional(v.unknown()),
   error: v.optional(v.string()),
 });
-const fatal = v.strictObject({ type: v.literal('fatal'), message: v.string() });
+/**
+ * The worker cannot go on. With a `code`, the browser lacks something the worker needs
+ * (src/worker/capability-check.ts): the page gives up at once instead of restarting it.
+ */
+const fatal = v.strictObject({ type: v.literal('fatal'), message: v.string(), code: v.optional(v.picklist(capabilityCodes)) });
 /** Frames the page sends on every open link as the tab closes (the worker gets no chance to). */
 const lastWords = v.strictObject({
   type: v.literal('last-words'),

@@ -2,7 +2,7 @@
 // that run the production build, and waiting on conditions over window.tabmesh (never sleeps).
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { inject } from 'vitest';
-import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
+import { createTabmeshServer, type TabmeshServer, type TabmeshServerOptions } from '../../signaling/server.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 import { chromiumArgs } from './find-chromium.ts';
 
@@ -15,15 +15,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(port = 0): Promise<RunningServer> {
-  const server = createTabmeshServer({ port, host: '127.0.0.1', staticDir: inject('distDir') });
+/** `options`: HTTPS beside HTTP (tls) and what /config.json tells pages (lanUrls, certFingerprint). */
+export async function startServer(port = 0, options: Pick<TabmeshServerOptions, 'tls' | 'lanUrls' | 'certFingerprint'> = {}): Promise<RunningServer> {
+  const server = createTabmeshServer({ port, host: '127.0.0.1', staticDir: inject('distDir'), ...options });
   const { url } = await server.listen();
   return { server, url, stop: () => server.close() };
 }
 
-/** A separate Chromium process: a separate "device" with its own profile and IndexedDB. */
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: inject('chromePath'), headless: true, args: chromiumArgs });
+/**
+ * A separate Chromium process: a separate "device" with its own profile and IndexedDB.
+ * `executablePath` may be a wrapper script (one that enters a network namespace, say);
+ * `extraArgs` add to chromiumArgs.
+ */
+export async function launchBrowser(executablePath: string = inject('chromePath'), extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath, headless: true, args: [...chromiumArgs, ...extraArgs] });
 }
 
 export async function newUser(browser: Browser): Promise<BrowserContext> {

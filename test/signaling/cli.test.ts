@@ -1,17 +1,27 @@
 // The command line: parsing rules directly, then the real entry point in a child process
 // (bad usage exits 2; a started server prints where to go, answers, and stops on SIGTERM).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openUrls, parseCliArgs } from '../../signaling/cli.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { lanAddresses, openUrls, parseCliArgs } from '../../signaling/cli.ts';
+import { defaultDataDir } from '../../signaling/server.ts';
 import type { NetworkInterfaceInfo } from 'node:os';
+import { runServer, type ServerProcess } from './server-process.ts';
 
 describe('parseCliArgs', () => {
   it('defaults to port 8080 on every interface', () => {
-    expect(parseCliArgs([], {})).toEqual({ kind: 'run', port: 8080, host: '0.0.0.0', staticDir: undefined, iceServers: [], iceTransportPolicy: 'all', turnRest: null });
+    expect(parseCliArgs([], {})).toEqual({
+      kind: 'run',
+      port: 8080,
+      host: '0.0.0.0',
+      staticDir: undefined,
+      iceServers: [],
+      iceTransportPolicy: 'all',
+      turnRest: null,
+      dataDir: defaultDataDir,
+      tls: { kind: 'generated' },
+    });
   });
 
   it('takes PORT and HOST from the environment, and flags over them', () => {
@@ -26,6 +36,27 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":["stun:a:1","stun:b:2"]}]' })).toMatchObject({ iceServers: [{ urls: ['stun:a:1', 'stun:b:2'] }] });
     expect(parseCliArgs(['--ice-servers', 'stun:x'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--ice-servers: ICE servers must be JSON/) });
     expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":"http://x"}]' })).toMatchObject({ kind: 'error', message: expect.stringContaining('stun:, stuns:, turn: or turns:') });
+  });
+
+  it('takes the data directory and the TLS choice from flags or the environment', () => {
+    expect(parseCliArgs(['--data-dir', '/srv/tabmesh'], {})).toMatchObject({ dataDir: '/srv/tabmesh', tls: { kind: 'generated' } });
+    expect(parseCliArgs([], { TABMESH_DATA_DIR: '/var/lib/tabmesh' })).toMatchObject({ dataDir: '/var/lib/tabmesh' });
+    expect(parseCliArgs(['--data-dir=/a'], { TABMESH_DATA_DIR: '/b' })).toMatchObject({ dataDir: '/a' });
+    expect(parseCliArgs(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {})).toMatchObject({ tls: { kind: 'supplied', certFile: 'c.pem', keyFile: 'k.pem' } });
+    expect(parseCliArgs([], { TABMESH_TLS_CERT: 'c.pem', TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ tls: { kind: 'supplied', certFile: 'c.pem', keyFile: 'k.pem' } });
+    expect(parseCliArgs(['--tls-key', 'flag.pem'], { TABMESH_TLS_CERT: 'c.pem', TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ tls: { kind: 'supplied', keyFile: 'flag.pem' } });
+    expect(parseCliArgs(['--no-tls'], {})).toMatchObject({ tls: { kind: 'off' } });
+    expect(parseCliArgs([], { TABMESH_NO_TLS: '1' })).toMatchObject({ tls: { kind: 'off' } });
+    expect(parseCliArgs([], { TABMESH_NO_TLS: '0' })).toMatchObject({ tls: { kind: 'generated' } });
+  });
+
+  it('names what is wrong with the TLS options', () => {
+    expect(parseCliArgs(['--tls-cert', 'c.pem'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('--tls-cert needs --tls-key') });
+    expect(parseCliArgs([], { TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_TLS_KEY needs --tls-cert') });
+    expect(parseCliArgs(['--no-tls', '--tls-cert', 'c', '--tls-key', 'k'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('choose one') });
+    expect(parseCliArgs([], { TABMESH_NO_TLS: 'maybe' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_NO_TLS must be 1') });
+    expect(parseCliArgs(['--no-tls=1'], {})).toEqual({ kind: 'error', message: '--no-tls takes no value' });
+    expect(parseCliArgs(['--data-dir'], {})).toEqual({ kind: 'error', message: '--data-dir needs a value' });
   });
 
   it('asks for help', () => {
@@ -53,52 +84,40 @@ describe('openUrls', () => {
     wlan0: [nic('10.0.0.7', 'IPv4')],
   };
 
-  it('lists this machine, then every LAN address, when listening on all interfaces', () => {
-    expect(openUrls('0.0.0.0', 8080, interfaces)).toEqual([
-      'http://localhost:8080/',
-      'http://192.168.1.20:8080/',
-      'http://10.0.0.7:8080/',
-    ]);
-    expect(openUrls('::', 8080, interfaces)).toContain('http://[2001:db8::5]:8080/');
-    expect(openUrls('::', 8080, interfaces).join()).not.toContain('fe80');
+  it('lists this machine over http, then every LAN address over https, when listening on all interfaces', () => {
+    expect(openUrls('0.0.0.0', 8080, interfaces, true)).toEqual({
+      local: ['http://localhost:8080/'],
+      lan: ['https://192.168.1.20:8080/', 'https://10.0.0.7:8080/'],
+    });
+    expect(openUrls('::', 8080, interfaces, true).lan).toContain('https://[2001:db8::5]:8080/');
+    expect(openUrls('::', 8080, interfaces, true).lan.join()).not.toContain('fe80');
+    expect(openUrls('0.0.0.0', 8080, interfaces, false).lan).toEqual(['http://192.168.1.20:8080/', 'http://10.0.0.7:8080/']);
   });
 
   it('lists only the one address it listens on otherwise', () => {
-    expect(openUrls('127.0.0.1', 9000, interfaces)).toEqual(['http://127.0.0.1:9000/']);
+    expect(openUrls('127.0.0.1', 9000, interfaces, true)).toEqual({ local: ['http://127.0.0.1:9000/'], lan: [] });
+    expect(openUrls('192.168.1.20', 9000, interfaces, true)).toEqual({ local: [], lan: ['https://192.168.1.20:9000/'] });
+  });
+
+  it('finds the LAN addresses: IPv6 only when listening on ::, never loopback or link-local', () => {
+    expect(lanAddresses('0.0.0.0', interfaces)).toEqual(['192.168.1.20', '10.0.0.7']);
+    expect(lanAddresses('::', interfaces)).toEqual(['192.168.1.20', '2001:db8::5', '10.0.0.7']);
+    expect(lanAddresses('127.0.0.1', interfaces)).toEqual([]);
   });
 });
 
 describe('signaling/main.ts', () => {
-  const repo = fileURLToPath(new URL('../../', import.meta.url));
-  let child: ChildProcessWithoutNullStreams | undefined;
-  afterEach(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    child = undefined;
+  let server: ServerProcess | undefined;
+  let dataDir = '';
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tabmesh-data-'));
   });
-
-  const run = (args: string[]) => {
-    // One process (tsx as a loader), so SIGTERM reaches main.ts itself: the tsx command would relay
-    // it from a parent process, which on a loaded machine can give up before it learns that the
-    // child handles the signal (exit 143 instead of the graceful 0).
-    child = spawn(process.execPath, ['--import', 'tsx', 'signaling/main.ts', ...args], { cwd: repo, env: { ...process.env, PORT: '', HOST: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += String(d)));
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    const exited = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
-    const output = () => ({ stdout, stderr });
-    const waitFor = (pattern: RegExp) =>
-      new Promise<RegExpMatchArray>((resolve, reject) => {
-        const check = () => {
-          const m = stdout.match(pattern);
-          if (m) resolve(m);
-        };
-        child?.stdout.on('data', check);
-        void exited.then(() => reject(new Error(`exited before printing ${pattern}: ${stdout}${stderr}`)));
-        check();
-      });
-    return { exited, output, waitFor };
-  };
+  afterEach(() => {
+    server?.kill();
+    server = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const run = (args: string[]) => (server = runServer([...args, '--data-dir', dataDir]));
 
   it('exits 2 with the usage on stderr for a bad flag', async () => {
     const { exited, output } = run(['--bogus']);
@@ -110,12 +129,12 @@ describe('signaling/main.ts', () => {
   it('starts, prints the URL to open, answers /healthz, and exits 0 on SIGTERM', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'tabmesh-empty-'));
     try {
-      const { exited, output, waitFor } = run(['--port', '0', '--host', '127.0.0.1', '--static', empty]);
+      const { exited, output, waitFor, child } = run(['--port', '0', '--host', '127.0.0.1', '--static', empty]);
       const [, url] = await waitFor(/^ {2}(http:\/\/127\.0\.0\.1:\d+\/)$/m);
       expect(output().stderr).toContain('npm run build');
       const health = (await (await fetch(`${url}healthz`)).json()) as { ok: boolean };
       expect(health.ok).toBe(true);
-      child?.kill('SIGTERM');
+      child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
       rmSync(empty, { recursive: true, force: true });

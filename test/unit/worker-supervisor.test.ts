@@ -113,6 +113,38 @@ describe('worker supervisor', () => {
     expect(s.supervisor.view().lastReason).toBe('the node could not start: quota exceeded');
   });
 
+  test('a fatal report without a code restarts it; one naming a missing capability gives up at once, never restarting', () => {
+    const s = setup();
+    s.supervisor.fatal({ message: 'the node could not start: quota exceeded' });
+    expect(s.workers).toHaveLength(2);
+    s.supervisor.fatal({ message: 'the node cannot start: this browser cannot sign with Ed25519', code: 'no-ed25519' });
+    expect(s.workers).toHaveLength(2);
+    expect(s.current().terminated).toBe(true);
+    expect(s.gaveUp).toHaveLength(1);
+    expect(s.gaveUp[0]).toMatch(/cannot run in this browser: the node cannot start: this browser cannot sign with Ed25519\. Restarting it would not help/);
+    expect(s.supervisor.view()).toMatchObject({ restarts: 1, gaveUp: s.gaveUp[0], restarting: false });
+    // Nothing wakes it again: not the watchdog, not a late error, not another report.
+    s.advance(firstWordGraceMs * 2);
+    s.current().fire('error', { message: 'late' });
+    s.supervisor.fatal({ message: 'again', code: 'no-ed25519' });
+    s.supervisor.crashed('again');
+    expect(s.workers).toHaveLength(2);
+    expect(s.gaveUp).toHaveLength(1);
+  });
+
+  test('a worker that refuses for a missing capability on every start is started once, not in a loop', () => {
+    const s = setup();
+    // Each worker answers its init with the refusal, as node.worker.ts does without WebCrypto.
+    for (let round = 0; round < maxRestartsPerWindow * 2 && !s.current().terminated; round++) {
+      s.current().fire('message', { data: 'init received' });
+      s.supervisor.fatal({ message: 'no crypto.subtle', code: 'insecure-context' });
+      s.advance(watchdogSilenceMs);
+    }
+    expect(s.workers).toHaveLength(1);
+    expect(s.restarts).toEqual([]);
+    expect(s.gaveUp).toHaveLength(1);
+  });
+
   test(`silence longer than ${watchdogSilenceMs} ms while the page runs counts as a hang; shorter does not`, () => {
     const s = setup();
     s.current().fire('message', { data: 1 });
