@@ -87,7 +87,7 @@ export function hostPolicy(options: HostPolicyOptions): HostPolicy {
   else refresh();
   for (const item of allowed) {
     if (item.startsWith('.')) suffixes.push(item);
-    else exact.add(normalisedHostname(item) ?? item);
+    else exact.add(normalisedHostname(stripPort(item)) ?? item); // a URL's hostname may be a bracketed [v6]
   }
   return (hostHeader) => {
     if (hostHeader === undefined) return true;

@@ -57,7 +57,7 @@ describe('the dev server with TABMESH_DEV_HTTPS=1', () => {
     const b = await TestClient.connect(`wss://127.0.0.1:${port}/signal`, { ca: cert });
     await a.join('dev-tls');
     await b.join('dev-tls');
-    expect(await a.next()).toEqual({ type: 'peer-joined', peer: b.id });
+    await a.announced({ joined: [b.id] });
     a.close();
     b.close();
     expect(JSON.parse((await httpsGet(`https://127.0.0.1:${port}/config.json`, cert)).body)).toMatchObject({ iceServers: [] });

@@ -54,6 +54,10 @@ describe('host policy', () => {
     expect(policy('evil-lab.example.org')).toBe(false);
     expect(policy('other.example.org')).toBe(false);
     expect(hostPolicy({ listenHost: '0.0.0.0', interfaces: {}, allowed: ['*'] })('anything.example')).toBe(true);
+    // Names as a URL gives them (new URL(lanUrl).hostname), IPv6 in brackets.
+    const fromUrls = hostPolicy({ listenHost: '127.0.0.1', interfaces: {}, allowed: ['lan-device.test', '[fd00::5]'] });
+    expect(fromUrls('lan-device.test:8443')).toBe(true);
+    expect(fromUrls('[fd00::5]:8443')).toBe(true);
   });
 
   it('refuses a list that is not host names, with the bad entry named', () => {
