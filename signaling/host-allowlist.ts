@@ -56,6 +56,11 @@ export interface HostPolicyOptions {
   now?: () => number;
   /** Names to allow besides the defaults (parseAllowedHosts); `*` allows any host. */
   allowed?: readonly string[];
+  /**
+   * Names known only once the server runs (the hosts of the LAN URLs it prints after listening,
+   * as URL hostnames): read again on each miss, so keep the list short.
+   */
+  laterNames?: () => Iterable<string>;
 }
 
 /**
@@ -95,6 +100,7 @@ export function hostPolicy(options: HostPolicyOptions): HostPolicy {
     if (name === null) return false;
     if (exact.has(name) || isLoopbackV4(name) || machine.has(name)) return true;
     if (suffixes.some((suffix) => name.endsWith(suffix) || name === suffix.slice(1))) return true;
+    for (const later of options.laterNames?.() ?? []) if (normalisedHostname(stripPort(later)) === name) return true;
     if (wildcard && isIP(name) !== 0 && typeof options.interfaces === 'function' && now() - readAtMs >= interfaceRefreshMs) {
       refresh();
       return machine.has(name);

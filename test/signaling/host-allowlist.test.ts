@@ -58,6 +58,12 @@ describe('host policy', () => {
     const fromUrls = hostPolicy({ listenHost: '127.0.0.1', interfaces: {}, allowed: ['lan-device.test', '[fd00::5]'] });
     expect(fromUrls('lan-device.test:8443')).toBe(true);
     expect(fromUrls('[fd00::5]:8443')).toBe(true);
+    // Names learnt after the start (the LAN URLs, once the port is known).
+    const lanUrls: string[] = [];
+    const later = hostPolicy({ listenHost: '127.0.0.1', interfaces: {}, laterNames: () => lanUrls.map((url) => new URL(url).hostname) });
+    expect(later('lan-device.test:8443')).toBe(false);
+    lanUrls.push('https://lan-device.test:8443/');
+    expect(later('lan-device.test:8443')).toBe(true);
   });
 
   it('refuses a list that is not host names, with the bad entry named', () => {
