@@ -4,6 +4,8 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { defaultDataDir, defaultHost, defaultPort, hostForUrl } from './server.ts';
 import { parseIceServers, parseIceTransportPolicy, type IceServerConfig, type IceTransportPolicy } from './ice-config.ts';
 import { parseAllowedOrigins } from './origins.ts';
+import { parseTrustedProxies, type TrustedProxies } from './client-address.ts';
+import { parseAllowedHosts } from './host-allowlist.ts';
 import {
   checkTurnSecret,
   defaultTurnCredentialTtlS,
@@ -43,6 +45,16 @@ Options:
                   comma-separated origins whose pages may use signaling, e.g.
                   'https://mesh.example.org,https://lab.example.org', or * for any (default: pages
                   this server served, and pages on localhost; also ALLOWED_ORIGINS)
+  --allowed-hosts LIST
+                  comma-separated host names this server answers to besides this machine's own
+                  names and addresses, e.g. 'mesh.example.org', or '.example.org' for a domain, or
+                  * for any; requests for other names are refused, so DNS rebinding fails (also
+                  TABMESH_ALLOWED_HOSTS)
+  --trusted-proxies LIST
+                  comma-separated addresses or CIDR ranges of load balancers or reverse proxies
+                  whose X-Forwarded-For is believed, e.g. '10.0.0.0/8,127.0.0.1': the limits per
+                  client address then count the client behind them (default none; also
+                  TABMESH_TRUSTED_PROXIES)
   --turn-urls LIST
                   comma-separated turn:/turns: URLs of a TURN server run with coturn's
                   use-auth-secret, e.g. 'turn:turn.example.org:3478'; each page gets them in
@@ -70,7 +82,7 @@ Exit codes: 0 after a clean shutdown, 1 when the port cannot be opened, 2 for ba
 certificate, key or data directory that cannot be used (the line names the file).
 `;
 
-const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--turn-urls', '--turn-secret', '--turn-ttl', '--data-dir', '--tls-cert', '--tls-key']);
+const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--allowed-hosts', '--trusted-proxies', '--turn-urls', '--turn-secret', '--turn-ttl', '--data-dir', '--tls-cert', '--tls-key']);
 /** Options that take no value. */
 const switchNames = new Set(['--no-tls']);
 
@@ -89,6 +101,10 @@ export type CliCommand =
       allowedOrigins: string[] | undefined;
       /** TURN servers with short-lived credentials (coturn use-auth-secret); null: none. */
       turnRest: TurnRestConfig | null;
+      /** Extra host names served (host-allowlist.ts); undefined: this machine's own only. */
+      allowedHostNames: string[] | undefined;
+      /** Proxies whose X-Forwarded-For is believed; undefined: none. */
+      trustedProxies: TrustedProxies | undefined;
       /** Where the generated certificate is kept. */
       dataDir: string;
       tls: TlsChoice;
@@ -112,6 +128,10 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     urls: { text: fromEnv('TABMESH_TURN_URLS'), source: 'TABMESH_TURN_URLS' },
     secret: { text: fromEnv('TABMESH_TURN_SECRET'), source: 'TABMESH_TURN_SECRET' },
     ttl: { text: fromEnv('TABMESH_TURN_TTL'), source: 'TABMESH_TURN_TTL' },
+  };
+  const net: Record<'hosts' | 'proxies', { text: string | undefined; source: string }> = {
+    hosts: { text: fromEnv('TABMESH_ALLOWED_HOSTS'), source: 'TABMESH_ALLOWED_HOSTS' },
+    proxies: { text: fromEnv('TABMESH_TRUSTED_PROXIES'), source: 'TABMESH_TRUSTED_PROXIES' },
   };
   let dataDir = fromEnv('TABMESH_DATA_DIR') ?? defaultDataDir;
   const tlsFiles: Record<'cert' | 'key', { text: string | undefined; source: string }> = {
@@ -157,6 +177,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     } else if (name === '--allowed-origins') {
       originsText = value;
       originsSource = '--allowed-origins';
+    } else if (name === '--allowed-hosts' || name === '--trusted-proxies') {
+      net[name === '--allowed-hosts' ? 'hosts' : 'proxies'] = { text: value, source: name };
     } else if (name === '--turn-urls' || name === '--turn-secret' || name === '--turn-ttl') {
       turn[name.slice('--turn-'.length) as 'urls' | 'secret' | 'ttl'] = { text: value, source: name };
     } else if (name === '--tls-cert' || name === '--tls-key') {
@@ -215,7 +237,19 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (noTls.on) return { kind: 'error', message: `${noTls.source} turns TLS off, but ${tlsFiles.cert.source} gives a certificate: choose one` };
     tls = { kind: 'supplied', certFile: tlsFiles.cert.text, keyFile: tlsFiles.key.text };
   } else if (noTls.on) tls = { kind: 'off' };
-  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest, dataDir, tls };
+  let allowedHostNames: string[] | undefined;
+  if (net.hosts.text !== undefined) {
+    const hosts = parseAllowedHosts(net.hosts.text);
+    if (!hosts.ok) return { kind: 'error', message: `${net.hosts.source}: ${hosts.error}` };
+    allowedHostNames = hosts.value;
+  }
+  let trustedProxies: TrustedProxies | undefined;
+  if (net.proxies.text !== undefined) {
+    const proxies = parseTrustedProxies(net.proxies.text);
+    if (!proxies.ok) return { kind: 'error', message: `${net.proxies.source}: ${proxies.error}` };
+    trustedProxies = proxies.value;
+  }
+  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest, dataDir, tls, allowedHostNames, trustedProxies };
 }
 
 /**

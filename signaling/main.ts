@@ -40,6 +40,8 @@ const server = createTabmeshServer({
   iceTransportPolicy: command.iceTransportPolicy,
   ...(command.allowedOrigins ? { allowedOrigins: command.allowedOrigins } : {}),
   ...(command.turnRest ? { turnRest: command.turnRest } : {}),
+  ...(command.allowedHostNames ? { allowedHostNames: command.allowedHostNames } : {}),
+  ...(command.trustedProxies ? { trustedProxies: command.trustedProxies } : {}),
   ...(tls ? { tls: { cert: tls.material.cert, key: tls.material.key } } : {}),
   lanUrls,
   ...(tls?.generated ? { certFingerprint: tls.material.fingerprint256 } : {}),

@@ -16,6 +16,9 @@ import { originPolicy } from './origins.ts';
 import { iceServersForPage, type TurnRestConfig } from './turn-credentials.ts';
 import { createProtocolFront, firstByteDeadlineMs, type FrontCounters } from './tls-front.ts';
 import { httpsRedirectTarget, sendBadHost, sendHttpsRedirect } from './https-redirect.ts';
+import { hostname, networkInterfaces } from 'node:os';
+import { hostPolicy } from './host-allowlist.ts';
+import { refuseMisdirectedHost, refuseUnlessReadOnly } from './http-guards.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
 
@@ -63,6 +66,8 @@ export interface TabmeshServerOptions extends SignalingOptions {
   lanUrls?: readonly string[];
   /** SHA-256 fingerprint of a self-signed certificate, for the welcome card (people compare it with the browser's warning). */
   certFingerprint?: string;
+  /** Host names served besides this machine's own names and addresses (host-allowlist.ts); `*` for any. */
+  allowedHostNames?: string[];
 }
 
 /** A TLS handshake that has not finished after this long is dropped (a scanner's half hello). */
@@ -98,6 +103,10 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   const host = options.host ?? defaultHost;
   const serveStatic = createStaticHandler(options.staticDir ?? defaultStaticDir);
   const log = options.log ?? (() => {});
+  // DNS rebinding: only Hosts this server is known by (host-allowlist.ts); the LAN URLs are known after listening.
+  const allowedHosts =
+    options.allowedHosts ??
+    hostPolicy({ listenHost: host, interfaces: networkInterfaces, allowed: [...(options.allowedHostNames ?? []), hostname(), `${hostname()}.local`], laterNames: () => (options.lanUrls ?? []).map((url) => new URL(url).hostname) });
 
   const tlsStats: TlsStats = { silentConnections: 0, handshakeFailures: 0, redirectsToHttps: 0 };
   const redirectExempt = new Set([healthPath, clientConfigPath]);
@@ -113,8 +122,9 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
           return sendHttpsRedirect(res, target);
         }
       }
+      if (refuseMisdirectedHost(allowedHosts, req, res)) return;
       if (pathOf(req) === healthPath) return health(req, res);
-      if (pathOf(req) === clientConfigPath) return clientConfig(res);
+      if (pathOf(req) === clientConfigPath) return refuseUnlessReadOnly(req, res) ? undefined : clientConfig(res);
       serveStatic(req, res);
     } catch (err) {
       log(`http: internal error for ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
@@ -137,7 +147,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   const listener: NetServer = front ? front.server : httpServer;
   // Stricter than the hub's own default: this server's pages, this machine, or the listed origins.
   const allowedOrigins = typeof options.allowedOrigins === 'function' ? options.allowedOrigins : originPolicy(options.allowedOrigins);
-  const signaling = attachSignaling(httpServer, { ...options, allowedOrigins });
+  const signaling = attachSignaling(httpServer, { ...options, allowedOrigins, allowedHosts });
   // attachSignaling leaves other upgrades alone (they may be Vite's); here nobody else wants them.
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     if (pathOf(req) === signalingPath) return;

@@ -5,10 +5,9 @@
 // renders the error it caught); and the protocol worker must never have been started. A normal
 // page on the same server starts and shows no refusal. One Chromium process for all of it.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { inject } from 'vitest';
-import { startServer, waitForSnapshot, type RunningServer } from './harness.ts';
-import { chromiumArgs } from './find-chromium.ts';
+import { launchBrowser, startServer, waitForSnapshot, type RunningServer } from './harness.ts';
 
 /** A name that is not loopback to the browser, so http:// on it is not a secure context. */
 const lanName = 'lan-device.test';
@@ -70,14 +69,11 @@ let browser: Browser;
 let port: string;
 
 beforeAll(async () => {
-  server = await startServer();
+  // The server is reached by the LAN name too, as `--allowed-hosts lan-device.test` would say.
+  server = await startServer(0, { allowedHostNames: [lanName] });
   port = new URL(server.url).port;
-  // The harness's launchBrowser() plus one rule: the LAN name resolves to this machine's loopback.
-  browser = await chromium.launch({
-    executablePath: inject('chromePath'),
-    headless: true,
-    args: [...chromiumArgs, `--host-resolver-rules=MAP ${lanName} 127.0.0.1`],
-  });
+  // The harness's browser plus one rule: the LAN name resolves to this machine's loopback.
+  browser = await launchBrowser(inject('chromePath'), [`--host-resolver-rules=MAP ${lanName} 127.0.0.1`]);
 });
 
 afterAll(async () => {

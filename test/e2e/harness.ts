@@ -15,8 +15,11 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `options`: HTTPS beside HTTP (tls) and what /config.json tells pages (lanUrls, certFingerprint). */
-export async function startServer(port = 0, options: Pick<TabmeshServerOptions, 'tls' | 'lanUrls' | 'certFingerprint'> = {}): Promise<RunningServer> {
+/**
+ * `options`: HTTPS beside HTTP (tls), what /config.json tells pages (lanUrls, certFingerprint), and
+ * other names the server is reached by (allowedHostNames: a test's made-up LAN name, as --allowed-hosts).
+ */
+export async function startServer(port = 0, options: Pick<TabmeshServerOptions, 'tls' | 'lanUrls' | 'certFingerprint' | 'allowedHostNames'> = {}): Promise<RunningServer> {
   const server = createTabmeshServer({ port, host: '127.0.0.1', staticDir: inject('distDir'), ...options });
   const { url } = await server.listen();
   return { server, url, stop: () => server.close() };
