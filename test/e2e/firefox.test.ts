@@ -150,7 +150,10 @@ describe('a room of two Firefox and two Chromium tabs', () => {
         expect(pair.localType, `${tab.label}: the selected pair's local candidate`).toBe('host');
         expect(['host', 'prflx'], `${tab.label}: the selected pair's remote candidate`).toContain(pair.remoteType);
         expect(pair.localAddress, `${tab.label}: the selected pair's local address`).toMatch(loopbackAddress);
-        expect(pair.remoteAddress, `${tab.label}: the selected pair's remote address`).toMatch(loopbackAddress);
+        // Chromium redacts a peer-reflexive remote candidate's address in getStats (it reports ''),
+        // so only a remote address it does report is checked; every local one always is.
+        const redacted = pair.remoteType === 'prflx' && pair.remoteAddress === '';
+        if (!redacted) expect(pair.remoteAddress, `${tab.label}: the selected pair's remote address`).toMatch(loopbackAddress);
       }
       for (const candidate of ice.localCandidates) expect(candidate, `${tab.label}: a gathered candidate`).toMatch(/^host /);
       for (const candidate of ice.localCandidates) expect(candidate.split(' ')[1], `${tab.label}: a gathered candidate`).toMatch(loopbackAddress);
