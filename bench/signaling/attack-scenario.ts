@@ -1,0 +1,146 @@
+// Each attack of attacks.ts against one server process that already serves a legitimate room:
+// a background of joined clients (most in one big room, relaying in pairs), and newcomers
+// joining the big room at a steady rate from fresh addresses. The newcomers' join latency with
+// no attack is the baseline; during each attack it is compared with that, along with what the
+// server counted (refusals, strikes, closes from /healthz) and its RSS (peak, from /proc).
+import os from 'node:os';
+import type { Row, Target } from '../report.ts';
+import { percentile } from '../report.ts';
+import { AddressPool, type SimClient } from './clients.ts';
+import { joinAtRate, probeJoins, relayPairs, type JoinSpec } from './load.ts';
+import { describeRefusals, healthDelta, mib, procTotals, round } from './health.ts';
+import { delay, Monitor, type SignalingProcess } from './servers.ts';
+import { attacks, type AttackReport } from './attacks.ts';
+import type { Attacker } from './attacker.ts';
+import { maxConnectionsPerAddress, maxSendBufferBytes } from '../../signaling/limits.ts';
+
+export interface AttackConfig {
+  background: number;
+  /** Of the background, how many sit in the big room (the rest in rooms of 20). */
+  bigRoomMembers: number;
+  probeRatePerS: number;
+  windowMs: number;
+  /** Attack names to run (default all). */
+  only: readonly string[] | null;
+}
+
+/** Judging: legitimate join p99 during an attack at most this many times the baseline p99… */
+export const latencyFactor = 2;
+/** …or this, whichever is larger (below it, a person notices no difference, and the machine's noise is larger). */
+export const latencyFloorMs = 50;
+/** Server RSS may grow during an attack by what one address may hold in send buffers, plus this. */
+const rssSlackBytes = 32 * 1024 * 1024;
+export const rssGrowthLimitBytes = maxConnectionsPerAddress * maxSendBufferBytes + rssSlackBytes;
+/** The one abusing address. */
+const attackerAddress = '127.66.6.6';
+const bigRoom = 'big';
+/** Background pairs relay at most one signal each per this during every window. */
+const backgroundRelayIntervalMs = 200;
+/** How long the server may take to drop an attacker's connections after the attack stops. */
+const settleDeadlineMs = 15_000;
+
+export async function runAttacks(server: SignalingProcess, attacker: Attacker, config: AttackConfig): Promise<{ rows: Row[]; targets: Target[] }> {
+  const rows: Row[] = [];
+  const targets: Target[] = [];
+  const addresses = new AddressPool(20);
+  const specs: JoinSpec[] = Array.from({ length: config.background }, (_, i) => ({
+    url: server.wsUrl,
+    room: i < config.bigRoomMembers ? bigRoom : `bg-${Math.floor((i - config.bigRoomMembers) / 20)}`,
+    address: addresses.take(),
+  }));
+  const background = await joinAtRate(specs, 150, 64);
+  const members = background.clients.filter((c): c is SimClient => c !== null);
+  const pairs: Array<readonly [SimClient, SimClient]> = [];
+  for (let i = 0; i + 1 < background.clients.length; i += 2) {
+    const a = background.clients[i];
+    const b = background.clients[i + 1];
+    if (a && b && specs[i]?.room === specs[i + 1]?.room) pairs.push([a, b]);
+  }
+  console.error(`signaling attacks: background of ${members.length} joined (${config.bigRoomMembers} in room "${bigRoom}"), ${pairs.length} relaying pairs`);
+  const probes = new AddressPool(30);
+
+  let baselineP99: number | null = null;
+  const scenarios = ['baseline', ...attacks.map((a) => a.name).filter((name) => config.only === null || config.only.some((o) => name.startsWith(o)))];
+  for (const name of scenarios) {
+    await settle(server, members.length);
+    const load1m = os.loadavg()[0] as number;
+    const health0 = await server.health();
+    const proc0 = procTotals([server.pid]);
+    const monitor = new Monitor([server.pid]);
+    const [probe, relays, report] = await Promise.all([
+      probeJoins([server.wsUrl], bigRoom, probes, config.probeRatePerS, config.windowMs),
+      relayPairs(pairs, backgroundRelayIntervalMs, config.windowMs),
+      name === 'baseline' ? delay(config.windowMs).then(() => null) : attacker.run(name, { url: server.wsUrl, address: attackerAddress, bigRoom, durationMs: config.windowMs }),
+    ]);
+    const peak = monitor.stop().get(server.pid) ?? 0;
+    const proc1 = procTotals([server.pid]);
+    const delta = healthDelta([health0], [await server.health()]);
+    const p99 = percentile(probe.latenciesMs, 99);
+    if (name === 'baseline') baselineP99 = p99;
+    const row: Row = {
+      suite: 'signaling',
+      scenario: name,
+      legit_joins: probe.latenciesMs.length,
+      legit_join_p50_ms: round(percentile(probe.latenciesMs, 50)),
+      legit_join_p99_ms: round(p99),
+      legit_join_failures: probe.failures.length,
+      legit_failure_reasons: [...new Set(probe.failures)].join('; ') || null,
+      legit_relay_rtt_p99_ms: round(percentile(relays.roundTripsMs, 99)),
+      legit_relays_per_s: Math.round(relays.delivered / relays.windowS),
+      server_cpu_s: round(proc1.cpuS - proc0.cpuS, 2),
+      server_rss_before_mb: mib(proc0.rssBytes),
+      server_rss_peak_mb: mib(peak),
+      refusals: delta.refusalsTotal,
+      refusal_codes: describeRefusals(delta.refusals),
+      closed_flooding: delta.counters.closedForFlooding,
+      closed_slow_reader: delta.counters.closedSlowReader,
+      dead_sockets_dropped: delta.counters.deadSocketsDropped,
+      frames_dropped_slow_reader: delta.counters.framesDroppedSlowReader,
+      internal_errors: delta.counters.internalErrors,
+      ...attackerColumns(report),
+      load_1m: round(load1m, 2),
+    };
+    rows.push(row);
+    console.error(`signaling attacks: ${name}: legit join p50 ${row.legit_join_p50_ms} ms, p99 ${row.legit_join_p99_ms} ms, ${probe.failures.length} failed; refusals ${row.refusal_codes}; RSS ${row.server_rss_before_mb} → peak ${row.server_rss_peak_mb} MB`);
+    if (name === 'baseline') {
+      targets.push({ what: 'baseline: legit newcomers refused or timed out', measured: probe.failures.length, limit: 0, kind: 'max' });
+      continue;
+    }
+    const latencyLimit = baselineP99 === null ? latencyFloorMs : Math.max(latencyFactor * baselineP99, latencyFloorMs);
+    targets.push(
+      { what: `${name}: legit join p99 ms (≤ max(${latencyFactor}× baseline ${round(baselineP99)}, ${latencyFloorMs}) ms; load ${round(load1m, 2)})`, measured: round(p99), limit: round(latencyLimit) as number, kind: 'max' },
+      { what: `${name}: legit newcomers refused or timed out`, measured: probe.failures.length, limit: 0, kind: 'max' },
+      { what: `${name}: server RSS growth MB (one address's send buffers + 32 MB)`, measured: mib(Math.max(0, peak - proc0.rssBytes)), limit: mib(rssGrowthLimitBytes), kind: 'max' },
+      { what: `${name}: internal errors (a bug alarm)`, measured: delta.counters.internalErrors, limit: 0, kind: 'max' },
+    );
+  }
+  for (const client of members) client.terminate();
+  return { rows, targets };
+}
+
+function attackerColumns(report: AttackReport | null): Row {
+  if (!report) return { attacker_conns: null, attacker_joins: null, attacker_frames: null, attacker_pings: null, attacker_mb_sent: null, attacker_closed_by_server: null, attacker_refused: null };
+  const closed = Object.entries(report.closedByServer);
+  const refused = Object.entries(report.refusedJoins);
+  return {
+    attacker_conns: report.connections,
+    attacker_joins: report.joins,
+    attacker_frames: report.frames,
+    attacker_pings: report.pings,
+    attacker_mb_sent: mib(report.bytes),
+    attacker_closed_by_server: closed.length === 0 ? 'none' : closed.map(([code, n]) => `${code}×${n}`).join(' '),
+    attacker_refused: refused.length === 0 ? 'none' : refused.map(([why, n]) => `${why}×${n}`).join(', '),
+  };
+}
+
+/** Waits until the server holds the background's connections and no more (the attacker's are gone). */
+async function settle(server: SignalingProcess, background: number): Promise<void> {
+  const deadline = performance.now() + settleDeadlineMs;
+  let connections = Infinity;
+  while (performance.now() < deadline) {
+    connections = (await server.health()).connections;
+    if (connections <= background) return;
+    await delay(200);
+  }
+  console.error(`signaling attacks: the server still holds ${connections} connections (background ${background}) after ${settleDeadlineMs} ms; going on`);
+}
