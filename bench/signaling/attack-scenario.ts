@@ -4,12 +4,13 @@
 // no attack is the baseline; during each attack it is compared with that, along with what the
 // server counted (refusals, strikes, closes from /healthz) and its RSS (peak, from /proc).
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Row, Target } from '../report.ts';
 import { percentile } from '../report.ts';
 import { AddressPool, type SimClient } from './clients.ts';
 import { joinAtRate, probeJoins, relayPairs, type JoinSpec } from './load.ts';
 import { describeRefusals, healthDelta, mib, procTotals, round } from './health.ts';
-import { delay, Monitor, type SignalingProcess } from './servers.ts';
+import { delay, Monitor, sampleProc, type SignalingProcess } from './servers.ts';
 import { attacks, type AttackReport } from './attacks.ts';
 import type { Attacker } from './attacker.ts';
 import { maxConnectionsPerAddress, maxSendBufferBytes } from '../../signaling/limits.ts';
@@ -67,12 +68,19 @@ export async function runAttacks(server: SignalingProcess, attacker: Attacker, c
     const health0 = await server.health();
     const proc0 = procTotals([server.pid]);
     const monitor = new Monitor([server.pid]);
+    const attacker0 = sampleProc(attacker.pid);
+    // The legitimate clients run in this process: if its own event loop lags, that lag is in
+    // their latency too, and the table says so.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const [probe, relays, report] = await Promise.all([
       probeJoins([server.wsUrl], bigRoom, probes, config.probeRatePerS, config.windowMs),
       relayPairs(pairs, backgroundRelayIntervalMs, config.windowMs),
       name === 'baseline' ? delay(config.windowMs).then(() => null) : attacker.run(name, { url: server.wsUrl, address: attackerAddress, bigRoom, durationMs: config.windowMs }),
     ]);
+    loopDelay.disable();
     const peak = monitor.stop().get(server.pid) ?? 0;
+    const attacker1 = sampleProc(attacker.pid);
     const proc1 = procTotals([server.pid]);
     const delta = healthDelta([health0], [await server.health()]);
     const p99 = percentile(probe.latenciesMs, 99);
@@ -98,6 +106,8 @@ export async function runAttacks(server: SignalingProcess, attacker: Attacker, c
       frames_dropped_slow_reader: delta.counters.framesDroppedSlowReader,
       internal_errors: delta.counters.internalErrors,
       ...attackerColumns(report),
+      attacker_cpu_s: report && attacker0 && attacker1 ? round(attacker1.cpuS - attacker0.cpuS, 2) : null,
+      loadgen_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6),
       load_1m: round(load1m, 2),
     };
     rows.push(row);

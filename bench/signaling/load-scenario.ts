@@ -4,6 +4,7 @@
 // relays delivered per second, and what they cost the server processes (CPU from /proc per
 // join and per relay, RSS per connection), with Redis's own cost beside when it is there.
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Row } from '../report.ts';
 import { percentile } from '../report.ts';
 import { AddressPool, type SimClient } from './clients.ts';
@@ -18,8 +19,10 @@ export interface LoadConfig {
   maxJoinsInFlight: number;
   relayWindowMs: number;
   churnWindowMs: number;
-  /** A pair sends at most one signal each per this (under the 50 frames/s limit). */
+  /** A pair sends at most one signal each per this (under the 50 frames/s limit): the capacity run. */
   relayIntervalMs: number;
+  /** The same during churn: steady chatter, so the rejoins meet a busy server, not a saturated one. */
+  churnRelayIntervalMs: number;
 }
 
 /** Members of each room that churn (the rest relay in pairs). */
@@ -34,6 +37,9 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
   const health0 = await Promise.all(servers.map((s) => s.health()));
   const idle = procTotals(pids);
   const monitor = new Monitor(pids);
+  // The clients run in this process: a lagging event loop here shows in their latencies too.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
 
   // 1. Joins: client i in room i/roomSize, on server i mod servers (a room spans every process).
   const addresses = new AddressPool(10);
@@ -70,9 +76,10 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
   const afterRelay = procTotals(pids);
   console.error(`signaling ${mode}: ${Math.round(relays.delivered / relays.windowS)} relays/s over ${pairs.length} pairs`);
 
-  // 3. The same relays while two of every room leave and rejoin.
-  const [churned, relaysUnderChurn] = await Promise.all([churn(churners, config.churnWindowMs, 100), relayPairs(pairs, config.relayIntervalMs, config.churnWindowMs)]);
+  // 3. Two of every room leave and rejoin, while the pairs go on at a steady pace.
+  const [churned, relaysUnderChurn] = await Promise.all([churn(churners, config.churnWindowMs, 100), relayPairs(pairs, config.churnRelayIntervalMs, config.churnWindowMs)]);
   const peaks = monitor.stop();
+  loopDelay.disable();
   const health1 = await Promise.all(servers.map((s) => s.health()));
   const delta = healthDelta(health0, health1);
   const redis1 = redisPid === null ? null : sampleProc(redisPid);
@@ -115,6 +122,7 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
     server_refusals: delta.refusalsTotal,
     internal_errors: delta.counters.internalErrors,
     loadgen_cpu_s: round((loadgenCpu.user + loadgenCpu.system) / 1e6, 2),
+    loadgen_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6),
     load_1m_start: round(load1mStart, 2),
     load_1m_end: round(os.loadavg()[0] as number, 2),
     wall_s: round((performance.now() - started) / 1000),

@@ -2,12 +2,18 @@
 // (leave and rejoin), and a stream of probe joins whose latency is what a newcomer waits.
 // Every loop is bounded twice: by a count and by a deadline.
 import { candidateLikeData, connectAndJoin, type AddressPool, type SimClient } from './clients.ts';
+import { newIdentity, type Identity } from '../../test/signaling/helpers.ts';
 import { delay } from './servers.ts';
 
 export interface JoinSpec {
   url: string;
   room: string;
   address: string;
+}
+
+/** Key pairs made before the clock starts, so that making them is not in the join latency. */
+function identitiesFor(count: number): Identity[] {
+  return Array.from({ length: count }, () => newIdentity());
 }
 
 export interface JoinBatch {
@@ -25,6 +31,7 @@ export interface JoinBatch {
  */
 export async function joinAtRate(specs: readonly JoinSpec[], ratePerS: number, maxInFlight: number): Promise<JoinBatch> {
   const batch: JoinBatch = { clients: specs.map(() => null), latenciesMs: [], failures: [] };
+  const identities = identitiesFor(specs.length);
   const started = performance.now();
   const pending = new Set<Promise<void>>();
   for (let i = 0; i < specs.length; i++) {
@@ -33,7 +40,7 @@ export async function joinAtRate(specs: readonly JoinSpec[], ratePerS: number, m
     if (wait > 1) await delay(wait);
     while (pending.size >= maxInFlight) await Promise.race(pending);
     const spec = specs[i] as JoinSpec;
-    const p = connectAndJoin(spec.url, spec.room, spec.address).then((outcome) => {
+    const p = connectAndJoin(spec.url, spec.room, spec.address, identities[i]).then((outcome) => {
       if (outcome.ok) {
         batch.clients[i] = outcome.client;
         batch.latenciesMs.push(outcome.ms);
@@ -173,6 +180,7 @@ export async function probeJoins(urls: readonly string[], room: string, addresse
   const result: ProbeResult = { latenciesMs: [], failures: [] };
   const start = performance.now();
   const count = Math.floor((windowMs / 1000) * ratePerS);
+  const identities = identitiesFor(count);
   const pending = new Set<Promise<void>>();
   for (let i = 0; i < count; i++) {
     const wait = start + (i * 1000) / ratePerS - performance.now();
@@ -182,7 +190,7 @@ export async function probeJoins(urls: readonly string[], room: string, addresse
       result.failures.push('too many joins pending');
       continue;
     }
-    const p = connectAndJoin(urls[i % urls.length] as string, room, addresses.take()).then(async (outcome) => {
+    const p = connectAndJoin(urls[i % urls.length] as string, room, addresses.take(), identities[i]).then(async (outcome) => {
       // A refused join is quick and would flatter the percentiles: it counts as a failure; a
       // join never answered counts in both, at the deadline.
       if (outcome.ok || outcome.why === 'timeout') result.latenciesMs.push(outcome.ms);
