@@ -48,6 +48,7 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
     room: `room-${Math.floor(i / config.roomSize)}`,
     address: addresses.take(),
   }));
+  console.error(`signaling ${mode}: joining ${config.clients} clients at ${config.joinRatePerS}/s`);
   const joins = await joinAtRate(specs, config.joinRatePerS, config.maxJoinsInFlight);
   const afterJoin = procTotals(pids);
   const joined = joins.clients.filter((c): c is SimClient => c !== null);

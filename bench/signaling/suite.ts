@@ -19,6 +19,9 @@ import { startAttacker, type Attacker } from './attacker.ts';
 import { serverHasRedisFlag, startRedis, startSignaling, type RedisProcess, type SignalingProcess } from './servers.ts';
 
 const parts = ['single', 'cluster', 'attacks'] as const;
+/** The whole run's bound: past it, the children are stopped and the bench fails, saying where it was. */
+const quickBudgetMs = 5 * 60_000;
+const fullBudgetMs = 20 * 60_000;
 type Part = (typeof parts)[number];
 const clusterSize = 3;
 
@@ -60,24 +63,44 @@ export async function run(args: BenchArgs): Promise<void> {
   const stopAll = async (): Promise<void> => {
     for (const stop of stoppers.splice(0).reverse()) await stop();
   };
+  let phase = 'starting';
+  const enter = (name: string): void => {
+    phase = name;
+    console.error(`signaling bench: ${name} (${new Date().toISOString().slice(11, 19)})`);
+  };
+  const abort = (why: string): void => {
+    console.error(`signaling bench: ${why} during "${phase}"; stopping the servers`);
+    void stopAll().finally(() => process.exit(1));
+  };
+  const budgetMs = args.quick ? quickBudgetMs : fullBudgetMs;
+  const watchdog = setTimeout(() => abort(`not done within ${budgetMs / 60_000} min`), budgetMs);
+  watchdog.unref();
+  const onSignal = (signal: string) => () => abort(signal);
+  const signals = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  for (const [name, handler] of Object.entries(signals)) process.once(name, handler);
   try {
     if (chosen.includes('single')) {
+      enter('single: starting the server');
       const server = await startSignaling();
       stoppers.push(() => server.stop());
+      enter('single: load');
       loadRows.push(await runLoad('single', [server], null, loadConfig));
       await stopAll();
     }
     if (chosen.includes('cluster')) {
+      enter('cluster: checking for --redis');
       if (!serverHasRedisFlag()) {
         const message = 'this server has no --redis flag (signaling/main.ts --help does not list it): the cluster mode cannot run until the Redis cluster is merged';
         console.error(`signaling cluster-${clusterSize}: NOT RUN: ${message}`);
         loadRows.push({ suite: 'signaling', scenario: 'load', mode: `cluster-${clusterSize}`, error: message });
         targets.push({ what: `cluster of ${clusterSize} behind Redis ran`, measured: 0, limit: 1, kind: 'min' });
       } else {
+        enter('cluster: starting redis-server and the servers');
         const redis: RedisProcess = await startRedis();
         stoppers.push(() => redis.stop());
         const servers: SignalingProcess[] = await Promise.all(Array.from({ length: clusterSize }, () => startSignaling(['--redis', redis.url])));
         for (const s of servers) stoppers.push(() => s.stop());
+        enter('cluster: load');
         loadRows.push(await runLoad(`cluster-${clusterSize}`, servers, redis.pid, loadConfig));
         await stopAll();
       }
@@ -92,10 +115,12 @@ export async function run(args: BenchArgs): Promise<void> {
       );
     }
     if (chosen.includes('attacks')) {
+      enter('attacks: starting the server and the attacker');
       const server = await startSignaling();
       stoppers.push(() => server.stop());
       const attacker: Attacker = startAttacker();
       stoppers.push(() => attacker.stop());
+      enter('attacks: background and windows');
       const result = await runAttacks(server, attacker, attackConfig);
       for (const row of result.rows) emitRow(row, args.out);
       attackRows.push(...result.rows);
@@ -104,6 +129,8 @@ export async function run(args: BenchArgs): Promise<void> {
     }
   } finally {
     await stopAll();
+    clearTimeout(watchdog);
+    for (const [name, handler] of Object.entries(signals)) process.off(name, handler);
   }
 
   console.error('');
