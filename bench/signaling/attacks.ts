@@ -4,7 +4,7 @@
 // connections the server closes (an abuser reconnects), and closes every socket it opened.
 // They run in their own process (attacker.ts), so the attacker's own work never delays the
 // legitimate clients' event loop in the bench process.
-import { connectAndJoin, SimClient } from './clients.ts';
+import { benchIdentity, connectAndJoin, SimClient } from './clients.ts';
 import { delay } from './servers.ts';
 import * as limits from '../../signaling/limits.ts';
 import { maxDataKeys, maxFrameBytes } from '../../signaling/protocol.ts';
@@ -44,6 +44,14 @@ export interface Attack {
 const connectionCap = limits.maxConnectionsPerAddress;
 const seatCap = limits.maxSeatsPerAddressPerRoom;
 
+/**
+ * Identities the attacker rotates through, made once when its process starts (making one costs
+ * milliseconds, which would otherwise throttle the attacker, not the server). Twice the
+ * connection cap, so an id comes back only after its previous socket is long gone.
+ */
+const identities = Array.from({ length: 2 * connectionCap }, () => benchIdentity());
+let nextIdentity = 0;
+
 class Tally {
   readonly report: AttackReport = { connections: 0, joins: 0, refusedJoins: {}, frames: 0, pings: 0, bytes: 0, closedByServer: {} };
   private readonly sockets = new Set<SimClient>();
@@ -52,7 +60,7 @@ class Tally {
   /** Connects and joins, keeping the socket for the cleanup and counting its fate. */
   async join(url: string, room: string, address: string): Promise<SimClient | null> {
     this.report.connections++;
-    const outcome = await connectAndJoin(url, room, address);
+    const outcome = await connectAndJoin(url, room, address, identities[nextIdentity++ % identities.length]);
     if (!outcome.ok) {
       const why = outcome.why.split(' ').slice(0, 2).join(' '); // timeout, error <code>, closed <code>
       this.report.refusedJoins[why] = (this.report.refusedJoins[why] ?? 0) + 1;

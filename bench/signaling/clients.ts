@@ -5,8 +5,9 @@
 // Lean on purpose (a bench drives thousands from one process): frames are told apart by their
 // first bytes, and only the join's own frames are parsed. The tests' TestClient
 // (test/signaling/helpers.ts) decodes every frame with the protocol's schemas instead.
+import { createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { joinFrame, newIdentity, type Identity } from '../../test/signaling/helpers.ts';
+import { joinFrame, type Identity } from '../../test/signaling/helpers.ts';
 
 /** A join not answered by then counts as failed (and its time as this long). */
 export const joinDeadlineMs = 10_000;
@@ -30,6 +31,22 @@ export class AddressPool {
     if (third > 255) throw new RangeError(`address pool 127.${this.secondOctet}.0.0/16 used up`);
     return `127.${this.secondOctet}.${third}.${(i % 254) + 1}`;
   }
+}
+
+/** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const ed25519Pkcs8Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * An Ed25519 identity made from a random seed. Not test/signaling/helpers.ts newIdentity:
+ * thousands of generateKeyPairSync calls with JWK exports deadlocked Node 20.20 here (a GC
+ * during ExportJWK ran a KeyGenJob destructor that waits for the lock ExportJWK holds; seen
+ * with gdb, the bench hung on a futex). Importing a seed makes no KeyGenJob at all.
+ */
+export function benchIdentity(): Identity {
+  const privateKey = createPrivateKey({ key: Buffer.concat([ed25519Pkcs8Prefix, randomBytes(32)]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  const id = spki.subarray(spki.length - 32).toString('base64url');
+  return { id, privateKey, sign: (text) => sign(null, Buffer.from(text), privateKey).toString('base64url') };
 }
 
 export type JoinOutcome = { ok: true; client: SimClient; ms: number } | { ok: false; ms: number; why: string };
@@ -97,7 +114,7 @@ export class SimClient {
   }
 
   /** Signs and sends a join; null when the server answered `joined`, else why not. */
-  join(room: string, identity: Identity = newIdentity()): Promise<string | null> {
+  join(room: string, identity: Identity = benchIdentity()): Promise<string | null> {
     this.identity = identity;
     return new Promise((resolve) => {
       this.pendingJoin = { room, resolve };

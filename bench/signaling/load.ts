@@ -1,8 +1,8 @@
 // The legitimate load: joins at a steady rate, signal relays between pairs of one room, churn
 // (leave and rejoin), and a stream of probe joins whose latency is what a newcomer waits.
 // Every loop is bounded twice: by a count and by a deadline.
-import { candidateLikeData, connectAndJoin, type AddressPool, type SimClient } from './clients.ts';
-import { newIdentity, type Identity } from '../../test/signaling/helpers.ts';
+import { benchIdentity, candidateLikeData, connectAndJoin, type AddressPool, type SimClient } from './clients.ts';
+import type { Identity } from '../../test/signaling/helpers.ts';
 import { delay } from './servers.ts';
 
 export interface JoinSpec {
@@ -13,7 +13,7 @@ export interface JoinSpec {
 
 /** Key pairs made before the clock starts, so that making them is not in the join latency. */
 function identitiesFor(count: number): Identity[] {
-  return Array.from({ length: count }, () => newIdentity());
+  return Array.from({ length: count }, () => benchIdentity());
 }
 
 export interface JoinBatch {
