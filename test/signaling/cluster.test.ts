@@ -7,6 +7,10 @@ import { TestClient, joinFrame, newIdentity, nextMatching, type Running } from '
 import { startRedis, type TestRedis } from './redis-server.ts';
 import { clusterOf, heard, startMembers, waitUntil } from './cluster-helpers.ts';
 import { eventsChannel } from '../../signaling/cluster/scripts.ts';
+import { WebSocket } from 'ws';
+import { SignalingClient, type SignalingStatus, type SocketLike } from '../../src/net/signaling-client.ts';
+import type { NodeId } from '../../src/core/types.ts';
+import { freeTcpPort } from './redis-server.ts';
 
 let redis: TestRedis;
 let members: Running[] = [];
@@ -159,4 +163,39 @@ describe('a signaling cluster over Redis', () => {
     expect(await nextMatching(na.client, (f) => f.type === 'signal')).toEqual({ type: 'signal', from: nb.self, data: { after: 'restart' } });
     expect(clusterOf(a.server.stats()).reRegistrations).toBeGreaterThan(0);
   }, 40_000);
+
+  it('a client given the list of servers fails over to the next when its server goes', async () => {
+    members = await startMembers(redis.url, 3);
+    const [a, b, c] = members as [Running, Running, Running];
+    const watcher = await joinOn(c, 'lobby');
+    // Nothing listens on the first URL: the client moves on to A at once.
+    const nowhere = `ws://127.0.0.1:${await freeTcpPort()}/signal`;
+    const identity = newIdentity();
+    let status: SignalingStatus = 'connecting';
+    const urlsTried: string[] = [];
+    const client = new SignalingClient({
+      url: [nowhere, a.wsUrl, b.wsUrl],
+      room: 'lobby',
+      id: identity.id as NodeId,
+      sign: async (text) => identity.sign(text),
+      createSocket: (url) => {
+        urlsTried.push(url);
+        return new WebSocket(url) as unknown as SocketLike;
+      },
+      handlers: { status: (s) => (status = s), joined: () => {}, peerJoined: () => {}, peerLeft: () => {}, signal: () => {}, problem: () => {} },
+    });
+    try {
+      client.start();
+      await waitUntil('the client joined through A', () => status === 'joined' && client.currentUrl === a.wsUrl);
+      await waitUntil('C hears of it', () => heard(watcher.client, { joined: [identity.id] }));
+      await a.server.close();
+      members = [b, c];
+      // Its server is gone: the client is back in the room through B, and C hears it leave and come back.
+      await waitUntil('the client joined again through B', () => status === 'joined' && client.currentUrl === b.wsUrl);
+      await waitUntil('C hears it left and joined again', () => heard(watcher.client, { left: [identity.id] }) && watcher.client.announcements.filter((f) => f.joined.includes(identity.id)).length === 2);
+      expect(urlsTried).toEqual([nowhere, a.wsUrl, b.wsUrl]);
+    } finally {
+      client.stop();
+    }
+  }, 30_000);
 });
