@@ -500,7 +500,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
   }
 
   async function admitInCluster(bus: ClusterBus, conn: Conn, room: string, id: NodeId, verifier: string | undefined, key: RoomKey, localPeers: NodeId[], passwordMiss: boolean): Promise<void> {
-    const admission = await bus.admitJoin(key, id, conn.address);
+    const admission = await bus.admitJoin(key, id, conn.address, () => conn.joinPending && !conn.closing && rooms.membership(conn)?.id === id);
     // Left or closed meanwhile: depart() has sent the leave, which Redis runs after the admission.
     if (!conn.joinPending || rooms.membership(conn)?.id !== id) return;
     guard('cluster admission', () => {

@@ -80,9 +80,11 @@ export interface ClusterBus {
   releaseConnection(address: string): void;
   /**
    * A join already admitted locally, checked against the cluster-wide caps and registered;
-   * on success, a random sample of the room's nodes on every member.
+   * on success, a random sample of the room's nodes on every member. An id held through another
+   * member is asked about again for a few heartbeats, while `stillWanted()` (the socket is
+   * open): if that member died, the node is taken over as soon as it counts as dead.
    */
-  admitJoin(key: RoomKey, id: NodeId, address: string): Promise<ClusterAdmission>;
+  admitJoin(key: RoomKey, id: NodeId, address: string, stillWanted: () => boolean): Promise<ClusterAdmission>;
   /** The node left (safe to call for a node the cluster refused or never heard of). */
   leave(id: NodeId): void;
   /** Tells the other members (batched) so they announce it to their local members. */

@@ -23,6 +23,8 @@ export const memberTtlMs = 5_000;
 export const changePublishWindowMs = 20;
 /** Changes held while Redis is away, at most; beyond, the oldest go (re-registration repairs joins). */
 const maxPendingChanges = 10_000;
+/** How often a join whose id another member holds is asked about again (admitJoin). */
+const idRetryMs = 250;
 /** Members listed in /healthz, at most. */
 const maxMembersShown = 64;
 
@@ -44,6 +46,8 @@ export class RedisCluster implements ClusterBus {
   private readonly sub: Redis;
   private readonly heartbeatMs: number;
   private readonly ttlMs: number;
+  /** A member whose heartbeat key has less than this left missed two beats: its ids may be taken over. */
+  private readonly presumedDeadBelowMs: number;
   private events: ClusterEvents | null = null;
   private localState: (() => LocalState) | null = null;
   private address = '';
@@ -62,6 +66,7 @@ export class RedisCluster implements ClusterBus {
   constructor(private readonly options: RedisClusterOptions) {
     this.heartbeatMs = options.heartbeatMs ?? memberHeartbeatMs;
     this.ttlMs = options.ttlMs ?? memberTtlMs;
+    this.presumedDeadBelowMs = Math.max(0, this.ttlMs - 2 * this.heartbeatMs);
     const common = {
       // Fail fast while Redis is away rather than queue: the hub goes on with local knowledge.
       enableOfflineQueue: false,
@@ -123,9 +128,20 @@ export class RedisCluster implements ClusterBus {
     void this.call('tmReleaseConn', this.memberId, address);
   }
 
-  async admitJoin(key: RoomKey, id: NodeId, address: string): Promise<ClusterAdmission> {
+  async admitJoin(key: RoomKey, id: NodeId, address: string, stillWanted: () => boolean): Promise<ClusterAdmission> {
+    // Long enough for a member that died just after its heartbeat to count as dead.
+    const until = performance.now() + this.ttlMs - this.presumedDeadBelowMs + this.heartbeatMs;
+    for (;;) {
+      const admission = await this.admitOnce(key, id, address);
+      if (admission.ok !== false || admission.why !== 'id' || performance.now() >= until) return admission;
+      await new Promise((resolve) => setTimeout(resolve, idRetryMs));
+      if (!stillWanted()) return admission;
+    }
+  }
+
+  private async admitOnce(key: RoomKey, id: NodeId, address: string): Promise<ClusterAdmission> {
     const caps = this.options.caps;
-    const out = await this.call('tmAdmit', this.memberId, key, id, address, caps.maxNodesPerRoom, caps.maxSeatsPerAddressPerRoom, caps.maxRoomsPerAddress, maxPeersInJoinSample);
+    const out = await this.call('tmAdmit', this.memberId, key, id, address, caps.maxNodesPerRoom, caps.maxSeatsPerAddressPerRoom, caps.maxRoomsPerAddress, maxPeersInJoinSample, this.presumedDeadBelowMs);
     if (!Array.isArray(out) || typeof out[0] !== 'string') return { ok: 'unknown' };
     const [verdict, ...peers] = out as string[];
     if (verdict === 'ok') return { ok: true, peers: peers as NodeId[] };

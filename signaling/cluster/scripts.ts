@@ -64,7 +64,15 @@ local function clearMember(member)
 end
 `;
 
-/** ARGV: member, room key, node id, address, maxNodesPerRoom, seat cap, rooms cap, sample size. */
+/**
+ * ARGV: member, room key, node id, address, maxNodesPerRoom, seat cap, rooms cap, sample size,
+ * and the heartbeat TTL left (ms) below which a member is presumed dead (it missed two beats).
+ *
+ * An id held through a member presumed dead is taken over: the join is signed with the node's
+ * own key, so it is that node, back through another server after its own died. It moves without
+ * ever being announced as left (the reap later finds it gone from the dead member), so the
+ * mesh's links to it stay up.
+ */
 export const admitScript = `${common}
 local member, key, id, addr = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local room = P..'room:'..key
@@ -77,7 +85,20 @@ if holder == member and redis.call('HGET', room, id) == member then
   for i = 1, #sample do out[#out + 1] = sample[i] end
   return out
 end
-if holder then return {'id'} end
+if holder and holder ~= member then
+  local ttl = redis.call('PTTL', P..'member:'..holder)
+  if ttl == -1 or ttl > tonumber(ARGV[9]) then return {'id'} end
+  local v = redis.call('HGET', P..'nodes:'..holder, id)
+  if v then
+    local okey, oaddr = split(v)
+    redis.call('HDEL', P..'nodes:'..holder, id)
+    if redis.call('HGET', P..'room:'..okey, id) == holder then redis.call('HDEL', P..'room:'..okey, id) end
+    qadd(holder, oaddr..'\\nseat:'..okey, -1)
+    if redis.call('EXISTS', P..'room:'..okey) == 0 then releaseOpener(okey) end
+  end
+  redis.call('HDEL', P..'ids', id)
+  size = redis.call('HLEN', room)
+end
 if size >= tonumber(ARGV[5]) then return {'room'} end
 local seat = addr..'\\nseat:'..key
 if qheld(seat) >= tonumber(ARGV[6]) then return {'seats'} end

@@ -196,7 +196,8 @@ export class SignalingClient {
         }
         this.joined = true;
         this.failures = 0;
-        handlers.status('joined', `room ${message.room}`);
+        // Which server, so a person (and a test) can see a failover happen.
+        handlers.status('joined', `room ${message.room} through ${this.currentUrl}`);
         handlers.joined(message.peers.filter((p) => p !== this.options.id) as NodeId[]);
         return;
       case 'peers':
