@@ -92,11 +92,18 @@ export class RedisCluster implements ClusterBus {
   start(events: ClusterEvents, localState: () => LocalState): void {
     this.events = events;
     this.localState = localState;
-    this.redis.on('error', () => {}); // state changes are logged from 'ready' / 'close'
+    // Logged once per outage (ioredis reports every failed reconnect); 'ready' logs the return.
+    let errorLogged = false;
+    this.redis.on('error', (err: Error) => {
+      if (errorLogged || this.closed) return;
+      errorLogged = true;
+      this.options.log(`cluster: Redis at ${redactUrl(this.options.url)} does not answer (${err.message}); serving local nodes only, retrying`);
+    });
     this.sub.on('error', () => {});
     this.redis.on('ready', () => {
       if (!this.connected) this.options.log(`cluster: member ${this.memberId} connected to Redis at ${redactUrl(this.options.url)}`);
       this.connected = true;
+      errorLogged = false;
       void this.heartbeat();
     });
     this.redis.on('close', () => {

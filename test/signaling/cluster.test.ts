@@ -3,9 +3,9 @@
 // malformed bus message is dropped, and a restarted Redis is recovered from.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { TestClient, joinFrame, newIdentity, nextMatching, type Running } from './helpers.ts';
+import { TestClient, joinFrame, newIdentity, nextMatching, startServer, type Running } from './helpers.ts';
 import { startRedis, type TestRedis } from './redis-server.ts';
-import { clusterOf, heard, startMembers, waitUntil } from './cluster-helpers.ts';
+import { clusterOf, fastCluster, heard, startMembers, waitUntil } from './cluster-helpers.ts';
 import { eventsChannel } from '../../signaling/cluster/scripts.ts';
 import { WebSocket } from 'ws';
 import { SignalingClient, type SignalingStatus, type SocketLike } from '../../src/net/signaling-client.ts';
@@ -197,5 +197,22 @@ describe('a signaling cluster over Redis', () => {
     } finally {
       client.stop();
     }
+  }, 30_000);
+
+  it('serves its own nodes when Redis cannot be reached, and says so once', async () => {
+    const lines: string[] = [];
+    const lonely = await startServer({ redisUrl: `redis://127.0.0.1:${await freeTcpPort()}`, ...fastCluster, log: (line) => lines.push(line) });
+    members = [lonely];
+    const first = await joinOn(lonely, 'lobby');
+    const second = await joinOn(lonely, 'lobby');
+    expect(second.peers).toEqual([first.self]);
+    second.client.send({ type: 'signal', to: first.self, data: { local: true } });
+    expect(await nextMatching(first.client, (f) => f.type === 'signal')).toEqual({ type: 'signal', from: second.self, data: { local: true } });
+    const stats = clusterOf(lonely.server.stats());
+    expect(stats.connected).toBe(false);
+    expect(stats.redisErrors).toBeGreaterThan(0);
+    await waitUntil('the outage is logged', () => lines.some((l) => l.includes('does not answer')));
+    expect(lines.filter((l) => l.includes('does not answer'))).toHaveLength(1);
+    expect(lonely.server.stats().internalErrors).toBe(0);
   }, 30_000);
 });
