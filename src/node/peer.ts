@@ -37,7 +37,7 @@ export interface NodePeer {
 }
 
 export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void): Promise<NodePeer> {
-  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: options.signal.signalingUrl, dataDir: options.dataDir });
+  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: options.signals.map((s) => s.signalingUrl).join(', '), dataDir: options.dataDir });
   const dataDir = await claimDataDir(options.dataDir);
   try {
     return await startOnDataDir(options, dataDir, log);
@@ -67,10 +67,11 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     room: options.room,
     // Tabs number their IndexedDB slots; a Node peer has its data directory instead.
     slot: 0,
-    signalingUrl: options.signal.signalingUrl,
+    signalingUrl: options.signals.map((s) => s.signalingUrl),
     storage,
     // A browser sends its page's origin with the socket; the Node peer sends the app's own.
-    createSocket: (url) => new WebSocket(url, { origin: options.signal.origin }) as unknown as SocketLike,
+    // (Each server of a failover list gets its own app origin, as a page of that server would send.)
+    createSocket: (url) => new WebSocket(url, { origin: (options.signals.find((s) => s.signalingUrl === url) ?? options.signal).origin }) as unknown as SocketLike,
     linkHost: host,
     iceServers,
     services,
