@@ -1,7 +1,7 @@
 // The legitimate load: joins at a steady rate, signal relays between pairs of one room, churn
 // (leave and rejoin), and a stream of probe joins whose latency is what a newcomer waits.
 // Every loop is bounded twice: by a count and by a deadline.
-import { benchIdentity, candidateLikeData, connectAndJoin, type AddressPool, type SimClient } from './clients.ts';
+import { benchIdentity, candidateLikeData, connectAndJoin, joinDeadlineMs, type AddressPool, type SimClient } from './clients.ts';
 import type { Identity } from '../../test/signaling/helpers.ts';
 import { delay } from './servers.ts';
 
@@ -176,7 +176,10 @@ export interface ProbeResult {
  * Newcomers: a fresh address joins `room` every 1000/ratePerS ms and leaves once joined. Their
  * join latency is the figure the attacks are judged by.
  */
-export async function probeJoins(urls: readonly string[], room: string, addresses: AddressPool, ratePerS: number, windowMs: number, maxInFlight = 64): Promise<ProbeResult> {
+export async function probeJoins(urls: readonly string[], room: string, addresses: AddressPool, ratePerS: number, windowMs: number): Promise<ProbeResult> {
+  // Room for every probe until its own deadline, so that a slow server shows as slow (or timed
+  // out) joins in the percentiles rather than as probes never started.
+  const maxInFlight = Math.ceil((ratePerS * joinDeadlineMs) / 1000) + 1;
   const result: ProbeResult = { latenciesMs: [], failures: [] };
   const start = performance.now();
   const count = Math.floor((windowMs / 1000) * ratePerS);
@@ -186,7 +189,7 @@ export async function probeJoins(urls: readonly string[], room: string, addresse
     const wait = start + (i * 1000) / ratePerS - performance.now();
     if (wait > 1) await delay(wait);
     if (pending.size >= maxInFlight) {
-      // The server is not answering: a probe that cannot even start is a failed join.
+      // Cannot happen while every probe ends by its deadline; counted as failed if it does.
       result.failures.push('too many joins pending');
       continue;
     }
