@@ -49,7 +49,8 @@ export async function run(args: BenchArgs): Promise<void> {
   };
   const attackConfig: AttackConfig = {
     background: args.quick ? 150 : 600,
-    bigRoomMembers: args.quick ? 100 : 200,
+    // The big room (256 seats) keeps room for the attacker's 32 and for newcomers still joined while a slow server handles their leave.
+    bigRoomMembers: args.quick ? 100 : 150,
     probeRatePerS: args.quick ? 20 : 30,
     windowMs,
     only: flag(args.rest, '--attacks')?.split(',') ?? null,
