@@ -136,16 +136,19 @@ async function holdAndRepeat(
   const slots: Array<SimClient | null> = new Array<SimClient | null>(count).fill(null);
   const maxReconnects = count * 20;
   let reconnects = 0;
+  const filling = new Set<number>(); // one reconnect per slot at a time
   const fill = async (slot: number): Promise<void> => {
-    if (reconnects++ >= maxReconnects) return;
+    if (reconnects++ >= maxReconnects || filling.has(slot)) return;
+    filling.add(slot);
     slots[slot] = await tally.join(ctx.url, roomOf(slot), ctx.address);
+    filling.delete(slot);
   };
   await Promise.all(slots.map((_, slot) => fill(slot)));
   while (performance.now() < end) {
     for (let slot = 0; slot < count; slot++) {
       const client = slots[slot];
       if (client && client.open) tick(client, slot, slots);
-      else if (performance.now() < end) void fill(slot);
+      else void fill(slot);
     }
     await delay(tickMs);
   }
