@@ -7,6 +7,7 @@
 import type { NodeId } from '../core/types.ts';
 import { decodeSignedSignal, signingText, type SignalBody, type SignedSignal } from '../net/signed-signal.ts';
 import type { IceServer, LinkHost, RawSignal } from '../net/transport.ts';
+import { hasTurnServer, iceServersKey, LinkFailures, type LinkFailureView } from './link-failures.ts';
 
 /** A link not up within this long is abandoned and retried later. */
 export const linkSetupTimeoutMs = 20_000;
@@ -53,6 +54,8 @@ export interface LinkManagerDeps {
    * When an overlay decides the links, it is asked instead, and it dials again if it wants to.
    */
   retryLostLinks(): boolean;
+  /** Wall-clock ms, for when a failure happened (default Date.now). */
+  wallClock?: () => number;
 }
 
 type Attempt = LinkInfo;
@@ -62,6 +65,8 @@ export class LinkManager {
   private readonly wanted = new Set<NodeId>();
   private readonly retryAt = new Map<NodeId, { at: number; failures: number }>();
   private readonly seenSessions = new Map<NodeId, string[]>();
+  /** Failed attempts per peer, their diagnosis, and which peers are settled as unreachable. */
+  private readonly failures = new LinkFailures();
 
   constructor(private readonly deps: LinkManagerDeps) {}
 
@@ -71,6 +76,16 @@ export class LinkManager {
 
   upPeers(): NodeId[] {
     return [...this.links.values()].filter((l) => l.state === 'up').map((l) => l.peer);
+  }
+
+  /** Peers whose last attempts failed: why, how often, and whether more attempts will come. */
+  failureList(): LinkFailureView[] {
+    return this.failures.list();
+  }
+
+  /** A fresh start for a peer settled as unreachable (it was introduced again). */
+  forgive(peer: NodeId): void {
+    this.failures.forgive(peer);
   }
 
   get(peer: NodeId): LinkInfo | undefined {
@@ -138,6 +153,7 @@ export class LinkManager {
     link.sinceMs = now;
     link.lastHeardMs = now;
     this.retryAt.delete(peer);
+    this.failures.succeeded(peer);
     this.deps.onUp(peer);
   }
 
@@ -168,6 +184,7 @@ export class LinkManager {
   async hostSignal(peer: NodeId, linkId: string, signal: RawSignal): Promise<void> {
     const link = this.links.get(peer);
     if (!link || link.linkId !== linkId) return;
+    this.failures.signal(peer, linkId, 'local', signal);
     await this.sendSigned({ v: 1, from: this.deps.self, to: peer, session: linkId, kind: 'signal', signal: signal as SignalBody['signal'] });
   }
 
@@ -205,12 +222,15 @@ export class LinkManager {
       // the peer restarted and lost its side: start over.
       const attemptUnderWay = link?.state === 'connecting' && this.deps.now() - link.sinceMs < linkSetupTimeoutMs / 4;
       if (link && link.state !== 'requested' && !attemptUnderWay) this.close(from, 'peer asked for a new link');
-      this.ensure(from);
+      // The peer's own request is answered even when we settled it as unreachable: it has its
+      // own bound on attempts, and each one still counts here.
+      this.ensure(from, true);
       return;
     }
     const signal = body.signal as RawSignal;
     const link = this.links.get(from);
     if (link && link.linkId === body.session) {
+      this.failures.signal(from, link.linkId, 'remote', signal);
       this.deps.host.signal(from, link.linkId, signal);
       return;
     }
@@ -230,14 +250,17 @@ export class LinkManager {
     if (link) this.close(from, 'peer opened a new link');
     this.rememberSession(from, body.session);
     this.start(from, body.session, false);
+    this.failures.signal(from, body.session, 'remote', signal);
     this.deps.host.signal(from, body.session, signal);
   }
 
   // ── internals ──
 
-  private ensure(peer: NodeId): void {
+  /** `asked`: the peer itself asked for the link (answered even if it is settled as unreachable). */
+  private ensure(peer: NodeId, asked = false): void {
     if (!this.wanted.has(peer)) return;
     if (this.deps.keptOut?.(peer)) return;
+    if (!asked && !this.links.has(peer) && this.failures.unreachable(peer, iceServersKey(this.deps.iceServers()))) return;
     const now = this.deps.now();
     const existing = this.links.get(peer);
     const retry = this.retryAt.get(peer);
@@ -261,6 +284,7 @@ export class LinkManager {
   private start(peer: NodeId, linkId: string, initiator: boolean): void {
     const now = this.deps.now();
     this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
+    this.failures.started(peer, linkId);
     this.deps.host.open(peer, linkId, initiator, this.deps.iceServers());
   }
 
@@ -270,6 +294,11 @@ export class LinkManager {
   }
 
   private fail(peer: NodeId, reason: string): void {
+    // An attempt that never came up is a failed attempt (a lost link is not: it worked once).
+    if (this.links.get(peer)?.state === 'connecting') {
+      const servers = this.deps.iceServers();
+      this.failures.failed(peer, reason, (this.deps.wallClock ?? Date.now)(), iceServersKey(servers), hasTurnServer(servers));
+    }
     const previous = this.retryAt.get(peer);
     const failures = (previous?.failures ?? 0) + 1;
     const delay = Math.min(linkRetryMaxMs, linkRetryBaseMs * 2 ** (failures - 1));

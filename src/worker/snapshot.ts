@@ -12,6 +12,7 @@ import type { MeshSettings } from './services/settings-schema.ts';
 import type { StatusRecord } from './services/status-record.ts';
 import type { SetAsideView } from '../store/set-aside.ts';
 import type { RecoveryView } from '../worker-supervisor.ts';
+import type { LinkFailureView } from './link-failures.ts';
 
 export interface LinkView {
   peer: string;
@@ -48,6 +49,13 @@ export interface BaseSnapshot {
   links: LinkView[];
   /** Link attempts under way: peer ids. */
   connecting: string[];
+  /**
+   * Peers whose last link attempts failed (src/worker/link-failures.ts): how many in a row, what
+   * the candidates say (needsTurn: only a TURN relay can link the two), advice in plain words,
+   * and whether more attempts will come ('retrying') or the node stopped trying ('unreachable')
+   * until the peer is introduced again, asks itself, or the ICE servers change.
+   */
+  linkFailures: LinkFailureView[];
   /** Every node this one has been introduced to and not seen leave. */
   knownPeers: string[];
   /** The latest direct messages received (newest last). */

@@ -15,8 +15,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export const namespacePrefix = 'tmnat-';
-/** Where namespaces are listed (iproute2 mounts one file per namespace here). */
-const netnsDir = '/var/run/netns';
 
 /** How a home router maps its inside to its outside address. */
 export type NatKind =
@@ -54,7 +52,7 @@ function run(command: string, args: string[], input?: string): string {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input === undefined ? {} : { input }) });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`${command} ${args.join(' ')} failed: ${stderr.trim() || String(error)}`);
+    throw new Error(`${command} ${args.join(' ')} failed: ${stderr.trim() || String(error)}`, { cause: error });
   }
 }
 
@@ -88,7 +86,7 @@ export function checkCanMakeNamespaces(): void {
   try {
     run('ip', ['netns', 'add', probe]);
   } catch (error) {
-    throw new Error(`The NAT lab cannot make a network namespace (\`ip netns add\`): ${(error as Error).message}. It needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN, outside a container that forbids them (docker: --privileged or --cap-add SYS_ADMIN,NET_ADMIN).`);
+    throw new Error(`The NAT lab cannot make a network namespace (\`ip netns add\`): ${(error as Error).message}. It needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN, outside a container that forbids them (docker: --privileged or --cap-add SYS_ADMIN,NET_ADMIN).`, { cause: error });
   }
   run('ip', ['netns', 'delete', probe]);
 }
