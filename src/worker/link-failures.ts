@@ -122,21 +122,30 @@ export class LinkFailures {
     this.records.delete(peer);
   }
 
-  /** The attempt failed; returns the peer's record, settled as unreachable once there were enough. */
+  /**
+   * The attempt failed; returns the peer's record, settled as unreachable once there were enough.
+   * An attempt that never got as far as a connection (a link request nobody answered) keeps
+   * what the last real attempt found out.
+   */
   failed(peer: string, reason: string, nowMs: number, iceKey: string, turnConfigured: boolean): LinkFailureView {
     const attempt = this.attempts.get(peer);
     this.attempts.delete(peer);
-    const local = attempt ? candidateTypes.filter((t) => attempt.local.has(t)) : [];
-    const remote = attempt ? candidateTypes.filter((t) => attempt.remote.has(t)) : [];
-    const attemptsSoFar = (this.records.get(peer)?.view.attempts ?? 0) + 1;
+    const previous = this.records.get(peer)?.view;
+    const attemptsSoFar = (previous?.attempts ?? 0) + 1;
+    const found =
+      attempt || !previous
+        ? (() => {
+            const local = attempt ? candidateTypes.filter((t) => attempt.local.has(t)) : [];
+            const remote = attempt ? candidateTypes.filter((t) => attempt.remote.has(t)) : [];
+            return { local, remote, ...diagnose(local, remote, turnConfigured) };
+          })()
+        : { local: previous.local, remote: previous.remote, diagnosis: previous.diagnosis, needsTurn: previous.needsTurn, advice: previous.advice };
     const view: LinkFailureView = {
       peer,
       attempts: attemptsSoFar,
       state: attemptsSoFar >= maxFailedLinkAttempts ? 'unreachable' : 'retrying',
       reason,
-      local,
-      remote,
-      ...diagnose(local, remote, turnConfigured),
+      ...found,
       at: nowMs,
     };
     this.records.delete(peer);

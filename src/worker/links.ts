@@ -222,9 +222,9 @@ export class LinkManager {
       // the peer restarted and lost its side: start over.
       const attemptUnderWay = link?.state === 'connecting' && this.deps.now() - link.sinceMs < linkSetupTimeoutMs / 4;
       if (link && link.state !== 'requested' && !attemptUnderWay) this.close(from, 'peer asked for a new link');
-      // The peer's own request is answered even when we settled it as unreachable: it has its
-      // own bound on attempts, and each one still counts here.
-      this.ensure(from, true);
+      // A peer settled as unreachable gets no answer: there its unanswered requests count as
+      // failed attempts, so it settles too, rather than both ends spending connections in turn.
+      this.ensure(from);
       return;
     }
     const signal = body.signal as RawSignal;
@@ -256,18 +256,21 @@ export class LinkManager {
 
   // ── internals ──
 
-  /** `asked`: the peer itself asked for the link (answered even if it is settled as unreachable). */
-  private ensure(peer: NodeId, asked = false): void {
+  private ensure(peer: NodeId): void {
     if (!this.wanted.has(peer)) return;
     if (this.deps.keptOut?.(peer)) return;
-    if (!asked && !this.links.has(peer) && this.failures.unreachable(peer, iceServersKey(this.deps.iceServers()))) return;
+    const settled = () => this.failures.unreachable(peer, iceServersKey(this.deps.iceServers()));
     const now = this.deps.now();
     const existing = this.links.get(peer);
+    if (!existing && settled()) return;
     const retry = this.retryAt.get(peer);
     if (existing) {
-      // Re-send an unanswered connect request now and then.
-      if (existing.state === 'requested' && now - existing.sinceMs > linkSetupTimeoutMs / 2) this.links.delete(peer);
-      else return;
+      if (existing.state !== 'requested' || now - existing.sinceMs <= linkSetupTimeoutMs / 2) return;
+      // An unanswered connect request: the peer cannot be reached, or has settled us as
+      // unreachable. It counts as a failed attempt; until the bound, the request is sent again.
+      this.links.delete(peer);
+      this.recordFailure(peer, 'no answer to the link request');
+      if (settled()) return;
     }
     if (retry && now < retry.at) return;
     if (this.deps.self < peer) {
@@ -295,16 +298,18 @@ export class LinkManager {
 
   private fail(peer: NodeId, reason: string): void {
     // An attempt that never came up is a failed attempt (a lost link is not: it worked once).
-    if (this.links.get(peer)?.state === 'connecting') {
-      const servers = this.deps.iceServers();
-      this.failures.failed(peer, reason, (this.deps.wallClock ?? Date.now)(), iceServersKey(servers), hasTurnServer(servers));
-    }
+    if (this.links.get(peer)?.state === 'connecting') this.recordFailure(peer, reason);
     const previous = this.retryAt.get(peer);
     const failures = (previous?.failures ?? 0) + 1;
     const delay = Math.min(linkRetryMaxMs, linkRetryBaseMs * 2 ** (failures - 1));
     this.retryAt.set(peer, { at: this.deps.now() + delay, failures });
     if (!this.deps.retryLostLinks()) this.wanted.delete(peer);
     this.close(peer, reason);
+  }
+
+  private recordFailure(peer: NodeId, reason: string): void {
+    const servers = this.deps.iceServers();
+    this.failures.failed(peer, reason, (this.deps.wallClock ?? Date.now)(), iceServersKey(servers), hasTurnServer(servers));
   }
 
   private close(peer: NodeId, reason: string): void {

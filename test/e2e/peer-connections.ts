@@ -12,9 +12,9 @@ declare global {
 }
 
 /** In the page: the candidate types of the pair each connected RTCPeerConnection uses. */
-export async function selectedPairTypes(page: Page): Promise<Array<{ local: string; remote: string; protocol: string }>> {
+export async function selectedPairTypes(page: Page): Promise<Array<{ local: string; remote: string; protocol: string; remoteAddress: string }>> {
   return page.evaluate(async () => {
-    const pairs: Array<{ local: string; remote: string; protocol: string }> = [];
+    const pairs: Array<{ local: string; remote: string; protocol: string; remoteAddress: string }> = [];
     for (const pc of window.__peerConnections ?? []) {
       if (pc.connectionState !== 'connected') continue;
       const stats = await pc.getStats();
@@ -36,6 +36,7 @@ export async function selectedPairTypes(page: Page): Promise<Array<{ local: stri
         local: String(local?.['candidateType'] ?? 'none'),
         remote: String(remote?.['candidateType'] ?? 'none'),
         protocol: String(local?.['protocol'] ?? 'none'),
+        remoteAddress: String(remote?.['address'] ?? remote?.['ip'] ?? 'none'),
       });
     }
     return pairs;

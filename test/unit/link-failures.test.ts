@@ -136,7 +136,7 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
     expect(opens).toHaveLength(maxFailedLinkAttempts + 1);
   });
 
-  test('a connect request from the peer itself is answered even when it is settled as unreachable', async () => {
+  test('a peer settled as unreachable gets no answer to its link requests; the asking side counts them and settles too', async () => {
     const { manager, clock, opens, rejected, peer, large, small } = await node([]);
     manager.want(peer);
     for (let step = 0; step < 100 && manager.failureList()[0]?.state !== 'unreachable'; step++) {
@@ -147,6 +147,31 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
     const body = { v: 1 as const, from: large.id, to: small.id, session: 'ask-for-a-link-1', kind: 'connect' as const };
     await manager.receiveSignal(peer, { body, sig: await signText(large, signingText(body)) });
     expect(rejected).toEqual([]);
-    expect(opens).toHaveLength(maxFailedLinkAttempts + 1);
+    expect(opens).toHaveLength(maxFailedLinkAttempts);
+
+    // The larger id's side: requests nobody answers count as failed attempts, keeping what the
+    // last real attempt found out.
+    const asking = new LinkManager({
+      self: large.id,
+      host: { open: () => {}, signal: () => {}, send: () => {}, close: () => {} },
+      iceServers: () => [],
+      now: () => clock.now,
+      randomId: () => `ask-${clock.now}-0123456789`,
+      sign: (text) => signText(large, text),
+      verify: verifyText,
+      deliverSignal: () => true,
+      onUp: () => {},
+      onDown: () => {},
+      onData: () => {},
+      reject: () => {},
+      retryLostLinks: () => true,
+    });
+    asking.want(small.id);
+    for (let step = 0; step < 100 && asking.failureList()[0]?.state !== 'unreachable'; step++) {
+      clock.now += linkSetupTimeoutMs / 2 + 1;
+      asking.tick();
+    }
+    expect(asking.failureList()).toEqual([expect.objectContaining({ attempts: maxFailedLinkAttempts, state: 'unreachable', reason: 'no answer to the link request' })]);
+    expect(asking.get(small.id)).toBeUndefined();
   });
 });
