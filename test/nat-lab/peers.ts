@@ -40,6 +40,8 @@ function spawnInNamespace(netns: string, script: string, arg: unknown): ChildPro
 /** A child process that prints JSON lines. */
 class JsonLineProcess {
   readonly lines: Array<Record<string, unknown>> = [];
+  /** When each line arrived (performance.now() of this process), for benchmarks. */
+  readonly receivedAt = new WeakMap<object, number>();
   readonly stderr: string[] = [];
   readonly exited: Promise<number | null>;
   private buffered = '';
@@ -91,6 +93,7 @@ class JsonLineProcess {
         line = { unparsed: text };
       }
       this.lines.push(line);
+      this.receivedAt.set(line, performance.now());
       if (this.lines.length > maxLinesKept) this.lines.shift();
       for (const listener of this.listeners) listener(line);
     }
