@@ -5,8 +5,11 @@
 //   direct — both peers in home A (one network, host candidates)
 //   stun   — one peer in each home, cone NATs, STUN only (server-reflexive candidates)
 //   turn   — home A behind a symmetric NAT, TURN with short-lived credentials (relay)
-// One run: a fresh room; both peers start; the clock starts when the later of the two says it
-// joined the room and stops when both have logged the link up (its first round trip measured).
+// One run: a fresh room, both peers start. Two figures: set-up, as the initiating end measures
+// it (snapshot links[].setupMs: its RTCPeerConnection to the open data channel — ICE, DTLS,
+// SCTP), and join-to-link, from the later of the two joining the room until both logged the link
+// up with its first round trip (adds signaling, the overlay's decision to dial, and log pacing
+// of up to ~100 ms at each end).
 // The selected candidate pair (node-datachannel's getSelectedCandidatePair) is recorded per run,
 // so a figure is never of another path than it claims. JSON lines on stdout, a table on stderr.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +39,7 @@ async function timeOf(peer: LabNodePeer, predicate: (line: Record<string, unknow
   return peer.process.receivedAt.get(line) ?? performance.now();
 }
 
-async function oneRun(lab: Lab, path: Path, signal: string, run: number): Promise<{ ms: number; pair: string }> {
+async function oneRun(lab: Lab, path: Path, signal: string, run: number): Promise<{ setupMs: number; joinToLinkMs: number; pair: string }> {
   const room = `bench-${path}-${run}`;
   const [homeX, homeY] = path === 'direct' ? (['A', 'A'] as const) : (['A', 'B'] as const);
   const peers: LabNodePeer[] = [];
@@ -49,7 +52,10 @@ async function oneRun(lab: Lab, path: Path, signal: string, run: number): Promis
     const upAt = await Promise.all(peers.map((p, i) => timeOf(p, (l) => l['event'] === 'link-up' && l['peer'] === peers[1 - i]!.id, 'the link is up')));
     const pairs = await x!.pairs();
     const pair = pairs.map((p) => `${p.local}/${p.remote}`).join(',') || 'none';
-    return { ms: Math.max(...upAt) - Math.max(...joinedAt), pair };
+    const links = await Promise.all(peers.map(async (p, i) => (await p.snapshot()).links.find((l) => l.peer === peers[1 - i]!.id)));
+    const initiating = links.find((l) => l?.initiator);
+    if (typeof initiating?.setupMs !== 'number') throw new Error(`no set-up time in the initiator's snapshot: ${JSON.stringify(links)}`);
+    return { setupMs: initiating.setupMs, joinToLinkMs: Math.max(...upAt) - Math.max(...joinedAt), pair };
   } finally {
     await Promise.all(peers.map((p) => p.dispose()));
   }
@@ -82,12 +88,14 @@ export async function run(args: BenchArgs): Promise<void> {
     for (const { path, natA, server, what } of plan) {
       lab.setNat(lab.homes.A, natA);
       const times: number[] = [];
+      const joinToLink: number[] = [];
       const pairs = new Set<string>();
       let failed = 0;
       for (let i = 0; i < runs; i++) {
         try {
           const result = await oneRun(lab, path, server, i);
-          times.push(result.ms);
+          times.push(result.setupMs);
+          joinToLink.push(Math.round(result.joinToLinkMs));
           pairs.add(result.pair);
         } catch (error) {
           failed++;
@@ -101,9 +109,10 @@ export async function run(args: BenchArgs): Promise<void> {
         nat: what,
         runs,
         failed,
-        p50_ms: percentile(times, 50),
-        min_ms: times.length ? Math.min(...times) : null,
-        max_ms: times.length ? Math.max(...times) : null,
+        setup_p50_ms: percentile(times, 50),
+        setup_min_ms: times.length ? Math.min(...times) : null,
+        setup_max_ms: times.length ? Math.max(...times) : null,
+        join_to_link_p50_ms: percentile(joinToLink, 50),
         pair: [...pairs].join(' '),
         load1: Math.round((load1 ?? 0) * 100) / 100,
         load5: Math.round((load5 ?? 0) * 100) / 100,
@@ -120,7 +129,7 @@ export async function run(args: BenchArgs): Promise<void> {
     lab.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
-  printTable(rows, ['path', 'nat', 'runs', 'failed', 'p50_ms', 'min_ms', 'max_ms', 'pair', 'load1', 'load5']);
+  printTable(rows, ['path', 'nat', 'runs', 'failed', 'setup_p50_ms', 'setup_min_ms', 'setup_max_ms', 'join_to_link_p50_ms', 'pair', 'load1', 'load5']);
   const [l1, l5, l15] = os.loadavg();
   console.error(`load average at the end: ${l1?.toFixed(2)} ${l5?.toFixed(2)} ${l15?.toFixed(2)} on ${machine.cores} cores`);
 }

@@ -31,6 +31,8 @@ export interface LinkInfo {
   /** When a frame was last handed to the host for this link (keepalive.ts pings only quiet links). */
   lastSentMs: number;
   rttMs: number | null;
+  /** How long the attempt took from its RTCPeerConnection to an open channel (null until up). */
+  setupMs: number | null;
 }
 
 export interface LinkManagerDeps {
@@ -150,6 +152,7 @@ export class LinkManager {
     if (link.state === 'up') return;
     const now = this.deps.now();
     link.state = 'up';
+    link.setupMs = now - link.sinceMs;
     link.sinceMs = now;
     link.lastHeardMs = now;
     this.retryAt.delete(peer);
@@ -279,14 +282,14 @@ export class LinkManager {
       this.start(peer, linkId, true);
     } else {
       const linkId = this.deps.randomId();
-      this.links.set(peer, { peer, linkId, state: 'requested', initiator: false, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
+      this.links.set(peer, { peer, linkId, state: 'requested', initiator: false, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null, setupMs: null });
       void this.sendSigned({ v: 1, from: this.deps.self, to: peer, session: linkId, kind: 'connect' });
     }
   }
 
   private start(peer: NodeId, linkId: string, initiator: boolean): void {
     const now = this.deps.now();
-    this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
+    this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null, setupMs: null });
     this.failures.started(peer, linkId);
     this.deps.host.open(peer, linkId, initiator, this.deps.iceServers());
   }

@@ -667,7 +667,7 @@ export class NodeRuntime implements LinkHostEvents {
       signalingRefusal: this.signalingRefusal,
       links: all
         .filter((l) => l.state === 'up')
-        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs) }))
+        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs), setupMs: l.setupMs === null ? null : Math.round(l.setupMs) }))
         .sort((a, b) => (a.peer < b.peer ? -1 : 1)),
       connecting: all.filter((l) => l.state !== 'up').map((l) => l.peer),
       linkFailures: this.links.failureList(),

@@ -21,6 +21,12 @@ export interface LinkView {
   initiator: boolean;
   /** Milliseconds since the link came up. */
   upForMs: number;
+  /**
+   * How long the link took to set up: from this end's RTCPeerConnection (the offer made, or
+   * received) to the open data channel — ICE, DTLS and SCTP. Tens of ms on one network, more
+   * through STUN or a TURN relay (docs/nat-lab.md has figures). Absent from older nodes.
+   */
+  setupMs?: number | null;
 }
 
 export interface MessageView {
