@@ -249,6 +249,9 @@ export class LinkManager {
       this.deps.reject('replayed offer');
       return;
     }
+    // Settled as unreachable: no connection is spent on its offers either. Its attempt times out
+    // and counts there, so it settles too.
+    if (!link && this.failures.unreachable(from, iceServersKey(this.deps.iceServers()))) return;
     // A fresh offer replaces whatever we had with this peer (it has restarted or given up).
     if (link) this.close(from, 'peer opened a new link');
     this.rememberSession(from, body.session);

@@ -175,3 +175,45 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
     expect(asking.get(small.id)).toBeUndefined();
   });
 });
+
+describe('LinkManager, the answering side', () => {
+  test('offers from a peer settled as unreachable open no connection', async () => {
+    const [one, two] = await Promise.all([createIdentity(), createIdentity()]);
+    const [small, large] = one.id < two.id ? [one, two] : [two, one];
+    const clock = { now: 0 };
+    const opens: string[] = [];
+    let counter = 0;
+    const answering = new LinkManager({
+      self: large.id,
+      host: { open: (_peer, linkId) => opens.push(linkId), signal: () => {}, send: () => {}, close: () => {} },
+      iceServers: () => [],
+      now: () => clock.now,
+      randomId: () => `req-${++counter}-0123456789`,
+      sign: (text) => signText(large, text),
+      verify: verifyText,
+      deliverSignal: () => true,
+      onUp: () => {},
+      onDown: () => {},
+      onData: () => {},
+      reject: () => {},
+      retryLostLinks: () => true,
+    });
+    const offer = async (n: number) => {
+      const body = { v: 1 as const, from: small.id, to: large.id, session: `offer-session-${n}`, kind: 'signal' as const, signal: { type: 'offer' as const, sdp: `v=0 ${hostLine}` } };
+      await answering.receiveSignal(small.id, { body, sig: await signText(small, signingText(body)) });
+    };
+    for (let n = 1; n <= maxFailedLinkAttempts; n++) {
+      await offer(n);
+      expect(opens).toHaveLength(n);
+      clock.now += linkSetupTimeoutMs + 1;
+      answering.tick();
+    }
+    expect(answering.failureList()).toEqual([expect.objectContaining({ peer: small.id, state: 'unreachable', remote: ['host'] })]);
+    await offer(maxFailedLinkAttempts + 1);
+    expect(opens).toHaveLength(maxFailedLinkAttempts);
+    // Introduced again: its next offer is answered.
+    answering.forgive(small.id as NodeId);
+    await offer(maxFailedLinkAttempts + 2);
+    expect(opens).toHaveLength(maxFailedLinkAttempts + 1);
+  });
+});
