@@ -63,25 +63,29 @@ function canInstallWithApt(): boolean {
   return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
 }
 
-/** nftables, installed with apt-get when missing and we may (root on Debian); else a clear failure. */
-export function ensureNftables(): void {
-  if (existsSync('/usr/sbin/nft')) return;
-  if (!canInstallWithApt()) throw new Error('The NAT lab needs nftables (/usr/sbin/nft). Install it (Debian: `apt-get install nftables`) and run the test again.');
-  console.log("No nft found: installing Debian's nftables package (apt-get), once…");
+/** A Debian package's program, installed with apt-get when missing and we may (root on Debian); else a clear failure. */
+function ensureTool(path: string, debianPackage: string, what: string): void {
+  if (existsSync(path)) return;
+  if (!canInstallWithApt()) throw new Error(`The NAT lab needs ${what} (${path}). Install it (Debian: \`apt-get install ${debianPackage}\`) and run the test again.`);
+  console.log(`No ${path} found: installing Debian's ${debianPackage} package (apt-get), once…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'nftables'], { stdio: 'inherit', env });
-  if (!existsSync('/usr/sbin/nft')) throw new Error('apt-get installed nftables, but /usr/sbin/nft is still missing');
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debianPackage], { stdio: 'inherit', env });
+  if (!existsSync(path)) throw new Error(`apt-get installed ${debianPackage}, but ${path} is still missing`);
+}
+
+/** iproute2 (`ip netns`, veth) and nftables, installed with apt-get when missing (root on Debian). */
+export function ensureLabTools(): void {
+  ensureTool('/usr/sbin/ip', 'iproute2', 'iproute2 (`ip`)');
+  ensureTool('/usr/sbin/nft', 'nftables', 'nftables (`nft`)');
 }
 
 /** Fails, saying what is missing, when this process cannot make network namespaces. */
 export function checkCanMakeNamespaces(): void {
-  if (!existsSync('/usr/sbin/ip') && !existsSync('/sbin/ip') && !existsSync('/bin/ip')) {
-    throw new Error('The NAT lab needs iproute2 (`ip`). Install it (Debian: `apt-get install iproute2`).');
-  }
   if (process.getuid?.() !== 0) {
     throw new Error(`The NAT lab makes network namespaces, veth pairs and nftables rules, which needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN); this process runs as uid ${process.getuid?.()}. Run the e2e tests as root (CI does).`);
   }
+  ensureLabTools();
   const probe = `${namespacePrefix}${process.pid}-probe`;
   try {
     run('ip', ['netns', 'add', probe]);
@@ -174,7 +178,6 @@ table ip tmnat {
 
 /** Builds the lab (after removing stale ones). On failure, whatever was made is removed again. */
 export function createLab(): Lab {
-  ensureNftables();
   checkCanMakeNamespaces();
   removeStaleNamespaces();
   const base = `${namespacePrefix}${process.pid}`;
