@@ -3,8 +3,9 @@
 // port per socket, or a TURN relay through anything else. When no candidate pair works, more
 // attempts cost RTCPeerConnections (Chrome allows a tab about 500 in its life) and change
 // nothing, so after `maxFailedLinkAttempts` in a row the peer is settled as unreachable, and
-// says why in words a person can act on. A new introduction of the peer (it joined again), a
-// request from the peer itself, or different ICE servers give it a fresh start.
+// says why in words a person can act on; its own link requests and offers then go unanswered
+// (there they count as failed attempts, so it settles too). A new introduction of the peer (it
+// joined again, or this node did) or different ICE servers give it a fresh start.
 //
 // The candidate types come from the signals the two ends exchange (simple-peer trickles each
 // candidate line, "… typ srflx …"), so a tab and a Node peer diagnose the same way.
@@ -166,7 +167,7 @@ export class LinkFailures {
     return false;
   }
 
-  /** A fresh start for `peer` (it was introduced again, or asked for a link itself). */
+  /** A fresh start for `peer` (it was introduced again). */
   forgive(peer: string): void {
     this.records.delete(peer);
   }

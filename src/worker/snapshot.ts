@@ -59,7 +59,7 @@ export interface BaseSnapshot {
    * Peers whose last link attempts failed (src/worker/link-failures.ts): how many in a row, what
    * the candidates say (needsTurn: only a TURN relay can link the two), advice in plain words,
    * and whether more attempts will come ('retrying') or the node stopped trying ('unreachable')
-   * until the peer is introduced again, asks itself, or the ICE servers change.
+   * until the peer is introduced again or the ICE servers change.
    */
   linkFailures: LinkFailureView[];
   /** Every node this one has been introduced to and not seen leave. */
