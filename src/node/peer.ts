@@ -16,7 +16,7 @@ import { claimDataDir } from './data-dir.ts';
 import { FileStorage } from './file-storage.ts';
 import { configRetryBaseMs, configRetryMaxMs, fetchIceServers } from './ice-servers.ts';
 import { loadOrCreateFileIdentity } from './identity-file.ts';
-import { NodeLinkHost } from './link-host.ts';
+import { NodeLinkHost, type PeerFactory } from './link-host.ts';
 import { SnapshotLog, statusEvent, type LogEvent } from './log-events.ts';
 
 /** How often a summary line is logged, so a quiet node still shows that it lives. */
@@ -34,25 +34,32 @@ export interface NodePeer {
   snapshot(): (BaseSnapshot & Record<string, unknown>) | null;
   /** Graceful leave, as a closing tab: last words to peers, leave the room, close links. */
   stop(reason: string): Promise<void>;
+  /** Runs a service command (setMemory, propose, …) as window.tabmesh does in a tab; unknown names throw. */
+  command(name: string, args: unknown[]): unknown;
 }
 
-export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void): Promise<NodePeer> {
+/** Seams for tests and embedders: how each WebRTC connection is made (default: simple-peer on node-datachannel). */
+export interface NodePeerHooks {
+  createPeer?: PeerFactory;
+}
+
+export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void, hooks: NodePeerHooks = {}): Promise<NodePeer> {
   log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: options.signal.signalingUrl, dataDir: options.dataDir });
   const dataDir = await claimDataDir(options.dataDir);
   try {
-    return await startOnDataDir(options, dataDir, log);
+    return await startOnDataDir(options, dataDir, log, hooks);
   } catch (error) {
     await dataDir.release();
     throw error;
   }
 }
 
-async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnType<typeof claimDataDir>>, log: (event: LogEvent) => void): Promise<NodePeer> {
+async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnType<typeof claimDataDir>>, log: (event: LogEvent) => void, hooks: NodePeerHooks): Promise<NodePeer> {
   const storage = new FileStorage(dataDir.storePath, { onProblem: (message) => log({ event: 'storage-problem', message }) });
   // The runtime reads this array each time it opens a link, so servers learned later still count.
   const iceServers: IceServer[] = [];
   const ice = await startIceServers(options, iceServers, log);
-  const host = new NodeLinkHost();
+  const host = new NodeLinkHost(hooks.createPeer);
   // Kernels run on worker threads: a headless machine computes for the mesh like a tab.
   const services = createDefaultServices({ computePool: () => createThreadComputePool() });
   const snapshotLog = new SnapshotLog();
@@ -112,6 +119,11 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     id: runtime.nodeId,
     snapshot: () => latest,
     stop: (reason) => (stopping ??= stop(reason)),
+    command: (name, args) => {
+      const result = runtime.runServiceCommand(name, args);
+      if (!result.found) throw new Error(`no command ${JSON.stringify(name)}; there are ${runtime.serviceCommandNames().join(', ')}`);
+      return result.value;
+    },
   };
 }
 
