@@ -9,7 +9,7 @@ import { createDefaultServices } from '../worker/default-services.ts';
 import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
-import { passwordEnvName, type NodeRunOptions } from './cli.ts';
+import { passwordEnvName, type NodeRunOptions, type SignalEndpoints } from './cli.ts';
 import { loadRoomPassword } from './room-password.ts';
 import { iceRefreshDelayMs } from '../net/ice-refresh.ts';
 import { claimDataDir } from './data-dir.ts';
@@ -44,7 +44,7 @@ export interface NodePeerHooks {
 }
 
 export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void, hooks: NodePeerHooks = {}): Promise<NodePeer> {
-  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: options.signal.signalingUrl, dataDir: options.dataDir });
+  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: serversOf(options).map((s) => s.signalingUrl).join(', '), dataDir: options.dataDir });
   const dataDir = await claimDataDir(options.dataDir);
   try {
     return await startOnDataDir(options, dataDir, log, hooks);
@@ -74,10 +74,11 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     room: options.room,
     // Tabs number their IndexedDB slots; a Node peer has its data directory instead.
     slot: 0,
-    signalingUrl: options.signal.signalingUrl,
+    signalingUrl: serversOf(options).map((s) => s.signalingUrl),
     storage,
     // A browser sends its page's origin with the socket; the Node peer sends the app's own.
-    createSocket: (url) => new WebSocket(url, { origin: options.signal.origin }) as unknown as SocketLike,
+    // (Each server of a failover list gets its own app origin, as a page of that server would send.)
+    createSocket: (url) => new WebSocket(url, { origin: (serversOf(options).find((s) => s.signalingUrl === url) ?? options.signal).origin }) as unknown as SocketLike,
     linkHost: host,
     iceServers,
     services,
@@ -167,4 +168,9 @@ async function startIceServers(options: NodeRunOptions, into: IceServer[], log: 
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+/** The signaling servers to fail over between, in order (the one `signal` when no list was given). */
+function serversOf(options: NodeRunOptions): SignalEndpoints[] {
+  return options.signals && options.signals.length > 0 ? options.signals : [options.signal];
 }

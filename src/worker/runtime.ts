@@ -2,6 +2,7 @@
 // storage, feeds decoded input to the protocol logic and carries out what comes back.
 // It is written against edges (storage, socket factory, link host), so a tab's worker and
 // the Node peer run the same code.
+import { signalingUrlList } from '../net/signaling-urls.ts';
 import type { NodeId } from '../core/types.ts';
 import { decodeFrame, encodeFrame } from '../core/envelope.ts';
 import { decodeLinkMessage, maxChatChars, type LinkMessage } from '../core/link/messages.ts';
@@ -47,7 +48,8 @@ const snapshotMinIntervalMs = 100;
 export interface RuntimeOptions {
   room: string;
   slot: number;
-  signalingUrl: string;
+  /** One signaling server, or several to fail over between, in order (signaling-client.ts). */
+  signalingUrl: string | readonly string[];
   storage: Storage;
   createSocket(url: string): SocketLike;
   linkHost: LinkHost;
@@ -146,7 +148,9 @@ export class NodeRuntime implements LinkHostEvents {
 
   private openEarlySocket(): EarlySocket | null {
     try {
-      return new EarlySocket(this.options.createSocket(this.options.signalingUrl));
+      // The first server of the list; the signaling client moves on from there if it fails.
+      const first = signalingUrlList(this.options.signalingUrl)[0];
+      return first === undefined ? null : new EarlySocket(this.options.createSocket(first));
     } catch {
       // The signaling client tries again when it starts, and reports what is wrong.
       return null;
