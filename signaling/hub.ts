@@ -613,14 +613,12 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       roomOpeners.delete(departure.key);
       if (opener !== undefined) quotas.release(opener, 'rooms');
     }
-    // Always safe: does nothing for a node the cluster does not hold through this member, and
-    // for one whose admission is still on its way it queues behind it (one Redis connection).
-    cluster?.leave(departure.id);
     const announced = announce && !conn.joinPending;
     conn.joinPending = false;
-    if (!announced) return;
-    announcer.left(departure.key, departure.id);
-    cluster?.announce(departure.key, departure.id, 'left');
+    // Always safe: does nothing for a node the cluster does not hold through this member, and
+    // for one whose admission is still on its way it queues behind it (one Redis connection).
+    cluster?.leave(departure.key, departure.id, announced);
+    if (announced) announcer.left(departure.key, departure.id);
   }
 
   function closeConn(conn: Conn, code: number, reason: string): void {

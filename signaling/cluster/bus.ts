@@ -85,8 +85,12 @@ export interface ClusterBus {
    * open): if that member died, the node is taken over as soon as it counts as dead.
    */
   admitJoin(key: RoomKey, id: NodeId, address: string, stillWanted: () => boolean): Promise<ClusterAdmission>;
-  /** The node left (safe to call for a node the cluster refused or never heard of). */
-  leave(id: NodeId): void;
+  /**
+   * The node left (safe to call for a node the cluster refused or never heard of). With
+   * `announce`, the other members are told — unless another member holds the id by now (it
+   * came back through that one while this member was taken for dead).
+   */
+  leave(key: RoomKey, id: NodeId, announce: boolean): void;
   /** Tells the other members (batched) so they announce it to their local members. */
   announce(key: RoomKey, id: NodeId, kind: 'joined' | 'left'): void;
   /** Relays a signal to a node on another member; false when no member has it in that room. */

@@ -55,6 +55,8 @@ export class RedisCluster implements ClusterBus {
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeatRunning = false;
   private pending: Change[] = [];
+  /** Leaves on their way to Redis; close() waits for them so their announcements go out. */
+  private readonly leaving = new Set<Promise<void>>();
   private publishTimer: ReturnType<typeof setTimeout> | null = null;
   /** Something failed while Redis was away: re-register at the next heartbeat that works. */
   private dirty = true;
@@ -157,8 +159,13 @@ export class RedisCluster implements ClusterBus {
     return { ok: false, code: 'address-quota', why: verdict === 'rooms' ? 'rooms' : 'seats' };
   }
 
-  leave(id: NodeId): void {
-    void this.call('tmLeave', this.memberId, id);
+  leave(key: RoomKey, id: NodeId, announce: boolean): void {
+    const leaving = this.call('tmLeave', this.memberId, id).then((held) => {
+      // 0: not ours any more (taken over, or never admitted); undefined: Redis away, tell anyway.
+      if (announce && held !== 0) this.announce(key, id, 'left');
+    });
+    this.leaving.add(leaving);
+    void leaving.finally(() => this.leaving.delete(leaving));
   }
 
   announce(key: RoomKey, id: NodeId, kind: 'joined' | 'left'): void {
@@ -184,6 +191,7 @@ export class RedisCluster implements ClusterBus {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await Promise.all([...this.leaving]);
     if (this.publishTimer) clearTimeout(this.publishTimer);
     this.publishTimer = null;
     // A clean exit: leave at once rather than wait for the TTL (the hub already announced the leaves).

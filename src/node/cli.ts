@@ -49,8 +49,8 @@ export interface NodeRunOptions {
   room: string;
   /** The first server given (its /config.json is read for ICE servers). */
   signal: SignalEndpoints;
-  /** Every server given, in order, the first included: the signaling client fails over between them. */
-  signals: SignalEndpoints[];
+  /** Every server given, in order, the first included: the signaling client fails over between them (default: `signal` alone). */
+  signals?: SignalEndpoints[];
   /** What was given on the command line, for the log. */
   signalGiven: string;
   dataDir: string;

@@ -461,6 +461,8 @@ export class NodeRuntime implements LinkHostEvents {
 
   private introduce(peer: NodeId): void {
     if (peer === this.id) return;
+    // Introduced again (it joined anew, or we did): a peer settled as unreachable gets a fresh start.
+    this.links.forgive(peer);
     if (!this.knownPeers.has(peer) && this.knownPeers.size >= knownPeersLimit) {
       const oldest = this.knownPeers.values().next().value;
       if (oldest !== undefined) this.knownPeers.delete(oldest);
@@ -677,9 +679,10 @@ export class NodeRuntime implements LinkHostEvents {
       signalingNotice: this.signalingNotice,
       links: all
         .filter((l) => l.state === 'up')
-        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs) }))
+        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs), setupMs: l.setupMs === null ? null : Math.round(l.setupMs) }))
         .sort((a, b) => (a.peer < b.peer ? -1 : 1)),
       connecting: all.filter((l) => l.state !== 'up').map((l) => l.peer),
+      linkFailures: this.links.failureList(),
       knownPeers: [...this.knownPeers],
       messages: [...this.messages],
       rejected: { ...this.rejected },

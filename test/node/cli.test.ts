@@ -64,9 +64,9 @@ describe('parseNodeArgs', () => {
 
   test('--signal takes several servers of a cluster, comma-separated, for failover', () => {
     const options = run(parseNodeArgs(['--room', 'lab', '--signal', 'http://a:8080, https://b.example.org,ws://c:9/signal,http://a:8080'], home));
-    expect(options.signals.map((s) => s.signalingUrl)).toEqual(['ws://a:8080/signal', 'wss://b.example.org/signal', 'ws://c:9/signal']);
-    expect(options.signals.map((s) => s.origin)).toEqual(['http://a:8080', 'https://b.example.org', 'http://c:9']);
-    expect(options.signal).toEqual(options.signals[0]);
+    expect((options.signals ?? []).map((s) => s.signalingUrl)).toEqual(['ws://a:8080/signal', 'wss://b.example.org/signal', 'ws://c:9/signal']);
+    expect((options.signals ?? []).map((s) => s.origin)).toEqual(['http://a:8080', 'https://b.example.org', 'http://c:9']);
+    expect(options.signal).toEqual(options.signals?.[0]);
     expect(parseNodeArgs(['--room', 'lab', '--signal', 'http://a:8080,ftp://b'], home)).toMatchObject({ kind: 'error', message: expect.stringContaining('--signal: ftp:// is not supported') });
     expect(parseNodeArgs(['--room', 'lab', '--signal', ' , '], home)).toMatchObject({ kind: 'error', message: expect.stringContaining('--signal names no server') });
   });
