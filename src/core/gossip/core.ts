@@ -21,6 +21,7 @@ import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import {
   checkConfig,
+  maxEntryBytesPerMessage,
   deadNoticeCooldownMs,
   defaultGossipConfig,
   freshEntryCycles,
@@ -46,6 +47,7 @@ import {
   type GossipConfig,
 } from './config.ts';
 import { Detector, type DetectorHost } from './detector.ts';
+import { EagerPush } from './eager.ts';
 import { jsonProblem, type JsonValue } from './json.ts';
 import { isLive, MemberTable } from './members.ts';
 import { entryFromWire, makeEntry, MemoryStore, type Entry } from './memory.ts';
@@ -71,6 +73,8 @@ export class GossipCore {
   private readonly detector: Detector;
   private readonly facts = new RumourQueue<MemberFact>(maxQueuedFacts);
   private readonly fresh = new RumourQueue<WireEntry>(maxQueuedEntries);
+  /** Fresh writes flooded to every direct link at the next flush (eager.ts). */
+  private readonly eager = new EagerPush();
   private incarnation: number;
   private ownVersion = 0;
   private left = false;
@@ -188,7 +192,7 @@ export class GossipCore {
   /** When step(now, { type: 'tick' }) is next needed; undefined once the node has left. */
   nextWakeAt(): Millis | undefined {
     if (this.left) return undefined;
-    if (this.startupPending) return this.now;
+    if (this.startupPending || this.eager.pending) return this.now;
     return Math.min(this.detector.nextWakeAt(), this.nextCycleAt, this.nextReconnectAt);
   }
 
@@ -261,6 +265,9 @@ export class GossipCore {
       memoryFingerprint: this.store.fingerprint.toString(16).padStart(8, '0'),
       peerAgreement: this.agreement.length ? this.agreement.filter(Boolean).length / this.agreement.length : null,
       rumoursQueued: this.facts.size + this.fresh.size,
+      eagerPushed: this.eager.stats.queued,
+      eagerThrottled: this.eager.stats.throttled + this.eager.stats.dropped,
+      eagerFrames: this.eager.stats.frames,
     };
   }
 
@@ -301,6 +308,8 @@ export class GossipCore {
   }
 
   private finish(): GossipEffect[] {
+    // A frame's worth of writes goes now; less waits for the flush at the next tick (at once).
+    if (this.eager.bytes >= maxEntryBytesPerMessage || this.eager.size >= maxEntriesPerMessage) this.flushEager();
     if (this.persistSet.size > 0 || this.persistDel.size > 0) {
       for (const key of this.persistSet.keys()) this.persistDel.delete(key);
       this.out.unshift({ type: 'persist', set: [...this.persistSet.entries()], del: [...this.persistDel] });
@@ -317,6 +326,7 @@ export class GossipCore {
   private tick(): void {
     if (this.left) return;
     const now = this.now;
+    this.flushEager();
     this.detector.tick(now);
     if (now >= this.nextCycleAt) {
       this.nextCycleAt = now + this.config.cycleMs;
@@ -410,13 +420,13 @@ export class GossipCore {
         return this.onSyncReply(from, msg);
       case 'delta':
         this.noteOwnStream(msg.u);
-        this.applyEntries(msg.e);
+        this.applyEntries(msg.e, from);
         if (this.takeExpected(this.awaitingDelta, from)) this.store.advance(msg.u);
         return;
       case 'members':
       case 'news':
         this.applyFacts(msg.m, from);
-        if (msg.type === 'news') this.applyEntries(msg.e);
+        if (msg.type === 'news') this.applyEntries(msg.e, from);
         return;
       case 'leave':
         if (msg.node !== from) return this.refuse('spoofed-sender');
@@ -428,7 +438,7 @@ export class GossipCore {
   private onSync(from: NodeId, msg: Extract<GossipMsg, { type: 'sync' }>): void {
     this.applyFacts(msg.m, from);
     this.noteOwnStream(msg.d);
-    this.applyEntries(msg.e);
+    this.applyEntries(msg.e, from);
     if (msg.f !== undefined) this.noteAgreement(msg.f === this.store.fingerprint);
     const request = this.store.lacking(msg.d);
     const wantMembers = msg.mh !== this.members.hash && this.membersStable();
@@ -451,7 +461,7 @@ export class GossipCore {
     this.applyFacts(msg.m, from);
     this.noteOwnStream(msg.d);
     this.noteOwnStream(msg.u);
-    this.applyEntries(msg.e);
+    this.applyEntries(msg.e, from);
     if (this.takeExpected(this.awaitingReply, from)) {
       if (msg.u) this.store.advance(msg.u);
     } else if (msg.u) {
@@ -670,7 +680,7 @@ export class GossipCore {
 
   // ── memory ─────────────────────────────────────────────────────────────────
 
-  private applyEntries(wires: readonly WireEntry[] | undefined): void {
+  private applyEntries(wires: readonly WireEntry[] | undefined, from: NodeId): void {
     if (!wires) return;
     for (const wire of wires) {
       if (wire.h[0] > this.now + this.config.maxClockDriftMs) {
@@ -690,8 +700,12 @@ export class GossipCore {
       if (result !== 'new') continue;
       this.clock.observe(entry.hlc, this.now, this.config.maxClockDriftMs);
       this.persistSet.set(memoryStorageKey(entry.key), entry.wire);
-      this.out.push({ type: 'memory-changed', key: entry.key, value: entry.value, origin: entry.origin, local: false });
-      if (entry.hlc.wall >= this.now - freshEntryCycles * this.config.cycleMs) this.fresh.put(entry.key, entry.wire, this.entryLimit());
+      this.out.push({ type: 'memory-changed', key: entry.key, value: entry.value, origin: entry.origin, hlc: hlcToString(entry.hlc), local: false });
+      if (entry.hlc.wall >= this.now - freshEntryCycles * this.config.cycleMs) {
+        // News to us and still fresh: pass it on at once (eager.ts); rumours are the fallback.
+        this.eager.offer(entry.wire, from, entry.bytes, this.now);
+        this.fresh.put(entry.key, entry.wire, this.entryLimit());
+      }
     }
   }
 
@@ -737,9 +751,9 @@ export class GossipCore {
     this.store.write(entry);
     this.persistSet.set(memoryStorageKey(key), entry.wire);
     this.saveSelf();
-    this.out.push({ type: 'memory-changed', key, value: entry.value, origin: this.id, local: true });
+    this.out.push({ type: 'memory-changed', key, value: entry.value, origin: this.id, hlc: hlcToString(entry.hlc), local: true });
     this.fresh.put(key, entry.wire, this.entryLimit());
-    this.spread({ type: 'news', e: [entry.wire] });
+    this.eager.offer(entry.wire, undefined, entry.bytes, this.now);
   }
 
   // ── commands about links and leaving ───────────────────────────────────────
@@ -777,6 +791,38 @@ export class GossipCore {
     const next = new Set(peers as NodeId[]);
     for (const id of [...this.members.peers()]) if (!next.has(id)) this.members.setPeer(id, false);
     for (const id of next) if (!this.members.isPeer(id)) this.discovered(id);
+  }
+
+  /**
+   * Sends every queued fresh write to each direct link but the one it came from, packed into
+   * as few `news` frames as the message budgets allow. In 'members' mode (no overlay: a small
+   * full mesh or the simulator) to `fanout` random contacts instead of everyone.
+   */
+  private flushEager(): void {
+    if (!this.eager.pending) return;
+    const queued = this.eager.drain();
+    if (this.left) return;
+    const targets = this.config.contactMode === 'peers' ? [...this.members.peers()].filter((id) => isLive(this.members.get(id)?.status ?? 'dead')) : this.members.randomContacts(this.rng, this.config.fanout);
+    const budget = maxEntryBytesPerMessage;
+    for (const to of targets) {
+      let batch: WireEntry[] = [];
+      let bytes = 0;
+      for (const item of queued) {
+        if (item.from === to) continue;
+        if (batch.length >= maxEntriesPerMessage || (batch.length > 0 && bytes + item.bytes > budget)) {
+          this.send(to, { type: 'news', e: batch });
+          this.eager.stats.frames++;
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(item.wire);
+        bytes += item.bytes;
+      }
+      if (batch.length > 0) {
+        this.send(to, { type: 'news', e: batch });
+        this.eager.stats.frames++;
+      }
+    }
   }
 
   // ── plumbing ───────────────────────────────────────────────────────────────

@@ -51,7 +51,7 @@ export type GossipEffect =
   /** A dead or departed member was forgotten after deadRetentionMs. */
   | { type: 'member-forgotten'; id: NodeId }
   /** A key of the replicated memory changed here (value undefined: deleted). */
-  | { type: 'memory-changed'; key: string; value: JsonValue | undefined; origin: NodeId; local: boolean }
+  | { type: 'memory-changed'; key: string; value: JsonValue | undefined; origin: NodeId; hlc: string; local: boolean }
   /** A command could not be carried out; `reason` says what to do about it. */
   | { type: 'command-refused'; command: GossipInput['type']; reason: string };
 
@@ -115,6 +115,10 @@ export interface GossipMetrics {
   /** Share of peers heard in recent syncs whose memory fingerprint equals ours (0…1). */
   peerAgreement: number | null;
   rumoursQueued: number;
+  /** Fresh writes queued for eager push (eager.ts), writes held back by the per-origin throttle, and news frames sent for them. */
+  eagerPushed: number;
+  eagerThrottled: number;
+  eagerFrames: number;
 }
 
 export interface GossipView {
