@@ -230,11 +230,19 @@ export class GossipCore {
     const members = [...this.members.all()]
       .map((m) => ({ id: m.id, status: m.status, incarnation: m.incarnation }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const memory = [...this.store.entries()]
-      .filter((e) => !e.deleted)
-      .map(entryView)
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { id: this.id, status: this.status, incarnation: this.incarnation, members, memory, metrics: this.metrics(), rejected: { ...this.rejected } };
+    const view = { id: this.id, status: this.status, incarnation: this.incarnation, members, metrics: this.metrics(), rejected: { ...this.rejected } } as GossipView;
+    // The memory is built only if read: copying and sorting every key on each view was most of a
+    // busy tab's snapshot cost, and most readers want members and metrics.
+    let memory: MemoryEntryView[] | undefined;
+    Object.defineProperty(view, 'memory', {
+      enumerable: true,
+      get: () =>
+        (memory ??= [...this.store.entries()]
+          .filter((e) => !e.deleted)
+          .map(entryView)
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))),
+    });
+    return view;
   }
 
   metrics(): GossipMetrics {
