@@ -13,8 +13,9 @@ export interface YjsSignaling {
 }
 
 export async function startYjsSignaling(): Promise<YjsSignaling> {
+  // y-webrtc's exports hide package.json and bin/; its main entry sits in dist/ beside them.
   const require = createRequire(import.meta.url);
-  const serverJs = join(dirname(require.resolve('y-webrtc/package.json')), 'bin', 'server.js');
+  const serverJs = join(dirname(dirname(require.resolve('y-webrtc'))), 'bin', 'server.js');
   const preload = fileURLToPath(new URL('./loopback-listen.mjs', import.meta.url));
   const child: ChildProcess = spawn(process.execPath, ['--import', preload, serverJs], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
