@@ -7,10 +7,11 @@
 //    out with the freshest rumours; the peer answers with exactly what the node lacks and asks
 //    for what it lacks itself (memory.ts);
 //  - membership facts ride on every message (pings, acks, syncs) until told λ·log n times;
-//  - fresh local writes are also pushed at once to `fanout` contacts, and urgent membership
-//    news (dead, left, a refutation) to ⌈ln n⌉ + 2 contacts by each node that learns it
-//    (once), so it reaches nearly everyone in a few network delays instead of a few cycles;
-//    the rare node such a flood misses hears it piggybacked.
+//  - fresh writes (ours, or news to us) are flooded at once to every direct link, a burst in
+//    one frame per link (eager.ts, throttled per origin); urgent membership news (dead, left,
+//    a refutation) goes to ⌈ln n⌉ + 2 contacts by each node that learns it (once), so both reach
+//    nearly everyone in a few network delays instead of a few cycles; the rare node a flood
+//    misses hears it piggybacked or through anti-entropy.
 //
 // Trust: `from` is the authenticated link peer. Messages are decoded and bounded before use;
 // claims that only their subject may make (a leave, an ack from the probed node, a write in
