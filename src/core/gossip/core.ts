@@ -813,13 +813,16 @@ export class GossipCore {
     if (this.left) return;
     const targets = this.config.contactMode === 'peers' ? [...this.members.peers()].filter((id) => isLive(this.members.get(id)?.status ?? 'dead')) : this.members.randomContacts(this.rng, this.config.fanout);
     const budget = maxEntryBytesPerMessage;
+    // Our own writes leave only once saved (their versions must survive a crash: memory.ts);
+    // other nodes' writes passed on depend on nothing we store, so they need not wait for the disk.
+    const unordered = queued.every((item) => item.wire.o !== this.id);
     for (const to of targets) {
       let batch: WireEntry[] = [];
       let bytes = 0;
       for (const item of queued) {
         if (item.from === to) continue;
         if (batch.length >= maxEntriesPerMessage || (batch.length > 0 && bytes + item.bytes > budget)) {
-          this.send(to, { type: 'news', e: batch });
+          this.send(to, { type: 'news', e: batch }, unordered);
           this.eager.stats.frames++;
           batch = [];
           bytes = 0;
@@ -828,7 +831,7 @@ export class GossipCore {
         bytes += item.bytes;
       }
       if (batch.length > 0) {
-        this.send(to, { type: 'news', e: batch });
+        this.send(to, { type: 'news', e: batch }, unordered);
         this.eager.stats.frames++;
       }
     }
@@ -836,12 +839,12 @@ export class GossipCore {
 
   // ── plumbing ───────────────────────────────────────────────────────────────
 
-  private send(to: NodeId, msg: GossipMsg): void {
+  private send(to: NodeId, msg: GossipMsg, unordered = false): void {
     const bytes = jsonSize(msg);
     if (bytes > maxMessageBytes) return this.refuse('oversized-outgoing');
     this.counters.msgsSent++;
     this.counters.bytesSent += bytes;
-    this.out.push({ type: 'send', to, msg, bytes });
+    this.out.push(unordered ? { type: 'send', to, msg, bytes, unordered: true } : { type: 'send', to, msg, bytes });
   }
 
   private emitMember(id: NodeId, previous: MemberStatus | null): void {

@@ -44,8 +44,12 @@ export type GossipEffect =
    * Always first in the list when present.
    */
   | { type: 'persist'; set: Array<[string, unknown]>; del: string[] }
-  /** Send `msg` to a direct peer. `bytes`: its JSON length (what was counted in metrics). */
-  | { type: 'send'; to: NodeId; msg: GossipMsg; bytes: number }
+  /**
+   * Send `msg` to a direct peer. `bytes`: its JSON length (what was counted in metrics).
+   * `unordered`: it depends on no write of this node (other nodes' writes passed on), so it may
+   * leave before the writes of earlier steps are durable.
+   */
+  | { type: 'send'; to: NodeId; msg: GossipMsg; bytes: number; unordered?: true }
   /** A member's status or incarnation changed in this node's view (self included). */
   | { type: 'member-status-changed'; id: NodeId; status: MemberStatus; incarnation: number; previous: MemberStatus | null }
   /** A dead or departed member was forgotten after deadRetentionMs. */

@@ -52,6 +52,9 @@ describe('eager push of fresh writes', () => {
     expect(b.get('greeting')?.value).toBe('hi');
     const forwarded = news(b.step(1_002, { type: 'tick' }));
     expect(forwarded.map((s) => s.to).sort()).toEqual([n(2), n(3)]);
+    // Passed on without waiting for the relay's disk; the writer's own frame waits for its own.
+    expect(forwarded.every((s) => s.unordered === true)).toBe(true);
+    expect(frame?.unordered).toBeUndefined();
     // The same write again (over another link): not news any more, so not passed on.
     b.step(1_003, { type: 'message', from: n(2), msg: frame?.msg });
     expect(news(b.step(1_003, { type: 'tick' }))).toEqual([]);
