@@ -4,7 +4,7 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import svelteConfig from './svelte.config.js';
 
-// Cores must be deterministic (../shared/ARCHITECTURE.md): time, randomness and I/O come in as
+// Cores must be deterministic (docs/architecture.md, convention 1): time, randomness and I/O come in as
 // inputs, so the same core runs unchanged in a tab and in the seeded simulator.
 const forbiddenInCores = [
   { name: 'Date', message: 'Cores take time as an input (now: Millis).' },

@@ -65,6 +65,10 @@ Options:
   --turn-ttl SECONDS
                   how long an issued TURN credential is valid (default ${defaultTurnCredentialTtlS},
                   ${minTurnCredentialTtlS}–${maxTurnCredentialTtlS}; also TABMESH_TURN_TTL)
+  --redis URL     make this server one member of a cluster that shares rooms over Redis, e.g.
+                  redis://127.0.0.1:6379 (rediss:// for TLS; a password as redis://:PASS@host:port);
+                  run several such servers behind a load balancer, see docs/deployment.md
+                  (default: none, one process is the whole service; also TABMESH_REDIS_URL)
   --data-dir DIR  where the server keeps what it makes: the generated certificate, in DIR/tls/
                   (default: .tabmesh-data/ in the repository; also TABMESH_DATA_DIR)
   --tls-cert FILE, --tls-key FILE
@@ -82,7 +86,7 @@ Exit codes: 0 after a clean shutdown, 1 when the port cannot be opened, 2 for ba
 certificate, key or data directory that cannot be used (the line names the file).
 `;
 
-const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--allowed-hosts', '--trusted-proxies', '--turn-urls', '--turn-secret', '--turn-ttl', '--data-dir', '--tls-cert', '--tls-key']);
+const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--allowed-hosts', '--trusted-proxies', '--turn-urls', '--turn-secret', '--turn-ttl', '--redis', '--data-dir', '--tls-cert', '--tls-key']);
 /** Options that take no value. */
 const switchNames = new Set(['--no-tls']);
 
@@ -108,6 +112,8 @@ export type CliCommand =
       /** Where the generated certificate is kept. */
       dataDir: string;
       tls: TlsChoice;
+      /** The cluster's Redis (redis:// or rediss://); undefined: a single process. */
+      redisUrl: string | undefined;
     }
   | { kind: 'help' }
   | { kind: 'error'; message: string };
@@ -134,6 +140,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     proxies: { text: fromEnv('TABMESH_TRUSTED_PROXIES'), source: 'TABMESH_TRUSTED_PROXIES' },
   };
   let dataDir = fromEnv('TABMESH_DATA_DIR') ?? defaultDataDir;
+  let redis = { text: fromEnv('TABMESH_REDIS_URL'), source: 'TABMESH_REDIS_URL' };
   const tlsFiles: Record<'cert' | 'key', { text: string | undefined; source: string }> = {
     cert: { text: fromEnv('TABMESH_TLS_CERT'), source: 'TABMESH_TLS_CERT' },
     key: { text: fromEnv('TABMESH_TLS_KEY'), source: 'TABMESH_TLS_KEY' },
@@ -183,7 +190,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       turn[name.slice('--turn-'.length) as 'urls' | 'secret' | 'ttl'] = { text: value, source: name };
     } else if (name === '--tls-cert' || name === '--tls-key') {
       tlsFiles[name.slice('--tls-'.length) as 'cert' | 'key'] = { text: value, source: name };
-    } else if (name === '--data-dir') dataDir = value;
+    } else if (name === '--redis') redis = { text: value, source: '--redis' };
+    else if (name === '--data-dir') dataDir = value;
     else staticDir = value;
   }
 
@@ -249,7 +257,13 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (!proxies.ok) return { kind: 'error', message: `${net.proxies.source}: ${proxies.error}` };
     trustedProxies = proxies.value;
   }
-  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest, dataDir, tls, allowedHostNames, trustedProxies };
+  let redisUrl: string | undefined;
+  if (redis.text !== undefined) {
+    const problem = checkRedisUrl(redis.text);
+    if (problem) return { kind: 'error', message: `${redis.source}: ${problem}` };
+    redisUrl = redis.text;
+  }
+  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest, dataDir, tls, allowedHostNames, trustedProxies, redisUrl };
 }
 
 /**
@@ -291,4 +305,17 @@ export function openUrls(host: string, port: number, interfaces: NodeJS.Dict<Net
     local: [`http://localhost:${port}/`],
     lan: lanAddresses(host, interfaces).map((address) => `${lanScheme}://${hostForUrl(address)}:${port}/`),
   };
+}
+
+/** Why a Redis URL will not do, or null. */
+export function checkRedisUrl(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text.slice(0, 64)}" is not a URL; give redis://HOST:PORT (or rediss:// for TLS)`;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `the URL must start with redis:// or rediss://, got ${url.protocol}//`;
+  if (url.hostname === '') return 'the URL names no host; give redis://HOST:PORT';
+  return null;
 }

@@ -32,6 +32,7 @@ import { MemoryQuotaStore, type AddressQuotaStore, type QuotaKey } from './addre
 import { addressKey, clientAddress, type TrustedProxies } from './client-address.ts';
 import { Announcer } from './announcements.ts';
 import type { HostPolicy } from './host-allowlist.ts';
+import type { ClusterBus, ClusterStats, LocalState } from './cluster/bus.ts';
 
 export interface SignalingOptions {
   /**
@@ -74,6 +75,12 @@ export interface SignalingOptions {
   trustedProxies?: TrustedProxies;
   /** Where the per-address counts live (default: in this process). */
   quotaStore?: AddressQuotaStore;
+  /**
+   * The other members of a cluster (cluster/redis-cluster.ts, `--redis`). Without one the hub is
+   * the whole service, as it always was; with one, joins, caps, announcements and signals also
+   * go through the cluster (see admitJoin).
+   */
+  cluster?: ClusterBus;
   /** Bytes queued to one socket beyond which frames to it are dropped. */
   maxSendBufferBytes?: number;
   /** A socket over maxSendBufferBytes this long is closed. */
@@ -119,6 +126,8 @@ export interface SignalingStats {
   refusedHosts: number;
   /** Exceptions caught in a handler (a bug, never the client's fault); see the log. */
   internalErrors: number;
+  /** The cluster this server is one member of (`--redis`); absent for a single process. */
+  cluster?: ClusterStats;
 }
 
 export interface SignalingHandle {
@@ -160,6 +169,10 @@ interface Conn {
   holdsConnectionQuota: boolean;
   /** A close was started by the server; later frames are ignored. */
   closing: boolean;
+  /** Cluster only: the join is admitted locally and waits for the cluster's answer. */
+  joinPending: boolean;
+  /** Cluster only: holds a cluster-wide connection unit for its address (given back on close). */
+  holdsClusterConnection: boolean;
 }
 
 export function attachSignaling(httpServer: HttpServer, options: SignalingOptions = {}): SignalingHandle {
@@ -190,6 +203,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
   const slowReaderCloseMs = options.slowReaderCloseMs ?? limits.slowReaderCloseMs;
   const originAllowed = originPolicy(options.allowedOrigins);
   const quotas = options.quotaStore ?? new MemoryQuotaStore();
+  const cluster = options.cluster;
   /** Who opened each live room: its room quota goes back to that address when it empties. */
   const roomOpeners = new Map<RoomKey, string>();
   const passwordMisses = new KeyedBuckets(
@@ -313,8 +327,11 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       overBufferSinceMs: null,
       holdsConnectionQuota: true,
       closing: false,
+      joinPending: false,
+      holdsClusterConnection: false,
     };
     conns.add(conn);
+    if (cluster) void takeClusterConnection(cluster, conn);
     ws.on('message', guard('message', (data: RawData, isBinary: boolean) => onFrame(conn, data, isBinary)));
     // Control frames cost like any other: counted against both limits, answered only within them.
     ws.on('ping', guard('ping', (data: Buffer) => {
@@ -397,6 +414,9 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
           return refuse(conn, 'spoofed-sender', `from: this connection is node ${shortId(self.id)}, not ${shortId(msg.from)}; leave from out and the server fills it in`);
         }
         const route = rooms.route(conn, msg.to as NodeId);
+        if (!route.ok && route.code === 'unknown-peer' && cluster && self && !conn.joinPending) {
+          return relayToMember(cluster, conn, self.key, self.id, msg.to as NodeId, msg.data, route.message);
+        }
         if (!route.ok) return refuse(conn, route.code, route.message);
         if (!send(route.target, { type: 'signal', from: route.from, data: msg.data })) {
           return refuse(conn, 'rate-limited', `node ${shortId(msg.to)} is not reading its signals fast enough; this one was dropped — retry later`);
@@ -439,14 +459,113 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       return refuseJoin(conn, outcome.code, outcome.message);
     }
     if (outcome.created) roomOpeners.set(outcome.key, conn.address);
-    send(conn, { type: 'joined', room, self: id, peers: outcome.peers });
-    announcer.joined(outcome.key, id);
+    if (cluster) {
+      conn.joinPending = true;
+      void admitInCluster(cluster, conn, room, id, verifier, outcome.key, outcome.peers, passwordMiss);
+      return;
+    }
+    completeJoin(conn, room, id, outcome.key, outcome.peers, verifier, passwordMiss);
+  }
+
+  /** The join is in: the node hears its sample, the room hears of the node. */
+  function completeJoin(conn: Conn, room: string, id: NodeId, key: RoomKey, peers: NodeId[], verifier: string | undefined, passwordMiss: boolean): void {
+    send(conn, { type: 'joined', room, self: id, peers });
+    announcer.joined(key, id);
     if (verifier === undefined && rooms.privateRoomsNamed(room) > 0) {
       notify(conn, 'private-room-exists', `room "${room}" also exists as a private room: you are in the open room of that name; to join the private one, enter its password`);
     } else if (passwordMiss) {
       notify(conn, 'password-mismatch', `nobody in room "${room}" uses this password: you are alone in a new private room; if you expected others, check the password with them`);
     }
   }
+
+  // ── cluster (only with options.cluster) ──────────────────────────────────────────────────
+  // The local checks above run first and synchronously, as in a single process; the cluster's
+  // caps are checked after, asynchronously (one Redis round trip), and a join the cluster refuses
+  // is undone locally before it was ever announced. While Redis is away the cluster answers
+  // 'unknown' and the hub goes on with its local knowledge, so local nodes keep being served.
+
+  /** The cluster-wide connection cap per address; a connection over it is closed. */
+  async function takeClusterConnection(bus: ClusterBus, conn: Conn): Promise<void> {
+    const taken = await bus.takeConnection(conn.address);
+    if (taken === true) {
+      if (conns.has(conn)) conn.holdsClusterConnection = true;
+      else bus.releaseConnection(conn.address); // closed while we asked
+      return;
+    }
+    if (taken === false && !conn.closing) {
+      counters.refusals['address-quota']++;
+      send(conn, errorFrame('address-quota', `your address already holds ${caps.connections} connections to the servers of this cluster, its limit per address; close some tabs or try again later`));
+      closeConn(conn, limits.closeCodes.tryAgainLater, 'too many connections from this address');
+    }
+  }
+
+  async function admitInCluster(bus: ClusterBus, conn: Conn, room: string, id: NodeId, verifier: string | undefined, key: RoomKey, localPeers: NodeId[], passwordMiss: boolean): Promise<void> {
+    const admission = await bus.admitJoin(key, id, conn.address, () => conn.joinPending && !conn.closing && rooms.membership(conn)?.id === id);
+    // Left or closed meanwhile: depart() has sent the leave, which Redis runs after the admission.
+    if (!conn.joinPending || rooms.membership(conn)?.id !== id) return;
+    guard('cluster admission', () => {
+      if (admission.ok === false) {
+        depart(conn, false);
+        return refuseJoin(conn, admission.code, clusterRefusal(admission.why, room, id));
+      }
+      conn.joinPending = false;
+      // Redis down: the local sample, so local nodes still meet.
+      const peers = admission.ok === true ? admission.peers.filter((peer) => peer !== id).slice(0, maxPeersInJoinSample) : localPeers;
+      completeJoin(conn, room, id, key, peers, verifier, passwordMiss);
+      bus.announce(key, id, 'joined');
+    })();
+  }
+
+  function clusterRefusal(why: 'id' | 'room' | 'seats' | 'rooms', room: string, id: NodeId): string {
+    switch (why) {
+      case 'id':
+        return `node ${shortId(id)} is already connected to a server of this cluster (another tab with the same key, or a connection that has not dropped yet); the existing connection keeps the id — retry in a few seconds`;
+      case 'room':
+        return `room "${room}" already has its limit of ${options.maxNodesPerRoom ?? limits.maxNodesPerRoom} nodes across the cluster; pick another room (?room=…)`;
+      case 'seats':
+        return `your address already holds ${caps.seats} places in room "${room}" across the cluster, its limit per address; try again later or from another network`;
+      case 'rooms':
+        return `your address already opened ${caps.rooms} rooms that are still live in this cluster, its limit per address; join an existing room or try again later`;
+    }
+  }
+
+  /** A signal for a node this process does not hold: to the member that does, if any. */
+  function relayToMember(bus: ClusterBus, conn: Conn, key: RoomKey, from: NodeId, to: NodeId, data: Record<string, unknown>, unknownPeer: string): void {
+    void bus.relay(key, from, to, data).then(
+      guard('cluster relay', (sent: boolean | 'unknown') => {
+        if (sent === true) counters.relayedSignals++;
+        else refuse(conn, 'unknown-peer', sent === 'unknown' ? `${unknownPeer} (the other servers of this cluster cannot be reached right now)` : unknownPeer);
+      }),
+    );
+  }
+
+  cluster?.start(
+    {
+      // Another member's joins and leaves, for the rooms this process has members in.
+      joined: guard('cluster joined', (key: RoomKey, id: NodeId) => {
+        if (rooms.exists(key)) announcer.joined(key, id);
+      }),
+      left: guard('cluster left', (key: RoomKey, id: NodeId) => {
+        if (rooms.exists(key)) announcer.left(key, id);
+      }),
+      signal: guard('cluster signal', (key: RoomKey, from: NodeId, to: NodeId, data: Record<string, unknown>) => {
+        const target = rooms.connection(to);
+        // Gone meanwhile, or not in that room: dropped, as the sender's WebRTC retries cover.
+        if (target === undefined || target.joinPending || rooms.membership(target)?.key !== key) return;
+        send(target, { type: 'signal', from, data });
+      }),
+    },
+    (): LocalState => {
+      const nodes: LocalState['nodes'] = [];
+      const connections: string[] = [];
+      for (const conn of conns) {
+        const membership = rooms.membership(conn);
+        if (membership) nodes.push({ id: membership.id, key: membership.key, address: conn.address });
+        if (conn.holdsClusterConnection) connections.push(conn.address);
+      }
+      return { nodes, connections, load: { connections: conns.size, ...rooms.counts() } };
+    },
+  );
 
   /** A refused join: the error frame and strike, then a close that tells the client when to retry. */
   function refuseJoin(conn: Conn, code: ErrorCode, message: string): void {
@@ -478,9 +597,14 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       conn.holdsConnectionQuota = false;
       quotas.release(conn.address, 'connections');
     }
+    if (conn.holdsClusterConnection) {
+      conn.holdsClusterConnection = false;
+      cluster?.releaseConnection(conn.address);
+    }
   }
 
-  function depart(conn: Conn): void {
+  /** The node leaves its room; `announce` false for a join the cluster refused (never announced). */
+  function depart(conn: Conn, announce = true): void {
     const departure = rooms.leave(conn);
     if (!departure) return;
     quotas.release(conn.address, `seat:${departure.key}`);
@@ -489,7 +613,12 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       roomOpeners.delete(departure.key);
       if (opener !== undefined) quotas.release(opener, 'rooms');
     }
-    announcer.left(departure.key, departure.id);
+    const announced = announce && !conn.joinPending;
+    conn.joinPending = false;
+    // Always safe: does nothing for a node the cluster does not hold through this member, and
+    // for one whose admission is still on its way it queues behind it (one Redis connection).
+    cluster?.leave(departure.key, departure.id, announced);
+    if (announced) announcer.left(departure.key, departure.id);
   }
 
   function closeConn(conn: Conn, code: number, reason: string): void {
@@ -570,6 +699,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       uptimeS: Math.floor((now() - startedMs) / 1000),
       ...counters,
       refusals: { ...counters.refusals },
+      ...(cluster ? { cluster: cluster.stats() } : {}),
     }),
     close: async () => {
       if (closed) return;
@@ -593,6 +723,7 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       await Promise.all(pending);
       clearTimeout(grace);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await cluster?.close();
     },
   };
 }

@@ -42,6 +42,7 @@ const server = createTabmeshServer({
   ...(command.turnRest ? { turnRest: command.turnRest } : {}),
   ...(command.allowedHostNames ? { allowedHostNames: command.allowedHostNames } : {}),
   ...(command.trustedProxies ? { trustedProxies: command.trustedProxies } : {}),
+  ...(command.redisUrl ? { redisUrl: command.redisUrl } : {}),
   ...(tls ? { tls: { cert: tls.material.cert, key: tls.material.key } } : {}),
   lanUrls,
   ...(tls?.generated ? { certFingerprint: tls.material.fingerprint256 } : {}),

@@ -163,6 +163,11 @@ export class RoomRegistry<C> {
     return { ok: true, from: membership.id, target };
   }
 
+  /** The connection of a node, if it is here. */
+  connection(id: NodeId): C | undefined {
+    return this.byId.get(id);
+  }
+
   membership(conn: C): Readonly<Membership> | undefined {
     return this.byConn.get(conn);
   }

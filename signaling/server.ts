@@ -19,6 +19,8 @@ import { httpsRedirectTarget, sendBadHost, sendHttpsRedirect } from './https-red
 import { hostname, networkInterfaces } from 'node:os';
 import { hostPolicy } from './host-allowlist.ts';
 import { refuseMisdirectedHost, refuseUnlessReadOnly } from './http-guards.ts';
+import { RedisCluster } from './cluster/redis-cluster.ts';
+import * as limits from './limits.ts';
 
 export { attachSignaling, type SignalingHandle, type SignalingOptions, type SignalingStats } from './hub.ts';
 
@@ -68,6 +70,14 @@ export interface TabmeshServerOptions extends SignalingOptions {
   certFingerprint?: string;
   /** Host names served besides this machine's own names and addresses (host-allowlist.ts); `*` for any. */
   allowedHostNames?: string[];
+  /**
+   * `redis://…`: this server becomes one member of a cluster sharing rooms over that Redis
+   * (cluster/redis-cluster.ts, docs/deployment.md). Default: none, a single process.
+   */
+  redisUrl?: string;
+  /** Tests shorten the cluster's heartbeat and member TTL (cluster/redis-cluster.ts). */
+  clusterHeartbeatMs?: number;
+  clusterMemberTtlMs?: number;
 }
 
 /** A TLS handshake that has not finished after this long is dropped (a scanner's half hello). */
@@ -147,7 +157,8 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   const listener: NetServer = front ? front.server : httpServer;
   // Stricter than the hub's own default: this server's pages, this machine, or the listed origins.
   const allowedOrigins = typeof options.allowedOrigins === 'function' ? options.allowedOrigins : originPolicy(options.allowedOrigins);
-  const signaling = attachSignaling(httpServer, { ...options, allowedOrigins, allowedHosts });
+  const cluster = options.cluster ?? (options.redisUrl ? clusterFor(options.redisUrl, options, log) : undefined);
+  const signaling = attachSignaling(httpServer, { ...options, allowedOrigins, allowedHosts, ...(cluster ? { cluster } : {}) });
   // attachSignaling leaves other upgrades alone (they may be Vite's); here nobody else wants them.
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     if (pathOf(req) === signalingPath) return;
@@ -190,6 +201,7 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
             httpsServer?.emit('listening');
           }
           const address = listener.address() as AddressInfo;
+          cluster?.setAddress(`http://${hostForUrl(host)}:${address.port}/`);
           resolve({ port: address.port, host, url: `http://${hostForUrl(host)}:${address.port}/` });
         });
       }),
@@ -208,6 +220,21 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
       });
     },
   };
+}
+
+function clusterFor(url: string, options: TabmeshServerOptions, log: (line: string) => void): RedisCluster {
+  return new RedisCluster({
+    url,
+    log,
+    caps: {
+      maxNodesPerRoom: options.maxNodesPerRoom ?? limits.maxNodesPerRoom,
+      maxSeatsPerAddressPerRoom: options.maxSeatsPerAddressPerRoom ?? limits.maxSeatsPerAddressPerRoom,
+      maxRoomsPerAddress: options.maxRoomsPerAddress ?? limits.maxRoomsPerAddress,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? limits.maxConnectionsPerAddress,
+    },
+    ...(options.clusterHeartbeatMs !== undefined ? { heartbeatMs: options.clusterHeartbeatMs } : {}),
+    ...(options.clusterMemberTtlMs !== undefined ? { ttlMs: options.clusterMemberTtlMs } : {}),
+  });
 }
 
 /** A host as it goes in a URL a person can open: wildcards mean this machine. */

@@ -49,8 +49,8 @@ export function iceLines(iceServers: IceServerConfig, policy: IceTransportPolicy
   if (urls.length === 0) {
     lines.push(
       'ICE servers for pages: none. Tabs on this machine and devices on the same network link directly;',
-      'peers on other networks (behind different NATs) cannot link until you give --ice-servers with a',
-      'STUN server and a TURN server (see README, "Across networks").',
+      'peers on other networks (behind different NATs) cannot link until you give them a TURN server:',
+      '--turn-urls with TABMESH_TURN_SECRET (coturn beside this server), or --ice-servers (see README, "Across networks").',
     );
     return lines;
   }

@@ -2,6 +2,7 @@
 import { mount } from 'svelte';
 import { CapabilityError, createMeshNode } from './mesh-node.ts';
 import { installWindowApi } from './window-api.ts';
+import { signalingUrlsFromQuery } from './net/signaling-urls.ts';
 import { MeshState } from './ui/mesh.svelte.ts';
 import App from './ui/App.svelte';
 import CapabilityRefusal from './ui/components/CapabilityRefusal.svelte';
@@ -10,13 +11,14 @@ import './ui/app.css';
 
 const params = new URLSearchParams(location.search);
 const room = params.get('room') || 'lobby';
-const signalingUrl = params.get('signal') ?? undefined;
+// ?signal= may be repeated or comma-separated: servers of one cluster, tried in turn.
+const signalingUrls = signalingUrlsFromQuery(params);
 const target = document.getElementById('app') as HTMLElement;
 
 try {
   // A private room's password, if this tab was given one (never from the URL: room-password.ts).
   const password = storedRoomPassword(room);
-  const node = await createMeshNode({ room, ...(signalingUrl ? { signalingUrl } : {}), ...(password !== null ? { password } : {}) });
+  const node = await createMeshNode({ room, ...(signalingUrls.length > 0 ? { signalingUrl: signalingUrls } : {}), ...(password !== null ? { password } : {}) });
   installWindowApi(node);
   mount(App, { target, props: { mesh: new MeshState(node) } });
 } catch (error) {

@@ -12,6 +12,7 @@ import { WorkerSupervisor, type RecoveryView } from './worker-supervisor.ts';
 import { EarlyWorker } from './early-worker.ts';
 import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
+import { signalingUrlList } from './net/signaling-urls.ts';
 import { startIceRefresh } from './net/ice-refresh.ts';
 import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
 import { requireCapabilities } from './capability-probes.ts';
@@ -25,8 +26,12 @@ export { requireCapabilities };
 export interface MeshNodeOptions {
   /** Room to join; nodes only ever see nodes of their own room. */
   room: string;
-  /** WebSocket URL of the signaling server; default: /signal on this page's origin. */
-  signalingUrl?: string;
+  /**
+   * WebSocket URL of the signaling server, or several (servers of one cluster): the node uses
+   * the first and moves on to the next when a connection closes or is refused, with backoff.
+   * Default: /signal on this page's origin.
+   */
+  signalingUrl?: string | string[];
   /** STUN/TURN servers; default: what the serving origin's /config.json says, else none. */
   iceServers?: IceServer[];
   /** 'relay': connect through TURN relays only. Default: what /config.json says, else 'all'. */
@@ -123,7 +128,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     type: 'init',
     slot,
     room: options.room,
-    signalingUrl: options.signalingUrl ?? defaultSignalingUrl(location),
+    signalingUrl: options.signalingUrl !== undefined && signalingUrlList(options.signalingUrl).length > 0 ? signalingUrlList(options.signalingUrl) : defaultSignalingUrl(location),
     iceServers,
     ...(options.password !== undefined ? { password: options.password } : {}),
   };

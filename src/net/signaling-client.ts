@@ -2,7 +2,12 @@
 // worker (WebSocket exists in workers, and worker timers are not throttled like a hidden
 // page's), keeps the connection up with backoff, and hands introductions and signals upward.
 // The Node peer uses it too, with `ws` as its socket.
+//
+// Given several URLs (servers of one cluster), it connects to the first and, whenever a
+// connection closes or cannot be opened, tries the next one round the list, with the same
+// backoff: a node whose server died is back through another within about a second.
 import type { NodeId } from '../core/types.ts';
+import { signalingUrlList } from './signaling-urls.ts';
 import { decodeServerMessageIn, joinSigningText, type ClientMessage } from '../../signaling/protocol.ts';
 
 export type SignalingStatus = 'connecting' | 'joined' | 'disconnected' | 'refused';
@@ -36,7 +41,8 @@ export interface SignalingHandlers {
 }
 
 export interface SignalingOptions {
-  url: string;
+  /** One signaling server, or several to fail over between (signaling-urls.ts). */
+  url: string | readonly string[];
   room: string;
   id: NodeId;
   sign(text: string): Promise<string>;
@@ -62,8 +68,19 @@ export class SignalingClient {
   private refusedFinally = false;
   /** The server's message with the final refusal, shown as the status detail. */
   private refusalMessage = '';
+  private readonly urls: string[];
+  /** The URL of urls in use; it moves on after each close or failed attempt. */
+  private urlIndex = 0;
 
-  constructor(private readonly options: SignalingOptions) {}
+  constructor(private readonly options: SignalingOptions) {
+    this.urls = signalingUrlList(options.url);
+    if (this.urls.length === 0) throw new Error('no signaling URL given');
+  }
+
+  /** The signaling server this client uses now (or tries next). */
+  get currentUrl(): string {
+    return this.urls[this.urlIndex] as string;
+  }
 
   start(): void {
     this.stopped = false;
@@ -110,12 +127,13 @@ export class SignalingClient {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.joined = false;
-    this.options.handlers.status('connecting', this.options.url);
+    const url = this.currentUrl;
+    this.options.handlers.status('connecting', url);
     let socket: SocketLike;
     try {
-      socket = this.options.createSocket(this.options.url);
+      socket = this.options.createSocket(url);
     } catch (error) {
-      this.scheduleRetry(`cannot open ${this.options.url}: ${String(error)}`);
+      this.scheduleRetry(`cannot open ${url}: ${String(error)}`);
       return;
     }
     this.socket = socket;
@@ -144,7 +162,10 @@ export class SignalingClient {
     }
     const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** this.failures) * (0.75 + Math.random() * 0.5);
     this.failures++;
-    this.options.handlers.status('disconnected', `${why}; retrying in ${(delay / 1000).toFixed(1)} s`);
+    // Fail over: the next server of the list (the same one when there is only one).
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    const next = this.urls.length > 1 ? ` at ${this.currentUrl}` : '';
+    this.options.handlers.status('disconnected', `${why}; retrying${next} in ${(delay / 1000).toFixed(1)} s`);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
@@ -175,7 +196,8 @@ export class SignalingClient {
         }
         this.joined = true;
         this.failures = 0;
-        handlers.status('joined', `room ${message.room}`);
+        // Which server, so a person (and a test) can see a failover happen.
+        handlers.status('joined', `room ${message.room} through ${this.currentUrl}`);
         handlers.joined(message.peers.filter((p) => p !== this.options.id) as NodeId[]);
         return;
       case 'peers':

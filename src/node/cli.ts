@@ -5,8 +5,9 @@ import * as v from 'valibot';
 import { joinSchema, signalingPath } from '../../signaling/protocol.ts';
 import { clientConfigPath, parseIceServers, type IceServerConfig } from '../../signaling/ice-config.ts';
 import { passwordProblem } from '../net/room-key.ts';
+import { signalingUrlList } from '../net/signaling-urls.ts';
 
-export const nodeUsage = `Usage: tabmesh-node --room NAME --signal URL [--data DIR] [--json] [--ice-servers JSON] [--password-file FILE]
+export const nodeUsage = `Usage: tabmesh-node --room NAME --signal URL[,URL…] [--data DIR] [--json] [--ice-servers JSON] [--password-file FILE]
 
 Joins a Tabmesh room as a full node, without a browser: it links to the room's tabs and other
 Node peers over WebRTC and runs the same protocols as a tab. Stop it with Ctrl+C (or SIGTERM):
@@ -17,7 +18,9 @@ Options:
                   (in a browser it is the ?room= of the page address; the page's default is lobby)
   --signal URL    the address people open in a browser, e.g. http://192.168.1.20:8080
                   (its signaling endpoint ws://…${signalingPath} is derived; wss:// for https://).
-                  A ws:// or wss:// URL is used as it is; a bare host:port means http://
+                  A ws:// or wss:// URL is used as it is; a bare host:port means http://.
+                  Several servers of one cluster, comma-separated: the node uses the first and,
+                  when its connection closes or is refused, moves on to the next (with backoff)
   --data DIR      where this node keeps its identity and memory (default ~/.tabmesh-node).
                   One process per directory; copy it to move the node, keep it private
   --json          print JSON lines instead of readable log lines
@@ -44,7 +47,10 @@ export interface SignalEndpoints {
 
 export interface NodeRunOptions {
   room: string;
+  /** The first server given (its /config.json is read for ICE servers). */
   signal: SignalEndpoints;
+  /** Every server given, in order, the first included: the signaling client fails over between them (default: `signal` alone). */
+  signals?: SignalEndpoints[];
   /** What was given on the command line, for the log. */
   signalGiven: string;
   dataDir: string;
@@ -102,8 +108,14 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, e
 
   const signalGiven = values.get('--signal');
   if (signalGiven === undefined) return { kind: 'error', message: '--signal is required: the address people open in a browser, e.g. http://192.168.1.20:8080' };
-  const signal = signalEndpoints(signalGiven);
-  if (!signal.ok) return { kind: 'error', message: `--signal: ${signal.error}` };
+  const signals: SignalEndpoints[] = [];
+  for (const item of signalingUrlList(signalGiven)) {
+    const endpoints = signalEndpoints(item);
+    if (!endpoints.ok) return { kind: 'error', message: `--signal: ${endpoints.error}` };
+    signals.push(endpoints.value);
+  }
+  const signal = signals[0];
+  if (signal === undefined) return { kind: 'error', message: '--signal names no server; give the address people open in a browser' };
 
   let iceServers: IceServerConfig | null = null;
   const iceText = values.get('--ice-servers');
@@ -123,7 +135,7 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, e
     password = { from: 'env', value: passwordEnv };
   }
 
-  return { kind: 'run', options: { room, signal: signal.value, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, password } };
+  return { kind: 'run', options: { room, signal, signals, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, password } };
 }
 
 /**

@@ -37,8 +37,28 @@ interface HostedPeer {
 /** Makes one simple-peer connection (a seam for tests). */
 export type PeerFactory = (options: { initiator: boolean; iceServers: IceServer[] }) => Instance;
 
-const defaultFactory: PeerFactory = ({ initiator, iceServers }) =>
-  new SimplePeer({ initiator, trickle: true, config: { iceServers }, channelConfig: { ordered: true } });
+export const defaultPeerFactory: PeerFactory = ({ initiator, iceServers }) =>
+  new SimplePeer({ initiator, trickle: true, config: { iceServers: credentialsInUrls(iceServers) }, channelConfig: { ordered: true } });
+
+/**
+ * TURN servers as node-datachannel needs them. webrtc-polyfill passes each server to
+ * libdatachannel as one URL, turn:USER:PASSWORD@host:port, and libdatachannel takes the user
+ * name up to the first ':'. Short-lived TURN REST credentials (the server's --turn-secret) have
+ * user names "expiry:id", so coturn saw only the expiry and refused every allocation (401).
+ * Percent-encoded here (libdatachannel decodes them), the name arrives whole.
+ */
+export function credentialsInUrls(iceServers: IceServer[]): IceServer[] {
+  return iceServers.map((server) => {
+    if (server.username === undefined || server.credential === undefined) return server;
+    const user = encodeURIComponent(server.username);
+    const password = encodeURIComponent(server.credential);
+    const urls = (Array.isArray(server.urls) ? server.urls : [server.urls]).map((url) => {
+      const scheme = /^(turns?):(.*)$/.exec(url);
+      return scheme ? `${scheme[1]}:${user}:${password}@${scheme[2]}` : url;
+    });
+    return { urls };
+  });
+}
 
 export class NodeLinkHost implements LinkHost {
   private readonly peers = new Map<NodeId, HostedPeer>();
@@ -47,7 +67,7 @@ export class NodeLinkHost implements LinkHost {
   private readonly early: HostEvent[] = [];
   private earlyDropped = 0;
 
-  constructor(private readonly createPeer: PeerFactory = defaultFactory) {}
+  constructor(private readonly createPeer: PeerFactory = defaultPeerFactory) {}
 
   /** Connects the host to the runtime; events that came before are delivered now, in order. */
   attach(events: LinkHostEvents): void {

@@ -4,6 +4,7 @@
 // turning alive / suspect / dead / left, memory keys changing, input refused.
 // log-format.ts turns an event into a readable line or a JSON line.
 import type { LinkView, MessageView } from '../worker/snapshot.ts';
+import type { LinkFailureView } from '../worker/link-failures.ts';
 
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -16,6 +17,8 @@ export type LogEvent =
   | { event: 'signaling-notice'; code: string; message: string }
   | { event: 'link-up'; peer: string; rttMs: number | null; initiator: boolean }
   | { event: 'link-down'; peer: string; lastRttMs: number | null; upForMs: number }
+  /** A link attempt failed (state 'retrying'), or the node stopped trying (state 'unreachable'). */
+  | ({ event: 'link-failed' } & Omit<LinkFailureView, 'at'>)
   | { event: 'member'; peer: string; status: MemberStatus; previous: MemberStatus | null; incarnation: number }
   | { event: 'member-forgotten'; peer: string }
   | { event: 'memory-set'; key: string; value: unknown; origin: string; hlc: string }
@@ -45,6 +48,8 @@ export interface LoggedSnapshot {
   /** The server's notice about the room (a private room of its name, a password nobody uses). */
   signalingNotice?: { code: string; message: string } | null;
   links: LinkView[];
+  /** Absent in snapshots of older nodes. */
+  linkFailures?: LinkFailureView[];
   messages: MessageView[];
   rejected: Record<string, number>;
   members?: unknown;
@@ -65,6 +70,8 @@ export class SnapshotLog {
   private memory = new Map<string, string>();
   private refusals = new Map<string, number>();
   private lastMessageSeq = 0;
+  /** Per peer, the failure last logged (attempts and state), so each is logged once. */
+  private failures = new Map<string, string>();
   private signaling = '';
   private signalingDetail = '';
   private signalingNotice: string | null = null;
@@ -74,6 +81,7 @@ export class SnapshotLog {
     this.diffSignaling(snapshot, events);
     this.diffNotice(snapshot, events);
     this.diffLinks(snapshot, events);
+    this.diffFailures(snapshot, events);
     this.diffMembers(snapshot, events);
     this.diffMemory(snapshot, events);
     this.diffRefusals(snapshot, events);
@@ -114,6 +122,16 @@ export class SnapshotLog {
       }
     }
     this.links = now;
+  }
+
+  private diffFailures(s: LoggedSnapshot, out: LogEvent[]): void {
+    const now = new Map<string, string>();
+    for (const { at: _at, ...failure } of s.linkFailures ?? []) {
+      const key = `${failure.attempts}/${failure.state}`;
+      now.set(failure.peer, key);
+      if (this.failures.get(failure.peer) !== key) out.push({ event: 'link-failed', ...failure });
+    }
+    this.failures = now;
   }
 
   private diffMembers(s: LoggedSnapshot, out: LogEvent[]): void {

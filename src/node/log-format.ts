@@ -38,6 +38,11 @@ function describe(e: LogEvent): [string, string] {
       return ['link up', `${short(e.peer)}  ${e.rttMs === null ? 'rtt not measured yet' : `rtt ${ms(e.rttMs)}`} (${e.initiator ? 'we called' : 'they called'})`];
     case 'link-down':
       return ['link down', `${short(e.peer)}  after ${seconds(e.upForMs)}${e.lastRttMs === null ? '' : ` (last rtt ${ms(e.lastRttMs)})`}`];
+    case 'link-failed':
+      return [
+        e.state === 'unreachable' ? 'unreachable' : 'link failed',
+        `${short(e.peer)}  attempt ${e.attempts} (${e.reason}; candidates here ${e.local.join('+') || 'none'}, there ${e.remote.join('+') || 'none'})${e.state === 'unreachable' ? ': stopped trying' : ': will try again'}. ${e.advice}`,
+      ];
     case 'member':
       return ['member', `${short(e.peer)}  ${e.status}${e.previous === null ? ' (new)' : ` (was ${e.previous})`}`];
     case 'member-forgotten':

@@ -9,14 +9,14 @@ import { createDefaultServices } from '../worker/default-services.ts';
 import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
-import { passwordEnvName, type NodeRunOptions } from './cli.ts';
+import { passwordEnvName, type NodeRunOptions, type SignalEndpoints } from './cli.ts';
 import { loadRoomPassword } from './room-password.ts';
 import { iceRefreshDelayMs } from '../net/ice-refresh.ts';
 import { claimDataDir } from './data-dir.ts';
 import { FileStorage } from './file-storage.ts';
 import { configRetryBaseMs, configRetryMaxMs, fetchIceServers } from './ice-servers.ts';
 import { loadOrCreateFileIdentity } from './identity-file.ts';
-import { NodeLinkHost } from './link-host.ts';
+import { NodeLinkHost, type PeerFactory } from './link-host.ts';
 import { SnapshotLog, statusEvent, type LogEvent } from './log-events.ts';
 
 /** How often a summary line is logged, so a quiet node still shows that it lives. */
@@ -34,25 +34,32 @@ export interface NodePeer {
   snapshot(): (BaseSnapshot & Record<string, unknown>) | null;
   /** Graceful leave, as a closing tab: last words to peers, leave the room, close links. */
   stop(reason: string): Promise<void>;
+  /** Runs a service command (setMemory, propose, …) as window.tabmesh does in a tab; unknown names throw. */
+  command(name: string, args: unknown[]): unknown;
 }
 
-export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void): Promise<NodePeer> {
-  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: options.signal.signalingUrl, dataDir: options.dataDir });
+/** Seams for tests and embedders: how each WebRTC connection is made (default: simple-peer on node-datachannel). */
+export interface NodePeerHooks {
+  createPeer?: PeerFactory;
+}
+
+export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void, hooks: NodePeerHooks = {}): Promise<NodePeer> {
+  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: serversOf(options).map((s) => s.signalingUrl).join(', '), dataDir: options.dataDir });
   const dataDir = await claimDataDir(options.dataDir);
   try {
-    return await startOnDataDir(options, dataDir, log);
+    return await startOnDataDir(options, dataDir, log, hooks);
   } catch (error) {
     await dataDir.release();
     throw error;
   }
 }
 
-async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnType<typeof claimDataDir>>, log: (event: LogEvent) => void): Promise<NodePeer> {
+async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnType<typeof claimDataDir>>, log: (event: LogEvent) => void, hooks: NodePeerHooks): Promise<NodePeer> {
   const storage = new FileStorage(dataDir.storePath, { onProblem: (message) => log({ event: 'storage-problem', message }) });
   // The runtime reads this array each time it opens a link, so servers learned later still count.
   const iceServers: IceServer[] = [];
   const ice = await startIceServers(options, iceServers, log);
-  const host = new NodeLinkHost();
+  const host = new NodeLinkHost(hooks.createPeer);
   // Kernels run on worker threads: a headless machine computes for the mesh like a tab.
   const services = createDefaultServices({ computePool: () => createThreadComputePool() });
   const snapshotLog = new SnapshotLog();
@@ -67,10 +74,11 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     room: options.room,
     // Tabs number their IndexedDB slots; a Node peer has its data directory instead.
     slot: 0,
-    signalingUrl: options.signal.signalingUrl,
+    signalingUrl: serversOf(options).map((s) => s.signalingUrl),
     storage,
     // A browser sends its page's origin with the socket; the Node peer sends the app's own.
-    createSocket: (url) => new WebSocket(url, { origin: options.signal.origin }) as unknown as SocketLike,
+    // (Each server of a failover list gets its own app origin, as a page of that server would send.)
+    createSocket: (url) => new WebSocket(url, { origin: (serversOf(options).find((s) => s.signalingUrl === url) ?? options.signal).origin }) as unknown as SocketLike,
     linkHost: host,
     iceServers,
     services,
@@ -112,6 +120,11 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     id: runtime.nodeId,
     snapshot: () => latest,
     stop: (reason) => (stopping ??= stop(reason)),
+    command: (name, args) => {
+      const result = runtime.runServiceCommand(name, args);
+      if (!result.found) throw new Error(`no command ${JSON.stringify(name)}; there are ${runtime.serviceCommandNames().join(', ')}`);
+      return result.value;
+    },
   };
 }
 
@@ -155,4 +168,9 @@ async function startIceServers(options: NodeRunOptions, into: IceServer[], log: 
       if (timer) clearTimeout(timer);
     },
   };
+}
+
+/** The signaling servers to fail over between, in order (the one `signal` when no list was given). */
+function serversOf(options: NodeRunOptions): SignalEndpoints[] {
+  return options.signals && options.signals.length > 0 ? options.signals : [options.signal];
 }

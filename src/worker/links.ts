@@ -7,6 +7,7 @@
 import type { NodeId } from '../core/types.ts';
 import { decodeSignedSignal, signingText, type SignalBody, type SignedSignal } from '../net/signed-signal.ts';
 import type { IceServer, LinkHost, RawSignal } from '../net/transport.ts';
+import { hasTurnServer, iceServersKey, LinkFailures, type LinkFailureView } from './link-failures.ts';
 
 /** A link not up within this long is abandoned and retried later. */
 export const linkSetupTimeoutMs = 20_000;
@@ -30,6 +31,8 @@ export interface LinkInfo {
   /** When a frame was last handed to the host for this link (keepalive.ts pings only quiet links). */
   lastSentMs: number;
   rttMs: number | null;
+  /** How long the attempt took from its RTCPeerConnection to an open channel (null until up). */
+  setupMs: number | null;
 }
 
 export interface LinkManagerDeps {
@@ -53,6 +56,8 @@ export interface LinkManagerDeps {
    * When an overlay decides the links, it is asked instead, and it dials again if it wants to.
    */
   retryLostLinks(): boolean;
+  /** Wall-clock ms, for when a failure happened (default Date.now). */
+  wallClock?: () => number;
 }
 
 type Attempt = LinkInfo;
@@ -62,6 +67,8 @@ export class LinkManager {
   private readonly wanted = new Set<NodeId>();
   private readonly retryAt = new Map<NodeId, { at: number; failures: number }>();
   private readonly seenSessions = new Map<NodeId, string[]>();
+  /** Failed attempts per peer, their diagnosis, and which peers are settled as unreachable. */
+  private readonly failures = new LinkFailures();
 
   constructor(private readonly deps: LinkManagerDeps) {}
 
@@ -71,6 +78,16 @@ export class LinkManager {
 
   upPeers(): NodeId[] {
     return [...this.links.values()].filter((l) => l.state === 'up').map((l) => l.peer);
+  }
+
+  /** Peers whose last attempts failed: why, how often, and whether more attempts will come. */
+  failureList(): LinkFailureView[] {
+    return this.failures.list();
+  }
+
+  /** A fresh start for a peer settled as unreachable (it was introduced again). */
+  forgive(peer: NodeId): void {
+    this.failures.forgive(peer);
   }
 
   get(peer: NodeId): LinkInfo | undefined {
@@ -135,9 +152,11 @@ export class LinkManager {
     if (link.state === 'up') return;
     const now = this.deps.now();
     link.state = 'up';
+    link.setupMs = now - link.sinceMs;
     link.sinceMs = now;
     link.lastHeardMs = now;
     this.retryAt.delete(peer);
+    this.failures.succeeded(peer);
     this.deps.onUp(peer);
   }
 
@@ -168,6 +187,7 @@ export class LinkManager {
   async hostSignal(peer: NodeId, linkId: string, signal: RawSignal): Promise<void> {
     const link = this.links.get(peer);
     if (!link || link.linkId !== linkId) return;
+    this.failures.signal(peer, linkId, 'local', signal);
     await this.sendSigned({ v: 1, from: this.deps.self, to: peer, session: linkId, kind: 'signal', signal: signal as SignalBody['signal'] });
   }
 
@@ -205,12 +225,15 @@ export class LinkManager {
       // the peer restarted and lost its side: start over.
       const attemptUnderWay = link?.state === 'connecting' && this.deps.now() - link.sinceMs < linkSetupTimeoutMs / 4;
       if (link && link.state !== 'requested' && !attemptUnderWay) this.close(from, 'peer asked for a new link');
+      // A peer settled as unreachable gets no answer: there its unanswered requests count as
+      // failed attempts, so it settles too, rather than both ends spending connections in turn.
       this.ensure(from);
       return;
     }
     const signal = body.signal as RawSignal;
     const link = this.links.get(from);
     if (link && link.linkId === body.session) {
+      this.failures.signal(from, link.linkId, 'remote', signal);
       this.deps.host.signal(from, link.linkId, signal);
       return;
     }
@@ -226,10 +249,14 @@ export class LinkManager {
       this.deps.reject('replayed offer');
       return;
     }
+    // Settled as unreachable: no connection is spent on its offers either. Its attempt times out
+    // and counts there, so it settles too.
+    if (!link && this.failures.unreachable(from, iceServersKey(this.deps.iceServers()))) return;
     // A fresh offer replaces whatever we had with this peer (it has restarted or given up).
     if (link) this.close(from, 'peer opened a new link');
     this.rememberSession(from, body.session);
     this.start(from, body.session, false);
+    this.failures.signal(from, body.session, 'remote', signal);
     this.deps.host.signal(from, body.session, signal);
   }
 
@@ -238,13 +265,18 @@ export class LinkManager {
   private ensure(peer: NodeId): void {
     if (!this.wanted.has(peer)) return;
     if (this.deps.keptOut?.(peer)) return;
+    const settled = () => this.failures.unreachable(peer, iceServersKey(this.deps.iceServers()));
     const now = this.deps.now();
     const existing = this.links.get(peer);
+    if (!existing && settled()) return;
     const retry = this.retryAt.get(peer);
     if (existing) {
-      // Re-send an unanswered connect request now and then.
-      if (existing.state === 'requested' && now - existing.sinceMs > linkSetupTimeoutMs / 2) this.links.delete(peer);
-      else return;
+      if (existing.state !== 'requested' || now - existing.sinceMs <= linkSetupTimeoutMs / 2) return;
+      // An unanswered connect request: the peer cannot be reached, or has settled us as
+      // unreachable. It counts as a failed attempt; until the bound, the request is sent again.
+      this.links.delete(peer);
+      this.recordFailure(peer, 'no answer to the link request');
+      if (settled()) return;
     }
     if (retry && now < retry.at) return;
     if (this.deps.self < peer) {
@@ -253,14 +285,15 @@ export class LinkManager {
       this.start(peer, linkId, true);
     } else {
       const linkId = this.deps.randomId();
-      this.links.set(peer, { peer, linkId, state: 'requested', initiator: false, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
+      this.links.set(peer, { peer, linkId, state: 'requested', initiator: false, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null, setupMs: null });
       void this.sendSigned({ v: 1, from: this.deps.self, to: peer, session: linkId, kind: 'connect' });
     }
   }
 
   private start(peer: NodeId, linkId: string, initiator: boolean): void {
     const now = this.deps.now();
-    this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null });
+    this.links.set(peer, { peer, linkId, state: 'connecting', initiator, sinceMs: now, lastHeardMs: now, lastSentMs: now, rttMs: null, setupMs: null });
+    this.failures.started(peer, linkId);
     this.deps.host.open(peer, linkId, initiator, this.deps.iceServers());
   }
 
@@ -270,12 +303,19 @@ export class LinkManager {
   }
 
   private fail(peer: NodeId, reason: string): void {
+    // An attempt that never came up is a failed attempt (a lost link is not: it worked once).
+    if (this.links.get(peer)?.state === 'connecting') this.recordFailure(peer, reason);
     const previous = this.retryAt.get(peer);
     const failures = (previous?.failures ?? 0) + 1;
     const delay = Math.min(linkRetryMaxMs, linkRetryBaseMs * 2 ** (failures - 1));
     this.retryAt.set(peer, { at: this.deps.now() + delay, failures });
     if (!this.deps.retryLostLinks()) this.wanted.delete(peer);
     this.close(peer, reason);
+  }
+
+  private recordFailure(peer: NodeId, reason: string): void {
+    const servers = this.deps.iceServers();
+    this.failures.failed(peer, reason, (this.deps.wallClock ?? Date.now)(), iceServersKey(servers), hasTurnServer(servers));
   }
 
   private close(peer: NodeId, reason: string): void {

@@ -1,6 +1,7 @@
 // The one typed message protocol between a tab's main thread (the page) and its protocol
 // worker. Both directions are decoded with these schemas on arrival: postMessage is a
 // boundary like any other, and a bad message is refused and counted, never applied.
+import { maxSignalingUrls } from '../net/signaling-urls.ts';
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../core/decode.ts';
 import { nodeIdPattern, nodeIdSchema, plainObjectSchema } from '../core/ids.ts';
@@ -24,7 +25,8 @@ const init = v.strictObject({
   type: v.literal('init'),
   slot: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1023)),
   room: v.string(),
-  signalingUrl: v.string(),
+  /** One signaling server, or a list to fail over between (src/net/signaling-urls.ts). */
+  signalingUrl: v.union([v.string(), v.pipe(v.array(v.string()), v.minLength(1), v.maxLength(maxSignalingUrls))]),
   iceServers: v.pipe(v.array(iceServer), v.maxLength(16)),
   /** A private room's password: only the worker derives the room key from it; it never leaves the tab. */
   password: v.optional(v.pipe(v.string(), v.maxLength(maxPasswordChars))),

@@ -2,6 +2,7 @@
 // storage, feeds decoded input to the protocol logic and carries out what comes back.
 // It is written against edges (storage, socket factory, link host), so a tab's worker and
 // the Node peer run the same code.
+import { signalingUrlList } from '../net/signaling-urls.ts';
 import type { NodeId } from '../core/types.ts';
 import { decodeFrame, encodeFrame } from '../core/envelope.ts';
 import { decodeLinkMessage, maxChatChars, type LinkMessage } from '../core/link/messages.ts';
@@ -48,7 +49,8 @@ const snapshotMinIntervalMs = 100;
 export interface RuntimeOptions {
   room: string;
   slot: number;
-  signalingUrl: string;
+  /** One signaling server, or several to fail over between, in order (signaling-client.ts). */
+  signalingUrl: string | readonly string[];
   storage: Storage;
   createSocket(url: string): SocketLike;
   linkHost: LinkHost;
@@ -153,7 +155,9 @@ export class NodeRuntime implements LinkHostEvents {
 
   private openEarlySocket(): EarlySocket | null {
     try {
-      return new EarlySocket(this.options.createSocket(this.options.signalingUrl));
+      // The first server of the list; the signaling client moves on from there if it fails.
+      const first = signalingUrlList(this.options.signalingUrl)[0];
+      return first === undefined ? null : new EarlySocket(this.options.createSocket(first));
     } catch {
       // The signaling client tries again when it starts, and reports what is wrong.
       return null;
@@ -465,6 +469,8 @@ export class NodeRuntime implements LinkHostEvents {
 
   private introduce(peer: NodeId): void {
     if (peer === this.id) return;
+    // Introduced again (it joined anew, or we did): a peer settled as unreachable gets a fresh start.
+    this.links.forgive(peer);
     if (!this.knownPeers.has(peer) && this.knownPeers.size >= knownPeersLimit) {
       const oldest = this.knownPeers.values().next().value;
       if (oldest !== undefined) this.knownPeers.delete(oldest);
@@ -681,9 +687,10 @@ export class NodeRuntime implements LinkHostEvents {
       signalingNotice: this.signalingNotice,
       links: all
         .filter((l) => l.state === 'up')
-        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs) }))
+        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs), setupMs: l.setupMs === null ? null : Math.round(l.setupMs) }))
         .sort((a, b) => (a.peer < b.peer ? -1 : 1)),
       connecting: all.filter((l) => l.state !== 'up').map((l) => l.peer),
+      linkFailures: this.links.failureList(),
       knownPeers: [...this.knownPeers],
       messages: [...this.messages],
       rejected: { ...this.rejected },

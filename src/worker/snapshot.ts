@@ -12,6 +12,7 @@ import type { MeshSettings } from './services/settings-schema.ts';
 import type { StatusRecord } from './services/status-record.ts';
 import type { SetAsideView } from '../store/set-aside.ts';
 import type { RecoveryView } from '../worker-supervisor.ts';
+import type { LinkFailureView } from './link-failures.ts';
 
 export interface LinkView {
   peer: string;
@@ -20,6 +21,12 @@ export interface LinkView {
   initiator: boolean;
   /** Milliseconds since the link came up. */
   upForMs: number;
+  /**
+   * How long the link took to set up: from this end's RTCPeerConnection (the offer made, or
+   * received) to the open data channel — ICE, DTLS and SCTP. Tens of ms on one network, more
+   * through STUN or a TURN relay (docs/nat-lab.md has figures). Absent from older nodes.
+   */
+  setupMs?: number | null;
 }
 
 export interface MessageView {
@@ -54,6 +61,13 @@ export interface BaseSnapshot {
   links: LinkView[];
   /** Link attempts under way: peer ids. */
   connecting: string[];
+  /**
+   * Peers whose last link attempts failed (src/worker/link-failures.ts): how many in a row, what
+   * the candidates say (needsTurn: only a TURN relay can link the two), advice in plain words,
+   * and whether more attempts will come ('retrying') or the node stopped trying ('unreachable')
+   * until the peer is introduced again or the ICE servers change.
+   */
+  linkFailures: LinkFailureView[];
   /** Every node this one has been introduced to and not seen leave. */
   knownPeers: string[];
   /** The latest direct messages received (newest last). */

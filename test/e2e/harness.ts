@@ -40,10 +40,11 @@ export async function newUser(browser: Browser): Promise<BrowserContext> {
   return browser.newContext({ permissions: ['microphone'] });
 }
 
-export async function openTab(context: BrowserContext, baseUrl: string, room: string): Promise<Page> {
+/** `extraQuery`: more of the page address after the room, e.g. `&signal=ws://…` (a cluster's servers). */
+export async function openTab(context: BrowserContext, baseUrl: string, room: string, extraQuery = ''): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
-  await page.goto(`${baseUrl}?room=${encodeURIComponent(room)}`);
+  await page.goto(`${baseUrl}?room=${encodeURIComponent(room)}${extraQuery}`);
   await waitForSnapshot(page, (s) => s.signaling === 'joined', 'joined the room', 30_000);
   return page;
 }

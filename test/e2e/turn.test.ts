@@ -5,168 +5,21 @@
 // are then asked (getStats) which candidate pair they use: both ends must be relay candidates.
 // A second case runs coturn with use-auth-secret (the TURN REST API): the Tabmesh server
 // shares its secret and issues each page a short-lived credential; the mesh forms the same way.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inject } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
+import { ensureCoturn, startCoturn, stopCoturn, type Coturn } from '../nat-lab/coturn.ts';
+import { recordPeerConnections, selectedPairTypes } from './peer-connections.ts';
 import { launchBrowser, linkedPeers, newUser, openTab, snapshotOf, waitForSnapshot } from './harness.ts';
 
-const turnserverPath = '/usr/bin/turnserver';
 const turnUser = 'tabmesh';
 const turnPassword = 'relay-only-test';
 const turnRealm = 'tabmesh.test';
-/** How long coturn may take to open its listener. */
-const coturnStartDeadlineMs = 15_000;
 const room = 'turn';
-
-declare global {
-  interface Window {
-    /** Every RTCPeerConnection the page made (recorded by this test's init script). */
-    __peerConnections?: RTCPeerConnection[];
-  }
-}
-
-/** Debian's coturn, installed with apt-get when missing and we may (root on Debian); else a clear failure. */
-function ensureCoturn(): void {
-  if (existsSync(turnserverPath)) return;
-  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
-  if (!canInstall) {
-    throw new Error(`The TURN test needs coturn (${turnserverPath}). Install it (Debian: \`apt-get install coturn\`) and run the test again.`);
-  }
-  console.log("No turnserver found: installing Debian's coturn package (apt-get), once…");
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'coturn'], { stdio: 'inherit', env });
-  if (!existsSync(turnserverPath)) throw new Error(`apt-get installed coturn, but ${turnserverPath} is still missing`);
-}
-
-async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-interface Coturn {
-  process: ChildProcess;
-  port: number;
-  logFile: string;
-  log(): string;
-}
-
-/** static: one user and password; rest: coturn's use-auth-secret with a shared secret. */
-type CoturnAuth = { kind: 'static' } | { kind: 'rest'; secret: string };
-
-async function startCoturn(dir: string, auth: CoturnAuth = { kind: 'static' }): Promise<Coturn> {
-  const port = await freeTcpPort();
-  const logFile = join(dir, 'turn.log');
-  const child = spawn(
-    turnserverPath,
-    [
-      '-n', // no configuration file: everything is on this command line
-      '--listening-ip=127.0.0.1',
-      '--relay-ip=127.0.0.1',
-      `--listening-port=${port}`,
-      '--min-port=49160',
-      '--max-port=49959',
-      ...(auth.kind === 'static' ? ['--lt-cred-mech', `--user=${turnUser}:${turnPassword}`] : ['--use-auth-secret', `--static-auth-secret=${auth.secret}`]),
-      `--realm=${turnRealm}`,
-      '--fingerprint',
-      '--no-tls',
-      '--no-dtls',
-      '--no-cli',
-      '--no-multicast-peers',
-      // The tabs are on this machine: relayed addresses and peers are all loopback.
-      '--allow-loopback-peers',
-      '--verbose',
-      '--simple-log',
-      `--log-file=${logFile}`,
-      `--pidfile=${join(dir, 'turn.pid')}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') + output;
-  const deadline = Date.now() + coturnStartDeadlineMs;
-  while (!/listener opened on|Total General servers/i.test(log())) {
-    if (child.exitCode !== null) throw new Error(`turnserver exited with code ${child.exitCode}:\n${log().slice(-3000)}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGTERM');
-      throw new Error(`turnserver did not open its listener within ${coturnStartDeadlineMs} ms:\n${log().slice(-3000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { process: child, port, logFile, log };
-}
-
-/** In the page: the candidate types of the pair each connected RTCPeerConnection uses. */
-async function selectedPairTypes(page: Page): Promise<Array<{ local: string; remote: string; protocol: string }>> {
-  return page.evaluate(async () => {
-    const pairs: Array<{ local: string; remote: string; protocol: string }> = [];
-    for (const pc of window.__peerConnections ?? []) {
-      if (pc.connectionState !== 'connected') continue;
-      const stats = await pc.getStats();
-      const byId = new Map<string, Record<string, unknown>>();
-      stats.forEach((report: Record<string, unknown>) => byId.set(report['id'] as string, report));
-      let pairId: string | undefined;
-      stats.forEach((report: Record<string, unknown>) => {
-        if (report['type'] === 'transport' && typeof report['selectedCandidatePairId'] === 'string') pairId = report['selectedCandidatePairId'];
-      });
-      if (pairId === undefined) {
-        stats.forEach((report: Record<string, unknown>) => {
-          if (report['type'] === 'candidate-pair' && report['nominated'] === true && report['state'] === 'succeeded') pairId = report['id'] as string;
-        });
-      }
-      const pair = pairId === undefined ? undefined : byId.get(pairId);
-      const local = pair ? byId.get(pair['localCandidateId'] as string) : undefined;
-      const remote = pair ? byId.get(pair['remoteCandidateId'] as string) : undefined;
-      pairs.push({
-        local: String(local?.['candidateType'] ?? 'none'),
-        remote: String(remote?.['candidateType'] ?? 'none'),
-        protocol: String(local?.['protocol'] ?? 'none'),
-      });
-    }
-    return pairs;
-  });
-}
-
-/** Keeps every RTCPeerConnection a page of `user` makes in window.__peerConnections. */
-async function recordPeerConnections(user: BrowserContext): Promise<void> {
-  await user.addInitScript(() => {
-    const Native = window.RTCPeerConnection;
-    const made: RTCPeerConnection[] = [];
-    window.__peerConnections = made;
-    window.RTCPeerConnection = class extends Native {
-      constructor(config?: RTCConfiguration) {
-        super(config);
-        made.push(this);
-        // Old, closed connections are of no interest and should not pile up.
-        if (made.length > 64) made.splice(0, made.length - 64);
-      }
-    } as typeof RTCPeerConnection;
-  });
-}
-
-/** Stops the coturn a test started, by its pid, and waits for it to go. */
-async function stopCoturn(coturn: Coturn | undefined): Promise<void> {
-  if (!coturn || coturn.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => coturn.process.once('exit', resolve));
-  coturn.process.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-  if (coturn.process.exitCode === null) coturn.process.kill('SIGKILL');
-}
 
 describe('the mesh through a TURN relay only', () => {
   let dir: string;
@@ -179,7 +32,7 @@ describe('the mesh through a TURN relay only', () => {
   beforeAll(async () => {
     ensureCoturn();
     dir = mkdtempSync(join(tmpdir(), 'tabmesh-turn-'));
-    coturn = await startCoturn(dir);
+    coturn = await startCoturn(dir, { auth: { kind: 'static', user: turnUser, password: turnPassword }, realm: turnRealm });
     server = createTabmeshServer({
       port: 0,
       host: '127.0.0.1',
@@ -240,7 +93,7 @@ describe('the mesh through TURN with short-lived credentials (coturn use-auth-se
   beforeAll(async () => {
     ensureCoturn();
     dir = mkdtempSync(join(tmpdir(), 'tabmesh-turn-rest-'));
-    coturn = await startCoturn(dir, { kind: 'rest', secret });
+    coturn = await startCoturn(dir, { auth: { kind: 'rest', secret }, realm: turnRealm });
     server = createTabmeshServer({
       port: 0,
       host: '127.0.0.1',

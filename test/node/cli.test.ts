@@ -45,6 +45,7 @@ describe('parseNodeArgs', () => {
     expect(options).toEqual({
       room: 'lab',
       signal: { signalingUrl: 'ws://192.168.1.20:8080/signal', configUrl: 'http://192.168.1.20:8080/config.json', origin: 'http://192.168.1.20:8080' },
+      signals: [{ signalingUrl: 'ws://192.168.1.20:8080/signal', configUrl: 'http://192.168.1.20:8080/config.json', origin: 'http://192.168.1.20:8080' }],
       signalGiven: 'http://192.168.1.20:8080',
       dataDir: '/srv/node',
       json: true,
@@ -59,6 +60,15 @@ describe('parseNodeArgs', () => {
     expect(options.signal.signalingUrl).toBe('ws://h:1/signal');
     expect(options.dataDir).toBe(home);
     expect(options.json).toBe(false);
+  });
+
+  test('--signal takes several servers of a cluster, comma-separated, for failover', () => {
+    const options = run(parseNodeArgs(['--room', 'lab', '--signal', 'http://a:8080, https://b.example.org,ws://c:9/signal,http://a:8080'], home));
+    expect((options.signals ?? []).map((s) => s.signalingUrl)).toEqual(['ws://a:8080/signal', 'wss://b.example.org/signal', 'ws://c:9/signal']);
+    expect((options.signals ?? []).map((s) => s.origin)).toEqual(['http://a:8080', 'https://b.example.org', 'http://c:9']);
+    expect(options.signal).toEqual(options.signals?.[0]);
+    expect(parseNodeArgs(['--room', 'lab', '--signal', 'http://a:8080,ftp://b'], home)).toMatchObject({ kind: 'error', message: expect.stringContaining('--signal: ftp:// is not supported') });
+    expect(parseNodeArgs(['--room', 'lab', '--signal', ' , '], home)).toMatchObject({ kind: 'error', message: expect.stringContaining('--signal names no server') });
   });
 
   test('--ice-servers is checked like the server checks it', () => {

@@ -111,3 +111,17 @@ describe('NodeLinkHost', () => {
     expect(host.size).toBe(0);
   });
 });
+
+describe('TURN credentials for node-datachannel', () => {
+  test("a TURN REST user name ('expiry:id') and a password with URL characters arrive whole, percent-encoded in the URL", async () => {
+    const { credentialsInUrls } = await import('../../src/node/link-host.ts');
+    const servers = credentialsInUrls([
+      { urls: ['turn:198.51.100.10:3478?transport=udp', 'turns:turn.example.org:5349'], username: '1796569687:node-a', credential: 'p@ss/w:rd+=' },
+      { urls: 'stun:198.51.100.10:3478' },
+    ]);
+    expect(servers).toEqual([
+      { urls: ['turn:1796569687%3Anode-a:p%40ss%2Fw%3Ard%2B%3D@198.51.100.10:3478?transport=udp', 'turns:1796569687%3Anode-a:p%40ss%2Fw%3Ard%2B%3D@turn.example.org:5349'] },
+      { urls: 'stun:198.51.100.10:3478' },
+    ]);
+  });
+});

@@ -52,6 +52,33 @@ describe('SnapshotLog', () => {
     expect(log.next({ ...withMemory, memoryEntries: [] })).toEqual([{ event: 'memory-deleted', key: 'greeting' }]);
   });
 
+  test('failed link attempts: each new failure once, with its diagnosis; settled as unreachable once; readable', () => {
+    const log = new SnapshotLog();
+    const failure = (attempts: number, state: 'retrying' | 'unreachable') => ({
+      peer: peerB,
+      attempts,
+      state,
+      reason: 'setup timed out',
+      local: ['host' as const],
+      remote: ['host' as const],
+      diagnosis: 'no-ice-servers' as const,
+      needsTurn: true,
+      advice: 'A TURN server is needed.',
+      at: 1_000 * attempts,
+    });
+    const { at: _at, ...first } = failure(1, 'retrying');
+    log.next(snap());
+    expect(log.next(snap({ linkFailures: [failure(1, 'retrying')] }))).toEqual([{ event: 'link-failed', ...first }]);
+    expect(log.next(snap({ linkFailures: [failure(1, 'retrying')] }))).toEqual([]);
+    const settled = log.next(snap({ linkFailures: [failure(3, 'unreachable')] }));
+    expect(settled).toEqual([expect.objectContaining({ event: 'link-failed', attempts: 3, state: 'unreachable', needsTurn: true })]);
+    const line = formatReadableLine(settled[0]!, at);
+    expect(line).toContain('unreachable');
+    expect(line).toContain('stopped trying');
+    expect(line).toContain('A TURN server is needed.');
+    expect(log.next(snap({ linkFailures: [] }))).toEqual([]);
+  });
+
   test('links: down with the last round trip; a link with no round trip is still announced; a quick relink is a down and an up', () => {
     const log = new SnapshotLog();
     log.next(snap({ links: [link(peerA, 1.5, 5000)] }));

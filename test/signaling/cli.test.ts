@@ -50,6 +50,15 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs([], { TABMESH_NO_TLS: '0' })).toMatchObject({ tls: { kind: 'generated' } });
   });
 
+  it('takes the cluster Redis from --redis or TABMESH_REDIS_URL, and names a bad URL', () => {
+    expect(parseCliArgs([], {})).toMatchObject({ redisUrl: undefined });
+    expect(parseCliArgs(['--redis', 'redis://127.0.0.1:6379'], {})).toMatchObject({ kind: 'run', redisUrl: 'redis://127.0.0.1:6379' });
+    expect(parseCliArgs([], { TABMESH_REDIS_URL: 'rediss://:pw@cache.example.org:6380' })).toMatchObject({ redisUrl: 'rediss://:pw@cache.example.org:6380' });
+    expect(parseCliArgs(['--redis=redis://a:1'], { TABMESH_REDIS_URL: 'redis://b:2' })).toMatchObject({ redisUrl: 'redis://a:1' });
+    expect(parseCliArgs(['--redis', 'localhost:6379'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--redis: the URL must start with redis:\/\/ or rediss:\/\//) });
+    expect(parseCliArgs([], { TABMESH_REDIS_URL: 'not a url' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_REDIS_URL: "not a url" is not a URL') });
+  });
+
   it('names what is wrong with the TLS options', () => {
     expect(parseCliArgs(['--tls-cert', 'c.pem'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('--tls-cert needs --tls-key') });
     expect(parseCliArgs([], { TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_TLS_KEY needs --tls-cert') });

@@ -36,7 +36,7 @@ describe('certificateLines', () => {
 
 describe('iceLines', () => {
   it('says what no ICE servers mean, and where to read on', () => {
-    expect(iceLines([], 'all', null).join(' ')).toMatch(/^ICE servers for pages: none\. .*other networks .*--ice-servers with a STUN server and a TURN server \(see README, "Across networks"\)\.$/);
+    expect(iceLines([], 'all', null).join(' ')).toMatch(/^ICE servers for pages: none\. .*other networks .*a TURN server: --turn-urls with TABMESH_TURN_SECRET .*or --ice-servers \(see README, "Across networks"\)\.$/);
   });
 
   it('lists the URLs without credentials, and warns when there is no TURN server', () => {
