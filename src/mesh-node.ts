@@ -3,7 +3,9 @@
 // another web app can use it the same way.
 import { claimSlot } from './net/slot.ts';
 import { PeerHost } from './net/peer-host.ts';
-import { decodeWorkerToPage, type PageToWorker } from './worker/protocol.ts';
+import { decodeWorkerToPage, type MemoryChange, type PageToWorker } from './worker/protocol.ts';
+import { PageMemory } from './page-memory.ts';
+import type { MemoryEntryView } from './core/gossip/index.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
 import { WorkerSupervisor, type RecoveryView } from './worker-supervisor.ts';
@@ -15,7 +17,7 @@ import { startIceRefresh } from './net/ice-refresh.ts';
 import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
 import { requireCapabilities } from './capability-probes.ts';
 
-export type { NodeSnapshot };
+export type { NodeSnapshot, MemoryChange, MemoryEntryView };
 // What createMeshNode rejects with when the browser lacks something Tabmesh needs, and the
 // check itself, for apps that want to ask before they start a node.
 export { CapabilityError, capabilityCodes, supportedBrowsers, type CapabilityCode, type MissingCapability } from './capabilities.ts';
@@ -48,6 +50,14 @@ export interface MeshNode {
   snapshot(): NodeSnapshot | null;
   /** Calls `listener` with every new snapshot; returns the unsubscribe function. */
   subscribe(listener: (snapshot: NodeSnapshot) => void): () => void;
+  /**
+   * Calls `listener` with each change of the replicated memory as it reaches this page (key,
+   * value — absent for a delete —, origin, hlc); `reset` means the list is the whole memory
+   * (at start and after a worker restart). Returns the unsubscribe function.
+   */
+  subscribeMemory(listener: (changes: readonly MemoryChange[], reset: boolean) => void): () => void;
+  /** One key of the replicated memory as this page holds it now (cheap: no snapshot is built). */
+  memory(key: string): MemoryEntryView | undefined;
   /** Runs a node command in the worker; rejects with the node's explanation on refusal. */
   command(name: string, ...args: unknown[]): Promise<unknown>;
   /** A fatal start-up problem, or why the protocol worker was given up on after crashing again and again. */
@@ -153,7 +163,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   /** Hands listeners the latest snapshot again, with the supervisor's news in it. */
   const republish = () => {
     if (!latest) return;
-    latest = { ...latest, recovery: supervisor.view() };
+    latest = memory.attach({ ...latest, recovery: supervisor.view() });
     for (const listener of listeners) listener(latest);
   };
   // ICE servers from /config.json may carry short-lived TURN credentials: keep them fresh.
@@ -162,6 +172,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const listeners = new Set<(snapshot: NodeSnapshot) => void>();
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let latest: NodeSnapshot | null = null;
+  const memory = new PageMemory();
   let error: string | null = null;
   let nextCommandId = 1;
   let closed = false;
@@ -175,7 +186,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     const message = decoded.value;
     switch (message.type) {
       case 'snapshot':
-        latest = { ...(message.snapshot as unknown as NodeSnapshot), recovery: supervisor.view() };
+        latest = memory.attach({ ...(message.snapshot as unknown as NodeSnapshot), recovery: supervisor.view() });
         for (const listener of listeners) listener(latest);
         return;
       case 'reply': {
@@ -185,6 +196,9 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
         else waiter?.reject(new Error(message.error ?? 'the node refused the command'));
         return;
       }
+      case 'memory':
+        memory.apply(message);
+        return;
       case 'last-words':
         host.setLastWords(message.frames);
         return;
@@ -215,6 +229,8 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   return {
     slot,
     snapshot: () => latest,
+    subscribeMemory: (listener) => memory.subscribe(listener),
+    memory: (key) => memory.get(key),
     subscribe(listener) {
       listeners.add(listener);
       if (latest) listener(latest);

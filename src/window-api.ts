@@ -42,6 +42,10 @@ export interface TabmeshApi {
   setMemory(key: string, value: unknown): Promise<true>;
   /** Deletes a key of the replicated memory (a tombstone spreads by gossip). */
   deleteMemory(key: string): Promise<true>;
+  /** One key of the replicated memory as this tab holds it now (no snapshot is copied); undefined if absent. */
+  getMemory(key: string): unknown;
+  /** Calls `listener` with every memory change as it reaches this tab (a delete has no value); returns the unsubscribe function. */
+  onMemory(listener: (change: { key: string; value?: unknown; origin: string; hlc: string }) => void): () => void;
   /**
    * Proposes an operation to the room's pBFT consensus: text or any JSON value (a decision), or
    * { kind: 'kv-set', key, value } / { kind: 'kv-del', key }. Resolves with the committed
@@ -87,6 +91,12 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
       const latest = node.snapshot();
       return latest ? structuredClone(latest) : null;
     },
+    getMemory: (key) => (typeof key === 'string' ? structuredClone(node.memory(key)?.value) : undefined),
+    onMemory: (listener) =>
+      // A reset (start, a worker restart) lists the whole memory: each key comes as a change.
+      node.subscribeMemory((changes) => {
+        for (const change of changes) listener(structuredClone(change));
+      }),
     ready: () =>
       new Promise((resolve) => {
         const stop = node.subscribe((snapshot) => {

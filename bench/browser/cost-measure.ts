@@ -15,9 +15,10 @@ const workerAnswerTimeoutMs = 2_000;
  * The page's main-thread heap plus every worker's (the protocol runs in a Web Worker, compute in
  * kernel workers), in bytes. Workers are reached through the (non-flattened) Target domain.
  */
-async function heapOfTab(page: Page): Promise<{ bytes: number; workers: number }> {
+export async function heapOfTab(page: Page, options: { collectGarbage?: boolean } = {}): Promise<{ bytes: number; workers: number }> {
   const session = await page.context().newCDPSession(page);
   try {
+    if (options.collectGarbage) await session.send('HeapProfiler.collectGarbage');
     const main = (await session.send('Runtime.getHeapUsage')) as HeapUsage;
     const workerSessions: string[] = [];
     session.on('Target.attachedToTarget', (event: { sessionId: string; targetInfo: { type: string } }) => {
@@ -25,15 +26,37 @@ async function heapOfTab(page: Page): Promise<{ bytes: number; workers: number }
     });
     await session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
     let workerBytes = 0;
-    for (const sessionId of workerSessions) workerBytes += await workerHeap(session, sessionId);
+    for (const sessionId of workerSessions) {
+      if (options.collectGarbage) await workerCall(session, sessionId, 'HeapProfiler.collectGarbage');
+      workerBytes += await workerHeap(session, sessionId);
+    }
     return { bytes: main.usedSize + workerBytes, workers: workerSessions.length };
   } finally {
     await session.detach().catch(() => {});
   }
 }
 
+let nextWorkerCallId = 1;
+
+/** Sends one CDP command to a worker (through the non-flattened Target domain) and waits for its answer (or the timeout). */
+async function workerCall(session: CDPSession, sessionId: string, method: string): Promise<unknown> {
+  const id = nextWorkerCallId++;
+  const answer = new Promise<unknown>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), workerAnswerTimeoutMs);
+    session.on('Target.receivedMessageFromTarget', (event: { sessionId: string; message: string }) => {
+      if (event.sessionId !== sessionId) return;
+      const parsed = JSON.parse(event.message) as { id?: number; result?: unknown };
+      if (parsed.id !== id) return;
+      clearTimeout(timer);
+      resolve(parsed.result);
+    });
+  });
+  await session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+  return answer;
+}
+
 async function workerHeap(session: CDPSession, sessionId: string): Promise<number> {
-  const id = 1;
+  const id = nextWorkerCallId++;
   const answer = new Promise<number>((resolve) => {
     const timer = setTimeout(() => resolve(0), workerAnswerTimeoutMs);
     session.on('Target.receivedMessageFromTarget', (event: { sessionId: string; message: string }) => {
@@ -103,7 +126,7 @@ interface ProcessInfo {
   cpuTime: number;
 }
 
-async function rendererCpuSeconds(rig: BenchRig): Promise<Map<string, number>> {
+export async function rendererCpuSeconds(rig: Pick<BenchRig, 'browsers'>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [b, browser] of rig.browsers.entries()) {
     const session = await browser.newBrowserCDPSession();

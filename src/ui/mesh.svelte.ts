@@ -10,7 +10,7 @@
 import type { MeshNode, NodeSnapshot } from '../mesh-node.ts';
 import { assignNodeHues, nodeHue as hueAmong } from './node-colours.ts';
 import { RefreshGate } from './refresh-gate.ts';
-import { lastingKey } from '../worker/snapshot-pacer.ts';
+import { pageLastingKey } from '../worker/snapshot-pacer.ts';
 
 /** Least time between two renders of a new snapshot while nobody acts: a dashboard read by eye. */
 export const uiRefreshIntervalMs = 1_000;
@@ -35,7 +35,7 @@ export class MeshState {
     this.gate = new RefreshGate<NodeSnapshot>({
       intervalMs: uiRefreshIntervalMs,
       quietIntervalMs: uiQuietRefreshMs,
-      key: lastingKey,
+      key: pageLastingKey,
       followMs: uiFollowAfterCommandMs,
       now: () => performance.now(),
       schedule: (fn, ms) => {

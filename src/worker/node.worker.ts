@@ -59,6 +59,7 @@ async function handle(message: PageToWorker): Promise<void> {
         ...(message.password !== undefined ? { password: message.password } : {}),
         services: createDefaultServices(),
         publishSnapshot: (snapshot) => post({ type: 'snapshot', snapshot: { ...snapshot, rejectedFromPage: refusedFromPage } }),
+        publishMemory: (memory) => post(memory),
       });
     } catch (error) {
       post({ type: 'fatal', message: `the node could not start: ${String(error)}` });

@@ -4,7 +4,7 @@
 import { maxSignalingUrls } from '../net/signaling-urls.ts';
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../core/decode.ts';
-import { nodeIdSchema, plainObjectSchema } from '../core/ids.ts';
+import { nodeIdPattern, nodeIdSchema, plainObjectSchema } from '../core/ids.ts';
 import { maxPasswordChars } from '../net/room-key.ts';
 import { capabilityCodes } from '../capabilities.ts';
 
@@ -77,7 +77,28 @@ const lastWords = v.strictObject({
   frames: v.pipe(v.array(v.instance(ArrayBuffer)), v.maxLength(16)),
 });
 
-export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal, lastWords]);
+/**
+ * Changes of the replicated memory, posted as they happen (snapshots do not carry the memory in
+ * a tab). `reset`: the whole memory, replacing what the page holds (a worker's first message, and
+ * again after a restart); otherwise changes to apply in order. A change without `value` is a
+ * delete. Bounded: a bigger change set comes in several messages.
+ */
+export const maxMemoryChangesPerMessage = 2_048;
+const memoryChange = v.strictObject({
+  key: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  value: v.optional(v.unknown()),
+  origin: v.pipe(v.string(), v.regex(nodeIdPattern)),
+  hlc: v.pipe(v.string(), v.maxLength(40)),
+});
+export type MemoryChange = v.InferOutput<typeof memoryChange>;
+const memory = v.strictObject({
+  type: v.literal('memory'),
+  reset: v.boolean(),
+  changes: v.pipe(v.array(memoryChange), v.maxLength(maxMemoryChangesPerMessage)),
+});
+export type MemoryMessage = v.InferOutput<typeof memory>;
+
+export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal, lastWords, memory]);
 export type WorkerToPage = v.InferOutput<typeof workerToPageSchema>;
 
 export const decodePageToWorker = (raw: unknown): Decoded<PageToWorker> => decodeWith(pageToWorkerSchema, raw);

@@ -19,6 +19,7 @@ import { LinkManager } from './links.ts';
 import { planKeepalive } from './keepalive.ts';
 import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
+import type { MemoryMessage } from './protocol.ts';
 import { SnapshotPacer } from './snapshot-pacer.ts';
 import { EarlySocket } from './early-socket.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
@@ -55,6 +56,12 @@ export interface RuntimeOptions {
   linkHost: LinkHost;
   iceServers: IceServer[];
   publishSnapshot(snapshot: BaseSnapshot & Record<string, unknown>): void;
+  /**
+   * Where memory changes go as they happen (a tab's page). Given, snapshots leave the memory
+   * out (the page keeps its own copy from these messages); absent (a Node peer), snapshots
+   * carry the whole memory as before.
+   */
+  publishMemory?(message: MemoryMessage): void;
   /** The protocol services this node runs (gossip, overlay, …), in start order. */
   services?: Service[];
   /**
@@ -354,6 +361,7 @@ export class NodeRuntime implements LinkHostEvents {
       sign: (text) => signText(identity, text),
       verify: verifyText,
       changed: () => this.changed(),
+      ...(this.options.publishMemory ? { publishMemory: this.options.publishMemory } : {}),
       reject: (reason) => this.reject(`${service.protocol}: ${reason}`),
       emit: (event) => this.publish(event, service),
       sendTo: (node, message) => {

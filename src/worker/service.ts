@@ -5,6 +5,7 @@
 import type { Rng } from '../core/rng.ts';
 import type { Millis, NodeId, ProtocolTag } from '../core/types.ts';
 import type { Storage } from '../store/storage.ts';
+import type { MemoryMessage } from './protocol.ts';
 
 export interface ServiceContext {
   readonly self: NodeId;
@@ -25,6 +26,8 @@ export interface ServiceContext {
   verify(signer: string, text: string, signature: string): Promise<boolean>;
   /** Something this service shows has changed: the runtime will post a snapshot soon. */
   changed(): void;
+  /** Posts memory changes to the page at once (tabs only; see RuntimeOptions.publishMemory). */
+  publishMemory?(message: MemoryMessage): void;
   /** Counts a refused input by reason (shown in snapshot.rejected). */
   reject(reason: string): void;
   /** Node-local events between services (e.g. gossip declares a member dead → consensus). */

@@ -48,6 +48,15 @@ export function lastingKey(snapshot: unknown): string {
   return JSON.stringify(snapshot, (key, value: unknown) => (volatileSnapshotFields.has(key) ? undefined : value));
 }
 
+/**
+ * The page's key: the memory fields (live views of the page's own copy, src/page-memory.ts) are
+ * left out, so telling news from drift costs nothing per key. A memory change is still news:
+ * it moves gossip.memoryFingerprint and gossip.liveKeys, which the key keeps.
+ */
+export function pageLastingKey(snapshot: unknown): string {
+  return JSON.stringify(snapshot, (key, value: unknown) => (volatileSnapshotFields.has(key) || key === 'memory' || key === 'memoryEntries' ? undefined : value));
+}
+
 export type PaceDecision = { post: true } | { post: false; dueAt: number };
 
 export class SnapshotPacer {

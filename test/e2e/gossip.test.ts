@@ -41,6 +41,26 @@ describe('gossip across four tabs', () => {
     for (const [i, tab] of tabs.entries()) await waitForSnapshot(tab, (s) => !('greeting' in s.memory), `tab ${i} saw the delete`);
   });
 
+  test('a write reaches another tab as a delta (onMemory), and getMemory reads it without a snapshot', async () => {
+    const heard = tabs[1]!.evaluate(
+      () =>
+        new Promise<{ key: string; value?: unknown; origin: string } | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), 20_000);
+          const stop = window.tabmesh.onMemory((change) => {
+            if (change.key !== 'delta-key') return;
+            clearTimeout(timer);
+            stop();
+            resolve(change);
+          });
+        }),
+    );
+    await tabs[1]!.evaluate(() => true); // the listener is installed
+    await tabs[0]!.evaluate(() => window.tabmesh.setMemory('delta-key', { n: 7 }));
+    expect(await heard).toMatchObject({ key: 'delta-key', value: { n: 7 }, origin: ids[0] });
+    expect(await tabs[1]!.evaluate(() => window.tabmesh.getMemory('delta-key'))).toEqual({ n: 7 });
+    expect((await snapshotOf(tabs[1]!)).memory['delta-key']).toEqual({ n: 7 });
+  });
+
   test('a bad write is refused with a reason and changes nothing', async () => {
     const error = await tabs[1]!.evaluate(() => window.tabmesh.setMemory('big', 'x'.repeat(20_000)).then(() => 'accepted', (e: Error) => e.message));
     expect(error).not.toBe('accepted');

@@ -2,7 +2,7 @@
 // only in drifting counters waits until volatileRefreshMs after the last post, and the key that
 // tells them apart ignores volatile fields at any depth but nothing else.
 import { describe, expect, test } from 'vitest';
-import { SnapshotPacer, lastingKey, volatileRefreshMs } from '../../src/worker/snapshot-pacer.ts';
+import { SnapshotPacer, lastingKey, pageLastingKey, volatileRefreshMs } from '../../src/worker/snapshot-pacer.ts';
 
 const snap = (o: { peers?: string[]; rtt?: number; sent?: number; memory?: Record<string, unknown>; updatedAt?: number }) => ({
   links: (o.peers ?? ['a', 'b']).map((peer) => ({ peer, rttMs: o.rtt ?? 1, upForMs: 1000 })),
@@ -16,6 +16,12 @@ describe('snapshot pacer', () => {
     expect(lastingKey(snap({ rtt: 1, sent: 5, updatedAt: 1 }))).toBe(lastingKey(snap({ rtt: 9, sent: 50, updatedAt: 2 })));
     expect(lastingKey(snap({ peers: ['a'] }))).not.toBe(lastingKey(snap({ peers: ['a', 'b'] })));
     expect(lastingKey(snap({ memory: { k: 1 } }))).not.toBe(lastingKey(snap({ memory: { k: 2 } })));
+  });
+
+  test("the page's key skips the memory copy (its fingerprint in gossip says when it changed)", () => {
+    expect(pageLastingKey(snap({ memory: { k: 1 } }))).toBe(pageLastingKey(snap({ memory: { k: 2 } })));
+    const withPrint = (memoryFingerprint: string) => ({ ...snap({}), gossip: { msgsSent: 0, memoryFingerprint } });
+    expect(pageLastingKey(withPrint('aa'))).not.toBe(pageLastingKey(withPrint('bb')));
   });
 
   test('news goes out at once; counters only once per volatileRefreshMs', () => {

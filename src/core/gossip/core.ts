@@ -7,10 +7,11 @@
 //    out with the freshest rumours; the peer answers with exactly what the node lacks and asks
 //    for what it lacks itself (memory.ts);
 //  - membership facts ride on every message (pings, acks, syncs) until told λ·log n times;
-//  - fresh local writes are also pushed at once to `fanout` contacts, and urgent membership
-//    news (dead, left, a refutation) to ⌈ln n⌉ + 2 contacts by each node that learns it
-//    (once), so it reaches nearly everyone in a few network delays instead of a few cycles;
-//    the rare node such a flood misses hears it piggybacked.
+//  - fresh writes (ours, or news to us) are flooded at once to every direct link, a burst in
+//    one frame per link (eager.ts, throttled per origin); urgent membership news (dead, left,
+//    a refutation) goes to ⌈ln n⌉ + 2 contacts by each node that learns it (once), so both reach
+//    nearly everyone in a few network delays instead of a few cycles; the rare node a flood
+//    misses hears it piggybacked or through anti-entropy.
 //
 // Trust: `from` is the authenticated link peer. Messages are decoded and bounded before use;
 // claims that only their subject may make (a leave, an ack from the probed node, a write in
@@ -21,6 +22,7 @@ import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import {
   checkConfig,
+  maxEntryBytesPerMessage,
   deadNoticeCooldownMs,
   defaultGossipConfig,
   freshEntryCycles,
@@ -46,6 +48,7 @@ import {
   type GossipConfig,
 } from './config.ts';
 import { Detector, type DetectorHost } from './detector.ts';
+import { EagerPush } from './eager.ts';
 import { jsonProblem, type JsonValue } from './json.ts';
 import { isLive, MemberTable } from './members.ts';
 import { entryFromWire, makeEntry, MemoryStore, type Entry } from './memory.ts';
@@ -71,6 +74,8 @@ export class GossipCore {
   private readonly detector: Detector;
   private readonly facts = new RumourQueue<MemberFact>(maxQueuedFacts);
   private readonly fresh = new RumourQueue<WireEntry>(maxQueuedEntries);
+  /** Fresh writes flooded to every direct link at the next flush (eager.ts). */
+  private readonly eager = new EagerPush();
   private incarnation: number;
   private ownVersion = 0;
   private left = false;
@@ -188,7 +193,7 @@ export class GossipCore {
   /** When step(now, { type: 'tick' }) is next needed; undefined once the node has left. */
   nextWakeAt(): Millis | undefined {
     if (this.left) return undefined;
-    if (this.startupPending) return this.now;
+    if (this.startupPending || this.eager.pending) return this.now;
     return Math.min(this.detector.nextWakeAt(), this.nextCycleAt, this.nextReconnectAt);
   }
 
@@ -226,11 +231,19 @@ export class GossipCore {
     const members = [...this.members.all()]
       .map((m) => ({ id: m.id, status: m.status, incarnation: m.incarnation }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const memory = [...this.store.entries()]
-      .filter((e) => !e.deleted)
-      .map(entryView)
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { id: this.id, status: this.status, incarnation: this.incarnation, members, memory, metrics: this.metrics(), rejected: { ...this.rejected } };
+    const view = { id: this.id, status: this.status, incarnation: this.incarnation, members, metrics: this.metrics(), rejected: { ...this.rejected } } as GossipView;
+    // The memory is built only if read: copying and sorting every key on each view was most of a
+    // busy tab's snapshot cost, and most readers want members and metrics.
+    let memory: MemoryEntryView[] | undefined;
+    Object.defineProperty(view, 'memory', {
+      enumerable: true,
+      get: () =>
+        (memory ??= [...this.store.entries()]
+          .filter((e) => !e.deleted)
+          .map(entryView)
+          .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))),
+    });
+    return view;
   }
 
   metrics(): GossipMetrics {
@@ -261,6 +274,9 @@ export class GossipCore {
       memoryFingerprint: this.store.fingerprint.toString(16).padStart(8, '0'),
       peerAgreement: this.agreement.length ? this.agreement.filter(Boolean).length / this.agreement.length : null,
       rumoursQueued: this.facts.size + this.fresh.size,
+      eagerPushed: this.eager.stats.queued,
+      eagerThrottled: this.eager.stats.throttled + this.eager.stats.dropped,
+      eagerFrames: this.eager.stats.frames,
     };
   }
 
@@ -301,6 +317,8 @@ export class GossipCore {
   }
 
   private finish(): GossipEffect[] {
+    // A frame's worth of writes goes now; less waits for the flush at the next tick (at once).
+    if (this.eager.bytes >= maxEntryBytesPerMessage || this.eager.size >= maxEntriesPerMessage) this.flushEager();
     if (this.persistSet.size > 0 || this.persistDel.size > 0) {
       for (const key of this.persistSet.keys()) this.persistDel.delete(key);
       this.out.unshift({ type: 'persist', set: [...this.persistSet.entries()], del: [...this.persistDel] });
@@ -317,6 +335,7 @@ export class GossipCore {
   private tick(): void {
     if (this.left) return;
     const now = this.now;
+    this.flushEager();
     this.detector.tick(now);
     if (now >= this.nextCycleAt) {
       this.nextCycleAt = now + this.config.cycleMs;
@@ -410,13 +429,13 @@ export class GossipCore {
         return this.onSyncReply(from, msg);
       case 'delta':
         this.noteOwnStream(msg.u);
-        this.applyEntries(msg.e);
+        this.applyEntries(msg.e, from);
         if (this.takeExpected(this.awaitingDelta, from)) this.store.advance(msg.u);
         return;
       case 'members':
       case 'news':
         this.applyFacts(msg.m, from);
-        if (msg.type === 'news') this.applyEntries(msg.e);
+        if (msg.type === 'news') this.applyEntries(msg.e, from);
         return;
       case 'leave':
         if (msg.node !== from) return this.refuse('spoofed-sender');
@@ -428,7 +447,7 @@ export class GossipCore {
   private onSync(from: NodeId, msg: Extract<GossipMsg, { type: 'sync' }>): void {
     this.applyFacts(msg.m, from);
     this.noteOwnStream(msg.d);
-    this.applyEntries(msg.e);
+    this.applyEntries(msg.e, from);
     if (msg.f !== undefined) this.noteAgreement(msg.f === this.store.fingerprint);
     const request = this.store.lacking(msg.d);
     const wantMembers = msg.mh !== this.members.hash && this.membersStable();
@@ -451,7 +470,7 @@ export class GossipCore {
     this.applyFacts(msg.m, from);
     this.noteOwnStream(msg.d);
     this.noteOwnStream(msg.u);
-    this.applyEntries(msg.e);
+    this.applyEntries(msg.e, from);
     if (this.takeExpected(this.awaitingReply, from)) {
       if (msg.u) this.store.advance(msg.u);
     } else if (msg.u) {
@@ -670,7 +689,7 @@ export class GossipCore {
 
   // ── memory ─────────────────────────────────────────────────────────────────
 
-  private applyEntries(wires: readonly WireEntry[] | undefined): void {
+  private applyEntries(wires: readonly WireEntry[] | undefined, from: NodeId): void {
     if (!wires) return;
     for (const wire of wires) {
       if (wire.h[0] > this.now + this.config.maxClockDriftMs) {
@@ -690,8 +709,12 @@ export class GossipCore {
       if (result !== 'new') continue;
       this.clock.observe(entry.hlc, this.now, this.config.maxClockDriftMs);
       this.persistSet.set(memoryStorageKey(entry.key), entry.wire);
-      this.out.push({ type: 'memory-changed', key: entry.key, value: entry.value, origin: entry.origin, local: false });
-      if (entry.hlc.wall >= this.now - freshEntryCycles * this.config.cycleMs) this.fresh.put(entry.key, entry.wire, this.entryLimit());
+      this.out.push({ type: 'memory-changed', key: entry.key, value: entry.value, origin: entry.origin, hlc: hlcToString(entry.hlc), local: false });
+      if (entry.hlc.wall >= this.now - freshEntryCycles * this.config.cycleMs) {
+        // News to us and still fresh: pass it on at once (eager.ts); rumours are the fallback.
+        this.eager.offer(entry.wire, from, entry.bytes, this.now);
+        this.fresh.put(entry.key, entry.wire, this.entryLimit());
+      }
     }
   }
 
@@ -737,9 +760,9 @@ export class GossipCore {
     this.store.write(entry);
     this.persistSet.set(memoryStorageKey(key), entry.wire);
     this.saveSelf();
-    this.out.push({ type: 'memory-changed', key, value: entry.value, origin: this.id, local: true });
+    this.out.push({ type: 'memory-changed', key, value: entry.value, origin: this.id, hlc: hlcToString(entry.hlc), local: true });
     this.fresh.put(key, entry.wire, this.entryLimit());
-    this.spread({ type: 'news', e: [entry.wire] });
+    this.eager.offer(entry.wire, undefined, entry.bytes, this.now);
   }
 
   // ── commands about links and leaving ───────────────────────────────────────
@@ -779,14 +802,49 @@ export class GossipCore {
     for (const id of next) if (!this.members.isPeer(id)) this.discovered(id);
   }
 
+  /**
+   * Sends every queued fresh write to each direct link but the one it came from, packed into
+   * as few `news` frames as the message budgets allow. In 'members' mode (no overlay: a small
+   * full mesh or the simulator) to `fanout` random contacts instead of everyone.
+   */
+  private flushEager(): void {
+    if (!this.eager.pending) return;
+    const queued = this.eager.drain();
+    if (this.left) return;
+    const targets = this.config.contactMode === 'peers' ? [...this.members.peers()].filter((id) => isLive(this.members.get(id)?.status ?? 'dead')) : this.members.randomContacts(this.rng, this.config.fanout);
+    const budget = maxEntryBytesPerMessage;
+    // Our own writes leave only once saved (their versions must survive a crash: memory.ts);
+    // other nodes' writes passed on depend on nothing we store, so they need not wait for the disk.
+    const unordered = queued.every((item) => item.wire.o !== this.id);
+    for (const to of targets) {
+      let batch: WireEntry[] = [];
+      let bytes = 0;
+      for (const item of queued) {
+        if (item.from === to) continue;
+        if (batch.length >= maxEntriesPerMessage || (batch.length > 0 && bytes + item.bytes > budget)) {
+          this.send(to, { type: 'news', e: batch }, unordered);
+          this.eager.stats.frames++;
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(item.wire);
+        bytes += item.bytes;
+      }
+      if (batch.length > 0) {
+        this.send(to, { type: 'news', e: batch }, unordered);
+        this.eager.stats.frames++;
+      }
+    }
+  }
+
   // ── plumbing ───────────────────────────────────────────────────────────────
 
-  private send(to: NodeId, msg: GossipMsg): void {
+  private send(to: NodeId, msg: GossipMsg, unordered = false): void {
     const bytes = jsonSize(msg);
     if (bytes > maxMessageBytes) return this.refuse('oversized-outgoing');
     this.counters.msgsSent++;
     this.counters.bytesSent += bytes;
-    this.out.push({ type: 'send', to, msg, bytes });
+    this.out.push(unordered ? { type: 'send', to, msg, bytes, unordered: true } : { type: 'send', to, msg, bytes });
   }
 
   private emitMember(id: NodeId, previous: MemberStatus | null): void {

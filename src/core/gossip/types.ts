@@ -44,14 +44,18 @@ export type GossipEffect =
    * Always first in the list when present.
    */
   | { type: 'persist'; set: Array<[string, unknown]>; del: string[] }
-  /** Send `msg` to a direct peer. `bytes`: its JSON length (what was counted in metrics). */
-  | { type: 'send'; to: NodeId; msg: GossipMsg; bytes: number }
+  /**
+   * Send `msg` to a direct peer. `bytes`: its JSON length (what was counted in metrics).
+   * `unordered`: it depends on no write of this node (other nodes' writes passed on), so it may
+   * leave before the writes of earlier steps are durable.
+   */
+  | { type: 'send'; to: NodeId; msg: GossipMsg; bytes: number; unordered?: true }
   /** A member's status or incarnation changed in this node's view (self included). */
   | { type: 'member-status-changed'; id: NodeId; status: MemberStatus; incarnation: number; previous: MemberStatus | null }
   /** A dead or departed member was forgotten after deadRetentionMs. */
   | { type: 'member-forgotten'; id: NodeId }
   /** A key of the replicated memory changed here (value undefined: deleted). */
-  | { type: 'memory-changed'; key: string; value: JsonValue | undefined; origin: NodeId; local: boolean }
+  | { type: 'memory-changed'; key: string; value: JsonValue | undefined; origin: NodeId; hlc: string; local: boolean }
   /** A command could not be carried out; `reason` says what to do about it. */
   | { type: 'command-refused'; command: GossipInput['type']; reason: string };
 
@@ -115,6 +119,10 @@ export interface GossipMetrics {
   /** Share of peers heard in recent syncs whose memory fingerprint equals ours (0…1). */
   peerAgreement: number | null;
   rumoursQueued: number;
+  /** Fresh writes queued for eager push (eager.ts), writes held back by the per-origin throttle, and news frames sent for them. */
+  eagerPushed: number;
+  eagerThrottled: number;
+  eagerFrames: number;
 }
 
 export interface GossipView {

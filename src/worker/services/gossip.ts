@@ -1,7 +1,8 @@
 // The gossip core in a tab (or a Node peer): its frames, its timers, its durable state in the
 // node's storage, and the memory commands of window.tabmesh. Gossip talks to direct links only;
 // which links exist is the transport's (later the overlay's) business.
-import { GossipCore, gossipStoragePrefix, type GossipEffect, type GossipView } from '../../core/gossip/index.ts';
+import { GossipCore, gossipStoragePrefix, type GossipEffect, type GossipView, type MemoryEntryView } from '../../core/gossip/index.ts';
+import { maxMemoryChangesPerMessage, type MemoryChange } from '../protocol.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectQueue, type Durable } from '../effect-queue.ts';
 import type { Service, ServiceContext } from '../service.ts';
@@ -23,13 +24,18 @@ export class GossipService implements Service {
   private ctx!: ServiceContext;
   private effects!: EffectQueue;
   private cachedView: GossipView | null = null;
+  /** Memory changes not yet posted to the page (flushed at the end of the current task). */
+  private memoryChanges: MemoryChange[] = [];
+  private memoryFlushQueued = false;
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
-    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
+    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`), { grouped: true });
     // A record that does not decode is set aside (src/store/set-aside.ts), not handed to the core.
     const { entries: persisted } = await loadChecked(ctx.storage, gossipStoragePrefix, checkGossipRecord(ctx.self), ctx.now());
     this.core = new GossipCore({ id: ctx.self, rng: ctx.rng, now: ctx.now(), persisted, peers: ctx.linkedPeers() });
+    // The page starts from the whole memory, then follows the changes.
+    if (ctx.publishMemory) this.postMemory(true, this.core.view().memory.map((e) => ({ key: e.key, value: e.value, origin: e.origin, hlc: e.hlc })));
   }
 
   receive(from: NodeId, message: unknown): void {
@@ -85,12 +91,21 @@ export class GossipService implements Service {
 
   snapshot(): Record<string, unknown> {
     const view = (this.cachedView ??= this.core.view());
-    return {
+    const part: Record<string, unknown> = {
       members: view.members.map((m) => ({ id: m.id, status: m.status, incarnation: m.incarnation })),
-      memory: Object.fromEntries(view.memory.map((e) => [e.key, e.value])),
-      memoryEntries: view.memory,
       gossip: { ...view.metrics, rejected: view.rejected },
     };
+    // In a tab the page keeps the memory from 'memory' messages; a snapshot copies no key.
+    if (!this.ctx.publishMemory) {
+      part.memory = Object.fromEntries(view.memory.map((e) => [e.key, e.value]));
+      part.memoryEntries = view.memory;
+    }
+    return part;
+  }
+
+  /** One key's entry (cheap: no view is built). */
+  get(key: string): MemoryEntryView | undefined {
+    return this.core.get(key);
   }
 
   /** Live settings (the settings service): throws the core's reason when refused. */
@@ -102,6 +117,24 @@ export class GossipService implements Service {
   /** The core's current view (for other parts of the node, e.g. the status record). */
   view(): GossipView {
     return (this.cachedView ??= this.core.view());
+  }
+
+  private flushMemory(): void {
+    this.memoryFlushQueued = false;
+    const changes = this.memoryChanges;
+    this.memoryChanges = [];
+    if (changes.length > 0) this.postMemory(false, changes);
+  }
+
+  /** Posts `changes` in messages of at most maxMemoryChangesPerMessage (only the first one resets). */
+  private postMemory(reset: boolean, changes: MemoryChange[]): void {
+    const publish = this.ctx.publishMemory;
+    if (!publish) return;
+    let first = true;
+    for (let i = 0; i < changes.length || (first && reset); i += maxMemoryChangesPerMessage) {
+      publish({ type: 'memory', reset: reset && first, changes: changes.slice(i, i + maxMemoryChangesPerMessage) });
+      first = false;
+    }
   }
 
   private step(input: Parameters<GossipCore['step']>[1], command?: string): void {
@@ -121,9 +154,24 @@ export class GossipService implements Service {
     const later: GossipEffect[] = [];
     for (const effect of effects) {
       if (effect.type === 'persist') durable = { set: effect.set, del: effect.del };
+      // Writes of other nodes passed on wait for no disk write of ours (one IndexedDB
+      // transaction less per hop).
+      else if (effect.type === 'send' && effect.unordered) this.ctx.send(effect.to, effect.msg);
       else later.push(effect);
     }
     let visible = false;
+    // Memory changes reach the page at once, before the disk write (the worker's own reads see
+    // them at once too); the messages of the step still wait for it.
+    if (this.ctx.publishMemory) {
+      for (const effect of later) {
+        if (effect.type !== 'memory-changed') continue;
+        this.memoryChanges.push(effect.value === undefined ? { key: effect.key, origin: effect.origin, hlc: effect.hlc } : { key: effect.key, value: effect.value, origin: effect.origin, hlc: effect.hlc });
+        if (!this.memoryFlushQueued) {
+          this.memoryFlushQueued = true;
+          queueMicrotask(() => this.flushMemory());
+        }
+      }
+    }
     this.effects.run(durable, () => {
       for (const effect of later) {
         switch (effect.type) {

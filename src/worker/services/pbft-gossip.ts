@@ -18,19 +18,7 @@ export interface GossipAccess {
 export function gossipAccessFor(gossip: GossipService): GossipAccess {
   return {
     memoryGet(key) {
-      // The view's memory is sorted by key.
-      const memory = gossip.view().memory;
-      let low = 0;
-      let high = memory.length - 1;
-      while (low <= high) {
-        const mid = (low + high) >> 1;
-        const entry = memory[mid];
-        if (!entry) break;
-        if (entry.key === key) return entry.value;
-        if (entry.key < key) low = mid + 1;
-        else high = mid - 1;
-      }
-      return undefined;
+      return gossip.get(key)?.value;
     },
     memorySet(key, value) {
       gossip.commands.setMemory([key, value]);

@@ -47,18 +47,21 @@ describe('startup and persistence', () => {
     expect(sends(effects).length).toBeGreaterThan(0);
   });
 
-  test('a write persists its entry and the version first, then announces it to `fanout` peers', () => {
+  test('a write persists its entry and the version first, then pushes it to `fanout` contacts at the flush that follows at once', () => {
     const core = makeCore();
     core.step(1_000, { type: 'tick' });
     const value = { list: [1, 2] };
     const effects = core.step(1_010, { type: 'set-memory', key: 'greeting', value });
     value.list.push(3); // the caller's object is not shared with the core
-    expect(effects.map((e) => e.type)).toEqual(['persist', 'memory-changed', 'send', 'send', 'send']);
+    expect(effects.map((e) => e.type)).toEqual(['persist', 'memory-changed']);
+    expect(core.nextWakeAt()).toBe(1_010);
+    const flushed = core.step(1_010, { type: 'tick' });
+    expect(sends(flushed).filter((s) => s.msg.type === 'news').length).toBe(3); // 'members' mode: `fanout` contacts
     const stored = disk(effects);
     expect(stored.get(`${memoryKeyPrefix}greeting`)).toMatchObject({ k: 'greeting', v: { list: [1, 2] }, o: 'n0', n: 1 });
     expect(stored.get(selfRecordKey)).toMatchObject({ ver: 1 });
     expect(core.get('greeting')?.value).toEqual({ list: [1, 2] });
-    for (const s of sends(effects)) expect(s.msg).toMatchObject({ type: 'news', e: [expect.objectContaining({ k: 'greeting' })] });
+    for (const s of sends(flushed).filter((s) => s.msg.type === 'news')) expect(s.msg).toMatchObject({ type: 'news', e: [expect.objectContaining({ k: 'greeting' })] });
   });
 
   test('values handed out are frozen: a caller cannot change the replica behind the core\'s back', () => {

@@ -1,0 +1,77 @@
+// The systems `npm run bench:peers` compares, each as the handful of page-side questions the
+// measurements ask: where its page is, when its mesh is formed, and how to read and write its
+// replicated map. Tabmesh is driven through window.tabmesh, y-webrtc through window.ybench
+// (yjs-page.ts). A Tabmesh "baseline" is another checkout's build (--baseline), for before/after.
+import type { Page } from 'playwright-core';
+import type { NodeSnapshot } from '../../src/mesh-node.ts';
+import { snapshotOf } from '../browser/launch.ts';
+import { meshIsWhole } from '../browser/mesh-measure.ts';
+
+export interface System {
+  /** Name in the rows and the table. */
+  name: string;
+  /** Tabmesh has consensus to measure; y-webrtc has none. */
+  consensus: boolean;
+  pageUrl(room: string): string;
+  /** True once every tab is linked into one mesh (Tabmesh: overlay degrees in range and connected; y-webrtc: a full mesh). */
+  formed(pages: readonly Page[]): Promise<boolean>;
+}
+
+export function tabmeshSystem(name: string, serverUrl: string): System {
+  return {
+    name,
+    consensus: true,
+    pageUrl: (room) => `${serverUrl}?room=${encodeURIComponent(room)}`,
+    async formed(pages) {
+      const snapshots = await Promise.all(pages.map(snapshotOf));
+      return snapshots.every((s) => s !== null) && meshIsWhole(snapshots as NodeSnapshot[]);
+    },
+  };
+}
+
+export function yjsSystem(pageServerUrl: string, signalingUrl: string): System {
+  return {
+    name: 'y-webrtc',
+    consensus: false,
+    pageUrl: (room) => `${pageServerUrl}/?room=${encodeURIComponent(room)}&signaling=${encodeURIComponent(signalingUrl)}`,
+    async formed(pages) {
+      const counts = await Promise.all(
+        pages.map((p) => p.evaluate(() => (window as unknown as { ybench?: { peers(): number } }).ybench?.peers() ?? -1).catch(() => -1)),
+      );
+      return counts.every((c) => c === pages.length - 1);
+    },
+  };
+}
+
+// ── Page-side helpers (passed to page.evaluate: each must be self-contained) ─────────────────
+
+/** Reads one key of the page's replicated map, whichever system the page runs. */
+export const readKeySource = `(key) => {
+  const y = window.ybench;
+  if (y) return y.get(key);
+  const t = window.tabmesh;
+  if (!t) return undefined;
+  if (typeof t.getMemory === 'function') return t.getMemory(key);
+  return t.snapshot()?.memory?.[key];
+}`;
+
+/** Writes one key (resolves when the system's call returns). */
+export const writeKeySource = `async (key, value) => {
+  if (window.ybench) return window.ybench.set(key, value);
+  await window.tabmesh.setMemory(key, value);
+}`;
+
+/** True when the page holds every key `${prefix}${i}` for i < count. */
+export const hasAllSource = `(prefix, count) => {
+  const y = window.ybench;
+  const t = window.tabmesh;
+  if (!y && !t) return false;
+  let memory = null;
+  if (!y && typeof t.getMemory !== 'function') memory = t.snapshot()?.memory ?? {};
+  for (let i = 0; i < count; i++) {
+    const key = prefix + i;
+    const value = y ? y.get(key) : memory ? memory[key] : t.getMemory(key);
+    if (value === undefined) return false;
+  }
+  return true;
+}`;
