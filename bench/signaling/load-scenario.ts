@@ -25,13 +25,20 @@ export interface LoadConfig {
   churnRelayIntervalMs: number;
 }
 
+/** Unmeasured joins per server process before the run. */
+const warmUpJoins = 20;
 /** Members of each room that churn (the rest relay in pairs). */
 const churnersPerRoom = 2;
 
 export async function runLoad(mode: string, servers: readonly SignalingProcess[], redisPid: number | null, config: LoadConfig): Promise<Row> {
+  const pids = servers.map((s) => s.pid);
+  // Freshly started servers are slow for their first joins (V8 has not optimised anything yet):
+  // a few joins and leaves on every process first, not measured.
+  const warmAddresses = new AddressPool(11);
+  const warm = await joinAtRate(Array.from({ length: warmUpJoins * servers.length }, (_, i) => ({ url: (servers[i % servers.length] as SignalingProcess).wsUrl, room: 'warm-up', address: warmAddresses.take() })), 100, 32);
+  await Promise.all(warm.clients.map((c) => c?.leave()));
   const started = performance.now();
   const load1mStart = os.loadavg()[0] as number;
-  const pids = servers.map((s) => s.pid);
   const loadgenCpu0 = process.cpuUsage();
   const redis0 = redisPid === null ? null : sampleProc(redisPid);
   const health0 = await Promise.all(servers.map((s) => s.health()));
