@@ -16,6 +16,10 @@ import {
   clientMessageSchema,
   errorCodes,
   maxFrameBytes,
+  maxFrameDepth,
+  maxFrameMembers,
+  maxDataKeys,
+  maxDataDepth,
   maxIdsPerPeersFrame,
   maxPeersInJoinSample,
   signalingPath,
@@ -31,6 +35,7 @@ import { checkJoinSignature, newChallenge } from './identity.ts';
 import { MemoryQuotaStore, type AddressQuotaStore, type QuotaKey } from './address-limits.ts';
 import { addressKey, clientAddress, type TrustedProxies } from './client-address.ts';
 import { Announcer } from './announcements.ts';
+import { jsonTextShapeWithin } from './json-text-shape.ts';
 import type { HostPolicy } from './host-allowlist.ts';
 import type { ClusterBus, ClusterStats, LocalState } from './cluster/bus.ts';
 
@@ -59,6 +64,8 @@ export interface SignalingOptions {
   /** Bytes per second a connection may send (all frames, control frames too), and its burst. */
   rateLimitBytesPerS?: number;
   rateLimitBurstBytes?: number;
+  /** An address's frames and bytes across its connections, in connections' worth (limits.addressBudgetConnections). */
+  addressBudgetConnections?: number;
   maxFloodStrikes?: number;
   floodStrikeLeakPerS?: number;
   /** Per client address (see limits.ts): open connections, live rooms opened, seats in one room. */
@@ -213,6 +220,9 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
     },
     maxThrottledAddresses,
   );
+  const addressShare = options.addressBudgetConnections ?? limits.addressBudgetConnections;
+  const addressFrames = new KeyedBuckets({ ratePerS: bucketConfig.ratePerS * addressShare, burst: bucketConfig.burst * addressShare }, limits.maxConnections);
+  const addressBytes = new KeyedBuckets({ ratePerS: byteBucketConfig.ratePerS * addressShare, burst: byteBucketConfig.burst * addressShare }, limits.maxConnections);
   const errorLogBudget = new TokenBucket({ ratePerS: internalErrorLogsPerMinute / 60, burst: internalErrorLogBurst }, now());
 
   const rooms = new RoomRegistry<Conn>(createRng(options.seed ?? randomBytes(4).readUInt32LE(0)), {
@@ -361,6 +371,10 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       refuse(conn, 'rate-limited', `more than ${byteBucketConfig.ratePerS} bytes per second (burst ${byteBucketConfig.burst}); this ${what} of ${bytes} bytes was dropped — slow down`);
       return false;
     }
+    if (!addressFrames.tryTake(conn.address, t) || !addressBytes.tryTake(conn.address, t, bytes)) {
+      refuse(conn, 'rate-limited', `your address sends more than ${addressShare} connections' worth of frames or bytes per second across its connections; this ${what} was dropped — slow down`);
+      return false;
+    }
     return true;
   }
 
@@ -383,7 +397,11 @@ export function attachSignaling(httpServer: HttpServer, options: SignalingOption
       return refuse(conn, 'too-large', `frame of ${bytes.length} bytes refused; the limit is ${maxFrameBytes} bytes`);
     }
     if (isBinary) return refuse(conn, 'bad-message', 'send JSON as text frames, not binary frames');
-    const parsed = parseJson(bytes.toString('utf8'));
+    const text = bytes.toString('utf8');
+    if (jsonTextShapeWithin(text, maxFrameDepth, maxFrameMembers) === null) {
+      return refuse(conn, 'bad-message', `data: at most ${maxDataKeys} keys and array items in all, nested at most ${maxDataDepth} levels deep; this frame holds more and was refused unread (a signal is a small object)`);
+    }
+    const parsed = parseJson(text);
     if (!parsed.ok) return refuse(conn, 'bad-json', 'the frame is not valid JSON; send one JSON object per frame');
     const decoded = decodeWith(clientMessageSchema, parsed.value);
     if (!decoded.ok) {

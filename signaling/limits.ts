@@ -39,6 +39,14 @@ export const rateLimitBurst = 100;
 export const rateLimitBytesPerS = 64 * 1024;
 /** Bytes a connection may send at once before the sustained byte rate applies. */
 export const rateLimitBurstBytes = 4 * maxFrameBytes;
+/**
+ * One client address's frames and bytes across all its connections, as this many connections'
+ * worth of the limits above. Without it one address with its 64 connections sends 64 times a
+ * connection's share, and frames are refused only after the server paid to read them (the
+ * signaling bench's attacks c and d). 16 leaves room for a household or a class behind one NAT
+ * joining at once (a node's handshake is ~20 frames and a few tens of KB).
+ */
+export const addressBudgetConnections = 16;
 
 /**
  * Refusals (of any kind) a connection may pile up before it is closed as a flooder. Strikes

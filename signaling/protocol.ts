@@ -44,6 +44,13 @@ export const maxIdsPerPeersFrame = 256;
 /** Keys (object keys and array items, counted together) and nesting levels in relayed `data`. */
 export const maxDataKeys = 256;
 export const maxDataDepth = 8;
+/**
+ * What a whole client frame may hold, checked on its text before it is parsed (json-text-shape.ts):
+ * relayed data's bounds plus room for the envelope (a join's or signal's own keys and levels).
+ * Colons and commas both count, so a key-value pair counts twice.
+ */
+export const maxFrameDepth = maxDataDepth + 2;
+export const maxFrameMembers = 2 * maxDataKeys + 32;
 
 /**
  * Relayed `data`: any JSON object, but small in keys and depth so relaying it costs little. The

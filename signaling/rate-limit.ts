@@ -97,14 +97,15 @@ export class KeyedBuckets {
     private readonly maxKeys: number,
   ) {}
 
-  tryTake(key: string, nowMs: number): boolean {
+  /** Takes `amount` tokens (a frame, or a frame's bytes) from the key's bucket; false when over. */
+  tryTake(key: string, nowMs: number, amount = 1): boolean {
     let bucket = this.buckets.get(key);
     if (!bucket) {
       if (this.buckets.size >= this.maxKeys) this.evict(nowMs);
       bucket = new TokenBucket(this.config, nowMs);
       this.buckets.set(key, bucket);
     }
-    return bucket.tryTake(nowMs);
+    return bucket.tryTake(nowMs, amount);
   }
 
   size(): number {

@@ -126,3 +126,23 @@ describe('MemoryQuotaStore', () => {
     expect(store.addresses()).toBe(1);
   });
 });
+
+describe('per-address budget of frames and bytes', () => {
+  it("an address's connections share one budget, so more connections buy no more frames; another address is not slowed", async () => {
+    // A connection may send 10 frames at once; the address, 2 connections' worth: 20 frames.
+    running = await startServer({ rateLimitPerS: 1, rateLimitBurst: 10, addressBudgetConnections: 2 });
+    const attackers = [await connect(attacker), await connect(attacker), await connect(attacker), await connect(attacker)];
+    const frame = { type: 'signal', to: newIdentity().id, data: {} };
+    for (const client of attackers) for (let i = 0; i < 10; i++) client.send(frame);
+    const answers = await Promise.all(attackers.map(async (client) => Promise.all(Array.from({ length: 10 }, () => client.nextError()))));
+    const byAddress = answers.flat().filter((error) => error.code === 'rate-limited' && /your address sends more than 2 connections' worth/.test(error.message));
+    // 40 frames against a budget of 20 (plus at most a token or two refilled meanwhile).
+    expect(byAddress.length).toBeGreaterThanOrEqual(17);
+    expect(byAddress.length).toBeLessThanOrEqual(20);
+
+    const other = await connect(bystander);
+    for (let i = 0; i < 10; i++) other.send(frame);
+    const theirs = await Promise.all(Array.from({ length: 10 }, () => other.nextError()));
+    expect(theirs.filter((error) => error.code === 'rate-limited')).toEqual([]);
+  });
+});
