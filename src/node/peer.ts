@@ -18,6 +18,7 @@ import { configRetryBaseMs, configRetryMaxMs, fetchIceServers } from './ice-serv
 import { loadOrCreateFileIdentity } from './identity-file.ts';
 import { NodeLinkHost, type PeerFactory } from './link-host.ts';
 import { SnapshotLog, statusEvent, type LogEvent } from './log-events.ts';
+import { certificateProblemNote } from './tls-trust-note.ts';
 
 /** How often a summary line is logged, so a quiet node still shows that it lives. */
 export const statusIntervalMs = 60_000;
@@ -69,6 +70,7 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     log({ event: 'note', message: `private room: deriving its key from the password (${options.password?.from === 'file' ? options.password.path : passwordEnvName})` });
   }
   let latest: (BaseSnapshot & Record<string, unknown>) | null = null;
+  const certificateNotes = new Set<string>();
 
   const runtime = await NodeRuntime.start({
     room: options.room,
@@ -78,7 +80,18 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     storage,
     // A browser sends its page's origin with the socket; the Node peer sends the app's own.
     // (Each server of a failover list gets its own app origin, as a page of that server would send.)
-    createSocket: (url) => new WebSocket(url, { origin: (serversOf(options).find((s) => s.signalingUrl === url) ?? options.signal).origin }) as unknown as SocketLike,
+    createSocket: (url) => {
+      const socket = new WebSocket(url, { origin: (serversOf(options).find((s) => s.signalingUrl === url) ?? options.signal).origin });
+      // Said once per server and problem: the client retries, and the reason does not change.
+      socket.on('error', (error) => {
+        const note = certificateProblemNote(error, url);
+        if (note && !certificateNotes.has(note)) {
+          certificateNotes.add(note);
+          log({ event: 'note', message: note });
+        }
+      });
+      return socket as unknown as SocketLike;
+    },
     linkHost: host,
     iceServers,
     services,
