@@ -6,11 +6,11 @@
 // Everything listens on 127.0.0.1 only; only processes started here are ever signalled.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runServer } from '../../test/signaling/server-process.ts';
+import { freeTcpPort } from '../../test/support/free-port.ts';
 import type { SignalingStats } from '../../signaling/hub.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -106,7 +106,7 @@ export interface RedisProcess {
 
 /** Starts Debian's redis-server on loopback: no snapshots, no append-only file, a scratch directory. */
 export async function startRedis(): Promise<RedisProcess> {
-  const port = await freePort();
+  const port = await freeTcpPort();
   const dir = mkdtempSync(join(tmpdir(), 'tabmesh-bench-redis-'));
   let child: ChildProcess;
   try {
@@ -174,17 +174,6 @@ export class Monitor {
     this.sample();
     return this.peaks;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function readClockTicks(): number {

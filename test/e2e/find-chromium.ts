@@ -2,9 +2,9 @@
 // one that Playwright installed. On a Debian machine where we are root and none is found, we
 // install Debian's chromium package, so `npm install && npm test` works on a fresh machine.
 // Browser tests are never skipped: with no browser at all, the run fails and says why.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { ensureDebianProgram } from '../support/debian-package.ts';
 
 /**
  * Flags for every headless Chromium we start (tests, benchmarks, screenshots): no network beyond
@@ -36,10 +36,6 @@ function playwrightChromium(): string | null {
   }
 }
 
-function canInstallWithApt(): boolean {
-  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
-}
-
 export function findChromium(log: (line: string) => void = console.log): string {
   const fromEnv = process.env['CHROME_PATH'];
   if (fromEnv) {
@@ -49,15 +45,8 @@ export function findChromium(log: (line: string) => void = console.log): string 
   if (existsSync(debianChromium)) return debianChromium;
   const installed = playwrightChromium();
   if (installed) return installed;
-  if (!canInstallWithApt()) {
-    throw new Error(
-      'No Chromium found for the browser tests. Install one (Debian: `apt-get install chromium`) or set CHROME_PATH to its executable.',
-    );
-  }
-  log('No Chromium found: installing Debian\'s chromium package (apt-get), once…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
-  if (!existsSync(debianChromium)) throw new Error('apt-get installed chromium, but /usr/bin/chromium is still missing');
-  return debianChromium;
+  return ensureDebianProgram(
+    { executable: debianChromium, debianPackage: 'chromium', neededBy: 'The browser tests', withRecommends: true, orElse: 'set CHROME_PATH to a Chromium' },
+    log,
+  );
 }

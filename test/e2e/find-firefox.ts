@@ -3,6 +3,7 @@
 // find-chromium.ts does for Chromium. Never skipped: with no Firefox, the test fails and says why.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ensureDebianProgram } from '../support/debian-package.ts';
 
 const debianFirefox = '/usr/bin/firefox-esr';
 
@@ -28,28 +29,16 @@ export const firefoxPrefs: Record<string, string | number | boolean> = {
   'dom.timeout.enable_budget_timer_throttling': false,
 };
 
-function canInstallWithApt(): boolean {
-  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
-}
-
 export function findFirefox(log: (line: string) => void = console.log): string {
   const fromEnv = process.env['FIREFOX_PATH'];
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`FIREFOX_PATH is set to ${fromEnv}, which does not exist`);
     return fromEnv;
   }
-  if (existsSync(debianFirefox)) return debianFirefox;
-  if (!canInstallWithApt()) {
-    throw new Error(
-      'No Firefox found for the Firefox test. Install Firefox ESR (Debian: `apt-get install firefox-esr`) or set FIREFOX_PATH to its executable.',
-    );
-  }
-  log("No Firefox found: installing Debian's firefox-esr package (apt-get), once…");
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'firefox-esr'], { stdio: 'inherit', env });
-  if (!existsSync(debianFirefox)) throw new Error(`apt-get installed firefox-esr, but ${debianFirefox} is still missing`);
-  return debianFirefox;
+  return ensureDebianProgram(
+    { executable: debianFirefox, debianPackage: 'firefox-esr', neededBy: 'The Firefox test', orElse: 'set FIREFOX_PATH to a Firefox' },
+    log,
+  );
 }
 
 /** "Mozilla Firefox 153.8.0esr" → for the test's log line, so a failure names the version. */

@@ -1,10 +1,11 @@
 // Debian's coturn for tests: installed with apt-get when missing (root on Debian), started with
 // everything on its command line, stopped by its pid. The TURN test runs it on loopback; the NAT
 // lab runs it inside the lab's public namespace as the STUN and TURN server of "the internet".
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { ensureDebianProgram } from '../support/debian-package.ts';
+import { freeTcpPort } from '../support/free-port.ts';
 
 export const turnserverPath = '/usr/bin/turnserver';
 /** How long coturn may take to open its listener. */
@@ -12,28 +13,7 @@ const coturnStartDeadlineMs = 15_000;
 
 /** Debian's coturn, installed with apt-get when missing and we may (root on Debian); else a clear failure. */
 export function ensureCoturn(): void {
-  if (existsSync(turnserverPath)) return;
-  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
-  if (!canInstall) {
-    throw new Error(`This test needs coturn (${turnserverPath}). Install it (Debian: \`apt-get install coturn\`) and run the test again.`);
-  }
-  console.log("No turnserver found: installing Debian's coturn package (apt-get), once…");
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'coturn'], { stdio: 'inherit', env });
-  if (!existsSync(turnserverPath)) throw new Error(`apt-get installed coturn, but ${turnserverPath} is still missing`);
-}
-
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
+  ensureDebianProgram({ executable: turnserverPath, debianPackage: 'coturn', neededBy: 'This test' });
 }
 
 export interface Coturn {

@@ -13,6 +13,7 @@
 // left when its process died without cleaning up. Interface names are per namespace.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ensureDebianProgram } from '../support/debian-package.ts';
 
 export const namespacePrefix = 'tmnat-';
 
@@ -59,25 +60,14 @@ function run(command: string, args: string[], input?: string): string {
 const ipIn = (ns: string, ...args: string[]) => run('ip', ['-n', ns, ...args]);
 const execIn = (ns: string, command: string, ...args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args]);
 
-function canInstallWithApt(): boolean {
-  return process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
-}
-
-/** A Debian package's program, installed with apt-get when missing and we may (root on Debian); else a clear failure. */
-function ensureTool(path: string, debianPackage: string, what: string): void {
-  if (existsSync(path)) return;
-  if (!canInstallWithApt()) throw new Error(`The NAT lab needs ${what} (${path}). Install it (Debian: \`apt-get install ${debianPackage}\`) and run the test again.`);
-  console.log(`No ${path} found: installing Debian's ${debianPackage} package (apt-get), once…`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', debianPackage], { stdio: 'inherit', env });
-  if (!existsSync(path)) throw new Error(`apt-get installed ${debianPackage}, but ${path} is still missing`);
+function ensureTool(executable: string, debianPackage: string): void {
+  ensureDebianProgram({ executable, debianPackage, neededBy: 'The NAT lab' });
 }
 
 /** iproute2 (`ip netns`, veth) and nftables, installed with apt-get when missing (root on Debian). */
 export function ensureLabTools(): void {
-  ensureTool('/usr/sbin/ip', 'iproute2', 'iproute2 (`ip`)');
-  ensureTool('/usr/sbin/nft', 'nftables', 'nftables (`nft`)');
+  ensureTool('/usr/sbin/ip', 'iproute2');
+  ensureTool('/usr/sbin/nft', 'nftables');
 }
 
 /** Fails, saying what is missing, when this process cannot make network namespaces. */

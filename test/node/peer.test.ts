@@ -2,7 +2,7 @@
 // server, link over WebRTC, gossip, leave gracefully on SIGTERM, come back with the same
 // identity, and ride out an unreachable server. (test/e2e/node-peer.test.ts adds the tabs.)
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freeTcpPort } from '../support/free-port.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -72,7 +72,7 @@ describe('two Node peers and a signaling server', () => {
 });
 
 test('an unreachable signaling server is retried with backoff and reported, never a crash', async () => {
-  const port = await freePort();
+  const port = await freeTcpPort();
   const peer = NodePeerProcess.start(room, `http://127.0.0.1:${port}`);
   try {
     await peer.waitFor(
@@ -94,14 +94,3 @@ test('an unreachable signaling server is retried with backoff and reported, neve
   }
 }, 30_000);
 
-/** A port nothing listens on (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -2,37 +2,19 @@
 // persistence (so a restart really loses everything, as a crashed Redis without disk would).
 // Installed with apt when missing, as the TURN test installs coturn; otherwise the test fails
 // with what to install — never skipped.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { ensureDebianProgram } from '../support/debian-package.ts';
+import { freeTcpPort } from '../support/free-port.ts';
+
+export { freeTcpPort };
 
 export const redisServerPath = '/usr/bin/redis-server';
 /** How long to wait for redis-server to take connections (a deadline, not a sleep). */
 const startDeadlineMs = 10_000;
 
 export function ensureRedis(): void {
-  if (existsSync(redisServerPath)) return;
-  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && existsSync('/etc/debian_version');
-  if (!canInstall) {
-    throw new Error(`The cluster tests need redis-server (${redisServerPath}). Install it (Debian: \`apt-get install redis-server\`) and run the tests again.`);
-  }
-  console.log("No redis-server found: installing Debian's redis-server package (apt-get), once…");
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'], { stdio: 'inherit', env });
-  if (!existsSync(redisServerPath)) throw new Error(`apt-get installed redis-server, but ${redisServerPath} is still missing`);
-}
-
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
+  ensureDebianProgram({ executable: redisServerPath, debianPackage: 'redis-server', neededBy: 'The cluster tests' });
 }
 
 export interface TestRedis {
