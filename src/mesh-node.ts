@@ -58,7 +58,16 @@ export interface MeshNode {
   subscribeMemory(listener: (changes: readonly MemoryChange[], reset: boolean) => void): () => void;
   /** One key of the replicated memory as this page holds it now (cheap: no snapshot is built). */
   memory(key: string): MemoryEntryView | undefined;
-  /** Runs a node command in the worker; rejects with the node's explanation on refusal. */
+  /**
+   * Calls `listener` with the payload of every app event `name` the worker posts (a service's
+   * ServiceContext.publishEvent). Payloads are unchecked: the listener decodes them. Returns
+   * the unsubscribe function.
+   */
+  onEvent(name: string, listener: (payload: unknown) => void): () => void;
+  /**
+   * Runs a node command in the worker; rejects with the node's explanation on refusal (an
+   * Error whose `code` is set when the worker gave one).
+   */
   command(name: string, ...args: unknown[]): Promise<unknown>;
   /** A fatal start-up problem, or why the protocol worker was given up on after crashing again and again. */
   readonly error: string | null;
@@ -170,6 +179,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const iceRefresh = options.iceServers === undefined ? startIceRefresh(iceServers) : null;
   const host = new PeerHost(toWorker, { iceTransportPolicy, ...(iceRefresh ? { iceServers: () => iceRefresh.current } : {}) });
   const listeners = new Set<(snapshot: NodeSnapshot) => void>();
+  const eventListeners = new Map<string, Set<(payload: unknown) => void>>();
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let latest: NodeSnapshot | null = null;
   const memory = new PageMemory();
@@ -193,9 +203,12 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
         const waiter = pending.get(message.id);
         pending.delete(message.id);
         if (message.ok) waiter?.resolve(message.value);
-        else waiter?.reject(new Error(message.error ?? 'the node refused the command'));
+        else waiter?.reject(Object.assign(new Error(message.error ?? 'the node refused the command'), message.code ? { code: message.code } : {}));
         return;
       }
+      case 'event':
+        for (const listener of eventListeners.get(message.name) ?? []) listener(message.payload);
+        return;
       case 'memory':
         memory.apply(message);
         return;
@@ -235,6 +248,12 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       listeners.add(listener);
       if (latest) listener(latest);
       return () => listeners.delete(listener);
+    },
+    onEvent(name, listener) {
+      const named = eventListeners.get(name) ?? new Set();
+      eventListeners.set(name, named);
+      named.add(listener);
+      return () => named.delete(listener);
     },
     command(name, ...args) {
       if (closed) return Promise.reject(new Error('this node has been closed'));

@@ -4,6 +4,7 @@ import type { NodeId } from '../core/types.ts';
 import { IdbStorage, slotDatabaseName } from '../store/idb.ts';
 import { decodePageToWorker, type PageToWorker, type WorkerToPage } from './protocol.ts';
 import { NodeRuntime } from './runtime.ts';
+import { errorCode } from './command-error.ts';
 import { runCommand } from './commands.ts';
 import { createDefaultServices } from './default-services.ts';
 import type { LinkHost } from '../net/transport.ts';
@@ -60,6 +61,7 @@ async function handle(message: PageToWorker): Promise<void> {
         services: createDefaultServices(),
         publishSnapshot: (snapshot) => post({ type: 'snapshot', snapshot: { ...snapshot, rejectedFromPage: refusedFromPage } }),
         publishMemory: (memory) => post(memory),
+        publishEvent: (name, payload, transfer) => post({ type: 'event', name, payload }, transfer),
       });
     } catch (error) {
       post({ type: 'fatal', message: `the node could not start: ${String(error)}` });
@@ -90,7 +92,8 @@ async function handle(message: PageToWorker): Promise<void> {
         const value = await runCommand(runtime, message.name, message.args);
         post({ type: 'reply', id: message.id, ok: true, value });
       } catch (error) {
-        post({ type: 'reply', id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) });
+        const code = errorCode(error);
+        post({ type: 'reply', id: message.id, ok: false, error: error instanceof Error ? error.message : String(error), ...(code ? { code } : {}) });
       }
       return;
     }

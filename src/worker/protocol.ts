@@ -65,6 +65,8 @@ const reply = v.strictObject({
   ok: v.boolean(),
   value: v.optional(v.unknown()),
   error: v.optional(v.string()),
+  /** A refusal's machine-readable reason (the thrown error's `code`), for the app API's typed errors. */
+  code: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,63}$/))),
 });
 /**
  * The worker cannot go on. With a `code`, the browser lacks something the worker needs
@@ -98,7 +100,20 @@ const memory = v.strictObject({
 });
 export type MemoryMessage = v.InferOutput<typeof memory>;
 
-export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal, lastWords, memory]);
+/**
+ * An event for the app (src/api): a service's news as it happens, by name ('channel',
+ * 'consensus-commit', …). The payload is checked again by the app-side code that listens for
+ * `name`; it may carry transferred ArrayBuffers.
+ */
+export const appEventNamePattern = /^[a-z][a-z0-9-]{0,63}$/;
+const appEvent = v.strictObject({
+  type: v.literal('event'),
+  name: v.pipe(v.string(), v.regex(appEventNamePattern)),
+  payload: v.unknown(),
+});
+export type AppEvent = v.InferOutput<typeof appEvent>;
+
+export const workerToPageSchema = v.variant('type', [openLink, linkSignalIn, send, closeLink, snapshot, reply, fatal, lastWords, memory, appEvent]);
 export type WorkerToPage = v.InferOutput<typeof workerToPageSchema>;
 
 export const decodePageToWorker = (raw: unknown): Decoded<PageToWorker> => decodeWith(pageToWorkerSchema, raw);

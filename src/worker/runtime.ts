@@ -62,6 +62,8 @@ export interface RuntimeOptions {
    * carry the whole memory as before.
    */
   publishMemory?(message: MemoryMessage): void;
+  /** Where services' app events go (ServiceContext.publishEvent); absent: they are dropped. */
+  publishEvent?(name: string, payload: unknown, transfer?: Transferable[]): void;
   /** The protocol services this node runs (gossip, overlay, …), in start order. */
   services?: Service[];
   /**
@@ -362,6 +364,7 @@ export class NodeRuntime implements LinkHostEvents {
       verify: verifyText,
       changed: () => this.changed(),
       ...(this.options.publishMemory ? { publishMemory: this.options.publishMemory } : {}),
+      ...(this.options.publishEvent ? { publishEvent: this.options.publishEvent } : {}),
       reject: (reason) => this.reject(`${service.protocol}: ${reason}`),
       emit: (event) => this.publish(event, service),
       sendTo: (node, message) => {

@@ -28,6 +28,12 @@ export interface ServiceContext {
   changed(): void;
   /** Posts memory changes to the page at once (tabs only; see RuntimeOptions.publishMemory). */
   publishMemory?(message: MemoryMessage): void;
+  /**
+   * Posts an event to the app at once (a tab's page, or a Node embedder): `name` matches
+   * appEventNamePattern; `transfer` lists ArrayBuffers in the payload to move, not copy.
+   * Absent when nothing listens (tests, bare runtimes).
+   */
+  publishEvent?(name: string, payload: unknown, transfer?: Transferable[]): void;
   /** Counts a refused input by reason (shown in snapshot.rejected). */
   reject(reason: string): void;
   /** Node-local events between services (e.g. gossip declares a member dead → consensus). */
