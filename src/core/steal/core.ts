@@ -44,6 +44,7 @@ import {
 } from './messages.ts';
 import type { RestoredJob } from './persist.ts';
 import { ForeignJobs } from './foreign.ts';
+import { normaliseKinds } from './kinds.ts';
 import { loadOf, PeerLoads, workOf } from './peers.ts';
 import { TaskQueues } from './queue.ts';
 import type {
@@ -62,7 +63,7 @@ export interface StealCoreOptions {
   rng: Rng;
   /** Start time; with the advert sequence it orders this node's adverts across restarts. */
   now: Millis;
-  /** Task kinds this node can run (the kernel registry's `names()`); only these are accepted. */
+  /** Task kinds this node can run (the kernel registry's `names()`, and the app's kernels); `set-kinds` changes them. */
   kinds: readonly string[];
   /** Digest of a result, compared across replicas in verified mode (kernels' `digestResult`). */
   digest: (result: JsonValue) => string;
@@ -94,8 +95,8 @@ export class StealCore {
   readonly self: NodeId;
   private readonly config: StealConfig;
   private readonly rng: Rng;
-  private readonly kinds: ReadonlySet<string>;
-  private readonly kindList: string[];
+  private kinds: ReadonlySet<string>;
+  private kindList: string[];
   private readonly digest: (result: JsonValue) => string;
   private readonly home: HomeJobs;
   private readonly boot: Millis;
@@ -151,7 +152,7 @@ export class StealCore {
     this.self = options.self;
     this.config = resolveStealConfig(options.config);
     this.rng = options.rng;
-    this.kindList = [...new Set(options.kinds)].sort();
+    this.kindList = normaliseKinds(options.kinds);
     this.kinds = new Set(this.kindList);
     this.digest = options.digest;
     this.boot = options.now;
@@ -168,7 +169,7 @@ export class StealCore {
       digest: (r) => this.digest(r),
       resultLimitBytes: resultLimit,
       checkResult,
-      canRun: (kind) => this.kinds.has(kind),
+      canRun: (kind) => this.runnersOf(kind).length > 0,
       isBlocklisted: (node) => this.peers.isBlocked(node),
       blocklist: (node, reason, effects) => this.blocklistNode(this.now, node, reason, effects),
       enqueue: (item) => this.enqueue(item),
@@ -209,6 +210,12 @@ export class StealCore {
       case 'set-workers':
         this.workers = clampWorkers(input.count);
         break;
+      case 'set-kinds':
+        // Tasks of a kind dropped here stay queued for a thief that runs it (they are never
+        // started here again: runnableHere); a running one is the runtime's to end.
+        this.kindList = normaliseKinds(input.kinds);
+        this.kinds = new Set(this.kindList);
+        break;
       case 'member-dead':
         this.onMemberDead(now, input.node, effects);
         break;
@@ -238,6 +245,12 @@ export class StealCore {
     return next === Number.POSITIVE_INFINITY ? undefined : Math.max(next, this.now);
   }
 
+  /** Nodes that run `kind` as far as this node knows: itself, and peers whose fresh adverts say so. */
+  runnersOf(kind: string): NodeId[] {
+    const peers = this.peers.runnersOf(this.now, kind);
+    return this.kinds.has(kind) ? [this.self, ...peers] : peers;
+  }
+
   /**
    * A finished job of this home: its parameters as submitted, its task parameters and their
    * accepted results in task order (what `KindRegistry.mergeResults` takes), or null.
@@ -256,6 +269,7 @@ export class StealCore {
     const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
     return {
       self: this.self,
+      kinds: [...this.kindList],
       workers: this.workers,
       running: this.running.size,
       queued,
@@ -568,11 +582,12 @@ export class StealCore {
       let pick = this.rng.next() * totalRoom;
       let index = candidates.findIndex((c) => (pick -= c.room) < 0);
       if (index < 0) index = candidates.length - 1;
-      const { node: target, room, has, lanes } = candidates.splice(index, 1)[0] as (typeof candidates)[number];
+      const { node: target, room, has, lanes, kinds } = candidates.splice(index, 1)[0] as (typeof candidates)[number];
       // Work that just arrived stays a while: passing it straight on is how shed work bounces
       // around, and fresh work is what idle thieves come for anyway. Shedding is for backlogs
       // that stealing has not cleared.
       const movable = (item: WorkItem, arrivedAt: Millis) =>
+        kinds.includes(item.kind) &&
         item.hops < this.config.maxHops && !item.exclude.includes(target) && now - arrivedAt >= this.config.shedCooldownMs;
       const taken = this.queue.takeFitting(movable, Math.min(excess, room), { lanes, work: has }, { lanes: w, work: this.runningWork() }, {
         maxTasks: Math.min(this.config.maxShedBatch, maxTasksPerMessage),
@@ -708,11 +723,12 @@ export class StealCore {
       queued: this.queue.size,
       queuedCost: Math.round(this.queue.totalCost * 1000) / 1000,
       runningCost: Math.round(this.runningWork() * 1000) / 1000,
+      kinds: [...this.kindList],
     };
   }
 
   private advertShape(): string {
-    return `${this.workers}/${this.running.size}/${this.queue.size}`;
+    return `${this.workers}/${this.running.size}/${this.queue.size}/${this.kindList.join(',')}`;
   }
 
   private abortWhere(match: (item: WorkItem) => boolean, effects: StealEffect[]): void {

@@ -147,7 +147,7 @@ export class HomeJobs {
     const priority = submission.priority ?? 'medium';
     const redundancy = submission.redundancy ?? 1;
     if (typeof submission.kind !== 'string' || !this.ctx.canRun(submission.kind)) {
-      return refuse(`unknown task kind "${String(submission.kind).slice(0, 40)}": only kinds registered in this app can run`);
+      return refuse(`unknown task kind "${String(submission.kind).slice(0, 40)}": no node runs it (not this one, nor a peer it heard from lately); register a kernel for it first`);
     }
     if (tasks.length === 0 || tasks.length > 4096) return refuse(`a job needs 1–4096 tasks, got ${tasks.length}`);
     if (!['critical', 'high', 'medium', 'low'].includes(priority)) return refuse(`priority must be critical, high, medium or low`);

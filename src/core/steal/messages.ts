@@ -104,6 +104,8 @@ const advertSchema = v.strictObject({
   queuedCost: v.pipe(v.number(), v.finite(), v.minValue(0)),
   /** Summed cost estimate of the running tasks. */
   runningCost: v.pipe(v.number(), v.finite(), v.minValue(0)),
+  /** Task kinds the advertiser runs (kinds.ts): only these are shed to it. */
+  kinds: v.optional(v.pipe(v.array(kind), v.maxLength(maxKindsListed))),
 });
 export type LoadAdvert = v.InferOutput<typeof advertSchema>;
 

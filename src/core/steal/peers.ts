@@ -5,6 +5,7 @@
 import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import type { StealConfig } from './config.ts';
+import { advertRuns } from './kinds.ts';
 import type { LoadAdvert } from './messages.ts';
 import type { PeerLoadView } from './types.ts';
 
@@ -44,6 +45,8 @@ export interface ShedCandidate {
   /** Work it holds (including what we sent it lately). */
   has: number;
   lanes: number;
+  /** Task kinds it runs: only these may be shed to it. */
+  kinds: readonly string[];
 }
 
 export class PeerLoads {
@@ -167,8 +170,15 @@ export class PeerLoads {
       if (!this.usable(node, peer, now) || a.workers === 0 || a.running >= a.workers) continue;
       const has = workOf(a) + this.inFlight(now, node);
       const room = average * a.workers - has;
-      if (room >= minRoom) out.push({ node, room, has, lanes: a.workers });
+      if (room >= minRoom) out.push({ node, room, has, lanes: a.workers, kinds: a.kinds ?? [] });
     }
+    return out;
+  }
+
+  /** Usable peers (alive, trusted, heard from lately) whose advert says they run `kind`. */
+  runnersOf(now: Millis, kind: string): NodeId[] {
+    const out: NodeId[] = [];
+    for (const [node, p] of this.peers) if (this.usable(node, p, now, true) && advertRuns(p.advert, kind)) out.push(node);
     return out;
   }
 
@@ -178,14 +188,14 @@ export class PeerLoads {
     const loads: number[] = [];
     for (const [node, p] of this.peers) {
       if (this.dead.has(node)) continue;
-      peers.push({ node, workers: p.advert.workers, running: p.advert.running, queued: p.advert.queued, ageMs: now - p.receivedAt });
+      peers.push({ node, workers: p.advert.workers, running: p.advert.running, queued: p.advert.queued, ageMs: now - p.receivedAt, kinds: [...(p.advert.kinds ?? [])] });
       if (now - p.receivedAt <= this.config.advertMaxAgeMs) loads.push(loadOf(p.advert));
     }
     return { peers, loads };
   }
 
   /** A peer worth stealing from or shedding to: alive, trusted, heard from recently, not avoided. */
-  private usable(node: NodeId, p: PeerState, now: Millis): boolean {
-    return !this.dead.has(node) && !this.blocked.has(node) && p.skipUntil <= now && now - p.receivedAt <= this.config.advertMaxAgeMs;
+  private usable(node: NodeId, p: PeerState, now: Millis, evenIfSkipped = false): boolean {
+    return !this.dead.has(node) && !this.blocked.has(node) && (evenIfSkipped || p.skipUntil <= now) && now - p.receivedAt <= this.config.advertMaxAgeMs;
   }
 }

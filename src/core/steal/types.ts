@@ -34,6 +34,8 @@ export type StealInput =
   | { type: 'cancel'; jobId: string }
   /** A local worker finished the task started by a `run` effect with this key. */
   | { type: 'task-finished'; key: string; outcome: TaskOutcome }
+  /** The task kinds this node runs now (the app registered or dropped a kernel): advertised to peers. */
+  | { type: 'set-kinds'; kinds: readonly string[] }
   /** The number of local worker slots (the compute pool's size). */
   | { type: 'set-workers'; count: number }
   /** Failure detection (gossip) declared a member dead / alive again. */
@@ -142,11 +144,15 @@ export interface PeerLoadView {
   running: number;
   queued: number;
   ageMs: number;
+  /** Task kinds it advertises that it runs. */
+  kinds: string[];
 }
 
 /** Read-only picture for the UI (immutable copy). */
 export interface StealView {
   self: NodeId;
+  /** Task kinds this node runs (and advertises). */
+  kinds: string[];
   workers: number;
   running: number;
   queued: Record<Priority, number>;

@@ -12,6 +12,8 @@ const load = (node: string, extra: Record<string, number> = {}) => ({
   queued: 0,
   queuedCost: 0,
   runningCost: 0,
+  // Peers run the test kind (a peer that advertises no kinds is never shed to).
+  kinds: ['sim-work'],
   ...extra,
 });
 

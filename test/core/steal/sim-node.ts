@@ -34,6 +34,8 @@ export interface StealSimOptions {
   advertFanout?: number;
   /** Failed attempts (`fail: true` tasks) error on every node. */
   kinds?: string[];
+  /** Told of every task this node starts (tests that check where tasks ran). */
+  onRun?: (task: WorkItem, now: Millis) => void;
 }
 
 /** The honest answer to a sim-work task. */
@@ -119,6 +121,7 @@ export class StealSimNode implements SimNode<unknown> {
         case 'run': {
           const ms = Math.max(0, Number((e.task.params as SimWork).ms) || 0);
           this.runs.set(e.key, { task: e.task, startedAt: now, finishAt: now + ms });
+          this.options.onRun?.(e.task, now);
           break;
         }
         case 'abort': {
