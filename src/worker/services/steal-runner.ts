@@ -4,7 +4,18 @@
 // than it has free workers — a task waiting inside the pool could not be stolen by an idle peer.
 import type { JsonValue } from '../../core/steal/json.ts';
 import type { TaskOutcome, WorkItem } from '../../core/steal/index.ts';
+import type { TaskResult } from '../../compute/pool.ts';
 import type { ComputePoolLike } from './steal-pool.ts';
+
+/** Where the app's own kernels run (steal-app-kernels.ts): in the app, beside the pool. */
+export interface AppLane {
+  handles(kind: string): boolean;
+  /** App tasks that may run at once. */
+  readonly slots: number;
+  run(key: string, task: WorkItem): Promise<TaskResult>;
+  /** Tells the app's kernel to stop; its slot is free at once (the app's thread is not the pool's). */
+  abort(key: string): void;
+}
 
 export interface TaskRunnerOptions {
   pool: ComputePoolLike | null;
@@ -12,6 +23,8 @@ export interface TaskRunnerOptions {
   budgetMs(kind: string): number;
   /** Checks a task's kind and parameters (they may come from a peer); an error text, or null to run it. */
   check(kind: string, params: unknown): string | null;
+  /** The app's kernels, when the app registered some. */
+  app?: AppLane;
   /** A started task ended (not called for aborted ones). */
   finished(key: string, outcome: TaskOutcome): void;
   /** The free capacity changed (an aborted task started or stopped occupying a worker). */
@@ -25,12 +38,19 @@ export class TaskRunner {
   /** Aborted tasks still occupying a worker. */
   private zombies = 0;
   private closed = false;
+  /** Runs handed to the app's kernels (not the pool's). */
+  private readonly appRuns = new Set<string>();
 
   constructor(private readonly options: TaskRunnerOptions) {}
 
-  /** Workers the core may fill: the pool's size less those still finishing aborted tasks. */
+  /**
+   * Workers the core may fill: the pool's size less those still finishing aborted tasks, plus
+   * the app's slots. (The core keeps one count for both, so with both kinds of work queued the
+   * pool may briefly hold one task more than it has workers; it runs it next.)
+   */
   get capacity(): number {
-    return this.options.pool ? Math.max(0, this.options.pool.size - this.zombies) : 0;
+    const pool = this.options.pool ? Math.max(0, this.options.pool.size - this.zombies) : 0;
+    return pool + (this.options.app?.slots ?? 0);
   }
 
   get running(): number {
@@ -56,6 +76,15 @@ export class TaskRunner {
       this.runs.delete(key);
       this.options.finished(key, outcome);
     };
+    const app = this.options.app;
+    if (app?.handles(task.kind)) {
+      this.appRuns.add(key);
+      app.run(key, task).then(
+        (result) => this.appDone(key, run, result.ok ? { ok: true, value: result.result as JsonValue } : { ok: false, error: result.error }),
+        (error: unknown) => this.appDone(key, run, { ok: false, error: `the app kernel failed: ${error instanceof Error ? error.message : String(error)}` }),
+      );
+      return;
+    }
     if (!pool) {
       // The core only runs tasks on workers it was told about; with no pool it was told none.
       queueMicrotask(() => done({ ok: false, error: 'this node has no compute workers' }));
@@ -76,8 +105,22 @@ export class TaskRunner {
   /** The core gave up on this task (its job ended, or its home took it back). */
   abort(key: string): void {
     if (!this.runs.delete(key)) return;
+    if (this.appRuns.has(key)) {
+      // The app's kernel is told through its AbortSignal; it holds no pool worker.
+      this.appRuns.delete(key);
+      this.options.app?.abort(key);
+      return;
+    }
     this.zombies++;
     this.options.capacityChanged(this.capacity);
+  }
+
+  /** An app kernel's run ended; an aborted or superseded one held no worker, so there is nothing to free. */
+  private appDone(key: string, run: number, outcome: TaskOutcome): void {
+    if (this.closed || this.runs.get(key) !== run) return;
+    this.runs.delete(key);
+    this.appRuns.delete(key);
+    this.options.finished(key, outcome);
   }
 
   close(): void {

@@ -41,9 +41,15 @@ export interface PeerLoadSnapshot {
   queued: number;
   /** How old this node's latest advert of that peer's load is. */
   ageMs: number;
+  /** Task kinds it runs (built-in, and kernels its app registered): only these go to it. */
+  kinds: string[];
 }
 
 export interface ComputeSnapshot {
+  /** Task kinds this node runs and advertises: the built-ins and the kernels its app registered. */
+  kinds: string[];
+  /** The kernels this node's app registered (room.compute.register), a subset of `kinds`. */
+  appKinds: string[];
   /** Kernel workers in this node's pool (0: it hands work out but computes none). */
   poolSize: number;
   /** Why there is no pool, if there is none. */
@@ -115,12 +121,15 @@ export function computeSnapshot(
   pool: { size: number; stats: PoolStats | null; error: string | null },
   service: ServiceRefusals,
   routed: number,
+  appKinds: readonly string[] = [],
 ): ComputeSnapshot {
   const refused: Record<string, number> = { ...service.counts };
   for (const [reason, count] of Object.entries(view.refusals)) refused[reason] = (refused[reason] ?? 0) + (count ?? 0);
   const coreLast = view.lastRefusal;
   const last = coreLast && (!service.last || coreLast.at >= service.last.at) ? { ...coreLast } : service.last;
   return {
+    kinds: [...view.kinds],
+    appKinds: [...appKinds],
     poolSize: pool.size,
     poolError: pool.error,
     workers: view.workers,
@@ -132,7 +141,7 @@ export function computeSnapshot(
     migrations: { in: view.counters.migrationsIn, out: view.counters.migrationsOut },
     retries: view.counters.retries,
     loadVariance: Math.round(view.loadVariance * 1000) / 1000,
-    peers: view.peers.map((p) => ({ node: p.node, workers: p.workers, running: p.running, queued: p.queued, ageMs: Math.round(p.ageMs) })),
+    peers: view.peers.map((p) => ({ node: p.node, workers: p.workers, running: p.running, queued: p.queued, ageMs: Math.round(p.ageMs), kinds: [...p.kinds] })),
     blocklist: [...view.blocklist],
     counters: { ...view.counters },
     refused,

@@ -22,6 +22,9 @@ import { AcceptedResults, maxTilesPerCall, type TilesPage } from './steal-result
 import { TaskRunner } from './steal-runner.ts';
 import { computeSnapshot, jobsSnapshot, type ServiceRefusals } from './steal-snapshot.ts';
 import { decodeJobRequest } from './steal-submit.ts';
+import { AppKernels } from './steal-app-kernels.ts';
+import { submitAppJob } from './steal-app-submit.ts';
+import { CommandError } from '../command-error.ts';
 
 export interface StealServiceOptions {
   /** The compute pool, made at start (default: kernel Web Workers where `Worker` exists, else none). */
@@ -45,6 +48,8 @@ export class StealService implements Service {
   private pool: ComputePoolLike | null = null;
   private poolError: string | null = null;
   private readonly registry: KindRegistry;
+  /** The app's own kernels (run by the app; see steal-app-kernels.ts). */
+  private app!: AppKernels;
   private readonly results = new AcceptedResults();
   private readonly refusals: ServiceRefusals = { counts: {}, last: null };
   private cachedView: StealView | null = null;
@@ -80,9 +85,20 @@ export class StealService implements Service {
     } catch (error) {
       this.poolError = `the compute pool could not start: ${error instanceof Error ? error.message : String(error)}`;
     }
+    this.app = new AppKernels({
+      publish: ctx.publishEvent ? (name, payload) => ctx.publishEvent?.(name, payload) : null,
+      isBuiltin: (kind) => this.registry.has(kind),
+      clock: () => ctx.now(),
+      changed: () => {
+        this.stepOutside({ type: 'set-kinds', kinds: this.kindNames() });
+        this.stepOutside({ type: 'set-workers', count: this.runner.capacity });
+      },
+      refuse: (reason, detail) => this.refuse(reason, detail, null),
+    });
     this.runner = new TaskRunner({
       pool: this.pool,
-      budgetMs: (kind) => this.registry.get(kind)?.maxRunMs ?? 60_000,
+      app: this.app,
+      budgetMs: (kind) => this.registry.get(kind)?.maxRunMs ?? this.app.spec(kind)?.timeoutMs ?? 60_000,
       check: (kind, params) => {
         const checked = this.registry.get(kind)?.validateTaskParams(params) ?? { ok: false, error: `unknown task kind "${kind.slice(0, 40)}"` };
         if (checked.ok) return null;
@@ -96,10 +112,13 @@ export class StealService implements Service {
       self: ctx.self,
       rng: ctx.rng,
       now: ctx.now(),
-      kinds: this.registry.names(),
+      kinds: this.kindNames(),
       digest: digestResult,
-      resultLimitBytes: (kind) => this.registry.get(kind)?.maxResultBytes ?? 0,
+      // An app kind's results are JSON within the core's limit (and the kernel's own, when this
+      // node registered it); the app checks their shape with its own validator.
+      resultLimitBytes: (kind) => this.registry.get(kind)?.maxResultBytes ?? this.app.spec(kind)?.maxOutputBytes ?? Number.MAX_SAFE_INTEGER,
       checkResult: (kind, result, params) => {
+        if (!this.registry.has(kind)) return null;
         const checked = this.registry.checkResult(kind, result, params);
         return checked.ok ? null : checked.error;
       },
@@ -139,6 +158,7 @@ export class StealService implements Service {
     if (this.ownWake) clearTimeout(this.ownWake);
     this.ownWake = null;
     this.runner.close();
+    this.app.close();
   }
 
   readonly commands = {
@@ -150,13 +170,19 @@ export class StealService implements Service {
     cancelJob: (args: unknown[]) => this.cancelJob(args[0]),
     /** `jobTiles(id, after?)` → accepted results from position `after` on, for drawing a job as it runs. */
     jobTiles: (args: unknown[]) => this.jobTiles(args[0], args[1]),
+    /** `computeKinds([{ kind, maxInputBytes?, maxOutputBytes?, timeoutMs?, concurrency? }])` → the app's kinds: the app runs these kernels (src/api/compute.ts). */
+    computeKinds: (args: unknown[]) => this.app.setKinds(args[0]),
+    /** `computeTaskDone(key, { ok: true, output } | { ok: false, error })` → true, or false when that task had ended. */
+    computeTaskDone: (args: unknown[]) => this.app.taskDone(args[0], args[1]),
+    /** `computeSubmit({ kind, tasks, priority?, redundancy? })` → { id, total }: a job of an app's kind, one task per input. */
+    computeSubmit: (args: unknown[]) => this.submitAppJob(args[0]),
   };
 
   snapshot(): Record<string, unknown> {
     const view = this.view();
     return {
       jobs: jobsSnapshot(view, this.ctx.now()),
-      compute: computeSnapshot(view, { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError }, this.refusals, this.routed),
+      compute: computeSnapshot(view, { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError }, this.refusals, this.routed, this.app.names()),
     };
   }
 
@@ -188,6 +214,28 @@ export class StealService implements Service {
     return Promise.reject(new Error('the job was neither accepted nor refused (a bug: please report it)'));
   }
 
+  private submitAppJob(raw: unknown): Promise<{ id: string; total: number }> {
+    return submitAppJob(raw, {
+      isBuiltin: (kind) => this.registry.has(kind),
+      runners: (kind) => this.core.runnersOf(kind).length,
+      submit: (job) => this.step({ type: 'submit', job }),
+      accepted: (jobId, kind) => {
+        this.results.open(jobId, kind, null);
+        this.app.noteKind(jobId, kind);
+        return this.effects.drained();
+      },
+      refused: (code, message) => {
+        this.refuse(code, message, null);
+        return new CommandError(code, message);
+      },
+    });
+  }
+
+  /** Kinds this node runs: the registry's and the app's. */
+  private kindNames(): string[] {
+    return [...this.registry.names(), ...(this.app?.names() ?? [])];
+  }
+
   private jobResult(rawId: unknown): unknown {
     const jobId = this.jobIdArg(rawId, 'jobResult(id)');
     const job = this.view().jobs.find((j) => j.id === jobId && j.mine);
@@ -198,6 +246,8 @@ export class StealService implements Service {
     }
     const output = this.core.jobOutput(jobId);
     if (!output) throw new Error(`job ${jobId} is done but its results are gone (a bug: please report it)`);
+    // An app's kind: its outputs in task order (the app checks them with its own validator).
+    if (!this.registry.has(output.kind)) return output.results;
     const merged = this.registry.mergeResults(output.kind, output.params, output.tasks, output.results);
     if (!merged.ok) throw new Error(`job ${jobId} could not be assembled: ${merged.error}`);
     return merged.value;
@@ -283,6 +333,7 @@ export class StealService implements Service {
     let visible = false;
     for (const effect of effects) {
       this.results.note(effect);
+      this.app.note(effect);
       if (effect.type === 'persist') {
         if (effect.value === null) del.push(effect.key);
         else set.push([effect.key, effect.value]);
