@@ -8,7 +8,7 @@ import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import type { StealConfig } from './config.ts';
 import { measureJson, type JsonValue } from './json.ts';
-import { asJobId, maxExcludedNodes, type JobId, type Priority, type TaskRef, type WorkItem } from './messages.ts';
+import { asJobId, maxExcludedNodes, maxTasksPerMessage, type JobId, type Priority, type TaskRef, type WorkItem } from './messages.ts';
 import { jobKey, resultKey, taskKey, type JobRecord, type RestoredJob, type TaskRecord } from './persist.ts';
 import type { JobStatus, JobSubmission, JobView, RefusalReason, StealCounters, StealEffect, StealEvent, TaskOutcome } from './types.ts';
 import { judge } from './verify.ts';
@@ -228,7 +228,7 @@ export class HomeJobs {
   /** Whether a task attempt of ours is still wanted (drops stale copies from our own queue). */
   wants(item: WorkItem): boolean {
     const found = this.find(item);
-    return found !== null && found.replica.status !== 'done' && found.replica.status !== 'dropped';
+    return found !== null && isActive(found.job) && found.replica.status !== 'done' && found.replica.status !== 'dropped';
   }
 
   /** Whether `node` already answered another copy (replica) of this task. */
@@ -511,7 +511,11 @@ export class HomeJobs {
     job.finishedAt = now;
     const ofJob = (item: WorkItem) => item.jobId === job.id;
     this.ctx.dropQueued(ofJob);
-    if (status !== 'done') this.ctx.abortRunning(ofJob, effects);
+    if (status !== 'done') {
+      this.ctx.abortRunning(ofJob, effects);
+      // Holders hear at once rather than at their next renewal, so no queued copy starts meanwhile.
+      for (const [holder, refs] of holdersOf(job, this.ctx.self)) effects.push({ type: 'send', to: holder, msg: { type: 'lease-cancel', refs, reason: 'cancelled' } });
+    }
     effects.push({ type: 'persist', key: jobKey(job.id), value: jobRecord(job) });
     effects.push(
       event(
@@ -600,6 +604,20 @@ export class HomeJobs {
     }
     this.nextLeaseCheckAt = next;
   }
+}
+
+/** The current attempt of every replica still out at another node, by holder (at most one message's worth each). */
+function holdersOf(job: Job, self: NodeId): Map<NodeId, TaskRef[]> {
+  const byHolder = new Map<NodeId, TaskRef[]>();
+  for (const task of job.tasks) {
+    task.replicas.forEach((replica, r) => {
+      if (replica.holder === null || replica.holder === self || (replica.status !== 'out' && replica.status !== 'dropped')) return;
+      const refs = byHolder.get(replica.holder) ?? [];
+      if (refs.length < maxTasksPerMessage) refs.push({ jobId: job.id, index: task.index, replica: r, attempt: replica.attempt, ticket: replica.tickets[replica.tickets.length - 1] as string });
+      byHolder.set(replica.holder, refs);
+    });
+  }
+  return byHolder;
 }
 
 function isActive(job: Job): boolean {

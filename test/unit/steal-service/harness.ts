@@ -15,6 +15,8 @@ import { StealService } from '../../../src/worker/services/steal.ts';
 import type { ComputePoolLike } from '../../../src/worker/services/steal-pool.ts';
 import type { ComputeSnapshot, JobSnapshot } from '../../../src/worker/services/steal-snapshot.ts';
 import { envSeed, longMode } from '../../sim/seed.ts';
+import type { NodeBackend } from '../../../src/api/backend.ts';
+import type { NodeSnapshot } from '../../../src/mesh-node.ts';
 
 /** One-way delay of a frame between two linked nodes. */
 export const linkDelayMs = 5;
@@ -29,6 +31,8 @@ export interface NodeOptions {
   storage?: MemoryStorage;
   /** Come back as this node (a restart: pass its store too). */
   id?: NodeId;
+  /** Give the node an app that listens to its events (ServiceContext.publishEvent), for app kernels. */
+  app?: boolean;
 }
 
 export interface TestNode {
@@ -39,6 +43,11 @@ export interface TestNode {
   rejected: Record<string, number>;
   /** Kernel runs started on this node's pool, by kind. */
   kernelRuns: number;
+  /** App events the node posted, in order (with `app: true`). */
+  appEvents: Array<{ name: string; payload: unknown }>;
+  /** Listeners of app events (what a backend's onEvent adds). */
+  appListeners: Map<string, Set<(payload: unknown) => void>>;
+  app: boolean;
 }
 
 /** A kernel worker that answers with the real kernel after `taskMs` of (fake) time. */
@@ -78,7 +87,7 @@ export class Mesh {
     const id = options.id ?? (`${name}-${this.counter++}` as NodeId);
     const storage = options.storage ?? new MemoryStorage();
     const workers = options.workers ?? 1;
-    const node: TestNode = { id, service: null as unknown as StealService, storage, pool: null, rejected: {}, kernelRuns: 0 };
+    const node: TestNode = { id, service: null as unknown as StealService, storage, pool: null, rejected: {}, kernelRuns: 0, appEvents: [], appListeners: new Map(), app: options.app ?? false };
     node.pool = workers > 0 ? new ComputePool(workers, delayedWorker(node, options.taskMs ?? 50, options.tamper), () => Date.now()) : null;
     node.service = new StealService({ createPool: () => node.pool as ComputePoolLike | null });
     const runtime = new FakeRuntime(this, node, createRng(`${this.seed}/${id}/${this.counter++}`));
@@ -131,7 +140,39 @@ export class Mesh {
     runtime.node.service.shutdown();
   }
 
-  async command<T>(id: NodeId, name: 'submitJob' | 'jobResult' | 'cancelJob' | 'jobTiles', ...args: unknown[]): Promise<T> {
+  /**
+   * The node as the app API sees it (NodeBackend): its commands, its app events, its snapshot
+   * (the stealing service's part), and snapshot listeners called as `until` advances time.
+   */
+  backend(id: NodeId): NodeBackend {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    const snapshotListeners = this.snapshotListeners;
+    const snapshot = () => node.service.snapshot() as unknown as NodeSnapshot;
+    return {
+      command: (name, ...args) => this.command(id, name as 'submitJob', ...args),
+      onEvent: (name, listener) => {
+        const set = node.appListeners.get(name) ?? new Set();
+        set.add(listener);
+        node.appListeners.set(name, set);
+        return () => void set.delete(listener);
+      },
+      snapshot,
+      subscribe: (listener) => {
+        const entry = () => listener(snapshot());
+        snapshotListeners.add(entry);
+        entry();
+        return () => void snapshotListeners.delete(entry);
+      },
+      subscribeMemory: () => () => {},
+      memory: () => undefined,
+      close: () => this.crash(id),
+    };
+  }
+
+  private readonly snapshotListeners = new Set<() => void>();
+
+  async command<T>(id: NodeId, name: 'submitJob' | 'jobResult' | 'cancelJob' | 'jobTiles' | 'computeKinds' | 'computeSubmit' | 'computeTaskDone', ...args: unknown[]): Promise<T> {
     const runtime = this.runtimes.get(id);
     if (!runtime) throw new Error(`no node ${id}`);
     return (await runtime.command(name, args)) as T;
@@ -152,6 +193,7 @@ export class Mesh {
     for (let waited = 0; !done(); waited += 50) {
       if (waited > limitMs) throw new Error(`not within ${limitMs} virtual ms: ${what}`);
       await vi.advanceTimersByTimeAsync(50);
+      for (const listener of [...this.snapshotListeners]) listener();
     }
   }
 
@@ -191,6 +233,18 @@ class FakeRuntime {
         this.node.rejected[reason] = (this.node.rejected[reason] ?? 0) + 1;
       },
       emit: () => {},
+      ...(this.node.app
+        ? {
+            publishEvent: (name: string, payload: unknown) => {
+              // A copy, as postMessage would make; delivered after the current call, as a message would be.
+              const copy = structuredClone(payload);
+              this.node.appEvents.push({ name, payload: copy });
+              queueMicrotask(() => {
+                for (const listener of [...(this.node.appListeners.get(name) ?? [])]) listener(copy);
+              });
+            },
+          }
+        : {}),
       // Every test node is linked to every other, so sendTo is a direct send.
       sendTo: (node, message) => void (!this.stopped && this.mesh.send(this.node.id, node, message)),
       broadcast: (message) => {
