@@ -8,6 +8,7 @@ import type { MeshSettings } from './worker/services/settings-schema.ts';
 import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
 import { useRoomPassword } from './ui/room-password.ts';
 import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
+import { createCompute, type Compute } from './api/compute.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
 export interface JobRequest {
@@ -77,6 +78,8 @@ export interface TabmeshApi {
   setRoomPassword(password: string | null): Promise<void>;
   /** Fault injection and deep reads for the chaos run and devtools (flood, acceptedTasks): src/debug-api.ts. */
   debug: TabmeshDebugApi;
+  /** Compute with your own kernels (register, submit): the app API's `room.compute` for this tab's node (src/api/compute.ts). */
+  compute: Compute;
 }
 
 declare global {
@@ -121,6 +124,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     settings: () => node.command('settings') as Promise<MeshSettings>,
     setRoomPassword: async (password) => useRoomPassword((node.snapshot() ?? (await api.ready())).room, password),
     debug: debugApi(node),
+    compute: createCompute(node),
   };
   window.tabmesh = api;
   // Settings this tab had before a reload come back as soon as the node runs.

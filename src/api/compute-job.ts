@@ -107,7 +107,9 @@ export class JobHandle<R> implements ComputeJob<R> {
   /** News of the job from the node (an event, or a snapshot). */
   report(status: Exclude<ComputeJobStatus, 'submitting'>, done: number | null, total: number | null, error: string | null): void {
     if (this.settled || this.id === null) return;
-    const next: ComputeProgress = { done: Math.max(this.state.done, done ?? (status === 'done' ? this.state.total : this.state.done)), total: total ?? this.state.total, status };
+    // Snapshots lag behind events: progress never goes back, nor does running turn queued again.
+    const shown = status === 'queued' && this.state.status === 'running' ? 'running' : status;
+    const next: ComputeProgress = { done: Math.max(this.state.done, done ?? (status === 'done' ? this.state.total : this.state.done)), total: total ?? this.state.total, status: shown };
     if (status === 'done') {
       if (this.fetching) return;
       this.fetching = true;

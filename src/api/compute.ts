@@ -9,7 +9,7 @@
 //   const job = blur.submit({ tasks: tiles }, { priority: 'high' });
 //   job.on('progress', ({ done, total }) => bar.value = done / total);
 //   const outputs = await job.result();
-import { builtinKindNames } from '../compute/kernels/builtins.ts';
+import { builtinKindNames } from '../compute/kernels/builtin-names.ts';
 import { kindNamePattern } from '../compute/kernels/registry.ts';
 import { priorities, type Priority } from '../core/steal/messages.ts';
 import { measureJson } from '../core/steal/json.ts';

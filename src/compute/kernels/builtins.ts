@@ -6,7 +6,7 @@ import { primesKind } from './primes.ts';
 import { proofOfWorkKind } from './proof-of-work.ts';
 import { KindRegistry } from './registry.ts';
 
-export const builtinKindNames = ['mandelbrot', 'primes', 'monte-carlo-pi', 'proof-of-work'] as const;
+export { builtinKindNames } from './builtin-names.ts';
 
 /** A registry with the four built-in kinds; call `registerKind` on it to add the app's own. */
 export function createKindRegistry(): KindRegistry {
