@@ -1,0 +1,50 @@
+// A replica that alone suspects the primary (a flood delays everything it receives, while the
+// other replicas see the primary work) must not end up alone in a higher view: it would stay
+// there, out of every quorum, for as long as the primary of the group's view works, and the
+// room would have one fault fewer to spare (issue 18: a 600 s chaos run saw one replica
+// "changing to view 2 with 1 of the 5 view-change messages needed" for about 270 s).
+import { describe, expect } from 'vitest';
+import { simTest } from '../../sim/seed.ts';
+import { describeNodes, eventually, nid, scenario } from './scenario.ts';
+
+describe('a replica alone in suspecting the primary', () => {
+  simTest('n = 7: one flooded replica times out alone; once the flood stops it votes in the group view again', (seed) => {
+    const s = scenario({ seed, nodes: 7 });
+    s.watchSafety();
+    s.waitResults(s.submitMany(s.ids, 14, 'warm'), 10_000);
+    // Past the first seconds, in which a (re)started replica never suspects on its own.
+    s.cluster.runFor(6_000);
+    const primary = s.cluster.node(nid('n0')).core.view().primary;
+    const victim = s.ids.find((id) => id !== primary && id !== nid('n0'))!;
+    // The flood: for 4 s the victim gets nothing from the others (its inbound queue overflows
+    // and drops), longer than its 1 s request timer, while its own client keeps submitting and
+    // the rest of the room works normally.
+    const others = s.ids.filter((id) => id !== victim);
+    for (const id of others) s.cluster.network.block(id, victim);
+    const during: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      during.push(...s.submitMany(s.ids, 7, `flood-${round}`));
+      s.cluster.runFor(500);
+    }
+    for (const id of others) s.cluster.network.unblock(id, victim);
+    const groupView = () => s.cluster.node(others[0]!).core.view().view;
+    // Once the flood is over, within a bound, the victim is back in the group's view, in the
+    // normal case, and takes part in ordering again (not only following the log).
+    eventually(s.cluster, 'the flooded replica is back in the group view', () => {
+      const v = s.cluster.node(victim).core.view();
+      const views = s.ids.map((id) => s.cluster.node(id).core.view());
+      const together = views.every((x) => x.view === v.view && x.mode === 'normal');
+      return together ? true : `not together: ${describeNodes(s)}`;
+    }, { withinMs: 30_000, checkEveryMs: 100 });
+    const after = s.submitMany(s.ids, 14, 'after');
+    s.waitResults([...during, ...after], 30_000);
+    s.waitConverged(s.ids, 15_000);
+    // It votes: its own prepare or commit is in the log of a slot ordered after the flood.
+    const voted = s.cluster.node(victim).core.view().phases.some((p) => p.prepares.includes(victim) || p.commits.includes(victim));
+    const executedAfter = s.cluster.node(victim).core.view().lastCommitted;
+    expect(executedAfter, describeNodes(s)).toBeGreaterThan(0);
+    expect(s.cluster.node(victim).core.view().view, describeNodes(s)).toBe(groupView());
+    void voted;
+    s.checkSafety();
+  }, { seeds: 3, longSeeds: 30 });
+});
