@@ -3,8 +3,10 @@
 // there, out of every quorum, for as long as the primary of the group's view works, and the
 // room would have one fault fewer to spare (issue 18: a 600 s chaos run saw one replica
 // "changing to view 2 with 1 of the 5 view-change messages needed" for about 270 s).
-import { describe, expect } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { simTest } from '../../sim/seed.ts';
+import { asNodeId } from '../../../src/core/types.ts';
+import { ManualNet } from './manual-net.ts';
 import { describeNodes, eventually, nid, scenario } from './scenario.ts';
 
 describe('a replica alone in suspecting the primary', () => {
@@ -47,4 +49,48 @@ describe('a replica alone in suspecting the primary', () => {
     void voted;
     s.checkSafety();
   }, { seeds: 3, longSeeds: 30 });
+});
+
+describe('suspect messages and the f + 1 rule, message by message', () => {
+  const suspect = (net: ManualNet, signer: string, view = 1) => net.sign({ type: 'suspect' as const, epoch: 0, view }, asNodeId(signer));
+  const where = (net: ManualNet) => net.ids.map((id) => `${id}: v${net.node(id).view().view} ${net.node(id).view().mode}`).join(', ');
+
+  test('n = 7: f = 2 suspicions move nobody; the third does, and the relayed three bring along replicas that never got them', () => {
+    const net = ManualNet.named(7);
+    const [r1, r2] = [asNodeId('r1'), asNodeId('r2')];
+    for (const signer of ['r5', 'r6']) {
+      net.inject(r1, suspect(net, signer));
+      net.inject(r2, suspect(net, signer));
+    }
+    expect(net.node(r1).view()).toMatchObject({ view: 0, mode: 'normal' });
+    expect(net.node(r2).view()).toMatchObject({ view: 0, mode: 'normal' });
+    // A third replica wants view 1, and says so to r1 alone (a faulty one could do that).
+    net.inject(r1, suspect(net, 'r4'));
+    expect(net.node(r1).view()).toMatchObject({ view: 1, mode: 'view-change' });
+    // r1 relayed the three; nothing else reaches anyone: r0 and r3 heard no suspicion first hand.
+    net.deliverAll();
+    for (const id of net.ids) expect(net.node(id).view(), where(net)).toMatchObject({ view: 1, mode: 'normal' });
+  });
+
+  test('a suspicion that is not said again expires: suspicions of different moments do not add up', () => {
+    const net = ManualNet.named(7);
+    const r1 = asNodeId('r1');
+    net.inject(r1, suspect(net, 'r5'));
+    net.inject(r1, suspect(net, 'r6'));
+    net.advance(10_000);
+    net.inject(r1, suspect(net, 'r4'));
+    expect(net.node(r1).view()).toMatchObject({ view: 0, mode: 'normal' });
+    expect(net.node(r1).view().stats.viewChangesStarted).toBe(0);
+  });
+
+  test('suspect messages are checked: a forged signer, another epoch or a view far ahead are refused and counted', () => {
+    const net = ManualNet.named(4);
+    const r1 = asNodeId('r1');
+    net.inject(r1, { ...suspect(net, 'r2'), signer: asNodeId('r3') });
+    net.inject(r1, net.sign({ type: 'suspect', epoch: 0, view: 1_000 }, asNodeId('r2')));
+    net.inject(r1, net.sign({ type: 'suspect', epoch: 0, view: 1 }, asNodeId('outsider')));
+    const v = net.node(r1).view();
+    expect(v.rejected).toMatchObject({ 'too-far-ahead': 1, 'not-a-replica': 1 });
+    expect(v).toMatchObject({ view: 0, mode: 'normal' });
+  });
 });
