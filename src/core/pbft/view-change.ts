@@ -34,9 +34,12 @@ import { isReplica, primaryOf } from './quorum.ts';
 import { ReplicaCore, maxBackoff, stalledAfterViewChanges, stripAttachments } from './replica-core.ts';
 
 /**
- * How long a suspect message counts after it last arrived. Its author sends it again with every
+ * How long a suspect message counts after it last arrived: this many base view-change timeouts,
+ * or the current (doubled) timeout if longer. Its author sends it again with every
  * retransmission while it still suspects (and a replica that went on the strength of it relays
- * it), so only suspicions that have lasted meet: lone ones of different moments do not add up.
+ * it), so suspicions that last meet, while lone ones of different moments do not add up. After
+ * view changes that brought nothing, timeouts (and so the replicas' timers) are longer and
+ * further apart: suspicions then count for as long.
  */
 export const suspicionTtlMultiple = 3;
 
@@ -83,7 +86,7 @@ export abstract class ViewChangeReplica extends ReplicaCore {
    * that is still fresh — with those f+1 messages (the evidence relayed to the others).
    */
   protected viewWanted(): { view: number; evidence: PbftMessage[]; mine: boolean } | undefined {
-    const ttl = suspicionTtlMultiple * Math.max(this.timing.viewChangeTimeoutMs, this.timing.retransmitIntervalMs);
+    const ttl = Math.max(suspicionTtlMultiple * Math.max(this.timing.viewChangeTimeoutMs, this.timing.retransmitIntervalMs), this.timeoutMs());
     const wants = new Map<NodeId, { view: number; msg: PbftMessage }>();
     for (const [signer, vc] of this.vcs) if (vc.msg.body.view > this.viewNo) wants.set(signer, { view: vc.msg.body.view, msg: vc.msg });
     for (const [signer, s] of this.suspects) {
