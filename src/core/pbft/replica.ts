@@ -361,8 +361,8 @@ export class PbftReplica extends StateTransferReplica {
       return have < q ? `${where}; ${halted}` : `${where}: waiting for the new primary ${primaryOf(this.config, this.viewNo)} to send new-view`;
     }
     if (this.mySuspect) {
-      const wanting = [...this.suspects.values()].filter((s) => s.msg.body.view >= (this.mySuspect as { body: { view: number } }).body.view).length;
-      return `${this.pending.size} request(s) not ordered in view ${this.viewNo}: this replica wants view ${this.mySuspect.body.view}, as do ${wanting} of the ${f + 1} replicas needed to change`;
+      const wanted = this.mySuspect.body.view;
+      return `${this.pending.size} request(s) not ordered in view ${this.viewNo}: this replica wants view ${wanted}; ${this.suspectingAtLeast(wanted)} of the ${f + 1} replicas needed to change view want it`;
     }
     if (this.timerStart !== null && this.now - this.timerStart > this.timeoutMs()) {
       return `${this.pending.size} request(s) waiting for ${this.now - this.timerStart} ms without being ordered`;

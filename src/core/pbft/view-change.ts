@@ -86,7 +86,7 @@ export abstract class ViewChangeReplica extends ReplicaCore {
    * that is still fresh — with those f+1 messages (the evidence relayed to the others).
    */
   protected viewWanted(): { view: number; evidence: PbftMessage[]; mine: boolean } | undefined {
-    const ttl = Math.max(suspicionTtlMultiple * Math.max(this.timing.viewChangeTimeoutMs, this.timing.retransmitIntervalMs), this.timeoutMs());
+    const ttl = this.suspicionTtl();
     const wants = new Map<NodeId, { view: number; msg: PbftMessage }>();
     for (const [signer, vc] of this.vcs) if (vc.msg.body.view > this.viewNo) wants.set(signer, { view: vc.msg.body.view, msg: vc.msg });
     for (const [signer, s] of this.suspects) {
@@ -99,6 +99,17 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     if (!pick) return undefined;
     const chosen = ahead.slice(0, this.config.f + 1);
     return { view: pick[1].view, evidence: chosen.map(([, w]) => w.msg), mine: chosen.some(([signer]) => signer === this.id) };
+  }
+
+  /** How long a suspect message counts after it last arrived (see suspicionTtlMultiple). */
+  protected suspicionTtl(): number {
+    return Math.max(suspicionTtlMultiple * Math.max(this.timing.viewChangeTimeoutMs, this.timing.retransmitIntervalMs), this.timeoutMs());
+  }
+
+  /** Replicas with a fresh suspect message for `view` or later (this one included). */
+  protected suspectingAtLeast(view: number): number {
+    const ttl = this.suspicionTtl();
+    return [...this.suspects.values()].filter((s) => s.msg.body.view >= view && this.now - s.at <= ttl).length;
   }
 
   /**
