@@ -88,14 +88,14 @@ describe('suspect messages and the f + 1 rule, message by message', () => {
     expect(net.node(r1).view().stats.viewChangesStarted).toBe(0);
   });
 
-  test('suspect messages are checked: a forged signer, another epoch or a view far ahead are refused and counted', () => {
+  test('suspect messages are checked: a forged signature, a signer outside the replica set or a view far ahead are refused and counted', () => {
     const net = ManualNet.named(4);
     const r1 = asNodeId('r1');
     net.inject(r1, { ...suspect(net, 'r2'), signer: asNodeId('r3') });
     net.inject(r1, net.sign({ type: 'suspect', epoch: 0, view: 1_000 }, asNodeId('r2')));
     net.inject(r1, net.sign({ type: 'suspect', epoch: 0, view: 1 }, asNodeId('outsider')));
     const v = net.node(r1).view();
-    expect(v.rejected).toMatchObject({ 'too-far-ahead': 1, 'not-a-replica': 1 });
+    expect(v.rejected).toMatchObject({ 'runtime: bad-signature': 1, 'too-far-ahead': 1, 'not-a-replica': 1 });
     expect(v).toMatchObject({ view: 0, mode: 'normal' });
   });
 });
