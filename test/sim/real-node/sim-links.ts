@@ -45,6 +45,8 @@ export interface LinkStats {
 export class SimLinkNetwork {
   faults: LinkFaults = calmLinks;
   readonly stats: LinkStats = { frames: 0, bytes: 0, lost: 0, duplicated: 0, partitioned: 0, linksUp: 0 };
+  /** Sees every frame delivered (the VOPR's flooders keep some to replay). */
+  tap: ((from: NodeId, to: NodeId, bytes: Uint8Array) => void) | null = null;
   private readonly hosts = new Map<NodeId, SimLinkHost>();
   /** Partition group per node; nodes in different groups cannot reach each other. Empty: whole. */
   private groups = new Map<NodeId, number>();
@@ -147,6 +149,7 @@ export class SimLinkNetwork {
     if (!host || !host.life.alive || !e || e.linkId !== linkId || !e.up) return;
     this.trace.note(`f ${from.index}>${host.life.index} ${bytes.byteLength}`);
     this.trace.bytes(bytes);
+    this.tap?.(from.id, to, bytes);
     host.life.run(() => host.life.events?.data(from.id, linkId, bytes));
   }
 
