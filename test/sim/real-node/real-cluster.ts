@@ -22,7 +22,7 @@ import { SimSignalingServer, type SimSocket } from './sim-signaling.ts';
 import { TraceHash } from './trace.ts';
 
 /** Wall-clock time at the start of every run (a fixed date, so runs replay). */
-const epochMs = Date.UTC(2026, 0, 1);
+export const epochMs = Date.UTC(2026, 0, 1);
 
 export interface RealClusterOptions {
   seed: number;

@@ -6,6 +6,7 @@ import { stableJson } from '../checkers.ts';
 import type { Rng } from '../../../src/core/rng.ts';
 import type { RealCluster, SimNode } from '../real-node/real-cluster.ts';
 import { consensusOf, type SafetyObserver } from './observer.ts';
+import { epochMs } from '../real-node/real-cluster.ts';
 import type { Workload } from './workload.ts';
 
 export interface LivenessOutcome {
@@ -143,5 +144,9 @@ function describeNode(cluster: RealCluster, node: SimNode, isHonest: boolean): s
   const c = consensusOf(snapshot);
   const links = (snapshot.links as Array<{ peer: string }>).map((l) => cluster.nodes.find((n) => n.id === l.peer)?.label ?? l.peer.slice(0, 6));
   const proposals = (c as { proposals?: unknown } | null)?.proposals;
-  return `${node.label}${isHonest ? '' : ` (byzantine ${c?.byzantine ?? '?'})`}: signaling ${snapshot.signaling}, links [${links.join(' ')}], consensus ${c?.status ?? '-'} genesis ${c?.genesis?.id.slice(0, 8) ?? '-'} view ${c?.view} ${c?.mode} committed ${c?.lastCommitted} replicas ${c?.replicas.length}${c?.halted ? ` halted: ${c.halted}` : ''}; proposals ${JSON.stringify(proposals)}`;
+  const line = `${node.label}${isHonest ? '' : ` (byzantine ${c?.byzantine ?? '?'})`}: signaling ${snapshot.signaling}, links [${links.join(' ')}], consensus ${c?.status ?? '-'} genesis ${c?.genesis?.id.slice(0, 8) ?? '-'} view ${c?.view} ${c?.mode} committed ${c?.lastCommitted} replicas ${c?.replicas.length}${c?.halted ? ` halted: ${c.halted}` : ''}; proposals ${JSON.stringify(proposals)}`;
+  // A node that is stuck: its own account of how it got there (the consensus event list).
+  if (!c || (!c.halted && c.mode === 'normal')) return line;
+  const events = ((c as { events?: Array<{ at: number; kind: string; text: string }> }).events ?? []).slice(-8);
+  return [line, ...events.map((e) => `      ${node.label} event at ${((e.at - epochMs) / 1000).toFixed(1)} s: ${e.kind}: ${e.text}`)].join('\n');
 }

@@ -26,6 +26,8 @@ export class SafetyObserver {
   private readonly agreed = new Map<string, Map<number, { keys: string; node: string }>>();
   readonly failures: string[] = [];
   private readonly internalErrorsSeen = new Map<string, number>();
+  /** Each history's last sample's newest entry: an unchanged tail is not merged again. */
+  private readonly lastTail = new Map<string, string>();
   samples = 0;
 
   constructor(
@@ -49,6 +51,10 @@ export class SafetyObserver {
         history = newHistory(node.id, genesis);
         this.histories.set(key, history);
       }
+      const newest = consensus.log[consensus.log.length - 1];
+      const tail = newest ? `${consensus.log.length}|${entryKey(newest)}` : '';
+      if (this.lastTail.get(key) === tail) continue;
+      this.lastTail.set(key, tail);
       const conflictsBefore = history.conflicts.length;
       mergeSample(history, consensus.log);
       this.samples++;
