@@ -9,6 +9,7 @@ import { applyAndRemember, restoreSettings } from './worker/services/settings-se
 import { useRoomPassword } from './ui/room-password.ts';
 import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
 import { createCompute, type Compute } from './api/compute.ts';
+import { joinRoom, type JoinRoomOptions, type Room } from './api/index.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
 export interface JobRequest {
@@ -80,6 +81,11 @@ export interface TabmeshApi {
   debug: TabmeshDebugApi;
   /** Compute with your own kernels (register, submit): the app API's `room.compute` for this tab's node (src/api/compute.ts). */
   compute: Compute;
+  /**
+   * The library's joinRoom (src/api/index.ts), for devtools and tests: starts another node in
+   * this page, in any room, beside the dashboard's own. Each has its own worker and slot.
+   */
+  joinRoom(options: JoinRoomOptions): Promise<Room>;
 }
 
 declare global {
@@ -125,6 +131,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     setRoomPassword: async (password) => useRoomPassword((node.snapshot() ?? (await api.ready())).room, password),
     debug: debugApi(node),
     compute: createCompute(node),
+    joinRoom,
   };
   window.tabmesh = api;
   // Settings this tab had before a reload come back as soon as the node runs.

@@ -1,6 +1,6 @@
-// Why a compute call failed: one error class with a `code`, the same shape as the other Room
-// features' errors (ChannelError, …). The node's refusal codes (src/worker/services/steal-app-*.ts)
-// are mapped onto these.
+// Why a compute call failed: a TabmeshError with a compute `code`. The node's refusal codes
+// (src/worker/services/steal-app-*.ts) are mapped onto these.
+import { RoomClosedError, TabmeshError } from './errors.ts';
 
 /**
  * Why a compute call failed, as `ComputeError.code`:
@@ -26,14 +26,17 @@ export type ComputeErrorCode =
   | 'compute-unavailable';
 
 /** A compute call that failed; `code` says why (ComputeErrorCode), the message what to change. */
-export class ComputeError extends Error {
-  constructor(
-    /** Why it failed (ComputeErrorCode). */
-    readonly code: ComputeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ComputeError';
+export class ComputeError extends TabmeshError {
+  override name = 'ComputeError';
+  /** Why it failed. */
+  declare readonly code: ComputeErrorCode;
+
+  /**
+   * @param code why it failed
+   * @param message what went wrong and what to change
+   */
+  constructor(code: ComputeErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -49,9 +52,12 @@ const fromNode: Record<string, ComputeErrorCode> = {
   'no-app-events': 'compute-unavailable',
 };
 
-/** A node command's rejection as a ComputeError (its `code`, when the node gave one, decides which). */
-export function computeErrorFrom(error: unknown, otherwise: ComputeErrorCode = 'compute-refused'): ComputeError {
-  if (error instanceof ComputeError) return error;
+/**
+ * A node command's rejection as a ComputeError (its `code`, when the node gave one, decides
+ * which); a RoomClosedError (the room was left) stays what it is.
+ */
+export function computeErrorFrom(error: unknown, otherwise: ComputeErrorCode = 'compute-refused'): ComputeError | RoomClosedError {
+  if (error instanceof ComputeError || error instanceof RoomClosedError) return error;
   const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : undefined;
   const message = error instanceof Error ? error.message : String(error);
   return new ComputeError((typeof code === 'string' ? fromNode[code] : undefined) ?? otherwise, message);

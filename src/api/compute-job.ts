@@ -1,5 +1,6 @@
 // One submitted job as the app holds it: progress events, the result, cancel.
 import { ComputeError } from './compute-errors.ts';
+import { TabmeshError } from './errors.ts';
 
 /** Where a job is: submitting (not yet accepted by the node), then the node's job status. */
 export type ComputeJobStatus = 'submitting' | 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -54,8 +55,8 @@ export class JobHandle<R> implements ComputeJob<R> {
   private state: ComputeProgress = { done: 0, total: 0, status: 'submitting' };
   private readonly listeners = new Set<(progress: ComputeProgress) => void>();
   private readonly outcome: Promise<R>;
-  private settleOutcome!: { resolve(value: R): void; reject(error: ComputeError): void };
-  private settleSubmitted!: { resolve(id: string): void; reject(error: ComputeError): void };
+  private settleOutcome!: { resolve(value: R): void; reject(error: TabmeshError): void };
+  private settleSubmitted!: { resolve(id: string): void; reject(error: TabmeshError): void };
   private settled = false;
   private cancelWanted = false;
   private fetching = false;
@@ -119,7 +120,7 @@ export class JobHandle<R> implements ComputeJob<R> {
           this.end();
           this.settleOutcome.resolve(value);
         },
-        (cause: unknown) => this.fail(cause instanceof ComputeError ? cause : new ComputeError('compute-failed', String(cause)), 'failed'),
+        (cause: unknown) => this.fail(cause instanceof TabmeshError ? cause : new ComputeError('compute-failed', cause instanceof Error ? cause.message : String(cause)), 'failed'),
       );
       return;
     }
@@ -129,7 +130,7 @@ export class JobHandle<R> implements ComputeJob<R> {
   }
 
   /** The job ended without a result (refused, failed, cancelled before it was accepted). */
-  fail(error: ComputeError, status: 'failed' | 'cancelled' = error.code === 'compute-cancelled' ? 'cancelled' : 'failed'): void {
+  fail(error: TabmeshError, status: 'failed' | 'cancelled' = error.code === 'compute-cancelled' ? 'cancelled' : 'failed'): void {
     if (this.settled) return;
     this.update({ ...this.state, status });
     this.end();

@@ -9,6 +9,7 @@ import { measureJson, type JsonValue } from '../../core/steal/json.ts';
 import type { TaskResult } from '../../compute/pool.ts';
 import type { JobId, StealEffect, WorkItem } from '../../core/steal/index.ts';
 import { CommandError } from '../command-error.ts';
+import type { TimerHandle, Timers } from '../clock.ts';
 import { decodeAppKinds, decodeTaskDone, maxAppErrorChars, type AppKindSpec } from './steal-app-messages.ts';
 
 export interface AppKernelsOptions {
@@ -18,6 +19,8 @@ export interface AppKernelsOptions {
   isBuiltin(kind: string): boolean;
   /** Milliseconds on some clock, for a task's duration. */
   clock(): number;
+  /** The node's timers (a task's timeout). */
+  timers: Timers;
   /** The app's kinds or their concurrency changed: advertise them, resize the worker slots. */
   changed(): void;
   /** Counts a refused input (shown in snapshot().compute.refused). */
@@ -30,7 +33,7 @@ const maxTrackedJobs = 256;
 interface PendingRun {
   kind: string;
   startedAt: number;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
   resolve(result: TaskResult): void;
 }
 
@@ -91,7 +94,7 @@ export class AppKernels {
     }
     this.settle(key, { ok: false, error: 'superseded by a new run of the same attempt' });
     return new Promise<TaskResult>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.options.timers.setTimeout(() => {
         this.settle(key, { ok: false, error: `the app kernel "${task.kind}" did not answer within ${spec.timeoutMs} ms` });
         this.options.publish?.('compute-abort', { key, reason: 'timeout' });
       }, spec.timeoutMs);
@@ -173,7 +176,7 @@ export class AppKernels {
     const run = this.pending.get(key);
     if (!run) return;
     this.pending.delete(key);
-    clearTimeout(run.timer);
+    this.options.timers.clearTimeout(run.timer);
     const ms = Math.max(0, this.options.clock() - run.startedAt);
     run.resolve(outcome.ok ? { ...outcome, ms } : { ok: false, error: outcome.error, ms });
   }

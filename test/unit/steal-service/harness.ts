@@ -17,6 +17,7 @@ import type { ComputeSnapshot, JobSnapshot } from '../../../src/worker/services/
 import { envSeed, longMode } from '../../sim/seed.ts';
 import type { NodeBackend } from '../../../src/api/backend.ts';
 import type { NodeSnapshot } from '../../../src/mesh-node.ts';
+import { realTimers } from '../../../src/worker/real-clock.ts';
 
 /** One-way delay of a frame between two linked nodes. */
 export const linkDelayMs = 5;
@@ -220,6 +221,7 @@ class FakeRuntime {
       self: this.node.id,
       room: 'test',
       now: () => Date.now(),
+      timers: realTimers,
       rng: this.rng.fork('steal'),
       storage: this.node.storage,
       send: (peer, message) => !this.stopped && this.mesh.send(this.node.id, peer, message),
