@@ -85,10 +85,12 @@ export class AppMachines {
     return this.machines.size;
   }
 
-  /** One machine as held here (a copy), or undefined when it has no operation yet. */
-  get(name: string): AppMachineState | undefined {
-    const m = this.machines.get(name);
-    return m ? structuredClone(m) : undefined;
+  /**
+   * One machine as held here, or undefined when it has no operation yet. The replicated state
+   * itself, not a copy (the snapshot reads it often): never modify it; copy it to hand it on.
+   */
+  get(name: string): Readonly<AppMachineState> | undefined {
+    return this.machines.get(name);
   }
 
   /** Executes an app operation committed at `seq` by `client`; `replicas` is the set that ordered it. */

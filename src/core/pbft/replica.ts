@@ -206,8 +206,8 @@ export class PbftReplica extends StateTransferReplica {
     return this.state.get(key);
   }
 
-  /** An app state machine's ordered operations and certified snapshot here (app-machines.ts). */
-  appMachine(name: string): AppMachineState | undefined {
+  /** An app state machine's ordered operations and certified snapshot here (app-machines.ts; read only: not a copy). */
+  appMachine(name: string): Readonly<AppMachineState> | undefined {
     return this.state.appMachine(name);
   }
 

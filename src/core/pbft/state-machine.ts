@@ -175,8 +175,8 @@ export class ReplicatedState {
     return this.kv.size;
   }
 
-  /** An app state machine as ordered here (a copy), or undefined before its first operation. */
-  appMachine(name: string): AppMachineState | undefined {
+  /** An app state machine as ordered here (read only: not a copy), or undefined before its first operation. */
+  appMachine(name: string): Readonly<AppMachineState> | undefined {
     return this.apps.get(name);
   }
 

@@ -85,7 +85,8 @@ export class AppMachinesBridge {
     'consensus-state': (args: unknown[]): AppMachineStateReply => {
       const name = this.machineName(args[0]);
       const m = this.host.core()?.appMachine(name);
-      return { genesis: this.host.genesis(), ordered: m?.ordered ?? 0, certified: m?.certified ?? null, ops: m?.ops ?? [] };
+      // A copy: the reply must not share the replicated state with anyone (in Node nothing clones it on the way).
+      return structuredClone({ genesis: this.host.genesis(), ordered: m?.ordered ?? 0, certified: m?.certified ?? null, ops: m?.ops ?? [] });
     },
     /** The app's snapshot after operation `index`: voted when this node is a replica (resolves true), else ignored (false). */
     'consensus-vote': (args: unknown[]): boolean => {

@@ -227,4 +227,28 @@ describe('an app state machine over the room', () => {
     // Once closed, the name is free again.
     expect(createConsensus(backend, 'counter', counter()).name).toBe('counter');
   });
+
+  test("the worker's bridge refuses bad commands from the page with a code, and ignores snapshot votes while an observer", async () => {
+    const room = four();
+    const replica = room.node('A').backend;
+    const observer = room.node('E').backend;
+    await expect(replica.command('consensus-propose', 'Bad Name', 1)).rejects.toMatchObject({ code: 'bad-name' });
+    await expect(replica.command('consensus-propose', 'counter', { f: 1n })).rejects.toMatchObject({ code: 'bad-op' });
+    await expect(replica.command('consensus-vote', 'counter', 16, 'x'.repeat(maxAppSnapshotBytes + 1))).rejects.toMatchObject({ code: 'bad-snapshot' });
+    await expect(replica.command('consensus-vote', 'counter', 0, 1)).rejects.toMatchObject({ code: 'bad-snapshot' });
+    await expect(replica.command('consensus-report', 'counter', 'exploded')).rejects.toMatchObject({ code: 'bad-report' });
+    expect(await observer.command('consensus-vote', 'counter', 16, 1)).toBe(false);
+    expect(room.pending).toBe(0);
+    expect(await replica.command('consensus-vote', 'counter', 16, 1)).toBe(true);
+    expect(room.pending).toBe(1);
+    // The room refuses what it cannot order; propose says why.
+    room.commit();
+    const h = createConsensus(room.node('B').backend, 'counter', counter());
+    await expect(proposeAll(room, [[h, 1]]).then((r) => r[0])).resolves.toEqual({ status: 'fulfilled', value: 1 });
+    // With "counter", seven more make the eight a room may have.
+    for (let i = 0; i < 7; i++) expect((await proposeAll(room, [[createConsensus(room.node('C').backend, `m${i}`, counter()), 1]]))[0]?.status).toBe('fulfilled');
+    const ninth = createConsensus(room.node('C').backend, 'ninth', counter());
+    const [result] = await proposeAll(room, [[ninth, 1]]);
+    expect(result).toMatchObject({ status: 'rejected', reason: { code: 'refused', message: /state machines already/ } });
+  });
 });
