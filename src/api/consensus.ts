@@ -14,6 +14,7 @@
 //   });
 //   await counter.propose({ add: 1 });   // → the total after this operation, once committed
 import type { NodeBackend } from './backend.ts';
+import { AbortError, InvalidArgumentError, TabmeshError } from './errors.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { appCheckpointEveryOps, appMachineNamePattern, maxAppSnapshotBytes } from '../core/pbft/app-limits.ts';
 import { maxOpChars } from '../core/pbft/constants.ts';
@@ -32,16 +33,14 @@ import {
 
 export type { StateMachine };
 
-/** Why a consensus call failed: `code` says what to change. */
+/**
+ * Why a consensus call failed, beyond the API's shared errors (InvalidArgumentError for a bad
+ * name, machine, operation or option; AbortError when the signal aborts; RoomClosedError after
+ * room.leave()): `code` says what happened.
+ */
 export type ConsensusErrorCode =
-  /** The machine name is not 1–64 of a-z, 0-9, `-`, `.`, `_`, starting with a letter. */
-  | 'bad-name'
   /** This node already runs a machine of that name (close it first). */
   | 'name-taken'
-  /** The machine lacks apply, snapshot or restore, or its snapshot is not plain JSON within the limit. */
-  | 'bad-machine'
-  /** The operation is not plain JSON, or is larger than 1,024 characters of JSON. */
-  | 'bad-op'
   /** The room refused to order it (too many machines, or the machine waits for a checkpoint). */
   | 'refused'
   /** It did not commit (no quorum in time, the node is shutting down, too many proposals open). */
@@ -50,18 +49,20 @@ export type ConsensusErrorCode =
   | 'apply-threw'
   /** It committed, but this node restored a snapshot past it, so it has no result for it. */
   | 'result-unavailable'
-  /** The signal aborted the wait (the operation may still commit and apply). */
-  | 'aborted'
   /** The handle was closed. */
   | 'closed';
 
-export class ConsensusError extends Error {
-  constructor(
-    readonly code: ConsensusErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConsensusError';
+/** A consensus call failed; `code` (ConsensusErrorCode) says how. */
+export class ConsensusError extends TabmeshError {
+  override name = 'ConsensusError';
+  declare readonly code: ConsensusErrorCode;
+
+  /**
+   * @param code what happened
+   * @param message what went wrong and what to do
+   */
+  constructor(code: ConsensusErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -96,7 +97,7 @@ export interface ConsensusStats {
 }
 
 export interface ProposeOptions {
-  /** Stops waiting (rejects with code 'aborted'); the operation may still commit and be applied. */
+  /** Stops waiting (rejects with an AbortError); the operation may still commit and be applied. */
   signal?: AbortSignal;
 }
 
@@ -126,20 +127,21 @@ const ownSnapshotsKept = 8;
 
 const taken = new WeakMap<NodeBackend, Set<string>>();
 
-type Outcome = { ok: true; result: unknown } | { ok: false; error: ConsensusError };
+type Outcome = { ok: true; result: unknown } | { ok: false; error: TabmeshError };
 
 /**
  * Runs `machine` as the replicated state machine `name` of this node's room. Several machines
- * may run side by side, each with its own name (its own operations). Throws ConsensusError
- * ('bad-name', 'name-taken', 'bad-machine') when the arguments are wrong.
+ * may run side by side, each with its own name (its own operations). Throws an
+ * InvalidArgumentError for a bad name or machine, a ConsensusError 'name-taken' when this node
+ * runs a machine of that name already.
  */
 export function createConsensus<Op, Result, Snapshot>(backend: NodeBackend, name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result> {
   if (typeof name !== 'string' || !appMachineNamePattern.test(name)) {
-    throw new ConsensusError('bad-name', `machine name ${JSON.stringify(String(name)).slice(0, 80)}: use 1–64 of a-z, 0-9, dash, dot and underscore, starting with a letter`);
+    throw new InvalidArgumentError('consensus: name', `${JSON.stringify(String(name)).slice(0, 80)} is not a machine name: use 1–64 of a-z, 0-9, dash, dot and underscore, starting with a letter`);
   }
   for (const method of ['apply', 'snapshot', 'restore'] as const) {
     if (typeof (machine as unknown as Record<string, unknown> | null)?.[method] !== 'function') {
-      throw new ConsensusError('bad-machine', `the state machine needs ${method}(); it has apply(op) → result, snapshot() → JSON and restore(snapshot)`);
+      throw new InvalidArgumentError('consensus: machine', `needs ${method}(): a state machine has apply(op) → result, snapshot() → JSON and restore(snapshot)`);
     }
   }
   const names = taken.get(backend) ?? new Set<string>();
@@ -165,6 +167,8 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   /** Proposals waiting for the operation at an index to be applied, with the genesis that numbered it. */
   private readonly waiting = new Map<number, Array<{ genesis: string | null; settle: (outcome: Outcome) => void }>>();
   private readonly own = new Map<number, string>();
+  /** Every open proposal's settle function, so close() ends them all (also those the node has not answered yet). */
+  private readonly open = new Set<(outcome: Outcome) => void>();
   private readonly divergedAt = new Set<number>();
   private readonly listeners = new Map<string, Set<(payload: never) => void>>();
   private readonly counts = { restores: 0, threw: 0, divergences: 0, votes: 0, malformed: 0 };
@@ -177,7 +181,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   ) {
     // The state before any operation: a node that finds its room started over restores it.
     const initial = this.checkedSnapshot();
-    if (!initial.ok) throw new ConsensusError('bad-machine', `snapshot() of the fresh machine: ${initial.error}`);
+    if (!initial.ok) throw new InvalidArgumentError('consensus: machine', `snapshot() of the fresh machine: ${initial.error}`);
     this.initial = JSON.parse(initial.text) as Snapshot;
     this.unsubscribe = [
       backend.onEvent('consensus-op', (raw) => this.enqueue(() => this.onOp(raw))),
@@ -194,37 +198,40 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   async propose(op: Op, options: ProposeOptions = {}): Promise<Result> {
     if (this.closed) throw new ConsensusError('closed', `the machine ${this.name} was closed`);
     const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConsensusError('bad-op', 'options.signal must be an AbortSignal');
-    if (signal?.aborted) throw new ConsensusError('aborted', 'the signal was already aborted; nothing was proposed');
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('propose: options.signal', 'must be an AbortSignal');
+    if (signal?.aborted) throw new AbortError(signal.reason);
     const problem = checkJson(op, maxOpChars);
     if (problem !== null || op === undefined) {
-      throw new ConsensusError('bad-op', `the operation must be plain JSON within ${maxOpChars} characters: ${problem ?? 'it is undefined'}`);
+      throw new InvalidArgumentError('propose: op', `must be plain JSON within ${maxOpChars} characters (${problem ?? 'it is undefined'})`);
     }
     return new Promise<Result>((resolve, reject) => {
       let done = false;
-      const finish = (outcome: Outcome) => {
+      const finish = (outcome: Outcome | { ok: false; error: TabmeshError }) => {
         if (done) return;
         done = true;
+        this.open.delete(finish);
         signal?.removeEventListener('abort', onAbort);
         if (outcome.ok) resolve(outcome.result as Result);
         else reject(outcome.error);
       };
-      const onAbort = () => finish({ ok: false, error: new ConsensusError('aborted', 'stopped waiting; the operation may still commit and be applied') });
+      // The wait stops; the operation may still commit and be applied.
+      const onAbort = () => finish({ ok: false, error: new AbortError(signal?.reason) });
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.open.add(finish);
       this.backend.command('consensus-propose', this.name, op).then(
         (raw) => {
           const reply = decodeProposeReply(raw);
           if (!reply.ok) return finish({ ok: false, error: new ConsensusError('not-committed', `the node gave an unreadable answer: ${reply.error}`) });
           this.awaitResult(reply.value.index, reply.value.genesis, finish);
         },
-        (error: unknown) => finish({ ok: false, error: toConsensusError(error) }),
+        (error: unknown) => finish({ ok: false, error: toApiError(error) }),
       );
     });
   }
 
   on<E extends keyof ConsensusEvents<Op, Result>>(event: E, listener: (payload: ConsensusEvents<Op, Result>[E]) => void): () => void {
-    if (!['applied', 'restored', 'diverged', 'error'].includes(event)) throw new ConsensusError('bad-op', `no event ${String(event)}: use applied, restored, diverged or error`);
-    if (typeof listener !== 'function') throw new ConsensusError('bad-op', 'the listener must be a function');
+    if (!['applied', 'restored', 'diverged', 'error'].includes(event)) throw new InvalidArgumentError('consensus.on: event', `${String(event)} is none of applied, restored, diverged, error`);
+    if (typeof listener !== 'function') throw new InvalidArgumentError('consensus.on: listener', 'must be a function');
     const set = this.listeners.get(event) ?? new Set();
     set.add(listener as (payload: never) => void);
     this.listeners.set(event, set);
@@ -240,7 +247,9 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
     this.closed = true;
     for (const stop of this.unsubscribe) stop();
     this.queue.length = 0;
-    this.failWaiting(new ConsensusError('closed', `the machine ${this.name} was closed`));
+    const closed: Outcome = { ok: false, error: new ConsensusError('closed', `the machine ${this.name} was closed`) };
+    this.failWaiting(closed.error);
+    for (const finish of [...this.open]) finish(closed);
     this.onClose();
   }
 
@@ -359,7 +368,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   private vote(index: number): void {
     const snapshot = this.checkedSnapshot();
     if (!snapshot.ok) {
-      const error = new ConsensusError('bad-machine', `snapshot() after operation ${index}: ${snapshot.error}`);
+      const error = new InvalidArgumentError('consensus: machine', `snapshot() after operation ${index}: ${snapshot.error}`);
       this.emit('error', { index, error });
       void this.backend.command('consensus-report', this.name, 'bad-snapshot').catch(() => {});
       return;
@@ -413,7 +422,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   }
 
   /** Fails the waiting proposals, all of them or (with `keep`) those not numbered under genesis `keep`. */
-  private failWaiting(error: ConsensusError, keep?: string | null): void {
+  private failWaiting(error: TabmeshError, keep?: string | null): void {
     for (const [index, list] of [...this.waiting]) {
       const stay = list.filter((w) => keep !== undefined && w.genesis === keep);
       if (stay.length > 0) this.waiting.set(index, stay);
@@ -450,11 +459,14 @@ const unavailable = (index: number): Outcome => ({
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
-const knownCodes: ReadonlySet<string> = new Set(['bad-name', 'bad-op', 'refused', 'not-committed', 'closed']);
-
-/** A node command's refusal as a ConsensusError (codes from src/worker/services/pbft-apps.ts). */
-function toConsensusError(error: unknown): ConsensusError {
+/**
+ * A node command's refusal as a typed error (codes from src/worker/services/pbft-apps.ts); the
+ * API's own errors (RoomClosedError after leave) pass as they are.
+ */
+function toApiError(error: unknown): TabmeshError {
+  if (error instanceof TabmeshError) return error;
   const e = asError(error);
   const code = (e as { code?: unknown }).code;
-  return new ConsensusError(typeof code === 'string' && knownCodes.has(code) ? (code as ConsensusErrorCode) : 'not-committed', e.message);
+  if (code === 'bad-op' || code === 'bad-name') return new InvalidArgumentError('propose: op', e.message);
+  return new ConsensusError(code === 'refused' || code === 'closed' ? code : 'not-committed', e.message, { cause: error });
 }

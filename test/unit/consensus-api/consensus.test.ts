@@ -6,6 +6,7 @@
 // and wrong arguments are refused with a code.
 import { describe, expect, test } from 'vitest';
 import { createConsensus, ConsensusError, type Consensus, type StateMachine } from '../../../src/api/consensus.ts';
+import { AbortError, InvalidArgumentError, TabmeshError } from '../../../src/api/errors.ts';
 import { appCheckpointEveryOps, maxAppSnapshotBytes } from '../../../src/core/pbft/app-limits.ts';
 import { asNodeId } from '../../../src/core/types.ts';
 import { commitAll, FakeRoom, settle } from './fake-room.ts';
@@ -116,6 +117,7 @@ describe('an app state machine over the room', () => {
     expect(results[0]).toEqual({ status: 'fulfilled', value: 1 });
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'apply-threw' } });
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConsensusError);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TabmeshError);
     expect(results[2]).toEqual({ status: 'fulfilled', value: 3 });
     await commitAll(room);
     expect(machines.map((m) => m.total)).toEqual([3, 3]);
@@ -204,19 +206,22 @@ describe('an app state machine over the room', () => {
       }
       return 'no error';
     };
-    expect(code(() => createConsensus(backend, 'Has Spaces', counter()))).toBe('bad-name');
-    expect(code(() => createConsensus(backend, 'counter', { apply: () => 1 } as never))).toBe('bad-machine');
-    expect(code(() => createConsensus(backend, 'huge', { apply: () => 1, snapshot: () => 'x'.repeat(maxAppSnapshotBytes + 1), restore: () => {} }))).toBe('bad-machine');
+    expect(code(() => createConsensus(backend, 'Has Spaces', counter()))).toBe('invalid-argument');
+    expect(code(() => createConsensus(backend, 'counter', { apply: () => 1 } as never))).toBe('invalid-argument');
+    expect(code(() => createConsensus(backend, 'huge', { apply: () => 1, snapshot: () => 'x'.repeat(maxAppSnapshotBytes + 1), restore: () => {} }))).toBe('invalid-argument');
+    expect(() => createConsensus(backend, 'Has Spaces', counter())).toThrow(InvalidArgumentError);
     const h = createConsensus(backend, 'counter', counter());
     expect(code(() => createConsensus(backend, 'counter', counter()))).toBe('name-taken');
-    await expect(h.propose({ add: () => 1 } as never)).rejects.toMatchObject({ code: 'bad-op' });
-    await expect(h.propose({ add: 1, pad: 'x'.repeat(2_000) } as never)).rejects.toMatchObject({ code: 'bad-op' });
-    await expect(h.propose({ add: 1 }, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'aborted' });
+    await expect(h.propose({ add: () => 1 } as never)).rejects.toMatchObject({ code: 'invalid-argument', argument: 'propose: op' });
+    await expect(h.propose({ add: 1, pad: 'x'.repeat(2_000) } as never)).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(h.propose({ add: 1 }, { signal: 'soon' } as never)).rejects.toMatchObject({ code: 'invalid-argument', argument: 'propose: options.signal' });
+    await expect(h.propose({ add: 1 }, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
+    expect(() => h.on('nonsense' as never, () => {})).toThrow(InvalidArgumentError);
     // Aborting stops the wait; the operation still commits and applies.
     const controller = new AbortController();
     const waiting = h.propose({ add: 1 }, { signal: controller.signal });
     controller.abort();
-    await expect(waiting).rejects.toMatchObject({ code: 'aborted' });
+    await expect(waiting).rejects.toMatchObject({ code: 'aborted', name: 'AbortError' });
     await commitAll(room);
     expect(h.applied).toBe(1);
     const open = h.propose({ add: 2 }).catch((error: unknown) => error);
