@@ -12,6 +12,7 @@ import { StealService } from './services/steal.ts';
 import type { ComputePoolFactory } from './services/steal-pool.ts';
 import { HealthService } from './services/health.ts';
 import { SettingsService } from './services/settings.ts';
+import { AppChannelService } from './services/app-channel.ts';
 import type { ComputeSnapshot } from './services/steal-snapshot.ts';
 
 export interface DefaultServiceOptions {
@@ -41,5 +42,7 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
     // The coordination score reads the others; settings change them live.
     new HealthService({ gossip, overlay, consensus: () => pbft.consensus(), compute: () => (steal.snapshot().compute as ComputeSnapshot | undefined) ?? null }),
     new SettingsService({ gossip, overlay, pbft }),
+    // The app's channels: messages to any member (gossip's list for 'everyone'), routed when not linked.
+    new AppChannelService({ members: () => gossip.view().members }),
   ];
 }
