@@ -118,4 +118,44 @@ describe('app channels across three tabs in a line', () => {
     expect(linkedPeers(await snapshotOf(a))).toEqual([ids.b]);
     expect((await snapshotOf(c)).channels.counters).toMatchObject({ received: 2, dropped: {} });
   });
+
+  // Last: it leaves A throttled at C for a minute.
+  test("messages failing C's validator never reach its listener; A gets throttled and its sends to C then reject with channel-throttled", async () => {
+    await c.evaluate(() => {
+      const w = window as unknown as { strict: unknown[] };
+      w.strict = [];
+      // A Standard Schema written out by hand (what valibot, zod and arktype provide).
+      const hasText = {
+        '~standard': {
+          version: 1 as const,
+          vendor: 'test',
+          validate: (value: unknown) => (typeof (value as { text?: unknown } | null)?.text === 'string' ? { value: value as { text: string } } : { issues: [{ message: 'text must be a string' }] }),
+        },
+      };
+      window.channels.open('strict', { validate: hasText }).on((message) => w.strict.push(message));
+    });
+    const sendFromA = (message: unknown) =>
+      a.evaluate(
+        ({ message, to }) =>
+          window.channels
+            .open('strict')
+            .send(message as never, { to })
+            .then(
+              () => 'sent',
+              (e: Error & { code?: string }) => e.code ?? e.message,
+            ),
+        { message, to: ids.c },
+      );
+    expect(await sendFromA({ text: 'valid' })).toBe('sent');
+    // Bad messages are taken by C's node (acknowledged), refused by the validator, and counted.
+    for (let i = 0; i < 11; i++) expect(await sendFromA({ text: i })).toBe('sent');
+    const throttled = await waitForSnapshot(c, (s) => s.channels.throttled.some((t) => t.origin === ids.a), 'C throttles A');
+    expect(throttled.channels.counters.invalid).toEqual({ strict: 11 });
+    expect(await c.evaluate(() => (window as unknown as { strict: unknown[] }).strict)).toEqual([{ text: 'valid' }]);
+    expect(await sendFromA({ text: 'valid again' })).toBe('channel-throttled');
+    expect((await snapshotOf(a)).channels.counters.failed.throttled).toBe(1);
+    // B is not disturbed: its messages still reach C.
+    expect(await b.evaluate((to) => window.channels.open('strict').send({ text: 'from B' }, { to }).then(() => 'sent'), ids.c)).toBe('sent');
+    await expect.poll(() => c.evaluate(() => (window as unknown as { strict: unknown[] }).strict)).toEqual([{ text: 'valid' }, { text: 'from B' }]);
+  });
 });

@@ -2,7 +2,7 @@
 // the harness's snapshot helpers, and window.channels: createChannel on this page's node.
 import { createMeshNode } from '../../../src/mesh-node.ts';
 import { installWindowApi } from '../../../src/window-api.ts';
-import { createChannel, type Channel, type ChannelData } from '../../../src/api/channel.ts';
+import { createChannel, type Channel, type ChannelData, type ChannelOptions } from '../../../src/api/channel.ts';
 
 const room = new URLSearchParams(location.search).get('room') ?? 'channels';
 const node = await createMeshNode({ room });
@@ -10,7 +10,7 @@ installWindowApi(node);
 
 /** What the tests drive in the page. */
 export interface ChannelsTestApi {
-  open(name: string): Channel<ChannelData>;
+  open(name: string, options?: ChannelOptions<ChannelData>): Channel<ChannelData>;
 }
 
 declare global {
@@ -19,4 +19,4 @@ declare global {
   }
 }
 
-window.channels = { open: (name) => createChannel(node, name) };
+window.channels = { open: (name, options) => createChannel(node, name, options) };
