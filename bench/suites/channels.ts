@@ -2,7 +2,7 @@
 //
 // App channels in Chromium: the time a 16 MiB binary message takes from send() until the
 // receiving node has acknowledged all of it (send() resolves then), between two linked tabs and
-// to a tab two hops away (A – B – C: A and C keep one link each, so A's chunks to C are routed
+// to a tab two hops away (A – B – C: the ends keep one link each, so A's chunks to C are routed
 // through B). Every run checks the SHA-256 at the receiver. Chunks are paced at
 // sendRateBytesPerS (src/core/channel/limits.ts), so the pace is the expected ceiling: the
 // figure shows how close a real link comes to it and what routing over a hop costs.
@@ -13,6 +13,7 @@ import type { BenchArgs } from '../main.ts';
 import { emitRow, machine, percentile, printTable, type Row } from '../report.ts';
 import { openPage, snapshotOf, startRig, waitFor } from '../browser/launch.ts';
 import { buildChannelsPage } from '../../test/e2e/channels/build.ts';
+import { waitForLine } from '../../test/e2e/channels/line.ts';
 import { chunkBytes, sendRateBytesPerS } from '../../src/core/channel/limits.ts';
 
 const messageBytes = 16 * 1024 * 1024;
@@ -21,8 +22,6 @@ function flag(rest: string[], name: string): string | undefined {
   const i = rest.indexOf(name);
   return i >= 0 ? rest[i + 1] : undefined;
 }
-
-const linked = async (page: Page): Promise<string> => ((await snapshotOf(page))?.links.map((l) => l.peer) ?? []).sort().join();
 
 /** Sends 16 MiB of random bytes from `from` to `to`; resolves with the send's duration (ms, in the sending page) once the receiver's digest matches. */
 async function oneTransfer(from: Page, to: Page, toId: string, run: number): Promise<number> {
@@ -61,11 +60,9 @@ export async function run(args: BenchArgs): Promise<void> {
       await page.evaluate(([min, max]) => window.tabmesh.setLinkBounds(min!, max!), [min, max]);
       return page;
     };
-    const b = await open(0, 2, 2);
-    const a = await open(1, 1, 1);
-    const c = await open(0, 1, 1);
-    const [idA, idB, idC] = await Promise.all([a, b, c].map(async (p) => (await snapshotOf(p))!.id));
-    await waitFor(async () => ((await linked(a)) === idB && (await linked(c)) === idB ? true : undefined), 'the line A – B – C', 60_000);
+    const tabs = [await open(0, 2, 2), await open(1, 1, 1), await open(0, 1, 1)];
+    const { a, b, c, ids } = await waitForLine(tabs, snapshotOf);
+    const [idA, idB, idC] = [ids.a, ids.b, ids.c];
     const rows: Row[] = [];
     for (const [path, to, toId] of [
       ['direct (A→B)', b, idB],

@@ -1,11 +1,11 @@
-// App channels in real Chromium: three tabs in a line (A – B – C: A and C keep one link each, so
-// they are not neighbours), a JSON message and a 16 MiB binary one from A reach C routed through
+// App channels in real Chromium: three tabs in a line (A – B – C: A and C are not neighbours), a JSON message and a 16 MiB binary one from A reach C routed through
 // B, checksums equal, while gossip and consensus keep working during the transfer.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { launchBrowser, linkedPeers, newUser, snapshotOf, waitForSnapshot } from './harness.ts';
 import { buildChannelsPage } from './channels/build.ts';
+import { waitForLine } from './channels/line.ts';
 
 /** Opens the channel test page (test/e2e/channels) in `room` and waits until it joined. */
 async function openChannelsTab(browser: Browser, url: string, room: string): Promise<Page> {
@@ -52,16 +52,15 @@ describe('app channels across three tabs in a line', () => {
     server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: await buildChannelsPage() });
     url = (await server.listen()).url;
     browser = await launchBrowser();
-    // B first; A and C keep one link each (B keeps two), so the only way from A to C is through B.
-    b = await openChannelsTab(browser, url, 'channels');
-    await b.evaluate(() => window.tabmesh.setLinkBounds(2, 2));
-    a = await openChannelsTab(browser, url, 'channels');
-    await a.evaluate(() => window.tabmesh.setLinkBounds(1, 1));
-    c = await openChannelsTab(browser, url, 'channels');
-    await c.evaluate(() => window.tabmesh.setLinkBounds(1, 1));
-    ids = { a: (await snapshotOf(a)).id, b: (await snapshotOf(b)).id, c: (await snapshotOf(c)).id };
-    await waitForSnapshot(a, (s) => linkedPeers(s).join() === ids.b, 'A linked to B only', 60_000);
-    await waitForSnapshot(c, (s) => linkedPeers(s).join() === ids.b && s.topology.nodes.length === 3, 'C linked to B only, and knows the mesh of three', 60_000);
+    // Two tabs keep one link each, one keeps two: a line, whose ends reach each other only
+    // through the middle (waitForLine names the ends a and c, the middle b).
+    const tabs: Page[] = [];
+    for (const [min, max] of [[2, 2], [1, 1], [1, 1]] as const) {
+      const tab = await openChannelsTab(browser, url, 'channels');
+      await tab.evaluate(([min, max]) => window.tabmesh.setLinkBounds(min, max), [min, max] as const);
+      tabs.push(tab);
+    }
+    ({ a, b, c, ids } = await waitForLine(tabs, (tab) => snapshotOf(tab).catch(() => null)));
   });
 
   afterAll(async () => {
