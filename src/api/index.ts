@@ -40,6 +40,7 @@ export {
   type SubmitOptions,
 } from './compute.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
+export { ConsensusError, type Consensus, type ConsensusErrorCode, type ConsensusEvents, type ConsensusStats, type ProposeOptions, type StateMachine } from './consensus.ts';
 export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';
 export { requireCapabilities, supportedBrowsers } from '../mesh-node.ts';
 
