@@ -19,7 +19,7 @@ const forbiddenInCores = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', '.e2e-dist/', 'node_modules/', 'bench/results/', 'coverage/'] },
+  { ignores: ['dist/', 'lib/', '**/dist-esbuild/', '.e2e-dist/', 'node_modules/', 'bench/results/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,
