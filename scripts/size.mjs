@@ -4,8 +4,8 @@
 // Also the share of the simple-peer stack in the page code. Prints JSON lines, then a table.
 // Builds lib/ first when it is missing (scripts/build-lib.mjs).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -15,7 +15,9 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const lib = join(root, 'lib');
 if (!existsSync(join(lib, 'index.js'))) execFileSync(process.execPath, [join(root, 'scripts/build-lib.mjs'), '--no-types'], { stdio: 'inherit' });
 
-const scratch = mkdtempSync(join(tmpdir(), 'tabmesh-size-'));
+// Inside the repository, so the bundler resolves the dependencies from its node_modules.
+mkdirSync(join(root, 'node_modules/.cache'), { recursive: true });
+const scratch = mkdtempSync(join(root, 'node_modules/.cache/tabmesh-size-'));
 const loadBefore = loadavg()[0];
 
 /** Minified bundle of `input` (everything inlined, like an app's build), and its raw and gzip bytes. */
