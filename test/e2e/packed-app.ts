@@ -3,7 +3,7 @@
 // cache), build that app, and serve it with `tabmesh/server` from the tarball in its own Node
 // process. Every step that fails says which step and shows the tool's output.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,17 +38,22 @@ export function repoVersionOf(name: string): string {
 }
 
 /**
- * A fresh app folder: `template`'s files, plus a package.json depending on the tarball and on
- * `devDependencies` (name → version). Installed with npm, preferring npm's cache.
+ * A fresh app folder: `template`'s files, its package.json (if it has one; else a new one) with
+ * `tabmesh` pointing at the tarball and `devDependencies` (name → version) added. Installed with
+ * npm, preferring npm's cache.
  */
-export async function installApp(template: string, tarball: string, devDependencies: Record<string, string>, name = 'tabmesh-packed-app'): Promise<string> {
+export async function installApp(template: string, tarball: string, devDependencies: Record<string, string> = {}, name = 'tabmesh-packed-app'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
-  cpSync(template, dir, { recursive: true, filter: (source) => !/[/\\](node_modules|dist[^/\\]*|package-lock\.json)$/.test(source) });
+  cpSync(template, dir, { recursive: true, filter: (source) => !/[/\\](node_modules|dist[^/\\]*|package-lock\.json|tabmesh\.tgz)$/.test(source) });
+  const manifestPath = join(dir, 'package.json');
+  const manifest = (existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : { name, private: true, type: 'module' }) as Record<string, Record<string, string> | unknown>;
+  manifest['dependencies'] = { ...(manifest['dependencies'] as Record<string, string> | undefined), tabmesh: `file:${tarball}` };
+  manifest['devDependencies'] = { ...(manifest['devDependencies'] as Record<string, string> | undefined), ...devDependencies };
   // node-datachannel: @thaunknown/simple-peer's webrtc-polyfill asks for ^0.32, whose install
   // script downloads or builds libdatachannel from GitHub; 0.33 ships its binaries as npm
   // packages. The repository has the same override (docs/packaging.md, "Known issues").
-  const manifest = { name, private: true, type: 'module', dependencies: { tabmesh: `file:${tarball}` }, devDependencies, overrides: { 'node-datachannel': '^0.33.4' } };
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  manifest['overrides'] = { 'node-datachannel': '^0.33.4' };
+  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   await run('npm install of the packed tarball', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error'], dir);
   return dir;
 }
