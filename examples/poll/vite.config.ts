@@ -12,6 +12,4 @@ export default defineConfig({
       },
     },
   ],
-  // Pre-bundling would move tabmesh away from its worker files; serve it as installed.
-  optimizeDeps: { exclude: ['tabmesh'] },
 });
