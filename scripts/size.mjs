@@ -41,12 +41,19 @@ for (const worker of ['node.worker', 'kernel.worker', 'module-probe.worker']) ro
 // One slice of the page code: the WebRTC wrapper (issue 17, "Bundle").
 rows.push({ part: 'of which', ...(await measure('simple-peer stack', entry('peer.js', `import P from '@thaunknown/simple-peer/lite.js'; globalThis.P = P;`))) });
 
-// The dashboard, for scale, when it has been built (npm run build): its own JavaScript.
+// The dashboard, for scale, when it has been built (npm run build): its page code (the same
+// workers as above are left out), and uPlot, fetched only when a plot is shown.
 const dashboardAssets = join(root, 'dist/assets');
 if (existsSync(dashboardAssets)) {
-  const files = readdirSync(dashboardAssets).filter((f) => f.endsWith('.js'));
-  const code = Buffer.concat(files.map((f) => readFileSync(join(dashboardAssets, f))));
-  rows.push({ part: 'for scale', name: `dashboard dist/assets/*.js (${files.length} files)`, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length });
+  const js = readdirSync(dashboardAssets).filter((f) => f.endsWith('.js') && !f.includes('.worker'));
+  const groups = [
+    ['dashboard page code (dist/, no workers, no uPlot)', js.filter((f) => !/^uPlot/.test(f))],
+    ['dashboard uPlot (fetched with the first plot)', js.filter((f) => /^uPlot/.test(f))],
+  ];
+  for (const [name, files] of groups) {
+    const code = Buffer.concat(files.map((f) => readFileSync(join(dashboardAssets, f))));
+    rows.push({ part: 'for scale', name, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length });
+  }
 }
 rmSync(scratch, { recursive: true, force: true });
 
