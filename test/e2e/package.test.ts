@@ -4,6 +4,11 @@
 // workers as docs/packaging.md says), serve each build with `tabmesh/server` from the tarball in
 // its own Node process, and open tabs in Chromium that join one room and exchange a message.
 // A Node peer from `tabmesh/node` (from the tarball too) joins the same room.
+//
+// Issue 17, "an example app": examples/poll, installed from its own package.json with the same
+// tarball, built with its own `npm run build` (tsc + Vite), served by its own server.mjs
+// (tabmesh/server); three tabs use it as people would: one asks, all three vote, all three show
+// the same tally and the same decision. One file, so the repository is packed once.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,23 +27,32 @@ interface AppState {
   error: string | null;
 }
 
+let work: string;
+let tarball: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'tabmesh-pack-'));
+  tarball = await packRepository(work);
+  browser = await launchBrowser();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
 describe('the packed tarball in a fresh app', () => {
-  let work: string;
   let app: string;
-  let browser: Browser;
   const processes: AppProcess[] = [];
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'tabmesh-pack-'));
-    const tarball = await packRepository(work);
     app = await installApp(template, tarball, { vite: repoVersionOf('vite'), typescript: repoVersionOf('typescript'), esbuild: repoVersionOf('esbuild') });
-    browser = await launchBrowser();
-  }, 420_000);
+  }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
     for (const p of processes) await p.stop();
-    for (const dir of [app, work]) if (dir) rmSync(dir, { recursive: true, force: true });
+    if (app) rmSync(app, { recursive: true, force: true });
   });
 
   test('the package holds its entries, workers, types and licence', () => {
@@ -101,5 +115,63 @@ describe('the packed tarball in a fresh app', () => {
     const tabs = await openJoinedTabs(await newUser(browser), String(server.first['url']), 'esbuild-room', 2);
     await expectEveryoneHears(tabs);
     await server.stop();
+  });
+});
+
+/** Waits until the page's element `testid` has text satisfying `predicate`; the error shows the text. */
+async function waitForText(page: Page, testid: string, predicate: (text: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = (await page.getByTestId(testid).textContent().catch(() => null)) ?? '';
+    if (predicate(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\nlast text of [data-testid=${testid}]: ${JSON.stringify(text)}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** The vote counts a tab shows, in the answers' order. */
+const countsOf = (page: Page): Promise<number[]> => page.getByTestId('count').evaluateAll((spans) => spans.map((s) => Number(s.textContent)));
+
+describe('examples/poll from the packed tarball, in three tabs', () => {
+  const room = 'lunch';
+  let app: string;
+  let server: AppProcess;
+  const tabs: Page[] = [];
+
+  beforeAll(async () => {
+    app = await installApp(join(repoRoot, 'examples/poll'), tarball, {}, 'tabmesh-example-poll');
+    await run('the example’s npm run build', 'npm', ['run', 'build', '--silent'], app);
+    server = await startAppProcess(app, 'server.mjs', ['dist'], 60_000);
+    const user = await newUser(browser);
+    for (let i = 0; i < 3; i++) {
+      const page = await user.newPage();
+      page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+      await page.goto(`${String(server.first['url'])}?room=${room}`);
+      tabs.push(page);
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const tab of tabs) await tab.close();
+    await server?.stop();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  test('the tabs see each other, one asks, all vote, all render the same tally and decision', async () => {
+    for (const tab of tabs) await waitForText(tab, 'status', (t) => t.includes('you and 2 others here'), 'the tab sees the two other tabs');
+
+    await tabs[0]!.getByLabel('Question').fill('Where do we eat?');
+    await tabs[0]!.getByLabel('Answers, one per line').fill('Pizza\nNoodles\nSalad');
+    await tabs[0]!.getByRole('button', { name: 'Ask the room' }).click();
+    for (const tab of tabs) await waitForText(tab, 'question', (t) => t === 'Where do we eat?', 'the question reaches the tab');
+
+    const choices = ['Pizza', 'Noodles', 'Pizza'];
+    for (const [i, tab] of tabs.entries()) await tab.getByRole('button', { name: choices[i], exact: true }).click();
+
+    for (const [i, tab] of tabs.entries()) {
+      await waitForText(tab, 'result', (t) => t === 'The room decided: Pizza', `tab ${i} shows the room's decision`);
+      expect(await countsOf(tab), `tab ${i}'s tally`).toEqual([2, 1, 0]);
+      expect(await tab.getByRole('button', { name: choices[i], exact: true }).getAttribute('aria-pressed'), `tab ${i} shows its own vote`).toBe('true');
+    }
   });
 });
