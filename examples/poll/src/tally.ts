@@ -1,7 +1,7 @@
-// The poll as the room's replicated memory holds it, and the tally every tab computes from it.
-// Pure functions: every tab that holds the same memory renders the same result.
+// The poll and the tally every tab computes from the replicated state: pure functions, so every
+// tab that holds the same state renders the same result.
 
-/** The question being asked, under the memory key `poll`. A new poll gets a new id, so old votes no longer count. */
+/** The question being asked. A new poll gets a new id. */
 export interface Poll {
   id: string;
   question: string;
@@ -9,10 +9,7 @@ export interface Poll {
   by: string;
 }
 
-/** Memory key of `voter`'s vote in poll `pollId`; its value is the index of the chosen answer. */
-export const voteKey = (pollId: string, voter: string): string => `vote/${pollId}/${voter}`;
-
-/** A stored poll, or null when the value is not one (memory holds whatever any node wrote). */
+/** A poll, or null when the value is not one (operations come from any node of the room). */
 export function readPoll(value: unknown): Poll | null {
   if (typeof value !== 'object' || value === null) return null;
   const { id, question, answers, by } = value as Record<string, unknown>;
@@ -30,15 +27,14 @@ export interface Tally {
   decided: string | null;
 }
 
-/** Counts the votes of `poll` among `entries` (key → value); `present` are the nodes now in the room, this one included. */
-export function tally(poll: Poll, entries: ReadonlyMap<string, unknown>, present: readonly string[]): Tally {
+/** Counts `votes` (voter → answer index) of `poll`; `present` are the nodes now in the room, this one included. */
+export function tally(poll: Poll, votes: Readonly<Record<string, number>>, present: readonly string[]): Tally {
   const counts = poll.answers.map(() => 0);
   const voters: string[] = [];
-  const prefix = `vote/${poll.id}/`;
-  for (const [key, value] of entries) {
-    if (!key.startsWith(prefix) || typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= counts.length) continue;
-    counts[value]! += 1;
-    voters.push(key.slice(prefix.length));
+  for (const [voter, answer] of Object.entries(votes)) {
+    if (!Number.isInteger(answer) || answer < 0 || answer >= counts.length) continue;
+    counts[answer]! += 1;
+    voters.push(voter);
   }
   voters.sort();
   const everyoneVoted = present.length > 0 && present.every((id) => voters.includes(id));
