@@ -31,7 +31,7 @@ const forbiddenInRuntime = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', '.e2e-dist/', 'node_modules/', 'bench/results/', 'coverage/'] },
+  { ignores: ['dist/', 'lib/', '**/dist-esbuild/', '.e2e-dist/', 'node_modules/', 'bench/results/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs.recommended,

@@ -6,6 +6,7 @@
 // strike against the sender; only the sender is ever affected. Every handler is guarded: no
 // input from a client can throw out of here.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -182,7 +183,7 @@ interface Conn {
   holdsClusterConnection: boolean;
 }
 
-export function attachSignaling(httpServer: HttpServer, options: SignalingOptions = {}): SignalingHandle {
+export function attachSignaling(httpServer: HttpServer | HttpsServer, options: SignalingOptions = {}): SignalingHandle {
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? (() => {});
   const startedMs = now();

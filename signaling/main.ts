@@ -1,11 +1,13 @@
-// `npm start` (after the build) and `npm run serve`: one process serving the app, signaling
-// and /healthz, over HTTP and HTTPS on one port. Exit codes: 0 after a clean shutdown, 1 when
+// `npm start` (after the build, compiled to lib/server-cli.js) and `npm run serve`: one process
+// serving the app, signaling and /healthz, over HTTP and HTTPS on one port, built on the
+// library entry `tabmesh/server` (index.ts). Exit codes: 0 after a clean shutdown, 1 when
 // the port cannot be opened, 2 for bad usage or a certificate/key/data directory that will not do.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname, networkInterfaces } from 'node:os';
 import { openUrls, parseCliArgs, usage } from './cli.ts';
-import { createTabmeshServer, defaultStaticDir } from './server.ts';
+import { createSignalingServer } from './index.ts';
+import { defaultStaticDir } from './server.ts';
 import { certificateNames, prepareTls, type PreparedTls } from './tls-setup.ts';
 import { TlsFileError } from './tls-files.ts';
 import { certificateLines, iceLines, urlLines } from './startup-lines.ts';
@@ -32,7 +34,7 @@ try {
 }
 // The port is known once listening (--port 0); the LAN URLs for /config.json are filled in then.
 const lanUrls: string[] = [];
-const server = createTabmeshServer({
+const server = createSignalingServer({
   port: command.port,
   host: command.host,
   staticDir,

@@ -27,7 +27,10 @@ export { attachSignaling, type SignalingHandle, type SignalingOptions, type Sign
 export const defaultPort = 8080;
 /** Every interface, so other devices on the LAN can open the app too. */
 export const defaultHost = '0.0.0.0';
-/** The repository's dist/, wherever the process was started from. */
+/**
+ * The repository's dist/, wherever the process was started from. Also right from the compiled
+ * lib/*.js (scripts/build-lib.mjs keeps every output file one level below the package root).
+ */
 export const defaultStaticDir = fileURLToPath(new URL('../dist/', import.meta.url));
 export const healthPath = '/healthz';
 /**
@@ -42,8 +45,8 @@ export interface TabmeshServerOptions extends SignalingOptions {
   port?: number;
   /** Default 0.0.0.0. */
   host?: string;
-  /** The built app. Default: the repository's dist/. */
-  staticDir?: string;
+  /** The built app. Default: the repository's dist/. null: no files, only signaling, /config.json and /healthz. */
+  staticDir?: string | null;
   /** STUN/TURN servers handed to pages at /config.json. Default none. */
   iceServers?: IceServerConfig;
   /** 'relay' makes pages use TURN relays only (tests, or to hide addresses). Default 'all'. */
@@ -111,7 +114,7 @@ export interface TabmeshServer {
 export function createTabmeshServer(options: TabmeshServerOptions = {}): TabmeshServer {
   const port = options.port ?? defaultPort;
   const host = options.host ?? defaultHost;
-  const serveStatic = createStaticHandler(options.staticDir ?? defaultStaticDir);
+  const serveStatic = options.staticDir === null ? noStaticFiles : createStaticHandler(options.staticDir ?? defaultStaticDir);
   const log = options.log ?? (() => {});
   // DNS rebinding: only Hosts this server is known by (host-allowlist.ts); the LAN URLs are known after listening.
   const allowedHosts =
@@ -241,6 +244,12 @@ function clusterFor(url: string, options: TabmeshServerOptions, log: (line: stri
 export function hostForUrl(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A server given `staticDir: null` serves no files: the app is served by someone else. */
+function noStaticFiles(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`Not found. This Tabmesh server serves signaling at ${signalingPath}, ${clientConfigPath} and ${healthPath} only.\n`);
 }
 
 function pathOf(req: IncomingMessage): string {
