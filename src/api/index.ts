@@ -20,6 +20,7 @@ export type { RoomMemory, MemoryEntry, MemoryChangeEvent } from './memory.ts';
 export type { JoinRoomOptions } from './options.ts';
 export type { Unsubscribe } from './events.ts';
 export type { NodeBackend } from './backend.ts';
+export { ChannelError, createChannel, type Channel, type ChannelData, type ChannelErrorCode, type ChannelOptions, type ChannelSendOptions, type ChannelStats, type JsonValue, type StandardSchemaV1 } from './channel.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
 export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';
 export { requireCapabilities, supportedBrowsers } from '../mesh-node.ts';
