@@ -1,5 +1,6 @@
 // App channels in real Chromium: three tabs in a line (A – B – C: A and C are not neighbours), a JSON message and a 16 MiB binary one from A reach C routed through
 // B, checksums equal, while gossip and consensus keep working during the transfer.
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
@@ -40,6 +41,7 @@ async function received(page: Page, name: string, count: number, what: string): 
 }
 
 describe('app channels across three tabs in a line', () => {
+  let staticDir = '';
   let server: TabmeshServer;
   let url: string;
   let browser: Browser;
@@ -49,7 +51,8 @@ describe('app channels across three tabs in a line', () => {
   let ids: { a: string; b: string; c: string };
 
   beforeAll(async () => {
-    server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: await buildChannelsPage() });
+    staticDir = await buildChannelsPage();
+    server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir });
     url = (await server.listen()).url;
     browser = await launchBrowser();
     // Two tabs keep one link each, one keeps two: a line, whose ends reach each other only
@@ -66,6 +69,7 @@ describe('app channels across three tabs in a line', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    if (staticDir) rmSync(staticDir, { recursive: true, force: true });
   });
 
   test('a JSON message reaches a node that is not a neighbour, routed through B', async () => {
