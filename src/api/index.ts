@@ -39,6 +39,7 @@ export {
   type RegisteredKernel,
   type SubmitOptions,
 } from './compute.ts';
+export { ChannelError, createChannel, type Channel, type ChannelData, type ChannelErrorCode, type ChannelOptions, type ChannelSendOptions, type ChannelStats, type JsonValue, type StandardSchemaV1 } from './channel.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
 export { ConsensusError, type Consensus, type ConsensusErrorCode, type ConsensusEvents, type ConsensusStats, type ProposeOptions, type StateMachine } from './consensus.ts';
 export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';

@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import type { NodeBackend } from './backend.ts';
 import type { NodeSnapshot } from '../mesh-node.ts';
-import { InvalidArgumentError, RoomClosedError, TabmeshError } from './errors.ts';
+import { InvalidArgumentError, RoomClosedError } from './errors.ts';
 import { TypedEmitter, type Unsubscribe } from './events.ts';
 import { BackendMemory, type RoomMemory } from './memory.ts';
 import { PeerTracker, membersPayloadSchema } from './peers.ts';
@@ -13,6 +13,7 @@ import { RoomBackend } from './room-backend.ts';
 import { createCompute, type Compute } from './compute.ts';
 import { membersEventName } from '../worker/services/membership-events.ts';
 import { createConsensus, type Consensus, type StateMachine } from './consensus.ts';
+import { createChannel, type Channel, type ChannelData, type ChannelOptions } from './channel.ts';
 
 /** A node id: the base64url Ed25519 public key of a node (43 characters). */
 export type PeerId = string;
@@ -62,6 +63,13 @@ export interface Room {
    * with the result once committed. See src/api/consensus.ts and docs/reference.md.
    */
   consensus<Op, Result, Snapshot>(name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result>;
+  /**
+   * A named channel: JSON values or Uint8Array bytes (up to 16 MiB) to one node or to every live
+   * member, delivered whole, in order per sender, routed to nodes that are not direct links
+   * (src/api/channel.ts; limits in docs/reference.md, Channels). `options.validate`: a Standard
+   * Schema every incoming message must pass.
+   */
+  channel<T extends ChannelData = ChannelData>(name: string, options?: ChannelOptions<T>): Channel<T>;
   /**
    * Leaves the room gracefully: peers are told, links closed, the node stopped. Resolves when
    * done; calling it again returns the same promise. No event is delivered afterwards.
@@ -170,12 +178,15 @@ export class RoomImpl implements Room {
     return this.feature(() => createConsensus(this.featureBackend, name, machine));
   }
 
-  /** App channels (src/api/channel.ts): not wired into the Room yet. */
-  channel(name: string, options?: unknown): never {
-    void name;
-    void options;
-    this.ensureOpen();
-    throw new TabmeshError('not-available', 'room.channel() is not wired in this build yet (src/api/channel.ts)');
+  /**
+   * A named channel of this room (src/api/channel.ts): JSON values or Uint8Array bytes (up to 16
+   * MiB) to one node (`send(data, { to })`) or to every live member, with listeners for what
+   * arrives. `options.validate`: a Standard Schema (valibot, zod, arktype) that every incoming
+   * message must pass. Throws a ChannelError (`channel-bad-name`, `channel-bad-argument`) for bad
+   * arguments, a RoomClosedError after leave(). The channel is closed when the room is left.
+   */
+  channel<T extends ChannelData = ChannelData>(name: string, options?: ChannelOptions<T>): Channel<T> {
+    return this.feature(() => createChannel<T>(this.featureBackend, name, options));
   }
 
   /**
