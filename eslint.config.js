@@ -18,6 +18,18 @@ const forbiddenInCores = [
   { name: 'document', message: 'Cores run without a DOM.' },
 ];
 
+// The runtime and its services take time and timers from RuntimeOptions (src/worker/clock.ts),
+// so the simulator can run the whole node on a virtual clock; src/worker/real-clock.ts is the
+// one edge that touches the host's.
+const forbiddenInRuntime = [
+  { name: 'Date', message: 'Read the injected Clock (clock.now()); only src/worker/real-clock.ts reads Date.' },
+  { name: 'performance', message: 'Read the injected Clock (clock.monotonic()); only src/worker/real-clock.ts reads performance.' },
+  { name: 'setTimeout', message: 'Use the injected Timers (RuntimeOptions.timers, ServiceContext.timers).' },
+  { name: 'clearTimeout', message: 'Use the injected Timers (RuntimeOptions.timers, ServiceContext.timers).' },
+  { name: 'setInterval', message: 'Use the injected Timers and re-arm (RuntimeOptions.timers).' },
+  { name: 'clearInterval', message: 'Use the injected Timers (RuntimeOptions.timers).' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', '.e2e-dist/', 'node_modules/', 'bench/results/', 'coverage/'] },
   js.configs.recommended,
@@ -60,6 +72,14 @@ export default tseslint.config(
       'no-restricted-globals': ['error', ...forbiddenInCores],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use the injected, seeded Rng.' }],
       'no-restricted-syntax': ['error', { selector: 'AwaitExpression', message: 'Cores are synchronous state machines.' }],
+    },
+  },
+  {
+    files: ['src/worker/**/*.ts'],
+    ignores: ['src/worker/real-clock.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...forbiddenInRuntime],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: "Use the service's seeded Rng (ServiceContext.rng)." }],
     },
   },
 );
