@@ -247,6 +247,9 @@ export class NodeRuntime implements LinkHostEvents {
       keptOut: (peer) => this.guard.isKeptOut(peer),
       retryLostLinks: () => !this.linksManagedByService,
     });
+    const seedBytes = this.crypto.randomBytes(4);
+    const rng = createRng(new DataView(seedBytes.buffer, seedBytes.byteOffset, 4).getUint32(0));
+    const signalingRng = rng.fork('signaling');
     this.signaling = new SignalingClient({
       url: this.options.signalingUrl,
       room: this.options.room,
@@ -255,6 +258,7 @@ export class NodeRuntime implements LinkHostEvents {
       ...(roomKey ? { verifier: roomKey.verifier } : {}),
       createSocket,
       timers: this.timers,
+      random: () => signalingRng.next(),
       handlers: {
         status: (status, detail) => {
           const wasJoined = this.signalingStatus === 'joined';
@@ -291,8 +295,6 @@ export class NodeRuntime implements LinkHostEvents {
         },
       },
     });
-    const seedBytes = this.crypto.randomBytes(4);
-    const rng = createRng(new DataView(seedBytes.buffer, seedBytes.byteOffset, 4).getUint32(0));
     for (const service of this.options.services ?? []) {
       await service.start(this.contextFor(service, rng.fork(service.protocol)));
       this.services.push(service);
