@@ -20,4 +20,4 @@ export function compareNodeIds(a: NodeId, b: NodeId): number {
 /** The protocols that share one link; every peer frame names which core it is for. */
 /** 'status' carries no frames: the status-record service only reads the others. */
 /** 'health' and 'settings' carry none either: they read and configure the others. */
-export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'status' | 'health' | 'settings';
+export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'status' | 'health' | 'settings' | 'demo';

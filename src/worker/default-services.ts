@@ -13,6 +13,7 @@ import type { ComputePoolFactory } from './services/steal-pool.ts';
 import { HealthService } from './services/health.ts';
 import { SettingsService } from './services/settings.ts';
 import type { ComputeSnapshot } from './services/steal-snapshot.ts';
+import { DemoService } from './services/demo.ts';
 
 export interface DefaultServiceOptions {
   /**
@@ -41,5 +42,7 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
     // The coordination score reads the others; settings change them live.
     new HealthService({ gossip, overlay, consensus: () => pbft.consensus(), compute: () => (steal.snapshot().compute as ComputeSnapshot | undefined) ?? null }),
     new SettingsService({ gossip, overlay, pbft }),
+    // Traces and fault requests for the consensus demo view (src/ui/demo).
+    new DemoService({ pbft, members: () => gossip.view().members }),
   ];
 }

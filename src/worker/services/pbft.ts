@@ -58,6 +58,7 @@ import { Proposals, proposalTagPrefix, toOp } from './pbft-proposals.ts';
 import { bootstrappingView, consensusView, EventLog, ThroughputWindow, type ConsensusExtras, type ConsensusView } from './pbft-snapshot.ts';
 import { SignatureVerifier } from './pbft-verify.ts';
 import { decodePbftFrame, transmit } from './pbft-wire.ts';
+import { PbftTrace } from '../../core/pbft/trace.ts';
 
 /** How often the service looks at gossip (genesis record, members) and submits membership changes. */
 export const housekeepingIntervalMs: Millis = 250;
@@ -138,6 +139,13 @@ export class PbftService implements Service {
   private readonly throughput = new ThroughputWindow();
   private readonly events = new EventLog();
   private readonly phases = new PhaseBoard();
+  /** The messages this node really sent and received, bounded, for the demo view (src/core/pbft/trace.ts). */
+  readonly trace = new PbftTrace();
+  /**
+   * A node that only watches (the demo view's tab): it never founds a genesis nor asks to join
+   * the replicas, so it is drawn apart and changes no quorum. Set by the demo service.
+   */
+  observerOnly = false;
 
   constructor(options: PbftServiceOptions) {
     this.gossip = options.gossip;
@@ -177,6 +185,7 @@ export class PbftService implements Service {
     const decoded = decodeMessage(frame.value.m);
     if (!decoded.ok) return this.refuse('malformed message');
     const msg = decoded.value;
+    this.trace.received(this.ctx.self, from, msg, this.ctx.now());
     const verification = this.verifier.verifyAll(signaturesToVerify(msg));
     const queued = driver.input(async () => {
       const outcome = await verification;
@@ -346,6 +355,7 @@ export class PbftService implements Service {
       },
       send: (to, msg) => {
         const frame = { g: followId, m: msg };
+        this.trace.sent(ctx.self, to, msg, ctx.now());
         for (const peer of to) this.traffic[transmit(ctx, peer, frame)]++;
       },
       committed: (effect) => this.onCommitted(effect),
@@ -455,7 +465,7 @@ export class PbftService implements Service {
         epoch: view.epoch,
         replicas: view.replicas,
         maxReplicas: this.params.maxReplicas ?? defaultPbftParams.maxReplicas,
-        active: !this.stopping,
+        active: !this.stopping && !this.observerOnly,
       });
       for (const op of ops) this.submitMember(op);
     }
@@ -571,7 +581,7 @@ export class PbftService implements Service {
       const action = decideGenesis({ following: this.follow?.genesis ?? null, inMemory, now: this.ctx.now(), startedAt: this.startedAt });
       switch (action.kind) {
         case 'found':
-          await this.found();
+          if (!this.observerOnly) await this.found();
           break;
         case 'adopt':
           await this.adopt(action.record);
