@@ -158,9 +158,9 @@ describe('the consensus demo view', () => {
     await demo.setViewportSize({ width: 1920, height: 1080 });
     await demo.keyboard.press('p');
     await demo.waitForSelector('[data-testid="demo-view"][data-presenter="true"]');
-    const join = await demo.getAttribute('[data-testid="demo-join-link"]', 'href');
-    expect(join).toContain(`controller=${demoId}`);
-    expect(join).toContain(`room=${room}`);
+    const joinHref = await demo.getAttribute('[data-testid="demo-join-link"]', 'href');
+    expect(joinHref).toContain(`controller=${demoId}`);
+    expect(joinHref).toContain(`room=${room}`);
     const tolerated = await demo.textContent('[data-testid="demo-tolerated"]');
     // Four replicas (f = 1), whatever the links allow: the room tolerates one failure.
     expect(tolerated?.trim()).toBe('1');
