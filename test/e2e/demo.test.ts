@@ -47,7 +47,7 @@ describe('the consensus demo view', () => {
   let browser: Browser;
   let demo: Page;
   let demoId: string;
-  let tabs: Page[] = [];
+  const tabs: Page[] = [];
   let ids: string[] = [];
 
   beforeAll(async () => {
@@ -126,6 +126,7 @@ describe('the consensus demo view', () => {
     await demo.click('[data-testid="fault-menu"] [data-fault="byzantine"][data-mode="silent"]');
     await demo.waitForSelector('[data-testid="fault-outcome"]:has-text("accepted")', { timeout: 20_000 });
     await demo.keyboard.press('Escape');
+    await demo.waitForSelector('[data-testid="fault-menu"]', { state: 'detached' });
     await waitForSnapshot(tabs[primaryIndex]!, (s) => s.consensus.byzantine === 'silent', 'the primary tab carried out the click');
     // A request the silent primary ignores: the backups time out and change view.
     const other = tabs[(primaryIndex + 1) % tabs.length]!;
@@ -150,7 +151,20 @@ describe('the consensus demo view', () => {
     await demo.click('[data-testid="fault-menu"] [data-fault="restore"]');
     await demo.waitForSelector('[data-testid="fault-outcome"]:has-text("accepted")', { timeout: 20_000 });
     await demo.keyboard.press('Escape');
+    await demo.waitForSelector('[data-testid="fault-menu"]', { state: 'detached' });
     await waitForSnapshot(tabs[primaryIndex]!, (s) => s.consensus.byzantine === null, 'the old primary is honest again');
+  });
+
+  test('the tour steps with the arrow keys, and its first step proposes from the demo screen', async () => {
+    await demo.keyboard.press('ArrowRight');
+    await demo.waitForSelector('[data-testid="demo-tour"][data-step="silent-primary"]');
+    await demo.keyboard.press('ArrowLeft');
+    await demo.waitForSelector('[data-testid="demo-tour"][data-step="normal"]');
+    await demo.keyboard.press('r');
+    // The demo screen is a client too: its request is drawn leaving the middle of the ring.
+    const request = await until(demo, 'a request from the demo screen drawn', async () => (await logOf(demo)).find((e) => e.kind === 'request' && e.from === demoId), 90_000);
+    expect(ids).toContain(request.to);
+    expect((await snapshotOf(demo)).consensus.replicas).not.toContain(demoId);
   });
 
   test('presenter mode: big counters, the QR join link, and screenshots at 1920×1080 and on a phone', async () => {
@@ -173,6 +187,9 @@ describe('the consensus demo view', () => {
       // A request in flight makes the picture worth a thousand words.
       const seq = await tabs[1]!.evaluate((text) => window.tabmesh.propose(text), `for the ${name} screenshot`);
       await demo.waitForSelector(`g.msg[data-seq="${seq}"][data-kind="prepare"]`, { timeout: 60_000 });
+      // No hover or focus ring on a node in the picture.
+      await demo.mouse.move(0, size.height - 1);
+      await demo.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
       const path = join(screenshotsDir, name);
       await demo.screenshot({ path });
       expect(statSync(path).size).toBeGreaterThan(10_000);

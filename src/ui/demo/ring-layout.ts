@@ -20,10 +20,21 @@ export function nodeRadius(count: number): number {
   return Math.max(28, Math.min(80, gap * 0.36));
 }
 
-/** A point `t` of the way from a to b, shifted sideways by `side` so A→B and B→A do not overlap. */
-export function along(a: Placed, b: Placed, t: number, side: number): Placed {
+/** How far a message's path bows out sideways, as a share of the distance it covers. */
+export const pathBow = 0.14;
+
+/**
+ * A point `t` of the way from a to b on a gentle arc bowed to the right of the direction of
+ * travel, so A→B and B→A take different paths and nothing crosses the ring's centre (where the
+ * demo screen itself is drawn) on the way between two opposite nodes.
+ */
+export function along(a: Placed, b: Placed, t: number): Placed {
   const dx = b.x - a.x;
   const dy = b.y - a.y;
   const len = Math.hypot(dx, dy) || 1;
-  return { x: a.x + dx * t + (-dy / len) * side, y: a.y + dy * t + (dx / len) * side };
+  // A quadratic Bézier through the midpoint's sideways control point.
+  const cx = (a.x + b.x) / 2 + (-dy / len) * len * pathBow * 2;
+  const cy = (a.y + b.y) / 2 + (dx / len) * len * pathBow * 2;
+  const u = 1 - t;
+  return { x: u * u * a.x + 2 * u * t * cx + t * t * b.x, y: u * u * a.y + 2 * u * t * cy + t * t * b.y };
 }
