@@ -43,6 +43,6 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
     new HealthService({ gossip, overlay, consensus: () => pbft.consensus(), compute: () => (steal.snapshot().compute as ComputeSnapshot | undefined) ?? null }),
     new SettingsService({ gossip, overlay, pbft }),
     // Traces and fault requests for the consensus demo view (src/ui/demo).
-    new DemoService({ pbft, members: () => gossip.view().members }),
+    new DemoService({ pbft, steal, members: () => gossip.view().members }),
   ];
 }

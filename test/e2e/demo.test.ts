@@ -195,4 +195,25 @@ describe('the consensus demo view', () => {
       expect(statSync(path).size).toBeGreaterThan(10_000);
     }
   });
+  test('the tour’s Mandelbrot step: tiles fly to the nodes that computed them, and idle nodes steal tasks', async () => {
+    await demo.setViewportSize({ width: 1920, height: 1080 });
+    for (let i = 0; i < 4; i++) await demo.keyboard.press('ArrowRight');
+    await demo.waitForSelector('[data-testid="demo-tour"][data-step="mandelbrot"]');
+    await demo.keyboard.press('r');
+    await demo.waitForSelector('[data-testid="demo-tiles"]', { timeout: 30_000 });
+    // Results accepted from the other tabs: their tiles fly to them.
+    const computedBy = await until(demo, 'a tile computed by one of the four tabs', async () => {
+      const nodes = await demo.$$eval('[data-kind="tile"]', (els) => els.map((el) => (el as HTMLElement).dataset['node'] ?? ''));
+      const others = nodes.filter((id) => ids.includes(id));
+      return others.length > 0 ? others : undefined;
+    });
+    expect(computedBy.length).toBeGreaterThan(0);
+    // The hand-overs themselves, from the balancers' traces: the demo screen's queue is stolen from.
+    const steals = await until(demo, 'a steal drawn', async () => {
+      const marks = await demo.$$eval('[data-phase="steal"][data-kind="steal-grant"], [data-phase="steal"][data-kind="shed"]', (els) => els.map((el) => `${(el as HTMLElement).dataset['from']}>${(el as HTMLElement).dataset['to']}`));
+      return marks.length > 0 ? marks : undefined;
+    });
+    expect(steals.every((s) => s.split('>')[0] !== s.split('>')[1])).toBe(true);
+    expect(await demo.textContent('[data-testid="demo-steals"]')).toMatch(/\d+ tasks stolen/);
+  });
 });

@@ -69,37 +69,28 @@ export function traceFields(msg: PbftMessage): Pick<TraceRecord, 'kind' | 'view'
   }
 }
 
-export class PbftTrace {
-  private readonly ring: TraceRecord[] = [];
+/**
+ * The bounded ring both traces use (consensus here, work stealing in ../steal/trace.ts): the
+ * newest `capacity` records, each numbered; a reader pages on with a cursor.
+ */
+export class RecordRing<R extends { n: number }> {
+  private readonly ring: R[] = [];
   private written = 0;
 
-  constructor(private readonly capacity: number = traceCapacityRecords) {
+  constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error('trace capacity must be a positive whole number');
   }
 
-  /** A message this node sent to `to` (one record per addressee; to itself: none). */
-  sent(self: NodeId, to: readonly NodeId[], msg: PbftMessage, at: Millis): void {
-    const fields = traceFields(msg);
-    if (!fields) return;
-    for (const peer of to) if (peer !== self) this.push({ ...fields, dir: 'send', from: self, to: peer, at });
-  }
-
-  /** A message that reached this node from `from` (before its signatures were checked). */
-  received(self: NodeId, from: NodeId, msg: PbftMessage, at: Millis): void {
-    const fields = traceFields(msg);
-    if (fields && from !== self) this.push({ ...fields, dir: 'recv', from, to: self, at });
-  }
-
   /** Records after cursor `after` (0: from the oldest kept), at most `limit`. */
-  read(cursor: number, limit: number = maxTraceRecordsPerRead): TraceRead {
+  read(cursor: number, limit: number): { records: R[]; next: number; missed: number; restarted: boolean } {
     const restarted = cursor > this.written;
     const after = restarted ? 0 : Math.max(0, Math.floor(cursor));
     const oldest = this.written - this.ring.length + 1;
     const from = Math.max(after + 1, oldest);
     const missed = Math.max(0, oldest - (after + 1));
     const count = Math.max(0, Math.min(limit, this.written - from + 1));
-    const records: TraceRecord[] = [];
-    for (let n = from; n < from + count; n++) records.push(this.ring[(n - 1) % this.capacity] as TraceRecord);
+    const records: R[] = [];
+    for (let n = from; n < from + count; n++) records.push(this.ring[(n - 1) % this.capacity] as R);
     return { records, next: count > 0 ? from + count - 1 : this.written, missed: after === 0 ? 0 : missed, restarted };
   }
 
@@ -108,10 +99,41 @@ export class PbftTrace {
     return this.written;
   }
 
-  private push(record: Omit<TraceRecord, 'n'>): void {
+  push(record: Omit<R, 'n'>): void {
     this.written++;
-    const full = { n: this.written, ...record };
+    const full = { n: this.written, ...record } as R;
     if (this.ring.length < this.capacity) this.ring.push(full);
     else this.ring[(this.written - 1) % this.capacity] = full;
+  }
+}
+
+export class PbftTrace {
+  private readonly ring: RecordRing<TraceRecord>;
+
+  constructor(capacity: number = traceCapacityRecords) {
+    this.ring = new RecordRing(capacity);
+  }
+
+  /** A message this node sent to `to` (one record per addressee; to itself: none). */
+  sent(self: NodeId, to: readonly NodeId[], msg: PbftMessage, at: Millis): void {
+    const fields = traceFields(msg);
+    if (!fields) return;
+    for (const peer of to) if (peer !== self) this.ring.push({ ...fields, dir: 'send', from: self, to: peer, at });
+  }
+
+  /** A message that reached this node from `from` (before its signatures were checked). */
+  received(self: NodeId, from: NodeId, msg: PbftMessage, at: Millis): void {
+    const fields = traceFields(msg);
+    if (fields && from !== self) this.ring.push({ ...fields, dir: 'recv', from, to: self, at });
+  }
+
+  /** Records after cursor `after` (0: from the oldest kept), at most `limit`. */
+  read(cursor: number, limit: number = maxTraceRecordsPerRead): TraceRead {
+    return this.ring.read(cursor, limit);
+  }
+
+  /** Records written so far (the newest record's n). */
+  get size(): number {
+    return this.ring.size;
   }
 }

@@ -5,7 +5,7 @@
 import { decodeWith } from '../../core/decode.ts';
 import type { TraceRecord } from '../../core/pbft/trace.ts';
 import type { MeshNode, NodeSnapshot } from '../../mesh-node.ts';
-import { demoTraceEventSchema, type DemoNodeState } from '../../worker/services/demo-messages.ts';
+import { demoTraceEventSchema, type DemoNodeState, type DemoTraceEvent } from '../../worker/services/demo-messages.ts';
 import { roomPalette } from '../mesh.svelte.ts';
 import { autoFactor, layOut, recordsOfSeq, recordsOfViewChange, stretch, type ScreenFlight } from './replay.ts';
 
@@ -33,6 +33,22 @@ export interface DemoNode {
   /** What is wrong with it now, in a few words (null: nothing known). */
   fault: string | null;
 }
+
+/** A hand-over of work drawn as it is reported: a grant or shed carries tasks, a result goes home. */
+export interface StealMark {
+  key: string;
+  kind: 'steal-grant' | 'shed' | 'result';
+  from: string;
+  to: string;
+  tasks: number;
+  /** When it was drawn (this page's clock). */
+  at: number;
+}
+
+/** A hand-over of work stays drawn this long (it moves once, sender to receiver). */
+export const stealMarkMs = 1_600;
+/** Hand-overs drawn at once at most (a busy job reports many; the newest are drawn). */
+export const maxStealMarks = 24;
 
 export interface LoggedFlight {
   n: number;
@@ -72,6 +88,11 @@ export class DemoState {
   factorChoice = $state<'auto' | number>('auto');
   showViewChanges = $state(true);
   showCheckpoints = $state(false);
+  /** Draw work stealing's hand-overs (grants, sheds, results) as they are reported. */
+  showSteals = $state(true);
+  steals = $state.raw<StealMark[]>([]);
+  /** Tasks handed over, per kind, since this view opened. */
+  stealCounts = $state.raw<Record<StealMark['kind'], number>>({ 'steal-grant': 0, shed: 0, result: 0 });
   paused = $state(false);
   /** Trace records received, in all (for the status line). */
   recordsSeen = $state(0);
@@ -98,7 +119,11 @@ export class DemoState {
       }),
     );
     this.stops.push(node.onEvent('demo-trace', (payload) => this.arrived(payload)));
-    const timer = setInterval(() => this.pick(), 250);
+    const timer = setInterval(() => {
+      this.pick();
+      const now = this.now();
+      if (this.steals.length > 0 && this.steals.some((m) => now - m.at >= stealMarkMs)) this.steals = this.steals.filter((m) => now - m.at < stealMarkMs);
+    }, 250);
     this.stops.push(() => clearInterval(timer));
   }
 
@@ -191,6 +216,7 @@ export class DemoState {
     const reports = new Map(this.reports);
     reports.set(event.node, { state: event.state, at: this.now() });
     this.reports = reports;
+    if (event.steals.length > 0) this.stealsArrived(event.steals);
     if (event.records.length === 0) return;
     this.recordsSeen += event.records.length;
     const list = this.traces.get(event.node) ?? [];
@@ -205,6 +231,16 @@ export class DemoState {
     if (this.firstSeen.size > 4 * logKept) {
       for (const key of [...this.firstSeen.keys()].slice(0, this.firstSeen.size - 2 * logKept)) this.firstSeen.delete(key);
     }
+  }
+
+  private stealsArrived(records: DemoTraceEvent['steals']): void {
+    const counts = { ...this.stealCounts };
+    for (const r of records) counts[r.kind] += r.tasks;
+    this.stealCounts = counts;
+    if (!this.showSteals) return;
+    const now = this.now();
+    const fresh = records.map((r) => ({ key: `${r.from}|${r.n}`, kind: r.kind, from: r.from, to: r.to, tasks: r.tasks, at: now }));
+    this.steals = [...this.steals, ...fresh].slice(-maxStealMarks);
   }
 
   private sampleKeyOf(r: TraceRecord): string | null {

@@ -12,6 +12,7 @@ import { decodeWith, type Decoded } from '../../core/decode.ts';
 import { nodeIdPattern } from '../../core/ids.ts';
 import { byzantineModes, type ByzantineMode } from '../../core/pbft/index.ts';
 import { maxTraceRecordsPerRead, tracedKinds, type TraceRecord } from '../../core/pbft/trace.ts';
+import { maxStealRecordsPerRead, stealTracedKinds, type StealTraceRecord } from '../../core/steal/trace.ts';
 import type { NodeId } from '../../core/types.ts';
 
 /** What a click on a node can ask of it. */
@@ -43,8 +44,8 @@ export interface DemoNodeState {
 }
 
 export type DemoMessage =
-  | { type: 'trace-ask'; after: number }
-  | { type: 'trace'; records: TraceRecord[]; next: number; missed: number; restarted: boolean; state: DemoNodeState }
+  | { type: 'trace-ask'; after: number; stealsAfter?: number }
+  | { type: 'trace'; records: TraceRecord[]; next: number; missed: number; restarted: boolean; state: DemoNodeState; steals?: StealTraceRecord[]; stealsNext?: number }
   | { type: 'fault'; id: string; at: number; action: FaultAction; mode?: ByzantineMode }
   | { type: 'fault-result'; id: string; ok: boolean; note: string };
 
@@ -67,6 +68,16 @@ const recordSchema = v.strictObject({
   ts: v.optional(whole),
 });
 
+const stealRecordSchema = v.strictObject({
+  n: whole,
+  kind: v.picklist(stealTracedKinds),
+  from: nodeId,
+  to: nodeId,
+  at: v.pipe(v.number(), v.finite()),
+  tasks: v.pipe(whole, v.maxValue(4_096)),
+});
+const steals = v.optional(v.pipe(v.array(stealRecordSchema), v.maxLength(maxStealRecordsPerRead)));
+
 export const demoNodeStateSchema = v.strictObject({
   role: v.picklist(['replica', 'observer', 'bootstrapping']),
   view: whole,
@@ -86,7 +97,7 @@ export const demoNodeStateSchema = v.strictObject({
 const faultId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,40}$/));
 
 const messageSchema = v.variant('type', [
-  v.strictObject({ type: v.literal('trace-ask'), after: whole }),
+  v.strictObject({ type: v.literal('trace-ask'), after: whole, stealsAfter: v.optional(whole) }),
   v.strictObject({
     type: v.literal('trace'),
     records: v.pipe(v.array(recordSchema), v.maxLength(maxTraceRecordsPerRead)),
@@ -94,6 +105,8 @@ const messageSchema = v.variant('type', [
     missed: whole,
     restarted: v.boolean(),
     state: demoNodeStateSchema,
+    steals,
+    stealsNext: v.optional(whole),
   }),
   v.strictObject({
     type: v.literal('fault'),
@@ -116,6 +129,8 @@ export interface DemoTraceEvent {
   missed: number;
   restarted: boolean;
   state: DemoNodeState;
+  /** Work this node handed over since the last answer (grants, sheds, results). */
+  steals: StealTraceRecord[];
   /** The viewer's clock when it arrived. */
   receivedAt: number;
 }
@@ -126,6 +141,7 @@ export const demoTraceEventSchema = v.strictObject({
   missed: whole,
   restarted: v.boolean(),
   state: demoNodeStateSchema,
+  steals: v.pipe(v.array(stealRecordSchema), v.maxLength(maxStealRecordsPerRead)),
   receivedAt: v.pipe(v.number(), v.finite()),
 }) as unknown as v.GenericSchema<unknown, DemoTraceEvent>;
 

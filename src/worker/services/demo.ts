@@ -20,6 +20,7 @@ import { CommandError } from '../command-error.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import { decodeDemoMessage, faultActions, type DemoMessage, type DemoNodeState, type DemoTraceEvent, type FaultAction } from './demo-messages.ts';
 import type { PbftService } from './pbft.ts';
+import type { StealTrace } from '../../core/steal/trace.ts';
 
 /** A viewer asks each live member for its trace this often. */
 export const traceAskIntervalMs: Millis = 400;
@@ -42,6 +43,8 @@ export const controllerStorageKey = 'demo/controller';
 
 export interface DemoServiceDeps {
   pbft: PbftService;
+  /** The work-stealing trace, where this node runs the balancer. */
+  steal?: { trace: StealTrace };
   members: () => readonly MemberView[];
 }
 
@@ -57,7 +60,9 @@ export class DemoService implements Service {
   private controller: NodeId | null = null;
   private observing = false;
   private nextAskAt: Millis = Infinity;
-  private readonly cursors = new Map<NodeId, number>();
+  private readonly cursors = new Map<NodeId, { after: number; stealsAfter: number }>();
+  /** The viewer's own hand-overs (it computes and hands out work like any node). */
+  private ownStealsAfter = 0;
   private readonly answeredAt = new Map<NodeId, Millis>();
   private readonly faultIds = new Set<string>();
   private readonly outstanding = new Map<string, Outstanding>();
@@ -79,7 +84,7 @@ export class DemoService implements Service {
     const msg = decoded.value;
     switch (msg.type) {
       case 'trace-ask':
-        return this.answer(from, msg.after);
+        return this.answer(from, msg.after, msg.stealsAfter);
       case 'trace':
         return this.traceArrived(from, msg);
       case 'fault':
@@ -101,7 +106,15 @@ export class DemoService implements Service {
       .members()
       .filter((m) => m.id !== this.ctx.self && (m.status === 'alive' || m.status === 'suspect'))
       .slice(0, maxMembersAsked);
-    for (const member of live) this.ctx.sendTo(member.id, { type: 'trace-ask', after: this.cursors.get(member.id) ?? 0 } satisfies DemoMessage);
+    for (const member of live) {
+      const cursor = this.cursors.get(member.id) ?? { after: 0, stealsAfter: 0 };
+      this.ctx.sendTo(member.id, { type: 'trace-ask', after: cursor.after, stealsAfter: cursor.stealsAfter } satisfies DemoMessage);
+    }
+    const own = this.deps.steal?.trace.read(this.ownStealsAfter);
+    if (own && own.records.length > 0) {
+      this.ownStealsAfter = own.next;
+      this.ctx.publishEvent?.('demo-trace', { node: this.ctx.self, records: [], missed: 0, restarted: false, state: this.state(), steals: own.records, receivedAt: now } satisfies DemoTraceEvent);
+    }
   }
 
   nextWakeAt(): Millis | undefined {
@@ -183,7 +196,7 @@ export class DemoService implements Service {
     };
   }
 
-  private answer(from: NodeId, after: number): void {
+  private answer(from: NodeId, after: number, stealsAfter: number | undefined): void {
     const now = this.ctx.now();
     const last = this.answeredAt.get(from);
     if (last !== undefined && now - last < traceAnswerMinIntervalMs) return this.ctx.reject('trace asked for too often');
@@ -192,14 +205,24 @@ export class DemoService implements Service {
     if (this.answeredAt.size > maxAskersTracked) this.answeredAt.delete(this.answeredAt.keys().next().value as NodeId);
     const read = this.deps.pbft.trace.read(after, maxTraceRecordsPerRead);
     this.counts.tracesAnswered++;
-    this.ctx.sendTo(from, { type: 'trace', records: read.records, next: read.next, missed: read.missed, restarted: read.restarted, state: this.state() } satisfies DemoMessage);
+    const steals = stealsAfter === undefined ? undefined : this.deps.steal?.trace.read(stealsAfter);
+    this.ctx.sendTo(from, {
+      type: 'trace',
+      records: read.records,
+      next: read.next,
+      missed: read.missed,
+      restarted: read.restarted,
+      state: this.state(),
+      ...(steals ? { steals: steals.records, stealsNext: steals.next } : {}),
+    } satisfies DemoMessage);
   }
 
   private traceArrived(from: NodeId, msg: Extract<DemoMessage, { type: 'trace' }>): void {
     if (!this.observing) return this.ctx.reject('a trace nobody asked for');
     this.counts.tracesReceived++;
-    this.cursors.set(from, msg.next);
-    const event: DemoTraceEvent = { node: from, records: msg.records, missed: msg.missed, restarted: msg.restarted, state: msg.state, receivedAt: this.ctx.now() };
+    this.cursors.set(from, { after: msg.next, stealsAfter: msg.stealsNext ?? this.cursors.get(from)?.stealsAfter ?? 0 });
+    if (this.cursors.size > maxAskersTracked * 4) this.cursors.delete(this.cursors.keys().next().value as NodeId);
+    const event: DemoTraceEvent = { node: from, records: msg.records, missed: msg.missed, restarted: msg.restarted, state: msg.state, steals: msg.steals ?? [], receivedAt: this.ctx.now() };
     this.ctx.publishEvent?.('demo-trace', event);
   }
 

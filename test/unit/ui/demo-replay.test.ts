@@ -5,7 +5,9 @@ import type { TraceRecord } from '../../../src/core/pbft/trace.ts';
 import { autoFactor, layOut, minFlightScreenMs, recordsOfSeq, stretch } from '../../../src/ui/demo/replay.ts';
 
 let n = 0;
-const rec = (dir: 'send' | 'recv', kind: TraceRecord['kind'], from: string, to: string, at: number, extra: Partial<TraceRecord> = {}): TraceRecord => ({
+type Extra = Partial<Omit<TraceRecord, 'client'>> & { client?: string };
+const rec = (dir: 'send' | 'recv', kind: TraceRecord['kind'], from: string, to: string, at: number, extra: Extra = {}): TraceRecord =>
+  ({
   n: ++n,
   dir,
   kind,
@@ -15,10 +17,10 @@ const rec = (dir: 'send' | 'recv', kind: TraceRecord['kind'], from: string, to: 
   view: kind === 'request' ? null : 0,
   seq: kind === 'request' ? null : 5,
   ...extra,
-});
+  }) as TraceRecord;
 
 /** One message, both ends: sent at `sentAt` on the sender's clock, received at `gotAt` on the receiver's. */
-const msg = (kind: TraceRecord['kind'], from: string, to: string, sentAt: number, gotAt: number, extra: Partial<TraceRecord> = {}) => [
+const msg = (kind: TraceRecord['kind'], from: string, to: string, sentAt: number, gotAt: number, extra: Extra = {}) => [
   rec('send', kind, from, to, sentAt, extra),
   rec('recv', kind, from, to, gotAt, extra),
 ];
