@@ -24,7 +24,7 @@ function setup() {
   const pbft = {
     trace,
     observerOnly: false,
-    consensus: () => ({ status: 'replica', view: 0, mode: 'normal', primary: self, replicas: [self], n: 1, f: 0, lastCommitted: 3, viewChanges: 0, byzantine: null, halted: null }),
+    consensus: () => ({ status: 'replica', view: 0, mode: 'normal', primary: self, replicas: [self], n: 1, f: 0, lastCommitted: 3, viewChanges: 0, byzantine: null, halted: null, log: [{ seq: 3, digest: 'abcdef0123456789abcdef' }] }),
   } as unknown as PbftService;
   const ctx = fakeServiceContext(() => now, 1, {
     self,
@@ -49,7 +49,7 @@ describe('DemoService', () => {
     expect(answer.type).toBe('trace');
     if (answer.type !== 'trace') return;
     expect(answer.records.length).toBe(160);
-    expect(answer.state).toMatchObject({ role: 'replica', lastCommitted: 3, controller: null });
+    expect(answer.state).toMatchObject({ role: 'replica', lastCommitted: 3, controller: null, head: { seq: 3, digest: 'abcdef0123456789' } });
     // What it sends decodes on the other side (same schema as on the wire).
     expect(decodeDemoMessage(JSON.parse(JSON.stringify(answer))).ok).toBe(true);
     t.service.receive(t.controller, { type: 'trace-ask', after: answer.next });

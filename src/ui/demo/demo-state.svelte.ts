@@ -186,6 +186,29 @@ export class DemoState {
     return this.nodes.filter((n) => n.role !== 'observer' && n.fault !== null);
   }
 
+  /**
+   * Whether the honest replicas' logs agree: of those whose newest operation has the same
+   * sequence number, all name the same batch. Null before two honest replicas reported one.
+   */
+  get logsAgree(): { agree: boolean; seq: number; replicas: number } | null {
+    const honest = this.nodes.filter((n) => n.role !== 'observer' && n.fault === null && n.state?.head);
+    const bySeq = new Map<number, Set<string>>();
+    const count = new Map<number, number>();
+    for (const n of honest) {
+      const head = n.state!.head!;
+      bySeq.set(head.seq, (bySeq.get(head.seq) ?? new Set()).add(head.digest));
+      count.set(head.seq, (count.get(head.seq) ?? 0) + 1);
+    }
+    let best: { agree: boolean; seq: number; replicas: number } | null = null;
+    for (const [seq, digests] of bySeq) {
+      const replicas = count.get(seq) ?? 0;
+      if (replicas < 2) continue;
+      if (digests.size > 1) return { agree: false, seq, replicas };
+      if (!best || seq > best.seq) best = { agree: true, seq, replicas };
+    }
+    return best;
+  }
+
   /** Highest sequence number committed by any replica that reported. */
   get committed(): number {
     let best = 0;

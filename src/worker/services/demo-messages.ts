@@ -41,6 +41,8 @@ export interface DemoNodeState {
   isolatedForMs: number;
   /** The node that may send this node faults (its controller), if any. */
   controller: NodeId | null;
+  /** The newest operation in its committed log: sequence number and batch digest (first 16 characters). */
+  head: { seq: number; digest: string } | null;
 }
 
 export type DemoMessage =
@@ -92,6 +94,7 @@ export const demoNodeStateSchema = v.strictObject({
   halted: v.nullable(v.pipe(v.string(), v.maxLength(maxNoteChars * 2))),
   isolatedForMs: whole,
   controller: v.nullable(nodeId),
+  head: v.nullable(v.strictObject({ seq: whole, digest: v.pipe(v.string(), v.maxLength(16)) })),
 });
 
 const faultId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,40}$/));

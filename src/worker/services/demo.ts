@@ -179,6 +179,7 @@ export class DemoService implements Service {
   /** What this node reports of itself with every trace. */
   private state(): DemoNodeState {
     const c = this.deps.pbft.consensus();
+    const last = c.log.at(-1);
     return {
       role: c.status,
       view: c.view,
@@ -193,6 +194,7 @@ export class DemoService implements Service {
       halted: c.halted === null ? null : c.halted.slice(0, 400),
       isolatedForMs: Math.max(0, Math.round(this.isolatedUntil - this.ctx.now())),
       controller: this.controller,
+      head: last ? { seq: last.seq, digest: last.digest.slice(0, 16) } : null,
     };
   }
 
