@@ -1,9 +1,10 @@
 // The chaos run's verdicts, as pure functions over what the runner collected: committed logs,
 // acknowledged proposals, finished jobs, the final mesh, heap samples and flood outcomes. Each
 // check says what it looked at and every way it failed; none of them decides anything from time.
+import type { OutOfStepEpisode } from './liveness.ts';
 import { coveredBatches, covers, entryKey, lastSeq, opKey, type LogHistory } from './logs.ts';
 
-export type CheckName = 'consensus' | 'jobs' | 'mesh' | 'memory' | 'flood';
+export type CheckName = 'consensus' | 'jobs' | 'mesh' | 'memory' | 'flood' | 'liveness';
 
 export interface CheckResult {
   name: CheckName;
@@ -117,18 +118,27 @@ export interface JobOutcome {
   /** Primes jobs: the count the mesh returned, and the count computed by the runner. */
   count: number | null;
   expectedCount: number | null;
-  /** Whether the home tab is still open (a closed home's job is reported, not judged). */
+  /** Whether the home tab is still open at the end. */
   homeOpen: boolean;
+  /**
+   * Whether the fields above were read from the home while it was open, when the job ended
+   * there (the home closed later). Such a job is judged like one at an open home; a job whose
+   * home closed before it ended is reported, not judged.
+   */
+  recorded?: boolean;
 }
 
 export function checkJobs(jobs: readonly JobOutcome[]): CheckResult {
   const failures: string[] = [];
   const byStatus: Record<string, number> = {};
   let judged = 0;
+  let closedHomes = 0;
   for (const job of jobs) {
-    const status = job.homeOpen ? job.status : `home closed (${job.status})`;
+    const judgeable = job.homeOpen || job.recorded === true;
+    const status = judgeable ? job.status : `home closed before it ended (${job.status})`;
     byStatus[status] = (byStatus[status] ?? 0) + 1;
-    if (!job.homeOpen) continue;
+    if (!judgeable) continue;
+    if (!job.homeOpen) closedHomes++;
     const name = `job ${job.id.slice(0, 12)} at ${short(job.home)}`;
     if (job.status === 'queued' || job.status === 'running') {
       failures.push(`${name} never finished (${job.done} of ${job.total} tasks) though its home stayed open`);
@@ -166,6 +176,7 @@ export function checkJobs(jobs: readonly JobOutcome[]): CheckResult {
   return result('jobs', `${judged} finished jobs: one accepted result per task, the right answer`, failures, {
     submitted: jobs.length,
     judged,
+    judgedAfterHomeClosed: closedHomes,
     statuses: Object.entries(byStatus)
       .map(([s, n]) => `${s}: ${n}`)
       .join(', '),
@@ -279,5 +290,33 @@ export function checkFlood(outcomes: readonly FloodOutcome[]): CheckResult {
     notStarted: outcomes.length - ran.length,
     refused: ran.reduce((s, o) => s + o.refused, 0),
     cutOffs: ran.filter((o) => o.cutOff).length,
+  });
+}
+
+// ── liveness: no honest replica out of step for long while the faults allow progress ──
+
+/**
+ * Longest an honest replica may be halted, in a view change or in another view than the group
+ * while Byzantine plus missing replicas stay within f. A view change whose timeouts double
+ * (1, 2, 4, … s) or a reloaded tab catching up by state transfer ends well within it; a replica
+ * alone in a view nobody else joins does not (liveness.ts).
+ */
+export const defaultOutOfStepBoundMs = 90_000;
+
+export function checkLiveness(episodes: readonly OutOfStepEpisode[], boundMs: number = defaultOutOfStepBoundMs): CheckResult {
+  const failures: string[] = [];
+  let longest: OutOfStepEpisode | null = null;
+  for (const e of episodes) {
+    const ms = e.toMs - e.fromMs;
+    if (!longest || ms > longest.toMs - longest.fromMs) longest = e;
+    if (ms > boundMs) {
+      failures.push(`replica ${short(e.replica)} was out of step for ${(ms / 1000).toFixed(0)} s (from ${(e.fromMs / 1000).toFixed(0)} s to ${(e.toMs / 1000).toFixed(0)} s of the run; ended: ${e.ended}): ${e.what.slice(0, 240)}`);
+    }
+  }
+  return result('liveness', `every honest replica back in step with the group within ${(boundMs / 1000).toFixed(0)} s while faults ≤ f`, failures, {
+    episodes: episodes.length,
+    longestS: longest ? Math.round((longest.toMs - longest.fromMs) / 100) / 10 : 0,
+    longestWhat: longest ? `${short(longest.replica)}: ${longest.what.slice(0, 120)}` : null,
+    boundS: Math.round(boundMs / 1000),
   });
 }

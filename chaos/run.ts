@@ -5,7 +5,21 @@
 // what the machine's speed changes (how long an action takes) is waited for, never assumed.
 import { countPrimes } from '../src/compute/kernels/primes.ts';
 import { noDeadline } from '../src/compute/kernels/registry.ts';
-import { checkConsensus, checkFlood, checkJobs, checkMemory, checkMesh, type AckedOp, type CheckResult, type FloodOutcome, type HeapSample, type JobOutcome, type TabFinal } from './checks.ts';
+import {
+  checkConsensus,
+  checkFlood,
+  checkJobs,
+  checkLiveness,
+  checkMemory,
+  checkMesh,
+  type AckedOp,
+  type CheckResult,
+  type FloodOutcome,
+  type HeapSample,
+  type JobOutcome,
+  type TabFinal,
+} from './checks.ts';
+import { LivenessTracker } from './liveness.ts';
 import { mergeSample, newHistory, type LogHistory } from './logs.ts';
 import { heapOfTab, probe, type Probe } from './probe.ts';
 import { startChaosRig, type ChaosRig } from './rig.ts';
@@ -130,6 +144,14 @@ class ChaosRun {
   private readonly openProposals = new Set<Promise<void>>();
   private proposalCounter = 0;
   private readonly jobs: Array<{ id: string; home: string; to: number }> = [];
+  /** Jobs that ended while their home was open, as read from it then (judged even if the home closes later). */
+  private readonly endedJobs = new Map<string, JobOutcome>();
+  /** Primes counted by the runner, per range end (the right answers). */
+  private readonly primeCounts = new Map<number, number>();
+  /** The last status each job's home showed (for jobs whose home closed before they ended). */
+  private readonly lastJobStatus = new Map<string, string>();
+  /** Honest replicas out of step with the group, and for how long (liveness.ts). */
+  private readonly liveness = new LivenessTracker();
   private jobErrors = 0;
   private readonly heap: HeapSample[] = [];
   private readonly floods: FloodOutcome[] = [];
@@ -236,6 +258,31 @@ class ChaosRun {
     // Probes of positions whose tab is gone are stale.
     for (const position of [...this.latest.keys()]) if (!this.pool.tab(position)) this.latest.delete(position);
     this.watchLiveness();
+    this.trackReplicas();
+    await this.recordEndedJobs();
+  }
+
+  /** Feeds the liveness tracker: every open tab's consensus state, and whether faults are within f now. */
+  private trackReplicas(): void {
+    const budget = this.faultBudget();
+    const samples = this.probes().map(({ p }) => ({ id: p.id, status: p.status, view: p.view, mode: p.mode, replicas: p.replicas, halted: p.halted, byzantine: p.byzantine }));
+    const openIds = new Set(this.pool.open().map((t) => t.id));
+    this.liveness.observe(this.elapsed(), samples, openIds, budget.byzantine + budget.down <= budget.f);
+  }
+
+  /** Reads a job's outcome from its home as soon as it ends there, so that closing the home later does not leave it unjudged. */
+  private async recordEndedJobs(): Promise<void> {
+    for (const job of this.jobs) {
+      if (this.endedJobs.has(job.id)) continue;
+      const home = this.probes().find(({ p }) => p.id === job.home);
+      const view = home?.p.jobs.find((j) => j.id === job.id && j.mine);
+      if (!home || !view) continue;
+      this.lastJobStatus.set(job.id, view.status);
+      if (view.status === 'queued' || view.status === 'running') continue;
+      const outcome = await this.readOutcome(job, home.tab, view);
+      // The tab may have closed while we read: only what it answered in full counts.
+      if (view.status !== 'done' || outcome.accepted !== null) this.endedJobs.set(job.id, { ...outcome, recorded: true });
+    }
   }
 
   /** Tracks how long commits stood still while proposals waited (a liveness figure, and a note with the state when it is long). */
@@ -567,41 +614,61 @@ class ChaosRun {
     consensus.figures['proposalErrors'] = [...this.proposalErrors].map(([r, n]) => `${n}× ${r}`).join('; ') || null;
     const jobs = checkJobs(await this.jobOutcomes());
     jobs.figures['submitErrors'] = this.jobErrors;
-    return [consensus, jobs, checkMesh(finals), checkMemory(this.heap, this.options.heapBoundBytes ?? defaultHeapBoundBytes), checkFlood(this.floods)];
+    const liveness = checkLiveness(this.liveness.finish(this.elapsed()));
+    return [consensus, jobs, checkMesh(finals), checkMemory(this.heap, this.options.heapBoundBytes ?? defaultHeapBoundBytes), checkFlood(this.floods), liveness];
   }
 
   private async jobOutcomes(): Promise<JobOutcome[]> {
-    const counts = new Map<number, number>();
     const out: JobOutcome[] = [];
     for (const job of this.jobs) {
       const home = this.pool.open().find((t) => t.id === job.home);
       const view = home ? this.latest.get(home.position)?.jobs.find((j) => j.id === job.id && j.mine) : undefined;
-      const outcome: JobOutcome = {
-        id: job.id,
-        home: job.home,
-        status: view?.status ?? 'unknown',
-        done: view?.done ?? 0,
-        total: view?.total ?? 0,
-        redundancy: view?.redundancy ?? 1,
-        shares: view?.shares ?? {},
-        accepted: null,
-        count: null,
-        expectedCount: null,
-        homeOpen: home !== undefined,
-      };
-      // An open home that no longer lists its job lost it (jobs are stored before submitJob resolves).
-      if (home && !view) outcome.status = 'missing at its home';
-      if (home && view?.status === 'done') {
-        outcome.accepted = await home.page.evaluate((id) => window.tabmesh.debug.acceptedTasks(id), job.id).catch(() => null);
-        const result = await home.page.evaluate((id) => window.tabmesh.jobResult(id), job.id).catch(() => null);
-        const count = (result as { count?: unknown } | null)?.count;
-        outcome.count = typeof count === 'number' ? count : null;
-        if (!counts.has(job.to)) counts.set(job.to, countPrimes(0, job.to, noDeadline));
-        outcome.expectedCount = counts.get(job.to) ?? null;
+      if (!home) {
+        // Closed for good: judged on what it showed when the job ended there, if it ended while open.
+        const ended = this.endedJobs.get(job.id);
+        out.push(ended ? { ...ended, homeOpen: false } : { ...this.blankOutcome(job, undefined), status: this.lastJobStatus.get(job.id) ?? 'unknown', homeOpen: false });
+        continue;
       }
+      const outcome = await this.readOutcome(job, home, view);
+      // An open home that no longer lists its job lost it (jobs are stored before submitJob resolves).
+      if (!view) outcome.status = 'missing at its home';
       out.push(outcome);
     }
+    // The right answers, counted here once per range (at the end: counting is CPU the tabs need during the run).
+    for (const [i, outcome] of out.entries()) {
+      const to = (this.jobs[i] as { to: number }).to;
+      if (outcome.status !== 'done') continue;
+      if (!this.primeCounts.has(to)) this.primeCounts.set(to, countPrimes(0, to, noDeadline));
+      outcome.expectedCount = this.primeCounts.get(to) ?? null;
+    }
     return out;
+  }
+
+  private blankOutcome(job: { id: string; home: string }, view: Probe['jobs'][number] | undefined): JobOutcome {
+    return {
+      id: job.id,
+      home: job.home,
+      status: view?.status ?? 'unknown',
+      done: view?.done ?? 0,
+      total: view?.total ?? 0,
+      redundancy: view?.redundancy ?? 1,
+      shares: view?.shares ?? {},
+      accepted: null,
+      count: null,
+      expectedCount: null,
+      homeOpen: true,
+    };
+  }
+
+  /** A job's outcome as its (open) home shows it; for a done job, with its accepted results and count. */
+  private async readOutcome(job: { id: string; home: string; to: number }, home: Tab, view: Probe['jobs'][number] | undefined): Promise<JobOutcome> {
+    const outcome = this.blankOutcome(job, view);
+    if (view?.status !== 'done') return outcome;
+    outcome.accepted = await home.page.evaluate((id) => window.tabmesh.debug.acceptedTasks(id), job.id).catch(() => null);
+    const result = await home.page.evaluate((id) => window.tabmesh.jobResult(id), job.id).catch(() => null);
+    const count = (result as { count?: unknown } | null)?.count;
+    outcome.count = typeof count === 'number' ? count : null;
+    return outcome;
   }
 
   private notFormed(): CheckResult {

@@ -65,7 +65,8 @@ const relayedDataSchema = v.pipe(
   plainObjectSchema,
 );
 
-const roomSchema = v.pipe(
+/** A room name as the server accepts it (also what joinRoom checks). */
+export const roomSchema = v.pipe(
   v.string(),
   v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a room name is 1–64 letters, digits, dots, dashes or underscores'),
 );

@@ -1,7 +1,7 @@
 // The embeddable entry point: createMeshNode() starts a node in this page (a protocol worker,
 // the WebRTC host, a slot of IndexedDB) without any UI. The dashboard is built on it, and
 // another web app can use it the same way.
-import { claimSlot } from './net/slot.ts';
+import { claimSlot, type SlotClaim } from './net/slot.ts';
 import { PeerHost } from './net/peer-host.ts';
 import { decodeWorkerToPage, type MemoryChange, type PageToWorker } from './worker/protocol.ts';
 import { PageMemory } from './page-memory.ts';
@@ -73,9 +73,16 @@ export interface MeshNode {
   readonly error: string | null;
   /** Restarts of the protocol worker so far (also snapshot().recovery). */
   readonly recovery: RecoveryView;
-  /** Leaves gracefully: tells peers and the room, closes every link, stops the worker. */
-  close(): void;
+  /**
+   * Leaves gracefully: the worker says goodbye to its peers and leaves the room, then it is
+   * stopped, every link closed and the slot given back. Resolves when that is done (at most
+   * leaveTimeoutMs); idempotent.
+   */
+  close(): Promise<void>;
 }
+
+/** How long close() waits for the worker's goodbyes before it stops the worker anyway. */
+export const leaveTimeoutMs = 5_000;
 
 export function defaultSignalingUrl(location: Location): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -109,6 +116,7 @@ const startWorker = (): Worker => new Worker(new URL('./worker/node.worker.ts', 
  * and what to do) when the browser lacks something Tabmesh needs — checked before any worker
  * starts, so a browser that cannot run it never gets a worker to restart.
  */
+// eslint-disable-next-line max-lines-per-function -- TEMPORARY while issue 17 moves the dashboard onto the app API; the lead splits it before the session ends
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
   const passwordRefusal = options.password !== undefined ? passwordProblem(options.password) : null;
   if (passwordRefusal) throw new Error(passwordRefusal);
@@ -122,14 +130,15 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   // The worker's script loads while the slot is claimed and /config.json arrives (the init
   // message waits for both); the supervisor takes this worker as its first.
   let firstWorker: EarlyWorker | null = new EarlyWorker(startWorker());
-  let slot: number;
+  let claim: SlotClaim;
   let configured: IceConfig | null;
   try {
-    [slot, configured] = await Promise.all([claimSlot(), configuring]);
+    [claim, configured] = await Promise.all([claimSlot(), configuring]);
   } catch (error) {
     firstWorker.terminate();
     throw error;
   }
+  const slot = claim.slot;
   const iceServers = options.iceServers ?? configured?.iceServers ?? [];
   const iceTransportPolicy = options.iceTransportPolicy ?? configured?.iceTransportPolicy ?? 'all';
   // One init message for every worker this page starts (a restarted one gets the same, whole).
@@ -224,12 +233,21 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     }
   }
   // A frozen or hidden page that runs again: the worker was stopped too, its silence is no hang.
-  addEventListener('resume', () => supervisor.pageResumed());
-  addEventListener('visibilitychange', () => supervisor.pageResumed());
+  const resumed = () => supervisor.pageResumed();
+  addEventListener('resume', resumed);
+  addEventListener('visibilitychange', resumed);
 
-  const close = () => {
+  /** Stops listening to the page's life (a node that left must not keep its page's listeners). */
+  const detach = () => {
+    removeEventListener('resume', resumed);
+    removeEventListener('visibilitychange', resumed);
+    removeEventListener('pagehide', closeNow);
+  };
+  // The page is going away: no time to wait for anything.
+  const closeNow = () => {
     if (closed) return;
     closed = true;
+    detach();
     iceRefresh?.stop();
     supervisor.stop();
     toWorker({ type: 'shutdown' });
@@ -237,7 +255,31 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     // is torn down before it can say goodbye.
     host.destroyAll();
   };
-  addEventListener('pagehide', close);
+  addEventListener('pagehide', closeNow);
+
+  let leaving: Promise<void> | null = null;
+  // The page stays: the worker leaves gracefully and is then stopped, and the slot freed.
+  const close = (): Promise<void> =>
+    (leaving ??= (async () => {
+      if (closed) return;
+      const id = nextCommandId++;
+      const said = new Promise<unknown>((resolve) => {
+        pending.set(id, { resolve, reject: resolve });
+        toWorker({ type: 'command', id, name: 'leave', args: [] });
+      });
+      closed = true;
+      detach();
+      iceRefresh?.stop();
+      supervisor.stop();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([said, new Promise((resolve) => (timer = setTimeout(resolve, leaveTimeoutMs)))]);
+      clearTimeout(timer);
+      host.destroyAll();
+      supervisor.terminate();
+      for (const waiter of pending.values()) waiter.reject(new Error('this node has left its room'));
+      pending.clear();
+      claim.release();
+    })());
 
   return {
     slot,

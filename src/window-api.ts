@@ -8,6 +8,7 @@ import type { MeshSettings } from './worker/services/settings-schema.ts';
 import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
 import { useRoomPassword } from './ui/room-password.ts';
 import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
+import { joinRoom, type JoinRoomOptions, type Room } from './api/index.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
 export interface JobRequest {
@@ -77,6 +78,11 @@ export interface TabmeshApi {
   setRoomPassword(password: string | null): Promise<void>;
   /** Fault injection and deep reads for the chaos run and devtools (flood, acceptedTasks): src/debug-api.ts. */
   debug: TabmeshDebugApi;
+  /**
+   * The library's joinRoom (src/api/index.ts), for devtools and tests: starts another node in
+   * this page, in any room, beside the dashboard's own. Each has its own worker and slot.
+   */
+  joinRoom(options: JoinRoomOptions): Promise<Room>;
 }
 
 declare global {
@@ -121,6 +127,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     settings: () => node.command('settings') as Promise<MeshSettings>,
     setRoomPassword: async (password) => useRoomPassword((node.snapshot() ?? (await api.ready())).room, password),
     debug: debugApi(node),
+    joinRoom,
   };
   window.tabmesh = api;
   // Settings this tab had before a reload come back as soon as the node runs.

@@ -163,6 +163,13 @@ export class WorkerSupervisor {
     this.stopTimer();
   }
 
+  /** Ends the current worker now (after a graceful leave it has said its goodbyes): frees its thread and memory. */
+  terminate(): void {
+    this.stop();
+    this.worker?.terminate();
+    this.worker = null;
+  }
+
   view(): RecoveryView {
     const last = this.restarts.at(-1);
     return {

@@ -20,4 +20,6 @@ export function compareNodeIds(a: NodeId, b: NodeId): number {
 /** The protocols that share one link; every peer frame names which core it is for. */
 /** 'status' carries no frames: the status-record service only reads the others. */
 /** 'health' and 'settings' carry none either: they read and configure the others. */
-export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'status' | 'health' | 'settings' | 'demo';
+/** 'members' carries none: it tells the app who is in the room (services/membership-events.ts). */
+/** 'demo' carries the demo view's trace asks and fault commands (services/demo.ts). */
+export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'status' | 'health' | 'settings' | 'members' | 'demo';

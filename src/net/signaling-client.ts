@@ -8,6 +8,8 @@
 // backoff: a node whose server died is back through another within about a second.
 import type { NodeId } from '../core/types.ts';
 import { signalingUrlList } from './signaling-urls.ts';
+import type { TimerHandle, Timers } from '../worker/clock.ts';
+import { realTimers as hostTimers } from '../worker/real-clock.ts';
 import { decodeServerMessageIn, joinSigningText, type ClientMessage } from '../../signaling/protocol.ts';
 
 export type SignalingStatus = 'connecting' | 'joined' | 'disconnected' | 'refused';
@@ -50,6 +52,10 @@ export interface SignalingOptions {
   verifier?: string;
   createSocket(url: string): SocketLike;
   handlers: SignalingHandlers;
+  /** Where retry timers are set (the runtime's injected Timers); default: the host's. */
+  timers?: Timers;
+  /** A number in [0, 1) for the retry jitter (the runtime's seeded stream); default Math.random. */
+  random?: () => number;
 }
 
 /** First retry delay; doubles on each failure up to the maximum, with ±25 % jitter. */
@@ -61,7 +67,9 @@ const socketOpen = 1;
 
 export class SignalingClient {
   private socket: SocketLike | null = null;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private readonly timers: Timers;
+  private readonly random: () => number;
   private failures = 0;
   private stopped = false;
   private joined = false;
@@ -73,6 +81,8 @@ export class SignalingClient {
   private urlIndex = 0;
 
   constructor(private readonly options: SignalingOptions) {
+    this.timers = options.timers ?? hostTimers;
+    this.random = options.random ?? Math.random;
     this.urls = signalingUrlList(options.url);
     if (this.urls.length === 0) throw new Error('no signaling URL given');
   }
@@ -90,7 +100,7 @@ export class SignalingClient {
   /** Says goodbye to the room (a graceful leave) and stops reconnecting. */
   stop(): void {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.retryTimer) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
     if (this.socket && this.socket.readyState === socketOpen) this.write({ type: 'leave' });
     this.socket?.close(1000, 'leaving');
@@ -124,7 +134,7 @@ export class SignalingClient {
   }
 
   private connect(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.retryTimer) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.joined = false;
     const url = this.currentUrl;
@@ -160,13 +170,13 @@ export class SignalingClient {
       this.options.handlers.status('refused', this.refusalMessage || why);
       return;
     }
-    const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** this.failures) * (0.75 + Math.random() * 0.5);
+    const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** this.failures) * (0.75 + this.random() * 0.5);
     this.failures++;
     // Fail over: the next server of the list (the same one when there is only one).
     this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     const next = this.urls.length > 1 ? ` at ${this.currentUrl}` : '';
     this.options.handlers.status('disconnected', `${why}; retrying${next} in ${(delay / 1000).toFixed(1)} s`);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer = this.timers.setTimeout(() => this.connect(), delay);
   }
 
   private async onFrame(data: unknown): Promise<void> {

@@ -8,6 +8,7 @@ import type { IceServer } from '../net/transport.ts';
 import { createDefaultServices } from '../worker/default-services.ts';
 import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
+import { realClock, realTimers } from '../worker/real-clock.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
 import { passwordEnvName, type NodeRunOptions, type SignalEndpoints } from './cli.ts';
 import { loadRoomPassword } from './room-password.ts';
@@ -93,6 +94,8 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
       return socket as unknown as SocketLike;
     },
     linkHost: host,
+    clock: realClock,
+    timers: realTimers,
     iceServers,
     services,
     ...(roomPassword ? { password: roomPassword.password } : {}),

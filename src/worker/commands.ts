@@ -22,6 +22,11 @@ const commands: Record<string, Command> = {
     runtime.dropLink(text(peer, 'peer'));
     return true;
   },
+  // A graceful leave the page waits for (room.leave()): last words, goodbyes, then out of the room.
+  leave: async (runtime) => {
+    await runtime.shutdown('left the room');
+    return true;
+  },
   reconnectSignaling: (runtime) => {
     runtime.reconnectSignaling();
     return true;

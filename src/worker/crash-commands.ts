@@ -11,18 +11,17 @@ export const requestedCrashMessage = 'crash requested by tabmesh.debug.crashWork
 
 export const crashCommands: Record<string, Command> = {
   /** Throws an uncaught error in the worker, as a bug in a timer callback would. */
-  crashWorker: () => {
-    setTimeout(() => {
+  crashWorker: (runtime) => {
+    runtime.timers.setTimeout(() => {
       throw new Error(requestedCrashMessage);
     }, 0);
     return true;
   },
   /** Keeps the worker busy for good (an endless loop): it stops answering, as a hung worker does. */
-  hangWorker: () => {
-    setTimeout(() => {
-      const started = performance.now();
-      // Never ends: performance.now() never goes back.
-      while (performance.now() >= started) {
+  hangWorker: (runtime) => {
+    runtime.timers.setTimeout(() => {
+      // Never ends, on purpose.
+      for (;;) {
         // spin
       }
     }, 0);

@@ -12,6 +12,7 @@ import { StealService } from './services/steal.ts';
 import type { ComputePoolFactory } from './services/steal-pool.ts';
 import { HealthService } from './services/health.ts';
 import { SettingsService } from './services/settings.ts';
+import { MembershipEventsService } from './services/membership-events.ts';
 import type { ComputeSnapshot } from './services/steal-snapshot.ts';
 import { DemoService } from './services/demo.ts';
 
@@ -42,7 +43,11 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
     // The coordination score reads the others; settings change them live.
     new HealthService({ gossip, overlay, consensus: () => pbft.consensus(), compute: () => (steal.snapshot().compute as ComputeSnapshot | undefined) ?? null }),
     new SettingsService({ gossip, overlay, pbft }),
-    // Traces and fault requests for the consensus demo view (src/ui/demo).
+    // The app's peer-join / peer-leave come from gossip's member list (src/api/peers.ts). Last,
+    // so the services before it keep the random streams they had (seeded runs replay as before).
+    new MembershipEventsService(gossip),
+    // Traces and fault requests for the consensus demo view (src/ui/demo); after the others for
+    // the same reason.
     new DemoService({ pbft, steal, members: () => gossip.view().members }),
   ];
 }

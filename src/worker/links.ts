@@ -56,7 +56,7 @@ export interface LinkManagerDeps {
    * When an overlay decides the links, it is asked instead, and it dials again if it wants to.
    */
   retryLostLinks(): boolean;
-  /** Wall-clock ms, for when a failure happened (default Date.now). */
+  /** Wall-clock ms, for when a failure happened (default: `now`; the runtime passes its Clock.now). */
   wallClock?: () => number;
 }
 
@@ -315,7 +315,7 @@ export class LinkManager {
 
   private recordFailure(peer: NodeId, reason: string): void {
     const servers = this.deps.iceServers();
-    this.failures.failed(peer, reason, (this.deps.wallClock ?? Date.now)(), iceServersKey(servers), hasTurnServer(servers));
+    this.failures.failed(peer, reason, (this.deps.wallClock ?? this.deps.now)(), iceServersKey(servers), hasTurnServer(servers));
   }
 
   private close(peer: NodeId, reason: string): void {

@@ -10,6 +10,7 @@ import { createDefaultServices } from './default-services.ts';
 import type { LinkHost } from '../net/transport.ts';
 import type { SocketLike } from '../net/signaling-client.ts';
 import { workerCapabilityRefusal } from './capability-check.ts';
+import { realClock, realTimers } from './real-clock.ts';
 
 // Workers have no DOM typings in this project's lib set; this is the slice of the worker
 // global scope we use.
@@ -56,6 +57,8 @@ async function handle(message: PageToWorker): Promise<void> {
         // The browser's WebSocket has the SocketLike shape; only its event types are narrower.
         createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
         linkHost: pageLinkHost,
+        clock: realClock,
+        timers: realTimers,
         iceServers: message.iceServers,
         ...(message.password !== undefined ? { password: message.password } : {}),
         services: createDefaultServices(),

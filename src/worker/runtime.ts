@@ -24,6 +24,7 @@ import { SnapshotPacer } from './snapshot-pacer.ts';
 import { EarlySocket } from './early-socket.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
+import type { Clock, TimerHandle, Timers } from './clock.ts';
 import type { ProtocolTag } from '../core/types.ts';
 
 /** Most direct links kept until the overlay core manages degree (a full mesh below this). */
@@ -66,6 +67,15 @@ export interface RuntimeOptions {
   publishEvent?(name: string, payload: unknown, transfer?: Transferable[]): void;
   /** The protocol services this node runs (gossip, overlay, …), in start order. */
   services?: Service[];
+  /** Where the node reads the time (real-clock.ts in tabs and Node peers; a virtual clock in the simulator). */
+  clock: Clock;
+  /** Where the node sets its timers (real-clock.ts, or the simulator's). */
+  timers: Timers;
+  /**
+   * Signing, verifying and randomness. Default: Ed25519 in WebCrypto and crypto.getRandomValues;
+   * the simulator gives a seeded one (fast fake signatures, or real Ed25519 on demand).
+   */
+  crypto?: RuntimeCrypto;
   /**
    * Where the identity comes from. Default: a non-extractable WebCrypto key pair kept as
    * CryptoKey objects in `storage` (IndexedDB can hold them). A Node peer supplies its own.
@@ -77,6 +87,21 @@ export interface RuntimeOptions {
    */
   password?: string;
 }
+
+/** The runtime's signing, verifying and randomness (RuntimeOptions.crypto). */
+export interface RuntimeCrypto {
+  sign(identity: Identity, text: string): Promise<string>;
+  /** True only for a valid signature by `signer` over `text`; never throws. */
+  verify(signer: string, text: string, signature: string): Promise<boolean>;
+  /** `count` random bytes (link ids, the services' Rng seed). */
+  randomBytes(count: number): Uint8Array;
+}
+
+const webCrypto: RuntimeCrypto = {
+  sign: signText,
+  verify: verifyText,
+  randomBytes: (count) => crypto.getRandomValues(new Uint8Array(count)),
+};
 
 export class NodeRuntime implements LinkHostEvents {
   private links!: LinkManager;
@@ -94,31 +119,31 @@ export class NodeRuntime implements LinkHostEvents {
   private readonly pingHeardAt = new Map<NodeId, number>();
   private pingCounter = 0;
   private messagesReceived = 0;
-  private timers: ReturnType<typeof setInterval>[] = [];
-  private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
+  private upkeepTimer: TimerHandle | null = null;
+  private snapshotTimer: TimerHandle | null = null;
   /** The next keepalive look (keepalive.ts); null while no link is up. */
-  private keepaliveTimer: ReturnType<typeof setTimeout> | null = null;
+  private keepaliveTimer: TimerHandle | null = null;
   private lastSnapshotAt = 0;
   private readonly pacer = new SnapshotPacer();
-  private heldSnapshotTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly startedAt = Date.now();
+  private heldSnapshotTimer: TimerHandle | null = null;
+  private readonly startedAt: number;
   private stopped = false;
   /** Set once init has started every service: snapshots are posted from then on. */
   private running = false;
   /** Wall-clock time of the last upkeep: a long gap since means the node was asleep. */
-  private lastUpkeepAt = Date.now();
+  private lastUpkeepAt: number;
   /** Times this node found it had not run for a while (frozen tab, sleeping machine). */
   private slept: { count: number; lastAt: number | null; lastMs: number } = { count: 0, lastAt: null, lastMs: 0 };
   private services: Service[] = [];
   private readonly serviceByProtocol = new Map<ProtocolTag, Service>();
-  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  private wakeTimer: TimerHandle | null = null;
   private wakeAt = Infinity;
   private lastWordsKey = '';
   private routing: (MeshRouting & Service) | null = null;
   /** An overlay decides the links; without one, the runtime links to every known peer. */
   private linksManagedByService = false;
   /** Per-peer rate, size and garbage limits on incoming frames (peer-guard.ts). */
-  private readonly guard = new PeerGuard(() => performance.now());
+  private readonly guard: PeerGuard;
   /** Private rooms: seals every signal we send and opens every one we get (null: open room). */
   private sealer: SignalSealer | null = null;
   /** The server's final refusal (a wrong password, …), for the snapshot; cleared on a join. */
@@ -129,7 +154,19 @@ export class NodeRuntime implements LinkHostEvents {
   /** Until when (performance.now()) every peer is kept out: isolate(). */
   private isolatedUntil = 0;
 
-  private constructor(private readonly options: RuntimeOptions) {}
+  private readonly clock: Clock;
+  /** The injected timers (RuntimeOptions.timers); public so debug commands can act later. */
+  readonly timers: Timers;
+  private readonly crypto: RuntimeCrypto;
+
+  private constructor(private readonly options: RuntimeOptions) {
+    this.clock = options.clock;
+    this.timers = options.timers;
+    this.crypto = options.crypto ?? webCrypto;
+    this.startedAt = this.clock.now();
+    this.lastUpkeepAt = this.clock.now();
+    this.guard = new PeerGuard(() => this.clock.monotonic());
+  }
 
   static async start(options: RuntimeOptions): Promise<NodeRuntime> {
     const runtime = new NodeRuntime(options);
@@ -169,7 +206,7 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   private async load(createSocket: (url: string) => SocketLike): Promise<void> {
-    const load = this.options.loadIdentity ?? ((storage: Storage) => loadOrCreateIdentity(storage, Date.now()));
+    const load = this.options.loadIdentity ?? ((storage: Storage) => loadOrCreateIdentity(storage, this.clock.now()));
     const { identity, origin } = await load(this.options.storage);
     this.id = identity.id;
     this.identity = identity;
@@ -183,10 +220,11 @@ export class NodeRuntime implements LinkHostEvents {
       self: this.id,
       host: this.options.linkHost,
       iceServers: () => this.options.iceServers,
-      now: () => performance.now(),
-      randomId: () => toBase64Url(crypto.getRandomValues(new Uint8Array(12))),
-      sign: (text) => signText(identity, text),
-      verify: verifyText,
+      now: () => this.clock.monotonic(),
+      wallClock: () => this.clock.now(),
+      randomId: () => toBase64Url(this.crypto.randomBytes(12)),
+      sign: (text) => this.crypto.sign(identity, text),
+      verify: (signer, text, signature) => this.crypto.verify(signer, text, signature),
       // The signaling server when we are in the room; otherwise over the mesh, so links can
       // still be made while the server is down.
       deliverSignal: (to, signal) => {
@@ -215,9 +253,10 @@ export class NodeRuntime implements LinkHostEvents {
       url: this.options.signalingUrl,
       room: this.options.room,
       id: this.id,
-      sign: (text) => signText(identity, text),
+      sign: (text) => this.crypto.sign(identity, text),
       ...(roomKey ? { verifier: roomKey.verifier } : {}),
       createSocket,
+      timers: this.timers,
       handlers: {
         status: (status, detail) => {
           const wasJoined = this.signalingStatus === 'joined';
@@ -236,7 +275,7 @@ export class NodeRuntime implements LinkHostEvents {
           this.changed();
           // The server's word can overtake the leaving node's last frames, which still travel
           // through our page: give them a moment before the link is closed from this side.
-          setTimeout(() => {
+          this.timers.setTimeout(() => {
             if (this.stopped || this.knownPeers.has(peer)) return;
             this.links.unwant(peer, 'left the room');
             this.publish({ type: 'peer-left-room', peer });
@@ -254,7 +293,8 @@ export class NodeRuntime implements LinkHostEvents {
         },
       },
     });
-    const rng = createRng(crypto.getRandomValues(new Uint32Array(1))[0] as number);
+    const seedBytes = this.crypto.randomBytes(4);
+    const rng = createRng(new DataView(seedBytes.buffer, seedBytes.byteOffset, 4).getUint32(0));
     for (const service of this.options.services ?? []) {
       await service.start(this.contextFor(service, rng.fork(service.protocol)));
       this.services.push(service);
@@ -270,7 +310,7 @@ export class NodeRuntime implements LinkHostEvents {
     this.setAside = { atStart, records };
     if (atStart > 0) this.rejected['stored record set aside'] = atStart;
     this.signaling.start();
-    this.timers.push(setInterval(() => this.upkeep(), upkeepIntervalMs));
+    this.scheduleUpkeep();
     this.running = true;
     this.changed();
   }
@@ -333,14 +373,14 @@ export class NodeRuntime implements LinkHostEvents {
     await Promise.all(this.services.map((s) => s.settled?.()));
     for (const peer of this.links.upPeers()) this.sendLink(peer, { type: 'bye', reason });
     await this.options.linkHost.flushed?.(1_000);
-    if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
+    if (lingerMs > 0) await new Promise((resolve) => this.timers.setTimeout(() => resolve(undefined), lingerMs));
     this.signaling.stop();
     this.links.closeAll(reason);
-    this.timers.forEach(clearInterval);
-    this.timers = [];
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
-    if (this.heldSnapshotTimer) clearTimeout(this.heldSnapshotTimer);
+    if (this.upkeepTimer) this.timers.clearTimeout(this.upkeepTimer);
+    this.upkeepTimer = null;
+    if (this.wakeTimer) this.timers.clearTimeout(this.wakeTimer);
+    if (this.keepaliveTimer) this.timers.clearTimeout(this.keepaliveTimer);
+    if (this.heldSnapshotTimer) this.timers.clearTimeout(this.heldSnapshotTimer);
   }
 
   /** Runs a service command by name; unknown names and bad arguments are refused. */
@@ -367,15 +407,16 @@ export class NodeRuntime implements LinkHostEvents {
     return {
       self: this.id,
       room: this.options.room,
-      now: () => Date.now(),
+      now: () => this.clock.now(),
+      timers: this.timers,
       rng,
       storage: this.options.storage,
       send: (peer, message) => this.links.send(peer, encodeFrame(service.protocol, message)),
       linkedPeers: () => this.links.upPeers(),
       wantLink: (peer) => this.links.want(peer),
       unwantLink: (peer, reason) => this.links.unwant(peer, reason),
-      sign: (text) => signText(identity, text),
-      verify: verifyText,
+      sign: (text) => this.crypto.sign(identity, text),
+      verify: (signer, text, signature) => this.crypto.verify(signer, text, signature),
       changed: () => this.changed(),
       ...(this.options.publishMemory ? { publishMemory: this.options.publishMemory } : {}),
       ...(this.options.publishEvent ? { publishEvent: this.options.publishEvent } : {}),
@@ -434,19 +475,19 @@ export class NodeRuntime implements LinkHostEvents {
     let next = Infinity;
     for (const service of this.services) next = Math.min(next, service.nextWakeAt?.() ?? Infinity);
     if (next === this.wakeAt && this.wakeTimer) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.wakeTimer) this.timers.clearTimeout(this.wakeTimer);
     this.wakeTimer = null;
     this.wakeAt = next;
     if (next === Infinity || this.stopped) return;
-    this.wakeTimer = setTimeout(() => {
+    this.wakeTimer = this.timers.setTimeout(() => {
       this.wakeTimer = null;
       this.wakeAt = Infinity;
-      const now = Date.now();
+      const now = this.clock.now();
       this.dispatch((service) => {
         const due = service.nextWakeAt?.();
         if (due !== undefined && due <= now) service.tick?.(now);
       });
-    }, Math.max(0, next - Date.now()));
+    }, Math.max(0, next - this.clock.now()));
   }
 
   // ── link host events ──
@@ -510,8 +551,18 @@ export class NodeRuntime implements LinkHostEvents {
     }
   }
 
+  /** Upkeep runs every upkeepIntervalMs while the node runs (a timer re-armed each time). */
+  private scheduleUpkeep(): void {
+    this.upkeepTimer = this.timers.setTimeout(() => {
+      this.upkeepTimer = null;
+      if (this.stopped) return;
+      this.upkeep();
+      this.scheduleUpkeep();
+    }, upkeepIntervalMs);
+  }
+
   private upkeep(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const late = now - this.lastUpkeepAt - upkeepIntervalMs;
     this.lastUpkeepAt = now;
     if (late > wakeGapMs) this.woke(now, late);
@@ -534,7 +585,7 @@ export class NodeRuntime implements LinkHostEvents {
 
   /** Pings the up links that need it (keepalive.ts), then sleeps until the next one is due. */
   private keepalive(): void {
-    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    if (this.keepaliveTimer) this.timers.clearTimeout(this.keepaliveTimer);
     this.keepaliveTimer = null;
     if (this.stopped) return;
     const up = this.links.list().filter((l) => l.state === 'up');
@@ -545,15 +596,15 @@ export class NodeRuntime implements LinkHostEvents {
         lastPingMs: this.pingSentAt.get(l.peer)?.at ?? -Infinity,
         lastPingHeardMs: this.pingHeardAt.get(l.peer) ?? -Infinity,
       })),
-      performance.now(),
+      this.clock.monotonic(),
     );
     for (const peer of plan.ping) this.ping(peer);
-    if (plan.nextAtMs !== Infinity) this.keepaliveTimer = setTimeout(() => this.keepalive(), Math.max(0, plan.nextAtMs - performance.now()));
+    if (plan.nextAtMs !== Infinity) this.keepaliveTimer = this.timers.setTimeout(() => this.keepalive(), Math.max(0, plan.nextAtMs - this.clock.monotonic()));
   }
 
   private ping(peer: NodeId): void {
     const n = ++this.pingCounter;
-    this.pingSentAt.set(peer, { n, at: performance.now() });
+    this.pingSentAt.set(peer, { n, at: this.clock.monotonic() });
     this.sendLink(peer, { type: 'ping', n });
   }
 
@@ -594,13 +645,13 @@ export class NodeRuntime implements LinkHostEvents {
     }
     switch (message.type) {
       case 'ping':
-        this.pingHeardAt.set(peer, performance.now());
+        this.pingHeardAt.set(peer, this.clock.monotonic());
         this.sendLink(peer, { type: 'pong', n: message.n });
         return;
       case 'pong': {
         const sent = this.pingSentAt.get(peer);
         if (sent && sent.n === message.n) {
-          const rttMs = performance.now() - sent.at;
+          const rttMs = this.clock.monotonic() - sent.at;
           this.links.recordRtt(peer, rttMs);
           this.dispatch((service) => service.linkRtt?.(peer, rttMs));
           this.countersMoved();
@@ -613,7 +664,7 @@ export class NodeRuntime implements LinkHostEvents {
         this.changed();
         return;
       case 'chat':
-        this.messages.push({ seq: ++this.messagesReceived, from: peer, text: message.text, at: Date.now() });
+        this.messages.push({ seq: ++this.messagesReceived, from: peer, text: message.text, at: this.clock.now() });
         if (this.messages.length > messageHistoryLimit) this.messages.shift();
         this.changed();
         return;
@@ -657,10 +708,10 @@ export class NodeRuntime implements LinkHostEvents {
   private changed(): void {
     // Until every service has started, a snapshot would lack their parts (the UI reads them all).
     if (this.snapshotTimer || !this.running) return;
-    const wait = Math.max(0, this.lastSnapshotAt + snapshotMinIntervalMs - performance.now());
-    this.snapshotTimer = setTimeout(() => {
+    const wait = Math.max(0, this.lastSnapshotAt + snapshotMinIntervalMs - this.clock.monotonic());
+    this.snapshotTimer = this.timers.setTimeout(() => {
       this.snapshotTimer = null;
-      this.lastSnapshotAt = performance.now();
+      this.lastSnapshotAt = this.clock.monotonic();
       this.refreshLastWords();
       this.postSnapshot();
     }, wait);
@@ -673,22 +724,22 @@ export class NodeRuntime implements LinkHostEvents {
    */
   private countersMoved(): void {
     if (this.snapshotTimer || this.heldSnapshotTimer || !this.running) return;
-    const wait = Math.max(0, this.pacer.volatileDueAt() - performance.now());
-    this.heldSnapshotTimer = setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), wait);
+    const wait = Math.max(0, this.pacer.volatileDueAt() - this.clock.monotonic());
+    this.heldSnapshotTimer = this.timers.setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), wait);
   }
 
   /** Posts the snapshot if it has news; news only in drifting counters waits until due (snapshot-pacer.ts). */
   private postSnapshot(): void {
     const snapshot = this.snapshot();
-    const pace = this.pacer.decide(snapshot, performance.now());
-    if (this.heldSnapshotTimer) clearTimeout(this.heldSnapshotTimer);
+    const pace = this.pacer.decide(snapshot, this.clock.monotonic());
+    if (this.heldSnapshotTimer) this.timers.clearTimeout(this.heldSnapshotTimer);
     this.heldSnapshotTimer = null;
     if (pace.post) this.options.publishSnapshot(snapshot);
-    else this.heldSnapshotTimer = setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), Math.max(0, pace.dueAt - performance.now()));
+    else this.heldSnapshotTimer = this.timers.setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), Math.max(0, pace.dueAt - this.clock.monotonic()));
   }
 
   snapshot(): BaseSnapshot & Record<string, unknown> {
-    const now = performance.now();
+    const now = this.clock.monotonic();
     const all = this.links.list();
     const fromServices = Object.assign({}, ...this.services.map((s) => s.snapshot?.() ?? {})) as Record<string, unknown>;
     return {

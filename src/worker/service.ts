@@ -6,12 +6,18 @@ import type { Rng } from '../core/rng.ts';
 import type { Millis, NodeId, ProtocolTag } from '../core/types.ts';
 import type { Storage } from '../store/storage.ts';
 import type { MemoryMessage } from './protocol.ts';
+import type { Timers } from './clock.ts';
 
 export interface ServiceContext {
   readonly self: NodeId;
   readonly room: string;
   /** Wall-clock milliseconds (cores that keep hybrid logical clocks need real time). */
   now(): Millis;
+  /**
+   * The node's timers (RuntimeOptions.timers), for the rare service that must wake outside the
+   * runtime's nextWakeAt/tick loop; the real host's or the simulator's virtual ones.
+   */
+  readonly timers: Timers;
   /** A seeded stream of this node's randomness, one fork per service. */
   readonly rng: Rng;
   readonly storage: Storage;

@@ -12,6 +12,7 @@ import { MemoryStorage } from '../../src/store/memory.ts';
 import { createDefaultServices } from '../../src/worker/default-services.ts';
 import { PeerGuard } from '../../src/worker/peer-guard.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../../src/worker/service.ts';
+import { realTimers } from '../../src/worker/real-clock.ts';
 
 /** Frames kept per protocol as mutation seeds. */
 const capturedPerProtocol = 200;
@@ -217,6 +218,7 @@ export class FuzzMesh {
       self: node.id,
       room: 'fuzz',
       now: () => this.now,
+      timers: realTimers,
       rng,
       storage: node.storage,
       send: (peer, message) => this.send(node, peer, service.protocol, message),

@@ -11,6 +11,7 @@ import type { SocketLike } from '../../src/net/signaling-client.ts';
 import { MemoryStorage } from '../../src/store/memory.ts';
 import { NodeRuntime } from '../../src/worker/runtime.ts';
 import type { LoadedIdentity } from '../../src/worker/identity-store.ts';
+import { realClock, realTimers } from '../../src/worker/real-clock.ts';
 
 /** Deadline for the runtime's asynchronous work (crypto promises, microtasks), not a sleep. */
 const deadlineMs = 10_000;
@@ -75,6 +76,8 @@ function startEarly(sockets: FakeSocket[], loadIdentity: () => Promise<LoadedIde
     },
     linkHost: { open: () => {}, signal: () => {}, send: () => {}, close: () => {} },
     iceServers: [],
+    clock: realClock,
+    timers: realTimers,
     services: [],
     loadIdentity,
     publishSnapshot: () => {},

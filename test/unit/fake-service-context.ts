@@ -5,12 +5,14 @@ import { createRng } from '../../src/core/rng.ts';
 import type { Millis, NodeId } from '../../src/core/types.ts';
 import { MemoryStorage } from '../../src/store/memory.ts';
 import type { ServiceContext } from '../../src/worker/service.ts';
+import { realTimers } from '../../src/worker/real-clock.ts';
 
 export function fakeServiceContext(now: () => Millis, seed: number, overrides: Partial<ServiceContext> = {}): ServiceContext {
   return {
     self: 'n-self' as NodeId,
     room: 'r',
     now,
+    timers: realTimers,
     rng: createRng(seed),
     storage: new MemoryStorage(),
     send: () => false,

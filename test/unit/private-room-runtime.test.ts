@@ -13,6 +13,7 @@ import type { LinkHost } from '../../src/net/transport.ts';
 import { MemoryStorage } from '../../src/store/memory.ts';
 import { NodeRuntime } from '../../src/worker/runtime.ts';
 import type { RoutedDelivery, Service } from '../../src/worker/service.ts';
+import { realClock, realTimers } from '../../src/worker/real-clock.ts';
 
 const room = 'vault';
 const password = 'correct horse battery';
@@ -106,6 +107,8 @@ describe('a node in a private room', () => {
       signalingUrl: 'ws://test/signal',
       storage: new MemoryStorage(),
       createSocket: () => socket,
+      clock: realClock,
+      timers: realTimers,
       linkHost: host,
       iceServers: [],
       services: [routing],
@@ -156,6 +159,8 @@ describe('a node in a private room', () => {
       signalingUrl: 'ws://test/signal',
       storage: new MemoryStorage(),
       createSocket: () => socket,
+      clock: realClock,
+      timers: realTimers,
       linkHost: { open: () => {}, signal: () => {}, send: () => {}, close: () => {} },
       iceServers: [],
       services: [],

@@ -16,7 +16,8 @@
 //   replica ── commit {e,v,n,d} ─► replicas         (committed: q commits) → execute in order
 //   replica ── reply {ts, seq, result} ─► client    (client takes f+1 matching)
 //   replica ── checkpoint {e,n,state,config} ─► replicas every K (stable: q matching)
-//   replica ── view-change {e,v', stable, P} + batches ─► replicas
+//   replica ── suspect {e,v'} ─► replicas           (its timer ran out; it still works in v)
+//   replica ── view-change {e,v', stable, P} + batches ─► replicas (once f+1 want v' or later)
 //   new primary ── new-view {e,v', V refs, order} ─► replicas, then pre-prepares for `order`
 //   anyone ── status {e,v,stable,executed,ask} ─► peers; the asked peer answers with
 //             proof (commit certificates) or state (checkpointed state in chunks)
@@ -116,6 +117,18 @@ export interface StableCert {
   proof: Signed<CheckpointBody>[];
 }
 
+/**
+ * "I want view `view`": the request (or new-view) timer of the signer ran out. Unlike a view
+ * change it commits the signer to nothing (it carries no log, and the signer keeps working in
+ * its view), so it can be sent alone; a replica leaves its view only once f+1 replicas want a
+ * later one (view-change.ts), and it relays those f+1 so that every honest replica follows.
+ */
+export interface SuspectBody {
+  type: 'suspect';
+  epoch: number;
+  view: number;
+}
+
 export interface ViewChangeBody {
   type: 'view-change';
   epoch: number;
@@ -210,6 +223,7 @@ export type PbftBody =
   | PrepareBody
   | CommitBody
   | CheckpointBody
+  | SuspectBody
   | ViewChangeBody
   | NewViewBody
   | StatusBody
@@ -304,6 +318,7 @@ const bodySchema = v.variant('type', [
   prepareBody,
   commitBody,
   checkpointBody,
+  v.strictObject({ type: v.literal('suspect'), epoch: viewNumber, view: viewNumber }),
   viewChangeBody,
   newViewBody,
   v.strictObject({
@@ -454,6 +469,8 @@ export function describe(msg: PbftMessage): string {
       return `${b.type} e${b.epoch} v${b.view} n${b.seq} d=${short(b.digest)} ${by}`;
     case 'checkpoint':
       return `checkpoint e${b.epoch} n${b.seq} s=${short(b.stateDigest)} ${by}`;
+    case 'suspect':
+      return `suspect e${b.epoch} →v${b.view} ${by}`;
     case 'view-change':
       return `view-change e${b.epoch} →v${b.view} stable ${b.stable.seq} prepared [${b.prepared.map((p) => p.pp.body.seq).join(',')}] ${by}`;
     case 'new-view':

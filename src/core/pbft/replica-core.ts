@@ -44,6 +44,7 @@ import type {
   SignedRequest,
   StateBody,
   StatusBody,
+  SuspectBody,
   ViewChangeBody,
 } from './messages.ts';
 import { Counters, LatencyRing } from './metrics.ts';
@@ -58,6 +59,7 @@ export type Purpose =
   | { kind: 'prepare' }
   | { kind: 'commit' }
   | { kind: 'checkpoint'; to: NodeId[] }
+  | { kind: 'suspect'; reason: string }
   | { kind: 'view-change'; batches: Batch[] }
   | { kind: 'new-view'; vcs: Array<PbftMessage<ViewChangeBody>>; plan: NewViewPlan }
   | { kind: 'send'; to: NodeId[]; batch?: Batch; chunk?: string }
@@ -146,6 +148,15 @@ export abstract class ReplicaCore {
   protected viewChangeStartedAt: Millis = 0;
   protected stalledReported = false;
 
+  // suspicion: a replica leaves its view only once f+1 want a later one (view-change.ts)
+  /** Each replica's latest suspect message for a view after ours, and when it last arrived. */
+  protected readonly suspects = new Map<NodeId, { msg: PbftMessage<SuspectBody>; at: Millis; reason?: string }>();
+  /** This replica's own standing suspicion: sent again with every retransmission while it lasts. */
+  protected mySuspect: PbftMessage<SuspectBody> | undefined;
+  /** The f+1 messages (suspects, view changes) that took this replica into its view change: relayed so every honest replica follows. */
+  protected viewEvidence: PbftMessage[] = [];
+  protected evidenceRelayedAt: Millis = 0;
+
   // catching up
   protected future: PbftMessage[] = [];
   protected readonly heldProofs = new Map<number, CommitCert>();
@@ -184,6 +195,7 @@ export abstract class ReplicaCore {
     viewChangesStarted: 0,
     /** Request timeouts that did not start a view change because the group was ahead of this node. */
     viewChangesDeferred: 0,
+    suspicions: 0,
     viewChanges: 0,
     stateTransfers: 0,
     stableCheckpoints: 0,
@@ -233,6 +245,8 @@ export abstract class ReplicaCore {
   // ── implemented by the layers above (view-change.ts, state-transfer.ts, replica.ts) ───────
 
   protected abstract restore(entries: Iterable<readonly [string, unknown]>): void;
+  protected abstract ownSuspectSigned(signed: Signed<SuspectBody>, reason: string): void;
+  protected abstract onSuspect(msg: PbftMessage<SuspectBody>): void;
   protected abstract ownViewChangeSigned(signed: Signed<ViewChangeBody>, batches: Batch[]): void;
   protected abstract ownNewViewSigned(signed: Signed<NewViewBody>, vcs: Array<PbftMessage<ViewChangeBody>>, plan: NewViewPlan): void;
   protected abstract onViewChange(msg: PbftMessage<ViewChangeBody>): void;
@@ -336,8 +350,17 @@ export abstract class ReplicaCore {
 
   protected refreshTimer(): void {
     if (this.mode !== 'normal') return;
-    if (!this.waiting()) this.timerStart = null;
-    else if (this.timerStart === null) this.timerStart = this.now;
+    if (!this.waiting()) {
+      this.timerStart = null;
+      this.withdrawSuspicion(); // nothing waits any more: nothing to suspect the primary of
+    } else if (this.timerStart === null) this.timerStart = this.now;
+  }
+
+  /** This replica no longer suspects the primary of its view (it saw progress, or has nothing waiting). */
+  protected withdrawSuspicion(): void {
+    if (!this.mySuspect) return;
+    this.mySuspect = undefined;
+    this.suspects.delete(this.id);
   }
 
   protected behind(): void {
@@ -448,6 +471,8 @@ export abstract class ReplicaCore {
         return this.ownVoteSigned(signed as Signed<CommitBody>);
       case 'checkpoint':
         return this.ownCheckpointSigned(signed as Signed<CheckpointBody>, p.to);
+      case 'suspect':
+        return this.ownSuspectSigned(signed as Signed<SuspectBody>, p.reason);
       case 'view-change':
         return this.ownViewChangeSigned(signed as Signed<ViewChangeBody>, p.batches);
       case 'new-view':
@@ -512,6 +537,8 @@ export abstract class ReplicaCore {
         return this.onVote(msg as PbftMessage<PrepareBody> | PbftMessage<CommitBody>);
       case 'checkpoint':
         return this.onCheckpoint(msg as PbftMessage<CheckpointBody>);
+      case 'suspect':
+        return this.onSuspect(msg as PbftMessage<SuspectBody>);
       case 'view-change':
         return this.onViewChange(msg as PbftMessage<ViewChangeBody>);
       case 'new-view':
@@ -867,6 +894,7 @@ export abstract class ReplicaCore {
       this.backoff = 0;
       this.stalledReported = false;
       this.timerStart = null;
+      this.withdrawSuspicion();
       this.refreshTimer();
     }
     this.tryPropose();
@@ -1025,6 +1053,9 @@ export abstract class ReplicaCore {
     this.backoff = 0;
     this.myVc = undefined;
     this.vcs.clear();
+    this.suspects.clear();
+    this.mySuspect = undefined;
+    this.viewEvidence = [];
     this.acceptedNv = undefined;
     this.pendingNv = undefined;
     this.nvCandidates.clear();

@@ -247,6 +247,7 @@ export class PbftReplica extends StateTransferReplica {
         executedBatches: this.stats.executedBatches,
         viewChangesStarted: this.stats.viewChangesStarted,
         viewChangesDeferred: this.stats.viewChangesDeferred,
+        suspicions: this.stats.suspicions,
         stateTransfers: this.stats.stateTransfers,
         stableCheckpoints: this.stats.stableCheckpoints,
       },
@@ -265,11 +266,15 @@ export class PbftReplica extends StateTransferReplica {
           this.stats.viewChangesDeferred++;
           this.behind();
         } else {
-          this.startViewChange(this.viewNo + 1, `no progress on waiting requests for ${this.timeoutMs()} ms`);
+          // Say so, and keep working in this view until f+1 replicas want a later one (view-change.ts).
+          const why = `no progress on waiting requests for ${this.timeoutMs()} ms`;
+          this.timerStart = now;
+          this.suspect(this.viewNo + 1, why);
         }
       } else if (this.mode === 'view-change' && this.nvDeadline !== null && now >= this.nvDeadline) {
         const why = this.nvFromQuorum ? `no new-view for view ${this.viewNo} in time` : `fewer than ${this.config.q} replicas joined the change to view ${this.viewNo}`;
-        this.startViewChange(this.viewNo + 1, why);
+        this.nvDeadline = now + this.timeoutMs();
+        this.suspect(this.viewNo + 1, why);
       }
     }
     if (now >= this.nextRetransmitAt) {
@@ -305,8 +310,11 @@ export class PbftReplica extends StateTransferReplica {
   protected retransmit(): void {
     if (!this.amReplica()) return;
     const others = this.otherReplicas();
+    // A standing suspicion is said again: receivers count it only while it is fresh.
+    if (this.mySuspect) this.emit(others, this.mySuspect);
     if (this.mode === 'view-change') {
       if (this.myVc) this.emit(others, this.myVc);
+      this.relayEvidence();
       if (this.pendingNv && this.now - this.pendingNv.askedAt >= this.timing.retransmitIntervalMs) {
         const missing = this.pendingNv.msg.body.viewChanges
           .filter((r) => this.vcs.get(r.signer)?.digest !== r.digest && !this.nvCandidates.has(r.digest))
@@ -351,6 +359,10 @@ export class PbftReplica extends StateTransferReplica {
     if (this.mode === 'view-change') {
       if (this.now - this.viewChangeStartedAt < this.timeoutMs()) return null;
       return have < q ? `${where}; ${halted}` : `${where}: waiting for the new primary ${primaryOf(this.config, this.viewNo)} to send new-view`;
+    }
+    if (this.mySuspect) {
+      const wanted = this.mySuspect.body.view;
+      return `${this.pending.size} request(s) not ordered in view ${this.viewNo}: this replica wants view ${wanted}; ${this.suspectingAtLeast(wanted)} of the ${f + 1} replicas needed to change view want it`;
     }
     if (this.timerStart !== null && this.now - this.timerStart > this.timeoutMs()) {
       return `${this.pending.size} request(s) waiting for ${this.now - this.timerStart} ms without being ordered`;

@@ -142,6 +142,11 @@ export interface PbftView {
     viewChangesStarted: number;
     /** Request timeouts that waited instead, because the group was ahead of this node (progress.ts). */
     viewChangesDeferred: number;
+    /**
+     * Timeouts on which this replica said it wants a later view (suspect) instead of leaving
+     * its view at once: it leaves only when f+1 replicas want one (view-change.ts).
+     */
+    suspicions: number;
     stateTransfers: number;
     stableCheckpoints: number;
   };

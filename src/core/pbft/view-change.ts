@@ -2,24 +2,140 @@
 // change; the new primary collects a quorum of view-change messages and sends new-view with the
 // order for the sequence numbers still in doubt; backups check it by recomputing and enter the
 // view. A layer of PbftReplica (see replica.ts and replica-core.ts).
+//
+// One change to the paper's trigger (docs/security.md, "A replica never leaves its view
+// alone"): a timeout does not send view-change at once but `suspect`, which commits the
+// replica to nothing, so it keeps working in its view. It sends view-change for the latest
+// view that f+1 replicas want (suspects and view changes both count; f+1 include an honest
+// one), and relays those f+1 messages, so every honest replica that gets them follows. A
+// replica whose timer alone ran out (a flood delayed what it receives, while the primary
+// serves the others) thus stays in the group's view instead of going alone into a view that
+// never forms: a view change cannot be taken back, and alone it would be out of every quorum
+// for as long as the primary works.
 import type { NodeId } from '../types.ts';
 import { batchesByDigest, checkViewChange, planNewView, sameOrder, type NewViewPlan } from './certificates.ts';
 import { maxViewsAhead } from './constants.ts';
 import { canonicalBytes } from './json.ts';
 import { resetSlotForView } from './log.ts';
-import type { Batch, Digest, FetchViewChangesBody, NewViewBody, PbftMessage, PreparedCert, Signed, StableCert, ViewChangeBody } from './messages.ts';
+import type {
+  Batch,
+  Digest,
+  FetchViewChangesBody,
+  NewViewBody,
+  PbftMessage,
+  PreparedCert,
+  Signed,
+  StableCert,
+  SuspectBody,
+  ViewChangeBody,
+} from './messages.ts';
 import { metaKey, newViewKey, viewChangeKey } from './persistence.ts';
 import { isReplica, primaryOf } from './quorum.ts';
 import { ReplicaCore, maxBackoff, stalledAfterViewChanges, stripAttachments } from './replica-core.ts';
 
+/**
+ * How long a suspect message counts after it last arrived: this many base view-change timeouts,
+ * or the current (doubled) timeout if longer. Its author sends it again with every
+ * retransmission while it still suspects (and a replica that went on the strength of it relays
+ * it), so suspicions that last meet, while lone ones of different moments do not add up. After
+ * view changes that brought nothing, timeouts (and so the replicas' timers) are longer and
+ * further apart: suspicions then count for as long.
+ */
+export const suspicionTtlMultiple = 3;
+
 export abstract class ViewChangeReplica extends ReplicaCore {
+  // ── suspicion: who wants a later view ───────────────────────────────────────────────────
+
+  /** This replica's timer ran out: say that it wants `toView`, and go there once f+1 do. */
+  protected suspect(toView: number, reason: string): void {
+    if (!this.amReplica() || toView <= this.viewNo) return;
+    this.stats.suspicions++;
+    if (this.mySuspect && this.mySuspect.body.view >= toView) {
+      this.suspects.set(this.id, { msg: this.mySuspect, at: this.now, reason });
+      this.emit(this.otherReplicas(), this.mySuspect);
+      this.viewChangeProgress();
+      return;
+    }
+    const body: SuspectBody = { type: 'suspect', epoch: this.config.epoch, view: toView };
+    this.requestSign(body, { kind: 'suspect', reason });
+  }
+
+  protected ownSuspectSigned(signed: Signed<SuspectBody>, reason: string): void {
+    if (signed.body.epoch !== this.config.epoch || signed.body.view <= this.viewNo) return;
+    this.mySuspect = signed;
+    this.suspects.set(this.id, { msg: signed, at: this.now, reason });
+    this.emit(this.otherReplicas(), signed);
+    this.viewChangeProgress();
+  }
+
+  protected onSuspect(msg: PbftMessage<SuspectBody>): void {
+    if (!this.admit(msg, true)) return;
+    const b = msg.body;
+    // The view it wants came, or one after it: nothing to count (a race, not an attack).
+    if (b.view <= this.viewNo) return;
+    if (b.view > this.viewNo + maxViewsAhead) return this.reject('too-far-ahead');
+    const held = this.suspects.get(msg.signer);
+    if (held && held.msg.body.view > b.view) return this.reject('stale');
+    // Our own, relayed back by a replica that went on it, counts again like any other.
+    this.suspects.set(msg.signer, { msg: stripAttachments(msg), at: this.now });
+    this.viewChangeProgress();
+  }
+
+  /**
+   * The latest view that at least f+1 replicas want — by a view change, or by a suspect message
+   * that is still fresh — with those f+1 messages (the evidence relayed to the others).
+   */
+  protected viewWanted(): { view: number; evidence: PbftMessage[]; mine: boolean } | undefined {
+    const ttl = this.suspicionTtl();
+    const wants = new Map<NodeId, { view: number; msg: PbftMessage }>();
+    for (const [signer, vc] of this.vcs) if (vc.msg.body.view > this.viewNo) wants.set(signer, { view: vc.msg.body.view, msg: vc.msg });
+    for (const [signer, s] of this.suspects) {
+      if (s.msg.body.view <= this.viewNo || this.now - s.at > ttl) continue;
+      const had = wants.get(signer);
+      if (!had || s.msg.body.view > had.view) wants.set(signer, { view: s.msg.body.view, msg: s.msg });
+    }
+    const ahead = [...wants.entries()].sort((a, b) => b[1].view - a[1].view);
+    const pick = ahead[this.config.f];
+    if (!pick) return undefined;
+    const chosen = ahead.slice(0, this.config.f + 1);
+    return { view: pick[1].view, evidence: chosen.map(([, w]) => w.msg), mine: chosen.some(([signer]) => signer === this.id) };
+  }
+
+  /** How long a suspect message counts after it last arrived (see suspicionTtlMultiple). */
+  protected suspicionTtl(): number {
+    return Math.max(suspicionTtlMultiple * Math.max(this.timing.viewChangeTimeoutMs, this.timing.retransmitIntervalMs), this.timeoutMs());
+  }
+
+  /** Replicas with a fresh suspect message for `view` or later (this one included). */
+  protected suspectingAtLeast(view: number): number {
+    const ttl = this.suspicionTtl();
+    return [...this.suspects.values()].filter((s) => s.msg.body.view >= view && this.now - s.at <= ttl).length;
+  }
+
+  /**
+   * Sends the evidence that took this replica into its view change to the others again, while
+   * that view has fewer than q view changes here (lost frames, or replicas that were cut off).
+   */
+  protected relayEvidence(): void {
+    if (this.viewEvidence.length === 0 || this.now - this.evidenceRelayedAt < this.timing.viewChangeTimeoutMs) return;
+    const forView = [...this.vcs.values()].filter((v) => v.msg.body.view === this.viewNo).length;
+    if (forView >= this.config.q) return;
+    this.evidenceRelayedAt = this.now;
+    for (const msg of this.viewEvidence) if (msg.signer !== this.id) this.emit(this.otherReplicas(), msg);
+  }
+
   // ── view change ─────────────────────────────────────────────────────────────────────────
 
-  protected startViewChange(toView: number, reason: string): void {
+  protected startViewChange(toView: number, reason: string, evidence: PbftMessage[] = []): void {
     if (!this.amReplica() || toView <= this.viewNo) return;
     const from = this.viewNo;
     this.mode = 'view-change';
     this.viewNo = toView;
+    // Relayed first, signed by their authors: every honest replica that gets them follows.
+    this.viewEvidence = evidence;
+    this.evidenceRelayedAt = this.now;
+    for (const msg of evidence) if (msg.signer !== this.id) this.emit(this.otherReplicas(), msg);
+    if (this.mySuspect && this.mySuspect.body.view <= toView) this.mySuspect = undefined;
     this.nvBacklog = [];
     this.viewOrder = new Map();
     this.viewChangeStartedAt = this.now;
@@ -94,11 +210,14 @@ export abstract class ViewChangeReplica extends ReplicaCore {
   }
 
   protected viewChangeProgress(): void {
-    // The paper's f+1 rule: that many replicas asking for later views include an honest one,
-    // so join the latest view at least f+1 of them ask for.
-    const ahead = [...this.vcs.values()].map((v) => v.msg.body.view).filter((v) => v > this.viewNo).sort((a, b) => b - a);
-    const join = ahead[this.config.f];
-    if (join !== undefined) this.startViewChange(join, `${this.config.f + 1} replicas asked for view ${join} or later`);
+    // The paper's f+1 rule, with suspects counted too: that many replicas asking for later
+    // views include an honest one, so join the latest view at least f+1 of them ask for.
+    const wanted = this.viewWanted();
+    if (wanted) {
+      const own = this.suspects.get(this.id)?.reason;
+      const why = this.config.f === 0 && own ? own : `${this.config.f + 1} replicas want view ${wanted.view} or later${wanted.mine && own ? ` (here: ${own})` : ''}`;
+      this.startViewChange(wanted.view, why, wanted.evidence);
+    }
     if (this.mode !== 'view-change') return;
     const forView = [...this.vcs.values()].filter((v) => v.msg.body.view === this.viewNo);
     if (forView.length >= this.config.q && !this.nvFromQuorum) {
@@ -107,9 +226,9 @@ export abstract class ViewChangeReplica extends ReplicaCore {
       this.nvDeadline = this.now + this.timeoutMs();
     } else if (forView.length >= this.config.f + 1 && this.nvDeadline === null) {
       // Fewer than q may never come (the rest moved on while cut off or faulty). With f + 1
-      // (an honest one among them) the group moves on after a longer wait; the replicas ahead
-      // wait for it, and the f + 1 rule lets those behind catch up. A replica alone never
-      // runs ahead, so faulty ones cannot drag honest ones through views.
+      // (an honest one among them) the group moves on after a longer wait, again through
+      // suspect messages and the f + 1 rule, so faulty ones cannot drag honest ones through
+      // views and no honest replica goes on alone.
       this.nvDeadline = this.viewChangeStartedAt + 2 * this.timeoutMs();
     }
     if (this.isPrimary() && this.myVc && this.sentNvForView !== this.viewNo && forView.length >= this.config.q) {
@@ -209,6 +328,9 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     this.nvDeadline = null;
     this.acceptedNv = { msg: nv, vcs };
     this.myVc = undefined;
+    this.viewEvidence = [];
+    for (const [signer, s] of [...this.suspects]) if (s.msg.body.view <= b.view) this.suspects.delete(signer);
+    if (this.mySuspect && this.mySuspect.body.view <= b.view) this.mySuspect = undefined;
     for (const [signer, v] of [...this.vcs]) if (v.msg.body.view <= b.view) this.vcs.delete(signer);
     this.stats.viewChanges++;
     // Durable before anything of the new view leaves (the primary's new-view itself included).

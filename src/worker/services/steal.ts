@@ -16,6 +16,7 @@ import type { JsonValue } from '../../core/steal/json.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectQueue, type Durable } from '../effect-queue.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
+import type { TimerHandle } from '../clock.ts';
 import { setAside } from '../../store/set-aside.ts';
 import { defaultComputePool, type ComputePoolFactory, type ComputePoolLike } from './steal-pool.ts';
 import { AcceptedResults, maxTilesPerCall, type TilesPage } from './steal-results.ts';
@@ -57,7 +58,7 @@ export class StealService implements Service {
   /** The wake-up time the runtime last read from nextWakeAt(). */
   private runtimeWakeAt: Millis | undefined;
   /** Own timer for wake-ups that steps outside a runtime call move earlier (see wakeSoonerIfNeeded). */
-  private ownWake: ReturnType<typeof setTimeout> | null = null;
+  private ownWake: TimerHandle | null = null;
   private stopped = false;
 
   constructor(private readonly options: StealServiceOptions = {}) {
@@ -139,7 +140,7 @@ export class StealService implements Service {
 
   shutdown(): void {
     this.stopped = true;
-    if (this.ownWake) clearTimeout(this.ownWake);
+    if (this.ownWake) this.ctx.timers.clearTimeout(this.ownWake);
     this.ownWake = null;
     this.runner.close();
   }
@@ -268,11 +269,11 @@ export class StealService implements Service {
   }
 
   private wakeSoonerIfNeeded(): void {
-    if (this.ownWake) clearTimeout(this.ownWake);
+    if (this.ownWake) this.ctx.timers.clearTimeout(this.ownWake);
     this.ownWake = null;
     const at = this.core.nextWakeAt();
     if (this.stopped || at === undefined || (this.runtimeWakeAt !== undefined && at >= this.runtimeWakeAt)) return;
-    this.ownWake = setTimeout(() => {
+    this.ownWake = this.ctx.timers.setTimeout(() => {
       this.ownWake = null;
       this.stepOutside({ type: 'tick' });
     }, Math.max(0, at - this.ctx.now()));

@@ -115,6 +115,15 @@ describe('jobs check', () => {
     expect(checkJobs([job({ shares: { a: 4, b: 1 } })]).failures.join('\n')).toMatch(/shares credit 5 results/);
   });
 
+  test('a job that ended while its home was open is judged after the home closed; one that had not ended is only reported', () => {
+    const r = checkJobs([job(), job({ id: 'job-2', homeOpen: false, recorded: true, accepted: [{ index: 0, nodes: ['a'] }] }), job({ id: 'job-3', homeOpen: false, status: 'running' })]);
+    expect(r.figures['judged']).toBe(2);
+    expect(r.figures['judgedAfterHomeClosed']).toBe(1);
+    expect(r.failures.join('\n')).toMatch(/job job-2 at home-a: task 1 has no accepted result/);
+    expect(r.failures.join('\n')).not.toMatch(/job-3/);
+    expect(String(r.figures['statuses'])).toMatch(/home closed before it ended \(running\): 1/);
+  });
+
   test('a wrong answer, a job stuck at an open home, or no finished job at all fail', () => {
     expect(checkJobs([job({ count: 664_578 })]).failures.join('\n')).toMatch(/the right answer is 664579/);
     expect(checkJobs([job(), job({ id: 'job-2', status: 'running', done: 2 })]).failures.join('\n')).toMatch(/never finished/);

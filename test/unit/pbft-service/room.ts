@@ -16,6 +16,7 @@ import { PbftService, type PbftServiceOptions } from '../../../src/worker/servic
 import type { GossipAccess } from '../../../src/worker/services/pbft-gossip.ts';
 import type { ConsensusView } from '../../../src/worker/services/pbft-snapshot.ts';
 import { envSeed, longMode } from '../../sim/seed.ts';
+import { realTimers } from '../../../src/worker/real-clock.ts';
 
 /** How long a gossip memory write takes to reach the other nodes (about a gossip round). */
 export const gossipDelayMs = 1_500;
@@ -175,6 +176,7 @@ export class Room {
       self: node.id,
       room: this.name,
       now: () => this.now,
+      timers: realTimers,
       rng: createRng(`${this.seed}-${node.id}-${this.boots++}`),
       storage: node.storage,
       send: (peer: NodeId, message: unknown) => !this.unlinked.has(pair(node.id, peer)) && this.send(node.id, peer, message),

@@ -15,6 +15,7 @@ import { StealService } from '../../../src/worker/services/steal.ts';
 import type { ComputePoolLike } from '../../../src/worker/services/steal-pool.ts';
 import type { ComputeSnapshot, JobSnapshot } from '../../../src/worker/services/steal-snapshot.ts';
 import { envSeed, longMode } from '../../sim/seed.ts';
+import { realTimers } from '../../../src/worker/real-clock.ts';
 
 /** One-way delay of a frame between two linked nodes. */
 export const linkDelayMs = 5;
@@ -178,6 +179,7 @@ class FakeRuntime {
       self: this.node.id,
       room: 'test',
       now: () => Date.now(),
+      timers: realTimers,
       rng: this.rng.fork('steal'),
       storage: this.node.storage,
       send: (peer, message) => !this.stopped && this.mesh.send(this.node.id, peer, message),

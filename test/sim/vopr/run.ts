@@ -1,0 +1,337 @@
+// One VOPR run: a room of real nodes (test/sim/real-node/) under the faults its seed draws
+// (plan.ts), with users proposing, writing memory and submitting jobs (workload.ts), safety
+// checked every second (observer.ts); then every fault heals and liveness is checked within a
+// budget (liveness.ts), and the whole history is judged (chaos/checks.ts, as the chaos run does).
+// The same seed gives the same run and the same trace hash. docs/simulation.md.
+import { checkConsensus, checkJobs, type JobOutcome } from '../../../chaos/checks.ts';
+import { createRng, type Rng } from '../../../src/core/rng.ts';
+import type { NodeId } from '../../../src/core/types.ts';
+import { RealCluster, type SimNode } from '../real-node/real-cluster.ts';
+import type { SignatureMode } from '../real-node/sim-crypto.ts';
+import { badFrame, FrameStash } from './flood.ts';
+import { checkLiveness, type LivenessOutcome } from './liveness.ts';
+import { SafetyObserver } from './observer.ts';
+import { describePlan, drawPlan, tickMs, type FaultPlan } from './plan.ts';
+import { Workload } from './workload.ts';
+
+export interface VoprOptions {
+  seed: number;
+  /** Ticks (100 virtual ms each) of faults before the heal. Default 600 (one virtual minute). */
+  ticks?: number;
+  /** Nodes at the start (default: drawn from the seed, 4–9). */
+  nodes?: number;
+  /** Virtual ms after the heal within which the room must be live again. */
+  healBudgetMs?: number;
+  signatures?: SignatureMode;
+  /** Progress lines (the CLI prints them; tests pass nothing). */
+  log?: (line: string) => void;
+}
+
+export interface VoprResult {
+  seed: number;
+  ok: boolean;
+  traceHash: string;
+  plan: string[];
+  failures: string[];
+  liveness: LivenessOutcome;
+  figures: Record<string, number | string>;
+}
+
+export const defaultTicks = 600;
+export const defaultHealBudgetMs = 120_000;
+
+const between = (rng: Rng, min: number, max: number): number => min + rng.int(Math.max(1, max - min + 1));
+
+export async function runVopr(options: VoprOptions): Promise<VoprResult> {
+  const log = options.log ?? (() => {});
+  const wallStart = performance.now();
+  const rng = createRng(options.seed);
+  const plan = drawPlan(rng.fork('plan'), options.nodes);
+  const ticks = options.ticks ?? defaultTicks;
+  const cluster = new RealCluster({ seed: options.seed, signatures: options.signatures ?? 'fast' });
+  cluster.network.faults = plan.links;
+  for (const line of describePlan(plan)) log(`  ${line}`);
+
+  const byzantine = new Map(plan.byzantine.map((b) => [b.node, b.mode]));
+  const honest = (node: SimNode) => !byzantine.has(node.index);
+  const observer = new SafetyObserver(cluster, honest);
+  const workload = new Workload(cluster, rng.fork('workload'));
+  const faults = new FaultDriver(cluster, plan, rng.fork('faults'), honest);
+  const unhandled: string[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(`unhandled rejection at ${cluster.now} ms: ${reason instanceof Error ? reason.stack : String(reason)}`);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    for (let i = 0; i < plan.nodes; i++) cluster.add();
+    const workRng = rng.fork('workload choices');
+    for (let tick = 0; tick < ticks; tick++) {
+      await cluster.runFor(tickMs);
+      faults.setByzantine(byzantine);
+      faults.tick(tick);
+      const users = cluster.up().filter((n) => honest(n) && !n.asleep);
+      if (users.length > 0) {
+        if (workRng.next() < plan.workload.proposePerTick) void workload.propose(workRng.pick(users) as SimNode);
+        if (workRng.next() < plan.workload.memoryPerTick) workload.setMemory(workRng.pick(users) as SimNode);
+        if (workRng.next() < plan.workload.jobPerTick) workload.submitJob(workRng.pick(users) as SimNode);
+      }
+      if (tick % 10 === 9) observer.sample();
+    }
+    log(`  faults healed at ${(cluster.now / 1000).toFixed(1)} s (virtual); checking liveness`);
+    faults.heal();
+    const liveness = await checkLiveness(cluster, workload, observer, honest, options.healBudgetMs ?? defaultHealBudgetMs, rng.fork('probe'), (byzantine) => faults.setByzantine(byzantine), byzantine);
+    observer.sample();
+
+    const failures = [...observer.failures, ...cluster.errors.map((e) => `exception escaped a node: ${e}`), ...unhandled];
+    if (!liveness.ok) failures.push(`liveness: ${liveness.summary}`, ...liveness.pending.map((p) => `  pending: ${p}`), ...liveness.nodes.map((n) => `  ${n}`));
+    // The whole history, judged as the chaos run judges it.
+    const finalGenesis = liveness.genesis;
+    const histories = [...observer.histories.values()].filter((h) => h.genesis === finalGenesis && cluster.nodes.some((n) => n.id === h.node && n.isUp && honest(n)));
+    const consensus = checkConsensus({ histories, acked: workload.acked, failedProposals: workload.failedProposals });
+    if (!consensus.ok) failures.push(...consensus.failures.map((f) => `consensus: ${f}`));
+    const jobOutcomes = await judgeJobs(cluster, workload);
+    if (jobOutcomes.length > 0) {
+      const jobs = checkJobs(jobOutcomes);
+      // A room where every job's home left or crashed has no finished job to judge: not a failure.
+      const onlyNothingToCheck = jobs.failures.length === 1 && jobs.failures[0]?.startsWith('no job finished');
+      if (!jobs.ok && !(onlyNothingToCheck && jobOutcomes.every((j) => !j.homeOpen))) failures.push(...jobs.failures.map((f) => `jobs: ${f}`));
+    }
+    const wallMs = performance.now() - wallStart;
+    const stats = cluster.network.stats;
+    const nodeSeconds = cluster.nodes.reduce((s, n) => s + (n.lives > 0 ? 1 : 0), 0) * (cluster.now / 1000);
+    return {
+      seed: options.seed,
+      ok: failures.length === 0,
+      traceHash: cluster.trace.digest(),
+      plan: describePlan(plan),
+      failures,
+      liveness,
+      figures: {
+        virtualSeconds: round(cluster.now / 1000),
+        wallSeconds: round(wallMs / 1000),
+        virtualPerWall: round(cluster.now / wallMs),
+        nodes: cluster.nodes.length,
+        events: cluster.scheduler.eventsRun,
+        frames: stats.frames,
+        framesPerNodePerSecond: round(stats.frames / Math.max(1, nodeSeconds)),
+        lost: stats.lost,
+        duplicated: stats.duplicated,
+        partitionedFrames: stats.partitioned,
+        linksUp: stats.linksUp,
+        signaturesMade: cluster.crypto.counts.signed,
+        signaturesRefused: cluster.crypto.counts.refused,
+        proposals: workload.proposals,
+        acked: workload.acked.length,
+        jobs: workload.jobs.length,
+        memoryWrites: workload.memoryWrites,
+        ...faults.counts,
+        floodFrames: faults.floodFrames,
+        badFramesRefused: refusedTotal(cluster),
+        logSamples: observer.samples,
+        healedAfterMs: liveness.waitedMs,
+      },
+    };
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+
+function refusedTotal(cluster: RealCluster): number {
+  let total = 0;
+  for (const node of cluster.up()) for (const n of Object.values(cluster.snapshot(node)?.rejected ?? {})) total += n;
+  return total;
+}
+
+/** Each job as its home sees it now, with its accepted results read page by page (as debug.acceptedTasks does). */
+async function judgeJobs(cluster: RealCluster, workload: Workload): Promise<JobOutcome[]> {
+  const out: JobOutcome[] = [];
+  for (const job of workload.jobs) {
+    const home = job.home;
+    const snapshot = cluster.snapshot(home);
+    const view = (snapshot?.jobs as Array<{ id: string; mine: boolean; status: string; done: number; total: number; redundancy: number; shares: Record<string, number> }> | undefined)?.find((j) => j.id === job.id && j.mine);
+    const outcome: JobOutcome = {
+      id: job.id,
+      home: home.id,
+      status: view?.status ?? (snapshot ? 'missing at its home' : 'unknown'),
+      done: view?.done ?? 0,
+      total: view?.total ?? 0,
+      redundancy: view?.redundancy ?? 1,
+      shares: view?.shares ?? {},
+      accepted: null,
+      count: null,
+      expectedCount: null,
+      homeOpen: snapshot !== null,
+    };
+    if (snapshot && view?.status === 'done') {
+      const accepted: Array<{ index: number; nodes: string[] }> = [];
+      let after = 0;
+      for (let page = 0; page < 512; page++) {
+        const reply = cluster.command(home, 'jobTiles', job.id, after);
+        if (!reply?.ok) break;
+        const tiles = reply.value as { tiles: Array<{ index: number; nodes: string[] }>; next: number };
+        accepted.push(...tiles.tiles.map((t) => ({ index: t.index, nodes: [...t.nodes] })));
+        if (tiles.tiles.length === 0 || tiles.next <= after) break;
+        after = tiles.next;
+      }
+      outcome.accepted = accepted;
+      const result = cluster.command(home, 'jobResult', job.id);
+      const count = result?.ok ? (result.value as { count?: unknown }).count : undefined;
+      outcome.count = typeof count === 'number' ? count : null;
+      outcome.expectedCount = countPrimesBelow(job.to);
+    }
+    out.push(outcome);
+  }
+  return out;
+}
+
+function countPrimesBelow(to: number): number {
+  const sieve = new Uint8Array(to);
+  let count = 0;
+  for (let i = 2; i < to; i++) {
+    if (sieve[i]) continue;
+    count++;
+    for (let j = i * i; j < to; j += i) sieve[j] = 1;
+  }
+  return count;
+}
+
+/** Applies the plan's faults tick by tick, and undoes them all at the heal. */
+class FaultDriver {
+  readonly counts = { partitions: 0, signalingOutages: 0, crashes: 0, tornCrashes: 0, restarts: 0, clockJumps: 0, sleeps: 0, joins: 0, leaves: 0 };
+  floodFrames = 0;
+  private partitionUntil = -1;
+  private outageUntil = -1;
+  private readonly restartAt = new Map<SimNode, number>();
+  /** The life in which each Byzantine node was last told its mode. */
+  private readonly byzantineLife = new Map<SimNode, number>();
+  private readonly stashes = new Map<NodeId, FrameStash>();
+  private readonly initialNodes: number;
+  private healed = false;
+
+  constructor(
+    private readonly cluster: RealCluster,
+    private readonly plan: FaultPlan,
+    private readonly rng: Rng,
+    private readonly honest: (node: SimNode) => boolean,
+  ) {
+    this.initialNodes = plan.nodes;
+    cluster.network.tap = (_from, to, bytes) => this.stashes.get(to)?.keep(bytes);
+  }
+
+  /** Tells each running Byzantine node its mode (again after each restart: a mode is not stored). */
+  setByzantine(byzantine: ReadonlyMap<number, string>): void {
+    for (const node of this.cluster.up()) {
+      const mode = byzantine.get(node.index);
+      if (mode === undefined || this.byzantineLife.get(node) === node.lives) continue;
+      const reply = this.cluster.command(node, 'setByzantine', mode);
+      if (reply?.ok) this.byzantineLife.set(node, node.lives);
+    }
+  }
+
+  tick(tick: number): void {
+    const { cluster, plan, rng } = this;
+    const live = () => cluster.up().filter((n) => !n.asleep);
+    if (this.partitionUntil >= 0 && tick >= this.partitionUntil) {
+      cluster.network.heal();
+      this.partitionUntil = -1;
+    } else if (this.partitionUntil < 0 && rng.next() < plan.partition.perTick) {
+      const ids = rng.shuffle(cluster.nodes.map((n) => n.id));
+      const cut = 1 + rng.int(Math.max(1, ids.length - 1));
+      cluster.network.partition([ids.slice(0, cut), ids.slice(cut)]);
+      cluster.trace.note(`partition ${cut}`);
+      this.partitionUntil = tick + between(rng, plan.partition.ticks.min, plan.partition.ticks.max);
+      this.counts.partitions++;
+    }
+    if (this.outageUntil >= 0 && tick >= this.outageUntil) {
+      cluster.signaling.restore();
+      this.outageUntil = -1;
+    } else if (this.outageUntil < 0 && rng.next() < plan.signalingOutage.perTick) {
+      cluster.signaling.takeDown();
+      cluster.trace.note('signaling down');
+      this.outageUntil = tick + between(rng, plan.signalingOutage.ticks.min, plan.signalingOutage.ticks.max);
+      this.counts.signalingOutages++;
+    }
+    for (const [node, at] of this.restartAt) {
+      if (tick < at) continue;
+      this.restartAt.delete(node);
+      if (node.state === 'crashed') {
+        cluster.start(node);
+        this.counts.restarts++;
+      }
+    }
+    if (rng.next() < plan.crash.perTick) {
+      const victim = rng.pick(cluster.nodes.filter((n) => n.state === 'up' || n.state === 'starting'));
+      if (victim) {
+        const torn = rng.next() < plan.crash.torn;
+        cluster.crash(victim, torn);
+        this.counts.crashes++;
+        if (torn) this.counts.tornCrashes++;
+        this.restartAt.set(victim, tick + between(rng, plan.crash.restartTicks.min, plan.crash.restartTicks.max));
+      }
+    }
+    if (rng.next() < plan.clockJump.perTick) {
+      const node = rng.pick(live());
+      if (node) {
+        cluster.jumpClock(node, Math.round((rng.next() * 2 - 1) * plan.clockJump.maxMs));
+        this.counts.clockJumps++;
+      }
+    }
+    if (rng.next() < plan.sleep.perTick) {
+      const node = rng.pick(live());
+      if (node) {
+        cluster.sleep(node, between(rng, plan.sleep.ticks.min, plan.sleep.ticks.max) * tickMs);
+        this.counts.sleeps++;
+      }
+    }
+    if (rng.next() < plan.join.perTick) {
+      cluster.add();
+      this.counts.joins++;
+    }
+    if (rng.next() < plan.leave.perTick && cluster.nodes.filter((n) => n.state !== 'left').length > this.initialNodes) {
+      const node = rng.pick(live().filter((n) => this.honest(n)));
+      if (node) {
+        cluster.leave(node);
+        this.counts.leaves++;
+      }
+    }
+    this.flood();
+  }
+
+  private flood(): void {
+    if (this.healed) return;
+    for (const flooder of this.plan.flooders) {
+      const node = this.cluster.nodes[flooder.node];
+      if (!node?.isUp || node.asleep || !node.host) continue;
+      let stash = this.stashes.get(node.id);
+      if (!stash) {
+        stash = new FrameStash();
+        this.stashes.set(node.id, stash);
+      }
+      if (this.rng.next() >= flooder.perTick) continue;
+      const target = this.rng.pick(node.host.upPeers());
+      if (!target) continue;
+      for (let i = 0; i < flooder.burst; i++) {
+        const kind = this.rng.pick(flooder.kinds) ?? 'malformed';
+        if (node.host.sendRaw(target, badFrame(kind, this.rng, stash))) this.floodFrames++;
+      }
+    }
+  }
+
+  /** Every fault ends: the network is whole and calm, the server up, sleepers awake, the crashed restarted. */
+  heal(): void {
+    const { cluster } = this;
+    this.healed = true;
+    cluster.trace.note('heal');
+    cluster.network.heal();
+    cluster.network.faults = { ...cluster.network.faults, loss: 0, duplicate: 0, reorder: 0 };
+    cluster.signaling.restore();
+    for (const node of cluster.nodes) {
+      if (node.asleep) cluster.wake(node);
+      if (node.state === 'crashed') {
+        cluster.start(node);
+        this.counts.restarts++;
+      }
+    }
+    this.restartAt.clear();
+  }
+}
