@@ -28,11 +28,15 @@ export const demoCommands: Record<string, Command> = {
    * `demoSleep(ms)`: after replying, this worker stops running for ms (a synchronous wait), as a
    * frozen tab or a sleeping laptop does: nothing is sent, received or timed meanwhile.
    */
-  demoSleep: (_runtime, [ms]) => {
+  demoSleep: (runtime, [ms]) => {
     const wait = duration(ms, maxSleepMs, 'demoSleep');
-    setTimeout(() => {
+    runtime.timers.setTimeout(() => {
+      // Real time must pass while nothing else runs, so this reads the real clock (no injected
+      // clock moves during a blocking loop). A worker has no blocking sleep without cross-origin
+      // isolation (Atomics.wait needs it). The simulator never sends this command.
+      // eslint-disable-next-line no-restricted-globals
       const until = performance.now() + wait;
-      // A worker has no blocking sleep without cross-origin isolation (Atomics.wait needs it).
+      // eslint-disable-next-line no-restricted-globals
       while (performance.now() < until) {
         // asleep
       }

@@ -151,7 +151,7 @@ export class NodeRuntime implements LinkHostEvents {
   private signalingNotice: { code: string; message: string } | null = null;
   /** Stored records that did not check out, set aside by the loaders (src/store/set-aside.ts). */
   private setAside: { atStart: number; records: SetAsideView[] } = { atStart: 0, records: [] };
-  /** Until when (performance.now()) every peer is kept out: isolate(). */
+  /** Until when (the monotonic clock) every peer is kept out: isolate(). */
   private isolatedUntil = 0;
 
   private readonly clock: Clock;
@@ -246,7 +246,7 @@ export class NodeRuntime implements LinkHostEvents {
       },
       onData: (peer, bytes) => this.onFrame(peer, bytes),
       reject: (reason) => this.reject(reason),
-      keptOut: (peer) => this.guard.isKeptOut(peer) || performance.now() < this.isolatedUntil,
+      keptOut: (peer) => this.guard.isKeptOut(peer) || this.clock.monotonic() < this.isolatedUntil,
       retryLostLinks: () => !this.linksManagedByService,
     });
     this.signaling = new SignalingClient({
@@ -337,7 +337,7 @@ export class NodeRuntime implements LinkHostEvents {
    * the network, as the demo's "cut its links" (demo-commands.ts). Returns the links cut.
    */
   isolate(ms: number): number {
-    this.isolatedUntil = performance.now() + ms;
+    this.isolatedUntil = this.clock.monotonic() + ms;
     if (ms <= 0) return 0;
     let cut = 0;
     for (const peer of this.links.upPeers()) if (this.links.drop(peer, 'links cut (demo partition)')) cut++;
