@@ -8,6 +8,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/{unit,core,sim,signaling,contracts,node,fuzz}/**/*.test.ts'],
           environment: 'node',
+          // Property tests run hundreds of cases: on a loaded 2-core machine 5 s is not enough.
+          // A bound against hangs, never a speed check (speed lives in the benchmarks).
+          testTimeout: 30_000,
         },
       },
       {

@@ -8,6 +8,7 @@ import type { MeshSettings } from './worker/services/settings-schema.ts';
 import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
 import { useRoomPassword } from './ui/room-password.ts';
 import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
+import { createConsensus, type Consensus, type StateMachine } from './api/consensus.ts';
 import { joinRoom, type JoinRoomOptions, type Room } from './api/index.ts';
 
 /** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
@@ -55,6 +56,11 @@ export interface TabmeshApi {
   propose(op: unknown): Promise<number>;
   /** Makes this node's consensus replica misbehave (the live demo), or honest again with null. */
   setByzantine(mode: ByzantineMode | null): Promise<true>;
+  /**
+   * Runs `machine` as the room's replicated state machine `name` (src/api/consensus.ts):
+   * `propose(op)` resolves with the result of applying it once committed.
+   */
+  consensus<Op, Result, Snapshot>(name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result>;
   /** Submits a compute job that the mesh shares out; resolves with its id (see snapshot().jobs). */
   submitJob(job: JobRequest): Promise<string>;
   /** The assembled result of a job of this node once it is done (Mandelbrot: { width, height, pixels }). */
@@ -120,6 +126,7 @@ export function installWindowApi(node: MeshNode): TabmeshApi {
     deleteMemory: (key) => node.command('deleteMemory', key) as Promise<true>,
     propose: (op) => node.command('propose', op) as Promise<number>,
     setByzantine: (mode) => node.command('setByzantine', mode) as Promise<true>,
+    consensus: (name, machine) => createConsensus(node, name, machine),
     submitJob: (job) => node.command('submitJob', job) as Promise<string>,
     jobResult: (id) => node.command('jobResult', id),
     cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,

@@ -21,6 +21,7 @@ export type { JoinRoomOptions } from './options.ts';
 export type { Unsubscribe } from './events.ts';
 export type { NodeBackend } from './backend.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
+export { ConsensusError, type Consensus, type ConsensusErrorCode, type ConsensusEvents, type ConsensusStats, type ProposeOptions, type StateMachine } from './consensus.ts';
 export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';
 export { requireCapabilities, supportedBrowsers } from '../mesh-node.ts';
 

@@ -11,6 +11,7 @@ import { BackendMemory, type RoomMemory } from './memory.ts';
 import { PeerTracker, membersPayloadSchema } from './peers.ts';
 import { RoomBackend } from './room-backend.ts';
 import { membersEventName } from '../worker/services/membership-events.ts';
+import { createConsensus, type Consensus, type StateMachine } from './consensus.ts';
 
 /** A node id: the base64url Ed25519 public key of a node (43 characters). */
 export type PeerId = string;
@@ -48,6 +49,12 @@ export interface Room {
   readonly memory: RoomMemory;
   /** The node's full state (links, members, consensus, jobs, health, settings…), or null before the first; see docs/reference.md. */
   snapshot(): NodeSnapshot | null;
+  /**
+   * Runs `machine` as the room's replicated state machine `name` (its own operations): pBFT
+   * orders them, every node's app applies them in the same order, and `propose(op)` resolves
+   * with the result once committed. See src/api/consensus.ts and docs/reference.md.
+   */
+  consensus<Op, Result, Snapshot>(name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result>;
   /**
    * Leaves the room gracefully: peers are told, links closed, the node stopped. Resolves when
    * done; calling it again returns the same promise. No event is delivered afterwards.
@@ -145,6 +152,10 @@ export class RoomImpl implements Room {
   //   get compute(): RoomCompute { return (this.computeApi ??= this.feature(() => createCompute(this.backend))); }
   // A feature that holds subscriptions or timers returns an object with `close()`; the room
   // calls it on leave. The backend already refuses commands with RoomClosedError after leave.
+
+  consensus<Op, Result, Snapshot>(name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result> {
+    return this.feature(() => createConsensus(this.featureBackend, name, machine));
+  }
 
   /** App channels (src/api/channel.ts): not wired into the Room yet. */
   channel(name: string, options?: unknown): never {

@@ -17,9 +17,9 @@ export function compareNodeIds(a: NodeId, b: NodeId): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The protocols that share one link; every peer frame names which core it is for. */
+/** The protocols that share one link; every peer frame names which core it is for ('channel': the app's channels). */
 /** 'status' carries no frames: the status-record service only reads the others. */
 /** 'health' and 'settings' carry none either: they read and configure the others. */
 /** 'members' carries none: it tells the app who is in the room (services/membership-events.ts). */
 /** 'demo' carries the demo view's trace asks and fault commands (services/demo.ts). */
-export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'status' | 'health' | 'settings' | 'members' | 'demo';
+export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'channel' | 'status' | 'health' | 'settings' | 'members' | 'demo';

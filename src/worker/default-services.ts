@@ -13,6 +13,7 @@ import type { ComputePoolFactory } from './services/steal-pool.ts';
 import { HealthService } from './services/health.ts';
 import { SettingsService } from './services/settings.ts';
 import { MembershipEventsService } from './services/membership-events.ts';
+import { AppChannelService } from './services/app-channel.ts';
 import type { ComputeSnapshot } from './services/steal-snapshot.ts';
 import { DemoService } from './services/demo.ts';
 
@@ -46,6 +47,9 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
     // The app's peer-join / peer-leave come from gossip's member list (src/api/peers.ts). Last,
     // so the services before it keep the random streams they had (seeded runs replay as before).
     new MembershipEventsService(gossip),
+    // The app's channels: messages to any member (gossip's list for 'everyone'), routed when not
+    // linked. After the others for the same reason.
+    new AppChannelService({ members: () => gossip.view().members }),
     // Traces and fault requests for the consensus demo view (src/ui/demo); after the others for
     // the same reason.
     new DemoService({ pbft, steal, members: () => gossip.view().members }),

@@ -421,6 +421,10 @@ export class NodeRuntime implements LinkHostEvents {
       ...(this.options.publishMemory ? { publishMemory: this.options.publishMemory } : {}),
       ...(this.options.publishEvent ? { publishEvent: this.options.publishEvent } : {}),
       reject: (reason) => this.reject(`${service.protocol}: ${reason}`),
+      misbehaved: (peer, why) => {
+        // Only a direct link has a guard to charge; a routed origin is throttled by the service.
+        if (this.links.get(peer)?.state === 'up') this.onGuardVerdict(peer, this.guard.garbage(peer, `${service.protocol}: ${why}`), true);
+      },
       emit: (event) => this.publish(event, service),
       sendTo: (node, message) => {
         if (this.links.send(node, encodeFrame(service.protocol, message))) return;

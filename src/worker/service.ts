@@ -42,6 +42,12 @@ export interface ServiceContext {
   publishEvent?(name: string, payload: unknown, transfer?: Transferable[]): void;
   /** Counts a refused input by reason (shown in snapshot.rejected). */
   reject(reason: string): void;
+  /**
+   * `peer` sent this service something bad that got past the frame checks (a malformed app
+   * message, one failing the app's validator): charged to its garbage budget in the node's abuse
+   * guard (peer-guard.ts) when it is a direct link, which cuts it off when it keeps on.
+   */
+  misbehaved?(peer: NodeId, why: string): void;
   /** Node-local events between services (e.g. gossip declares a member dead → consensus). */
   emit(event: ServiceEvent): void;
   /**

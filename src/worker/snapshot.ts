@@ -13,6 +13,7 @@ import type { StatusRecord } from './services/status-record.ts';
 import type { SetAsideView } from '../store/set-aside.ts';
 import type { RecoveryView } from '../worker-supervisor.ts';
 import type { LinkFailureView } from './link-failures.ts';
+import type { ChannelView } from '../core/channel/index.ts';
 
 export interface LinkView {
   peer: string;
@@ -120,6 +121,13 @@ export interface NodeSnapshot extends BaseSnapshot {
   health: HealthView;
   /** Live settings in force (fanout, gossipCycleMs, minLinks, maxLinks, batchSize, byzantine). */
   settings: MeshSettings;
+  // ── from the app channel service ──
+  /**
+   * App channels: messages sent and received, retransmits, duplicates, failed sends by why, bad
+   * input dropped by reason, messages the app's validator refused by channel, what is in flight,
+   * and the origins throttled now (ChannelView in src/core/channel/types.ts).
+   */
+  channels: ChannelView;
   // ── from the status record service ──
   /** The record last written to storage under `swarm/mesh/topology` (null before the first). */
   statusRecord: StatusRecord | null;

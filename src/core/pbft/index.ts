@@ -31,3 +31,6 @@ export { faultsTolerated, quorumSize, replyQuorum } from './quorum.ts';
 export { membershipBoundary } from './state-machine.ts';
 export { persistPrefix } from './persistence.ts';
 export type { DigestFn } from './certificates.ts';
+export { appCheckpointEveryOps, appMachineNamePattern, maxAppSnapshotBytes } from './app-limits.ts';
+export type { AppMachineState, AppOpEntry } from './app-machines.ts';
+export type { StateMachine } from './machine.ts';

@@ -59,6 +59,7 @@
 // new replica set starts a new epoch, with views counted from 0, once the boundary checkpoint
 // is stable. Quorums are ⌈(n+f+1)/2⌉ (= 2f+1 for n = 3f+1, see quorum.ts).
 import type { Millis } from '../types.ts';
+import type { AppMachineState } from './app-machines.ts';
 import { wrongDigest } from './byzantine.ts';
 import { PbftClient } from './client.ts';
 import { maxEpochHistory, maxKnownPeers } from './constants.ts';
@@ -203,6 +204,11 @@ export class PbftReplica extends StateTransferReplica {
   /** The key–value store as committed here. */
   kvGet(key: string): unknown {
     return this.state.get(key);
+  }
+
+  /** An app state machine's ordered operations and certified snapshot here (app-machines.ts; read only: not a copy). */
+  appMachine(name: string): Readonly<AppMachineState> | undefined {
+    return this.state.appMachine(name);
   }
 
   view(): PbftView {

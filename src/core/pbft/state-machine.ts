@@ -32,6 +32,8 @@ import { canonicalBytes, checkJson, type JsonValue } from './json.ts';
 import type { Batch, Digest } from './messages.ts';
 import { nodeIdSchema, opResultSchema, opSchema, type Op, type OpResult } from './ops.ts';
 import { faultsTolerated } from './quorum.ts';
+import { AppMachines, appMachinesSchema, type AppMachineState } from './app-machines.ts';
+import { DecisionLogMachine, KvMachine } from './builtin-machines.ts';
 
 export interface ScheduledChange {
   /** The change applies after executing this sequence number (a checkpoint). */
@@ -71,6 +73,8 @@ export interface StateSnapshot {
   /** Requests of clients with no record must be numbered above this (see evictClient). */
   floorTs: number;
   tail: LogEntry[];
+  /** The apps' own state machines (app-machines.ts); absent while there are none. */
+  apps?: AppMachineState[];
 }
 
 export interface Executed {
@@ -98,7 +102,9 @@ export class ReplicatedState {
   replicas: NodeId[];
   private scheduled: ScheduledChange[] = [];
   private readonly removeVotes = new Map<NodeId, NodeId[]>();
-  private readonly kv = new Map<string, JsonValue>();
+  private readonly decisions = new DecisionLogMachine();
+  private readonly kv = new KvMachine();
+  private apps = new AppMachines();
   private readonly clients = new Map<NodeId, ClientRecord>();
   /** Characters of the client records' results together (bounded by maxClientRecordChars). */
   private clientChars = 0;
@@ -118,7 +124,8 @@ export class ReplicatedState {
     state.epoch = s.epoch;
     state.scheduled = s.scheduled.map((c) => ({ ...c }));
     for (const [node, voters] of s.removeVotes) state.removeVotes.set(node, [...voters]);
-    for (const [key, value] of s.kv) state.kv.set(key, value);
+    state.kv.restore(s.kv);
+    if (s.apps) state.apps = AppMachines.fromSnapshot(s.apps);
     for (const [client, record] of s.clients) state.setClient(client, record);
     state.floorTs = s.floorTs;
     state.tail = s.tail.map((e) => ({ ...e }));
@@ -134,10 +141,12 @@ export class ReplicatedState {
       replicas: [...this.replicas],
       scheduled: this.scheduled.map((c) => ({ ...c })),
       removeVotes: [...this.removeVotes.entries()].map(([n, vs]): [NodeId, NodeId[]] => [n, [...vs]]).sort(byKey),
-      kv: [...this.kv.entries()].sort(byKey),
+      kv: this.kv.snapshot(),
       clients: [...this.clients.entries()].sort(byKey),
       floorTs: this.floorTs,
       tail: this.tail.map((e) => ({ ...e })),
+      // Left out while empty, so a room without app machines digests the state as before.
+      ...(this.apps.size > 0 ? { apps: this.apps.snapshot() } : {}),
     };
   }
 
@@ -164,6 +173,11 @@ export class ReplicatedState {
 
   kvSize(): number {
     return this.kv.size;
+  }
+
+  /** An app state machine as ordered here (read only: not a copy), or undefined before its first operation. */
+  appMachine(name: string): Readonly<AppMachineState> | undefined {
+    return this.apps.get(name);
   }
 
   lastReply(client: NodeId): ClientRecord | undefined {
@@ -201,7 +215,8 @@ export class ReplicatedState {
       const [result, ...moreResults] = results as [OpResult, ...OpResult[]];
       this.setClient(client, moreResults.length > 0 ? { ts, seq, result, more: moreResults } : { ts, seq, result });
       while (this.clients.size > maxClientRecords || this.clientChars > maxClientRecordChars) this.evictClient();
-      for (const o of ops) this.tail.push({ seq, digest, client, ts, op: o });
+      // Snapshot votes stay out of the tail: it is for people to read, and they are large.
+      for (const o of ops) if (o.kind !== 'app-checkpoint') this.tail.push({ seq, digest, client, ts, op: o });
       if (this.tail.length > logTailEntries) this.tail.splice(0, this.tail.length - logTailEntries);
       const more = ops.slice(1).map((o, i) => ({ op: o, result: moreResults[i] as OpResult }));
       out.push({ client, ts, op, result, more, fresh: true, reply: true });
@@ -214,19 +229,13 @@ export class ReplicatedState {
   private apply(seq: number, client: NodeId, op: Op): OpResult {
     switch (op.kind) {
       case 'decision':
-        return { ok: true };
-      case 'kv-set': {
-        const existed = this.kv.has(op.key);
-        if (!existed && this.kv.size >= maxKvEntries) {
-          return { ok: false, note: `the key–value store is full (${maxKvEntries} keys); delete some first` };
-        }
-        this.kv.set(op.key, op.value);
-        return { ok: true, existed };
-      }
-      case 'kv-del': {
-        const existed = this.kv.delete(op.key);
-        return { ok: true, existed };
-      }
+        return this.decisions.apply(op);
+      case 'kv-set':
+      case 'kv-del':
+        return this.kv.apply(op);
+      case 'app':
+      case 'app-checkpoint':
+        return this.apps.apply(seq, client, op, this.replicas, faultsTolerated(this.replicas.length));
       case 'join':
       case 'leave':
       case 'remove':
@@ -377,6 +386,7 @@ const snapshotSchema = v.strictObject({
     v.array(v.strictObject({ seq: count, digest: v.pipe(v.string(), v.maxLength(256)), client: nodeIdSchema, ts: count, op: opSchema })),
     v.maxLength(logTailEntries),
   ),
+  apps: v.optional(appMachinesSchema),
 }) as unknown as v.GenericSchema<unknown, StateSnapshot>;
 
 /** Checks a snapshot read from a peer or from storage. */

@@ -3,7 +3,7 @@
 // number once f+1 replicas replied alike (or with the reason it failed). A proposal handed to a
 // core that is then replaced (the node adopted the room's genesis) is handed to the new one:
 // it never committed anywhere that counts.
-import { decodeOp, type ClientResultEffect, type Op } from '../../core/pbft/index.ts';
+import { decodeOp, type ClientResultEffect, type Op, type OpResult } from '../../core/pbft/index.ts';
 import type { Decoded } from '../../core/decode.ts';
 import type { Millis } from '../../core/types.ts';
 
@@ -41,8 +41,14 @@ interface Open {
   openedAt: Millis;
   /** The core generation it was handed to, or null while held. */
   handedTo: number | null;
-  resolve(seq: number): void;
+  resolve(committed: CommittedProposal): void;
   reject(error: Error): void;
+}
+
+/** Where a proposal committed, and what executing it gave (the same on f+1 replicas). */
+export interface CommittedProposal {
+  seq: number;
+  result: OpResult;
 }
 
 export interface ProposalStats {
@@ -62,12 +68,17 @@ export class Proposals {
 
   /** Opens a proposal; the promise settles with its sequence number. Throws when too many are open. */
   add(op: Op, now: Millis): Promise<number> {
+    return this.addForResult(op, now).then((c) => c.seq);
+  }
+
+  /** As add, but settles with the result too (an app operation's number is in it). */
+  addForResult(op: Op, now: Millis): Promise<CommittedProposal> {
     if (this.open.size >= maxOpenProposals) {
       throw new Error(`${maxOpenProposals} proposals are already waiting for consensus; wait for some to finish`);
     }
     const tag = `${proposalTagPrefix}${++this.counter}`;
     this.counts.submitted++;
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<CommittedProposal>((resolve, reject) => {
       this.open.set(tag, { tag, op, openedAt: now, handedTo: null, resolve, reject });
     });
   }
@@ -91,7 +102,7 @@ export class Proposals {
     if (result.ok) {
       this.counts.committed++;
       this.sample(now - p.openedAt);
-      p.resolve(result.seq);
+      p.resolve({ seq: result.seq, result: result.result });
     } else {
       this.counts.failed++;
       p.reject(new Error(`not committed: ${result.reason}`));

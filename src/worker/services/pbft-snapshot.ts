@@ -2,6 +2,7 @@
 // UI's Consensus panels and browser tests read it. Plain JSON; names are public API.
 import type { ByzantineMode, Op, PbftView } from '../../core/pbft/index.ts';
 import type { Millis } from '../../core/types.ts';
+import type { AppMachineView } from './pbft-apps.ts';
 import type { DurableStats } from './pbft-durable.ts';
 import type { ProposalStats } from './pbft-proposals.ts';
 import type { VerifierStats } from './pbft-verify.ts';
@@ -97,6 +98,8 @@ export interface ConsensusView {
   traffic: { direct: number; routed: number; received: number };
   /** Durable writes: transactions, the core's persist requests merged into them, time to disk. */
   storage: DurableStats;
+  /** The apps' own state machines this node has seen (pbft-apps.ts). */
+  machines: AppMachineView[];
 }
 
 export interface ConsensusExtras {
@@ -108,6 +111,7 @@ export interface ConsensusExtras {
   signatures: VerifierStats;
   traffic: ConsensusView['traffic'];
   storage: DurableStats;
+  machines: AppMachineView[];
 }
 
 /** The snapshot before this node follows any genesis. */

@@ -35,6 +35,7 @@ import { sha256Hex } from '../../compute/kernels/sha256.ts';
 import { EffectQueue } from '../effect-queue.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 import { PbftDriver, type CommittedEffect } from './pbft-driver.ts';
+import { AppMachinesBridge } from './pbft-apps.ts';
 import { loadChecked, setAside } from '../../store/set-aside.ts';
 import { checkPbftRecord } from './pbft-stored.ts';
 import { GroupCommit } from './pbft-durable.ts';
@@ -139,6 +140,20 @@ export class PbftService implements Service {
   private readonly throughput = new ThroughputWindow();
   private readonly events = new EventLog();
   private readonly phases = new PhaseBoard();
+  /** The apps' own state machines: committed operations to the page, the page's proposals and votes in. */
+  private readonly apps = new AppMachinesBridge({
+    core: () => (this.driver && !this.switching ? this.driver.core : null),
+    genesis: () => this.followId,
+    stopping: () => this.stopping,
+    propose: (op) => {
+      const result = this.proposals.addForResult(op, this.ctx.now());
+      this.handProposals();
+      this.ctx.changed();
+      return result;
+    },
+    submit: (op, tag) => this.driver?.input({ type: 'submit', op, tag }) ?? false,
+    publish: (name, payload) => this.ctx.publishEvent?.(name, payload),
+  });
   /** The messages this node really sent and received, bounded, for the demo view (src/core/pbft/trace.ts). */
   readonly trace = new PbftTrace();
   /**
@@ -250,6 +265,7 @@ export class PbftService implements Service {
   }
 
   readonly commands = {
+    ...this.apps.commands,
     /** Resolves with the committed sequence number once f+1 replicas replied alike. */
     propose: (args: unknown[]): Promise<number> => {
       if (this.stopping) throw new Error('this node is shutting down');
@@ -307,6 +323,7 @@ export class PbftService implements Service {
       signatures: this.verifier ? this.verifier.stats() : { checked: 0, cacheHits: 0, failed: 0, cached: 0 },
       traffic: { ...this.traffic },
       storage: this.durable ? this.durable.stats() : { batches: 0, requests: 0, writeMs: { p50: null, p99: null } },
+      machines: this.apps.view(),
     };
     return this.driver && !this.switching ? consensusView(this.view(), extras, this.phases.list()) : bootstrappingView(extras, this.byzantine);
   }
@@ -372,6 +389,7 @@ export class PbftService implements Service {
     });
     this.driver = driver;
     driver.start();
+    this.apps.jumped();
     this.lastPeers = '';
     this.feedPeers();
     this.handProposals();
@@ -386,6 +404,7 @@ export class PbftService implements Service {
   private onCommitted(effect: CommittedEffect): void {
     const now = this.ctx.now();
     this.throughput.add(now, effect.entries.length);
+    this.apps.committed(effect.seq, effect.entries);
     for (const entry of effect.entries) {
       const op = entry.op;
       if (op.kind === 'join' || op.kind === 'leave' || op.kind === 'remove') {
@@ -438,6 +457,7 @@ export class PbftService implements Service {
         break;
       case 'state-transferred':
         this.events.add(now, 'state-transfer', `caught up to ${event.seq} from a checkpoint`);
+        this.apps.jumped();
         break;
       case 'byzantine':
         this.events.add(now, 'byzantine', event.mode ? `this node now behaves Byzantine: ${event.mode}` : 'this node is honest again');

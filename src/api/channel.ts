@@ -1,0 +1,241 @@
+// A named channel of a room: JSON values or bytes to one node or to everyone, delivered whole
+// (up to 16 MiB), routed to nodes that are not direct neighbours, paced so the mesh's own
+// traffic keeps flowing. The node does the work (src/worker/services/app-channel.ts); this is
+// the typed face the app holds, and the place where the app's validator checks what arrives.
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import * as v from 'valibot';
+import { channelNamePattern, maxChannelMessageBytes } from '../core/channel/limits.ts';
+import type { NodeBackend } from './backend.ts';
+
+export type { StandardSchemaV1 };
+
+/** The app event the node posts for each whole message (src/worker/services/app-channel.ts). */
+const channelEventName = 'channel';
+
+/**
+ * What a channel carries: JSON values (objects, arrays, strings, numbers, booleans, null), or a
+ * Uint8Array, which stays bytes end to end.
+ */
+export type ChannelData = Uint8Array | JsonValue;
+/** A value that survives JSON.stringify and JSON.parse unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Why a channel call failed, as `ChannelError.code`:
+ * - `channel-bad-name`: the name is not 1–64 letters, digits and `-_.:/`;
+ * - `channel-bad-data`: the message is neither a Uint8Array nor a JSON value;
+ * - `channel-too-large`: over 16 MiB (maxChannelMessageBytes);
+ * - `channel-bad-target`: `to` is not another node's id;
+ * - `channel-bad-argument`: the options are not `{ to?, signal? }`;
+ * - `channel-busy`: this node holds 64 MiB (or 1,024 messages) not yet delivered; wait for sends to finish;
+ * - `channel-undeliverable`: the receiver acknowledged nothing for 20 s, or left the room;
+ * - `channel-throttled`: the receiver refuses this node's messages for a while (it sent too many bad ones);
+ * - `channel-refused`: the receiver found the message malformed or too large;
+ * - `channel-aborted`: the send's AbortSignal fired;
+ * - `channel-closed`: the channel (or the node) was closed.
+ */
+export type ChannelErrorCode =
+  | 'channel-bad-name'
+  | 'channel-bad-data'
+  | 'channel-too-large'
+  | 'channel-bad-target'
+  | 'channel-bad-argument'
+  | 'channel-busy'
+  | 'channel-undeliverable'
+  | 'channel-throttled'
+  | 'channel-refused'
+  | 'channel-aborted'
+  | 'channel-closed';
+
+/** A channel call that failed; `code` says why (ChannelErrorCode), the message what to change. */
+export class ChannelError extends Error {
+  constructor(
+    /** Why it failed (ChannelErrorCode), or another code the node gave. */
+    readonly code: ChannelErrorCode | (string & {}),
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChannelError';
+  }
+}
+
+export interface ChannelOptions<T> {
+  /**
+   * Checks every message that arrives (any Standard Schema: valibot, zod, arktype, …). A message
+   * that fails is counted (stats().invalid here, snapshot().channels.invalid in the node), never
+   * reaches a listener, and counts against its sender, which is throttled if it keeps on.
+   * Listeners get the validator's output (so transforms apply).
+   */
+  validate?: StandardSchemaV1<unknown, T>;
+}
+
+export interface ChannelSendOptions {
+  /** The node to send to (its id, as `from` in a listener or room.id there). Default: every live member. */
+  to?: string;
+  /** Aborts the send: what is not yet delivered stops, and send() rejects with `channel-aborted`. */
+  signal?: AbortSignal;
+}
+
+/** Counts of this channel object (the node's counts are in snapshot().channels). */
+export interface ChannelStats {
+  /** Messages handed to listeners. */
+  received: number;
+  /** Messages the validator refused (dropped). */
+  invalid: number;
+  /** Messages this channel sent that every receiver acknowledged. */
+  sent: number;
+}
+
+export interface Channel<T extends ChannelData = ChannelData> {
+  /** The channel's name, as given. */
+  readonly name: string;
+  /**
+   * Sends `data` to `options.to`, or to every live member of the room. Resolves once every
+   * receiver's node holds the whole message (for everyone: every receiver that could be reached;
+   * those that could not are counted in snapshot().channels.counters.failed). Rejects with a
+   * ChannelError. Messages from one node to another on one channel arrive in the order sent.
+   */
+  send(data: T, options?: ChannelSendOptions): Promise<void>;
+  /** Calls `listener` with each message that arrives on this channel and who sent it; returns the unsubscribe. */
+  on(listener: (message: T, from: string) => void): () => void;
+  /** Counts of what this channel object saw. */
+  stats(): ChannelStats;
+  /** Stops listening; later sends reject with `channel-closed`. Sends under way go on. */
+  close(): void;
+}
+
+const eventSchema = v.variant('binary', [
+  v.object({ channel: v.string(), from: v.string(), binary: v.literal(true), data: v.instance(Uint8Array) }),
+  v.object({ channel: v.string(), from: v.string(), binary: v.literal(false), data: v.unknown() }),
+]);
+
+let sendCounter = 0;
+/** A send id unique in this page (the node refuses one that is under way). */
+const freshSendId = () => `p${Date.now().toString(36)}.${(++sendCounter).toString(36)}`;
+
+/** The node's refusal as a ChannelError (its `code` kept). */
+function asChannelError(error: unknown): ChannelError {
+  if (error instanceof ChannelError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'channel-closed';
+  return new ChannelError(code, message);
+}
+
+/**
+ * A channel named `name` on the node behind `backend` (the Room's `room.channel(name)` calls
+ * this). Throws a ChannelError `channel-bad-name` for a bad name, `channel-bad-argument` for a
+ * validator that is not a Standard Schema.
+ */
+export function createChannel<T extends ChannelData = ChannelData>(backend: NodeBackend, name: string, options: ChannelOptions<T> = {}): Channel<T> {
+  if (typeof name !== 'string' || !channelNamePattern.test(name)) {
+    throw new ChannelError('channel-bad-name', `channel name ${JSON.stringify(String(name)).slice(0, 80)}: use 1–64 letters, digits and -_.:/ starting with a letter or digit`);
+  }
+  const validator = options.validate;
+  if (validator !== undefined && (typeof validator !== 'object' || validator === null || typeof validator['~standard']?.validate !== 'function')) {
+    throw new ChannelError('channel-bad-argument', 'validate must be a Standard Schema (valibot, zod, arktype, …): an object with ~standard.validate');
+  }
+  const listeners = new Set<(message: T, from: string) => void>();
+  const counts: ChannelStats = { received: 0, invalid: 0, sent: 0 };
+  let closed = false;
+  // Messages are handed on in the order they arrived, even when the validator is asynchronous.
+  let queue: Promise<void> = Promise.resolve();
+
+  const hand = (message: T, from: string) => {
+    if (closed) return;
+    counts.received++;
+    for (const listener of [...listeners]) {
+      try {
+        listener(message, from);
+      } catch (error) {
+        // One listener's bug must not keep the message from the others.
+        console.error(`tabmesh: a listener of channel ${name} threw:`, error);
+      }
+    }
+  };
+  const refuse = (from: string) => {
+    counts.invalid++;
+    // The node counts it too, and throttles a sender that keeps sending what the app refuses.
+    backend.command('channelInvalid', name, from).catch(() => {});
+  };
+  const check = (data: unknown, from: string): void | Promise<void> => {
+    if (!validator) return hand(data as T, from);
+    const outcome = (result: StandardSchemaV1.Result<T>) => ('issues' in result && result.issues ? refuse(from) : hand(result.value, from));
+    let result: StandardSchemaV1.Result<T> | Promise<StandardSchemaV1.Result<T>>;
+    try {
+      result = validator['~standard'].validate(data);
+    } catch {
+      return refuse(from);
+    }
+    return result instanceof Promise ? result.then(outcome, () => refuse(from)) : outcome(result);
+  };
+  let pending = 0;
+  const unsubscribe = backend.onEvent(channelEventName, (payload) => {
+    const event = v.safeParse(eventSchema, payload);
+    if (!event.success || event.output.channel !== name || closed) return;
+    const { data, from } = event.output;
+    if (pending === 0) {
+      const done = check(data, from);
+      if (!(done instanceof Promise)) return;
+      pending++;
+      queue = done.finally(() => void pending--);
+      return;
+    }
+    pending++;
+    queue = queue.then(() => check(data, from)).finally(() => void pending--);
+  });
+
+  return {
+    name,
+    async send(data, sendOptions = {}) {
+      if (closed) throw new ChannelError('channel-closed', `channel ${name} is closed; create it again to send`);
+      if (typeof sendOptions !== 'object' || sendOptions === null) throw new ChannelError('channel-bad-argument', 'the options are an object: { to?, signal? }');
+      const { to, signal } = sendOptions;
+      if (to !== undefined && typeof to !== 'string') throw new ChannelError('channel-bad-target', 'to must be a node id (a string), or left out for everyone');
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ChannelError('channel-bad-argument', 'signal must be an AbortSignal');
+      if (data instanceof Uint8Array && data.byteLength > maxChannelMessageBytes) {
+        throw new ChannelError('channel-too-large', `the message is ${data.byteLength} bytes; a channel carries at most ${maxChannelMessageBytes} (16 MiB)`);
+      }
+      if (data === undefined || typeof data === 'function' || typeof data === 'symbol' || typeof data === 'bigint') {
+        throw new ChannelError('channel-bad-data', `a ${typeof data} has no JSON form; send JSON values or a Uint8Array`);
+      }
+      if (signal?.aborted) throw new ChannelError('channel-aborted', 'the signal was already aborted');
+      const sendId = freshSendId();
+      const sent = backend.command('channelSend', name, data, { ...(to !== undefined ? { to } : {}), sendId });
+      if (!signal) {
+        await sent.catch((error: unknown) => Promise.reject(asChannelError(error)));
+        counts.sent++;
+        return;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          backend.command('channelCancel', sendId).catch(() => {});
+          reject(new ChannelError('channel-aborted', 'the send was aborted'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        sent.then(
+          () => {
+            signal.removeEventListener('abort', onAbort);
+            counts.sent++;
+            resolve();
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(asChannelError(error));
+          },
+        );
+      });
+    },
+    on(listener) {
+      if (typeof listener !== 'function') throw new ChannelError('channel-bad-argument', 'a listener is a function (message, from) => …');
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    stats: () => ({ ...counts }),
+    close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      unsubscribe();
+    },
+  };
+}
