@@ -7,6 +7,8 @@ import { MeshState } from './ui/mesh.svelte.ts';
 import App from './ui/App.svelte';
 import CapabilityRefusal from './ui/components/CapabilityRefusal.svelte';
 import { storedRoomPassword } from './ui/room-password.ts';
+import { installDemoControl } from './ui/demo/control.ts';
+import { isDemoView, mountDemoView } from './ui/demo/mount.ts';
 import './ui/app.css';
 
 const params = new URLSearchParams(location.search);
@@ -20,7 +22,10 @@ try {
   const password = storedRoomPassword(room);
   const node = await createMeshNode({ room, ...(signalingUrls.length > 0 ? { signalingUrl: signalingUrls } : {}), ...(password !== null ? { password } : {}) });
   installWindowApi(node);
-  mount(App, { target, props: { mesh: new MeshState(node) } });
+  // ?controller=<id>: this tab accepts that demo screen's fault clicks; ?view=demo: the demo view.
+  installDemoControl(node, params);
+  if (isDemoView(params)) mountDemoView(target, node);
+  else mount(App, { target, props: { mesh: new MeshState(node) } });
 } catch (error) {
   console.error('tabmesh:', error);
   // A browser that lacks something gets the whole list and what to do, not one line.

@@ -3,6 +3,7 @@
 import type { NodeRuntime } from './runtime.ts';
 import { debugCommands } from './debug-commands.ts';
 import { crashCommands } from './crash-commands.ts';
+import { demoCommands } from './demo-commands.ts';
 
 type Command = (runtime: NodeRuntime, args: unknown[]) => unknown;
 
@@ -34,6 +35,8 @@ const commands: Record<string, Command> = {
   ...debugCommands,
   // Breaking the worker for real (the supervisor restarts it): see crash-commands.ts.
   ...crashCommands,
+  // The demo view's partition and sleep: see demo-commands.ts.
+  ...demoCommands,
 };
 
 const commandNames = Object.keys(commands);
