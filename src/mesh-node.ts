@@ -269,7 +269,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       closed = true;
       detach();
       iceRefresh?.stop();
-      supervisor.stop();
+      // The supervisor keeps passing the worker's messages on (its reply) until terminate().
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([said, new Promise((resolve) => (timer = setTimeout(resolve, leaveTimeoutMs)))]);
       clearTimeout(timer);
