@@ -4,10 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, newUser, openTab, startServer, type RunningServer } from './harness.ts';
+import type { Room } from '../../src/api/index.ts';
 
 /** What the test keeps in each page: its rooms, and every event they delivered, in order. */
 interface ApiTestState {
-  rooms: Array<import('../../src/api/index.ts').Room>;
+  rooms: Room[];
   events: Array<{ room: number; type: string; peer?: string; key?: string; value?: unknown; origin?: string; deleted?: boolean }>;
 }
 declare global {
@@ -48,7 +49,7 @@ const joinsOf = (events: Array<{ type: string; peer?: string }>) => events.filte
 describe('joinRoom across three tabs', () => {
   let server: RunningServer;
   let browser: Browser;
-  let tabs: Page[] = [];
+  const tabs: Page[] = [];
   const ids: string[] = [];
 
   beforeAll(async () => {
