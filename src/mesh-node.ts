@@ -71,6 +71,8 @@ export interface MeshNode {
   command(name: string, ...args: unknown[]): Promise<unknown>;
   /** A fatal start-up problem, or why the protocol worker was given up on after crashing again and again. */
   readonly error: string | null;
+  /** Calls `listener` once if the node fails for good (the `error` above); returns the unsubscribe. */
+  onFailure(listener: (message: string) => void): () => void;
   /** Restarts of the protocol worker so far (also snapshot().recovery). */
   readonly recovery: RecoveryView;
   /**
@@ -169,6 +171,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     },
     onGiveUp: (message) => {
       error = message;
+      for (const listener of [...failureListeners]) listener(message);
       console.error(`tabmesh: ${message}`);
       host.destroyAll();
       for (const waiter of pending.values()) waiter.reject(new Error(message));
@@ -187,6 +190,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const iceRefresh = options.iceServers === undefined ? startIceRefresh(iceServers) : null;
   const host = new PeerHost(toWorker, { iceTransportPolicy, ...(iceRefresh ? { iceServers: () => iceRefresh.current } : {}) });
   const listeners = new Set<(snapshot: NodeSnapshot) => void>();
+  const failureListeners = new Set<(message: string) => void>();
   const eventListeners = new Map<string, Set<(payload: unknown) => void>>();
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let latest: NodeSnapshot | null = null;
@@ -306,6 +310,10 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     },
     get error() {
       return error;
+    },
+    onFailure(listener) {
+      failureListeners.add(listener);
+      return () => failureListeners.delete(listener);
     },
     get recovery() {
       return supervisor.view();

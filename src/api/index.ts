@@ -50,5 +50,5 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
     const message = error instanceof Error ? error.message : String(error);
     throw new TabmeshError(/node slots/.test(message) ? 'no-slot' : 'start-failed', message, { cause: error });
   }
-  return roomWhenReady(node, checked.room, checked.signal, () => node.error);
+  return roomWhenReady(node, checked.room, checked.signal, () => node.error, (listener) => node.onFailure(listener));
 }

@@ -11,6 +11,8 @@ import { BackendMemory, type RoomMemory } from './memory.ts';
 import { PeerTracker, membersPayloadSchema } from './peers.ts';
 import { RoomBackend } from './room-backend.ts';
 import { membersEventName } from '../worker/services/membership-events.ts';
+import { createAdmin, type RoomAdmin } from './admin.ts';
+import { debugApi, type TabmeshDebugApi } from '../debug-api.ts';
 
 /** A node id: the base64url Ed25519 public key of a node (43 characters). */
 export type PeerId = string;
@@ -48,6 +50,10 @@ export interface Room {
   readonly memory: RoomMemory;
   /** The node's full state (links, members, consensus, jobs, health, settings…), or null before the first; see docs/reference.md. */
   snapshot(): NodeSnapshot | null;
+  /** The node's controls, as the dashboard uses them: settings, link bounds, Byzantine mode, built-in jobs and decision log, link faults (src/api/admin.ts). */
+  readonly admin: RoomAdmin;
+  /** Fault injection and deep reads for chaos runs and devtools: flood a peer, crash or hang the worker, accepted tasks of a job (src/debug-api.ts). */
+  readonly debug: TabmeshDebugApi;
   /**
    * Leaves the room gracefully: peers are told, links closed, the node stopped. Resolves when
    * done; calling it again returns the same promise. No event is delivered afterwards.
@@ -69,6 +75,8 @@ export class RoomImpl implements Room {
   /** Cleanups of features made so far (a channel's subscriptions, …), run on leave. */
   private readonly featureCleanups: Array<() => void | Promise<void>> = [];
   private leaving: Promise<void> | null = null;
+  private adminApi: RoomAdmin | null = null;
+  private debugTools: TabmeshDebugApi | null = null;
 
   /**
    * @param node the running node (its first snapshot has arrived, so its id is known)
@@ -119,6 +127,16 @@ export class RoomImpl implements Room {
   snapshot(): NodeSnapshot | null {
     this.ensureOpen();
     return this.backend.snapshot();
+  }
+
+  get admin(): RoomAdmin {
+    this.ensureOpen();
+    return (this.adminApi ??= createAdmin(this.backend));
+  }
+
+  get debug(): TabmeshDebugApi {
+    this.ensureOpen();
+    return (this.debugTools ??= debugApi(this.backend));
   }
 
   leave(): Promise<void> {
