@@ -2,7 +2,7 @@
 // its Room, and the Svelte UI over the same Room. Nothing here reaches the node another way.
 import { mount } from 'svelte';
 import { CapabilityError, joinRoom } from './api/index.ts';
-import { installWindowApi } from './window-api.ts';
+import { installFailedWindowApi, installWindowApi } from './window-api.ts';
 import { signalingUrlsFromQuery } from './net/signaling-urls.ts';
 import { MeshState } from './ui/mesh.svelte.ts';
 import App from './ui/App.svelte';
@@ -27,7 +27,15 @@ try {
 } catch (error) {
   console.error('tabmesh:', error);
   target.textContent = '';
+  installFailedWindowApi(error instanceof Error ? error : new Error(String(error)));
   // A browser that lacks something gets the whole list and what to do, not one line.
   if (error instanceof CapabilityError) mount(CapabilityRefusal, { target, props: { error } });
-  else target.textContent = `Tabmesh could not start: ${error instanceof Error ? error.message : String(error)}`;
+  else {
+    const alert = document.createElement('p');
+    alert.className = 'error';
+    alert.setAttribute('role', 'alert');
+    alert.dataset['testid'] = 'worker-gave-up';
+    alert.textContent = `Tabmesh could not start: ${error instanceof Error ? error.message : String(error)}`;
+    target.append(alert);
+  }
 }

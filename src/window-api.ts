@@ -152,3 +152,40 @@ export function installWindowApi(room: Room): TabmeshApi {
   void restoreSettings(settingsCommand, room.room);
   return api;
 }
+
+/**
+ * window.tabmesh for a page whose node could not start (`error`): snapshot() is null, reads are
+ * empty, every action rejects with that error, and joinRoom still works (for devtools and tests).
+ */
+export function installFailedWindowApi(error: Error): void {
+  const refuse = () => Promise.reject(error);
+  const debug: TabmeshDebugApi = { flood: refuse, acceptedTasks: refuse, crashWorker: refuse, hangWorker: refuse };
+  window.tabmesh = {
+    snapshot: () => null,
+    ready: refuse,
+    send: refuse,
+    broadcast: refuse,
+    reconnectSignaling: refuse,
+    statusRecord: refuse,
+    dropLink: refuse,
+    setLinkBounds: refuse,
+    setMemory: refuse,
+    deleteMemory: refuse,
+    getMemory: () => undefined,
+    onMemory: () => () => {},
+    propose: refuse,
+    setByzantine: refuse,
+    submitJob: refuse,
+    jobResult: refuse,
+    cancelJob: refuse,
+    setSettings: refuse,
+    settings: refuse,
+    setRoomPassword: refuse,
+    debug,
+    joinRoom,
+    // No node, so no Room: reading it throws the start error.
+    get room(): Room {
+      throw error;
+    },
+  };
+}
