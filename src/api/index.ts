@@ -19,6 +19,8 @@ export type { Room, RoomEvents, RoomEventName, PeerId } from './room.ts';
 export type { RoomMemory, MemoryEntry, MemoryChangeEvent } from './memory.ts';
 export type { JoinRoomOptions } from './options.ts';
 export type { Unsubscribe } from './events.ts';
+export type { RoomAdmin, JobRequest, MeshSettings, ByzantineMode, Priority, StatusRecord, TilesPage } from './admin.ts';
+export type { TabmeshDebugApi } from '../debug-api.ts';
 export type { NodeBackend } from './backend.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
 export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';

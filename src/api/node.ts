@@ -24,6 +24,8 @@ import type { Room } from './room.ts';
 export type { Room, RoomEvents, RoomEventName, PeerId } from './room.ts';
 export type { RoomMemory, MemoryEntry, MemoryChangeEvent } from './memory.ts';
 export type { Unsubscribe } from './events.ts';
+export type { RoomAdmin, JobRequest, MeshSettings, ByzantineMode, Priority, StatusRecord, TilesPage } from './admin.ts';
+export type { TabmeshDebugApi } from '../debug-api.ts';
 export type { NodeBackend } from './backend.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
 export type { LogEvent } from '../node/log-events.ts';
