@@ -19,6 +19,8 @@ export type { Room, RoomEvents, RoomEventName, PeerId } from './room.ts';
 export type { RoomMemory, MemoryEntry, MemoryChangeEvent } from './memory.ts';
 export type { JoinRoomOptions } from './options.ts';
 export type { Unsubscribe } from './events.ts';
+export type { RoomAdmin, JobRequest, MeshSettings, ByzantineMode, Priority, StatusRecord, TilesPage } from './admin.ts';
+export type { TabmeshDebugApi } from '../debug-api.ts';
 export type { NodeBackend } from './backend.ts';
 export {
   ComputeError,
@@ -71,5 +73,5 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
     const message = error instanceof Error ? error.message : String(error);
     throw new TabmeshError(/node slots/.test(message) ? 'no-slot' : 'start-failed', message, { cause: error });
   }
-  return roomWhenReady(node, checked.room, checked.signal, () => node.error);
+  return roomWhenReady(node, checked.room, checked.signal, () => node.error, (listener) => node.onFailure(listener));
 }

@@ -14,6 +14,8 @@ import { createCompute, type Compute } from './compute.ts';
 import { membersEventName } from '../worker/services/membership-events.ts';
 import { createConsensus, type Consensus, type StateMachine } from './consensus.ts';
 import { createChannel, type Channel, type ChannelData, type ChannelOptions } from './channel.ts';
+import { createAdmin, type RoomAdmin } from './admin.ts';
+import { debugApi, type TabmeshDebugApi } from '../debug-api.ts';
 
 /** A node id: the base64url Ed25519 public key of a node (43 characters). */
 export type PeerId = string;
@@ -57,6 +59,10 @@ export interface Room {
   readonly compute: Compute;
   /** The node's full state (links, members, consensus, jobs, health, settings…), or null before the first; see docs/reference.md. */
   snapshot(): NodeSnapshot | null;
+  /** The node's controls, as the dashboard uses them: settings, link bounds, Byzantine mode, built-in jobs and decision log, link faults (src/api/admin.ts). */
+  readonly admin: RoomAdmin;
+  /** Fault injection and deep reads for chaos runs and devtools: flood a peer, crash or hang the worker, accepted tasks of a job (src/debug-api.ts). */
+  readonly debug: TabmeshDebugApi;
   /**
    * Runs `machine` as the room's replicated state machine `name` (its own operations): pBFT
    * orders them, every node's app applies them in the same order, and `propose(op)` resolves
@@ -92,6 +98,8 @@ export class RoomImpl implements Room {
   private readonly featureCleanups: Array<() => void | Promise<void>> = [];
   private leaving: Promise<void> | null = null;
   private computeApi: Compute | null = null;
+  private adminApi: RoomAdmin | null = null;
+  private debugTools: TabmeshDebugApi | null = null;
 
   /**
    * @param node the running node (its first snapshot has arrived, so its id is known)
@@ -142,6 +150,16 @@ export class RoomImpl implements Room {
   snapshot(): NodeSnapshot | null {
     this.ensureOpen();
     return this.backend.snapshot();
+  }
+
+  get admin(): RoomAdmin {
+    this.ensureOpen();
+    return (this.adminApi ??= createAdmin(this.backend));
+  }
+
+  get debug(): TabmeshDebugApi {
+    this.ensureOpen();
+    return (this.debugTools ??= debugApi(this.backend));
   }
 
   leave(): Promise<void> {
@@ -201,6 +219,11 @@ export class RoomImpl implements Room {
     return made;
   }
 
+  /** The room's node (fenced by the room's life), for nodeOfRoom below. @internal */
+  get node(): NodeBackend {
+    return this.backend;
+  }
+
   /** The room's node as features see it (fenced by the room's life). */
   protected get featureBackend(): FeatureBackend {
     return this.backend;
@@ -224,4 +247,15 @@ export class RoomImpl implements Room {
 
 function checkEvent(event: unknown, call: string): asserts event is RoomEventName {
   if (!roomEventNames.includes(event as RoomEventName)) throw new InvalidArgumentError(`${call}: event`, `must be one of ${roomEventNames.map((n) => `'${n}'`).join(', ')}`);
+}
+
+/**
+ * The node behind a Room, for this repository's own views that speak the node's commands
+ * directly (the consensus demo view, src/ui/demo). Not exported from the package: apps use the
+ * Room's members. Throws for a Room that is not one of joinRoom's.
+ * @internal
+ */
+export function nodeOfRoom(room: Room): NodeBackend {
+  if (!(room instanceof RoomImpl)) throw new InvalidArgumentError('nodeOfRoom: room', 'must be a Room from joinRoom');
+  return room.node;
 }

@@ -5,7 +5,7 @@
 // person holding the tab always sees what was done to it. docs/security.md, "Demo control".
 import * as v from 'valibot';
 import { decodeWith } from '../../core/decode.ts';
-import type { MeshNode } from '../../mesh-node.ts';
+import type { NodeBackend } from '../../api/backend.ts';
 import { demoFaultEventSchema, type DemoFaultEvent } from '../../worker/services/demo-messages.ts';
 
 /** The URL parameter naming the node whose demo faults this tab accepts. */
@@ -18,7 +18,7 @@ export const sleepMs = 8_000;
 const controllerSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/));
 
 /** Carries out one accepted fault with this node's own commands. */
-export async function carryOut(node: MeshNode, fault: DemoFaultEvent): Promise<string> {
+export async function carryOut(node: NodeBackend, fault: DemoFaultEvent): Promise<string> {
   switch (fault.action) {
     case 'byzantine':
       await node.command('setByzantine', fault.mode);
@@ -45,7 +45,7 @@ export async function carryOut(node: MeshNode, fault: DemoFaultEvent): Promise<s
  * Tells the worker which controller this tab accepts (or none: a tab opened without the
  * parameter refuses every fault) and carries out what it accepts.
  */
-export function installDemoControl(node: MeshNode, params: URLSearchParams): void {
+export function installDemoControl(node: NodeBackend, params: URLSearchParams): void {
   const raw = params.get(controllerParam);
   const controller = raw !== null && v.safeParse(controllerSchema, raw).success ? raw : null;
   if (raw !== null && controller === null) console.warn(`tabmesh: ?${controllerParam}= is not a node id; this tab accepts no demo commands`);

@@ -4,7 +4,8 @@
 // sampled request (or view change) at a time, stretched so people can follow it.
 import { decodeWith } from '../../core/decode.ts';
 import type { TraceRecord } from '../../core/pbft/trace.ts';
-import type { MeshNode, NodeSnapshot } from '../../mesh-node.ts';
+import type { NodeSnapshot } from '../../mesh-node.ts';
+import type { NodeBackend } from '../../api/backend.ts';
 import { demoTraceEventSchema, type DemoNodeState, type DemoTraceEvent } from '../../worker/services/demo-messages.ts';
 import { roomPalette } from '../mesh.svelte.ts';
 import { autoFactor, layOut, recordsOfSeq, recordsOfViewChange, stretch, type ScreenFlight } from './replay.ts';
@@ -109,7 +110,7 @@ export class DemoState {
   private readonly stops: Array<() => void> = [];
 
   constructor(
-    readonly node: MeshNode,
+    readonly node: NodeBackend,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.stops.push(

@@ -1,7 +1,7 @@
 // The demo view (`?view=demo`): this tab joins the room as a watcher — it never becomes a
 // replica, so it changes no quorum — and shows the room's nodes and their messages.
 import { mount } from 'svelte';
-import type { MeshNode } from '../../mesh-node.ts';
+import type { NodeBackend } from '../../api/backend.ts';
 import DemoView from './DemoView.svelte';
 import { DemoState } from './demo-state.svelte.ts';
 
@@ -12,7 +12,7 @@ export function isDemoView(params: URLSearchParams): boolean {
   return params.get(demoViewParam.name) === demoViewParam.value;
 }
 
-export function mountDemoView(target: HTMLElement, node: MeshNode): void {
+export function mountDemoView(target: HTMLElement, node: NodeBackend): void {
   node.command('demoObserve', true).catch((error: unknown) => console.error('tabmesh demo: could not start watching:', error));
   document.title = 'Tabmesh — consensus demo';
   mount(DemoView, { target, props: { demo: new DemoState(node) } });

@@ -1,7 +1,7 @@
 /* eslint-disable svelte/prefer-svelte-reactivity -- the Maps and Sets here are private buffers that nothing renders, or built afresh and handed whole to a $state.raw field (never changed in place), as snapshots are. */
 // Work stealing on the demo view: the tiles of a job this screen started, each drawn flying to
 // the node whose result for it was accepted (jobTiles, in the order results were accepted).
-import type { MeshNode } from '../../mesh-node.ts';
+import type { NodeBackend } from '../../api/backend.ts';
 import type { TilesPage } from '../../worker/services/steal-results.ts';
 
 /** How often the job's accepted tiles are read. */
@@ -29,7 +29,7 @@ export class TileWatch {
   private startedAt = 0;
   private busy = false;
 
-  constructor(private readonly node: MeshNode) {}
+  constructor(private readonly node: NodeBackend) {}
 
   watch(jobId: string): void {
     this.stop();

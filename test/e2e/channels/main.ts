@@ -8,8 +8,8 @@ import type { Channel, ChannelData, ChannelOptions } from '../../../src/api/chan
 
 const roomName = new URLSearchParams(location.search).get('room') ?? 'channels';
 const node = await createMeshNode({ room: roomName });
-installWindowApi(node);
 const room = await roomWhenReady(node, roomName, undefined, () => node.error);
+installWindowApi(room);
 
 /** What the tests drive in the page. */
 export interface ChannelsTestApi {
