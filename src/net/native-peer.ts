@@ -31,6 +31,13 @@ export interface NativePeerOptions {
 
 type Listener = (...args: never[]) => void;
 
+/** A local candidate as simple-peer sends it: only defined fields (the signal is signed as canonical JSON). */
+function candidateSignal(candidate: RTCIceCandidate): RTCIceCandidateInit {
+  const out: RTCIceCandidateInit = { candidate: candidate.candidate, sdpMLineIndex: candidate.sdpMLineIndex ?? null, sdpMid: candidate.sdpMid ?? null };
+  if (typeof candidate.usernameFragment === 'string') out.usernameFragment = candidate.usernameFragment;
+  return out;
+}
+
 /** An error with simple-peer's codes, which the hosts report as the reason a link went down. */
 function linkError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
@@ -48,11 +55,14 @@ export class NativePeer implements LinkPeer {
   private isConnected = false;
   private isDestroyed = false;
 
+  private readonly initiator: boolean;
+
   constructor(RTCPeerConnectionImpl: typeof RTCPeerConnection, options: NativePeerOptions) {
+    this.initiator = options.initiator;
     this.pc = new RTCPeerConnectionImpl(options.config);
     this.pc.onicecandidate = (event) => {
       // null: gathering is over; simple-peer sends nothing for it either.
-      if (event.candidate && event.candidate.candidate) this.emit('signal', { type: 'candidate', candidate: event.candidate.toJSON() });
+      if (event.candidate && event.candidate.candidate) this.emit('signal', { type: 'candidate', candidate: candidateSignal(event.candidate) });
     };
     this.pc.oniceconnectionstatechange = () => {
       const state = this.pc.iceConnectionState;
@@ -66,6 +76,11 @@ export class NativePeer implements LinkPeer {
     } else {
       this.pc.ondatachannel = (event) => this.setChannel(event.channel);
     }
+  }
+
+  /** The underlying connection, for tests that ask it which candidate pair it chose. */
+  get connection(): RTCPeerConnection {
+    return this.pc;
   }
 
   get connected(): boolean {
@@ -88,19 +103,24 @@ export class NativePeer implements LinkPeer {
 
   signal(signal: unknown): void {
     if (this.isDestroyed) throw linkError('ERR_DESTROYED', 'cannot signal after peer is destroyed');
-    const data = (typeof signal === 'string' ? JSON.parse(signal) : signal) as { type?: unknown; sdp?: unknown; candidate?: unknown; renegotiate?: unknown };
-    if (data && typeof data === 'object' && data.candidate && typeof data.candidate === 'object') {
-      const candidate = data.candidate as RTCIceCandidateInit;
-      if (this.remoteSet) this.addCandidate(candidate);
-      else if (this.pendingCandidates.length < maxPendingCandidates) this.pendingCandidates.push(candidate);
+    const data: unknown = typeof signal === 'string' ? JSON.parse(signal) : signal;
+    if (!data || typeof data !== 'object') throw linkError('ERR_SIGNALING', 'signal() called with invalid signal data');
+    const { type, sdp, candidate } = data as { type?: unknown; sdp?: unknown; candidate?: unknown };
+    if (candidate && typeof candidate === 'object' && typeof (candidate as { candidate?: unknown }).candidate === 'string') {
+      const init = candidate as RTCIceCandidateInit;
+      // Before the remote description the platform refuses candidates; they wait for it.
+      if (this.remoteSet) this.addCandidate(init);
+      else if (this.pendingCandidates.length < maxPendingCandidates) this.pendingCandidates.push(init);
       return;
     }
-    if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') {
-      void this.applyDescription({ type: data.type, sdp: data.sdp });
+    if ((type === 'offer' || type === 'answer') && typeof sdp === 'string') {
+      // An offer to the initiator, or an answer to the side that did not offer, is a protocol error.
+      if ((type === 'offer') === this.initiator) throw linkError('ERR_SIGNALING', `unexpected ${type}`);
+      void this.applyDescription({ type, sdp });
       return;
     }
     // {type:'renegotiate'}: a data-only link never needs it (simple-peer sends it for media).
-    if (data.type === 'renegotiate') return;
+    if (type === 'renegotiate') return;
     throw linkError('ERR_SIGNALING', 'signal() called with invalid signal data');
   }
 
@@ -129,8 +149,12 @@ export class NativePeer implements LinkPeer {
     } catch {
       // Closing a connection that is already closed.
     }
-    this.emit('close');
-    this.listeners.clear();
+    // Like simple-peer, 'close' comes a moment later, not from inside destroy(): a host that
+    // destroys a peer it has already forgotten must not hear about it as a drop.
+    queueMicrotask(() => {
+      this.emit('close');
+      this.listeners.clear();
+    });
   }
 
   private setChannel(channel: RTCDataChannel): void {
