@@ -24,7 +24,8 @@ interface Args {
 /** What the lab reads of a link's connection: node-datachannel's polyfill RTCPeerConnection. */
 interface PolyfillConnection {
   connectionState: string;
-  getSelectedCandidatePair(): { local: { type: string; address: string; port: number }; remote: { type: string; address: string; port: number } } | null;
+  /** libdatachannel's own pair (the polyfill's RTCIceTransport wraps it into candidate lines). */
+  selectedCandidatePair(): { local: { type: string; address: string; port: number }; remote: { type: string; address: string; port: number } } | null;
 }
 
 /** Connections kept for asking; the oldest go first (a lab run makes a few dozen). */
@@ -54,7 +55,7 @@ function pairs(): Array<{ local: string; remote: string; localAddress: string; r
   const out = [];
   for (const pc of connections) {
     if (pc.connectionState !== 'connected') continue;
-    const pair = pc.getSelectedCandidatePair();
+    const pair = pc.selectedCandidatePair();
     if (!pair) continue;
     out.push({ local: pair.local.type, remote: pair.remote.type, localAddress: `${pair.local.address}:${pair.local.port}`, remoteAddress: `${pair.remote.address}:${pair.remote.port}` });
   }
