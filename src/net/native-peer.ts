@@ -46,6 +46,11 @@ function linkError(code: string, message: string): Error & { code: string } {
 /** Candidates that arrive before the remote description are held until it is set (at most this many). */
 const maxPendingCandidates = 256;
 
+/**
+ * One data-channel link on an RTCPeerConnection, given as a constructor (the browser's, or
+ * node-datachannel's polyfill): the initiator makes the channel and the offer; candidates
+ * trickle both ways; 'close' follows destroy() once, in a microtask.
+ */
 export class NativePeer implements LinkPeer {
   private readonly pc: RTCPeerConnection;
   private channel: RTCDataChannel | null = null;
@@ -68,6 +73,10 @@ export class NativePeer implements LinkPeer {
       const state = this.pc.iceConnectionState;
       if (state === 'failed') this.fail('ERR_ICE_CONNECTION_FAILURE', 'Ice connection failed.');
       else if (state === 'closed') this.fail('ERR_ICE_CONNECTION_CLOSED', 'Ice connection closed.');
+    };
+    // As simple-peer: a connection that fails (DTLS, or ICE after it was up) ends the link.
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === 'failed') this.fail('ERR_CONNECTION_FAILURE', 'Connection failed.');
     };
     if (options.initiator) {
       // simple-peer names the channel at random; the other side takes whatever channel comes.
@@ -143,7 +152,7 @@ export class NativePeer implements LinkPeer {
         // Closing a channel that is already closing.
       }
     }
-    this.pc.onicecandidate = this.pc.oniceconnectionstatechange = this.pc.ondatachannel = null;
+    this.pc.onicecandidate = this.pc.oniceconnectionstatechange = this.pc.onconnectionstatechange = this.pc.ondatachannel = null;
     try {
       this.pc.close();
     } catch {

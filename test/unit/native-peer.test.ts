@@ -13,6 +13,7 @@ class RecordingConnection {
   readonly calls: string[] = [];
   onicecandidate: ((event: { candidate: unknown }) => void) | null = null;
   oniceconnectionstatechange: (() => void) | null = null;
+  onconnectionstatechange: (() => void) | null = null;
   ondatachannel: ((event: { channel: unknown }) => void) | null = null;
   iceConnectionState = 'new';
   localDescription: { type: string; sdp: string } | null = null;
