@@ -298,10 +298,12 @@ export function checkFlood(outcomes: readonly FloodOutcome[]): CheckResult {
 /**
  * Longest an honest replica may be halted, in a view change or in another view than the group
  * while Byzantine plus missing replicas stay within f. A view change whose timeouts double
- * (1, 2, 4, … s) or a reloaded tab catching up by state transfer ends well within it; a replica
- * alone in a view nobody else joins does not (liveness.ts).
+ * (1, 2, 4, … s) or a reloaded tab catching up by state transfer ends within it: the longest
+ * seen in a 600 s run of seed 954675951 on a 2-core machine at load average 40 was 87.5 s (a
+ * group-wide view change waiting for a new primary). A replica alone in a view nobody else
+ * joins does not (issue 18: 270 s, until its tab was killed).
  */
-export const defaultOutOfStepBoundMs = 90_000;
+export const defaultOutOfStepBoundMs = 120_000;
 
 export function checkLiveness(episodes: readonly OutOfStepEpisode[], boundMs: number = defaultOutOfStepBoundMs): CheckResult {
   const failures: string[] = [];

@@ -66,6 +66,21 @@ function conflict(history: LogHistory, text: string): void {
   if (history.conflicts.length < maxConflictsKept && !history.conflicts.includes(text)) history.conflicts.push(text);
 }
 
+/**
+ * Keys that tell every entry of a list apart: one request may carry the same operation twice (a
+ * membership vote said again and packed with the first), and such entries share an entryKey, so
+ * each gets its place among its equals (within its batch, since the key holds the seq).
+ */
+function occurrenceKeys(list: readonly LogEntryView[]): string[] {
+  const seen = new Map<string, number>();
+  return list.map((e) => {
+    const key = entryKey(e);
+    const n = seen.get(key) ?? 0;
+    seen.set(key, n + 1);
+    return `${key}#${n}`;
+  });
+}
+
 const describe = (e: LogEntryView | undefined): string => (e ? `seq ${e.seq} ${opKey(e.op).slice(0, 80)} (digest ${e.digest.slice(0, 8)})` : 'nothing');
 
 /** Adds one sample (a tab's log tail, oldest first) to the history of its node and genesis. */
@@ -91,11 +106,20 @@ function merge(history: LogHistory, sample: readonly LogEntryView[]): void {
     return;
   }
   const index = new Map<string, number>();
-  history.entries.forEach((e, i) => index.set(entryKey(e), i));
+  occurrenceKeys(history.entries).forEach((key, i) => index.set(key, i));
+  const keys = occurrenceKeys(sample);
   const last = history.entries[history.entries.length - 1] as LogEntryView;
-  // Align on the first entry of the sample that the history holds.
-  let k = 0;
-  while (k < sample.length && !index.has(entryKey(sample[k] as LogEntryView))) k++;
+  // Align on the first entry of the sample that the history holds — preferably after the
+  // sample's first batch, which a full sample may show cut (its equal entries then numbered
+  // from the cut, not from the batch's start).
+  const firstWhole = whole ? 0 : sample.findIndex((e) => e.seq > first.seq);
+  const alignFrom = (from: number): number => {
+    let at = from;
+    while (at < sample.length && !index.has(keys[at] as string)) at++;
+    return at;
+  };
+  let k = firstWhole > 0 ? alignFrom(firstWhole) : sample.length;
+  if (k === sample.length) k = alignFrom(0);
   if (k === sample.length) {
     if (first.seq <= last.seq || whole) {
       conflict(history, `${history.node.slice(0, 8)}: a sample starting at ${describe(first)} shares no entry with the log seen so far (ending at ${describe(last)})`);
@@ -109,9 +133,10 @@ function merge(history: LogHistory, sample: readonly LogEntryView[]): void {
   const head = history.entries[0] as LogEntryView;
   for (let j = 0; j < k; j++) {
     const e = sample[j] as LogEntryView;
+    if (!whole && e.seq === first.seq && index.has(keys[j] as string)) continue; // the (cut) first batch, already known
     if (e.seq >= head.seq && e.seq >= history.coveredFrom) conflict(history, `${history.node.slice(0, 8)}: ${describe(e)} appeared where the log already had other entries`);
   }
-  let at = index.get(entryKey(sample[k] as LogEntryView)) as number;
+  let at = index.get(keys[k] as string) as number;
   for (let j = k; j < sample.length; j++, at++) {
     const e = sample[j] as LogEntryView;
     const known = history.entries[at];

@@ -1,7 +1,6 @@
 // window.tabmesh.debug: fault injection and deep reads for the chaos run (`npm run chaos`) and
 // for people poking at a mesh from devtools. Nothing here is needed to use a mesh; every method
 // is a node command, checked in the worker like any other (src/worker/debug-commands.ts).
-import type { MeshNode } from './mesh-node.ts';
 import type { FloodKind, FloodReport } from './worker/debug-commands.ts';
 import type { TileEntry, TilesPage } from './worker/services/steal-results.ts';
 
@@ -41,7 +40,8 @@ export interface TabmeshDebugApi {
 /** Pages of jobTiles read at most, so a bad answer cannot loop forever (a job has at most 4,096 tasks). */
 const maxTilePages = 512;
 
-export function debugApi(node: MeshNode): TabmeshDebugApi {
+/** room.debug (and window.tabmesh.debug) over a node's command channel. */
+export function debugApi(node: { command(name: string, ...args: unknown[]): Promise<unknown> }): TabmeshDebugApi {
   return {
     crashWorker: () => node.command('crashWorker') as Promise<true>,
     hangWorker: () => node.command('hangWorker') as Promise<true>,

@@ -10,6 +10,7 @@ import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
 import { WorkerSupervisor, type RecoveryView } from './worker-supervisor.ts';
 import { EarlyWorker } from './early-worker.ts';
+import { WorkerCalls } from './worker-calls.ts';
 import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
 import { signalingUrlList } from './net/signaling-urls.ts';
@@ -71,6 +72,8 @@ export interface MeshNode {
   command(name: string, ...args: unknown[]): Promise<unknown>;
   /** A fatal start-up problem, or why the protocol worker was given up on after crashing again and again. */
   readonly error: string | null;
+  /** Calls `listener` once if the node fails for good (the `error` above); returns the unsubscribe. */
+  onFailure(listener: (message: string) => void): () => void;
   /** Restarts of the protocol worker so far (also snapshot().recovery). */
   readonly recovery: RecoveryView;
   /**
@@ -111,13 +114,17 @@ async function configuredIce(): Promise<IceConfig> {
 /** A new protocol worker (its script starts loading now; it waits for an init message). */
 const startWorker = (): Worker => new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: 'tabmesh-node' });
 
-/**
- * Starts a node in this page. Rejects with a CapabilityError (its `code` and `missing` say what
- * and what to do) when the browser lacks something Tabmesh needs — checked before any worker
- * starts, so a browser that cannot run it never gets a worker to restart.
- */
-// eslint-disable-next-line max-lines-per-function -- TEMPORARY while issue 17 moves the dashboard onto the app API; the lead splits it before the session ends
-export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
+/** What a node needs before its supervisor starts: the checked browser, a slot, ICE settings, the first worker. */
+interface NodeStart {
+  firstWorker: EarlyWorker;
+  claim: SlotClaim;
+  iceServers: IceServer[];
+  iceTransportPolicy: IceTransportPolicy;
+  initMessage: PageToWorker;
+}
+
+/** Checks the options and the browser, claims a slot and fetches /config.json while the first worker loads. */
+async function prepareStart(options: MeshNodeOptions): Promise<NodeStart> {
   const passwordRefusal = options.password !== undefined ? passwordProblem(options.password) : null;
   if (passwordRefusal) throw new Error(passwordRefusal);
   const needConfig = options.iceServers === undefined || options.iceTransportPolicy === undefined;
@@ -129,7 +136,7 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   performance.measure('tabmesh: capability check', { start: checkStart });
   // The worker's script loads while the slot is claimed and /config.json arrives (the init
   // message waits for both); the supervisor takes this worker as its first.
-  let firstWorker: EarlyWorker | null = new EarlyWorker(startWorker());
+  const firstWorker = new EarlyWorker(startWorker());
   let claim: SlotClaim;
   let configured: IceConfig | null;
   try {
@@ -150,6 +157,19 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
     iceServers,
     ...(options.password !== undefined ? { password: options.password } : {}),
   };
+  return { firstWorker, claim, iceServers, iceTransportPolicy, initMessage };
+}
+
+/**
+ * Starts a node in this page. Rejects with a CapabilityError (its `code` and `missing` say what
+ * and what to do) when the browser lacks something Tabmesh needs — checked before any worker
+ * starts, so a browser that cannot run it never gets a worker to restart.
+ */
+export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
+  const start = await prepareStart(options);
+  let firstWorker: EarlyWorker | null = start.firstWorker;
+  const { claim, iceServers, iceTransportPolicy, initMessage } = start;
+  const slot = claim.slot;
   // The supervisor restarts a worker that crashes or hangs (src/worker-supervisor.ts).
   const supervisor = new WorkerSupervisor({
     createWorker: () => {
@@ -164,20 +184,20 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       // The node is not leaving: its peers must not hear a goodbye, only see the links close.
       host.setLastWords([]);
       host.destroyAll();
-      for (const waiter of pending.values()) waiter.reject(new Error(`the protocol worker restarted (${record.reason}); try again`));
-      pending.clear();
+      calls.rejectAll(`the protocol worker restarted (${record.reason}); try again`);
       republish();
     },
     onGiveUp: (message) => {
       error = message;
+      for (const listener of [...failureListeners]) listener(message);
       console.error(`tabmesh: ${message}`);
       host.destroyAll();
-      for (const waiter of pending.values()) waiter.reject(new Error(message));
-      pending.clear();
+      calls.rejectAll(message);
       republish();
     },
   });
   const toWorker = (message: PageToWorker, transfer?: Transferable[]) => supervisor.post(message, transfer);
+  const calls = new WorkerCalls(toWorker);
   /** Hands listeners the latest snapshot again, with the supervisor's news in it. */
   const republish = () => {
     if (!latest) return;
@@ -188,12 +208,10 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const iceRefresh = options.iceServers === undefined ? startIceRefresh(iceServers) : null;
   const host = new PeerHost(toWorker, { iceTransportPolicy, ...(iceRefresh ? { iceServers: () => iceRefresh.current } : {}) });
   const listeners = new Set<(snapshot: NodeSnapshot) => void>();
-  const eventListeners = new Map<string, Set<(payload: unknown) => void>>();
-  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const failureListeners = new Set<(message: string) => void>();
   let latest: NodeSnapshot | null = null;
   const memory = new PageMemory();
   let error: string | null = null;
-  let nextCommandId = 1;
   let closed = false;
 
   function fromWorker(data: unknown): void {
@@ -208,16 +226,10 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
         latest = memory.attach({ ...(message.snapshot as unknown as NodeSnapshot), recovery: supervisor.view() });
         for (const listener of listeners) listener(latest);
         return;
-      case 'reply': {
-        const waiter = pending.get(message.id);
-        pending.delete(message.id);
-        if (message.ok) waiter?.resolve(message.value);
-        else waiter?.reject(Object.assign(new Error(message.error ?? 'the node refused the command'), message.code ? { code: message.code } : {}));
-        return;
-      }
+      case 'reply':
+        return calls.reply(message);
       case 'event':
-        for (const listener of eventListeners.get(message.name) ?? []) listener(message.payload);
-        return;
+        return calls.event(message.name, message.payload);
       case 'memory':
         memory.apply(message);
         return;
@@ -262,22 +274,17 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
   const close = (): Promise<void> =>
     (leaving ??= (async () => {
       if (closed) return;
-      const id = nextCommandId++;
-      const said = new Promise<unknown>((resolve) => {
-        pending.set(id, { resolve, reject: resolve });
-        toWorker({ type: 'command', id, name: 'leave', args: [] });
-      });
+      const said = calls.settle('leave', []);
       closed = true;
       detach();
       iceRefresh?.stop();
-      supervisor.stop();
+      // The supervisor keeps passing the worker's messages on (its reply) until terminate().
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([said, new Promise((resolve) => (timer = setTimeout(resolve, leaveTimeoutMs)))]);
       clearTimeout(timer);
       host.destroyAll();
       supervisor.terminate();
-      for (const waiter of pending.values()) waiter.reject(new Error('this node has left its room'));
-      pending.clear();
+      calls.rejectAll('this node has left its room');
       claim.release();
     })());
 
@@ -291,22 +298,14 @@ export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode
       if (latest) listener(latest);
       return () => listeners.delete(listener);
     },
-    onEvent(name, listener) {
-      const named = eventListeners.get(name) ?? new Set();
-      eventListeners.set(name, named);
-      named.add(listener);
-      return () => named.delete(listener);
-    },
-    command(name, ...args) {
-      if (closed) return Promise.reject(new Error('this node has been closed'));
-      const id = nextCommandId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        toWorker({ type: 'command', id, name, args });
-      });
-    },
+    onEvent: (name, listener) => calls.onEvent(name, listener),
+    command: (name, ...args) => (closed ? Promise.reject(new Error('this node has been closed')) : calls.call(name, args)),
     get error() {
       return error;
+    },
+    onFailure(listener) {
+      failureListeners.add(listener);
+      return () => failureListeners.delete(listener);
     },
     get recovery() {
       return supervisor.view();

@@ -1,28 +1,20 @@
 // window.tabmesh: everything the UI can do, as methods, so browser tests and people in
 // devtools can drive a tab. Names are public: extend, never rename (docs/reference.md documents them).
-import type { MeshNode, NodeSnapshot } from './mesh-node.ts';
+// Every method is a call on the dashboard's Room (the library API, src/api/): nothing here talks
+// to the node any other way.
+import type { NodeSnapshot } from './mesh-node.ts';
 import type { StatusRecord } from './worker/services/status-record.ts';
 import type { ByzantineMode } from './core/pbft/index.ts';
-import type { Priority } from './core/steal/index.ts';
 import type { MeshSettings } from './worker/services/settings-schema.ts';
 import { applyAndRemember, restoreSettings } from './worker/services/settings-session.ts';
 import { useRoomPassword } from './ui/room-password.ts';
-import { debugApi, type TabmeshDebugApi } from './debug-api.ts';
-import { createCompute, type Compute } from './api/compute.ts';
-import { createConsensus, type Consensus, type StateMachine } from './api/consensus.ts';
+import type { TabmeshDebugApi } from './debug-api.ts';
+import type { Compute } from './api/compute.ts';
+import type { Consensus, StateMachine } from './api/consensus.ts';
 import { joinRoom, type JoinRoomOptions, type Room } from './api/index.ts';
+import type { JobRequest } from './api/admin.ts';
 
-/** A compute job: everything but `kind` has a default (the kind's own parameters, chunks, 'medium', 1). */
-export interface JobRequest {
-  /** 'mandelbrot' | 'primes' | 'monte-carlo-pi' | 'proof-of-work' (or a kind the app registered). */
-  kind: string;
-  params?: unknown;
-  /** Tasks to split the job into (Mandelbrot: ignored, its tiles decide). */
-  chunks?: number;
-  priority?: Priority;
-  /** 1, or 2–3 for verified mode: each task runs on that many distinct nodes that must agree. */
-  redundancy?: number;
-}
+export type { JobRequest };
 
 export interface TabmeshApi {
   /** This node's state as plain JSON (a fresh copy); null until the node has started. */
@@ -92,6 +84,8 @@ export interface TabmeshApi {
    * this page, in any room, beside the dashboard's own. Each has its own worker and slot.
    */
   joinRoom(options: JoinRoomOptions): Promise<Room>;
+  /** The dashboard's own node as a library Room (the same object the dashboard uses). */
+  room: Room;
 }
 
 declare global {
@@ -100,48 +94,115 @@ declare global {
   }
 }
 
-export function installWindowApi(node: MeshNode): TabmeshApi {
+/** Installs window.tabmesh over the dashboard's `room` and re-applies this tab's remembered settings. */
+export function installWindowApi(room: Room): TabmeshApi {
+  const { admin, memory } = room;
+  /** Adapts the settings session helper (which speaks command names) to room.admin. */
+  const settingsCommand = (_name: string, change: unknown) => admin.setSettings(change as Partial<MeshSettings>);
   const api: TabmeshApi = {
     snapshot: () => {
-      const latest = node.snapshot();
+      const latest = room.closed ? null : room.snapshot();
       return latest ? structuredClone(latest) : null;
     },
-    getMemory: (key) => (typeof key === 'string' ? structuredClone(node.memory(key)?.value) : undefined),
-    onMemory: (listener) =>
-      // A reset (start, a worker restart) lists the whole memory: each key comes as a change.
-      node.subscribeMemory((changes) => {
-        for (const change of changes) listener(structuredClone(change));
-      }),
+    getMemory: (key) => (typeof key === 'string' && key !== '' && !room.closed ? memory.get(key) : undefined),
+    onMemory: (listener) => memory.on('change', ({ key, value, deleted, origin, hlc }) => listener(deleted ? { key, origin, hlc } : { key, value, origin, hlc })),
     ready: () =>
       new Promise((resolve) => {
-        const stop = node.subscribe((snapshot) => {
+        const now = room.snapshot();
+        if (now) return resolve(structuredClone(now));
+        const stop = room.on('snapshot', (snapshot) => {
           queueMicrotask(() => stop());
           resolve(structuredClone(snapshot));
         });
       }),
-    send: (peer, text) => node.command('send', peer, text) as Promise<true>,
-    broadcast: (text) => node.command('broadcast', text) as Promise<number>,
-    reconnectSignaling: () => node.command('reconnectSignaling') as Promise<true>,
-    dropLink: (peer) => node.command('dropLink', peer) as Promise<true>,
-    statusRecord: () => node.command('statusRecord') as Promise<StatusRecord | null>,
-    setLinkBounds: (minLinks, maxLinks) => node.command('setLinkBounds', minLinks, maxLinks) as Promise<{ minLinks: number; maxLinks: number }>,
-    setMemory: (key, value) => node.command('setMemory', key, value) as Promise<true>,
-    deleteMemory: (key) => node.command('deleteMemory', key) as Promise<true>,
-    propose: (op) => node.command('propose', op) as Promise<number>,
-    setByzantine: (mode) => node.command('setByzantine', mode) as Promise<true>,
-    consensus: (name, machine) => createConsensus(node, name, machine),
-    submitJob: (job) => node.command('submitJob', job) as Promise<string>,
-    jobResult: (id) => node.command('jobResult', id),
-    cancelJob: (id) => node.command('cancelJob', id) as Promise<true>,
-    setSettings: async (change) => applyAndRemember((name, ...args) => node.command(name, ...args), (node.snapshot() ?? (await api.ready())).room, change),
-    settings: () => node.command('settings') as Promise<MeshSettings>,
-    setRoomPassword: async (password) => useRoomPassword((node.snapshot() ?? (await api.ready())).room, password),
-    debug: debugApi(node),
-    compute: createCompute(node),
+    send: async (peer, text) => {
+      await admin.sendText(peer, text);
+      return true;
+    },
+    broadcast: (text) => admin.broadcastText(text),
+    reconnectSignaling: async () => {
+      await admin.reconnectSignaling();
+      return true;
+    },
+    dropLink: async (peer) => {
+      await admin.dropLink(peer);
+      return true;
+    },
+    statusRecord: () => admin.statusRecord(),
+    setLinkBounds: (minLinks, maxLinks) => admin.setLinkBounds(minLinks, maxLinks),
+    setMemory: async (key, value) => {
+      await memory.set(key, value);
+      return true;
+    },
+    deleteMemory: async (key) => {
+      await memory.delete(key);
+      return true;
+    },
+    propose: (op) => admin.propose(op),
+    setByzantine: async (mode) => {
+      await admin.setByzantine(mode);
+      return true;
+    },
+    submitJob: (job) => admin.submitJob(job),
+    jobResult: (id) => admin.jobResult(id),
+    cancelJob: async (id) => {
+      await admin.cancelJob(id);
+      return true;
+    },
+    setSettings: (change) => applyAndRemember(settingsCommand, room.room, change),
+    settings: () => admin.settings(),
+    setRoomPassword: async (password) => useRoomPassword(room.room, password),
+    debug: room.debug,
+    consensus: (name, machine) => room.consensus(name, machine),
+    compute: room.compute,
     joinRoom,
+    room,
   };
   window.tabmesh = api;
   // Settings this tab had before a reload come back as soon as the node runs.
-  void api.ready().then((first) => restoreSettings((name, ...args) => node.command(name, ...args), first.room));
+  void restoreSettings(settingsCommand, room.room);
   return api;
+}
+
+/**
+ * window.tabmesh for a page whose node could not start (`error`): snapshot() is null, reads are
+ * empty, every action rejects with that error, and joinRoom still works (for devtools and tests).
+ */
+export function installFailedWindowApi(error: Error): void {
+  const refuse = () => Promise.reject(error);
+  const debug: TabmeshDebugApi = { flood: refuse, acceptedTasks: refuse, crashWorker: refuse, hangWorker: refuse };
+  window.tabmesh = {
+    snapshot: () => null,
+    ready: refuse,
+    send: refuse,
+    broadcast: refuse,
+    reconnectSignaling: refuse,
+    statusRecord: refuse,
+    dropLink: refuse,
+    setLinkBounds: refuse,
+    setMemory: refuse,
+    deleteMemory: refuse,
+    getMemory: () => undefined,
+    onMemory: () => () => {},
+    propose: refuse,
+    setByzantine: refuse,
+    submitJob: refuse,
+    jobResult: refuse,
+    cancelJob: refuse,
+    setSettings: refuse,
+    settings: refuse,
+    setRoomPassword: refuse,
+    debug,
+    consensus: () => {
+      throw error;
+    },
+    get compute(): Compute {
+      throw error;
+    },
+    joinRoom,
+    // No node, so no Room: reading it throws the start error.
+    get room(): Room {
+      throw error;
+    },
+  };
 }

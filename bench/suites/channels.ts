@@ -8,6 +8,7 @@
 // figure shows how close a real link comes to it and what routing over a hop costs.
 // JSON lines on stdout, a table on stderr, with the load average.
 import os from 'node:os';
+import { rmSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { BenchArgs } from '../main.ts';
 import { emitRow, machine, percentile, printTable, type Row } from '../report.ts';
@@ -51,7 +52,8 @@ async function oneTransfer(from: Page, to: Page, toId: string, run: number): Pro
 
 export async function run(args: BenchArgs): Promise<void> {
   const runs = Number(flag(args.rest, '--runs') ?? (args.quick ? 1 : 3));
-  const rig = await startRig(await buildChannelsPage());
+  const staticDir = await buildChannelsPage();
+  const rig = await startRig(staticDir);
   try {
     const room = `bench-channels-${Date.now().toString(36)}`;
     const open = async (i: number, min: number, max: number) => {
@@ -97,5 +99,6 @@ export async function run(args: BenchArgs): Promise<void> {
     console.error(`load average at the end: ${l1?.toFixed(2)} ${l5?.toFixed(2)} ${l15?.toFixed(2)} on ${machine.cores} cores`);
   } finally {
     await rig.close();
+    rmSync(staticDir, { recursive: true, force: true });
   }
 }

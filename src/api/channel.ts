@@ -6,6 +6,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import * as v from 'valibot';
 import { channelNamePattern, maxChannelMessageBytes } from '../core/channel/limits.ts';
 import type { NodeBackend } from './backend.ts';
+import { AbortError, TabmeshError, abortable, fromNodeError } from './errors.ts';
 
 export type { StandardSchemaV1 };
 
@@ -21,7 +22,8 @@ export type ChannelData = Uint8Array | JsonValue;
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
- * Why a channel call failed, as `ChannelError.code`:
+ * Why a channel call failed, as `ChannelError.code` (an aborted send rejects with the API's
+ * AbortError instead, and a call after room.leave() with RoomClosedError):
  * - `channel-bad-name`: the name is not 1–64 letters, digits and `-_.:/`;
  * - `channel-bad-data`: the message is neither a Uint8Array nor a JSON value;
  * - `channel-too-large`: over 16 MiB (maxChannelMessageBytes);
@@ -31,7 +33,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
  * - `channel-undeliverable`: the receiver acknowledged nothing for 20 s, or left the room;
  * - `channel-throttled`: the receiver refuses this node's messages for a while (it sent too many bad ones);
  * - `channel-refused`: the receiver found the message malformed or too large;
- * - `channel-aborted`: the send's AbortSignal fired;
+ * - `channel-aborted`: the node stopped the send on request (the page's AbortSignal gives AbortError);
  * - `channel-closed`: the channel (or the node) was closed.
  */
 export type ChannelErrorCode =
@@ -48,14 +50,18 @@ export type ChannelErrorCode =
   | 'channel-closed';
 
 /** A channel call that failed; `code` says why (ChannelErrorCode), the message what to change. */
-export class ChannelError extends Error {
-  constructor(
-    /** Why it failed (ChannelErrorCode), or another code the node gave. */
-    readonly code: ChannelErrorCode | (string & {}),
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ChannelError';
+export class ChannelError extends TabmeshError {
+  override name = 'ChannelError';
+  /** Why it failed (ChannelErrorCode). */
+  declare readonly code: ChannelErrorCode;
+
+  /**
+   * @param code why it failed
+   * @param message what went wrong and what to change
+   * @param options `cause`: the node's refusal, if any
+   */
+  constructor(code: ChannelErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 
@@ -72,7 +78,7 @@ export interface ChannelOptions<T> {
 export interface ChannelSendOptions {
   /** The node to send to (its id, as `from` in a listener or room.id there). Default: every live member. */
   to?: string;
-  /** Aborts the send: what is not yet delivered stops, and send() rejects with `channel-aborted`. */
+  /** Aborts the send: what is not yet delivered stops, and send() rejects with an AbortError. */
   signal?: AbortSignal;
 }
 
@@ -113,12 +119,12 @@ let sendCounter = 0;
 /** A send id unique in this page (the node refuses one that is under way). */
 const freshSendId = () => `p${Date.now().toString(36)}.${(++sendCounter).toString(36)}`;
 
-/** The node's refusal as a ChannelError (its `code` kept). */
-function asChannelError(error: unknown): ChannelError {
+/** The node's refusal as a typed error: a ChannelError for the channel's own codes, else the API's (RoomClosedError, NodeRefusedError, …). */
+function typedError(error: unknown): Error {
   if (error instanceof ChannelError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'channel-closed';
-  return new ChannelError(code, message);
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && code.startsWith('channel-')) return new ChannelError(code as ChannelErrorCode, error instanceof Error ? error.message : String(error), { cause: error });
+  return fromNodeError(error);
 }
 
 /**
@@ -198,32 +204,12 @@ export function createChannel<T extends ChannelData = ChannelData>(backend: Node
       if (data === undefined || typeof data === 'function' || typeof data === 'symbol' || typeof data === 'bigint') {
         throw new ChannelError('channel-bad-data', `a ${typeof data} has no JSON form; send JSON values or a Uint8Array`);
       }
-      if (signal?.aborted) throw new ChannelError('channel-aborted', 'the signal was already aborted');
+      if (signal?.aborted) throw new AbortError(signal.reason);
       const sendId = freshSendId();
-      const sent = backend.command('channelSend', name, data, { ...(to !== undefined ? { to } : {}), sendId });
-      if (!signal) {
-        await sent.catch((error: unknown) => Promise.reject(asChannelError(error)));
-        counts.sent++;
-        return;
-      }
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
-          backend.command('channelCancel', sendId).catch(() => {});
-          reject(new ChannelError('channel-aborted', 'the send was aborted'));
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        sent.then(
-          () => {
-            signal.removeEventListener('abort', onAbort);
-            counts.sent++;
-            resolve();
-          },
-          (error: unknown) => {
-            signal.removeEventListener('abort', onAbort);
-            reject(asChannelError(error));
-          },
-        );
-      });
+      const sent = backend.command('channelSend', name, data, { ...(to !== undefined ? { to } : {}), sendId }).catch((error: unknown) => Promise.reject(typedError(error)));
+      // On abort, the node is told to stop what is not yet delivered.
+      await abortable(sent, signal, () => void backend.command('channelCancel', sendId).catch(() => {}));
+      counts.sent++;
     },
     on(listener) {
       if (typeof listener !== 'function') throw new ChannelError('channel-bad-argument', 'a listener is a function (message, from) => …');

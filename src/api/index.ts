@@ -19,6 +19,8 @@ export type { Room, RoomEvents, RoomEventName, PeerId } from './room.ts';
 export type { RoomMemory, MemoryEntry, MemoryChangeEvent } from './memory.ts';
 export type { JoinRoomOptions } from './options.ts';
 export type { Unsubscribe } from './events.ts';
+export type { RoomAdmin, JobRequest, MeshSettings, ByzantineMode, Priority, StatusRecord, TilesPage } from './admin.ts';
+export type { TabmeshDebugApi } from '../debug-api.ts';
 export type { NodeBackend } from './backend.ts';
 export {
   ComputeError,
@@ -39,6 +41,7 @@ export {
   type RegisteredKernel,
   type SubmitOptions,
 } from './compute.ts';
+export { ChannelError, createChannel, type Channel, type ChannelData, type ChannelErrorCode, type ChannelOptions, type ChannelSendOptions, type ChannelStats, type JsonValue, type StandardSchemaV1 } from './channel.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
 export { ConsensusError, type Consensus, type ConsensusErrorCode, type ConsensusEvents, type ConsensusStats, type ProposeOptions, type StateMachine } from './consensus.ts';
 export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';
@@ -70,5 +73,5 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
     const message = error instanceof Error ? error.message : String(error);
     throw new TabmeshError(/node slots/.test(message) ? 'no-slot' : 'start-failed', message, { cause: error });
   }
-  return roomWhenReady(node, checked.room, checked.signal, () => node.error);
+  return roomWhenReady(node, checked.room, checked.signal, () => node.error, (listener) => node.onFailure(listener));
 }

@@ -8,7 +8,7 @@ import { RoomImpl, type Room } from './room.ts';
  * The Room over `node` once the node knows its id. If `signal` aborts first, or `failed()`
  * reports a fatal problem, the node is closed and the promise rejects.
  */
-export function roomWhenReady(node: NodeBackend, room: string, signal: AbortSignal | undefined, failed: () => string | null): Promise<Room> {
+export function roomWhenReady(node: NodeBackend, room: string, signal: AbortSignal | undefined, failed: () => string | null, onFailure?: (listener: (message: string) => void) => () => void): Promise<Room> {
   return new Promise<Room>((resolve, reject) => {
     let settled = false;
     let stop: (() => void) | null = null;
@@ -27,11 +27,19 @@ export function roomWhenReady(node: NodeBackend, room: string, signal: AbortSign
     const aborted = () => giveUp(new AbortError(signal?.reason));
     if (signal?.aborted) return aborted();
     signal?.addEventListener('abort', aborted, { once: true });
-    stop = node.subscribe((snapshot) => {
+    // A worker that fails for good before its first snapshot posts none: hear of it directly.
+    const stopFailure = onFailure?.((message) => giveUp(new NodeUnavailableError('node-failed', `the node could not start: ${message}`)));
+    const stopSnapshots = node.subscribe((snapshot) => {
       const problem = failed();
       if (problem) return giveUp(new NodeUnavailableError('node-failed', `the node could not start: ${problem}`));
       if (typeof snapshot.id === 'string' && snapshot.id !== '') finish(() => resolve(new RoomImpl(node, snapshot.id, room)));
     });
+    stop = () => {
+      stopSnapshots();
+      stopFailure?.();
+    };
     if (settled) stop();
+    const already = failed();
+    if (already) giveUp(new NodeUnavailableError('node-failed', `the node could not start: ${already}`));
   });
 }

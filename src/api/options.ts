@@ -66,7 +66,9 @@ export const joinRoomEntries = {
 
 /** A strict object of `entries` whose unknown keys are refused with the list of known ones (a typo such as `signalling` is caught). */
 export const strictOptions = <E extends v.ObjectEntries>(entries: E) =>
-  v.strictObject(entries, (issue) => (issue.expected === 'never' ? `is not an option; the options are ${Object.keys(entries).join(', ')}` : 'must be an object'));
+  v.strictObject(entries, (issue) =>
+    issue.expected === 'never' ? `is not an option; the options are ${Object.keys(entries).join(', ')}` : issue.path && issue.path.length > 0 ? 'is required' : 'must be an object',
+  );
 
 const joinRoomSchema = strictOptions(joinRoomEntries);
 

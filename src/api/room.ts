@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 import type { NodeBackend } from './backend.ts';
 import type { NodeSnapshot } from '../mesh-node.ts';
-import { InvalidArgumentError, RoomClosedError, TabmeshError } from './errors.ts';
+import { InvalidArgumentError, RoomClosedError } from './errors.ts';
 import { TypedEmitter, type Unsubscribe } from './events.ts';
 import { BackendMemory, type RoomMemory } from './memory.ts';
 import { PeerTracker, membersPayloadSchema } from './peers.ts';
@@ -13,6 +13,9 @@ import { RoomBackend } from './room-backend.ts';
 import { createCompute, type Compute } from './compute.ts';
 import { membersEventName } from '../worker/services/membership-events.ts';
 import { createConsensus, type Consensus, type StateMachine } from './consensus.ts';
+import { createChannel, type Channel, type ChannelData, type ChannelOptions } from './channel.ts';
+import { createAdmin, type RoomAdmin } from './admin.ts';
+import { debugApi, type TabmeshDebugApi } from '../debug-api.ts';
 
 /** A node id: the base64url Ed25519 public key of a node (43 characters). */
 export type PeerId = string;
@@ -56,12 +59,23 @@ export interface Room {
   readonly compute: Compute;
   /** The node's full state (links, members, consensus, jobs, health, settings…), or null before the first; see docs/reference.md. */
   snapshot(): NodeSnapshot | null;
+  /** The node's controls, as the dashboard uses them: settings, link bounds, Byzantine mode, built-in jobs and decision log, link faults (src/api/admin.ts). */
+  readonly admin: RoomAdmin;
+  /** Fault injection and deep reads for chaos runs and devtools: flood a peer, crash or hang the worker, accepted tasks of a job (src/debug-api.ts). */
+  readonly debug: TabmeshDebugApi;
   /**
    * Runs `machine` as the room's replicated state machine `name` (its own operations): pBFT
    * orders them, every node's app applies them in the same order, and `propose(op)` resolves
    * with the result once committed. See src/api/consensus.ts and docs/reference.md.
    */
   consensus<Op, Result, Snapshot>(name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result>;
+  /**
+   * A named channel: JSON values or Uint8Array bytes (up to 16 MiB) to one node or to every live
+   * member, delivered whole, in order per sender, routed to nodes that are not direct links
+   * (src/api/channel.ts; limits in docs/reference.md, Channels). `options.validate`: a Standard
+   * Schema every incoming message must pass.
+   */
+  channel<T extends ChannelData = ChannelData>(name: string, options?: ChannelOptions<T>): Channel<T>;
   /**
    * Leaves the room gracefully: peers are told, links closed, the node stopped. Resolves when
    * done; calling it again returns the same promise. No event is delivered afterwards.
@@ -84,6 +98,8 @@ export class RoomImpl implements Room {
   private readonly featureCleanups: Array<() => void | Promise<void>> = [];
   private leaving: Promise<void> | null = null;
   private computeApi: Compute | null = null;
+  private adminApi: RoomAdmin | null = null;
+  private debugTools: TabmeshDebugApi | null = null;
 
   /**
    * @param node the running node (its first snapshot has arrived, so its id is known)
@@ -136,6 +152,16 @@ export class RoomImpl implements Room {
     return this.backend.snapshot();
   }
 
+  get admin(): RoomAdmin {
+    this.ensureOpen();
+    return (this.adminApi ??= createAdmin(this.backend));
+  }
+
+  get debug(): TabmeshDebugApi {
+    this.ensureOpen();
+    return (this.debugTools ??= debugApi(this.backend));
+  }
+
   leave(): Promise<void> {
     return (this.leaving ??= (async () => {
       this.tracker.clear();
@@ -170,12 +196,15 @@ export class RoomImpl implements Room {
     return this.feature(() => createConsensus(this.featureBackend, name, machine));
   }
 
-  /** App channels (src/api/channel.ts): not wired into the Room yet. */
-  channel(name: string, options?: unknown): never {
-    void name;
-    void options;
-    this.ensureOpen();
-    throw new TabmeshError('not-available', 'room.channel() is not wired in this build yet (src/api/channel.ts)');
+  /**
+   * A named channel of this room (src/api/channel.ts): JSON values or Uint8Array bytes (up to 16
+   * MiB) to one node (`send(data, { to })`) or to every live member, with listeners for what
+   * arrives. `options.validate`: a Standard Schema (valibot, zod, arktype) that every incoming
+   * message must pass. Throws a ChannelError (`channel-bad-name`, `channel-bad-argument`) for bad
+   * arguments, a RoomClosedError after leave(). The channel is closed when the room is left.
+   */
+  channel<T extends ChannelData = ChannelData>(name: string, options?: ChannelOptions<T>): Channel<T> {
+    return this.feature(() => createChannel<T>(this.featureBackend, name, options));
   }
 
   /**
@@ -188,6 +217,11 @@ export class RoomImpl implements Room {
     const close = (made as { close?: unknown } | null)?.close;
     if (typeof close === 'function') this.featureCleanups.push(() => (close as () => void | Promise<void>).call(made));
     return made;
+  }
+
+  /** The room's node (fenced by the room's life), for nodeOfRoom below. @internal */
+  get node(): NodeBackend {
+    return this.backend;
   }
 
   /** The room's node as features see it (fenced by the room's life). */
@@ -213,4 +247,15 @@ export class RoomImpl implements Room {
 
 function checkEvent(event: unknown, call: string): asserts event is RoomEventName {
   if (!roomEventNames.includes(event as RoomEventName)) throw new InvalidArgumentError(`${call}: event`, `must be one of ${roomEventNames.map((n) => `'${n}'`).join(', ')}`);
+}
+
+/**
+ * The node behind a Room, for this repository's own views that speak the node's commands
+ * directly (the consensus demo view, src/ui/demo). Not exported from the package: apps use the
+ * Room's members. Throws for a Room that is not one of joinRoom's.
+ * @internal
+ */
+export function nodeOfRoom(room: Room): NodeBackend {
+  if (!(room instanceof RoomImpl)) throw new InvalidArgumentError('nodeOfRoom: room', 'must be a Room from joinRoom');
+  return room.node;
 }

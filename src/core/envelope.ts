@@ -13,7 +13,7 @@ export interface Frame {
 }
 
 const frameSchema = v.strictObject({
-  p: v.picklist(['gossip', 'overlay', 'route', 'pbft', 'steal', 'link', 'channel'] satisfies ProtocolTag[]),
+  p: v.picklist(['gossip', 'overlay', 'route', 'pbft', 'steal', 'link', 'channel', 'demo'] satisfies ProtocolTag[]),
   m: v.unknown(),
 });
 

@@ -21,4 +21,5 @@ export function compareNodeIds(a: NodeId, b: NodeId): number {
 /** 'status' carries no frames: the status-record service only reads the others. */
 /** 'health' and 'settings' carry none either: they read and configure the others. */
 /** 'members' carries none: it tells the app who is in the room (services/membership-events.ts). */
-export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'channel' | 'status' | 'health' | 'settings' | 'members';
+/** 'demo' carries the demo view's trace asks and fault commands (services/demo.ts). */
+export type ProtocolTag = 'gossip' | 'overlay' | 'route' | 'pbft' | 'steal' | 'link' | 'channel' | 'status' | 'health' | 'settings' | 'members' | 'demo';

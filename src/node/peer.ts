@@ -10,6 +10,7 @@ import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
 import { realClock, realTimers } from '../worker/real-clock.ts';
 import type { BaseSnapshot } from '../worker/snapshot.ts';
+import type { MemoryMessage } from '../worker/protocol.ts';
 import { passwordEnvName, type NodeRunOptions, type SignalEndpoints } from './cli.ts';
 import { loadRoomPassword } from './room-password.ts';
 import { iceRefreshDelayMs } from '../net/ice-refresh.ts';
@@ -43,6 +44,12 @@ export interface NodePeer {
 /** Seams for tests and embedders: how each WebRTC connection is made (default: simple-peer on node-datachannel). */
 export interface NodePeerHooks {
   createPeer?: PeerFactory;
+  /** Where services' app events go (the library's NodeBackend, src/api/node.ts); absent: dropped. */
+  publishEvent?(name: string, payload: unknown): void;
+  /** Where memory changes go as they happen; given, snapshots leave the memory out (the embedder keeps its copy). */
+  publishMemory?(message: MemoryMessage): void;
+  /** Also called with every snapshot the runtime publishes (besides the log's use of it). */
+  publishSnapshot?(snapshot: BaseSnapshot & Record<string, unknown>): void;
 }
 
 export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void, hooks: NodePeerHooks = {}): Promise<NodePeer> {
@@ -99,6 +106,8 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     iceServers,
     services,
     ...(roomPassword ? { password: roomPassword.password } : {}),
+    ...(hooks.publishEvent ? { publishEvent: hooks.publishEvent } : {}),
+    ...(hooks.publishMemory ? { publishMemory: hooks.publishMemory } : {}),
     loadIdentity: async () => {
       const loaded = await loadOrCreateFileIdentity(dataDir.path, Date.now());
       for (const message of loaded.notes) log({ event: 'note', message });
@@ -106,6 +115,7 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
     },
     publishSnapshot: (snapshot) => {
       latest = snapshot;
+      hooks.publishSnapshot?.(snapshot);
       for (const event of snapshotLog.next(snapshot)) log(event);
     },
   });

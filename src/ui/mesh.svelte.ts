@@ -7,7 +7,9 @@
 // is in counters and round trips at most once per uiQuietRefreshMs, every snapshot for a moment
 // after a command (so a click shows its effect at once), and nothing while the tab is hidden (it
 // catches up when shown). window.tabmesh.snapshot() is not throttled.
-import type { MeshNode, NodeSnapshot } from '../mesh-node.ts';
+import type { NodeSnapshot } from '../mesh-node.ts';
+import type { Room } from '../api/index.ts';
+import type { RoomAdmin } from '../api/admin.ts';
 import { assignNodeHues, nodeHue as hueAmong } from './node-colours.ts';
 import { RefreshGate } from './refresh-gate.ts';
 import { pageLastingKey } from '../worker/snapshot-pacer.ts';
@@ -31,7 +33,8 @@ export class MeshState {
   visible = $state(pageVisible());
   private readonly gate: RefreshGate<NodeSnapshot>;
 
-  constructor(private readonly node: MeshNode) {
+  /** @param room the dashboard's node, joined with the library API (src/main.ts) */
+  constructor(private readonly room: Room) {
     this.gate = new RefreshGate<NodeSnapshot>({
       intervalMs: uiRefreshIntervalMs,
       quietIntervalMs: uiQuietRefreshMs,
@@ -54,32 +57,43 @@ export class MeshState {
         this.gate.setVisible(this.visible);
       });
     }
-    node.subscribe((snapshot) => this.gate.offer(snapshot));
+    const first = room.snapshot();
+    if (first) this.gate.offer(first);
+    room.on('snapshot', (snapshot) => this.gate.offer(snapshot));
+  }
+
+  /** The node's controls (settings, jobs, consensus demo…): call them through `act` so a refusal is shown. */
+  get admin(): RoomAdmin {
+    return this.room.admin;
+  }
+
+  /** The room's replicated memory. */
+  get memory(): Room['memory'] {
+    return this.room.memory;
   }
 
   /** The newest snapshot from the worker, not reactive (for samplers that run on their own clock). */
   get latest(): NodeSnapshot | null {
-    return this.node.snapshot();
+    return this.room.closed ? null : this.room.snapshot();
   }
 
   /** Every snapshot the worker posts, rendered or not (the charts sample them); returns the unsubscribe function. */
   onEverySnapshot(listener: (snapshot: NodeSnapshot) => void): () => void {
-    return this.node.subscribe(listener);
+    const latest = this.latest;
+    if (latest) listener(latest);
+    return this.room.on('snapshot', listener);
   }
 
-  get slot(): number {
-    return this.node.slot;
-  }
-
+  /** Why the node was given up on (its worker failed again and again), or null. */
   get startupError(): string | null {
-    return this.node.error;
+    return this.snapshot?.recovery?.gaveUp ?? null;
   }
 
-  /** Runs a command; a refusal is shown to the person instead of being thrown away. */
-  async run(name: string, ...args: unknown[]): Promise<unknown> {
+  /** Runs an action on the node; a refusal is shown to the person (lastError) and resolves undefined instead of throwing. */
+  async act<T>(action: (admin: RoomAdmin) => Promise<T>): Promise<T | undefined> {
     this.gate.follow();
     try {
-      const value = await this.node.command(name, ...args);
+      const value = await action(this.room.admin);
       this.lastError = null;
       return value;
     } catch (error) {

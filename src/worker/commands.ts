@@ -3,6 +3,10 @@
 import type { NodeRuntime } from './runtime.ts';
 import { debugCommands } from './debug-commands.ts';
 import { crashCommands } from './crash-commands.ts';
+import { demoCommands } from './demo-commands.ts';
+
+/** How long a leaving node's last frames get before it leaves the room (as the Node peer's leaveLingerMs). */
+export const leaveLingerMs = 300;
 
 type Command = (runtime: NodeRuntime, args: unknown[]) => unknown;
 
@@ -23,7 +27,9 @@ const commands: Record<string, Command> = {
   },
   // A graceful leave the page waits for (room.leave()): last words, goodbyes, then out of the room.
   leave: async (runtime) => {
-    await runtime.shutdown('left the room');
+    // The goodbyes get a moment on the wire before the room is left (the server then tells the
+    // room at once, and a peer that hears it drops the link with whatever is still in flight).
+    await runtime.shutdown('left the room', leaveLingerMs);
     return true;
   },
   reconnectSignaling: (runtime) => {
@@ -34,6 +40,8 @@ const commands: Record<string, Command> = {
   ...debugCommands,
   // Breaking the worker for real (the supervisor restarts it): see crash-commands.ts.
   ...crashCommands,
+  // The demo view's partition and sleep: see demo-commands.ts.
+  ...demoCommands,
 };
 
 const commandNames = Object.keys(commands);

@@ -15,6 +15,7 @@ import { SettingsService } from './services/settings.ts';
 import { MembershipEventsService } from './services/membership-events.ts';
 import { AppChannelService } from './services/app-channel.ts';
 import type { ComputeSnapshot } from './services/steal-snapshot.ts';
+import { DemoService } from './services/demo.ts';
 
 export interface DefaultServiceOptions {
   /**
@@ -49,5 +50,8 @@ export function createDefaultServices(options: DefaultServiceOptions = {}): Serv
     // The app's channels: messages to any member (gossip's list for 'everyone'), routed when not
     // linked. After the others for the same reason.
     new AppChannelService({ members: () => gossip.view().members }),
+    // Traces and fault requests for the consensus demo view (src/ui/demo); after the others for
+    // the same reason.
+    new DemoService({ pbft, steal, members: () => gossip.view().members }),
   ];
 }

@@ -151,6 +151,8 @@ export class NodeRuntime implements LinkHostEvents {
   private signalingNotice: { code: string; message: string } | null = null;
   /** Stored records that did not check out, set aside by the loaders (src/store/set-aside.ts). */
   private setAside: { atStart: number; records: SetAsideView[] } = { atStart: 0, records: [] };
+  /** Until when (the monotonic clock) every peer is kept out: isolate(). */
+  private isolatedUntil = 0;
 
   private readonly clock: Clock;
   /** The injected timers (RuntimeOptions.timers); public so debug commands can act later. */
@@ -244,9 +246,12 @@ export class NodeRuntime implements LinkHostEvents {
       },
       onData: (peer, bytes) => this.onFrame(peer, bytes),
       reject: (reason) => this.reject(reason),
-      keptOut: (peer) => this.guard.isKeptOut(peer),
+      keptOut: (peer) => this.guard.isKeptOut(peer) || this.clock.monotonic() < this.isolatedUntil,
       retryLostLinks: () => !this.linksManagedByService,
     });
+    const seedBytes = this.crypto.randomBytes(4);
+    const rng = createRng(new DataView(seedBytes.buffer, seedBytes.byteOffset, 4).getUint32(0));
+    const signalingRng = rng.fork('signaling');
     this.signaling = new SignalingClient({
       url: this.options.signalingUrl,
       room: this.options.room,
@@ -255,6 +260,7 @@ export class NodeRuntime implements LinkHostEvents {
       ...(roomKey ? { verifier: roomKey.verifier } : {}),
       createSocket,
       timers: this.timers,
+      random: () => signalingRng.next(),
       handlers: {
         status: (status, detail) => {
           const wasJoined = this.signalingStatus === 'joined';
@@ -291,8 +297,6 @@ export class NodeRuntime implements LinkHostEvents {
         },
       },
     });
-    const seedBytes = this.crypto.randomBytes(4);
-    const rng = createRng(new DataView(seedBytes.buffer, seedBytes.byteOffset, 4).getUint32(0));
     for (const service of this.options.services ?? []) {
       await service.start(this.contextFor(service, rng.fork(service.protocol)));
       this.services.push(service);
@@ -330,6 +334,18 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   /** Breaks the direct link to `peer` as a network fault would; the overlay then heals. */
+  /**
+   * Cuts every direct link and keeps every peer out for `ms` (0 lifts it): a node cut off from
+   * the network, as the demo's "cut its links" (demo-commands.ts). Returns the links cut.
+   */
+  isolate(ms: number): number {
+    this.isolatedUntil = this.clock.monotonic() + ms;
+    if (ms <= 0) return 0;
+    let cut = 0;
+    for (const peer of this.links.upPeers()) if (this.links.drop(peer, 'links cut (demo partition)')) cut++;
+    return cut;
+  }
+
   dropLink(peer: string): void {
     if (!this.links.drop(peer as NodeId, 'dropped on request')) throw new Error(`no link to ${peer} to drop`);
   }

@@ -103,7 +103,8 @@ describe('the packed tarball in a fresh app', () => {
     processes.push(nodePeer);
     const nodeId = String(nodePeer.first['id']);
     for (const tab of tabs) await waitForApp<AppState>(tab, (s) => s.peers.includes(nodeId), 'the tab sees the Node peer join');
-    await nodePeer.waitForLine((line) => Array.isArray(line['heard']) && (line['heard'] as unknown[]).length >= 3, 'the Node peer hears the three tabs');
+    for (const [i, tab] of tabs.entries()) await tab.evaluate((text) => (window as unknown as { say(text: string): Promise<void> }).say(text), `hello Node, from tab ${i}`);
+    await nodePeer.waitForLine((line) => Array.isArray(line['heard']) && (line['heard'] as unknown[]).length >= 3, 'the Node peer hears the three tabs on the chat channel');
     await nodePeer.stop();
     await server.stop();
   });

@@ -95,16 +95,32 @@ export type RedundancyLevel = 'low' | 'medium' | 'high';
 
 /** The `fault_tolerance` block of `swarm/mesh/topology` (docs/reference.md, "Mesh topology"). */
 export interface FaultTolerance {
-  /** κ − 1: any this many node failures leave the rest connected (0 when κ ≤ 1). */
+  /**
+   * Node failures the whole room survives with every service working: the least of what the
+   * link graph survives (κ − 1) and what consensus survives (f), when consensus runs.
+   */
   max_failures_tolerated: number;
+  /** κ − 1: any this many node failures leave the rest connected (0 when κ ≤ 1). */
+  graph_failures_tolerated: number;
+  /** Consensus's f (faulty replicas it stays safe and live with); null where no consensus runs yet. */
+  consensus_failures_tolerated: number | null;
   network_partition_risk: number;
   /** κ ≤ 1 → 'low' (one failure can split it), κ = 2 → 'medium', κ ≥ 3 → 'high'. */
   redundancy_level: RedundancyLevel;
 }
 
-export function faultTolerance(m: Pick<GraphMetrics<unknown>, 'kappa' | 'partitionRisk'>): FaultTolerance {
+/**
+ * The room's fault tolerance: the graph's κ − 1, and with `consensusF` (the replica set's f) the
+ * least of the two. A 4-node full mesh has κ = 3 (2 failures leave it connected) but its
+ * consensus of 4 replicas survives only f = 1: the room tolerates 1.
+ */
+export function faultTolerance(m: Pick<GraphMetrics<unknown>, 'kappa' | 'partitionRisk'>, consensusF: number | null = null): FaultTolerance {
+  const graph = Math.max(0, m.kappa - 1);
+  const consensus = consensusF === null ? null : Math.max(0, Math.floor(consensusF));
   return {
-    max_failures_tolerated: Math.max(0, m.kappa - 1),
+    max_failures_tolerated: consensus === null ? graph : Math.min(graph, consensus),
+    graph_failures_tolerated: graph,
+    consensus_failures_tolerated: consensus,
     network_partition_risk: round(m.partitionRisk, 4),
     redundancy_level: m.kappa <= 1 ? 'low' : m.kappa === 2 ? 'medium' : 'high',
   };
@@ -136,8 +152,9 @@ export interface MeshTopologyBlock {
   fault_tolerance: FaultTolerance;
 }
 
-export function meshTopologyBlock(m: GraphMetrics<unknown>): MeshTopologyBlock {
-  return { total_active_nodes: m.nodes, network_metrics: networkMetrics(m), fault_tolerance: faultTolerance(m) };
+/** The block for the metrics of the link graph and, where consensus runs, its f (see faultTolerance). */
+export function meshTopologyBlock(m: GraphMetrics<unknown>, consensusF: number | null = null): MeshTopologyBlock {
+  return { total_active_nodes: m.nodes, network_metrics: networkMetrics(m), fault_tolerance: faultTolerance(m, consensusF) };
 }
 
 /** What `window.tabmesh.snapshot().topology` carries (issue 4, item 5). */

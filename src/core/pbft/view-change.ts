@@ -329,8 +329,11 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     this.acceptedNv = { msg: nv, vcs };
     this.myVc = undefined;
     this.viewEvidence = [];
-    for (const [signer, s] of [...this.suspects]) if (s.msg.body.view <= b.view) this.suspects.delete(signer);
-    if (this.mySuspect && this.mySuspect.body.view <= b.view) this.mySuspect = undefined;
+    // Suspicions were of the primaries before this one (a suspect for view b.view + 1 sent while
+    // the new-view was on its way, too): the new primary starts with a clean slate, and whoever
+    // suspects it later says so again.
+    this.suspects.clear();
+    this.mySuspect = undefined;
     for (const [signer, v] of [...this.vcs]) if (v.msg.body.view <= b.view) this.vcs.delete(signer);
     this.stats.viewChanges++;
     // Durable before anything of the new view leaves (the primary's new-view itself included).

@@ -59,6 +59,7 @@ import { Proposals, proposalTagPrefix, toOp } from './pbft-proposals.ts';
 import { bootstrappingView, consensusView, EventLog, ThroughputWindow, type ConsensusExtras, type ConsensusView } from './pbft-snapshot.ts';
 import { SignatureVerifier } from './pbft-verify.ts';
 import { decodePbftFrame, transmit } from './pbft-wire.ts';
+import { PbftTrace } from '../../core/pbft/trace.ts';
 
 /** How often the service looks at gossip (genesis record, members) and submits membership changes. */
 export const housekeepingIntervalMs: Millis = 250;
@@ -153,6 +154,13 @@ export class PbftService implements Service {
     submit: (op, tag) => this.driver?.input({ type: 'submit', op, tag }) ?? false,
     publish: (name, payload) => this.ctx.publishEvent?.(name, payload),
   });
+  /** The messages this node really sent and received, bounded, for the demo view (src/core/pbft/trace.ts). */
+  readonly trace = new PbftTrace();
+  /**
+   * A node that only watches (the demo view's tab): it never founds a genesis nor asks to join
+   * the replicas, so it is drawn apart and changes no quorum. Set by the demo service.
+   */
+  observerOnly = false;
 
   constructor(options: PbftServiceOptions) {
     this.gossip = options.gossip;
@@ -192,6 +200,7 @@ export class PbftService implements Service {
     const decoded = decodeMessage(frame.value.m);
     if (!decoded.ok) return this.refuse('malformed message');
     const msg = decoded.value;
+    this.trace.received(this.ctx.self, from, msg, this.ctx.now());
     const verification = this.verifier.verifyAll(signaturesToVerify(msg));
     const queued = driver.input(async () => {
       const outcome = await verification;
@@ -363,6 +372,7 @@ export class PbftService implements Service {
       },
       send: (to, msg) => {
         const frame = { g: followId, m: msg };
+        this.trace.sent(ctx.self, to, msg, ctx.now());
         for (const peer of to) this.traffic[transmit(ctx, peer, frame)]++;
       },
       committed: (effect) => this.onCommitted(effect),
@@ -475,7 +485,7 @@ export class PbftService implements Service {
         epoch: view.epoch,
         replicas: view.replicas,
         maxReplicas: this.params.maxReplicas ?? defaultPbftParams.maxReplicas,
-        active: !this.stopping,
+        active: !this.stopping && !this.observerOnly,
       });
       for (const op of ops) this.submitMember(op);
     }
@@ -591,7 +601,7 @@ export class PbftService implements Service {
       const action = decideGenesis({ following: this.follow?.genesis ?? null, inMemory, now: this.ctx.now(), startedAt: this.startedAt });
       switch (action.kind) {
         case 'found':
-          await this.found();
+          if (!this.observerOnly) await this.found();
           break;
         case 'adopt':
           await this.adopt(action.record);

@@ -35,6 +35,8 @@ export interface ConsensusStatus {
   primary: string | null;
   replicas: string[];
   quorum: number;
+  /** Faulty replicas the replica set tolerates (0 with fewer than 4 replicas). */
+  f: number;
   halted: string | null;
 }
 
@@ -106,7 +108,8 @@ export class StatusRecordService implements Service {
     const live = gossip.members.filter((m) => m.status === 'alive' || m.status === 'suspect');
     const { metrics } = this.deps.overlay.metrics();
     const consensus = this.deps.consensus?.() ?? null;
-    const block = meshTopologyBlock(metrics);
+    // Consensus's f counts only once this node follows a replica set ('bootstrapping' has none).
+    const block = meshTopologyBlock(metrics, consensus && consensus.replicas.length > 0 ? consensus.f : null);
     const linked = this.ctx.linkedPeers().length;
     const gossipLive = gossip.status === 'alive' || gossip.status === 'suspect';
     return {

@@ -26,6 +26,7 @@ import { decodeJobRequest } from './steal-submit.ts';
 import { AppKernels } from './steal-app-kernels.ts';
 import { submitAppJob } from './steal-app-submit.ts';
 import { CommandError } from '../command-error.ts';
+import { StealTrace } from '../../core/steal/trace.ts';
 
 export interface StealServiceOptions {
   /** The compute pool, made at start (default: kernel Web Workers where `Worker` exists, else none). */
@@ -42,6 +43,8 @@ const maxJobIdChars = 200;
 
 export class StealService implements Service {
   readonly protocol = 'steal' as const;
+  /** The work this node really handed over (grants, sheds, results), bounded, for the demo view. */
+  readonly trace = new StealTrace();
   private ctx!: ServiceContext;
   private core!: StealCore;
   private effects!: EffectQueue;
@@ -384,6 +387,7 @@ export class StealService implements Service {
    * signed by this node and checked on arrival.
    */
   private deliver(to: NodeId, msg: StealMsg): void {
+    this.trace.sent(this.ctx.self, to, msg, this.ctx.now());
     if (this.ctx.send(to, msg)) return;
     this.routed++;
     this.ctx.sendTo(to, msg);

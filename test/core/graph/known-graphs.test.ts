@@ -53,7 +53,26 @@ describe('graph metrics on known graphs', () => {
   it('full mesh of 6: κ = 5, clustering 1, diameter 1, no vertex cut', () => {
     const m = computeMetrics(complete(6));
     expect(m).toMatchObject({ diameter: 1, kappa: 5, clustering: 1, minVertexCut: [], links: 15 });
-    expect(faultTolerance(m)).toEqual({ max_failures_tolerated: 4, network_partition_risk: 0.0313, redundancy_level: 'high' });
+    expect(faultTolerance(m)).toEqual({
+      max_failures_tolerated: 4,
+      graph_failures_tolerated: 4,
+      consensus_failures_tolerated: null,
+      network_partition_risk: 0.0313,
+      redundancy_level: 'high',
+    });
+  });
+
+  it('the room tolerates the least of the graph’s κ − 1 and consensus’s f', () => {
+    // Four tabs in a full mesh: the links survive 2 failures, 4 replicas only f = 1.
+    const four = computeMetrics(complete(4));
+    expect(faultTolerance(four, 1)).toMatchObject({ max_failures_tolerated: 1, graph_failures_tolerated: 2, consensus_failures_tolerated: 1 });
+    // Three replicas tolerate none: the room says 0 however well linked.
+    expect(faultTolerance(computeMetrics(complete(3)), 0).max_failures_tolerated).toBe(0);
+    // A ring of 16 replicas (f = 5) is held back by its links (κ − 1 = 1).
+    expect(faultTolerance(computeMetrics(cycle(16)), 5)).toMatchObject({ max_failures_tolerated: 1, graph_failures_tolerated: 1, consensus_failures_tolerated: 5 });
+    // No consensus yet: the graph's figure alone, and the block says so.
+    expect(meshTopologyBlock(four).fault_tolerance).toMatchObject({ max_failures_tolerated: 2, consensus_failures_tolerated: null });
+    expect(meshTopologyBlock(four, 1).fault_tolerance.max_failures_tolerated).toBe(1);
   });
 
   it('star: the hub strands almost everyone, risk near 1', () => {
@@ -80,7 +99,13 @@ describe('graph metrics on known graphs', () => {
     const g = graphFromLinks<number>([[0, 1], [1, 2], [3, 4]]);
     const m = computeMetrics(g);
     expect(m).toMatchObject({ connected: false, componentCount: 2, kappa: 0, partitionRisk: 1, diameter: 2 });
-    expect(faultTolerance(m)).toEqual({ max_failures_tolerated: 0, network_partition_risk: 1, redundancy_level: 'low' });
+    expect(faultTolerance(m)).toEqual({
+      max_failures_tolerated: 0,
+      graph_failures_tolerated: 0,
+      consensus_failures_tolerated: null,
+      network_partition_risk: 1,
+      redundancy_level: 'low',
+    });
   });
 
   it('empty and single-node graphs have zero risk and zero sizes', () => {
@@ -108,7 +133,7 @@ describe('graph metrics on known graphs', () => {
     expect(meshTopologyBlock(m)).toEqual({
       total_active_nodes: 4,
       network_metrics: networkMetrics(m),
-      fault_tolerance: { max_failures_tolerated: 0, network_partition_risk: 0.6667, redundancy_level: 'low' },
+      fault_tolerance: { max_failures_tolerated: 0, graph_failures_tolerated: 0, consensus_failures_tolerated: null, network_partition_risk: 0.6667, redundancy_level: 'low' },
     });
     const snap = snapshotTopology(g, m, (a, b) => (a === 'a' && b === 'b' ? 12 : null));
     expect(snap).toEqual({

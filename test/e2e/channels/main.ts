@@ -1,12 +1,15 @@
 // A bare page for the channel tests and benchmark: a mesh node (no dashboard), window.tabmesh for
-// the harness's snapshot helpers, and window.channels: createChannel on this page's node.
+// the harness's snapshot helpers, and window.channels: room.channel() of the Room over this
+// page's node (the Room joinRoom gives, built on the same node so the tests can steer its links).
 import { createMeshNode } from '../../../src/mesh-node.ts';
 import { installWindowApi } from '../../../src/window-api.ts';
-import { createChannel, type Channel, type ChannelData, type ChannelOptions } from '../../../src/api/channel.ts';
+import { roomWhenReady } from '../../../src/api/join.ts';
+import type { Channel, ChannelData, ChannelOptions } from '../../../src/api/channel.ts';
 
-const room = new URLSearchParams(location.search).get('room') ?? 'channels';
-const node = await createMeshNode({ room });
-installWindowApi(node);
+const roomName = new URLSearchParams(location.search).get('room') ?? 'channels';
+const node = await createMeshNode({ room: roomName });
+const room = await roomWhenReady(node, roomName, undefined, () => node.error);
+installWindowApi(room);
 
 /** What the tests drive in the page. */
 export interface ChannelsTestApi {
@@ -19,4 +22,4 @@ declare global {
   }
 }
 
-window.channels = { open: (name, options) => createChannel(node, name, options) };
+window.channels = { open: (name, options) => room.channel(name, options) };

@@ -18,8 +18,9 @@ export interface LivenessOutcome {
   pending: string[];
   /** Each node's state then (empty when ok). */
   nodes: string[];
-  /** The genesis the honest nodes ended on (null when they did not agree). */
+  /** The genesis the honest nodes ended on (null when they did not agree), and its founder. */
   genesis: string | null;
+  founder: { founder: string; foundedAt: number } | null;
 }
 
 const stepMs = 1_000;
@@ -64,7 +65,7 @@ export async function checkLiveness(
     }
     ({ pending, genesis } = whatIsPending(cluster, workload, honest, probe));
     if (pending.length === 0) {
-      return { ok: true, summary: `live again ${((cluster.now - healedAt) / 1000).toFixed(0)} s after the heal`, waitedMs: cluster.now - healedAt, pending: [], nodes: [], genesis };
+      return { ok: true, summary: `live again ${((cluster.now - healedAt) / 1000).toFixed(0)} s after the heal`, waitedMs: cluster.now - healedAt, pending: [], nodes: [], genesis, founder: founderOf(cluster, genesis) };
     }
   }
   return {
@@ -74,7 +75,16 @@ export async function checkLiveness(
     pending,
     nodes: cluster.nodes.map((n) => describeNode(cluster, n, honest(n))),
     genesis,
+    founder: founderOf(cluster, genesis),
   };
+}
+
+function founderOf(cluster: RealCluster, genesis: string | null): { founder: string; foundedAt: number } | null {
+  for (const node of cluster.up()) {
+    const g = consensusOf(cluster.snapshot(node))?.genesis as { id: string; founder: string; foundedAt: number } | null | undefined;
+    if (g && g.id === genesis) return { founder: g.founder, foundedAt: g.foundedAt };
+  }
+  return null;
 }
 
 function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: SimNode) => boolean, probe: { seq: number | null; done: boolean } | null): { pending: string[]; genesis: string | null } {

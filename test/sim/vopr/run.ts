@@ -6,7 +6,7 @@
 import { checkConsensus, checkJobs, type JobOutcome } from '../../../chaos/checks.ts';
 import { createRng, type Rng } from '../../../src/core/rng.ts';
 import type { NodeId } from '../../../src/core/types.ts';
-import { RealCluster, type SimNode } from '../real-node/real-cluster.ts';
+import { epochMs, RealCluster, type SimNode } from '../real-node/real-cluster.ts';
 import type { SignatureMode } from '../real-node/sim-crypto.ts';
 import { badFrame, FrameStash } from './flood.ts';
 import { checkLiveness, type LivenessOutcome } from './liveness.ts';
@@ -85,8 +85,22 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
     // The whole history, judged as the chaos run judges it.
     const finalGenesis = liveness.genesis;
     const histories = [...observer.histories.values()].filter((h) => h.genesis === finalGenesis && cluster.nodes.some((n) => n.id === h.node && n.isUp && honest(n)));
-    const consensus = checkConsensus({ histories, acked: workload.acked, failedProposals: workload.failedProposals });
+    // An operation acknowledged under a genesis the room later abandoned is lost: a failure like
+    // any other lost acknowledgement, reported with who founded which genesis and when, since
+    // that is what decides which one a room keeps (src/worker/services/pbft-genesis.ts).
+    const underFinal = workload.acked.filter((a) => a.genesis === finalGenesis);
+    const abandoned = workload.acked.filter((a) => a.genesis !== finalGenesis);
+    const consensus = checkConsensus({ histories, acked: underFinal, failedProposals: workload.failedProposals });
     if (!consensus.ok) failures.push(...consensus.failures.map((f) => `consensus: ${f}`));
+    if (abandoned.length > 0) {
+      const by = new Map<string, number[]>();
+      for (const a of abandoned) by.set(a.genesis ?? 'none', [...(by.get(a.genesis ?? 'none') ?? []), a.seq]);
+      for (const [g, seqs] of by) {
+        failures.push(
+          `consensus: ${seqs.length} acknowledged operations (seqs ${seqs.slice(0, 12).join(', ')}${seqs.length > 12 ? ', …' : ''}) were committed under genesis ${g.slice(0, 8)} (founded by ${founderLabel(cluster, workload, g)}), which the room abandoned for ${finalGenesis?.slice(0, 8) ?? 'none'} (founded by ${finalGenesis ? founderLabel(cluster, workload, finalGenesis, liveness.founder) : '?'}): they are lost`,
+        );
+      }
+    }
     const jobOutcomes = await judgeJobs(cluster, workload);
     if (jobOutcomes.length > 0) {
       const jobs = checkJobs(jobOutcomes);
@@ -94,6 +108,7 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
       const onlyNothingToCheck = jobs.failures.length === 1 && jobs.failures[0]?.startsWith('no job finished');
       if (!jobs.ok && !(onlyNothingToCheck && jobOutcomes.every((j) => !j.homeOpen))) failures.push(...jobs.failures.map((f) => `jobs: ${f}`));
     }
+    if (failures.length > 0) failures.push('faults, in order:', ...faults.timeline.map((t) => `  ${t}`));
     const wallMs = performance.now() - wallStart;
     const stats = cluster.network.stats;
     const nodeSeconds = cluster.nodes.reduce((s, n) => s + (n.lives > 0 ? 1 : 0), 0) * (cluster.now / 1000);
@@ -120,6 +135,7 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
         signaturesRefused: cluster.crypto.counts.refused,
         proposals: workload.proposals,
         acked: workload.acked.length,
+        ackedUnderAbandonedGenesis: abandoned.length,
         jobs: workload.jobs.length,
         memoryWrites: workload.memoryWrites,
         ...faults.counts,
@@ -132,6 +148,13 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
   } finally {
     process.off('unhandledRejection', onUnhandled);
   }
+}
+
+function founderLabel(cluster: RealCluster, workload: Workload, genesis: string, known?: { founder: string; foundedAt: number } | null): string {
+  const info = workload.geneses.get(genesis) ?? known ?? undefined;
+  if (!info) return '?';
+  const node = cluster.nodes.find((n) => n.id === info.founder);
+  return `${node?.label ?? info.founder.slice(0, 8)}, foundedAt ${((info.foundedAt - epochMs) / 1000).toFixed(1)} s on its clock`;
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -199,6 +222,8 @@ function countPrimesBelow(to: number): number {
 class FaultDriver {
   readonly counts = { partitions: 0, signalingOutages: 0, crashes: 0, tornCrashes: 0, restarts: 0, clockJumps: 0, sleeps: 0, joins: 0, leaves: 0 };
   floodFrames = 0;
+  /** Every fault, at its virtual time, for the report of a failing run. */
+  readonly timeline: string[] = [];
   private partitionUntil = -1;
   private outageUntil = -1;
   private readonly restartAt = new Map<SimNode, number>();
@@ -218,6 +243,10 @@ class FaultDriver {
     cluster.network.tap = (_from, to, bytes) => this.stashes.get(to)?.keep(bytes);
   }
 
+  private label(id: NodeId): string {
+    return this.cluster.nodes.find((n) => n.id === id)?.label ?? id.slice(0, 8);
+  }
+
   /** Tells each running Byzantine node its mode (again after each restart: a mode is not stored). */
   setByzantine(byzantine: ReadonlyMap<number, string>): void {
     for (const node of this.cluster.up()) {
@@ -228,26 +257,34 @@ class FaultDriver {
     }
   }
 
+  private note(text: string): void {
+    if (this.timeline.length < 400) this.timeline.push(`${(this.cluster.now / 1000).toFixed(1)} s ${text}`);
+  }
+
   tick(tick: number): void {
     const { cluster, plan, rng } = this;
     const live = () => cluster.up().filter((n) => !n.asleep);
     if (this.partitionUntil >= 0 && tick >= this.partitionUntil) {
       cluster.network.heal();
       this.partitionUntil = -1;
+      this.note('partition healed');
     } else if (this.partitionUntil < 0 && rng.next() < plan.partition.perTick) {
       const ids = rng.shuffle(cluster.nodes.map((n) => n.id));
       const cut = 1 + rng.int(Math.max(1, ids.length - 1));
       cluster.network.partition([ids.slice(0, cut), ids.slice(cut)]);
       cluster.trace.note(`partition ${cut}`);
+      this.note(`partition: ${ids.slice(0, cut).map((id) => this.label(id)).join(' ')} | ${ids.slice(cut).map((id) => this.label(id)).join(' ')}`);
       this.partitionUntil = tick + between(rng, plan.partition.ticks.min, plan.partition.ticks.max);
       this.counts.partitions++;
     }
     if (this.outageUntil >= 0 && tick >= this.outageUntil) {
       cluster.signaling.restore();
       this.outageUntil = -1;
+      this.note('signaling server back');
     } else if (this.outageUntil < 0 && rng.next() < plan.signalingOutage.perTick) {
       cluster.signaling.takeDown();
       cluster.trace.note('signaling down');
+      this.note('signaling server down');
       this.outageUntil = tick + between(rng, plan.signalingOutage.ticks.min, plan.signalingOutage.ticks.max);
       this.counts.signalingOutages++;
     }
@@ -257,6 +294,7 @@ class FaultDriver {
       if (node.state === 'crashed') {
         cluster.start(node);
         this.counts.restarts++;
+        this.note(`${node.label} restarted`);
       }
     }
     if (rng.next() < plan.crash.perTick) {
@@ -266,32 +304,39 @@ class FaultDriver {
         cluster.crash(victim, torn);
         this.counts.crashes++;
         if (torn) this.counts.tornCrashes++;
+        this.note(`${victim.label} crashed${torn ? ' (torn writes)' : ''}`);
         this.restartAt.set(victim, tick + between(rng, plan.crash.restartTicks.min, plan.crash.restartTicks.max));
       }
     }
     if (rng.next() < plan.clockJump.perTick) {
       const node = rng.pick(live());
       if (node) {
-        cluster.jumpClock(node, Math.round((rng.next() * 2 - 1) * plan.clockJump.maxMs));
+        const ms = Math.round((rng.next() * 2 - 1) * plan.clockJump.maxMs);
+        cluster.jumpClock(node, ms);
         this.counts.clockJumps++;
+        this.note(`${node.label}'s wall clock jumped ${ms > 0 ? '+' : ''}${ms} ms`);
       }
     }
     if (rng.next() < plan.sleep.perTick) {
       const node = rng.pick(live());
       if (node) {
-        cluster.sleep(node, between(rng, plan.sleep.ticks.min, plan.sleep.ticks.max) * tickMs);
+        const ms = between(rng, plan.sleep.ticks.min, plan.sleep.ticks.max) * tickMs;
+        cluster.sleep(node, ms);
         this.counts.sleeps++;
+        this.note(`${node.label} sleeps ${ms} ms`);
       }
     }
     if (rng.next() < plan.join.perTick) {
-      cluster.add();
+      const node = cluster.add();
       this.counts.joins++;
+      this.note(`${node.label} joined`);
     }
     if (rng.next() < plan.leave.perTick && cluster.nodes.filter((n) => n.state !== 'left').length > this.initialNodes) {
       const node = rng.pick(live().filter((n) => this.honest(n)));
       if (node) {
         cluster.leave(node);
         this.counts.leaves++;
+        this.note(`${node.label} left`);
       }
     }
     this.flood();

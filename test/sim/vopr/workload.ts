@@ -11,13 +11,18 @@ export interface SubmittedJob {
   to: number;
 }
 
+/** An acknowledged operation and the genesis its proposer followed when propose() resolved. */
+export type GenesisAckedOp = AckedOp & { genesis: string | null };
+
 export class Workload {
-  readonly acked: AckedOp[] = [];
+  readonly acked: GenesisAckedOp[] = [];
   failedProposals = 0;
   proposals = 0;
   readonly jobs: SubmittedJob[] = [];
   jobErrors = 0;
   memoryWrites = 0;
+  /** Each genesis seen at an acknowledgement: who founded it, when (its founder's wall clock). */
+  readonly geneses = new Map<string, { founder: string; foundedAt: number }>();
   private counter = 0;
 
   constructor(
@@ -36,7 +41,10 @@ export class Workload {
     }
     return (started.value as Promise<number>).then(
       (seq) => {
-        this.acked.push({ op, seq, by: node.id });
+        const info = (this.cluster.snapshot(node)?.consensus as { genesis?: { id: string; founder: string; foundedAt: number } | null } | undefined)?.genesis;
+        const genesis = info?.id ?? null;
+        if (info && !this.geneses.has(info.id)) this.geneses.set(info.id, { founder: info.founder, foundedAt: info.foundedAt });
+        this.acked.push({ op, seq, by: node.id, genesis });
         return seq;
       },
       () => {

@@ -34,6 +34,7 @@ describe('joinRoom options', () => {
   });
 
   it('names the room and says what a room name is', () => {
+    expect(refusal({}).message).toBe('options.room: is required');
     for (const room of [undefined, '', 'has space', 'x'.repeat(65), 7]) {
       const error = refusal({ room });
       expect(error.argument).toBe('options.room');

@@ -107,13 +107,13 @@ describe('createChannel', () => {
     expect(commands).toEqual([]);
   });
 
-  test('an aborted send rejects with channel-aborted and asks the node to stop it', async () => {
+  test('an aborted send rejects with an AbortError and asks the node to stop it', async () => {
     const { backend, commands } = fakeBackend((name) => (name === 'channelSend' ? new Promise(() => {}) : Promise.resolve(true)));
     const chat = createChannel(backend, 'chat');
     const controller = new AbortController();
     const sending = chat.send('x', { signal: controller.signal });
     controller.abort();
-    await expect(sending).rejects.toMatchObject({ code: 'channel-aborted' });
+    await expect(sending).rejects.toMatchObject({ name: 'AbortError', code: 'aborted' });
     const sendId = (commands[0]!.args[2] as { sendId: string }).sendId;
     expect(commands[1]).toEqual({ name: 'channelCancel', args: [sendId] });
   });

@@ -86,3 +86,44 @@ describe('log histories', () => {
     expect(opKey({ kind: 'decision', value: 'x' })).not.toBe(opKey({ kind: 'decision', value: 'y' }));
   });
 });
+
+describe('a request that carries the same operation twice', () => {
+  /** Seqs [from, to]; seq `dup` holds a join and the same removal vote twice (one packed request). */
+  function withDuplicate(from: number, to: number, dup: number, order: 'join first' | 'join between' = 'join first'): LogEntryView[] {
+    const out: LogEntryView[] = [];
+    for (const e of entries(from, to)) {
+      if (e.seq !== dup) {
+        out.push(e);
+        continue;
+      }
+      const base = { seq: dup, digest: `d${dup}`, client: 'c', ts: dup };
+      const join = { ...base, op: { kind: 'join', node: 'new' } };
+      const remove = { ...base, op: { kind: 'remove', node: 'gone' } };
+      out.push(...(order === 'join first' ? [join, remove, { ...remove }] : [remove, join, { ...remove }]));
+    }
+    return out;
+  }
+
+  for (const order of ['join first', 'join between'] as const) {
+    test(`lines up in every later sample, even one that starts inside that batch (${order}; seen in a 600 s chaos run at seq 855)`, () => {
+      const all = withDuplicate(1, 120, 50, order);
+      for (let start = 1; start + logTailEntries <= all.length; start++) {
+        const h = newHistory('node-a', 'g1');
+        mergeSample(h, all.slice(0, 60));
+        mergeSample(h, all.slice(start, start + logTailEntries));
+        mergeSample(h, all.slice(all.length - logTailEntries));
+        expect(h.conflicts, `a sample from position ${start}`).toEqual([]);
+        expect(h.entries.length).toBe(all.length);
+      }
+    });
+  }
+
+  test('a sample in which one of the two went missing is still a conflict', () => {
+    const h = newHistory('node-a', 'g1');
+    const all = withDuplicate(1, 60, 50);
+    mergeSample(h, all);
+    const lost = all.filter((e, i) => !(e.seq === 50 && i === all.findIndex((x) => x.seq === 50) + 2));
+    mergeSample(h, lost.slice(30));
+    expect(h.conflicts.length).toBeGreaterThan(0);
+  });
+});

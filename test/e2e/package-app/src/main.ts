@@ -1,5 +1,6 @@
 // A fresh app on the packed package: join the room named in the address, keep the peers and
-// what was heard in `window.app` (the test reads it), and `window.say(text)` says something.
+// what was heard on the `chat` channel in `window.app` (the test reads it), and `window.say(text)`
+// says something to every node of the room.
 import { joinRoom } from 'tabmesh';
 
 interface AppState {
@@ -18,11 +19,12 @@ try {
   state.peers = room.peers();
   room.on('peer-join', () => (state.peers = room.peers()));
   room.on('peer-leave', () => (state.peers = room.peers()));
-  // Each node says things under its own key of the replicated memory: hello/<id>.
-  room.memory.on('change', ({ key, value }) => {
-    if (key.startsWith('hello/') && key !== `hello/${room.id}` && typeof value === 'string') state.heard.push({ from: key.slice('hello/'.length), text: value });
+  // The app's chat: a channel of text to every node of the room.
+  const chat = room.channel<string>('chat');
+  chat.on((text, from) => {
+    if (typeof text === 'string') state.heard.push({ from, text });
   });
-  page.say = (text) => room.memory.set(`hello/${room.id}`, text);
+  page.say = (text) => chat.send(text);
   document.querySelector('#log')!.textContent = `joined as ${room.id}`;
 } catch (error) {
   state.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
