@@ -56,7 +56,8 @@ const workerUrlPlugin = {
   },
 };
 
-const dependencies = Object.keys(pkg.dependencies ?? {});
+// node-datachannel is an optionalDependency (only the Node entry needs it): an import all the same.
+const dependencies = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})];
 /** A package's own imports and subpaths (`ws`, `@peculiar/x509`, `node:fs`) stay imports for the app's bundler or Node to resolve. */
 const isDependency = (id) => id.startsWith('node:') || builtinModules.includes(id) || dependencies.some((name) => id === name || id.startsWith(`${name}/`));
 

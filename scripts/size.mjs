@@ -1,7 +1,7 @@
 // `npm run size`: what an app pays for Tabmesh, in gzip bytes, without the dashboard. Bundles the
 // package's browser entry (lib/index.js) with its dependencies the way an app's production
 // build does (Rolldown, minified), and each worker file alone, then gzips each (zlib, level 9).
-// Also the share of the simple-peer stack in the page code. Prints JSON lines, then a table.
+// Also the share of the WebRTC links in the page code, and the simple-peer stack they replaced. Prints JSON lines, then a table.
 // Builds lib/ first when it is missing (scripts/build-lib.mjs).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,8 +38,10 @@ const rows = [];
 // The page code: everything `import { … } from 'tabmesh'` brings, with its dependencies.
 rows.push({ part: 'page', ...(await measure('page', entry('page.js', `export * from ${JSON.stringify(join(lib, 'index.js'))};`))) });
 for (const worker of ['node.worker', 'kernel.worker', 'module-probe.worker']) rows.push({ part: 'worker', ...(await measure(worker, join(lib, `${worker}.js`))) });
-// One slice of the page code: the WebRTC wrapper (issue 17, "Bundle").
-rows.push({ part: 'of which', ...(await measure('simple-peer stack', entry('peer.js', `import P from '@thaunknown/simple-peer/lite.js'; globalThis.P = P;`))) });
+// One slice of the page code: the WebRTC wrapper (issue 17, "Bundle"), and for scale the
+// simple-peer stack it replaced (a development dependency now, kept for this and bench:links).
+rows.push({ part: 'of which', ...(await measure('WebRTC links (src/net/native-peer.ts)', entry('peer.js', `import { NativePeer } from ${JSON.stringify(join(root, 'src/net/native-peer.ts'))}; globalThis.P = NativePeer;`))) });
+rows.push({ part: 'for scale', ...(await measure('simple-peer stack (what the links used before)', entry('simple-peer.js', `import P from '@thaunknown/simple-peer/lite.js'; globalThis.P = P;`))) });
 
 // The dashboard, for scale, when it has been built (npm run build): its page code (the same
 // workers as above are left out), and uPlot, fetched only when a plot is shown.

@@ -1,14 +1,14 @@
-// The page's half of the transport: it owns the RTCPeerConnections (workers have none) through
-// simple-peer, and only moves bytes and signals between them and the protocol worker.
-import SimplePeer from '@thaunknown/simple-peer/lite.js';
-import type { Instance } from 'simple-peer';
+// The page's half of the transport: it owns the RTCPeerConnections (workers have none), each
+// through a NativePeer on the browser's own RTCPeerConnection, and only moves bytes and signals
+// between them and the protocol worker.
+import { NativePeer, type LinkPeer } from './native-peer.ts';
 import type { PageToWorker, WorkerToPage } from '../worker/protocol.ts';
 
 type LinkCommand = Extract<WorkerToPage, { type: 'open-link' | 'signal-link' | 'send' | 'close-link' }>;
 
 interface HostedPeer {
   linkId: string;
-  peer: Instance;
+  peer: LinkPeer;
 }
 
 export class PeerHost {
@@ -34,7 +34,7 @@ export class PeerHost {
         const hosted = this.current(command.peer, command.linkId);
         if (!hosted) return;
         try {
-          hosted.peer.signal(command.signal as unknown as SimplePeer.SignalData);
+          hosted.peer.signal(command.signal);
         } catch (error) {
           this.drop(command.peer, command.linkId, `bad signal: ${String(error)}`);
         }
@@ -101,12 +101,17 @@ export class PeerHost {
       this.peers.delete(peerId);
       previous.peer.destroy();
     }
-    const peer: Instance = new SimplePeer({
-      initiator,
-      trickle: true,
-      config: { iceServers: this.options.iceServers?.() ?? iceServers, iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
-      channelConfig: { ordered: true },
-    });
+    let peer: LinkPeer;
+    try {
+      peer = new NativePeer(RTCPeerConnection, {
+        initiator,
+        config: { iceServers: this.options.iceServers?.() ?? iceServers, iceTransportPolicy: this.options.iceTransportPolicy ?? 'all' },
+      });
+    } catch (error) {
+      // A configuration the browser refuses (a malformed ICE server URL): this link fails, the tab goes on.
+      this.toWorker({ type: 'link-down', peer: peerId, linkId, reason: `cannot open a connection: ${String(error)}` });
+      return;
+    }
     this.peers.set(peerId, { linkId, peer });
     const isCurrent = () => this.peers.get(peerId)?.peer === peer;
     peer.on('signal', (signal: unknown) => {
@@ -124,7 +129,7 @@ export class PeerHost {
     peer.on('error', (error: Error & { code?: string }) => this.drop(peerId, linkId, error.code ?? error.message, peer));
   }
 
-  private drop(peerId: string, linkId: string, reason: string, which?: Instance): void {
+  private drop(peerId: string, linkId: string, reason: string, which?: LinkPeer): void {
     const hosted = this.current(peerId, linkId);
     if (hosted && (!which || hosted.peer === which)) {
       this.peers.delete(peerId);

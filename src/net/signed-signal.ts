@@ -11,7 +11,7 @@ import { nodeIdSchema, signatureSchema } from '../core/ids.ts';
 export const maxSignalBytes = 16 * 1024;
 
 
-/** What simple-peer emits on 'signal' and takes in signal(); kept loose but bounded. */
+/** What a link emits on 'signal' and takes in signal() (simple-peer's shapes, which NativePeer keeps so older nodes link); kept loose but bounded. */
 const peerSignalSchema = v.union([
   v.object({ type: v.picklist(['offer', 'answer']), sdp: v.pipe(v.string(), v.maxLength(maxSignalBytes)) }),
   v.object({

@@ -1,13 +1,13 @@
 // The edge between a node's runtime and whatever actually carries bytes between nodes.
 // In a tab, WebRTC lives on the main thread (workers have no RTCPeerConnection), so the
-// worker's LinkHost posts to the page's PeerHost; a Node peer hosts simple-peer in-process;
+// worker's LinkHost posts to the page's PeerHost; a Node peer hosts its connections in-process;
 // the simulator delivers in memory. The runtime only ever sees this interface.
 import type { NodeId } from '../core/types.ts';
 import type { IceServer } from '../worker/protocol.ts';
 
 export type { IceServer };
 
-/** Opaque WebRTC signal data (SDP or ICE candidate) as simple-peer emits and accepts it. */
+/** Opaque WebRTC signal data (SDP or ICE candidate) in simple-peer's shapes, as NativePeer emits and accepts it. */
 export type RawSignal = Record<string, unknown>;
 
 /** Commands from the runtime to the link host. `linkId` names one attempt at a link. */

@@ -1,14 +1,13 @@
 // The Node peer's link host: what the page's PeerHost (src/net/peer-host.ts) does for a tab,
-// in-process. It owns the RTCPeerConnections through simple-peer — in Node, the
-// @thaunknown/simple-peer fork takes them from webrtc-polyfill, which runs on
-// node-datachannel (libdatachannel), so no `wrtc` option is needed — and only moves bytes and
-// signals between them and the runtime.
+// in-process. It owns the RTCPeerConnections — node-datachannel's polyfill (libdatachannel),
+// each wrapped in the same NativePeer a tab uses — and only moves bytes and signals between
+// them and the runtime.
 //
 // One difference from a tab: a closing link first lets the bytes already queued on it go out
 // (bounded in time), so the last words of a graceful leave reach the peers before the process
 // exits. A tab's page cannot wait like that when it unloads.
-import SimplePeer from '@thaunknown/simple-peer/lite.js';
-import type { Instance } from 'simple-peer';
+import { RTCPeerConnection } from 'node-datachannel/polyfill';
+import { NativePeer, type LinkPeer } from '../net/native-peer.ts';
 import type { NodeId } from '../core/types.ts';
 import type { IceServer, LinkHost, LinkHostEvents, RawSignal } from '../net/transport.ts';
 
@@ -31,32 +30,27 @@ type HostEvent =
 
 interface HostedPeer {
   linkId: string;
-  peer: Instance;
+  peer: LinkPeer;
 }
 
-/** Makes one simple-peer connection (a seam for tests). */
-export type PeerFactory = (options: { initiator: boolean; iceServers: IceServer[] }) => Instance;
+/** Makes one WebRTC connection (a seam for tests). */
+export type PeerFactory = (options: { initiator: boolean; iceServers: IceServer[] }) => LinkPeer;
 
 export const defaultPeerFactory: PeerFactory = ({ initiator, iceServers }) =>
-  new SimplePeer({ initiator, trickle: true, config: { iceServers: credentialsInUrls(iceServers) }, channelConfig: { ordered: true } });
+  new NativePeer(RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection, { initiator, config: { iceServers: encodedCredentials(iceServers) } });
 
 /**
- * TURN servers as node-datachannel needs them. webrtc-polyfill passes each server to
- * libdatachannel as one URL, turn:USER:PASSWORD@host:port, and libdatachannel takes the user
- * name up to the first ':'. Short-lived TURN REST credentials (the server's --turn-secret) have
- * user names "expiry:id", so coturn saw only the expiry and refused every allocation (401).
- * Percent-encoded here (libdatachannel decodes them), the name arrives whole.
+ * TURN credentials as node-datachannel's polyfill needs them. The polyfill hands each server to
+ * libdatachannel as one URL it builds itself, turn:USERNAME:CREDENTIAL@host:port, unescaped, and
+ * libdatachannel takes the user name up to the first ':'. Short-lived TURN REST credentials (the
+ * server's --turn-secret) have user names "expiry:id", so coturn would see only the expiry and
+ * refuse every allocation (401). Percent-encoded here (libdatachannel decodes them), the name
+ * and password arrive whole. The URLs stay as given: the polyfill checks them with `new URL`.
  */
-export function credentialsInUrls(iceServers: IceServer[]): IceServer[] {
+export function encodedCredentials(iceServers: IceServer[]): IceServer[] {
   return iceServers.map((server) => {
     if (server.username === undefined || server.credential === undefined) return server;
-    const user = encodeURIComponent(server.username);
-    const password = encodeURIComponent(server.credential);
-    const urls = (Array.isArray(server.urls) ? server.urls : [server.urls]).map((url) => {
-      const scheme = /^(turns?):(.*)$/.exec(url);
-      return scheme ? `${scheme[1]}:${user}:${password}@${scheme[2]}` : url;
-    });
-    return { urls };
+    return { urls: server.urls, username: encodeURIComponent(server.username), credential: encodeURIComponent(server.credential) };
   });
 }
 
@@ -92,7 +86,7 @@ export class NodeLinkHost implements LinkHost {
       this.peers.delete(peerId);
       this.flushThenDestroy(previous.peer);
     }
-    let peer: Instance;
+    let peer: LinkPeer;
     try {
       peer = this.createPeer({ initiator, iceServers });
     } catch (error) {
@@ -119,7 +113,7 @@ export class NodeLinkHost implements LinkHost {
     const hosted = this.current(peerId, linkId);
     if (!hosted) return;
     try {
-      hosted.peer.signal(signal as unknown as SimplePeer.SignalData);
+      hosted.peer.signal(signal);
     } catch (error) {
       this.drop(peerId, linkId, `bad signal: ${String(error)}`);
     }
@@ -172,7 +166,7 @@ export class NodeLinkHost implements LinkHost {
     return hosted && hosted.linkId === linkId ? hosted : undefined;
   }
 
-  private drop(peerId: NodeId, linkId: string, reason: string, which?: Instance): void {
+  private drop(peerId: NodeId, linkId: string, reason: string, which?: LinkPeer): void {
     const hosted = this.current(peerId, linkId);
     if (hosted && (!which || hosted.peer === which)) {
       this.peers.delete(peerId);
@@ -181,7 +175,7 @@ export class NodeLinkHost implements LinkHost {
     }
   }
 
-  private flushThenDestroy(peer: Instance): void {
+  private flushThenDestroy(peer: LinkPeer): void {
     const done = (async () => {
       const deadline = performance.now() + closeFlushMaxMs;
       while (!peer.destroyed && peer.bufferSize > 0 && performance.now() < deadline) await delay(closePollMs);

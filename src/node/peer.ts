@@ -1,6 +1,6 @@
 // A headless Node peer: the tab's NodeRuntime and the same list of services, on Node edges —
-// a file-backed store and identity in the data directory, simple-peer over node-datachannel
-// in-process, `ws` for signaling. Nothing of the protocol is here; only the wiring differs.
+// a file-backed store and identity in the data directory, WebRTC links on node-datachannel's
+// RTCPeerConnection polyfill in-process, `ws` for signaling. Nothing of the protocol is here; only the wiring differs.
 import { WebSocket } from 'ws';
 import type { NodeId } from '../core/types.ts';
 import type { SocketLike } from '../net/signaling-client.ts';
@@ -41,7 +41,7 @@ export interface NodePeer {
   command(name: string, args: unknown[]): unknown;
 }
 
-/** Seams for tests and embedders: how each WebRTC connection is made (default: simple-peer on node-datachannel). */
+/** Seams for tests and embedders: how each WebRTC connection is made (default: NativePeer on node-datachannel's polyfill). */
 export interface NodePeerHooks {
   createPeer?: PeerFactory;
   /** Where services' app events go (the library's NodeBackend, src/api/node.ts); absent: dropped. */

@@ -7,7 +7,7 @@
 // (there they count as failed attempts, so it settles too). A new introduction of the peer (it
 // joined again, or this node did) or different ICE servers give it a fresh start.
 //
-// The candidate types come from the signals the two ends exchange (simple-peer trickles each
+// The candidate types come from the signals the two ends exchange (each link trickles each
 // candidate line, "… typ srflx …"), so a tab and a Node peer diagnose the same way.
 
 /** Failed attempts in a row after which a peer is settled as unreachable (bounded retries). */

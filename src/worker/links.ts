@@ -183,7 +183,7 @@ export class LinkManager {
     if (link) link.rttMs = rttMs;
   }
 
-  /** simple-peer produced a signal for `peer`: sign it and send it on its way. */
+  /** The link host produced a signal for `peer`: sign it and send it on its way. */
   async hostSignal(peer: NodeId, linkId: string, signal: RawSignal): Promise<void> {
     const link = this.links.get(peer);
     if (!link || link.linkId !== linkId) return;

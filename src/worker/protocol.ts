@@ -10,7 +10,7 @@ import { capabilityCodes } from '../capabilities.ts';
 
 const peerId = nodeIdSchema;
 const linkId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/));
-/** WebRTC signal data as simple-peer produces/consumes it; checked in full by signed-signal.ts. */
+/** WebRTC signal data as the link hosts produce/consume it (simple-peer's shapes); checked in full by signed-signal.ts. */
 const peerSignal = plainObjectSchema;
 const iceServer = v.object({
   urls: v.union([v.string(), v.array(v.string())]),

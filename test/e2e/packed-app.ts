@@ -49,10 +49,8 @@ export async function installApp(template: string, tarball: string, devDependenc
   const manifest = (existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : { name, private: true, type: 'module' }) as Record<string, Record<string, string> | unknown>;
   manifest['dependencies'] = { ...(manifest['dependencies'] as Record<string, string> | undefined), tabmesh: `file:${tarball}` };
   manifest['devDependencies'] = { ...(manifest['devDependencies'] as Record<string, string> | undefined), ...devDependencies };
-  // node-datachannel: @thaunknown/simple-peer's webrtc-polyfill asks for ^0.32, whose install
-  // script downloads or builds libdatachannel from GitHub; 0.33 ships its binaries as npm
-  // packages. The repository has the same override (docs/packaging.md, "Known issues").
-  manifest['overrides'] = { 'node-datachannel': '^0.33.4' };
+  // No `overrides`: tabmesh depends on node-datachannel ^0.33 directly (binaries as npm
+  // packages), so a consumer's plain `npm install` must work; this install checks that.
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   await run('npm install of the packed tarball', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error'], dir);
   return dir;

@@ -1,5 +1,5 @@
 // A Node peer for the NAT lab, run inside a home's namespace (`ip netns exec … node`): the real
-// headless peer (src/node/peer.ts, simple-peer on node-datachannel) with two test seams. Every
+// headless peer (src/node/peer.ts, NativePeer on node-datachannel's polyfill) with two test seams. Every
 // connection it makes is kept, so the test can ask node-datachannel which candidate pair each
 // link uses (getSelectedCandidatePair); and it takes commands on stdin, one JSON object a line:
 //   {"n":1,"cmd":"snapshot"}                       → the runtime's latest snapshot
@@ -21,10 +21,11 @@ interface Args {
   iceServers: IceServerConfig | null;
 }
 
-/** What the lab reads of a connection simple-peer made: webrtc-polyfill's RTCPeerConnection. */
+/** What the lab reads of a link's connection: node-datachannel's polyfill RTCPeerConnection. */
 interface PolyfillConnection {
   connectionState: string;
-  getSelectedCandidatePair(): { local: { type: string; address: string; port: number }; remote: { type: string; address: string; port: number } } | null;
+  /** libdatachannel's own pair (the polyfill's RTCIceTransport wraps it into candidate lines). */
+  selectedCandidatePair(): { local: { type: string; address: string; port: number }; remote: { type: string; address: string; port: number } } | null;
 }
 
 /** Connections kept for asking; the oldest go first (a lab run makes a few dozen). */
@@ -42,7 +43,7 @@ const peer = await startNodePeer(
   {
     createPeer: (options) => {
       const made = defaultPeerFactory(options);
-      const pc = (made as unknown as { _pc?: PolyfillConnection })._pc;
+      const pc = (made as unknown as { connection?: PolyfillConnection }).connection;
       if (pc) connections.push(pc);
       if (connections.length > maxKeptConnections) connections.shift();
       return made;
@@ -54,7 +55,7 @@ function pairs(): Array<{ local: string; remote: string; localAddress: string; r
   const out = [];
   for (const pc of connections) {
     if (pc.connectionState !== 'connected') continue;
-    const pair = pc.getSelectedCandidatePair();
+    const pair = pc.selectedCandidatePair();
     if (!pair) continue;
     out.push({ local: pair.local.type, remote: pair.remote.type, localAddress: `${pair.local.address}:${pair.local.port}`, remoteAddress: `${pair.remote.address}:${pair.remote.port}` });
   }

@@ -1,4 +1,4 @@
-// The Node link host over real WebRTC (simple-peer → webrtc-polyfill → node-datachannel), two
+// The Node link host over real WebRTC (NativePeer on node-datachannel's polyfill), two
 // hosts in one process, signals handed across directly as the runtimes would via the server.
 import { describe, expect, test } from 'vitest';
 import type { NodeId } from '../../src/core/types.ts';
@@ -113,14 +113,14 @@ describe('NodeLinkHost', () => {
 });
 
 describe('TURN credentials for node-datachannel', () => {
-  test("a TURN REST user name ('expiry:id') and a password with URL characters arrive whole, percent-encoded in the URL", async () => {
-    const { credentialsInUrls } = await import('../../src/node/link-host.ts');
-    const servers = credentialsInUrls([
+  test("a TURN REST user name ('expiry:id') and a password with URL characters arrive whole: percent-encoded, for the polyfill's URL", async () => {
+    const { encodedCredentials } = await import('../../src/node/link-host.ts');
+    const servers = encodedCredentials([
       { urls: ['turn:198.51.100.10:3478?transport=udp', 'turns:turn.example.org:5349'], username: '1796569687:node-a', credential: 'p@ss/w:rd+=' },
       { urls: 'stun:198.51.100.10:3478' },
     ]);
     expect(servers).toEqual([
-      { urls: ['turn:1796569687%3Anode-a:p%40ss%2Fw%3Ard%2B%3D@198.51.100.10:3478?transport=udp', 'turns:1796569687%3Anode-a:p%40ss%2Fw%3Ard%2B%3D@turn.example.org:5349'] },
+      { urls: ['turn:198.51.100.10:3478?transport=udp', 'turns:turn.example.org:5349'], username: '1796569687%3Anode-a', credential: 'p%40ss%2Fw%3Ard%2B%3D' },
       { urls: 'stun:198.51.100.10:3478' },
     ]);
   });
