@@ -44,22 +44,22 @@ export default tseslint.config(
   },
   // A ratchet on line length and function length (issue 18, item 7): the limits are today's
   // worst, measured with `npx eslint . --rule '{"max-len":["error",{"code":1}],
-  // "max-lines-per-function":["error",{"max":1}]}'` on 2026-12-06 — everywhere a 521-character
-  // line (bench/signaling/suite.ts) and a 563-line function (signaling/hub.ts); in src/ a
-  // 289-character line (src/capabilities.ts) and a 163-line function (src/mesh-node.ts). These
-  // numbers only ever go down: when the worst offender is split, lower them to the new worst.
-  // Never raise them; shorten the new code instead.
+  // "max-lines-per-function":["error",{"max":1}]}'` on 2026-12-06 after formatting with prettier
+  // (which is what counts lines now) — everywhere a 422-character line (test/sim/vopr/main.ts) and
+  // a 657-line function (signaling/hub.ts); in src/ a 289-character line (src/capabilities.ts) and
+  // a 148-line function (src/mesh-node.ts). These numbers only ever go down: when the worst
+  // offender is split, lower them to the new worst. Never raise them; shorten the new code instead.
   {
     rules: {
-      'max-len': ['error', { code: 521 }],
-      'max-lines-per-function': ['error', { max: 563 }],
+      'max-len': ['error', { code: 422 }],
+      'max-lines-per-function': ['error', { max: 657 }],
     },
   },
   {
     files: ['src/**'],
     rules: {
       'max-len': ['error', { code: 289 }],
-      'max-lines-per-function': ['error', { max: 163 }],
+      'max-lines-per-function': ['error', { max: 148 }],
     },
   },
   {

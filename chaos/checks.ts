@@ -65,10 +65,12 @@ export function checkConsensus(input: ConsensusInput): CheckResult {
         compared++;
         const keysA = entriesA.map(entryKey).join(' ; ');
         const keysB = entriesB.map(entryKey).join(' ; ');
-        if (keysA !== keysB) failures.push(`seq ${seq}: ${short(a.h.node)} holds [${keysA.slice(0, 160)}], ${short(b.h.node)} holds [${keysB.slice(0, 160) || 'nothing'}]`);
+        if (keysA !== keysB)
+          failures.push(`seq ${seq}: ${short(a.h.node)} holds [${keysA.slice(0, 160)}], ${short(b.h.node)} holds [${keysB.slice(0, 160) || 'nothing'}]`);
       }
       // A sequence number b covers with entries but a covers without any is a disagreement too.
-      for (const [seq] of b.bySeq) if (covers(a.h, seq) && !a.bySeq.has(seq)) failures.push(`seq ${seq}: ${short(b.h.node)} holds a batch, ${short(a.h.node)} holds none`);
+      for (const [seq] of b.bySeq)
+        if (covers(a.h, seq) && !a.bySeq.has(seq)) failures.push(`seq ${seq}: ${short(b.h.node)} holds a batch, ${short(a.h.node)} holds none`);
     }
   }
 
@@ -84,22 +86,28 @@ export function checkConsensus(input: ConsensusInput): CheckResult {
     let coveredBy = 0;
     for (const h of histories) {
       const places = h.entries.filter((e) => opKey(e.op) === key);
-      if (places.length > 1) failures.push(`${key.slice(0, 60)} appears ${places.length} times in the log of ${short(h.node)} (seqs ${places.map((e) => e.seq).join(', ')})`);
-      for (const e of places) if (e.seq !== a.seq) failures.push(`${key.slice(0, 60)} was acknowledged at seq ${a.seq} but ${short(h.node)} has it at seq ${e.seq}`);
+      if (places.length > 1)
+        failures.push(`${key.slice(0, 60)} appears ${places.length} times in the log of ${short(h.node)} (seqs ${places.map((e) => e.seq).join(', ')})`);
+      for (const e of places)
+        if (e.seq !== a.seq) failures.push(`${key.slice(0, 60)} was acknowledged at seq ${a.seq} but ${short(h.node)} has it at seq ${e.seq}`);
       if (!covers(h, a.seq)) continue;
       coveredBy++;
-      if (!places.some((e) => e.seq === a.seq)) failures.push(`${key.slice(0, 60)} (acknowledged at seq ${a.seq} to ${short(a.by)}) is missing from the log of ${short(h.node)}`);
+      if (!places.some((e) => e.seq === a.seq))
+        failures.push(`${key.slice(0, 60)} (acknowledged at seq ${a.seq} to ${short(a.by)}) is missing from the log of ${short(h.node)}`);
     }
     if (coveredBy === 0 && histories.length > 0) failures.push(`${key.slice(0, 60)} (seq ${a.seq}) could not be verified: no honest log was sampled there`);
     else if (coveredBy > 0) verified++;
   }
   const gaps = histories.reduce((n, h) => n + h.gaps.length, 0);
-  return result(
-    'consensus',
-    `${acked.length} acknowledged operations against ${histories.length} honest logs, position by position`,
-    failures,
-    { acked: acked.length, verified, failedProposals: input.failedProposals, honestLogs: histories.length, batchesCompared: compared, samplingGaps: gaps, newestSeq: newestAcked },
-  );
+  return result('consensus', `${acked.length} acknowledged operations against ${histories.length} honest logs, position by position`, failures, {
+    acked: acked.length,
+    verified,
+    failedProposals: input.failedProposals,
+    honestLogs: histories.length,
+    batchesCompared: compared,
+    samplingGaps: gaps,
+    newestSeq: newestAcked,
+  });
 }
 
 // ── (b) jobs: exactly one accepted result per task ──
@@ -159,7 +167,8 @@ export function checkJobs(jobs: readonly JobOutcome[]): CheckResult {
     for (const t of job.accepted) seen.set(t.index, (seen.get(t.index) ?? 0) + 1);
     for (const [index, times] of seen) {
       if (times > 1) failures.push(`${name}: task ${index} has ${times} accepted results`);
-      if (!Number.isInteger(index) || index < 0 || index >= job.total) failures.push(`${name}: a result was accepted for task ${index}, which the job does not have`);
+      if (!Number.isInteger(index) || index < 0 || index >= job.total)
+        failures.push(`${name}: a result was accepted for task ${index}, which the job does not have`);
     }
     for (let i = 0; i < job.total; i++) if (!seen.has(i)) failures.push(`${name}: task ${i} has no accepted result`);
     for (const t of job.accepted) {
@@ -170,7 +179,8 @@ export function checkJobs(jobs: readonly JobOutcome[]): CheckResult {
     const credited = Object.values(job.shares).reduce((s, n) => s + n, 0);
     const computed = job.accepted.reduce((s, t) => s + t.nodes.length, 0);
     if (credited !== computed) failures.push(`${name}: shares credit ${credited} results, the accepted results name ${computed} (a task counted twice?)`);
-    if (job.expectedCount !== null && job.count !== job.expectedCount) failures.push(`${name}: the mesh counted ${job.count ?? 'nothing'}, the right answer is ${job.expectedCount}`);
+    if (job.expectedCount !== null && job.count !== job.expectedCount)
+      failures.push(`${name}: the mesh counted ${job.count ?? 'nothing'}, the right answer is ${job.expectedCount}`);
   }
   if (judged === 0) failures.push('no job finished at an open home: nothing to check');
   return result('jobs', `${judged} finished jobs: one accepted result per task, the right answer`, failures, {
@@ -222,7 +232,13 @@ export function checkMesh(tabs: readonly TabFinal[]): CheckResult {
       queue.push(next);
     }
   }
-  if (reached.size < open.size) failures.push(`the link graph is split: ${reached.size} of ${open.size} tabs reachable from ${short(start ?? '')}; cut off: ${[...open].filter((id) => !reached.has(id)).map(short).join(', ')}`);
+  if (reached.size < open.size)
+    failures.push(
+      `the link graph is split: ${reached.size} of ${open.size} tabs reachable from ${short(start ?? '')}; cut off: ${[...open]
+        .filter((id) => !reached.has(id))
+        .map(short)
+        .join(', ')}`,
+    );
   const degrees = tabs.map((t) => t.links.filter((p) => open.has(p)).length);
   return result('mesh', `${tabs.length} open tabs: alive to all, linked, connected`, failures, {
     tabs: tabs.length,
@@ -249,7 +265,10 @@ export function checkMemory(samples: readonly HeapSample[], boundBytes: number):
     if (!Number.isFinite(s.bytes) || s.bytes <= 0) failures.push(`tab ${short(s.tab)}: a heap sample of ${s.bytes} bytes is not a measurement`);
   }
   for (const w of worst.values()) {
-    if (w.bytes > boundBytes) failures.push(`tab ${short(w.tab)} used ${(w.bytes / 1e6).toFixed(1)} MB of JS heap at ${(w.atMs / 1000).toFixed(0)} s, over the bound of ${(boundBytes / 1e6).toFixed(0)} MB`);
+    if (w.bytes > boundBytes)
+      failures.push(
+        `tab ${short(w.tab)} used ${(w.bytes / 1e6).toFixed(1)} MB of JS heap at ${(w.atMs / 1000).toFixed(0)} s, over the bound of ${(boundBytes / 1e6).toFixed(0)} MB`,
+      );
   }
   if (samples.length === 0) failures.push('no heap sample was taken');
   const peak = Math.max(0, ...[...worst.values()].map((w) => w.bytes));
@@ -312,7 +331,9 @@ export function checkLiveness(episodes: readonly OutOfStepEpisode[], boundMs: nu
     const ms = e.toMs - e.fromMs;
     if (!longest || ms > longest.toMs - longest.fromMs) longest = e;
     if (ms > boundMs) {
-      failures.push(`replica ${short(e.replica)} was out of step for ${(ms / 1000).toFixed(0)} s (from ${(e.fromMs / 1000).toFixed(0)} s to ${(e.toMs / 1000).toFixed(0)} s of the run; ended: ${e.ended}): ${e.what.slice(0, 240)}`);
+      failures.push(
+        `replica ${short(e.replica)} was out of step for ${(ms / 1000).toFixed(0)} s (from ${(e.fromMs / 1000).toFixed(0)} s to ${(e.toMs / 1000).toFixed(0)} s of the run; ended: ${e.ended}): ${e.what.slice(0, 240)}`,
+      );
     }
   }
   return result('liveness', `every honest replica back in step with the group within ${(boundMs / 1000).toFixed(0)} s while faults ≤ f`, failures, {

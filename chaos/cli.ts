@@ -41,7 +41,8 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
-    const [name, inline] = flag.startsWith('--') && flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
+    const [name, inline] =
+      flag.startsWith('--') && flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
     const value = () => inline ?? argv[++i];
     switch (name) {
       case '--seed':

@@ -48,7 +48,8 @@ export function groupView(samples: readonly ReplicaSample[]): number | null {
 /** Why this replica is out of step with the group, or null if it is in step (or not a replica). */
 export function outOfStep(s: ReplicaSample, group: number | null): string | null {
   if (s.status !== 'replica' || s.byzantine) return null;
-  const where = group !== null && s.view !== group ? `${s.view > group ? 'alone ahead' : 'behind'} in view ${s.view} (group in view ${group})` : `in view ${s.view}`;
+  const where =
+    group !== null && s.view !== group ? `${s.view > group ? 'alone ahead' : 'behind'} in view ${s.view} (group in view ${group})` : `in view ${s.view}`;
   if (s.halted) return `${where}${s.mode === 'normal' ? '' : `, ${s.mode}`}: halted: ${s.halted}`;
   if (s.mode !== 'normal') return `${where}, ${s.mode}`;
   if (group !== null && s.view !== group) return where;

@@ -122,7 +122,10 @@ function merge(history: LogHistory, sample: readonly LogEntryView[]): void {
   if (k === sample.length) k = alignFrom(0);
   if (k === sample.length) {
     if (first.seq <= last.seq || whole) {
-      conflict(history, `${history.node.slice(0, 8)}: a sample starting at ${describe(first)} shares no entry with the log seen so far (ending at ${describe(last)})`);
+      conflict(
+        history,
+        `${history.node.slice(0, 8)}: a sample starting at ${describe(first)} shares no entry with the log seen so far (ending at ${describe(last)})`,
+      );
       return;
     }
     history.gaps.push({ from: last.seq + 1, to: first.seq });
@@ -134,7 +137,8 @@ function merge(history: LogHistory, sample: readonly LogEntryView[]): void {
   for (let j = 0; j < k; j++) {
     const e = sample[j] as LogEntryView;
     if (!whole && e.seq === first.seq && index.has(keys[j] as string)) continue; // the (cut) first batch, already known
-    if (e.seq >= head.seq && e.seq >= history.coveredFrom) conflict(history, `${history.node.slice(0, 8)}: ${describe(e)} appeared where the log already had other entries`);
+    if (e.seq >= head.seq && e.seq >= history.coveredFrom)
+      conflict(history, `${history.node.slice(0, 8)}: ${describe(e)} appeared where the log already had other entries`);
   }
   let at = index.get(keys[k] as string) as number;
   for (let j = k; j < sample.length; j++, at++) {

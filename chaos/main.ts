@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     printReport(report);
     return report.ok ? 0 : 1;
   } catch (error) {
-    console.error(`chaos: the run broke off: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    console.error(`chaos: the run broke off: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     console.error(`chaos: FAILED; seed ${args.seed}`);
     return 1;
   }

@@ -48,7 +48,16 @@ export async function probe(page: Page): Promise<Probe | null> {
         log: (c?.log ?? []).map((e) => ({ seq: e.seq, digest: e.digest, client: e.client, ts: e.ts, op: e.op as unknown })),
         links: s.links.map((l) => l.peer),
         members: (s.members ?? []).map((m) => ({ id: m.id, status: m.status })),
-        jobs: (s.jobs ?? []).map((j) => ({ id: j.id, home: j.home, mine: j.mine, status: j.status, done: j.done, total: j.total, redundancy: j.redundancy, shares: { ...j.shares } })),
+        jobs: (s.jobs ?? []).map((j) => ({
+          id: j.id,
+          home: j.home,
+          mine: j.mine,
+          status: j.status,
+          done: j.done,
+          total: j.total,
+          redundancy: j.redundancy,
+          shares: { ...j.shares },
+        })),
         rejected: { ...s.rejected },
         keptOut: (s.keptOut ?? []).map((k) => k.peer),
       };

@@ -4,7 +4,17 @@ import { printTable, type Row } from '../bench/report.ts';
 import type { ChaosReport } from './run.ts';
 
 export function printReport(report: ChaosReport, out: (line: string) => void = console.log, err: (line: string) => void = console.error): void {
-  out(JSON.stringify({ type: 'chaos', seed: report.seed, tabs: report.tabs, durationS: Math.round(report.durationMs / 1000), quick: report.quick, ok: report.ok, ...report.figures }));
+  out(
+    JSON.stringify({
+      type: 'chaos',
+      seed: report.seed,
+      tabs: report.tabs,
+      durationS: Math.round(report.durationMs / 1000),
+      quick: report.quick,
+      ok: report.ok,
+      ...report.figures,
+    }),
+  );
   for (const c of report.checks) out(JSON.stringify({ type: 'check', name: c.name, ok: c.ok, summary: c.summary, ...c.figures, failuresListed: c.failures }));
   const rows: Row[] = report.checks.map((c) => ({
     check: c.name,

@@ -265,7 +265,15 @@ class ChaosRun {
   /** Feeds the liveness tracker: every open tab's consensus state, and whether faults are within f now. */
   private trackReplicas(): void {
     const budget = this.faultBudget();
-    const samples = this.probes().map(({ p }) => ({ id: p.id, status: p.status, view: p.view, mode: p.mode, replicas: p.replicas, halted: p.halted, byzantine: p.byzantine }));
+    const samples = this.probes().map(({ p }) => ({
+      id: p.id,
+      status: p.status,
+      view: p.view,
+      mode: p.mode,
+      replicas: p.replicas,
+      halted: p.halted,
+      byzantine: p.byzantine,
+    }));
     const openIds = new Set(this.pool.open().map((t) => t.id));
     this.liveness.observe(this.elapsed(), samples, openIds, budget.byzantine + budget.down <= budget.f);
   }
@@ -292,7 +300,8 @@ class ChaosRun {
     if (newest > this.newestCommit || this.openProposals.size === 0) {
       this.stallLogged = false;
       const stalled = now - this.newestCommitAt;
-      if (stalled >= stallNoteMs && this.stalls.length < maxStallNotes) this.stalls.push(`${(stalled / 1000).toFixed(0)} s without a commit, ending at ${((now - this.started) / 1000).toFixed(0)} s of the run`);
+      if (stalled >= stallNoteMs && this.stalls.length < maxStallNotes)
+        this.stalls.push(`${(stalled / 1000).toFixed(0)} s without a commit, ending at ${((now - this.started) / 1000).toFixed(0)} s of the run`);
       this.newestCommit = Math.max(this.newestCommit, newest);
       this.newestCommitAt = now;
       return;
@@ -308,7 +317,10 @@ class ChaosRun {
   /** Every open tab in a few words: id, consensus role, view and mode, replica count, last commit, why halted. */
   private stateLine(): string {
     return this.probes()
-      .map(({ tab, p }) => `${tab.position}:${short(p.id)} ${p.status} v${p.view}${p.mode === 'normal' ? '' : ` ${p.mode}`} n=${p.replicas.length} @${p.lastCommitted}${p.byzantine ? ` byz=${p.byzantine}` : ''}${p.halted ? ` halted: ${p.halted.slice(0, 60)}` : ''}`)
+      .map(
+        ({ tab, p }) =>
+          `${tab.position}:${short(p.id)} ${p.status} v${p.view}${p.mode === 'normal' ? '' : ` ${p.mode}`} n=${p.replicas.length} @${p.lastCommitted}${p.byzantine ? ` byz=${p.byzantine}` : ''}${p.halted ? ` halted: ${p.halted.slice(0, 60)}` : ''}`,
+      )
       .join('; ');
   }
 
@@ -351,7 +363,13 @@ class ChaosRun {
     const open = new Set(probes.map(({ p }) => p.id));
     const genesis = probes[0]?.p.genesis;
     const whole = probes.every(
-      ({ p }) => p.status === 'replica' && p.mode === 'normal' && !p.halted && p.genesis === genesis && p.replicas.length === open.size && p.replicas.every((r) => open.has(r)),
+      ({ p }) =>
+        p.status === 'replica' &&
+        p.mode === 'normal' &&
+        !p.halted &&
+        p.genesis === genesis &&
+        p.replicas.length === open.size &&
+        p.replicas.every((r) => open.has(r)),
     );
     const commits = probes.map(({ p }) => p.lastCommitted);
     const caughtUp = Math.max(...commits) - Math.min(...commits) <= caughtUpSeqs;
@@ -382,7 +400,15 @@ class ChaosRun {
   private async perform(action: ChaosAction, adversaryStart: number): Promise<void> {
     const startedMs = Date.now() - adversaryStart;
     const record = (outcome: ActionRecord['outcome'], note: string) => {
-      const entry: ActionRecord = { kind: action.kind, plannedMs: action.atMs, startedMs, tookMs: Date.now() - adversaryStart - startedMs, action: describeAction(action), outcome, note };
+      const entry: ActionRecord = {
+        kind: action.kind,
+        plannedMs: action.atMs,
+        startedMs,
+        tookMs: Date.now() - adversaryStart - startedMs,
+        action: describeAction(action),
+        outcome,
+        note,
+      };
       this.actions.push(entry);
       this.log(`  ${outcome} ${entry.action}${note ? ` — ${note}` : ''} (at ${(startedMs / 1000).toFixed(1)} s, took ${(entry.tookMs / 1000).toFixed(1)} s)`);
     };
@@ -391,7 +417,7 @@ class ChaosRun {
       if (note.startsWith('skipped: ')) record('skipped', note.slice('skipped: '.length));
       else record('done', note);
     } catch (error) {
-      record('failed', error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error));
+      record('failed', error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error));
     }
   }
 
@@ -419,7 +445,9 @@ class ChaosRun {
     // Byzantine, kill, crash, reload: let the previous fault heal first, then keep faulty ≤ f.
     const steadyBefore = await this.waitFor(() => this.steady(), steadyTimeoutMs);
     const budget = this.faultBudget();
-    const healNote = steadyBefore ? '' : ` (the mesh was not steady after ${steadyTimeoutMs / 1000} s: ${budget.replicas} replicas, ${budget.down} down; ${this.stateLine()})`;
+    const healNote = steadyBefore
+      ? ''
+      : ` (the mesh was not steady after ${steadyTimeoutMs / 1000} s: ${budget.replicas} replicas, ${budget.down} down; ${this.stateLine()})`;
     if (budget.byzantine + budget.down + 1 > budget.f) {
       return `skipped: ${budget.byzantine} Byzantine + ${budget.down} down of ${budget.replicas} replicas leaves no room under f = ${budget.f}${healNote}`;
     }
@@ -549,8 +577,13 @@ class ChaosRun {
           (seq) => void this.acked.push({ op: { kind: 'decision', value: text }, seq, by }),
           (error: unknown) => {
             this.failedProposals++;
-            const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.replace(/^page\.evaluate: (Error: )?/, '').slice(0, 120) ?? '';
-            if (this.proposalErrors.has(reason) || this.proposalErrors.size < maxErrorReasons) this.proposalErrors.set(reason, (this.proposalErrors.get(reason) ?? 0) + 1);
+            const reason =
+              (error instanceof Error ? error.message : String(error))
+                .split('\n')[0]
+                ?.replace(/^page\.evaluate: (Error: )?/, '')
+                .slice(0, 120) ?? '';
+            if (this.proposalErrors.has(reason) || this.proposalErrors.size < maxErrorReasons)
+              this.proposalErrors.set(reason, (this.proposalErrors.get(reason) ?? 0) + 1);
           },
         );
       this.openProposals.add(done);
@@ -567,7 +600,10 @@ class ChaosRun {
       const tab = tabs[Math.floor(step.pick * tabs.length)];
       if (!tab) continue;
       try {
-        const id = await tab.page.evaluate(([to, chunks]) => window.tabmesh.submitJob({ kind: 'primes', params: { from: 0, to }, chunks }), [step.to, step.chunks] as const);
+        const id = await tab.page.evaluate(([to, chunks]) => window.tabmesh.submitJob({ kind: 'primes', params: { from: 0, to }, chunks }), [
+          step.to,
+          step.chunks,
+        ] as const);
         this.jobs.push({ id, home: tab.id, to: step.to });
       } catch {
         this.jobErrors++;
@@ -615,7 +651,14 @@ class ChaosRun {
     const jobs = checkJobs(await this.jobOutcomes());
     jobs.figures['submitErrors'] = this.jobErrors;
     const liveness = checkLiveness(this.liveness.finish(this.elapsed()));
-    return [consensus, jobs, checkMesh(finals), checkMemory(this.heap, this.options.heapBoundBytes ?? defaultHeapBoundBytes), checkFlood(this.floods), liveness];
+    return [
+      consensus,
+      jobs,
+      checkMesh(finals),
+      checkMemory(this.heap, this.options.heapBoundBytes ?? defaultHeapBoundBytes),
+      checkFlood(this.floods),
+      liveness,
+    ];
   }
 
   private async jobOutcomes(): Promise<JobOutcome[]> {
@@ -626,7 +669,11 @@ class ChaosRun {
       if (!home) {
         // Closed for good: judged on what it showed when the job ended there, if it ended while open.
         const ended = this.endedJobs.get(job.id);
-        out.push(ended ? { ...ended, homeOpen: false } : { ...this.blankOutcome(job, undefined), status: this.lastJobStatus.get(job.id) ?? 'unknown', homeOpen: false });
+        out.push(
+          ended
+            ? { ...ended, homeOpen: false }
+            : { ...this.blankOutcome(job, undefined), status: this.lastJobStatus.get(job.id) ?? 'unknown', homeOpen: false },
+        );
         continue;
       }
       const outcome = await this.readOutcome(job, home, view);
@@ -673,7 +720,13 @@ class ChaosRun {
 
   private notFormed(): CheckResult {
     const probes = this.probes().map(({ p }) => `${short(p.id)}: ${p.status}, ${p.replicas.length} replicas, ${p.links.length} links`);
-    return { name: 'mesh', ok: false, summary: 'the mesh and consensus formed', failures: [`not formed within ${formTimeoutMs / 1000} s: ${probes.join('; ')}`], figures: {} };
+    return {
+      name: 'mesh',
+      ok: false,
+      summary: 'the mesh and consensus formed',
+      failures: [`not formed within ${formTimeoutMs / 1000} s: ${probes.join('; ')}`],
+      figures: {},
+    };
   }
 
   private report(replay: string, checks: CheckResult[], figures: Record<string, number | string | null>): ChaosReport {

@@ -105,7 +105,8 @@ function weightedPick(rng: Rng, kinds: ChaosActionKind[]): ChaosActionKind {
 
 export function makeSchedule(options: ScheduleOptions): ChaosSchedule {
   const { seed, tabs, durationMs } = options;
-  if (!Number.isInteger(tabs) || tabs < minChaosTabs || tabs > maxChaosTabs) throw new Error(`tabs must be a whole number from ${minChaosTabs} to ${maxChaosTabs}`);
+  if (!Number.isInteger(tabs) || tabs < minChaosTabs || tabs > maxChaosTabs)
+    throw new Error(`tabs must be a whole number from ${minChaosTabs} to ${maxChaosTabs}`);
   if (!Number.isFinite(durationMs) || durationMs <= 0) throw new Error('durationMs must be positive');
   const f = faultsTolerated(tabs);
   const rng = createRng(seed);

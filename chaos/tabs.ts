@@ -120,10 +120,12 @@ export class TabPool {
   private async waitJoined(page: Page): Promise<string> {
     const deadline = Date.now() + tabJoinTimeoutMs;
     for (;;) {
-      const state = await page.evaluate(() => {
-        const s = window.tabmesh?.snapshot();
-        return s ? { id: s.id, signaling: s.signaling } : null;
-      }).catch(() => null);
+      const state = await page
+        .evaluate(() => {
+          const s = window.tabmesh?.snapshot();
+          return s ? { id: s.id, signaling: s.signaling } : null;
+        })
+        .catch(() => null);
       if (state && state.signaling === 'joined') return state.id;
       if (Date.now() > deadline) throw new Error(`the tab did not join the room within ${tabJoinTimeoutMs / 1000} s (last: ${JSON.stringify(state)})`);
       await sleep(pollMs);

@@ -49,7 +49,10 @@ const workerUrlPlugin = {
         changed = true;
         return `new URL('${target}', import.meta.url)`;
       }
-      if (/\.(ts|mts|mjs)$/.test(spec)) throw new Error(`${id}: new URL('${spec}', import.meta.url) names a source file the package does not ship; add it to workerUrls in scripts/build-lib.mjs`);
+      if (/\.(ts|mts|mjs)$/.test(spec))
+        throw new Error(
+          `${id}: new URL('${spec}', import.meta.url) names a source file the package does not ship; add it to workerUrls in scripts/build-lib.mjs`,
+        );
       return whole;
     });
     return changed ? { code: out, map: null } : null;
@@ -102,5 +105,8 @@ if (process.argv.includes('--no-types')) {
 }
 
 // Types: .d.ts for the entries and what they reference, with .ts import paths rewritten to .js.
-execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.lib.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.lib.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 console.log(`lib/ built (tabmesh ${pkg.version})`);

@@ -46,7 +46,14 @@ try {
   for (const page of pages) {
     await until(page, 'a settled mesh of four with four replicas', () => {
       const s = window.tabmesh?.snapshot();
-      return !!s && s.links.length === 3 && s.topology.links.length === 6 && s.links.every((l) => l.rttMs !== null) && s.consensus?.replicas.length === 4 && s.consensus.status === 'replica';
+      return (
+        !!s &&
+        s.links.length === 3 &&
+        s.topology.links.length === 6 &&
+        s.links.every((l) => l.rttMs !== null) &&
+        s.consensus?.replicas.length === 4 &&
+        s.consensus.status === 'replica'
+      );
     });
   }
   say('mesh of four formed');
@@ -54,11 +61,17 @@ try {
   // ── the dashboard and the phone layout ──
   await pages[1]!.evaluate(() => window.tabmesh.setMemory('greeting', 'hello from another tab'));
   await pages[2]!.evaluate(() => window.tabmesh.broadcast('hi everyone'));
-  await until(first, 'the greeting and the message on screen', () => (document.body.textContent ?? '').includes('hello from another tab') && (document.body.textContent ?? '').includes('hi everyone'));
+  await until(
+    first,
+    'the greeting and the message on screen',
+    () => (document.body.textContent ?? '').includes('hello from another tab') && (document.body.textContent ?? '').includes('hi everyone'),
+  );
   await first.screenshot({ path: `${out}/dashboard.png`, fullPage: true });
   // The same tab on a phone-sized screen (its plots have minutes of data by now).
   await first.setViewportSize({ width: 390, height: 844 });
-  await until(first, 'the plots resized to the phone screen', () => [...document.querySelectorAll('.plot canvas')].every((c) => c.getBoundingClientRect().width <= 390));
+  await until(first, 'the plots resized to the phone screen', () =>
+    [...document.querySelectorAll('.plot canvas')].every((c) => c.getBoundingClientRect().width <= 390),
+  );
   await first.screenshot({ path: `${out}/phone.png`, fullPage: true });
   await first.setViewportSize({ width: 1280, height: 800 });
   say('dashboard.png, phone.png');
@@ -89,7 +102,13 @@ try {
   }
   await until(honest, 'a view change away from the malicious primary, shown in the panel', () => {
     const s = window.tabmesh.snapshot();
-    return !!s && s.consensus.viewChanges > 0 && s.consensus.primary !== null && document.querySelector('[data-testid="consensus-view"]')?.textContent?.trim().startsWith(String(s.consensus.view)) === true && s.consensus.view > 0;
+    return (
+      !!s &&
+      s.consensus.viewChanges > 0 &&
+      s.consensus.primary !== null &&
+      document.querySelector('[data-testid="consensus-view"]')?.textContent?.trim().startsWith(String(s.consensus.view)) === true &&
+      s.consensus.view > 0
+    );
   });
   // Open the event list so the picture shows the view change.
   const events = honest.locator('[data-testid="consensus-panel"] details summary', { hasText: 'Events' });

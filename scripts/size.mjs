@@ -23,7 +23,14 @@ const loadBefore = loadavg()[0];
 /** Minified bundle of `input` (everything inlined, like an app's build), and its raw and gzip bytes. */
 async function measure(name, input, external = []) {
   const out = join(scratch, name);
-  await build({ input, cwd: root, logLevel: 'silent', platform: 'browser', external, output: { dir: out, format: 'es', minify: true, codeSplitting: false, entryFileNames: 'out.js' } });
+  await build({
+    input,
+    cwd: root,
+    logLevel: 'silent',
+    platform: 'browser',
+    external,
+    output: { dir: out, format: 'es', minify: true, codeSplitting: false, entryFileNames: 'out.js' },
+  });
   const code = readFileSync(join(out, 'out.js'));
   return { name, bytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
 }
@@ -37,11 +44,24 @@ const entry = (file, text) => {
 const rows = [];
 // The page code: everything `import { … } from 'tabmesh'` brings, with its dependencies.
 rows.push({ part: 'page', ...(await measure('page', entry('page.js', `export * from ${JSON.stringify(join(lib, 'index.js'))};`))) });
-for (const worker of ['node.worker', 'kernel.worker', 'module-probe.worker']) rows.push({ part: 'worker', ...(await measure(worker, join(lib, `${worker}.js`))) });
+for (const worker of ['node.worker', 'kernel.worker', 'module-probe.worker'])
+  rows.push({ part: 'worker', ...(await measure(worker, join(lib, `${worker}.js`))) });
 // One slice of the page code: the WebRTC wrapper (issue 17, "Bundle"), and for scale the
 // simple-peer stack it replaced (a development dependency now, kept for this and bench:links).
-rows.push({ part: 'of which', ...(await measure('WebRTC links (src/net/native-peer.ts)', entry('peer.js', `import { NativePeer } from ${JSON.stringify(join(root, 'src/net/native-peer.ts'))}; globalThis.P = NativePeer;`))) });
-rows.push({ part: 'for scale', ...(await measure('simple-peer stack (what the links used before)', entry('simple-peer.js', `import P from '@thaunknown/simple-peer/lite.js'; globalThis.P = P;`))) });
+rows.push({
+  part: 'of which',
+  ...(await measure(
+    'WebRTC links (src/net/native-peer.ts)',
+    entry('peer.js', `import { NativePeer } from ${JSON.stringify(join(root, 'src/net/native-peer.ts'))}; globalThis.P = NativePeer;`),
+  )),
+});
+rows.push({
+  part: 'for scale',
+  ...(await measure(
+    'simple-peer stack (what the links used before)',
+    entry('simple-peer.js', `import P from '@thaunknown/simple-peer/lite.js'; globalThis.P = P;`),
+  )),
+});
 
 // The dashboard, for scale, when it has been built (npm run build): its page code (the same
 // workers as above are left out), and uPlot, fetched only when a plot is shown.

@@ -86,7 +86,23 @@ Exit codes: 0 after a clean shutdown, 1 when the port cannot be opened, 2 for ba
 certificate, key or data directory that cannot be used (the line names the file).
 `;
 
-const optionNames = new Set(['--port', '--host', '--static', '--ice-servers', '--ice-transport-policy', '--allowed-origins', '--allowed-hosts', '--trusted-proxies', '--turn-urls', '--turn-secret', '--turn-ttl', '--redis', '--data-dir', '--tls-cert', '--tls-key']);
+const optionNames = new Set([
+  '--port',
+  '--host',
+  '--static',
+  '--ice-servers',
+  '--ice-transport-policy',
+  '--allowed-origins',
+  '--allowed-hosts',
+  '--trusted-proxies',
+  '--turn-urls',
+  '--turn-secret',
+  '--turn-ttl',
+  '--redis',
+  '--data-dir',
+  '--tls-cert',
+  '--tls-key',
+]);
 /** Options that take no value. */
 const switchNames = new Set(['--no-tls']);
 
@@ -222,8 +238,10 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   }
   let turnRest: TurnRestConfig | null = null;
   if (turn.urls.text !== undefined || turn.secret.text !== undefined) {
-    if (turn.urls.text === undefined) return { kind: 'error', message: `${turn.secret.source} needs --turn-urls (or TABMESH_TURN_URLS): the TURN servers that share the secret` };
-    if (turn.secret.text === undefined) return { kind: 'error', message: `${turn.urls.source} needs --turn-secret (or TABMESH_TURN_SECRET): the static-auth-secret of those TURN servers` };
+    if (turn.urls.text === undefined)
+      return { kind: 'error', message: `${turn.secret.source} needs --turn-urls (or TABMESH_TURN_URLS): the TURN servers that share the secret` };
+    if (turn.secret.text === undefined)
+      return { kind: 'error', message: `${turn.urls.source} needs --turn-secret (or TABMESH_TURN_SECRET): the static-auth-secret of those TURN servers` };
     const urls = parseTurnUrls(turn.urls.text);
     if (!urls.ok) return { kind: 'error', message: `${turn.urls.source}: ${urls.error}` };
     const secretProblem = checkTurnSecret(turn.secret.text);
@@ -240,8 +258,10 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   }
   let tls: TlsChoice = { kind: 'generated' };
   if (tlsFiles.cert.text !== undefined || tlsFiles.key.text !== undefined) {
-    if (tlsFiles.cert.text === undefined) return { kind: 'error', message: `${tlsFiles.key.source} needs --tls-cert (or TABMESH_TLS_CERT): the certificate that key belongs to` };
-    if (tlsFiles.key.text === undefined) return { kind: 'error', message: `${tlsFiles.cert.source} needs --tls-key (or TABMESH_TLS_KEY): the private key of that certificate` };
+    if (tlsFiles.cert.text === undefined)
+      return { kind: 'error', message: `${tlsFiles.key.source} needs --tls-cert (or TABMESH_TLS_CERT): the certificate that key belongs to` };
+    if (tlsFiles.key.text === undefined)
+      return { kind: 'error', message: `${tlsFiles.cert.source} needs --tls-key (or TABMESH_TLS_KEY): the private key of that certificate` };
     if (noTls.on) return { kind: 'error', message: `${noTls.source} turns TLS off, but ${tlsFiles.cert.source} gives a certificate: choose one` };
     tls = { kind: 'supplied', certFile: tlsFiles.cert.text, keyFile: tlsFiles.key.text };
   } else if (noTls.on) tls = { kind: 'off' };
@@ -263,7 +283,21 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (problem) return { kind: 'error', message: `${redis.source}: ${problem}` };
     redisUrl = redis.text;
   }
-  return { kind: 'run', port, host, staticDir, iceServers, iceTransportPolicy, allowedOrigins, turnRest, dataDir, tls, allowedHostNames, trustedProxies, redisUrl };
+  return {
+    kind: 'run',
+    port,
+    host,
+    staticDir,
+    iceServers,
+    iceTransportPolicy,
+    allowedOrigins,
+    turnRest,
+    dataDir,
+    tls,
+    allowedHostNames,
+    trustedProxies,
+    redisUrl,
+  };
 }
 
 /**

@@ -27,7 +27,10 @@ const noProxies: TrustedProxies = { has: () => false };
  */
 export function parseTrustedProxies(text: string): { ok: true; value: TrustedProxies } | { ok: false; error: string } {
   const ranges: Array<{ bits: bigint; prefix: number; width: number }> = [];
-  for (const raw of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+  for (const raw of text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')) {
     const [address = '', prefixText] = raw.split('/');
     const parsed = addressBits(address);
     const prefix = prefixText === undefined ? parsed?.width : Number(prefixText);
@@ -53,15 +56,14 @@ export function parseTrustedProxies(text: string): { ok: true; value: TrustedPro
  * The client's address for a request: the socket's peer, or — when that peer is a trusted
  * proxy — the first untrusted address in X-Forwarded-For read from the right.
  */
-export function clientAddress(
-  remoteAddress: string | undefined,
-  forwardedFor: string | string[] | undefined,
-  trusted: TrustedProxies = noProxies,
-): string {
+export function clientAddress(remoteAddress: string | undefined, forwardedFor: string | string[] | undefined, trusted: TrustedProxies = noProxies): string {
   const direct = normaliseAddress(remoteAddress ?? '') ?? 'unknown';
   if (!trusted.has(direct) || forwardedFor === undefined) return direct;
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
-  const entries = header.split(',').slice(-maxForwardedEntries).map((item) => item.trim());
+  const entries = header
+    .split(',')
+    .slice(-maxForwardedEntries)
+    .map((item) => item.trim());
   for (let i = entries.length - 1; i >= 0; i--) {
     const address = normaliseAddress(entries[i] as string);
     if (address === null) return direct; // a hop we cannot read: trust nothing further left

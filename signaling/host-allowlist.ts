@@ -32,7 +32,10 @@ export function parseAllowedHosts(text: string): { ok: true; value: string[] } |
     if (item === '*') continue;
     const name = item.startsWith('.') ? item.slice(1) : item;
     if (normalisedHostname(name) === null) {
-      return { ok: false, error: `"${item.slice(0, 64)}" is not a host name or IP address (e.g. mesh.example.org, .example.org, 192.0.2.10; no scheme or port)` };
+      return {
+        ok: false,
+        error: `"${item.slice(0, 64)}" is not a host name or IP address (e.g. mesh.example.org, .example.org, 192.0.2.10; no scheme or port)`,
+      };
     }
   }
   return { ok: true, value: items };

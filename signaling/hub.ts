@@ -223,7 +223,10 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
   );
   const addressShare = options.addressBudgetConnections ?? limits.addressBudgetConnections;
   const addressFrames = new KeyedBuckets({ ratePerS: bucketConfig.ratePerS * addressShare, burst: bucketConfig.burst * addressShare }, limits.maxConnections);
-  const addressBytes = new KeyedBuckets({ ratePerS: byteBucketConfig.ratePerS * addressShare, burst: byteBucketConfig.burst * addressShare }, limits.maxConnections);
+  const addressBytes = new KeyedBuckets(
+    { ratePerS: byteBucketConfig.ratePerS * addressShare, burst: byteBucketConfig.burst * addressShare },
+    limits.maxConnections,
+  );
   const errorLogBudget = new TokenBucket({ ratePerS: internalErrorLogsPerMinute / 60, burst: internalErrorLogBurst }, now());
 
   const rooms = new RoomRegistry<Conn>(createRng(options.seed ?? randomBytes(4).readUInt32LE(0)), {
@@ -299,12 +302,20 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
       socket.end('HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nThis server does not answer to that host name.\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, guard('connection', (ws: WebSocket) => onConnection(ws, req)));
+    wss.handleUpgrade(
+      req,
+      socket,
+      head,
+      guard('connection', (ws: WebSocket) => onConnection(ws, req)),
+    );
   });
   httpServer.on('upgrade', onUpgrade);
 
   function onConnection(ws: WebSocket, req: IncomingMessage): void {
-    ws.on('error', guard('socket error', (err: Error) => onSocketError(err)));
+    ws.on(
+      'error',
+      guard('socket error', (err: Error) => onSocketError(err)),
+    );
     if (conns.size >= maxConnections) {
       counters.refusals['server-full']++;
       sendRaw(ws, errorFrame('server-full', `this server holds its limit of ${maxConnections} connections; try again later`));
@@ -314,14 +325,26 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     const origin = req.headers.origin;
     if (!originAllowed(origin, req)) {
       counters.refusals['origin-refused']++;
-      sendRaw(ws, errorFrame('origin-refused', `pages from origin ${clipEcho(origin ?? '(none)')} may not use this signaling server; open the app from the server's own address`));
+      sendRaw(
+        ws,
+        errorFrame(
+          'origin-refused',
+          `pages from origin ${clipEcho(origin ?? '(none)')} may not use this signaling server; open the app from the server's own address`,
+        ),
+      );
       ws.close(limits.closeCodes.policy, 'origin refused');
       return;
     }
     const address = addressKey(clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], options.trustedProxies));
     if (!quotas.tryTake(address, 'connections', caps.connections)) {
       counters.refusals['address-quota']++;
-      sendRaw(ws, errorFrame('address-quota', `your address already holds ${caps.connections} connections to this server, its limit per address; close some tabs or try again later`));
+      sendRaw(
+        ws,
+        errorFrame(
+          'address-quota',
+          `your address already holds ${caps.connections} connections to this server, its limit per address; close some tabs or try again later`,
+        ),
+      );
       ws.close(limits.closeCodes.tryAgainLater, 'too many connections from this address');
       return;
     }
@@ -343,13 +366,25 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     };
     conns.add(conn);
     if (cluster) void takeClusterConnection(cluster, conn);
-    ws.on('message', guard('message', (data: RawData, isBinary: boolean) => onFrame(conn, data, isBinary)));
+    ws.on(
+      'message',
+      guard('message', (data: RawData, isBinary: boolean) => onFrame(conn, data, isBinary)),
+    );
     // Control frames cost like any other: counted against both limits, answered only within them.
-    ws.on('ping', guard('ping', (data: Buffer) => {
-      if (admit(conn, data.length + frameOverheadBytes, 'ping')) ws.pong(data);
-    }));
-    ws.on('pong', guard('pong', (data: Buffer) => onPong(conn, data)));
-    ws.on('close', guard('close', () => onClose(conn)));
+    ws.on(
+      'ping',
+      guard('ping', (data: Buffer) => {
+        if (admit(conn, data.length + frameOverheadBytes, 'ping')) ws.pong(data);
+      }),
+    );
+    ws.on(
+      'pong',
+      guard('pong', (data: Buffer) => onPong(conn, data)),
+    );
+    ws.on(
+      'close',
+      guard('close', () => onClose(conn)),
+    );
     send(conn, { type: 'welcome', challenge: conn.challenge, server: serverName });
 
     function onSocketError(err: Error): void {
@@ -365,15 +400,27 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     if (conn.closing) return false;
     const t = now();
     if (!conn.bucket.tryTake(t)) {
-      refuse(conn, 'rate-limited', `more than ${bucketConfig.ratePerS} frames per second (burst ${bucketConfig.burst}, control frames included); this ${what} was dropped — slow down`);
+      refuse(
+        conn,
+        'rate-limited',
+        `more than ${bucketConfig.ratePerS} frames per second (burst ${bucketConfig.burst}, control frames included); this ${what} was dropped — slow down`,
+      );
       return false;
     }
     if (!conn.byteBucket.tryTake(t, bytes)) {
-      refuse(conn, 'rate-limited', `more than ${byteBucketConfig.ratePerS} bytes per second (burst ${byteBucketConfig.burst}); this ${what} of ${bytes} bytes was dropped — slow down`);
+      refuse(
+        conn,
+        'rate-limited',
+        `more than ${byteBucketConfig.ratePerS} bytes per second (burst ${byteBucketConfig.burst}); this ${what} of ${bytes} bytes was dropped — slow down`,
+      );
       return false;
     }
     if (!addressFrames.tryTake(conn.address, t) || !addressBytes.tryTake(conn.address, t, bytes)) {
-      refuse(conn, 'rate-limited', `your address sends more than ${addressShare} connections' worth of frames or bytes per second across its connections; this ${what} was dropped — slow down`);
+      refuse(
+        conn,
+        'rate-limited',
+        `your address sends more than ${addressShare} connections' worth of frames or bytes per second across its connections; this ${what} was dropped — slow down`,
+      );
       return false;
     }
     return true;
@@ -400,7 +447,11 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     if (isBinary) return refuse(conn, 'bad-message', 'send JSON as text frames, not binary frames');
     const text = bytes.toString('utf8');
     if (jsonTextShapeWithin(text, maxFrameDepth, maxFrameMembers) === null) {
-      return refuse(conn, 'bad-message', `data: at most ${maxDataKeys} keys and array items in all, nested at most ${maxDataDepth} levels deep; this frame holds more and was refused unread (a signal is a small object)`);
+      return refuse(
+        conn,
+        'bad-message',
+        `data: at most ${maxDataKeys} keys and array items in all, nested at most ${maxDataDepth} levels deep; this frame holds more and was refused unread (a signal is a small object)`,
+      );
     }
     const parsed = parseJson(text);
     if (!parsed.ok) return refuse(conn, 'bad-json', 'the frame is not valid JSON; send one JSON object per frame');
@@ -416,7 +467,11 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
       case 'join': {
         const current = rooms.membership(conn);
         if (current) {
-          return refuse(conn, 'already-joined', `this connection is already node ${shortId(current.id)} in room "${current.room}"; to join as another node or room, open a new connection`);
+          return refuse(
+            conn,
+            'already-joined',
+            `this connection is already node ${shortId(current.id)} in room "${current.room}"; to join as another node or room, open a new connection`,
+          );
         }
         const identity = checkJoinSignature(conn.challenge, msg);
         if (!identity.ok) {
@@ -430,7 +485,11 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
       case 'signal': {
         const self = rooms.membership(conn);
         if (self && msg.from !== undefined && msg.from !== self.id) {
-          return refuse(conn, 'spoofed-sender', `from: this connection is node ${shortId(self.id)}, not ${shortId(msg.from)}; leave from out and the server fills it in`);
+          return refuse(
+            conn,
+            'spoofed-sender',
+            `from: this connection is node ${shortId(self.id)}, not ${shortId(msg.from)}; leave from out and the server fills it in`,
+          );
         }
         const route = rooms.route(conn, msg.to as NodeId);
         if (!route.ok && route.code === 'unknown-peer' && cluster && self && !conn.joinPending) {
@@ -461,15 +520,27 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     // A password nobody in a room of that name uses: a guess, or a typo. Both are throttled.
     const passwordMiss = verifier !== undefined && opening && rooms.privateRoomsNamed(room) > 0;
     if (passwordMiss && !passwordMisses.tryTake(conn.address, now())) {
-      return refuseJoin(conn, 'too-many-attempts', `too many joins to room "${room}" with a password its members do not use, from your address; check the password and try again in a few minutes`);
+      return refuseJoin(
+        conn,
+        'too-many-attempts',
+        `too many joins to room "${room}" with a password its members do not use, from your address; check the password and try again in a few minutes`,
+      );
     }
     const seat: QuotaKey = `seat:${key}`;
     if (opening && !quotas.tryTake(conn.address, 'rooms', caps.rooms)) {
-      return refuseJoin(conn, 'address-quota', `your address already opened ${caps.rooms} rooms that are still live, its limit per address; join an existing room or try again later`);
+      return refuseJoin(
+        conn,
+        'address-quota',
+        `your address already opened ${caps.rooms} rooms that are still live, its limit per address; join an existing room or try again later`,
+      );
     }
     if (!quotas.tryTake(conn.address, seat, caps.seats)) {
       if (opening) quotas.release(conn.address, 'rooms');
-      return refuseJoin(conn, 'address-quota', `your address already holds ${caps.seats} places in room "${room}", its limit per address; try again later or from another network`);
+      return refuseJoin(
+        conn,
+        'address-quota',
+        `your address already holds ${caps.seats} places in room "${room}", its limit per address; try again later or from another network`,
+      );
     }
     const outcome = rooms.join(conn, room, id, verifier);
     if (!outcome.ok) {
@@ -491,9 +562,17 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     send(conn, { type: 'joined', room, self: id, peers });
     announcer.joined(key, id);
     if (verifier === undefined && rooms.privateRoomsNamed(room) > 0) {
-      notify(conn, 'private-room-exists', `room "${room}" also exists as a private room: you are in the open room of that name; to join the private one, enter its password`);
+      notify(
+        conn,
+        'private-room-exists',
+        `room "${room}" also exists as a private room: you are in the open room of that name; to join the private one, enter its password`,
+      );
     } else if (passwordMiss) {
-      notify(conn, 'password-mismatch', `nobody in room "${room}" uses this password: you are alone in a new private room; if you expected others, check the password with them`);
+      notify(
+        conn,
+        'password-mismatch',
+        `nobody in room "${room}" uses this password: you are alone in a new private room; if you expected others, check the password with them`,
+      );
     }
   }
 
@@ -513,12 +592,27 @@ export function attachSignaling(httpServer: HttpServer | HttpsServer, options: S
     }
     if (taken === false && !conn.closing) {
       counters.refusals['address-quota']++;
-      send(conn, errorFrame('address-quota', `your address already holds ${caps.connections} connections to the servers of this cluster, its limit per address; close some tabs or try again later`));
+      send(
+        conn,
+        errorFrame(
+          'address-quota',
+          `your address already holds ${caps.connections} connections to the servers of this cluster, its limit per address; close some tabs or try again later`,
+        ),
+      );
       closeConn(conn, limits.closeCodes.tryAgainLater, 'too many connections from this address');
     }
   }
 
-  async function admitInCluster(bus: ClusterBus, conn: Conn, room: string, id: NodeId, verifier: string | undefined, key: RoomKey, localPeers: NodeId[], passwordMiss: boolean): Promise<void> {
+  async function admitInCluster(
+    bus: ClusterBus,
+    conn: Conn,
+    room: string,
+    id: NodeId,
+    verifier: string | undefined,
+    key: RoomKey,
+    localPeers: NodeId[],
+    passwordMiss: boolean,
+  ): Promise<void> {
     const admission = await bus.admitJoin(key, id, conn.address, () => conn.joinPending && !conn.closing && rooms.membership(conn)?.id === id);
     // Left or closed meanwhile: depart() has sent the leave, which Redis runs after the admission.
     if (!conn.joinPending || rooms.membership(conn)?.id !== id) return;

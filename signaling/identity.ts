@@ -48,7 +48,6 @@ export function checkJoinSignature(challenge: string, join: JoinMessage): Identi
   return {
     ok: false,
     code: 'bad-signature',
-    message:
-      'sig: not a valid Ed25519 signature by id over joinSigningText(challenge, room, id) — sign the challenge from this connection\'s welcome',
+    message: "sig: not a valid Ed25519 signature by id over joinSigningText(challenge, room, id) — sign the challenge from this connection's welcome",
   };
 }

@@ -28,7 +28,8 @@ export class SignalingServerError extends Error {
 }
 
 /** Seams the tests of this repository use; not part of the public options. */
-type TestSeams = 'wallClockMs' | 'tlsHandshakeTimeoutMs' | 'firstByteDeadlineMs' | 'clusterHeartbeatMs' | 'clusterMemberTtlMs' | 'now' | 'seed' | 'quotaStore' | 'cluster';
+type TestSeams =
+  'wallClockMs' | 'tlsHandshakeTimeoutMs' | 'firstByteDeadlineMs' | 'clusterHeartbeatMs' | 'clusterMemberTtlMs' | 'now' | 'seed' | 'quotaStore' | 'cluster';
 
 /**
  * Options of `createSignalingServer`: where to listen, what to serve, ICE servers for pages,
@@ -56,14 +57,19 @@ export type SignalingServerOptions = Omit<TabmeshServerOptions, TestSeams | 'sta
  * @throws SignalingServerError when an option will not do (its `code` says which).
  */
 export function createSignalingServer(options: SignalingServerOptions = {}): TabmeshServer {
-  if (typeof options !== 'object' || options === null) throw new SignalingServerError('invalid-options', 'createSignalingServer takes an options object (or nothing), e.g. { port: 8080 }');
+  if (typeof options !== 'object' || options === null)
+    throw new SignalingServerError('invalid-options', 'createSignalingServer takes an options object (or nothing), e.g. { port: 8080 }');
   const { port, host, staticDir } = options;
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) {
     throw new SignalingServerError('invalid-port', `port must be an integer from 0 (any free port) to 65535, got ${String(port)}`);
   }
-  if (host !== undefined && (typeof host !== 'string' || host === '')) throw new SignalingServerError('invalid-host', `host must be an address or name to listen on such as '127.0.0.1' or '0.0.0.0', got ${String(host)}`);
+  if (host !== undefined && (typeof host !== 'string' || host === ''))
+    throw new SignalingServerError('invalid-host', `host must be an address or name to listen on such as '127.0.0.1' or '0.0.0.0', got ${String(host)}`);
   if (staticDir !== undefined && (typeof staticDir !== 'string' || staticDir === '')) {
-    throw new SignalingServerError('invalid-static-dir', `staticDir must be the path of a directory of built files (leave it out to serve none), got ${String(staticDir)}`);
+    throw new SignalingServerError(
+      'invalid-static-dir',
+      `staticDir must be the path of a directory of built files (leave it out to serve none), got ${String(staticDir)}`,
+    );
   }
   return createTabmeshServer({ ...options, staticDir: staticDir ?? null });
 }
@@ -89,6 +95,7 @@ export function attachSignaling(server: HttpServer | HttpsServer, options: Signa
   if (typeof candidate !== 'object' || candidate === null || typeof candidate.on !== 'function' || typeof candidate.off !== 'function') {
     throw new SignalingServerError('invalid-server', 'attachSignaling takes a Node http.Server or https.Server (from http.createServer or https.createServer)');
   }
-  if (typeof options !== 'object' || options === null) throw new SignalingServerError('invalid-options', 'attachSignaling takes an options object (or nothing) as its second argument');
+  if (typeof options !== 'object' || options === null)
+    throw new SignalingServerError('invalid-options', 'attachSignaling takes an options object (or nothing) as its second argument');
   return attachToServer(server, options);
 }

@@ -58,7 +58,8 @@ try {
   }
   const urls = openUrls(command.host, address.port, interfaces, tls !== null);
   lanUrls.push(...urls.lan);
-  for (const line of [...urlLines(urls, tls), ...certificateLines(tls), ...iceLines(command.iceServers, command.iceTransportPolicy, command.turnRest)]) console.log(line);
+  for (const line of [...urlLines(urls, tls), ...certificateLines(tls), ...iceLines(command.iceServers, command.iceTransportPolicy, command.turnRest)])
+    console.log(line);
   console.log('Press Ctrl+C to stop.');
 } catch (err) {
   const code = (err as { code?: string }).code;

@@ -16,7 +16,11 @@ const originSchema = v.pipe(
   v.string(),
   v.check((text) => text === '*' || normalisedOrigin(text) !== null, 'an origin is scheme://host[:port] with no path, e.g. https://mesh.example.org'),
 );
-const originListSchema = v.pipe(v.array(originSchema), v.minLength(1, 'name at least one origin'), v.maxLength(maxAllowedOrigins, `at most ${maxAllowedOrigins} origins`));
+const originListSchema = v.pipe(
+  v.array(originSchema),
+  v.minLength(1, 'name at least one origin'),
+  v.maxLength(maxAllowedOrigins, `at most ${maxAllowedOrigins} origins`),
+);
 
 /**
  * Parses the --allowed-origins flag / ALLOWED_ORIGINS variable: a comma-separated list of

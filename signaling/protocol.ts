@@ -57,7 +57,10 @@ export const maxFrameMembers = 2 * maxDataKeys + 32;
  * bounds are checked first, before anything walks every key of a hostile object.
  */
 const relayedDataSchema = v.pipe(
-  v.custom<Record<string, unknown>>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'must be a JSON object (not an array, a string or null)'),
+  v.custom<Record<string, unknown>>(
+    (value) => value !== null && typeof value === 'object' && !Array.isArray(value),
+    'must be a JSON object (not an array, a string or null)',
+  ),
   v.check(
     (value) => withinDataBounds(value, maxDataKeys, maxDataDepth),
     `data: at most ${maxDataKeys} keys and array items in all, nested at most ${maxDataDepth} levels deep (a signal is a small object)`,
@@ -66,10 +69,7 @@ const relayedDataSchema = v.pipe(
 );
 
 /** A room name as the server accepts it (also what joinRoom checks). */
-export const roomSchema = v.pipe(
-  v.string(),
-  v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a room name is 1–64 letters, digits, dots, dashes or underscores'),
-);
+export const roomSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a room name is 1–64 letters, digits, dots, dashes or underscores'));
 
 // ── client → server ──────────────────────────────────────────────────────────
 

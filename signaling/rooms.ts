@@ -32,9 +32,7 @@ export type JoinOutcome =
     }
   | Refusal<'already-joined' | 'duplicate-id' | 'room-full' | 'server-full'>;
 
-export type RouteOutcome<C> =
-  | { ok: true; from: NodeId; target: C }
-  | Refusal<'not-joined' | 'unknown-peer' | 'bad-message'>;
+export type RouteOutcome<C> = { ok: true; from: NodeId; target: C } | Refusal<'not-joined' | 'unknown-peer' | 'bad-message'>;
 
 export interface Departure {
   room: string;
@@ -103,16 +101,10 @@ export class RoomRegistry<C> {
     const existing = this.rooms.get(key);
     if (!existing) {
       if (this.rooms.size >= this.limits.maxRooms) {
-        return refuse(
-          'server-full',
-          `this server already holds its limit of ${this.limits.maxRooms} rooms; join an existing room or try again later`,
-        );
+        return refuse('server-full', `this server already holds its limit of ${this.limits.maxRooms} rooms; join an existing room or try again later`);
       }
     } else if (existing.members.size >= this.limits.maxNodesPerRoom) {
-      return refuse(
-        'room-full',
-        `room "${room}" already has its limit of ${this.limits.maxNodesPerRoom} nodes; pick another room (?room=…)`,
-      );
+      return refuse('room-full', `room "${room}" already has its limit of ${this.limits.maxNodesPerRoom} nodes; pick another room (?room=…)`);
     }
     const entry = existing ?? { name: room, members: new Map<NodeId, C>(), verifier: verifier ?? null };
     if (!existing) {
@@ -155,10 +147,7 @@ export class RoomRegistry<C> {
     if (to === membership.id) return refuse('bad-message', 'to: a node cannot signal itself');
     const target = this.rooms.get(membership.key)?.members.get(to);
     if (target === undefined) {
-      return refuse(
-        'unknown-peer',
-        `node ${shortId(to)} is not in room "${membership.room}" (it may have just left); pick a peer from joined/peers`,
-      );
+      return refuse('unknown-peer', `node ${shortId(to)} is not in room "${membership.room}" (it may have just left); pick a peer from joined/peers`);
     }
     return { ok: true, from: membership.id, target };
   }

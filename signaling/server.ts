@@ -119,7 +119,12 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
   // DNS rebinding: only Hosts this server is known by (host-allowlist.ts); the LAN URLs are known after listening.
   const allowedHosts =
     options.allowedHosts ??
-    hostPolicy({ listenHost: host, interfaces: networkInterfaces, allowed: [...(options.allowedHostNames ?? []), hostname(), `${hostname()}.local`], laterNames: () => (options.lanUrls ?? []).map((url) => new URL(url).hostname) });
+    hostPolicy({
+      listenHost: host,
+      interfaces: networkInterfaces,
+      allowed: [...(options.allowedHostNames ?? []), hostname(), `${hostname()}.local`],
+      laterNames: () => (options.lanUrls ?? []).map((url) => new URL(url).hostname),
+    });
 
   const tlsStats: TlsStats = { silentConnections: 0, handshakeFailures: 0, redirectsToHttps: 0 };
   const redirectExempt = new Set([healthPath, clientConfigPath]);
@@ -146,7 +151,9 @@ export function createTabmeshServer(options: TabmeshServerOptions = {}): Tabmesh
     }
   };
   const httpServer = createServer(onRequest);
-  const httpsServer = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: options.tlsHandshakeTimeoutMs ?? tlsHandshakeTimeoutMs }, onRequest) : null;
+  const httpsServer = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: options.tlsHandshakeTimeoutMs ?? tlsHandshakeTimeoutMs }, onRequest)
+    : null;
   if (httpsServer) {
     // One hub for both: upgrades that arrived over TLS go where the plain ones go.
     httpsServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => httpServer.emit('upgrade', req, socket, head));

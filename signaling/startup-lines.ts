@@ -31,7 +31,7 @@ export function certificateLines(tls: PreparedTls | null): string[] {
   }
   return [
     `TLS certificate: self-signed, ${tls.madeBecause === null ? 'kept' : `made now (${tls.madeBecause})`} in ${material.certFile}, valid until ${until}.`,
-    '  Browsers on other devices warn that it is not trusted. Open the warning\'s certificate details and',
+    "  Browsers on other devices warn that it is not trusted. Open the warning's certificate details and",
     '  check that its SHA-256 fingerprint is this one before you accept it:',
     `  ${material.fingerprint256}`,
     '  (--tls-cert/--tls-key, or TABMESH_TLS_CERT/TABMESH_TLS_KEY, serve a trusted certificate instead, e.g. from mkcert.)',

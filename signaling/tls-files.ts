@@ -51,7 +51,10 @@ export function loadSuppliedTls(certFile: string, keyFile: string, nowMs: number
   const checked = checkPair(pair, certFile, keyFile);
   const validFrom = new Date(checked.x509.validFrom);
   if (checked.notAfter.getTime() <= nowMs) {
-    throw new TlsFileError(certFile, `the certificate expired on ${checked.notAfter.toISOString()}; renew it (or drop --tls-cert/--tls-key to use a generated one)`);
+    throw new TlsFileError(
+      certFile,
+      `the certificate expired on ${checked.notAfter.toISOString()}; renew it (or drop --tls-cert/--tls-key to use a generated one)`,
+    );
   }
   if (validFrom.getTime() > nowMs) {
     throw new TlsFileError(certFile, `the certificate is not valid before ${validFrom.toISOString()}; check this machine's clock`);
@@ -68,14 +71,18 @@ export async function loadOrMakeGeneratedTls(dataDir: string, names: Certificate
   const certFile = join(dir, generatedCertName);
   const keyFile = join(dir, generatedKeyName);
   const problem = storedProblem(certFile, keyFile, names, nowMs);
-  if (problem === null) return { material: checkPair({ cert: readPemFile(certFile), key: readPemFile(keyFile) }, certFile, keyFile).material, madeBecause: null };
+  if (problem === null)
+    return { material: checkPair({ cert: readPemFile(certFile), key: readPemFile(keyFile) }, certFile, keyFile).material, madeBecause: null };
   const pair = await generateSelfSignedCertificate(names, nowMs);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeAtomically(keyFile, pair.key, 0o600);
     writeAtomically(certFile, pair.cert, 0o644);
   } catch (err) {
-    throw new TlsFileError(dir, `cannot save the generated certificate there (${errorText(err)}); pick a writable directory with --data-dir or TABMESH_DATA_DIR`);
+    throw new TlsFileError(
+      dir,
+      `cannot save the generated certificate there (${errorText(err)}); pick a writable directory with --data-dir or TABMESH_DATA_DIR`,
+    );
   }
   return { material: checkPair(pair, certFile, keyFile).material, madeBecause: problem };
 }
@@ -92,7 +99,10 @@ function storedProblem(certFile: string, keyFile: string, names: CertificateName
   const { x509, notAfter } = checked;
   if (notAfter.getTime() - renewBeforeExpiryDays * dayMs <= nowMs) return `the stored one expires on ${notAfter.toISOString()}`;
   if (new Date(x509.validFrom).getTime() > nowMs) return 'the stored one is not valid yet (was the clock changed?)';
-  const missing = [...names.dns.filter((name) => x509.checkHost(name, { wildcards: false }) === undefined), ...names.ips.filter((ip) => x509.checkIP(ip) === undefined)];
+  const missing = [
+    ...names.dns.filter((name) => x509.checkHost(name, { wildcards: false }) === undefined),
+    ...names.ips.filter((ip) => x509.checkIP(ip) === undefined),
+  ];
   if (missing.length > 0) return `the stored one does not name ${missing.join(', ')}`;
   return null;
 }
@@ -145,7 +155,8 @@ function readPemFile(file: string): string {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT') throw new TlsFileError(file, 'does not exist');
-    if (code === 'EACCES' || code === 'EPERM') throw new TlsFileError(file, 'cannot be read (permission denied): make it readable by the user running the server');
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new TlsFileError(file, 'cannot be read (permission denied): make it readable by the user running the server');
     if (code === 'EISDIR') throw new TlsFileError(file, 'is a directory, not a file');
     throw new TlsFileError(file, `cannot be read: ${errorText(err)}`);
   }

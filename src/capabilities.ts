@@ -67,8 +67,7 @@ function insecureContext(page: PageAddress, hidden: string[]): MissingCapability
   return {
     code: 'insecure-context',
     feature: 'A secure context (HTTPS)',
-    explanation:
-      `This page was opened at ${page.protocol}//${page.host}, which is not a secure context: only https:// pages and http://localhost are.` + hides,
+    explanation: `This page was opened at ${page.protocol}//${page.host}, which is not a secure context: only https:// pages and http://localhost are.` + hides,
     browsers: 'Every browser requires this; no browser setting or update changes it.',
     advice: https
       ? `Open ${https} instead: the Tabmesh server answers HTTPS on the same port (unless it was started with --no-tls). With the certificate it made itself, the browser warns first; compare the SHA-256 fingerprint it shows with the one the server printed when it started, then accept it.`

@@ -153,7 +153,10 @@ async function prepareStart(options: MeshNodeOptions): Promise<NodeStart> {
     type: 'init',
     slot,
     room: options.room,
-    signalingUrl: options.signalingUrl !== undefined && signalingUrlList(options.signalingUrl).length > 0 ? signalingUrlList(options.signalingUrl) : defaultSignalingUrl(location),
+    signalingUrl:
+      options.signalingUrl !== undefined && signalingUrlList(options.signalingUrl).length > 0
+        ? signalingUrlList(options.signalingUrl)
+        : defaultSignalingUrl(location),
     iceServers,
     ...(options.password !== undefined ? { password: options.password } : {}),
   };

@@ -17,7 +17,13 @@ export class PageMemory {
     if (message.reset) this.entries.clear();
     for (const change of message.changes) {
       if (!('value' in change) || change.value === undefined) this.entries.delete(change.key);
-      else this.entries.set(change.key, { key: change.key, value: change.value as MemoryEntryView['value'], origin: change.origin as MemoryEntryView['origin'], hlc: change.hlc });
+      else
+        this.entries.set(change.key, {
+          key: change.key,
+          value: change.value as MemoryEntryView['value'],
+          origin: change.origin as MemoryEntryView['origin'],
+          hlc: change.hlc,
+        });
     }
     this.version++;
     for (const listener of this.listeners) listener(message.changes, message.reset);

@@ -105,7 +105,8 @@ export function installWindowApi(room: Room): TabmeshApi {
       return latest ? structuredClone(latest) : null;
     },
     getMemory: (key) => (typeof key === 'string' && key !== '' && !room.closed ? memory.get(key) : undefined),
-    onMemory: (listener) => memory.on('change', ({ key, value, deleted, origin, hlc }) => listener(deleted ? { key, origin, hlc } : { key, value, origin, hlc })),
+    onMemory: (listener) =>
+      memory.on('change', ({ key, value, deleted, origin, hlc }) => listener(deleted ? { key, origin, hlc } : { key, value, origin, hlc })),
     ready: () =>
       new Promise((resolve) => {
         const now = room.snapshot();

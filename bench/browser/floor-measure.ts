@@ -29,7 +29,11 @@ export async function measureFloor(rig: BenchRig, quick: boolean): Promise<Floor
     await waitFor(() => b.evaluate(() => (window.benchFloor ? true : undefined)), 'the floor page loaded', connectTimeoutMs);
     await b.evaluate(() => window.benchFloor.start(false));
     await a.evaluate(() => window.benchFloor.start(true));
-    await waitFor(async () => ((await a.evaluate(() => window.benchFloor.connected())) && (await b.evaluate(() => window.benchFloor.connected())) ? true : undefined), 'the floor channel connected', connectTimeoutMs);
+    await waitFor(
+      async () => ((await a.evaluate(() => window.benchFloor.connected())) && (await b.evaluate(() => window.benchFloor.connected())) ? true : undefined),
+      'the floor channel connected',
+      connectTimeoutMs,
+    );
     // Warm-up, then the measured rounds.
     await a.evaluate(() => window.benchFloor.pingRounds(20));
     const rtts = await a.evaluate((n) => window.benchFloor.pingRounds(n), quick ? 100 : 500);

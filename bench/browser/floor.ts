@@ -104,7 +104,7 @@ window.benchFloor = {
     const total = Math.max(1, Math.ceil(requestedBytes / chunkBytes)) * chunkBytes;
     const done = next(kindBulkDone);
     const t0 = performance.now();
-    for (let sent = 0; sent < total; ) {
+    for (let sent = 0; sent < total;) {
       if (p.bufferSize > maxBufferedBytes) {
         await yieldToEvents();
         continue;

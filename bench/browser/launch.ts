@@ -15,7 +15,6 @@ export const benchDistDir = join(tmpdir(), 'tabmesh-bench-dist');
 /** Where the floor page lands in the build (Vite keeps an HTML entry's path under the root). */
 export const floorPath = '/bench/browser/floor.html';
 
-
 /** Vite's production build of the app plus the floor page, always fresh (a stale dist/ would measure old code). */
 export async function buildForBench(): Promise<string> {
   await build({

@@ -86,7 +86,11 @@ async function main(options: Options): Promise<void> {
     const compute = await attempt('compute', () => measureCompute(rig, mesh.tabs, room, quick), { oneTabMs: null, allTabsMs: null, speedup: null });
     log('cost (heap, idle CPU)…');
     const heap = await attempt('heap', () => measureHeap(mesh.tabs), { mbPerTab: null, workersPerTab: 0 });
-    const idleCpu = await attempt('idle CPU', () => measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000), { pctPerTab: null, tailPctPerTab: null, mainThreadBusyPctPerTab: null });
+    const idleCpu = await attempt('idle CPU', () => measureIdleCpu(rig, mesh.tabs, quick ? 2_000 : 10_000), {
+      pctPerTab: null,
+      tailPctPerTab: null,
+      mainThreadBusyPctPerTab: null,
+    });
     log('closing a quarter of the tabs…');
     const heal = await attempt('heal', () => closeQuarterAndHeal(mesh.tabs), { survivors: [], healS: null });
 

@@ -50,21 +50,22 @@ export async function measureGossipSpread(tabs: readonly Tab[], rounds: number):
   for (let round = 0; round < rounds; round++) {
     const key = `bench/spread/${round}`;
     const seen = tabs.slice(1).map((t) =>
-      t.page.evaluate(
-        ([k, timeout]) =>
-          new Promise<number | null>((resolve) => {
-            const until = Date.now() + timeout;
-            const look = () => {
-              if (window.tabmesh.snapshot()?.memory[k] !== undefined) return resolve(Date.now());
-              if (Date.now() > until) return resolve(null);
-              setTimeout(look, 2);
-            };
-            look();
-          }),
-        [key, spreadTimeoutMs] as const,
-      )
-      // A page that went away saw nothing (and must not leave a rejection unhandled).
-      .catch(() => null),
+      t.page
+        .evaluate(
+          ([k, timeout]) =>
+            new Promise<number | null>((resolve) => {
+              const until = Date.now() + timeout;
+              const look = () => {
+                if (window.tabmesh.snapshot()?.memory[k] !== undefined) return resolve(Date.now());
+                if (Date.now() > until) return resolve(null);
+                setTimeout(look, 2);
+              };
+              look();
+            }),
+          [key, spreadTimeoutMs] as const,
+        )
+        // A page that went away saw nothing (and must not leave a rejection unhandled).
+        .catch(() => null),
     );
     // Each watcher has started once a later evaluate in its page has run.
     await Promise.all(tabs.slice(1).map((t) => t.page.evaluate(() => true)));
@@ -91,7 +92,10 @@ export interface ConsensusFigures {
 
 export async function measureConsensus(tabs: readonly Tab[], quick: boolean): Promise<ConsensusFigures> {
   const none: ConsensusFigures = { p50Ms: null, p99Ms: null, opsPerS: null, failedUnderLoad: 0, viewChangesUnderLoad: null };
-  const all = tabs.map((t) => t.id).sort().join();
+  const all = tabs
+    .map((t) => t.id)
+    .sort()
+    .join();
   let primary: string | null = null;
   try {
     await waitFor(
@@ -113,15 +117,18 @@ export async function measureConsensus(tabs: readonly Tab[], quick: boolean): Pr
   }
   // Low load: one proposal at a time from a backup (a client that is not the primary).
   const client = (tabs.find((t) => t.id !== primary) ?? tabs[0]) as Tab;
-  const latencies = await client.page.evaluate(async (n) => {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await window.tabmesh.propose(`bench low-load ${i}`);
-      out.push(performance.now() - t0);
-    }
-    return out;
-  }, quick ? 20 : 200);
+  const latencies = await client.page.evaluate(
+    async (n) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await window.tabmesh.propose(`bench low-load ${i}`);
+        out.push(performance.now() - t0);
+      }
+      return out;
+    },
+    quick ? 20 : 200,
+  );
   // Under load: every tab keeps many proposals open for a fixed window; the replicas batch them.
   const windowMs = quick ? 2_000 : 10_000;
   const viewChanges = async () => (await snapshotOf(client.page))?.consensus.viewChanges ?? null;

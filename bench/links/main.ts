@@ -18,7 +18,13 @@ const rounds = arg('rounds', 8);
 const bytes = arg('mib', 16) * 1024 * 1024;
 
 const out = mkdtempSync(join(tmpdir(), 'tabmesh-bench-links-'));
-await build({ input: fileURLToPath(new URL('./page.ts', import.meta.url)), cwd: fileURLToPath(new URL('../../', import.meta.url)), logLevel: 'silent', platform: 'browser', output: { dir: out, format: 'es', entryFileNames: 'page.js', codeSplitting: false } });
+await build({
+  input: fileURLToPath(new URL('./page.ts', import.meta.url)),
+  cwd: fileURLToPath(new URL('../../', import.meta.url)),
+  logLevel: 'silent',
+  platform: 'browser',
+  output: { dir: out, format: 'es', entryFileNames: 'page.js', codeSplitting: false },
+});
 const script = readFileSync(join(out, 'page.js'), 'utf8');
 
 const browser = await chromium.launch({ executablePath: findChromium((line) => console.error(line)), headless: true, args: chromiumArgs });
@@ -33,10 +39,23 @@ const results: Record<string, { setupMs: number[]; mibPerS: number[] }> = { 'sim
 for (let i = 0; i < rounds; i++) {
   for (const kind of i % 2 === 0 ? (['simple-peer', 'native'] as const) : (['native', 'simple-peer'] as const)) {
     const load1 = loadavg()[0] ?? 0;
-    const r = await page.evaluate(([k, b]) => (window as unknown as { linkRound(kind: string, bytes: number): Promise<{ setupMs: number; mibPerS: number }> }).linkRound(k, b), [kind, bytes] as const);
+    const r = await page.evaluate(
+      ([k, b]) => (window as unknown as { linkRound(kind: string, bytes: number): Promise<{ setupMs: number; mibPerS: number }> }).linkRound(k, b),
+      [kind, bytes] as const,
+    );
     results[kind]!.setupMs.push(r.setupMs);
     results[kind]!.mibPerS.push(r.mibPerS);
-    console.log(JSON.stringify({ bench: 'links', stack: kind, round: i, setupMs: Number(r.setupMs.toFixed(1)), mibPerS: Number(r.mibPerS.toFixed(1)), mib: bytes / 1024 / 1024, load1: Number(load1.toFixed(2)) }));
+    console.log(
+      JSON.stringify({
+        bench: 'links',
+        stack: kind,
+        round: i,
+        setupMs: Number(r.setupMs.toFixed(1)),
+        mibPerS: Number(r.mibPerS.toFixed(1)),
+        mib: bytes / 1024 / 1024,
+        load1: Number(load1.toFixed(2)),
+      }),
+    );
   }
 }
 await browser.close();

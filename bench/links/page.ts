@@ -47,7 +47,12 @@ async function nativePair(): Promise<Pair> {
   const other = await remote;
   other.binaryType = 'arraybuffer';
   await Promise.all([channel, other].map((c) => (c.readyState === 'open' ? null : new Promise((r) => c.addEventListener('open', r, { once: true })))));
-  return { send: (d) => channel.send(d as Uint8Array<ArrayBuffer>), channel, onReceive: (l) => other.addEventListener('message', (e) => l((e.data as ArrayBuffer).byteLength)), close: () => (a.close(), b.close()) };
+  return {
+    send: (d) => channel.send(d as Uint8Array<ArrayBuffer>),
+    channel,
+    onReceive: (l) => other.addEventListener('message', (e) => l((e.data as ArrayBuffer).byteLength)),
+    close: () => (a.close(), b.close()),
+  };
 }
 
 async function round(kind: 'simple-peer' | 'native', bytes: number): Promise<{ setupMs: number; mibPerS: number }> {

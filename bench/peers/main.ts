@@ -38,7 +38,8 @@ export function parseArgs(argv: readonly string[]): Options | string {
     const next = () => argv[++i];
     if (arg === '--tabs') {
       const list = (next() ?? '').split(',').map(Number);
-      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 2 || n > maxTabs)) return `--tabs needs whole numbers from 2 to ${maxTabs}, comma-separated (e.g. 4,8)`;
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 2 || n > maxTabs))
+        return `--tabs needs whole numbers from 2 to ${maxTabs}, comma-separated (e.g. 4,8)`;
       options.tabs = list;
     } else if (arg === '--rounds') {
       const n = Number(next());
@@ -93,14 +94,19 @@ const figureRows: Array<{ label: string; key: FigureKey; digits: number }> = [
 ];
 
 function summary(results: Result[], system: string, tabs: number, key: FigureKey): { median: number | null; min: number | null; max: number | null } {
-  const xs = results.filter((r) => r.system === system && r.tabs === tabs).map((r) => r.figures[key]).filter((x): x is number => x !== null);
+  const xs = results
+    .filter((r) => r.system === system && r.tabs === tabs)
+    .map((r) => r.figures[key])
+    .filter((x): x is number => x !== null);
   return { median: median(xs), min: xs.length ? Math.min(...xs) : null, max: xs.length ? Math.max(...xs) : null };
 }
 
 function printTables(results: Result[], systems: string[], tabsList: number[]): void {
   for (const tabs of tabsList) {
     const loads = results.filter((r) => r.tabs === tabs).map((r) => r.load1);
-    console.error(`\n${tabs} tabs — medians [range] over ${Math.max(...systems.map((s) => results.filter((r) => r.system === s && r.tabs === tabs).length))} rounds; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${os.cpus().length} cores`);
+    console.error(
+      `\n${tabs} tabs — medians [range] over ${Math.max(...systems.map((s) => results.filter((r) => r.system === s && r.tabs === tabs).length))} rounds; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${os.cpus().length} cores`,
+    );
     console.error(`| figure | ${systems.join(' | ')} |`);
     console.error(`|---|${systems.map(() => '---').join('|')}|`);
     for (const row of figureRows) {
@@ -123,7 +129,8 @@ function printTables(results: Result[], systems: string[], tabsList: number[]): 
       { what: `${tabs} tabs: JS heap per tab after the burst (MB)`, measured: tm('heapMb'), limit: 16, kind: 'max' },
       { what: `${tabs} tabs: mesh formed ≤ y-webrtc's (s)`, measured: tm('formedS'), limit: y('formedS') ?? 0, kind: 'max' },
     ];
-    if (tabs === 4) targets.push({ what: '4 tabs: consensus commit p50 (ms; the target is for a quiet machine)', measured: tm('commitP50Ms'), limit: 5, kind: 'max' });
+    if (tabs === 4)
+      targets.push({ what: '4 tabs: consensus commit p50 (ms; the target is for a quiet machine)', measured: tm('commitP50Ms'), limit: 5, kind: 'max' });
     if (tabs === 8) targets.push({ what: '8 tabs: consensus commit p50 (ms)', measured: tm('commitP50Ms'), limit: 10, kind: 'max' });
     judgeTargets(targets);
   }
@@ -158,11 +165,27 @@ async function main(options: Options): Promise<void> {
           const figures = await runRound(browser, system, tabs, room, log);
           const result: Result = { system: system.name, tabs, round, load1, figures };
           results.push(result);
-          emitRow({ bench: 'peers', system: system.name, tabs, round, load1: Number(load1.toFixed(2)), loadEnd: Number((os.loadavg()[0] ?? 0).toFixed(2)), ...roundNumbers(figures), at: new Date().toISOString() }, options.out);
+          emitRow(
+            {
+              bench: 'peers',
+              system: system.name,
+              tabs,
+              round,
+              load1: Number(load1.toFixed(2)),
+              loadEnd: Number((os.loadavg()[0] ?? 0).toFixed(2)),
+              ...roundNumbers(figures),
+              at: new Date().toISOString(),
+            },
+            options.out,
+          );
         }
       }
     }
-    printTables(results, systems.map((s) => s.name), options.tabs);
+    printTables(
+      results,
+      systems.map((s) => s.name),
+      options.tabs,
+    );
   } finally {
     await browser.close().catch(() => {});
     yjsSignaling.stop();

@@ -95,7 +95,9 @@ async function oneWrite(pages: readonly Page[], writer: Page, key: string): Prom
   const seen = others.map((p) => call<number | null>(p, watchKeySource, key, singleTimeoutMs).catch(() => null));
   await Promise.all(others.map((p) => p.evaluate(() => true)));
   // Sources are spliced into the expression here (a page's CSP may forbid eval inside it).
-  const writtenAt = (await writer.evaluate(`(async () => { const at = Date.now(); await (${writeKeySource})(${JSON.stringify(key)}, { at }); return at; })()`)) as number;
+  const writtenAt = (await writer.evaluate(
+    `(async () => { const at = Date.now(); await (${writeKeySource})(${JSON.stringify(key)}, { at }); return at; })()`,
+  )) as number;
   const times = await Promise.all(seen);
   if (times.some((t) => t === null)) return null;
   return Math.max(0, ...(times as number[]).map((t) => t - writtenAt));
@@ -131,13 +133,22 @@ async function consensus(pages: readonly Page[]): Promise<{ p50: number | null; 
             .evaluate(() => {
               const s = window.tabmesh?.snapshot();
               if (!s) return null;
-              return { id: s.id, status: s.consensus.status, settled: s.consensus.genesis?.settled === true, replicas: [...s.consensus.replicas].sort().join(), primary: s.consensus.primary };
+              return {
+                id: s.id,
+                status: s.consensus.status,
+                settled: s.consensus.genesis?.settled === true,
+                replicas: [...s.consensus.replicas].sort().join(),
+                primary: s.consensus.primary,
+              };
             })
             .catch(() => null),
         ),
       );
       if (states.some((s) => s === null)) return undefined;
-      const all = states.map((s) => s?.id ?? '').sort().join();
+      const all = states
+        .map((s) => s?.id ?? '')
+        .sort()
+        .join();
       const ok = states.every((s) => s?.status === 'replica' && s.settled && s.replicas === all);
       return ok ? { primary: states[0]?.primary ?? null, ids: states.map((s) => s?.id ?? '') } : undefined;
     },
@@ -145,7 +156,10 @@ async function consensus(pages: readonly Page[]): Promise<{ p50: number | null; 
     consensusReadyTimeoutMs,
     250,
   );
-  const clientIndex = Math.max(0, ready.ids.findIndex((id) => id !== ready.primary));
+  const clientIndex = Math.max(
+    0,
+    ready.ids.findIndex((id) => id !== ready.primary),
+  );
   const client = pages[clientIndex] as Page;
   const latencies = await client.evaluate(async (n) => {
     const out: number[] = [];
@@ -161,7 +175,18 @@ async function consensus(pages: readonly Page[]): Promise<{ p50: number | null; 
 
 /** Opens `n` tabs of `system` (a context each), measures everything, closes them. */
 export async function runRound(browser: Browser, system: System, n: number, room: string, log: (line: string) => void): Promise<RoundFigures> {
-  const figures: RoundFigures = { formedS: null, writeP50Ms: null, writeP95Ms: null, burstS: null, burstCallsMs: null, idleEmptyPct: null, idleAfterPct: null, heapMb: null, commitP50Ms: null, commitP95Ms: null };
+  const figures: RoundFigures = {
+    formedS: null,
+    writeP50Ms: null,
+    writeP95Ms: null,
+    burstS: null,
+    burstCallsMs: null,
+    idleEmptyPct: null,
+    idleAfterPct: null,
+    heapMb: null,
+    commitP50Ms: null,
+    commitP95Ms: null,
+  };
   const contexts: BrowserContext[] = [];
   try {
     const t0 = performance.now();
@@ -177,7 +202,11 @@ export async function runRound(browser: Browser, system: System, n: number, room
         return page;
       }),
     );
-    const formed = await attempt('mesh', () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs, 100), log);
+    const formed = await attempt(
+      'mesh',
+      () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs, 100),
+      log,
+    );
     if (!formed) return figures;
     figures.formedS = (performance.now() - t0) / 1000;
     log(`${system.name} ×${n}: formed in ${figures.formedS.toFixed(2)} s; idle (empty room)…`);

@@ -17,7 +17,10 @@ export async function startYjsSignaling(): Promise<YjsSignaling> {
   const require = createRequire(import.meta.url);
   const serverJs = join(dirname(dirname(require.resolve('y-webrtc'))), 'bin', 'server.js');
   const preload = fileURLToPath(new URL('./loopback-listen.mjs', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', preload, serverJs], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', preload, serverJs], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('y-webrtc signaling server did not start')), startTimeoutMs);
     let out = '';

@@ -105,12 +105,24 @@ export async function runAttacks(server: SignalingProcess, attacker: Attacker, c
       load_1m: round(hit.load1m, 2),
     };
     rows.push(row);
-    console.error(`signaling attacks: ${attack.name}: legit join p99 ${row.quiet_join_p99_ms} ms quiet, ${row.legit_join_p99_ms} ms under attack; ${row.legit_join_failures} failed; refusals ${row.refusal_codes}; RSS ${row.server_rss_before_mb} → peak ${row.server_rss_peak_mb} MB`);
+    console.error(
+      `signaling attacks: ${attack.name}: legit join p99 ${row.quiet_join_p99_ms} ms quiet, ${row.legit_join_p99_ms} ms under attack; ${row.legit_join_failures} failed; refusals ${row.refusal_codes}; RSS ${row.server_rss_before_mb} → peak ${row.server_rss_peak_mb} MB`,
+    );
     const latencyLimit = Math.max(latencyFactor * (quietP99 ?? 0), latencyFloorMs);
     targets.push(
-      { what: `${attack.name}: legit join p99 ms (≤ max(${latencyFactor}× quiet ${round(quietP99)}, ${latencyFloorMs}) ms; load ${round(hit.load1m, 2)})`, measured: round(p99), limit: round(latencyLimit) as number, kind: 'max' },
+      {
+        what: `${attack.name}: legit join p99 ms (≤ max(${latencyFactor}× quiet ${round(quietP99)}, ${latencyFloorMs}) ms; load ${round(hit.load1m, 2)})`,
+        measured: round(p99),
+        limit: round(latencyLimit) as number,
+        kind: 'max',
+      },
       { what: `${attack.name}: legit newcomers refused or timed out`, measured: row.legit_join_failures as number, limit: 0, kind: 'max' },
-      { what: `${attack.name}: server RSS growth MB (one address's send buffers + 32 MB)`, measured: mib(Math.max(0, hit.peakRssBytes - hit.rssBeforeBytes)), limit: mib(rssGrowthLimitBytes), kind: 'max' },
+      {
+        what: `${attack.name}: server RSS growth MB (one address's send buffers + 32 MB)`,
+        measured: mib(Math.max(0, hit.peakRssBytes - hit.rssBeforeBytes)),
+        limit: mib(rssGrowthLimitBytes),
+        kind: 'max',
+      },
       { what: `${attack.name}: internal errors (a bug alarm)`, measured: row.internal_errors as number, limit: 0, kind: 'max' },
     );
   }
@@ -153,7 +165,9 @@ async function measureWindow({ server, attacker, pairs, probes, config }: Window
   const [probe, relays, report] = await Promise.all([
     probeJoins([server.wsUrl], bigRoom, probes, config.probeRatePerS, config.windowMs),
     relayPairs(pairs, backgroundRelayIntervalMs, config.windowMs),
-    name === null ? delay(config.windowMs).then(() => null) : attacker.run(name, { url: server.wsUrl, address: attackerAddress, bigRoom, durationMs: config.windowMs }),
+    name === null
+      ? delay(config.windowMs).then(() => null)
+      : attacker.run(name, { url: server.wsUrl, address: attackerAddress, bigRoom, durationMs: config.windowMs }),
   ]);
   loopDelay.disable();
   const peak = monitor.stop().get(server.pid) ?? 0;
@@ -174,7 +188,16 @@ async function measureWindow({ server, attacker, pairs, probes, config }: Window
 }
 
 function attackerColumns(report: AttackReport | null): Row {
-  if (!report) return { attacker_conns: null, attacker_joins: null, attacker_frames: null, attacker_pings: null, attacker_mb_sent: null, attacker_closed_by_server: null, attacker_refused: null };
+  if (!report)
+    return {
+      attacker_conns: null,
+      attacker_joins: null,
+      attacker_frames: null,
+      attacker_pings: null,
+      attacker_mb_sent: null,
+      attacker_closed_by_server: null,
+      attacker_refused: null,
+    };
   const closed = Object.entries(report.closedByServer);
   const refused = Object.entries(report.refusedJoins);
   return {

@@ -20,7 +20,10 @@ export interface Attacker {
 }
 
 export function startAttacker(): Attacker {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./attacker-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(fileURLToPath(new URL('./attacker-process.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const pid = child.pid as number;
   try {
     setPriority(pid, attackerNiceness);

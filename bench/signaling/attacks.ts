@@ -191,14 +191,23 @@ const neverRead: Attack = {
     const sinks = connectionCap / 4;
     const payload = 'x'.repeat(maxFrameBytes - 4 * 1024);
     const roomOf = (slot: number): string => (slot % 2 === 0 ? ctx.bigRoom : 'sink-room');
-    const sinkClients = (await Promise.all(Array.from({ length: sinks }, (_, slot) => tally.join(ctx.url, roomOf(slot), ctx.address)))).filter((c): c is SimClient => c !== null);
+    const sinkClients = (await Promise.all(Array.from({ length: sinks }, (_, slot) => tally.join(ctx.url, roomOf(slot), ctx.address)))).filter(
+      (c): c is SimClient => c !== null,
+    );
     for (const sink of sinkClients) sink.ws.pause();
     // Senders: one frame of ~60 KB per second each, the sustained byte rate (64 KB/s).
-    await holdAndRepeat(tally, ctx, connectionCap - sinks, (slot) => roomOf(slot), 1_000, (client, slot) => {
-      const targets = sinkClients.filter((_, i) => roomOf(i) === roomOf(slot));
-      const target = targets[slot % Math.max(1, targets.length)];
-      if (target) tally.send(client, JSON.stringify({ type: 'signal', to: target.id, data: { blob: payload } }));
-    });
+    await holdAndRepeat(
+      tally,
+      ctx,
+      connectionCap - sinks,
+      (slot) => roomOf(slot),
+      1_000,
+      (client, slot) => {
+        const targets = sinkClients.filter((_, i) => roomOf(i) === roomOf(slot));
+        const target = targets[slot % Math.max(1, targets.length)];
+        if (target) tally.send(client, JSON.stringify({ type: 'signal', to: target.id, data: { blob: payload } }));
+      },
+    );
     tally.closeAll();
     return tally.report;
   },

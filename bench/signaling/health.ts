@@ -4,7 +4,15 @@ import type { SignalingStats } from '../../signaling/hub.ts';
 import { sampleProc } from './servers.ts';
 
 /** The counters of /healthz that say how the server defended itself. */
-export const defenceCounters = ['closedForFlooding', 'closedSlowReader', 'deadSocketsDropped', 'framesDroppedSlowReader', 'unsolicitedPongs', 'closedForNoJoin', 'internalErrors'] as const;
+export const defenceCounters = [
+  'closedForFlooding',
+  'closedSlowReader',
+  'deadSocketsDropped',
+  'framesDroppedSlowReader',
+  'unsolicitedPongs',
+  'closedForNoJoin',
+  'internalErrors',
+] as const;
 type DefenceCounter = (typeof defenceCounters)[number];
 
 export interface HealthDelta {
@@ -21,10 +29,15 @@ export function healthDelta(before: readonly SignalingStats[], after: readonly S
   const sum = (stats: readonly SignalingStats[], pick: (s: SignalingStats) => number): number => stats.reduce((total, s) => total + pick(s), 0);
   const codes = new Set(after.flatMap((s) => Object.keys(s.refusals)));
   for (const code of codes) {
-    const moved = sum(after, (s) => s.refusals[code as keyof SignalingStats['refusals']] ?? 0) - sum(before, (s) => s.refusals[code as keyof SignalingStats['refusals']] ?? 0);
+    const moved =
+      sum(after, (s) => s.refusals[code as keyof SignalingStats['refusals']] ?? 0) -
+      sum(before, (s) => s.refusals[code as keyof SignalingStats['refusals']] ?? 0);
     if (moved !== 0) refusals[code] = moved;
   }
-  const counters = Object.fromEntries(defenceCounters.map((name) => [name, sum(after, (s) => s[name]) - sum(before, (s) => s[name])])) as Record<DefenceCounter, number>;
+  const counters = Object.fromEntries(defenceCounters.map((name) => [name, sum(after, (s) => s[name]) - sum(before, (s) => s[name])])) as Record<
+    DefenceCounter,
+    number
+  >;
   return {
     refusals,
     refusalsTotal: Object.values(refusals).reduce((a, b) => a + b, 0),

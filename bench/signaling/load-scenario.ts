@@ -35,7 +35,15 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
   // Freshly started servers are slow for their first joins (V8 has not optimised anything yet):
   // a few joins and leaves on every process first, not measured.
   const warmAddresses = new AddressPool(11);
-  const warm = await joinAtRate(Array.from({ length: warmUpJoins * servers.length }, (_, i) => ({ url: (servers[i % servers.length] as SignalingProcess).wsUrl, room: 'warm-up', address: warmAddresses.take() })), 100, 32);
+  const warm = await joinAtRate(
+    Array.from({ length: warmUpJoins * servers.length }, (_, i) => ({
+      url: (servers[i % servers.length] as SignalingProcess).wsUrl,
+      room: 'warm-up',
+      address: warmAddresses.take(),
+    })),
+    100,
+    32,
+  );
   await Promise.all(warm.clients.map((c) => c?.leave()));
   const started = performance.now();
   const load1mStart = os.loadavg()[0] as number;
@@ -59,7 +67,9 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
   const joins = await joinAtRate(specs, config.joinRatePerS, config.maxJoinsInFlight);
   const afterJoin = procTotals(pids);
   const joined = joins.clients.filter((c): c is SimClient => c !== null);
-  console.error(`signaling ${mode}: ${joined.length}/${config.clients} joined, ${joins.failures.length} failed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  console.error(
+    `signaling ${mode}: ${joined.length}/${config.clients} joined, ${joins.failures.length} failed (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
 
   // 2. Pairs and churners per room: the first members pair up, the last two churn.
   const pairs: Array<readonly [SimClient, SimClient]> = [];
@@ -85,7 +95,10 @@ export async function runLoad(mode: string, servers: readonly SignalingProcess[]
   console.error(`signaling ${mode}: ${Math.round(relays.delivered / relays.windowS)} relays/s over ${pairs.length} pairs`);
 
   // 3. Two of every room leave and rejoin, while the pairs go on at a steady pace.
-  const [churned, relaysUnderChurn] = await Promise.all([churn(churners, config.churnWindowMs, 100), relayPairs(pairs, config.churnRelayIntervalMs, config.churnWindowMs)]);
+  const [churned, relaysUnderChurn] = await Promise.all([
+    churn(churners, config.churnWindowMs, 100),
+    relayPairs(pairs, config.churnRelayIntervalMs, config.churnWindowMs),
+  ]);
   const peaks = monitor.stop();
   loopDelay.disable();
   const health1 = await Promise.all(servers.map((s) => s.health()));

@@ -140,7 +140,11 @@ export interface ChurnResult {
  * Each churner leaves, rejoins the same room from the same address (a reload), stays 200–800 ms
  * and does it again, until the window ends or it has churned `maxRounds` times.
  */
-export async function churn(churners: ReadonlyArray<{ client: SimClient; url: string; room: string }>, windowMs: number, maxRounds: number): Promise<ChurnResult> {
+export async function churn(
+  churners: ReadonlyArray<{ client: SimClient; url: string; room: string }>,
+  windowMs: number,
+  maxRounds: number,
+): Promise<ChurnResult> {
   const result: ChurnResult = { rejoins: 0, latenciesMs: [], failures: [], clients: [] };
   const end = performance.now() + windowMs;
   await Promise.all(

@@ -23,7 +23,23 @@ const clockTicksPerS = readClockTicks();
 
 /** The variables signaling/main.ts reads, cleared so the shell running the bench cannot change the setup. */
 const clearedEnv = Object.fromEntries(
-  ['PORT', 'HOST', 'ICE_SERVERS', 'ICE_TRANSPORT_POLICY', 'ALLOWED_ORIGINS', 'TABMESH_ALLOWED_HOSTS', 'TABMESH_TRUSTED_PROXIES', 'TABMESH_TURN_URLS', 'TABMESH_TURN_SECRET', 'TABMESH_TURN_TTL', 'TABMESH_DATA_DIR', 'TABMESH_TLS_CERT', 'TABMESH_TLS_KEY', 'TABMESH_NO_TLS', 'TABMESH_REDIS_URL'].map((name) => [name, '']),
+  [
+    'PORT',
+    'HOST',
+    'ICE_SERVERS',
+    'ICE_TRANSPORT_POLICY',
+    'ALLOWED_ORIGINS',
+    'TABMESH_ALLOWED_HOSTS',
+    'TABMESH_TRUSTED_PROXIES',
+    'TABMESH_TURN_URLS',
+    'TABMESH_TURN_SECRET',
+    'TABMESH_TURN_TTL',
+    'TABMESH_DATA_DIR',
+    'TABMESH_TLS_CERT',
+    'TABMESH_TLS_KEY',
+    'TABMESH_NO_TLS',
+    'TABMESH_REDIS_URL',
+  ].map((name) => [name, '']),
 );
 
 /** CPU time (user + system) and memory of one process, read from /proc. */
@@ -94,7 +110,12 @@ export async function startSignaling(extraArgs: string[] = []): Promise<Signalin
 
 /** Whether this checkout's server knows `--redis` (the cluster mode needs it). */
 export function serverHasRedisFlag(): boolean {
-  const help = execFileSync(process.execPath, ['--import', 'tsx', 'signaling/main.ts', '--help'], { cwd: repo, env: { ...process.env, ...clearedEnv }, encoding: 'utf8', timeout: startDeadlineMs });
+  const help = execFileSync(process.execPath, ['--import', 'tsx', 'signaling/main.ts', '--help'], {
+    cwd: repo,
+    env: { ...process.env, ...clearedEnv },
+    encoding: 'utf8',
+    timeout: startDeadlineMs,
+  });
   return /--redis\b/.test(help);
 }
 
@@ -110,7 +131,11 @@ export async function startRedis(): Promise<RedisProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'tabmesh-bench-redis-'));
   let child: ChildProcess;
   try {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   } catch (err) {
     throw new Error(`cannot start redis-server (install it: apt-get install redis-server): ${String(err)}`, { cause: err });
   }

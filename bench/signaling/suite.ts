@@ -55,7 +55,12 @@ export async function run(args: BenchArgs): Promise<void> {
     windowMs,
     only: flag(args.rest, '--attacks')?.split(',') ?? null,
   };
-  console.error(`signaling bench ${new Date().toISOString()}: ${machine.cores} cores, node ${machine.node}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.error(
+    `signaling bench ${new Date().toISOString()}: ${machine.cores} cores, node ${machine.node}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   const loadRows: Row[] = [];
   const attackRows: Row[] = [];
@@ -91,7 +96,8 @@ export async function run(args: BenchArgs): Promise<void> {
     if (chosen.includes('cluster')) {
       enter('cluster: checking for --redis');
       if (!serverHasRedisFlag()) {
-        const message = 'this server has no --redis flag (signaling/main.ts --help does not list it): the cluster mode cannot run until the Redis cluster is merged';
+        const message =
+          'this server has no --redis flag (signaling/main.ts --help does not list it): the cluster mode cannot run until the Redis cluster is merged';
         console.error(`signaling cluster-${clusterSize}: NOT RUN: ${message}`);
         loadRows.push({ suite: 'signaling', scenario: 'load', mode: `cluster-${clusterSize}`, error: message });
         targets.push({ what: `cluster of ${clusterSize} behind Redis ran`, measured: 0, limit: 1, kind: 'min' });
@@ -110,7 +116,12 @@ export async function run(args: BenchArgs): Promise<void> {
       emitRow(row, args.out);
       if (row.error !== undefined) continue;
       targets.push(
-        { what: `${row.mode}: legit joins refused or timed out`, measured: (row.join_failures as number) + (row.churn_failures as number), limit: 0, kind: 'max' },
+        {
+          what: `${row.mode}: legit joins refused or timed out`,
+          measured: (row.join_failures as number) + (row.churn_failures as number),
+          limit: 0,
+          kind: 'max',
+        },
         { what: `${row.mode}: frames of legit clients refused by the server`, measured: row.server_refusals as number, limit: 0, kind: 'max' },
         { what: `${row.mode}: internal errors`, measured: row.internal_errors as number, limit: 0, kind: 'max' },
       );
@@ -136,17 +147,75 @@ export async function run(args: BenchArgs): Promise<void> {
 
   console.error('');
   if (loadRows.length > 0) {
-    console.error(`Load (${clients} clients in rooms of 20; relays: pairs in closed loop, ≤ 1 signal per ${loadConfig.relayIntervalMs} ms each (the capacity); churn: 2 per room leave and rejoin while the pairs relay ≤ 1 per ${loadConfig.churnRelayIntervalMs} ms):`);
-    printTable(loadRows, ['mode', 'clients', 'joined', 'join_p50_ms', 'join_p99_ms', 'relays_per_s', 'relay_rtt_p99_ms', 'churn_join_p50_ms', 'churn_join_p99_ms', 'relays_per_s_churn', 'server_cpu_ms_per_join', 'server_cpu_us_per_relay', 'rss_kb_per_conn', 'server_rss_peak_mb', 'redis_cpu_s', 'redis_rss_mb', 'loadgen_cpu_s', 'loadgen_loop_delay_p99_ms', 'load_1m_start', 'load_1m_end', 'error']);
+    console.error(
+      `Load (${clients} clients in rooms of 20; relays: pairs in closed loop, ≤ 1 signal per ${loadConfig.relayIntervalMs} ms each (the capacity); churn: 2 per room leave and rejoin while the pairs relay ≤ 1 per ${loadConfig.churnRelayIntervalMs} ms):`,
+    );
+    printTable(loadRows, [
+      'mode',
+      'clients',
+      'joined',
+      'join_p50_ms',
+      'join_p99_ms',
+      'relays_per_s',
+      'relay_rtt_p99_ms',
+      'churn_join_p50_ms',
+      'churn_join_p99_ms',
+      'relays_per_s_churn',
+      'server_cpu_ms_per_join',
+      'server_cpu_us_per_relay',
+      'rss_kb_per_conn',
+      'server_rss_peak_mb',
+      'redis_cpu_s',
+      'redis_rss_mb',
+      'loadgen_cpu_s',
+      'loadgen_loop_delay_p99_ms',
+      'load_1m_start',
+      'load_1m_end',
+      'error',
+    ]);
   }
   if (attackRows.length > 0) {
     console.error('');
-    console.error(`Attacks from one address (${attackConfig.background} legit clients joined, ${attackConfig.bigRoomMembers} in the big room; newcomers join it at ${attackConfig.probeRatePerS}/s; ${windowMs / 1000} s windows):`);
-    printTable(attackRows, ['scenario', 'quiet_join_p50_ms', 'quiet_join_p99_ms', 'legit_join_p50_ms', 'legit_join_p99_ms', 'p99_ratio', 'legit_join_failures', 'quiet_relay_rtt_p99_ms', 'legit_relay_rtt_p99_ms', 'quiet_server_cpu_s', 'server_cpu_s', 'server_rss_before_mb', 'server_rss_peak_mb', 'refusal_codes', 'closed_flooding', 'closed_slow_reader', 'dead_sockets_dropped', 'attacker_conns', 'attacker_frames', 'attacker_pings', 'attacker_closed_by_server', 'attacker_cpu_s', 'loadgen_loop_delay_p99_ms', 'load_1m']);
+    console.error(
+      `Attacks from one address (${attackConfig.background} legit clients joined, ${attackConfig.bigRoomMembers} in the big room; newcomers join it at ${attackConfig.probeRatePerS}/s; ${windowMs / 1000} s windows):`,
+    );
+    printTable(attackRows, [
+      'scenario',
+      'quiet_join_p50_ms',
+      'quiet_join_p99_ms',
+      'legit_join_p50_ms',
+      'legit_join_p99_ms',
+      'p99_ratio',
+      'legit_join_failures',
+      'quiet_relay_rtt_p99_ms',
+      'legit_relay_rtt_p99_ms',
+      'quiet_server_cpu_s',
+      'server_cpu_s',
+      'server_rss_before_mb',
+      'server_rss_peak_mb',
+      'refusal_codes',
+      'closed_flooding',
+      'closed_slow_reader',
+      'dead_sockets_dropped',
+      'attacker_conns',
+      'attacker_frames',
+      'attacker_pings',
+      'attacker_closed_by_server',
+      'attacker_cpu_s',
+      'loadgen_loop_delay_p99_ms',
+      'load_1m',
+    ]);
     for (const attack of attacks) console.error(`  ${attack.name}: ${attack.what}`);
-    console.error(`  quiet_*: the window just before the attack, without it. Judged: legit join p99 ≤ max(${latencyFactor}× the quiet window's, ${latencyFloorMs} ms), no legit join refused, server RSS bounded.`);
+    console.error(
+      `  quiet_*: the window just before the attack, without it. Judged: legit join p99 ≤ max(${latencyFactor}× the quiet window's, ${latencyFloorMs} ms), no legit join refused, server RSS bounded.`,
+    );
   }
-  console.error(`load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.error(
+    `load average now ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const missed = judgeTargets(targets);
   if (missed > 0) process.exitCode = 1;
 }

@@ -31,7 +31,9 @@ async function oneTransfer(from: Page, to: Page, toId: string, run: number): Pro
     const w = window as unknown as { benchDigest?: string | null };
     w.benchDigest = null;
     window.channels.open(channel).on((m) => {
-      void crypto.subtle.digest('SHA-256', m as Uint8Array<ArrayBuffer>).then((d) => (w.benchDigest = [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('')));
+      void crypto.subtle
+        .digest('SHA-256', m as Uint8Array<ArrayBuffer>)
+        .then((d) => (w.benchDigest = [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('')));
     });
   }, channel);
   const { ms, digest } = await from.evaluate(
@@ -45,7 +47,11 @@ async function oneTransfer(from: Page, to: Page, toId: string, run: number): Pro
     },
     { channel, to: toId, size: messageBytes },
   );
-  const got = await waitFor(async () => (await to.evaluate(() => (window as unknown as { benchDigest?: string | null }).benchDigest)) ?? undefined, 'the digest at the receiver', 60_000);
+  const got = await waitFor(
+    async () => (await to.evaluate(() => (window as unknown as { benchDigest?: string | null }).benchDigest)) ?? undefined,
+    'the digest at the receiver',
+    60_000,
+  );
   if (got !== digest) throw new Error(`run ${run}: the receiver's SHA-256 ${got} differs from the sender's ${digest}`);
   return ms;
 }

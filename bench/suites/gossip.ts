@@ -154,7 +154,12 @@ export async function run(args: BenchArgs): Promise<void> {
       seeds,
       rounds_p50: percentile(rounds, 50),
       rounds_max: Math.max(...rounds),
-      spread_ms_p50: round(percentile(spread.map((r) => r.spreadMs), 50)),
+      spread_ms_p50: round(
+        percentile(
+          spread.map((r) => r.spreadMs),
+          50,
+        ),
+      ),
       converged_fraction: converged,
       msgs_per_node_per_round: round(mean(spread.map((r) => r.msgsPerNodePerRound)), 2),
       bytes_per_node_per_round: round(mean(spread.map((r) => r.bytesPerNodePerRound)), 0),

@@ -45,7 +45,10 @@ async function oneRun(lab: Lab, path: Path, signal: string, run: number): Promis
   const peers: LabNodePeer[] = [];
   try {
     // Both start together; each one's 'joined' and 'link-up' lines are timed as they arrive.
-    const starting = [LabNodePeer.start(`${path} x`, lab.homes[homeX].ns, { room, signal, iceServers: null }), LabNodePeer.start(`${path} y`, lab.homes[homeY].ns, { room, signal, iceServers: null })];
+    const starting = [
+      LabNodePeer.start(`${path} x`, lab.homes[homeX].ns, { room, signal, iceServers: null }),
+      LabNodePeer.start(`${path} y`, lab.homes[homeY].ns, { room, signal, iceServers: null }),
+    ];
     const [x, y] = await Promise.all(starting);
     peers.push(x!, y!);
     const joinedAt = await Promise.all(peers.map((p) => timeOf(p, (l) => l['event'] === 'signaling' && l['status'] === 'joined', 'joined the room')));
@@ -66,7 +69,13 @@ export async function run(args: BenchArgs): Promise<void> {
   const lab = createLab();
   ensureCoturn();
   const dir = mkdtempSync(join(os.tmpdir(), 'tabmesh-bench-links-'));
-  const coturn = await startCoturn(dir, { auth: { kind: 'rest', secret: turnSecret }, realm: 'bench.natlab.test', ip: lab.pubAddress, port: turnPort, netns: lab.pub });
+  const coturn = await startCoturn(dir, {
+    auth: { kind: 'rest', secret: turnSecret },
+    realm: 'bench.natlab.test',
+    ip: lab.pubAddress,
+    port: turnPort,
+    netns: lab.pub,
+  });
   const stun = [{ urls: `stun:${lab.pubAddress}:${turnPort}` }];
   const servers = [
     await startLabServer(lab.pub, { host: lab.pubAddress, port: 8080, staticDir: dir, iceServers: stun }),

@@ -451,10 +451,30 @@ export async function run(args: BenchArgs): Promise<void> {
     rows.push(row);
     targets.push({ what: `n=${n}: commit latency at low load, one-way delays (p50)`, measured: round(latency.p50), limit: 3.5, kind: 'max' });
     if (n === 4) {
-      targets.push({ what: 'n=4: share of wall time in Ed25519 sign/verify at full load (signature-bound)', measured: round(t.sigCpuShare), limit: 0.5, kind: 'min' });
+      targets.push({
+        what: 'n=4: share of wall time in Ed25519 sign/verify at full load (signature-bound)',
+        measured: round(t.sigCpuShare),
+        limit: 0.5,
+        kind: 'min',
+      });
     }
   }
-  printTable(rows, ['n', 'f', 'latency_delays_p50', 'client_latency_delays_p50', 'ops_per_s', 'crypto_bound_ops_per_s', 'verifies_per_s', 'verifies_per_op', 'sig_cpu_share', 'msgs_per_op', 'bytes_per_op', 'batch_avg', 'ops_per_request', 'view_change_s']);
+  printTable(rows, [
+    'n',
+    'f',
+    'latency_delays_p50',
+    'client_latency_delays_p50',
+    'ops_per_s',
+    'crypto_bound_ops_per_s',
+    'verifies_per_s',
+    'verifies_per_op',
+    'sig_cpu_share',
+    'msgs_per_op',
+    'bytes_per_op',
+    'batch_avg',
+    'ops_per_request',
+    'view_change_s',
+  ]);
   const missed = judgeTargets(targets);
   if (missed > 0) process.exitCode = 1;
 }

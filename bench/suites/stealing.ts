@@ -95,7 +95,11 @@ function runCase(p: number, workers: number, tasksPerWorker: number, workload: '
     earlier.migrations += c.migrationsIn;
     earlier.retries += c.retries;
   };
-  const done = () => cluster.node(home).core.view().jobs.find((j) => j.id === jobId)?.status === 'done';
+  const done = () =>
+    cluster
+      .node(home)
+      .core.view()
+      .jobs.find((j) => j.id === jobId)?.status === 'done';
   while (!done() && cluster.now - start < runBudgetMs) {
     cluster.runFor(50);
     if (!churn || cluster.now < nextChurn || p < 3) continue;
@@ -179,7 +183,10 @@ export async function run(args: BenchArgs): Promise<void> {
           steals_per_task: round(avg((r) => r.steals / r.tasks)),
           steal_requests_per_task: round(avg((r) => r.stealRequests / r.tasks)),
           migrations_per_task: round(avg((r) => r.migrations / r.tasks)),
-          load_variance: round(avg((r) => r.utilisationVariance), 5),
+          load_variance: round(
+            avg((r) => r.utilisationVariance),
+            5,
+          ),
           retries_per_task: round(avg((r) => r.retries / r.tasks)),
           unfinished: results.length - finished.length,
           exactly_once: results.every((r) => r.exactlyOnce),
@@ -189,13 +196,36 @@ export async function run(args: BenchArgs): Promise<void> {
         emitRow(row, args.out);
         rows.push(row);
         if (!churn) {
-          targets.push({ what: `makespan ratio, P=${p} ${workload}, no churn (worst seed)`, measured: row.makespan_ratio_max as number | null, limit: targetRatio, kind: 'max' });
+          targets.push({
+            what: `makespan ratio, P=${p} ${workload}, no churn (worst seed)`,
+            measured: row.makespan_ratio_max as number | null,
+            limit: targetRatio,
+            kind: 'max',
+          });
         }
-        targets.push({ what: `every task accepted exactly once, P=${p} ${workload}${churn ? ' with churn' : ''}`, measured: row.exactly_once ? 1 : 0, limit: 1, kind: 'min' });
+        targets.push({
+          what: `every task accepted exactly once, P=${p} ${workload}${churn ? ' with churn' : ''}`,
+          measured: row.exactly_once ? 1 : 0,
+          limit: 1,
+          kind: 'min',
+        });
       }
     }
   }
-  printTable(rows, ['p', 'workload', 'churn', 'tasks', 'makespan_ratio', 'makespan_ratio_max', 'steals_per_task', 'migrations_per_task', 'load_variance', 'retries_per_task', 'exactly_once', 'wall_s']);
+  printTable(rows, [
+    'p',
+    'workload',
+    'churn',
+    'tasks',
+    'makespan_ratio',
+    'makespan_ratio_max',
+    'steals_per_task',
+    'migrations_per_task',
+    'load_variance',
+    'retries_per_task',
+    'exactly_once',
+    'wall_s',
+  ]);
   const missed = judgeTargets(targets);
   if (missed > 0) process.exitCode = 1;
 }

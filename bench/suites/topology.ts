@@ -139,7 +139,20 @@ export async function run(args: BenchArgs): Promise<void> {
       { what: `n=${n} healing after 20 % crash, p50 s`, measured: row.heal_s_p50 as number | null, limit: 5, kind: 'max' },
     );
   }
-  printTable(rows, ['n', 'seeds', 'degree_min', 'degree_max', 'diameter', 'diameter_target', 'clustering', 'msgs_per_node_per_s', 'heal_s_p50', 'heal_s_max', 'healed', 'wall_s']);
+  printTable(rows, [
+    'n',
+    'seeds',
+    'degree_min',
+    'degree_max',
+    'diameter',
+    'diameter_target',
+    'clustering',
+    'msgs_per_node_per_s',
+    'heal_s_p50',
+    'heal_s_max',
+    'healed',
+    'wall_s',
+  ]);
   const missed = judgeTargets(targets);
   if (missed > 0) process.exitCode = 1;
 }

@@ -9,7 +9,10 @@ import { maxIdsPerPeersFrame } from '../protocol.ts';
 /** A member id: random base64url made at start (member-id in redis-cluster.ts). */
 export const memberIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,32}$/, 'a member id is 8–32 base64url characters'));
 /** A room key (rooms.ts roomKeyOf): a room name, then a newline and a verifier for a private room. */
-const roomKeySchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}(\n[A-Za-z0-9_-]{43})?$/, 'a room key is a room name, and for a private room a newline and its verifier'));
+const roomKeySchema = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z0-9_.-]{1,64}(\n[A-Za-z0-9_-]{43})?$/, 'a room key is a room name, and for a private room a newline and its verifier'),
+);
 /** Changes one member gathers before it publishes them in one message. */
 export const maxChangesPerMessage = 256;
 

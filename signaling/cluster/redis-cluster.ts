@@ -150,7 +150,18 @@ export class RedisCluster implements ClusterBus {
 
   private async admitOnce(key: RoomKey, id: NodeId, address: string): Promise<ClusterAdmission> {
     const caps = this.options.caps;
-    const out = await this.call('tmAdmit', this.memberId, key, id, address, caps.maxNodesPerRoom, caps.maxSeatsPerAddressPerRoom, caps.maxRoomsPerAddress, maxPeersInJoinSample, this.presumedDeadBelowMs);
+    const out = await this.call(
+      'tmAdmit',
+      this.memberId,
+      key,
+      id,
+      address,
+      caps.maxNodesPerRoom,
+      caps.maxSeatsPerAddressPerRoom,
+      caps.maxRoomsPerAddress,
+      maxPeersInJoinSample,
+      this.presumedDeadBelowMs,
+    );
     if (!Array.isArray(out) || typeof out[0] !== 'string') return { ok: 'unknown' };
     const [verdict, ...peers] = out as string[];
     if (verdict === 'ok') return { ok: true, peers: peers as NodeId[] };

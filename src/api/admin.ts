@@ -89,7 +89,8 @@ export function createAdmin(backend: NodeBackend): RoomAdmin {
       return (await run('setLinkBounds', minLinks, maxLinks)) as { minLinks: number; maxLinks: number };
     },
     async setByzantine(mode) {
-      if (mode !== null && !byzantineModes.includes(mode)) throw new InvalidArgumentError('admin.setByzantine: mode', `must be null (honest) or one of ${byzantineModes.join(', ')}`);
+      if (mode !== null && !byzantineModes.includes(mode))
+        throw new InvalidArgumentError('admin.setByzantine: mode', `must be null (honest) or one of ${byzantineModes.join(', ')}`);
       await run('setByzantine', mode);
     },
     async propose(op) {
@@ -99,7 +100,8 @@ export function createAdmin(backend: NodeBackend): RoomAdmin {
     async submitJob(job) {
       if (job === null || typeof job !== 'object') throw new InvalidArgumentError('admin.submitJob: job', "must be an object such as { kind: 'primes' }");
       text(job.kind, 'admin.submitJob: job.kind');
-      if (job.priority !== undefined && !priorities.includes(job.priority)) throw new InvalidArgumentError('admin.submitJob: job.priority', `must be one of ${priorities.join(', ')}`);
+      if (job.priority !== undefined && !priorities.includes(job.priority))
+        throw new InvalidArgumentError('admin.submitJob: job.priority', `must be one of ${priorities.join(', ')}`);
       return (await run('submitJob', job)) as string;
     },
     jobResult: async (id) => run('jobResult', text(id, 'admin.jobResult: id')),

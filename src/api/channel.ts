@@ -123,7 +123,8 @@ const freshSendId = () => `p${Date.now().toString(36)}.${(++sendCounter).toStrin
 function typedError(error: unknown): Error {
   if (error instanceof ChannelError) return error;
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && code.startsWith('channel-')) return new ChannelError(code as ChannelErrorCode, error instanceof Error ? error.message : String(error), { cause: error });
+  if (typeof code === 'string' && code.startsWith('channel-'))
+    return new ChannelError(code as ChannelErrorCode, error instanceof Error ? error.message : String(error), { cause: error });
   return fromNodeError(error);
 }
 
@@ -134,7 +135,10 @@ function typedError(error: unknown): Error {
  */
 export function createChannel<T extends ChannelData = ChannelData>(backend: NodeBackend, name: string, options: ChannelOptions<T> = {}): Channel<T> {
   if (typeof name !== 'string' || !channelNamePattern.test(name)) {
-    throw new ChannelError('channel-bad-name', `channel name ${JSON.stringify(String(name)).slice(0, 80)}: use 1–64 letters, digits and -_.:/ starting with a letter or digit`);
+    throw new ChannelError(
+      'channel-bad-name',
+      `channel name ${JSON.stringify(String(name)).slice(0, 80)}: use 1–64 letters, digits and -_.:/ starting with a letter or digit`,
+    );
   }
   const validator = options.validate;
   if (validator !== undefined && (typeof validator !== 'object' || validator === null || typeof validator['~standard']?.validate !== 'function')) {
@@ -194,7 +198,8 @@ export function createChannel<T extends ChannelData = ChannelData>(backend: Node
     name,
     async send(data, sendOptions = {}) {
       if (closed) throw new ChannelError('channel-closed', `channel ${name} is closed; create it again to send`);
-      if (typeof sendOptions !== 'object' || sendOptions === null) throw new ChannelError('channel-bad-argument', 'the options are an object: { to?, signal? }');
+      if (typeof sendOptions !== 'object' || sendOptions === null)
+        throw new ChannelError('channel-bad-argument', 'the options are an object: { to?, signal? }');
       const { to, signal } = sendOptions;
       if (to !== undefined && typeof to !== 'string') throw new ChannelError('channel-bad-target', 'to must be a node id (a string), or left out for everyone');
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ChannelError('channel-bad-argument', 'signal must be an AbortSignal');
@@ -206,7 +211,9 @@ export function createChannel<T extends ChannelData = ChannelData>(backend: Node
       }
       if (signal?.aborted) throw new AbortError(signal.reason);
       const sendId = freshSendId();
-      const sent = backend.command('channelSend', name, data, { ...(to !== undefined ? { to } : {}), sendId }).catch((error: unknown) => Promise.reject(typedError(error)));
+      const sent = backend
+        .command('channelSend', name, data, { ...(to !== undefined ? { to } : {}), sendId })
+        .catch((error: unknown) => Promise.reject(typedError(error)));
       // On abort, the node is told to stop what is not yet delivered.
       await abortable(sent, signal, () => void backend.command('channelCancel', sendId).catch(() => {}));
       counts.sent++;

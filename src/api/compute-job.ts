@@ -80,7 +80,7 @@ export class JobHandle<R> implements ComputeJob<R> {
 
   on(event: 'progress', listener: (progress: ComputeProgress) => void): () => void {
     if (event !== 'progress') throw new ComputeError('compute-bad-argument', `a job has one event, 'progress'; got ${String(event).slice(0, 40)}`);
-    if (typeof listener !== 'function') throw new ComputeError('compute-bad-argument', 'on(\'progress\', listener): listener must be a function');
+    if (typeof listener !== 'function') throw new ComputeError('compute-bad-argument', "on('progress', listener): listener must be a function");
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
   }
@@ -110,7 +110,11 @@ export class JobHandle<R> implements ComputeJob<R> {
     if (this.settled || this.id === null) return;
     // Snapshots lag behind events: progress never goes back, nor does running turn queued again.
     const shown = status === 'queued' && this.state.status === 'running' ? 'running' : status;
-    const next: ComputeProgress = { done: Math.max(this.state.done, done ?? (status === 'done' ? this.state.total : this.state.done)), total: total ?? this.state.total, status: shown };
+    const next: ComputeProgress = {
+      done: Math.max(this.state.done, done ?? (status === 'done' ? this.state.total : this.state.done)),
+      total: total ?? this.state.total,
+      status: shown,
+    };
     if (status === 'done') {
       if (this.fetching) return;
       this.fetching = true;
@@ -120,7 +124,11 @@ export class JobHandle<R> implements ComputeJob<R> {
           this.end();
           this.settleOutcome.resolve(value);
         },
-        (cause: unknown) => this.fail(cause instanceof TabmeshError ? cause : new ComputeError('compute-failed', cause instanceof Error ? cause.message : String(cause)), 'failed'),
+        (cause: unknown) =>
+          this.fail(
+            cause instanceof TabmeshError ? cause : new ComputeError('compute-failed', cause instanceof Error ? cause.message : String(cause)),
+            'failed',
+          ),
       );
       return;
     }

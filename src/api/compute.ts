@@ -153,13 +153,19 @@ class NodeCompute implements Compute {
 
   async register<I, O>(kind: string, kernel: Kernel<I, O>, options: KernelOptions<I, O> = {}): Promise<RegisteredKernel<I, O>> {
     this.checkOpen();
-    if (typeof kind !== 'string' || !kindNamePattern.test(kind)) throw bad(`register(kind, kernel): kind must be 1–32 lower-case letters, digits or dashes, starting with a letter; got ${show(kind)}`);
+    if (typeof kind !== 'string' || !kindNamePattern.test(kind))
+      throw bad(`register(kind, kernel): kind must be 1–32 lower-case letters, digits or dashes, starting with a letter; got ${show(kind)}`);
     if (builtins.has(kind)) throw new ComputeError('compute-kind-taken', `"${kind}" is a built-in kind; give your kernel another name`);
     if (this.specs.has(kind)) throw new ComputeError('compute-kind-taken', `a kernel "${kind}" is already registered in this app; unregister it first`);
     if (typeof kernel !== 'function') throw bad('register(kind, kernel): kernel must be a function (input, { signal }) => output');
     const entry = kernelEntry(options);
     this.specs.set(kind, entry);
-    this.host.kernels.set(kind, { run: kernel as Kernel<unknown, unknown>, input: entry.input, output: entry.output, maxOutputBytes: entry.maxOutputBytes ?? maxTaskOutputBytes });
+    this.host.kernels.set(kind, {
+      run: kernel as Kernel<unknown, unknown>,
+      input: entry.input,
+      output: entry.output,
+      maxOutputBytes: entry.maxOutputBytes ?? maxTaskOutputBytes,
+    });
     try {
       await this.syncKinds();
     } catch (error) {
@@ -185,7 +191,8 @@ class NodeCompute implements Compute {
 
   submit<O, I>(kind: string, job: JobInput<I>, options: SubmitOptions<O> = {}): ComputeJob<never> {
     this.checkOpen();
-    if (typeof kind !== 'string' || !kindNamePattern.test(kind)) throw bad(`submit(kind, job): kind must name a kernel (1–32 lower-case letters, digits or dashes); got ${show(kind)}`);
+    if (typeof kind !== 'string' || !kindNamePattern.test(kind))
+      throw bad(`submit(kind, job): kind must name a kernel (1–32 lower-case letters, digits or dashes); got ${show(kind)}`);
     const shape = jobShape(job);
     const opts = submitOptions(options, builtins.has(kind));
     const single = shape.single;
@@ -249,7 +256,11 @@ class NodeCompute implements Compute {
           input = result.value;
         }
         const size = measureJson(input, builtins.has(kind) ? 16 * 1024 : maxTaskInputBytes);
-        if (!size.ok) throw new ComputeError('compute-bad-input', `task ${index}'s input is refused: ${size.error} (tasks travel as JSON of at most ${maxTaskInputBytes} bytes)`);
+        if (!size.ok)
+          throw new ComputeError(
+            'compute-bad-input',
+            `task ${index}'s input is refused: ${size.error} (tasks travel as JSON of at most ${maxTaskInputBytes} bytes)`,
+          );
         checked.push(input);
       }
       const common = { ...(opts.priority ? { priority: opts.priority } : {}), ...(opts.redundancy ? { redundancy: opts.redundancy } : {}) };
@@ -294,10 +305,12 @@ class NodeCompute implements Compute {
     }));
     this.inFlight++;
     const next = this.syncing.catch(() => {}).then(() => this.backend.command('computeKinds', list).then(() => undefined));
-    this.syncing = next.then(
-      () => {},
-      () => {},
-    ).finally(() => this.inFlight--);
+    this.syncing = next
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => this.inFlight--);
     return next;
   }
 
@@ -320,7 +333,10 @@ class NodeCompute implements Compute {
   }
 
   /** Catches what events may have missed (a restarted worker), and registers the kernels again there. */
-  private onSnapshot(snapshot: { jobs?: ReadonlyArray<{ id: string; mine: boolean; status: string; done: number; total: number; error: string | null }>; compute?: { appKinds?: readonly string[] } }): void {
+  private onSnapshot(snapshot: {
+    jobs?: ReadonlyArray<{ id: string; mine: boolean; status: string; done: number; total: number; error: string | null }>;
+    compute?: { appKinds?: readonly string[] };
+  }): void {
     if (this.closed) return;
     for (const handle of this.live) {
       if (handle.id === null) continue;
@@ -362,12 +378,14 @@ function jobShape(job: unknown): { tasks: unknown[]; single: boolean } {
   if (keys.length !== 1 || (keys[0] !== 'tasks' && keys[0] !== 'input')) throw bad(`${usage}; got the fields ${keys.join(', ') || '(none)'}`);
   if ('input' in job) return { tasks: [(job as { input: unknown }).input], single: true };
   const tasks = (job as { tasks: unknown }).tasks;
-  if (!Array.isArray(tasks) || tasks.length === 0 || tasks.length > maxTasksPerJob) throw bad(`submit(kind, { tasks }): tasks must be a list of 1–${maxTasksPerJob} inputs`);
+  if (!Array.isArray(tasks) || tasks.length === 0 || tasks.length > maxTasksPerJob)
+    throw bad(`submit(kind, { tasks }): tasks must be a list of 1–${maxTasksPerJob} inputs`);
   return { tasks: [...(tasks as unknown[])], single: false };
 }
 
 function submitOptions(options: unknown, builtin: boolean): CheckedSubmitOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw bad('submit(kind, job, options): options is an object { priority?, redundancy?, signal?, output?, chunks? }');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw bad('submit(kind, job, options): options is an object { priority?, redundancy?, signal?, output?, chunks? }');
   const o = options as Record<string, unknown>;
   const unknownKey = Object.keys(o).find((k) => !['priority', 'redundancy', 'signal', 'output', 'chunks'].includes(k));
   if (unknownKey) throw bad(`submit options: "${unknownKey.slice(0, 40)}" is not an option (allowed: priority, redundancy, signal, output, chunks)`);
@@ -377,7 +395,8 @@ function submitOptions(options: unknown, builtin: boolean): CheckedSubmitOptions
     out.priority = o.priority as Priority;
   }
   if (o.redundancy !== undefined) {
-    if (!Number.isInteger(o.redundancy) || (o.redundancy as number) < 1 || (o.redundancy as number) > 3) throw bad('submit options: redundancy must be 1 (trust one node) or 2–3 (that many distinct nodes must agree)');
+    if (!Number.isInteger(o.redundancy) || (o.redundancy as number) < 1 || (o.redundancy as number) > 3)
+      throw bad('submit options: redundancy must be 1 (trust one node) or 2–3 (that many distinct nodes must agree)');
     out.redundancy = o.redundancy as number;
   }
   if (o.signal !== undefined) {
@@ -390,21 +409,24 @@ function submitOptions(options: unknown, builtin: boolean): CheckedSubmitOptions
   }
   if (o.chunks !== undefined) {
     if (!builtin) throw bad('submit options: chunks is for built-in kinds; an app kind runs one task per input');
-    if (!Number.isInteger(o.chunks) || (o.chunks as number) < 1 || (o.chunks as number) > 1024) throw bad('submit options: chunks must be a whole number from 1 to 1024');
+    if (!Number.isInteger(o.chunks) || (o.chunks as number) < 1 || (o.chunks as number) > 1024)
+      throw bad('submit options: chunks must be a whole number from 1 to 1024');
     out.chunks = o.chunks as number;
   }
   return out;
 }
 
 function kernelEntry(options: unknown): KernelEntry {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw bad('register(kind, kernel, options): options is an object { input?, output?, maxOutputBytes?, timeoutMs?, concurrency? }');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw bad('register(kind, kernel, options): options is an object { input?, output?, maxOutputBytes?, timeoutMs?, concurrency? }');
   const o = options as Record<string, unknown>;
   const unknownKey = Object.keys(o).find((k) => !['input', 'output', 'maxOutputBytes', 'timeoutMs', 'concurrency'].includes(k));
   if (unknownKey) throw bad(`register options: "${unknownKey.slice(0, 40)}" is not an option (allowed: input, output, maxOutputBytes, timeoutMs, concurrency)`);
   const whole = (name: string, min: number, max: number): number | undefined => {
     const value = o[name];
     if (value === undefined) return undefined;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) throw bad(`register options: ${name} must be a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+      throw bad(`register options: ${name} must be a whole number from ${min} to ${max}`);
     return value as number;
   };
   for (const name of ['input', 'output'] as const) {

@@ -137,11 +137,17 @@ type Outcome = { ok: true; result: unknown } | { ok: false; error: TabmeshError 
  */
 export function createConsensus<Op, Result, Snapshot>(backend: NodeBackend, name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result> {
   if (typeof name !== 'string' || !appMachineNamePattern.test(name)) {
-    throw new InvalidArgumentError('consensus: name', `${JSON.stringify(String(name)).slice(0, 80)} is not a machine name: use 1–64 of a-z, 0-9, dash, dot and underscore, starting with a letter`);
+    throw new InvalidArgumentError(
+      'consensus: name',
+      `${JSON.stringify(String(name)).slice(0, 80)} is not a machine name: use 1–64 of a-z, 0-9, dash, dot and underscore, starting with a letter`,
+    );
   }
   for (const method of ['apply', 'snapshot', 'restore'] as const) {
     if (typeof (machine as unknown as Record<string, unknown> | null)?.[method] !== 'function') {
-      throw new InvalidArgumentError('consensus: machine', `needs ${method}(): a state machine has apply(op) → result, snapshot() → JSON and restore(snapshot)`);
+      throw new InvalidArgumentError(
+        'consensus: machine',
+        `needs ${method}(): a state machine has apply(op) → result, snapshot() → JSON and restore(snapshot)`,
+      );
     }
   }
   const names = taken.get(backend) ?? new Set<string>();
@@ -230,7 +236,8 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   }
 
   on<E extends keyof ConsensusEvents<Op, Result>>(event: E, listener: (payload: ConsensusEvents<Op, Result>[E]) => void): () => void {
-    if (!['applied', 'restored', 'diverged', 'error'].includes(event)) throw new InvalidArgumentError('consensus.on: event', `${String(event)} is none of applied, restored, diverged, error`);
+    if (!['applied', 'restored', 'diverged', 'error'].includes(event))
+      throw new InvalidArgumentError('consensus.on: event', `${String(event)} is none of applied, restored, diverged, error`);
     if (typeof listener !== 'function') throw new InvalidArgumentError('consensus.on: listener', 'must be a function');
     const set = this.listeners.get(event) ?? new Set();
     set.add(listener as (payload: never) => void);
@@ -320,7 +327,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
       // The node follows another genesis (its room's consensus started over): so does the machine.
       if (this.genesis !== undefined && this.appliedIndex > 0) this.machine.restore(structuredClone(this.initial));
       this.genesis = reply.genesis;
-      this.failWaiting(new ConsensusError('not-committed', 'the room\'s consensus started over (another genesis); propose again'), reply.genesis);
+      this.failWaiting(new ConsensusError('not-committed', "the room's consensus started over (another genesis); propose again"), reply.genesis);
       this.appliedIndex = 0;
       this.own.clear();
       this.results.clear();

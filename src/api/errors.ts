@@ -55,7 +55,11 @@ export class AbortError extends TabmeshError {
   /** The AbortSignal's reason (undefined when none was given). */
   readonly reason: unknown;
   constructor(reason?: unknown) {
-    super('aborted', reason instanceof Error ? `aborted: ${reason.message}` : reason !== undefined ? `aborted: ${String(reason)}` : 'the call was aborted by its AbortSignal', { cause: reason });
+    super(
+      'aborted',
+      reason instanceof Error ? `aborted: ${reason.message}` : reason !== undefined ? `aborted: ${String(reason)}` : 'the call was aborted by its AbortSignal',
+      { cause: reason },
+    );
     this.reason = reason;
   }
 }

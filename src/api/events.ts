@@ -16,7 +16,10 @@ export class TypedEmitter<Events extends EventMap> {
   private readonly listeners = new Map<keyof Events, Set<AnyListener>>();
 
   /** Where a throwing listener's error goes (default: console.error), so one listener cannot break the others. */
-  constructor(private readonly onListenerError: (error: unknown, event: keyof Events) => void = (error, event) => console.error(`tabmesh: a '${String(event)}' listener threw`, error)) {}
+  constructor(
+    private readonly onListenerError: (error: unknown, event: keyof Events) => void = (error, event) =>
+      console.error(`tabmesh: a '${String(event)}' listener threw`, error),
+  ) {}
 
   /** Calls `listener` for every `event` from now on; returns the unsubscribe. */
   on<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): Unsubscribe {

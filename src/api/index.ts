@@ -41,10 +41,40 @@ export {
   type RegisteredKernel,
   type SubmitOptions,
 } from './compute.ts';
-export { ChannelError, createChannel, type Channel, type ChannelData, type ChannelErrorCode, type ChannelOptions, type ChannelSendOptions, type ChannelStats, type JsonValue, type StandardSchemaV1 } from './channel.ts';
+export {
+  ChannelError,
+  createChannel,
+  type Channel,
+  type ChannelData,
+  type ChannelErrorCode,
+  type ChannelOptions,
+  type ChannelSendOptions,
+  type ChannelStats,
+  type JsonValue,
+  type StandardSchemaV1,
+} from './channel.ts';
 export type { NodeSnapshot } from '../mesh-node.ts';
-export { ConsensusError, type Consensus, type ConsensusErrorCode, type ConsensusEvents, type ConsensusStats, type ProposeOptions, type StateMachine } from './consensus.ts';
-export { TabmeshError, InvalidArgumentError, RoomClosedError, AbortError, NodeRefusedError, NodeUnavailableError, CapabilityError, capabilityCodes, type CapabilityCode, type MissingCapability } from './errors.ts';
+export {
+  ConsensusError,
+  type Consensus,
+  type ConsensusErrorCode,
+  type ConsensusEvents,
+  type ConsensusStats,
+  type ProposeOptions,
+  type StateMachine,
+} from './consensus.ts';
+export {
+  TabmeshError,
+  InvalidArgumentError,
+  RoomClosedError,
+  AbortError,
+  NodeRefusedError,
+  NodeUnavailableError,
+  CapabilityError,
+  capabilityCodes,
+  type CapabilityCode,
+  type MissingCapability,
+} from './errors.ts';
 export { requireCapabilities, supportedBrowsers } from '../mesh-node.ts';
 
 /**
@@ -73,5 +103,11 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
     const message = error instanceof Error ? error.message : String(error);
     throw new TabmeshError(/node slots/.test(message) ? 'no-slot' : 'start-failed', message, { cause: error });
   }
-  return roomWhenReady(node, checked.room, checked.signal, () => node.error, (listener) => node.onFailure(listener));
+  return roomWhenReady(
+    node,
+    checked.room,
+    checked.signal,
+    () => node.error,
+    (listener) => node.onFailure(listener),
+  );
 }

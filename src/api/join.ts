@@ -8,7 +8,13 @@ import { RoomImpl, type Room } from './room.ts';
  * The Room over `node` once the node knows its id. If `signal` aborts first, or `failed()`
  * reports a fatal problem, the node is closed and the promise rejects.
  */
-export function roomWhenReady(node: NodeBackend, room: string, signal: AbortSignal | undefined, failed: () => string | null, onFailure?: (listener: (message: string) => void) => () => void): Promise<Room> {
+export function roomWhenReady(
+  node: NodeBackend,
+  room: string,
+  signal: AbortSignal | undefined,
+  failed: () => string | null,
+  onFailure?: (listener: (message: string) => void) => () => void,
+): Promise<Room> {
   return new Promise<Room>((resolve, reject) => {
     let settled = false;
     let stop: (() => void) | null = null;

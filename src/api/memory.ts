@@ -72,7 +72,8 @@ export interface MemoryHost {
 const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
 
 function checkKey(key: unknown, call: string): string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyChars) throw new InvalidArgumentError(`${call}: key`, `must be a string of 1–${maxKeyChars} characters`);
+  if (typeof key !== 'string' || key.length === 0 || key.length > maxKeyChars)
+    throw new InvalidArgumentError(`${call}: key`, `must be a string of 1–${maxKeyChars} characters`);
   return key;
 }
 
@@ -167,7 +168,8 @@ export class BackendMemory implements RoomMemory {
       if (reset && this.told.get(change.key) === change.hlc) continue;
       if (deleted) this.told.delete(change.key);
       else this.told.set(change.key, change.hlc);
-      if (this.events.listenerCount('change') > 0) this.events.emit('change', { key: change.key, value: copy(change.value), deleted, origin: change.origin, hlc: change.hlc });
+      if (this.events.listenerCount('change') > 0)
+        this.events.emit('change', { key: change.key, value: copy(change.value), deleted, origin: change.origin, hlc: change.hlc });
     }
   }
 }

@@ -59,10 +59,13 @@ export interface NodeJoinRoomOptions {
 
 const nodeSignalingUrl = v.pipe(
   v.string('a signaling address is a string'),
-  v.check((text) => signalEndpoints(text).ok, (issue) => {
-    const checked = signalEndpoints(issue.input as string);
-    return checked.ok ? 'not a usable address' : checked.error;
-  }),
+  v.check(
+    (text) => signalEndpoints(text).ok,
+    (issue) => {
+      const checked = signalEndpoints(issue.input as string);
+      return checked.ok ? 'not a usable address' : checked.error;
+    },
+  ),
 );
 
 const nodeJoinRoomSchema = strictOptions({
@@ -70,12 +73,24 @@ const nodeJoinRoomSchema = strictOptions({
   signaling: v.union(
     [
       nodeSignalingUrl,
-      v.pipe(v.array(nodeSignalingUrl), v.minLength(1, 'give at least one signaling address'), v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling addresses`)),
+      v.pipe(
+        v.array(nodeSignalingUrl),
+        v.minLength(1, 'give at least one signaling address'),
+        v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling addresses`),
+      ),
     ],
     'is required in Node: the address of the signaling server (e.g. http://127.0.0.1:8080), or a list of them',
   ),
   iceServers: v.optional(iceServersSchema),
-  password: v.optional(v.pipe(v.string('a room password is a string'), v.check((text) => passwordProblem(text) === null, (issue) => passwordProblem(issue.input as string) ?? 'not a usable password'))),
+  password: v.optional(
+    v.pipe(
+      v.string('a room password is a string'),
+      v.check(
+        (text) => passwordProblem(text) === null,
+        (issue) => passwordProblem(issue.input as string) ?? 'not a usable password',
+      ),
+    ),
+  ),
   dataDir: v.optional(v.pipe(v.string('a directory path is a string'), v.minLength(1, 'give a directory path, or leave the option out for a temporary one'))),
   onLog: v.optional(v.custom<(event: LogEvent) => void>((value) => typeof value === 'function', 'must be a function')),
   signal: v.optional(v.custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))')),

@@ -42,14 +42,24 @@ const signalingUrl = v.pipe(
   }, 'a signaling URL is a ws:// or wss:// URL, e.g. wss://example.org/signal'),
 );
 
-const abortSignal = v.custom<AbortSignal>((value) => typeof AbortSignal !== 'undefined' && value instanceof AbortSignal, 'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))');
+const abortSignal = v.custom<AbortSignal>(
+  (value) => typeof AbortSignal !== 'undefined' && value instanceof AbortSignal,
+  'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))',
+);
 
 /** The options every backend shares; `extra` adds a backend's own (dataDir). */
 export const joinRoomEntries = {
   room: roomSchema,
   signaling: v.optional(
     v.union(
-      [signalingUrl, v.pipe(v.array(signalingUrl), v.minLength(1, 'give at least one signaling URL, or leave the option out'), v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling URLs`))],
+      [
+        signalingUrl,
+        v.pipe(
+          v.array(signalingUrl),
+          v.minLength(1, 'give at least one signaling URL, or leave the option out'),
+          v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling URLs`),
+        ),
+      ],
       'must be a ws:// or wss:// URL or a list of them',
     ),
   ),
@@ -58,7 +68,10 @@ export const joinRoomEntries = {
   password: v.optional(
     v.pipe(
       v.string('a room password is a string'),
-      v.check((text) => passwordProblem(text) === null, (issue) => passwordProblem(issue.input as string) ?? 'not a usable password'),
+      v.check(
+        (text) => passwordProblem(text) === null,
+        (issue) => passwordProblem(issue.input as string) ?? 'not a usable password',
+      ),
     ),
   ),
   signal: v.optional(abortSignal),
@@ -67,7 +80,11 @@ export const joinRoomEntries = {
 /** A strict object of `entries` whose unknown keys are refused with the list of known ones (a typo such as `signalling` is caught). */
 export const strictOptions = <E extends v.ObjectEntries>(entries: E) =>
   v.strictObject(entries, (issue) =>
-    issue.expected === 'never' ? `is not an option; the options are ${Object.keys(entries).join(', ')}` : issue.path && issue.path.length > 0 ? 'is required' : 'must be an object',
+    issue.expected === 'never'
+      ? `is not an option; the options are ${Object.keys(entries).join(', ')}`
+      : issue.path && issue.path.length > 0
+        ? 'is required'
+        : 'must be an object',
   );
 
 const joinRoomSchema = strictOptions(joinRoomEntries);
@@ -77,7 +94,8 @@ const joinRoomSchema = strictOptions(joinRoomEntries);
  * as `signalling` is caught); throws an InvalidArgumentError naming the first problem.
  */
 export function checkOptions<T>(schema: v.GenericSchema<unknown, T>, options: unknown, what = 'options'): T {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError(what, 'must be an object such as { room: "demo" }');
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidArgumentError(what, 'must be an object such as { room: "demo" }');
   const result = v.safeParse(schema, options);
   if (result.success) return result.output;
   const issue = result.issues[0];

@@ -246,7 +246,8 @@ export class RoomImpl implements Room {
 }
 
 function checkEvent(event: unknown, call: string): asserts event is RoomEventName {
-  if (!roomEventNames.includes(event as RoomEventName)) throw new InvalidArgumentError(`${call}: event`, `must be one of ${roomEventNames.map((n) => `'${n}'`).join(', ')}`);
+  if (!roomEventNames.includes(event as RoomEventName))
+    throw new InvalidArgumentError(`${call}: event`, `must be one of ${roomEventNames.map((n) => `'${n}'`).join(', ')}`);
 }
 
 /**

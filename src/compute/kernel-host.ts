@@ -16,7 +16,13 @@ export function handleKernelMessage(raw: unknown, reply: (message: KernelReply) 
     return;
   }
   const { id, kind, task, budgetMs } = decoded.value;
-  const outcome = registry.runTask(kind, task, deadlineAfter(() => performance.now(), budgetMs));
+  const outcome = registry.runTask(
+    kind,
+    task,
+    deadlineAfter(() => performance.now(), budgetMs),
+  );
   const ms = performance.now() - started;
-  reply(outcome.ok ? { type: 'done', id, ok: true, result: outcome.result, bytes: outcome.bytes, ms } : { type: 'done', id, ok: false, error: outcome.error, ms });
+  reply(
+    outcome.ok ? { type: 'done', id, ok: true, result: outcome.result, bytes: outcome.bytes, ms } : { type: 'done', id, ok: false, error: outcome.error, ms },
+  );
 }

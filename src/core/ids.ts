@@ -19,7 +19,10 @@ export const nodeIdSchema = v.pipe(
   v.regex(nodeIdPattern, 'a node id is the canonical base64url form (43 characters) of an Ed25519 public key'),
   v.check(isAcceptableIdText, 'a node id must be a usable Ed25519 public key: small-order and non-canonical keys are refused, since anyone can sign as them'),
 );
-export const signatureSchema = v.pipe(v.string(), v.regex(signaturePattern, 'a signature is the canonical base64url form (86 characters) of an Ed25519 signature'));
+export const signatureSchema = v.pipe(
+  v.string(),
+  v.regex(signaturePattern, 'a signature is the canonical base64url form (86 characters) of an Ed25519 signature'),
+);
 
 /** A JSON object (not an array, not null) with string keys. */
 export const plainObjectSchema = v.pipe(

@@ -32,7 +32,10 @@ export function createRng(seed: number | string): Rng {
   let d = s ^ 0x5bd1e995;
 
   const nextUint32 = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;

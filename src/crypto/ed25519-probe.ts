@@ -23,7 +23,8 @@ export async function probeEd25519(subtle: SubtleCrypto | undefined): Promise<Pr
     if (!(await subtle.verify(algorithm, publicKey, signature, message))) return { ok: false, detail: 'an Ed25519 signature it had just made did not verify' };
     const tampered = message.slice();
     tampered[0] = (tampered[0] ?? 0) ^ 1;
-    if (await subtle.verify(algorithm, publicKey, signature, tampered)) return { ok: false, detail: 'an Ed25519 signature verified for a message it was not made for' };
+    if (await subtle.verify(algorithm, publicKey, signature, tampered))
+      return { ok: false, detail: 'an Ed25519 signature verified for a message it was not made for' };
     return { ok: true };
   } catch (error) {
     return { ok: false, detail: `crypto.subtle.${step} refused Ed25519 (${describeError(error)})` };

@@ -177,7 +177,12 @@ export class NativePeer implements LinkPeer {
     };
     channel.onmessage = (event: MessageEvent) => {
       const payload = event.data as ArrayBuffer | ArrayBufferView | string;
-      const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : ArrayBuffer.isView(payload) ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) : new Uint8Array(payload);
+      const bytes =
+        typeof payload === 'string'
+          ? new TextEncoder().encode(payload)
+          : ArrayBuffer.isView(payload)
+            ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)
+            : new Uint8Array(payload);
       this.emit('data', bytes);
     };
     channel.onclose = () => this.destroy();

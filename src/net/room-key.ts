@@ -52,9 +52,7 @@ export async function deriveRoomKey(room: string, password: string, iterations =
   if (problem) throw new Error(problem);
   const subtle = globalThis.crypto.subtle;
   const passwordKey = await subtle.importKey('raw', utf8Bytes(password.normalize('NFC')), 'PBKDF2', false, ['deriveBits']);
-  const secret = new Uint8Array(
-    await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: utf8Bytes(saltPrefix + room), iterations }, passwordKey, 256),
-  );
+  const secret = new Uint8Array(await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: utf8Bytes(saltPrefix + room), iterations }, passwordKey, 256));
   try {
     const hkdfKey = await subtle.importKey('raw', secret, 'HKDF', false, ['deriveBits', 'deriveKey']);
     const hkdf = (info: string) => ({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: utf8Bytes(info) });

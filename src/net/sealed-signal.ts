@@ -25,7 +25,11 @@ const sealedSchema = v.strictObject({
   /** Version of the seal; anything else is refused. */
   sealed: v.literal(1),
   n: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16}$/, 'n: a 12-byte nonce in base64url')),
-  c: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/, 'c: base64url ciphertext'), v.maxLength(maxSealedCipherChars, `c: at most ${maxSealedCipherChars} characters`)),
+  c: v.pipe(
+    v.string(),
+    v.regex(/^[A-Za-z0-9_-]+$/, 'c: base64url ciphertext'),
+    v.maxLength(maxSealedCipherChars, `c: at most ${maxSealedCipherChars} characters`),
+  ),
 });
 export type SealedSignal = v.InferOutput<typeof sealedSchema>;
 

@@ -10,7 +10,6 @@ import { nodeIdSchema, signatureSchema } from '../core/ids.ts';
 /** Largest signal we accept (an SDP is usually 0.5–3 KiB). */
 export const maxSignalBytes = 16 * 1024;
 
-
 /** What a link emits on 'signal' and takes in signal() (simple-peer's shapes, which NativePeer keeps so older nodes link); kept loose but bounded. */
 const peerSignalSchema = v.union([
   v.object({ type: v.picklist(['offer', 'answer']), sdp: v.pipe(v.string(), v.maxLength(maxSignalBytes)) }),
@@ -49,9 +48,7 @@ export function signingText(body: SignalBody): string {
   return `tabmesh-signal/1\n${canonicalJson(body)}`;
 }
 
-export type SignalCheck =
-  | { ok: true; signal: SignedSignal }
-  | { ok: false; reason: string };
+export type SignalCheck = { ok: true; signal: SignedSignal } | { ok: false; reason: string };
 
 /**
  * Checks shape, size and addressing. The signature itself is checked by the caller with

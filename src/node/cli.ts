@@ -91,7 +91,10 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, e
     if (!isValueFlag(name)) {
       if (name === '--json') return { kind: 'error', message: '--json takes no value' };
       if (name === '--password') {
-        return { kind: 'error', message: `--password is not accepted: a command line is visible to every user of this machine (ps). Put the password in a file for --password-file FILE, or in ${passwordEnvName}` };
+        return {
+          kind: 'error',
+          message: `--password is not accepted: a command line is visible to every user of this machine (ps). Put the password in a file for --password-file FILE, or in ${passwordEnvName}`,
+        };
       }
       return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}` };
     }

@@ -63,7 +63,8 @@ export async function claimDataDir(path: string): Promise<DataDir> {
 async function readLock(lockPath: string): Promise<{ pid: number; host: string } | null> {
   try {
     const parsed = JSON.parse(await readFile(lockPath, 'utf8')) as { pid?: unknown; host?: unknown };
-    if (typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0 && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host };
+    if (typeof parsed.pid === 'number' && Number.isInteger(parsed.pid) && parsed.pid > 0 && typeof parsed.host === 'string')
+      return { pid: parsed.pid, host: parsed.host };
   } catch {
     /* unreadable: treated as stale */
   }

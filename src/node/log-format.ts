@@ -29,13 +29,19 @@ function describe(e: LogEvent): [string, string] {
     case 'note':
       return ['note', clean(e.message)];
     case 'ice-servers':
-      return ['ice', e.source === 'none' ? `no STUN/TURN servers (${clean(e.detail)})` : `${e.count} STUN/TURN server${e.count === 1 ? '' : 's'} from ${clean(e.detail)}`];
+      return [
+        'ice',
+        e.source === 'none' ? `no STUN/TURN servers (${clean(e.detail)})` : `${e.count} STUN/TURN server${e.count === 1 ? '' : 's'} from ${clean(e.detail)}`,
+      ];
     case 'signaling':
       return ['signaling', e.detail ? `${e.status}: ${clean(e.detail)}` : e.status];
     case 'signaling-notice':
       return ['signaling', `${e.code}: ${clean(e.message)}`];
     case 'link-up':
-      return ['link up', `${short(e.peer)}  ${e.rttMs === null ? 'rtt not measured yet' : `rtt ${ms(e.rttMs)}`} (${e.initiator ? 'we called' : 'they called'})`];
+      return [
+        'link up',
+        `${short(e.peer)}  ${e.rttMs === null ? 'rtt not measured yet' : `rtt ${ms(e.rttMs)}`} (${e.initiator ? 'we called' : 'they called'})`,
+      ];
     case 'link-down':
       return ['link down', `${short(e.peer)}  after ${seconds(e.upForMs)}${e.lastRttMs === null ? '' : ` (last rtt ${ms(e.lastRttMs)})`}`];
     case 'link-failed':
@@ -62,7 +68,10 @@ function describe(e: LogEvent): [string, string] {
     case 'status': {
       const rtts = e.links.map((l) => l.rttMs).filter((r): r is number => r !== null);
       const range = rtts.length === 0 ? '' : ` (rtt ${ms(Math.min(...rtts))}${rtts.length > 1 ? `–${ms(Math.max(...rtts))}` : ''})`;
-      return ['status', `${e.signaling}; ${e.links.length} link${e.links.length === 1 ? '' : 's'}${range}; ${e.membersAlive}/${e.members} members alive; ${e.keys} memory key${e.keys === 1 ? '' : 's'}`];
+      return [
+        'status',
+        `${e.signaling}; ${e.links.length} link${e.links.length === 1 ? '' : 's'}${range}; ${e.membersAlive}/${e.members} members alive; ${e.keys} memory key${e.keys === 1 ? '' : 's'}`,
+      ];
     }
     case 'storage-problem':
       return ['storage', clean(e.message)];

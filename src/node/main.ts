@@ -53,7 +53,9 @@ process.on('uncaughtException', (error) => {
   void exit('after an unexpected failure', 1);
 });
 // A stray rejected promise in some edge must not end a node that otherwise works: say so.
-process.on('unhandledRejection', (error) => log({ event: 'error', message: `unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }));
+process.on('unhandledRejection', (error) =>
+  log({ event: 'error', message: `unhandled: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }),
+);
 
 // `--data=~/x` reaches us unexpanded (the shell expands ~ only at the start of a word).
 const dataDir = resolve(command.options.dataDir.replace(/^~(?=$|[\\/])/, homedir()));

@@ -53,7 +53,15 @@ export interface NodePeerHooks {
 }
 
 export async function startNodePeer(options: NodeRunOptions, log: (event: LogEvent) => void, hooks: NodePeerHooks = {}): Promise<NodePeer> {
-  log({ event: 'starting', room: options.room, signal: options.signalGiven, signalingUrl: serversOf(options).map((s) => s.signalingUrl).join(', '), dataDir: options.dataDir });
+  log({
+    event: 'starting',
+    room: options.room,
+    signal: options.signalGiven,
+    signalingUrl: serversOf(options)
+      .map((s) => s.signalingUrl)
+      .join(', '),
+    dataDir: options.dataDir,
+  });
   const dataDir = await claimDataDir(options.dataDir);
   try {
     return await startOnDataDir(options, dataDir, log, hooks);
@@ -63,7 +71,12 @@ export async function startNodePeer(options: NodeRunOptions, log: (event: LogEve
   }
 }
 
-async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnType<typeof claimDataDir>>, log: (event: LogEvent) => void, hooks: NodePeerHooks): Promise<NodePeer> {
+async function startOnDataDir(
+  options: NodeRunOptions,
+  dataDir: Awaited<ReturnType<typeof claimDataDir>>,
+  log: (event: LogEvent) => void,
+  hooks: NodePeerHooks,
+): Promise<NodePeer> {
   const storage = new FileStorage(dataDir.storePath, { onProblem: (message) => log({ event: 'storage-problem', message }) });
   // The runtime reads this array each time it opens a link, so servers learned later still count.
   const iceServers: IceServer[] = [];
@@ -75,7 +88,10 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
   const roomPassword = options.password ? await loadRoomPassword(options.password) : null;
   if (roomPassword) {
     for (const message of roomPassword.notes) log({ event: 'note', message });
-    log({ event: 'note', message: `private room: deriving its key from the password (${options.password?.from === 'file' ? options.password.path : passwordEnvName})` });
+    log({
+      event: 'note',
+      message: `private room: deriving its key from the password (${options.password?.from === 'file' ? options.password.path : passwordEnvName})`,
+    });
   }
   let latest: (BaseSnapshot & Record<string, unknown>) | null = null;
   const certificateNotes = new Set<string>();
@@ -154,7 +170,6 @@ async function startOnDataDir(options: NodeRunOptions, dataDir: Awaited<ReturnTy
   };
 }
 
-
 /** Fills `into` from --ice-servers or the server's /config.json, retrying the latter while it is unreachable. */
 async function startIceServers(options: NodeRunOptions, into: IceServer[], log: (event: LogEvent) => void): Promise<{ stop(): void }> {
   if (options.iceServers) {
@@ -171,7 +186,12 @@ async function startIceServers(options: NodeRunOptions, into: IceServer[], log: 
     if (result.ok) {
       into.splice(0, into.length, ...result.servers);
       const count = result.servers.length;
-      log({ event: 'ice-servers', source: count > 0 ? 'server' : 'none', count, detail: count > 0 ? options.signal.configUrl : 'the server configures none; fine on one machine or a LAN' });
+      log({
+        event: 'ice-servers',
+        source: count > 0 ? 'server' : 'none',
+        count,
+        detail: count > 0 ? options.signal.configUrl : 'the server configures none; fine on one machine or a LAN',
+      });
       // Short-lived TURN credentials (the server's --turn-secret): ask again before they expire.
       const refreshMs = iceRefreshDelayMs(result.servers, Date.now());
       failures = 0;

@@ -25,7 +25,8 @@ export async function loadRoomPassword(source: PasswordSource): Promise<LoadedPa
   } catch (error) {
     throw new Error(`--password-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
-  if (size > maxPasswordFileBytes) throw new Error(`--password-file ${path}: ${size} bytes; a password file holds one line (at most ${maxPasswordFileBytes} bytes)`);
+  if (size > maxPasswordFileBytes)
+    throw new Error(`--password-file ${path}: ${size} bytes; a password file holds one line (at most ${maxPasswordFileBytes} bytes)`);
   const text = await readFile(path, 'utf8');
   // The first line, without its line ending: `echo secret > file` must work.
   const password = text.split(/\r?\n/, 1)[0] ?? '';

@@ -3,7 +3,12 @@
 // without this a person sees "closed (code 1006)" again and again and never learns why.
 
 /** TLS errors that mean "this certificate is not trusted here", by Node's error code. */
-const untrustedCodes = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+const untrustedCodes = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
 
 /** What to do about a socket error, when it is a certificate problem; null for anything else. */
 export function certificateProblemNote(error: unknown, url: string): string | null {

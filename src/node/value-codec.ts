@@ -64,7 +64,9 @@ function encode(value: unknown, path: string, depth: number, ancestors: Set<obje
   const object = value as object;
   if (ancestors.has(object)) throw new UnstorableValueError(`${where} refers back to itself; a circular value cannot be stored in a file`);
   if (typeof CryptoKey !== 'undefined' && object instanceof CryptoKey) {
-    throw new UnstorableValueError(`${where} is a CryptoKey: Node cannot write a non-extractable key to a file (the Node peer keeps its identity in identity.json instead)`);
+    throw new UnstorableValueError(
+      `${where} is a CryptoKey: Node cannot write a non-extractable key to a file (the Node peer keeps its identity in identity.json instead)`,
+    );
   }
   if (object instanceof ArrayBuffer) return { [tagKey]: 'buf', v: toBase64Url(new Uint8Array(object)) };
   if (ArrayBuffer.isView(object)) {
@@ -98,7 +100,9 @@ function encode(value: unknown, path: string, depth: number, ancestors: Set<obje
     const proto = Object.getPrototypeOf(object) as unknown;
     if (proto !== Object.prototype && proto !== null) {
       const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
-      throw new UnstorableValueError(`${where} is an instance of ${typeof name === 'string' ? name : 'a class'}; only plain objects, arrays, binary data, Maps, Sets and Dates can be stored`);
+      throw new UnstorableValueError(
+        `${where} is an instance of ${typeof name === 'string' ? name : 'a class'}; only plain objects, arrays, binary data, Maps, Sets and Dates can be stored`,
+      );
     }
     const out: { [key: string]: Encoded } = {};
     for (const key of Object.keys(object)) {

@@ -19,7 +19,10 @@ export class IdbStorage implements Storage {
     return set(key, value, this.store);
   }
   setMany(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
-    return setMany(entries.map(([k, v]) => [k, v]), this.store);
+    return setMany(
+      entries.map(([k, v]) => [k, v]),
+      this.store,
+    );
   }
   del(key: string): Promise<void> {
     return del(key, this.store);

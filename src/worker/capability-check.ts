@@ -21,7 +21,13 @@ export async function workerCapabilityRefusal(scope: WorkerScopeView): Promise<W
   const ed25519 = await probeEd25519(scope.crypto?.subtle);
   if (ed25519.ok) return null;
   if (scope.isSecureContext !== true) {
-    return { code: 'insecure-context', message: `this page is not a secure context, so the protocol worker has no WebCrypto (${ed25519.detail}); open it from its https:// address` };
+    return {
+      code: 'insecure-context',
+      message: `this page is not a secure context, so the protocol worker has no WebCrypto (${ed25519.detail}); open it from its https:// address`,
+    };
   }
-  return { code: 'no-ed25519', message: `this browser cannot sign with Ed25519 (${ed25519.detail}); update it (Chrome or Edge 137+, Firefox 129+, Safari 17+)` };
+  return {
+    code: 'no-ed25519',
+    message: `this browser cannot sign with Ed25519 (${ed25519.detail}); update it (Chrome or Edge 137+, Firefox 129+, Safari 17+)`,
+  };
 }

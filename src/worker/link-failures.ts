@@ -52,7 +52,8 @@ export function candidateTypesIn(signal: Record<string, unknown>): CandidateType
   const texts: string[] = [];
   const candidate = signal['candidate'];
   if (typeof candidate === 'string') texts.push(candidate);
-  else if (candidate && typeof candidate === 'object' && typeof (candidate as { candidate?: unknown }).candidate === 'string') texts.push((candidate as { candidate: string }).candidate);
+  else if (candidate && typeof candidate === 'object' && typeof (candidate as { candidate?: unknown }).candidate === 'string')
+    texts.push((candidate as { candidate: string }).candidate);
   if (typeof signal['sdp'] === 'string') texts.push(signal['sdp']);
   const found = new Set<CandidateType>();
   for (const text of texts) for (const match of text.matchAll(/\btyp (host|srflx|prflx|relay)\b/g)) found.add(match[1] as CandidateType);
@@ -60,17 +61,32 @@ export function candidateTypesIn(signal: Record<string, unknown>): CandidateType
 }
 
 /** The diagnosis of a failed attempt from the candidate types each end offered, and whether this node has a TURN server configured. */
-export function diagnose(local: readonly CandidateType[], remote: readonly CandidateType[], turnConfigured: boolean): { diagnosis: LinkDiagnosis; needsTurn: boolean; advice: string } {
-  if (remote.length === 0 && local.length === 0) return { diagnosis: 'unknown', needsTurn: false, advice: 'The attempt ended before either side offered an address; it will be tried again.' };
-  if (remote.length === 0) return { diagnosis: 'no-candidates', needsTurn: false, advice: "No address of the peer arrived: the signaling server or the mesh did not carry its answer." };
+export function diagnose(
+  local: readonly CandidateType[],
+  remote: readonly CandidateType[],
+  turnConfigured: boolean,
+): { diagnosis: LinkDiagnosis; needsTurn: boolean; advice: string } {
+  if (remote.length === 0 && local.length === 0)
+    return { diagnosis: 'unknown', needsTurn: false, advice: 'The attempt ended before either side offered an address; it will be tried again.' };
+  if (remote.length === 0)
+    return {
+      diagnosis: 'no-candidates',
+      needsTurn: false,
+      advice: 'No address of the peer arrived: the signaling server or the mesh did not carry its answer.',
+    };
   if (local.includes('relay') || remote.includes('relay')) {
-    return { diagnosis: 'relay-failed', needsTurn: false, advice: 'Even the TURN relay did not carry the link: check that the TURN server is reachable from both networks and accepts the credentials.' };
+    return {
+      diagnosis: 'relay-failed',
+      needsTurn: false,
+      advice: 'Even the TURN relay did not carry the link: check that the TURN server is reachable from both networks and accepts the credentials.',
+    };
   }
   if (turnConfigured) {
     return {
       diagnosis: 'turn-unavailable',
       needsTurn: true,
-      advice: 'A TURN server is configured, but it gave this node no relay address: check that it is reachable from this network and accepts the credentials (its log says why it refused).',
+      advice:
+        'A TURN server is configured, but it gave this node no relay address: check that it is reachable from this network and accepts the credentials (its log says why it refused).',
     };
   }
   const reflexive = (types: readonly CandidateType[]) => types.includes('srflx') || types.includes('prflx');
@@ -78,13 +94,15 @@ export function diagnose(local: readonly CandidateType[], remote: readonly Candi
     return {
       diagnosis: 'no-ice-servers',
       needsTurn: true,
-      advice: 'Only local addresses on both sides: no STUN or TURN server is configured, so peers on different networks cannot find each other. A TURN server is needed (the server\'s --turn-urls or --ice-servers).',
+      advice:
+        "Only local addresses on both sides: no STUN or TURN server is configured, so peers on different networks cannot find each other. A TURN server is needed (the server's --turn-urls or --ice-servers).",
     };
   }
   return {
     diagnosis: 'needs-turn',
     needsTurn: true,
-    advice: "Addresses from STUN were tried and failed: a NAT between the two gives each destination its own port (symmetric NAT) or filters strictly. A TURN server is needed (the server's --turn-urls or --ice-servers).",
+    advice:
+      "Addresses from STUN were tried and failed: a NAT between the two gives each destination its own port (symmetric NAT) or filters strictly. A TURN server is needed (the server's --turn-urls or --ice-servers).",
   };
 }
 

@@ -121,7 +121,12 @@ export class PeerGuard {
   stats(): PeerGuardStats {
     const now = this.now();
     for (const [peer, entry] of this.keptOut) if (now >= entry.untilMs) this.keptOut.delete(peer);
-    return { framesDropped: this.framesDropped, garbageFrames: this.garbageFrames, cutOffs: this.cutOffs, keptOut: [...this.keptOut.values()].map((e) => ({ ...e })) };
+    return {
+      framesDropped: this.framesDropped,
+      garbageFrames: this.garbageFrames,
+      cutOffs: this.cutOffs,
+      keptOut: [...this.keptOut.values()].map((e) => ({ ...e })),
+    };
   }
 
   private refuse(peer: NodeId, throttle: Throttle, what: 'frames' | 'bytes'): GuardVerdict {
@@ -155,7 +160,11 @@ export class PeerGuard {
       const oldest = this.peers.keys().next().value;
       if (oldest !== undefined) this.peers.delete(oldest);
     }
-    state = { frames: createThrottle(this.limits.frames, now), bytes: createThrottle(this.limits.bytes, now), garbage: createThrottle(this.limits.garbage, now) };
+    state = {
+      frames: createThrottle(this.limits.frames, now),
+      bytes: createThrottle(this.limits.bytes, now),
+      garbage: createThrottle(this.limits.garbage, now),
+    };
     this.peers.set(peer, state);
     return state;
   }

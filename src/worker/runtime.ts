@@ -485,15 +485,18 @@ export class NodeRuntime implements LinkHostEvents {
     this.wakeTimer = null;
     this.wakeAt = next;
     if (next === Infinity || this.stopped) return;
-    this.wakeTimer = this.timers.setTimeout(() => {
-      this.wakeTimer = null;
-      this.wakeAt = Infinity;
-      const now = this.clock.now();
-      this.dispatch((service) => {
-        const due = service.nextWakeAt?.();
-        if (due !== undefined && due <= now) service.tick?.(now);
-      });
-    }, Math.max(0, next - this.clock.now()));
+    this.wakeTimer = this.timers.setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.wakeAt = Infinity;
+        const now = this.clock.now();
+        this.dispatch((service) => {
+          const due = service.nextWakeAt?.();
+          if (due !== undefined && due <= now) service.tick?.(now);
+        });
+      },
+      Math.max(0, next - this.clock.now()),
+    );
   }
 
   // ── link host events ──
@@ -741,7 +744,11 @@ export class NodeRuntime implements LinkHostEvents {
     if (this.heldSnapshotTimer) this.timers.clearTimeout(this.heldSnapshotTimer);
     this.heldSnapshotTimer = null;
     if (pace.post) this.options.publishSnapshot(snapshot);
-    else this.heldSnapshotTimer = this.timers.setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), Math.max(0, pace.dueAt - this.clock.monotonic()));
+    else
+      this.heldSnapshotTimer = this.timers.setTimeout(
+        () => ((this.heldSnapshotTimer = null), this.changed()),
+        Math.max(0, pace.dueAt - this.clock.monotonic()),
+      );
   }
 
   snapshot(): BaseSnapshot & Record<string, unknown> {
@@ -761,7 +768,13 @@ export class NodeRuntime implements LinkHostEvents {
       signalingNotice: this.signalingNotice,
       links: all
         .filter((l) => l.state === 'up')
-        .map((l) => ({ peer: l.peer, rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100, initiator: l.initiator, upForMs: Math.round(now - l.sinceMs), setupMs: l.setupMs === null ? null : Math.round(l.setupMs) }))
+        .map((l) => ({
+          peer: l.peer,
+          rttMs: l.rttMs === null ? null : Math.round(l.rttMs * 100) / 100,
+          initiator: l.initiator,
+          upForMs: Math.round(now - l.sinceMs),
+          setupMs: l.setupMs === null ? null : Math.round(l.setupMs),
+        }))
         .sort((a, b) => (a.peer < b.peer ? -1 : 1)),
       connecting: all.filter((l) => l.state !== 'up').map((l) => l.peer),
       linkFailures: this.links.failureList(),

@@ -117,5 +117,4 @@ export interface Service {
   lastWords?(): unknown[];
 }
 
-export const isMeshRouting = (service: object): service is MeshRouting & Service =>
-  'route' in service && 'onDeliver' in service && 'broadcast' in service;
+export const isMeshRouting = (service: object): service is MeshRouting & Service => 'route' in service && 'onDeliver' in service && 'broadcast' in service;

@@ -54,7 +54,9 @@ export function lastingKey(snapshot: unknown): string {
  * it moves gossip.memoryFingerprint and gossip.liveKeys, which the key keeps.
  */
 export function pageLastingKey(snapshot: unknown): string {
-  return JSON.stringify(snapshot, (key, value: unknown) => (volatileSnapshotFields.has(key) || key === 'memory' || key === 'memoryEntries' ? undefined : value));
+  return JSON.stringify(snapshot, (key, value: unknown) =>
+    volatileSnapshotFields.has(key) || key === 'memory' || key === 'memoryEntries' ? undefined : value,
+  );
 }
 
 export type PaceDecision = { post: true } | { post: false; dueAt: number };

@@ -37,17 +37,33 @@ describe('tabmesh/node joinRoom with a browser tab', () => {
     const node = room!;
     expect(node.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(node.id).not.toBe(tabId);
-    await waitFor(async () => nodeEvents, (events) => events.includes(`join ${tabId}`), 'the Node side hears the tab join');
-    await waitFor(() => eventsOf(tab, 0), (events) => joinsOf(events).includes(node.id), 'the tab hears the Node side join');
+    await waitFor(
+      async () => nodeEvents,
+      (events) => events.includes(`join ${tabId}`),
+      'the Node side hears the tab join',
+    );
+    await waitFor(
+      () => eventsOf(tab, 0),
+      (events) => joinsOf(events).includes(node.id),
+      'the tab hears the Node side join',
+    );
     expect(node.peers()).toEqual([tabId]);
   });
 
   test('memory writes cross both ways as change events naming their origin', async () => {
     const node = room!;
     await node.memory.set('from-node', { n: 1 });
-    await waitFor(() => eventsOf(tab, 0), (events) => events.some((e) => e.key === 'from-node' && e.origin === node.id), 'the tab hears the Node write');
+    await waitFor(
+      () => eventsOf(tab, 0),
+      (events) => events.some((e) => e.key === 'from-node' && e.origin === node.id),
+      'the tab hears the Node write',
+    );
     await tab.evaluate(() => window.apiTest!.rooms[0]!.memory.set('from-tab', 'hello'));
-    await waitFor(async () => nodeChanges, (changes) => changes.some((c) => c.key === 'from-tab'), 'the Node side hears the tab write');
+    await waitFor(
+      async () => nodeChanges,
+      (changes) => changes.some((c) => c.key === 'from-tab'),
+      'the Node side hears the tab write',
+    );
     expect(nodeChanges.find((c) => c.key === 'from-tab')).toMatchObject({ value: 'hello', origin: tabId, deleted: false });
     expect(node.memory.get('from-tab')).toBe('hello');
     expect(node.memory.entries().map((e) => e.key)).toEqual(['from-node', 'from-tab']);
@@ -58,7 +74,11 @@ describe('tabmesh/node joinRoom with a browser tab', () => {
     await expect(joinRoom({ room: 'api-node', signaling: 'ftp://x' })).rejects.toThrow(InvalidArgumentError);
     const node = room!;
     await node.leave();
-    await waitFor(() => eventsOf(tab, 0), (events) => events.some((e) => e.type === 'leave' && e.peer === node.id), 'the tab hears the Node side leave');
+    await waitFor(
+      () => eventsOf(tab, 0),
+      (events) => events.some((e) => e.type === 'leave' && e.peer === node.id),
+      'the tab hears the Node side leave',
+    );
     await expect(node.memory.set('k', 1)).rejects.toMatchObject({ code: 'room-closed' });
   });
 });

@@ -55,7 +55,14 @@ async function startCounter(tab: Page): Promise<void> {
 const counterOf = (tab: Page) =>
   tab.evaluate(() => {
     const c = window.__counter!;
-    return { total: c.machine.total, applied: c.handle.applied, restored: c.restored, diverged: c.diverged, appliedOneByOne: c.appliedOneByOne, stats: c.handle.stats() };
+    return {
+      total: c.machine.total,
+      applied: c.handle.applied,
+      restored: c.restored,
+      diverged: c.diverged,
+      appliedOneByOne: c.appliedOneByOne,
+      stats: c.handle.stats(),
+    };
   });
 
 /** Proposes `count` additions of `add` from the tab at once; resolves with their results. */
@@ -117,7 +124,11 @@ describe("an app's own state machine across four tabs, one of them Byzantine", (
       'the counter has a certified snapshot at 32',
       30_000,
     );
-    expect(s.consensus.machines.find((m) => m.name === 'counter')).toMatchObject({ ordered: 40, divergences: 0, local: { threw: 0, diverged: 0, 'bad-snapshot': 0 } });
+    expect(s.consensus.machines.find((m) => m.name === 'counter')).toMatchObject({
+      ordered: 40,
+      divergences: 0,
+      local: { threw: 0, diverged: 0, 'bad-snapshot': 0 },
+    });
     for (const c of await Promise.all(tabs.map(counterOf))) expect(c.diverged).toBe(0);
   });
 

@@ -67,7 +67,10 @@ describe('app kernels across three tabs', () => {
     for (const [i, tab] of tabs.entries()) {
       await waitForSnapshot(
         tab,
-        (s) => ids.slice(0, 2).every((id) => id === s.id ? s.compute.appKinds.includes('square') : s.compute.peers.some((p) => p.node === id && p.kinds.includes('square'))),
+        (s) =>
+          ids
+            .slice(0, 2)
+            .every((id) => (id === s.id ? s.compute.appKinds.includes('square') : s.compute.peers.some((p) => p.node === id && p.kinds.includes('square')))),
         `tab ${i} knows that tabs 0 and 1 run square`,
       );
     }
@@ -91,7 +94,11 @@ describe('app kernels across three tabs', () => {
     for (let i = 1; i < outcome.progress.length; i++) expect(outcome.progress[i]!.done).toBeGreaterThanOrEqual(outcome.progress[i - 1]!.done);
 
     // Where the tasks ran: the job's shares at its home, and each tab's own kernel log.
-    const home = await waitForSnapshot(tabs[2]!, (s) => s.jobs.some((j) => j.id === outcome.id && j.status === 'done'), "the home's snapshot shows the job done");
+    const home = await waitForSnapshot(
+      tabs[2]!,
+      (s) => s.jobs.some((j) => j.id === outcome.id && j.status === 'done'),
+      "the home's snapshot shows the job done",
+    );
     const job = home.jobs.find((j) => j.id === outcome.id)!;
     expect(job).toMatchObject({ kind: 'square', mine: true, status: 'done', done: 16, total: 16 });
     expect(Object.keys(job.shares).sort()).toEqual([ids[0], ids[1]].sort());
@@ -125,18 +132,20 @@ describe('app kernels across three tabs', () => {
 
     // Every tab lets go of it: nothing queued, every kernel of it either finished or aborted.
     for (const [i, tab] of tabs.slice(0, 2).entries()) {
-      await tab.waitForFunction(
-        (id) => {
-          const log = window.kernelLog!;
-          const s = window.tabmesh.snapshot()!;
-          const queued = Object.values(s.compute.queued).reduce((a, b) => a + b, 0);
-          return queued === 0 && log.started.length === log.finished + log.aborted && !s.jobs.some((j) => j.id === id && j.status === 'running' && j.mine);
-        },
-        cancelled.id,
-        { timeout: 20_000, polling: 100 },
-      ).catch((error: unknown) => {
-        throw new Error(`tab ${i} still holds the cancelled job: ${String(error)}`);
-      });
+      await tab
+        .waitForFunction(
+          (id) => {
+            const log = window.kernelLog!;
+            const s = window.tabmesh.snapshot()!;
+            const queued = Object.values(s.compute.queued).reduce((a, b) => a + b, 0);
+            return queued === 0 && log.started.length === log.finished + log.aborted && !s.jobs.some((j) => j.id === id && j.status === 'running' && j.mine);
+          },
+          cancelled.id,
+          { timeout: 20_000, polling: 100 },
+        )
+        .catch((error: unknown) => {
+          throw new Error(`tab ${i} still holds the cancelled job: ${String(error)}`);
+        });
     }
     const logs = (await Promise.all(tabs.slice(0, 2).map(logOf))) as KernelLog[];
     const startedOfCancelled = logs.map((l) => l.started.filter((s) => s.job === cancelled.id).length);

@@ -44,7 +44,10 @@ function runBench(args: string[]): Promise<{ code: number; stdout: string; stder
 test('bench:browser --quick with 3 tabs prints one complete JSON line, a table and every target judged', { timeout: 300_000 }, async () => {
   const { code, stdout, stderr } = await runBench(['--tabs', '3', '--quick', '--out', outFile]);
   expect(code, stderr).toBe(0);
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   expect(lines).toHaveLength(1);
   const row = JSON.parse(lines[0] as string) as Record<string, unknown>;
   expect(row['suite']).toBe('browser');
@@ -61,7 +64,8 @@ test('bench:browser --quick with 3 tabs prints one complete JSON line, a table a
     const value = row[key];
     if (value !== null) expect(value as number, key).toBeGreaterThan(0);
   }
-  if (row['commit_p50_ms'] !== null && row['commit_p99_ms'] !== null) expect(row['commit_p99_ms'] as number).toBeGreaterThanOrEqual(row['commit_p50_ms'] as number);
+  if (row['commit_p50_ms'] !== null && row['commit_p99_ms'] !== null)
+    expect(row['commit_p99_ms'] as number).toBeGreaterThanOrEqual(row['commit_p50_ms'] as number);
   // The same line went to the results file; the table and the judged targets went to stderr.
   expect(readFileSync(outFile, 'utf8').trim()).toBe(lines[0]);
   expect(stderr).toContain('| floor_rtt_ms');

@@ -95,9 +95,9 @@ async function open(url: string, scripts: string[]): Promise<{ context: BrowserC
 async function refusalOn(page: Page): Promise<Refusal> {
   const section = page.getByTestId('capability-refusal');
   await section.waitFor({ state: 'visible', timeout: 20_000 });
-  const items = await page.locator('[data-testid^="capability-missing-"]').evaluateAll((nodes) =>
-    nodes.map((node) => ({ code: node.getAttribute('data-code') ?? '', text: node.textContent ?? '' })),
-  );
+  const items = await page
+    .locator('[data-testid^="capability-missing-"]')
+    .evaluateAll((nodes) => nodes.map((node) => ({ code: node.getAttribute('data-code') ?? '', text: node.textContent ?? '' })));
   return {
     errorName: await section.getAttribute('data-error-name'),
     errorCode: await section.getAttribute('data-error-code'),
@@ -130,10 +130,22 @@ describe('a browser that cannot run Tabmesh is told why', () => {
   });
 
   const cases = [
-    ['no-ed25519', 'Ed25519 signatures in WebCrypto', 'NotSupportedError', 'Chrome and Edge 137 or newer, Firefox 129 or newer, Safari 17 or newer', 'Update this browser'],
+    [
+      'no-ed25519',
+      'Ed25519 signatures in WebCrypto',
+      'NotSupportedError',
+      'Chrome and Edge 137 or newer, Firefox 129 or newer, Safari 17 or newer',
+      'Update this browser',
+    ],
     ['no-web-locks', 'Web Locks (navigator.locks)', 'navigator.locks is not available', 'Firefox 96 or newer, Safari 15.4 or newer', 'Update this browser'],
     ['no-indexeddb', 'IndexedDB storage', 'InvalidStateError', 'private windows', 'Allow this site to store data'],
-    ['no-module-worker', 'Module workers', "a worker started with { type: 'module' } failed to run", 'Firefox 114 or newer, Safari 15 or newer', 'Update this browser'],
+    [
+      'no-module-worker',
+      'Module workers',
+      "a worker started with { type: 'module' } failed to run",
+      'Firefox 114 or newer, Safari 15 or newer',
+      'Update this browser',
+    ],
     ['no-webrtc', 'WebRTC (RTCPeerConnection)', 'RTCPeerConnection is not defined', 'privacy extension or setting', 'Turn WebRTC back on'],
   ] as const;
 

@@ -25,7 +25,9 @@ async function listen(page: Page, name: string): Promise<void> {
     const list: unknown[] = (w.received[name] = []);
     window.channels.open(name).on((message, from) => {
       if (!(message instanceof Uint8Array)) return void list.push({ message, from });
-      void crypto.subtle.digest('SHA-256', message as Uint8Array<ArrayBuffer>).then((d) => list.push({ bytes: message.length, sha256: [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join(''), from }));
+      void crypto.subtle
+        .digest('SHA-256', message as Uint8Array<ArrayBuffer>)
+        .then((d) => list.push({ bytes: message.length, sha256: [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join(''), from }));
     });
   }, name);
 }
@@ -58,7 +60,11 @@ describe('app channels across three tabs in a line', () => {
     // Two tabs keep one link each, one keeps two: a line, whose ends reach each other only
     // through the middle (waitForLine names the ends a and c, the middle b).
     const tabs: Page[] = [];
-    for (const [min, max] of [[2, 2], [1, 1], [1, 1]] as const) {
+    for (const [min, max] of [
+      [2, 2],
+      [1, 1],
+      [1, 1],
+    ] as const) {
       const tab = await openChannelsTab(browser, url, 'channels');
       await tab.evaluate(([min, max]) => window.tabmesh.setLinkBounds(min, max), [min, max] as const);
       tabs.push(tab);
@@ -85,7 +91,12 @@ describe('app channels across three tabs in a line', () => {
 
   test('16 MiB of bytes reach C whole (same SHA-256), while gossip and consensus keep working', async () => {
     await listen(c, 'files');
-    await waitForSnapshot(b, (s) => s.consensus.status === 'replica' && s.consensus.genesis?.settled === true && s.consensus.replicas.length === 3, 'B is one of three replicas', 60_000);
+    await waitForSnapshot(
+      b,
+      (s) => s.consensus.status === 'replica' && s.consensus.genesis?.settled === true && s.consensus.replicas.length === 3,
+      'B is one of three replicas',
+      60_000,
+    );
     // The bytes are made in A's page; the send runs on while the test goes on.
     const sentDigest = await a.evaluate(async (to) => {
       const bytes = new Uint8Array(16 * 1024 * 1024);
@@ -134,7 +145,10 @@ describe('app channels across three tabs in a line', () => {
         '~standard': {
           version: 1 as const,
           vendor: 'test',
-          validate: (value: unknown) => (typeof (value as { text?: unknown } | null)?.text === 'string' ? { value: value as { text: string } } : { issues: [{ message: 'text must be a string' }] }),
+          validate: (value: unknown) =>
+            typeof (value as { text?: unknown } | null)?.text === 'string'
+              ? { value: value as { text: string } }
+              : { issues: [{ message: 'text must be a string' }] },
         },
       };
       window.channels.open('strict', { validate: hasText }).on((message) => w.strict.push(message));
@@ -158,9 +172,18 @@ describe('app channels across three tabs in a line', () => {
     expect(throttled.channels.counters.invalid).toEqual({ strict: 11 });
     expect(await c.evaluate(() => (window as unknown as { strict: unknown[] }).strict)).toEqual([{ text: 'valid' }]);
     expect(await sendFromA({ text: 'valid again' })).toBe('channel-throttled');
-    await waitForSnapshot(a, (s) => s.channels.counters.failed.throttled === 1, "A counts the send C refused as throttled");
+    await waitForSnapshot(a, (s) => s.channels.counters.failed.throttled === 1, 'A counts the send C refused as throttled');
     // B is not disturbed: its messages still reach C.
-    expect(await b.evaluate((to) => window.channels.open('strict').send({ text: 'from B' }, { to }).then(() => 'sent'), ids.c)).toBe('sent');
+    expect(
+      await b.evaluate(
+        (to) =>
+          window.channels
+            .open('strict')
+            .send({ text: 'from B' }, { to })
+            .then(() => 'sent'),
+        ids.c,
+      ),
+    ).toBe('sent');
     await expect.poll(() => c.evaluate(() => (window as unknown as { strict: unknown[] }).strict)).toEqual([{ text: 'valid' }, { text: 'from B' }]);
   });
 });

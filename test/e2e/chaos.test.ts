@@ -18,9 +18,21 @@ const durationMs = 75_000;
 
 test(`chaos run, short form (seed ${seed})`, { timeout: 30 * 60_000 }, async () => {
   console.log(`chaos: SEED=${seed}`);
-  const report = await runChaos({ seed, tabs: 6, durationMs, quick: true, staticDir: inject('distDir'), chromePath: inject('chromePath'), log: (line) => process.stderr.write(`${line}\n`) });
+  const report = await runChaos({
+    seed,
+    tabs: 6,
+    durationMs,
+    quick: true,
+    staticDir: inject('distDir'),
+    chromePath: inject('chromePath'),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   const lines: string[] = [];
-  printReport(report, (line) => lines.push(line), (line) => lines.push(line));
+  printReport(
+    report,
+    (line) => lines.push(line),
+    (line) => lines.push(line),
+  );
   console.log(lines.join('\n'));
   const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.failures.slice(0, 5).join(' | ')}`);
   const failedActions = report.actions.filter((a) => a.outcome === 'failed').map((a) => `${a.action}: ${a.note}`);

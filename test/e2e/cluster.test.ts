@@ -105,10 +105,28 @@ describe('one room over three signaling processes and Redis', () => {
     killed.process.kill();
     await killed.process.exited;
     // Its tab signals through another server of its list; no link went down for it.
-    const back = await waitForSnapshot(onKilled, (s) => s.signaling === 'joined' && through(s.signalingDetail) !== killed.wsUrl, 'the tab of the killed server joined through another', 30_000);
+    const back = await waitForSnapshot(
+      onKilled,
+      (s) => s.signaling === 'joined' && through(s.signalingDetail) !== killed.wsUrl,
+      'the tab of the killed server joined through another',
+      30_000,
+    );
     const tabMovedMs = Date.now() - killedAt;
     expect([members[0]?.wsUrl, members[1]?.wsUrl]).toContain(through(back.signalingDetail));
-    await node.waitFor((_, events) => events.some((e) => e.event === 'signaling' && e['status'] === 'joined' && typeof e['detail'] === 'string' && through(e['detail']) !== killed.wsUrl && typeof e['time'] === 'string' && Date.parse(e['time']) >= killedAt), 'the Node peer joined through another server', 30_000);
+    await node.waitFor(
+      (_, events) =>
+        events.some(
+          (e) =>
+            e.event === 'signaling' &&
+            e['status'] === 'joined' &&
+            typeof e['detail'] === 'string' &&
+            through(e['detail']) !== killed.wsUrl &&
+            typeof e['time'] === 'string' &&
+            Date.parse(e['time']) >= killedAt,
+        ),
+      'the Node peer joined through another server',
+      30_000,
+    );
     // The survivors swept the dead member out of Redis (its nodes had moved already, so nobody
     // was announced as left: a left announcement would drop the links a second later).
     await waitUntilMembers(members[0] as Member, 2);
@@ -124,7 +142,10 @@ describe('one room over three signaling processes and Redis', () => {
       const sinceKillMs = Date.now() - killedAt;
       const others = allIds.filter((id) => id !== tabIds[i]);
       const keptUp = snapshot.links.filter((l) => others.includes(l.peer) && l.upForMs >= sinceKillMs).map((l) => l.peer);
-      expect(others.filter((id) => !keptUp.includes(id)), `tab ${i}: links re-made or lost since the kill`).toEqual([]);
+      expect(
+        others.filter((id) => !keptUp.includes(id)),
+        `tab ${i}: links re-made or lost since the kill`,
+      ).toEqual([]);
     }
     console.log(JSON.stringify({ figure: 'cluster-e2e', tabBackThroughAnotherServerMs: tabMovedMs }));
   });

@@ -74,7 +74,8 @@ describe('compute shared across three tabs', () => {
         const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="mandelbrot-canvas"]');
         const ctx = canvas?.getContext('2d');
         if (!canvas || !ctx || canvas.width !== width || canvas.height !== height) return false;
-        for (let y = tile / 2; y < height; y += tile) for (let x = tile / 2; x < width; x += tile) if (ctx.getImageData(x, y, 1, 1).data[3] !== 255) return false;
+        for (let y = tile / 2; y < height; y += tile)
+          for (let x = tile / 2; x < width; x += tile) if (ctx.getImageData(x, y, 1, 1).data[3] !== 255) return false;
         return true;
       },
       { width: 512, height: 256, tile: 64 },
@@ -85,8 +86,16 @@ describe('compute shared across three tabs', () => {
   test('a bad submitJob is refused with a message that says what is wrong', async () => {
     const before = (await snapshotOf(tabs[1]!)).jobs.length;
     const refusals = await tabs[1]!.evaluate(async () => {
-      const attempt = (job: unknown) => window.tabmesh.submitJob(job as never).then(() => 'accepted', (e: Error) => e.message);
-      return [await attempt({ kind: 'bitcoin-miner' }), await attempt({ kind: 'mandelbrot', params: { width: -1 } }), await attempt({ kind: 'primes', priority: 'now' })];
+      const attempt = (job: unknown) =>
+        window.tabmesh.submitJob(job as never).then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        );
+      return [
+        await attempt({ kind: 'bitcoin-miner' }),
+        await attempt({ kind: 'mandelbrot', params: { width: -1 } }),
+        await attempt({ kind: 'primes', priority: 'now' }),
+      ];
     });
     expect(refusals[0]).toMatch(/unknown task kind "bitcoin-miner"; this app runs: mandelbrot, monte-carlo-pi, primes, proof-of-work/);
     expect(refusals[1]).toMatch(/mandelbrot parameters: width/);

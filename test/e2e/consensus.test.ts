@@ -78,7 +78,9 @@ describe('pBFT consensus across four tabs', () => {
     expect(snapshot.consensus.rejected['runtime: bad signature'] ?? 0).toBe(0);
     // Figures, not assertions (tests never judge wall-clock time): commit latency between tabs.
     const own = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).consensus.proposals.latencyMs.p50));
-    console.log(`pBFT in four tabs: replica commit latency p50 ${snapshot.consensus.latencyMs.p50} ms, p99 ${snapshot.consensus.latencyMs.p99} ms; propose→result p50 per tab ${own.join(', ')} ms`);
+    console.log(
+      `pBFT in four tabs: replica commit latency p50 ${snapshot.consensus.latencyMs.p50} ms, p99 ${snapshot.consensus.latencyMs.p99} ms; propose→result p50 per tab ${own.join(', ')} ms`,
+    );
     // One at a time from a backup (low load): propose → f+1 matching replies, measured in the page.
     const backup = tabs.find((_, i) => ids[i] !== snapshot.consensus.primary)!;
     const times = await backup.evaluate(async () => {
@@ -92,7 +94,9 @@ describe('pBFT consensus across four tabs', () => {
     });
     console.log(`pBFT in four tabs, one proposal at a time from a backup: ${times.join(', ')} ms (median ${times[4]} ms)`);
     const disk = (await snapshotOf(backup)).consensus.storage;
-    console.log(`IndexedDB at that backup: ${disk.requests} persist requests in ${disk.batches} transactions, write p50 ${disk.writeMs.p50} ms, p99 ${disk.writeMs.p99} ms`);
+    console.log(
+      `IndexedDB at that backup: ${disk.requests} persist requests in ${disk.batches} transactions, write p50 ${disk.writeMs.p50} ms, p99 ${disk.writeMs.p99} ms`,
+    );
   });
 
   test('an equivocating primary is replaced by a view change, and the other three still commit', async () => {
@@ -157,7 +161,7 @@ describe('pBFT consensus across four tabs', () => {
     expect(after.consensus.genesis?.id).toBe(before.consensus.genesis?.id);
     expect(logOf(after).slice(0, logBefore.length)).toEqual(logBefore);
     const seq = await propose(tab, 'back after a reload');
-    await allAt(tabs, seq, 'executed the reloaded tab\'s proposal');
+    await allAt(tabs, seq, "executed the reloaded tab's proposal");
     const log = await sameLog(tabs, 'after the reload');
     expect(log.some((line) => line.includes('back after a reload'))).toBe(true);
   });

@@ -63,7 +63,12 @@ describe('the dashboard with four tabs', () => {
 
   test('every panel renders with live data, and the health score is present and in [0, 1]', async () => {
     for (const tab of tabs) {
-      const s = await waitForSnapshot(tab, (x) => x.health !== undefined && x.links.length === tabCount - 1 && x.health.values.quorum === 1 && x.consensus.status === 'replica', 'health computed with the mesh formed', 30_000);
+      const s = await waitForSnapshot(
+        tab,
+        (x) => x.health !== undefined && x.links.length === tabCount - 1 && x.health.values.quorum === 1 && x.consensus.status === 'replica',
+        'health computed with the mesh formed',
+        30_000,
+      );
       expect(s.health.score).toBeGreaterThanOrEqual(0);
       expect(s.health.score).toBeLessThanOrEqual(1);
       expect(Object.keys(s.health.components).sort()).toEqual(['balance', 'connectivity', 'convergence', 'faults', 'quorum']);
@@ -71,8 +76,26 @@ describe('the dashboard with four tabs', () => {
       expect(Math.abs(sum - s.health.score)).toBeLessThan(0.01);
     }
     const page = tabs[0]!;
-    for (const heading of ['Health and history', 'Mesh', 'Direct links', 'Gossip', 'Replicated memory', 'Committed log', 'Messages', 'Jobs', 'Settings', 'Status record', 'Room']) {
-      await expect(page.getByRole('heading', { name: new RegExp(`^${heading}`) }).first().isVisible(), heading).resolves.toBe(true);
+    for (const heading of [
+      'Health and history',
+      'Mesh',
+      'Direct links',
+      'Gossip',
+      'Replicated memory',
+      'Committed log',
+      'Messages',
+      'Jobs',
+      'Settings',
+      'Status record',
+      'Room',
+    ]) {
+      await expect(
+        page
+          .getByRole('heading', { name: new RegExp(`^${heading}`) })
+          .first()
+          .isVisible(),
+        heading,
+      ).resolves.toBe(true);
     }
     await expect(page.locator('#consensus-title').isVisible()).resolves.toBe(true);
     await expect(page.locator('#compute-title').isVisible()).resolves.toBe(true);
@@ -94,12 +117,24 @@ describe('the dashboard with four tabs', () => {
       expect(await page.locator(`tr[data-peer="${peer}"]`).count()).toBe(1);
     }
     // The raw status record, as stored: four live nodes, consensus ready.
-    await waitInPage(page, () => /"total_active_nodes": 4/.test(document.querySelector('[data-testid="status-record"]')?.textContent ?? ''), 'the status record of four nodes');
-    const record = JSON.parse((await page.getByTestId('status-record').textContent()) ?? '{}') as { swarm_id?: string; services_status?: { consensus_ready?: boolean } };
+    await waitInPage(
+      page,
+      () => /"total_active_nodes": 4/.test(document.querySelector('[data-testid="status-record"]')?.textContent ?? ''),
+      'the status record of four nodes',
+    );
+    const record = JSON.parse((await page.getByTestId('status-record').textContent()) ?? '{}') as {
+      swarm_id?: string;
+      services_status?: { consensus_ready?: boolean };
+    };
     expect(record.swarm_id).toBe(`swarm-${room}`);
     expect(record.services_status?.consensus_ready).toBe(true);
     // Consensus: four replicas listed with a primary, in every tab.
-    for (const tab of tabs) await waitInPage(tab, () => document.querySelectorAll('[aria-label="Replicas, in primary order"] li').length === 4, 'four replicas in the consensus panel');
+    for (const tab of tabs)
+      await waitInPage(
+        tab,
+        () => document.querySelectorAll('[aria-label="Replicas, in primary order"] li').length === 4,
+        'four replicas in the consensus panel',
+      );
   });
 
   test('the plots and the topology graph draw (non-empty canvases and graph, not pixel checks)', async () => {
@@ -122,7 +157,11 @@ describe('the dashboard with four tabs', () => {
     const page = tabs[1]!;
     await page.getByTestId('setting-fanout').fill('99');
     await page.getByRole('button', { name: 'Apply', exact: true }).click();
-    await waitInPage(page, () => /fanout must be a whole number from 1 to 8/i.test(document.querySelector('[data-testid="settings-message"]')?.textContent ?? ''), 'the refusal message');
+    await waitInPage(
+      page,
+      () => /fanout must be a whole number from 1 to 8/i.test(document.querySelector('[data-testid="settings-message"]')?.textContent ?? ''),
+      'the refusal message',
+    );
     expect((await snapshotOf(page)).settings.fanout).toBe(3);
     await page.getByTestId('setting-fanout').fill('5');
     await page.getByRole('button', { name: 'Apply', exact: true }).click();
@@ -169,14 +208,19 @@ describe('the dashboard with four tabs', () => {
       return { ids: seen.map((el) => el.id).filter(Boolean), backwards: backwards.length };
     });
     expect(order.backwards).toBe(0);
-    for (const id of ['memory-key', 'message-input', 'propose-value', 'byzantine-mode', 'job-kind', 'setting-fanout', 'setting-batchSize']) expect(order.ids).toContain(id);
+    for (const id of ['memory-key', 'message-input', 'propose-value', 'byzantine-mode', 'job-kind', 'setting-fanout', 'setting-batchSize'])
+      expect(order.ids).toContain(id);
   });
 
   test('batch size: out of range refused in the form; set live in every tab, consensus keeps committing under it', async () => {
     const page = tabs[0]!;
     await page.getByTestId('setting-batchSize').fill('0');
     await page.getByRole('button', { name: 'Apply', exact: true }).click();
-    await waitInPage(page, () => /batch size must be a whole number from 1 to 256/i.test(document.querySelector('[data-testid="settings-message"]')?.textContent ?? ''), 'the batch size refusal');
+    await waitInPage(
+      page,
+      () => /batch size must be a whole number from 1 to 256/i.test(document.querySelector('[data-testid="settings-message"]')?.textContent ?? ''),
+      'the batch size refusal',
+    );
     expect((await snapshotOf(page)).settings.batchSize).toBe(32);
     await page.getByTestId('setting-batchSize').fill('1');
     await page.getByRole('button', { name: 'Apply', exact: true }).click();
@@ -219,7 +263,12 @@ describe('the dashboard with four tabs', () => {
     }
     const page = tabs[2]!;
     await page.reload();
-    const after = await waitForSnapshot(page, (s) => s.settings?.maxLinks === 2 && s.settings.gossipCycleMs === 1_000, 'settings re-applied after the reload', 30_000);
+    const after = await waitForSnapshot(
+      page,
+      (s) => s.settings?.maxLinks === 2 && s.settings.gossipCycleMs === 1_000,
+      'settings re-applied after the reload',
+      30_000,
+    );
     expect(after.overlay.config).toEqual({ minLinks: 1, maxLinks: 2 });
   });
 });

@@ -61,7 +61,12 @@ describe('the consensus demo view', () => {
     ids = await Promise.all(tabs.map(async (t) => (await snapshotOf(t)).id));
     const all = [...ids].sort().join();
     for (const [i, tab] of tabs.entries()) {
-      await waitForSnapshot(tab, (s) => [...s.consensus.replicas].sort().join() === all && s.consensus.genesis?.settled === true, `tab ${i} is one of the four replicas`, 90_000);
+      await waitForSnapshot(
+        tab,
+        (s) => [...s.consensus.replicas].sort().join() === all && s.consensus.genesis?.settled === true,
+        `tab ${i} is one of the four replicas`,
+        90_000,
+      );
     }
   });
 
@@ -72,7 +77,9 @@ describe('the consensus demo view', () => {
 
   test('shows the four nodes, and not the demo screen, which only watches', async () => {
     const shown = await until(demo, 'the demo view draws four nodes with their roles', async () => {
-      const nodes = await demo.$$eval('[data-kind="node"]', (els) => els.map((el) => ({ id: (el as HTMLElement).dataset['node'] ?? '', role: (el as HTMLElement).dataset['role'] ?? '' })));
+      const nodes = await demo.$$eval('[data-kind="node"]', (els) =>
+        els.map((el) => ({ id: (el as HTMLElement).dataset['node'] ?? '', role: (el as HTMLElement).dataset['role'] ?? '' })),
+      );
       return nodes.length === 4 && nodes.filter((n) => n.role === 'primary').length === 1 ? nodes : undefined;
     });
     expect(shown.map((n) => n.id).sort()).toEqual([...ids].sort());
@@ -92,7 +99,9 @@ describe('the consensus demo view', () => {
     const sample = `seq:${seq}`;
     // While it is replayed, its messages are drawn on the ring with their kind and phase.
     const drawn = await until(demo, `a message of ${sample} on the ring`, async () => {
-      const marks = await demo.$$eval(`g.msg[data-seq="${seq}"]`, (els) => els.map((el) => `${(el as HTMLElement).dataset['kind']}/${(el as HTMLElement).dataset['phase']}`));
+      const marks = await demo.$$eval(`g.msg[data-seq="${seq}"]`, (els) =>
+        els.map((el) => `${(el as HTMLElement).dataset['kind']}/${(el as HTMLElement).dataset['phase']}`),
+      );
       return marks.length > 0 ? marks : undefined;
     });
     expect(drawn.every((m) => m.endsWith('/normal-case'))).toBe(true);
@@ -119,7 +128,10 @@ describe('the consensus demo view', () => {
   });
 
   test('clicking the primary and choosing silent leads to a view change shown on the view', async () => {
-    const before = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({ view: Number((el as HTMLElement).dataset['view']), primary: (el as HTMLElement).dataset['primary'] ?? '' }));
+    const before = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({
+      view: Number((el as HTMLElement).dataset['view']),
+      primary: (el as HTMLElement).dataset['primary'] ?? '',
+    }));
     const primaryIndex = ids.indexOf(before.primary);
     expect(primaryIndex).toBeGreaterThanOrEqual(0);
     await demo.click(`[data-kind="node"][data-node="${before.primary}"]`);
@@ -135,7 +147,10 @@ describe('the consensus demo view', () => {
       demo,
       'the demo view shows a later view with another primary',
       async () => {
-        const now = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({ view: Number((el as HTMLElement).dataset['view']), primary: (el as HTMLElement).dataset['primary'] ?? '' }));
+        const now = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({
+          view: Number((el as HTMLElement).dataset['view']),
+          primary: (el as HTMLElement).dataset['primary'] ?? '',
+        }));
         return now.view > before.view && now.primary !== before.primary && now.primary !== '' ? now : undefined;
       },
       90_000,
@@ -162,7 +177,12 @@ describe('the consensus demo view', () => {
     await demo.waitForSelector('[data-testid="demo-tour"][data-step="normal"]');
     await demo.keyboard.press('r');
     // The demo screen is a client too: its request is drawn leaving the middle of the ring.
-    const request = await until(demo, 'a request from the demo screen drawn', async () => (await logOf(demo)).find((e) => e.kind === 'request' && e.from === demoId), 90_000);
+    const request = await until(
+      demo,
+      'a request from the demo screen drawn',
+      async () => (await logOf(demo)).find((e) => e.kind === 'request' && e.from === demoId),
+      90_000,
+    );
     expect(ids).toContain(request.to);
     expect((await snapshotOf(demo)).consensus.replicas).not.toContain(demoId);
   });

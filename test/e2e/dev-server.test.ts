@@ -57,18 +57,22 @@ describe('the dev server under its Content-Security-Policy', () => {
     }
   }, 60_000);
 
-  test('the app runs: HMR connects and the node joins, with no policy violation', async () => {
-    await page.goto(`${url}?room=dev-csp`);
-    await waitForSnapshot(page, (s) => s.signaling === 'joined', 'the node joined on the dev server', devLoadDeadlineMs);
-    await expect.poll(() => consoleLines.some((line) => line.includes('[vite] connected')), { timeout: devLoadDeadlineMs }).toBe(true);
-    expect(await page.evaluate(() => window.__cspViolations ?? [])).toEqual([]);
-    // The policy is really in force: an injected inline script is refused and reported.
-    await page.evaluate(() => {
-      const script = document.createElement('script');
-      script.textContent = 'window.__injected = true';
-      document.body.append(script);
-    });
-    await expect.poll(() => page.evaluate(() => window.__cspViolations ?? []), { timeout: 10_000 }).toEqual([expect.stringMatching(/^script-src/)]);
-    expect(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected)).toBeUndefined();
-  }, devLoadDeadlineMs + 60_000);
+  test(
+    'the app runs: HMR connects and the node joins, with no policy violation',
+    async () => {
+      await page.goto(`${url}?room=dev-csp`);
+      await waitForSnapshot(page, (s) => s.signaling === 'joined', 'the node joined on the dev server', devLoadDeadlineMs);
+      await expect.poll(() => consoleLines.some((line) => line.includes('[vite] connected')), { timeout: devLoadDeadlineMs }).toBe(true);
+      expect(await page.evaluate(() => window.__cspViolations ?? [])).toEqual([]);
+      // The policy is really in force: an injected inline script is refused and reported.
+      await page.evaluate(() => {
+        const script = document.createElement('script');
+        script.textContent = 'window.__injected = true';
+        document.body.append(script);
+      });
+      await expect.poll(() => page.evaluate(() => window.__cspViolations ?? []), { timeout: 10_000 }).toEqual([expect.stringMatching(/^script-src/)]);
+      expect(await page.evaluate(() => (window as unknown as { __injected?: boolean }).__injected)).toBeUndefined();
+    },
+    devLoadDeadlineMs + 60_000,
+  );
 });

@@ -58,7 +58,8 @@ async function waitFor(tab: Tab, predicate: (s: NodeSnapshot) => boolean, what: 
   for (;;) {
     const last = await snapshotOf(tab).catch(() => null);
     if (last && predicate(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${tab.label}: ${what}\nlast snapshot: ${JSON.stringify(last)?.slice(0, 4000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${tab.label}: ${what}\nlast snapshot: ${JSON.stringify(last)?.slice(0, 4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -127,17 +128,28 @@ describe('a room of two Firefox and two Chromium tabs', () => {
     }
     expect(new Set(tabs.map((t) => t.id)).size).toBe(4);
     const links = execFileSync('nsenter', [`--net=${ns!.netnsPath}`, 'ip', '-o', 'link', 'show'], { encoding: 'utf8' });
-    expect(links.trim().split('\n').map((line) => line.split(':')[1]?.trim())).toEqual(['lo']);
+    expect(
+      links
+        .trim()
+        .split('\n')
+        .map((line) => line.split(':')[1]?.trim()),
+    ).toEqual(['lo']);
     // Firefox itself runs in there (Chromium too: it could not load the page from anywhere else).
     expect(readlinkSync(`/proc/${firefox!.process()!.pid}/ns/net`)).toBe(readlinkSync(ns!.netnsPath));
   });
 
   test('every tab links to the other three and sees them alive, over loopback only', async () => {
     for (const tab of tabs) {
-      const others = tabs.filter((t) => t !== tab).map((t) => t.id).sort();
+      const others = tabs
+        .filter((t) => t !== tab)
+        .map((t) => t.id)
+        .sort();
       await waitFor(
         tab,
-        (s) => linkedPeers(s).join() === others.join() && s.links.every((l) => l.rttMs !== null) && others.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
+        (s) =>
+          linkedPeers(s).join() === others.join() &&
+          s.links.every((l) => l.rttMs !== null) &&
+          others.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
         'linked to the other three, which are alive',
       );
     }
@@ -177,7 +189,10 @@ describe('a room of two Firefox and two Chromium tabs', () => {
   });
 
   test('a proposal made in Firefox commits in every tab, at the same place in the same log', async () => {
-    const all = tabs.map((t) => t.id).sort().join();
+    const all = tabs
+      .map((t) => t.id)
+      .sort()
+      .join();
     for (const tab of tabs) {
       await waitFor(
         tab,
@@ -209,7 +224,9 @@ describe('a room of two Firefox and two Chromium tabs', () => {
     expect(job.done).toBe(mandelbrotTiles);
     expect(Object.values(job.shares).reduce((a, b) => a + b, 0)).toBe(mandelbrotTiles);
     const tilesBy = (kind: Tab['browser']) => tabs.filter((t) => t.browser === kind).reduce((sum, t) => sum + (job.shares[t.id] ?? 0), 0);
-    console.log(`Mandelbrot job of ${mandelbrotTiles} tiles: ${tilesBy('firefox')} computed in Firefox, ${tilesBy('chromium')} in Chromium (${JSON.stringify(job.shares)})`);
+    console.log(
+      `Mandelbrot job of ${mandelbrotTiles} tiles: ${tilesBy('firefox')} computed in Firefox, ${tilesBy('chromium')} in Chromium (${JSON.stringify(job.shares)})`,
+    );
     expect(tilesBy('firefox'), 'tiles computed in Firefox tabs').toBeGreaterThanOrEqual(1);
     expect(tilesBy('chromium'), 'tiles computed in Chromium tabs').toBeGreaterThanOrEqual(1);
     // The assembled image, checked in the page that holds it: every pixel written by some tile.

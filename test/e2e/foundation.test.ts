@@ -64,7 +64,12 @@ describe('a mesh of three tabs and a second browser', () => {
     // A direct message reaches exactly its addressee.
     await tabs[0]!.evaluate(([peer]) => window.tabmesh.send(peer!, 'just for you'), [ids[3]]);
     await waitForSnapshot(tabs[3]!, (s) => s.messages.some((m) => m.text === 'just for you' && m.from === ids[0]), 'direct message arrived');
-    const refused = await tabs[0]!.evaluate(() => window.tabmesh.send('x'.repeat(42) + 'A', 'nobody').then(() => 'sent', (e: Error) => e.message));
+    const refused = await tabs[0]!.evaluate(() =>
+      window.tabmesh.send('x'.repeat(42) + 'A', 'nobody').then(
+        () => 'sent',
+        (e: Error) => e.message,
+      ),
+    );
     expect(refused).toMatch(/no direct link/);
   });
 
@@ -94,7 +99,7 @@ describe('a mesh of three tabs and a second browser', () => {
     expect(after.identity).toBe('loaded');
   });
 
-  test('a tab that closes is gone from the others\' links within 5 s', async () => {
+  test("a tab that closes is gone from the others' links within 5 s", async () => {
     const closing = tabs[2]!;
     const closingId = ids[2]!;
     await closing.close({ runBeforeUnload: true });

@@ -19,11 +19,7 @@ describe('gossip across four tabs', () => {
 
   test('every tab sees all four members alive', async () => {
     for (const [i, tab] of tabs.entries()) {
-      await waitForSnapshot(
-        tab,
-        (s) => ids.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
-        `tab ${i} sees four live members`,
-      );
+      await waitForSnapshot(tab, (s) => ids.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')), `tab ${i} sees four live members`);
     }
   });
 
@@ -62,7 +58,12 @@ describe('gossip across four tabs', () => {
   });
 
   test('a bad write is refused with a reason and changes nothing', async () => {
-    const error = await tabs[1]!.evaluate(() => window.tabmesh.setMemory('big', 'x'.repeat(20_000)).then(() => 'accepted', (e: Error) => e.message));
+    const error = await tabs[1]!.evaluate(() =>
+      window.tabmesh.setMemory('big', 'x'.repeat(20_000)).then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      ),
+    );
     expect(error).not.toBe('accepted');
     expect(error.length).toBeGreaterThan(10);
     expect('big' in (await snapshotOf(tabs[1]!)).memory).toBe(false);
@@ -74,11 +75,7 @@ describe('gossip across four tabs', () => {
     const closedId = ids[3]!;
     await tabs[3]!.close({ runBeforeUnload: true });
     for (const [i, tab] of tabs.slice(0, 3).entries()) {
-      await waitForSnapshot(
-        tab,
-        (s) => s.members.some((m) => m.id === closedId && m.status === 'left'),
-        `tab ${i} marks the closed tab left`,
-      );
+      await waitForSnapshot(tab, (s) => s.members.some((m) => m.id === closedId && m.status === 'left'), `tab ${i} marks the closed tab left`);
     }
   });
 });

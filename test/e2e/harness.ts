@@ -8,7 +8,6 @@ import { chromiumArgs } from './find-chromium.ts';
 
 export type { NodeSnapshot };
 
-
 export interface RunningServer {
   server: TabmeshServer;
   url: string;
@@ -19,7 +18,10 @@ export interface RunningServer {
  * `options`: HTTPS beside HTTP (tls), what /config.json tells pages (lanUrls, certFingerprint), and
  * other names the server is reached by (allowedHostNames: a test's made-up LAN name, as --allowed-hosts).
  */
-export async function startServer(port = 0, options: Pick<TabmeshServerOptions, 'tls' | 'lanUrls' | 'certFingerprint' | 'allowedHostNames'> = {}): Promise<RunningServer> {
+export async function startServer(
+  port = 0,
+  options: Pick<TabmeshServerOptions, 'tls' | 'lanUrls' | 'certFingerprint' | 'allowedHostNames'> = {},
+): Promise<RunningServer> {
   const server = createTabmeshServer({ port, host: '127.0.0.1', staticDir: inject('distDir'), ...options });
   const { url } = await server.listen();
   return { server, url, stop: () => server.close() };
@@ -88,12 +90,7 @@ export async function snapshotOf(page: Page): Promise<NodeSnapshot> {
  * Waits until `predicate(snapshot)` holds in the tab, polling window.tabmesh.snapshot().
  * On timeout the error names the condition and shows the last snapshot.
  */
-export async function waitForSnapshot(
-  page: Page,
-  predicate: (snapshot: NodeSnapshot) => boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<NodeSnapshot> {
+export async function waitForSnapshot(page: Page, predicate: (snapshot: NodeSnapshot) => boolean, what: string, timeoutMs = 20_000): Promise<NodeSnapshot> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const last = await page.evaluate(() => window.tabmesh?.snapshot() ?? null).catch(() => null);

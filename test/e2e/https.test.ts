@@ -57,7 +57,11 @@ describe('HTTPS for other devices', () => {
     const link = await desk.getByTestId('welcome').getByRole('link').first().getAttribute('href');
     const phone = await otherDevice.newPage();
     await phone.goto(link!);
-    expect(await phone.evaluate(() => ({ secure: isSecureContext, protocol: location.protocol, host: location.hostname }))).toEqual({ secure: true, protocol: 'https:', host: lanHost });
+    expect(await phone.evaluate(() => ({ secure: isSecureContext, protocol: location.protocol, host: location.hostname }))).toEqual({
+      secure: true,
+      protocol: 'https:',
+      host: lanHost,
+    });
     // Joined means signaling over wss:// on the page's origin (a ws:// socket from an https page is blocked as mixed content).
     await waitForSnapshot(phone, (s) => s.signaling === 'joined', 'the https page joined the room', 30_000);
     const deskId = (await snapshotOf(desk)).id;

@@ -74,7 +74,10 @@ export async function startLoopbackNamespace(staticDir: string): Promise<Loopbac
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-serverOutputKeptChars)));
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
-    const timer = setTimeout(() => reject(namespaceError(`the server did not start within ${serverStartDeadlineMs} ms: ${output.trim()}`)), serverStartDeadlineMs);
+    const timer = setTimeout(
+      () => reject(namespaceError(`the server did not start within ${serverStartDeadlineMs} ms: ${output.trim()}`)),
+      serverStartDeadlineMs,
+    );
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(namespaceError(error.message));

@@ -82,7 +82,11 @@ describe('peers on different networks, in a NAT lab of network namespaces', () =
     noneUrl = await start(ports.none, []);
     noneA = await startPeer('home A, no ICE servers', 'A', 'no-ice', noneUrl);
     noneB = await startPeer('home B, no ICE servers', 'B', 'no-ice', noneUrl);
-    labBrowser = await launchBrowserIn(lab.homes.A.ns, inject('chromePath'), [stunUrl, noneUrl, `http://${lab.pubAddress}:${ports.turn}`].map((u) => new URL(u).origin));
+    labBrowser = await launchBrowserIn(
+      lab.homes.A.ns,
+      inject('chromePath'),
+      [stunUrl, noneUrl, `http://${lab.pubAddress}:${ports.turn}`].map((u) => new URL(u).origin),
+    );
     // Host candidates under their real addresses (not mDNS names), as on a LAN with a media permission.
     user = await labBrowser.browser.newContext({ permissions: ['microphone'] });
     await recordPeerConnections(user);
@@ -108,7 +112,10 @@ describe('peers on different networks, in a NAT lab of network namespaces', () =
     await waitForSnapshot(tab, (s) => linkedTo(s, a.id) && linkedTo(s, b.id), 'the tab linked to both Node peers', linkDeadlineMs);
 
     // node-datachannel: across the NATs, a server-reflexive pair; no relay anywhere.
-    for (const [node, home] of [[a, '10.0.1.'], [b, '192.168.2.']] as const) {
+    for (const [node, home] of [
+      [a, '10.0.1.'],
+      [b, '192.168.2.'],
+    ] as const) {
       const across: SelectedPair[] = acrossNat(await node.pairs(), home);
       expect(across.length, `${node.label}: its links across the NAT`).toBeGreaterThanOrEqual(node === a ? 1 : 2);
       for (const pair of across) expect(pair, `${node.label}: ${JSON.stringify(pair)}`).toMatchObject({ local: 'srflx', remote: 'srflx' });
@@ -128,13 +135,25 @@ describe('peers on different networks, in a NAT lab of network namespaces', () =
   test('no STUN or TURN: the peers cannot link across the NATs, each says which peer and that a TURN server is needed, and stops trying', async () => {
     // In home A the tab and the Node peer link host to host; nothing reaches home B.
     await waitForSnapshot(noneTab, (s) => linkedTo(s, noneA.id), 'the tab linked to the Node peer in its own home', linkDeadlineMs);
-    for (const [node, other] of [[noneA, noneB], [noneB, noneA]] as const) {
-      const s = await node.waitFor((snap) => failureFor(snap, other.id)?.state === 'unreachable', `${node.label} settled the peer across the NAT as unreachable`, settleDeadlineMs);
+    for (const [node, other] of [
+      [noneA, noneB],
+      [noneB, noneA],
+    ] as const) {
+      const s = await node.waitFor(
+        (snap) => failureFor(snap, other.id)?.state === 'unreachable',
+        `${node.label} settled the peer across the NAT as unreachable`,
+        settleDeadlineMs,
+      );
       expect(failureFor(s, other.id)).toMatchObject({ attempts: 3, diagnosis: 'no-ice-servers', needsTurn: true, local: ['host'], remote: ['host'] });
       expect(s.links.map((l) => l.peer)).not.toContain(other.id);
       expect(s.connecting).not.toContain(other.id);
     }
-    const settled = await waitForSnapshot(noneTab, (s) => failureFor(s, noneB.id)?.state === 'unreachable', 'the tab settled home B as unreachable', settleDeadlineMs);
+    const settled = await waitForSnapshot(
+      noneTab,
+      (s) => failureFor(s, noneB.id)?.state === 'unreachable',
+      'the tab settled home B as unreachable',
+      settleDeadlineMs,
+    );
     expect(failureFor(settled, noneB.id)).toMatchObject({ diagnosis: 'no-ice-servers', needsTurn: true });
     expect(linkedPeers(settled)).toEqual([noneA.id]);
     // On the page: which peer, and that it needs TURN.
@@ -159,7 +178,10 @@ describe('peers on different networks, in a NAT lab of network namespaces', () =
     await ta.waitFor((s) => linkedTo(s, tb.id) && linkedTo(s, tabId), 'home A node linked to home B (relay) and to the tab', linkDeadlineMs);
     await tb.waitFor((s) => linkedTo(s, ta.id) && linkedTo(s, tabId), 'home B node linked to both in home A', linkDeadlineMs);
     await waitForSnapshot(tab, (s) => linkedTo(s, ta.id) && linkedTo(s, tb.id), 'the tab linked to both Node peers', linkDeadlineMs);
-    for (const [node, home] of [[ta, '10.0.1.'], [tb, '192.168.2.']] as const) {
+    for (const [node, home] of [
+      [ta, '10.0.1.'],
+      [tb, '192.168.2.'],
+    ] as const) {
       const across = acrossNat(await node.pairs(), home);
       expect(across.length, `${node.label}: its links across the NAT`).toBeGreaterThanOrEqual(node === ta ? 1 : 2);
       for (const pair of across) expect([pair.local, pair.remote], `${node.label}: ${JSON.stringify(pair)}`).toContain('relay');
@@ -176,8 +198,15 @@ describe('peers on different networks, in a NAT lab of network namespaces', () =
     await crossNatGossipAndConsensus({ tab, a: ta, b: tb });
 
     // STUN alone: the attempt fails, diagnosed from the candidates both sides offered.
-    for (const [node, other] of [[sa, sb], [sb, sa]] as const) {
-      const s = await node.waitFor((snap) => failureFor(snap, other.id) !== undefined, `${node.label}: a failed attempt to the peer across the NAT`, linkDeadlineMs);
+    for (const [node, other] of [
+      [sa, sb],
+      [sb, sa],
+    ] as const) {
+      const s = await node.waitFor(
+        (snap) => failureFor(snap, other.id) !== undefined,
+        `${node.label}: a failed attempt to the peer across the NAT`,
+        linkDeadlineMs,
+      );
       expect(failureFor(s, other.id), node.label).toMatchObject({ diagnosis: 'needs-turn', needsTurn: true });
       // This node's own STUN answer crossed its NAT. The peer's reflexive candidate may trickle in
       // after ICE already gave up on a loaded machine (seen once in a full e2e run at load ~10), so

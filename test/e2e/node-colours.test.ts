@@ -9,7 +9,9 @@ const tabCount = 3;
 
 /** The Room panel's chips as the tab draws them: node id → the hue its dot is painted with. */
 async function chipHues(page: Page): Promise<Record<string, number>> {
-  return page.$$eval('.peers .chip', (chips) => Object.fromEntries(chips.map((chip) => [chip.getAttribute('title') ?? '', Number((chip as HTMLElement).style.getPropertyValue('--hue'))])));
+  return page.$$eval('.peers .chip', (chips) =>
+    Object.fromEntries(chips.map((chip) => [chip.getAttribute('title') ?? '', Number((chip as HTMLElement).style.getPropertyValue('--hue'))])),
+  );
 }
 
 /** Smallest distance between two hues on the colour wheel, in degrees. */

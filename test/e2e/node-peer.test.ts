@@ -57,7 +57,11 @@ describe('two tabs and two Node peers in one room', () => {
     }
     for (const node of [nodeA, nodeB]) {
       const others = allIds.filter((id) => id !== node.id);
-      await node.waitFor((s) => others.every((id) => s.links.has(id) && s.members.get(id) === 'alive'), `Node peer ${node.id.slice(0, 8)} linked to the three others, all alive`, 30_000);
+      await node.waitFor(
+        (s) => others.every((id) => s.links.has(id) && s.members.get(id) === 'alive'),
+        `Node peer ${node.id.slice(0, 8)} linked to the three others, all alive`,
+        30_000,
+      );
       expect(node.state.links.size).toBe(3);
       expect(node.badLines).toEqual([]);
     }

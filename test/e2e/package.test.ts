@@ -56,7 +56,19 @@ describe('the packed tarball in a fresh app', () => {
   });
 
   test('the package holds its entries, workers, types and licence', () => {
-    for (const file of ['lib/index.js', 'lib/node.js', 'lib/server.js', 'lib/node.worker.js', 'lib/kernel.worker.js', 'lib/module-probe.worker.js', 'lib/types/src/api/index.d.ts', 'lib/types/src/api/node.d.ts', 'lib/types/signaling/index.d.ts', 'LICENSE', 'CHANGELOG.md']) {
+    for (const file of [
+      'lib/index.js',
+      'lib/node.js',
+      'lib/server.js',
+      'lib/node.worker.js',
+      'lib/kernel.worker.js',
+      'lib/module-probe.worker.js',
+      'lib/types/src/api/index.d.ts',
+      'lib/types/src/api/node.d.ts',
+      'lib/types/signaling/index.d.ts',
+      'LICENSE',
+      'CHANGELOG.md',
+    ]) {
       expect(existsSync(join(app, 'node_modules/tabmesh', file)), `node_modules/tabmesh/${file} is missing from the tarball`).toBe(true);
     }
   });
@@ -74,7 +86,8 @@ describe('the packed tarball in a fresh app', () => {
       await page.goto(`${url}?room=${encodeURIComponent(room)}`);
       tabs.push(page);
     }
-    for (const tab of tabs) await waitForApp<AppState>(tab, (s) => s.error !== null || s.peers.length >= count - 1, `the tab sees the other ${count - 1} tab(s) join`);
+    for (const tab of tabs)
+      await waitForApp<AppState>(tab, (s) => s.error !== null || s.peers.length >= count - 1, `the tab sees the other ${count - 1} tab(s) join`);
     for (const tab of tabs) expect((await waitForApp<AppState>(tab, () => true, 'state')).error).toBeNull();
     return tabs;
   }
@@ -83,7 +96,8 @@ describe('the packed tarball in a fresh app', () => {
   async function expectEveryoneHears(tabs: Page[]): Promise<void> {
     const ids: string[] = [];
     for (const tab of tabs) ids.push((await waitForApp<AppState>(tab, (s) => s.id !== '', 'an id')).id);
-    for (const [i, tab] of tabs.entries()) await tab.evaluate((text) => (window as unknown as { say(text: string): Promise<void> }).say(text), `hello from tab ${i}`);
+    for (const [i, tab] of tabs.entries())
+      await tab.evaluate((text) => (window as unknown as { say(text: string): Promise<void> }).say(text), `hello from tab ${i}`);
     for (const [i, tab] of tabs.entries()) {
       const others = ids.filter((_, j) => j !== i);
       const state = await waitForApp<AppState>(tab, (s) => others.every((id) => s.heard.some((h) => h.from === id)), `tab ${i} hears every other tab's hello`);
@@ -103,8 +117,12 @@ describe('the packed tarball in a fresh app', () => {
     processes.push(nodePeer);
     const nodeId = String(nodePeer.first['id']);
     for (const tab of tabs) await waitForApp<AppState>(tab, (s) => s.peers.includes(nodeId), 'the tab sees the Node peer join');
-    for (const [i, tab] of tabs.entries()) await tab.evaluate((text) => (window as unknown as { say(text: string): Promise<void> }).say(text), `hello Node, from tab ${i}`);
-    await nodePeer.waitForLine((line) => Array.isArray(line['heard']) && (line['heard'] as unknown[]).length >= 3, 'the Node peer hears the three tabs on the chat channel');
+    for (const [i, tab] of tabs.entries())
+      await tab.evaluate((text) => (window as unknown as { say(text: string): Promise<void> }).say(text), `hello Node, from tab ${i}`);
+    await nodePeer.waitForLine(
+      (line) => Array.isArray(line['heard']) && (line['heard'] as unknown[]).length >= 3,
+      'the Node peer hears the three tabs on the chat channel',
+    );
     await nodePeer.stop();
     await server.stop();
   });
@@ -123,9 +141,14 @@ describe('the packed tarball in a fresh app', () => {
 async function waitForText(page: Page, testid: string, predicate: (text: string) => boolean, what: string, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const text = (await page.getByTestId(testid).textContent().catch(() => null)) ?? '';
+    const text =
+      (await page
+        .getByTestId(testid)
+        .textContent()
+        .catch(() => null)) ?? '';
     if (predicate(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\nlast text of [data-testid=${testid}]: ${JSON.stringify(text)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\nlast text of [data-testid=${testid}]: ${JSON.stringify(text)}`);
     await page.waitForTimeout(100);
   }
 }

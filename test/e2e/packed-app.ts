@@ -15,10 +15,20 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Runs a command to completion; a failure names the step and carries the command's output. */
 export function run(step: string, command: string, args: readonly string[], cwd: string, timeoutMs = 240_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${step} failed (${command} ${args.join(' ')} in ${cwd}): ${error.message}\n--- stdout\n${stdout.slice(-4000)}\n--- stderr\n${stderr.slice(-4000)}`));
-      else resolve(stdout);
-    });
+    execFile(
+      command,
+      args,
+      { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(
+              `${step} failed (${command} ${args.join(' ')} in ${cwd}): ${error.message}\n--- stdout\n${stdout.slice(-4000)}\n--- stderr\n${stderr.slice(-4000)}`,
+            ),
+          );
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -42,11 +52,19 @@ export function repoVersionOf(name: string): string {
  * `tabmesh` pointing at the tarball and `devDependencies` (name → version) added. Installed with
  * npm, preferring npm's cache.
  */
-export async function installApp(template: string, tarball: string, devDependencies: Record<string, string> = {}, name = 'tabmesh-packed-app'): Promise<string> {
+export async function installApp(
+  template: string,
+  tarball: string,
+  devDependencies: Record<string, string> = {},
+  name = 'tabmesh-packed-app',
+): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   cpSync(template, dir, { recursive: true, filter: (source) => !/[/\\](node_modules|dist[^/\\]*|package-lock\.json|tabmesh\.tgz)$/.test(source) });
   const manifestPath = join(dir, 'package.json');
-  const manifest = (existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : { name, private: true, type: 'module' }) as Record<string, Record<string, string> | unknown>;
+  const manifest = (existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : { name, private: true, type: 'module' }) as Record<
+    string,
+    Record<string, string> | unknown
+  >;
   manifest['dependencies'] = { ...(manifest['dependencies'] as Record<string, string> | undefined), tabmesh: `file:${tarball}` };
   manifest['devDependencies'] = { ...(manifest['devDependencies'] as Record<string, string> | undefined), ...devDependencies };
   // No `overrides`: tabmesh depends on node-datachannel ^0.33 directly (binaries as npm

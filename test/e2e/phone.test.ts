@@ -34,7 +34,8 @@ async function layoutProblems(page: Page): Promise<{ problems: ControlProblem[];
       const found: ControlProblem[] = [];
       let checked = 0;
       const controls = [...document.querySelectorAll<HTMLElement>(controlSelector)];
-      const describe = (el: HTMLElement) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40)}"`;
+      const describe = (el: HTMLElement) =>
+        `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40)}"`;
       for (const el of controls) {
         // Not rendered at all (inside a closed <details>, a hidden panel): not a control on screen now.
         if (!el.checkVisibility()) continue;
@@ -46,10 +47,17 @@ async function layoutProblems(page: Page): Promise<{ problems: ControlProblem[];
           found.push({ control: describe(el), problem: `has no size (${box.width}×${box.height})` });
           continue;
         }
-        if (box.left < -0.5 || box.right > innerWidth + 0.5) found.push({ control: describe(el), problem: `sticks out of the screen sideways (${Math.round(box.left)}…${Math.round(box.right)} of ${innerWidth})` });
+        if (box.left < -0.5 || box.right > innerWidth + 0.5)
+          found.push({
+            control: describe(el),
+            problem: `sticks out of the screen sideways (${Math.round(box.left)}…${Math.round(box.right)} of ${innerWidth})`,
+          });
         // Taller than the screen is fine as long as scrolling brought it in.
         if ((box.top < -0.5 || box.bottom > innerHeight + 0.5) && box.height <= innerHeight) {
-          found.push({ control: describe(el), problem: `not fully on screen after scrolling to it (${Math.round(box.top)}…${Math.round(box.bottom)} of ${innerHeight})` });
+          found.push({
+            control: describe(el),
+            problem: `not fully on screen after scrolling to it (${Math.round(box.top)}…${Math.round(box.bottom)} of ${innerHeight})`,
+          });
         }
         // A link that wraps over lines has gaps in its bounding box: tap its first line.
         const first = el.getClientRects()[0] ?? box;
@@ -58,7 +66,10 @@ async function layoutProblems(page: Page): Promise<{ problems: ControlProblem[];
         const hit = document.elementFromPoint(x, y);
         const viaLabel = el instanceof HTMLInputElement && !!el.labels && [...el.labels].some((label) => !!hit && label.contains(hit));
         if (!hit || !(el === hit || el.contains(hit) || viaLabel)) {
-          found.push({ control: describe(el), problem: `a tap at its centre hits ${hit ? hit.tagName.toLowerCase() + (hit.className ? `.${String(hit.className).split(' ')[0]}` : '') : 'nothing'} instead` });
+          found.push({
+            control: describe(el),
+            problem: `a tap at its centre hits ${hit ? hit.tagName.toLowerCase() + (hit.className ? `.${String(hit.className).split(' ')[0]}` : '') : 'nothing'} instead`,
+          });
         }
         const fontPx = parseFloat(getComputedStyle(el).fontSize);
         if (fontPx < minFontPx) found.push({ control: describe(el), problem: `text is ${fontPx}px, under ${minFontPx}px` });
@@ -103,7 +114,11 @@ describe('a phone on the LAN', () => {
     phone = await phoneContext.newPage();
     phone.on('pageerror', (error) => console.error(`[phone page error] ${error.message}`));
     await phone.goto(link!);
-    expect(await phone.evaluate(() => ({ secure: isSecureContext, touch: navigator.maxTouchPoints > 0, width: innerWidth }))).toEqual({ secure: true, touch: true, width: phoneWidthPx });
+    expect(await phone.evaluate(() => ({ secure: isSecureContext, touch: navigator.maxTouchPoints > 0, width: innerWidth }))).toEqual({
+      secure: true,
+      touch: true,
+      width: phoneWidthPx,
+    });
     await waitForSnapshot(phone, (s) => s.signaling === 'joined', 'the phone joined', 30_000);
     const deskId = (await snapshotOf(desk)).id;
     await waitForSnapshot(phone, (s) => linkedPeers(s).includes(deskId), 'the phone linked with the desktop tab', 30_000);

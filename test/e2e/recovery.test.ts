@@ -169,7 +169,10 @@ describe('recovery across four tabs', () => {
     await (tabs[0] as Page).evaluate(() => window.tabmesh.setMemory('recovery/written-by-other', 'hello'));
     const before = await waitForSnapshot(
       victim,
-      (s) => s.consensus.lastCommitted >= Math.max(...committed) && s.memory['recovery/written-by-other'] === 'hello' && s.memory['recovery/written-by-victim'] !== undefined,
+      (s) =>
+        s.consensus.lastCommitted >= Math.max(...committed) &&
+        s.memory['recovery/written-by-other'] === 'hello' &&
+        s.memory['recovery/written-by-victim'] !== undefined,
       'the victim has the ops and both keys',
       60_000,
     );
@@ -181,7 +184,12 @@ describe('recovery across four tabs', () => {
     const crashedAt = Date.now();
     expect(await victim.evaluate(() => window.tabmesh.debug.crashWorker())).toBe(true);
 
-    const after = await waitForSnapshot(victim, (s) => s.recovery.restarts === 1 && !s.recovery.restarting && s.signaling === 'joined', 'the worker restarted and rejoined', 60_000);
+    const after = await waitForSnapshot(
+      victim,
+      (s) => s.recovery.restarts === 1 && !s.recovery.restarting && s.signaling === 'joined',
+      'the worker restarted and rejoined',
+      60_000,
+    );
     console.log(`recovery: worker back and in the room ${Date.now() - crashedAt} ms after the crash`);
     expect(after.id).toBe(victimId);
     expect(after.identity).toBe('loaded');
@@ -194,14 +202,21 @@ describe('recovery across four tabs', () => {
 
     // Re-linked with every other tab (a full mesh of four), and seen alive by all of them.
     await waitForSnapshot(victim, (s) => others.length === s.links.filter((l) => ids.includes(l.peer)).length, 'the victim re-linked to all three', 60_000);
-    for (const [i, tab] of others.entries()) await waitForSnapshot(tab, (s) => statusOf(s, victimId) === 'alive' && s.links.some((l) => l.peer === victimId), `tab ${i} has the victim back`, 60_000);
+    for (const [i, tab] of others.entries())
+      await waitForSnapshot(tab, (s) => statusOf(s, victimId) === 'alive' && s.links.some((l) => l.peer === victimId), `tab ${i} has the victim back`, 60_000);
     for (const [i, tab] of others.entries()) {
       // The watcher samples on its own 100 ms timer (throttled in a background tab): let it see
       // the return the snapshot above already showed before reading it.
-      await tab.waitForFunction(() => {
-        const r = (window as unknown as { __recoveryWatch: { lostAt: number | null; backAt: number | null } }).__recoveryWatch;
-        return r.lostAt === null || r.backAt !== null;
-      }, undefined, { timeout: 30_000 }).catch(() => undefined);
+      await tab
+        .waitForFunction(
+          () => {
+            const r = (window as unknown as { __recoveryWatch: { lostAt: number | null; backAt: number | null } }).__recoveryWatch;
+            return r.lostAt === null || r.backAt !== null;
+          },
+          undefined,
+          { timeout: 30_000 },
+        )
+        .catch(() => undefined);
       const seen = await watched(tab);
       console.log(`recovery: tab ${i} lost the victim for ${seen.lostForMs} ms (gossip: ${seen.statuses.join(' → ')})`);
       // Generous: a loaded machine slows the restart; "for long" would be a minute.
@@ -213,7 +228,13 @@ describe('recovery across four tabs', () => {
     const fromVictim = await proposeUntilCommitted(victim, 'after the crash, from the victim', 'victim proposes after the crash');
     const fromOther = await proposeUntilCommitted(tabs[2] as Page, 'after the crash, from another tab', 'another tab proposes after the crash');
     const finals = await allReplicasAt(tabs, ids, Math.max(fromVictim, fromOther), 'executed the proposals after the crash');
-    const logs = finals.map((s) => JSON.stringify(logOf(s).filter((e) => Number(e.split(':')[0]) <= Math.max(fromVictim, fromOther)).slice(-4)));
+    const logs = finals.map((s) =>
+      JSON.stringify(
+        logOf(s)
+          .filter((e) => Number(e.split(':')[0]) <= Math.max(fromVictim, fromOther))
+          .slice(-4),
+      ),
+    );
     expect(new Set(logs).size, `the tabs' logs agree:\n${logs.join('\n')}`).toBe(1);
 
     // The page says what happened, in a status region.
@@ -228,7 +249,12 @@ describe('recovery across four tabs', () => {
     expect(await victim.evaluate(() => window.tabmesh.debug.hangWorker())).toBe(true);
     const hungAt = Date.now();
     // A command sent to the hung worker waits, and is rejected when the worker is replaced.
-    const pending = victim.evaluate(() => window.tabmesh.settings().then(() => 'answered', (error: unknown) => String(error)));
+    const pending = victim.evaluate(() =>
+      window.tabmesh.settings().then(
+        () => 'answered',
+        (error: unknown) => String(error),
+      ),
+    );
     // The watchdog allows 20 s of silence, checked every 2 s; generous on a loaded machine.
     const after = await waitForSnapshot(
       victim,
@@ -266,7 +292,8 @@ describe('recovery across four tabs', () => {
     await victim.close();
     tabs.splice(1, 1);
     ids.splice(1, 1);
-    for (const [i, tab] of tabs.entries()) await waitForSnapshot(tab, (s) => !s.links.some((l) => l.peer === victimId), `tab ${i} saw the closed tab go`, 60_000);
+    for (const [i, tab] of tabs.entries())
+      await waitForSnapshot(tab, (s) => !s.links.some((l) => l.peer === victimId), `tab ${i} saw the closed tab go`, 60_000);
     // Garbage into the closed tab's slot, written from another page of the same origin.
     await (tabs[0] as Page).evaluate(async (database) => {
       const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -292,7 +319,9 @@ describe('recovery across four tabs', () => {
     expect(started.slot).toBe(slot);
     expect(started.id).toBe(victimId);
     ids.splice(1, 0, started.id);
-    expect(started.setAside.records.map((r) => r.key).sort()).toEqual(expect.arrayContaining(['gossip/mem/recovery/written-by-other', 'gossip/self', 'pbft/meta']));
+    expect(started.setAside.records.map((r) => r.key).sort()).toEqual(
+      expect.arrayContaining(['gossip/mem/recovery/written-by-other', 'gossip/self', 'pbft/meta']),
+    );
     for (const record of started.setAside.records) expect(record.reason).toMatch(/\S/);
     expect(started.rejected['stored record set aside']).toBe(started.setAside.atStart);
     const notice = reopened.getByRole('status').filter({ hasText: 'did not check out and were set aside' });
@@ -301,7 +330,12 @@ describe('recovery across four tabs', () => {
     // It joins: linked to the others, alive in their view, its memory refilled by gossip, a replica again.
     for (const [i, tab] of tabs.entries()) {
       if (tab === reopened) continue;
-      await waitForSnapshot(tab, (s) => statusOf(s, victimId) === 'alive' && s.links.some((l) => l.peer === victimId), `tab ${i} has the reopened tab back`, 90_000);
+      await waitForSnapshot(
+        tab,
+        (s) => statusOf(s, victimId) === 'alive' && s.links.some((l) => l.peer === victimId),
+        `tab ${i} has the reopened tab back`,
+        90_000,
+      );
     }
     await waitForSnapshot(reopened, (s) => s.memory['recovery/written-by-other'] === 'hello', 'the set-aside memory key came back by gossip', 60_000);
     const seq = await proposeUntilCommitted(reopened, 'after the garbage', 'the reopened tab proposes');
@@ -319,14 +353,24 @@ describe('recovery across four tabs', () => {
     try {
       // Frozen until every other tab has declared it dead (or at least suspect and unlinked).
       for (const [i, tab] of awake.entries()) {
-        const seen = await waitForSnapshot(tab, (s) => ['dead', 'left'].includes(statusOf(s, sleeperId)) && !s.links.some((l) => l.peer === sleeperId), `tab ${i} declared the frozen tab dead`, 90_000);
+        const seen = await waitForSnapshot(
+          tab,
+          (s) => ['dead', 'left'].includes(statusOf(s, sleeperId)) && !s.links.some((l) => l.peer === sleeperId),
+          `tab ${i} declared the frozen tab dead`,
+          90_000,
+        );
         deadIncarnation = Math.max(deadIncarnation, seen.members.find((m) => m.id === sleeperId)?.incarnation ?? 0);
       }
       console.log(`recovery: the others declared the frozen tab dead ${Date.now() - frozenAt} ms after it froze`);
       // And long enough that consensus voted it out (it has to win its place back), and at least
       // a nap of `minFrozenMs`, well over the 5 s after which the worker counts itself asleep.
       for (const [i, tab] of awake.entries()) {
-        await waitForSnapshot(tab, (s) => !s.consensus.replicas.includes(sleeperId) && Date.now() - frozenAt >= minFrozenMs, `tab ${i}: consensus removed the frozen tab`, 90_000);
+        await waitForSnapshot(
+          tab,
+          (s) => !s.consensus.replicas.includes(sleeperId) && Date.now() - frozenAt >= minFrozenMs,
+          `tab ${i}: consensus removed the frozen tab`,
+          90_000,
+        );
       }
       console.log(`recovery: consensus removed the frozen tab ${Date.now() - frozenAt} ms after it froze`);
     } finally {
@@ -337,7 +381,11 @@ describe('recovery across four tabs', () => {
       sleeper,
       // A snapshot from after the wake (the worker noticed its clock jump), with an incarnation
       // above the one it was declared dead at: its refutation.
-      (s) => s.slept.count > asleep.slept.count && s.signaling === 'joined' && (s.members.find((m) => m.id === sleeperId)?.incarnation ?? 0) > deadIncarnation && s.links.length === awake.length,
+      (s) =>
+        s.slept.count > asleep.slept.count &&
+        s.signaling === 'joined' &&
+        (s.members.find((m) => m.id === sleeperId)?.incarnation ?? 0) > deadIncarnation &&
+        s.links.length === awake.length,
       'the woken tab refuted its death and re-linked',
       90_000,
     );
@@ -347,7 +395,12 @@ describe('recovery across four tabs', () => {
     expect(back.slept.lastMs).toBeGreaterThan(5_000);
     await sleeper.getByRole('status').filter({ hasText: 'it rejoined the mesh on waking' }).waitFor({ state: 'visible', timeout: 30_000 });
     for (const [i, tab] of awake.entries()) {
-      await waitForSnapshot(tab, (s) => statusOf(s, sleeperId) === 'alive' && s.links.some((l) => l.peer === sleeperId), `tab ${i} sees the woken tab alive and linked`, 90_000);
+      await waitForSnapshot(
+        tab,
+        (s) => statusOf(s, sleeperId) === 'alive' && s.links.some((l) => l.peer === sleeperId),
+        `tab ${i} sees the woken tab alive and linked`,
+        90_000,
+      );
     }
     console.log(`recovery: the woken tab was alive and linked everywhere ${Date.now() - wokeAt} ms after waking`);
     const seq = await proposeUntilCommitted(sleeper, 'after waking', 'the woken tab proposes');

@@ -143,7 +143,12 @@ describe('a self-healing mesh of six tabs', () => {
   });
 
   test('link bounds are a live setting, and bad bounds are refused with a reason', async () => {
-    const refused = await tabs[0]!.evaluate(() => window.tabmesh.setLinkBounds(5, 2).then(() => 'accepted', (e: Error) => e.message));
+    const refused = await tabs[0]!.evaluate(() =>
+      window.tabmesh.setLinkBounds(5, 2).then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      ),
+    );
     expect(refused).toMatch(/maxLinks/);
     const applied = await tabs[0]!.evaluate(() => window.tabmesh.setLinkBounds(2, 4));
     expect(applied).toEqual({ minLinks: 2, maxLinks: 4 });

@@ -116,7 +116,9 @@ describe('the mesh through TURN with short-lived credentials (coturn use-auth-se
   });
 
   test('each page gets its own credential that expires, never the secret; two tabs link through the relay with them', async () => {
-    const configs = await Promise.all(tabs.map((t) => t.evaluate(async () => (await fetch('/config.json')).json() as Promise<{ iceServers: Array<{ username: string; credential: string }> }>)));
+    const configs = await Promise.all(
+      tabs.map((t) => t.evaluate(async () => (await fetch('/config.json')).json() as Promise<{ iceServers: Array<{ username: string; credential: string }> }>)),
+    );
     const usernames = configs.map((c) => c.iceServers[0]?.username ?? '');
     for (const name of usernames) {
       const expiry = Number(name.split(':')[0]);

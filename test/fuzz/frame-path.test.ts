@@ -79,24 +79,26 @@ describe('the frame path under random and mutated frames', () => {
 
     const uncounted: string[] = [];
     let refused = 0;
-    await fc.assert(
-      fc.asyncProperty(frameArb, async ({ bytes }) => {
-        const before = mesh.rejectedTotal(target);
-        const frame = decodeFrame(bytes);
-        const mustCount = !frame.ok || (frame.value.p !== 'link' && refusedByDecoder(frame.value.p, frame.value.m));
-        mesh.deliver(target, attacker as NodeId, bytes);
-        await flush();
-        if (mustCount) {
-          refused++;
-          if (mesh.rejectedTotal(target) <= before && uncounted.length < 5) {
-            uncounted.push(frame.ok ? `${frame.value.p}: ${JSON.stringify(frame.value.m).slice(0, 200)}` : 'bad frame');
+    await fc
+      .assert(
+        fc.asyncProperty(frameArb, async ({ bytes }) => {
+          const before = mesh.rejectedTotal(target);
+          const frame = decodeFrame(bytes);
+          const mustCount = !frame.ok || (frame.value.p !== 'link' && refusedByDecoder(frame.value.p, frame.value.m));
+          mesh.deliver(target, attacker as NodeId, bytes);
+          await flush();
+          if (mustCount) {
+            refused++;
+            if (mesh.rejectedTotal(target) <= before && uncounted.length < 5) {
+              uncounted.push(frame.ok ? `${frame.value.p}: ${JSON.stringify(frame.value.m).slice(0, 200)}` : 'bad frame');
+            }
           }
-        }
-      }),
-      { seed, numRuns: runs, endOnFailure: true },
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${replayHint(seed)}`);
-    });
+        }),
+        { seed, numRuns: runs, endOnFailure: true },
+      )
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${replayHint(seed)}`);
+      });
     expect(uncounted, `refused messages that no counter saw — ${replayHint(seed)}`).toEqual([]);
     expect(refused).toBeGreaterThan(runs / 4);
 

@@ -80,7 +80,14 @@ export class FuzzMesh {
       for (const service of other.services) service.linkDown?.(old.id, 'peer restarted');
     }
     this.queue = this.queue.filter((f) => f.from !== old.id && f.to !== old.id);
-    const node: FuzzNode = { ...old, storage, services: createDefaultServices(), byProtocol: new Map(), guard: new PeerGuard(() => this.now), rejected: new Map() };
+    const node: FuzzNode = {
+      ...old,
+      storage,
+      services: createDefaultServices(),
+      byProtocol: new Map(),
+      guard: new PeerGuard(() => this.now),
+      rejected: new Map(),
+    };
     for (const s of node.services) node.byProtocol.set(s.protocol, s);
     this.nodes[index] = node;
     const rng = createRng(seed);
@@ -126,7 +133,10 @@ export class FuzzMesh {
       for (const [seq, digest] of this.committedLog(node)) {
         const first = bySeq.get(`${genesis}/${seq}`);
         if (!first) bySeq.set(`${genesis}/${seq}`, { digest, node: node.id });
-        else if (first.digest !== digest) conflicts.push(`genesis ${genesis} seq ${seq}: ${first.node.slice(0, 8)} has ${first.digest.slice(0, 12)}, ${node.id.slice(0, 8)} has ${digest.slice(0, 12)}`);
+        else if (first.digest !== digest)
+          conflicts.push(
+            `genesis ${genesis} seq ${seq}: ${first.node.slice(0, 8)} has ${first.digest.slice(0, 12)}, ${node.id.slice(0, 8)} has ${digest.slice(0, 12)}`,
+          );
       }
     }
     return conflicts;

@@ -37,13 +37,11 @@ const mutationArb = fc.record({
 /** A seed value broken by one to three mutations (or, now and then, left intact). */
 export function mutant(seeds: readonly unknown[]): fc.Arbitrary<unknown> {
   if (seeds.length === 0) throw new Error('mutant() needs at least one valid seed');
-  return fc
-    .record({ seed: fc.nat({ max: seeds.length - 1 }), mutations: fc.array(mutationArb, { minLength: 0, maxLength: 3 }) })
-    .map(({ seed, mutations }) => {
-      let value = structuredClone(seeds[seed]);
-      for (const m of mutations) value = mutate(value, m);
-      return value;
-    });
+  return fc.record({ seed: fc.nat({ max: seeds.length - 1 }), mutations: fc.array(mutationArb, { minLength: 0, maxLength: 3 }) }).map(({ seed, mutations }) => {
+    let value = structuredClone(seeds[seed]);
+    for (const m of mutations) value = mutate(value, m);
+    return value;
+  });
 }
 
 function mutate(root: unknown, m: { at: number; op: string; random: unknown; edge: unknown; key: string }): unknown {
@@ -59,7 +57,14 @@ function mutate(root: unknown, m: { at: number; op: string; random: unknown; edg
       next = structuredClone(m.edge);
       break;
     case 'retype':
-      next = typeof current === 'string' ? Number(current.length) : typeof current === 'number' ? String(current) : current === null ? 'null' : JSON.stringify(current);
+      next =
+        typeof current === 'string'
+          ? Number(current.length)
+          : typeof current === 'number'
+            ? String(current)
+            : current === null
+              ? 'null'
+              : JSON.stringify(current);
       break;
     case 'wrap':
       next = [current];

@@ -23,10 +23,19 @@ describe('the whole room restarts at once', () => {
       const restartAt = seed % 4 === 3 ? 10_000 : 100 + ((seed * 7919) % 29) * 100;
       await mesh.run(restartAt);
       const what = `(restarted at ${restartAt} ms) — ${replayHint(seed)}`;
-      const again = await FuzzMesh.create(4, seed + 1, mesh.nodes.map((n) => n.storage), mesh.nodes.map((n) => n.identity));
+      const again = await FuzzMesh.create(
+        4,
+        seed + 1,
+        mesh.nodes.map((n) => n.storage),
+        mesh.nodes.map((n) => n.identity),
+      );
       let outcome: unknown = undefined;
       void again.propose(again.nodes[2] as FuzzNode, 'after the restart').then((o) => (outcome = o));
-      for (let waited = 0; waited < settleBudgetMs && (outcome === undefined || new Set(again.nodes.map((n) => again.genesisOf(n))).size !== 1); waited += 1_000) {
+      for (
+        let waited = 0;
+        waited < settleBudgetMs && (outcome === undefined || new Set(again.nodes.map((n) => again.genesisOf(n))).size !== 1);
+        waited += 1_000
+      ) {
         await again.run(1_000);
         // A proposal that timed out (a view change after the restart can take a while) is retried.
         if (outcome instanceof Error) {

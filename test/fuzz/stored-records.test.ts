@@ -67,7 +67,8 @@ describe('stored records', () => {
       // Damage comes once all four are replicas (n = 4, f = 1): damaging one of a smaller
       // replica set (n = 2 while joins are still being committed, f = 0) is more than f faults,
       // and consensus rightly stops — that was the "1 case in 30" liveness finding of session 1.
-      const replicaCount = (node: FuzzNode) => ((node.byProtocol.get('pbft')?.snapshot?.() as { consensus?: { replicas?: unknown[] } } | undefined)?.consensus?.replicas ?? []).length;
+      const replicaCount = (node: FuzzNode) =>
+        ((node.byProtocol.get('pbft')?.snapshot?.() as { consensus?: { replicas?: unknown[] } } | undefined)?.consensus?.replicas ?? []).length;
       for (let waited = 0; waited < 60_000 && !mesh.nodes.every((n) => replicaCount(n) === 4); waited += 1_000) await mesh.run(1_000);
       expect(mesh.nodes.map(replicaCount), `all four nodes became replicas — ${replayHint(seed)}`).toEqual([4, 4, 4, 4]);
       void mesh.propose(mesh.nodes[1] as FuzzNode, 'before the restart');

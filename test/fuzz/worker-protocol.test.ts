@@ -15,7 +15,13 @@ const peer = 'A'.repeat(42) + 'B';
 const runs = longMode() ? 2_000 : 200;
 
 const pageToWorkerSeeds = [
-  { type: 'init', slot: 0, room: 'lobby', signalingUrl: 'ws://localhost:8080/signal', iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }] },
+  {
+    type: 'init',
+    slot: 0,
+    room: 'lobby',
+    signalingUrl: 'ws://localhost:8080/signal',
+    iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }],
+  },
   { type: 'link-up', peer, linkId: 'abcdefgh' },
   { type: 'link-down', peer, linkId: 'abcdefgh', reason: 'closed' },
   { type: 'link-signal', peer, linkId: 'abcdefgh', signal: { type: 'offer', sdp: 'v=0' } },
@@ -81,7 +87,8 @@ describe('service commands from the page', () => {
           if (outcome instanceof Promise) {
             // Some commands resolve only once consensus or a job is done: do not wait for that.
             outcome.catch((error: unknown) => {
-              if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) problems.push(`${name}(${JSON.stringify(args)?.slice(0, 120)}) rejected with ${String(error)}`);
+              if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError)
+                problems.push(`${name}(${JSON.stringify(args)?.slice(0, 120)}) rejected with ${String(error)}`);
             });
           }
         } catch (error) {

@@ -63,7 +63,9 @@ export async function startCoturn(dir: string, options: CoturnOptions): Promise<
     `--log-file=${logFile}`,
     `--pidfile=${join(dir, 'turn.pid')}`,
   ];
-  const child = options.netns ? spawn('ip', ['netns', 'exec', options.netns, turnserverPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(turnserverPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = options.netns
+    ? spawn('ip', ['netns', 'exec', options.netns, turnserverPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(turnserverPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -73,14 +73,19 @@ export function ensureLabTools(): void {
 /** Fails, saying what is missing, when this process cannot make network namespaces. */
 export function checkCanMakeNamespaces(): void {
   if (process.getuid?.() !== 0) {
-    throw new Error(`The NAT lab makes network namespaces, veth pairs and nftables rules, which needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN); this process runs as uid ${process.getuid?.()}. Run the e2e tests as root (CI does).`);
+    throw new Error(
+      `The NAT lab makes network namespaces, veth pairs and nftables rules, which needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN); this process runs as uid ${process.getuid?.()}. Run the e2e tests as root (CI does).`,
+    );
   }
   ensureLabTools();
   const probe = `${namespacePrefix}${process.pid}-probe`;
   try {
     run('ip', ['netns', 'add', probe]);
   } catch (error) {
-    throw new Error(`The NAT lab cannot make a network namespace (\`ip netns add\`): ${(error as Error).message}. It needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN, outside a container that forbids them (docker: --privileged or --cap-add SYS_ADMIN,NET_ADMIN).`, { cause: error });
+    throw new Error(
+      `The NAT lab cannot make a network namespace (\`ip netns add\`): ${(error as Error).message}. It needs root with CAP_SYS_ADMIN and CAP_NET_ADMIN, outside a container that forbids them (docker: --privileged or --cap-add SYS_ADMIN,NET_ADMIN).`,
+      { cause: error },
+    );
   }
   run('ip', ['netns', 'delete', probe]);
 }

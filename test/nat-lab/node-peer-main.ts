@@ -57,7 +57,12 @@ function pairs(): Array<{ local: string; remote: string; localAddress: string; r
     if (pc.connectionState !== 'connected') continue;
     const pair = pc.selectedCandidatePair();
     if (!pair) continue;
-    out.push({ local: pair.local.type, remote: pair.remote.type, localAddress: `${pair.local.address}:${pair.local.port}`, remoteAddress: `${pair.remote.address}:${pair.remote.port}` });
+    out.push({
+      local: pair.local.type,
+      remote: pair.remote.type,
+      localAddress: `${pair.local.address}:${pair.local.port}`,
+      remoteAddress: `${pair.remote.address}:${pair.remote.port}`,
+    });
   }
   return out;
 }

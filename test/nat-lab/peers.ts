@@ -107,10 +107,16 @@ export interface LabServer {
 }
 
 /** The real Tabmesh server (createTabmeshServer) inside `netns`, handing pages `iceServers`. */
-export async function startLabServer(netns: string, options: { host: string; port: number; staticDir: string; iceServers: IceServerConfig; turnRest?: TurnRestConfig }): Promise<LabServer> {
+export async function startLabServer(
+  netns: string,
+  options: { host: string; port: number; staticDir: string; iceServers: IceServerConfig; turnRest?: TurnRestConfig },
+): Promise<LabServer> {
   const proc = new JsonLineProcess('server', spawnInNamespace(netns, serverMain, options));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the lab server did not listen within ${serverStartDeadlineMs} ms\n${proc.tail()}`)), serverStartDeadlineMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the lab server did not listen within ${serverStartDeadlineMs} ms\n${proc.tail()}`)),
+      serverStartDeadlineMs,
+    );
     const off = proc.onLine((line) => {
       if (typeof line['url'] !== 'string') return;
       clearTimeout(timer);
@@ -152,14 +158,19 @@ export class LabNodePeer {
     const found = this.process.lines.find(predicate);
     if (found) return found;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (off(), reject(new Error(`${this.label}: timed out after ${timeoutMs} ms waiting for: ${what}\n${this.process.tail()}`))), timeoutMs);
+      const timer = setTimeout(
+        () => (off(), reject(new Error(`${this.label}: timed out after ${timeoutMs} ms waiting for: ${what}\n${this.process.tail()}`))),
+        timeoutMs,
+      );
       const off = this.process.onLine((line) => {
         if (!predicate(line)) return;
         clearTimeout(timer);
         off();
         resolve(line);
       });
-      void this.process.exited.then((code) => (clearTimeout(timer), off(), reject(new Error(`${this.label} exited with code ${code} while waiting for: ${what}\n${this.process.tail()}`))));
+      void this.process.exited.then(
+        (code) => (clearTimeout(timer), off(), reject(new Error(`${this.label} exited with code ${code} while waiting for: ${what}\n${this.process.tail()}`))),
+      );
     });
   }
 
@@ -192,8 +203,12 @@ export class LabNodePeer {
       const last = await this.snapshot();
       if (last && predicate(last)) return last;
       if (Date.now() > deadline) {
-        const brief = last ? { links: last.links, connecting: last.connecting, linkFailures: (last as { linkFailures?: unknown }).linkFailures, signaling: last.signaling } : null;
-        throw new Error(`${this.label}: timed out after ${timeoutMs} ms waiting for: ${what}\nlast snapshot (part): ${JSON.stringify(brief)}\n${this.process.tail()}`);
+        const brief = last
+          ? { links: last.links, connecting: last.connecting, linkFailures: (last as { linkFailures?: unknown }).linkFailures, signaling: last.signaling }
+          : null;
+        throw new Error(
+          `${this.label}: timed out after ${timeoutMs} ms waiting for: ${what}\nlast snapshot (part): ${JSON.stringify(brief)}\n${this.process.tail()}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -67,8 +67,14 @@ describe('parseNodeArgs', () => {
     expect((options.signals ?? []).map((s) => s.signalingUrl)).toEqual(['ws://a:8080/signal', 'wss://b.example.org/signal', 'ws://c:9/signal']);
     expect((options.signals ?? []).map((s) => s.origin)).toEqual(['http://a:8080', 'https://b.example.org', 'http://c:9']);
     expect(options.signal).toEqual(options.signals?.[0]);
-    expect(parseNodeArgs(['--room', 'lab', '--signal', 'http://a:8080,ftp://b'], home)).toMatchObject({ kind: 'error', message: expect.stringContaining('--signal: ftp:// is not supported') });
-    expect(parseNodeArgs(['--room', 'lab', '--signal', ' , '], home)).toMatchObject({ kind: 'error', message: expect.stringContaining('--signal names no server') });
+    expect(parseNodeArgs(['--room', 'lab', '--signal', 'http://a:8080,ftp://b'], home)).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('--signal: ftp:// is not supported'),
+    });
+    expect(parseNodeArgs(['--room', 'lab', '--signal', ' , '], home)).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('--signal names no server'),
+    });
   });
 
   test('--ice-servers is checked like the server checks it', () => {

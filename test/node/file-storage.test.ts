@@ -47,7 +47,16 @@ describe('FileStorage on disk', () => {
   test('operations take effect in the order they were called, without waiting for each', async () => {
     const { storage } = open(freshDir());
     const value = { n: 1 };
-    const writes = [storage.set('k', value), storage.set('k', 2), storage.del('k'), storage.setMany([['k', 3], ['j', 0], ['k', 4]])];
+    const writes = [
+      storage.set('k', value),
+      storage.set('k', 2),
+      storage.del('k'),
+      storage.setMany([
+        ['k', 3],
+        ['j', 0],
+        ['k', 4],
+      ]),
+    ];
     value.n = 99;
     const read = storage.get('k');
     await Promise.all(writes);
@@ -131,14 +140,21 @@ describe('FileStorage on disk', () => {
   test('what a file cannot hold is refused when written, with the reason, and nothing is stored', async () => {
     const { storage } = open(freshDir());
     const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
-    await expect(storage.set('key', { privateKey: pair.privateKey })).rejects.toThrow(/value\.privateKey is a CryptoKey: Node cannot write a non-extractable key/);
+    await expect(storage.set('key', { privateKey: pair.privateKey })).rejects.toThrow(
+      /value\.privateKey is a CryptoKey: Node cannot write a non-extractable key/,
+    );
     await expect(storage.set('fn', { f: () => 1 })).rejects.toThrow(/value\.f is a function/);
     await expect(storage.set('cls', { when: new URL('http://x') })).rejects.toThrow(/value\.when is an instance of URL/);
     const cycle: Record<string, unknown> = {};
     cycle['self'] = cycle;
     await expect(storage.set('cycle', cycle)).rejects.toThrow(/refers back to itself/);
     // One bad entry refuses the whole batch.
-    await expect(storage.setMany([['ok', 1], ['bad', Symbol('s')]])).rejects.toThrow(UnstorableValueError);
+    await expect(
+      storage.setMany([
+        ['ok', 1],
+        ['bad', Symbol('s')],
+      ]),
+    ).rejects.toThrow(UnstorableValueError);
     expect(await storage.keys()).toEqual([]);
     await expect(storage.set(42 as unknown as string, 1)).rejects.toThrow(/key must be a string/);
   });
@@ -182,7 +198,10 @@ describe('value encoding (what structured clone keeps, a file keeps)', () => {
       undef: undefined,
       big: 12345678901234567890n,
       date: new Date(1_700_000_000_000),
-      map: new Map<unknown, unknown>([[1, 'one'], [{ k: true }, [2]]]),
+      map: new Map<unknown, unknown>([
+        [1, 'one'],
+        [{ k: true }, [2]],
+      ]),
       set: new Set(['a', 3]),
       bytes: new Uint8Array([0, 255, 7]),
       floats: new Float64Array([1.5, -0, NaN]),
@@ -235,12 +254,17 @@ describe('value encoding (what structured clone keeps, a file keeps)', () => {
   test('garbage read back from a file is refused with a reason, never thrown (property)', () => {
     withSeed(seed, () =>
       fc.assert(
-        fc.property(fc.jsonValue(), fc.constantFrom('num', 'undef', 'bigint', 'buf', 'typed', 'date', 'map', 'set', 'obj', 'x'), fc.jsonValue(), (v, tag, k) => {
-          for (const raw of [v, { $tm: tag, v }, { $tm: tag, v, k }, { a: [{ $tm: tag, v: k }] }]) {
-            const decoded = decodeValue(raw);
-            if (!decoded.ok) expect(decoded.error.length).toBeGreaterThan(5);
-          }
-        }),
+        fc.property(
+          fc.jsonValue(),
+          fc.constantFrom('num', 'undef', 'bigint', 'buf', 'typed', 'date', 'map', 'set', 'obj', 'x'),
+          fc.jsonValue(),
+          (v, tag, k) => {
+            for (const raw of [v, { $tm: tag, v }, { $tm: tag, v, k }, { a: [{ $tm: tag, v: k }] }]) {
+              const decoded = decodeValue(raw);
+              if (!decoded.ok) expect(decoded.error.length).toBeGreaterThan(5);
+            }
+          },
+        ),
         { seed, numRuns: runs(500) },
       ),
     );

@@ -1,6 +1,14 @@
 // The Node peer's log: events derived from successive snapshots, and their two formats.
 import { describe, expect, test } from 'vitest';
-import { linkRttWaitMs, maxMemoryEventsPerSnapshot, maxRefusalEventsPerSnapshot, SnapshotLog, statusEvent, type LoggedSnapshot, type LogEvent } from '../../src/node/log-events.ts';
+import {
+  linkRttWaitMs,
+  maxMemoryEventsPerSnapshot,
+  maxRefusalEventsPerSnapshot,
+  SnapshotLog,
+  statusEvent,
+  type LoggedSnapshot,
+  type LogEvent,
+} from '../../src/node/log-events.ts';
 import { clean, formatJsonLine, formatReadableLine, maxTextChars } from '../../src/node/log-format.ts';
 
 const self = 'S'.repeat(42) + 'A';
@@ -29,7 +37,9 @@ const kinds = (events: LogEvent[]) => events.map((e) => e.event);
 describe('SnapshotLog', () => {
   test('a node joining a room, linking, and learning of members and memory', () => {
     const log = new SnapshotLog();
-    expect(log.next(snap({ signaling: 'connecting', signalingDetail: 'ws://h/signal' }))).toEqual([{ event: 'signaling', status: 'connecting', detail: 'ws://h/signal' }]);
+    expect(log.next(snap({ signaling: 'connecting', signalingDetail: 'ws://h/signal' }))).toEqual([
+      { event: 'signaling', status: 'connecting', detail: 'ws://h/signal' },
+    ]);
     expect(log.next(snap())).toEqual([{ event: 'signaling', status: 'joined', detail: 'room lab' }]);
     // Nothing changed: nothing to say.
     expect(log.next(snap())).toEqual([]);
@@ -47,7 +57,9 @@ describe('SnapshotLog', () => {
       { event: 'memory-set', key: 'greeting', value: { text: 'hi' }, origin: peerA, hlc: '10.0' },
     ]);
     // A newer write of the same key is a change; the same version again is not.
-    expect(log.next({ ...withMemory, memoryEntries: [entry('greeting', 'bye', '11.0', self)] })).toEqual([{ event: 'memory-set', key: 'greeting', value: 'bye', origin: self, hlc: '11.0' }]);
+    expect(log.next({ ...withMemory, memoryEntries: [entry('greeting', 'bye', '11.0', self)] })).toEqual([
+      { event: 'memory-set', key: 'greeting', value: 'bye', origin: self, hlc: '11.0' },
+    ]);
     expect(log.next({ ...withMemory, memoryEntries: [entry('greeting', 'bye', '11.0', self)] })).toEqual([]);
     expect(log.next({ ...withMemory, memoryEntries: [] })).toEqual([{ event: 'memory-deleted', key: 'greeting' }]);
   });
@@ -82,7 +94,9 @@ describe('SnapshotLog', () => {
   test('links: down with the last round trip; a link with no round trip is still announced; a quick relink is a down and an up', () => {
     const log = new SnapshotLog();
     log.next(snap({ links: [link(peerA, 1.5, 5000)] }));
-    expect(log.next(snap({ links: [link(peerA, 1.5, 6000), link(peerB, null, linkRttWaitMs)] }))).toEqual([{ event: 'link-up', peer: peerB, rttMs: null, initiator: true }]);
+    expect(log.next(snap({ links: [link(peerA, 1.5, 6000), link(peerB, null, linkRttWaitMs)] }))).toEqual([
+      { event: 'link-up', peer: peerB, rttMs: null, initiator: true },
+    ]);
     expect(log.next(snap({ links: [link(peerB, 2, 4000)] }))).toEqual([{ event: 'link-down', peer: peerA, lastRttMs: 1.5, upForMs: 6000 }]);
     // B went down and came back between two snapshots: it is younger than before.
     expect(log.next(snap({ links: [link(peerB, 3, 200)] }))).toEqual([
@@ -108,7 +122,7 @@ describe('SnapshotLog', () => {
     expect(log.next(snap({ members: [{ id: self, status: 'left', incarnation: 0 }] }))).toEqual([{ event: 'member-forgotten', peer: peerA }]);
   });
 
-  test('refusals are reported as they grow, the runtime\'s and gossip\'s, capped per snapshot', () => {
+  test("refusals are reported as they grow, the runtime's and gossip's, capped per snapshot", () => {
     const log = new SnapshotLog();
     log.next(snap({ rejected: { 'bad frame: x': 2 } }));
     expect(log.next(snap({ rejected: { 'bad frame: x': 5 }, gossip: { rejected: { 'spoofed-sender': 1 } } }))).toEqual([
@@ -154,7 +168,10 @@ describe('log lines', () => {
   });
 
   test.each<[LogEvent, string]>([
-    [{ event: 'signaling', status: 'disconnected', detail: 'closed (code 1006); retrying in 1.7 s' }, 'signaling  disconnected: closed (code 1006); retrying in 1.7 s'],
+    [
+      { event: 'signaling', status: 'disconnected', detail: 'closed (code 1006); retrying in 1.7 s' },
+      'signaling  disconnected: closed (code 1006); retrying in 1.7 s',
+    ],
     [{ event: 'link-up', peer: peerA, rttMs: 0.84, initiator: false }, 'link up    aaaaaaaa  rtt 0.84 ms (they called)'],
     [{ event: 'link-up', peer: peerA, rttMs: null, initiator: true }, 'link up    aaaaaaaa  rtt not measured yet (we called)'],
     [{ event: 'link-down', peer: peerA, lastRttMs: 12.34, upForMs: 65_000 }, 'link down  aaaaaaaa  after 1 min (last rtt 12.3 ms)'],
@@ -162,7 +179,17 @@ describe('log lines', () => {
     [{ event: 'memory-set', key: 'greeting', value: { text: 'hello' }, origin: peerA, hlc: '1' }, 'memory     greeting = {"text":"hello"}  by aaaaaaaa'],
     [{ event: 'refused', reason: 'bad frame: too big', count: 2, total: 7 }, 'refused    2× bad frame: too big (7 in all)'],
     [
-      { event: 'status', signaling: 'joined', links: [{ peer: peerA, rttMs: 0.4 }, { peer: peerB, rttMs: 1.2 }], membersAlive: 3, members: 4, keys: 12 },
+      {
+        event: 'status',
+        signaling: 'joined',
+        links: [
+          { peer: peerA, rttMs: 0.4 },
+          { peer: peerB, rttMs: 1.2 },
+        ],
+        membersAlive: 3,
+        members: 4,
+        keys: 12,
+      },
       'status     joined; 2 links (rtt 0.40 ms–1.20 ms); 3/4 members alive; 12 memory keys',
     ],
     [{ event: 'stopped', reason: 'SIGTERM', exitCode: 0 }, 'stopped    SIGTERM (exit 0)'],

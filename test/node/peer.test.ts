@@ -93,4 +93,3 @@ test('an unreachable signaling server is retried with backoff and reported, neve
     await peer.dispose();
   }
 }, 30_000);
-

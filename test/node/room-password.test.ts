@@ -30,7 +30,10 @@ describe('password options', () => {
 
   test('--password-file names the file; it beats the environment', () => {
     expect(run(parseNodeArgs([...base, '--password-file', '/run/secrets/room'], home, {})).password).toEqual({ from: 'file', path: '/run/secrets/room' });
-    expect(run(parseNodeArgs([...base, '--password-file=/f'], home, { [passwordEnvName]: 'from the environment' })).password).toEqual({ from: 'file', path: '/f' });
+    expect(run(parseNodeArgs([...base, '--password-file=/f'], home, { [passwordEnvName]: 'from the environment' })).password).toEqual({
+      from: 'file',
+      path: '/f',
+    });
   });
 
   test(`${passwordEnvName} is read when no file is given, and checked`, () => {
@@ -39,7 +42,9 @@ describe('password options', () => {
   });
 
   test('--password is refused, saying why and what to use instead', () => {
-    expect(refusal(parseNodeArgs([...base, '--password', 'hunter22hunter'], home, {}))).toMatch(/--password is not accepted: .*ps.*--password-file FILE.*TABMESH_ROOM_PASSWORD/);
+    expect(refusal(parseNodeArgs([...base, '--password', 'hunter22hunter'], home, {}))).toMatch(
+      /--password is not accepted: .*ps.*--password-file FILE.*TABMESH_ROOM_PASSWORD/,
+    );
     expect(refusal(parseNodeArgs([...base, '--password=hunter22hunter'], home, {}))).toMatch(/--password is not accepted/);
   });
 

@@ -48,8 +48,14 @@ describe('Node peer with damaged stored records', () => {
     await again.waitFor((s) => s.id !== null && s.signaling === 'joined', 'the damaged peer joined again');
     expect(again.id).toBe(id);
     const problems = again.events.filter((e) => e.event === 'storage-problem').map((e) => String(e['message']));
-    expect(problems.some((m) => /stored record gossip\/self set aside as corrupt\/gossip\/self@\d+: /.test(m)), problems.join('\n')).toBe(true);
-    expect(problems.some((m) => /stored record gossip\/mem\/colour set aside/.test(m)), problems.join('\n')).toBe(true);
+    expect(
+      problems.some((m) => /stored record gossip\/self set aside as corrupt\/gossip\/self@\d+: /.test(m)),
+      problems.join('\n'),
+    ).toBe(true);
+    expect(
+      problems.some((m) => /stored record gossip\/mem\/colour set aside/.test(m)),
+      problems.join('\n'),
+    ).toBe(true);
     await other.waitFor((s) => s.id !== null, 'the other peer started');
     await again.waitFor((s) => s.links.has(other.id) && s.members.get(other.id) === 'alive', 'the damaged peer linked to the other', 30_000);
     await other.waitFor((s) => s.members.get(id) === 'alive', 'the other sees it alive', 30_000);

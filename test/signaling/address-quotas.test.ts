@@ -41,7 +41,11 @@ describe('per-address caps', () => {
       expect(await tryJoin(await connect(attacker), 'lobby')).toMatchObject({ type: 'joined' });
     }
     const extraSeat = await connect(attacker);
-    expect(await tryJoin(extraSeat, 'lobby')).toMatchObject({ type: 'error', code: 'address-quota', message: expect.stringMatching(/places in room "lobby".*limit per address/) });
+    expect(await tryJoin(extraSeat, 'lobby')).toMatchObject({
+      type: 'error',
+      code: 'address-quota',
+      message: expect.stringMatching(/places in room "lobby".*limit per address/),
+    });
     expect((await extraSeat.closed).code).toBe(closeCodes.tryAgainLater);
 
     // Rooms: "lobby" was the first it opened; it may open the rest of its share, then no more.
@@ -49,13 +53,21 @@ describe('per-address caps', () => {
       expect(await tryJoin(await connect(attacker), `squat-${i}`)).toMatchObject({ type: 'joined' });
     }
     const extraRoom = await connect(attacker);
-    expect(await tryJoin(extraRoom, 'squat-last')).toMatchObject({ type: 'error', code: 'address-quota', message: expect.stringMatching(/opened \d+ rooms.*limit per address/) });
+    expect(await tryJoin(extraRoom, 'squat-last')).toMatchObject({
+      type: 'error',
+      code: 'address-quota',
+      message: expect.stringMatching(/opened \d+ rooms.*limit per address/),
+    });
 
     // Connections: whatever is left of its share opens; the next one is refused at once.
     while (running.server.stats().connections < maxConnectionsPerAddress) await connect(attacker);
     const extraConnection = await TestClient.open(running.wsUrl, attacker);
     clients.push(extraConnection);
-    expect(await extraConnection.next()).toMatchObject({ type: 'error', code: 'address-quota', message: expect.stringMatching(/connections to this server.*limit per address/) });
+    expect(await extraConnection.next()).toMatchObject({
+      type: 'error',
+      code: 'address-quota',
+      message: expect.stringMatching(/connections to this server.*limit per address/),
+    });
     expect((await extraConnection.closed).code).toBe(closeCodes.tryAgainLater);
 
     // Another address joins the attacker's room and opens its own, as if nothing happened.
@@ -135,7 +147,9 @@ describe('per-address budget of frames and bytes', () => {
     const frame = { type: 'signal', to: newIdentity().id, data: {} };
     for (const client of attackers) for (let i = 0; i < 10; i++) client.send(frame);
     const answers = await Promise.all(attackers.map(async (client) => Promise.all(Array.from({ length: 10 }, () => client.nextError()))));
-    const byAddress = answers.flat().filter((error) => error.code === 'rate-limited' && /your address sends more than 2 connections' worth/.test(error.message));
+    const byAddress = answers
+      .flat()
+      .filter((error) => error.code === 'rate-limited' && /your address sends more than 2 connections' worth/.test(error.message));
     // 40 frames against a budget of 20 (plus at most a token or two refilled meanwhile).
     expect(byAddress.length).toBeGreaterThanOrEqual(17);
     expect(byAddress.length).toBeLessThanOrEqual(20);

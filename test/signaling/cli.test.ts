@@ -34,8 +34,14 @@ describe('parseCliArgs', () => {
     const turn = [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }];
     expect(parseCliArgs(['--ice-servers', JSON.stringify(turn)], {})).toMatchObject({ kind: 'run', iceServers: turn });
     expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":["stun:a:1","stun:b:2"]}]' })).toMatchObject({ iceServers: [{ urls: ['stun:a:1', 'stun:b:2'] }] });
-    expect(parseCliArgs(['--ice-servers', 'stun:x'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--ice-servers: ICE servers must be JSON/) });
-    expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":"http://x"}]' })).toMatchObject({ kind: 'error', message: expect.stringContaining('stun:, stuns:, turn: or turns:') });
+    expect(parseCliArgs(['--ice-servers', 'stun:x'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/^--ice-servers: ICE servers must be JSON/),
+    });
+    expect(parseCliArgs([], { ICE_SERVERS: '[{"urls":"http://x"}]' })).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('stun:, stuns:, turn: or turns:'),
+    });
   });
 
   it('takes the data directory and the TLS choice from flags or the environment', () => {
@@ -43,8 +49,12 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs([], { TABMESH_DATA_DIR: '/var/lib/tabmesh' })).toMatchObject({ dataDir: '/var/lib/tabmesh' });
     expect(parseCliArgs(['--data-dir=/a'], { TABMESH_DATA_DIR: '/b' })).toMatchObject({ dataDir: '/a' });
     expect(parseCliArgs(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {})).toMatchObject({ tls: { kind: 'supplied', certFile: 'c.pem', keyFile: 'k.pem' } });
-    expect(parseCliArgs([], { TABMESH_TLS_CERT: 'c.pem', TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ tls: { kind: 'supplied', certFile: 'c.pem', keyFile: 'k.pem' } });
-    expect(parseCliArgs(['--tls-key', 'flag.pem'], { TABMESH_TLS_CERT: 'c.pem', TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ tls: { kind: 'supplied', keyFile: 'flag.pem' } });
+    expect(parseCliArgs([], { TABMESH_TLS_CERT: 'c.pem', TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({
+      tls: { kind: 'supplied', certFile: 'c.pem', keyFile: 'k.pem' },
+    });
+    expect(parseCliArgs(['--tls-key', 'flag.pem'], { TABMESH_TLS_CERT: 'c.pem', TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({
+      tls: { kind: 'supplied', keyFile: 'flag.pem' },
+    });
     expect(parseCliArgs(['--no-tls'], {})).toMatchObject({ tls: { kind: 'off' } });
     expect(parseCliArgs([], { TABMESH_NO_TLS: '1' })).toMatchObject({ tls: { kind: 'off' } });
     expect(parseCliArgs([], { TABMESH_NO_TLS: '0' })).toMatchObject({ tls: { kind: 'generated' } });
@@ -55,14 +65,26 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--redis', 'redis://127.0.0.1:6379'], {})).toMatchObject({ kind: 'run', redisUrl: 'redis://127.0.0.1:6379' });
     expect(parseCliArgs([], { TABMESH_REDIS_URL: 'rediss://:pw@cache.example.org:6380' })).toMatchObject({ redisUrl: 'rediss://:pw@cache.example.org:6380' });
     expect(parseCliArgs(['--redis=redis://a:1'], { TABMESH_REDIS_URL: 'redis://b:2' })).toMatchObject({ redisUrl: 'redis://a:1' });
-    expect(parseCliArgs(['--redis', 'localhost:6379'], {})).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--redis: the URL must start with redis:\/\/ or rediss:\/\//) });
-    expect(parseCliArgs([], { TABMESH_REDIS_URL: 'not a url' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_REDIS_URL: "not a url" is not a URL') });
+    expect(parseCliArgs(['--redis', 'localhost:6379'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/^--redis: the URL must start with redis:\/\/ or rediss:\/\//),
+    });
+    expect(parseCliArgs([], { TABMESH_REDIS_URL: 'not a url' })).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('TABMESH_REDIS_URL: "not a url" is not a URL'),
+    });
   });
 
   it('names what is wrong with the TLS options', () => {
     expect(parseCliArgs(['--tls-cert', 'c.pem'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('--tls-cert needs --tls-key') });
-    expect(parseCliArgs([], { TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_TLS_KEY needs --tls-cert') });
-    expect(parseCliArgs(['--no-tls', '--tls-cert', 'c', '--tls-key', 'k'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('choose one') });
+    expect(parseCliArgs([], { TABMESH_TLS_KEY: 'k.pem' })).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('TABMESH_TLS_KEY needs --tls-cert'),
+    });
+    expect(parseCliArgs(['--no-tls', '--tls-cert', 'c', '--tls-key', 'k'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('choose one'),
+    });
     expect(parseCliArgs([], { TABMESH_NO_TLS: 'maybe' })).toMatchObject({ kind: 'error', message: expect.stringContaining('TABMESH_NO_TLS must be 1') });
     expect(parseCliArgs(['--no-tls=1'], {})).toEqual({ kind: 'error', message: '--no-tls takes no value' });
     expect(parseCliArgs(['--data-dir'], {})).toEqual({ kind: 'error', message: '--data-dir needs a value' });

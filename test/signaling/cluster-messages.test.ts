@@ -12,17 +12,37 @@ const verifier = 'x'.repeat(43);
 
 describe('bus messages between cluster members', () => {
   it('takes well-formed changes, reaps and signals', () => {
-    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'member-123', changes: [{ key: 'lobby', id: a, kind: 'joined' }, { key: `vault\n${verifier}`, id: b, kind: 'left' }] })).ok).toBe(true);
+    expect(
+      decodeBusMessage(
+        JSON.stringify({
+          t: 'changes',
+          from: 'member-123',
+          changes: [
+            { key: 'lobby', id: a, kind: 'joined' },
+            { key: `vault\n${verifier}`, id: b, kind: 'left' },
+          ],
+        }),
+      ).ok,
+    ).toBe(true);
     expect(decodeBusMessage(JSON.stringify({ t: 'reaped', member: 'member-123', nodes: [['lobby', a]] })).ok).toBe(true);
     expect(decodeBusMessage(JSON.stringify({ t: 'signal', key: 'lobby', from: a, to: b, data: { sdp: 'x' } })).ok).toBe(true);
   });
 
   it('refuses what another member must never send, saying what is wrong', () => {
     expect(decodeBusMessage('not json')).toEqual({ ok: false, error: 'not valid JSON' });
-    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'member-123', changes: [{ key: 'lobby', id: 'short', kind: 'joined' }] }))).toMatchObject({ ok: false, error: expect.stringContaining('node id') });
+    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'member-123', changes: [{ key: 'lobby', id: 'short', kind: 'joined' }] }))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('node id'),
+    });
     expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'member-123', changes: [] })).ok).toBe(false);
-    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'm', changes: [{ key: 'lobby', id: a, kind: 'joined' }] }))).toMatchObject({ ok: false, error: expect.stringContaining('member id') });
-    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'member-123', changes: [{ key: 'lob by', id: a, kind: 'joined' }] }))).toMatchObject({ ok: false, error: expect.stringContaining('room key') });
+    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'm', changes: [{ key: 'lobby', id: a, kind: 'joined' }] }))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('member id'),
+    });
+    expect(decodeBusMessage(JSON.stringify({ t: 'changes', from: 'member-123', changes: [{ key: 'lob by', id: a, kind: 'joined' }] }))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('room key'),
+    });
     expect(decodeBusMessage(JSON.stringify({ t: 'signal', key: 'lobby', from: a, to: b, data: [1] })).ok).toBe(false);
     expect(decodeBusMessage(JSON.stringify({ t: 'signal', key: 'lobby', from: a, to: b, data: {}, extra: 1 })).ok).toBe(false);
     expect(decodeBusMessage(JSON.stringify({ t: 'takeover', all: true })).ok).toBe(false);
@@ -34,7 +54,11 @@ describe('signaling URL lists', () => {
   it('takes one URL, a list, or comma-separated text, without blanks or repeats', () => {
     expect(signalingUrlList('ws://a/signal')).toEqual(['ws://a/signal']);
     expect(signalingUrlList(['ws://a/signal', ' ws://b/signal ,ws://a/signal', ''])).toEqual(['ws://a/signal', 'ws://b/signal']);
-    expect(signalingUrlsFromQuery(new URLSearchParams('room=x&signal=ws://a/signal,ws://b/signal&signal=ws://c/signal'))).toEqual(['ws://a/signal', 'ws://b/signal', 'ws://c/signal']);
+    expect(signalingUrlsFromQuery(new URLSearchParams('room=x&signal=ws://a/signal,ws://b/signal&signal=ws://c/signal'))).toEqual([
+      'ws://a/signal',
+      'ws://b/signal',
+      'ws://c/signal',
+    ]);
     expect(signalingUrlsFromQuery(new URLSearchParams('room=x'))).toEqual([]);
     expect(signalingUrlList(Array.from({ length: 40 }, (_, i) => `ws://h${i}/signal`))).toHaveLength(maxSignalingUrls);
   });

@@ -102,6 +102,13 @@ describe('three signaling processes over Redis', () => {
     late.client.send({ type: 'signal', to: nc.self, data: { hello: 'moved' } });
     expect(await nextMatching(back as TestClient, (f) => f.type === 'signal')).toEqual({ type: 'signal', from: late.self, data: { hello: 'moved' } });
     await waitUntil('/healthz lists the two members left', async () => (await clusterSize(a.httpUrl)) === 2);
-    console.log(JSON.stringify({ figure: 'cluster-processes', joinAcrossProcessesMs: Math.round(joinMs * 10) / 10, nodeMovedToAnotherServerAfterMs: Math.round(movedAfterMs), deadNodesAnnouncedLeftAfterMs: Math.round(leftAfterMs) }));
+    console.log(
+      JSON.stringify({
+        figure: 'cluster-processes',
+        joinAcrossProcessesMs: Math.round(joinMs * 10) / 10,
+        nodeMovedToAnotherServerAfterMs: Math.round(movedAfterMs),
+        deadNodesAnnouncedLeftAfterMs: Math.round(leftAfterMs),
+      }),
+    );
   }, 60_000);
 });

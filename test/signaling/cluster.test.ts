@@ -115,9 +115,13 @@ describe('a signaling cluster over Redis', () => {
     await joinOn(b, 'lobby');
     await joinOn(b, 'lobby');
     await waitUntil('a sees b hold two nodes', async () => {
-      const health = (await (await fetch(`${a.httpUrl}/healthz`)).json()) as { cluster?: { members: { address: string; nodes: number; connections: number; rooms: number; lastHeartbeat: string }[] } };
+      const health = (await (await fetch(`${a.httpUrl}/healthz`)).json()) as {
+        cluster?: { members: { address: string; nodes: number; connections: number; rooms: number; lastHeartbeat: string }[] };
+      };
       const ofB = health.cluster?.members.find((m) => m.address.endsWith(`:${new URL(b.httpUrl).port}/`));
-      return health.cluster?.members.length === 3 && ofB?.nodes === 2 && ofB.connections === 2 && ofB.rooms === 1 && !Number.isNaN(Date.parse(ofB.lastHeartbeat));
+      return (
+        health.cluster?.members.length === 3 && ofB?.nodes === 2 && ofB.connections === 2 && ofB.rooms === 1 && !Number.isNaN(Date.parse(ofB.lastHeartbeat))
+      );
     });
   }, 30_000);
 
@@ -127,7 +131,10 @@ describe('a signaling cluster over Redis', () => {
     const intruder = new Redis(redis.url);
     try {
       await intruder.publish(eventsChannel, 'not json');
-      await intruder.publish(eventsChannel, JSON.stringify({ t: 'changes', from: 'someone-else', changes: [{ key: 'lobby', id: 'not-an-id', kind: 'joined' }] }));
+      await intruder.publish(
+        eventsChannel,
+        JSON.stringify({ t: 'changes', from: 'someone-else', changes: [{ key: 'lobby', id: 'not-an-id', kind: 'joined' }] }),
+      );
       await intruder.publish(eventsChannel, JSON.stringify({ t: 'signal', key: 'lobby', from: 'x', to: 'y', data: [] }));
     } finally {
       intruder.disconnect();
@@ -155,7 +162,9 @@ describe('a signaling cluster over Redis', () => {
     expect(local.peers).toEqual([na.self]);
     await redis.start();
     // Both members re-registered their nodes: a join on B is introduced to A's nodes.
-    await waitUntil('both members are back in the cluster', () => [a, b].every((m) => clusterOf(m.server.stats()).connected && clusterOf(m.server.stats()).members.length === 2));
+    await waitUntil('both members are back in the cluster', () =>
+      [a, b].every((m) => clusterOf(m.server.stats()).connected && clusterOf(m.server.stats()).members.length === 2),
+    );
     const nb = await joinOn(b, 'lobby');
     expect(new Set(nb.peers)).toEqual(new Set([na.self, local.self]));
     await waitUntil('a hears of the node on b', () => heard(na.client, { joined: [nb.self] }));
@@ -192,7 +201,10 @@ describe('a signaling cluster over Redis', () => {
       members = [b, c];
       // Its server is gone: the client is back in the room through B, and C hears it leave and come back.
       await waitUntil('the client joined again through B', () => status === 'joined' && client.currentUrl === b.wsUrl);
-      await waitUntil('C hears it left and joined again', () => heard(watcher.client, { left: [identity.id] }) && watcher.client.announcements.filter((f) => f.joined.includes(identity.id)).length === 2);
+      await waitUntil(
+        'C hears it left and joined again',
+        () => heard(watcher.client, { left: [identity.id] }) && watcher.client.announcements.filter((f) => f.joined.includes(identity.id)).length === 2,
+      );
       expect(urlsTried).toEqual([nowhere, a.wsUrl, b.wsUrl]);
     } finally {
       client.stop();

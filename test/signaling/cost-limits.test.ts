@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxDataDepth, maxDataKeys } from '../../signaling/protocol.ts';
 import { rateLimitBurst, rateLimitBurstBytes } from '../../signaling/limits.ts';
-import type { TestClient} from './helpers.ts';
+import type { TestClient } from './helpers.ts';
 import { joinMany, startServer, type Running } from './helpers.ts';
 import type { TabmeshServerOptions } from '../../signaling/server.ts';
 import { withinDataBounds } from '../../signaling/data-bounds.ts';

@@ -146,7 +146,14 @@ describe("the production server's environment in dev", { timeout: testTimeoutMs 
     process.env['TABMESH_TURN_URLS'] = 'turn:x';
     try {
       await expect(
-        createServer({ configFile: false, root, logLevel: 'silent', plugins: [signalingDevPlugin()], server: { port: 0, host: '127.0.0.1', hmr: false }, optimizeDeps: { noDiscovery: true, include: [] } }),
+        createServer({
+          configFile: false,
+          root,
+          logLevel: 'silent',
+          plugins: [signalingDevPlugin()],
+          server: { port: 0, host: '127.0.0.1', hmr: false },
+          optimizeDeps: { noDiscovery: true, include: [] },
+        }),
       ).rejects.toThrow(/TABMESH_TURN_URLS needs --turn-secret/);
     } finally {
       delete process.env['TABMESH_TURN_URLS'];

@@ -70,6 +70,8 @@ describe('devHttpsFromEnv', () => {
     expect(await devHttpsFromEnv({ TABMESH_DEV_HTTPS: '0' })).toBeUndefined();
     await expect(devHttpsFromEnv({ TABMESH_DEV_HTTPS: 'please' })).rejects.toThrow('TABMESH_DEV_HTTPS must be 1');
     const missing = join(root, 'missing.pem');
-    await expect(devHttpsFromEnv({ TABMESH_DEV_HTTPS: '1', TABMESH_TLS_CERT: missing, TABMESH_TLS_KEY: missing })).rejects.toThrow(`${missing}: does not exist`);
+    await expect(devHttpsFromEnv({ TABMESH_DEV_HTTPS: '1', TABMESH_TLS_CERT: missing, TABMESH_TLS_KEY: missing })).rejects.toThrow(
+      `${missing}: does not exist`,
+    );
   });
 });

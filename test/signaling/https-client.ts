@@ -14,13 +14,17 @@ export interface HttpsAnswer {
 
 export function httpsGet(url: string, ca: string, options: { headers?: Record<string, string>; servername?: string } = {}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, headers: options.headers, agent: false, timeout: 10_000, ...(options.servername ? { servername: options.servername } : {}) }, (res) => {
-      const fingerprint256 = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, fingerprint256 }));
-    });
+    const req = request(
+      url,
+      { ca, headers: options.headers, agent: false, timeout: 10_000, ...(options.servername ? { servername: options.servername } : {}) },
+      (res) => {
+        const fingerprint256 = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, fingerprint256 }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 10 s`)));
     req.on('error', reject);
     req.end();

@@ -52,12 +52,20 @@ describe('private rooms', { timeout: testTimeoutMs }, () => {
     // Without the password: the open room "vault", alone, with a notice that says what to do.
     const none = await joinWith('vault', undefined);
     expect(none.answer).toMatchObject({ type: 'joined', peers: [] });
-    expect(await none.client.next('a notice')).toMatchObject({ type: 'notice', code: 'private-room-exists', message: expect.stringMatching(/private room.*enter its password/) });
+    expect(await none.client.next('a notice')).toMatchObject({
+      type: 'notice',
+      code: 'private-room-exists',
+      message: expect.stringMatching(/private room.*enter its password/),
+    });
 
     // Another password: a private room of its own, alone, told that nobody uses that password.
     const wrong = await joinWith('vault', otherKey.verifier);
     expect(wrong.answer).toMatchObject({ type: 'joined', peers: [] });
-    expect(await wrong.client.next('a notice')).toMatchObject({ type: 'notice', code: 'password-mismatch', message: expect.stringMatching(/nobody in room "vault" uses this password/) });
+    expect(await wrong.client.next('a notice')).toMatchObject({
+      type: 'notice',
+      code: 'password-mismatch',
+      message: expect.stringMatching(/nobody in room "vault" uses this password/),
+    });
 
     // Nobody in the room heard of them: only the second member was announced.
     await first.client.announced({ joined: [second.client.id] });
@@ -102,7 +110,11 @@ describe('private rooms', { timeout: testTimeoutMs }, () => {
       expect(guess.answer).toMatchObject({ type: 'joined', peers: [] });
     }
     const refused = await joinWith('vault', `${'g'.repeat(42)}9`);
-    expect(refused.answer).toMatchObject({ type: 'error', code: 'too-many-attempts', message: expect.stringMatching(/password its members do not use.*try again in a few minutes/) });
+    expect(refused.answer).toMatchObject({
+      type: 'error',
+      code: 'too-many-attempts',
+      message: expect.stringMatching(/password its members do not use.*try again in a few minutes/),
+    });
     expect((await refused.client.closed).code).toBe(closeCodes.tryAgainLater);
     // The right password from the same address still gets in, and so does a guess from elsewhere.
     const again = await joinWith('vault', key.verifier);

@@ -33,7 +33,11 @@ export async function startRedis(): Promise<TestRedis> {
   let output = '';
   const start = async (): Promise<void> => {
     output = '';
-    const proc = spawn(redisServerPath, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      redisServerPath,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     proc.stdout?.on('data', (d) => (output += String(d)));
     proc.stderr?.on('data', (d) => (output += String(d)));
     child = proc;

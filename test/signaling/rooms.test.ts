@@ -116,7 +116,12 @@ describe('RoomRegistry', () => {
   it('keeps its invariants under any sequence of joins and leaves', () => {
     const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('join' as const), conn: fc.integer({ min: 0, max: 15 }), room: fc.integer({ min: 0, max: 3 }), id: fc.integer({ min: 0, max: 15 }) }),
+      fc.record({
+        kind: fc.constant('join' as const),
+        conn: fc.integer({ min: 0, max: 15 }),
+        room: fc.integer({ min: 0, max: 3 }),
+        id: fc.integer({ min: 0, max: 15 }),
+      }),
       fc.record({ kind: fc.constant('leave' as const), conn: fc.integer({ min: 0, max: 15 }) }),
     );
     try {

@@ -82,7 +82,7 @@ describe('origin check', () => {
     expect(server.stats().refusals['origin-refused']).toBe(4);
   });
 
-  it('with a list, lets in the listed origins and the server\'s own pages, and no longer all of localhost', async () => {
+  it("with a list, lets in the listed origins and the server's own pages, and no longer all of localhost", async () => {
     running = await startServer({ allowedOrigins: ['https://mesh.example.org'] });
     const { wsUrl } = running;
     const port = new URL(wsUrl).port;
@@ -115,7 +115,10 @@ describe('--allowed-origins / ALLOWED_ORIGINS and --ice-transport-policy', () =>
     expect(parseAllowedOrigins('*')).toEqual({ ok: true, value: ['*'] });
     expect(parseAllowedOrigins('https://a.example/app').ok).toBe(false);
     expect(parseAllowedOrigins(',').ok).toBe(false);
-    expect(parseCliArgs(['--allowed-origins', 'https://a.example'], { ALLOWED_ORIGINS: 'https://b.example' })).toMatchObject({ kind: 'run', allowedOrigins: ['https://a.example'] });
+    expect(parseCliArgs(['--allowed-origins', 'https://a.example'], { ALLOWED_ORIGINS: 'https://b.example' })).toMatchObject({
+      kind: 'run',
+      allowedOrigins: ['https://a.example'],
+    });
     expect(parseCliArgs([], { ALLOWED_ORIGINS: 'https://b.example' })).toMatchObject({ kind: 'run', allowedOrigins: ['https://b.example'] });
     expect(parseCliArgs([], {})).toMatchObject({ kind: 'run', allowedOrigins: undefined, iceTransportPolicy: 'all' });
     const bad = parseCliArgs(['--allowed-origins=ftp://x.example'], {});

@@ -6,7 +6,20 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Variables of the server that must not leak in from the shell running the tests. */
-const serverEnvNames = ['PORT', 'HOST', 'ICE_SERVERS', 'ICE_TRANSPORT_POLICY', 'ALLOWED_ORIGINS', 'TABMESH_TURN_URLS', 'TABMESH_TURN_SECRET', 'TABMESH_TURN_TTL', 'TABMESH_DATA_DIR', 'TABMESH_TLS_CERT', 'TABMESH_TLS_KEY', 'TABMESH_NO_TLS'];
+const serverEnvNames = [
+  'PORT',
+  'HOST',
+  'ICE_SERVERS',
+  'ICE_TRANSPORT_POLICY',
+  'ALLOWED_ORIGINS',
+  'TABMESH_TURN_URLS',
+  'TABMESH_TURN_SECRET',
+  'TABMESH_TURN_TTL',
+  'TABMESH_DATA_DIR',
+  'TABMESH_TLS_CERT',
+  'TABMESH_TLS_KEY',
+  'TABMESH_NO_TLS',
+];
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;

@@ -6,7 +6,11 @@ import type { PreparedTls } from '../../signaling/tls-setup.ts';
 
 const fingerprint = Array.from({ length: 32 }, () => 'AB').join(':');
 const tls = (generated: boolean, madeBecause: string | null): PreparedTls =>
-  ({ generated, madeBecause, material: { certFile: '/data/tls/cert.pem', fingerprint256: fingerprint, notAfter: new Date('2027-12-06T00:00:00Z') } }) as PreparedTls;
+  ({
+    generated,
+    madeBecause,
+    material: { certFile: '/data/tls/cert.pem', fingerprint256: fingerprint, notAfter: new Date('2027-12-06T00:00:00Z') },
+  }) as PreparedTls;
 
 describe('urlLines', () => {
   it('sends this machine to http://localhost and other devices to https', () => {
@@ -29,14 +33,19 @@ describe('certificateLines', () => {
     expect(made[0]).toBe('TLS certificate: self-signed, made now (the stored one does not name 10.0.0.7) in /data/tls/cert.pem, valid until 2027-12-06.');
     expect(made).toContain(`  ${fingerprint}`);
     expect(certificateLines(tls(true, null))[0]).toContain('self-signed, kept in /data/tls/cert.pem');
-    expect(certificateLines(tls(false, null))).toEqual(['TLS certificate: /data/tls/cert.pem (valid until 2027-12-06), SHA-256 fingerprint:', `  ${fingerprint}`]);
+    expect(certificateLines(tls(false, null))).toEqual([
+      'TLS certificate: /data/tls/cert.pem (valid until 2027-12-06), SHA-256 fingerprint:',
+      `  ${fingerprint}`,
+    ]);
     expect(certificateLines(null)).toEqual([]);
   });
 });
 
 describe('iceLines', () => {
   it('says what no ICE servers mean, and where to read on', () => {
-    expect(iceLines([], 'all', null).join(' ')).toMatch(/^ICE servers for pages: none\. .*other networks .*a TURN server: --turn-urls with TABMESH_TURN_SECRET .*or --ice-servers \(see README, "Across networks"\)\.$/);
+    expect(iceLines([], 'all', null).join(' ')).toMatch(
+      /^ICE servers for pages: none\. .*other networks .*a TURN server: --turn-urls with TABMESH_TURN_SECRET .*or --ice-servers \(see README, "Across networks"\)\.$/,
+    );
   });
 
   it('lists the URLs without credentials, and warns when there is no TURN server', () => {

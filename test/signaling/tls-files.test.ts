@@ -81,7 +81,10 @@ describe('the generated certificate', () => {
   it('refuses a data directory it cannot write, naming it', async () => {
     const blocked = join(dir, 'file');
     writeFileSync(blocked, 'a file where the data directory should be');
-    await expect(loadOrMakeGeneratedTls(blocked, names, now)).rejects.toMatchObject({ file: join(blocked, 'tls'), problem: expect.stringContaining('--data-dir') });
+    await expect(loadOrMakeGeneratedTls(blocked, names, now)).rejects.toMatchObject({
+      file: join(blocked, 'tls'),
+      problem: expect.stringContaining('--data-dir'),
+    });
   });
 });
 
@@ -108,13 +111,19 @@ describe('a supplied certificate', () => {
     const key = write('k.pem', pair.key);
     expect(problemOf(() => loadSuppliedTls(join(dir, 'nope.pem'), key, now))).toEqual({ file: join(dir, 'nope.pem'), problem: 'does not exist' });
     mkdirSync(join(dir, 'a-dir'));
-    expect(problemOf(() => loadSuppliedTls(write('c.pem', pair.cert), join(dir, 'a-dir'), now))).toEqual({ file: join(dir, 'a-dir'), problem: 'is a directory, not a file' });
+    expect(problemOf(() => loadSuppliedTls(write('c.pem', pair.cert), join(dir, 'a-dir'), now))).toEqual({
+      file: join(dir, 'a-dir'),
+      problem: 'is a directory, not a file',
+    });
   });
 
   it('refuses files that are not a certificate or a key', async () => {
     const pair = await generateSelfSignedCertificate(names, now);
     expect(problemOf(() => loadSuppliedTls(write('c.pem', pair.key), write('k.pem', pair.key), now)).problem).toMatch(/not a PEM certificate/);
-    expect(problemOf(() => loadSuppliedTls(write('c.pem', pair.cert), write('k.pem', pair.cert), now))).toMatchObject({ file: join(dir, 'k.pem'), problem: expect.stringMatching(/not a PEM private key/) });
+    expect(problemOf(() => loadSuppliedTls(write('c.pem', pair.cert), write('k.pem', pair.cert), now))).toMatchObject({
+      file: join(dir, 'k.pem'),
+      problem: expect.stringMatching(/not a PEM private key/),
+    });
   });
 
   it('refuses an encrypted key, saying how to decrypt it', async () => {
@@ -143,15 +152,22 @@ describe('a supplied certificate', () => {
 });
 
 describe('certificateNames', () => {
-  const nic = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({ address, family, internal, netmask: '', mac: '', cidr: null, scopeid: 0 }) as NetworkInterfaceInfo;
+  const nic = (address: string, family: 'IPv4' | 'IPv6', internal = false) =>
+    ({ address, family, internal, netmask: '', mac: '', cidr: null, scopeid: 0 }) as NetworkInterfaceInfo;
   const interfaces = { lo: [nic('127.0.0.1', 'IPv4', true)], eth0: [nic('192.168.1.20', 'IPv4'), nic('fe80::1', 'IPv6'), nic('2001:db8::5', 'IPv6')] };
 
   it('names localhost, the host name and its .local name, loopback and every LAN address', () => {
-    expect(certificateNames('0.0.0.0', interfaces, 'Box')).toEqual({ dns: ['localhost', 'box', 'box.local'], ips: ['127.0.0.1', '::1', '192.168.1.20', '2001:db8::5'] });
+    expect(certificateNames('0.0.0.0', interfaces, 'Box')).toEqual({
+      dns: ['localhost', 'box', 'box.local'],
+      ips: ['127.0.0.1', '::1', '192.168.1.20', '2001:db8::5'],
+    });
   });
 
   it('adds a specific --host, and leaves out a host name no certificate can carry', () => {
-    expect(certificateNames('10.1.2.3', interfaces, 'my_box')).toEqual({ dns: ['localhost'], ips: ['127.0.0.1', '::1', '192.168.1.20', '2001:db8::5', '10.1.2.3'] });
+    expect(certificateNames('10.1.2.3', interfaces, 'my_box')).toEqual({
+      dns: ['localhost'],
+      ips: ['127.0.0.1', '::1', '192.168.1.20', '2001:db8::5', '10.1.2.3'],
+    });
     expect(certificateNames('mesh.lan', {}, 'box.example.org').dns).toEqual(['localhost', 'box.example.org', 'mesh.lan']);
   });
 });

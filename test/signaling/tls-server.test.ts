@@ -75,7 +75,11 @@ function rawExchange(bytes: Buffer | string, { end = false } = {}): Promise<{ re
   });
 }
 
-async function health(): Promise<{ ok: boolean; internalErrors: number; tls: { handshakeFailures: number; silentConnections: number; redirectsToHttps: number } }> {
+async function health(): Promise<{
+  ok: boolean;
+  internalErrors: number;
+  tls: { handshakeFailures: number; silentConnections: number; redirectsToHttps: number };
+}> {
   return JSON.parse((await httpsGet(`https://127.0.0.1:${port}/healthz`, cert)).body);
 }
 
@@ -87,7 +91,9 @@ describe('one port, two protocols', () => {
     expect(secure.headers['content-security-policy']).toBe(contentSecurityPolicy);
     expect(secure.headers['permissions-policy']).not.toContain('bluetooth');
     // The certificate names lan-device.test: a device that trusts it verifies the name too.
-    expect((await httpsGet(`https://127.0.0.1:${port}/`, cert, { servername: 'lan-device.test', headers: { Host: `lan-device.test:${port}` } })).status).toBe(200);
+    expect((await httpsGet(`https://127.0.0.1:${port}/`, cert, { servername: 'lan-device.test', headers: { Host: `lan-device.test:${port}` } })).status).toBe(
+      200,
+    );
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
       const plain = await plainGet('/', host);
       expect(plain.status, host).toBe(200);

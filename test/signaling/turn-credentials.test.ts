@@ -37,7 +37,11 @@ describe('issueTurnCredential', () => {
   });
 
   it('adds the TURN servers after the configured ones', () => {
-    const servers = iceServersForPage([{ urls: 'stun:stun.example.org' }], { secret, urls: ['turn:t.example.org:3478', 'turns:t.example.org:5349'], ttlS: 600 }, 0);
+    const servers = iceServersForPage(
+      [{ urls: 'stun:stun.example.org' }],
+      { secret, urls: ['turn:t.example.org:3478', 'turns:t.example.org:5349'], ttlS: 600 },
+      0,
+    );
     expect(servers).toHaveLength(2);
     expect(servers[0]).toEqual({ urls: 'stun:stun.example.org' });
     expect(servers[1]).toMatchObject({ urls: ['turn:t.example.org:3478', 'turns:t.example.org:5349'], username: expect.stringMatching(/^600:/) });
@@ -75,8 +79,12 @@ describe('TURN options of the server command line', () => {
       kind: 'run',
       turnRest: { urls: ['turn:a:3478', 'turns:a:5349'], secret, ttlS: 3_600 },
     });
-    expect(parseCliArgs(['--turn-ttl', '120'], { TABMESH_TURN_URLS: 'turn:a', TABMESH_TURN_SECRET: secret })).toMatchObject({ turnRest: { urls: ['turn:a'], ttlS: 120 } });
-    expect(parseCliArgs(['--turn-secret', 'flag-secret-is-long-enough'], { TABMESH_TURN_URLS: 'turn:a', TABMESH_TURN_SECRET: secret })).toMatchObject({ turnRest: { secret: 'flag-secret-is-long-enough' } });
+    expect(parseCliArgs(['--turn-ttl', '120'], { TABMESH_TURN_URLS: 'turn:a', TABMESH_TURN_SECRET: secret })).toMatchObject({
+      turnRest: { urls: ['turn:a'], ttlS: 120 },
+    });
+    expect(parseCliArgs(['--turn-secret', 'flag-secret-is-long-enough'], { TABMESH_TURN_URLS: 'turn:a', TABMESH_TURN_SECRET: secret })).toMatchObject({
+      turnRest: { secret: 'flag-secret-is-long-enough' },
+    });
     expect(parseCliArgs([], {})).toMatchObject({ turnRest: null });
   });
 

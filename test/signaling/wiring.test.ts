@@ -31,7 +31,9 @@ describe('npm start, issue 19 wiring', () => {
       expect(await statusFor(`${running.httpUrl}${path}`, `attacker.example:${port}`)).toMatch(/^HTTP\/1\.1 421/);
       expect(await statusFor(`${running.httpUrl}${path}`, `localhost:${port}`)).not.toMatch(/421/);
     }
-    await expect(TestClient.open(running.wsUrl, { headers: { Host: `attacker.example:${port}` }, origin: `http://attacker.example:${port}` })).rejects.toThrow(/421/);
+    await expect(TestClient.open(running.wsUrl, { headers: { Host: `attacker.example:${port}` }, origin: `http://attacker.example:${port}` })).rejects.toThrow(
+      /421/,
+    );
     const own = await TestClient.connect(running.wsUrl);
     await own.join('r');
     own.close();
@@ -54,7 +56,10 @@ describe('npm start, issue 19 wiring', () => {
     expect(ok).toMatchObject({ kind: 'run', allowedHostNames: ['mesh.example.org'] });
     expect(ok.kind === 'run' && ok.trustedProxies?.has('10.1.2.3')).toBe(true);
     expect(parseCliArgs([], { TABMESH_ALLOWED_HOSTS: '.example.org' })).toMatchObject({ kind: 'run', allowedHostNames: ['.example.org'] });
-    expect(parseCliArgs(['--trusted-proxies', 'proxy.example'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('--trusted-proxies: "proxy.example"') });
+    expect(parseCliArgs(['--trusted-proxies', 'proxy.example'], {})).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('--trusted-proxies: "proxy.example"'),
+    });
     expect(parseCliArgs(['--allowed-hosts', 'https://x.example'], {})).toMatchObject({ kind: 'error', message: expect.stringContaining('--allowed-hosts') });
   });
 });

@@ -39,12 +39,7 @@ export function eventually<Msg, N extends SimNode<Msg>>(
  * Checks `invariant` every `everyMs` of virtual time from now on, throwing (which ends the run)
  * the first time it is broken. Returns a function that stops the checks.
  */
-export function always<Msg, N extends SimNode<Msg>>(
-  cluster: SimCluster<Msg, N>,
-  what: string,
-  invariant: Condition,
-  options: { everyMs: Millis },
-): () => void {
+export function always<Msg, N extends SimNode<Msg>>(cluster: SimCluster<Msg, N>, what: string, invariant: Condition, options: { everyMs: Millis }): () => void {
   let active = true;
   const check = (): void => {
     if (!active) return;
@@ -74,7 +69,10 @@ export function allAgree(values: ReadonlyMap<NodeId, unknown>): true | string {
   const parts = [...groups.entries()]
     .sort((a, b) => b[1].length - a[1].length)
     .slice(0, 4)
-    .map(([key, ids]) => `${ids.length} node(s) [${ids.slice(0, 5).join(',')}${ids.length > 5 ? ',…' : ''}] see ${key.length > 120 ? key.slice(0, 120) + '…' : key}`);
+    .map(
+      ([key, ids]) =>
+        `${ids.length} node(s) [${ids.slice(0, 5).join(',')}${ids.length > 5 ? ',…' : ''}] see ${key.length > 120 ? key.slice(0, 120) + '…' : key}`,
+    );
   return `${groups.size} different values: ${parts.join('; ')}`;
 }
 
@@ -89,7 +87,9 @@ export function stableJson(value: unknown): string {
 
 /** A short fingerprint of a value (stable JSON, FNV-1a), for comparing states across nodes or runs. */
 export function fingerprint(value: unknown): string {
-  return hashString(stableJson(value) ?? 'undefined').toString(16).padStart(8, '0');
+  return hashString(stableJson(value) ?? 'undefined')
+    .toString(16)
+    .padStart(8, '0');
 }
 
 /** The p-th percentile (nearest rank) of some numbers, or undefined for none. */

@@ -22,8 +22,7 @@ function maxCluster(seed: number, n: number, options: Partial<ClusterOptions<Max
   return cluster;
 }
 
-const values = (cluster: MaxCluster): Map<NodeId, number> =>
-  new Map(cluster.upIds().map((id) => [id, cluster.node(id).value]));
+const values = (cluster: MaxCluster): Map<NodeId, number> => new Map(cluster.upIds().map((id) => [id, cluster.node(id).value]));
 
 const maxOf = (cluster: MaxCluster): number => Math.max(...values(cluster).values());
 
@@ -69,7 +68,11 @@ describe('storage', () => {
   test('a partial crash keeps a prefix of the batches, each whole', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const disk = new SimStorage();
-      for (let i = 1; i <= 5; i++) disk.write([{ kind: 'set', key: 'n', value: i }, { kind: 'set', key: 'm', value: i }]);
+      for (let i = 1; i <= 5; i++)
+        disk.write([
+          { kind: 'set', key: 'n', value: i },
+          { kind: 'set', key: 'm', value: i },
+        ]);
       disk.crash(createRng(seed));
       const n = disk.get('n');
       expect(n).toBe(disk.get('m'));
@@ -180,7 +183,10 @@ describe('cluster', () => {
     const [a] = cluster.ids() as [NodeId, NodeId];
     cluster.network.lagTimers(a, 300);
     cluster.runFor(2_000);
-    const wakes = cluster.recentTrace().filter((line) => line.includes(`wake ${a}`)).map((line) => Number(line.split(' ')[0]));
+    const wakes = cluster
+      .recentTrace()
+      .filter((line) => line.includes(`wake ${a}`))
+      .map((line) => Number(line.split(' ')[0]));
     // MaxNode asks to wake 100 ms after each wake; each comes 300 ms after it was asked for.
     // (The first wake was scheduled before the lag was switched on.)
     expect(wakes.length).toBeGreaterThan(3);

@@ -22,7 +22,12 @@ export const failingSeeds = [
 ] as const;
 
 const verdict = (r: VoprResult, runTicks = ticks): string =>
-  [`seed ${r.seed} (trace ${r.traceHash}): ${r.liveness.summary}`, ...r.plan, ...r.failures, `replay: npm run vopr -- --seed ${r.seed} --ticks ${runTicks}`].join('\n');
+  [
+    `seed ${r.seed} (trace ${r.traceHash}): ${r.liveness.summary}`,
+    ...r.plan,
+    ...r.failures,
+    `replay: npm run vopr -- --seed ${r.seed} --ticks ${runTicks}`,
+  ].join('\n');
 
 describe('VOPR: whole rooms of real nodes under seeded faults', () => {
   for (const seed of ciSeeds) {

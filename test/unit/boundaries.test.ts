@@ -41,7 +41,10 @@ describe('page ⇄ worker protocol', () => {
   });
   test('refuses malformed ones with the offending field named', () => {
     expect(decodePageToWorker({ type: 'link-up', peer: 'short', linkId: 'abcdefgh' })).toMatchObject({ ok: false, error: expect.stringMatching(/^peer:/) });
-    expect(decodePageToWorker({ type: 'init', slot: -1, room: 'x', signalingUrl: 'y', iceServers: [] })).toMatchObject({ ok: false, error: expect.stringMatching(/^slot:/) });
+    expect(decodePageToWorker({ type: 'init', slot: -1, room: 'x', signalingUrl: 'y', iceServers: [] })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^slot:/),
+    });
     expect(decodePageToWorker({ type: 'link-data', peer: id('a'), linkId: 'abcdefgh', bytes: 'text' }).ok).toBe(false);
     expect(decodeWorkerToPage({ type: 'launch-missiles' }).ok).toBe(false);
   });

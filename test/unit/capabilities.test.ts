@@ -62,10 +62,34 @@ describe('capability refusals', () => {
   });
 
   test.each([
-    ['no-ed25519', { ed25519: lacking('crypto.subtle.generateKey refused Ed25519 (NotSupportedError: Unrecognized name)') }, 'Ed25519 signatures in WebCrypto', /Chrome and Edge 137 or newer, Firefox 129 or newer, Safari 17 or newer/, /Update this browser/],
-    ['no-web-locks', { webLocks: lacking('navigator.locks is not available') }, 'Web Locks (navigator.locks)', /Firefox 96 or newer, Safari 15\.4 or newer/, /Update this browser/],
-    ['no-indexeddb', { indexedDb: lacking('InvalidStateError: A mutation operation was attempted') }, 'IndexedDB storage', /private windows/, /Allow this site to store data/],
-    ['no-module-worker', { moduleWorker: lacking("new Worker(…, { type: 'module' }) threw TypeError") }, 'Module workers', /Firefox 114 or newer, Safari 15 or newer/, /Update this browser/],
+    [
+      'no-ed25519',
+      { ed25519: lacking('crypto.subtle.generateKey refused Ed25519 (NotSupportedError: Unrecognized name)') },
+      'Ed25519 signatures in WebCrypto',
+      /Chrome and Edge 137 or newer, Firefox 129 or newer, Safari 17 or newer/,
+      /Update this browser/,
+    ],
+    [
+      'no-web-locks',
+      { webLocks: lacking('navigator.locks is not available') },
+      'Web Locks (navigator.locks)',
+      /Firefox 96 or newer, Safari 15\.4 or newer/,
+      /Update this browser/,
+    ],
+    [
+      'no-indexeddb',
+      { indexedDb: lacking('InvalidStateError: A mutation operation was attempted') },
+      'IndexedDB storage',
+      /private windows/,
+      /Allow this site to store data/,
+    ],
+    [
+      'no-module-worker',
+      { moduleWorker: lacking("new Worker(…, { type: 'module' }) threw TypeError") },
+      'Module workers',
+      /Firefox 114 or newer, Safari 15 or newer/,
+      /Update this browser/,
+    ],
     ['no-webrtc', { webrtc: lacking('RTCPeerConnection is not defined') }, 'WebRTC (RTCPeerConnection)', /privacy extension or setting/, /Turn WebRTC back on/],
   ] as const)('%s: names the feature, what the probe found, the browsers that have it and what to do', (code, finding, feature, browsers, advice) => {
     const results: ProbeResults = { ...allPresent, ...finding };

@@ -26,7 +26,8 @@ const notSupported = () => Promise.reject(new DOMException('Unrecognized name.',
 function subtleWith(overrides: Partial<Record<keyof SubtleCrypto, unknown>>): SubtleCrypto {
   const real = globalThis.crypto.subtle;
   return new Proxy(real, {
-    get: (target, name) => (name in overrides ? overrides[name as keyof SubtleCrypto] : (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target)),
+    get: (target, name) =>
+      name in overrides ? overrides[name as keyof SubtleCrypto] : (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target),
   });
 }
 
@@ -67,8 +68,14 @@ describe('Ed25519 probe', () => {
   });
 
   test('verify is tried, not assumed: one that says yes to everything, or to nothing, is a no', async () => {
-    expect(await probeEd25519(subtleWith({ verify: () => Promise.resolve(true) }))).toMatchObject({ ok: false, detail: expect.stringContaining('verified for a message it was not made for') });
-    expect(await probeEd25519(subtleWith({ verify: () => Promise.resolve(false) }))).toMatchObject({ ok: false, detail: expect.stringContaining('did not verify') });
+    expect(await probeEd25519(subtleWith({ verify: () => Promise.resolve(true) }))).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('verified for a message it was not made for'),
+    });
+    expect(await probeEd25519(subtleWith({ verify: () => Promise.resolve(false) }))).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('did not verify'),
+    });
   });
 });
 
@@ -107,13 +114,18 @@ describe('IndexedDB probe', () => {
     expect(await probeIndexedDb(throwing)).toEqual({ ok: false, detail: 'indexedDB.open threw SecurityError: The operation is insecure.' });
     const failing = {
       open: () => {
-        const request = Object.assign(new EventTarget(), { error: new DOMException('A mutation operation was attempted on a database that did not allow mutations.', 'InvalidStateError') });
+        const request = Object.assign(new EventTarget(), {
+          error: new DOMException('A mutation operation was attempted on a database that did not allow mutations.', 'InvalidStateError'),
+        });
         queueMicrotask(() => request.dispatchEvent(new Event('error', { cancelable: true })));
         return request;
       },
       deleteDatabase: () => null,
     } as unknown as IDBFactory;
-    expect(await probeIndexedDb(failing)).toEqual({ ok: false, detail: 'InvalidStateError: A mutation operation was attempted on a database that did not allow mutations.' });
+    expect(await probeIndexedDb(failing)).toEqual({
+      ok: false,
+      detail: 'InvalidStateError: A mutation operation was attempted on a database that did not allow mutations.',
+    });
   });
 
   test(`no answer within ${probeAnswerMs} ms is a no`, async () => {
@@ -126,7 +138,7 @@ describe('IndexedDB probe', () => {
 });
 
 describe('module worker probe', () => {
-  test("an answer from the running module is a yes; the probe worker is ended", async () => {
+  test('an answer from the running module is a yes; the probe worker is ended', async () => {
     const worker = new FakeWorker();
     const outcome = probeModuleWorker(() => worker);
     worker.fire('message', { data: 'module' });
@@ -149,7 +161,10 @@ describe('module worker probe', () => {
     const worker = new FakeWorker();
     const outcome = probeModuleWorker(() => worker);
     worker.fire('error', { message: "SyntaxError: Cannot use 'import.meta' outside a module" });
-    expect(await outcome).toMatchObject({ ok: false, detail: expect.stringContaining("failed to run (SyntaxError: Cannot use 'import.meta' outside a module)") });
+    expect(await outcome).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("failed to run (SyntaxError: Cannot use 'import.meta' outside a module)"),
+    });
     expect(worker.terminated).toBe(true);
   });
 
@@ -194,7 +209,10 @@ describe('all probes together', () => {
     return {
       isSecureContext: true,
       subtle: globalThis.crypto.subtle,
-      locks: { request: (_n: string, _o: LockOptions, callback: (lock: Lock | null) => unknown) => Promise.resolve(callback(null)) } as unknown as Pick<LockManager, 'request'>,
+      locks: { request: (_n: string, _o: LockOptions, callback: (lock: Lock | null) => unknown) => Promise.resolve(callback(null)) } as unknown as Pick<
+        LockManager,
+        'request'
+      >,
       indexedDB: new IDBFactory(),
       startModuleWorker: () => {
         queueMicrotask(() => worker.fire('message', { data: 'module' }));
@@ -226,14 +244,17 @@ describe("the protocol worker's own check", () => {
   });
 
   test('a worker without WebCrypto, or without Ed25519, refuses with a code', async () => {
-    expect(await workerCapabilityRefusal({ isSecureContext: false, crypto: {} })).toMatchObject({ code: 'insecure-context', message: expect.stringContaining('https://') });
+    expect(await workerCapabilityRefusal({ isSecureContext: false, crypto: {} })).toMatchObject({
+      code: 'insecure-context',
+      message: expect.stringContaining('https://'),
+    });
     expect(await workerCapabilityRefusal({ isSecureContext: true, crypto: { subtle: subtleWith({ generateKey: notSupported }) } })).toMatchObject({
       code: 'no-ed25519',
       message: expect.stringContaining('NotSupportedError'),
     });
   });
 
-  test("its fatal report carries the code across postMessage; an unknown code is refused", () => {
+  test('its fatal report carries the code across postMessage; an unknown code is refused', () => {
     expect(decodeWorkerToPage({ type: 'fatal', message: 'no WebCrypto', code: 'insecure-context' })).toEqual({
       ok: true,
       value: { type: 'fatal', message: 'no WebCrypto', code: 'insecure-context' },

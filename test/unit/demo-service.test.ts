@@ -24,7 +24,20 @@ function setup() {
   const pbft = {
     trace,
     observerOnly: false,
-    consensus: () => ({ status: 'replica', view: 0, mode: 'normal', primary: self, replicas: [self], n: 1, f: 0, lastCommitted: 3, viewChanges: 0, byzantine: null, halted: null, log: [{ seq: 3, digest: 'abcdef0123456789abcdef' }] }),
+    consensus: () => ({
+      status: 'replica',
+      view: 0,
+      mode: 'normal',
+      primary: self,
+      replicas: [self],
+      n: 1,
+      f: 0,
+      lastCommitted: 3,
+      viewChanges: 0,
+      byzantine: null,
+      halted: null,
+      log: [{ seq: 3, digest: 'abcdef0123456789abcdef' }],
+    }),
   } as unknown as PbftService;
   const ctx = fakeServiceContext(() => now, 1, {
     self,
@@ -36,7 +49,13 @@ function setup() {
   return { service, ctx, self, controller, stranger, sent, events, rejected, trace, pbft, advance: (ms: number) => (now += ms), now: () => now };
 }
 
-const fault = (id: string, at: number, action = 'byzantine', mode: string | undefined = 'silent') => ({ type: 'fault', id, at, action, ...(mode ? { mode } : {}) });
+const fault = (id: string, at: number, action = 'byzantine', mode: string | undefined = 'silent') => ({
+  type: 'fault',
+  id,
+  at,
+  action,
+  ...(mode ? { mode } : {}),
+});
 
 describe('DemoService', () => {
   it('answers a trace ask with at most one page of records and its state, and not more often than its limit', async () => {

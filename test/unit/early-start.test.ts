@@ -61,7 +61,6 @@ function attachRecorder(early: EarlySocket): string[] {
   return seen;
 }
 
-
 /** A node with no services whose signaling sockets (fakes) are collected in `sockets`. */
 function startEarly(sockets: FakeSocket[], loadIdentity: () => Promise<LoadedIdentity>) {
   return NodeRuntime.start({

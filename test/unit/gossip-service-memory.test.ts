@@ -24,7 +24,13 @@ describe('memory from the gossip service to the page', () => {
     service.commands.setMemory(['b', { x: 2 }]);
     expect(posted).toHaveLength(1); // not yet: the changes of one task go together
     await Promise.resolve();
-    expect(posted[1]).toMatchObject({ reset: false, changes: [{ key: 'a', value: 1, origin: self }, { key: 'b', value: { x: 2 }, origin: self }] });
+    expect(posted[1]).toMatchObject({
+      reset: false,
+      changes: [
+        { key: 'a', value: 1, origin: self },
+        { key: 'b', value: { x: 2 }, origin: self },
+      ],
+    });
     service.commands.deleteMemory(['a']);
     await Promise.resolve();
     expect(posted[2]?.changes).toEqual([{ key: 'a', origin: self, hlc: expect.any(String) }]);

@@ -25,7 +25,16 @@ type Frame = { kind: 'ping' | 'pong' | 'other'; at: number; to: End; sentAt: num
 
 /** Runs one link for `durationMs`; `otherEveryMs` adds protocol traffic both ways (null: an idle link). */
 function runLink(rng: Rng, durationMs: number, otherEveryMs: number | null) {
-  const end = (name: 'a' | 'b'): End => ({ name, lastSentMs: 0, lastPingMs: -Infinity, lastPingHeardMs: -Infinity, lastHeardMs: 0, longestSilenceMs: 0, rttAtMs: [], nextLookMs: 0 });
+  const end = (name: 'a' | 'b'): End => ({
+    name,
+    lastSentMs: 0,
+    lastPingMs: -Infinity,
+    lastPingHeardMs: -Infinity,
+    lastHeardMs: 0,
+    longestSilenceMs: 0,
+    rttAtMs: [],
+    nextLookMs: 0,
+  });
   const a = end('a');
   const b = end('b');
   const peerOf = (e: End) => (e === a ? b : a);

@@ -60,7 +60,13 @@ describe('LinkFailures', () => {
       failures.signal('p', `l${i}`, 'remote', trickled(hostLine));
       failures.signal('p', 'another attempt', 'remote', trickled(relayLine));
       const view = failures.failed('p', 'setup timed out', 1000 * i, key, false);
-      expect(view).toMatchObject({ attempts: i, local: ['srflx'], remote: ['host'], diagnosis: 'needs-turn', state: i < maxFailedLinkAttempts ? 'retrying' : 'unreachable' });
+      expect(view).toMatchObject({
+        attempts: i,
+        local: ['srflx'],
+        remote: ['host'],
+        diagnosis: 'needs-turn',
+        state: i < maxFailedLinkAttempts ? 'retrying' : 'unreachable',
+      });
       expect(failures.unreachable('p', key)).toBe(i === maxFailedLinkAttempts);
     }
     expect(failures.unreachable('p', iceServersKey([{ urls: ['turn:198.51.100.10:3478'] }, { urls: 'stun:198.51.100.10:3478' }]))).toBe(false);
@@ -126,7 +132,9 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
       manager.tick();
     }
     expect(opens).toHaveLength(maxFailedLinkAttempts);
-    expect(manager.failureList()).toEqual([expect.objectContaining({ peer, attempts: maxFailedLinkAttempts, state: 'unreachable', reason: 'setup timed out', local: ['srflx'] })]);
+    expect(manager.failureList()).toEqual([
+      expect.objectContaining({ peer, attempts: maxFailedLinkAttempts, state: 'unreachable', reason: 'setup timed out', local: ['srflx'] }),
+    ]);
     expect(manager.get(peer)).toBeUndefined();
     expect(clock.now).toBeGreaterThan(maxFailedLinkAttempts * (linkSetupTimeoutMs + linkRetryMaxMs));
 
@@ -171,7 +179,9 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
       clock.now += linkSetupTimeoutMs / 2 + 1;
       asking.tick();
     }
-    expect(asking.failureList()).toEqual([expect.objectContaining({ attempts: maxFailedLinkAttempts, state: 'unreachable', reason: 'no answer to the link request' })]);
+    expect(asking.failureList()).toEqual([
+      expect.objectContaining({ attempts: maxFailedLinkAttempts, state: 'unreachable', reason: 'no answer to the link request' }),
+    ]);
     expect(asking.get(small.id)).toBeUndefined();
   });
 });
@@ -199,7 +209,14 @@ describe('LinkManager, the answering side', () => {
       retryLostLinks: () => true,
     });
     const offer = async (n: number) => {
-      const body = { v: 1 as const, from: small.id, to: large.id, session: `offer-session-${n}`, kind: 'signal' as const, signal: { type: 'offer' as const, sdp: `v=0 ${hostLine}` } };
+      const body = {
+        v: 1 as const,
+        from: small.id,
+        to: large.id,
+        session: `offer-session-${n}`,
+        kind: 'signal' as const,
+        signal: { type: 'offer' as const, sdp: `v=0 ${hostLine}` },
+      };
       await answering.receiveSignal(small.id, { body, sig: await signText(small, signingText(body)) });
     };
     for (let n = 1; n <= maxFailedLinkAttempts; n++) {

@@ -147,7 +147,7 @@ describe('LinkManager', () => {
     expect(small.events.at(-1)).toBe(`down ${large.identity.id} silent`);
   });
 
-  test('a restarted peer\'s fresh offer replaces the old link', async () => {
+  test("a restarted peer's fresh offer replaces the old link", async () => {
     const { small, large } = await pair();
     small.manager.want(large.identity.id);
     const first = small.calls[0]!.linkId;

@@ -65,7 +65,12 @@ describe('NativePeer signal handling', () => {
     expect(pc.calls).toEqual([]);
     peer.signal({ type: 'offer', sdp: 'v=0 offer' });
     await until(() => signals.length > 0, 'the answer');
-    expect(pc.calls).toEqual(['remote offer', 'candidate candidate:1 1 udp 1 192.0.2.1 5000 typ host', 'candidate candidate:2 1 udp 1 192.0.2.2 5000 typ host', 'local answer']);
+    expect(pc.calls).toEqual([
+      'remote offer',
+      'candidate candidate:1 1 udp 1 192.0.2.1 5000 typ host',
+      'candidate candidate:2 1 udp 1 192.0.2.2 5000 typ host',
+      'local answer',
+    ]);
     expect(signals).toEqual([{ type: 'answer', sdp: 'v=0 answer' }]);
     // A candidate after the description goes straight in.
     peer.signal({ type: 'candidate', candidate: { candidate: 'candidate:3 1 udp 1 192.0.2.3 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } });

@@ -43,7 +43,10 @@ describe('overlay service: ticks while settled', () => {
     n.ticks.length = 0;
     await n.run(5_000);
     expect(n.ticks.length).toBeGreaterThanOrEqual(4);
-    expect(gapsOf(n.ticks).every((gap) => gap === settledTickIntervalMs), JSON.stringify(gapsOf(n.ticks))).toBe(true);
+    expect(
+      gapsOf(n.ticks).every((gap) => gap === settledTickIntervalMs),
+      JSON.stringify(gapsOf(n.ticks)),
+    ).toBe(true);
 
     // A round trip is not news for the tick.
     const lastTick = n.ticks.at(-1) as Millis;
@@ -57,7 +60,10 @@ describe('overlay service: ticks while settled', () => {
     await n.run(1_000);
     expect(n.ticks.length).toBeGreaterThanOrEqual(3);
     // Below minLinks (3) the node is not settled: it keeps the 250 ms cycle while it heals.
-    expect(gapsOf(n.ticks).every((gap) => gap === overlayTickIntervalMs), JSON.stringify(gapsOf(n.ticks))).toBe(true);
+    expect(
+      gapsOf(n.ticks).every((gap) => gap === overlayTickIntervalMs),
+      JSON.stringify(gapsOf(n.ticks)),
+    ).toBe(true);
   });
 
   test('a message from a neighbour also brings the next tick forward', async () => {

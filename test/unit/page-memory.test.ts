@@ -31,7 +31,10 @@ describe('the page keeps the memory from a reset and deltas', () => {
     memory.apply(message(true, [change('new', 2)]));
     expect(memory.get('old')).toBeUndefined();
     expect(memory.get('new')?.value).toBe(2);
-    expect(heard).toEqual([[1, true], [1, true]]);
+    expect(heard).toEqual([
+      [1, true],
+      [1, true],
+    ]);
   });
 
   test('the same snapshot object is rebuilt only after a change', () => {

@@ -133,7 +133,13 @@ describe('a node in a private room', () => {
     routing.deliver({ origin: outsider.id, kind: 'signal', message: await sealSignal(wrongKey, outsider.id, self.id, plain), broadcast: false, hops: 2 });
     // Members: one through the server, one over the mesh.
     socket.deliver({ type: 'signal', from: member.id, data: await sealSignal(key, member.id, self.id, await connectRequest(member, self.id)) });
-    routing.deliver({ origin: meshMember.id, kind: 'signal', message: await sealSignal(key, meshMember.id, self.id, await connectRequest(meshMember, self.id)), broadcast: false, hops: 2 });
+    routing.deliver({
+      origin: meshMember.id,
+      kind: 'signal',
+      message: await sealSignal(key, meshMember.id, self.id, await connectRequest(meshMember, self.id)),
+      broadcast: false,
+      hops: 2,
+    });
 
     await until(() => opened.includes(member.id) && opened.includes(meshMember.id), 'links opened to both members');
     await until(() => rejected().filter((r) => r.startsWith('private room:')).length >= 2, 'the outsider refused');
@@ -172,6 +178,10 @@ describe('a node in a private room', () => {
     await until(() => socket.sent.length > 0, 'the join');
     socket.deliver({ type: 'error', code: 'wrong-password', message: 'wrong password for room "vault": check it' });
     socket.onclose?.({ code: 1008, reason: 'wrong-password' });
-    expect(rt.snapshot()).toMatchObject({ signaling: 'refused', signalingDetail: 'wrong password for room "vault": check it', signalingRefusal: { code: 'wrong-password' } });
+    expect(rt.snapshot()).toMatchObject({
+      signaling: 'refused',
+      signalingDetail: 'wrong password for room "vault": check it',
+      signalingRefusal: { code: 'wrong-password' },
+    });
   }, 30_000);
 });

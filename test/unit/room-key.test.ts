@@ -9,10 +9,13 @@ import type { NodeId } from '../../src/core/types.ts';
 
 /** Fewer rounds for most cases (same construction); one case runs the real count. */
 const testIterations = 1_000;
-const alice = 'A'.repeat(42) + 'A' as NodeId;
-const bob = 'B'.repeat(42) + 'A' as NodeId;
-const carol = 'C'.repeat(42) + 'A' as NodeId;
-const signal = { body: { v: 1, from: alice, to: bob, session: 'abcdefgh', kind: 'signal', signal: { type: 'offer', sdp: 'v=0\r\na=fingerprint:sha-256 AB:CD' } }, sig: 'x' };
+const alice = ('A'.repeat(42) + 'A') as NodeId;
+const bob = ('B'.repeat(42) + 'A') as NodeId;
+const carol = ('C'.repeat(42) + 'A') as NodeId;
+const signal = {
+  body: { v: 1, from: alice, to: bob, session: 'abcdefgh', kind: 'signal', signal: { type: 'offer', sdp: 'v=0\r\na=fingerprint:sha-256 AB:CD' } },
+  sig: 'x',
+};
 
 const derive = (room: string, password: string): Promise<RoomKey> => deriveRoomKey(room, password, testIterations);
 
@@ -86,7 +89,16 @@ describe('sealed signals', { timeout: 30_000 }, () => {
 
   it('refuses unsealed and malformed input with a reason, never throwing', async () => {
     const key = await derive('team', 'correct horse battery');
-    const inputs: unknown[] = [signal, null, 42, 'text', { sealed: 2, n: 'x', c: 'y' }, { sealed: 1, n: 'AAAAAAAAAAAAAAAA', c: '!!' }, { sealed: 1, n: 'AAAAAAAAAAAAAAAA', c: 'A'.repeat(40_000) }, { sealed: 1, n: 'AAAAAAAAAAAAAAAA', c: 'AAAA', extra: 1 }];
+    const inputs: unknown[] = [
+      signal,
+      null,
+      42,
+      'text',
+      { sealed: 2, n: 'x', c: 'y' },
+      { sealed: 1, n: 'AAAAAAAAAAAAAAAA', c: '!!' },
+      { sealed: 1, n: 'AAAAAAAAAAAAAAAA', c: 'A'.repeat(40_000) },
+      { sealed: 1, n: 'AAAAAAAAAAAAAAAA', c: 'AAAA', extra: 1 },
+    ];
     for (const raw of inputs) {
       const opened = await openSignal(key, alice, bob, raw);
       expect(opened.ok, JSON.stringify(raw).slice(0, 80)).toBe(false);

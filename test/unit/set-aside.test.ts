@@ -68,7 +68,9 @@ describe('set-aside helper', () => {
   test('a damaged quarantine entry is still listed, with what its key says', async () => {
     const storage = new MemoryStorage();
     await storage.set(`${setAsidePrefix}pbft/meta@42`, 'garbage');
-    expect(await listSetAside(storage)).toEqual([{ key: 'pbft/meta', reason: 'set aside (no reason recorded)', at: 42, movedTo: `${setAsidePrefix}pbft/meta@42` }]);
+    expect(await listSetAside(storage)).toEqual([
+      { key: 'pbft/meta', reason: 'set aside (no reason recorded)', at: 42, movedTo: `${setAsidePrefix}pbft/meta@42` },
+    ]);
   });
 
   test('a stored identity that does not check out is set aside and a new one made', async () => {
@@ -129,11 +131,16 @@ describe('every loader sets damaged records aside and the node starts clean', ()
       if (key.startsWith('pbft/')) expect(checkPbftRecord(key, value), `${key} ${hint}`).toBeNull();
       if (key === followStorageKey) expect(decodeFollowRecord(value).ok, `${key} ${hint}`).toBe(true);
     }
-    expect(decodePersistedJobs(await Promise.all((await node.storage.keys('steal/')).map(async (k) => [k, await node.storage.get(k)] as const))).skipped).toEqual([]);
+    expect(
+      decodePersistedJobs(await Promise.all((await node.storage.keys('steal/')).map(async (k) => [k, await node.storage.get(k)] as const))).skipped,
+    ).toEqual([]);
     // It started clean and is back: the others see it alive, it follows the room's genesis again,
     // and a proposal commits.
     const members = (node.byProtocol.get('gossip')?.snapshot?.() as { members: Array<{ id: string; status: string }> }).members;
-    expect(members.filter((m) => m.status === 'alive'), hint).toHaveLength(4);
+    expect(
+      members.filter((m) => m.status === 'alive'),
+      hint,
+    ).toHaveLength(4);
     expect(mesh.genesisOf(node), hint).toBe(mesh.genesisOf(mesh.nodes[1] as FuzzNode));
     let outcome: unknown;
     void mesh.propose(mesh.nodes[2] as FuzzNode, 'after the damage').then((o) => (outcome = o));
@@ -145,7 +152,10 @@ describe('every loader sets damaged records aside and the node starts clean', ()
     await node.storage.set(followStorageKey, null);
     const again = await mesh.restart(0, node.storage, seed + 2);
     await mesh.run(8_000);
-    expect((await listSetAside(again.storage)).map((r) => r.key), hint).toContain(followStorageKey);
+    expect(
+      (await listSetAside(again.storage)).map((r) => r.key),
+      hint,
+    ).toContain(followStorageKey);
     expect(decodeFollowRecord(await again.storage.get(followStorageKey)).ok, hint).toBe(true);
     expect(mesh.genesisOf(again), hint).toBe(mesh.genesisOf(mesh.nodes[1] as FuzzNode));
   }, 60_000);

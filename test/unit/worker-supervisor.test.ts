@@ -91,7 +91,13 @@ describe('worker supervisor', () => {
     expect(s.current().posted[0]).toBe(s.init);
     expect(s.restarts).toEqual([{ n: 1, at: 1_000_000, reason: 'uncaught error: Uncaught Error: boom' }]);
     expect(s.restartingWhenTold).toEqual([true]);
-    expect(s.supervisor.view()).toMatchObject({ restarts: 1, lastReason: 'uncaught error: Uncaught Error: boom', lastAt: 1_000_000, restarting: true, gaveUp: null });
+    expect(s.supervisor.view()).toMatchObject({
+      restarts: 1,
+      lastReason: 'uncaught error: Uncaught Error: boom',
+      lastAt: 1_000_000,
+      restarting: true,
+      gaveUp: null,
+    });
     s.current().fire('message', { data: 'hello again' });
     expect(s.supervisor.view().restarting).toBe(false);
   });

@@ -58,7 +58,11 @@ async function main(): Promise<void> {
   $<HTMLFormElement>('ask').addEventListener('submit', (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
-    const answers = String(form.get('answers')).split('\n').map((a) => a.trim()).filter(Boolean).slice(0, 8);
+    const answers = String(form.get('answers'))
+      .split('\n')
+      .map((a) => a.trim())
+      .filter(Boolean)
+      .slice(0, 8);
     if (answers.length < 2) return void (status.textContent = 'Give at least two answers, one per line.');
     const poll: Poll = { id: crypto.randomUUID(), question: String(form.get('question')).trim(), answers, by: room.id };
     propose(poll$, { ask: poll });

@@ -86,7 +86,11 @@ export function mandelbrotCounts(task: MandelbrotTask, deadline: Deadline): Uint
     const ci = region.yMax - (y + row + 0.5) * dy;
     for (let col = 0; col < w; col++) {
       const cr = region.xMin + (x + col + 0.5) * dx;
-      let zr = 0, zi = 0, zr2 = 0, zi2 = 0, n = 0;
+      let zr = 0,
+        zi = 0,
+        zr2 = 0,
+        zi2 = 0,
+        n = 0;
       while (n < maxIterations && zr2 + zi2 <= 4) {
         zi = 2 * zr * zi + ci;
         zr = zr2 - zi2 + cr;

@@ -69,7 +69,7 @@ export function countInside(task: PiTask, deadline: Deadline): number {
   };
   for (let i = 0; i < 12; i++) next();
   let inside = 0;
-  for (let done = 0; done < task.samples; ) {
+  for (let done = 0; done < task.samples;) {
     checkDeadline(deadline);
     const batch = Math.min(pollEverySamples, task.samples - done);
     for (let i = 0; i < batch; i++) {
@@ -107,7 +107,8 @@ export const monteCarloPiKind: TaskKind<PiParams, PiTask, PiCount, PiEstimate> =
   validateResult(raw, task): Checked<PiCount> {
     const decoded = decodeWith(countSchema, raw);
     if (!decoded.ok) return decoded;
-    if (decoded.value.samples !== task.samples) return { ok: false, error: `the result counts ${decoded.value.samples} points, the task asked for ${task.samples}` };
+    if (decoded.value.samples !== task.samples)
+      return { ok: false, error: `the result counts ${decoded.value.samples} points, the task asked for ${task.samples}` };
     if (decoded.value.inside > decoded.value.samples) return { ok: false, error: 'more hits than points' };
     return decoded;
   },

@@ -34,8 +34,10 @@ export class ChannelCore {
    * when not, why (the service refuses it as busy, before step()).
    */
   room(bytes: number, receivers: number): string | null {
-    if (this.outgoing.transfers + receivers > maxQueuedTransfers) return `${this.outgoing.transfers} messages are waiting to be sent (at most ${maxQueuedTransfers})`;
-    if (this.outgoing.bytes + bytes * receivers > maxQueuedSendBytes) return `${this.outgoing.bytes} bytes are waiting to be sent (at most ${maxQueuedSendBytes})`;
+    if (this.outgoing.transfers + receivers > maxQueuedTransfers)
+      return `${this.outgoing.transfers} messages are waiting to be sent (at most ${maxQueuedTransfers})`;
+    if (this.outgoing.bytes + bytes * receivers > maxQueuedSendBytes)
+      return `${this.outgoing.bytes} bytes are waiting to be sent (at most ${maxQueuedSendBytes})`;
     return null;
   }
 

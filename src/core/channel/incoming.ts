@@ -100,7 +100,17 @@ export class Incoming {
         this.count('receiver busy');
         return;
       }
-      partial = { origin, id: msg.id, channel: msg.ch, enc: msg.enc, size: msg.size, n: msg.n, pieces: new Array<Uint8Array | undefined>(msg.n), have: 0, lastAt: now };
+      partial = {
+        origin,
+        id: msg.id,
+        channel: msg.ch,
+        enc: msg.enc,
+        size: msg.size,
+        n: msg.n,
+        pieces: new Array<Uint8Array | undefined>(msg.n),
+        have: 0,
+        lastAt: now,
+      };
       this.partials.set(key, partial);
       this.perOrigin.set(origin, (this.perOrigin.get(origin) ?? 0) + 1);
       this.heldBytes += msg.size;
@@ -211,7 +221,11 @@ export class Incoming {
         }
       }
     }
-    state = { bad: createThrottle({ burstMsgs: badMessageBurst, ratePerS: badMessageRatePerS, floodDropsPerWindow: 1, windowMs: throttleMs }, now), throttledUntil: 0, refusedIds: [] };
+    state = {
+      bad: createThrottle({ burstMsgs: badMessageBurst, ratePerS: badMessageRatePerS, floodDropsPerWindow: 1, windowMs: throttleMs }, now),
+      throttledUntil: 0,
+      refusedIds: [],
+    };
     this.origins.set(origin, state);
     return state;
   }

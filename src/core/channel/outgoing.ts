@@ -67,7 +67,16 @@ export class Outgoing {
     return this.pendingBytes;
   }
 
-  add(now: Millis, sendId: string, channel: string, enc: ChannelEncoding, bytes: Uint8Array, to: readonly NodeId[], everyone: boolean, out: ChannelEffect[]): void {
+  add(
+    now: Millis,
+    sendId: string,
+    channel: string,
+    enc: ChannelEncoding,
+    bytes: Uint8Array,
+    to: readonly NodeId[],
+    everyone: boolean,
+    out: ChannelEffect[],
+  ): void {
     const send: Send = { remaining: to.length, delivered: 0, failed: 0, everyone };
     this.sends.set(sendId, send);
     if (to.length === 0) {
@@ -143,7 +152,7 @@ export class Outgoing {
     this.tokensWakeAt = Infinity;
     const active = this.active();
     // Round robin, one chunk per transfer per round, so transfers share the pace fairly.
-    for (let progress = true; progress; ) {
+    for (let progress = true; progress;) {
       progress = false;
       for (const transfer of active) {
         const seq = this.nextPiece(now, transfer);

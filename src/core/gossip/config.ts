@@ -89,7 +89,8 @@ export function checkConfig(config: GossipConfig): string | null {
     if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) return `${key} must be a positive number, got ${String(value)}`;
   }
   if (!Number.isInteger(config.fanout) || config.fanout < 1 || config.fanout > 16) return `fanout must be an integer 1–16, got ${config.fanout}`;
-  if (!Number.isInteger(config.urgentFanout) || config.urgentFanout < 1 || config.urgentFanout > 16) return `urgentFanout must be an integer 1–16, got ${config.urgentFanout}`;
+  if (!Number.isInteger(config.urgentFanout) || config.urgentFanout < 1 || config.urgentFanout > 16)
+    return `urgentFanout must be an integer 1–16, got ${config.urgentFanout}`;
   if (!Number.isInteger(config.indirectProbes) || config.indirectProbes < 0 || config.indirectProbes > 16) return `indirectProbes must be an integer 0–16`;
   if (!Number.isInteger(config.maxLocalHealth) || config.maxLocalHealth < 0 || config.maxLocalHealth > 16) return `maxLocalHealth must be an integer 0–16`;
   if (config.probeTimeoutMs + config.indirectTimeoutMs > config.probeIntervalMs) {

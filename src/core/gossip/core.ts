@@ -52,7 +52,17 @@ import { EagerPush } from './eager.ts';
 import { jsonProblem, type JsonValue } from './json.ts';
 import { isLive, MemberTable } from './members.ts';
 import { entryFromWire, makeEntry, MemoryStore, type Entry } from './memory.ts';
-import { decodeGossip, isNodeId, statusCodes, statusNames, type GossipMsg, type MemberFact, type MemberStatus, type Position, type WireEntry } from './messages.ts';
+import {
+  decodeGossip,
+  isNodeId,
+  statusCodes,
+  statusNames,
+  type GossipMsg,
+  type MemberFact,
+  type MemberStatus,
+  type Position,
+  type WireEntry,
+} from './messages.ts';
 import { decodeSelfRecord, decodeStoredEntry, encodeSelfRecord, memoryKeyPrefix, memoryStorageKey, selfRecordKey } from './persist.ts';
 import { RumourQueue } from './rumours.ts';
 import type { GossipEffect, GossipInput, GossipMetrics, GossipOptions, GossipView, MemoryEntryView, MemberView } from './types.ts';
@@ -92,7 +102,16 @@ export class GossipCore {
   private readonly awaitingDelta = new Map<NodeId, Millis>();
   private readonly noticeSentAt = new Map<NodeId, Millis>();
   private readonly rejected: Record<string, number> = {};
-  private readonly counters = { cycles: 0, msgsSent: 0, bytesSent: 0, msgsReceived: 0, bytesReceived: 0, falseSuspicions: 0, refutations: 0, tombstonesPurged: 0 };
+  private readonly counters = {
+    cycles: 0,
+    msgsSent: 0,
+    bytesSent: 0,
+    msgsReceived: 0,
+    bytesReceived: 0,
+    falseSuspicions: 0,
+    refutations: 0,
+    tombstonesPurged: 0,
+  };
   private readonly detections: number[] = [];
   private readonly cycleTraffic: Array<{ msgs: number; bytes: number }> = [];
   private trafficAtCycleStart = { msgs: 0, bytes: 0 };
@@ -231,7 +250,14 @@ export class GossipCore {
     const members = [...this.members.all()]
       .map((m) => ({ id: m.id, status: m.status, incarnation: m.incarnation }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const view = { id: this.id, status: this.status, incarnation: this.incarnation, members, metrics: this.metrics(), rejected: { ...this.rejected } } as GossipView;
+    const view = {
+      id: this.id,
+      status: this.status,
+      incarnation: this.incarnation,
+      members,
+      metrics: this.metrics(),
+      rejected: { ...this.rejected },
+    } as GossipView;
     // The memory is built only if read: copying and sorting every key on each view was most of a
     // busy tab's snapshot cost, and most readers want members and metrics.
     let memory: MemoryEntryView[] | undefined;
@@ -491,7 +517,13 @@ export class GossipCore {
       budget -= size;
       return true;
     });
-    const msg: Extract<GossipMsg, { type: 'sync' }> = { type: 'sync', d: digest.positions, p: digest.partial, mh: this.members.hash, f: this.store.fingerprint };
+    const msg: Extract<GossipMsg, { type: 'sync' }> = {
+      type: 'sync',
+      d: digest.positions,
+      p: digest.partial,
+      mh: this.members.hash,
+      f: this.store.fingerprint,
+    };
     const facts = this.piggyback(target);
     if (facts) msg.m = facts;
     if (entries.length > 0) msg.e = entries;
@@ -811,7 +843,10 @@ export class GossipCore {
     if (!this.eager.pending) return;
     const queued = this.eager.drain();
     if (this.left) return;
-    const targets = this.config.contactMode === 'peers' ? [...this.members.peers()].filter((id) => isLive(this.members.get(id)?.status ?? 'dead')) : this.members.randomContacts(this.rng, this.config.fanout);
+    const targets =
+      this.config.contactMode === 'peers'
+        ? [...this.members.peers()].filter((id) => isLive(this.members.get(id)?.status ?? 'dead'))
+        : this.members.randomContacts(this.rng, this.config.fanout);
     const budget = maxEntryBytesPerMessage;
     // Our own writes leave only once saved (their versions must survive a crash: memory.ts);
     // other nodes' writes passed on depend on nothing we store, so they need not wait for the disk.

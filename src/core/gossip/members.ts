@@ -136,7 +136,7 @@ export class MemberTable {
   /** Up to `count` distinct random contacts, none of them in `exclude`. */
   randomContacts(rng: Rng, count: number, exclude?: ReadonlySet<NodeId> | NodeId): NodeId[] {
     const list = this.contactList;
-    const excluded = (id: NodeId): boolean => (typeof exclude === 'string' ? id === exclude : exclude?.has(id) ?? false);
+    const excluded = (id: NodeId): boolean => (typeof exclude === 'string' ? id === exclude : (exclude?.has(id) ?? false));
     if (list.length <= count * 3 + 4) return rng.shuffle(list.filter((id) => !excluded(id))).slice(0, count);
     const chosen = new Set<NodeId>();
     for (let attempts = 0; chosen.size < count && attempts < count * 20; attempts++) {
@@ -178,8 +178,7 @@ export class MemberTable {
 
   private refreshContact(id: NodeId): void {
     const member = this.map.get(id);
-    const contactable =
-      id !== this.self && member !== undefined && isLive(member.status) && (this.mode === 'members' || this.peerSet.has(id));
+    const contactable = id !== this.self && member !== undefined && isLive(member.status) && (this.mode === 'members' || this.peerSet.has(id));
     const index = this.contactIndex.get(id);
     if (contactable && index === undefined) {
       this.contactIndex.set(id, this.contactList.length);

@@ -45,7 +45,6 @@ export interface Entry {
   readonly bytes: number;
 }
 
-
 /**
  * Stored entries are frozen, value and all: values are handed out by get()/view() and the same
  * wire object may be shared (sent to several peers, or between cores in the simulator), so a

@@ -87,7 +87,11 @@ export function cutStructure<Id>(graph: Graph<Id> | IndexedGraph<Id>): CutStruct
 
   const pieces = new Map<Id, number[]>();
   const points = [...piecesByIndex.keys()].sort((a, b) => a - b);
-  for (const p of points) pieces.set(g.ids[p] as Id, (piecesByIndex.get(p) as number[]).sort((a, b) => b - a));
+  for (const p of points)
+    pieces.set(
+      g.ids[p] as Id,
+      (piecesByIndex.get(p) as number[]).sort((a, b) => b - a),
+    );
   bridges.sort((x, y) => compareIds(x[0], y[0]) || compareIds(x[1], y[1]));
   return { articulationPoints: points.map((p) => g.ids[p] as Id), bridges, pieces };
 }

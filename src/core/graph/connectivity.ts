@@ -108,7 +108,7 @@ function localConnectivity(net: FlowNetwork, s: number, t: number, bound: number
       for (let u = 0; u < nodes / 2; u++) if (seen[2 * u] && !seen[2 * u + 1]) cut.push(u);
       break;
     }
-    for (let y = sink; y !== source; ) {
+    for (let y = sink; y !== source;) {
       const a = via[y] as number;
       cap[a] = (cap[a] as number) - 1;
       cap[a ^ 1] = (cap[a ^ 1] as number) + 1;

@@ -131,7 +131,10 @@ export function balanceValue(loadVariance: number): number {
 
 /** 1 / (1 + Σ count / half-count): a quiet minute is 1; each kind of fault lowers it smoothly. */
 export function faultsValue(faults: RecentFaults): number {
-  const load = Math.max(0, faults.refused) / refusedHalfCount + Math.max(0, faults.viewChanges) / viewChangesHalfCount + Math.max(0, faults.suspicions) / suspicionsHalfCount;
+  const load =
+    Math.max(0, faults.refused) / refusedHalfCount +
+    Math.max(0, faults.viewChanges) / viewChangesHalfCount +
+    Math.max(0, faults.suspicions) / suspicionsHalfCount;
   return clamp01(1 / (1 + (Number.isFinite(load) ? load : Infinity)));
 }
 

@@ -125,10 +125,10 @@ export class AdvertExchange {
   /** A decoded advert from neighbour `from`; returns it if it was news and was stored. */
   onAdvert(ctx: AdvertContext, from: NodeId, advert: AdvertMsg, signer: NodeId | null): AdvertMsg | null {
     const dropped = this.counters.dropped;
-    if (signer === null) return void dropped.unsigned++, null;
-    if (signer !== advert.origin) return void dropped['signer-mismatch']++, null;
-    if (!possibleSeq(advert.seq)) return void dropped['impossible-seq']++, null;
-    if (!distinctLinks(advert)) return void dropped['bad-links']++, null;
+    if (signer === null) return (void dropped.unsigned++, null);
+    if (signer !== advert.origin) return (void dropped['signer-mismatch']++, null);
+    if (!possibleSeq(advert.seq)) return (void dropped['impossible-seq']++, null);
+    if (!distinctLinks(advert)) return (void dropped['bad-links']++, null);
     if (advert.origin === this.self) {
       // Our own advert from before a restart: jump past its seq so the new one wins everywhere.
       const mine = this.lsdb.get(this.self);

@@ -15,9 +15,7 @@ export interface LsdbEntry {
   peers: ReadonlySet<NodeId>;
 }
 
-export type ConsiderResult =
-  | { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null }
-  | { kind: 'duplicate' | 'stale' | 'expired' | 'db-full' };
+export type ConsiderResult = { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null } | { kind: 'duplicate' | 'stale' | 'expired' | 'db-full' };
 
 export class LinkStateDb {
   private readonly entries = new Map<NodeId, LsdbEntry>();

@@ -523,8 +523,7 @@ export class Overlay {
     const inFlight = linked + this.pending.size;
     const growDue = inFlight < target && this.now >= this.nextGrowAt;
     const partitionCheck = this.now >= this.nextPartitionCheckAt;
-    const healthy = (v: TopologyView): boolean =>
-      v.size > maxLinks + 1 && linked >= minLinks && linked <= maxLinks && !growDue && v.strays.length === 0;
+    const healthy = (v: TopologyView): boolean => v.size > maxLinks + 1 && linked >= minLinks && linked <= maxLinks && !growDue && v.strays.length === 0;
     // Fast path for the common case — a healthy node in a big, unsplit mesh has nothing to do —
     // decided on the last picture without rebuilding it (the partition check refreshes it).
     if (!partitionCheck && this.cachedView && healthy(this.cachedView)) return;

@@ -54,7 +54,10 @@ export function checkCheckpointProof(
   if (good.length !== proof.length) return 'a checkpoint in the proof does not match';
   const configs = new Set(good.map((c) => c.body.configDigest));
   if (configs.size > 1) return 'checkpoints in the proof disagree on the next replica set';
-  const have = distinctMembers(config, good.map((c) => c.signer));
+  const have = distinctMembers(
+    config,
+    good.map((c) => c.signer),
+  );
   return have >= config.q ? null : `the checkpoint proof has ${have} of the ${config.q} replicas needed`;
 }
 
@@ -67,23 +70,19 @@ export function checkStableCert(cert: StableCert, config: ReplicaConfig, params:
 }
 
 /** A prepared certificate for a view before `beforeView`, in the window above `stableSeq`. */
-export function checkPreparedCert(
-  cert: PreparedCert,
-  config: ReplicaConfig,
-  params: PbftParams,
-  stableSeq: number,
-  beforeView: number,
-): string | null {
+export function checkPreparedCert(cert: PreparedCert, config: ReplicaConfig, params: PbftParams, stableSeq: number, beforeView: number): string | null {
   const pp = cert.pp.body;
   if (pp.type !== 'pre-prepare' || pp.epoch !== config.epoch) return 'a prepared certificate is from another epoch';
   if (pp.view >= beforeView) return `a prepared certificate of view ${pp.view} is not older than view ${beforeView}`;
   if (pp.seq <= stableSeq || pp.seq > stableSeq + params.logWindowSeqs) return `prepared ${pp.seq} is outside the window`;
   if (cert.pp.signer !== primaryOf(config, pp.view)) return `the pre-prepare of view ${pp.view} is not from its primary`;
-  const prepares = cert.prepares.filter(
-    (p) => p.body.epoch === pp.epoch && p.body.view === pp.view && p.body.seq === pp.seq && p.body.digest === pp.digest,
-  );
+  const prepares = cert.prepares.filter((p) => p.body.epoch === pp.epoch && p.body.view === pp.view && p.body.seq === pp.seq && p.body.digest === pp.digest);
   if (prepares.length !== cert.prepares.length) return 'a prepare in the certificate does not match its pre-prepare';
-  const have = distinctMembers(config, prepares.map((p) => p.signer), cert.pp.signer);
+  const have = distinctMembers(
+    config,
+    prepares.map((p) => p.signer),
+    cert.pp.signer,
+  );
   return have >= config.q - 1 ? null : `a prepared certificate has ${have} of the ${config.q - 1} prepares needed`;
 }
 
@@ -92,11 +91,12 @@ export function checkCommitCert(cert: CommitCert, config: ReplicaConfig, params:
   const pp = cert.pp.body;
   if (pp.epoch !== config.epoch) return 'the certificate is from another epoch';
   if (cert.pp.signer !== primaryOf(config, pp.view)) return `the pre-prepare of view ${pp.view} is not from its primary`;
-  const commits = cert.commits.filter(
-    (c) => c.body.epoch === pp.epoch && c.body.view === pp.view && c.body.seq === pp.seq && c.body.digest === pp.digest,
-  );
+  const commits = cert.commits.filter((c) => c.body.epoch === pp.epoch && c.body.view === pp.view && c.body.seq === pp.seq && c.body.digest === pp.digest);
   if (commits.length !== cert.commits.length) return 'a commit in the certificate does not match its pre-prepare';
-  const have = distinctMembers(config, commits.map((c) => c.signer));
+  const have = distinctMembers(
+    config,
+    commits.map((c) => c.signer),
+  );
   if (have < config.q) return `the commit certificate has ${have} of the ${config.q} commits needed`;
   const batchProblem = checkBatch(cert.batch, params);
   if (batchProblem) return batchProblem;

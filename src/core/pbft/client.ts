@@ -53,9 +53,7 @@ export type ClientResult =
   | { kind: 'result'; tag?: string; ok: false; ts?: number; reason: string };
 
 export type ClientEffect =
-  | { kind: 'sign'; id: number; body: RequestBody; signer: NodeId }
-  | { kind: 'send'; to: NodeId[]; msg: PbftMessage<RequestBody> }
-  | ClientResult;
+  { kind: 'sign'; id: number; body: RequestBody; signer: NodeId } | { kind: 'send'; to: NodeId[]; msg: PbftMessage<RequestBody> } | ClientResult;
 
 export interface ClientOptions {
   retransmitMs?: Millis;

@@ -81,9 +81,6 @@ export function isPreparedNow(slot: Slot, config: ReplicaConfig): boolean {
 /** The paper's committed-local: prepared in this view and q matching commits. */
 export function isCommittedNow(slot: Slot, config: ReplicaConfig): boolean {
   return (
-    slot.prepared !== undefined &&
-    slot.pp !== undefined &&
-    slot.prepared.cert.pp.body.view === slot.view &&
-    matchingCommits(slot, config).length >= config.q
+    slot.prepared !== undefined && slot.pp !== undefined && slot.prepared.cert.pp.body.view === slot.view && matchingCommits(slot, config).length >= config.q
   );
 }

@@ -267,8 +267,7 @@ const batchSchema = v.pipe(
   v.check((b) => canonicalUtf8Length(b) <= maxBatchBytesOnWire, `a batch is at most ${maxBatchBytesOnWire} bytes`),
 );
 
-const slotVote = <T extends string>(type: T) =>
-  v.strictObject({ type: v.literal(type), epoch: viewNumber, view: viewNumber, seq: count, digest });
+const slotVote = <T extends string>(type: T) => v.strictObject({ type: v.literal(type), epoch: viewNumber, view: viewNumber, seq: count, digest });
 const prePrepareBody = slotVote('pre-prepare');
 const prepareBody = slotVote('prepare');
 const commitBody = slotVote('commit');
@@ -381,7 +380,7 @@ function attachmentsFit(m: PbftMessage): boolean {
   if ((t === 'pre-prepare' || t === 'proof') && m.batch === undefined) return false;
   if (t === 'request' && m.signer !== m.body.client) return false;
   if (t === 'state' && m.body.part >= Math.max(1, m.body.parts)) return false;
-  if (t === 'state' && (m.body.parts > 0) !== (m.chunk !== undefined)) return false;
+  if (t === 'state' && m.body.parts > 0 !== (m.chunk !== undefined)) return false;
   return true;
 }
 

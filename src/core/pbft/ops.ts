@@ -50,12 +50,8 @@ export interface OpResult {
   variants?: number;
 }
 
-export const nodeIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(maxNodeIdChars)) as unknown as v.GenericSchema<
-  string,
-  NodeId
->;
-const jsonValue = (maxChars: number) =>
-  v.custom<JsonValue>((value) => checkJson(value, maxChars) === null, `not plain JSON within ${maxChars} characters`);
+export const nodeIdSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(maxNodeIdChars)) as unknown as v.GenericSchema<string, NodeId>;
+const jsonValue = (maxChars: number) => v.custom<JsonValue>((value) => checkJson(value, maxChars) === null, `not plain JSON within ${maxChars} characters`);
 const kvKey = v.pipe(v.string(), v.minLength(1), v.maxLength(maxKvKeyChars));
 const appMachineName = v.pipe(v.string(), v.regex(appMachineNamePattern, 'a machine name is 1–64 of a-z, 0-9, dash, dot, underscore, starting with a letter'));
 
@@ -77,8 +73,7 @@ export const opSchema: v.GenericSchema<unknown, Op> = v.pipe(
   ]),
   // A checkpoint carries the app's snapshot, bounded in UTF-8 bytes (it must fit one request); every other operation in characters.
   v.check(
-    (op) =>
-      op.kind === 'app-checkpoint' ? utf8Length(canonicalBytes(op.snapshot)) <= maxAppSnapshotBytes : canonicalBytes(op).length <= maxOpChars,
+    (op) => (op.kind === 'app-checkpoint' ? utf8Length(canonicalBytes(op.snapshot)) <= maxAppSnapshotBytes : canonicalBytes(op).length <= maxOpChars),
     `an operation is at most ${maxOpChars} characters of JSON (an app snapshot at most ${maxAppSnapshotBytes} bytes)`,
   ),
 ) as v.GenericSchema<unknown, Op>;

@@ -8,7 +8,19 @@
 import * as v from 'valibot';
 import { decodeWith, type Decoded } from '../decode.ts';
 import { maxEpochHistory, maxReplicasCeiling, maxStateChars } from './constants.ts';
-import type { Batch, CommitBody, EpochRecord, NewViewBody, PbftMessage, PreparedCert, PrePrepareBody, PrepareBody, Signed, CheckpointBody, ViewChangeBody } from './messages.ts';
+import type {
+  Batch,
+  CommitBody,
+  EpochRecord,
+  NewViewBody,
+  PbftMessage,
+  PreparedCert,
+  PrePrepareBody,
+  PrepareBody,
+  Signed,
+  CheckpointBody,
+  ViewChangeBody,
+} from './messages.ts';
 import { partSchemas } from './messages.ts';
 
 export const persistPrefix = 'pbft/';
@@ -127,8 +139,7 @@ const slotSchema = v.strictObject({
 });
 
 export const decodeMeta = (raw: unknown): Decoded<MetaRecord> => decodeWith(metaSchema as v.GenericSchema<unknown, MetaRecord>, raw);
-export const decodeStable = (raw: unknown): Decoded<StableRecord> =>
-  decodeWith(stableSchema as unknown as v.GenericSchema<unknown, StableRecord>, raw);
+export const decodeStable = (raw: unknown): Decoded<StableRecord> => decodeWith(stableSchema as unknown as v.GenericSchema<unknown, StableRecord>, raw);
 export const decodeEpochRecord = (raw: unknown): Decoded<EpochRecord> => decodeWith(partSchemas.epochRecord, raw);
 export const decodeSlot = (raw: unknown): Decoded<SlotRecord> => decodeWith(slotSchema as unknown as v.GenericSchema<unknown, SlotRecord>, raw);
 

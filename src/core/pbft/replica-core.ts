@@ -98,7 +98,6 @@ export const maxBackoff = 12;
 export const reqKey = (client: NodeId, ts: number): string => `${client}\u0000${ts}`;
 export const stripAttachments = <B extends PbftBody>(m: Signed<B>): Signed<B> => ({ body: m.body, signer: m.signer, sig: m.sig });
 
-
 export abstract class ReplicaCore {
   readonly id: NodeId;
   protected params: PbftParams;
@@ -911,7 +910,14 @@ export abstract class ReplicaCore {
       if (waited && !this.quiet) this.latency.add(this.now - waited.since);
       this.pending.delete(key);
       this.inFlight.delete(key);
-      if (r.reply) this.sendReply(r.client, r.ts, seq, r.result, r.more.map((m) => m.result));
+      if (r.reply)
+        this.sendReply(
+          r.client,
+          r.ts,
+          seq,
+          r.result,
+          r.more.map((m) => m.result),
+        );
       if (r.fresh) {
         entries.push({ client: r.client, ts: r.ts, op: r.op, result: r.result });
         for (const m of r.more) entries.push({ client: r.client, ts: r.ts, op: m.op, result: m.result });
@@ -1009,7 +1015,13 @@ export abstract class ReplicaCore {
     for (const seq of [...this.heldProofs.keys()]) if (seq <= stable.seq) this.heldProofs.delete(seq);
     this.votes.discardThrough(stable.seq);
     if (this.state.epoch > this.config.epoch && this.state.seq === stable.seq) this.enterEpoch(stable.seq, stable.proof);
-    this.persist([[stableKey, this.stableRecord()], [metaKey, this.metaRecord()]], deletes);
+    this.persist(
+      [
+        [stableKey, this.stableRecord()],
+        [metaKey, this.metaRecord()],
+      ],
+      deletes,
+    );
     if (!this.quiet) this.ui({ type: 'checkpoint-stable', seq: stable.seq });
     this.tryPropose();
   }
@@ -1036,7 +1048,10 @@ export abstract class ReplicaCore {
     }
     if (sets.length === 0) return;
     const dropped = this.history.length > maxEpochHistory ? this.history.splice(0, this.history.length - maxEpochHistory) : [];
-    this.persist(sets, dropped.map((r) => epochKey(r.epoch)));
+    this.persist(
+      sets,
+      dropped.map((r) => epochKey(r.epoch)),
+    );
   }
 
   /** The newest replica set this node can verify: its own, or a later one from the records it holds. */
@@ -1077,5 +1092,4 @@ export abstract class ReplicaCore {
     this.persist([[metaKey, this.metaRecord()]], [viewChangeKey, newViewKey]);
     this.releasePending = true;
   }
-
 }

@@ -278,7 +278,9 @@ export class PbftReplica extends StateTransferReplica {
           this.suspect(this.viewNo + 1, why);
         }
       } else if (this.mode === 'view-change' && this.nvDeadline !== null && now >= this.nvDeadline) {
-        const why = this.nvFromQuorum ? `no new-view for view ${this.viewNo} in time` : `fewer than ${this.config.q} replicas joined the change to view ${this.viewNo}`;
+        const why = this.nvFromQuorum
+          ? `no new-view for view ${this.viewNo} in time`
+          : `fewer than ${this.config.q} replicas joined the change to view ${this.viewNo}`;
         this.nvDeadline = now + this.timeoutMs();
         this.suspect(this.viewNo + 1, why);
       }
@@ -360,7 +362,8 @@ export class PbftReplica extends StateTransferReplica {
     const { f, q, n } = this.config;
     const halted = `more than f = ${f} of ${n} replicas may be faulty or cut off (nothing unagreed is committed, but nothing new will be until enough of them are back)`;
     const have = [...this.vcs.values()].filter((v) => v.msg.body.view === this.viewNo).length;
-    const where = this.mode === 'view-change' ? `changing to view ${this.viewNo} with ${have} of the ${q} view-change messages needed` : `in view ${this.viewNo}`;
+    const where =
+      this.mode === 'view-change' ? `changing to view ${this.viewNo} with ${have} of the ${q} view-change messages needed` : `in view ${this.viewNo}`;
     if (this.backoff >= stalledAfterViewChanges) return `${this.backoff} view changes in a row brought no progress (now ${where}); ${halted}`;
     if (this.mode === 'view-change') {
       if (this.now - this.viewChangeStartedAt < this.timeoutMs()) return null;

@@ -350,14 +350,8 @@ const snapshotSchema = v.strictObject({
   seq: count,
   epoch: count,
   replicas: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxReplicasCeiling)),
-  scheduled: v.pipe(
-    v.array(v.strictObject({ atSeq: count, change: v.picklist(['add', 'remove']), node: nodeIdSchema })),
-    v.maxLength(maxReplicasCeiling * 4),
-  ),
-  removeVotes: v.pipe(
-    v.array(v.tuple([nodeIdSchema, v.pipe(v.array(nodeIdSchema), v.maxLength(maxReplicasCeiling))])),
-    v.maxLength(maxReplicasCeiling),
-  ),
+  scheduled: v.pipe(v.array(v.strictObject({ atSeq: count, change: v.picklist(['add', 'remove']), node: nodeIdSchema })), v.maxLength(maxReplicasCeiling * 4)),
+  removeVotes: v.pipe(v.array(v.tuple([nodeIdSchema, v.pipe(v.array(nodeIdSchema), v.maxLength(maxReplicasCeiling))])), v.maxLength(maxReplicasCeiling)),
   kv: v.pipe(
     v.array(
       v.tuple([

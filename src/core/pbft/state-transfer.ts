@@ -7,14 +7,7 @@
 import type { Millis, NodeId } from '../types.ts';
 import { checkCheckpointProof, checkCommitCert, followEpochRecords } from './certificates.ts';
 import { maxFrameBytes } from '../envelope.ts';
-import {
-  maxEpochPagesPerAnswer,
-  maxEpochRecordsPerMessage,
-  maxHeldProofs,
-  maxProofsPerStatus,
-  maxStateChunkBytes,
-  maxStatusPeers,
-} from './constants.ts';
+import { maxEpochPagesPerAnswer, maxEpochRecordsPerMessage, maxHeldProofs, maxProofsPerStatus, maxStateChunkBytes, maxStatusPeers } from './constants.ts';
 import { splitByJsonBytes, utf8Length } from './utf8.ts';
 import type { CommitCert } from './log.ts';
 import type { EpochRecord, EpochsBody, PbftMessage, ProofBody, StateBody, StatusBody } from './messages.ts';
@@ -254,7 +247,6 @@ export abstract class StateTransferReplica extends ViewChangeReplica {
     this.refreshTimer();
     this.executeReady();
   }
-
 }
 
 /**

@@ -215,7 +215,8 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     const wanted = this.viewWanted();
     if (wanted) {
       const own = this.suspects.get(this.id)?.reason;
-      const why = this.config.f === 0 && own ? own : `${this.config.f + 1} replicas want view ${wanted.view} or later${wanted.mine && own ? ` (here: ${own})` : ''}`;
+      const why =
+        this.config.f === 0 && own ? own : `${this.config.f + 1} replicas want view ${wanted.view} or later${wanted.mine && own ? ` (here: ${own})` : ''}`;
       this.startViewChange(wanted.view, why, wanted.evidence);
     }
     if (this.mode !== 'view-change') return;
@@ -240,7 +241,10 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     const mine = all.filter((m) => m.signer === this.id);
     const others = all.filter((m) => m.signer !== this.id).sort((a, b) => (a.signer < b.signer ? -1 : 1));
     const chosen = [...mine, ...others].slice(0, this.config.q);
-    const plan = planNewView(chosen.map((m) => m.body), this.nullDigest);
+    const plan = planNewView(
+      chosen.map((m) => m.body),
+      this.nullDigest,
+    );
     const body: NewViewBody = {
       type: 'new-view',
       epoch: this.config.epoch,
@@ -284,7 +288,10 @@ export abstract class ViewChangeReplica extends ReplicaCore {
       return;
     }
     if (found.some((vc) => vc.body.view !== b.view)) return this.reject('bad-new-view');
-    const plan = planNewView(found.map((m) => m.body), this.nullDigest);
+    const plan = planNewView(
+      found.map((m) => m.body),
+      this.nullDigest,
+    );
     if (!sameOrder(plan.order, b.order)) {
       this.pendingNv = undefined;
       return this.reject('bad-new-view');
@@ -337,10 +344,13 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     for (const [signer, v] of [...this.vcs]) if (v.msg.body.view <= b.view) this.vcs.delete(signer);
     this.stats.viewChanges++;
     // Durable before anything of the new view leaves (the primary's new-view itself included).
-    this.persist([
-      [metaKey, this.metaRecord()],
-      [newViewKey, nv],
-    ], [viewChangeKey]);
+    this.persist(
+      [
+        [metaKey, this.metaRecord()],
+        [newViewKey, nv],
+      ],
+      [viewChangeKey],
+    );
     if (asPrimary) this.emit(this.otherReplicas(), nv);
     if (plan.minS > this.stable.seq) {
       const proof = plan.stable.proof;
@@ -351,7 +361,8 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     }
     for (const slot of this.slots.values()) resetSlotForView(slot, b.view);
     this.viewOrder = new Map(b.order.map((e) => [e.seq, e.digest]));
-    for (const entry of b.order) if (entry.seq > this.stable.seq && entry.seq <= this.stable.seq + this.params.logWindowSeqs) this.slot(entry.seq).expected = entry.digest;
+    for (const entry of b.order)
+      if (entry.seq > this.stable.seq && entry.seq <= this.stable.seq + this.params.logWindowSeqs) this.slot(entry.seq).expected = entry.digest;
     this.nextSeq = Math.max(plan.maxS, this.stable.seq, this.state.seq) + 1;
     this.inFlight.clear();
     this.timerStart = null;
@@ -376,5 +387,4 @@ export abstract class ViewChangeReplica extends ReplicaCore {
     this.releasePending = true;
     this.tryPropose();
   }
-
 }

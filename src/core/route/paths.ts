@@ -26,19 +26,14 @@ export function hopTree(graph: Graph<NodeId>, source: NodeId, avoid?: ReadonlySe
 }
 
 /** Dijkstra with a binary heap: O((N + E) log N). */
-export function rttTree(
-  graph: Graph<NodeId>,
-  source: NodeId,
-  rttMs: (a: NodeId, b: NodeId) => number | undefined,
-  avoid?: ReadonlySet<NodeId>,
-): PathTree {
+export function rttTree(graph: Graph<NodeId>, source: NodeId, rttMs: (a: NodeId, b: NodeId) => number | undefined, avoid?: ReadonlySet<NodeId>): PathTree {
   const parent: PathTree = new Map([[source, source]]);
   const dist = new Map<NodeId, number>([[source, 0]]);
   const done = new Set<NodeId>();
   const heap: Array<[number, NodeId]> = [[0, source]];
   const push = (item: [number, NodeId]): void => {
     heap.push(item);
-    for (let i = heap.length - 1; i > 0; ) {
+    for (let i = heap.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if ((heap[p] as [number, NodeId])[0] <= item[0]) break;
       heap[i] = heap[p] as [number, NodeId];
@@ -51,7 +46,7 @@ export function rttTree(
     const last = heap.pop();
     if (heap.length > 0 && last) {
       heap[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
@@ -85,7 +80,7 @@ export function rttTree(
 export function pathTo(tree: PathTree, dest: NodeId): NodeId[] | null {
   if (!tree.has(dest)) return null;
   const path: NodeId[] = [dest];
-  for (let u = dest; tree.get(u) !== u; ) {
+  for (let u = dest; tree.get(u) !== u;) {
     u = tree.get(u) as NodeId;
     path.push(u);
   }

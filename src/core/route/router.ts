@@ -75,15 +75,7 @@ export type RouteEffect =
   | { type: 'undeliverable'; id: string; to: NodeId | null; reason: UndeliverableReason; detail: string }
   | { type: 'disconnect'; peer: NodeId; reason: 'flooding' };
 
-export type RouteDropReason =
-  | 'malformed'
-  | 'oversize'
-  | 'hop-limit'
-  | 'loop'
-  | 'no-route'
-  | 'not-linked'
-  | 'rate-limited'
-  | 'bad-path';
+export type RouteDropReason = 'malformed' | 'oversize' | 'hop-limit' | 'loop' | 'no-route' | 'not-linked' | 'rate-limited' | 'bad-path';
 
 export interface RouteCounters {
   dropped: Record<RouteDropReason, number>;
@@ -230,7 +222,10 @@ export class Router {
     if (!topology.links.has(from)) return void this.counters.dropped['not-linked']++;
     let throttle = this.throttles.get(from);
     if (!throttle) {
-      throttle = createThrottle({ burstMsgs: routeBurstMsgs, ratePerS: routeRatePerS, floodDropsPerWindow: routeFloodDrops, windowMs: routeFloodWindowMs }, this.now);
+      throttle = createThrottle(
+        { burstMsgs: routeBurstMsgs, ratePerS: routeRatePerS, floodDropsPerWindow: routeFloodDrops, windowMs: routeFloodWindowMs },
+        this.now,
+      );
       this.throttles.set(from, throttle);
     }
     if (!throttle.admit(this.now)) {

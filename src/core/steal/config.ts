@@ -135,10 +135,12 @@ export const defaultStealConfig: Readonly<StealConfig> = Object.freeze({
 export function resolveStealConfig(overrides: Partial<StealConfig> = {}): StealConfig {
   const config: StealConfig = { ...defaultStealConfig, ...overrides };
   for (const [key, value] of Object.entries(config)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`steal config ${key} must be a finite number ≥ 0, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new Error(`steal config ${key} must be a finite number ≥ 0, got ${String(value)}`);
   }
   if (config.shedBusyThreshold > 1) throw new Error('steal config shedBusyThreshold is a fraction (0–1)');
   if (config.leaseRenewIntervalMs >= config.leaseMs) throw new Error('steal config leaseRenewIntervalMs must be shorter than leaseMs');
-  if (config.maxAttempts < 1 || config.maxRedundancy < 1 || config.maxStealBatch < 1) throw new Error('steal config maxAttempts, maxRedundancy and maxStealBatch must be ≥ 1');
+  if (config.maxAttempts < 1 || config.maxRedundancy < 1 || config.maxStealBatch < 1)
+    throw new Error('steal config maxAttempts, maxRedundancy and maxStealBatch must be ≥ 1');
   return config;
 }

@@ -47,15 +47,7 @@ import { ForeignJobs } from './foreign.ts';
 import { normaliseKinds } from './kinds.ts';
 import { loadOf, PeerLoads, workOf } from './peers.ts';
 import { TaskQueues } from './queue.ts';
-import type {
-  RefusalReason,
-  StealCounters,
-  StealEffect,
-  StealEvent,
-  StealInput,
-  StealView,
-  TaskOutcome,
-} from './types.ts';
+import type { RefusalReason, StealCounters, StealEffect, StealEvent, StealInput, StealView, TaskOutcome } from './types.ts';
 
 export interface StealCoreOptions {
   self: NodeId;
@@ -202,7 +194,8 @@ export class StealCore {
         this.home.submit(now, input.job, effects);
         break;
       case 'cancel':
-        if (!this.home.cancel(now, input.jobId, effects)) this.refuse('unknown-job', `cannot cancel ${String(input.jobId).slice(0, 60)}: not an active job of this node`, null);
+        if (!this.home.cancel(now, input.jobId, effects))
+          this.refuse('unknown-job', `cannot cancel ${String(input.jobId).slice(0, 60)}: not an active job of this node`, null);
         break;
       case 'task-finished':
         this.onTaskFinished(now, input.key, input.outcome, effects);
@@ -338,12 +331,18 @@ export class StealCore {
     const average = this.meshAverage(now);
     const budget = average === null ? this.queue.totalCost / 2 : average * msg.load.workers - thiefHas;
     if (!thiefIdle && budget < minMoveCost) return deny('empty');
-    const taken = this.queue.takeFitting(stealable, budget, { lanes: msg.load.workers, work: thiefHas }, { lanes: this.workers, work: this.runningWork() }, {
-      maxTasks: Math.min(this.config.maxStealBatch, maxTasksPerMessage),
-      maxBytes: this.config.maxBatchBytes,
-      sizeOf: paramsBytes,
-      atLeastOne: thiefIdle,
-    });
+    const taken = this.queue.takeFitting(
+      stealable,
+      budget,
+      { lanes: msg.load.workers, work: thiefHas },
+      { lanes: this.workers, work: this.runningWork() },
+      {
+        maxTasks: Math.min(this.config.maxStealBatch, maxTasksPerMessage),
+        maxBytes: this.config.maxBatchBytes,
+        sizeOf: paramsBytes,
+        atLeastOne: thiefIdle,
+      },
+    );
     if (taken.length === 0) return deny('empty');
     const moving = taken.map((item) => this.leaving(now, item, thief));
     this.peers.noteSent(now, thief, costOf(moving));
@@ -371,7 +370,8 @@ export class StealCore {
   }
 
   private onStealDeny(now: Millis, from: NodeId, msg: Extract<StealMsg, { type: 'steal-deny' }>): void {
-    if (this.recentSteals.get(msg.reqId) !== from) return this.refuse('unsolicited-grant', `steal deny ${msg.reqId} from ${from} answers no request of ours`, from);
+    if (this.recentSteals.get(msg.reqId) !== from)
+      return this.refuse('unsolicited-grant', `steal deny ${msg.reqId} from ${from} answers no request of ours`, from);
     this.recentSteals.delete(msg.reqId);
     if (this.pendingSteal?.reqId === msg.reqId) this.pendingSteal = null;
     this.counters.stealsDenied++;
@@ -587,14 +587,19 @@ export class StealCore {
       // around, and fresh work is what idle thieves come for anyway. Shedding is for backlogs
       // that stealing has not cleared.
       const movable = (item: WorkItem, arrivedAt: Millis) =>
-        kinds.includes(item.kind) &&
-        item.hops < this.config.maxHops && !item.exclude.includes(target) && now - arrivedAt >= this.config.shedCooldownMs;
-      const taken = this.queue.takeFitting(movable, Math.min(excess, room), { lanes, work: has }, { lanes: w, work: this.runningWork() }, {
-        maxTasks: Math.min(this.config.maxShedBatch, maxTasksPerMessage),
-        maxBytes: this.config.maxBatchBytes,
-        sizeOf: paramsBytes,
-        atLeastOne: false,
-      });
+        kinds.includes(item.kind) && item.hops < this.config.maxHops && !item.exclude.includes(target) && now - arrivedAt >= this.config.shedCooldownMs;
+      const taken = this.queue.takeFitting(
+        movable,
+        Math.min(excess, room),
+        { lanes, work: has },
+        { lanes: w, work: this.runningWork() },
+        {
+          maxTasks: Math.min(this.config.maxShedBatch, maxTasksPerMessage),
+          maxBytes: this.config.maxBatchBytes,
+          sizeOf: paramsBytes,
+          atLeastOne: false,
+        },
+      );
       if (taken.length === 0) continue;
       const moving = taken.map((item) => this.leaving(now, item, target));
       const movedCost = costOf(moving);
@@ -635,7 +640,10 @@ export class StealCore {
 
   /** Tells the homes of tasks that just arrived who holds them now, so a crash here is traced to them at once. */
   private renewNow(items: readonly WorkItem[], effects: StealEffect[]): void {
-    this.sendRenewals(items.map((item) => ({ item, running: false })), effects);
+    this.sendRenewals(
+      items.map((item) => ({ item, running: false })),
+      effects,
+    );
   }
 
   private sendRenewals(held: ReadonlyArray<{ item: WorkItem; running: boolean }>, effects: StealEffect[]): void {

@@ -46,7 +46,16 @@ export class ForeignJobs {
       for (const f of this.jobs.values()) if (!oldest || f.lastSeen < oldest.lastSeen) oldest = f;
       if (oldest) this.jobs.delete(oldest.id);
     }
-    this.jobs.set(id, { id, home: item.home as NodeId, kind: item.kind, priority: item.priority, total: item.total, computedHere: 0, orphaned: false, lastSeen: now });
+    this.jobs.set(id, {
+      id,
+      home: item.home as NodeId,
+      kind: item.kind,
+      priority: item.priority,
+      total: item.total,
+      computedHere: 0,
+      orphaned: false,
+      lastSeen: now,
+    });
   }
 
   /** This node finished one of the job's tasks. */

@@ -147,7 +147,9 @@ export class HomeJobs {
     const priority = submission.priority ?? 'medium';
     const redundancy = submission.redundancy ?? 1;
     if (typeof submission.kind !== 'string' || !this.ctx.canRun(submission.kind)) {
-      return refuse(`unknown task kind "${String(submission.kind).slice(0, 40)}": no node runs it (not this one, nor a peer it heard from lately); register a kernel for it first`);
+      return refuse(
+        `unknown task kind "${String(submission.kind).slice(0, 40)}": no node runs it (not this one, nor a peer it heard from lately); register a kernel for it first`,
+      );
     }
     if (tasks.length === 0 || tasks.length > 4096) return refuse(`a job needs 1–4096 tasks, got ${tasks.length}`);
     if (!['critical', 'high', 'medium', 'low'].includes(priority)) return refuse(`priority must be critical, high, medium or low`);
@@ -266,7 +268,11 @@ export class HomeJobs {
       const ref = refs[i] as TaskRef;
       const found = this.find(ref);
       if (!found) {
-        this.ctx.refuse(this.jobs.has(ref.jobId as JobId) ? 'unknown-ticket' : 'unknown-job', `lease renewal for ${ref.jobId.slice(0, 60)}#${ref.index} that this home never gave out`, from);
+        this.ctx.refuse(
+          this.jobs.has(ref.jobId as JobId) ? 'unknown-ticket' : 'unknown-job',
+          `lease renewal for ${ref.jobId.slice(0, 60)}#${ref.index} that this home never gave out`,
+          from,
+        );
         reason = 'unknown';
         cancel.push(ref);
         continue;
@@ -292,7 +298,8 @@ export class HomeJobs {
     const task = job.tasks[ref.index];
     const replica = task?.replicas[ref.replica];
     if (!task || !replica) return this.ctx.refuse('unknown-task', `result for task ${ref.index}.${ref.replica} that job ${job.id} does not have`, from);
-    if (!replica.tickets.includes(ref.ticket)) return this.ctx.refuse('unknown-ticket', `result for ${job.id}#${ref.index} with a ticket this home never gave out`, from);
+    if (!replica.tickets.includes(ref.ticket))
+      return this.ctx.refuse('unknown-ticket', `result for ${job.id}#${ref.index} with a ticket this home never gave out`, from);
     if (this.ctx.isBlocklisted(from)) return this.ctx.refuse('blocklisted-peer', `result from blocklisted ${from} ignored`, from);
     if (!isActive(job)) return this.ctx.refuse('late-result', `result for ${job.status} job ${job.id}`, from);
     if (task.status !== 'pending' || replica.status === 'done' || replica.status === 'dropped') {
@@ -342,7 +349,8 @@ export class HomeJobs {
       for (const task of job.tasks) {
         if (task.status !== 'pending') continue;
         task.replicas.forEach((replica, r) => {
-          if (replica.status === 'done' && replica.vote?.node === node) this.requeue(now, job, task, r, [node], 0, `its answer came from ${node}, now blocklisted`, effects);
+          if (replica.status === 'done' && replica.vote?.node === node)
+            this.requeue(now, job, task, r, [node], 0, `its answer came from ${node}, now blocklisted`, effects);
         });
       }
     }
@@ -363,7 +371,14 @@ export class HomeJobs {
             this.ctx.enqueue(this.itemFor(job, task, r));
           } else if (replica.status === 'out' && replica.holder !== this.ctx.self && replica.leaseUntil <= now) {
             this.ctx.counters.leaseExpiries++;
-            this.loseHolder(now, job, task, r, replica.holder === null ? 'no holder renewed it after a restart' : `the lease of ${replica.holder} ran out`, effects);
+            this.loseHolder(
+              now,
+              job,
+              task,
+              r,
+              replica.holder === null ? 'no holder renewed it after a restart' : `the lease of ${replica.holder} ran out`,
+              effects,
+            );
           }
         });
       }
@@ -514,7 +529,8 @@ export class HomeJobs {
     if (status !== 'done') {
       this.ctx.abortRunning(ofJob, effects);
       // Holders hear at once rather than at their next renewal, so no queued copy starts meanwhile.
-      for (const [holder, refs] of holdersOf(job, this.ctx.self)) effects.push({ type: 'send', to: holder, msg: { type: 'lease-cancel', refs, reason: 'cancelled' } });
+      for (const [holder, refs] of holdersOf(job, this.ctx.self))
+        effects.push({ type: 'send', to: holder, msg: { type: 'lease-cancel', refs, reason: 'cancelled' } });
     }
     effects.push({ type: 'persist', key: jobKey(job.id), value: jobRecord(job) });
     effects.push(
@@ -613,7 +629,8 @@ function holdersOf(job: Job, self: NodeId): Map<NodeId, TaskRef[]> {
     task.replicas.forEach((replica, r) => {
       if (replica.holder === null || replica.holder === self || (replica.status !== 'out' && replica.status !== 'dropped')) return;
       const refs = byHolder.get(replica.holder) ?? [];
-      if (refs.length < maxTasksPerMessage) refs.push({ jobId: job.id, index: task.index, replica: r, attempt: replica.attempt, ticket: replica.tickets[replica.tickets.length - 1] as string });
+      if (refs.length < maxTasksPerMessage)
+        refs.push({ jobId: job.id, index: task.index, replica: r, attempt: replica.attempt, ticket: replica.tickets[replica.tickets.length - 1] as string });
       byHolder.set(replica.holder, refs);
     });
   }

@@ -47,13 +47,22 @@ export const maxParamsBytesOnWire = 16 * 1024;
 /** Results accepted in messages at most (the core and each kind may set lower limits). */
 export const maxResultBytesOnWire = 240 * 1024;
 
-const nodeId = v.pipe(v.string(), v.minLength(1), v.maxLength(maxIdChars), v.transform((s) => s as NodeId));
-const jobId = v.pipe(v.string(), v.minLength(1), v.maxLength(maxJobIdChars), v.transform((s) => s as JobId));
+const nodeId = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(maxIdChars),
+  v.transform((s) => s as NodeId),
+);
+const jobId = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(maxJobIdChars),
+  v.transform((s) => s as JobId),
+);
 const kind = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'a kind is 1–32 lower-case letters, digits or dashes'));
 const count = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(max));
 const token = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/, 'a token is 1–32 base64url characters'));
-const json = (maxBytes: number) =>
-  v.custom<JsonValue>((value) => measureJson(value, maxBytes).ok, `not JSON within ${maxBytes} bytes`);
+const json = (maxBytes: number) => v.custom<JsonValue>((value) => measureJson(value, maxBytes).ok, `not JSON within ${maxBytes} bytes`);
 
 /** A task on the move: everything a node needs to run it and to report back to its home. */
 const taskSchema = v.strictObject({

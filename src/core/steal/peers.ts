@@ -188,7 +188,14 @@ export class PeerLoads {
     const loads: number[] = [];
     for (const [node, p] of this.peers) {
       if (this.dead.has(node)) continue;
-      peers.push({ node, workers: p.advert.workers, running: p.advert.running, queued: p.advert.queued, ageMs: now - p.receivedAt, kinds: [...(p.advert.kinds ?? [])] });
+      peers.push({
+        node,
+        workers: p.advert.workers,
+        running: p.advert.running,
+        queued: p.advert.queued,
+        ageMs: now - p.receivedAt,
+        kinds: [...(p.advert.kinds ?? [])],
+      });
       if (now - p.receivedAt <= this.config.advertMaxAgeMs) loads.push(loadOf(p.advert));
     }
     return { peers, loads };

@@ -13,7 +13,12 @@ export const jobKey = (jobId: string) => `steal/job/${jobId}`;
 export const taskKey = (jobId: string, index: number) => `steal/task/${jobId}/${index}`;
 export const resultKey = (jobId: string, index: number) => `steal/result/${jobId}/${index}`;
 
-const nodeId = v.pipe(v.string(), v.minLength(1), v.maxLength(128), v.transform((s) => s as NodeId));
+const nodeId = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(128),
+  v.transform((s) => s as NodeId),
+);
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const jsonValue = v.custom<JsonValue>((x) => measureJson(x, maxResultBytesOnWire).ok, 'not JSON within budget');
 

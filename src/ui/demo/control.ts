@@ -58,7 +58,8 @@ export function installDemoControl(node: NodeBackend, params: URLSearchParams): 
     if (!fault.ok) return console.warn('tabmesh: a demo fault the page cannot read:', fault.error);
     carryOut(node, fault.value).then(
       (what) => (notice.textContent = `The demo screen (node ${fault.value.by.slice(0, 8)}) made this node: ${what}.`),
-      (error: unknown) => (notice.textContent = `The demo screen asked for ${fault.value.action}, which failed: ${error instanceof Error ? error.message : String(error)}`),
+      (error: unknown) =>
+        (notice.textContent = `The demo screen asked for ${fault.value.action}, which failed: ${error instanceof Error ? error.message : String(error)}`),
     );
   });
 }

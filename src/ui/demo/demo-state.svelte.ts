@@ -144,10 +144,18 @@ export class DemoState {
       else votes.set(key, { count: 1, state });
     }
     let best: { count: number; state: DemoNodeState } | null = null;
-    for (const entry of votes.values()) if (!best || entry.count > best.count || (entry.count === best.count && entry.state.view > best.state.view)) best = entry;
+    for (const entry of votes.values())
+      if (!best || entry.count > best.count || (entry.count === best.count && entry.state.view > best.state.view)) best = entry;
     if (!best) return { view: 0, primary: null, replicas: [], f: 0, n: 0, mode: 'normal' };
     const changing = [...this.reports.values()].some((r) => r.state.role === 'replica' && r.state.mode === 'view-change');
-    return { view: best.state.view, primary: best.state.primary, replicas: best.state.replicas, f: best.state.f, n: best.state.n, mode: changing ? 'view-change' : 'normal' };
+    return {
+      view: best.state.view,
+      primary: best.state.primary,
+      replicas: best.state.replicas,
+      f: best.state.f,
+      n: best.state.n,
+      mode: changing ? 'view-change' : 'normal',
+    };
   }
 
   /** The nodes to draw: the replicas in order, then the other live members; never this tab. */
@@ -156,7 +164,9 @@ export class DemoState {
     const { replicas, primary } = this.consensus;
     const members = new Map((this.snapshot?.members ?? []).map((m) => [m.id as string, m.status]));
     const ids = [...replicas];
-    const observers = [...members].filter(([id, status]) => !replicas.includes(id) && id !== self && (status === 'alive' || status === 'suspect')).map(([id]) => id);
+    const observers = [...members]
+      .filter(([id, status]) => !replicas.includes(id) && id !== self && (status === 'alive' || status === 'suspect'))
+      .map(([id]) => id);
     ids.push(...observers.sort());
     const now = this.now();
     return ids
@@ -281,8 +291,14 @@ export class DemoState {
     const now = this.now();
     if (this.paused || this.replay || now < this.nextReplayAt) return;
     const settled = [...this.firstSeen].filter(([key, at]) => now - at >= settleMs && !this.replayed.has(key)).map(([key]) => key);
-    const views = settled.filter((k) => k.startsWith('view:')).map((k) => Number(k.slice(5))).filter((v) => v > this.lastViewReplayed);
-    const seqs = settled.filter((k) => k.startsWith('seq:')).map((k) => Number(k.slice(4))).filter((s) => s > this.lastSeqReplayed);
+    const views = settled
+      .filter((k) => k.startsWith('view:'))
+      .map((k) => Number(k.slice(5)))
+      .filter((v) => v > this.lastViewReplayed);
+    const seqs = settled
+      .filter((k) => k.startsWith('seq:'))
+      .map((k) => Number(k.slice(4)))
+      .filter((s) => s > this.lastSeqReplayed);
     if (this.showViewChanges && views.length > 0) {
       const view = Math.min(...views);
       this.lastViewReplayed = view;
@@ -327,7 +343,10 @@ export class DemoState {
       // Every flight that has left goes into the log, in the order it left.
       while (this.logged < replay.flights.length && (replay.flights[this.logged] as ScreenFlight).showAt <= this.clock) {
         const f = replay.flights[this.logged++] as ScreenFlight;
-        this.log = [...this.log.slice(-(logKept - 1)), { n: ++this.logCounter, kind: f.kind, from: f.from, to: f.to, seq: f.seq, view: f.view, sample: replay.sample }];
+        this.log = [
+          ...this.log.slice(-(logKept - 1)),
+          { n: ++this.logCounter, kind: f.kind, from: f.from, to: f.to, seq: f.seq, view: f.view, sample: replay.sample },
+        ];
       }
       if (this.clock > replay.endsAt + lingerMs) {
         this.replay = null;

@@ -6,7 +6,12 @@ import { controllerParam } from './control.ts';
 
 const loopbackHosts = ['localhost', '127.0.0.1', '[::1]'];
 
-export function joinLink(page: { href: string; hostname: string; protocol: string }, lanUrls: readonly string[], room: string, controller: string | null): string {
+export function joinLink(
+  page: { href: string; hostname: string; protocol: string },
+  lanUrls: readonly string[],
+  room: string,
+  controller: string | null,
+): string {
   const onLoopback = loopbackHosts.includes(page.hostname) || page.hostname.endsWith('.localhost');
   const serverHasTls = lanUrls.some((url) => url.startsWith('https:'));
   let base = page.href;

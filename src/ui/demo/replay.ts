@@ -83,7 +83,9 @@ export function layOut(records: readonly TraceRecord[]): Flight[] {
   const paired: Array<{ key: string; send?: TraceRecord; recv?: TraceRecord }> = [];
   for (const [key, send] of sends) paired.push({ key, send, ...(recvs.has(key) ? { recv: recvs.get(key) } : {}) });
   for (const [key, recv] of recvs) if (!sends.has(key)) paired.push({ key, recv });
-  const durations = paired.filter((p) => p.send && p.recv).map((p) => (p.recv as TraceRecord).at + off(p.recv!.to) - (p.send as TraceRecord).at - off(p.send!.from));
+  const durations = paired
+    .filter((p) => p.send && p.recv)
+    .map((p) => (p.recv as TraceRecord).at + off(p.recv!.to) - (p.send as TraceRecord).at - off(p.send!.from));
   const typical = median(durations) ?? 1;
   const flights: Flight[] = paired.map(({ send, recv }) => {
     const r = (send ?? recv) as TraceRecord;

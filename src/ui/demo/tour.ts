@@ -70,7 +70,10 @@ export const tourSteps: readonly TourStep[] = [
     async run(room) {
       await room.restoreAll();
       const primary = room.primary();
-      const victims = room.replicas().filter((id) => id !== primary).slice(0, room.f() + 1);
+      const victims = room
+        .replicas()
+        .filter((id) => id !== primary)
+        .slice(0, room.f() + 1);
       if (victims.length < room.f() + 1) throw new Error('not enough replicas to cut off');
       for (const id of victims) await room.fault(id, 'partition');
       void room.propose('a request that cannot commit').catch(() => {});

@@ -22,7 +22,8 @@ export function checkSendId(raw: unknown): string {
 }
 
 export function checkNodeId(raw: unknown, self: NodeId, what: string): NodeId {
-  if (typeof raw !== 'string' || !nodeIdPattern.test(raw)) throw new CommandError('channel-bad-target', `${what} must be a node id (43 characters of base64url), as in room.id or a message's sender`);
+  if (typeof raw !== 'string' || !nodeIdPattern.test(raw))
+    throw new CommandError('channel-bad-target', `${what} must be a node id (43 characters of base64url), as in room.id or a message's sender`);
   if (raw === self) throw new CommandError('channel-bad-target', `${what} is this node itself; send to another node, or leave it out for everyone`);
   return raw as NodeId;
 }
@@ -40,12 +41,17 @@ export function encodeChannelData(data: unknown): { enc: ChannelEncoding; bytes:
     try {
       text = JSON.stringify(data);
     } catch (error) {
-      throw new CommandError('channel-bad-data', `the message has no JSON form (${error instanceof Error ? error.message : String(error)}); send JSON values or a Uint8Array`);
+      throw new CommandError(
+        'channel-bad-data',
+        `the message has no JSON form (${error instanceof Error ? error.message : String(error)}); send JSON values or a Uint8Array`,
+      );
     }
-    if (text === undefined) throw new CommandError('channel-bad-data', 'the message has no JSON form (undefined, a function or a symbol); send JSON values or a Uint8Array');
+    if (text === undefined)
+      throw new CommandError('channel-bad-data', 'the message has no JSON form (undefined, a function or a symbol); send JSON values or a Uint8Array');
     bytes = encoder.encode(text);
     enc = 'j';
   }
-  if (bytes.length > maxChannelMessageBytes) throw new CommandError('channel-too-large', `the message is ${bytes.length} bytes; a channel carries at most ${maxChannelMessageBytes} (16 MiB)`);
+  if (bytes.length > maxChannelMessageBytes)
+    throw new CommandError('channel-too-large', `the message is ${bytes.length} bytes; a channel carries at most ${maxChannelMessageBytes} (16 MiB)`);
   return { enc, bytes };
 }

@@ -131,7 +131,10 @@ export class AppChannelService implements Service {
   }
 
   private liveMembers(): NodeId[] {
-    return this.options.members().filter((m) => m.id !== this.ctx.self && (m.status === 'alive' || m.status === 'suspect')).map((m) => m.id);
+    return this.options
+      .members()
+      .filter((m) => m.id !== this.ctx.self && (m.status === 'alive' || m.status === 'suspect'))
+      .map((m) => m.id);
   }
 
   private step(input: ChannelInput): void {

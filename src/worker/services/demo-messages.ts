@@ -47,7 +47,16 @@ export interface DemoNodeState {
 
 export type DemoMessage =
   | { type: 'trace-ask'; after: number; stealsAfter?: number }
-  | { type: 'trace'; records: TraceRecord[]; next: number; missed: number; restarted: boolean; state: DemoNodeState; steals?: StealTraceRecord[]; stealsNext?: number }
+  | {
+      type: 'trace';
+      records: TraceRecord[];
+      next: number;
+      missed: number;
+      restarted: boolean;
+      state: DemoNodeState;
+      steals?: StealTraceRecord[];
+      stealsNext?: number;
+    }
   | { type: 'fault'; id: string; at: number; action: FaultAction; mode?: ByzantineMode }
   | { type: 'fault-result'; id: string; ok: boolean; note: string };
 

@@ -113,7 +113,15 @@ export class DemoService implements Service {
     const own = this.deps.steal?.trace.read(this.ownStealsAfter);
     if (own && own.records.length > 0) {
       this.ownStealsAfter = own.next;
-      this.ctx.publishEvent?.('demo-trace', { node: this.ctx.self, records: [], missed: 0, restarted: false, state: this.state(), steals: own.records, receivedAt: now } satisfies DemoTraceEvent);
+      this.ctx.publishEvent?.('demo-trace', {
+        node: this.ctx.self,
+        records: [],
+        missed: 0,
+        restarted: false,
+        state: this.state(),
+        steals: own.records,
+        receivedAt: now,
+      } satisfies DemoTraceEvent);
     }
   }
 
@@ -154,10 +162,18 @@ export class DemoService implements Service {
       if (typeof action !== 'string' || !(faultActions as readonly string[]).includes(action)) {
         throw new CommandError('bad-argument', `demoFault(node, action, mode?): action must be one of ${faultActions.join(', ')}`);
       }
-      if (action === 'byzantine' && !isByzantineMode(mode)) throw new CommandError('bad-argument', 'demoFault(node, "byzantine", mode): mode must be a Byzantine mode');
-      if (this.outstanding.size >= maxFaultsOutstanding) throw new CommandError('demo-busy', 'too many demo commands are waiting for an answer; wait a few seconds');
+      if (action === 'byzantine' && !isByzantineMode(mode))
+        throw new CommandError('bad-argument', 'demoFault(node, "byzantine", mode): mode must be a Byzantine mode');
+      if (this.outstanding.size >= maxFaultsOutstanding)
+        throw new CommandError('demo-busy', 'too many demo commands are waiting for an answer; wait a few seconds');
       const faultId = `${this.ctx.self.slice(0, 8)}.${this.ctx.now().toString(36)}.${(++this.faultCounter).toString(36)}`;
-      const message: DemoMessage = { type: 'fault', id: faultId, at: this.ctx.now(), action: action as FaultAction, ...(action === 'byzantine' ? { mode: mode as ByzantineMode } : {}) };
+      const message: DemoMessage = {
+        type: 'fault',
+        id: faultId,
+        at: this.ctx.now(),
+        action: action as FaultAction,
+        ...(action === 'byzantine' ? { mode: mode as ByzantineMode } : {}),
+      };
       return new Promise<string>((resolve, reject) => {
         this.outstanding.set(faultId, { resolve, reject, deadline: this.ctx.now() + faultAnswerTimeoutMs });
         this.ctx.sendTo(id.value as NodeId, message);
@@ -224,7 +240,15 @@ export class DemoService implements Service {
     this.counts.tracesReceived++;
     this.cursors.set(from, { after: msg.next, stealsAfter: msg.stealsNext ?? this.cursors.get(from)?.stealsAfter ?? 0 });
     if (this.cursors.size > maxAskersTracked * 4) this.cursors.delete(this.cursors.keys().next().value as NodeId);
-    const event: DemoTraceEvent = { node: from, records: msg.records, missed: msg.missed, restarted: msg.restarted, state: msg.state, steals: msg.steals ?? [], receivedAt: this.ctx.now() };
+    const event: DemoTraceEvent = {
+      node: from,
+      records: msg.records,
+      missed: msg.missed,
+      restarted: msg.restarted,
+      state: msg.state,
+      steals: msg.steals ?? [],
+      receivedAt: this.ctx.now(),
+    };
     this.ctx.publishEvent?.('demo-trace', event);
   }
 
@@ -243,7 +267,12 @@ export class DemoService implements Service {
     if (!this.ctx.publishEvent) return refuse('this node has no page to carry out demo commands');
     this.counts.faultsHonoured++;
     this.ctx.publishEvent('demo-fault', { action: msg.action, mode: msg.mode ?? null, by: from });
-    this.ctx.sendTo(from, { type: 'fault-result', id: msg.id, ok: true, note: `${msg.action}${msg.mode ? ` (${msg.mode})` : ''} accepted` } satisfies DemoMessage);
+    this.ctx.sendTo(from, {
+      type: 'fault-result',
+      id: msg.id,
+      ok: true,
+      note: `${msg.action}${msg.mode ? ` (${msg.mode})` : ''} accepted`,
+    } satisfies DemoMessage);
     this.ctx.changed();
   }
 

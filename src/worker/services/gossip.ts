@@ -35,7 +35,11 @@ export class GossipService implements Service {
     const { entries: persisted } = await loadChecked(ctx.storage, gossipStoragePrefix, checkGossipRecord(ctx.self), ctx.now());
     this.core = new GossipCore({ id: ctx.self, rng: ctx.rng, now: ctx.now(), persisted, peers: ctx.linkedPeers() });
     // The page starts from the whole memory, then follows the changes.
-    if (ctx.publishMemory) this.postMemory(true, this.core.view().memory.map((e) => ({ key: e.key, value: e.value, origin: e.origin, hlc: e.hlc })));
+    if (ctx.publishMemory)
+      this.postMemory(
+        true,
+        this.core.view().memory.map((e) => ({ key: e.key, value: e.value, origin: e.origin, hlc: e.hlc })),
+      );
   }
 
   receive(from: NodeId, message: unknown): void {
@@ -165,7 +169,11 @@ export class GossipService implements Service {
     if (this.ctx.publishMemory) {
       for (const effect of later) {
         if (effect.type !== 'memory-changed') continue;
-        this.memoryChanges.push(effect.value === undefined ? { key: effect.key, origin: effect.origin, hlc: effect.hlc } : { key: effect.key, value: effect.value, origin: effect.origin, hlc: effect.hlc });
+        this.memoryChanges.push(
+          effect.value === undefined
+            ? { key: effect.key, origin: effect.origin, hlc: effect.hlc }
+            : { key: effect.key, value: effect.value, origin: effect.origin, hlc: effect.hlc },
+        );
         if (!this.memoryFlushQueued) {
           this.memoryFlushQueued = true;
           queueMicrotask(() => this.flushMemory());

@@ -26,7 +26,8 @@ export class MembershipEventsService implements Service {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
-    for (const member of this.gossip.view().members) if (member.id !== ctx.self && (member.status === 'alive' || member.status === 'suspect')) this.present.add(member.id);
+    for (const member of this.gossip.view().members)
+      if (member.id !== ctx.self && (member.status === 'alive' || member.status === 'suspect')) this.present.add(member.id);
     this.publish();
   }
 

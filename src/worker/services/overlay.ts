@@ -31,7 +31,11 @@ interface AdvertLike {
 }
 
 const isAdvert = (m: unknown): m is AdvertLike =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'advert' && typeof (m as { origin?: unknown }).origin === 'string' && typeof (m as { sig?: unknown }).sig === 'string';
+  typeof m === 'object' &&
+  m !== null &&
+  (m as { type?: unknown }).type === 'advert' &&
+  typeof (m as { origin?: unknown }).origin === 'string' &&
+  typeof (m as { sig?: unknown }).sig === 'string';
 
 export class OverlayService implements Service {
   readonly protocol = 'overlay' as const;
@@ -140,7 +144,8 @@ export class OverlayService implements Service {
 
   private step(input: OverlayInput): OverlayEffect[] {
     // Anything but the clock or a round trip may need the core's next decision soon.
-    if (input.type !== 'tick' && input.type !== 'link-rtt' && Number.isFinite(this.lastTickAt)) this.nextTickAt = Math.min(this.nextTickAt, this.lastTickAt + overlayTickIntervalMs);
+    if (input.type !== 'tick' && input.type !== 'link-rtt' && Number.isFinite(this.lastTickAt))
+      this.nextTickAt = Math.min(this.nextTickAt, this.lastTickAt + overlayTickIntervalMs);
     const effects = this.core.step(this.ctx.now(), input);
     let graphMayHaveChanged = false;
     for (const effect of effects) {

@@ -67,7 +67,8 @@ export class GroupCommit {
 
   stats(): DurableStats {
     const sorted = [...this.samples].sort((a, b) => a - b);
-    const at = (p: number) => (sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number));
+    const at = (p: number) =>
+      sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number);
     return { batches: this.batches, requests: this.requests, writeMs: { p50: at(50), p99: at(99) } };
   }
 

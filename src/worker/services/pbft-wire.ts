@@ -20,10 +20,7 @@ export interface PbftFrame {
   m: unknown;
 }
 
-const frameSchema = v.strictObject({ g: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/)), m: v.unknown() }) as unknown as v.GenericSchema<
-  unknown,
-  PbftFrame
->;
+const frameSchema = v.strictObject({ g: v.pipe(v.string(), v.regex(/^[0-9a-f]{16}$/)), m: v.unknown() }) as unknown as v.GenericSchema<unknown, PbftFrame>;
 
 /** Checks the outer frame; the message inside is the core decoder's job. */
 export function decodePbftFrame(raw: unknown): Decoded<PbftFrame> {

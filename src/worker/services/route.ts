@@ -18,7 +18,11 @@ interface SignedPayload {
 }
 
 const isSignedPayload = (p: unknown): p is SignedPayload =>
-  typeof p === 'object' && p !== null && 'm' in p && typeof (p as { sig?: unknown }).sig === 'string' && signaturePattern.test((p as unknown as { sig: string }).sig);
+  typeof p === 'object' &&
+  p !== null &&
+  'm' in p &&
+  typeof (p as { sig?: unknown }).sig === 'string' &&
+  signaturePattern.test((p as unknown as { sig: string }).sig);
 
 function routeSigningText(origin: string, dest: string, id: string, kind: string, m: unknown): string {
   return `tabmesh-route/1\n${origin}\n${dest}\n${id}\n${kind}\n${canonicalJson(m)}`;

@@ -116,7 +116,7 @@ export class StatusRecordService implements Service {
       swarm_id: `swarm-${this.ctx.room}`,
       // The consensus primary coordinates; without consensus, the smallest live id, which every
       // node that agrees on membership picks alike.
-      coordinator_node: consensus?.primary ?? (live.map((m) => m.id as NodeId).sort()[0] ?? null),
+      coordinator_node: consensus?.primary ?? live.map((m) => m.id as NodeId).sort()[0] ?? null,
       mesh_topology: { ...block, total_active_nodes: live.length },
       services_status: {
         gossip_protocol: gossipLive ? (linked > 0 || live.length <= 1 ? 'active' : 'degraded') : 'inactive',

@@ -75,7 +75,8 @@ export class AppKernels {
     const next = new Map(decoded.value.map((s) => [s.kind, s]));
     // Tasks of a kind the app no longer runs cannot finish here: their attempts fail now and the
     // home hands them to a node that still runs the kind.
-    for (const [key, run] of [...this.pending]) if (!next.has(run.kind)) this.settle(key, { ok: false, error: `the app dropped its kernel "${run.kind}" on this node` });
+    for (const [key, run] of [...this.pending])
+      if (!next.has(run.kind)) this.settle(key, { ok: false, error: `the app dropped its kernel "${run.kind}" on this node` });
     this.kinds = next;
     this.options.changed();
     return this.names();

@@ -40,7 +40,10 @@ const whole = (what: string, min: number, max: number) => {
   return v.pipe(v.number(rule), v.integer(rule), v.minValue(min, rule), v.maxValue(max, rule));
 };
 
-const kindName = v.pipe(v.string('a kind is a string'), v.regex(kindNamePattern, 'a kind is 1–32 lower-case letters, digits or dashes, starting with a letter'));
+const kindName = v.pipe(
+  v.string('a kind is a string'),
+  v.regex(kindNamePattern, 'a kind is 1–32 lower-case letters, digits or dashes, starting with a letter'),
+);
 
 const specSchema = v.strictObject({
   kind: kindName,
@@ -74,10 +77,7 @@ export function decodeAppKinds(raw: unknown): Decoded<AppKindSpec[]> {
 
 const outcomeSchema = v.variant(
   'ok',
-  [
-    v.strictObject({ ok: v.literal(true), output: v.unknown() }),
-    v.strictObject({ ok: v.literal(false), error: v.string('error must be a string') }),
-  ],
+  [v.strictObject({ ok: v.literal(true), output: v.unknown() }), v.strictObject({ ok: v.literal(false), error: v.string('error must be a string') })],
   'an outcome is { ok: true, output } or { ok: false, error }',
 );
 
@@ -85,7 +85,8 @@ export type AppOutcome = { ok: true; output: unknown } | { ok: false; error: str
 
 /** `computeTaskDone(key, outcome)`'s arguments (the output's JSON and size are checked against its kind later). */
 export function decodeTaskDone(key: unknown, outcome: unknown): Decoded<{ key: string; outcome: AppOutcome }> {
-  if (typeof key !== 'string' || key.length === 0 || key.length > maxRunKeyChars) return { ok: false, error: 'computeTaskDone(key, outcome): key must be the key of a compute-task event' };
+  if (typeof key !== 'string' || key.length === 0 || key.length > maxRunKeyChars)
+    return { ok: false, error: 'computeTaskDone(key, outcome): key must be the key of a compute-task event' };
   const decoded = decodeWith(outcomeSchema, outcome);
   if (!decoded.ok) return { ok: false, error: `computeTaskDone(key, outcome): ${decoded.error}` };
   return { ok: true, value: { key, outcome: decoded.value } };
@@ -101,7 +102,9 @@ const submitSchema = v.strictObject(
       v.maxLength(maxTasksPerJob, `a job has at most ${maxTasksPerJob} tasks`),
     ),
     priority: v.optional(v.picklist(priorities, `priority must be one of ${priorities.join(', ')}`)),
-    redundancy: v.optional(v.pipe(v.number(redundancyRule), v.integer(redundancyRule), v.minValue(1, redundancyRule), v.maxValue(defaultStealConfig.maxRedundancy, redundancyRule))),
+    redundancy: v.optional(
+      v.pipe(v.number(redundancyRule), v.integer(redundancyRule), v.minValue(1, redundancyRule), v.maxValue(defaultStealConfig.maxRedundancy, redundancyRule)),
+    ),
   },
   (issue) => (issue.expected === 'never' ? 'is not a field of a compute job (allowed: kind, tasks, priority, redundancy)' : 'is missing'),
 );

@@ -20,13 +20,22 @@ export function submitAppJob(raw: unknown, ctx: AppSubmitContext): Promise<{ id:
   const decoded = decodeAppSubmission(raw);
   if (!decoded.ok) return Promise.reject(ctx.refused('bad-job', decoded.error));
   const { kind, tasks, priority, redundancy } = decoded.value;
-  if (ctx.isBuiltin(kind)) return Promise.reject(ctx.refused('bad-job', `computeSubmit: "${kind}" is a built-in kind; submit it with submitJob({ kind, params })`));
+  if (ctx.isBuiltin(kind))
+    return Promise.reject(ctx.refused('bad-job', `computeSubmit: "${kind}" is a built-in kind; submit it with submitJob({ kind, params })`));
   for (let i = 0; i < tasks.length; i++) {
     const size = measureJson(tasks[i], defaultStealConfig.maxTaskParamsBytes);
-    if (!size.ok) return Promise.reject(ctx.refused('bad-input', `computeSubmit: task ${i}'s input is refused: ${size.error} (tasks travel as JSON of at most ${defaultStealConfig.maxTaskParamsBytes} bytes)`));
+    if (!size.ok)
+      return Promise.reject(
+        ctx.refused(
+          'bad-input',
+          `computeSubmit: task ${i}'s input is refused: ${size.error} (tasks travel as JSON of at most ${defaultStealConfig.maxTaskParamsBytes} bytes)`,
+        ),
+      );
   }
   if (ctx.runners(kind) === 0) {
-    return Promise.reject(ctx.refused('no-runner', `no node runs "${kind}" (not this one, nor any peer it heard from lately): register a kernel for it on at least one node`));
+    return Promise.reject(
+      ctx.refused('no-runner', `no node runs "${kind}" (not this one, nor any peer it heard from lately): register a kernel for it on at least one node`),
+    );
   }
   const effects = ctx.submit({ kind, tasks: tasks as JsonValue[], priority, redundancy });
   for (const effect of effects) {

@@ -59,7 +59,15 @@ export class AcceptedResults {
   restore(restored: readonly RestoredJob[]): void {
     for (const r of restored) {
       const running = r.job.status === 'queued' || r.job.status === 'running';
-      const job: LoggedJob = { kind: r.job.kind, params: r.job.params, order: [], nodes: new Map(), values: running ? new Map() : null, pending: new Map(), ended: !running };
+      const job: LoggedJob = {
+        kind: r.job.kind,
+        params: r.job.params,
+        order: [],
+        nodes: new Map(),
+        values: running ? new Map() : null,
+        pending: new Map(),
+        ended: !running,
+      };
       r.tasks.forEach((task, index) => {
         if (task.status !== 'done' || !task.accepted) return;
         job.order.push(index);

@@ -18,7 +18,9 @@ const requestSchema = v.strictObject(
     params: v.optional(v.unknown()),
     chunks: v.optional(v.pipe(v.number(chunksRule), v.integer(chunksRule), v.minValue(1, chunksRule), v.maxValue(maxChunksPerJob, chunksRule))),
     priority: v.optional(v.picklist(priorities, `must be one of ${priorities.join(', ')}`)),
-    redundancy: v.optional(v.pipe(v.number(redundancyRule), v.integer(redundancyRule), v.minValue(1, redundancyRule), v.maxValue(maxRedundancy, redundancyRule))),
+    redundancy: v.optional(
+      v.pipe(v.number(redundancyRule), v.integer(redundancyRule), v.minValue(1, redundancyRule), v.maxValue(maxRedundancy, redundancyRule)),
+    ),
   },
   (issue) =>
     issue.expected === 'never'

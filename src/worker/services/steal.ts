@@ -11,7 +11,17 @@
 // Only ServiceContext and injected pieces are used (no DOM), so the Node peer runs it as it is
 // with a worker_threads pool.
 import { createKindRegistry, digestResult, type KindRegistry } from '../../compute/kernels/index.ts';
-import { createStealCore, decodePersistedJobs, stealKeyPrefix, type StealConfig, type StealCore, type StealEffect, type StealInput, type StealMsg, type StealView } from '../../core/steal/index.ts';
+import {
+  createStealCore,
+  decodePersistedJobs,
+  stealKeyPrefix,
+  type StealConfig,
+  type StealCore,
+  type StealEffect,
+  type StealInput,
+  type StealMsg,
+  type StealView,
+} from '../../core/steal/index.ts';
 import type { JsonValue } from '../../core/steal/json.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectQueue, type Durable } from '../effect-queue.ts';
@@ -187,7 +197,13 @@ export class StealService implements Service {
     const view = this.view();
     return {
       jobs: jobsSnapshot(view, this.ctx.now()),
-      compute: computeSnapshot(view, { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError }, this.refusals, this.routed, this.app.names()),
+      compute: computeSnapshot(
+        view,
+        { size: this.pool?.size ?? 0, stats: this.pool?.stats() ?? null, error: this.poolError },
+        this.refusals,
+        this.routed,
+        this.app.names(),
+      ),
     };
   }
 
@@ -205,7 +221,10 @@ export class StealService implements Service {
     const prepared = this.registry.prepareJob({ kind, params, chunks });
     if (!prepared.ok) return Promise.reject(this.refusedCommand('bad-job-request', prepared.error));
     const job = prepared.value;
-    const effects = this.step({ type: 'submit', job: { kind: job.kind, params: job.params as JsonValue, tasks: job.tasks, costs: job.costs, priority, redundancy } });
+    const effects = this.step({
+      type: 'submit',
+      job: { kind: job.kind, params: job.params as JsonValue, tasks: job.tasks, costs: job.costs, priority, redundancy },
+    });
     for (const effect of effects) {
       if (effect.type !== 'event') continue;
       if (effect.event.kind === 'job-refused') return Promise.reject(new Error(effect.event.reason));
@@ -324,10 +343,13 @@ export class StealService implements Service {
     this.ownWake = null;
     const at = this.core.nextWakeAt();
     if (this.stopped || at === undefined || (this.runtimeWakeAt !== undefined && at >= this.runtimeWakeAt)) return;
-    this.ownWake = this.ctx.timers.setTimeout(() => {
-      this.ownWake = null;
-      this.stepOutside({ type: 'tick' });
-    }, Math.max(0, at - this.ctx.now()));
+    this.ownWake = this.ctx.timers.setTimeout(
+      () => {
+        this.ownWake = null;
+        this.stepOutside({ type: 'tick' });
+      },
+      Math.max(0, at - this.ctx.now()),
+    );
   }
 
   /** Carries effects out: writes first, then (in order) sends, runs, aborts and adverts. */

@@ -2,7 +2,15 @@
 // origin that keeps sending it is throttled, and its sends then fail as throttled.
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { badMessageBurst, ChannelCore, chunkBytes, maxChannelMessageBytes, maxIncomingPerOrigin, throttleMs, type ChannelEffect } from '../../../src/core/channel/index.ts';
+import {
+  badMessageBurst,
+  ChannelCore,
+  chunkBytes,
+  maxChannelMessageBytes,
+  maxIncomingPerOrigin,
+  throttleMs,
+  type ChannelEffect,
+} from '../../../src/core/channel/index.ts';
 import { toBase64 } from '../../../src/core/channel/base64.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import type { NodeId } from '../../../src/core/types.ts';
@@ -10,7 +18,17 @@ import { ChannelNet, deliveries, outcome, patternBytes } from './net.ts';
 
 const A = 'node-a' as NodeId;
 const B = 'node-b' as NodeId;
-const chunk = (over: Record<string, unknown> = {}) => ({ t: 'c', id: 'x.1', ch: 'chat', seq: 0, n: 1, size: 3, enc: 'b', d: toBase64(new Uint8Array([1, 2, 3])), ...over });
+const chunk = (over: Record<string, unknown> = {}) => ({
+  t: 'c',
+  id: 'x.1',
+  ch: 'chat',
+  seq: 0,
+  n: 1,
+  size: 3,
+  enc: 'b',
+  d: toBase64(new Uint8Array([1, 2, 3])),
+  ...over,
+});
 const sends = (effects: ChannelEffect[]) => effects.filter((e) => e.type === 'send').map((e) => (e as { msg: unknown }).msg);
 
 describe('what a receiver refuses', () => {
@@ -49,16 +67,38 @@ describe('what a receiver refuses', () => {
 
   test('any input at all: the core never throws and delivers only well-formed messages (fast-check)', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.anything(), fc.record({ t: fc.constantFrom('c', 'a', 'x'), id: fc.string(), ch: fc.string(), seq: fc.integer(), n: fc.integer(), size: fc.integer(), enc: fc.constantFrom('j', 'b', 'q'), d: fc.base64String(), why: fc.string() }, { requiredKeys: ['t'] })), { maxLength: 30 }), (inputs) => {
-        const core = new ChannelCore(0, createRng(4));
-        let now = 0;
-        for (const msg of inputs) {
-          for (const effect of core.step((now += 100), { type: 'message', from: A, msg })) {
-            if (effect.type === 'deliver') expect(effect.bytes).toBeLessThanOrEqual(maxChannelMessageBytes);
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.anything(),
+            fc.record(
+              {
+                t: fc.constantFrom('c', 'a', 'x'),
+                id: fc.string(),
+                ch: fc.string(),
+                seq: fc.integer(),
+                n: fc.integer(),
+                size: fc.integer(),
+                enc: fc.constantFrom('j', 'b', 'q'),
+                d: fc.base64String(),
+                why: fc.string(),
+              },
+              { requiredKeys: ['t'] },
+            ),
+          ),
+          { maxLength: 30 },
+        ),
+        (inputs) => {
+          const core = new ChannelCore(0, createRng(4));
+          let now = 0;
+          for (const msg of inputs) {
+            for (const effect of core.step((now += 100), { type: 'message', from: A, msg })) {
+              if (effect.type === 'deliver') expect(effect.bytes).toBeLessThanOrEqual(maxChannelMessageBytes);
+            }
           }
-        }
-        expect(core.view().incomingBytes).toBeLessThanOrEqual(maxIncomingPerOrigin * maxChannelMessageBytes);
-      }),
+          expect(core.view().incomingBytes).toBeLessThanOrEqual(maxIncomingPerOrigin * maxChannelMessageBytes);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -69,7 +109,12 @@ describe('an origin that keeps sending bad messages', () => {
     const net = new ChannelNet(11, [A, B]);
     // Bad messages from A, as B's app validator would report them.
     for (let i = 0; i <= badMessageBurst; i++) net.step(B, { type: 'invalid', origin: A, channel: 'chat' });
-    expect(net.core(B).view().throttled.map((t) => t.origin)).toEqual([A]);
+    expect(
+      net
+        .core(B)
+        .view()
+        .throttled.map((t) => t.origin),
+    ).toEqual([A]);
     expect(net.core(B).view().counters.invalid).toEqual({ chat: badMessageBurst + 1 });
     net.step(A, { type: 'send', sendId: 's', channel: 'chat', enc: 'b', bytes: patternBytes(10, 1), to: [B], everyone: false });
     net.run(() => outcome(net, A, 's') !== undefined);

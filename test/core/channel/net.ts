@@ -107,7 +107,8 @@ export function patternBytes(n: number, seed: number): Uint8Array {
 }
 
 export const deliveries = (net: ChannelNet, id: string) => net.eventsOf(id).filter((e) => e.type === 'deliver');
-export const outcome = (net: ChannelNet, id: string, sendId: string) => net.eventsOf(id).find((e) => (e.type === 'sent' || e.type === 'failed') && e.sendId === sendId);
+export const outcome = (net: ChannelNet, id: string, sendId: string) =>
+  net.eventsOf(id).find((e) => (e.type === 'sent' || e.type === 'failed') && e.sendId === sendId);
 
 /** Byte-wise equality (expect().toEqual on large arrays is slow). */
 export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;

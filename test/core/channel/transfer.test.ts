@@ -57,19 +57,25 @@ describe('a message between two nodes', () => {
 describe('whatever the network does to the chunks', () => {
   test('reordered, duplicated and lost chunks: every message arrives once, whole, in the order sent (seeded)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.double({ min: 0, max: 0.3, noNaN: true }), fc.double({ min: 0, max: 0.3, noNaN: true }), fc.array(fc.integer({ min: 0, max: 3 * chunkBytes + 5 }), { minLength: 1, maxLength: 3 }), (seed, loss, duplicate, sizes) => {
-        const net = new ChannelNet(seed, [A, B], { loss, duplicate, reorder: true });
-        const messages = sizes.map((size, i) => patternBytes(size, seed + i));
-        messages.forEach((bytes, i) => sendBytes(net, A, `s${i}`, bytes, [B]));
-        net.run(() => messages.every((_, i) => outcome(net, A, `s${i}`) !== undefined));
-        const context = `SEED=${seed} loss=${loss} duplicate=${duplicate}`;
-        messages.forEach((_, i) => expect(outcome(net, A, `s${i}`)?.type, context).toBe('sent'));
-        const got = deliveries(net, B).map((d) => (d as { data: Uint8Array }).data);
-        expect(got.length, context).toBe(messages.length);
-        got.forEach((bytes, i) => expect(sameBytes(bytes, messages[i]!), `${context} message ${i}`).toBe(true));
-        expect(net.core(A).view().outgoingBytes, context).toBe(0);
-        expect(net.core(B).view().incoming, context).toBe(0);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.array(fc.integer({ min: 0, max: 3 * chunkBytes + 5 }), { minLength: 1, maxLength: 3 }),
+        (seed, loss, duplicate, sizes) => {
+          const net = new ChannelNet(seed, [A, B], { loss, duplicate, reorder: true });
+          const messages = sizes.map((size, i) => patternBytes(size, seed + i));
+          messages.forEach((bytes, i) => sendBytes(net, A, `s${i}`, bytes, [B]));
+          net.run(() => messages.every((_, i) => outcome(net, A, `s${i}`) !== undefined));
+          const context = `SEED=${seed} loss=${loss} duplicate=${duplicate}`;
+          messages.forEach((_, i) => expect(outcome(net, A, `s${i}`)?.type, context).toBe('sent'));
+          const got = deliveries(net, B).map((d) => (d as { data: Uint8Array }).data);
+          expect(got.length, context).toBe(messages.length);
+          got.forEach((bytes, i) => expect(sameBytes(bytes, messages[i]!), `${context} message ${i}`).toBe(true));
+          expect(net.core(A).view().outgoingBytes, context).toBe(0);
+          expect(net.core(B).view().incoming, context).toBe(0);
+        },
+      ),
       { numRuns: 40 },
     );
   }, 60_000);

@@ -138,14 +138,18 @@ simTest('churn: crashes, restarts and joins; afterwards members and memory agree
   eventually(cluster, 'memory converged', () => memoryConverged(cluster), { withinMs: 30_000 });
 });
 
-simTest('the same seed gives the same run', (seed) => {
-  const run = (): string => {
-    const cluster = gossipCluster({ seed, nodes: 10, network: { lossRate: 0.1, duplicateRate: 0.05 }, wire: 'json' });
-    command(cluster, id(2), { type: 'set-memory', key: 'a', value: [1, 2, 3] });
-    cluster.runFor(3_000);
-    cluster.crash(id(4));
-    cluster.runFor(10_000);
-    return `${cluster.traceHash()} ${cluster.node(id(0)).core.memoryFingerprint}`;
-  };
-  expect(run()).toBe(run());
-}, { seeds: 2 });
+simTest(
+  'the same seed gives the same run',
+  (seed) => {
+    const run = (): string => {
+      const cluster = gossipCluster({ seed, nodes: 10, network: { lossRate: 0.1, duplicateRate: 0.05 }, wire: 'json' });
+      command(cluster, id(2), { type: 'set-memory', key: 'a', value: [1, 2, 3] });
+      cluster.runFor(3_000);
+      cluster.crash(id(4));
+      cluster.runFor(10_000);
+      return `${cluster.traceHash()} ${cluster.node(id(0)).core.memoryFingerprint}`;
+    };
+    expect(run()).toBe(run());
+  },
+  { seeds: 2 },
+);

@@ -61,10 +61,11 @@ describe('startup and persistence', () => {
     expect(stored.get(`${memoryKeyPrefix}greeting`)).toMatchObject({ k: 'greeting', v: { list: [1, 2] }, o: 'n0', n: 1 });
     expect(stored.get(selfRecordKey)).toMatchObject({ ver: 1 });
     expect(core.get('greeting')?.value).toEqual({ list: [1, 2] });
-    for (const s of sends(flushed).filter((s) => s.msg.type === 'news')) expect(s.msg).toMatchObject({ type: 'news', e: [expect.objectContaining({ k: 'greeting' })] });
+    for (const s of sends(flushed).filter((s) => s.msg.type === 'news'))
+      expect(s.msg).toMatchObject({ type: 'news', e: [expect.objectContaining({ k: 'greeting' })] });
   });
 
-  test('values handed out are frozen: a caller cannot change the replica behind the core\'s back', () => {
+  test("values handed out are frozen: a caller cannot change the replica behind the core's back", () => {
     const core = makeCore();
     core.step(1_000, { type: 'set-memory', key: 'k', value: { list: [1] } });
     const value = core.get('k')?.value as { list: number[] };
@@ -142,11 +143,11 @@ describe('messages that must not be applied', () => {
 
   test.each([
     ['malformed', { type: 'ping', seq: 'one' }, 'malformed'],
-    ['a leave in someone else\'s name', { type: 'leave', node: 'n2', inc: 0 }, 'spoofed-sender'],
+    ["a leave in someone else's name", { type: 'leave', node: 'n2', inc: 0 }, 'spoofed-sender'],
     ['a write from the far future', { type: 'news', e: [entry({ h: [1_000 + 3_600_000, 0] })] }, 'future-clock'],
     ['a write in our own name we never made', { type: 'news', e: [entry({ o: 'n0', n: 5 })] }, 'forged-own-write'],
     ['an impossible jump of our incarnation', { type: 'news', m: [['n0', 50_000, 1]] }, 'impossible-incarnation'],
-    ['an impossible jump of a member\'s incarnation', { type: 'news', m: [['n2', 50_000, 0]] }, 'impossible-incarnation'],
+    ["an impossible jump of a member's incarnation", { type: 'news', m: [['n2', 50_000, 0]] }, 'impossible-incarnation'],
     ['a claim that our stream is impossibly far along', { type: 'delta', e: [], u: [['n0', 5_000_000]] }, 'impossible-version'],
   ])('%s is refused and counted', (_what, msg, reason) => {
     const core = fresh();

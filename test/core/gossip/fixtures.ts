@@ -7,7 +7,14 @@ export const tombstone = { k: 'gone', d: 1, h: [5, 0], o: 'n2', i: 0, n: 1 };
 
 export const validMessages: GossipMsg[] = [
   { type: 'ping', seq: 1 },
-  { type: 'ping', seq: 2, m: [['n1', 0, 0], ['n2', 3, 1]] },
+  {
+    type: 'ping',
+    seq: 2,
+    m: [
+      ['n1', 0, 0],
+      ['n2', 3, 1],
+    ],
+  },
   { type: 'ack', seq: 2, m: [['n3', 1, 2]] },
   { type: 'ping-req', seq: 9, target: 'n4' },
   { type: 'indirect-ack', seq: 9, target: 'n4' },
@@ -30,12 +37,14 @@ export function mutate(msg: GossipMsg): fc.Arbitrary<unknown> {
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
   };
   walk(msg, []);
-  return fc.tuple(fc.constantFrom(...paths), fc.oneof(fc.anything(), fc.integer(), fc.double(), fc.string(), fc.constant(undefined))).map(([path, replacement]) => {
-    if (path.length === 0) return replacement;
-    const copy = JSON.parse(JSON.stringify(msg)) as Record<string | number, unknown>;
-    let target = copy;
-    for (const key of path.slice(0, -1)) target = target[key] as Record<string | number, unknown>;
-    target[path[path.length - 1] as string | number] = replacement;
-    return copy;
-  });
+  return fc
+    .tuple(fc.constantFrom(...paths), fc.oneof(fc.anything(), fc.integer(), fc.double(), fc.string(), fc.constant(undefined)))
+    .map(([path, replacement]) => {
+      if (path.length === 0) return replacement;
+      const copy = JSON.parse(JSON.stringify(msg)) as Record<string | number, unknown>;
+      let target = copy;
+      for (const key of path.slice(0, -1)) target = target[key] as Record<string | number, unknown>;
+      target[path[path.length - 1] as string | number] = replacement;
+      return copy;
+    });
 }

@@ -30,7 +30,12 @@ test('a timestamp too far in the future is refused and changes nothing', () => {
 test('every local timestamp is later than everything seen before it', () => {
   const op = fc.oneof(
     fc.record({ kind: fc.constant('tick' as const), physical: fc.integer({ min: 0, max: 10_000 }) }),
-    fc.record({ kind: fc.constant('observe' as const), physical: fc.integer({ min: 0, max: 10_000 }), wall: fc.integer({ min: 0, max: 12_000 }), count: fc.integer({ min: 0, max: 5 }) }),
+    fc.record({
+      kind: fc.constant('observe' as const),
+      physical: fc.integer({ min: 0, max: 10_000 }),
+      wall: fc.integer({ min: 0, max: 12_000 }),
+      count: fc.integer({ min: 0, max: 5 }),
+    }),
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 60 }), (ops) => {

@@ -20,26 +20,34 @@ simTest('a crashed node is known dead by every live node within seconds', (seed)
   expect(falseDeaths).toEqual([]);
 });
 
-simTest('detection time p50 at n = 64 with a 1 s probe period is under 5 s', (seed) => {
-  const times: number[] = [];
-  for (let run = 0; run < 9; run++) {
-    const cluster = gossipCluster({ seed: seed * 100 + run, nodes: 64 });
-    cluster.runFor(3_000 + run * 211);
-    const victim = id((seed * 13 + run * 7) % 64);
-    cluster.crash(victim);
-    times.push(eventually(cluster, `${victim} dead everywhere`, () => allSee(cluster, victim, ['dead']), { withinMs: 20_000 }));
-  }
-  expect(percentileOf(times, 50)).toBeLessThan(5_000);
-}, { seeds: 1, longSeeds: 6 });
+simTest(
+  'detection time p50 at n = 64 with a 1 s probe period is under 5 s',
+  (seed) => {
+    const times: number[] = [];
+    for (let run = 0; run < 9; run++) {
+      const cluster = gossipCluster({ seed: seed * 100 + run, nodes: 64 });
+      cluster.runFor(3_000 + run * 211);
+      const victim = id((seed * 13 + run * 7) % 64);
+      cluster.crash(victim);
+      times.push(eventually(cluster, `${victim} dead everywhere`, () => allSee(cluster, victim, ['dead']), { withinMs: 20_000 }));
+    }
+    expect(percentileOf(times, 50)).toBeLessThan(5_000);
+  },
+  { seeds: 1, longSeeds: 6 },
+);
 
-simTest('no live node is declared dead over 10 simulated minutes at 5 % loss', (seed) => {
-  const nodes = longMode() ? 64 : 32;
-  const cluster = gossipCluster({ seed, nodes, network: { lossRate: 0.05 } });
-  const falseDeaths = watchFalseDeaths(cluster);
-  cluster.runFor(10 * 60_000);
-  expect(falseDeaths).toEqual([]);
-  expect(allAliveEverywhere(cluster)).toBe(true);
-}, { seeds: 2, longSeeds: 20 });
+simTest(
+  'no live node is declared dead over 10 simulated minutes at 5 % loss',
+  (seed) => {
+    const nodes = longMode() ? 64 : 32;
+    const cluster = gossipCluster({ seed, nodes, network: { lossRate: 0.05 } });
+    const falseDeaths = watchFalseDeaths(cluster);
+    cluster.runFor(10 * 60_000);
+    expect(falseDeaths).toEqual([]);
+    expect(allAliveEverywhere(cluster)).toBe(true);
+  },
+  { seeds: 2, longSeeds: 20 },
+);
 
 simTest('a falsely suspected node refutes by raising its incarnation; nobody declares it dead', (seed) => {
   // Long suspicion so the test is about refutation, not about racing the timer.

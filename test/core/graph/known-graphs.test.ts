@@ -13,7 +13,11 @@ import {
   isConnected,
 } from '../../../src/core/graph/index.ts';
 
-const path = (n: number) => graphFromLinks(Array.from({ length: n - 1 }, (_, i) => [i, i + 1] as [number, number]), [0]);
+const path = (n: number) =>
+  graphFromLinks(
+    Array.from({ length: n - 1 }, (_, i) => [i, i + 1] as [number, number]),
+    [0],
+  );
 const cycle = (n: number) => graphFromLinks(Array.from({ length: n }, (_, i) => [i, (i + 1) % n] as [number, number]));
 const complete = (n: number) => {
   const links: Array<[number, number]> = [];
@@ -23,9 +27,21 @@ const complete = (n: number) => {
 const star = (leaves: number) => graphFromLinks(Array.from({ length: leaves }, (_, i) => [0, i + 1] as [number, number]));
 const petersen = () =>
   graphFromLinks([
-    [0, 1], [1, 2], [2, 3], [3, 4], [4, 0],
-    [5, 7], [7, 9], [9, 6], [6, 8], [8, 5],
-    [0, 5], [1, 6], [2, 7], [3, 8], [4, 9],
+    [0, 1],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [4, 0],
+    [5, 7],
+    [7, 9],
+    [9, 6],
+    [6, 8],
+    [8, 5],
+    [0, 5],
+    [1, 6],
+    [2, 7],
+    [3, 8],
+    [4, 9],
   ] as Array<[number, number]>);
 const hypercube = (dim: number) => {
   const links: Array<[number, number]> = [];
@@ -69,7 +85,11 @@ describe('graph metrics on known graphs', () => {
     // Three replicas tolerate none: the room says 0 however well linked.
     expect(faultTolerance(computeMetrics(complete(3)), 0).max_failures_tolerated).toBe(0);
     // A ring of 16 replicas (f = 5) is held back by its links (κ − 1 = 1).
-    expect(faultTolerance(computeMetrics(cycle(16)), 5)).toMatchObject({ max_failures_tolerated: 1, graph_failures_tolerated: 1, consensus_failures_tolerated: 5 });
+    expect(faultTolerance(computeMetrics(cycle(16)), 5)).toMatchObject({
+      max_failures_tolerated: 1,
+      graph_failures_tolerated: 1,
+      consensus_failures_tolerated: 5,
+    });
     // No consensus yet: the graph's figure alone, and the block says so.
     expect(meshTopologyBlock(four).fault_tolerance).toMatchObject({ max_failures_tolerated: 2, consensus_failures_tolerated: null });
     expect(meshTopologyBlock(four, 1).fault_tolerance.max_failures_tolerated).toBe(1);
@@ -96,7 +116,11 @@ describe('graph metrics on known graphs', () => {
   });
 
   it('disconnected graph: risk 1, κ 0, diameter of the largest component', () => {
-    const g = graphFromLinks<number>([[0, 1], [1, 2], [3, 4]]);
+    const g = graphFromLinks<number>([
+      [0, 1],
+      [1, 2],
+      [3, 4],
+    ]);
     const m = computeMetrics(g);
     expect(m).toMatchObject({ connected: false, componentCount: 2, kappa: 0, partitionRisk: 1, diameter: 2 });
     expect(faultTolerance(m)).toEqual({
@@ -127,18 +151,34 @@ describe('graph metrics on known graphs', () => {
   });
 
   it('fills the status-record blocks and the UI snapshot', () => {
-    const g = graphFromLinks<string>([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd']]);
+    const g = graphFromLinks<string>([
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'a'],
+      ['c', 'd'],
+    ]);
     const m = computeMetrics(g);
     expect(networkMetrics(m)).toEqual({ active_connections: 4, average_connectivity: 2, network_diameter: 2, clustering_coefficient: 0.5833 });
     expect(meshTopologyBlock(m)).toEqual({
       total_active_nodes: 4,
       network_metrics: networkMetrics(m),
-      fault_tolerance: { max_failures_tolerated: 0, graph_failures_tolerated: 0, consensus_failures_tolerated: null, network_partition_risk: 0.6667, redundancy_level: 'low' },
+      fault_tolerance: {
+        max_failures_tolerated: 0,
+        graph_failures_tolerated: 0,
+        consensus_failures_tolerated: null,
+        network_partition_risk: 0.6667,
+        redundancy_level: 'low',
+      },
     });
     const snap = snapshotTopology(g, m, (a, b) => (a === 'a' && b === 'b' ? 12 : null));
     expect(snap).toEqual({
       nodes: ['a', 'b', 'c', 'd'],
-      links: [['a', 'b'], ['a', 'c'], ['b', 'c'], ['c', 'd']],
+      links: [
+        ['a', 'b'],
+        ['a', 'c'],
+        ['b', 'c'],
+        ['c', 'd'],
+      ],
       diameter: 2,
       avgDegree: 2,
       clustering: 0.5833,
@@ -149,7 +189,16 @@ describe('graph metrics on known graphs', () => {
   });
 
   it('normalizeGraph makes one-sided claims symmetric and drops self-loops', () => {
-    const g = normalizeGraph(new Map([['a', ['b', 'a']], ['c', []]]));
-    expect([...g.entries()].map(([k, v]) => [k, [...v]])).toEqual([['a', ['b']], ['b', ['a']], ['c', []]]);
+    const g = normalizeGraph(
+      new Map([
+        ['a', ['b', 'a']],
+        ['c', []],
+      ]),
+    );
+    expect([...g.entries()].map(([k, v]) => [k, [...v]])).toEqual([
+      ['a', ['b']],
+      ['b', ['a']],
+      ['c', []],
+    ]);
   });
 });

@@ -18,12 +18,19 @@ const runs = process.env.LONG ? 2_000 : 200;
 
 /** A random simple graph on 1..9 nodes (ids 0..n−1), each pair linked with some density. */
 const arbGraph = fc
-  .record({ n: fc.integer({ min: 1, max: 9 }), density: fc.double({ min: 0, max: 1, noNaN: true }), seed: fc.infiniteStream(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true })) })
+  .record({
+    n: fc.integer({ min: 1, max: 9 }),
+    density: fc.double({ min: 0, max: 1, noNaN: true }),
+    seed: fc.infiniteStream(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true })),
+  })
   .map(({ n, density, seed }) => {
     const links: Array<[number, number]> = [];
     const it = seed[Symbol.iterator]();
     for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if ((it.next().value as number) < density) links.push([a, b]);
-    return graphFromLinks(links, Array.from({ length: n }, (_, i) => i));
+    return graphFromLinks(
+      links,
+      Array.from({ length: n }, (_, i) => i),
+    );
   });
 
 const componentCount = (g: Graph<number>) => components(g).length;
@@ -71,10 +78,7 @@ describe('graph metrics agree with brute force', () => {
       fc.property(arbGraph, (g) => {
         for (const [p, pieces] of cutStructure(g).pieces) {
           const inComponent = components(g).find((c) => c.includes(p))!;
-          const rest = withoutNodes(
-            new Map([...g].filter(([k]) => inComponent.includes(k))),
-            new Set([p]),
-          );
+          const rest = withoutNodes(new Map([...g].filter(([k]) => inComponent.includes(k))), new Set([p]));
           expect(pieces).toEqual(components(rest).map((c) => c.length));
         }
       }),
@@ -150,7 +154,7 @@ describe('graph metrics agree with brute force', () => {
         expect(m.partitionRisk).toBeGreaterThanOrEqual(0);
         expect(m.partitionRisk).toBeLessThanOrEqual(1);
         if (m.nodes >= 2 && !m.connected) expect(m.partitionRisk).toBe(1);
-        if (m.connected && m.nodes >= 2) expect(m.partitionRisk).toBeLessThanOrEqual(1 / 2 ** m.kappa * 2);
+        if (m.connected && m.nodes >= 2) expect(m.partitionRisk).toBeLessThanOrEqual((1 / 2 ** m.kappa) * 2);
         if (m.kappa >= 2) expect(m.partitionRisk).toBeLessThanOrEqual(0.25);
       }),
       { numRuns: runs },

@@ -20,7 +20,12 @@ describe('health score', () => {
   });
 
   test('a lone tab that just started is healthy but for its forming quorum', () => {
-    const report = healthScore({ ...healthy, mesh: { links: 0, nodes: 1, partitionRisk: 0 }, consensus: { status: 'bootstrapping', mode: 'normal', halted: null, replicas: 0, f: 0 }, gossip: { peerAgreement: null, alive: 1, suspect: 0 } });
+    const report = healthScore({
+      ...healthy,
+      mesh: { links: 0, nodes: 1, partitionRisk: 0 },
+      consensus: { status: 'bootstrapping', mode: 'normal', halted: null, replicas: 0, f: 0 },
+      gossip: { peerAgreement: null, alive: 1, suspect: 0 },
+    });
     expect(report.values.connectivity).toBe(1);
     expect(report.values.convergence).toBe(1);
     expect(report.values.quorum).toBe(0.5);
@@ -51,7 +56,8 @@ describe('health score', () => {
 
   test('the quorum component falls as spare replicas are used up, and near zero without a quorum alive', () => {
     const c = healthy.consensus!;
-    const q = (replicasAlive: number, replicas = 7, f = 2) => healthScore({ ...healthy, consensus: { ...c, replicas, replicasAlive, f, quorum: 2 * f + 1 } }).values.quorum;
+    const q = (replicasAlive: number, replicas = 7, f = 2) =>
+      healthScore({ ...healthy, consensus: { ...c, replicas, replicasAlive, f, quorum: 2 * f + 1 } }).values.quorum;
     expect(q(7)).toBe(1);
     expect(q(6)).toBe(0.875);
     expect(q(5)).toBe(0.75);
@@ -68,20 +74,33 @@ describe('health score', () => {
   test('any input, however odd, gives a score in [0, 1] equal to the sum of the shares', () => {
     const num = fc.oneof(fc.double(), fc.integer({ min: -10, max: 1000 }), fc.constant(Number.NaN), fc.constant(Infinity));
     fc.assert(
-      fc.property(num, num, num, num, num, num, num, num, num, fc.option(num), fc.boolean(), (links, nodes, risk, replicas, alive, suspect, variance, refused, vc, agreement, halted) => {
-        const report = healthScore({
-          mesh: { links, nodes, partitionRisk: risk },
-          consensus: { status: 'replica', mode: 'normal', halted: halted ? 'h' : null, replicas, f: 0 },
-          gossip: { peerAgreement: agreement, alive, suspect },
-          loadVariance: variance,
-          faults: { refused, viewChanges: vc, suspicions: 0 },
-        });
-        expect(report.score).toBeGreaterThanOrEqual(0);
-        expect(report.score).toBeLessThanOrEqual(1);
-        const sum = Object.values(report.components).reduce((a, b) => a + b, 0);
-        expect(Math.abs(sum - report.score)).toBeLessThanOrEqual(0.006);
-        for (const v of Object.values(report.values)) expect(v >= 0 && v <= 1).toBe(true);
-      }),
+      fc.property(
+        num,
+        num,
+        num,
+        num,
+        num,
+        num,
+        num,
+        num,
+        num,
+        fc.option(num),
+        fc.boolean(),
+        (links, nodes, risk, replicas, alive, suspect, variance, refused, vc, agreement, halted) => {
+          const report = healthScore({
+            mesh: { links, nodes, partitionRisk: risk },
+            consensus: { status: 'replica', mode: 'normal', halted: halted ? 'h' : null, replicas, f: 0 },
+            gossip: { peerAgreement: agreement, alive, suspect },
+            loadVariance: variance,
+            faults: { refused, viewChanges: vc, suspicions: 0 },
+          });
+          expect(report.score).toBeGreaterThanOrEqual(0);
+          expect(report.score).toBeLessThanOrEqual(1);
+          const sum = Object.values(report.components).reduce((a, b) => a + b, 0);
+          expect(Math.abs(sum - report.score)).toBeLessThanOrEqual(0.006);
+          for (const v of Object.values(report.values)) expect(v >= 0 && v <= 1).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });

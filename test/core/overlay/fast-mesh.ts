@@ -46,7 +46,7 @@ class Heap {
   push(slot: Slot): void {
     const items = this.items;
     items.push(slot);
-    for (let i = items.length - 1; i > 0; ) {
+    for (let i = items.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!before(slot, items[p] as Slot)) break;
       items[i] = items[p] as Slot;
@@ -60,7 +60,7 @@ class Heap {
     const last = items.pop();
     if (items.length > 0 && last) {
       items[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

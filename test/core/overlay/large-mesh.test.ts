@@ -15,14 +15,21 @@ simTest(
       mesh.add(name, mesh.rng.shuffle(mesh.upIds()).slice(0, 8));
       mesh.runFor(50);
     }
-    expect(mesh.runUntil(() => mesh.healthy(3, 5) === true, 30_000, 100), String(mesh.healthy(3, 5))).not.toBeNull();
+    expect(
+      mesh.runUntil(() => mesh.healthy(3, 5) === true, 30_000, 100),
+      String(mesh.healthy(3, 5)),
+    ).not.toBeNull();
     mesh.runFor(10_000);
     expect(mesh.healthy(3, 5)).toBe(true);
     const truth = mesh.graph();
     const rest = computeMetrics(truth);
     expect(rest.diameter).toBeLessThanOrEqual(Math.ceil(Math.log2(n)));
     // Every node's own picture is the true graph (adverts decode even with a fractional clock).
-    const key = (g: ReadonlyMap<NodeId, ReadonlySet<NodeId>>) => [...g].map(([k, v]) => `${k}:${[...v].sort().join(',')}`).sort().join(';');
+    const key = (g: ReadonlyMap<NodeId, ReadonlySet<NodeId>>) =>
+      [...g]
+        .map(([k, v]) => `${k}:${[...v].sort().join(',')}`)
+        .sort()
+        .join(';');
     for (const id of mesh.upIds()) expect(key(mesh.overlay(id).graph()), id).toBe(key(truth));
     for (const id of mesh.upIds()) expect(mesh.overlay(id).counters.dropped.malformed, id).toBe(0);
 

@@ -36,7 +36,11 @@ export function meshHealthy(cluster: MeshCluster, min: number, max: number): tru
   const lo = Math.min(min, n - 1);
   const hi = Math.min(max, n - 1);
   const bad = [...graph].filter(([, peers]) => peers.size < lo || peers.size > hi);
-  if (bad.length > 0) return `${bad.length} node(s) out of [${lo}, ${hi}] links: ${bad.slice(0, 5).map(([id, p]) => `${id}=${p.size}`).join(' ')}`;
+  if (bad.length > 0)
+    return `${bad.length} node(s) out of [${lo}, ${hi}] links: ${bad
+      .slice(0, 5)
+      .map(([id, p]) => `${id}=${p.size}`)
+      .join(' ')}`;
   const parts = components(graph);
   if (parts.length > 1) return `${parts.length} components, sizes ${parts.map((c) => c.length).join('/')}`;
   return true;

@@ -20,13 +20,7 @@ import { Overlay, type OverlayEffect } from '../../../src/core/overlay/overlay.t
 import { overlayTickIntervalMs, type OverlayConfig } from '../../../src/core/overlay/config.ts';
 import { Router, type RouteEffect, type RouteMetric } from '../../../src/core/route/router.ts';
 
-export type MeshWire =
-  | { k: 'hello' }
-  | { k: 'ack' }
-  | { k: 'close' }
-  | { k: 'ping' }
-  | { k: 'o'; m: unknown }
-  | { k: 'r'; m: unknown };
+export type MeshWire = { k: 'hello' } | { k: 'ack' } | { k: 'close' } | { k: 'ping' } | { k: 'o'; m: unknown } | { k: 'r'; m: unknown };
 
 export interface MeshNodeOptions {
   config?: Partial<OverlayConfig>;

@@ -1,13 +1,7 @@
 // The overlay's wire format: what decodes, what is refused, and that nothing throws.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  advertSigningText,
-  decodeOverlayMessage,
-  describeOverlayMessage,
-  explainOverlayMessage,
-  maxNodeIdChars,
-} from '../../../src/core/overlay/messages.ts';
+import { advertSigningText, decodeOverlayMessage, describeOverlayMessage, explainOverlayMessage, maxNodeIdChars } from '../../../src/core/overlay/messages.ts';
 import { maxAdvertLinks, maxDigestEntries } from '../../../src/core/overlay/config.ts';
 
 const advert = { type: 'advert', origin: 'a', seq: 7, ageMs: 12, links: [{ peer: 'b', rttMs: 30 }, { peer: 'c' }], sig: 'sim:a' };
@@ -52,10 +46,25 @@ describe('overlay messages', () => {
 
   it('never throws, whatever arrives', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.record({ type: fc.constantFrom('advert', 'digest', 'request', 'unlink'), origin: fc.anything(), seq: fc.anything(), links: fc.anything(), entries: fc.anything() }, { requiredKeys: ['type'] })), (raw) => {
-        const msg = decodeOverlayMessage(raw);
-        if (msg) expect(describeOverlayMessage(msg)).toBeTypeOf('string');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.record(
+            {
+              type: fc.constantFrom('advert', 'digest', 'request', 'unlink'),
+              origin: fc.anything(),
+              seq: fc.anything(),
+              links: fc.anything(),
+              entries: fc.anything(),
+            },
+            { requiredKeys: ['type'] },
+          ),
+        ),
+        (raw) => {
+          const msg = decodeOverlayMessage(raw);
+          if (msg) expect(describeOverlayMessage(msg)).toBeTypeOf('string');
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -90,7 +90,20 @@ describe('overlay core', () => {
     expect(sends(a.step({ type: 'link-up', peer: id('b') })).map((e) => e.msg)).toEqual([{ type: 'digest', entries: [] }]);
     expect(sends(a.step({ type: 'tick' }, 10)).map((e) => e.msg)).toMatchObject([{ type: 'advert', origin: 'm', links: [{ peer: 'b' }] }]);
     a.receive('b', advert('x', 4, ['y']));
-    const requests = sends(a.receive('b', { type: 'digest', entries: [{ origin: 'x', seq: 4 }, { origin: 'y', seq: 9 }, { origin: 'z', seq: 1 }] }, null));
+    const requests = sends(
+      a.receive(
+        'b',
+        {
+          type: 'digest',
+          entries: [
+            { origin: 'x', seq: 4 },
+            { origin: 'y', seq: 9 },
+            { origin: 'z', seq: 1 },
+          ],
+        },
+        null,
+      ),
+    );
     expect(requests.map((e) => e.msg)).toEqual([{ type: 'request', origins: ['y', 'z'] }]);
     // Asked again within the retry interval: not re-requested.
     expect(sends(a.receive('b', { type: 'digest', entries: [{ origin: 'y', seq: 9 }] }, null))).toEqual([]);

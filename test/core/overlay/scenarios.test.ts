@@ -51,11 +51,16 @@ simTest('a small swarm forms a full mesh', (seed) => {
   for (const n of [2, 4, 6]) {
     const cluster = meshCluster(seed);
     joinInRandomOrder(cluster, n, seed, 300);
-    eventually(cluster, `${n} nodes fully linked`, () => {
-      const graph = trueGraph(cluster);
-      const short = [...graph].filter(([, peers]) => peers.size !== n - 1);
-      return short.length === 0 || `${short.length} node(s) without n−1 links`;
-    }, { withinMs: 10_000, checkEveryMs: 100 });
+    eventually(
+      cluster,
+      `${n} nodes fully linked`,
+      () => {
+        const graph = trueGraph(cluster);
+        const short = [...graph].filter(([, peers]) => peers.size !== n - 1);
+        return short.length === 0 || `${short.length} node(s) without n−1 links`;
+      },
+      { withinMs: 10_000, checkEveryMs: 100 },
+    );
   }
 });
 
@@ -94,10 +99,15 @@ simTest('a partition: each side keeps itself whole, and the two sides merge agai
   eventually(cluster, 'right side whole', sideHealthy(right), { withinMs: 20_000, checkEveryMs: 100 });
   // Once the cut links are noticed, each side sees the other as an unreachable part of the
   // mesh (for strayComponentGraceMs): a partition, risk 1.
-  eventually(cluster, 'left side sees the split', () => {
-    const seen = cluster.node(left[0] as NodeId).overlay.metrics();
-    return (!seen.connected && seen.partitionRisk === 1) || `connected=${seen.connected} risk=${seen.partitionRisk}`;
-  }, { withinMs: 5_000, checkEveryMs: 100 });
+  eventually(
+    cluster,
+    'left side sees the split',
+    () => {
+      const seen = cluster.node(left[0] as NodeId).overlay.metrics();
+      return (!seen.connected && seen.partitionRisk === 1) || `connected=${seen.connected} risk=${seen.partitionRisk}`;
+    },
+    { withinMs: 5_000, checkEveryMs: 100 },
+  );
   cluster.runFor(5_000);
   cluster.network.heal();
   eventually(cluster, 'one mesh again', () => meshHealthy(cluster, 3, 5), { withinMs: 20_000, checkEveryMs: 100 });
@@ -119,7 +129,9 @@ simTest('a node that restarts with the same id (and no memory) is taken back, an
   cluster.crash(node);
   cluster.runFor(3_000);
   cluster.restart(node);
-  const sample = createRng(`sample/${seed}`).shuffle(cluster.upIds().filter((id) => id !== node)).slice(0, 8);
+  const sample = createRng(`sample/${seed}`)
+    .shuffle(cluster.upIds().filter((id) => id !== node))
+    .slice(0, 8);
   cluster.act(node, (n, now) => n.learn(now, sample));
   eventually(cluster, 'healthy with the restarted node', () => meshHealthy(cluster, 3, 5), { withinMs: 10_000, checkEveryMs: 100 });
   eventually(cluster, 'everyone sees its new links', () => viewsAgree(cluster), { withinMs: 5_000, checkEveryMs: 100 });

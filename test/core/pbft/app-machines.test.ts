@@ -34,8 +34,19 @@ describe('app state machines in the replicated state', () => {
   test('operations are numbered per machine, in commit order, and anyone may propose them', () => {
     const state = new ReplicatedState([A, B, C, D], defaultPbftParams);
     const results = exec(state, req(X, add(1)), req(A, { kind: 'app', machine: 'poll', op: 'yes' }), req(B, add(2)));
-    expect(results).toEqual([{ ok: true, index: 1 }, { ok: true, index: 1 }, { ok: true, index: 2 }]);
-    expect(state.appMachine('counter')).toMatchObject({ ordered: 2, certified: null, ops: [{ index: 1, client: X, op: { add: 1 } }, { index: 2, client: B, op: { add: 2 } }] });
+    expect(results).toEqual([
+      { ok: true, index: 1 },
+      { ok: true, index: 1 },
+      { ok: true, index: 2 },
+    ]);
+    expect(state.appMachine('counter')).toMatchObject({
+      ordered: 2,
+      certified: null,
+      ops: [
+        { index: 1, client: X, op: { add: 1 } },
+        { index: 2, client: B, op: { add: 2 } },
+      ],
+    });
     expect(state.appMachine('nothing')).toBeUndefined();
   });
 
@@ -71,7 +82,12 @@ describe('app state machines in the replicated state', () => {
     expect(exec(state, req(B, vote(k, 1)))[0]).toEqual({ ok: true, index: k, certified: false, variants: 2 });
     expect(exec(state, req(C, vote(k, 2)))[0]).toEqual({ ok: true, index: k, certified: false, variants: 3 });
     expect(exec(state, req(D, vote(k, k)))[0]).toEqual({ ok: true, index: k, certified: true, variants: 3 });
-    expect(state.appMachine('counter')).toMatchObject({ ordered: k, divergences: 1, diverged: [{ index: k, variants: 3 }], certified: { index: k, snapshot: { total: k } } });
+    expect(state.appMachine('counter')).toMatchObject({
+      ordered: k,
+      divergences: 1,
+      diverged: [{ index: k, variants: 3 }],
+      certified: { index: k, snapshot: { total: k } },
+    });
     // Ordering goes on as before.
     expect(exec(state, req(X, add(1)))[0]).toEqual({ ok: true, index: k + 1 });
   });

@@ -19,7 +19,8 @@ const cases: Case[] = [
   { mode: 'forge', noticed: (s) => s.world.refusedCount('bad-signature') },
   {
     mode: 'replay',
-    noticed: (s) => ['duplicate', 'stale', 'old-view', 'outside-watermarks', 'stale-request', 'old-epoch'].reduce((t, r) => t + rejectedTotal(s, s.honest(), r), 0),
+    noticed: (s) =>
+      ['duplicate', 'stale', 'old-view', 'outside-watermarks', 'stale-request', 'old-epoch'].reduce((t, r) => t + rejectedTotal(s, s.honest(), r), 0),
   },
   { mode: 'delay', noticed: (s) => viewChanges(s) + rejectedTotal(s, s.honest(), 'old-view') + rejectedTotal(s, s.honest(), 'duplicate') },
 ];

@@ -85,11 +85,23 @@ describe('client', () => {
     const effects = client.step(1_050, { type: 'reply', msg: reply('r2', ts, 1) });
     const sign = effects[1] as Extract<ClientEffect, { kind: 'sign' }>;
     expect(sign.body.op).toEqual({ kind: 'decision', value: 1 });
-    expect(sign.body.more).toEqual([{ kind: 'decision', value: 2 }, { kind: 'decision', value: 3 }]);
+    expect(sign.body.more).toEqual([
+      { kind: 'decision', value: 2 },
+      { kind: 'decision', value: 3 },
+    ]);
     client.step(1_060, { type: 'signed', id: sign.id, sig: 's2' });
     const packed = (signer: string) => {
       const r = reply(signer, sign.body.ts, 2);
-      return { ...r, body: { ...r.body, more: [{ ok: true, existed: false }, { ok: false, note: 'full' }] } };
+      return {
+        ...r,
+        body: {
+          ...r.body,
+          more: [
+            { ok: true, existed: false },
+            { ok: false, note: 'full' },
+          ],
+        },
+      };
     };
     client.step(1_070, { type: 'reply', msg: packed('r1') });
     const done = client.step(1_080, { type: 'reply', msg: packed('r3') });
@@ -103,7 +115,11 @@ describe('client', () => {
 
   test("its own replica's reply settles a request alone while this node is a replica; otherwise f + 1 are needed", () => {
     const self = asNodeId('r1');
-    const own = (ts: number, seq: number): Signed<ReplyBody> => ({ body: { type: 'reply', to: self, epoch: 0, view: 0, ts, seq, result: { ok: true } }, signer: self, sig: '' });
+    const own = (ts: number, seq: number): Signed<ReplyBody> => ({
+      body: { type: 'reply', to: self, epoch: 0, view: 0, ts, seq, result: { ok: true } },
+      signer: self,
+      sig: '',
+    });
     const make = (members: typeof replicas) => {
       const client = new PbftClient(self, { retransmitMs: 500, timeoutMs: 10_000 });
       client.step(0, { type: 'config', epoch: 0, replicas: members, primary: asNodeId('r0') });
@@ -112,7 +128,9 @@ describe('client', () => {
       return { client, ts: sign.body.ts };
     };
     const replica = make(replicas);
-    expect(replica.client.step(1_020, { type: 'reply', msg: own(replica.ts, 3), own: true })).toEqual([expect.objectContaining({ kind: 'result', tag: 't', ok: true, seq: 3 })]);
+    expect(replica.client.step(1_020, { type: 'reply', msg: own(replica.ts, 3), own: true })).toEqual([
+      expect.objectContaining({ kind: 'result', tag: 't', ok: true, seq: 3 }),
+    ]);
     // The same reply not marked as its own replica's (say, off the wire) is one vote of f + 1.
     const wire = make(replicas);
     expect(wire.client.step(1_020, { type: 'reply', msg: own(wire.ts, 3) })).toEqual([]);

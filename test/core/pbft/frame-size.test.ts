@@ -133,10 +133,14 @@ describe('pBFT messages fit the frame limit in bytes', () => {
       n.advance(200);
     }
     const states = [r0, r1, r2].flatMap((id) =>
-      n.effectsOf(id, sentBefore.get(id)).flatMap((e) => ((e.kind === 'send' || e.kind === 'broadcast') && e.msg.body.type === 'state' && e.msg.chunk !== undefined ? [e.msg] : [])),
+      n
+        .effectsOf(id, sentBefore.get(id))
+        .flatMap((e) => ((e.kind === 'send' || e.kind === 'broadcast') && e.msg.body.type === 'state' && e.msg.chunk !== undefined ? [e.msg] : [])),
     );
     expect(states.length).toBeGreaterThan(3);
-    console.log(`state transfer: ${states.length} parts, largest frame ${Math.max(...states.map((m) => encodeFrame('pbft', { g: '0123456789abcdef', m }).byteLength))} bytes`);
+    console.log(
+      `state transfer: ${states.length} parts, largest frame ${Math.max(...states.map((m) => encodeFrame('pbft', { g: '0123456789abcdef', m }).byteLength))} bytes`,
+    );
     for (const msg of states) {
       expect(jsonStringBytes(msg.chunk ?? '')).toBeLessThanOrEqual(maxStateChunkBytes);
       const frame = encodeFrame('pbft', { g: '0123456789abcdef', m: msg });

@@ -14,25 +14,29 @@ describe('more than f faulty', () => {
     ['one silent, one voting for wrong digests', { n1: 'wrong-digest', n2: 'silent' }],
   ];
   for (const [what, byzantine] of mixes) {
-    simTest(`two of four replicas faulty (${what}): nothing commits, the honest ones say why, then recover`, (seed) => {
-      const s = scenario({ seed, nodes: 4, events: true, byzantine, timing: { clientTimeoutMs: 600_000 } });
-      s.watchSafety();
-      const honest = [nid('n0'), nid('n3')];
-      const tags = s.submitMany(honest, 4, 'halted');
-      s.cluster.runFor(20_000);
-      expect(s.okTags().size).toBe(0);
-      for (const id of honest) {
-        const v = s.cluster.node(id).core.view();
-        expect(v.lastCommitted).toBe(0);
-        expect(v.stalled).toMatch(/more than f = 1 of 4 replicas may be faulty or cut off/);
-      }
-      const stalled = s.world.events.filter((e) => (e.event as PbftUiEvent).type === 'stalled' && honest.includes(e.id));
-      expect(stalled.length).toBeGreaterThan(0);
-      // One of them turns honest again: f = 1 faulty remain, so the requests commit.
-      s.cluster.act(nid('n1'), (node, now) => node.setByzantine(now, null));
-      s.waitResults(tags, 120_000);
-      s.waitConverged([...honest, nid('n1')], 20_000);
-      s.checkSafety();
-    }, { seeds: 1, longSeeds: 10 });
+    simTest(
+      `two of four replicas faulty (${what}): nothing commits, the honest ones say why, then recover`,
+      (seed) => {
+        const s = scenario({ seed, nodes: 4, events: true, byzantine, timing: { clientTimeoutMs: 600_000 } });
+        s.watchSafety();
+        const honest = [nid('n0'), nid('n3')];
+        const tags = s.submitMany(honest, 4, 'halted');
+        s.cluster.runFor(20_000);
+        expect(s.okTags().size).toBe(0);
+        for (const id of honest) {
+          const v = s.cluster.node(id).core.view();
+          expect(v.lastCommitted).toBe(0);
+          expect(v.stalled).toMatch(/more than f = 1 of 4 replicas may be faulty or cut off/);
+        }
+        const stalled = s.world.events.filter((e) => (e.event as PbftUiEvent).type === 'stalled' && honest.includes(e.id));
+        expect(stalled.length).toBeGreaterThan(0);
+        // One of them turns honest again: f = 1 faulty remain, so the requests commit.
+        s.cluster.act(nid('n1'), (node, now) => node.setByzantine(now, null));
+        s.waitResults(tags, 120_000);
+        s.waitConverged([...honest, nid('n1')], 20_000);
+        s.checkSafety();
+      },
+      { seeds: 1, longSeeds: 10 },
+    );
   }
 });

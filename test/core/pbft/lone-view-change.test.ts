@@ -10,50 +10,62 @@ import { ManualNet } from './manual-net.ts';
 import { describeNodes, eventually, nid, scenario } from './scenario.ts';
 
 describe('a replica alone in suspecting the primary', () => {
-  simTest('n = 7: one flooded replica times out alone; once the flood stops it votes in the group view again', (seed) => {
-    const s = scenario({ seed, nodes: 7, events: true });
-    s.watchSafety();
-    s.waitResults(s.submitMany(s.ids, 14, 'warm'), 10_000);
-    // Past the first seconds, in which a (re)started replica never suspects on its own.
-    s.cluster.runFor(6_000);
-    const primary = s.cluster.node(nid('n0')).core.view().primary;
-    const victim = s.ids.find((id) => id !== primary && id !== nid('n0'))!;
-    // The flood: for 4 s the victim gets nothing from the others (its inbound queue overflows
-    // and drops), longer than its 1 s request timer, while its own client keeps submitting and
-    // the rest of the room works normally.
-    const others = s.ids.filter((id) => id !== victim);
-    for (const id of others) s.cluster.network.block(id, victim);
-    const during: string[] = [];
-    for (let round = 0; round < 8; round++) {
-      during.push(...s.submitMany(s.ids, 7, `flood-${round}`));
-      s.cluster.runFor(500);
-    }
-    // It did time out, alone, and said so; it did not leave view 0 (before this rule it went
-    // into view 1 alone here and stayed there for the rest of the run).
-    const flooded = s.cluster.node(victim).core.view();
-    expect(flooded.stats.suspicions, describeNodes(s)).toBeGreaterThan(0);
-    expect(flooded.stats.viewChangesStarted, describeNodes(s)).toBe(0);
-    expect(flooded.stalled).toMatch(/this replica wants view 1; 1 of the 3 replicas needed to change view want it/);
-    for (const id of others) s.cluster.network.unblock(id, victim);
-    const floodEnded = s.cluster.now;
-    const groupView = () => s.cluster.node(others[0]!).core.view().view;
-    // Once the flood is over, within a bound, the victim is back in the group's view, in the
-    // normal case, and takes part in ordering again (not only following the log).
-    eventually(s.cluster, 'the flooded replica is back in the group view', () => {
-      const v = s.cluster.node(victim).core.view();
-      const views = s.ids.map((id) => s.cluster.node(id).core.view());
-      const together = views.every((x) => x.view === v.view && x.mode === 'normal');
-      return together ? true : `not together: ${describeNodes(s)}`;
-    }, { withinMs: 30_000, checkEveryMs: 100 });
-    const after = s.submitMany(s.ids, 14, 'after');
-    s.waitResults([...during, ...after], 30_000);
-    s.waitConverged(s.ids, 15_000);
-    // It votes again: the others accepted commits from it, in the group's view, after the flood.
-    const votes = s.world.events.filter(({ at, id, event }) => at > floodEnded && id !== victim && event.type === 'phase' && event.replica === victim && event.phase === 'commit' && event.view === groupView());
-    expect(votes.length, describeNodes(s)).toBeGreaterThan(0);
-    expect(s.cluster.node(victim).core.view().view, describeNodes(s)).toBe(groupView());
-    s.checkSafety();
-  }, { seeds: 3, longSeeds: 30 });
+  simTest(
+    'n = 7: one flooded replica times out alone; once the flood stops it votes in the group view again',
+    (seed) => {
+      const s = scenario({ seed, nodes: 7, events: true });
+      s.watchSafety();
+      s.waitResults(s.submitMany(s.ids, 14, 'warm'), 10_000);
+      // Past the first seconds, in which a (re)started replica never suspects on its own.
+      s.cluster.runFor(6_000);
+      const primary = s.cluster.node(nid('n0')).core.view().primary;
+      const victim = s.ids.find((id) => id !== primary && id !== nid('n0'))!;
+      // The flood: for 4 s the victim gets nothing from the others (its inbound queue overflows
+      // and drops), longer than its 1 s request timer, while its own client keeps submitting and
+      // the rest of the room works normally.
+      const others = s.ids.filter((id) => id !== victim);
+      for (const id of others) s.cluster.network.block(id, victim);
+      const during: string[] = [];
+      for (let round = 0; round < 8; round++) {
+        during.push(...s.submitMany(s.ids, 7, `flood-${round}`));
+        s.cluster.runFor(500);
+      }
+      // It did time out, alone, and said so; it did not leave view 0 (before this rule it went
+      // into view 1 alone here and stayed there for the rest of the run).
+      const flooded = s.cluster.node(victim).core.view();
+      expect(flooded.stats.suspicions, describeNodes(s)).toBeGreaterThan(0);
+      expect(flooded.stats.viewChangesStarted, describeNodes(s)).toBe(0);
+      expect(flooded.stalled).toMatch(/this replica wants view 1; 1 of the 3 replicas needed to change view want it/);
+      for (const id of others) s.cluster.network.unblock(id, victim);
+      const floodEnded = s.cluster.now;
+      const groupView = () => s.cluster.node(others[0]!).core.view().view;
+      // Once the flood is over, within a bound, the victim is back in the group's view, in the
+      // normal case, and takes part in ordering again (not only following the log).
+      eventually(
+        s.cluster,
+        'the flooded replica is back in the group view',
+        () => {
+          const v = s.cluster.node(victim).core.view();
+          const views = s.ids.map((id) => s.cluster.node(id).core.view());
+          const together = views.every((x) => x.view === v.view && x.mode === 'normal');
+          return together ? true : `not together: ${describeNodes(s)}`;
+        },
+        { withinMs: 30_000, checkEveryMs: 100 },
+      );
+      const after = s.submitMany(s.ids, 14, 'after');
+      s.waitResults([...during, ...after], 30_000);
+      s.waitConverged(s.ids, 15_000);
+      // It votes again: the others accepted commits from it, in the group's view, after the flood.
+      const votes = s.world.events.filter(
+        ({ at, id, event }) =>
+          at > floodEnded && id !== victim && event.type === 'phase' && event.replica === victim && event.phase === 'commit' && event.view === groupView(),
+      );
+      expect(votes.length, describeNodes(s)).toBeGreaterThan(0);
+      expect(s.cluster.node(victim).core.view().view, describeNodes(s)).toBe(groupView());
+      s.checkSafety();
+    },
+    { seeds: 3, longSeeds: 30 },
+  );
 });
 
 describe('suspect messages and the f + 1 rule, message by message', () => {

@@ -37,7 +37,10 @@ export class ManualNet {
   }
 
   static named(n: number, options: Partial<PbftOptions> = {}): ManualNet {
-    return new ManualNet(Array.from({ length: n }, (_, i) => asNodeId(`r${i}`)), options);
+    return new ManualNet(
+      Array.from({ length: n }, (_, i) => asNodeId(`r${i}`)),
+      options,
+    );
   }
 
   node(id: NodeId): PbftReplica {

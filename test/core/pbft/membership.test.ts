@@ -12,7 +12,9 @@ function waitReplicaSet(s: Scenario, nodes: readonly NodeId[], want: readonly No
     s.cluster,
     `replica set becomes [${want.join(',')}]`,
     () => {
-      const wrong = nodes.filter((id) => s.cluster.isUp(id) && JSON.stringify([...s.cluster.node(id).core.view().replicas].sort()) !== JSON.stringify([...want].sort()));
+      const wrong = nodes.filter(
+        (id) => s.cluster.isUp(id) && JSON.stringify([...s.cluster.node(id).core.view().replicas].sort()) !== JSON.stringify([...want].sort()),
+      );
       return wrong.length === 0 ? true : `${wrong.join(',')} see [${wrong.map((id) => s.cluster.node(id).core.view().replicas.join(',')).join('] [')}]`;
     },
     { withinMs, checkEveryMs: 50 },
@@ -26,26 +28,30 @@ function join(s: Scenario, id: NodeId): string {
 }
 
 describe('membership', () => {
-  simTest('from one node to seven, joining one by one; every step keeps committing', (seed) => {
-    const s = scenario({ seed, nodes: 7, genesis: 1 });
-    s.watchSafety();
-    const joined: NodeId[] = [nid('n0')];
-    for (let k = 1; k < 7; k++) {
-      const id = nid(`n${k}`);
-      s.waitResults([join(s, id)], 20_000);
-      joined.push(id);
-      waitReplicaSet(s, s.ids, joined, 20_000);
-      // The new set orders requests, from old and new members alike.
-      const tags = s.submitMany([id, nid('n0')], 2, `with-${k}`);
-      s.waitResults(tags, 20_000);
-    }
-    const v = s.cluster.node(nid('n6')).core.view();
-    expect(v).toMatchObject({ role: 'replica', n: 7, f: 2, quorum: 5, epoch: 6 });
-    s.waitConverged(s.ids, 10_000);
-    s.checkSafety();
-    // Every node applied each change at the same sequence number (same epochs, same log).
-    expect(new Set(s.ids.map((id) => JSON.stringify(s.cluster.node(id).core.view().log))).size).toBe(1);
-  }, { seeds: 2, longSeeds: 10 });
+  simTest(
+    'from one node to seven, joining one by one; every step keeps committing',
+    (seed) => {
+      const s = scenario({ seed, nodes: 7, genesis: 1 });
+      s.watchSafety();
+      const joined: NodeId[] = [nid('n0')];
+      for (let k = 1; k < 7; k++) {
+        const id = nid(`n${k}`);
+        s.waitResults([join(s, id)], 20_000);
+        joined.push(id);
+        waitReplicaSet(s, s.ids, joined, 20_000);
+        // The new set orders requests, from old and new members alike.
+        const tags = s.submitMany([id, nid('n0')], 2, `with-${k}`);
+        s.waitResults(tags, 20_000);
+      }
+      const v = s.cluster.node(nid('n6')).core.view();
+      expect(v).toMatchObject({ role: 'replica', n: 7, f: 2, quorum: 5, epoch: 6 });
+      s.waitConverged(s.ids, 10_000);
+      s.checkSafety();
+      // Every node applied each change at the same sequence number (same epochs, same log).
+      expect(new Set(s.ids.map((id) => JSON.stringify(s.cluster.node(id).core.view().log))).size).toBe(1);
+    },
+    { seeds: 2, longSeeds: 10 },
+  );
 
   simTest('a replica leaves gracefully, a dead one is removed by f + 1 votes; the rest keeps going', (seed) => {
     const s = scenario({ seed, nodes: 7 });

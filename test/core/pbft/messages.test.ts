@@ -3,7 +3,15 @@
 // runtime must check (outer, certificates, client requests in attachments).
 import { describe, expect, test } from 'vitest';
 import { asNodeId } from '../../../src/core/types.ts';
-import { canonicalBytes, decode, decodeMessage, describe as describeMsg, signaturesToVerify, type PbftMessage, type Signed } from '../../../src/core/pbft/messages.ts';
+import {
+  canonicalBytes,
+  decode,
+  decodeMessage,
+  describe as describeMsg,
+  signaturesToVerify,
+  type PbftMessage,
+  type Signed,
+} from '../../../src/core/pbft/messages.ts';
 import type { CommitBody, PrePrepareBody, PrepareBody, RequestBody, ViewChangeBody } from '../../../src/core/pbft/messages.ts';
 import { fakeSign } from './fake-crypto.ts';
 

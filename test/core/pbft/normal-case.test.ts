@@ -9,7 +9,12 @@ import { slotKey, type SlotRecord } from '../../../src/core/pbft/persistence.ts'
 import { fakeDigest } from './fake-crypto.ts';
 import { ManualNet } from './manual-net.ts';
 
-const [r0, r1, r2, r3] = ['r0', 'r1', 'r2', 'r3'].map(asNodeId) as [ReturnType<typeof asNodeId>, ReturnType<typeof asNodeId>, ReturnType<typeof asNodeId>, ReturnType<typeof asNodeId>];
+const [r0, r1, r2, r3] = ['r0', 'r1', 'r2', 'r3'].map(asNodeId) as [
+  ReturnType<typeof asNodeId>,
+  ReturnType<typeof asNodeId>,
+  ReturnType<typeof asNodeId>,
+  ReturnType<typeof asNodeId>,
+];
 
 function net() {
   const n = ManualNet.named(4);
@@ -72,7 +77,12 @@ describe('normal case', () => {
 });
 
 describe('a backup refuses', () => {
-  function prePrepare(n: ManualNet, over: Partial<PrePrepareBody> = {}, signer = r0, batch = [n.sign({ type: 'request' as const, client: r0, ts: 1, op: { kind: 'decision' as const, value: 'x' } }, r0)]) {
+  function prePrepare(
+    n: ManualNet,
+    over: Partial<PrePrepareBody> = {},
+    signer = r0,
+    batch = [n.sign({ type: 'request' as const, client: r0, ts: 1, op: { kind: 'decision' as const, value: 'x' } }, r0)],
+  ) {
     const digest = batchDigest(fakeDigest, batch);
     const body: PrePrepareBody = { type: 'pre-prepare', epoch: 0, view: 0, seq: 1, digest, ...over };
     return { ...n.sign(body, signer), batch } as PbftMessage;
@@ -101,7 +111,12 @@ describe('a backup refuses', () => {
     const before = n.node(r1).view().rejected[reason] ?? 0;
     n.inject(r1, make(n));
     expect((n.node(r1).view().rejected[reason] ?? 0) - before).toBe(1);
-    expect(n.node(r1).view().phases.filter((p) => p.prePrepared && p.view === 0)).toHaveLength(0);
+    expect(
+      n
+        .node(r1)
+        .view()
+        .phases.filter((p) => p.prePrepared && p.view === 0),
+    ).toHaveLength(0);
   });
 
   test('a duplicate, then an equivocating pre-prepare for the same number (counted as conflict)', () => {
@@ -176,7 +191,13 @@ describe('checkpoints and the log window', () => {
     // The 8 operations that waited in the client went out packed, in fewer requests.
     expect(n.node(r1).view().lastCommitted).toBeGreaterThan(16);
     expect(n.node(r1).view().stats.executedRequests).toBe(24);
-    expect(n.node(r1).view().log.map((e) => e.op).at(-1)).toEqual({ kind: 'decision', value: 23 });
+    expect(
+      n
+        .node(r1)
+        .view()
+        .log.map((e) => e.op)
+        .at(-1),
+    ).toEqual({ kind: 'decision', value: 23 });
   });
 });
 

@@ -92,26 +92,41 @@ export function scenario(options: ScenarioOptions): Scenario {
       if (conflicts.length > 0) throw new Error(`safety broken: ${conflicts.slice(0, 3).join('; ')}`);
     },
     watchSafety(everyMs = 250) {
-      always(cluster, 'no conflicting commits', () => {
-        const conflicts = world.conflicts(honest());
-        return conflicts.length === 0 ? true : conflicts.slice(0, 3).join('; ');
-      }, { everyMs });
+      always(
+        cluster,
+        'no conflicting commits',
+        () => {
+          const conflicts = world.conflicts(honest());
+          return conflicts.length === 0 ? true : conflicts.slice(0, 3).join('; ');
+        },
+        { everyMs },
+      );
     },
     waitResults(tags, withinMs) {
-      eventually(cluster, `${tags.length} operations commit`, () => {
-        const ok = okTags();
-        const missing = tags.filter((t) => !ok.has(t));
-        return missing.length === 0 ? true : `${missing.length} not committed (e.g. ${missing.slice(0, 3).join(', ')}); ${describeNodes(s)}`;
-      }, { withinMs, checkEveryMs: 50 });
+      eventually(
+        cluster,
+        `${tags.length} operations commit`,
+        () => {
+          const ok = okTags();
+          const missing = tags.filter((t) => !ok.has(t));
+          return missing.length === 0 ? true : `${missing.length} not committed (e.g. ${missing.slice(0, 3).join(', ')}); ${describeNodes(s)}`;
+        },
+        { withinMs, checkEveryMs: 50 },
+      );
     },
     waitConverged(nodes, withinMs) {
-      eventually(cluster, 'replicas converge', () => {
-        const up = nodes.filter((id) => cluster.isUp(id));
-        const views = up.map((id) => cluster.node(id).core.view());
-        const top = Math.max(...views.map((v) => v.lastCommitted));
-        const lagging = up.filter((_, i) => (views[i] as { lastCommitted: number }).lastCommitted < top);
-        return lagging.length === 0 ? true : `${lagging.join(',')} behind ${top}; ${describeNodes(s)}`;
-      }, { withinMs, checkEveryMs: 50 });
+      eventually(
+        cluster,
+        'replicas converge',
+        () => {
+          const up = nodes.filter((id) => cluster.isUp(id));
+          const views = up.map((id) => cluster.node(id).core.view());
+          const top = Math.max(...views.map((v) => v.lastCommitted));
+          const lagging = up.filter((_, i) => (views[i] as { lastCommitted: number }).lastCommitted < top);
+          return lagging.length === 0 ? true : `${lagging.join(',')} behind ${top}; ${describeNodes(s)}`;
+        },
+        { withinMs, checkEveryMs: 50 },
+      );
     },
     okTags,
   };

@@ -11,7 +11,8 @@ const c = 'node-c' as NodeId;
 
 const vote = (type: 'pre-prepare' | 'prepare' | 'commit', seq: number, view = 0): PbftMessage =>
   ({ body: { type, epoch: 1, view, seq, digest: 'd' }, signer: a, sig: 's' }) as PbftMessage;
-const request = (ts: number): PbftMessage => ({ body: { type: 'request', client: a, ts, op: { kind: 'noop' } }, signer: a, sig: 's' }) as unknown as PbftMessage;
+const request = (ts: number): PbftMessage =>
+  ({ body: { type: 'request', client: a, ts, op: { kind: 'noop' } }, signer: a, sig: 's' }) as unknown as PbftMessage;
 const status = (): PbftMessage => ({ body: { type: 'status', epoch: 1, view: 0, stable: 0, executed: 0 }, signer: a, sig: 's' }) as unknown as PbftMessage;
 
 describe('PbftTrace', () => {

@@ -94,12 +94,17 @@ describe('many open operations per client', () => {
     const n = net();
     for (let i = 0; i < 3; i++) n.submit(r1, { kind: 'kv-set', key: `k${i}`, value: i }, `p${i}`);
     settle(n);
-    const packed = n.effectsOf(r1).flatMap((e) => (e.kind === 'broadcast' || e.kind === 'send') && e.msg.body.type === 'request' && e.msg.body.more ? [e.msg] : []);
+    const packed = n
+      .effectsOf(r1)
+      .flatMap((e) => ((e.kind === 'broadcast' || e.kind === 'send') && e.msg.body.type === 'request' && e.msg.body.more ? [e.msg] : []));
     expect(packed.length).toBeGreaterThan(0);
     const before = n.node(r0).view().stats.executedRequests;
     const queued = n.queue.length;
     n.inject(r0, packed[0] as never, r1);
-    const replies = n.queue.slice(queued).filter((e) => e.msg.body.type === 'reply').map((e) => e.msg.body);
+    const replies = n.queue
+      .slice(queued)
+      .filter((e) => e.msg.body.type === 'reply')
+      .map((e) => e.msg.body);
     expect(replies).toHaveLength(1);
     const reply = replies[0] as { more?: unknown[]; result: { ok: boolean } };
     expect(reply.result.ok).toBe(true);
@@ -121,7 +126,7 @@ describe('many open operations per client', () => {
     expect(decodeMessage({ body: { ...reply, more: [{ ok: 'yes' }] }, signer: 'r', sig: 's' }).ok).toBe(false);
   });
 
-  test('batch size is each primary\'s own choice, live: smaller batches, or larger than the backups\' own setting', () => {
+  test("batch size is each primary's own choice, live: smaller batches, or larger than the backups' own setting", () => {
     const n = net();
     expect(() => n.node(r0).setMaxBatchRequests(0)).toThrow('batch size: maxBatchRequests must be 1…256');
     n.node(r0).setMaxBatchRequests(64);

@@ -47,7 +47,12 @@ describe('throttle', () => {
 
 describe('path trees', () => {
   const id = asNodeId;
-  const g = graphFromLinks<NodeId>([[id('a'), id('b')], [id('b'), id('c')], [id('a'), id('d')], [id('d'), id('c')]]);
+  const g = graphFromLinks<NodeId>([
+    [id('a'), id('b')],
+    [id('b'), id('c')],
+    [id('a'), id('d')],
+    [id('d'), id('c')],
+  ]);
 
   it('avoids the nodes it is told to avoid', () => {
     expect(pathTo(hopTree(g, id('a')), id('c'))).toHaveLength(3);

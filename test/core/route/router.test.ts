@@ -49,7 +49,14 @@ function walk(edges: Array<[string, string]>, from: string, to: string) {
 
 describe('router', () => {
   it('delivers over several hops along a shortest path, counting hops', () => {
-    const line: Array<[string, string]> = [['a', 'b'], ['b', 'c'], ['c', 'd'], ['d', 'e'], ['a', 'x'], ['x', 'y']];
+    const line: Array<[string, string]> = [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['a', 'x'],
+      ['x', 'y'],
+    ];
     const { hops, delivery } = walk(line, 'a', 'e');
     expect(hops).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(delivery).toMatchObject({ type: 'deliver', origin: 'a', kind: 'test', payload: { hello: 1 }, hops: 4, broadcast: false });
@@ -57,25 +64,52 @@ describe('router', () => {
 
   it('each hop picks its own next hop: a relay whose link vanished routes around it', () => {
     // a → b → d normally; b has lost its link to d but still reaches d through e.
-    const { r } = router('b', [['a', 'b'], ['b', 'e'], ['e', 'd']]);
+    const { r } = router('b', [
+      ['a', 'b'],
+      ['b', 'e'],
+      ['e', 'd'],
+    ]);
     const msg: RoutedMsg = { type: 'routed', id: 'm1', origin: id('a'), dest: id('d'), hops: 1, maxHops: 8, path: [id('a')], kind: 'k', payload: null };
     expect(sendsOf(r.step(0, { type: 'message', from: id('a'), msg }))).toMatchObject([{ to: 'e', msg: { hops: 2, path: ['a', 'b'] } }]);
   });
 
   it('never sends a message back through a node it has visited; detours or drops instead', () => {
     // At c, the shortest way to d is back through b (already on the path); c must use e.
-    const { r } = router('c', [['b', 'c'], ['b', 'd'], ['c', 'e'], ['e', 'f'], ['f', 'd']]);
-    const msg: RoutedMsg = { type: 'routed', id: 'm2', origin: id('a'), dest: id('d'), hops: 2, maxHops: 8, path: [id('a'), id('b')], kind: 'k', payload: null };
+    const { r } = router('c', [
+      ['b', 'c'],
+      ['b', 'd'],
+      ['c', 'e'],
+      ['e', 'f'],
+      ['f', 'd'],
+    ]);
+    const msg: RoutedMsg = {
+      type: 'routed',
+      id: 'm2',
+      origin: id('a'),
+      dest: id('d'),
+      hops: 2,
+      maxHops: 8,
+      path: [id('a'), id('b')],
+      kind: 'k',
+      payload: null,
+    };
     expect(sendsOf(r.step(0, { type: 'message', from: id('b'), msg }))).toMatchObject([{ to: 'e' }]);
     expect(r.counters.detours).toBe(1);
     // With no way around, it is dropped as having no route.
-    const dead = router('c', [['b', 'c'], ['b', 'd']]).r;
+    const dead = router('c', [
+      ['b', 'c'],
+      ['b', 'd'],
+    ]).r;
     expect(sendsOf(dead.step(0, { type: 'message', from: id('b'), msg }))).toEqual([]);
     expect(dead.counters.dropped['no-route']).toBe(1);
   });
 
   it('drops loops, exceeded hop bounds, forged paths, strangers and oversize frames, counting each', () => {
-    const { r } = router('c', [['b', 'c'], ['c', 'd'], ['d', 'e']]);
+    const { r } = router('c', [
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+    ]);
     const base: RoutedMsg = { type: 'routed', id: 'm3', origin: id('a'), dest: id('e'), hops: 2, maxHops: 8, path: [id('a'), id('b')], kind: 'k', payload: 1 };
     const cases: Array<[string, unknown, string, number?]> = [
       ['loop', { ...base, id: 'l', hops: 3, path: ['a', 'c', 'b'] }, 'b'],
@@ -104,7 +138,17 @@ describe('router', () => {
 
   it('a duplicate copy of a routed message is delivered once', () => {
     const { r } = router('d', [['c', 'd']]);
-    const msg: RoutedMsg = { type: 'routed', id: 'dup', origin: id('a'), dest: id('d'), hops: 3, maxHops: 8, path: [id('a'), id('b'), id('c')], kind: 'k', payload: 1 };
+    const msg: RoutedMsg = {
+      type: 'routed',
+      id: 'dup',
+      origin: id('a'),
+      dest: id('d'),
+      hops: 3,
+      maxHops: 8,
+      path: [id('a'), id('b'), id('c')],
+      kind: 'k',
+      payload: 1,
+    };
     expect(delivered(r.step(0, { type: 'message', from: id('c'), msg }))).toHaveLength(1);
     expect(delivered(r.step(1, { type: 'message', from: id('c'), msg }))).toHaveLength(0);
     expect(r.counters.duplicates).toBe(1);
@@ -116,7 +160,10 @@ describe('router', () => {
       { type: 'undeliverable', id: 'x1', to: 'nowhere', reason: 'no-route', detail: 'no known path to nowhere' },
     ]);
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'bad kind!', payload: 1 })[0]).toMatchObject({ type: 'undeliverable', reason: 'bad-request' });
-    expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: 'x'.repeat(maxRoutedPayloadBytes + 1) })[0]).toMatchObject({ type: 'undeliverable', reason: 'oversize' });
+    expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: 'x'.repeat(maxRoutedPayloadBytes + 1) })[0]).toMatchObject({
+      type: 'undeliverable',
+      reason: 'oversize',
+    });
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: () => 1 })[0]).toMatchObject({ type: 'undeliverable', reason: 'bad-request' });
     // The bound is in UTF-8 bytes, the unit of the frame limit: 20 K CJK characters are 60 KB.
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: '語'.repeat(20_000) })[0]).toMatchObject({ type: 'undeliverable', reason: 'oversize' });
@@ -124,7 +171,13 @@ describe('router', () => {
   });
 
   it('by RTT, prefers two fast hops over one slow one', () => {
-    const edges: Array<[string, string]> = [['a', 'b'], ['b', 'c'], ['a', 'x'], ['x', 'y'], ['y', 'c']];
+    const edges: Array<[string, string]> = [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['a', 'x'],
+      ['x', 'y'],
+      ['y', 'c'],
+    ];
     const byHops = router('a', edges).r;
     expect(byHops.routeTo(id('c'))).toEqual(['a', 'b', 'c']);
     const byRtt = router('a', edges, 'rtt', { 'a-b': 400, 'b-c': 400, 'a-x': 10, 'x-y': 10, 'y-c': 10 }).r;
@@ -132,7 +185,15 @@ describe('router', () => {
   });
 
   it('a broadcast reaches every node of a cyclic mesh exactly once, within its hop bound', () => {
-    const edges: Array<[string, string]> = [['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd'], ['d', 'e'], ['e', 'b'], ['e', 'f']];
+    const edges: Array<[string, string]> = [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'a'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'b'],
+      ['e', 'f'],
+    ];
     const nodes = [...new Set(edges.flat())];
     const routers = new Map(nodes.map((n) => [n, router(n, edges).r]));
     const deliveries = new Map<string, number>();
@@ -158,7 +219,10 @@ describe('router', () => {
   });
 
   it('a neighbour that floods routed traffic is disconnected', () => {
-    const { r } = router('b', [['a', 'b'], ['b', 'c']]);
+    const { r } = router('b', [
+      ['a', 'b'],
+      ['b', 'c'],
+    ]);
     let cut = false;
     for (let i = 0; i < 2_000 && !cut; i++) {
       const msg = { type: 'flood', id: `f${i}`, origin: 'a', hops: 1, maxHops: 4, kind: 'spam', payload: i };
@@ -173,7 +237,17 @@ describe('router', () => {
       fc.property(
         fc.oneof(
           fc.anything(),
-          fc.record({ type: fc.constantFrom('routed', 'flood'), id: fc.string(), origin: fc.string(), dest: fc.string(), hops: fc.integer(), maxHops: fc.integer(), path: fc.array(fc.string()), kind: fc.string(), payload: fc.anything() }),
+          fc.record({
+            type: fc.constantFrom('routed', 'flood'),
+            id: fc.string(),
+            origin: fc.string(),
+            dest: fc.string(),
+            hops: fc.integer(),
+            maxHops: fc.integer(),
+            path: fc.array(fc.string()),
+            kind: fc.string(),
+            payload: fc.anything(),
+          }),
         ),
         (raw) => {
           const msg = decodeRouteMessage(raw);

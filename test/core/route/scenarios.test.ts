@@ -81,7 +81,9 @@ simTest('a broadcast reaches every live node exactly once, even with duplicated 
   for (let i = 0; i < 5; i++) cluster.act(rng.pick(up) as NodeId, (n, now) => n.broadcast(now, 'news', { i }, `b${i}`));
   cluster.runFor(2_000);
   for (const id of up) {
-    const got = deliveriesOf(cluster, id, 'news').map((d) => d.id).sort();
+    const got = deliveriesOf(cluster, id, 'news')
+      .map((d) => d.id)
+      .sort();
     expect(got, id).toEqual(['b0', 'b1', 'b2', 'b3', 'b4']);
   }
 });

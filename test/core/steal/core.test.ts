@@ -192,7 +192,8 @@ describe('bad input from peers is refused, counted and never applied', () => {
 
   it('malformed messages, and a message claiming to come from the node itself', () => {
     const { h, a } = setup();
-    for (const junk of [null, 42, 'steal', { type: 'steal-grant' }, { type: 'result', ref: {}, outcome: { ok: true } }, { type: 'nuke' }]) h.inject('x' as NodeId, a, junk);
+    for (const junk of [null, 42, 'steal', { type: 'steal-grant' }, { type: 'result', ref: {}, outcome: { ok: true } }, { type: 'nuke' }])
+      h.inject('x' as NodeId, a, junk);
     expect(h.core(a).view().refusals['malformed-message']).toBe(6);
     h.inject(a, a, { type: 'load', load: load('a') });
     expect(h.core(a).view().refusals['self-message']).toBe(1);
@@ -202,7 +203,21 @@ describe('bad input from peers is refused, counted and never applied', () => {
   it('a steal grant nobody asked for: tasks are not taken', () => {
     const { h, b } = setup();
     const before = h.core(b).view().queued.medium + h.runs.filter((r) => r.node === b).length;
-    const task = { jobId: 'evil~1', index: 0, total: 1, home: 'evil', kind: 'sim-work', priority: 'critical', params: { ms: 1, value: 1 }, cost: 1, replica: 0, attempt: 1, ticket: 'tkt', exclude: [], hops: 0 };
+    const task = {
+      jobId: 'evil~1',
+      index: 0,
+      total: 1,
+      home: 'evil',
+      kind: 'sim-work',
+      priority: 'critical',
+      params: { ms: 1, value: 1 },
+      cost: 1,
+      replica: 0,
+      attempt: 1,
+      ticket: 'tkt',
+      exclude: [],
+      hops: 0,
+    };
     h.inject('evil' as NodeId, b, { type: 'steal-grant', reqId: 'never-sent', tasks: [task], load: load('evil') });
     h.inject('evil' as NodeId, b, { type: 'shed-return', shedId: 'never-shed', tasks: [task], reason: 'x' });
     expect(h.core(b).view().refusals['unsolicited-grant']).toBe(1);
@@ -242,11 +257,29 @@ describe('bad input from peers is refused, counted and never applied', () => {
     const { h, a, b } = setup();
     const atB = [...h.runs.filter((r) => r.node === b)];
     if (atB.length > 0) {
-      h.inject('mallory' as NodeId, b, { type: 'lease-cancel', refs: [{ jobId: atB[0]!.task.jobId, index: atB[0]!.task.index, replica: 0, attempt: atB[0]!.task.attempt, ticket: atB[0]!.task.ticket }], reason: 'done' });
+      h.inject('mallory' as NodeId, b, {
+        type: 'lease-cancel',
+        refs: [{ jobId: atB[0]!.task.jobId, index: atB[0]!.task.index, replica: 0, attempt: atB[0]!.task.attempt, ticket: atB[0]!.task.ticket }],
+        reason: 'done',
+      });
       expect(h.core(b).view().refusals['not-home']).toBe(1);
       expect(h.runs.filter((r) => r.node === b)).toHaveLength(atB.length);
     }
-    const task = { jobId: 'x~1', index: 0, total: 1, home: 'x', kind: 'eval-js', priority: 'low', params: 'while(1);', cost: 1, replica: 0, attempt: 1, ticket: 't', exclude: [], hops: 0 };
+    const task = {
+      jobId: 'x~1',
+      index: 0,
+      total: 1,
+      home: 'x',
+      kind: 'eval-js',
+      priority: 'low',
+      params: 'while(1);',
+      cost: 1,
+      replica: 0,
+      attempt: 1,
+      ticket: 't',
+      exclude: [],
+      hops: 0,
+    };
     h.inject('x' as NodeId, a, { type: 'shed', shedId: 's1', tasks: [task], load: load('x') });
     expect(h.core(a).view().refusals['unknown-kind']).toBe(1);
     expect(h.sent.at(-1)).toMatchObject({ to: 'x', msg: { type: 'shed-return', shedId: 's1' } });

@@ -44,7 +44,11 @@ simTest('a holder that falls silent (partitioned, never declared dead) loses its
 simTest('a task that keeps failing is reported failed with its error, and the job with it', (seed) => {
   const s = new StealScenario({ seed, nodes: 4, config: { maxAttempts: 3, retryBaseMs: 200 } });
   const home = s.ids[0] as NodeId;
-  const jobId = s.submit(home, Array.from({ length: 12 }, () => 200), { fail: (i) => i === 5 });
+  const jobId = s.submit(
+    home,
+    Array.from({ length: 12 }, () => 200),
+    { fail: (i) => i === 5 },
+  );
   const view = s.runUntilFinished(home, jobId, 60_000);
   expect(view?.status).toBe('failed');
   expect(view?.error).toMatch(/task 5 failed 3 times; last error: task 5 failed on purpose/);

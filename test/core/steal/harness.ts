@@ -127,6 +127,11 @@ export class Harness {
 export function job(n: number, extra: { priority?: 'critical' | 'high' | 'medium' | 'low'; redundancy?: number; ms?: number } = {}) {
   return {
     type: 'submit' as const,
-    job: { kind: simKind, tasks: Array.from({ length: n }, (_, i): JsonValue => ({ ms: extra.ms ?? 100, value: i })), priority: extra.priority, redundancy: extra.redundancy },
+    job: {
+      kind: simKind,
+      tasks: Array.from({ length: n }, (_, i): JsonValue => ({ ms: extra.ms ?? 100, value: i })),
+      priority: extra.priority,
+      redundancy: extra.redundancy,
+    },
   };
 }

@@ -40,7 +40,13 @@ function submit(h: Harness, home: NodeId, request: { kind: string; params?: unkn
 
 /** Runs tasks through the registry, like a kernel worker does, until the home's job ends. */
 function compute(h: Harness, home: NodeId, jobId: string, rounds = 2_000): void {
-  const open = () => ['queued', 'running'].includes(h.core(home).view().jobs.find((j) => j.id === jobId)?.status ?? '');
+  const open = () =>
+    ['queued', 'running'].includes(
+      h
+        .core(home)
+        .view()
+        .jobs.find((j) => j.id === jobId)?.status ?? '',
+    );
   for (let i = 0; i < rounds && open(); i++) {
     const run = h.runs[0];
     if (!run) {

@@ -94,7 +94,11 @@ simTest('a job submitted at a node that does not run its kind runs on the nodes 
   runs.length = 0;
   const failing = simTasks([100, 100, 100], () => true);
   cluster.act(home, (node, now) => node.input(now, { type: 'submit', job: { kind: appKind, ...failing } }));
-  const second = () => cluster.node(home).core.view().jobs.find((j) => j.id !== job()!.id);
+  const second = () =>
+    cluster
+      .node(home)
+      .core.view()
+      .jobs.find((j) => j.id !== job()!.id);
   expect(cluster.runUntil(() => second()?.status === 'failed', { timeoutMs: 120_000 })).toBe(true);
   expect(second()!.error).toMatch(/failed 4 times/);
   expect(runs.length).toBeGreaterThanOrEqual(4);

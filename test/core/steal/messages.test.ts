@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeLoadAdvert, decodeStealMessage, describeStealMessage, maxTasksPerMessage, type StealMsg, type WorkItem } from '../../../src/core/steal/messages.ts';
+import {
+  decodeLoadAdvert,
+  decodeStealMessage,
+  describeStealMessage,
+  maxTasksPerMessage,
+  type StealMsg,
+  type WorkItem,
+} from '../../../src/core/steal/messages.ts';
 import { message } from './arbitraries.ts';
 
 describe('steal messages', () => {
@@ -42,7 +49,19 @@ describe('steal messages', () => {
 
   it('enforce the caps: items per message, params size, error length, excluded nodes', () => {
     const base: WorkItem = {
-      jobId: 'j', index: 0, total: 1, home: 'h', kind: 'primes', priority: 'low', params: {}, cost: 1, replica: 0, attempt: 1, ticket: 't', exclude: [], hops: 0,
+      jobId: 'j',
+      index: 0,
+      total: 1,
+      home: 'h',
+      kind: 'primes',
+      priority: 'low',
+      params: {},
+      cost: 1,
+      replica: 0,
+      attempt: 1,
+      ticket: 't',
+      exclude: [],
+      hops: 0,
     } as unknown as WorkItem;
     const load = { node: 'a', boot: 0, seq: 0, workers: 1, running: 0, queued: 0, queuedCost: 0, runningCost: 0 };
     const grant = (tasks: unknown[]) => ({ type: 'steal-grant', reqId: 'r', tasks, load });

@@ -9,7 +9,14 @@ simTest('when the home dies its peers show the job orphaned and stop working on 
   const durations = Array.from({ length: 48 }, () => 1_000);
   const jobId = s.submit(home, durations);
   s.cluster.runFor(1_500);
-  expect(others.some((id) => s.cluster.node(id).core.view().jobs.some((j) => j.id === jobId && j.status === 'running'))).toBe(true);
+  expect(
+    others.some((id) =>
+      s.cluster
+        .node(id)
+        .core.view()
+        .jobs.some((j) => j.id === jobId && j.status === 'running'),
+    ),
+  ).toBe(true);
 
   s.cluster.crash(home);
   s.cluster.runFor(1_000);

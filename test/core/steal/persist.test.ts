@@ -23,7 +23,10 @@ describe('a home that restarts from its store', () => {
     h.advance(100);
     h.finishAll();
     expect(h.core(a).view().jobs[0]!.status).toBe('done');
-    const accepted = h.eventsOf('task-accepted').map((e) => e.index).sort();
+    const accepted = h
+      .eventsOf('task-accepted')
+      .map((e) => e.index)
+      .sort();
     expect(accepted).toEqual([0, 1, 2, 3, 4]);
     expect(h.core(a).jobOutput(jobId)?.results).toEqual([0, 1, 2, 3, 4].map((i) => ({ value: 2 * i })));
   });
@@ -42,16 +45,41 @@ describe('a home that restarts from its store', () => {
     expect([...disk.keys()].filter((k) => k.startsWith('steal/job/'))).toHaveLength(2);
     h.cores.delete(a);
     h.add('a');
-    expect(h.core(a).view().jobs.map((j) => [j.id, j.status])).toEqual(jobs.map((j) => [j.id, 'done']));
+    expect(
+      h
+        .core(a)
+        .view()
+        .jobs.map((j) => [j.id, j.status]),
+    ).toEqual(jobs.map((j) => [j.id, 'done']));
     expect(h.core(a).jobOutput(jobs[1]!.id)?.results).toEqual([{ value: 0 }, { value: 2 }]);
   });
 });
 
 describe('decoding persisted records', () => {
-  const header = { v: 1, id: 'j1', kind: 'sim-work', params: null, priority: 'medium', redundancy: 1, total: 2, createdAt: 0, status: 'running', finishedAt: null, error: null };
+  const header = {
+    v: 1,
+    id: 'j1',
+    kind: 'sim-work',
+    params: null,
+    priority: 'medium',
+    redundancy: 1,
+    total: 2,
+    createdAt: 0,
+    status: 'running',
+    finishedAt: null,
+    error: null,
+  };
   const task = (status: string) => ({
-    v: 1, params: { ms: 1, value: 0 }, cost: 1, status, failures: 0, losses: 0, lastError: null,
-    replicas: [{ attempt: 1, tickets: ['t'], status: status === 'done' ? 'done' : 'out', vote: status === 'done' ? { node: 'a', digest: 'd' } : null, exclude: [] }],
+    v: 1,
+    params: { ms: 1, value: 0 },
+    cost: 1,
+    status,
+    failures: 0,
+    losses: 0,
+    lastError: null,
+    replicas: [
+      { attempt: 1, tickets: ['t'], status: status === 'done' ? 'done' : 'out', vote: status === 'done' ? { node: 'a', digest: 'd' } : null, exclude: [] },
+    ],
     accepted: status === 'done' ? { digest: 'd', nodes: ['a'] } : null,
   });
 

@@ -5,7 +5,22 @@ import { judge } from '../../../src/core/steal/verify.ts';
 import type { NodeId } from '../../../src/core/types.ts';
 
 const item = (index: number, priority: Priority = 'medium', cost = 1, extra: Partial<WorkItem> = {}): WorkItem =>
-  ({ jobId: 'j', index, total: 100, home: 'h', kind: 'k', priority, params: { index }, cost, replica: 0, attempt: 1, ticket: 't', exclude: [], hops: 0, ...extra }) as WorkItem;
+  ({
+    jobId: 'j',
+    index,
+    total: 100,
+    home: 'h',
+    kind: 'k',
+    priority,
+    params: { index },
+    cost,
+    replica: 0,
+    attempt: 1,
+    ticket: 't',
+    exclude: [],
+    hops: 0,
+    ...extra,
+  }) as WorkItem;
 const limits = { maxTasks: 1000, maxBytes: 1e9, sizeOf: () => 1, atLeastOne: false };
 const all = () => true;
 
@@ -73,18 +88,80 @@ describe('task queues', () => {
 });
 
 describe('verification vote', () => {
-  const a = 'a' as NodeId, b = 'b' as NodeId, c = 'c' as NodeId, d = 'd' as NodeId;
+  const a = 'a' as NodeId,
+    b = 'b' as NodeId,
+    c = 'c' as NodeId,
+    d = 'd' as NodeId;
   it('accepts the first answer without redundancy', () => {
     expect(judge([{ node: a, digest: 'x' }], 1, 0, 1, 1)).toEqual({ kind: 'accept', digest: 'x', agreeing: [a], wrong: [] });
   });
   it('waits for r matching answers, then accepts and names the odd one out', () => {
     expect(judge([{ node: a, digest: 'x' }], 2, 1, 2, 4)).toEqual({ kind: 'wait' });
-    expect(judge([{ node: a, digest: 'x' }, { node: b, digest: 'x' }], 2, 0, 2, 4)).toMatchObject({ kind: 'accept', agreeing: [a, b], wrong: [] });
-    expect(judge([{ node: a, digest: 'x' }, { node: b, digest: 'y' }, { node: c, digest: 'x' }], 2, 0, 3, 4)).toMatchObject({ kind: 'accept', digest: 'x', wrong: [b] });
+    expect(
+      judge(
+        [
+          { node: a, digest: 'x' },
+          { node: b, digest: 'x' },
+        ],
+        2,
+        0,
+        2,
+        4,
+      ),
+    ).toMatchObject({ kind: 'accept', agreeing: [a, b], wrong: [] });
+    expect(
+      judge(
+        [
+          { node: a, digest: 'x' },
+          { node: b, digest: 'y' },
+          { node: c, digest: 'x' },
+        ],
+        2,
+        0,
+        3,
+        4,
+      ),
+    ).toMatchObject({ kind: 'accept', digest: 'x', wrong: [b] });
   });
   it('spawns a tie-breaker on disagreement and gives up past the cap', () => {
-    expect(judge([{ node: a, digest: 'x' }, { node: b, digest: 'y' }], 2, 0, 2, 4)).toEqual({ kind: 'spawn', count: 1 });
-    expect(judge([{ node: a, digest: 'x' }, { node: b, digest: 'y' }, { node: c, digest: 'z' }, { node: d, digest: 'w' }], 2, 0, 4, 4)).toMatchObject({ kind: 'fail' });
-    expect(judge([{ node: a, digest: 'x' }, { node: b, digest: 'y' }, { node: c, digest: 'x' }], 3, 0, 3, 5)).toEqual({ kind: 'spawn', count: 1 });
+    expect(
+      judge(
+        [
+          { node: a, digest: 'x' },
+          { node: b, digest: 'y' },
+        ],
+        2,
+        0,
+        2,
+        4,
+      ),
+    ).toEqual({ kind: 'spawn', count: 1 });
+    expect(
+      judge(
+        [
+          { node: a, digest: 'x' },
+          { node: b, digest: 'y' },
+          { node: c, digest: 'z' },
+          { node: d, digest: 'w' },
+        ],
+        2,
+        0,
+        4,
+        4,
+      ),
+    ).toMatchObject({ kind: 'fail' });
+    expect(
+      judge(
+        [
+          { node: a, digest: 'x' },
+          { node: b, digest: 'y' },
+          { node: c, digest: 'x' },
+        ],
+        3,
+        0,
+        3,
+        5,
+      ),
+    ).toEqual({ kind: 'spawn', count: 1 });
   });
 });

@@ -61,16 +61,33 @@ export class StealScenario {
   }
 
   /** Submits a sim-work job of the given task durations at `home`; returns its id. */
-  submit(home: NodeId, durations: readonly number[], extra: { redundancy?: number; priority?: 'critical' | 'high' | 'medium' | 'low'; fail?: (i: number) => boolean } = {}): JobId {
-    const before = new Set(this.cluster.node(home).core.view().jobs.map((j) => j.id));
+  submit(
+    home: NodeId,
+    durations: readonly number[],
+    extra: { redundancy?: number; priority?: 'critical' | 'high' | 'medium' | 'low'; fail?: (i: number) => boolean } = {},
+  ): JobId {
+    const before = new Set(
+      this.cluster
+        .node(home)
+        .core.view()
+        .jobs.map((j) => j.id),
+    );
     this.input(home, { type: 'submit', job: { kind: simKind, ...simTasks(durations, extra.fail), redundancy: extra.redundancy, priority: extra.priority } });
-    const created = this.cluster.node(home).core.view().jobs.find((j) => !before.has(j.id));
+    const created = this.cluster
+      .node(home)
+      .core.view()
+      .jobs.find((j) => !before.has(j.id));
     if (!created) throw new Error('the job was refused');
     return created.id;
   }
 
   job(home: NodeId, jobId: JobId): JobView | undefined {
-    return this.cluster.isUp(home) ? this.cluster.node(home).core.view().jobs.find((j) => j.id === jobId) : undefined;
+    return this.cluster.isUp(home)
+      ? this.cluster
+          .node(home)
+          .core.view()
+          .jobs.find((j) => j.id === jobId)
+      : undefined;
   }
 
   /** Runs until the job is finished at its home (or the budget runs out); returns its view. */

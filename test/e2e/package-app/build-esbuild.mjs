@@ -12,6 +12,12 @@ mkdirSync(outdir, { recursive: true });
 await build({ entryPoints: ['src/main.ts'], bundle: true, format: 'esm', target: 'es2022', minify: true, outfile: join(outdir, 'main.js') });
 const require = createRequire(import.meta.url);
 const workers = ['node.worker', 'kernel.worker', 'module-probe.worker'];
-await build({ entryPoints: Object.fromEntries(workers.map((name) => [name, require.resolve(`tabmesh/${name}.js`)])), format: 'esm', target: 'es2022', minify: true, outdir });
+await build({
+  entryPoints: Object.fromEntries(workers.map((name) => [name, require.resolve(`tabmesh/${name}.js`)])),
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  outdir,
+});
 writeFileSync(join(outdir, 'index.html'), readFileSync('index.html', 'utf8').replace('/src/main.ts', '/main.js'));
 console.log(JSON.stringify({ built: outdir }));

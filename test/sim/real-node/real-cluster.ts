@@ -162,7 +162,14 @@ export class RealCluster {
     this.network = new SimLinkNetwork(this.scheduler, this.rng.fork('links'), this.trace);
     const sigRng = this.rng.fork('signaling-delay');
     const sd = options.signalingDelayMs ?? { min: 10, max: 60 };
-    this.signaling = new SimSignalingServer(this.scheduler, this.rng.fork('signaling'), this.crypto, this.trace, () => sd.min + sigRng.int(sd.max - sd.min + 1), options.maxNodesPerRoom);
+    this.signaling = new SimSignalingServer(
+      this.scheduler,
+      this.rng.fork('signaling'),
+      this.crypto,
+      this.trace,
+      () => sd.min + sigRng.int(sd.max - sd.min + 1),
+      options.maxNodesPerRoom,
+    );
     this.room = options.room ?? 'vopr';
   }
 

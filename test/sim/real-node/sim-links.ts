@@ -101,7 +101,10 @@ export class SimLinkNetwork {
     if (!this.canReach(a.life.id, peer)) return;
     const at = this.delay() * 2;
     this.scheduler.after(at, () => {
-      for (const [host, other] of [[a, b], [b, a]] as const) {
+      for (const [host, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const e = host.endpoint(other.life.id);
         if (!host.life.alive || !e || e.linkId !== linkId || e.up) continue;
         e.up = true;

@@ -75,7 +75,9 @@ export async function benchOne(nodes: number, virtualSeconds: number, signatures
     replicas: consensus.filter((c) => c?.status === 'replica').length,
     committed: Math.max(0, ...consensus.map((c) => c?.lastCommitted ?? 0)),
     signatures,
-    load: loadavg().map((l) => l.toFixed(2)).join(' '),
+    load: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
   if (cluster.errors.length > 0) throw new Error(`the bench run failed: ${cluster.errors[0]}`);
   return row;
@@ -91,10 +93,14 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
     rows.push(row);
   }
   console.log('');
-  console.log('| nodes | virtual s | wall s | virtual s / wall s | heap MB / node | frames / node / s | bytes / node / s | mean links | joined | on genesis | replicas | committed | load |');
+  console.log(
+    '| nodes | virtual s | wall s | virtual s / wall s | heap MB / node | frames / node / s | bytes / node / s | mean links | joined | on genesis | replicas | committed | load |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows) {
-    console.log(`| ${r.nodes} | ${r.virtualSeconds} | ${r.wallSeconds} | ${r.virtualPerWall} | ${r.heapMbPerNode} | ${r.framesPerNodePerSecond} | ${r.bytesPerNodePerSecond} | ${r.meanLinks} | ${r.joined} | ${r.followingGenesis} | ${r.replicas} | ${r.committed} | ${r.load} |`);
+    console.log(
+      `| ${r.nodes} | ${r.virtualSeconds} | ${r.wallSeconds} | ${r.virtualPerWall} | ${r.heapMbPerNode} | ${r.framesPerNodePerSecond} | ${r.bytesPerNodePerSecond} | ${r.meanLinks} | ${r.joined} | ${r.followingGenesis} | ${r.replicas} | ${r.committed} | ${r.load} |`,
+    );
   }
   return rows;
 }

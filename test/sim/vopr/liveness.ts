@@ -65,7 +65,15 @@ export async function checkLiveness(
     }
     ({ pending, genesis } = whatIsPending(cluster, workload, honest, probe));
     if (pending.length === 0) {
-      return { ok: true, summary: `live again ${((cluster.now - healedAt) / 1000).toFixed(0)} s after the heal`, waitedMs: cluster.now - healedAt, pending: [], nodes: [], genesis, founder: founderOf(cluster, genesis) };
+      return {
+        ok: true,
+        summary: `live again ${((cluster.now - healedAt) / 1000).toFixed(0)} s after the heal`,
+        waitedMs: cluster.now - healedAt,
+        pending: [],
+        nodes: [],
+        genesis,
+        founder: founderOf(cluster, genesis),
+      };
     }
   }
   return {
@@ -87,7 +95,12 @@ function founderOf(cluster: RealCluster, genesis: string | null): { founder: str
   return null;
 }
 
-function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: SimNode) => boolean, probe: { seq: number | null; done: boolean } | null): { pending: string[]; genesis: string | null } {
+function whatIsPending(
+  cluster: RealCluster,
+  workload: Workload,
+  honest: (node: SimNode) => boolean,
+  probe: { seq: number | null; done: boolean } | null,
+): { pending: string[]; genesis: string | null } {
   const pending: string[] = [];
   const views = new Map<SimNode, ReturnType<typeof consensusOf>>();
   for (const node of cluster.nodes) {
@@ -97,7 +110,8 @@ function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: 
       continue;
     }
     const snapshot = cluster.snapshot(node);
-    if (snapshot?.signaling !== 'joined') pending.push(`${node.label} is not in the room at the signaling server (${snapshot?.signaling}: ${snapshot?.signalingDetail})`);
+    if (snapshot?.signaling !== 'joined')
+      pending.push(`${node.label} is not in the room at the signaling server (${snapshot?.signaling}: ${snapshot?.signalingDetail})`);
     if (honest(node)) views.set(node, consensusOf(snapshot));
   }
   // One genesis for every honest node.
@@ -107,7 +121,8 @@ function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: 
     geneses.set(id, [...(geneses.get(id) ?? []), node.label]);
   }
   const [genesis] = [...geneses].sort((a, b) => b[1].length - a[1].length)[0] ?? [null];
-  if (geneses.size > 1) pending.push(`honest nodes follow ${geneses.size} geneses: ${[...geneses].map(([g, ns]) => `${g.slice(0, 8)} (${ns.join(' ')})`).join(', ')}`);
+  if (geneses.size > 1)
+    pending.push(`honest nodes follow ${geneses.size} geneses: ${[...geneses].map(([g, ns]) => `${g.slice(0, 8)} (${ns.join(' ')})`).join(', ')}`);
   // Every honest replica in the same view, working.
   const replicas = [...views].filter(([, c]) => c?.status === 'replica');
   const viewCount = new Map<number, number>();
@@ -115,7 +130,10 @@ function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: 
   const commonView = [...viewCount].sort((a, b) => b[1] - a[1])[0]?.[0];
   for (const [node, c] of replicas) {
     if (!c) continue;
-    if (c.view !== commonView) pending.push(`${node.label} is a replica in view ${c.view} (${c.mode}) while ${viewCount.get(commonView ?? -1)} others are in view ${commonView}${c.halted ? `; halted: ${c.halted}` : ''}`);
+    if (c.view !== commonView)
+      pending.push(
+        `${node.label} is a replica in view ${c.view} (${c.mode}) while ${viewCount.get(commonView ?? -1)} others are in view ${commonView}${c.halted ? `; halted: ${c.halted}` : ''}`,
+      );
     else if (c.halted) pending.push(`${node.label} is halted in view ${c.view}: ${c.halted}`);
     else if (c.mode !== 'normal') pending.push(`${node.label} is changing view (to ${c.view})`);
   }
@@ -125,7 +143,8 @@ function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: 
   else if (probe.seq === null) pending.push('the probe proposal was refused or failed (a new one follows)');
   else {
     for (const [node, c] of views) {
-      if ((c?.lastCommitted ?? 0) < probe.seq) pending.push(`${node.label} has committed up to seq ${c?.lastCommitted ?? 0}, not yet the probe's seq ${probe.seq}`);
+      if ((c?.lastCommitted ?? 0) < probe.seq)
+        pending.push(`${node.label} has committed up to seq ${c?.lastCommitted ?? 0}, not yet the probe's seq ${probe.seq}`);
     }
   }
   // Memory converges: every honest node holds the same entries, the heal's probe key among them.
@@ -136,14 +155,18 @@ function whatIsPending(cluster: RealCluster, workload: Workload, honest: (node: 
     const key = stableJson(memory);
     memories.set(key, [...(memories.get(key) ?? []), node.label]);
   }
-  if (memories.size > 1) pending.push(`memory has not converged: ${memories.size} different versions (${[...memories.values()].map((ns) => ns.join(' ')).join(' | ')})`);
+  if (memories.size > 1)
+    pending.push(`memory has not converged: ${memories.size} different versions (${[...memories.values()].map((ns) => ns.join(' ')).join(' | ')})`);
   // Every job whose home is running finishes.
   for (const job of workload.jobs) {
     const snapshot = cluster.snapshot(job.home);
     if (!snapshot) continue;
-    const view = (snapshot.jobs as Array<{ id: string; mine: boolean; status: string; done: number; total: number }> | undefined)?.find((j) => j.id === job.id && j.mine);
+    const view = (snapshot.jobs as Array<{ id: string; mine: boolean; status: string; done: number; total: number }> | undefined)?.find(
+      (j) => j.id === job.id && j.mine,
+    );
     if (!view) pending.push(`job ${job.id.slice(0, 10)} is gone from its home ${job.home.label}`);
-    else if (view.status === 'queued' || view.status === 'running') pending.push(`job ${job.id.slice(0, 10)} at ${job.home.label} is ${view.status} (${view.done} of ${view.total} tasks)`);
+    else if (view.status === 'queued' || view.status === 'running')
+      pending.push(`job ${job.id.slice(0, 10)} at ${job.home.label} is ${view.status} (${view.done} of ${view.total} tasks)`);
   }
   return { pending, genesis: genesis === 'none (bootstrapping)' ? null : genesis };
 }

@@ -62,11 +62,16 @@ function parseArgs(argv: string[]): Args {
 function report(result: VoprResult, args: Args): void {
   const f = result.figures;
   console.log(`seed ${result.seed}: ${result.ok ? 'PASS' : 'FAIL'} — ${result.liveness.summary}`);
-  console.log(`  ${f.virtualSeconds} virtual s in ${f.wallSeconds} wall s (×${f.virtualPerWall}); ${f.nodes} nodes, ${f.frames} frames, ${f.acked}/${f.proposals} proposals acknowledged, ${f.jobs} jobs, ${f.floodFrames} flood frames, ${f.crashes} crashes (${f.tornCrashes} torn), ${f.partitions} partitions, ${f.signalingOutages} server outages, ${f.sleeps} sleeps, ${f.clockJumps} clock jumps, ${f.joins} joins, ${f.leaves} leaves`);
+  console.log(
+    `  ${f.virtualSeconds} virtual s in ${f.wallSeconds} wall s (×${f.virtualPerWall}); ${f.nodes} nodes, ${f.frames} frames, ${f.acked}/${f.proposals} proposals acknowledged, ${f.jobs} jobs, ${f.floodFrames} flood frames, ${f.crashes} crashes (${f.tornCrashes} torn), ${f.partitions} partitions, ${f.signalingOutages} server outages, ${f.sleeps} sleeps, ${f.clockJumps} clock jumps, ${f.joins} joins, ${f.leaves} leaves`,
+  );
   for (const failure of result.failures.slice(0, 60)) console.log(`  ✗ ${failure}`);
   if (result.failures.length > 60) console.log(`  … and ${result.failures.length - 60} more`);
   console.log(`  trace ${result.traceHash}`);
-  if (!result.ok) console.log(`  replay: npm run vopr -- --seed ${result.seed}${args.ticks ? ` --ticks ${args.ticks}` : ''}${args.nodes ? ` --nodes ${args.nodes[0]}` : ''}${args.ed25519 ? ' --ed25519' : ''}`);
+  if (!result.ok)
+    console.log(
+      `  replay: npm run vopr -- --seed ${result.seed}${args.ticks ? ` --ticks ${args.ticks}` : ''}${args.nodes ? ` --nodes ${args.nodes[0]}` : ''}${args.ed25519 ? ' --ed25519' : ''}`,
+    );
   if (args.verbose) console.log(JSON.stringify({ seed: result.seed, ok: result.ok, trace: result.traceHash, ...result.figures }));
 }
 

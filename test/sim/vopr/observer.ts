@@ -77,7 +77,10 @@ export class SafetyObserver {
       const keys = (batches.get(seq) as string[]).join(' ; ');
       const first = bySeq.get(seq);
       if (!first) bySeq.set(seq, { keys, node: node.label });
-      else if (first.keys !== keys) this.fail(`honest logs differ at seq ${seq} (genesis ${genesis.slice(0, 8)}): ${first.node} has [${first.keys.slice(0, 200)}], ${node.label} has [${keys.slice(0, 200)}]`);
+      else if (first.keys !== keys)
+        this.fail(
+          `honest logs differ at seq ${seq} (genesis ${genesis.slice(0, 8)}): ${first.node} has [${first.keys.slice(0, 200)}], ${node.label} has [${keys.slice(0, 200)}]`,
+        );
     }
   }
 

@@ -58,7 +58,8 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
   const workload = new Workload(cluster, rng.fork('workload'));
   const faults = new FaultDriver(cluster, plan, rng.fork('faults'), honest);
   const unhandled: string[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(`unhandled rejection at ${cluster.now} ms: ${reason instanceof Error ? reason.stack : String(reason)}`);
+  const onUnhandled = (reason: unknown) =>
+    unhandled.push(`unhandled rejection at ${cluster.now} ms: ${reason instanceof Error ? reason.stack : String(reason)}`);
   process.on('unhandledRejection', onUnhandled);
   try {
     for (let i = 0; i < plan.nodes; i++) cluster.add();
@@ -77,14 +78,25 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
     }
     log(`  faults healed at ${(cluster.now / 1000).toFixed(1)} s (virtual); checking liveness`);
     faults.heal();
-    const liveness = await checkLiveness(cluster, workload, observer, honest, options.healBudgetMs ?? defaultHealBudgetMs, rng.fork('probe'), (byzantine) => faults.setByzantine(byzantine), byzantine);
+    const liveness = await checkLiveness(
+      cluster,
+      workload,
+      observer,
+      honest,
+      options.healBudgetMs ?? defaultHealBudgetMs,
+      rng.fork('probe'),
+      (byzantine) => faults.setByzantine(byzantine),
+      byzantine,
+    );
     observer.sample();
 
     const failures = [...observer.failures, ...cluster.errors.map((e) => `exception escaped a node: ${e}`), ...unhandled];
     if (!liveness.ok) failures.push(`liveness: ${liveness.summary}`, ...liveness.pending.map((p) => `  pending: ${p}`), ...liveness.nodes.map((n) => `  ${n}`));
     // The whole history, judged as the chaos run judges it.
     const finalGenesis = liveness.genesis;
-    const histories = [...observer.histories.values()].filter((h) => h.genesis === finalGenesis && cluster.nodes.some((n) => n.id === h.node && n.isUp && honest(n)));
+    const histories = [...observer.histories.values()].filter(
+      (h) => h.genesis === finalGenesis && cluster.nodes.some((n) => n.id === h.node && n.isUp && honest(n)),
+    );
     // An operation acknowledged under a genesis the room later abandoned is lost: a failure like
     // any other lost acknowledgement, reported with who founded which genesis and when, since
     // that is what decides which one a room keeps (src/worker/services/pbft-genesis.ts).
@@ -171,7 +183,10 @@ async function judgeJobs(cluster: RealCluster, workload: Workload): Promise<JobO
   for (const job of workload.jobs) {
     const home = job.home;
     const snapshot = cluster.snapshot(home);
-    const view = (snapshot?.jobs as Array<{ id: string; mine: boolean; status: string; done: number; total: number; redundancy: number; shares: Record<string, number> }> | undefined)?.find((j) => j.id === job.id && j.mine);
+    const view = (
+      snapshot?.jobs as
+        Array<{ id: string; mine: boolean; status: string; done: number; total: number; redundancy: number; shares: Record<string, number> }> | undefined
+    )?.find((j) => j.id === job.id && j.mine);
     const outcome: JobOutcome = {
       id: job.id,
       home: home.id,
@@ -273,7 +288,15 @@ class FaultDriver {
       const cut = 1 + rng.int(Math.max(1, ids.length - 1));
       cluster.network.partition([ids.slice(0, cut), ids.slice(cut)]);
       cluster.trace.note(`partition ${cut}`);
-      this.note(`partition: ${ids.slice(0, cut).map((id) => this.label(id)).join(' ')} | ${ids.slice(cut).map((id) => this.label(id)).join(' ')}`);
+      this.note(
+        `partition: ${ids
+          .slice(0, cut)
+          .map((id) => this.label(id))
+          .join(' ')} | ${ids
+          .slice(cut)
+          .map((id) => this.label(id))
+          .join(' ')}`,
+      );
       this.partitionUntil = tick + between(rng, plan.partition.ticks.min, plan.partition.ticks.max);
       this.counts.partitions++;
     }

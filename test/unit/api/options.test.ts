@@ -19,7 +19,14 @@ describe('joinRoom options', () => {
   it('accepts a room alone and every option given well', () => {
     expect(checkJoinRoomOptions({ room: 'demo' })).toEqual({ room: 'demo' });
     const signal = new AbortController().signal;
-    const full = { room: 'a.b-c_1', signaling: ['ws://127.0.0.1:8080/signal', 'wss://example.org/signal'], iceServers: [{ urls: 'stun:stun.example.org:3478' }], iceTransportPolicy: 'relay' as const, password: 'correct horse', signal };
+    const full = {
+      room: 'a.b-c_1',
+      signaling: ['ws://127.0.0.1:8080/signal', 'wss://example.org/signal'],
+      iceServers: [{ urls: 'stun:stun.example.org:3478' }],
+      iceTransportPolicy: 'relay' as const,
+      password: 'correct horse',
+      signal,
+    };
     expect(checkJoinRoomOptions(full)).toEqual(full);
     expect(checkJoinRoomOptions({ room: 'x', signaling: 'ws://localhost/signal' }).signaling).toBe('ws://localhost/signal');
   });

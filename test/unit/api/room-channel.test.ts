@@ -31,7 +31,10 @@ describe('room.channel', () => {
       if (name === 'channelSend') throw Object.assign(new Error('the receiver refuses this node for now'), { code: 'channel-throttled' });
       return true;
     };
-    const error = await room.channel('chat').send('x', { to: peer }).catch((e: unknown) => e);
+    const error = await room
+      .channel('chat')
+      .send('x', { to: peer })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChannelError);
     expect(error).toMatchObject({ code: 'channel-throttled', message: 'the receiver refuses this node for now' });
   });

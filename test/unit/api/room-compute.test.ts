@@ -31,7 +31,10 @@ describe('room.compute', () => {
       return name === 'members' ? [] : true;
     };
     const room = new RoomImpl(backend, nodeId(0), 'r');
-    const error = await room.compute.submit('blur', { input: 1 }).result().catch((e: unknown) => e);
+    const error = await room.compute
+      .submit('blur', { input: 1 })
+      .result()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ComputeError);
     expect(error).toBeInstanceOf(TabmeshError);
     expect(error).toMatchObject({ code: 'compute-no-runner', message: 'no node runs "blur"' });

@@ -3,7 +3,17 @@
 // that disagree, a task accepted twice, a split mesh, a heap over its bound, a flood nobody
 // stopped — fails with a reason a person can act on.
 import { describe, expect, test } from 'vitest';
-import { checkConsensus, checkFlood, checkJobs, checkMemory, checkMesh, type AckedOp, type FloodOutcome, type JobOutcome, type TabFinal } from '../../../chaos/checks.ts';
+import {
+  checkConsensus,
+  checkFlood,
+  checkJobs,
+  checkMemory,
+  checkMesh,
+  type AckedOp,
+  type FloodOutcome,
+  type JobOutcome,
+  type TabFinal,
+} from '../../../chaos/checks.ts';
 import { mergeSample, newHistory, type LogEntryView, type LogHistory } from '../../../chaos/logs.ts';
 
 const op = (n: number) => ({ kind: 'decision', value: `chaos 1 #${n}` });
@@ -22,7 +32,11 @@ const acked = (ns: number[]): AckedOp[] => ns.map((n) => ({ op: op(n), seq: n, b
 
 describe('consensus check', () => {
   test('honest logs that agree, holding every acknowledged op at its seq, pass', () => {
-    const r = checkConsensus({ histories: [history('a', log(20)), history('b', log(20)), history('c', log(20))], acked: acked([3, 7, 20]), failedProposals: 2 });
+    const r = checkConsensus({
+      histories: [history('a', log(20)), history('b', log(20)), history('c', log(20))],
+      acked: acked([3, 7, 20]),
+      failedProposals: 2,
+    });
     expect(r.failures).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.figures['verified']).toBe(3);
@@ -69,7 +83,10 @@ describe('consensus check', () => {
   test('honest tabs on different geneses, a log that changed between samples, or no log at all fail', () => {
     expect(checkConsensus({ histories: [history('a', log(5), 'g1'), history('b', log(5), 'g2')], acked: [], failedProposals: 0 }).ok).toBe(false);
     const changed = history('a', log(10));
-    mergeSample(changed, log(10, (seq) => (seq === 10 ? { digest: 'other' } : {})));
+    mergeSample(
+      changed,
+      log(10, (seq) => (seq === 10 ? { digest: 'other' } : {})),
+    );
     expect(checkConsensus({ histories: [changed], acked: [], failedProposals: 0 }).failures.join('\n')).toMatch(/changed between samples/);
     expect(checkConsensus({ histories: [], acked: [], failedProposals: 0 }).ok).toBe(false);
   });
@@ -116,7 +133,11 @@ describe('jobs check', () => {
   });
 
   test('a job that ended while its home was open is judged after the home closed; one that had not ended is only reported', () => {
-    const r = checkJobs([job(), job({ id: 'job-2', homeOpen: false, recorded: true, accepted: [{ index: 0, nodes: ['a'] }] }), job({ id: 'job-3', homeOpen: false, status: 'running' })]);
+    const r = checkJobs([
+      job(),
+      job({ id: 'job-2', homeOpen: false, recorded: true, accepted: [{ index: 0, nodes: ['a'] }] }),
+      job({ id: 'job-3', homeOpen: false, status: 'running' }),
+    ]);
     expect(r.figures['judged']).toBe(2);
     expect(r.figures['judgedAfterHomeClosed']).toBe(1);
     expect(r.failures.join('\n')).toMatch(/job job-2 at home-a: task 1 has no accepted result/);
@@ -143,7 +164,9 @@ describe('mesh check', () => {
   test('a tab with no link, a member seen as suspect, or a split graph fails', () => {
     expect(checkMesh(tabs({ a: ['b'], b: ['a'], c: [] })).failures.join('\n')).toMatch(/c has no link/);
     expect(checkMesh(tabs({ a: ['b'], b: ['a'], c: ['d'], d: ['c'] })).failures.join('\n')).toMatch(/split: 2 of 4/);
-    expect(checkMesh(tabs({ a: ['b'], b: ['a'] }, (v, m) => (v === 'a' && m === 'b' ? 'suspect' : 'alive'))).failures.join('\n')).toMatch(/a sees b as suspect/);
+    expect(checkMesh(tabs({ a: ['b'], b: ['a'] }, (v, m) => (v === 'a' && m === 'b' ? 'suspect' : 'alive'))).failures.join('\n')).toMatch(
+      /a sees b as suspect/,
+    );
   });
 });
 
@@ -163,7 +186,16 @@ describe('memory check', () => {
 });
 
 describe('flood check', () => {
-  const flood = (over: Partial<FloodOutcome> = {}): FloodOutcome => ({ from: 'a', to: 'b', kind: 'rapid', sent: 5_000, refused: 2_400, cutOff: true, error: null, ...over });
+  const flood = (over: Partial<FloodOutcome> = {}): FloodOutcome => ({
+    from: 'a',
+    to: 'b',
+    kind: 'rapid',
+    sent: 5_000,
+    refused: 2_400,
+    cutOff: true,
+    error: null,
+    ...over,
+  });
   test('a flood refused and cut off passes; one let through or not cut off fails', () => {
     expect(checkFlood([flood()]).ok).toBe(true);
     expect(checkFlood([flood({ refused: 0 })]).failures.join('\n')).toMatch(/refused none/);

@@ -9,7 +9,12 @@ describe('chaos flags', () => {
   test('defaults: 7 tabs, 180 s, a drawn seed; --quick shortens to 75 s', () => {
     expect(parseChaosArgs([], drawn)).toMatchObject({ seed: 123, seedDrawn: true, tabs: 7, durationMs: 180_000, quick: false, heapBoundMb: null });
     expect(parseChaosArgs(['--quick', '--tabs', '6'], drawn)).toMatchObject({ tabs: 6, durationMs: 75_000, quick: true });
-    expect(parseChaosArgs(['--seed=42', '--duration', '600', '--heap-bound-mb', '64'], drawn)).toMatchObject({ seed: 42, seedDrawn: false, durationMs: 600_000, heapBoundMb: 64 });
+    expect(parseChaosArgs(['--seed=42', '--duration', '600', '--heap-bound-mb', '64'], drawn)).toMatchObject({
+      seed: 42,
+      seedDrawn: false,
+      durationMs: 600_000,
+      heapBoundMb: 64,
+    });
   });
 
   test('bad flags are refused with the reason', () => {

@@ -45,7 +45,9 @@ describe('liveness check', () => {
   test('a replica alone in a higher view for 270 s fails, named with how long and why', () => {
     const r = checkLiveness(run(270_000), 90_000);
     expect(r.ok).toBe(false);
-    expect(r.failures.join('\n')).toMatch(/replica d was out of step for 27\d s .*alone ahead in view 2 \(group in view 1\).*1 of the 5 view-change messages needed/);
+    expect(r.failures.join('\n')).toMatch(
+      /replica d was out of step for 27\d s .*alone ahead in view 2 \(group in view 1\).*1 of the 5 view-change messages needed/,
+    );
   });
 
   test('until its tab is closed, it still counts (issue 18: the adversary killed it after 270 s)', () => {

@@ -69,7 +69,8 @@ describe('log histories', () => {
   });
 
   test('several operations of one request (same seq, client, ts and digest) are told apart by their operation', () => {
-    const request = (values: string[]): LogEntryView[] => values.map((value) => ({ seq: 7, digest: 'd7', client: 'c', ts: 3, op: { kind: 'decision', value } }));
+    const request = (values: string[]): LogEntryView[] =>
+      values.map((value) => ({ seq: 7, digest: 'd7', client: 'c', ts: 3, op: { kind: 'decision', value } }));
     const h = newHistory('node-a', 'g1');
     mergeSample(h, [...entries(1, 6), ...request(['x', 'y'])]);
     mergeSample(h, [...entries(5, 6), ...request(['x', 'y']), ...entries(8, 9)]);

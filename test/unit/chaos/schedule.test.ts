@@ -4,7 +4,16 @@
 // tries every kind of fault. fast-check prints the seed of any counterexample.
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { byzantineAfterEach, describeAction, faultsTolerated, makeSchedule, maxChaosTabs, minChaosTabs, requiredKinds, type ChaosSchedule } from '../../../chaos/schedule.ts';
+import {
+  byzantineAfterEach,
+  describeAction,
+  faultsTolerated,
+  makeSchedule,
+  maxChaosTabs,
+  minChaosTabs,
+  requiredKinds,
+  type ChaosSchedule,
+} from '../../../chaos/schedule.ts';
 
 const seeds = fc.integer({ min: 0, max: 2 ** 32 - 1 });
 const tabs = fc.integer({ min: minChaosTabs, max: maxChaosTabs });

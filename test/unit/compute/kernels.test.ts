@@ -29,7 +29,11 @@ function naivePrimeCount(from: number, to: number): number {
   let count = 0;
   for (let n = Math.max(2, from); n < to; n++) {
     let prime = true;
-    for (let d = 2; d * d <= n; d++) if (n % d === 0) { prime = false; break; }
+    for (let d = 2; d * d <= n; d++)
+      if (n % d === 0) {
+        prime = false;
+        break;
+      }
     if (prime) count++;
   }
   return count;
@@ -43,7 +47,16 @@ describe('prime counting', () => {
   });
 
   it('agrees with trial division on awkward ranges (segment edges, squares of primes, tiny ranges)', () => {
-    const ranges: Array<[number, number]> = [[0, 2], [2, 3], [0, 3], [48, 50], [65_530, 65_545], [121, 122], [1_000, 140_000], [99_990, 100_100]];
+    const ranges: Array<[number, number]> = [
+      [0, 2],
+      [2, 3],
+      [0, 3],
+      [48, 50],
+      [65_530, 65_545],
+      [121, 122],
+      [1_000, 140_000],
+      [99_990, 100_100],
+    ];
     for (const [from, to] of ranges) expect(countPrimes(from, to, noDeadline), `[${from}, ${to})`).toBe(naivePrimeCount(from, to));
   });
 
@@ -130,7 +143,12 @@ describe('Mandelbrot', () => {
     const registry = createKindRegistry();
     const job = registry.prepareJob({ kind: 'mandelbrot', params: { width: 100, height: 70, tileSize: 64 } });
     if (!job.ok) throw new Error(job.error);
-    expect(job.value.tasks.map((t) => [(t as { w: number }).w, (t as { h: number }).h])).toEqual([[64, 64], [36, 64], [64, 6], [36, 6]]);
+    expect(job.value.tasks.map((t) => [(t as { w: number }).w, (t as { h: number }).h])).toEqual([
+      [64, 64],
+      [36, 64],
+      [64, 6],
+      [36, 6],
+    ]);
     const once = registry.runTask('mandelbrot', job.value.tasks[3], noDeadline);
     const twice = registry.runTask('mandelbrot', job.value.tasks[3], noDeadline);
     expect(once.ok && twice.ok && digestResult(once.result) === digestResult(twice.result)).toBe(true);

@@ -36,7 +36,10 @@ afterEach(() => vi.useRealTimers());
 describe('ComputePool', () => {
   test('runs real kernels, at most `size` at once, and queues the rest', async () => {
     const log: string[] = [];
-    const pool = new ComputePool(2, inProcessWorker(() => 'real', log));
+    const pool = new ComputePool(
+      2,
+      inProcessWorker(() => 'real', log),
+    );
     const runs = [0, 1, 2, 3].map((i) => pool.run('primes', { from: i * 1000, to: (i + 1) * 1000 }, 5_000));
     expect(pool.stats()).toMatchObject({ size: 2, busy: 2, queued: 2 });
     const results = await Promise.all(runs);
@@ -48,7 +51,10 @@ describe('ComputePool', () => {
   });
 
   test('an unknown kind or bad parameters fail the attempt, not the pool', async () => {
-    const pool = new ComputePool(1, inProcessWorker(() => 'real', []));
+    const pool = new ComputePool(
+      1,
+      inProcessWorker(() => 'real', []),
+    );
     const unknown = await pool.run('rm-rf', {}, 1_000);
     expect(unknown).toMatchObject({ ok: false, error: expect.stringContaining('rm-rf') });
     const bad = await pool.run('primes', { from: 'a' }, 1_000);
@@ -59,7 +65,10 @@ describe('ComputePool', () => {
   test('a worker that hangs past its deadline is replaced and the task fails', async () => {
     vi.useFakeTimers();
     let mode: Behaviour = 'silent';
-    const pool = new ComputePool(1, inProcessWorker(() => mode, []));
+    const pool = new ComputePool(
+      1,
+      inProcessWorker(() => mode, []),
+    );
     const hung = pool.run('primes', { from: 0, to: 100 }, 50);
     await vi.advanceTimersByTimeAsync(50 + hangGraceMs + 1);
     expect(await hung).toMatchObject({ ok: false, error: expect.stringContaining('did not stop') });
@@ -72,7 +81,10 @@ describe('ComputePool', () => {
 
   test('a crashed worker is replaced and the next task runs', async () => {
     let mode: Behaviour = 'crash';
-    const pool = new ComputePool(1, inProcessWorker(() => mode, []));
+    const pool = new ComputePool(
+      1,
+      inProcessWorker(() => mode, []),
+    );
     expect(await pool.run('primes', { from: 0, to: 100 }, 1_000)).toMatchObject({ ok: false, error: expect.stringContaining('crashed') });
     mode = 'real';
     expect((await pool.run('primes', { from: 0, to: 100 }, 1_000)).ok).toBe(true);
@@ -80,7 +92,10 @@ describe('ComputePool', () => {
   });
 
   test('a closed pool refuses work and settles what was waiting', async () => {
-    const pool = new ComputePool(1, inProcessWorker(() => 'silent', []));
+    const pool = new ComputePool(
+      1,
+      inProcessWorker(() => 'silent', []),
+    );
     const waiting = [pool.run('primes', {}, 1_000), pool.run('primes', {}, 1_000)];
     pool.close();
     for (const r of await Promise.all(waiting)) expect(r).toMatchObject({ ok: false, error: 'the compute pool is closed' });

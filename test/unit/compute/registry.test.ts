@@ -42,7 +42,13 @@ describe('kind registry', () => {
     const registry = createKindRegistry();
     expect(registry.runTask('primes', { from: 0, to: 1e13 }, noDeadline).ok).toBe(false);
     expect(registry.runTask('primes', { from: 0 }, noDeadline).ok).toBe(false);
-    expect(registry.runTask('mandelbrot', { region: { xMin: 0, xMax: 1, yMin: 0, yMax: 1 }, width: 10, height: 10, x: 8, y: 0, w: 8, h: 8, maxIterations: 10 }, noDeadline)).toEqual({
+    expect(
+      registry.runTask(
+        'mandelbrot',
+        { region: { xMin: 0, xMax: 1, yMin: 0, yMax: 1 }, width: 10, height: 10, x: 8, y: 0, w: 8, h: 8, maxIterations: 10 },
+        noDeadline,
+      ),
+    ).toEqual({
       ok: false,
       error: expect.stringContaining('inside the image'),
     });
@@ -61,7 +67,14 @@ describe('kind registry', () => {
       validateResult: (raw: unknown) => ({ ok: true as const, value: raw as number }),
       merge: (r: number[]) => r,
     };
-    registry.registerKind<unknown, number, number, number[]>({ ...base, name: 'thrower', maxResultBytes: 100, run: () => { throw new Error('boom'); } });
+    registry.registerKind<unknown, number, number, number[]>({
+      ...base,
+      name: 'thrower',
+      maxResultBytes: 100,
+      run: () => {
+        throw new Error('boom');
+      },
+    });
     registry.registerKind<unknown, number, number, number[]>({
       ...base,
       name: 'looper',

@@ -106,7 +106,10 @@ describe('an app state machine over the room', () => {
   test('an operation the machine throws for rejects with apply-threw everywhere, is counted, and the log goes on', async () => {
     const room = four();
     const machines = [counter(), counter()];
-    const [ha, hb] = ['A', 'B'].map((n, i) => createConsensus(room.node(n).backend, 'counter', machines[i]!)) as [Consensus<AddOp, number>, Consensus<AddOp, number>];
+    const [ha, hb] = ['A', 'B'].map((n, i) => createConsensus(room.node(n).backend, 'counter', machines[i]!)) as [
+      Consensus<AddOp, number>,
+      Consensus<AddOp, number>,
+    ];
     const errors: number[] = [];
     hb.on('error', (e) => errors.push(e.index));
     const results = await proposeAll(room, [
@@ -208,7 +211,9 @@ describe('an app state machine over the room', () => {
     };
     expect(code(() => createConsensus(backend, 'Has Spaces', counter()))).toBe('invalid-argument');
     expect(code(() => createConsensus(backend, 'counter', { apply: () => 1 } as never))).toBe('invalid-argument');
-    expect(code(() => createConsensus(backend, 'huge', { apply: () => 1, snapshot: () => 'x'.repeat(maxAppSnapshotBytes + 1), restore: () => {} }))).toBe('invalid-argument');
+    expect(code(() => createConsensus(backend, 'huge', { apply: () => 1, snapshot: () => 'x'.repeat(maxAppSnapshotBytes + 1), restore: () => {} }))).toBe(
+      'invalid-argument',
+    );
     expect(() => createConsensus(backend, 'Has Spaces', counter())).toThrow(InvalidArgumentError);
     const h = createConsensus(backend, 'counter', counter());
     expect(code(() => createConsensus(backend, 'counter', counter()))).toBe('name-taken');
@@ -251,7 +256,8 @@ describe('an app state machine over the room', () => {
     const h = createConsensus(room.node('B').backend, 'counter', counter());
     await expect(proposeAll(room, [[h, 1]]).then((r) => r[0])).resolves.toEqual({ status: 'fulfilled', value: 1 });
     // With "counter", seven more make the eight a room may have.
-    for (let i = 0; i < 7; i++) expect((await proposeAll(room, [[createConsensus(room.node('C').backend, `m${i}`, counter()), 1]]))[0]?.status).toBe('fulfilled');
+    for (let i = 0; i < 7; i++)
+      expect((await proposeAll(room, [[createConsensus(room.node('C').backend, `m${i}`, counter()), 1]]))[0]?.status).toBe('fulfilled');
     const ninth = createConsensus(room.node('C').backend, 'ninth', counter());
     const [result] = await proposeAll(room, [[ninth, 1]]);
     expect(result).toMatchObject({ status: 'rejected', reason: { code: 'refused', message: /state machines already/ } });

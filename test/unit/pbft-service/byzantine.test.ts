@@ -44,7 +44,12 @@ describe('Byzantine nodes, through the service', () => {
       expect(room.view(id).primary).not.toBe(primary);
       expect(room.view(id).events.some((e) => e.kind === 'view-change')).toBe(true);
     }
-    expect(room.view(honest[0]!).log.filter((e) => e.op.kind === 'decision').map((e) => e.op)).toHaveLength(4);
+    expect(
+      room
+        .view(honest[0]!)
+        .log.filter((e) => e.op.kind === 'decision')
+        .map((e) => e.op),
+    ).toHaveLength(4);
   });
 
   scenarioTest('two silent replicas of four: the honest two halt and say why, then recover when one is honest again', async (seed) => {

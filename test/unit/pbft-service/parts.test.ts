@@ -78,7 +78,14 @@ describe('genesis rule', () => {
     expect(await verifyText(founder.id, genesisText(body), signed.sig)).toBe(true);
     expect(await verifyText(founder.id, genesisText({ ...body, foundedAt: 1 }), signed.sig)).toBe(false);
     expect(genesisId(signed)).toMatch(/^[0-9a-f]{16}$/);
-    for (const bad of [null, {}, { ...signed, extra: 1 }, { ...signed, sig: 'short' }, { body: { ...body, foundedAt: -1 }, sig: signed.sig }, { body: { ...body, founder: 'x' }, sig: signed.sig }]) {
+    for (const bad of [
+      null,
+      {},
+      { ...signed, extra: 1 },
+      { ...signed, sig: 'short' },
+      { body: { ...body, foundedAt: -1 }, sig: signed.sig },
+      { body: { ...body, founder: 'x' }, sig: signed.sig },
+    ]) {
       expect(decodeGenesisRecord(bad).ok).toBe(false);
     }
     expect(decodeFollowRecord({ v: 1, genesis: signed, followedSince: 5 }).ok).toBe(true);
@@ -185,7 +192,10 @@ describe('what propose() accepts', () => {
     const first = p.add({ kind: 'decision', value: 1 }, 0);
     const second = p.add({ kind: 'decision', value: 2 }, 0);
     const handed = p.takeFor(1);
-    expect(handed.map((h) => h.op)).toEqual([{ kind: 'decision', value: 1 }, { kind: 'decision', value: 2 }]);
+    expect(handed.map((h) => h.op)).toEqual([
+      { kind: 'decision', value: 1 },
+      { kind: 'decision', value: 2 },
+    ]);
     expect(p.takeFor(1)).toEqual([]);
     // A new core (genesis adopted) gets them again.
     expect(p.takeFor(2)).toHaveLength(2);
@@ -202,7 +212,7 @@ describe('what propose() accepts', () => {
   });
 });
 
-describe('group commit of the core\'s writes', () => {
+describe("group commit of the core's writes", () => {
   /** Storage whose writes finish only when the test says so, recording what each transaction held. */
   class SlowStorage extends MemoryStorage {
     readonly transactions: string[][] = [];
@@ -228,7 +238,13 @@ describe('group commit of the core\'s writes', () => {
     group.persist([['a', 1]], []);
     group.after(() => log.push('sent after a'));
     group.persist([['b', 1]], []);
-    group.persist([['b', 2], ['c', 1]], ['a']);
+    group.persist(
+      [
+        ['b', 2],
+        ['c', 1],
+      ],
+      ['a'],
+    );
     group.after(() => log.push('sent after b, c'));
     await tick();
     expect(storage.transactions).toEqual([['a']]);
@@ -277,7 +293,7 @@ describe('group commit of the core\'s writes', () => {
 
 describe('phase board', () => {
   const r = (i: number) => asNodeId(`r${i}`);
-  test('records each replica\'s votes per sequence number, starts over in a new view, and keeps the newest', () => {
+  test("records each replica's votes per sequence number, starts over in a new view, and keeps the newest", () => {
     const board = new PhaseBoard();
     board.phase({ type: 'phase', seq: 5, view: 0, replica: r(0), phase: 'pre-prepare' });
     board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'prepare' });
@@ -286,13 +302,33 @@ describe('phase board', () => {
     board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'prepared' });
     board.phase({ type: 'phase', seq: 5, view: 0, replica: r(1), phase: 'commit' });
     expect(board.list()).toEqual([
-      { seq: 5, view: 0, digest: null, requests: 0, prePrepared: true, prepares: [r(1), r(2)], commits: [r(1)], prepared: true, committed: false, executed: false },
+      {
+        seq: 5,
+        view: 0,
+        digest: null,
+        requests: 0,
+        prePrepared: true,
+        prepares: [r(1), r(2)],
+        commits: [r(1)],
+        prepared: true,
+        committed: false,
+        executed: false,
+      },
     ]);
     // A view change re-orders 5 in view 1: the old votes no longer count; stale ones are ignored.
     board.phase({ type: 'phase', seq: 5, view: 1, replica: r(2), phase: 'commit' });
     board.phase({ type: 'phase', seq: 5, view: 0, replica: r(3), phase: 'commit' });
     board.executed({ type: 'executed', seq: 5, digest: 'd5', requests: 2 });
-    expect(board.list()[0]).toMatchObject({ view: 1, prePrepared: false, prepares: [], commits: [r(2)], executed: true, committed: true, digest: 'd5', requests: 2 });
+    expect(board.list()[0]).toMatchObject({
+      view: 1,
+      prePrepared: false,
+      prepares: [],
+      commits: [r(2)],
+      executed: true,
+      committed: true,
+      digest: 'd5',
+      requests: 2,
+    });
     for (let seq = 6; seq < 6 + phaseRowsKept; seq++) board.executed({ type: 'executed', seq, digest: `d${seq}`, requests: 0 });
     const seqs = board.list().map((row) => row.seq);
     expect(seqs).toHaveLength(phaseRowsKept);

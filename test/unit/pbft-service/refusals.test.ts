@@ -74,7 +74,9 @@ describe('refused consensus input', () => {
     expect(refusedHere(room, target, 'runtime: malformed frame')).toBe(1);
     expect(refusedHere(room, target, 'runtime: other genesis')).toBe(1);
     expect(refusedHere(room, target, 'wrong-digest')).toBeGreaterThanOrEqual(1);
-    expect(refusedHere(room, target, 'duplicate') + refusedHere(room, target, 'old-view') + refusedHere(room, target, 'outside-watermarks')).toBeGreaterThanOrEqual(2);
+    expect(
+      refusedHere(room, target, 'duplicate') + refusedHere(room, target, 'old-view') + refusedHere(room, target, 'outside-watermarks'),
+    ).toBeGreaterThanOrEqual(2);
     if (reply) expect(refusedHere(room, target, 'not-for-me')).toBeGreaterThanOrEqual(1);
     // The same refusals reach the node's own refusal list (ctx.reject), core reasons included.
     expect(listed(target, 'bad signature')).toBe(2);

@@ -59,8 +59,7 @@ export class Room {
     readonly seed: number,
     readonly name = 'room-1',
     private readonly options: Omit<PbftServiceOptions, 'gossip'> = {},
-  ) {
-  }
+  ) {}
 
   // ── nodes ──
 
@@ -180,7 +179,10 @@ export class Room {
       rng: createRng(`${this.seed}-${node.id}-${this.boots++}`),
       storage: node.storage,
       send: (peer: NodeId, message: unknown) => !this.unlinked.has(pair(node.id, peer)) && this.send(node.id, peer, message),
-      linkedPeers: () => this.upNodes().filter((n) => n.id !== node.id && !this.unlinked.has(pair(node.id, n.id))).map((n) => n.id),
+      linkedPeers: () =>
+        this.upNodes()
+          .filter((n) => n.id !== node.id && !this.unlinked.has(pair(node.id, n.id)))
+          .map((n) => n.id),
       wantLink: () => {},
       unwantLink: () => {},
       sign: (text: string) => this.serially(() => signText(node.identity, text)),
@@ -289,7 +291,11 @@ export const short = (id: string): string => id.slice(0, 8);
 export const pair = (a: NodeId, b: NodeId): string => (a < b ? `${a} ${b}` : `${b} ${a}`);
 
 /** Seeds for the service scenarios: SEED=<n> replays one, LONG=1 runs more. */
-export function scenarioTest(name: string, body: (seed: number) => Promise<void>, options: { seeds?: number; longSeeds?: number; timeoutMs?: number } = {}): void {
+export function scenarioTest(
+  name: string,
+  body: (seed: number) => Promise<void>,
+  options: { seeds?: number; longSeeds?: number; timeoutMs?: number } = {},
+): void {
   const fixed = envSeed();
   const count = longMode() ? (options.longSeeds ?? (options.seeds ?? 1) * 5) : (options.seeds ?? 1);
   const seeds = fixed !== undefined ? [fixed] : Array.from({ length: count }, (_, i) => i + 1);

@@ -136,27 +136,35 @@ describe('bootstrap races', () => {
     expect(room.view(loser.id).genesis?.discardedCommits).toBe(0);
     await room.runUntil(() => room.view(a.id).replicas.length === 2 && room.view(b.id).replicas.length === 2, 'both are replicas');
     await room.runUntil(() => JSON.stringify(decisions(room, a.id)) === JSON.stringify(decisions(room, b.id)), 'same log');
-    expect(decisions(room, a.id).map(([, v]) => v).sort()).toEqual(['from a', 'from b']);
+    expect(
+      decisions(room, a.id)
+        .map(([, v]) => v)
+        .sort(),
+    ).toEqual(['from a', 'from b']);
   });
 
-  scenarioTest('a node that first followed the losing genesis switches, and still joins the winner at once', async (seed) => {
-    const room = new Room(seed);
-    const x = await room.add();
-    const y = await room.add();
-    // Both found at once; the gossip memory settles on the winner only after a round or two, and
-    // a newcomer may take up the loser's record first (last writer wins in the memory).
-    await room.runFor(3_600);
-    const z = await room.add();
-    const all = [x, y, z];
-    await room.runUntil(
-      () => all.every((n) => room.view(n.id).replicas.length === 3 && room.view(n.id).genesis?.id === room.view(x.id).genesis?.id),
-      'all three are replicas under one genesis',
-      // Well under the join retry (10 s): a switch must not leave a stale join waiting.
-      8_000,
-    );
-    const winner = room.view(x.id).genesis!;
-    expect([x.id, y.id].sort()[0]).toBe(winner.founder);
-    const seq = await room.until(room.propose(z.id, 'from the newcomer'), 'the newcomer proposes');
-    await room.runUntil(() => all.every((n) => room.view(n.id).lastCommitted >= seq), 'executed everywhere');
-  }, { seeds: 2, longSeeds: 10 });
+  scenarioTest(
+    'a node that first followed the losing genesis switches, and still joins the winner at once',
+    async (seed) => {
+      const room = new Room(seed);
+      const x = await room.add();
+      const y = await room.add();
+      // Both found at once; the gossip memory settles on the winner only after a round or two, and
+      // a newcomer may take up the loser's record first (last writer wins in the memory).
+      await room.runFor(3_600);
+      const z = await room.add();
+      const all = [x, y, z];
+      await room.runUntil(
+        () => all.every((n) => room.view(n.id).replicas.length === 3 && room.view(n.id).genesis?.id === room.view(x.id).genesis?.id),
+        'all three are replicas under one genesis',
+        // Well under the join retry (10 s): a switch must not leave a stale join waiting.
+        8_000,
+      );
+      const winner = room.view(x.id).genesis!;
+      expect([x.id, y.id].sort()[0]).toBe(winner.founder);
+      const seq = await room.until(room.propose(z.id, 'from the newcomer'), 'the newcomer proposes');
+      await room.runUntil(() => all.every((n) => room.view(n.id).lastCommitted >= seq), 'executed everywhere');
+    },
+    { seeds: 2, longSeeds: 10 },
+  );
 });

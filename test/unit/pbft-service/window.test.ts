@@ -28,15 +28,27 @@ describe('many open proposals from one tab', () => {
       expect(nodes[0]!.service.setBatchSize(64)).toBe(64);
       const opened = Array.from({ length: maxOpenProposals }, (_, i) => room.propose(proposer.id, `w${i}`));
       // The window is full: one more is refused at once, with what to do about it.
-      expect(() => room.propose(proposer.id, 'one too many')).toThrow(`${maxOpenProposals} proposals are already waiting for consensus; wait for some to finish`);
+      expect(() => room.propose(proposer.id, 'one too many')).toThrow(
+        `${maxOpenProposals} proposals are already waiting for consensus; wait for some to finish`,
+      );
       const seqs = await room.until(Promise.all(opened), `${maxOpenProposals} proposals commit`, 120_000);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThanOrEqual(seqs[i - 1]!);
       const top = Math.max(...seqs);
       await room.runUntil(() => nodes.every((n) => room.view(n.id).lastCommitted >= top), 'every node executed them');
       // The log tail (its last entries) is the same everywhere and ends with the last proposals, in order.
-      const tails = nodes.map((n) => JSON.stringify(room.view(n.id).log.filter((e) => e.client === proposer.id).map((e) => [e.seq, e.op])));
+      const tails = nodes.map((n) =>
+        JSON.stringify(
+          room
+            .view(n.id)
+            .log.filter((e) => e.client === proposer.id)
+            .map((e) => [e.seq, e.op]),
+        ),
+      );
       expect(new Set(tails).size).toBe(1);
-      const values = room.view(nodes[0]!.id).log.filter((e) => e.client === proposer.id).map((e) => (e.op.kind === 'decision' ? e.op.value : null));
+      const values = room
+        .view(nodes[0]!.id)
+        .log.filter((e) => e.client === proposer.id)
+        .map((e) => (e.op.kind === 'decision' ? e.op.value : null));
       expect(values.length).toBeGreaterThan(10);
       expect(values).toEqual(Array.from({ length: values.length }, (_, i) => `w${maxOpenProposals - values.length + i}`));
       // The proposer's counters add up: every proposal committed, none failed, none left open.

@@ -47,7 +47,10 @@ describe('app kernels', () => {
       withSeedAsync(seed, async (mesh) => {
         const { ids, apis } = await threeWithApps(mesh);
         const [a, b, c] = ids;
-        const logs = [{ started: 0, aborted: 0 }, { started: 0, aborted: 0 }];
+        const logs = [
+          { started: 0, aborted: 0 },
+          { started: 0, aborted: 0 },
+        ];
         await apis[0].register('double', doubler(80, logs[0]!), { input: v.object({ x: v.number() }), output: v.object({ y: v.number() }) });
         await apis[1].register('double', doubler(80, logs[1]!));
         expect(apis[0].kinds()).toEqual(['double']);
@@ -86,7 +89,10 @@ describe('app kernels', () => {
     withSeedAsync(1, async (mesh) => {
       const { ids, apis } = await threeWithApps(mesh);
       const [a, b] = ids;
-      const logs = [{ started: 0, aborted: 0 }, { started: 0, aborted: 0 }];
+      const logs = [
+        { started: 0, aborted: 0 },
+        { started: 0, aborted: 0 },
+      ];
       await apis[0].register('slow', doubler(5_000, logs[0]!), { concurrency: 2 });
       await apis[1].register('slow', doubler(5_000, logs[1]!), { concurrency: 2 });
       await mesh.until(() => mesh.snapshot(a).compute.peers.some((p) => p.node === b && p.kinds.includes('slow')), 'a knows b runs slow');
@@ -99,7 +105,10 @@ describe('app kernels', () => {
       const error = await rejection(job.result());
       expect(error.code).toBe('compute-cancelled');
       expect(job.progress.status).toBe('cancelled');
-      await mesh.until(() => logs[0]!.aborted + logs[1]!.aborted === startedBefore, `every running kernel was told to stop ${JSON.stringify(logs)} ${startedBefore}`);
+      await mesh.until(
+        () => logs[0]!.aborted + logs[1]!.aborted === startedBefore,
+        `every running kernel was told to stop ${JSON.stringify(logs)} ${startedBefore}`,
+      );
       await mesh.until(
         () => ids.every((id) => Object.values(mesh.snapshot(id).compute.queued).every((n) => n === 0) && mesh.snapshot(id).compute.busyWorkers === 0),
         'no node holds a task of it',

@@ -83,8 +83,16 @@ describe('frames from peers', () => {
       mesh.inject(b.id, a.id, { type: 'result', ref: ticketless, outcome: { ok: true, value: { from: 0, to: 6250, count: 0 } } });
       mesh.inject(b.id, a.id, { type: 'result', ref: { ...ticketless, jobId: 'other-job' }, outcome: { ok: true, value: 1 } });
       mesh.inject(b.id, a.id, { type: 'result', ref: ticketless, outcome: { ok: true, value: 'x'.repeat(300 * 1024) } });
-      mesh.inject(b.id, a.id, { type: 'steal-grant', reqId: 'neverasked', tasks: [], load: { node: b.id, boot: 0, seq: 1, workers: 1, running: 0, queued: 0, queuedCost: 0, runningCost: 0 } });
-      mesh.inject(b.id, a.id, { type: 'load', load: { node: 'someone-else', boot: 0, seq: 1, workers: 9, running: 0, queued: 0, queuedCost: 0, runningCost: 0 } });
+      mesh.inject(b.id, a.id, {
+        type: 'steal-grant',
+        reqId: 'neverasked',
+        tasks: [],
+        load: { node: b.id, boot: 0, seq: 1, workers: 1, running: 0, queued: 0, queuedCost: 0, runningCost: 0 },
+      });
+      mesh.inject(b.id, a.id, {
+        type: 'load',
+        load: { node: 'someone-else', boot: 0, seq: 1, workers: 9, running: 0, queued: 0, queuedCost: 0, runningCost: 0 },
+      });
       const refused = mesh.snapshot(a.id).compute.refused;
       expect(refused['malformed-message']).toBe(3); // not an object, a request without fields, a result beyond the wire limit
       expect(refused['unknown-ticket']).toBe(1);
@@ -101,8 +109,19 @@ describe('frames from peers', () => {
       const a = await mesh.add('a', { taskMs: 50 });
       await mesh.advance(100);
       const task = (params: unknown, index: number) => ({
-        jobId: 'evil~job', index, total: 2, home: 'evil', kind: 'mandelbrot', priority: 'high', params, cost: 1,
-        replica: 0, attempt: 1, ticket: `t${index}`, exclude: [], hops: 1,
+        jobId: 'evil~job',
+        index,
+        total: 2,
+        home: 'evil',
+        kind: 'mandelbrot',
+        priority: 'high',
+        params,
+        cost: 1,
+        replica: 0,
+        attempt: 1,
+        ticket: `t${index}`,
+        exclude: [],
+        hops: 1,
       });
       const tile = { region: { xMin: -2, xMax: 1, yMin: -1, yMax: 1 }, width: 64, height: 64, x: 0, y: 0, w: 16, h: 16, maxIterations: 50 };
       const load = { node: 'evil', boot: 0, seq: 1, workers: 1, running: 1, queued: 9, queuedCost: 9, runningCost: 1 };
@@ -111,7 +130,10 @@ describe('frames from peers', () => {
       await mesh.advance(500);
       const compute = mesh.snapshot(a.id).compute;
       expect(compute.refused['bad-task-params']).toBe(1);
-      expect(compute.lastRefusal).toMatchObject({ reason: 'bad-task-params', detail: expect.stringMatching(/mandelbrot task parameters: .*tile must lie inside the image/) });
+      expect(compute.lastRefusal).toMatchObject({
+        reason: 'bad-task-params',
+        detail: expect.stringMatching(/mandelbrot task parameters: .*tile must lie inside the image/),
+      });
       expect(compute.counters.tasksFailedHere).toBe(1);
       expect(compute.counters.tasksRun).toBe(1);
       expect(a.kernelRuns).toBe(1); // only the good tile reached a kernel worker

@@ -88,7 +88,17 @@ export class Mesh {
     const id = options.id ?? (`${name}-${this.counter++}` as NodeId);
     const storage = options.storage ?? new MemoryStorage();
     const workers = options.workers ?? 1;
-    const node: TestNode = { id, service: null as unknown as StealService, storage, pool: null, rejected: {}, kernelRuns: 0, appEvents: [], appListeners: new Map(), app: options.app ?? false };
+    const node: TestNode = {
+      id,
+      service: null as unknown as StealService,
+      storage,
+      pool: null,
+      rejected: {},
+      kernelRuns: 0,
+      appEvents: [],
+      appListeners: new Map(),
+      app: options.app ?? false,
+    };
     node.pool = workers > 0 ? new ComputePool(workers, delayedWorker(node, options.taskMs ?? 50, options.tamper), () => Date.now()) : null;
     node.service = new StealService({ createPool: () => node.pool as ComputePoolLike | null });
     const runtime = new FakeRuntime(this, node, createRng(`${this.seed}/${id}/${this.counter++}`));
@@ -173,7 +183,11 @@ export class Mesh {
 
   private readonly snapshotListeners = new Set<() => void>();
 
-  async command<T>(id: NodeId, name: 'submitJob' | 'jobResult' | 'cancelJob' | 'jobTiles' | 'computeKinds' | 'computeSubmit' | 'computeTaskDone', ...args: unknown[]): Promise<T> {
+  async command<T>(
+    id: NodeId,
+    name: 'submitJob' | 'jobResult' | 'cancelJob' | 'jobTiles' | 'computeKinds' | 'computeSubmit' | 'computeTaskDone',
+    ...args: unknown[]
+  ): Promise<T> {
     const runtime = this.runtimes.get(id);
     if (!runtime) throw new Error(`no node ${id}`);
     return (await runtime.command(name, args)) as T;
@@ -288,12 +302,15 @@ class FakeRuntime {
     this.timer = null;
     const at = this.node.service.nextWakeAt();
     if (at === undefined || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const due = this.node.service.nextWakeAt();
-      if (due !== undefined && due <= Date.now()) this.node.service.tick(Date.now());
-      this.reschedule();
-    }, Math.max(0, at - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        const due = this.node.service.nextWakeAt();
+        if (due !== undefined && due <= Date.now()) this.node.service.tick(Date.now());
+        this.reschedule();
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 }
 

@@ -8,15 +8,15 @@ let n = 0;
 type Extra = Partial<Omit<TraceRecord, 'client'>> & { client?: string };
 const rec = (dir: 'send' | 'recv', kind: TraceRecord['kind'], from: string, to: string, at: number, extra: Extra = {}): TraceRecord =>
   ({
-  n: ++n,
-  dir,
-  kind,
-  from,
-  to,
-  at,
-  view: kind === 'request' ? null : 0,
-  seq: kind === 'request' ? null : 5,
-  ...extra,
+    n: ++n,
+    dir,
+    kind,
+    from,
+    to,
+    at,
+    view: kind === 'request' ? null : 0,
+    seq: kind === 'request' ? null : 5,
+    ...extra,
   }) as TraceRecord;
 
 /** One message, both ends: sent at `sentAt` on the sender's clock, received at `gotAt` on the receiver's. */
@@ -50,7 +50,14 @@ describe('demo replay', () => {
 
   it('gathers a sequence number’s request through its replies (client and request number)', () => {
     const traces = new Map<string, TraceRecord[]>([
-      ['C', [rec('send', 'request', 'C', 'P', 1, { client: 'C', ts: 9 }), rec('send', 'request', 'C', 'P', 2, { client: 'C', ts: 10 }), rec('recv', 'reply', 'P', 'C', 9, { client: 'C', ts: 9 })]],
+      [
+        'C',
+        [
+          rec('send', 'request', 'C', 'P', 1, { client: 'C', ts: 9 }),
+          rec('send', 'request', 'C', 'P', 2, { client: 'C', ts: 10 }),
+          rec('recv', 'reply', 'P', 'C', 9, { client: 'C', ts: 9 }),
+        ],
+      ],
       ['P', [rec('send', 'pre-prepare', 'P', 'B', 3), rec('send', 'commit', 'P', 'B', 5, { seq: 6 })]],
     ]);
     const kinds = recordsOfSeq(traces, 5).map((r) => `${r.kind}${r.ts ?? ''}`);
@@ -58,7 +65,12 @@ describe('demo replay', () => {
   });
 
   it('draws a message with one end missing from the typical flight time, and keeps retransmissions out', () => {
-    const flights = layOut([...msg('prepare', 'A', 'B', 10, 12), ...msg('prepare', 'B', 'A', 11, 13), rec('send', 'commit', 'A', 'C', 20), rec('send', 'commit', 'A', 'C', 40)]);
+    const flights = layOut([
+      ...msg('prepare', 'A', 'B', 10, 12),
+      ...msg('prepare', 'B', 'A', 11, 13),
+      rec('send', 'commit', 'A', 'C', 20),
+      rec('send', 'commit', 'A', 'C', 40),
+    ]);
     const commit = flights.find((f) => f.kind === 'commit')!;
     expect(flights.filter((f) => f.kind === 'commit')).toHaveLength(1);
     expect(commit.end - commit.start).toBe(2);

@@ -75,7 +75,7 @@ describe('node colours', () => {
   it('gives the same colours for the same member set in any order, with duplicates', () => {
     fc.assert(
       fc.property(fc.uniqueArray(idArb, { minLength: 1, maxLength: 16 }), fc.integer(), (ids, salt) => {
-        const shuffled = [...ids].sort((a, b) => ((a.charCodeAt(salt & 31) ^ salt) - (b.charCodeAt(salt & 31) ^ salt)) || (a < b ? -1 : 1));
+        const shuffled = [...ids].sort((a, b) => (a.charCodeAt(salt & 31) ^ salt) - (b.charCodeAt(salt & 31) ^ salt) || (a < b ? -1 : 1));
         const a = assignNodeHues(ids);
         const b = assignNodeHues([...shuffled, ...ids.slice(0, 2)]);
         expect(b.size).toBe(ids.length);
