@@ -47,6 +47,15 @@ const abortSignal = v.custom<AbortSignal>(
   'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))',
 );
 
+/** A private room's password: refused with the reason when it is not usable (src/net/room-key.ts). */
+export const passwordSchema = v.pipe(
+  v.string('a room password is a string'),
+  v.check(
+    (text) => passwordProblem(text) === null,
+    (issue) => passwordProblem(issue.input as string) ?? 'not a usable password',
+  ),
+);
+
 /** The options every backend shares; `extra` adds a backend's own (dataDir). */
 export const joinRoomEntries = {
   room: roomSchema,
@@ -65,15 +74,7 @@ export const joinRoomEntries = {
   ),
   iceServers: v.optional(iceServersSchema),
   iceTransportPolicy: v.optional(iceTransportPolicySchema),
-  password: v.optional(
-    v.pipe(
-      v.string('a room password is a string'),
-      v.check(
-        (text) => passwordProblem(text) === null,
-        (issue) => passwordProblem(issue.input as string) ?? 'not a usable password',
-      ),
-    ),
-  ),
+  password: v.optional(passwordSchema),
   signal: v.optional(abortSignal),
 };
 
