@@ -234,7 +234,8 @@ describe('the consensus demo view', () => {
       demo,
       'tasks handed over to idle nodes, counted on the view',
       async () => {
-        const text = (await (await demo.$('[data-testid="demo-steals"]'))?.textContent()) ?? '';
+        // Whitespace as a reader sees it (the markup wraps the sentence over lines).
+        const text = ((await (await demo.$('[data-testid="demo-steals"]'))?.textContent()) ?? '').replace(/\s+/g, ' ');
         const m = /(\d+) tasks stolen by idle nodes, (\d+) shed/.exec(text);
         return m && Number(m[1]) + Number(m[2]) > 0 ? text : undefined;
       },
