@@ -11,10 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { roomSchema } from '../../signaling/protocol.ts';
 import { iceServersSchema, type IceServerConfig } from '../../signaling/ice-config.ts';
-import { maxSignalingUrls } from '../net/signaling-urls.ts';
 import { signalEndpoints, type NodeRunOptions } from '../node/cli.ts';
 import type { LogEvent } from '../node/log-events.ts';
-import { checkOptions, passwordSchema, strictOptions } from './options.ts';
+import { abortSignal, checkOptions, passwordSchema, signalingList, strictOptions } from './options.ts';
 import { TabmeshError, throwIfAborted } from './errors.ts';
 import { roomWhenReady } from './join.ts';
 import { NodePeerBackend } from './node-backend.ts';
@@ -69,22 +68,16 @@ const nodeSignalingUrl = v.pipe(
 
 const nodeJoinRoomSchema = strictOptions({
   room: roomSchema,
-  signaling: v.union(
-    [
-      nodeSignalingUrl,
-      v.pipe(
-        v.array(nodeSignalingUrl),
-        v.minLength(1, 'give at least one signaling address'),
-        v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling addresses`),
-      ),
-    ],
+  signaling: signalingList(
+    nodeSignalingUrl,
+    'give at least one signaling address',
     'is required in Node: the address of the signaling server (e.g. http://127.0.0.1:8080), or a list of them',
   ),
   iceServers: v.optional(iceServersSchema),
   password: v.optional(passwordSchema),
   dataDir: v.optional(v.pipe(v.string('a directory path is a string'), v.minLength(1, 'give a directory path, or leave the option out for a temporary one'))),
   onLog: v.optional(v.custom<(event: LogEvent) => void>((value) => typeof value === 'function', 'must be a function')),
-  signal: v.optional(v.custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))')),
+  signal: v.optional(abortSignal),
 });
 
 /**
