@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { roomSchema } from '../../signaling/protocol.ts';
-import { iceServersSchema, type IceServerConfig } from '../../signaling/ice-config.ts';
+import { iceServersSchema, iceTransportPolicySchema, type IceServerConfig, type IceTransportPolicy } from '../../signaling/ice-config.ts';
 import { signalEndpoints, type NodeRunOptions } from '../node/cli.ts';
 import type { LogEvent } from '../node/log-events.ts';
 import { abortSignal, checkOptions, passwordSchema, signalingList, strictOptions } from './options.ts';
@@ -41,6 +41,8 @@ export interface NodeJoinRoomOptions {
   signaling: string | string[];
   /** STUN/TURN servers. Default: what the (first) server's /config.json says, else none. */
   iceServers?: IceServerConfig;
+  /** 'relay': every link goes through a TURN relay; no address of this machine reaches peers. Default: the server's /config.json, else 'all'. */
+  iceTransportPolicy?: IceTransportPolicy;
   /** A private room's password (at least 8 characters); never sent anywhere. */
   password?: string;
   /**
@@ -74,6 +76,7 @@ const nodeJoinRoomSchema = strictOptions({
     'is required in Node: the address of the signaling server (e.g. http://127.0.0.1:8080), or a list of them',
   ),
   iceServers: v.optional(iceServersSchema),
+  iceTransportPolicy: v.optional(iceTransportPolicySchema),
   password: v.optional(passwordSchema),
   dataDir: v.optional(v.pipe(v.string('a directory path is a string'), v.minLength(1, 'give a directory path, or leave the option out for a temporary one'))),
   onLog: v.optional(v.custom<(event: LogEvent) => void>((value) => typeof value === 'function', 'must be a function')),
@@ -103,6 +106,7 @@ export async function joinRoom(options: NodeJoinRoomOptions): Promise<Room> {
     dataDir: checked.dataDir ?? temporary!,
     json: false,
     iceServers: checked.iceServers ?? null,
+    iceTransportPolicy: checked.iceTransportPolicy ?? null,
     password: checked.password !== undefined ? { from: 'env', value: checked.password } : null,
   };
   let backend: NodePeerBackend;
