@@ -43,8 +43,14 @@ function clusterRefusal(hub: Hub, why: 'id' | 'room' | 'seats' | 'rooms', room: 
     case 'room':
       return `room "${room}" already has its limit of ${maxNodesPerRoom} nodes across the cluster; pick another room (?room=…)`;
     case 'seats':
-      return `your address already holds ${caps.seats} places in room "${room}" across the cluster, its limit per address; try again later or from another network`;
+      return (
+        `your address already holds ${caps.seats} places in room "${room}" across the cluster, its limit per address; ` +
+        'try again later or from another network'
+      );
     case 'rooms':
-      return `your address already opened ${caps.rooms} rooms that are still live in this cluster, its limit per address; join an existing room or try again later`;
+      return (
+        `your address already opened ${caps.rooms} rooms that are still live in this cluster, its limit per address; ` +
+        'join an existing room or try again later'
+      );
   }
 }

@@ -24,7 +24,8 @@ export async function takeClusterConnection(hub: Hub, bus: ClusterBus, conn: Con
       conn,
       errorFrame(
         'address-quota',
-        `your address already holds ${hub.config.caps.connections} connections to the servers of this cluster, its limit per address; close some tabs or try again later`,
+        `your address already holds ${hub.config.caps.connections} connections to the servers of this cluster, its limit per address; ` +
+          'close some tabs or try again later',
       ),
     );
     closeConn(conn, limits.closeCodes.tryAgainLater, 'too many connections from this address');

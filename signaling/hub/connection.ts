@@ -55,7 +55,8 @@ function onConnection(hub: Hub, ws: WebSocket, req: IncomingMessage): void {
   }
   const address = addressKey(clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], hub.options.trustedProxies));
   if (!hub.quotas.tryTake(address, 'connections', config.caps.connections)) {
-    const message = `your address already holds ${config.caps.connections} connections to this server, its limit per address; close some tabs or try again later`;
+    const message =
+      `your address already holds ${config.caps.connections} connections to this server, its limit per address; ` + 'close some tabs or try again later';
     return refuseAtDoor(hub, ws, 'address-quota', message, limits.closeCodes.tryAgainLater, 'too many connections from this address');
   }
   const conn = newConn(ws, address, config, hub.now());

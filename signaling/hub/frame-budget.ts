@@ -35,7 +35,8 @@ export function admit(hub: Hub, conn: Conn, bytes: number, what: string): boolea
       hub,
       conn,
       'rate-limited',
-      `your address sends more than ${addressShare} connections' worth of frames or bytes per second across its connections; this ${what} was dropped — slow down`,
+      `your address sends more than ${addressShare} connections' worth of frames or bytes per second across its connections; ` +
+        `this ${what} was dropped — slow down`,
     );
     return false;
   }
