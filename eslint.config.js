@@ -42,23 +42,36 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  // A ratchet on line length and function length (issue 18, item 7): the limits are today's
+  // A ratchet on line length and function length (issue 18, item 7): the limits are the current
   // worst, measured with `npx eslint . --rule '{"max-len":["error",{"code":1}],
-  // "max-lines-per-function":["error",{"max":1}]}'` on 2026-12-06 after formatting with prettier
-  // (which is what counts lines now) — everywhere a 422-character line (test/sim/vopr/main.ts) and
-  // a 657-line function (signaling/hub.ts); in src/ a 289-character line (src/capabilities.ts) and
-  // a 148-line function (src/mesh-node.ts). These numbers only ever go down: when the worst
-  // offender is split, lower them to the new worst. Never raise them; shorten the new code instead.
+  // "max-lines-per-function":["error",{"max":1}]}'` after formatting with prettier. Set on
+  // 2026-12-06 at 422 characters and 657 lines; lowered the same day (signaling/hub.ts split
+  // into signaling/hub/, long test describes split) to the worst left:
+  //   everywhere: a 270-character line (bench/peers/main.ts) and a 230-line function
+  //     (test/core/overlay/overlay.test.ts; next test/core/route/router.test.ts 211,
+  //     test/unit/steal-service/app-kernels.test.ts 192, test/core/pbft/membership.test.ts 174);
+  //   test/sim/vopr/: lines up to 422 characters (main.ts, run.ts, liveness.ts, plan.ts), until
+  //     they are split; then this exception goes;
+  //   src/: a 264-character line (src/ui/demo/DemoView.svelte) and a 148-line function
+  //     (src/mesh-node.ts createMeshNode; next src/worker/runtime.ts 111).
+  // These numbers only ever go down: when the worst offender is split, lower them to the new
+  // worst. Never raise them; shorten the new code instead.
   {
     rules: {
+      'max-len': ['error', { code: 270 }],
+      'max-lines-per-function': ['error', { max: 230 }],
+    },
+  },
+  {
+    files: ['test/sim/vopr/**'],
+    rules: {
       'max-len': ['error', { code: 422 }],
-      'max-lines-per-function': ['error', { max: 657 }],
     },
   },
   {
     files: ['src/**'],
     rules: {
-      'max-len': ['error', { code: 289 }],
+      'max-len': ['error', { code: 264 }],
       'max-lines-per-function': ['error', { max: 148 }],
     },
   },

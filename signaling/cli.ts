@@ -86,25 +86,38 @@ Exit codes: 0 after a clean shutdown, 1 when the port cannot be opened, 2 for ba
 certificate, key or data directory that cannot be used (the line names the file).
 `;
 
-const optionNames = new Set([
-  '--port',
-  '--host',
-  '--static',
-  '--ice-servers',
-  '--ice-transport-policy',
-  '--allowed-origins',
-  '--allowed-hosts',
-  '--trusted-proxies',
-  '--turn-urls',
-  '--turn-secret',
-  '--turn-ttl',
-  '--redis',
-  '--data-dir',
-  '--tls-cert',
-  '--tls-key',
+/** Each option that takes a value, and the environment variable it falls back to (flags win). */
+const envOfOption = new Map<string, string | undefined>([
+  ['--port', 'PORT'],
+  ['--host', 'HOST'],
+  ['--static', undefined],
+  ['--ice-servers', 'ICE_SERVERS'],
+  ['--ice-transport-policy', 'ICE_TRANSPORT_POLICY'],
+  ['--allowed-origins', 'ALLOWED_ORIGINS'],
+  ['--allowed-hosts', 'TABMESH_ALLOWED_HOSTS'],
+  ['--trusted-proxies', 'TABMESH_TRUSTED_PROXIES'],
+  ['--turn-urls', 'TABMESH_TURN_URLS'],
+  ['--turn-secret', 'TABMESH_TURN_SECRET'],
+  ['--turn-ttl', 'TABMESH_TURN_TTL'],
+  ['--redis', 'TABMESH_REDIS_URL'],
+  ['--data-dir', 'TABMESH_DATA_DIR'],
+  ['--tls-cert', 'TABMESH_TLS_CERT'],
+  ['--tls-key', 'TABMESH_TLS_KEY'],
 ]);
 /** Options that take no value. */
 const switchNames = new Set(['--no-tls']);
+
+/** One setting's text and where it came from (a flag or an environment variable), for error messages. */
+interface Setting {
+  text: string | undefined;
+  source: string;
+}
+/** The settings as given, by option name, before any is checked. */
+interface Given {
+  readonly settings: Map<string, Setting>;
+  noTls: { on: boolean; source: string };
+}
+type Failure = { kind: 'error'; message: string };
 
 /** How the server gets its certificate: made and kept in the data directory, given, or none. */
 export type TlsChoice = { kind: 'generated' } | { kind: 'supplied'; certFile: string; keyFile: string } | { kind: 'off' };
@@ -135,50 +148,41 @@ export type CliCommand =
   | { kind: 'error'; message: string };
 
 export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
-  let portText = env.PORT !== undefined && env.PORT !== '' ? env.PORT : undefined;
-  let portSource = 'PORT';
-  let host = env.HOST !== undefined && env.HOST !== '' ? env.HOST : defaultHost;
-  let staticDir: string | undefined;
-  let iceText = env.ICE_SERVERS !== undefined && env.ICE_SERVERS !== '' ? env.ICE_SERVERS : undefined;
-  let iceSource = 'ICE_SERVERS';
-  let policyText = env.ICE_TRANSPORT_POLICY !== undefined && env.ICE_TRANSPORT_POLICY !== '' ? env.ICE_TRANSPORT_POLICY : undefined;
-  let policySource = 'ICE_TRANSPORT_POLICY';
-  let originsText = env.ALLOWED_ORIGINS !== undefined && env.ALLOWED_ORIGINS !== '' ? env.ALLOWED_ORIGINS : undefined;
-  let originsSource = 'ALLOWED_ORIGINS';
-  const fromEnv = (name: string): string | undefined => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
-  const turn: Record<'urls' | 'secret' | 'ttl', { text: string | undefined; source: string }> = {
-    urls: { text: fromEnv('TABMESH_TURN_URLS'), source: 'TABMESH_TURN_URLS' },
-    secret: { text: fromEnv('TABMESH_TURN_SECRET'), source: 'TABMESH_TURN_SECRET' },
-    ttl: { text: fromEnv('TABMESH_TURN_TTL'), source: 'TABMESH_TURN_TTL' },
-  };
-  const net: Record<'hosts' | 'proxies', { text: string | undefined; source: string }> = {
-    hosts: { text: fromEnv('TABMESH_ALLOWED_HOSTS'), source: 'TABMESH_ALLOWED_HOSTS' },
-    proxies: { text: fromEnv('TABMESH_TRUSTED_PROXIES'), source: 'TABMESH_TRUSTED_PROXIES' },
-  };
-  let dataDir = fromEnv('TABMESH_DATA_DIR') ?? defaultDataDir;
-  let redis = { text: fromEnv('TABMESH_REDIS_URL'), source: 'TABMESH_REDIS_URL' };
-  const tlsFiles: Record<'cert' | 'key', { text: string | undefined; source: string }> = {
-    cert: { text: fromEnv('TABMESH_TLS_CERT'), source: 'TABMESH_TLS_CERT' },
-    key: { text: fromEnv('TABMESH_TLS_KEY'), source: 'TABMESH_TLS_KEY' },
-  };
-  let noTls: { on: boolean; source: string } = { on: false, source: '' };
-  const noTlsEnv = fromEnv('TABMESH_NO_TLS');
+  const given = fromEnvironment(env);
+  if ('kind' in given) return given;
+  const problem = applyArgv(argv, given);
+  if (problem) return problem;
+  return settle(given);
+}
+
+/** The settings the environment gives; an empty variable counts as unset. */
+function fromEnvironment(env: Readonly<Record<string, string | undefined>>): Given | Failure {
+  const given: Given = { settings: new Map(), noTls: { on: false, source: '' } };
+  for (const [option, name] of envOfOption) {
+    const text = name !== undefined && env[name] !== '' ? env[name] : undefined;
+    given.settings.set(option, { text, source: name ?? option });
+  }
+  const noTlsEnv = env.TABMESH_NO_TLS !== '' ? env.TABMESH_NO_TLS : undefined;
   if (noTlsEnv !== undefined) {
-    if (/^(1|true|yes)$/i.test(noTlsEnv)) noTls = { on: true, source: 'TABMESH_NO_TLS' };
+    if (/^(1|true|yes)$/i.test(noTlsEnv)) given.noTls = { on: true, source: 'TABMESH_NO_TLS' };
     else if (!/^(0|false|no)$/i.test(noTlsEnv)) return { kind: 'error', message: `TABMESH_NO_TLS must be 1 (TLS off) or 0, got "${noTlsEnv}"` };
   }
+  return given;
+}
 
+/** Flags over the environment: `--name value` or `--name=value`; help or the first problem ends the reading. */
+function applyArgv(argv: readonly string[], given: Given): CliCommand | null {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '-h' || arg === '--help') return { kind: 'help' };
     if (switchNames.has(arg)) {
-      noTls = { on: true, source: '--no-tls' };
+      given.noTls = { on: true, source: '--no-tls' };
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (switchNames.has(name)) return { kind: 'error', message: `${name} takes no value` };
-    if (!optionNames.has(name)) {
+    if (!envOfOption.has(name)) {
       return { kind: 'error', message: arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument ${arg}` };
     }
     let value: string | undefined;
@@ -187,117 +191,91 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     if (value === undefined || value === '' || (value.startsWith('--') && eq < 0)) {
       return { kind: 'error', message: `${name} needs a value` };
     }
-    if (name === '--port') {
-      portText = value;
-      portSource = '--port';
-    } else if (name === '--host') host = value;
-    else if (name === '--ice-servers') {
-      iceText = value;
-      iceSource = '--ice-servers';
-    } else if (name === '--ice-transport-policy') {
-      policyText = value;
-      policySource = '--ice-transport-policy';
-    } else if (name === '--allowed-origins') {
-      originsText = value;
-      originsSource = '--allowed-origins';
-    } else if (name === '--allowed-hosts' || name === '--trusted-proxies') {
-      net[name === '--allowed-hosts' ? 'hosts' : 'proxies'] = { text: value, source: name };
-    } else if (name === '--turn-urls' || name === '--turn-secret' || name === '--turn-ttl') {
-      turn[name.slice('--turn-'.length) as 'urls' | 'secret' | 'ttl'] = { text: value, source: name };
-    } else if (name === '--tls-cert' || name === '--tls-key') {
-      tlsFiles[name.slice('--tls-'.length) as 'cert' | 'key'] = { text: value, source: name };
-    } else if (name === '--redis') redis = { text: value, source: '--redis' };
-    else if (name === '--data-dir') dataDir = value;
-    else staticDir = value;
+    given.settings.set(name, { text: value, source: name });
   }
+  return null;
+}
 
-  let port = defaultPort;
-  if (portText !== undefined) {
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65_535) {
-      return { kind: 'error', message: `${portSource} must be a port number from 0 to 65535, got "${portText}"` };
-    }
-    port = Number(portText);
-  }
-  let iceServers: IceServerConfig = [];
-  if (iceText !== undefined) {
-    const ice = parseIceServers(iceText);
-    if (!ice.ok) return { kind: 'error', message: `${iceSource}: ${ice.error}` };
-    iceServers = ice.value;
-  }
-  let iceTransportPolicy: IceTransportPolicy = 'all';
-  if (policyText !== undefined) {
-    const policy = parseIceTransportPolicy(policyText);
-    if (!policy.ok) return { kind: 'error', message: `${policySource}: ${policy.error}` };
-    iceTransportPolicy = policy.value;
-  }
-  let allowedOrigins: string[] | undefined;
-  if (originsText !== undefined) {
-    const origins = parseAllowedOrigins(originsText);
-    if (!origins.ok) return { kind: 'error', message: `${originsSource}: ${origins.error}` };
-    allowedOrigins = origins.value;
-  }
-  let turnRest: TurnRestConfig | null = null;
-  if (turn.urls.text !== undefined || turn.secret.text !== undefined) {
-    if (turn.urls.text === undefined)
-      return { kind: 'error', message: `${turn.secret.source} needs --turn-urls (or TABMESH_TURN_URLS): the TURN servers that share the secret` };
-    if (turn.secret.text === undefined)
-      return { kind: 'error', message: `${turn.urls.source} needs --turn-secret (or TABMESH_TURN_SECRET): the static-auth-secret of those TURN servers` };
-    const urls = parseTurnUrls(turn.urls.text);
-    if (!urls.ok) return { kind: 'error', message: `${turn.urls.source}: ${urls.error}` };
-    const secretProblem = checkTurnSecret(turn.secret.text);
-    if (secretProblem) return { kind: 'error', message: `${turn.secret.source}: ${secretProblem}` };
-    let ttlS = defaultTurnCredentialTtlS;
-    if (turn.ttl.text !== undefined) {
-      const ttl = parseTurnTtl(turn.ttl.text);
-      if (!ttl.ok) return { kind: 'error', message: `${turn.ttl.source}: ${ttl.error}` };
-      ttlS = ttl.value;
-    }
-    turnRest = { urls: urls.value, secret: turn.secret.text, ttlS };
-  } else if (turn.ttl.text !== undefined) {
-    return { kind: 'error', message: `${turn.ttl.source} needs --turn-urls and --turn-secret: it is the lifetime of the credentials issued for them` };
-  }
-  let tls: TlsChoice = { kind: 'generated' };
-  if (tlsFiles.cert.text !== undefined || tlsFiles.key.text !== undefined) {
-    if (tlsFiles.cert.text === undefined)
-      return { kind: 'error', message: `${tlsFiles.key.source} needs --tls-cert (or TABMESH_TLS_CERT): the certificate that key belongs to` };
-    if (tlsFiles.key.text === undefined)
-      return { kind: 'error', message: `${tlsFiles.cert.source} needs --tls-key (or TABMESH_TLS_KEY): the private key of that certificate` };
-    if (noTls.on) return { kind: 'error', message: `${noTls.source} turns TLS off, but ${tlsFiles.cert.source} gives a certificate: choose one` };
-    tls = { kind: 'supplied', certFile: tlsFiles.cert.text, keyFile: tlsFiles.key.text };
-  } else if (noTls.on) tls = { kind: 'off' };
-  let allowedHostNames: string[] | undefined;
-  if (net.hosts.text !== undefined) {
-    const hosts = parseAllowedHosts(net.hosts.text);
-    if (!hosts.ok) return { kind: 'error', message: `${net.hosts.source}: ${hosts.error}` };
-    allowedHostNames = hosts.value;
-  }
-  let trustedProxies: TrustedProxies | undefined;
-  if (net.proxies.text !== undefined) {
-    const proxies = parseTrustedProxies(net.proxies.text);
-    if (!proxies.ok) return { kind: 'error', message: `${net.proxies.source}: ${proxies.error}` };
-    trustedProxies = proxies.value;
-  }
-  let redisUrl: string | undefined;
-  if (redis.text !== undefined) {
-    const problem = checkRedisUrl(redis.text);
-    if (problem) return { kind: 'error', message: `${redis.source}: ${problem}` };
-    redisUrl = redis.text;
-  }
+/** Each setting checked, in a fixed order so that the first problem named is always the same. */
+function settle(given: Given): CliCommand {
+  const setting = (option: string): Setting => given.settings.get(option) as Setting;
+  const port = portOf(setting('--port'));
+  if (typeof port !== 'number') return port;
+  const iceServers = parsed(setting('--ice-servers'), parseIceServers, []);
+  if ('kind' in iceServers) return iceServers;
+  const iceTransportPolicy = parsed<IceTransportPolicy>(setting('--ice-transport-policy'), parseIceTransportPolicy, 'all');
+  if (typeof iceTransportPolicy !== 'string') return iceTransportPolicy;
+  const allowedOrigins = parsed(setting('--allowed-origins'), parseAllowedOrigins, undefined);
+  if (allowedOrigins !== undefined && 'kind' in allowedOrigins) return allowedOrigins;
+  const turnRest = turnRestOf(setting('--turn-urls'), setting('--turn-secret'), setting('--turn-ttl'));
+  if (turnRest !== null && 'kind' in turnRest) return turnRest;
+  const tls = tlsOf(setting('--tls-cert'), setting('--tls-key'), given.noTls);
+  if (tls.kind === 'error') return tls;
+  const allowedHostNames = parsed(setting('--allowed-hosts'), parseAllowedHosts, undefined);
+  if (allowedHostNames !== undefined && 'kind' in allowedHostNames) return allowedHostNames;
+  const trustedProxies = parsed(setting('--trusted-proxies'), parseTrustedProxies, undefined);
+  if (trustedProxies !== undefined && 'kind' in trustedProxies) return trustedProxies;
+  const redis = setting('--redis');
+  const redisProblem = redis.text === undefined ? null : checkRedisUrl(redis.text);
+  if (redisProblem) return { kind: 'error', message: `${redis.source}: ${redisProblem}` };
   return {
     kind: 'run',
     port,
-    host,
-    staticDir,
+    host: setting('--host').text ?? defaultHost,
+    staticDir: setting('--static').text,
     iceServers,
     iceTransportPolicy,
     allowedOrigins,
     turnRest,
-    dataDir,
+    dataDir: setting('--data-dir').text ?? defaultDataDir,
     tls,
     allowedHostNames,
     trustedProxies,
-    redisUrl,
+    redisUrl: redis.text,
   };
+}
+
+/** A setting through its parser, or `fallback` when it is not given; a refusal names its source. */
+function parsed<T>(setting: Setting, parse: (text: string) => { ok: true; value: T } | { ok: false; error: string }, fallback: T): T | Failure {
+  if (setting.text === undefined) return fallback;
+  const result = parse(setting.text);
+  return result.ok ? result.value : { kind: 'error', message: `${setting.source}: ${result.error}` };
+}
+
+function portOf(setting: Setting): number | Failure {
+  if (setting.text === undefined) return defaultPort;
+  if (!/^\d{1,5}$/.test(setting.text) || Number(setting.text) > 65_535) {
+    return { kind: 'error', message: `${setting.source} must be a port number from 0 to 65535, got "${setting.text}"` };
+  }
+  return Number(setting.text);
+}
+
+/** TURN with short-lived credentials: URLs and secret together, the lifetime only with them. */
+function turnRestOf(urls: Setting, secret: Setting, ttl: Setting): TurnRestConfig | null | Failure {
+  if (urls.text === undefined && secret.text === undefined) {
+    if (ttl.text === undefined) return null;
+    return { kind: 'error', message: `${ttl.source} needs --turn-urls and --turn-secret: it is the lifetime of the credentials issued for them` };
+  }
+  if (urls.text === undefined)
+    return { kind: 'error', message: `${secret.source} needs --turn-urls (or TABMESH_TURN_URLS): the TURN servers that share the secret` };
+  if (secret.text === undefined)
+    return { kind: 'error', message: `${urls.source} needs --turn-secret (or TABMESH_TURN_SECRET): the static-auth-secret of those TURN servers` };
+  const parsedUrls = parsed(urls, parseTurnUrls, []);
+  if ('kind' in parsedUrls) return parsedUrls;
+  const secretProblem = checkTurnSecret(secret.text);
+  if (secretProblem) return { kind: 'error', message: `${secret.source}: ${secretProblem}` };
+  const ttlS = parsed(ttl, parseTurnTtl, defaultTurnCredentialTtlS);
+  if (typeof ttlS !== 'number') return ttlS;
+  return { urls: parsedUrls, secret: secret.text, ttlS };
+}
+
+/** A certificate given (both files), TLS off, or the generated certificate; never both of the first two. */
+function tlsOf(cert: Setting, key: Setting, noTls: Given['noTls']): TlsChoice | Failure {
+  if (cert.text === undefined && key.text === undefined) return noTls.on ? { kind: 'off' } : { kind: 'generated' };
+  if (cert.text === undefined) return { kind: 'error', message: `${key.source} needs --tls-cert (or TABMESH_TLS_CERT): the certificate that key belongs to` };
+  if (key.text === undefined) return { kind: 'error', message: `${cert.source} needs --tls-key (or TABMESH_TLS_KEY): the private key of that certificate` };
+  if (noTls.on) return { kind: 'error', message: `${noTls.source} turns TLS off, but ${cert.source} gives a certificate: choose one` };
+  return { kind: 'supplied', certFile: cert.text, keyFile: key.text };
 }
 
 /**

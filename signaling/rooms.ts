@@ -94,7 +94,8 @@ export class RoomRegistry<C> {
     if (this.byId.has(id)) {
       return refuse(
         'duplicate-id',
-        `node ${shortId(id)} is already connected (another tab with the same key, or a connection that has not dropped yet); the existing connection keeps the id — retry in a few seconds`,
+        `node ${shortId(id)} is already connected (another tab with the same key, or a connection that has not dropped yet); ` +
+          'the existing connection keeps the id — retry in a few seconds',
       );
     }
     const key = roomKeyOf(room, verifier);

@@ -67,10 +67,12 @@ function insecureContext(page: PageAddress, hidden: string[]): MissingCapability
   return {
     code: 'insecure-context',
     feature: 'A secure context (HTTPS)',
-    explanation: `This page was opened at ${page.protocol}//${page.host}, which is not a secure context: only https:// pages and http://localhost are.` + hides,
+    explanation:
+      `This page was opened at ${page.protocol}//${page.host}, which is not a secure context: ` + 'only https:// pages and http://localhost are.' + hides,
     browsers: 'Every browser requires this; no browser setting or update changes it.',
     advice: https
-      ? `Open ${https} instead: the Tabmesh server answers HTTPS on the same port (unless it was started with --no-tls). With the certificate it made itself, the browser warns first; compare the SHA-256 fingerprint it shows with the one the server printed when it started, then accept it.`
+      ? `Open ${https} instead: the Tabmesh server answers HTTPS on the same port (unless it was started with --no-tls). ` +
+        'With the certificate it made itself, the browser warns first; compare the SHA-256 fingerprint it shows with the one the server printed when it started, then accept it.'
       : 'Open Tabmesh from its https:// address, or from http://localhost on the machine that runs the server.',
     ...(https ? { openInstead: https } : {}),
   };
@@ -96,7 +98,8 @@ const describe: Record<Exclude<CapabilityCode, 'insecure-context'>, (detail: str
     feature: 'IndexedDB storage',
     explanation: `A node keeps its identity key, its replicated memory and its consensus log in IndexedDB. Opening a database failed: ${detail}.`,
     browsers:
-      'Every current browser has it; it fails where a site may not store data: site data blocked in the settings, some private windows (Firefox before 115), a full disk.',
+      'Every current browser has it; it fails where a site may not store data: ' +
+      'site data blocked in the settings, some private windows (Firefox before 115), a full disk.',
     advice: 'Allow this site to store data (cookie and site-data settings), leave private browsing, or free disk space; then reload.',
   }),
   'no-module-worker': (detail) => ({
@@ -110,7 +113,9 @@ const describe: Record<Exclude<CapabilityCode, 'insecure-context'>, (detail: str
     code: 'no-webrtc',
     feature: 'WebRTC (RTCPeerConnection)',
     explanation: `Tabs and devices link to each other directly over WebRTC data channels. In this browser, ${detail}.`,
-    browsers: `Every browser that has the rest has it (${supportedBrowsers}); a privacy extension or setting (Firefox: media.peerconnection.enabled) can turn it off.`,
+    browsers:
+      `Every browser that has the rest has it (${supportedBrowsers}); ` +
+      'a privacy extension or setting (Firefox: media.peerconnection.enabled) can turn it off.',
     advice: 'Turn WebRTC back on for this site (in the extension or setting that blocks it), or use another browser.',
   }),
 };

@@ -106,7 +106,8 @@ export async function runAttacks(server: SignalingProcess, attacker: Attacker, c
     };
     rows.push(row);
     console.error(
-      `signaling attacks: ${attack.name}: legit join p99 ${row.quiet_join_p99_ms} ms quiet, ${row.legit_join_p99_ms} ms under attack; ${row.legit_join_failures} failed; refusals ${row.refusal_codes}; RSS ${row.server_rss_before_mb} → peak ${row.server_rss_peak_mb} MB`,
+      `signaling attacks: ${attack.name}: legit join p99 ${row.quiet_join_p99_ms} ms quiet, ${row.legit_join_p99_ms} ms under attack; ` +
+        `${row.legit_join_failures} failed; refusals ${row.refusal_codes}; RSS ${row.server_rss_before_mb} → peak ${row.server_rss_peak_mb} MB`,
     );
     const latencyLimit = Math.max(latencyFactor * (quietP99 ?? 0), latencyFloorMs);
     targets.push(

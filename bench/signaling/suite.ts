@@ -31,30 +31,7 @@ function flag(rest: string[], name: string): string | undefined {
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const chosen = (flag(args.rest, '--parts') ?? parts.join(',')).split(',') as Part[];
-  const unknown = chosen.filter((p) => !parts.includes(p));
-  if (unknown.length > 0) throw new Error(`--parts takes ${parts.join(', ')}; got ${unknown.join(', ')}`);
-  const clients = Number(flag(args.rest, '--clients') ?? (args.quick ? 300 : 2_000));
-  const windowMs = Number(flag(args.rest, '--window-s') ?? (args.quick ? 4 : 10)) * 1000;
-  if (!(clients >= 2 && clients <= 20_000) || !(windowMs >= 1_000 && windowMs <= 120_000)) throw new Error('--clients 2–20000, --window-s 1–120');
-  const loadConfig: LoadConfig = {
-    clients,
-    roomSize: 20,
-    joinRatePerS: args.quick ? 150 : 250,
-    maxJoinsInFlight: 256,
-    relayWindowMs: windowMs,
-    churnWindowMs: windowMs,
-    relayIntervalMs: 50,
-    churnRelayIntervalMs: 1_000,
-  };
-  const attackConfig: AttackConfig = {
-    background: args.quick ? 150 : 600,
-    // The big room (256 seats) keeps room for the attacker's 32 and for newcomers still joined while a slow server handles their leave.
-    bigRoomMembers: args.quick ? 100 : 150,
-    probeRatePerS: args.quick ? 20 : 30,
-    windowMs,
-    only: flag(args.rest, '--attacks')?.split(',') ?? null,
-  };
+  const { chosen, clients, windowMs, loadConfig, attackConfig } = settingsOf(args);
   console.error(
     `signaling bench ${new Date().toISOString()}: ${machine.cores} cores, node ${machine.node}, load average ${os
       .loadavg()
@@ -114,17 +91,7 @@ export async function run(args: BenchArgs): Promise<void> {
     }
     for (const row of loadRows) {
       emitRow(row, args.out);
-      if (row.error !== undefined) continue;
-      targets.push(
-        {
-          what: `${row.mode}: legit joins refused or timed out`,
-          measured: (row.join_failures as number) + (row.churn_failures as number),
-          limit: 0,
-          kind: 'max',
-        },
-        { what: `${row.mode}: frames of legit clients refused by the server`, measured: row.server_refusals as number, limit: 0, kind: 'max' },
-        { what: `${row.mode}: internal errors`, measured: row.internal_errors as number, limit: 0, kind: 'max' },
-      );
+      if (row.error === undefined) targets.push(...loadTargets(row));
     }
     if (chosen.includes('attacks')) {
       enter('attacks: starting the server and the attacker');
@@ -146,70 +113,8 @@ export async function run(args: BenchArgs): Promise<void> {
   }
 
   console.error('');
-  if (loadRows.length > 0) {
-    console.error(
-      `Load (${clients} clients in rooms of 20; relays: pairs in closed loop, ≤ 1 signal per ${loadConfig.relayIntervalMs} ms each (the capacity); churn: 2 per room leave and rejoin while the pairs relay ≤ 1 per ${loadConfig.churnRelayIntervalMs} ms):`,
-    );
-    printTable(loadRows, [
-      'mode',
-      'clients',
-      'joined',
-      'join_p50_ms',
-      'join_p99_ms',
-      'relays_per_s',
-      'relay_rtt_p99_ms',
-      'churn_join_p50_ms',
-      'churn_join_p99_ms',
-      'relays_per_s_churn',
-      'server_cpu_ms_per_join',
-      'server_cpu_us_per_relay',
-      'rss_kb_per_conn',
-      'server_rss_peak_mb',
-      'redis_cpu_s',
-      'redis_rss_mb',
-      'loadgen_cpu_s',
-      'loadgen_loop_delay_p99_ms',
-      'load_1m_start',
-      'load_1m_end',
-      'error',
-    ]);
-  }
-  if (attackRows.length > 0) {
-    console.error('');
-    console.error(
-      `Attacks from one address (${attackConfig.background} legit clients joined, ${attackConfig.bigRoomMembers} in the big room; newcomers join it at ${attackConfig.probeRatePerS}/s; ${windowMs / 1000} s windows):`,
-    );
-    printTable(attackRows, [
-      'scenario',
-      'quiet_join_p50_ms',
-      'quiet_join_p99_ms',
-      'legit_join_p50_ms',
-      'legit_join_p99_ms',
-      'p99_ratio',
-      'legit_join_failures',
-      'quiet_relay_rtt_p99_ms',
-      'legit_relay_rtt_p99_ms',
-      'quiet_server_cpu_s',
-      'server_cpu_s',
-      'server_rss_before_mb',
-      'server_rss_peak_mb',
-      'refusal_codes',
-      'closed_flooding',
-      'closed_slow_reader',
-      'dead_sockets_dropped',
-      'attacker_conns',
-      'attacker_frames',
-      'attacker_pings',
-      'attacker_closed_by_server',
-      'attacker_cpu_s',
-      'loadgen_loop_delay_p99_ms',
-      'load_1m',
-    ]);
-    for (const attack of attacks) console.error(`  ${attack.name}: ${attack.what}`);
-    console.error(
-      `  quiet_*: the window just before the attack, without it. Judged: legit join p99 ≤ max(${latencyFactor}× the quiet window's, ${latencyFloorMs} ms), no legit join refused, server RSS bounded.`,
-    );
-  }
+  if (loadRows.length > 0) printLoadTable(loadRows, clients, loadConfig);
+  if (attackRows.length > 0) printAttackTable(attackRows, attackConfig, windowMs);
   console.error(
     `load average now ${os
       .loadavg()
@@ -218,4 +123,116 @@ export async function run(args: BenchArgs): Promise<void> {
   );
   const missed = judgeTargets(targets);
   if (missed > 0) process.exitCode = 1;
+}
+
+/** The parts to run and their configuration, from the command line (quick or full). */
+function settingsOf(args: BenchArgs): { chosen: Part[]; clients: number; windowMs: number; loadConfig: LoadConfig; attackConfig: AttackConfig } {
+  const chosen = (flag(args.rest, '--parts') ?? parts.join(',')).split(',') as Part[];
+  const unknown = chosen.filter((p) => !parts.includes(p));
+  if (unknown.length > 0) throw new Error(`--parts takes ${parts.join(', ')}; got ${unknown.join(', ')}`);
+  const clients = Number(flag(args.rest, '--clients') ?? (args.quick ? 300 : 2_000));
+  const windowMs = Number(flag(args.rest, '--window-s') ?? (args.quick ? 4 : 10)) * 1000;
+  if (!(clients >= 2 && clients <= 20_000) || !(windowMs >= 1_000 && windowMs <= 120_000)) throw new Error('--clients 2–20000, --window-s 1–120');
+  const loadConfig: LoadConfig = {
+    clients,
+    roomSize: 20,
+    joinRatePerS: args.quick ? 150 : 250,
+    maxJoinsInFlight: 256,
+    relayWindowMs: windowMs,
+    churnWindowMs: windowMs,
+    relayIntervalMs: 50,
+    churnRelayIntervalMs: 1_000,
+  };
+  const attackConfig: AttackConfig = {
+    background: args.quick ? 150 : 600,
+    // The big room (256 seats) keeps room for the attacker's 32 and for newcomers still joined while a slow server handles their leave.
+    bigRoomMembers: args.quick ? 100 : 150,
+    probeRatePerS: args.quick ? 20 : 30,
+    windowMs,
+    only: flag(args.rest, '--attacks')?.split(',') ?? null,
+  };
+  return { chosen, clients, windowMs, loadConfig, attackConfig };
+}
+
+/** What a load row must show: no legit client refused, no internal error. */
+function loadTargets(row: Row): Target[] {
+  return [
+    {
+      what: `${row.mode}: legit joins refused or timed out`,
+      measured: (row.join_failures as number) + (row.churn_failures as number),
+      limit: 0,
+      kind: 'max',
+    },
+    { what: `${row.mode}: frames of legit clients refused by the server`, measured: row.server_refusals as number, limit: 0, kind: 'max' },
+    { what: `${row.mode}: internal errors`, measured: row.internal_errors as number, limit: 0, kind: 'max' },
+  ];
+}
+
+function printLoadTable(loadRows: Row[], clients: number, loadConfig: LoadConfig): void {
+  console.error(
+    `Load (${clients} clients in rooms of 20; relays: pairs in closed loop, ≤ 1 signal per ${loadConfig.relayIntervalMs} ms each (the capacity); ` +
+      `churn: 2 per room leave and rejoin while the pairs relay ≤ 1 per ${loadConfig.churnRelayIntervalMs} ms):`,
+  );
+  printTable(loadRows, [
+    'mode',
+    'clients',
+    'joined',
+    'join_p50_ms',
+    'join_p99_ms',
+    'relays_per_s',
+    'relay_rtt_p99_ms',
+    'churn_join_p50_ms',
+    'churn_join_p99_ms',
+    'relays_per_s_churn',
+    'server_cpu_ms_per_join',
+    'server_cpu_us_per_relay',
+    'rss_kb_per_conn',
+    'server_rss_peak_mb',
+    'redis_cpu_s',
+    'redis_rss_mb',
+    'loadgen_cpu_s',
+    'loadgen_loop_delay_p99_ms',
+    'load_1m_start',
+    'load_1m_end',
+    'error',
+  ]);
+}
+
+function printAttackTable(attackRows: Row[], attackConfig: AttackConfig, windowMs: number): void {
+  console.error('');
+  console.error(
+    `Attacks from one address (${attackConfig.background} legit clients joined, ${attackConfig.bigRoomMembers} in the big room; ` +
+      `newcomers join it at ${attackConfig.probeRatePerS}/s; ${windowMs / 1000} s windows):`,
+  );
+  printTable(attackRows, [
+    'scenario',
+    'quiet_join_p50_ms',
+    'quiet_join_p99_ms',
+    'legit_join_p50_ms',
+    'legit_join_p99_ms',
+    'p99_ratio',
+    'legit_join_failures',
+    'quiet_relay_rtt_p99_ms',
+    'legit_relay_rtt_p99_ms',
+    'quiet_server_cpu_s',
+    'server_cpu_s',
+    'server_rss_before_mb',
+    'server_rss_peak_mb',
+    'refusal_codes',
+    'closed_flooding',
+    'closed_slow_reader',
+    'dead_sockets_dropped',
+    'attacker_conns',
+    'attacker_frames',
+    'attacker_pings',
+    'attacker_closed_by_server',
+    'attacker_cpu_s',
+    'loadgen_loop_delay_p99_ms',
+    'load_1m',
+  ]);
+  for (const attack of attacks) console.error(`  ${attack.name}: ${attack.what}`);
+  console.error(
+    `  quiet_*: the window just before the attack, without it. ` +
+      `Judged: legit join p99 ≤ max(${latencyFactor}× the quiet window's, ${latencyFloorMs} ms), no legit join refused, server RSS bounded.`,
+  );
 }

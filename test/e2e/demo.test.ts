@@ -42,6 +42,13 @@ async function until<T>(page: Page, what: string, check: () => Promise<T | undef
   }
 }
 
+/** The demo screen and the four tabs it watches. */
+interface DemoRoom {
+  demo: Page;
+  tabs: Page[];
+  ids: string[];
+}
+
 describe('the consensus demo view', () => {
   let server: RunningServer;
   let browser: Browser;
@@ -91,84 +98,10 @@ describe('the consensus demo view', () => {
     expect(label).toMatch(/^Node .+(primary|replica)/);
   });
 
-  test('a proposal draws its messages in order — request, pre-prepare, prepare, commit, reply — between the right nodes', async () => {
-    const primary = (await snapshotOf(tabs[0]!)).consensus.primary as string;
-    const proposerIndex = ids.findIndex((id) => id !== primary);
-    const proposer = ids[proposerIndex]!;
-    const seq = await tabs[proposerIndex]!.evaluate(() => window.tabmesh.propose('shown on the demo view'));
-    const sample = `seq:${seq}`;
-    // While it is replayed, its messages are drawn on the ring with their kind and phase.
-    const drawn = await until(demo, `a message of ${sample} on the ring`, async () => {
-      const marks = await demo.$$eval(`g.msg[data-seq="${seq}"]`, (els) =>
-        els.map((el) => `${(el as HTMLElement).dataset['kind']}/${(el as HTMLElement).dataset['phase']}`),
-      );
-      return marks.length > 0 ? marks : undefined;
-    });
-    expect(drawn.every((m) => m.endsWith('/normal-case'))).toBe(true);
-    const log = await until(demo, `every message of ${sample} drawn, up to the replies`, async () => {
-      const entries = (await logOf(demo)).filter((e) => e.sample === sample);
-      return entries.filter((e) => e.kind === 'reply').length >= 3 ? entries : undefined;
-    });
-    const kinds = log.map((e) => e.kind);
-    const first = (kind: string) => kinds.indexOf(kind);
-    expect(first('request')).toBe(0);
-    expect(first('request')).toBeLessThan(first('pre-prepare'));
-    expect(first('pre-prepare')).toBeLessThan(first('prepare'));
-    expect(first('prepare')).toBeLessThan(first('commit'));
-    expect(first('commit')).toBeLessThan(first('reply'));
-    const backups = ids.filter((id) => id !== primary).sort();
-    // The request goes from the proposer to the primary; the primary pre-prepares to each backup.
-    expect(log.filter((e) => e.kind === 'request').every((e) => e.from === proposer && e.to === primary)).toBe(true);
-    expect(log.filter((e) => e.kind === 'pre-prepare').every((e) => e.from === primary)).toBe(true);
-    expect([...new Set(log.filter((e) => e.kind === 'pre-prepare').map((e) => e.to))].sort()).toEqual(backups);
-    // Only backups prepare; commits go between replicas; replies go to the proposer.
-    expect(log.filter((e) => e.kind === 'prepare').every((e) => e.from !== primary && ids.includes(e.to))).toBe(true);
-    expect(log.filter((e) => e.kind === 'commit').every((e) => ids.includes(e.from) && ids.includes(e.to))).toBe(true);
-    expect(log.filter((e) => e.kind === 'reply').every((e) => e.to === proposer && ids.includes(e.from))).toBe(true);
-  });
+  test('a proposal draws its messages in order — request, pre-prepare, prepare, commit, reply — between the right nodes', () =>
+    proposalDrawsItsMessages({ demo, tabs, ids }));
 
-  test('clicking the primary and choosing silent leads to a view change shown on the view', async () => {
-    const before = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({
-      view: Number((el as HTMLElement).dataset['view']),
-      primary: (el as HTMLElement).dataset['primary'] ?? '',
-    }));
-    const primaryIndex = ids.indexOf(before.primary);
-    expect(primaryIndex).toBeGreaterThanOrEqual(0);
-    await demo.click(`[data-kind="node"][data-node="${before.primary}"]`);
-    await demo.click('[data-testid="fault-menu"] [data-fault="byzantine"][data-mode="silent"]');
-    await demo.waitForSelector('[data-testid="fault-outcome"]:has-text("accepted")', { timeout: 20_000 });
-    await demo.keyboard.press('Escape');
-    await demo.waitForSelector('[data-testid="fault-menu"]', { state: 'detached' });
-    await waitForSnapshot(tabs[primaryIndex]!, (s) => s.consensus.byzantine === 'silent', 'the primary tab carried out the click');
-    // A request the silent primary ignores: the backups time out and change view.
-    const other = tabs[(primaryIndex + 1) % tabs.length]!;
-    const committed = other.evaluate(() => window.tabmesh.propose('after the primary fell silent'));
-    const after = await until(
-      demo,
-      'the demo view shows a later view with another primary',
-      async () => {
-        const now = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({
-          view: Number((el as HTMLElement).dataset['view']),
-          primary: (el as HTMLElement).dataset['primary'] ?? '',
-        }));
-        return now.view > before.view && now.primary !== before.primary && now.primary !== '' ? now : undefined;
-      },
-      90_000,
-    );
-    expect(ids).toContain(after.primary);
-    await demo.waitForSelector(`[data-kind="node"][data-node="${after.primary}"][data-role="primary"]`);
-    await demo.waitForSelector(`[data-kind="node"][data-node="${before.primary}"][data-fault="Byzantine: silent"]`);
-    // The view-change messages themselves are replayed from the traces.
-    await until(demo, 'view-change messages drawn', async () => ((await logOf(demo)).some((e) => e.kind === 'view-change') ? true : undefined), 60_000);
-    expect(await committed).toBeGreaterThan(0);
-    // Bring it back, from the same menu.
-    await demo.click(`[data-kind="node"][data-node="${before.primary}"]`);
-    await demo.click('[data-testid="fault-menu"] [data-fault="restore"]');
-    await demo.waitForSelector('[data-testid="fault-outcome"]:has-text("accepted")', { timeout: 20_000 });
-    await demo.keyboard.press('Escape');
-    await demo.waitForSelector('[data-testid="fault-menu"]', { state: 'detached' });
-    await waitForSnapshot(tabs[primaryIndex]!, (s) => s.consensus.byzantine === null, 'the old primary is honest again');
-  });
+  test('clicking the primary and choosing silent leads to a view change shown on the view', () => silentPrimaryLeadsToViewChange({ demo, tabs, ids }));
 
   test('the tour steps with the arrow keys, and its first step proposes from the demo screen', async () => {
     await demo.keyboard.press('ArrowRight');
@@ -244,3 +177,82 @@ describe('the consensus demo view', () => {
     expect(totals).toMatch(/results sent home/);
   });
 });
+
+async function proposalDrawsItsMessages({ demo, tabs, ids }: DemoRoom): Promise<void> {
+  const primary = (await snapshotOf(tabs[0]!)).consensus.primary as string;
+  const proposerIndex = ids.findIndex((id) => id !== primary);
+  const proposer = ids[proposerIndex]!;
+  const seq = await tabs[proposerIndex]!.evaluate(() => window.tabmesh.propose('shown on the demo view'));
+  const sample = `seq:${seq}`;
+  // While it is replayed, its messages are drawn on the ring with their kind and phase.
+  const drawn = await until(demo, `a message of ${sample} on the ring`, async () => {
+    const marks = await demo.$$eval(`g.msg[data-seq="${seq}"]`, (els) =>
+      els.map((el) => `${(el as HTMLElement).dataset['kind']}/${(el as HTMLElement).dataset['phase']}`),
+    );
+    return marks.length > 0 ? marks : undefined;
+  });
+  expect(drawn.every((m) => m.endsWith('/normal-case'))).toBe(true);
+  const log = await until(demo, `every message of ${sample} drawn, up to the replies`, async () => {
+    const entries = (await logOf(demo)).filter((e) => e.sample === sample);
+    return entries.filter((e) => e.kind === 'reply').length >= 3 ? entries : undefined;
+  });
+  const kinds = log.map((e) => e.kind);
+  const first = (kind: string) => kinds.indexOf(kind);
+  expect(first('request')).toBe(0);
+  expect(first('request')).toBeLessThan(first('pre-prepare'));
+  expect(first('pre-prepare')).toBeLessThan(first('prepare'));
+  expect(first('prepare')).toBeLessThan(first('commit'));
+  expect(first('commit')).toBeLessThan(first('reply'));
+  const backups = ids.filter((id) => id !== primary).sort();
+  // The request goes from the proposer to the primary; the primary pre-prepares to each backup.
+  expect(log.filter((e) => e.kind === 'request').every((e) => e.from === proposer && e.to === primary)).toBe(true);
+  expect(log.filter((e) => e.kind === 'pre-prepare').every((e) => e.from === primary)).toBe(true);
+  expect([...new Set(log.filter((e) => e.kind === 'pre-prepare').map((e) => e.to))].sort()).toEqual(backups);
+  // Only backups prepare; commits go between replicas; replies go to the proposer.
+  expect(log.filter((e) => e.kind === 'prepare').every((e) => e.from !== primary && ids.includes(e.to))).toBe(true);
+  expect(log.filter((e) => e.kind === 'commit').every((e) => ids.includes(e.from) && ids.includes(e.to))).toBe(true);
+  expect(log.filter((e) => e.kind === 'reply').every((e) => e.to === proposer && ids.includes(e.from))).toBe(true);
+}
+
+async function silentPrimaryLeadsToViewChange({ demo, tabs, ids }: DemoRoom): Promise<void> {
+  const before = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({
+    view: Number((el as HTMLElement).dataset['view']),
+    primary: (el as HTMLElement).dataset['primary'] ?? '',
+  }));
+  const primaryIndex = ids.indexOf(before.primary);
+  expect(primaryIndex).toBeGreaterThanOrEqual(0);
+  await demo.click(`[data-kind="node"][data-node="${before.primary}"]`);
+  await demo.click('[data-testid="fault-menu"] [data-fault="byzantine"][data-mode="silent"]');
+  await demo.waitForSelector('[data-testid="fault-outcome"]:has-text("accepted")', { timeout: 20_000 });
+  await demo.keyboard.press('Escape');
+  await demo.waitForSelector('[data-testid="fault-menu"]', { state: 'detached' });
+  await waitForSnapshot(tabs[primaryIndex]!, (s) => s.consensus.byzantine === 'silent', 'the primary tab carried out the click');
+  // A request the silent primary ignores: the backups time out and change view.
+  const other = tabs[(primaryIndex + 1) % tabs.length]!;
+  const committed = other.evaluate(() => window.tabmesh.propose('after the primary fell silent'));
+  const after = await until(
+    demo,
+    'the demo view shows a later view with another primary',
+    async () => {
+      const now = await demo.$eval('[data-testid="demo-consensus"]', (el) => ({
+        view: Number((el as HTMLElement).dataset['view']),
+        primary: (el as HTMLElement).dataset['primary'] ?? '',
+      }));
+      return now.view > before.view && now.primary !== before.primary && now.primary !== '' ? now : undefined;
+    },
+    90_000,
+  );
+  expect(ids).toContain(after.primary);
+  await demo.waitForSelector(`[data-kind="node"][data-node="${after.primary}"][data-role="primary"]`);
+  await demo.waitForSelector(`[data-kind="node"][data-node="${before.primary}"][data-fault="Byzantine: silent"]`);
+  // The view-change messages themselves are replayed from the traces.
+  await until(demo, 'view-change messages drawn', async () => ((await logOf(demo)).some((e) => e.kind === 'view-change') ? true : undefined), 60_000);
+  expect(await committed).toBeGreaterThan(0);
+  // Bring it back, from the same menu.
+  await demo.click(`[data-kind="node"][data-node="${before.primary}"]`);
+  await demo.click('[data-testid="fault-menu"] [data-fault="restore"]');
+  await demo.waitForSelector('[data-testid="fault-outcome"]:has-text("accepted")', { timeout: 20_000 });
+  await demo.keyboard.press('Escape');
+  await demo.waitForSelector('[data-testid="fault-menu"]', { state: 'detached' });
+  await waitForSnapshot(tabs[primaryIndex]!, (s) => s.consensus.byzantine === null, 'the old primary is honest again');
+}

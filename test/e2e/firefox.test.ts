@@ -138,39 +138,7 @@ describe('a room of two Firefox and two Chromium tabs', () => {
     expect(readlinkSync(`/proc/${firefox!.process()!.pid}/ns/net`)).toBe(readlinkSync(ns!.netnsPath));
   });
 
-  test('every tab links to the other three and sees them alive, over loopback only', async () => {
-    for (const tab of tabs) {
-      const others = tabs
-        .filter((t) => t !== tab)
-        .map((t) => t.id)
-        .sort();
-      await waitFor(
-        tab,
-        (s) =>
-          linkedPeers(s).join() === others.join() &&
-          s.links.every((l) => l.rttMs !== null) &&
-          others.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
-        'linked to the other three, which are alive',
-      );
-    }
-    for (const tab of tabs) {
-      const ice: IceReport = await tab.run(iceReportInPage, undefined);
-      expect(ice.selectedPairs.length, `${tab.label}: a connected RTCPeerConnection per link`).toBeGreaterThanOrEqual(3);
-      for (const pair of ice.selectedPairs) {
-        // Loopback either way, IPv4 or IPv6 (Firefox gathers ::1 too). The remote end may be
-        // peer-reflexive: its connectivity check can arrive before its candidate does over signaling.
-        expect(pair.localType, `${tab.label}: the selected pair's local candidate`).toBe('host');
-        expect(['host', 'prflx'], `${tab.label}: the selected pair's remote candidate`).toContain(pair.remoteType);
-        expect(pair.localAddress, `${tab.label}: the selected pair's local address`).toMatch(loopbackAddress);
-        // Chromium redacts a peer-reflexive remote candidate's address in getStats (it reports ''),
-        // so only a remote address it does report is checked; every local one always is.
-        const redacted = pair.remoteType === 'prflx' && pair.remoteAddress === '';
-        if (!redacted) expect(pair.remoteAddress, `${tab.label}: the selected pair's remote address`).toMatch(loopbackAddress);
-      }
-      for (const candidate of ice.localCandidates) expect(candidate, `${tab.label}: a gathered candidate`).toMatch(/^host /);
-      for (const candidate of ice.localCandidates) expect(candidate.split(' ')[1], `${tab.label}: a gathered candidate`).toMatch(loopbackAddress);
-    }
-  });
+  test('every tab links to the other three and sees them alive, over loopback only', () => everyTabLinksOverLoopback(tabs));
 
   test('a memory write in Firefox reaches the Chromium tabs, and one in Chromium reaches the Firefox tabs', async () => {
     const [writer] = firefoxTabs();
@@ -246,3 +214,37 @@ describe('a room of two Firefox and two Chromium tabs', () => {
     }
   });
 });
+
+async function everyTabLinksOverLoopback(tabs: Tab[]): Promise<void> {
+  for (const tab of tabs) {
+    const others = tabs
+      .filter((t) => t !== tab)
+      .map((t) => t.id)
+      .sort();
+    await waitFor(
+      tab,
+      (s) =>
+        linkedPeers(s).join() === others.join() &&
+        s.links.every((l) => l.rttMs !== null) &&
+        others.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
+      'linked to the other three, which are alive',
+    );
+  }
+  for (const tab of tabs) {
+    const ice: IceReport = await tab.run(iceReportInPage, undefined);
+    expect(ice.selectedPairs.length, `${tab.label}: a connected RTCPeerConnection per link`).toBeGreaterThanOrEqual(3);
+    for (const pair of ice.selectedPairs) {
+      // Loopback either way, IPv4 or IPv6 (Firefox gathers ::1 too). The remote end may be
+      // peer-reflexive: its connectivity check can arrive before its candidate does over signaling.
+      expect(pair.localType, `${tab.label}: the selected pair's local candidate`).toBe('host');
+      expect(['host', 'prflx'], `${tab.label}: the selected pair's remote candidate`).toContain(pair.remoteType);
+      expect(pair.localAddress, `${tab.label}: the selected pair's local address`).toMatch(loopbackAddress);
+      // Chromium redacts a peer-reflexive remote candidate's address in getStats (it reports ''),
+      // so only a remote address it does report is checked; every local one always is.
+      const redacted = pair.remoteType === 'prflx' && pair.remoteAddress === '';
+      if (!redacted) expect(pair.remoteAddress, `${tab.label}: the selected pair's remote address`).toMatch(loopbackAddress);
+    }
+    for (const candidate of ice.localCandidates) expect(candidate, `${tab.label}: a gathered candidate`).toMatch(/^host /);
+    for (const candidate of ice.localCandidates) expect(candidate.split(' ')[1], `${tab.label}: a gathered candidate`).toMatch(loopbackAddress);
+  }
+}

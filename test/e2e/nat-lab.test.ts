@@ -178,43 +178,11 @@ describe('peers on different networks, in a NAT lab of network namespaces', () =
     await ta.waitFor((s) => linkedTo(s, tb.id) && linkedTo(s, tabId), 'home A node linked to home B (relay) and to the tab', linkDeadlineMs);
     await tb.waitFor((s) => linkedTo(s, ta.id) && linkedTo(s, tabId), 'home B node linked to both in home A', linkDeadlineMs);
     await waitForSnapshot(tab, (s) => linkedTo(s, ta.id) && linkedTo(s, tb.id), 'the tab linked to both Node peers', linkDeadlineMs);
-    for (const [node, home] of [
-      [ta, '10.0.1.'],
-      [tb, '192.168.2.'],
-    ] as const) {
-      const across = acrossNat(await node.pairs(), home);
-      expect(across.length, `${node.label}: its links across the NAT`).toBeGreaterThanOrEqual(node === ta ? 1 : 2);
-      for (const pair of across) expect([pair.local, pair.remote], `${node.label}: ${JSON.stringify(pair)}`).toContain('relay');
-    }
-    const tabPairs = await selectedPairTypes(tab);
-    const toHomeA = tabPairs.filter((p) => p.remoteAddress === homeA().address);
-    expect(toHomeA, `the tab's pair in its own home: ${JSON.stringify(tabPairs)}`).toEqual([expect.objectContaining({ local: 'host', remote: 'host' })]);
-    const across = tabPairs.filter((p) => p.remoteAddress !== homeA().address);
-    expect(across, `the tab's pair to home B: ${JSON.stringify(tabPairs)}`).toHaveLength(1);
-    expect([across[0]!.local, across[0]!.remote]).toContain('relay');
-    // coturn relayed for users with the short-lived names the Tabmesh server issued.
-    expect(coturn!.log()).toMatch(/user <\d{10}:[A-Za-z0-9_-]+>: incoming packet ALLOCATE processed, success/);
+    await expectRelayedAcrossNat({ tab, ta, tb, homeAAddress: homeA().address, coturn: coturn! });
 
     await crossNatGossipAndConsensus({ tab, a: ta, b: tb });
 
-    // STUN alone: the attempt fails, diagnosed from the candidates both sides offered.
-    for (const [node, other] of [
-      [sa, sb],
-      [sb, sa],
-    ] as const) {
-      const s = await node.waitFor(
-        (snap) => failureFor(snap, other.id) !== undefined,
-        `${node.label}: a failed attempt to the peer across the NAT`,
-        linkDeadlineMs,
-      );
-      expect(failureFor(s, other.id), node.label).toMatchObject({ diagnosis: 'needs-turn', needsTurn: true });
-      // This node's own STUN answer crossed its NAT. The peer's reflexive candidate may trickle in
-      // after ICE already gave up on a loaded machine (seen once in a full e2e run at load ~10), so
-      // of the peer's side only that its answer arrived is required.
-      expect(failureFor(s, other.id)!.local).toContain('srflx');
-      expect(failureFor(s, other.id)!.remote.length, `${node.label}: the peer's candidates arrived`).toBeGreaterThan(0);
-      expect(s.links).toEqual([]);
-    }
+    await expectStunAloneNeedsTurn(sa, sb);
   }, 180_000);
 
   test('a peer settled as unreachable is not tried again while nothing changes', async () => {
@@ -268,4 +236,58 @@ async function crossNatGossipAndConsensus({ tab, a, b }: { tab: Page; a: LabNode
   await waitForSnapshot(tab, committed, `the tab in home A committed #${seq}`, 30_000);
   await a.waitFor(committed, `home A's Node peer committed #${seq}`, 30_000);
   await b.waitFor(committed, `home B committed #${seq}`, 30_000);
+}
+
+/** Home A's symmetric NAT leaves the relay as the only way across: every link across it goes through coturn. */
+async function expectRelayedAcrossNat({
+  tab,
+  ta,
+  tb,
+  homeAAddress,
+  coturn,
+}: {
+  tab: Page;
+  ta: LabNodePeer;
+  tb: LabNodePeer;
+  homeAAddress: string;
+  coturn: Coturn;
+}): Promise<void> {
+  for (const [node, home] of [
+    [ta, '10.0.1.'],
+    [tb, '192.168.2.'],
+  ] as const) {
+    const across = acrossNat(await node.pairs(), home);
+    expect(across.length, `${node.label}: its links across the NAT`).toBeGreaterThanOrEqual(node === ta ? 1 : 2);
+    for (const pair of across) expect([pair.local, pair.remote], `${node.label}: ${JSON.stringify(pair)}`).toContain('relay');
+  }
+  const tabPairs = await selectedPairTypes(tab);
+  const toHomeA = tabPairs.filter((p) => p.remoteAddress === homeAAddress);
+  expect(toHomeA, `the tab's pair in its own home: ${JSON.stringify(tabPairs)}`).toEqual([expect.objectContaining({ local: 'host', remote: 'host' })]);
+  const across = tabPairs.filter((p) => p.remoteAddress !== homeAAddress);
+  expect(across, `the tab's pair to home B: ${JSON.stringify(tabPairs)}`).toHaveLength(1);
+  expect([across[0]!.local, across[0]!.remote]).toContain('relay');
+  // coturn relayed for users with the short-lived names the Tabmesh server issued.
+  expect(coturn.log()).toMatch(/user <\d{10}:[A-Za-z0-9_-]+>: incoming packet ALLOCATE processed, success/);
+}
+
+/** With STUN alone, a symmetric NAT in home A defeats the link, and both sides say TURN is needed. */
+async function expectStunAloneNeedsTurn(sa: LabNodePeer, sb: LabNodePeer): Promise<void> {
+  // STUN alone: the attempt fails, diagnosed from the candidates both sides offered.
+  for (const [node, other] of [
+    [sa, sb],
+    [sb, sa],
+  ] as const) {
+    const s = await node.waitFor(
+      (snap) => failureFor(snap, other.id) !== undefined,
+      `${node.label}: a failed attempt to the peer across the NAT`,
+      linkDeadlineMs,
+    );
+    expect(failureFor(s, other.id), node.label).toMatchObject({ diagnosis: 'needs-turn', needsTurn: true });
+    // This node's own STUN answer crossed its NAT. The peer's reflexive candidate may trickle in
+    // after ICE already gave up on a loaded machine (seen once in a full e2e run at load ~10), so
+    // of the peer's side only that its answer arrived is required.
+    expect(failureFor(s, other.id)!.local).toContain('srflx');
+    expect(failureFor(s, other.id)!.remote.length, `${node.label}: the peer's candidates arrived`).toBeGreaterThan(0);
+    expect(s.links).toEqual([]);
+  }
 }

@@ -97,7 +97,9 @@ describe('FileStorage on disk', () => {
     await storage.set('truncated', 'again');
     expect(await open(dir).storage.get('truncated')).toBe('again');
   });
+});
 
+describe('FileStorage after damage and crashes', () => {
   test('a file damaged while the store is open reads as missing, once, with a report', async () => {
     const dir = freshDir();
     const { storage, problems } = open(dir);

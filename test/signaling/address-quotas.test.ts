@@ -33,7 +33,8 @@ async function tryJoin(client: TestClient, room: string) {
 }
 
 describe('per-address caps', () => {
-  it(`one address gets ${maxSeatsPerAddressPerRoom} seats in a room, ${maxRoomsPerAddress} rooms and ${maxConnectionsPerAddress} connections, refused with a reason beyond; others still join`, async () => {
+  const caps = `${maxSeatsPerAddressPerRoom} seats in a room, ${maxRoomsPerAddress} rooms and ${maxConnectionsPerAddress} connections`;
+  it(`one address gets ${caps}, refused with a reason beyond; others still join`, async () => {
     running = await startServer();
 
     // Seats: the attacker fills what it may of the default room, and no more.

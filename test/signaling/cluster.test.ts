@@ -108,7 +108,9 @@ describe('a signaling cluster over Redis', () => {
     expect(refusal.code).toBe('address-quota');
     expect(refusal.message).toContain('across the cluster');
   }, 30_000);
+});
 
+describe("a signaling cluster's health and bus", () => {
   it('shows the members and their load in /healthz', async () => {
     members = await startMembers(redis.url, 3);
     const [a, b] = members as [Running, Running, Running];
@@ -146,7 +148,9 @@ describe('a signaling cluster over Redis', () => {
     const nb = await joinOn(b, 'lobby');
     expect(nb.peers).toEqual([na.self]);
   }, 30_000);
+});
 
+describe('a signaling cluster when a member or Redis goes', () => {
   it('announces the nodes of a member that closed, and recovers from a Redis restart', async () => {
     members = await startMembers(redis.url, 3);
     const [a, b, c] = members as [Running, Running, Running];

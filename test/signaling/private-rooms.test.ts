@@ -100,7 +100,9 @@ describe('private rooms', { timeout: testTimeoutMs }, () => {
     expect(await opener.client.nextError()).toMatchObject({ code: 'unknown-peer' });
     expect(running.server.stats().refusals).toMatchObject({ 'password-required': 0, 'wrong-password': 0, 'room-not-private': 0 });
   });
+});
 
+describe('private rooms: the wrong-password throttle and an emptied room', { timeout: testTimeoutMs }, () => {
   it('throttles joins with a password nobody uses, per address, while the members and other addresses go on', async () => {
     await running.server.close();
     running = await startServer({ passwordMissBurst: 3, passwordMissesPerMinute: 1 });
@@ -139,7 +141,9 @@ describe('private rooms', { timeout: testTimeoutMs }, () => {
     expect(open.answer.type).toBe('joined');
     expect(running.server.stats()).toMatchObject({ privateRooms: 0 });
   });
+});
 
+describe("private rooms: sealed signals and the node's signaling client", { timeout: testTimeoutMs }, () => {
   it('relays sealed signals that carry no SDP text, and only members can open them', async () => {
     // Every byte the server writes to any socket (server frames are unmasked: readable text).
     const raw: string[] = [];

@@ -76,7 +76,9 @@ describe('RoomRegistry', () => {
     rooms.leave('q1');
     expect(rooms.privateRoomsNamed('lobby')).toBe(1);
   });
+});
 
+describe('RoomRegistry: routes and caps', () => {
   it('routes signals only within a room', () => {
     const rooms = registry();
     rooms.join('a', 'r1', node(1));
@@ -112,7 +114,9 @@ describe('RoomRegistry', () => {
     rooms.leave('a');
     expect(rooms.join('c', 'r1', node(3))).toMatchObject({ ok: true });
   });
+});
 
+describe('RoomRegistry under any sequence of joins and leaves', () => {
   it('keeps its invariants under any sequence of joins and leaves', () => {
     const seed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
     const op = fc.oneof(

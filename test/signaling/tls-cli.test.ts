@@ -80,7 +80,8 @@ describe('npm start with the generated certificate', () => {
       await none.waitFor(/Press Ctrl\+C/);
       expect(none.output().stdout).toContain('ICE servers for pages: none.');
       expect(none.output().stdout).toContain(
-        'peers on other networks (behind different NATs) cannot link until you give them a TURN server:\n--turn-urls with TABMESH_TURN_SECRET (coturn beside this server), or --ice-servers (see README, "Across networks")',
+        'peers on other networks (behind different NATs) cannot link until you give them a TURN server:\n' +
+          '--turn-urls with TABMESH_TURN_SECRET (coturn beside this server), or --ice-servers (see README, "Across networks")',
       );
       expect(none.output().stdout).not.toContain('TLS certificate');
       none.kill();

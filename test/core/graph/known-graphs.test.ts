@@ -114,7 +114,9 @@ describe('graph metrics on known graphs', () => {
     const m = computeMetrics(hypercube(6));
     expect(m).toMatchObject({ nodes: 64, diameter: 6, kappa: 6, minDegree: 6, maxDegree: 6 });
   });
+});
 
+describe('graph metrics on degenerate graphs, and what they fill', () => {
   it('disconnected graph: risk 1, κ 0, diameter of the largest component', () => {
     const g = graphFromLinks<number>([
       [0, 1],

@@ -102,7 +102,9 @@ describe('an app state machine over the room', () => {
     await proposeAll(room, [[hl, 1000]]);
     expect([a.total, b.total, late.total]).toEqual([expected + 1000, expected + 1000, expected + 1000]);
   });
+});
 
+describe('an app state machine that throws or is not deterministic', () => {
   test('an operation the machine throws for rejects with apply-threw everywhere, is counted, and the log goes on', async () => {
     const room = four();
     const machines = [counter(), counter()];
@@ -158,7 +160,9 @@ describe('an app state machine over the room', () => {
     expect(room.node('B').bridge.view()[0]).toMatchObject({ divergences: 1, local: { diverged: 1 } });
     expect(room.node('A').bridge.view()[0]).toMatchObject({ divergences: 1, local: { diverged: 0 } });
   });
+});
 
+describe('events from the node to the page', () => {
   test('a lost event is noticed at the next one: the page asks the node and catches up in order', async () => {
     const room = four();
     const a = counter();
@@ -197,7 +201,9 @@ describe('an app state machine over the room', () => {
     expect(a.total).toBe(0);
     expect(ha.applied).toBe(0);
   });
+});
 
+describe('refused arguments and commands', () => {
   test('arguments are checked and refused with a code', async () => {
     const room = four();
     const backend = room.node('A').backend;
