@@ -52,6 +52,8 @@ export class SimLinkNetwork {
   private groups = new Map<NodeId, number>();
   /** When the last in-order frame on a directed pair arrives (frames on a link keep their order). */
   private readonly lastArrival = new Map<string, number>();
+  /** Pairs set apart by blockDirect. */
+  private readonly blockedPairs = new Set<string>();
 
   constructor(
     readonly scheduler: VirtualScheduler,
@@ -79,7 +81,16 @@ export class SimLinkNetwork {
     return this.groups.size > 0;
   }
 
+  /**
+   * Two nodes that can never link directly (a NAT between them), whatever the partitions; they
+   * still reach each other through the signaling server and over the mesh.
+   */
+  blockDirect(a: NodeId, b: NodeId): void {
+    this.blockedPairs.add(a < b ? `${a} ${b}` : `${b} ${a}`);
+  }
+
   canReach(a: NodeId, b: NodeId): boolean {
+    if (this.blockedPairs.size > 0 && this.blockedPairs.has(a < b ? `${a} ${b}` : `${b} ${a}`)) return false;
     return (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
   }
 
