@@ -48,6 +48,24 @@ export class RealRoom {
     return added;
   }
 
+  /**
+   * A room whose consensus has `size` replicas: the first node founds the genesis alone, then
+   * the others arrive and join by committed membership operations; resolves once every node
+   * lists all of them as replicas.
+   */
+  async replicaRoom(size: number): Promise<SimNode[]> {
+    const nodes = [this.add()];
+    await this.runUntil(() => nodes[0]!.isUp && this.consensus(nodes[0]!).status === 'replica', 'the first node founds the genesis');
+    for (let i = 1; i < size; i++) nodes.push(this.add());
+    const ids = nodes.map((n) => n.id).sort();
+    await this.runUntil(
+      () => nodes.every((n) => n.isUp && [...this.consensus(n).replicas].sort().join() === ids.join()),
+      `all ${size} nodes are replicas everywhere`,
+      60_000,
+    );
+    return nodes;
+  }
+
   // ── what a page sees ──
 
   snapshot(node: SimNode): Snapshot {

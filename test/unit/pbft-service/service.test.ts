@@ -12,23 +12,9 @@ const decisions = (room: RealRoom, node: SimNode) =>
     .log.filter((e) => e.op.kind === 'decision')
     .map((e) => [e.seq, e.op.kind === 'decision' ? e.op.value : null]);
 
-/** The first node founds the room's consensus alone, then the others arrive and join. */
-export async function roomOf(room: RealRoom, size: number): Promise<SimNode[]> {
-  const nodes = [room.add()];
-  await room.runUntil(() => nodes[0]!.isUp && room.consensus(nodes[0]!).status === 'replica', 'the first node founds the genesis');
-  for (let i = 1; i < size; i++) nodes.push(room.add());
-  const ids = nodes.map((n) => n.id).sort();
-  await room.runUntil(
-    () => nodes.every((n) => n.isUp && [...room.consensus(n).replicas].sort().join() === ids.join()),
-    `all ${size} nodes are replicas everywhere`,
-    60_000,
-  );
-  return nodes;
-}
-
 describe('a room of four', () => {
   roomTest('agrees on one genesis, lets every node join, and commits proposals in one order everywhere', async (room) => {
-    const nodes = await roomOf(room, 4);
+    const nodes = await room.replicaRoom(4);
     const founder = nodes[0]!.id;
     for (const n of nodes) {
       const v = room.consensus(n);
@@ -66,7 +52,7 @@ describe('a room of four', () => {
   });
 
   roomTest('a restarted node comes back from its disk with the same log, and catches up', async (room) => {
-    const [a, b, c, d] = (await roomOf(room, 4)) as [SimNode, SimNode, SimNode, SimNode];
+    const [a, b, c, d] = (await room.replicaRoom(4)) as [SimNode, SimNode, SimNode, SimNode];
     await room.until(Promise.all([room.propose(a, 'before-1'), room.propose(b, 'before-2')]), 'two proposals commit');
     await room.runUntil(() => room.consensus(d).lastCommitted === room.consensus(a).lastCommitted, 'd caught up');
     // Its writes reach the disk a few virtual ms after they are made.
@@ -86,7 +72,7 @@ describe('a room of four', () => {
   });
 
   roomTest('a replica that dies is found dead by gossip, voted out, and the rest go on committing', async (room) => {
-    const [a, b, c, d] = (await roomOf(room, 4)) as [SimNode, SimNode, SimNode, SimNode];
+    const [a, b, c, d] = (await room.replicaRoom(4)) as [SimNode, SimNode, SimNode, SimNode];
     room.crash(d);
     await room.runUntil(
       () => [a, b, c].every((n) => room.consensus(n).replicas.length === 3 && !room.consensus(n).replicas.includes(d.id)),
