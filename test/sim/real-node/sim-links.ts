@@ -47,6 +47,8 @@ export class SimLinkNetwork {
   readonly stats: LinkStats = { frames: 0, bytes: 0, lost: 0, duplicated: 0, partitioned: 0, linksUp: 0 };
   /** Sees every frame delivered (the VOPR's flooders keep some to replay). */
   tap: ((from: NodeId, to: NodeId, bytes: Uint8Array) => void) | null = null;
+  /** Frames for which this says true are lost (a scenario's selective fault: one protocol, one direction). */
+  drop: ((from: NodeId, to: NodeId, bytes: Uint8Array) => boolean) | null = null;
   private readonly hosts = new Map<NodeId, SimLinkHost>();
   /** Partition group per node; nodes in different groups cannot reach each other. Empty: whole. */
   private groups = new Map<NodeId, number>();
@@ -131,6 +133,10 @@ export class SimLinkNetwork {
     this.stats.bytes += bytes.byteLength;
     if (!this.canReach(from.life.id, to)) {
       this.stats.partitioned++;
+      return;
+    }
+    if (this.drop?.(from.life.id, to, bytes)) {
+      this.stats.lost++;
       return;
     }
     if (this.faults.loss > 0 && this.rng.next() < this.faults.loss) {
