@@ -101,6 +101,29 @@ export class RealRoom {
     return members.filter((m) => m.status === 'alive').map((m) => m.id);
   }
 
+  /** The id of the genesis (consensus history) the node follows, or null. */
+  genesisOf(node: SimNode): string | null {
+    return this.consensus(node).genesis?.id ?? null;
+  }
+
+  /**
+   * Safety across nodes: no two hold different operations at one sequence number of one
+   * genesis (a node that lags holds fewer: that is liveness). The conflicts found, as text.
+   */
+  logConflicts(among: readonly SimNode[] = this.cluster.up()): string[] {
+    const bySeq = new Map<string, { digest: string; node: SimNode }>();
+    const conflicts: string[] = [];
+    for (const node of among) {
+      const genesis = this.genesisOf(node);
+      for (const { seq, digest } of this.consensus(node).log) {
+        const first = bySeq.get(`${genesis}/${seq}`);
+        if (!first) bySeq.set(`${genesis}/${seq}`, { digest, node });
+        else if (first.digest !== digest) conflicts.push(`genesis ${genesis} seq ${seq}: ${first.node.label} has ${first.digest.slice(0, 12)}, ${node.label} has ${digest.slice(0, 12)}`);
+      }
+    }
+    return conflicts;
+  }
+
   // ── what a page does ──
 
   /**
