@@ -101,7 +101,10 @@ describe('the frame path of a real node under random and mutated frames', () => 
       { weight: 2, arbitrary: fc.constantFrom(...protocols).chain((p) => fc.anything().map((m) => encodeFrame(p, m))) },
       // Replayed: a frame some node really sent, again, from another peer.
       { weight: 1, arbitrary: fc.constantFrom(...protocols).chain((p) => fc.constantFrom(...(seeds.get(p) as unknown[])).map((m) => encodeFrame(p, m))) },
-      { weight: 2, arbitrary: fc.constantFrom(...protocols).chain((p) => fc.constantFrom(...(seeds.get(p) as unknown[])).chain((m) => damagedBytes(encodeFrame(p, m)))) },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(...protocols).chain((p) => fc.constantFrom(...(seeds.get(p) as unknown[])).chain((m) => damagedBytes(encodeFrame(p, m)))),
+      },
       { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }) },
     );
 
@@ -141,7 +144,10 @@ describe('the frame path of a real node under random and mutated frames', () => 
     room.failOnNodeErrors();
     for (const node of nodes) {
       const reasons = Object.keys(room.rejected(node));
-      expect(reasons.filter((r) => /internal error/.test(r)), `${node.label} — ${replayHint(seed)}`).toEqual([]);
+      expect(
+        reasons.filter((r) => /internal error/.test(r)),
+        `${node.label} — ${replayHint(seed)}`,
+      ).toEqual([]);
       for (const reason of reasons) expect(reason).toMatch(/\S{3,}/);
     }
     // The room still works: consensus keeps going and every node holds the same committed log.

@@ -118,7 +118,8 @@ export class RealRoom {
       for (const { seq, digest } of this.consensus(node).log) {
         const first = bySeq.get(`${genesis}/${seq}`);
         if (!first) bySeq.set(`${genesis}/${seq}`, { digest, node });
-        else if (first.digest !== digest) conflicts.push(`genesis ${genesis} seq ${seq}: ${first.node.label} has ${first.digest.slice(0, 12)}, ${node.label} has ${digest.slice(0, 12)}`);
+        else if (first.digest !== digest)
+          conflicts.push(`genesis ${genesis} seq ${seq}: ${first.node.label} has ${first.digest.slice(0, 12)}, ${node.label} has ${digest.slice(0, 12)}`);
       }
     }
     return conflicts;

@@ -6,7 +6,8 @@ import * as v from 'valibot';
 import { describe, expect } from 'vitest';
 import { ComputeError, createCompute, type Compute, type ComputeProgress } from '../../../src/api/compute.ts';
 import type { SimNode } from '../../sim/real-node/real-cluster.ts';
-import { RealRoom, roomTest } from '../../sim/real-node/real-room.ts';
+import type { RealRoom} from '../../sim/real-node/real-room.ts';
+import { roomTest } from '../../sim/real-node/real-room.ts';
 import type { SimPage } from '../../sim/real-node/sim-page.ts';
 import { addComputeNode, computeNodes } from './compute-room.ts';
 
@@ -54,7 +55,10 @@ describe('app kernels', () => {
         { started: 0, aborted: 0 },
         { started: 0, aborted: 0 },
       ];
-      await room.until(apis[0].register('double', doubler(room, 80, logs[0]!), { input: v.object({ x: v.number() }), output: v.object({ y: v.number() }) }), 'a registers');
+      await room.until(
+        apis[0].register('double', doubler(room, 80, logs[0]!), { input: v.object({ x: v.number() }), output: v.object({ y: v.number() }) }),
+        'a registers',
+      );
       await room.until(apis[1].register('double', doubler(room, 80, logs[1]!)), 'b registers');
       expect(apis[0].kinds()).toEqual(['double']);
       // c hears that a and b run it (adverts), then submits.
@@ -175,12 +179,43 @@ describe('app kernels', () => {
   roomTest('refusals: bad names and options, taken kinds, nobody to run it, inputs that fail the schema or are too large', async (room) => {
     const { nodes, apis } = await threeWithApps(room);
     const [ca] = apis;
-    expect((await rejection(room, ca.register('Not A Kind', () => 1))).code).toBe('compute-bad-argument');
-    expect((await rejection(room, ca.register('mandelbrot', () => 1))).code).toBe('compute-kind-taken');
-    expect((await rejection(room, ca.register('ok', () => 1, { concurrency: 99 }))).code).toBe('compute-bad-argument');
+    expect(
+      (
+        await rejection(
+          room,
+          ca.register('Not A Kind', () => 1),
+        )
+      ).code,
+    ).toBe('compute-bad-argument');
+    expect(
+      (
+        await rejection(
+          room,
+          ca.register('mandelbrot', () => 1),
+        )
+      ).code,
+    ).toBe('compute-kind-taken');
+    expect(
+      (
+        await rejection(
+          room,
+          ca.register('ok', () => 1, { concurrency: 99 }),
+        )
+      ).code,
+    ).toBe('compute-bad-argument');
     expect((await rejection(room, ca.register('ok', 'not a function' as never))).code).toBe('compute-bad-argument');
-    const kernel = await room.until(ca.register('sq', (n: number) => n * n, { input: v.pipe(v.number(), v.integer()) }), 'sq registers');
-    expect((await rejection(room, ca.register('sq', () => 1))).code).toBe('compute-kind-taken');
+    const kernel = await room.until(
+      ca.register('sq', (n: number) => n * n, { input: v.pipe(v.number(), v.integer()) }),
+      'sq registers',
+    );
+    expect(
+      (
+        await rejection(
+          room,
+          ca.register('sq', () => 1),
+        )
+      ).code,
+    ).toBe('compute-kind-taken');
     expect(() => ca.submit('sq', { tasks: [] })).toThrow(ComputeError);
     expect(() => ca.submit('sq', { tasks: [1], input: 2 } as never)).toThrow(/job is \{ tasks/);
     expect(() => ca.submit('sq', { input: 1 }, { priority: 'urgent' as never })).toThrow(/priority/);
@@ -200,7 +235,14 @@ describe('app kernels', () => {
 
   roomTest('a node without an app listening cannot register kernels; built-in kinds run through the same API', async (room) => {
     const [bare, withApp] = await computeNodes(room, [{}, { app: true }]);
-    expect((await rejection(room, createCompute(bare!.page).register('k', () => 1))).code).toBe('compute-unavailable');
+    expect(
+      (
+        await rejection(
+          room,
+          createCompute(bare!.page).register('k', () => 1),
+        )
+      ).code,
+    ).toBe('compute-unavailable');
     const job = createCompute(withApp!.page).submit<{ count: number }>('primes', { input: { to: 10_000 } }, { chunks: 4 });
     expect(await room.until(job.result(), 'the prime count is done')).toMatchObject({ count: 1229 });
     expect(job.progress).toMatchObject({ done: 4, total: 4, status: 'done' });
@@ -210,7 +252,10 @@ describe('app kernels', () => {
     const { node, page } = addComputeNode(room, { app: true });
     await room.runUntil(() => node.isUp, 'the node runs');
     const api = createCompute(page);
-    await room.until(api.register('k', (n: number) => n + 1), 'k registers');
+    await room.until(
+      api.register('k', (n: number) => n + 1),
+      'k registers',
+    );
     page.emit('compute-task', { key: 42 });
     page.emit('compute-job', 'garbage');
     await room.runFor(10);

@@ -5,6 +5,7 @@
 import { describe, expect } from 'vitest';
 import { decodeFrame } from '../../../src/core/envelope.ts';
 import { createKindRegistry, noDeadline, type MandelbrotImage, type MandelbrotTile } from '../../../src/compute/kernels/index.ts';
+import type { SimNode } from '../../sim/real-node/real-cluster.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 import { computeNodes } from './compute-room.ts';
 
@@ -27,7 +28,7 @@ function honestImage(): MandelbrotImage {
 
 describe('commands from the page', () => {
   roomTest('a bad submitJob is refused with a message that says what to change, counted, and makes no job', async (room) => {
-    const [a] = (await computeNodes(room, [{}])).map((n) => n.node) as [never];
+    const [a] = (await computeNodes(room, [{}])).map((n) => n.node) as [SimNode];
     const cases: Array<[unknown, RegExp]> = [
       [undefined, /takes one object/],
       ['mandelbrot', /takes one object/],
@@ -51,7 +52,7 @@ describe('commands from the page', () => {
   });
 
   roomTest('jobResult, cancelJob and jobTiles refuse unknown ids, unfinished jobs and bad arguments with a reason', async (room) => {
-    const [a, b] = (await computeNodes(room, [{ taskMs: 1_000 }, { taskMs: 1_000 }])).map((n) => n.node) as [never, never];
+    const [a, b] = (await computeNodes(room, [{ taskMs: 1_000 }, { taskMs: 1_000 }])).map((n) => n.node) as [SimNode, SimNode];
     await expect(room.call(a, 'jobResult', 'nope')).rejects.toThrow(/no job nope at this node/);
     await expect(room.call(a, 'jobResult', 17)).rejects.toThrow(/id must be a job id string/);
     await expect(room.call(a, 'cancelJob', 'nope')).rejects.toThrow(/no job nope at this node/);
@@ -68,7 +69,7 @@ describe('commands from the page', () => {
 
 describe('frames from peers', () => {
   roomTest('garbage, forged, oversized and unsolicited frames are refused and counted, never applied', async (room) => {
-    const [a, b] = (await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }])).map((n) => n.node) as [never, never];
+    const [a, b] = (await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }])).map((n) => n.node) as [SimNode, SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'primes', params: { to: 50_000 }, chunks: 8 });
     const ticketless = { jobId, index: 0, replica: 0, attempt: 1, ticket: 'forgedticket' };
     const fromB = (message: unknown) => room.injectMessage(a, b, 'steal', message);
@@ -206,7 +207,7 @@ describe('frames from peers', () => {
 
 describe('the disk', () => {
   roomTest('damaged records are skipped and counted at start; the node starts and works', async (room) => {
-    const [a] = (await computeNodes(room, [{}])).map((n) => n.node) as [never];
+    const [a] = (await computeNodes(room, [{}])).map((n) => n.node) as [SimNode];
     await room.runFor(100);
     room.crash(a);
     a.disk.durable.set('steal/job/broken', { v: 1, id: 'broken', kind: 'primes' });

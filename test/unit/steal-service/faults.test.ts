@@ -5,6 +5,7 @@ import { describe, expect } from 'vitest';
 import { decodeFrame } from '../../../src/core/envelope.ts';
 import type { MandelbrotImage } from '../../../src/compute/kernels/index.ts';
 import type { TilesPage } from '../../../src/worker/services/steal-results.ts';
+import type { SimNode } from '../../sim/real-node/real-cluster.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 import { computeNodes } from './compute-room.ts';
 
@@ -21,10 +22,7 @@ describe('faults', () => {
     async (room) => {
       const [a, b, c] = await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }, { taskMs: 100 }]);
       const jobId = await room.call<string>(a!.node, 'submitJob', { kind: 'mandelbrot', params: image });
-      await room.runUntil(
-        () => (room.job(c!.node, jobId)?.done ?? 0) >= 1 && room.compute(c!.node).queued.medium > 0,
-        'c holds queued tasks',
-      );
+      await room.runUntil(() => (room.job(c!.node, jobId)?.done ?? 0) >= 1 && room.compute(c!.node).queued.medium > 0, 'c holds queued tasks');
       room.crash(c!.node);
       await room.runUntil(() => room.job(a!.node, jobId)?.status === 'done', 'the job is done', 30_000);
       const job = room.job(a!.node, jobId)!;
@@ -39,7 +37,7 @@ describe('faults', () => {
   );
 
   roomTest('a holder whose stealing messages stop arriving (gossip still hears it): its lease runs out and the home requeues', async (room) => {
-    const [a, b] = (await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }])).map((n) => n.node) as [never, never];
+    const [a, b] = (await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }])).map((n) => n.node) as [SimNode, SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'mandelbrot', params: image });
     await room.runUntil(() => room.compute(b).queued.medium > 0, 'b holds queued tasks');
     // From now on nothing of b's work reaches a: no results, no lease renewals.
@@ -54,7 +52,7 @@ describe('faults', () => {
   });
 
   roomTest('the home dies: the others show its job orphaned and stop working on it; it finishes when the home is back', async (room) => {
-    const [a, b] = (await computeNodes(room, [{ taskMs: 200 }, { taskMs: 200 }])).map((n) => n.node) as [never, never];
+    const [a, b] = (await computeNodes(room, [{ taskMs: 200 }, { taskMs: 200 }])).map((n) => n.node) as [SimNode, SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'primes', params: { to: 100_000 }, chunks: 40 });
     await room.runUntil(() => room.compute(b).queued.medium > 0, 'b holds queued tasks');
     await room.runFor(100); // the job's record reaches a's disk
@@ -69,7 +67,7 @@ describe('faults', () => {
   });
 
   roomTest('cancel: the job ends at once, queued tasks go, a kernel that cannot stop holds its worker until it returns', async (room) => {
-    const [a] = (await computeNodes(room, [{ taskMs: 1_000 }])).map((n) => n.node) as [never];
+    const [a] = (await computeNodes(room, [{ taskMs: 1_000 }])).map((n) => n.node) as [SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'primes', params: { to: 100_000 }, chunks: 10 });
     await room.runUntil(() => room.compute(a).busyWorkers === 1, 'a kernel runs');
     await room.runFor(300);
@@ -91,7 +89,7 @@ describe('faults', () => {
   });
 
   roomTest('restart: a home restarted mid-job picks its job up from its disk and finishes it; results survive a second restart', async (room) => {
-    const [a, b] = (await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }])).map((n) => n.node) as [never, never];
+    const [a, b] = (await computeNodes(room, [{ taskMs: 100 }, { taskMs: 100 }])).map((n) => n.node) as [SimNode, SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'mandelbrot', params: image });
     await room.runUntil(() => (room.job(a, jobId)?.done ?? 0) >= 8, 'a third done');
     await room.runFor(20); // what it has is on its disk (commits take a few virtual ms)

@@ -4,6 +4,7 @@
 import { describe, expect } from 'vitest';
 import type { MandelbrotImage, MandelbrotTile } from '../../../src/compute/kernels/index.ts';
 import type { TilesPage } from '../../../src/worker/services/steal-results.ts';
+import type { SimNode } from '../../sim/real-node/real-cluster.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 import { computeNodes } from './compute-room.ts';
 
@@ -13,7 +14,7 @@ describe('jobs across three nodes', () => {
   roomTest(
     'a prime count submitted at one node is computed by all three, and its result is right',
     async (room) => {
-      const [a, b, c] = (await computeNodes(room, [{}, {}, {}])).map((n) => n.node) as [never, never, never];
+      const [a, b, c] = (await computeNodes(room, [{}, {}, {}])).map((n) => n.node) as [SimNode, SimNode, SimNode];
       const jobId = await room.call<string>(a, 'submitJob', { kind: 'primes', params: { to: 200_000 }, chunks: 24 });
       expect(room.job(a, jobId)).toMatchObject({ kind: 'primes', mine: true, total: 24, priority: 'medium', redundancy: 1 });
       await room.runUntil(() => room.job(a, jobId)?.status === 'done', 'the job is done');
@@ -36,7 +37,7 @@ describe('jobs across three nodes', () => {
   );
 
   roomTest('a Mandelbrot job: tiles come out in the order they were accepted, with who computed each; the image is complete', async (room) => {
-    const [a, b, c] = (await computeNodes(room, [{}, {}, {}])).map((n) => n.node) as [never, never, never];
+    const [a, b, c] = (await computeNodes(room, [{}, {}, {}])).map((n) => n.node) as [SimNode, SimNode, SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'mandelbrot', params: tinyImage });
     const seen: TilesPage['tiles'] = [];
     let next = 0;
@@ -67,7 +68,7 @@ describe('jobs across three nodes', () => {
   });
 
   roomTest('a node without a compute pool hands all of its job out', async (room) => {
-    const [home, b, c] = (await computeNodes(room, [{ workers: 0 }, {}, {}])).map((n) => n.node) as [never, never, never];
+    const [home, b, c] = (await computeNodes(room, [{ workers: 0 }, {}, {}])).map((n) => n.node) as [SimNode, SimNode, SimNode];
     expect(room.compute(home)).toMatchObject({ poolSize: 0, workers: 0 });
     expect(room.compute(home).poolError).toMatch(/no compute pool/);
     const jobId = await room.call<string>(home, 'submitJob', { kind: 'monte-carlo-pi', params: { samples: 200_000 }, chunks: 8 });
@@ -81,7 +82,7 @@ describe('jobs across three nodes', () => {
   });
 
   roomTest('snapshot: queues by priority, adverts of every peer, ETA while running, utilisation from the pool', async (room) => {
-    const [a, b, c] = (await computeNodes(room, [{ taskMs: 200 }, { taskMs: 200 }, { taskMs: 200 }])).map((n) => n.node) as [never, never, never];
+    const [a, b, c] = (await computeNodes(room, [{ taskMs: 200 }, { taskMs: 200 }, { taskMs: 200 }])).map((n) => n.node) as [SimNode, SimNode, SimNode];
     const jobId = await room.call<string>(a, 'submitJob', { kind: 'primes', params: { to: 100_000 }, chunks: 30, priority: 'high' });
     expect(room.compute(a).queued.high).toBeGreaterThan(0);
     await room.runUntil(() => (room.job(a, jobId)?.done ?? 0) >= 6, 'some tasks done');
