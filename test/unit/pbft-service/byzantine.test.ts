@@ -3,7 +3,7 @@
 // and say why).
 import { describe, expect } from 'vitest';
 import type { SimNode } from '../../sim/real-node/real-cluster.ts';
-import type { RealRoom} from '../../sim/real-node/real-room.ts';
+import type { RealRoom } from '../../sim/real-node/real-room.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 
 async function four(room: RealRoom): Promise<SimNode[]> {

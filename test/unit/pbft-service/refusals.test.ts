@@ -7,7 +7,7 @@ import { decodeFrame } from '../../../src/core/envelope.ts';
 import type { PbftMessage } from '../../../src/core/pbft/index.ts';
 import type { NodeId } from '../../../src/core/types.ts';
 import type { SimNode } from '../../sim/real-node/real-cluster.ts';
-import type { RealRoom} from '../../sim/real-node/real-room.ts';
+import type { RealRoom } from '../../sim/real-node/real-room.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 
 interface Captured {

@@ -4,7 +4,7 @@
 // order everywhere, recovers a restarted node from its disk, and goes on without a dead replica.
 import { describe, expect } from 'vitest';
 import type { SimNode } from '../../sim/real-node/real-cluster.ts';
-import type { RealRoom} from '../../sim/real-node/real-room.ts';
+import type { RealRoom } from '../../sim/real-node/real-room.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 
 const decisions = (room: RealRoom, node: SimNode) =>

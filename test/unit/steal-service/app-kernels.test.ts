@@ -6,7 +6,7 @@ import * as v from 'valibot';
 import { describe, expect } from 'vitest';
 import { ComputeError, createCompute, type Compute, type ComputeProgress } from '../../../src/api/compute.ts';
 import type { SimNode } from '../../sim/real-node/real-cluster.ts';
-import type { RealRoom} from '../../sim/real-node/real-room.ts';
+import type { RealRoom } from '../../sim/real-node/real-room.ts';
 import { roomTest } from '../../sim/real-node/real-room.ts';
 import type { SimPage } from '../../sim/real-node/sim-page.ts';
 import { addComputeNode, computeNodes } from './compute-room.ts';
