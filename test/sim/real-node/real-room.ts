@@ -15,10 +15,13 @@ import type { NodeSetup } from './node-setup.ts';
 import { replayHint, seedsFor } from '../seed.ts';
 
 /** Virtual milliseconds between two looks at a condition. */
-const stepMs = 50;
+const stepMs = 100;
 
 export class RealRoom {
   readonly cluster: RealCluster;
+  /** Steps of the test that may change what a node shows (see snapshot()). */
+  private changes = 0;
+  private readonly snapshots = new Map<SimNode, { key: string; snapshot: Snapshot }>();
 
   constructor(
     readonly seed: number,
@@ -68,9 +71,18 @@ export class RealRoom {
 
   // ── what a page sees ──
 
+  /**
+   * What the node's page would show now. Building one costs about as much as a second of the
+   * node's life, so it is reused until something could have changed it: an event run, room
+   * time moving, or a step of the test (a command, an injected frame, a crash or a restart).
+   */
   snapshot(node: SimNode): Snapshot {
+    const key = `${this.now}|${this.cluster.scheduler.eventsRun}|${this.changes}`;
+    const cached = this.snapshots.get(node);
+    if (cached?.key === key && node.isUp) return cached.snapshot;
     const snapshot = this.cluster.snapshot(node);
     if (!snapshot) throw new Error(`${node.label} is not running (${node.state})`);
+    this.snapshots.set(node, { key, snapshot });
     return snapshot;
   }
 
@@ -134,6 +146,7 @@ export class RealRoom {
   command<T = unknown>(node: SimNode, name: string, ...args: unknown[]): T {
     const runtime = node.runtime;
     if (!runtime || !node.isUp) throw new Error(`${node.label} is not running (${node.state})`);
+    this.changes++;
     const result = runtime.runServiceCommand(name, args);
     if (!result.found) throw new Error(`no command ${name}`);
     return result.value as T;
@@ -158,12 +171,14 @@ export class RealRoom {
 
   /** The node's process dies (timers stop, links go silent, writes not yet committed are lost). */
   crash(node: SimNode): void {
+    this.changes++;
     this.cluster.crash(node, false);
   }
 
   /** A crashed node starts again as itself, from what its disk kept; resolves once it runs. */
   async restart(node: SimNode, setup: NodeSetup = node.setup): Promise<SimNode> {
     node.setup = setup;
+    this.changes++;
     this.cluster.start(node);
     await this.runUntil(() => node.isUp, `${node.label} restarted`);
     return node;
@@ -178,6 +193,7 @@ export class RealRoom {
     const endpoint = target.host?.endpoint(from.id);
     const life = target.life;
     if (!endpoint?.up || !life?.events || !target.isUp) throw new Error(`no link up from ${from.label} to ${target.label}`);
+    this.changes++;
     life.run(() => life.events?.data(from.id, endpoint.linkId, bytes));
   }
 
