@@ -28,29 +28,15 @@ describe('the whole room restarts at once', () => {
       for (const node of nodes) room.crash(node);
       for (const node of nodes) room.cluster.start(node);
       await room.runUntil(() => nodes.every((n) => n.isUp), `every node is back ${what}`);
-      let outcome: unknown = undefined;
-      const propose = (value: string) =>
-        room.propose(nodes[2]!, value).then(
-          (seq) => (outcome = seq),
-          (error: unknown) => (outcome = error),
-        );
-      void propose('after the restart');
-      await room.runUntil(
-        () => {
-          // A proposal that timed out (a view change after the restart can take a while) is retried.
-          if (outcome instanceof Error) {
-            outcome = undefined;
-            void propose('after the restart, again');
-          }
-          return typeof outcome === 'number' && new Set(nodes.map((n) => room.genesisOf(n))).size === 1;
-        },
-        `one history and a commit after the restart ${what}`,
-        settleBudgetMs,
-      );
+      // Not checked yet: that this acknowledged proposal survives. With SEED=3002 (restart at
+      // 200 ms, during genesis agreement) it commits under a genesis the room later abandons, and
+      // is lost (resets 2, discardedCommits 48): the VOPR's failing seeds 16 and 4 are the same
+      // bug (docs/simulation.md, "What it found").
+      await room.commitEventually(nodes[2]!, 'after the restart', `a proposal after the restart commits ${what}`, settleBudgetMs);
+      await room.runUntil(() => new Set(nodes.map((n) => room.genesisOf(n))).size === 1, `one history after the restart ${what}`, settleBudgetMs);
       const geneses = nodes.map((n) => room.genesisOf(n));
       expect(new Set(geneses).size, `one consensus history after the restart (${geneses.join(', ')}) ${what}`).toBe(1);
       expect(room.logConflicts(), `committed logs disagree ${what}`).toEqual([]);
-      expect(typeof outcome, `a proposal after the restart committed (${String(outcome)}) ${what}`).toBe('number');
     }
   }, 300_000);
 });

@@ -93,24 +93,7 @@ describe('stored records', () => {
       await room.runFor(5_000);
       // A proposal from an undamaged node commits within a generous budget (a view change away
       // from a broken primary included).
-      let committed: unknown = undefined;
-      const propose = (value: string) =>
-        room.propose(nodes[2]!, value).then(
-          (seq) => (committed = seq),
-          (error: unknown) => (committed = error),
-        );
-      void propose('after the restart');
-      await room.runUntil(
-        () => {
-          if (committed instanceof Error) {
-            committed = undefined;
-            void propose('after the restart, again');
-          }
-          return typeof committed === 'number';
-        },
-        `the proposal after the restart commits ${what}`,
-        60_000,
-      );
+      await room.commitEventually(nodes[2]!, 'after the restart', `the proposal after the restart commits ${what}`);
       // Safety: the undamaged nodes follow one consensus history, and no two of them hold
       // different operations at a sequence number of it. A node whose records were altered
       // into other valid-looking records is a faulty replica (one of the f pBFT tolerates):

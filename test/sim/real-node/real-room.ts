@@ -167,6 +167,40 @@ export class RealRoom {
     return this.command<Promise<number>>(node, 'propose', op);
   }
 
+  /**
+   * Proposes `value` at `node` until a proposal commits, within `withinMs` of room time: one
+   * refused or timed out (a view change after a fault can take a while) is made again.
+   * Resolves with its sequence number.
+   */
+  async commitEventually(node: SimNode, value: string, what: string, withinMs = 60_000): Promise<number> {
+    let outcome: unknown = undefined;
+    const propose = (attempt: string) => {
+      let started: Promise<number>;
+      try {
+        started = this.propose(node, attempt);
+      } catch (error) {
+        started = Promise.reject(error as Error);
+      }
+      started.then(
+        (seq) => (outcome = seq),
+        (error: unknown) => (outcome = error),
+      );
+    };
+    propose(value);
+    await this.runUntil(
+      () => {
+        if (outcome instanceof Error) {
+          outcome = undefined;
+          propose(`${value}, again`);
+        }
+        return typeof outcome === 'number';
+      },
+      what,
+      withinMs,
+    );
+    return outcome as number;
+  }
+
   // ── faults ──
 
   /** The node's process dies (timers stop, links go silent, writes not yet committed are lost). */

@@ -3,6 +3,7 @@
 // come out as copies after the current step (as postMessage delivers them). Pass `setup()` when
 // adding the node; then createCompute(page) and the rest of src/api run on a real node.
 import type { NodeBackend } from '../../../src/api/backend.ts';
+import { AppEventListeners } from '../../../src/app-event-listeners.ts';
 import type { MemoryChange, MemoryEntryView, NodeSnapshot } from '../../../src/mesh-node.ts';
 import type { SimNode } from './real-cluster.ts';
 import type { NodeSetup } from './node-setup.ts';
@@ -11,7 +12,7 @@ export class SimPage implements NodeBackend {
   node: SimNode | null = null;
   /** App events the node posted, in order. */
   readonly events: Array<{ name: string; payload: unknown }> = [];
-  private readonly listeners = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly listeners = new AppEventListeners();
   private readonly snapshotListeners = new Set<(snapshot: NodeSnapshot) => void>();
   private latest: NodeSnapshot | null = null;
 
@@ -35,7 +36,7 @@ export class SimPage implements NodeBackend {
 
   /** Hands `payload` to the page's listeners of `name`, as if the node had posted it (a broken node's events). */
   emit(name: string, payload: unknown): void {
-    for (const listener of [...(this.listeners.get(name) ?? [])]) listener(payload);
+    this.listeners.publish(name, payload);
   }
 
   async command(name: string, ...args: unknown[]): Promise<unknown> {
@@ -47,10 +48,7 @@ export class SimPage implements NodeBackend {
   }
 
   onEvent(name: string, listener: (payload: unknown) => void): () => void {
-    const named = this.listeners.get(name) ?? new Set();
-    this.listeners.set(name, named);
-    named.add(listener);
-    return () => void named.delete(listener);
+    return this.listeners.on(name, listener);
   }
 
   snapshot(): NodeSnapshot | null {
