@@ -1,15 +1,15 @@
-// Every node of a room restarts at once (a browser restored with all its tabs, a laptop waking
-// a whole room), at a random moment of the room's start: while the genesis is still being
-// agreed, while joins are being committed, or later. Every node comes back as itself on what it
-// had stored. Afterwards the room must follow one consensus history, no two nodes may hold
-// different operations at a sequence number, and a new proposal must commit.
-// SEED=<n> replays the case seed a failure printed (the Ed25519 keys are fresh each run, so
-// the replica order, and with it the primary, differs between runs); LONG=1 runs more cases.
+// Every node of a room restarts at once (a browser restored with all its tabs, a laptop waking a
+// whole room), at a random moment of the room's start: while the genesis is still being agreed,
+// while joins are being committed, or later. Whole real nodes (real-room.ts): each crashes, losing
+// the writes not yet on its disk, and comes back as itself on what its disk kept. Afterwards the
+// room must follow one consensus history, no two nodes may hold different operations at a
+// sequence number, and a new proposal must commit.
+// SEED=<n> replays the case seed a failure printed; LONG=1 runs more cases.
 import { describe, expect, test } from 'vitest';
-import { FuzzMesh, type FuzzNode } from './mesh-harness.ts';
+import { RealRoom } from '../sim/real-node/real-room.ts';
 import { envSeed, longMode, replayHint } from '../sim/seed.ts';
 
-/** Simulated time a restarted room gets to agree on one history again, and to commit. */
+/** Room time a restarted room gets to agree on one history again, and to commit. */
 const settleBudgetMs = 90_000;
 
 describe('the whole room restarts at once', () => {
@@ -17,36 +17,26 @@ describe('the whole room restarts at once', () => {
     const replay = envSeed();
     const caseSeeds = replay !== undefined ? [replay] : Array.from({ length: longMode() ? 40 : 4 }, (_, c) => 3_000 + c);
     for (const seed of caseSeeds) {
-      const mesh = await FuzzMesh.create(4, seed);
-      void mesh.propose(mesh.nodes[1] as FuzzNode, 'before the restart');
+      const room = new RealRoom(seed);
+      const nodes = [room.add(), room.add(), room.add(), room.add()];
+      await room.runUntil(() => nodes[1]!.isUp, 'the nodes run');
+      void room.propose(nodes[1]!, 'before the restart').catch(() => {});
       // Restart somewhere in the first 3 s (genesis agreement, joins), or after 10 s.
       const restartAt = seed % 4 === 3 ? 10_000 : 100 + ((seed * 7919) % 29) * 100;
-      await mesh.run(restartAt);
+      await room.runFor(restartAt - room.now);
       const what = `(restarted at ${restartAt} ms) — ${replayHint(seed)}`;
-      const again = await FuzzMesh.create(
-        4,
-        seed + 1,
-        mesh.nodes.map((n) => n.storage),
-        mesh.nodes.map((n) => n.identity),
-      );
-      let outcome: unknown = undefined;
-      void again.propose(again.nodes[2] as FuzzNode, 'after the restart').then((o) => (outcome = o));
-      for (
-        let waited = 0;
-        waited < settleBudgetMs && (outcome === undefined || new Set(again.nodes.map((n) => again.genesisOf(n))).size !== 1);
-        waited += 1_000
-      ) {
-        await again.run(1_000);
-        // A proposal that timed out (a view change after the restart can take a while) is retried.
-        if (outcome instanceof Error) {
-          outcome = undefined;
-          void again.propose(again.nodes[2] as FuzzNode, 'after the restart, again').then((o) => (outcome = o));
-        }
-      }
-      const geneses = again.nodes.map((n) => again.genesisOf(n));
+      for (const node of nodes) room.crash(node);
+      for (const node of nodes) room.cluster.start(node);
+      await room.runUntil(() => nodes.every((n) => n.isUp), `every node is back ${what}`);
+      // Not checked yet: that this acknowledged proposal survives. With SEED=3002 (restart at
+      // 200 ms, during genesis agreement) it commits under a genesis the room later abandons, and
+      // is lost (resets 2, discardedCommits 48): the VOPR's failing seeds 16 and 4 are the same
+      // bug (docs/simulation.md, "What it found").
+      await room.commitEventually(nodes[2]!, 'after the restart', `a proposal after the restart commits ${what}`, settleBudgetMs);
+      await room.runUntil(() => new Set(nodes.map((n) => room.genesisOf(n))).size === 1, `one history after the restart ${what}`, settleBudgetMs);
+      const geneses = nodes.map((n) => room.genesisOf(n));
       expect(new Set(geneses).size, `one consensus history after the restart (${geneses.join(', ')}) ${what}`).toBe(1);
-      expect(again.logConflicts(), `committed logs disagree ${what}`).toEqual([]);
-      expect(typeof outcome, `a proposal after the restart committed (${String(outcome)}) ${what}`).toBe('number');
+      expect(room.logConflicts(), `committed logs disagree ${what}`).toEqual([]);
     }
   }, 300_000);
 });

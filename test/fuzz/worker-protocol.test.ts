@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { decodePageToWorker, decodeWorkerToPage } from '../../src/worker/protocol.ts';
-import { FuzzMesh, flush, type FuzzNode } from './mesh-harness.ts';
+import { RealRoom } from '../sim/real-node/real-room.ts';
 import { mutant } from './mutate.ts';
 import { envSeed, longMode, replayHint } from '../sim/seed.ts';
 
@@ -61,10 +61,11 @@ describe('worker ⇄ page messages', () => {
 describe('service commands from the page', () => {
   test('every command answers or refuses with a deliberate Error, whatever the arguments', async () => {
     const seed = envSeed() ?? 1;
-    const mesh = await FuzzMesh.create(4, seed);
-    await mesh.run(5_000);
-    const node = mesh.nodes[0] as FuzzNode;
-    const commands = node.services.flatMap((s) => Object.entries(s.commands ?? {}));
+    const room = new RealRoom(seed);
+    const nodes = await room.replicaRoom(4);
+    const node = nodes[0]!;
+    // Every command the node's services offer its page (the page reaches them by name only).
+    const commands = node.runtime!.serviceCommandNames();
     expect(commands.length).toBeGreaterThan(3);
     const argSeeds: unknown[] = [
       [{ kind: 'decision', value: 'x' }],
@@ -79,11 +80,11 @@ describe('service commands from the page', () => {
     const problems: string[] = [];
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: commands.length - 1 }), fc.oneof(mutant(argSeeds), fc.array(fc.anything(), { maxLength: 3 })), async (which, raw) => {
-        const [name, run] = commands[which] as [string, (args: unknown[]) => unknown];
+        const name = commands[which]!;
         const args = Array.isArray(raw) ? raw : [raw];
         let outcome: unknown;
         try {
-          outcome = run(args);
+          outcome = room.command(node, name, ...args);
           if (outcome instanceof Promise) {
             // Some commands resolve only once consensus or a job is done: do not wait for that.
             outcome.catch((error: unknown) => {
@@ -96,12 +97,13 @@ describe('service commands from the page', () => {
             problems.push(`${name}(${JSON.stringify(args)?.slice(0, 120)}) threw ${String(error)}`);
           }
         }
-        await flush();
+        await room.runFor(20);
       }),
       { seed, numRuns: runs },
     );
-    await mesh.run(3_000);
+    await room.runFor(3_000);
     expect(problems.slice(0, 5), `commands that threw something other than a deliberate refusal — ${replayHint(seed)}`).toEqual([]);
-    expect(mesh.logConflicts()).toEqual([]);
+    room.failOnNodeErrors();
+    expect(room.logConflicts()).toEqual([]);
   }, 60_000);
 });

@@ -1,7 +1,8 @@
 // Issue 7, bad input: a record in a node's store that does not decode is reported, moved to a
 // bounded quarantine, and that part of the node starts clean — the node neither fails nor
 // silently drops it. The helper on the memory store, then every loader on a real node's store
-// (all default services, as the fuzz mesh runs them) with garbage written into it.
+// (a whole real node in a RealRoom, test/sim/real-node/real-room.ts) with garbage written into
+// its disk.
 import { describe, expect, test } from 'vitest';
 import { MemoryStorage } from '../../src/store/memory.ts';
 import { listSetAside, loadChecked, maxSetAsideRecords, setAside, setAsidePrefix } from '../../src/store/set-aside.ts';
@@ -10,7 +11,7 @@ import { checkGossipRecord } from '../../src/worker/services/gossip.ts';
 import { checkPbftRecord } from '../../src/worker/services/pbft-stored.ts';
 import { followStorageKey, decodeFollowRecord } from '../../src/worker/services/pbft-genesis.ts';
 import { decodePersistedJobs } from '../../src/core/steal/persist.ts';
-import { FuzzMesh, type FuzzNode } from '../fuzz/mesh-harness.ts';
+import { RealRoom } from '../sim/real-node/real-room.ts';
 import { envSeed, replayHint } from '../sim/seed.ts';
 
 describe('set-aside helper', () => {
@@ -89,20 +90,16 @@ describe('every loader sets damaged records aside and the node starts clean', ()
   test('garbage in gossip, consensus and stealing records: the node comes up, reports each, and rejoins', async () => {
     const seed = envSeed() ?? 7;
     const hint = replayHint(seed);
-    const mesh = await FuzzMesh.create(4, seed);
-    await mesh.run(6_000);
-    const victim = mesh.nodes[0] as FuzzNode;
-    const setMemory = victim.byProtocol.get('gossip')?.commands?.['setMemory'];
-    setMemory?.(['colour', 'blue']);
-    let first: unknown;
-    void mesh.propose(mesh.nodes[1] as FuzzNode, 'before the damage').then((o) => (first = o));
-    for (let waited = 0; first === undefined && waited < 20_000; waited += 1_000) await mesh.run(1_000);
-    expect(typeof first, `a proposal commits before the damage ${hint}`).toBe('number');
-    // Its disk as the crash leaves it: a copy, so that writes the old node still had in flight
-    // (a signature resolving late) cannot undo the damage done below.
-    const stored = new MemoryStorage();
-    for (const key of await victim.storage.keys()) await stored.set(key, await victim.storage.get(key));
-    const before = await stored.keys();
+    const room = new RealRoom(seed);
+    const nodes = await room.replicaRoom(4);
+    const victim = nodes[0]!;
+    room.command(victim, 'setMemory', 'colour', 'blue');
+    await room.until(room.propose(nodes[1]!, 'before the damage'), `a proposal commits before the damage ${hint}`);
+    await room.runFor(1_000);
+    // Its disk as the crash leaves it.
+    room.crash(victim);
+    const disk = victim.disk.durable;
+    const before = [...disk.keys()];
     expect(before, hint).toContain('gossip/self');
     expect(before, hint).toContain('gossip/mem/colour');
     expect(before, hint).toContain(followStorageKey);
@@ -116,47 +113,41 @@ describe('every loader sets damaged records aside and the node starts clean', ()
       [slot]: { v: 1, seq: 'x' },
       'steal/job/j1': { id: 'j1', nonsense: true },
     };
-    for (const [key, value] of Object.entries(garbage)) await stored.set(key, value);
-    const node = await mesh.restart(0, stored, seed + 1);
-    await mesh.run(8_000);
+    for (const [key, value] of Object.entries(garbage)) disk.set(key, value);
+    await room.restart(victim);
+    await room.runFor(8_000);
+    const storage = victim.storage!;
 
-    const quarantine = await listSetAside(node.storage);
+    const quarantine = await listSetAside(storage);
     expect(quarantine.map((r) => r.key).sort(), hint).toEqual(Object.keys(garbage).sort());
     for (const record of quarantine) expect(record.reason, `${record.key} says why ${hint}`).toMatch(/\S/);
     // What is left in the store decodes: nothing damaged was kept in place.
-    const gossipCheck = checkGossipRecord(node.id);
-    for (const key of await node.storage.keys()) {
-      const value = await node.storage.get(key);
+    const gossipCheck = checkGossipRecord(victim.id);
+    for (const key of await storage.keys()) {
+      const value = await storage.get(key);
       if (key.startsWith('gossip/')) expect(gossipCheck(key, value), `${key} ${hint}`).toBeNull();
       if (key.startsWith('pbft/')) expect(checkPbftRecord(key, value), `${key} ${hint}`).toBeNull();
       if (key === followStorageKey) expect(decodeFollowRecord(value).ok, `${key} ${hint}`).toBe(true);
     }
-    expect(
-      decodePersistedJobs(await Promise.all((await node.storage.keys('steal/')).map(async (k) => [k, await node.storage.get(k)] as const))).skipped,
-    ).toEqual([]);
-    // It started clean and is back: the others see it alive, it follows the room's genesis again,
-    // and a proposal commits.
-    const members = (node.byProtocol.get('gossip')?.snapshot?.() as { members: Array<{ id: string; status: string }> }).members;
-    expect(
-      members.filter((m) => m.status === 'alive'),
-      hint,
-    ).toHaveLength(4);
-    expect(mesh.genesisOf(node), hint).toBe(mesh.genesisOf(mesh.nodes[1] as FuzzNode));
-    let outcome: unknown;
-    void mesh.propose(mesh.nodes[2] as FuzzNode, 'after the damage').then((o) => (outcome = o));
-    for (let waited = 0; outcome === undefined && waited < 40_000; waited += 1_000) await mesh.run(1_000);
-    expect(typeof outcome, `a proposal commits after the restart ${hint}`).toBe('number');
-    expect(mesh.logConflicts(), hint).toEqual([]);
+    expect(decodePersistedJobs(await Promise.all((await storage.keys('steal/')).map(async (k) => [k, await storage.get(k)] as const))).skipped).toEqual([]);
+    // It started clean and is back: it sees the others alive, it follows the room's genesis
+    // again, and a proposal commits.
+    await room.runUntil(() => room.aliveMembers(victim).length === 4, `the node sees all four alive ${hint}`);
+    expect(room.genesisOf(victim), hint).toBe(room.genesisOf(nodes[1]!));
+    await room.until(room.propose(nodes[2]!, 'after the damage'), `a proposal commits after the restart ${hint}`, 40_000);
+    expect(room.logConflicts(), hint).toEqual([]);
 
     // The record of which genesis it follows, damaged: set aside, and the room's genesis is found again.
-    await node.storage.set(followStorageKey, null);
-    const again = await mesh.restart(0, node.storage, seed + 2);
-    await mesh.run(8_000);
+    await room.runFor(1_000);
+    room.crash(victim);
+    victim.disk.durable.set(followStorageKey, null);
+    await room.restart(victim);
+    await room.runFor(8_000);
     expect(
-      (await listSetAside(again.storage)).map((r) => r.key),
+      (await listSetAside(victim.storage!)).map((r) => r.key),
       hint,
     ).toContain(followStorageKey);
-    expect(decodeFollowRecord(await again.storage.get(followStorageKey)).ok, hint).toBe(true);
-    expect(mesh.genesisOf(again), hint).toBe(mesh.genesisOf(mesh.nodes[1] as FuzzNode));
+    expect(decodeFollowRecord(await victim.storage!.get(followStorageKey)).ok, hint).toBe(true);
+    expect(room.genesisOf(victim), hint).toBe(room.genesisOf(nodes[1]!));
   }, 60_000);
 });

@@ -20,6 +20,7 @@ import { simComputePool } from './sim-compute.ts';
 import { SimLinkNetwork, type SimLinkHost } from './sim-links.ts';
 import { SimSignalingServer, type SimSocket } from './sim-signaling.ts';
 import { TraceHash } from './trace.ts';
+import type { NodeSetup } from './node-setup.ts';
 
 /** Wall-clock time at the start of every run (a fixed date, so runs replay). */
 export const epochMs = Date.UTC(2026, 0, 1);
@@ -57,6 +58,8 @@ export class SimNode {
   state: 'starting' | 'up' | 'crashed' | 'left' = 'crashed';
   sockets: SimSocket[] = [];
   readonly disk = new SimDisk();
+  /** What this node's edges differ in from the defaults (its compute pool, an app on its page). */
+  setup: NodeSetup = {};
 
   constructor(
     readonly index: number,
@@ -178,8 +181,9 @@ export class RealCluster {
   }
 
   /** A new node (a fresh identity and an empty disk), started at once. */
-  add(): SimNode {
+  add(setup: NodeSetup = {}): SimNode {
     const node = new SimNode(this.nodes.length, this.crypto.newIdentity(this.rng.fork(`identity ${this.nodes.length}`)));
+    node.setup = setup;
     this.nodes.push(node);
     this.start(node);
     return node;
@@ -224,9 +228,12 @@ export class RealCluster {
       clock,
       timers,
       crypto: this.crypto.forNode(rng.fork('crypto')),
-      services: createDefaultServices({ computePool: () => simComputePool(timers, computeRng, compute) }),
+      services: createDefaultServices({
+        computePool: () => (node.setup.computePool ? node.setup.computePool(timers, computeRng) : simComputePool(timers, computeRng, compute)),
+      }),
       loadIdentity: async () => ({ identity: node.identity, origin: node.lives === 1 ? 'created' : 'loaded' }),
-      publishSnapshot: () => {},
+      publishSnapshot: (snapshot) => node.setup.publishSnapshot?.(snapshot),
+      ...(node.setup.publishEvent ? { publishEvent: node.setup.publishEvent } : {}),
     }).then(
       (runtime) => {
         if (!life.alive) return;

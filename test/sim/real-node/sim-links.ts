@@ -47,11 +47,15 @@ export class SimLinkNetwork {
   readonly stats: LinkStats = { frames: 0, bytes: 0, lost: 0, duplicated: 0, partitioned: 0, linksUp: 0 };
   /** Sees every frame delivered (the VOPR's flooders keep some to replay). */
   tap: ((from: NodeId, to: NodeId, bytes: Uint8Array) => void) | null = null;
+  /** Frames for which this says true are lost (a scenario's selective fault: one protocol, one direction). */
+  drop: ((from: NodeId, to: NodeId, bytes: Uint8Array) => boolean) | null = null;
   private readonly hosts = new Map<NodeId, SimLinkHost>();
   /** Partition group per node; nodes in different groups cannot reach each other. Empty: whole. */
   private groups = new Map<NodeId, number>();
   /** When the last in-order frame on a directed pair arrives (frames on a link keep their order). */
   private readonly lastArrival = new Map<string, number>();
+  /** Pairs set apart by blockDirect. */
+  private readonly blockedPairs = new Set<string>();
 
   constructor(
     readonly scheduler: VirtualScheduler,
@@ -79,7 +83,16 @@ export class SimLinkNetwork {
     return this.groups.size > 0;
   }
 
+  /**
+   * Two nodes that can never link directly (a NAT between them), whatever the partitions; they
+   * still reach each other through the signaling server and over the mesh.
+   */
+  blockDirect(a: NodeId, b: NodeId): void {
+    this.blockedPairs.add(a < b ? `${a} ${b}` : `${b} ${a}`);
+  }
+
   canReach(a: NodeId, b: NodeId): boolean {
+    if (this.blockedPairs.size > 0 && this.blockedPairs.has(a < b ? `${a} ${b}` : `${b} ${a}`)) return false;
     return (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
   }
 
@@ -120,6 +133,10 @@ export class SimLinkNetwork {
     this.stats.bytes += bytes.byteLength;
     if (!this.canReach(from.life.id, to)) {
       this.stats.partitioned++;
+      return;
+    }
+    if (this.drop?.(from.life.id, to, bytes)) {
+      this.stats.lost++;
       return;
     }
     if (this.faults.loss > 0 && this.rng.next() < this.faults.loss) {
