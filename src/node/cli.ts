@@ -151,7 +151,10 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, e
     password = { from: 'env', value: passwordEnv };
   }
 
-  return { kind: 'run', options: { room, signal, signals, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, iceTransportPolicy, password } };
+  return {
+    kind: 'run',
+    options: { room, signal, signals, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, iceTransportPolicy, password },
+  };
 }
 
 /**

@@ -86,7 +86,8 @@ async function startOnDataDir(
   const ice = await startIceServers(options, iceServers, log, (serverPolicy) => {
     policy.current = options.iceTransportPolicy ?? serverPolicy;
   });
-  if (policy.current === 'relay') log({ event: 'note', message: 'relay only: every link goes through a TURN relay, and no address of this machine is offered to peers' });
+  if (policy.current === 'relay')
+    log({ event: 'note', message: 'relay only: every link goes through a TURN relay, and no address of this machine is offered to peers' });
   const host = new NodeLinkHost(hooks.createPeer, () => policy.current);
   // Kernels run on worker threads: a headless machine computes for the mesh like a tab.
   const services = createDefaultServices({ computePool: () => createThreadComputePool() });
