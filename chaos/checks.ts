@@ -136,6 +136,36 @@ export interface JobOutcome {
   recorded?: boolean;
 }
 
+/** What a home's snapshot().jobs lists about one job (the fields a JobOutcome starts from). */
+export interface JobView {
+  status: string;
+  done: number;
+  total: number;
+  redundancy: number;
+  shares: Record<string, number>;
+}
+
+/**
+ * A job's outcome as its home lists it (or an unknown one when the home lists nothing); the
+ * accepted results and the counts are filled in by the caller for a done job. The one way both
+ * the chaos run and the VOPR start judging a job.
+ */
+export function jobOutcomeFromView(job: { id: string; home: string }, view: JobView | undefined, homeOpen: boolean, status = 'unknown'): JobOutcome {
+  return {
+    id: job.id,
+    home: job.home,
+    status: view?.status ?? status,
+    done: view?.done ?? 0,
+    total: view?.total ?? 0,
+    redundancy: view?.redundancy ?? 1,
+    shares: view?.shares ?? {},
+    accepted: null,
+    count: null,
+    expectedCount: null,
+    homeOpen,
+  };
+}
+
 export function checkJobs(jobs: readonly JobOutcome[]): CheckResult {
   const failures: string[] = [];
   const byStatus: Record<string, number> = {};

@@ -13,7 +13,7 @@ import { decodeSelfRecord, decodeStoredEntry } from '../../src/core/gossip/persi
 import { decodeMeta, decodeNewViewRecord, decodeSlot, decodeStable, decodeViewChangeRecord } from '../../src/core/pbft/persistence.ts';
 import { decodeSnapshot } from '../../src/core/pbft/state-machine.ts';
 import { decodePersistedJobs } from '../../src/core/steal/persist.ts';
-import { decodeFollowRecord, decodeGenesisRecord } from '../../src/worker/services/pbft-genesis.ts';
+import { decodeFollowRecord, decodeGenesisRecord } from '../../src/core/pbft-room/index.ts';
 import { FuzzMesh, type FuzzNode } from './mesh-harness.ts';
 import { mutant } from './mutate.ts';
 import { envSeed, longMode, replayHint } from '../sim/seed.ts';

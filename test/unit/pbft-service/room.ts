@@ -167,6 +167,8 @@ export class Room {
     node.service = service;
     this.statuses.set(node.id, 'alive');
     await service.start(this.contextFor(node));
+    // Every node of this room is joined at its (imagined) signaling server: founding needs that.
+    service.onEvent({ type: 'signaling', joined: true });
   }
 
   private contextFor(node: RoomNode): ServiceContext {
