@@ -101,7 +101,7 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
     );
     // An operation acknowledged under a genesis the room later abandoned is lost: a failure like
     // any other lost acknowledgement, reported with who founded which genesis and when, since
-    // that is what decides which one a room keeps (src/worker/services/pbft-genesis.ts).
+    // that is what decides which one a room keeps (src/core/pbft-room/genesis.ts).
     const underFinal = workload.acked.filter((a) => a.genesis === finalGenesis);
     const abandoned = workload.acked.filter((a) => a.genesis !== finalGenesis);
     const consensus = checkConsensus({ histories, acked: underFinal, failedProposals: workload.failedProposals });
@@ -110,9 +110,10 @@ export async function runVopr(options: VoprOptions): Promise<VoprResult> {
       const by = new Map<string, number[]>();
       for (const a of abandoned) by.set(a.genesis ?? 'none', [...(by.get(a.genesis ?? 'none') ?? []), a.seq]);
       for (const [g, seqs] of by) {
-        failures.push(
-          `consensus: ${seqs.length} acknowledged operations (seqs ${seqs.slice(0, 12).join(', ')}${seqs.length > 12 ? ', …' : ''}) were committed under genesis ${g.slice(0, 8)} (founded by ${founderLabel(cluster, workload, g)}), which the room abandoned for ${finalGenesis?.slice(0, 8) ?? 'none'} (founded by ${finalGenesis ? founderLabel(cluster, workload, finalGenesis, liveness.founder) : '?'}): they are lost`,
-        );
+        const which = `${seqs.length} acknowledged operations (seqs ${seqs.slice(0, 12).join(', ')}${seqs.length > 12 ? ', …' : ''})`;
+        const under = `genesis ${g.slice(0, 8)} (founded by ${founderLabel(cluster, workload, g)})`;
+        const final = `${finalGenesis?.slice(0, 8) ?? 'none'} (founded by ${finalGenesis ? founderLabel(cluster, workload, finalGenesis, liveness.founder) : '?'})`;
+        failures.push(`consensus: ${which} were committed under ${under}, which the room abandoned for ${final}: they are lost`);
       }
     }
     const jobOutcomes = await judgeJobs(cluster, workload);
@@ -260,11 +261,20 @@ class FaultDriver {
     for (const node of this.cluster.up()) {
       const mode = byzantine.get(node.index);
       if (mode === undefined || this.byzantineLife.get(node) === node.lives) continue;
-      const replicas = (this.cluster.snapshot(node)?.consensus as { replicas?: unknown[] } | undefined)?.replicas?.length ?? 0;
-      if (replicas < 3 * byzantine.size + 1) continue;
+      if (!this.tolerates(node)) continue;
       const reply = this.cluster.command(node, 'setByzantine', mode);
       if (reply?.ok) this.byzantineLife.set(node, node.lives);
     }
+  }
+
+  /**
+   * Whether the replica set `node` sees can tolerate every planned Byzantine node (3b + 1
+   * replicas for b). Flooders wait for it too: the node the flood comes from is cut off by its
+   * peers' guards, which is one more fault for the replica set to bear (seed 51 at 150 ticks).
+   */
+  private tolerates(node: SimNode): boolean {
+    const replicas = (this.cluster.snapshot(node)?.consensus as { replicas?: unknown[] } | undefined)?.replicas?.length ?? 0;
+    return replicas >= 3 * this.plan.byzantine.length + 1;
   }
 
   private note(text: string): void {
@@ -364,7 +374,7 @@ class FaultDriver {
     if (this.healed) return;
     for (const flooder of this.plan.flooders) {
       const node = this.cluster.nodes[flooder.node];
-      if (!node?.isUp || node.asleep || !node.host) continue;
+      if (!node?.isUp || node.asleep || !node.host || !this.tolerates(node)) continue;
       let stash = this.stashes.get(node.id);
       if (!stash) {
         stash = new FrameStash();
