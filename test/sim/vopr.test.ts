@@ -14,13 +14,12 @@ const ciSeeds = [4, 11, 13, 14, 17, 18, 20];
  * to move into ciSeeds once fixed. They are not run here, because CI must pass.
  *   16 (--ticks 400): acknowledged operations at seqs 92–94 that no sample of an honest log holds.
  *   38 (--ticks 150): an operation acknowledged at a seq some honest logs have not reached at the end.
- *   47, 48 (--ticks 150): a mutated flood frame makes an honest node's overlay throw (counted as an internal error).
+ *   47 (--ticks 150): gossip memory has not converged 120 s after the heal (n0 apart from the rest).
  */
 export const failingSeeds = [
   { seed: 16, ticks: 400 },
   { seed: 38, ticks: 150 },
   { seed: 47, ticks: 150 },
-  { seed: 48, ticks: 150 },
 ] as const;
 
 const verdict = (r: VoprResult, runTicks = ticks): string =>
