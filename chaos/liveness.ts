@@ -6,6 +6,15 @@
 // episodes (who, how, from when to when); checks.ts judges them against a bound. Time counts
 // only while the faults allow progress (Byzantine plus missing replicas ≤ f): more than that
 // halts any pBFT, and says nothing about this replica.
+//
+// Two kinds of episode are told apart, because they mean different things (issue 18):
+//  - alone: a group of replicas is in step (≥ 2 normal, unhalted, in one view) and this one is
+//    not — halted, or in a view change or another view by itself. The room has one fault fewer
+//    to spare and nothing brings it back: a failure past the bound.
+//  - group-wide: no two replicas are in step (the whole group is changing view, e.g. every
+//    replica starved of CPU and its view-change timer running out). No replica is "left
+//    alone"; the stretch is bounded by the view-change timeout's doubling up to its ceiling,
+//    and is judged against a wider bound (checks.ts).
 
 /** One sample of one tab, as the run reads it (a slice of probe.ts's Probe). */
 export interface ReplicaSample {
@@ -28,6 +37,8 @@ export interface OutOfStepEpisode {
   toMs: number;
   /** Why it ended: back in step, the tab closed or turned Byzantine, too many faults, or the run ended. */
   ended: 'back in step' | 'tab gone' | 'turned Byzantine' | 'faults beyond f' | 'run ended';
+  /** The longest stretch (ms) of it during which a group was in step without this replica. */
+  aloneMs: number;
 }
 
 /** The view most normal, unhalted replicas are in (with the same replica set), or null if none is. */
@@ -58,7 +69,7 @@ export function outOfStep(s: ReplicaSample, group: number | null): string | null
 
 /** Turns samples into out-of-step episodes. Pure: the caller passes the run time of each sample. */
 export class LivenessTracker {
-  private readonly open = new Map<string, { fromMs: number; what: string; lastMs: number }>();
+  private readonly open = new Map<string, OpenEpisode>();
   private readonly done: OutOfStepEpisode[] = [];
 
   /**
@@ -82,11 +93,16 @@ export class LivenessTracker {
         if (ep) this.close(s.id, atMs, 'back in step');
         continue;
       }
-      if (ep) {
-        ep.lastMs = atMs;
-        // Keep the first description, and the halted reason if one comes later.
-        if (!ep.what.includes('halted') && why.includes('halted')) ep.what = why;
-      } else this.open.set(s.id, { fromMs: atMs, what: why, lastMs: atMs });
+      const current = ep ?? { fromMs: atMs, what: why, lastMs: atMs, aloneFromMs: null, aloneMs: 0 };
+      current.lastMs = atMs;
+      // Keep the first description, and a later one once it is alone or halted.
+      if ((!current.what.includes('halted') && why.includes('halted')) || (group !== null && !current.what.includes('group in view'))) current.what = why;
+      if (group === null) current.aloneFromMs = null;
+      else {
+        current.aloneFromMs ??= atMs;
+        current.aloneMs = Math.max(current.aloneMs, atMs - current.aloneFromMs);
+      }
+      if (!ep) this.open.set(s.id, current);
     }
   }
 
@@ -100,6 +116,16 @@ export class LivenessTracker {
     const ep = this.open.get(id);
     if (!ep) return;
     this.open.delete(id);
-    this.done.push({ replica: id, what: ep.what, fromMs: ep.fromMs, toMs: Math.max(toMs, ep.fromMs), ended });
+    const aloneMs = ep.aloneFromMs === null ? ep.aloneMs : Math.max(ep.aloneMs, toMs - ep.aloneFromMs);
+    this.done.push({ replica: id, what: ep.what, fromMs: ep.fromMs, toMs: Math.max(toMs, ep.fromMs), ended, aloneMs });
   }
+}
+
+interface OpenEpisode {
+  fromMs: number;
+  what: string;
+  lastMs: number;
+  /** Since when a group has been in step without this replica (null while there is none). */
+  aloneFromMs: number | null;
+  aloneMs: number;
 }

@@ -16,6 +16,7 @@ import {
   type CheckResult,
   type FloodOutcome,
   type HeapSample,
+  jobOutcomeFromView,
   type JobOutcome,
   type TabFinal,
 } from './checks.ts';
@@ -669,11 +670,7 @@ class ChaosRun {
       if (!home) {
         // Closed for good: judged on what it showed when the job ended there, if it ended while open.
         const ended = this.endedJobs.get(job.id);
-        out.push(
-          ended
-            ? { ...ended, homeOpen: false }
-            : { ...this.blankOutcome(job, undefined), status: this.lastJobStatus.get(job.id) ?? 'unknown', homeOpen: false },
-        );
+        out.push(ended ? { ...ended, homeOpen: false } : jobOutcomeFromView(job, undefined, false, this.lastJobStatus.get(job.id)));
         continue;
       }
       const outcome = await this.readOutcome(job, home, view);
@@ -691,25 +688,9 @@ class ChaosRun {
     return out;
   }
 
-  private blankOutcome(job: { id: string; home: string }, view: Probe['jobs'][number] | undefined): JobOutcome {
-    return {
-      id: job.id,
-      home: job.home,
-      status: view?.status ?? 'unknown',
-      done: view?.done ?? 0,
-      total: view?.total ?? 0,
-      redundancy: view?.redundancy ?? 1,
-      shares: view?.shares ?? {},
-      accepted: null,
-      count: null,
-      expectedCount: null,
-      homeOpen: true,
-    };
-  }
-
   /** A job's outcome as its (open) home shows it; for a done job, with its accepted results and count. */
   private async readOutcome(job: { id: string; home: string; to: number }, home: Tab, view: Probe['jobs'][number] | undefined): Promise<JobOutcome> {
-    const outcome = this.blankOutcome(job, view);
+    const outcome = jobOutcomeFromView(job, view, true);
     if (view?.status !== 'done') return outcome;
     outcome.accepted = await home.page.evaluate((id) => window.tabmesh.debug.acceptedTasks(id), job.id).catch(() => null);
     const result = await home.page.evaluate((id) => window.tabmesh.jobResult(id), job.id).catch(() => null);

@@ -410,6 +410,7 @@ export class NodeRuntime implements LinkHostEvents {
       self: this.id,
       room: this.options.room,
       now: () => this.clock.now(),
+      monotonic: () => this.clock.monotonic(),
       timers: this.timers,
       rng,
       storage: this.options.storage,

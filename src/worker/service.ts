@@ -14,6 +14,11 @@ export interface ServiceContext {
   /** Wall-clock milliseconds (cores that keep hybrid logical clocks need real time). */
   now(): Millis;
   /**
+   * Milliseconds on the node's monotonic clock (Clock.monotonic), for waits a wall-clock jump
+   * must not cut short. Optional so bare test contexts may omit it (they then use now()).
+   */
+  monotonic?(): Millis;
+  /**
    * The node's timers (RuntimeOptions.timers), for the rare service that must wake outside the
    * runtime's nextWakeAt/tick loop; the real host's or the simulator's virtual ones.
    */

@@ -12,7 +12,7 @@ import { decodeSelfRecord, decodeStoredEntry } from '../../src/core/gossip/persi
 import { decodeMeta, decodeNewViewRecord, decodeSlot, decodeStable, decodeViewChangeRecord } from '../../src/core/pbft/persistence.ts';
 import { decodeSnapshot } from '../../src/core/pbft/state-machine.ts';
 import { decodePersistedJobs } from '../../src/core/steal/persist.ts';
-import { decodeFollowRecord, decodeGenesisRecord } from '../../src/worker/services/pbft-genesis.ts';
+import { decodeFollowRecord, decodeGenesisRecord } from '../../src/core/pbft-room/index.ts';
 import { RealRoom } from '../sim/real-node/real-room.ts';
 import type { SimNode } from '../sim/real-node/real-cluster.ts';
 import { mutant } from './mutate.ts';

@@ -9,7 +9,7 @@ import { listSetAside, loadChecked, maxSetAsideRecords, setAside, setAsidePrefix
 import { loadOrCreateIdentity } from '../../src/worker/identity-store.ts';
 import { checkGossipRecord } from '../../src/worker/services/gossip.ts';
 import { checkPbftRecord } from '../../src/worker/services/pbft-stored.ts';
-import { followStorageKey, decodeFollowRecord } from '../../src/worker/services/pbft-genesis.ts';
+import { followStorageKey, decodeFollowRecord } from '../../src/core/pbft-room/index.ts';
 import { decodePersistedJobs } from '../../src/core/steal/persist.ts';
 import { RealRoom } from '../sim/real-node/real-room.ts';
 import { envSeed, replayHint } from '../sim/seed.ts';

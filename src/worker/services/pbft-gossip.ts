@@ -1,5 +1,5 @@
 // What consensus needs from the gossip layer on the same node: the replicated memory (where the
-// room's genesis record lives, see pbft-genesis.ts) and the member list (live peers to ask for
+// room's genesis record lives, see src/core/pbft-room/genesis.ts) and the member list (live peers to ask for
 // news; dead and departed ones to remove). A narrow interface, so the consensus service can be
 // tested with a fake and does not depend on the gossip service's internals.
 import type { MemberStatus } from '../../core/gossip/index.ts';

@@ -49,7 +49,7 @@ export interface ConsensusEvent {
 export interface ConsensusView {
   /** 'bootstrapping' until this node follows the room's genesis; then its role. */
   status: 'bootstrapping' | 'replica' | 'observer';
-  /** The genesis this node follows (see pbft-genesis.ts), and how often it had to start over. */
+  /** The genesis this node follows (see src/core/pbft-room/genesis.ts), and how often it had to start over. */
   genesis: {
     id: string;
     founder: string;

@@ -1,6 +1,7 @@
 // The pBFT core in a tab (or a Node peer): every node runs a PbftReplica — a replica while it
 // is in the committed replica set, an observer otherwise. This service
-//  - agrees with the room on a genesis and starts the core from it (pbft-genesis.ts);
+//  - agrees with the room on a genesis and starts the core from it (src/core/pbft-room/: the
+//    rule is pure there; this file verifies, signs, stores and switches);
 //  - restores the core from the node's storage (everything under `pbft/`) and writes what the
 //    core persists through the EffectQueue, durable before any send that follows it;
 //  - signs what the core asks with the node's Ed25519 key, and checks every signature of every
@@ -9,7 +10,7 @@
 //    the core — all show in snapshot().consensus.rejected and the node's refusal list;
 //  - sends over the direct link to a node, or over the mesh when there is none (pbft-wire.ts);
 //  - turns gossip's member list into the core's `peers` and into membership operations
-//    (pbft-membership.ts), and a person's proposals into requests (pbft-proposals.ts);
+//    (src/core/pbft-room/membership.ts), and a person's proposals into requests (pbft-proposals.ts);
 //  - offers `propose` and `setByzantine` to window.tabmesh and the UI.
 // It uses only ServiceContext and a GossipAccess, so it runs unchanged in a worker and in Node.
 import {
@@ -40,20 +41,19 @@ import { loadChecked, setAside } from '../../store/set-aside.ts';
 import { checkPbftRecord } from './pbft-stored.ts';
 import { GroupCommit } from './pbft-durable.ts';
 import {
-  decideGenesis,
   decodeFollowRecord,
   decodeGenesisRecord,
   followStorageKey,
+  GenesisAgreement,
   genesisId,
   genesisMemoryKey,
   genesisText,
-  isSettled,
+  MembershipPlanner,
   type FollowRecord,
   type GenesisBody,
   type GenesisRecord,
-} from './pbft-genesis.ts';
+} from '../../core/pbft-room/index.ts';
 import type { GossipAccess } from './pbft-gossip.ts';
-import { MembershipPlanner } from './pbft-membership.ts';
 import { PhaseBoard } from './pbft-phases.ts';
 import { Proposals, proposalTagPrefix, toOp } from './pbft-proposals.ts';
 import { bootstrappingView, consensusView, EventLog, ThroughputWindow, type ConsensusExtras, type ConsensusView } from './pbft-snapshot.ts';
@@ -65,8 +65,6 @@ import { PbftTrace } from '../../core/pbft/trace.ts';
 export const housekeepingIntervalMs: Millis = 250;
 /** While inputs wait for the core, the runtime is asked to look again this soon (timers may move). */
 export const busyRecheckMs: Millis = 25;
-/** Our genesis record is written to gossip memory at most this often. */
-export const genesisAssertIntervalMs: Millis = 1_000;
 /**
  * Local timing: a proposal fails after 30 s without f+1 matching replies (the core's default is
  * a minute; a person waiting at the UI deserves an answer sooner).
@@ -105,7 +103,8 @@ export class PbftService implements Service {
   private followId: string | null = null;
   private driver: PbftDriver | null = null;
   private generation = 0;
-  private startedAt: Millis = 0;
+  /** Which genesis to follow, and whether proposals may go to the core yet (pure; monotonic times). */
+  private agreement!: GenesisAgreement;
   private switching = false;
   private stopping = false;
   private byzantine: ByzantineMode | null = null;
@@ -116,7 +115,6 @@ export class PbftService implements Service {
 
   private genesisBusy = false;
   private genesisWork: Promise<void> = Promise.resolve();
-  private lastAssertAt: Millis = -Infinity;
   private lastBadGenesis = '';
   private readonly verifiedGenesis = new Map<string, boolean>();
   /**
@@ -172,7 +170,7 @@ export class PbftService implements Service {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
-    this.startedAt = ctx.now();
+    this.agreement = new GenesisAgreement(ctx.self);
     this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
     this.durable = new GroupCommit(this.effects, () => ctx.now());
     this.verifier = new SignatureVerifier((signer, text, sig) => ctx.verify(signer, text, sig));
@@ -212,8 +210,12 @@ export class PbftService implements Service {
   }
 
   onEvent(event: ServiceEvent): void {
-    if (event.type !== 'member-status') return;
+    const mono = this.monotonic();
+    if (event.type === 'signaling') return this.agreement.signaling(event.joined, mono);
+    if (event.type === 'peer-introduced') return this.agreement.introduced(event.peer, mono);
+    if (event.type === 'peer-left-room') return this.agreement.leftRoom(event.peer, mono);
     const how = event.status === 'dead' || event.status === 'left' ? event.status : null;
+    this.agreement.member(event.peer, event.status, mono);
     this.membership.memberStatus(event.peer, how, this.ctx.now());
     this.nextHousekeepingAt = Math.min(this.nextHousekeepingAt, this.ctx.now());
   }
@@ -311,7 +313,7 @@ export class PbftService implements Service {
             id: this.followId as string,
             founder: this.follow.genesis.body.founder,
             foundedAt: this.follow.genesis.body.foundedAt,
-            settled: this.genesisSettled(now),
+            settled: this.genesisSettled(),
             resets: this.resets,
             discardedCommits: this.discardedCommits,
           }
@@ -357,6 +359,7 @@ export class PbftService implements Service {
     }
     this.follow = follow;
     this.followId = genesisId(follow.genesis);
+    this.agreement.follow(follow.genesis, this.monotonic());
     this.forwarded = {};
     this.cachedView = null;
     const followId = this.followId;
@@ -471,9 +474,10 @@ export class PbftService implements Service {
   // ── housekeeping: genesis, peers, membership, proposals ──
 
   private housekeeping(now: Millis): void {
+    // Before any genesis too: whether this node may found one depends on who gossip lists.
+    this.pollMembers(now);
     if (!this.genesisBusy) this.genesisWork = this.checkGenesis();
     if (!this.driver || this.switching) return;
-    this.pollMembers(now);
     this.feedPeers();
     this.handProposals();
     if (this.memberOps.size < maxOpenMemberOps) {
@@ -493,8 +497,10 @@ export class PbftService implements Service {
   }
 
   private pollMembers(now: Millis): void {
+    const mono = this.monotonic();
     for (const m of this.gossip.members()) {
       if (m.id === this.ctx.self) continue;
+      this.agreement.member(m.id, m.status, mono);
       this.membership.memberStatus(m.id, m.status === 'dead' || m.status === 'left' ? m.status : null, now);
     }
   }
@@ -512,8 +518,13 @@ export class PbftService implements Service {
     this.driver.input({ type: 'peers', peers });
   }
 
-  private genesisSettled(now = this.ctx.now()): boolean {
-    return this.follow !== null && isSettled(this.follow.genesis, this.follow.followedSince, now);
+  private genesisSettled(): boolean {
+    return this.follow !== null && this.agreement.settled(this.monotonic());
+  }
+
+  /** The node's monotonic clock (a bare test context without one: its only clock). */
+  private monotonic(): Millis {
+    return this.ctx.monotonic?.() ?? this.ctx.now();
   }
 
   private handProposals(): void {
@@ -598,7 +609,7 @@ export class PbftService implements Service {
     this.genesisBusy = true;
     try {
       const inMemory = await this.genesisInMemory();
-      const action = decideGenesis({ following: this.follow?.genesis ?? null, inMemory, now: this.ctx.now(), startedAt: this.startedAt });
+      const action = this.agreement.decide(inMemory, this.monotonic());
       switch (action.kind) {
         case 'found':
           if (!this.observerOnly) await this.found();
@@ -672,9 +683,7 @@ export class PbftService implements Service {
   }
 
   private assertGenesis(): void {
-    const now = this.ctx.now();
-    if (!this.follow || now - this.lastAssertAt < genesisAssertIntervalMs) return;
-    this.lastAssertAt = now;
+    if (!this.follow || !this.agreement.assertDue(this.monotonic())) return;
     try {
       this.gossip.memorySet(genesisMemoryKey, this.follow.genesis);
     } catch (error) {

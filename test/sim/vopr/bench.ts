@@ -98,9 +98,9 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows) {
-    console.log(
-      `| ${r.nodes} | ${r.virtualSeconds} | ${r.wallSeconds} | ${r.virtualPerWall} | ${r.heapMbPerNode} | ${r.framesPerNodePerSecond} | ${r.bytesPerNodePerSecond} | ${r.meanLinks} | ${r.joined} | ${r.followingGenesis} | ${r.replicas} | ${r.committed} | ${r.load} |`,
-    );
+    const cells: unknown[] = [r.nodes, r.virtualSeconds, r.wallSeconds, r.virtualPerWall, r.heapMbPerNode, r.framesPerNodePerSecond, r.bytesPerNodePerSecond];
+    cells.push(r.meanLinks, r.joined, r.followingGenesis, r.replicas, r.committed, r.load);
+    console.log(`| ${cells.join(' | ')} |`);
   }
   return rows;
 }

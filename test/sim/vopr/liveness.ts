@@ -177,7 +177,10 @@ function describeNode(cluster: RealCluster, node: SimNode, isHonest: boolean): s
   const c = consensusOf(snapshot);
   const links = (snapshot.links as Array<{ peer: string }>).map((l) => cluster.nodes.find((n) => n.id === l.peer)?.label ?? l.peer.slice(0, 6));
   const proposals = (c as { proposals?: unknown } | null)?.proposals;
-  const line = `${node.label}${isHonest ? '' : ` (byzantine ${c?.byzantine ?? '?'})`}: signaling ${snapshot.signaling}, links [${links.join(' ')}], consensus ${c?.status ?? '-'} genesis ${c?.genesis?.id.slice(0, 8) ?? '-'} view ${c?.view} ${c?.mode} committed ${c?.lastCommitted} replicas ${c?.replicas.length}${c?.halted ? ` halted: ${c.halted}` : ''}; proposals ${JSON.stringify(proposals)}`;
+  const who = `${node.label}${isHonest ? '' : ` (byzantine ${c?.byzantine ?? '?'})`}`;
+  const where = `consensus ${c?.status ?? '-'} genesis ${c?.genesis?.id.slice(0, 8) ?? '-'} view ${c?.view} ${c?.mode}`;
+  const progress = `committed ${c?.lastCommitted} replicas ${c?.replicas.length}${c?.halted ? ` halted: ${c.halted}` : ''}`;
+  const line = `${who}: signaling ${snapshot.signaling}, links [${links.join(' ')}], ${where} ${progress}; proposals ${JSON.stringify(proposals)}`;
   // A node that is stuck: its own account of how it got there (the consensus event list).
   if (!c || (!c.halted && c.mode === 'normal')) return line;
   const events = ((c as { events?: Array<{ at: number; kind: string; text: string }> }).events ?? []).slice(-8);

@@ -62,9 +62,11 @@ function parseArgs(argv: string[]): Args {
 function report(result: VoprResult, args: Args): void {
   const f = result.figures;
   console.log(`seed ${result.seed}: ${result.ok ? 'PASS' : 'FAIL'} — ${result.liveness.summary}`);
-  console.log(
-    `  ${f.virtualSeconds} virtual s in ${f.wallSeconds} wall s (×${f.virtualPerWall}); ${f.nodes} nodes, ${f.frames} frames, ${f.acked}/${f.proposals} proposals acknowledged, ${f.jobs} jobs, ${f.floodFrames} flood frames, ${f.crashes} crashes (${f.tornCrashes} torn), ${f.partitions} partitions, ${f.signalingOutages} server outages, ${f.sleeps} sleeps, ${f.clockJumps} clock jumps, ${f.joins} joins, ${f.leaves} leaves`,
-  );
+  const run = `${f.virtualSeconds} virtual s in ${f.wallSeconds} wall s (×${f.virtualPerWall}); ${f.nodes} nodes, ${f.frames} frames`;
+  const work = `${f.acked}/${f.proposals} proposals acknowledged, ${f.jobs} jobs, ${f.floodFrames} flood frames`;
+  const crashes = `${f.crashes} crashes (${f.tornCrashes} torn), ${f.partitions} partitions, ${f.signalingOutages} server outages`;
+  const more = `${f.sleeps} sleeps, ${f.clockJumps} clock jumps, ${f.joins} joins, ${f.leaves} leaves`;
+  console.log(`  ${run}, ${work}, ${crashes}, ${more}`);
   for (const failure of result.failures.slice(0, 60)) console.log(`  ✗ ${failure}`);
   if (result.failures.length > 60) console.log(`  … and ${result.failures.length - 60} more`);
   console.log(`  trace ${result.traceHash}`);

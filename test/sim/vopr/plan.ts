@@ -72,7 +72,11 @@ export function describePlan(plan: FaultPlan): string[] {
   const l = plan.links;
   return [
     `nodes ${plan.nodes}; links ${l.delayMs.min}–${l.delayMs.max} ms, loss ${pct(l.loss)}, dup ${pct(l.duplicate)}, reorder ${pct(l.reorder)}`,
-    `per tick: partition ${pct(plan.partition.perTick)}, signaling outage ${pct(plan.signalingOutage.perTick)}, crash ${pct(plan.crash.perTick)} (torn ${pct(plan.crash.torn)}), clock jump ${pct(plan.clockJump.perTick)} (±${plan.clockJump.maxMs} ms), sleep ${pct(plan.sleep.perTick)}, join ${pct(plan.join.perTick)}, leave ${pct(plan.leave.perTick)}`,
+    [
+      `per tick: partition ${pct(plan.partition.perTick)}, signaling outage ${pct(plan.signalingOutage.perTick)}`,
+      `crash ${pct(plan.crash.perTick)} (torn ${pct(plan.crash.torn)}), clock jump ${pct(plan.clockJump.perTick)} (±${plan.clockJump.maxMs} ms)`,
+      `sleep ${pct(plan.sleep.perTick)}, join ${pct(plan.join.perTick)}, leave ${pct(plan.leave.perTick)}`,
+    ].join(', '),
     `byzantine: ${plan.byzantine.map((b) => `n${b.node} ${b.mode}`).join(', ') || 'none'}; flooders: ${plan.flooders.map((f) => `n${f.node} ${f.kinds.join('+')}`).join(', ') || 'none'}`,
     `workload per tick: propose ${pct(plan.workload.proposePerTick)}, memory ${pct(plan.workload.memoryPerTick)}, job ${pct(plan.workload.jobPerTick)}`,
   ];

@@ -1,22 +1,10 @@
-// The service's small parts on their own: the genesis rule, the verification cache, the
-// membership planner, and what propose() accepts.
+// The service's small parts on their own: the verification cache, what propose() accepts, group
+// commit, the phase board and the driver. (The genesis rule and the membership planner are pure
+// cores now: test/core/pbft-room/.)
 import { describe, expect, test } from 'vitest';
 import type { SignatureCheck } from '../../../src/core/pbft/index.ts';
-import { asNodeId, type NodeId } from '../../../src/core/types.ts';
+import { asNodeId } from '../../../src/core/types.ts';
 import { createIdentity, signText, verifyText } from '../../../src/crypto/ed25519.ts';
-import {
-  compareGenesis,
-  decideGenesis,
-  decodeFollowRecord,
-  decodeGenesisRecord,
-  foundAfterMs,
-  genesisId,
-  genesisSettleMs,
-  genesisText,
-  isSettled,
-  type GenesisRecord,
-} from '../../../src/worker/services/pbft-genesis.ts';
-import { MembershipPlanner, joinRetryMs, removeGraceMs, removeRevoteMs } from '../../../src/worker/services/pbft-membership.ts';
 import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/pbft-proposals.ts';
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
 import { GroupCommit } from '../../../src/worker/services/pbft-durable.ts';
@@ -27,71 +15,6 @@ import { createRng } from '../../../src/core/rng.ts';
 import { sha256Hex } from '../../../src/compute/kernels/sha256.ts';
 import { EffectQueue } from '../../../src/worker/effect-queue.ts';
 import { MemoryStorage } from '../../../src/store/memory.ts';
-
-const idA = asNodeId('A'.repeat(43));
-const idB = asNodeId('B'.repeat(42) + 'A');
-const record = (founder: NodeId, foundedAt: number): GenesisRecord => ({
-  body: { type: 'pbft-genesis', v: 1, room: 'r', founder, foundedAt },
-  sig: 'A'.repeat(86),
-});
-
-describe('genesis rule', () => {
-  test('the earliest founding wins, then the smaller founder id', () => {
-    expect(compareGenesis(record(idB, 100), record(idA, 200))).toBeLessThan(0);
-    expect(compareGenesis(record(idA, 100), record(idB, 100))).toBeLessThan(0);
-    expect(compareGenesis(record(idA, 100), record(idA, 100))).toBe(0);
-  });
-
-  test('a node with nothing waits, then adopts what gossip brings or founds its own', () => {
-    const base = { following: null, startedAt: 1_000 };
-    expect(decideGenesis({ ...base, inMemory: null, now: 1_000 + foundAfterMs - 1 })).toEqual({ kind: 'wait' });
-    expect(decideGenesis({ ...base, inMemory: null, now: 1_000 + foundAfterMs })).toEqual({ kind: 'found' });
-    const theirs = record(idB, 500);
-    expect(decideGenesis({ ...base, inMemory: theirs, now: 1_001 })).toEqual({ kind: 'adopt', record: theirs });
-  });
-
-  test('a following node adopts a better record, and writes its own over a worse one or none', () => {
-    const mine = record(idB, 500);
-    const at = { startedAt: 0, now: 10_000, following: mine };
-    expect(decideGenesis({ ...at, inMemory: mine })).toEqual({ kind: 'keep' });
-    expect(decideGenesis({ ...at, inMemory: null })).toEqual({ kind: 'assert' });
-    expect(decideGenesis({ ...at, inMemory: record(idA, 900) })).toEqual({ kind: 'assert' });
-    const earlier = record(idA, 400);
-    expect(decideGenesis({ ...at, inMemory: earlier })).toEqual({ kind: 'adopt', record: earlier });
-  });
-
-  test('proposals wait until the genesis has settled here, unless it was founded long ago', () => {
-    const fresh = record(idA, 10_000);
-    expect(isSettled(fresh, 10_000, 10_000 + genesisSettleMs - 1)).toBe(false);
-    expect(isSettled(fresh, 10_000, 10_000 + genesisSettleMs)).toBe(true);
-    expect(isSettled(record(idA, 0), 50_000, 50_000)).toBe(true);
-    // A founder's clock far ahead of ours: we count from when we took it up.
-    expect(isSettled(record(idA, 90_000), 10_000, 10_000 + genesisSettleMs)).toBe(true);
-  });
-
-  test('records are decoded strictly and carry a real signature', async () => {
-    const founder = await createIdentity();
-    const body = { type: 'pbft-genesis' as const, v: 1 as const, room: 'r', founder: founder.id, foundedAt: 123 };
-    const signed = { body, sig: await signText(founder, genesisText(body)) };
-    const decoded = decodeGenesisRecord(JSON.parse(JSON.stringify(signed)));
-    expect(decoded.ok).toBe(true);
-    expect(await verifyText(founder.id, genesisText(body), signed.sig)).toBe(true);
-    expect(await verifyText(founder.id, genesisText({ ...body, foundedAt: 1 }), signed.sig)).toBe(false);
-    expect(genesisId(signed)).toMatch(/^[0-9a-f]{16}$/);
-    for (const bad of [
-      null,
-      {},
-      { ...signed, extra: 1 },
-      { ...signed, sig: 'short' },
-      { body: { ...body, foundedAt: -1 }, sig: signed.sig },
-      { body: { ...body, founder: 'x' }, sig: signed.sig },
-    ]) {
-      expect(decodeGenesisRecord(bad).ok).toBe(false);
-    }
-    expect(decodeFollowRecord({ v: 1, genesis: signed, followedSince: 5 }).ok).toBe(true);
-    expect(decodeFollowRecord({ v: 2, genesis: signed, followedSince: 5 }).ok).toBe(false);
-  });
-});
 
 describe('signature verification cache', () => {
   test('checks each triple once, never vouches for other text, and stays within its cap', async () => {
@@ -115,59 +38,6 @@ describe('signature verification cache', () => {
     // A thrown verification is a failure, not a crash.
     const throwing = new SignatureVerifier(() => Promise.reject(new Error('boom')));
     expect(await throwing.verifyAll([one])).toEqual({ ok: false, signer: who.id });
-  });
-});
-
-describe('membership planner', () => {
-  const self = asNodeId('self');
-  const other = asNodeId('other');
-  const third = asNodeId('third');
-  const state = (over: Partial<Parameters<MembershipPlanner['plan']>[0]> = {}) => ({
-    now: 0,
-    self,
-    role: 'replica' as const,
-    epoch: 1,
-    replicas: [self, other, third],
-    maxReplicas: 16,
-    active: true,
-    ...over,
-  });
-
-  test('an observer asks to join once at a time, again later, and not when the set is full', () => {
-    const p = new MembershipPlanner();
-    const obs = { role: 'observer' as const, replicas: [other] };
-    expect(p.plan(state({ ...obs, now: 0 }))).toEqual([{ kind: 'join', node: self }]);
-    expect(p.plan(state({ ...obs, now: 10 }))).toEqual([]);
-    p.result({ kind: 'join', node: self }, true, { ok: true, effectiveAfterSeq: 16 }, 20);
-    expect(p.plan(state({ ...obs, now: 20 + joinRetryMs - 1 }))).toEqual([]);
-    expect(p.plan(state({ ...obs, now: 20 + joinRetryMs }))).toEqual([{ kind: 'join', node: self }]);
-    const full = new MembershipPlanner();
-    expect(full.plan(state({ ...obs, maxReplicas: 1 }))).toEqual([]);
-    expect(new MembershipPlanner().plan(state({ ...obs, active: false }))).toEqual([]);
-  });
-
-  test('a replica votes out a replica gossip reports gone after the grace period, once per epoch', () => {
-    const p = new MembershipPlanner();
-    p.memberStatus(other, 'dead', 1_000);
-    expect(p.plan(state({ now: 1_000 + removeGraceMs - 1 }))).toEqual([]);
-    expect(p.plan(state({ now: 1_000 + removeGraceMs }))).toEqual([{ kind: 'remove', node: other }]);
-    expect(p.plan(state({ now: 1_000 + removeGraceMs + 1 }))).toEqual([]);
-    p.result({ kind: 'remove', node: other }, true, { ok: true, votes: 1, needed: 1 }, 5_000);
-    expect(p.plan(state({ now: 5_001 }))).toEqual([]);
-    // Votes reset with the epoch: vote again in the next one.
-    expect(p.plan(state({ now: 5_002, epoch: 2 }))).toEqual([{ kind: 'remove', node: other }]);
-    p.result({ kind: 'remove', node: other }, true, undefined, 5_003);
-    expect(p.plan(state({ now: 5_003 + removeRevoteMs, epoch: 2 }))).toEqual([{ kind: 'remove', node: other }]);
-  });
-
-  test('a member back alive within the grace period (a reloaded tab) is not voted out; observers never vote', () => {
-    const p = new MembershipPlanner();
-    p.memberStatus(third, 'left', 0);
-    p.memberStatus(third, null, 1_000);
-    expect(p.plan(state({ now: 10_000 }))).toEqual([]);
-    p.memberStatus(third, 'dead', 10_000);
-    expect(p.plan(state({ now: 20_000, role: 'observer', replicas: [other, third] }))).toEqual([{ kind: 'join', node: self }]);
-    expect(p.departures()).toEqual([{ node: third, how: 'dead', since: 10_000 }]);
   });
 });
 

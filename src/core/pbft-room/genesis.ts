@@ -1,5 +1,6 @@
-// Which pBFT genesis a node follows. Every node of a room must start its replica from the same
-// genesis — the first replica set, which is the founding node alone; everyone else joins by a
+// Which pBFT genesis a node follows: the record, its checks and its order. Pure: the worker's
+// PbftService signs, verifies and stores; agreement.ts decides. Every node of a room must start
+// its replica from the same genesis — the first replica set, which is the founding node alone; everyone else joins by a
 // committed `join` — or their logs could never be compared. The room agrees on it like this:
 //
 //  - A genesis is a record `{ room, founder, foundedAt }` signed by its founder's Ed25519 key
@@ -7,8 +8,12 @@
 //    replicated memory under `pbft/genesis`, so every node of the room sees it within a few
 //    gossip rounds, and it is kept in the node's own storage (`pbft-genesis`, outside the core's
 //    `pbft/` prefix) with the time this node started to follow it.
-//  - A node that follows nothing waits `foundAfterMs` for the room's record to reach it; if none
-//    does, it founds its own (the first node starts alone).
+//  - A node that follows nothing founds a genesis only when it is the first of the room, as far
+//    as the signaling server and gossip can tell (founding.ts): it has joined at the server,
+//    every node the server or gossip names is alive, and the room has looked the same for a
+//    while. A node cut off from the server or from the others waits instead — founding alone
+//    there let a lone node acknowledge operations the room later dropped (VOPR seeds 4 and 16,
+//    docs/simulation.md).
 //  - Two tabs that start at once can both found. Gossip memory is last-writer-wins, so the value
 //    in memory alone would pick whoever wrote last; instead the winner is fixed by the records
 //    themselves: the earliest `foundedAt`, then the smaller founder id. A node that sees a
@@ -20,17 +25,18 @@
 //    leaves a node that follows nothing and finds the room's record again — never a node whose
 //    stored consensus state belongs to another genesis).
 //  - Nothing that matters is lost that way because the service holds a person's proposals back
-//    until the genesis it follows is `genesisSettleMs` old — by then a racing record has long
-//    reached it. Only a room that was split for longer (two groups that each committed work,
-//    then met) loses the later group's log; how many commits were discarded is shown.
+//    until it has followed the genesis for `genesisSettleMs` on its monotonic clock — by then a
+//    racing record has long reached it (the wall clock may jump: VOPR seed 20). Only a room
+//    split for longer (two groups that each committed work, then met) loses the later group's
+//    log; how many commits were discarded is shown. docs/security.md ("Genesis") lists when.
 //
 // What this does not defend against: a node with a modified runtime can sign a record dated in
 // the past and make the room start over. The signature only stops impersonation.
 import * as v from 'valibot';
-import { decodeWith, type Decoded } from '../../core/decode.ts';
-import { canonicalBytes } from '../../core/pbft/index.ts';
-import type { Millis, NodeId } from '../../core/types.ts';
-import { nodeIdSchema, signatureSchema } from '../../core/ids.ts';
+import { decodeWith, type Decoded } from '../decode.ts';
+import { canonicalBytes } from '../pbft/index.ts';
+import type { Millis, NodeId } from '../types.ts';
+import { nodeIdSchema, signatureSchema } from '../ids.ts';
 import { sha256Hex } from '../../compute/kernels/sha256.ts';
 
 /** The gossip memory key every node of a room reads and writes the genesis under. */
@@ -39,14 +45,9 @@ export const genesisMemoryKey = 'pbft/genesis';
 export const followStorageKey = 'pbft-genesis';
 
 /**
- * How long a node that follows no genesis waits for the room's to arrive by gossip before it
- * founds its own: longer than a gossip round (2 s) after the first links come up, short enough
- * that a lone tab starts consensus soon.
- */
-export const foundAfterMs: Millis = 2_500;
-/**
- * Proposals wait until the followed genesis is this old here: two gossip rounds, so a record
- * founded at the same moment elsewhere has reached this node before anything is committed.
+ * Proposals wait until this node has followed its genesis this long (monotonic clock): two
+ * gossip rounds, so a record founded at the same moment elsewhere has reached this node before
+ * anything is committed.
  */
 export const genesisSettleMs: Millis = 4_000;
 
@@ -69,7 +70,7 @@ export interface GenesisRecord {
 export interface FollowRecord {
   v: 1;
   genesis: GenesisRecord;
-  /** This node's clock when it started to follow it. */
+  /** This node's wall clock when it started to follow it (shown; the settle wait uses the monotonic clock). */
   followedSince: number;
 }
 
@@ -125,45 +126,4 @@ export function compareGenesis(a: GenesisRecord, b: GenesisRecord): number {
   if (a.body.foundedAt !== b.body.foundedAt) return a.body.foundedAt - b.body.foundedAt;
   if (a.body.founder !== b.body.founder) return a.body.founder < b.body.founder ? -1 : 1;
   return 0;
-}
-
-/** Whether a node following `record` since `followedSince` may let proposals commit now. */
-export function isSettled(record: GenesisRecord, followedSince: Millis, now: Millis): boolean {
-  // A genesis founded long ago has settled already (a newcomer adopting it loses nothing);
-  // otherwise count from when this node took it up, whatever the founder's clock says.
-  return now >= Math.min(record.body.foundedAt, followedSince) + genesisSettleMs;
-}
-
-export type GenesisAction =
-  /** Keep waiting for the room's genesis. */
-  | { kind: 'wait' }
-  /** Found a genesis with this node as the only replica. */
-  | { kind: 'found' }
-  /** Start over under this (better) genesis. */
-  | { kind: 'adopt'; record: GenesisRecord }
-  /** Write our record to gossip memory (it holds none, or a worse one). */
-  | { kind: 'assert' }
-  | { kind: 'keep' };
-
-export interface GenesisSituation {
-  /** The genesis this node follows, if any. */
-  following: GenesisRecord | null;
-  /** The record in gossip memory, decoded, of this room and with a good signature; else null. */
-  inMemory: GenesisRecord | null;
-  now: Millis;
-  /** When this node's consensus service started. */
-  startedAt: Millis;
-}
-
-/** The bootstrap rule above, as a pure function of what the node knows. */
-export function decideGenesis(s: GenesisSituation): GenesisAction {
-  if (!s.following) {
-    if (s.inMemory) return { kind: 'adopt', record: s.inMemory };
-    return s.now >= s.startedAt + foundAfterMs ? { kind: 'found' } : { kind: 'wait' };
-  }
-  if (!s.inMemory) return { kind: 'assert' };
-  const order = compareGenesis(s.inMemory, s.following);
-  if (order < 0) return { kind: 'adopt', record: s.inMemory };
-  if (order > 0) return { kind: 'assert' };
-  return genesisId(s.inMemory) === genesisId(s.following) ? { kind: 'keep' } : { kind: 'assert' };
 }

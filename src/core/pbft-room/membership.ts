@@ -7,8 +7,8 @@
 //    (f+1 votes remove it; a tab that reloads is back well within the grace period);
 //  - a node leaving gracefully proposes its own `leave` (PbftService.shutdown).
 // Pure: the service feeds it what gossip and the core say, and submits what it returns.
-import type { Op, OpResult } from '../../core/pbft/index.ts';
-import type { Millis, NodeId } from '../../core/types.ts';
+import type { Op, OpResult } from '../pbft/index.ts';
+import type { Millis, NodeId } from '../types.ts';
 
 /** A replica reported dead or left for this long is proposed for removal (a reload takes less). */
 export const removeGraceMs: Millis = 3_000;

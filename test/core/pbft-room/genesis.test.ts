@@ -1,0 +1,174 @@
+// The genesis rule on its own (src/core/pbft-room/): the record's order and checks, when a node
+// may found, which record it follows, and when proposals may go to the core.
+import { describe, expect, test } from 'vitest';
+import { asNodeId, type NodeId } from '../../../src/core/types.ts';
+import { createRng } from '../../../src/core/rng.ts';
+import { createIdentity, signText, verifyText } from '../../../src/crypto/ed25519.ts';
+import {
+  compareGenesis,
+  decodeFollowRecord,
+  decodeGenesisRecord,
+  foundAfterMs,
+  FoundingWatch,
+  GenesisAgreement,
+  genesisAssertIntervalMs,
+  genesisId,
+  genesisSettleMs,
+  genesisText,
+  yieldToSmallerMs,
+  type GenesisRecord,
+  type MemberLiveness,
+} from '../../../src/core/pbft-room/index.ts';
+
+const idA = asNodeId('A'.repeat(43));
+const idB = asNodeId('B'.repeat(42) + 'A');
+const idC = asNodeId('C'.repeat(43));
+const record = (founder: NodeId, foundedAt: number): GenesisRecord => ({
+  body: { type: 'pbft-genesis', v: 1, room: 'r', founder, foundedAt },
+  sig: 'A'.repeat(86),
+});
+
+describe('genesis records', () => {
+  test('the earliest founding wins, then the smaller founder id', () => {
+    expect(compareGenesis(record(idB, 100), record(idA, 200))).toBeLessThan(0);
+    expect(compareGenesis(record(idA, 100), record(idB, 100))).toBeLessThan(0);
+    expect(compareGenesis(record(idA, 100), record(idA, 100))).toBe(0);
+  });
+
+  test('records are decoded strictly and carry a real signature', async () => {
+    const founder = await createIdentity();
+    const body = { type: 'pbft-genesis' as const, v: 1 as const, room: 'r', founder: founder.id, foundedAt: 123 };
+    const signed = { body, sig: await signText(founder, genesisText(body)) };
+    expect(decodeGenesisRecord(JSON.parse(JSON.stringify(signed))).ok).toBe(true);
+    expect(await verifyText(founder.id, genesisText(body), signed.sig)).toBe(true);
+    expect(await verifyText(founder.id, genesisText({ ...body, foundedAt: 1 }), signed.sig)).toBe(false);
+    expect(genesisId(signed)).toMatch(/^[0-9a-f]{16}$/);
+    for (const bad of [
+      null,
+      {},
+      { ...signed, extra: 1 },
+      { ...signed, sig: 'short' },
+      { body: { ...body, foundedAt: -1 }, sig: signed.sig },
+      { body: { ...body, founder: 'x' }, sig: signed.sig },
+    ]) {
+      expect(decodeGenesisRecord(bad).ok).toBe(false);
+    }
+    expect(decodeFollowRecord({ v: 1, genesis: signed, followedSince: 5 }).ok).toBe(true);
+    expect(decodeFollowRecord({ v: 2, genesis: signed, followedSince: 5 }).ok).toBe(false);
+  });
+});
+
+describe('founding', () => {
+  test('a node founds only once joined at the server and the room has looked the same for a while', () => {
+    const watch = new FoundingWatch(idB);
+    expect(watch.verdict(100_000)).toEqual({ ok: false, why: 'not joined at the signaling server' });
+    watch.signaling(true, 1_000);
+    expect(watch.verdict(1_000 + foundAfterMs - 1).ok).toBe(false);
+    expect(watch.verdict(1_000 + foundAfterMs).ok).toBe(true);
+    // Losing the server stops it again (VOPR seed 4: a node restarted while the server was down).
+    watch.signaling(false, 5_000);
+    expect(watch.verdict(50_000).ok).toBe(false);
+  });
+
+  test('a node the server names but gossip cannot reach keeps it waiting; dead or departed ones do not', () => {
+    const watch = new FoundingWatch(idA);
+    watch.signaling(true, 0);
+    // VOPR seed 16: a newcomer alone in a partition hears of the others only from the server.
+    watch.introduced(idC, 10);
+    expect(watch.verdict(60_000)).toMatchObject({ ok: false, why: expect.stringContaining('not reachable') });
+    watch.member(idC, 'suspect', 20);
+    expect(watch.verdict(60_000).ok).toBe(false);
+    watch.member(idC, 'dead', 30);
+    expect(watch.verdict(30 + foundAfterMs - 1).ok).toBe(false);
+    expect(watch.verdict(30 + foundAfterMs).ok).toBe(true);
+    watch.introduced(idB, 40_000);
+    watch.leftRoom(idB, 40_001);
+    expect(watch.verdict(40_001 + foundAfterMs).ok).toBe(true);
+  });
+
+  test('of live newcomers the smallest id founds first; the others wait longer, not for ever', () => {
+    const watch = new FoundingWatch(idB);
+    watch.signaling(true, 0);
+    watch.member(idA, 'alive', 0);
+    watch.member(idC, 'alive', 0);
+    expect(watch.verdict(foundAfterMs)).toMatchObject({ ok: false, why: expect.stringContaining('founds first') });
+    expect(watch.verdict(yieldToSmallerMs).ok).toBe(true);
+    // A dead or departed node never counts, even when gossip reports it first.
+    const fresh = new FoundingWatch(idB);
+    fresh.signaling(true, 0);
+    fresh.member(idA, 'left', 0);
+    expect(fresh.verdict(foundAfterMs).ok).toBe(true);
+  });
+
+  test('seeded: a founding verdict never comes while off the server or while a named node is unreachable', () => {
+    for (let seed = 0; seed < 200; seed++) {
+      const rng = createRng(`founding-${seed}`);
+      const peers = [idA, idC, asNodeId('D'.repeat(43))];
+      const watch = new FoundingWatch(idB);
+      let joined = false;
+      const status = new Map<NodeId, MemberLiveness | null>();
+      let now = 0;
+      for (let step = 0; step < 60; step++) {
+        now += Math.floor(rng.next() * 2_000);
+        const peer = peers[Math.floor(rng.next() * peers.length)] as NodeId;
+        const roll = rng.next();
+        if (roll < 0.1) watch.signaling((joined = !joined), now);
+        else if (roll < 0.3) {
+          watch.introduced(peer, now);
+          if (!status.has(peer)) status.set(peer, null);
+        } else if (roll < 0.4) {
+          watch.leftRoom(peer, now);
+          status.delete(peer);
+        } else if (roll < 0.9) {
+          const s = (['alive', 'suspect', 'dead', 'left'] as const)[Math.floor(rng.next() * 4)] as MemberLiveness;
+          watch.member(peer, s, now);
+          if (status.has(peer) || (s !== 'dead' && s !== 'left')) status.set(peer, s);
+        }
+        const unreachable = [...status.values()].some((s) => s === null || s === 'suspect');
+        if (!joined || unreachable) expect(watch.verdict(now).ok, `seed ${seed} step ${step}`).toBe(false);
+      }
+    }
+  });
+});
+
+describe('agreement', () => {
+  const joinedAlone = (self: NodeId): GenesisAgreement => {
+    const agreement = new GenesisAgreement(self);
+    agreement.signaling(true, 1_000);
+    return agreement;
+  };
+
+  test('a node with nothing adopts what gossip brings, or founds when it may', () => {
+    const agreement = joinedAlone(idB);
+    expect(agreement.decide(null, 1_000 + foundAfterMs - 1)).toMatchObject({ kind: 'wait' });
+    expect(agreement.decide(null, 1_000 + foundAfterMs)).toEqual({ kind: 'found' });
+    const theirs = record(idA, 500);
+    expect(agreement.decide(theirs, 1_001)).toEqual({ kind: 'adopt', record: theirs });
+    expect(new GenesisAgreement(idB).decide(null, 1e9)).toMatchObject({ kind: 'wait', why: 'not joined at the signaling server' });
+  });
+
+  test('a following node adopts a better record, and writes its own over a worse one or none', () => {
+    const agreement = joinedAlone(idB);
+    const mine = record(idB, 500);
+    agreement.follow(mine, 2_000);
+    expect(agreement.decide(mine, 3_000)).toEqual({ kind: 'keep' });
+    expect(agreement.decide(null, 3_000)).toEqual({ kind: 'assert' });
+    expect(agreement.decide(record(idA, 900), 3_000)).toEqual({ kind: 'assert' });
+    const earlier = record(idA, 400);
+    expect(agreement.decide(earlier, 3_000)).toEqual({ kind: 'adopt', record: earlier });
+    expect(agreement.assertDue(3_000)).toBe(true);
+    expect(agreement.assertDue(3_000 + genesisAssertIntervalMs - 1)).toBe(false);
+    expect(agreement.assertDue(3_000 + genesisAssertIntervalMs)).toBe(true);
+  });
+
+  test('proposals wait genesisSettleMs from when this node took the genesis up, whatever its founding date says', () => {
+    const agreement = joinedAlone(idB);
+    expect(agreement.settled(1e9)).toBe(false);
+    // Founded "long ago" by the founder's (or a jumped) wall clock: still counted from here (VOPR seed 20).
+    agreement.follow(record(idA, 0), 10_000);
+    expect(agreement.settled(10_000 + genesisSettleMs - 1)).toBe(false);
+    expect(agreement.settled(10_000 + genesisSettleMs)).toBe(true);
+    agreement.follow(record(idC, 5), 20_000);
+    expect(agreement.settled(20_000)).toBe(false);
+  });
+});
