@@ -190,7 +190,10 @@ async function main(): Promise<void> {
       const s = await Promise.all(pages.map(snapshotOf));
       return s.every((x) => x !== null) && meshIsWhole(s as NodeSnapshot[]) ? true : undefined;
     };
+    const openedAt = performance.now();
     await waitFor(formed, `${options.tabs} tabs form a mesh`, formTimeoutMs, 250);
+    const formedS = +((performance.now() - openedAt) / 1000).toFixed(2);
+    console.error(`bench:idle: ${options.tabs} tabs formed a mesh in ${formedS} s (after the pages loaded)`);
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     if (options.burst > 0) {
       await burst(pages, options.burst);
