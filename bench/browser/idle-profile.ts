@@ -161,18 +161,19 @@ async function cpuWindow(browser: Browser, pages: readonly Page[], windowS: numb
 
 function report(rows: Row[], options: Options, meta: Row): void {
   for (const row of rows) emitRow({ ...meta, ...row }, options.out);
-  const pick = (kind: string, cols: string[], n = options.top) => {
+  const pick = (kind: string, title: string, cols: string[], n = options.top) => {
     const chosen = rows.filter((r) => r.kind === kind).slice(0, n);
     if (chosen.length === 0) return;
-    console.error(`\n${kind}s, % of one core per tab (${options.tabs} tabs, load ${meta.load1Start}→${meta.load1End}):`);
+    console.error(`\n${title} (${options.tabs} tabs, load ${meta.load1Start}→${meta.load1End}):`);
     printTable(chosen, cols);
   };
-  pick('renderer', ['profiled', 'pctPerTab', 'seconds']);
-  pick('os-thread', ['thread', 'pctPerTab']);
-  pick('thread', ['thread', 'pctPerTab']);
-  pick('file', ['file', 'pctPerTab']);
-  pick('function', ['thread', 'fn', 'file', 'pctPerTab']);
-  pick('frames', ['type', 'perTabPerS', 'perLinkEndPerS'], 100);
+  const cpu = '% of one core per tab';
+  pick('renderer', `renderer processes, ${cpu} (profiled: with the sampling profiler running)`, ['profiled', 'pctPerTab', 'seconds']);
+  pick('os-thread', `renderer threads by name (/proc), ${cpu}`, ['thread', 'pctPerTab']);
+  pick('thread', `JavaScript threads, sampled, ${cpu}`, ['thread', 'pctPerTab']);
+  pick('file', `self time by source file, ${cpu}`, ['file', 'pctPerTab']);
+  pick('function', `self time by function, ${cpu}`, ['thread', 'fn', 'file', 'pctPerTab']);
+  pick('frames', 'frames received (and snapshots) per second', ['type', 'perTabPerS', 'perLinkEndPerS'], 100);
 }
 
 async function main(): Promise<void> {
