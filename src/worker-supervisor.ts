@@ -13,9 +13,9 @@
 
 /**
  * Longest silence from a running worker before it counts as hung. The runtime posts a snapshot
- * at least every second (its link pings mark it changed, src/worker/runtime.ts), measured at
- * 0.1–1.1 s between posts in a tab; a loaded 2-core machine stretches that to a few seconds at
- * worst, so 20 s is far outside normal and still short enough that a hung tab is noticed.
+ * at least every 4 s (volatileRefreshMs in src/worker/snapshot-pacer.ts: its upkeep marks the
+ * counters moved), and sooner on any news; a loaded 2-core machine stretches that by a few
+ * seconds at worst, so 20 s is far outside normal and still short enough that a hung tab is noticed.
  */
 export const watchdogSilenceMs = 20_000;
 /** Longest wait for the first word of a new worker (script load, IndexedDB, key import). */

@@ -16,9 +16,12 @@
 export const keepaliveIdleMs = 1_000;
 /**
  * Each link's round trip is measured at least this often (links.ts rttMs, the overlay's adverts).
- * The dashboard shows round trips with the counters, every 4 s at most (src/ui/refresh-gate.ts).
+ * Both ends probe, so a link carries two probes and two pongs per period: at 4 s that was a
+ * third of an idle 4-tab room's frames (bench:idle, docs/benchmarks.md "Idle cost, profiled").
+ * At 10 s a round trip shown or advertised is at most 10 s old; a link that dies is still found
+ * by its silence (linkSilenceLimitMs), which the keepalive pings below bound, not by probes.
  */
-export const rttProbeIntervalMs = 4_000;
+export const rttProbeIntervalMs = 10_000;
 /**
  * Links due within this long after the earliest are pinged in the same wake-up, so one wake
  * serves them all (a ping earlier than due only shortens the gap the far end sees).

@@ -21,6 +21,7 @@ import { PeerGuard, type GuardVerdict } from './peer-guard.ts';
 import type { BaseSnapshot, MessageView } from './snapshot.ts';
 import type { MemoryMessage } from './protocol.ts';
 import { SnapshotPacer } from './snapshot-pacer.ts';
+import { FrameCounts } from './frame-counts.ts';
 import { EarlySocket } from './early-socket.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
@@ -46,6 +47,14 @@ const upkeepIntervalMs = 500;
 const wakeGapMs = 5_000;
 /** Least time between two snapshots posted to the page. */
 const snapshotMinIntervalMs = 100;
+/**
+ * Least time between two snapshots built after one that had no news (snapshot-pacer.ts held it
+ * back). Overlay adverts, consensus steps and refusals call changed() a few times a second in an
+ * idle room, and each call built the whole snapshot to find it had no news: 4.7 builds a second
+ * per tab at 4 tabs (bench:idle). A real change after a held one is posted at most this late;
+ * a command resets it (a person or an app acted: its effect shows at once).
+ */
+const snapshotRecheckAfterHeldMs = 500;
 
 export interface RuntimeOptions {
   room: string;
@@ -119,11 +128,15 @@ export class NodeRuntime implements LinkHostEvents {
   private readonly pingHeardAt = new Map<NodeId, number>();
   private pingCounter = 0;
   private messagesReceived = 0;
+  /** Frames received over direct links by protocol/type (snapshot().framesIn: what an idle mesh spends its time on). */
+  private readonly framesIn = new FrameCounts();
   private upkeepTimer: TimerHandle | null = null;
   private snapshotTimer: TimerHandle | null = null;
   /** The next keepalive look (keepalive.ts); null while no link is up. */
   private keepaliveTimer: TimerHandle | null = null;
   private lastSnapshotAt = 0;
+  /** The last snapshot built had no news (the pacer held it): the next is built less eagerly. */
+  private lastSnapshotHeld = false;
   private readonly pacer = new SnapshotPacer();
   private heldSnapshotTimer: TimerHandle | null = null;
   private readonly startedAt: number;
@@ -390,6 +403,7 @@ export class NodeRuntime implements LinkHostEvents {
     for (const service of this.services) {
       const command = service.commands && Object.hasOwn(service.commands, name) ? service.commands[name] : undefined;
       if (command) {
+        this.lastSnapshotHeld = false;
         const value = command(args);
         this.reschedule();
         return { found: true, value };
@@ -629,6 +643,7 @@ export class NodeRuntime implements LinkHostEvents {
       return;
     }
     const frame = decodeFrame(bytes);
+    if (frame.ok) this.framesIn.count(frame.value.p, frame.value.m);
     if (!frame.ok) {
       this.reject(`bad frame: ${frame.error}`);
       this.onGuardVerdict(peer, this.guard.garbage(peer, 'bad frame'), true);
@@ -718,7 +733,8 @@ export class NodeRuntime implements LinkHostEvents {
   private changed(): void {
     // Until every service has started, a snapshot would lack their parts (the UI reads them all).
     if (this.snapshotTimer || !this.running) return;
-    const wait = Math.max(0, this.lastSnapshotAt + snapshotMinIntervalMs - this.clock.monotonic());
+    const least = this.lastSnapshotHeld ? snapshotRecheckAfterHeldMs : snapshotMinIntervalMs;
+    const wait = Math.max(0, this.lastSnapshotAt + least - this.clock.monotonic());
     this.snapshotTimer = this.timers.setTimeout(() => {
       this.snapshotTimer = null;
       this.lastSnapshotAt = this.clock.monotonic();
@@ -742,6 +758,7 @@ export class NodeRuntime implements LinkHostEvents {
   private postSnapshot(): void {
     const snapshot = this.snapshot();
     const pace = this.pacer.decide(snapshot, this.clock.monotonic());
+    this.lastSnapshotHeld = !pace.post;
     if (this.heldSnapshotTimer) this.timers.clearTimeout(this.heldSnapshotTimer);
     this.heldSnapshotTimer = null;
     if (pace.post) this.options.publishSnapshot(snapshot);
@@ -786,6 +803,8 @@ export class NodeRuntime implements LinkHostEvents {
       startedAt: this.startedAt,
       setAside: this.setAside,
       slept: this.slept,
+      framesIn: this.framesIn.view(),
+      snapshotsPaced: { ...this.pacer.counts },
     };
   }
 }

@@ -26,6 +26,16 @@ export const volatileSnapshotFields: ReadonlySet<string> = new Set([
   'bytesReceived',
   'msgsPerCycle',
   'bytesPerCycle',
+  // ratios over the last syncs and the score made of them, recomputed every few seconds: an
+  // idle 4-tab room moved them about once a second, and each move was posted and rendered
+  // (bench:idle). A real change (a link, a member, a key) is news of its own.
+  'peerAgreement',
+  'health',
+  // fresh writes still riding on syncs: after a burst it counts down for minutes, one post a
+  // second (bench:idle --burst 2000); the writes themselves are news through the fingerprint
+  'rumoursQueued',
+  // the overlay's own advert counter, bumped at every periodic advert
+  'advertSeq',
   // message and storage counters of the overlay, compute and consensus
   'counters',
   'traffic',
@@ -34,14 +44,18 @@ export const volatileSnapshotFields: ReadonlySet<string> = new Set([
   // "as of" timestamps of records rebuilt on a timer
   'updated_at',
   'at',
+  // counters of the runtime itself: frames in by type, snapshots posted and held
+  'framesIn',
+  'snapshotsPaced',
 ]);
 
 /**
  * Longest a change confined to volatile fields waits before it is posted: the idle dashboard
- * renders (and its charts sample) this often. Each render of the whole dashboard costs a few ms
- * of main thread and compositor; at 2 s an idle tab stays well under 1 % of a core for it.
+ * renders (and its charts sample) this often. It matches the page's own pace for snapshots with
+ * no news (uiQuietRefreshMs in src/ui/mesh.svelte.ts, 4 s): at 2 s half of what the worker built,
+ * cloned and posted was dropped by the page unrendered (bench:idle).
  */
-export const volatileRefreshMs = 2_000;
+export const volatileRefreshMs = 4_000;
 
 /** The snapshot as JSON without its volatile fields: equal keys mean "no news". */
 export function lastingKey(snapshot: unknown): string {

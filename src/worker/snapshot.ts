@@ -85,6 +85,10 @@ export interface BaseSnapshot {
   setAside: { atStart: number; records: SetAsideView[] };
   /** Times this node found it had not run for over 5 s (a frozen tab, a sleeping machine): when, and for how long. */
   slept: { count: number; lastAt: number | null; lastMs: number };
+  /** Frames received over direct links so far, by `protocol/type` (a bounded table: the rest count as `other`). */
+  framesIn?: Record<string, number>;
+  /** Snapshots the worker posted to the page, and those it held back as drift only (snapshot-pacer.ts). */
+  snapshotsPaced?: { posted: number; held: number };
 }
 
 /** A tab's full snapshot: the runtime's part and every service's part. */

@@ -35,4 +35,20 @@ describe('snapshot pacer', () => {
     expect(pacer.decide(snap({ rtt: 4, sent: 6, memory: { hello: 'mesh' } }), 700 + volatileRefreshMs)).toEqual({ post: true });
     expect(pacer.counts).toEqual({ posted: 3, held: 3 });
   });
+
+  test('the ratios and scores an idle room recomputes every few seconds are not news (bench:idle found them posted once a second)', () => {
+    const drifting = (agreement: number, score: number, advertSeq: number, framesIn: number) => ({
+      ...snap({}),
+      gossip: { peerAgreement: agreement },
+      health: { score, components: { convergence: score / 2 }, values: { convergence: agreement } },
+      overlay: { advertSeq },
+      framesIn: { 'gossip/ping': framesIn },
+      snapshotsPaced: { posted: framesIn, held: 0 },
+    });
+    const pacer = new SnapshotPacer();
+    expect(pacer.decide(drifting(0.94, 0.895, 1, 1), 0)).toEqual({ post: true });
+    expect(pacer.decide(drifting(0.95, 0.896, 2, 9), 1_000)).toEqual({ post: false, dueAt: volatileRefreshMs });
+    // A link that goes away is news at once, whatever drifted with it.
+    expect(pacer.decide({ ...drifting(0.96, 0.7, 3, 12), links: [] }, 1_100)).toEqual({ post: true });
+  });
 });

@@ -65,6 +65,7 @@ import {
 } from './messages.ts';
 import { decodeSelfRecord, decodeStoredEntry, encodeSelfRecord, memoryKeyPrefix, memoryStorageKey, selfRecordKey } from './persist.ts';
 import { RumourQueue } from './rumours.ts';
+import { SettleWatch } from './settled.ts';
 import type { GossipEffect, GossipInput, GossipMetrics, GossipOptions, GossipView, MemoryEntryView, MemberView } from './types.ts';
 
 /** JSON room left in a reply for its envelope and rounding. */
@@ -116,6 +117,8 @@ export class GossipCore {
   private readonly cycleTraffic: Array<{ msgs: number; bytes: number }> = [];
   private trafficAtCycleStart = { msgs: 0, bytes: 0 };
   private readonly agreement: boolean[] = [];
+  /** Narrows the anti-entropy fanout while nothing changes (settled.ts). */
+  private readonly settle: SettleWatch;
   // What the current step produces.
   private out: GossipEffect[] = [];
   private readonly persistSet = new Map<string, unknown>();
@@ -157,6 +160,7 @@ export class GossipCore {
     }
     this.detector = new Detector(this.detectorHost(), this.now);
     this.nextCycleAt = this.now + this.rng.int(config.cycleMs);
+    this.settle = new SettleWatch(this.now);
     this.nextReconnectAt = this.now + config.reconnectIntervalMs;
     this.lastMembersHash = this.members.hash;
     this.membersHashChangedAt = this.now;
@@ -380,7 +384,8 @@ export class GossipCore {
     if (this.cycleTraffic.length > metricSamples) this.cycleTraffic.shift();
     this.trafficAtCycleStart = { msgs: c.msgsSent, bytes: c.bytesSent };
     this.housekeeping(now);
-    const targets = this.members.randomContacts(this.rng, this.config.fanout);
+    const fanout = this.settle.fanout(now, this.store.fingerprint, this.members.hash, this.config.fanout, this.config.cycleMs);
+    const targets = this.members.randomContacts(this.rng, fanout);
     if (targets.length === 0) return;
     const digest = this.store.digest(this.rng);
     for (const target of targets) this.sendSync(target, digest);
@@ -497,6 +502,7 @@ export class GossipCore {
     this.noteOwnStream(msg.d);
     this.noteOwnStream(msg.u);
     this.applyEntries(msg.e, from);
+    if (msg.d || msg.e || msg.wm) this.settle.unsettle(this.now);
     if (this.takeExpected(this.awaitingReply, from)) {
       if (msg.u) this.store.advance(msg.u);
     } else if (msg.u) {
@@ -645,6 +651,8 @@ export class GossipCore {
     if (problem) return this.commandRefused('config', problem);
     this.settings = next;
     this.nextCycleAt = Math.min(this.nextCycleAt, this.now + next.cycleMs);
+    // A new setting is meant to be seen: the next cycles use the full fanout (settled.ts).
+    this.settle.unsettle(this.now);
   }
 
   private detectorHost(): DetectorHost {
@@ -913,6 +921,7 @@ export class GossipCore {
   }
 
   private noteAgreement(same: boolean): void {
+    if (!same) this.settle.unsettle(this.now);
     this.agreement.push(same);
     if (this.agreement.length > metricSamples) this.agreement.shift();
   }
