@@ -16,10 +16,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
-import { buildForBench, snapshotOf, waitFor } from '../browser/launch.ts';
+import { snapshotOf, waitFor } from '../browser/launch.ts';
 import { emitRow, percentile } from '../report.ts';
 import { tabmeshSystem } from './systems.ts';
 
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Proposals timed one at a time. */
 export const latencyProposals = 30;
 /** Proposals each tab keeps open under load (the service's window, maxOpenProposals). */
@@ -189,12 +190,14 @@ async function oneRound(browser: Browser, url: string, tabs: number, room: strin
 async function main(options: Options): Promise<void> {
   const log = (line: string) => console.error(`bench consensus: ${line}`);
   const servers: TabmeshServer[] = [];
-  const builds: Array<{ name: string; dir: string }> = [{ name: 'tabmesh', dir: await buildForBench() }];
-  if (options.baseline) {
-    const outDir = join(tmpdir(), 'tabmesh-bench-consensus-baseline');
-    await build({ root: options.baseline, configFile: join(options.baseline, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-    builds.push({ name: 'baseline', dir: outDir });
-  }
+  // Builds of their own (by process id): other benchmarks on the machine share the usual directories.
+  const buildOf = async (root: string, name: string) => {
+    const outDir = join(tmpdir(), `tabmesh-bench-consensus-${process.pid}-${name}`);
+    await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    return { name, dir: outDir };
+  };
+  const builds = [await buildOf(repoRoot, 'tabmesh')];
+  if (options.baseline) builds.push(await buildOf(options.baseline, 'baseline'));
   const browser = await chromium.launch({ executablePath: findChromium(log), headless: true, args: chromiumArgs });
   try {
     const urls: Array<{ name: string; url: string }> = [];
