@@ -391,6 +391,40 @@ describe('phase board', () => {
 });
 
 describe('driver', () => {
+  test("this node's own request leaves while a write is on its way; it depends on none", async () => {
+    const stuck = new (class extends MemoryStorage {
+      override setMany(): Promise<void> {
+        return new Promise(() => {});
+      }
+    })();
+    const durable = new GroupCommit(new EffectQueue(stuck, () => {}), () => 0);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(asNodeId) as [NodeId, NodeId, NodeId, NodeId];
+    const core = new PbftReplica({ id: b, genesis: [a, b, c, d], digest: sha256Hex, rng: createRng(3) });
+    const sent: string[] = [];
+    const driver = new PbftDriver(core, durable, {
+      now: () => 0,
+      sign: async () => 'sig',
+      send: (_to, msg) => sent.push(msg.body.type),
+      committed: () => {},
+      clientResult: () => {},
+      ui: () => {},
+      failed: (error) => {
+        throw error;
+      },
+      stepped: () => {},
+    });
+    driver.start();
+    await driver.idle();
+    // A vote's record (say) is being written and never lands.
+    durable.persist([['pbft/slot/x', 1]], []);
+    const before = sent.length;
+    driver.input({ type: 'submit', op: { kind: 'decision', value: 'go' } });
+    await driver.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.slice(before)).toEqual(['request']);
+    driver.close();
+  });
+
   test('a disk that stops answering does not grow memory: the driver waits, and inputs beyond its queue are dropped', async () => {
     const stuck = new (class extends MemoryStorage {
       override setMany(): Promise<void> {
