@@ -4,6 +4,7 @@ import type { JobSnapshot } from '../../src/worker/services/steal-snapshot.ts';
 import { percentile } from '../report.ts';
 import { openPage, snapshotOf, waitFor, type BenchRig } from './launch.ts';
 import type { Tab } from './mesh-measure.ts';
+import { throughput } from '../peers/consensus-measure.ts';
 
 /** A write not seen everywhere by then counts as not spread (the figure becomes null). */
 const spreadTimeoutMs = 30_000;
@@ -133,40 +134,17 @@ export async function measureConsensus(tabs: readonly Tab[], quick: boolean): Pr
   const windowMs = quick ? 2_000 : 10_000;
   const viewChanges = async () => (await snapshotOf(client.page))?.consensus.viewChanges ?? null;
   const viewChangesBefore = await viewChanges();
-  const t0 = performance.now();
-  const results = await Promise.all(
-    tabs.map((t) =>
-      t.page.evaluate(
-        async ([concurrency, ms]) => {
-          const until = performance.now() + ms;
-          let committed = 0;
-          let failed = 0;
-          let n = 0;
-          const loop = async () => {
-            while (performance.now() < until) {
-              try {
-                await window.tabmesh.propose(`bench load ${n++}`);
-                committed++;
-              } catch {
-                failed++;
-              }
-            }
-          };
-          await Promise.all(Array.from({ length: concurrency }, loop));
-          return { committed, failed };
-        },
-        [loadConcurrencyPerTab, windowMs] as const,
-      ),
-    ),
+  const load = await throughput(
+    tabs.map((t) => t.page),
+    loadConcurrencyPerTab,
+    windowMs,
   );
-  const elapsedS = (performance.now() - t0) / 1000;
   const viewChangesAfter = await viewChanges();
-  const committed = results.reduce((sum, r) => sum + r.committed, 0);
   return {
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    opsPerS: committed / elapsedS,
-    failedUnderLoad: results.reduce((sum, r) => sum + r.failed, 0),
+    opsPerS: load.opsPerS,
+    failedUnderLoad: load.failed,
     viewChangesUnderLoad: viewChangesBefore !== null && viewChangesAfter !== null ? viewChangesAfter - viewChangesBefore : null,
   };
 }

@@ -4,6 +4,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { heapOfTab, rendererCpuSeconds } from '../browser/cost-measure.ts';
 import { waitFor } from '../browser/launch.ts';
+import { measureConsensus } from './consensus-measure.ts';
 import { percentile } from '../report.ts';
 import { hasAllSource, readKeySource, writeKeySource, type System } from './systems.ts';
 
@@ -21,9 +22,6 @@ const singleWrites = 20;
 export const burstWrites = 2_000;
 const burstTimeoutMs = 180_000;
 const singleTimeoutMs = 30_000;
-/** Consensus: proposals timed one at a time from a backup, after the replicas agree. */
-const proposals = 30;
-const consensusReadyTimeoutMs = 90_000;
 
 export interface RoundFigures {
   formedS: number | null;
@@ -37,6 +35,8 @@ export interface RoundFigures {
   heapMb: number | null;
   commitP50Ms: number | null;
   commitP95Ms: number | null;
+  /** Committed operations per second with every tab keeping its window of proposals open (4 tabs only). */
+  commitOpsPerS: number | null;
 }
 
 const call = <T>(page: Page, source: string, ...args: unknown[]): Promise<T> => page.evaluate(`(${source})(...${JSON.stringify(args)})`) as Promise<T>;
@@ -123,56 +123,6 @@ async function burst(pages: readonly Page[], prefix: string): Promise<{ seconds:
   return { seconds: Math.max(0, ...(times as number[]).map((t) => t - startedAt)) / 1000, callsMs };
 }
 
-async function consensus(pages: readonly Page[]): Promise<{ p50: number | null; p95: number | null }> {
-  type Ready = { primary: string | null; ids: string[] };
-  const ready = await waitFor<Ready>(
-    async () => {
-      const states = await Promise.all(
-        pages.map((p) =>
-          p
-            .evaluate(() => {
-              const s = window.tabmesh?.snapshot();
-              if (!s) return null;
-              return {
-                id: s.id,
-                status: s.consensus.status,
-                settled: s.consensus.genesis?.settled === true,
-                replicas: [...s.consensus.replicas].sort().join(),
-                primary: s.consensus.primary,
-              };
-            })
-            .catch(() => null),
-        ),
-      );
-      if (states.some((s) => s === null)) return undefined;
-      const all = states
-        .map((s) => s?.id ?? '')
-        .sort()
-        .join();
-      const ok = states.every((s) => s?.status === 'replica' && s.settled && s.replicas === all);
-      return ok ? { primary: states[0]?.primary ?? null, ids: states.map((s) => s?.id ?? '') } : undefined;
-    },
-    `all ${pages.length} tabs are replicas under a settled genesis`,
-    consensusReadyTimeoutMs,
-    250,
-  );
-  const clientIndex = Math.max(
-    0,
-    ready.ids.findIndex((id) => id !== ready.primary),
-  );
-  const client = pages[clientIndex] as Page;
-  const latencies = await client.evaluate(async (n) => {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await window.tabmesh.propose(`bench:peers ${i}`);
-      out.push(performance.now() - t0);
-    }
-    return out;
-  }, proposals);
-  return { p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
-}
-
 /** Opens `n` tabs of `system` (a context each), measures everything, closes them. */
 export async function runRound(browser: Browser, system: System, n: number, room: string, log: (line: string) => void): Promise<RoundFigures> {
   const figures: RoundFigures = {
@@ -186,6 +136,7 @@ export async function runRound(browser: Browser, system: System, n: number, room
     heapMb: null,
     commitP50Ms: null,
     commitP95Ms: null,
+    commitOpsPerS: null,
   };
   const contexts: BrowserContext[] = [];
   try {
@@ -235,9 +186,11 @@ export async function runRound(browser: Browser, system: System, n: number, room
     const heaps = await attempt('heap', () => Promise.all(pages.map((p) => heapOfTab(p, { collectGarbage: true }))), log);
     if (heaps) figures.heapMb = heaps.reduce((sum, h) => sum + h.bytes, 0) / heaps.length / 1e6;
     if (system.consensus) {
-      const c = await attempt('consensus', () => consensus(pages), log);
-      figures.commitP50Ms = c?.p50 ?? null;
-      figures.commitP95Ms = c?.p95 ?? null;
+      const c = await attempt('consensus', () => measureConsensus(pages, { withThroughput: n === 4 }), log);
+      figures.commitP50Ms = c?.p50Ms ?? null;
+      figures.commitP95Ms = c?.p95Ms ?? null;
+      figures.commitOpsPerS = c?.opsPerS ?? null;
+      if (c) log(`${system.name} ×${n}: consensus breakdown (mean ms) ${JSON.stringify(c.breakdown)}`);
     }
     return figures;
   } finally {

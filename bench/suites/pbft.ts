@@ -248,10 +248,11 @@ class BenchClient implements SimNode<unknown> {
     }
   }
 
-  deliver(now: Millis, _from: NodeId, raw: unknown): void {
+  deliver(now: Millis, from: NodeId, raw: unknown): void {
     this.now = now;
     const msg = admit(raw, this.world.crypto, this.cache);
-    if (!msg || msg.body.type !== 'reply') return;
+    // Replies are unsigned: only their author may hand them over (messages.ts, linkAuthenticatedTypes).
+    if (!msg || msg.body.type !== 'reply' || msg.signer !== from) return;
     this.apply(this.client.step(now, { type: 'reply', msg: msg as PbftMessage<ReplyBody> }));
   }
 

@@ -10,6 +10,13 @@
 // attachments (`batch`, `batches`, `chunk`): the core checks them against digests that are
 // signed.
 //
+// Replies are not signed (`linkAuthenticatedTypes`, sig ''): a reply is never part of a
+// certificate and never relayed, so the link it arrives on authenticates it (a direct link's
+// DTLS fingerprint is signed by its node's key; a routed message is signed by its origin and
+// checked on arrival, src/worker/services/route.ts). The runtime must pass the authenticated
+// sender as `from`; the core refuses such a message when `from` is not its signer
+// (docs/security.md, "Which consensus messages are signed").
+//
 //   client ── request ─► primary (after a timeout: every replica; backups forward it)
 //   primary ── pre-prepare {e,v,n,d} + batch ─► replicas
 //   backup  ── prepare {e,v,n,d} ─► replicas        (prepared: pre-prepare + q−1 prepares)
@@ -414,6 +421,7 @@ export function signaturesToVerify(msg: PbftMessage): SignatureCheck[] {
   const out: SignatureCheck[] = [];
   const seen = new Set<string>();
   const add = (s: Signed<unknown>): void => {
+    if (s === msg && isLinkAuthenticated(msg)) return;
     const bytes = canonicalBytes(s.body);
     const key = `${s.signer}\u0000${s.sig}\u0000${bytes}`;
     if (seen.has(key)) return;
@@ -447,6 +455,14 @@ export function signaturesToVerify(msg: PbftMessage): SignatureCheck[] {
   for (const batch of msg.batches ?? []) batch.forEach(add);
   return out;
 }
+
+/**
+ * Message types sent unsigned: authenticated by the link they arrive on, so the core takes one
+ * only from its signer (`from`). None of them is ever nested in another message.
+ */
+export const linkAuthenticatedTypes: ReadonlySet<PbftBodyType> = new Set<PbftBodyType>(['reply']);
+
+export const isLinkAuthenticated = (msg: Signed<PbftBody>): boolean => linkAuthenticatedTypes.has(msg.body.type);
 
 // ── traces ───────────────────────────────────────────────────────────────────────────────
 

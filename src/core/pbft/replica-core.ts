@@ -528,6 +528,8 @@ export abstract class ReplicaCore {
       case 'request':
         return this.onRequest(msg as PbftMessage<RequestBody>);
       case 'reply':
+        // Unsigned: only its author may hand it over (a link, or a route its author signed).
+        if (from !== msg.signer) return this.reject('relayed-unsigned');
         return this.onReply(msg as PbftMessage<ReplyBody>);
       case 'pre-prepare':
         return this.onPrePrepare(msg as PbftMessage<PrePrepareBody>);
@@ -672,9 +674,12 @@ export abstract class ReplicaCore {
     if (this.quiet || !this.amReplica()) return;
     const body: ReplyBody = { type: 'reply', to: client, epoch: this.config.epoch, view: this.viewNo, ts, seq, result };
     if (more && more.length > 0) body.more = more;
-    // Our own client trusts its own replica without a signature (and, as a replica, alone: client.ts).
-    if (client === this.id) this.clientStep({ type: 'reply', msg: { body, signer: this.id, sig: '' }, own: true });
-    else this.requestSign(body, { kind: 'send', to: [client] });
+    const reply = { body, signer: this.id, sig: '' };
+    // Our own client trusts its own replica (and, as a replica, alone: client.ts). Another client
+    // gets the reply unsigned: it is authenticated by the link it arrives on (messages.ts,
+    // linkAuthenticatedTypes) and is never part of a certificate that travels.
+    if (client === this.id) this.clientStep({ type: 'reply', msg: reply, own: true });
+    else this.emit([client], reply);
   }
 
   // ── normal case: primary ────────────────────────────────────────────────────────────────
@@ -870,9 +875,14 @@ export abstract class ReplicaCore {
     if (slot.committed || !slot.pp || !slot.batch) return;
     if (!isCommittedNow(slot, this.config)) return;
     slot.committed = { pp: slot.pp, commits: matchingCommits(slot, this.config).slice(0, this.config.q), batch: slot.batch };
-    this.persistSlot(slot);
     this.phase(slot.seq, this.id, 'committed');
+    // Executed (and its results out) before the certificate is written: what a result waits for
+    // is this replica's own commit vote, written before it left, not this record, which only
+    // spares a restarted replica fetching the certificate again. A commit certificate at an
+    // honest replica is final whether or not it is on this disk (q replicas voted, each wrote its
+    // vote first). A record written after a checkpoint dropped the slot is ignored on restart.
     this.executeReady();
+    if (this.slots.get(slot.seq) === slot) this.persistSlot(slot);
   }
 
   // ── execution and checkpoints ───────────────────────────────────────────────────────────

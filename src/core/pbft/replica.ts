@@ -66,7 +66,7 @@ import { maxEpochHistory, maxKnownPeers } from './constants.ts';
 import { checkPbftParams } from './size-bounds.ts';
 import { canonicalBytes } from './json.ts';
 import { newSlot } from './log.ts';
-import type { CheckpointBody } from './messages.ts';
+import { isLinkAuthenticated, type CheckpointBody } from './messages.ts';
 import {
   decodeMeta,
   decodeNewViewRecord,
@@ -130,7 +130,9 @@ export class PbftReplica extends StateTransferReplica {
     this.begin(now);
     switch (input.type) {
       case 'message':
-        this.onMessage(input.msg, input.from ?? input.msg.signer);
+        // An unsigned type needs the sender the link vouches for (messages.ts, linkAuthenticatedTypes).
+        if (input.from === undefined && isLinkAuthenticated(input.msg)) this.reject('relayed-unsigned');
+        else this.onMessage(input.msg, input.from ?? input.msg.signer);
         break;
       case 'signed':
         this.onSigned(input.id, input.sig);
@@ -409,14 +411,19 @@ export class PbftReplica extends StateTransferReplica {
         this.client = new PbftClient(this.id, { retransmitMs: this.timing.clientRetransmitMs, timeoutMs: this.timing.clientTimeoutMs, lastTs: clientTs });
       }
       const slotKeys = [...all.keys()].filter(isSlotKey).sort();
+      const stale: string[] = [];
       for (const key of slotKeys) {
         const rec = decodeSlot(all.get(key));
         if (!rec.ok) {
           this.reject('bad-persisted');
           continue;
         }
-        this.restoreSlot(rec.value);
+        if (rec.value.seq <= this.stable.seq) stale.push(key);
+        else this.restoreSlot(rec.value);
       }
+      // Slots below the stable checkpoint whose delete did not land before a stop (deletes wait
+      // for an idle disk, pbft-durable.ts, and a committed record may be written after one).
+      this.persist([], stale);
       if (this.mode === 'view-change' && all.has(viewChangeKey)) {
         const vc = decodeViewChangeRecord(all.get(viewChangeKey));
         if (vc.ok && vc.value.body.epoch === this.config.epoch && vc.value.body.view === this.viewNo) {

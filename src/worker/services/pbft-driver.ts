@@ -152,10 +152,10 @@ export class PbftDriver {
           break;
         }
         case 'send':
-          this.later(() => this.hooks.send([effect.to], effect.msg));
+          this.sendAfterWrites([effect.to], effect.msg);
           break;
         case 'broadcast':
-          this.later(() => this.hooks.send(effect.to, effect.msg));
+          this.sendAfterWrites(effect.to, effect.msg);
           break;
         case 'committed':
           this.later(() => this.hooks.committed(effect));
@@ -168,6 +168,19 @@ export class PbftDriver {
           break;
       }
     }
+  }
+
+  /**
+   * A message leaves after every write asked for so far is durable, except this node's own
+   * client request: it depends on no write (its number comes from the clock, client.ts), and
+   * waiting would make each proposal wait for the previous one's commit record (pbft-durable.ts).
+   */
+  private sendAfterWrites(to: readonly NodeId[], msg: PbftMessage): void {
+    if (msg.body.type === 'request' && msg.signer === this.core.id) {
+      if (!this.closed) this.hooks.send(to, msg);
+      return;
+    }
+    this.later(() => this.hooks.send(to, msg));
   }
 
   /** After every write asked for so far is durable. */

@@ -4,11 +4,20 @@
 // merged into the next batch (the last write or delete of a key wins), and the sends and events
 // that came after those writes wait for that batch. Order is kept: an action never runs before a
 // write the core asked for ahead of it, and batches land in order (EffectQueue).
+//
+// Deletes are garbage collection (slots below a stable checkpoint, a finished view change's
+// record, epoch records beyond the cap): no vote depends on them, and a record they miss after
+// a crash is one the core ignores on restart (and deletes then). Storage deletes one key per
+// transaction, so a stable checkpoint's eight deletes used to hold the next vote for eight
+// IndexedDB transactions. They now wait until no write is pending and go one at a time, so a
+// vote waits for one at most; a later write of the same key cancels its delete.
 import type { EffectQueue } from '../effect-queue.ts';
 import type { Millis } from '../../core/types.ts';
 
 /** Write-time samples kept for the snapshot's p50/p99. */
 export const writeSamples = 256;
+/** Deletes waiting for an idle moment; beyond this they go with the next write. */
+export const maxGarbageKeys = 256;
 
 export interface DurableStats {
   /** Transactions written, and persist requests of the core merged into them. */
@@ -19,14 +28,18 @@ export interface DurableStats {
 }
 
 export class GroupCommit {
-  /** key → value to write, or null to delete (one op per key: the last word wins). */
-  private pending = new Map<string, { value: unknown } | null>();
+  /** key → value to write (the last word wins). */
+  private pending = new Map<string, unknown>();
+  /** Keys to delete once nothing is pending (a later write of a key takes it out). */
+  private readonly garbage = new Set<string>();
+  private deleting = false;
   /** Actions in the order asked, each with the batch whose writes it must wait for. */
   private readonly actions: Array<{ after: number; run: () => void }> = [];
   /** Batches handed to storage, and batches known durable (or failed). */
   private started = 0;
   private finished = 0;
   private writing = false;
+  private deleteWithNextWrite = false;
   private waiters: Array<() => void> = [];
   private batches = 0;
   private requests = 0;
@@ -40,8 +53,16 @@ export class GroupCommit {
 
   /** Writes these keys and deletes those, before any action asked for after this call. */
   persist(writes: ReadonlyArray<readonly [string, unknown]>, deletes: readonly string[]): void {
-    for (const [key, value] of writes) this.pending.set(key, { value });
-    for (const key of deletes) this.pending.set(key, null);
+    for (const [key, value] of writes) {
+      this.pending.set(key, value);
+      this.garbage.delete(key);
+    }
+    for (const key of deletes) {
+      this.pending.delete(key);
+      this.garbage.add(key);
+    }
+    // A backlog that never finds an idle moment is deleted with the writes (bounded memory).
+    if (this.garbage.size > maxGarbageKeys) this.deleteWithNextWrite = true;
     this.requests++;
     this.flush();
   }
@@ -73,18 +94,17 @@ export class GroupCommit {
   }
 
   private quiet(): boolean {
-    return !this.writing && this.pending.size === 0 && this.actions.length === 0;
+    return !this.writing && !this.deleting && this.pending.size === 0 && this.garbage.size === 0 && this.actions.length === 0;
   }
 
   /** Hands the pending writes to storage as one batch, unless a batch is on its way already. */
   private flush(): void {
-    if (this.writing || this.pending.size === 0) return;
-    const set: Array<[string, unknown]> = [];
-    const del: string[] = [];
-    for (const [key, write] of this.pending) {
-      if (write) set.push([key, write.value]);
-      else del.push(key);
-    }
+    if (this.writing) return;
+    if (this.pending.size === 0 && !this.deleteWithNextWrite) return this.collectGarbage();
+    const set: Array<[string, unknown]> = [...this.pending];
+    const del: string[] = this.deleteWithNextWrite ? [...this.garbage] : [];
+    if (this.deleteWithNextWrite) this.garbage.clear();
+    this.deleteWithNextWrite = false;
     this.pending = new Map();
     this.writing = true;
     const batch = ++this.started;
@@ -102,6 +122,22 @@ export class GroupCommit {
       // What depended on a failed write must not happen (a vote must not outlive its record).
       if (!ok) while (this.actions.length > 0 && (this.actions[0] as { after: number }).after <= batch) this.actions.shift();
       this.runDue();
+      this.flush();
+    });
+  }
+
+  /** One delete while nothing is pending; the next write waits for this one transaction at most. */
+  private collectGarbage(): void {
+    if (this.deleting || this.garbage.size === 0) {
+      if (this.quiet()) for (const resolve of this.waiters.splice(0)) resolve();
+      return;
+    }
+    const key = this.garbage.values().next().value as string;
+    this.garbage.delete(key);
+    this.deleting = true;
+    this.effects.run({ set: [], del: [key] }, () => {});
+    void this.effects.drained().then(() => {
+      this.deleting = false;
       this.flush();
     });
   }

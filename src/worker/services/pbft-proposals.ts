@@ -6,6 +6,7 @@
 import { decodeOp, type ClientResultEffect, type Op, type OpResult } from '../../core/pbft/index.ts';
 import type { Decoded } from '../../core/decode.ts';
 import type { Millis } from '../../core/types.ts';
+import type { TimingStats } from './pbft-timing.ts';
 
 /**
  * The window: proposals of this node waiting for their result at once; more are refused (with
@@ -57,6 +58,8 @@ export interface ProposalStats {
   failed: number;
   open: number;
   latencyMs: { p50: number | null; p99: number | null };
+  /** Where the time of this node's commits goes (pbft-timing.ts). */
+  timing?: TimingStats;
 }
 
 export class Proposals {

@@ -58,6 +58,7 @@ import { PhaseBoard } from './pbft-phases.ts';
 import { Proposals, proposalTagPrefix, toOp } from './pbft-proposals.ts';
 import { bootstrappingView, consensusView, EventLog, ThroughputWindow, type ConsensusExtras, type ConsensusView } from './pbft-snapshot.ts';
 import { SignatureVerifier } from './pbft-verify.ts';
+import { CommitTimeline } from './pbft-timing.ts';
 import { decodePbftFrame, transmit } from './pbft-wire.ts';
 import { PbftTrace } from '../../core/pbft/trace.ts';
 
@@ -95,6 +96,8 @@ export class PbftService implements Service {
   private effects!: EffectQueue;
   private durable!: GroupCommit;
   private verifier!: SignatureVerifier;
+  /** Where this node's commits spend their time (snapshot().consensus.proposals.timing). */
+  private timeline!: CommitTimeline;
   private readonly gossip: GossipAccess;
   private readonly params: Partial<PbftParams>;
   private readonly timing: Partial<PbftTiming>;
@@ -145,6 +148,7 @@ export class PbftService implements Service {
     stopping: () => this.stopping,
     propose: (op) => {
       const result = this.proposals.addForResult(op, this.ctx.now());
+      this.timeline.submitted(this.ctx.now());
       this.handProposals();
       this.ctx.changed();
       return result;
@@ -174,6 +178,7 @@ export class PbftService implements Service {
     this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
     this.durable = new GroupCommit(this.effects, () => ctx.now());
     this.verifier = new SignatureVerifier((signer, text, sig) => ctx.verify(signer, text, sig));
+    this.timeline = new CommitTimeline(ctx.self);
     const stored = await this.loadFollowRecord();
     if (stored) {
       await this.startCore(stored, await this.readPersisted());
@@ -198,8 +203,11 @@ export class PbftService implements Service {
     const decoded = decodeMessage(frame.value.m);
     if (!decoded.ok) return this.refuse('malformed message');
     const msg = decoded.value;
-    this.trace.received(this.ctx.self, from, msg, this.ctx.now());
+    const receivedAt = this.ctx.now();
+    this.trace.received(this.ctx.self, from, msg, receivedAt);
+    this.timeline.received(msg, receivedAt);
     const verification = this.verifier.verifyAll(signaturesToVerify(msg));
+    void verification.then(() => this.timeline.took('verify', this.ctx.now() - receivedAt));
     const queued = driver.input(async () => {
       const outcome = await verification;
       if (outcome.ok) return { type: 'message', msg, from };
@@ -274,6 +282,7 @@ export class PbftService implements Service {
       const op = toOp(args[0]);
       if (!op.ok) throw new Error(`propose(op) refused: ${op.error}`);
       const result = this.proposals.add(op.value, this.ctx.now());
+      this.timeline.submitted(this.ctx.now());
       this.handProposals();
       this.ctx.changed();
       return result;
@@ -318,7 +327,7 @@ export class PbftService implements Service {
             discardedCommits: this.discardedCommits,
           }
         : null,
-      proposals: this.proposals.stats(),
+      proposals: { ...this.proposals.stats(), timing: this.timeline?.stats() },
       throughputOpsPerSec: this.throughput.perSecond(now),
       rejected: Object.fromEntries(this.localRejected),
       events: this.events.list(),
@@ -368,7 +377,9 @@ export class PbftService implements Service {
       // A 'forge' replica asks for signatures in other replicas' names: the runtime can only sign
       // with this node's key, so the result is a real forgery that honest receivers refuse.
       sign: async (text, signer) => {
+        const began = ctx.now();
         const sig = await ctx.sign(text);
+        this.timeline.took('sign', ctx.now() - began);
         // Our own signatures come back to us nested in others' messages: no need to check them then.
         if (signer === ctx.self) this.verifier.remember(signer, text, sig);
         return sig;
@@ -376,6 +387,7 @@ export class PbftService implements Service {
       send: (to, msg) => {
         const frame = { g: followId, m: msg };
         this.trace.sent(ctx.self, to, msg, ctx.now());
+        this.timeline.sent(msg, ctx.now());
         for (const peer of to) this.traffic[transmit(ctx, peer, frame)]++;
       },
       committed: (effect) => this.onCommitted(effect),
@@ -423,6 +435,7 @@ export class PbftService implements Service {
 
   private onClientResult(effect: ClientResultEffect): void {
     const now = this.ctx.now();
+    if (effect.ok) this.timeline.result(effect.ts, this.view().quorum, now);
     if (effect.tag?.startsWith(proposalTagPrefix)) {
       this.proposals.settle(effect, now);
       return;

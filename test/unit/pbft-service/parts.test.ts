@@ -97,6 +97,9 @@ describe("group commit of the core's writes", () => {
     finishAll(): void {
       for (const r of this.release.splice(0)) r();
     }
+    hold(resolve: () => void): void {
+      this.release.push(resolve);
+    }
   }
   const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -137,6 +140,54 @@ describe("group commit of the core's writes", () => {
     await tick();
     expect(log.at(-1)).toBe('free');
     expect(errors).toEqual([]);
+  });
+
+  test('deletes hold back no action: they go one at a time once nothing is pending, and a later write of the key cancels its delete', async () => {
+    const storage = new SlowStorage();
+    for (const key of ['old1', 'old2', 'old3']) await storage.set(key, 0);
+    const deleted: string[] = [];
+    const del = storage.del.bind(storage);
+    storage.del = async (key: string) => {
+      deleted.push(key);
+      await new Promise<void>((resolve) => storage.hold(resolve));
+      await del(key);
+    };
+    const group = new GroupCommit(new EffectQueue(storage, () => {}), () => 0);
+    const sent: string[] = [];
+    // A stable checkpoint: its record, and the slots below it to delete.
+    group.persist([['stable', 1]], ['old1', 'old2', 'old3']);
+    group.after(() => sent.push('checkpoint vote'));
+    await tick();
+    expect(storage.transactions).toEqual([['stable']]);
+    storage.finishAll();
+    await tick();
+    await tick();
+    // The vote went as soon as its record landed; one delete is now on its way.
+    expect(sent).toEqual(['checkpoint vote']);
+    expect(deleted).toEqual(['old1']);
+    // The next vote (which also writes old3 again) waits for that one delete only.
+    group.persist([['old3', 2]], []);
+    group.after(() => sent.push('next vote'));
+    storage.finishAll();
+    await tick();
+    await tick();
+    expect(storage.transactions[1]).toEqual(['old3']);
+    storage.finishAll();
+    await tick();
+    await tick();
+    expect(sent).toEqual(['checkpoint vote', 'next vote']);
+    const idle = group.idle();
+    for (let i = 0; i < 20 && deleted.length < 3; i++) {
+      storage.finishAll();
+      await tick();
+    }
+    storage.finishAll();
+    await idle;
+    // old3 was written again after its delete was asked: its delete was cancelled.
+    expect(deleted).toEqual(['old1', 'old2']);
+    expect(await storage.get('old1')).toBeUndefined();
+    expect(await storage.get('old2')).toBeUndefined();
+    expect(await storage.get('old3')).toBe(2);
   });
 
   test('a failed write holds back what depended on it, and later writes still go', async () => {
@@ -210,6 +261,40 @@ describe('phase board', () => {
 });
 
 describe('driver', () => {
+  test("this node's own request leaves while a write is on its way; it depends on none", async () => {
+    const stuck = new (class extends MemoryStorage {
+      override setMany(): Promise<void> {
+        return new Promise(() => {});
+      }
+    })();
+    const durable = new GroupCommit(new EffectQueue(stuck, () => {}), () => 0);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(asNodeId) as [NodeId, NodeId, NodeId, NodeId];
+    const core = new PbftReplica({ id: b, genesis: [a, b, c, d], digest: sha256Hex, rng: createRng(3) });
+    const sent: string[] = [];
+    const driver = new PbftDriver(core, durable, {
+      now: () => 0,
+      sign: async () => 'sig',
+      send: (_to, msg) => sent.push(msg.body.type),
+      committed: () => {},
+      clientResult: () => {},
+      ui: () => {},
+      failed: (error) => {
+        throw error;
+      },
+      stepped: () => {},
+    });
+    driver.start();
+    await driver.idle();
+    // A vote's record (say) is being written and never lands.
+    durable.persist([['pbft/slot/x', 1]], []);
+    const before = sent.length;
+    driver.input({ type: 'submit', op: { kind: 'decision', value: 'go' } });
+    await driver.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent.slice(before)).toEqual(['request']);
+    driver.close();
+  });
+
   test('a disk that stops answering does not grow memory: the driver waits, and inputs beyond its queue are dropped', async () => {
     const stuck = new (class extends MemoryStorage {
       override setMany(): Promise<void> {
