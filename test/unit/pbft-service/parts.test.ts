@@ -3,7 +3,7 @@
 // cores now: test/core/pbft-room/.)
 import { describe, expect, test } from 'vitest';
 import type { SignatureCheck } from '../../../src/core/pbft/index.ts';
-import { asNodeId } from '../../../src/core/types.ts';
+import { asNodeId, type NodeId } from '../../../src/core/types.ts';
 import { createIdentity, signText, verifyText } from '../../../src/crypto/ed25519.ts';
 import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/pbft-proposals.ts';
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
