@@ -7,8 +7,11 @@ import { waitFor } from '../browser/launch.ts';
 import { percentile } from '../report.ts';
 import { hasAllSource, readKeySource, writeKeySource, type System } from './systems.ts';
 
-/** How long a mesh may take to form before the round is given up. */
-const formTimeoutMs = 90_000;
+/**
+ * How long a mesh may take to form before the round is given up: longer for more tabs, since on
+ * a 2-core machine 16 tabs take 20 s just to load under the usual load (10–30).
+ */
+const formTimeoutMs = (tabs: number) => Math.max(90_000, 12_000 * tabs);
 /** Quiet time after the mesh formed, before the empty-room CPU window. */
 const settleMs = 5_000;
 /** CPU windows. */
@@ -19,11 +22,13 @@ const afterBurstMs = 20_000;
 const singleWrites = 20;
 /** The burst. */
 export const burstWrites = 2_000;
-const burstTimeoutMs = 180_000;
+const burstTimeoutMs = (tabs: number) => Math.max(180_000, 20_000 * tabs);
 const singleTimeoutMs = 30_000;
 /** Consensus: proposals timed one at a time from a backup, after the replicas agree. */
 const proposals = 30;
-const consensusReadyTimeoutMs = 90_000;
+const consensusReadyTimeoutMs = (tabs: number) => Math.max(90_000, 10_000 * tabs);
+/** A proposal not committed in this long ends the consensus figure (none: a room that cannot commit must not hang the run). */
+const proposalTimeoutMs = 30_000;
 
 export interface RoundFigures {
   formedS: number | null;
@@ -107,7 +112,7 @@ async function burst(pages: readonly Page[], prefix: string): Promise<{ seconds:
   const [writer] = pages;
   if (!writer) throw new Error('no tabs');
   const others = pages.slice(1);
-  const seen = others.map((p) => call<number | null>(p, watchAllSource, prefix, burstWrites, burstTimeoutMs).catch(() => null));
+  const seen = others.map((p) => call<number | null>(p, watchAllSource, prefix, burstWrites, burstTimeoutMs(pages.length)).catch(() => null));
   await Promise.all(others.map((p) => p.evaluate(() => true)));
   const { startedAt, callsMs } = (await writer.evaluate(`(async () => {
     const write = ${writeKeySource};
@@ -119,7 +124,7 @@ async function burst(pages: readonly Page[], prefix: string): Promise<{ seconds:
     return { startedAt, callsMs: performance.now() - t0 };
   })()`)) as { startedAt: number; callsMs: number };
   const times = await Promise.all(seen);
-  if (times.some((t) => t === null)) throw new Error(`not every tab held all ${burstWrites} writes within ${burstTimeoutMs / 1000} s`);
+  if (times.some((t) => t === null)) throw new Error(`not every tab held all ${burstWrites} writes within ${burstTimeoutMs(pages.length) / 1000} s`);
   return { seconds: Math.max(0, ...(times as number[]).map((t) => t - startedAt)) / 1000, callsMs };
 }
 
@@ -153,7 +158,7 @@ async function consensus(pages: readonly Page[]): Promise<{ p50: number | null; 
       return ok ? { primary: states[0]?.primary ?? null, ids: states.map((s) => s?.id ?? '') } : undefined;
     },
     `all ${pages.length} tabs are replicas under a settled genesis`,
-    consensusReadyTimeoutMs,
+    consensusReadyTimeoutMs(pages.length),
     250,
   );
   const clientIndex = Math.max(
@@ -161,16 +166,23 @@ async function consensus(pages: readonly Page[]): Promise<{ p50: number | null; 
     ready.ids.findIndex((id) => id !== ready.primary),
   );
   const client = pages[clientIndex] as Page;
-  const latencies = await client.evaluate(async (n) => {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await window.tabmesh.propose(`bench:peers ${i}`);
-      out.push(performance.now() - t0);
-    }
-    return out;
-  }, proposals);
-  return { p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
+  const latencies = await client.evaluate(
+    async ([n, timeoutMs]) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+        const outcome = await Promise.race([window.tabmesh.propose(`bench:peers ${i}`), late]).finally(() => clearTimeout(timer));
+        if (outcome === 'late') return { out, late: i };
+        out.push(performance.now() - t0);
+      }
+      return { out, late: null };
+    },
+    [proposals, proposalTimeoutMs] as const,
+  );
+  if (latencies.late !== null) throw new Error(`proposal ${latencies.late + 1} of ${proposals} not committed within ${proposalTimeoutMs / 1000} s`);
+  return { p50: percentile(latencies.out, 50), p95: percentile(latencies.out, 95) };
 }
 
 /** Opens `n` tabs of `system` (a context each), measures everything, closes them. */
@@ -198,13 +210,14 @@ export async function runRound(browser: Browser, system: System, n: number, room
         await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
         const page = await context.newPage();
         page.on('pageerror', (error) => log(`[${system.name} page error] ${error.message}`));
+        page.on('crash', () => log(`[${system.name}] a tab crashed`));
         await page.goto(system.pageUrl(room));
         return page;
       }),
     );
     const formed = await attempt(
       'mesh',
-      () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs, 100),
+      () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs(n), 100),
       log,
     );
     if (!formed) return figures;

@@ -3,9 +3,22 @@
 // replicated map. Tabmesh is driven through window.tabmesh, y-webrtc through window.ybench
 // (yjs-page.ts). A Tabmesh "baseline" is another checkout's build (--baseline), for before/after.
 import type { Page } from 'playwright-core';
-import type { NodeSnapshot } from '../../src/mesh-node.ts';
-import { snapshotOf } from '../browser/launch.ts';
-import { meshIsWhole } from '../browser/mesh-measure.ts';
+import { meshIsWhole, type MeshView } from '../browser/mesh-measure.ts';
+
+/**
+ * What meshIsWhole reads, taken in the page: a few hundred bytes per tab instead of a whole
+ * snapshot (at 16 tabs on a loaded machine, cloning and shipping every snapshot made one poll
+ * take seconds, and the mesh looked formed that much later than it was).
+ */
+export function meshViewOf(page: Page): Promise<MeshView | null> {
+  return page
+    .evaluate(() => {
+      const s = window.tabmesh?.snapshot();
+      if (!s) return null;
+      return { id: s.id, links: s.links.map((l) => ({ peer: l.peer })), overlay: { config: s.overlay.config } };
+    })
+    .catch(() => null);
+}
 
 export interface System {
   /** Name in the rows and the table. */
@@ -23,8 +36,8 @@ export function tabmeshSystem(name: string, serverUrl: string): System {
     consensus: true,
     pageUrl: (room) => `${serverUrl}?room=${encodeURIComponent(room)}`,
     async formed(pages) {
-      const snapshots = await Promise.all(pages.map(snapshotOf));
-      return snapshots.every((s) => s !== null) && meshIsWhole(snapshots as NodeSnapshot[]);
+      const views = await Promise.all(pages.map(meshViewOf));
+      return views.every((v) => v !== null) && meshIsWhole(views as MeshView[]);
     },
   };
 }
