@@ -11,7 +11,7 @@ import { hasAllSource, readKeySource, writeKeySource, type System } from './syst
  * How long a mesh may take to form before the round is given up: longer for more tabs, since on
  * a 2-core machine 16 tabs take 20 s just to load under the usual load (10–30).
  */
-const formTimeoutMs = (tabs: number) => Math.max(90_000, 12_000 * tabs);
+export const formTimeoutMs = (tabs: number) => Math.max(90_000, 12_000 * tabs);
 /** Quiet time after the mesh formed, before the empty-room CPU window. */
 const settleMs = 5_000;
 /** CPU windows. */
