@@ -220,7 +220,10 @@ export async function runRound(browser: Browser, system: System, n: number, room
       () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs(n), 100),
       log,
     );
-    if (!formed) return figures;
+    if (!formed) {
+      log(`${system.name} ×${n}: links per tab when the wait ended: ${await system.degrees(pages)}`);
+      return figures;
+    }
     figures.formedS = (performance.now() - t0) / 1000;
     log(`${system.name} ×${n}: formed in ${figures.formedS.toFixed(2)} s; idle (empty room)…`);
     await sleep(settleMs);

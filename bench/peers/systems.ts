@@ -28,6 +28,8 @@ export interface System {
   pageUrl(room: string): string;
   /** True once every tab is linked into one mesh (Tabmesh: overlay degrees in range and connected; y-webrtc: a full mesh). */
   formed(pages: readonly Page[]): Promise<boolean>;
+  /** Each tab's number of links now, for the log when a mesh does not form in time ('-': the tab does not answer). */
+  degrees(pages: readonly Page[]): Promise<string>;
 }
 
 export function tabmeshSystem(name: string, serverUrl: string): System {
@@ -38,6 +40,10 @@ export function tabmeshSystem(name: string, serverUrl: string): System {
     async formed(pages) {
       const views = await Promise.all(pages.map(meshViewOf));
       return views.every((v) => v !== null) && meshIsWhole(views as MeshView[]);
+    },
+    async degrees(pages) {
+      const views = await Promise.all(pages.map(meshViewOf));
+      return views.map((v) => (v ? String(v.links.length) : '-')).join(' ');
     },
   };
 }
@@ -52,6 +58,12 @@ export function yjsSystem(pageServerUrl: string, signalingUrl: string): System {
         pages.map((p) => p.evaluate(() => (window as unknown as { ybench?: { peers(): number } }).ybench?.peers() ?? -1).catch(() => -1)),
       );
       return counts.every((c) => c === pages.length - 1);
+    },
+    async degrees(pages) {
+      const counts = await Promise.all(
+        pages.map((p) => p.evaluate(() => (window as unknown as { ybench?: { peers(): number } }).ybench?.peers() ?? -1).catch(() => -1)),
+      );
+      return counts.map((c) => (c < 0 ? '-' : String(c))).join(' ');
     },
   };
 }
