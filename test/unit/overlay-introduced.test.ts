@@ -62,31 +62,4 @@ describe('overlay service: introduced peers', () => {
     n.introduce('d-peer');
     expect(n.overlay.nextWakeAt()).toBe(regular);
   });
-
-  test('while the node dials towards its degree, a link coming up brings the next decision within the short gap', async () => {
-    const n = await overlayNode('m-self');
-    n.runDue();
-    n.introduce('b-peer');
-    n.introduce('c-peer');
-    n.clock.now = start + introducedTickGapMs;
-    n.runDue();
-    expect(n.wanted.sort()).toEqual(['b-peer', 'c-peer']);
-    const tickedAt = n.clock.now;
-    n.clock.now += 10;
-    n.overlay.linkUp('b-peer' as NodeId);
-    expect(n.overlay.nextWakeAt()).toBe(tickedAt + introducedTickGapMs);
-  });
-
-  test('a link coming up at a node with no room left keeps the regular cycle', async () => {
-    const n = await overlayNode('m-self');
-    n.overlay.commands.setLinkBounds([1, 1]);
-    n.runDue();
-    n.introduce('c-peer');
-    n.clock.now = start + introducedTickGapMs;
-    n.runDue();
-    const tickedAt = n.clock.now;
-    n.clock.now += 10;
-    n.overlay.linkUp('c-peer' as NodeId);
-    expect(n.overlay.nextWakeAt()).toBe(tickedAt + overlayTickIntervalMs);
-  });
 });

@@ -143,15 +143,9 @@ export class OverlayService implements Service {
   }
 
   private step(input: OverlayInput): OverlayEffect[] {
-    // Anything but the clock or a round trip may need the core's next decision soon. While the
-    // node still dials towards its degree (a mesh forming), a link coming up or the adverts it
-    // brings decide the next dials: decide them within introducedTickGapMs, not a whole tick
-    // interval later (each of a forming node's two or three dial rounds waited up to 250 ms).
-    if (input.type !== 'tick' && input.type !== 'link-rtt' && Number.isFinite(this.lastTickAt)) {
-      const forming = (input.type === 'link-up' || input.type === 'message') && this.core.hasRoomForLinks() && !this.core.isSettled();
-      const next = forming ? Math.max(this.ctx.now(), this.lastTickAt + introducedTickGapMs) : this.lastTickAt + overlayTickIntervalMs;
-      this.nextTickAt = Math.min(this.nextTickAt, next);
-    }
+    // Anything but the clock or a round trip may need the core's next decision soon.
+    if (input.type !== 'tick' && input.type !== 'link-rtt' && Number.isFinite(this.lastTickAt))
+      this.nextTickAt = Math.min(this.nextTickAt, this.lastTickAt + overlayTickIntervalMs);
     const effects = this.core.step(this.ctx.now(), input);
     let graphMayHaveChanged = false;
     for (const effect of effects) {
