@@ -13,8 +13,11 @@ export interface Tab {
   id: string;
 }
 
+/** The part of a snapshot that meshIsWhole reads (a bench may fetch only this: a whole snapshot per tab per poll is slow). */
+export type MeshView = Pick<NodeSnapshot, 'id'> & { links: ReadonlyArray<{ peer: string }>; overlay: { config: { minLinks: number; maxLinks: number } } };
+
 /** Every tab's degree within the overlay's bounds (a full mesh while the swarm is small) and the link graph connected. */
-export function meshIsWhole(snapshots: readonly NodeSnapshot[]): boolean {
+export function meshIsWhole(snapshots: readonly MeshView[]): boolean {
   const ids = new Set(snapshots.map((s) => s.id));
   if (ids.size !== snapshots.length) return false;
   const neighbours = new Map<string, Set<string>>();

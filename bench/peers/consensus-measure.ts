@@ -27,7 +27,10 @@ export const latencyProposals = 30;
 const maxOpenPerTab = 256;
 /** The throughput window. */
 const loadWindowMs = 5_000;
-const readyTimeoutMs = 90_000;
+/** Replicas agreeing takes longer in bigger rooms on a loaded machine. */
+const readyTimeoutMs = (tabs: number) => Math.max(90_000, 10_000 * tabs);
+/** A proposal not committed in this long ends the figure: a room that cannot commit must not hang the run. */
+const proposalTimeoutMs = 30_000;
 
 export interface ConsensusFigures {
   p50Ms: number | null;
@@ -57,7 +60,7 @@ async function ready(pages: readonly Page[]): Promise<{ primary: string | null; 
       return ok ? { primary: snaps[0]?.consensus.primary ?? null, ids: (snaps as NodeSnapshot[]).map((s) => s.id) } : undefined;
     },
     `all ${pages.length} tabs are replicas under a settled genesis`,
-    readyTimeoutMs,
+    readyTimeoutMs(pages.length),
     250,
   );
 }
@@ -68,15 +71,23 @@ const storageWriteP50 = async (page: Page): Promise<number | null> => (await sna
 
 /** One at a time from a backup: the page's latencies, and the worker's own figure for the same proposals. */
 async function latencies(client: Page, n: number): Promise<{ page: number[]; workerP50: number | null }> {
-  const page = await client.evaluate(async (count) => {
-    const out: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const t0 = performance.now();
-      await window.tabmesh.propose(`bench:consensus ${i}`);
-      out.push(performance.now() - t0);
-    }
-    return out;
-  }, n);
+  const outcome = await client.evaluate(
+    async ([count, timeoutMs]) => {
+      const out: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const t0 = performance.now();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+        const result = await Promise.race([window.tabmesh.propose(`bench:consensus ${i}`), late]).finally(() => clearTimeout(timer));
+        if (result === 'late') return { out, late: i };
+        out.push(performance.now() - t0);
+      }
+      return { out, late: null };
+    },
+    [n, proposalTimeoutMs] as const,
+  );
+  if (outcome.late !== null) throw new Error(`proposal ${outcome.late + 1} of ${n} not committed within ${proposalTimeoutMs / 1000} s`);
+  const page = outcome.out;
   const workerP50 = (await snapshotOf(client))?.consensus.proposals.latencyMs.p50 ?? null;
   return { page, workerP50 };
 }
@@ -180,7 +191,7 @@ async function oneRound(browser: Browser, url: string, tabs: number, room: strin
         return page;
       }),
     );
-    await waitFor(async () => ((await system.formed(pages)) ? true : undefined), 'the mesh forms', readyTimeoutMs, 100);
+    await waitFor(async () => ((await system.formed(pages)) ? true : undefined), 'the mesh forms', readyTimeoutMs(pages.length), 100);
     return await measureConsensus(pages, { withThroughput: true });
   } finally {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})));

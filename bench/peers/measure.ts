@@ -8,8 +8,11 @@ import { measureConsensus } from './consensus-measure.ts';
 import { percentile } from '../report.ts';
 import { hasAllSource, readKeySource, writeKeySource, type System } from './systems.ts';
 
-/** How long a mesh may take to form before the round is given up. */
-const formTimeoutMs = 90_000;
+/**
+ * How long a mesh may take to form before the round is given up: longer for more tabs, since on
+ * a 2-core machine 16 tabs take 20 s just to load under the usual load (10–30).
+ */
+export const formTimeoutMs = (tabs: number) => Math.max(90_000, 12_000 * tabs);
 /** Quiet time after the mesh formed, before the empty-room CPU window. */
 const settleMs = 5_000;
 /** CPU windows. */
@@ -20,7 +23,7 @@ const afterBurstMs = 20_000;
 const singleWrites = 20;
 /** The burst. */
 export const burstWrites = 2_000;
-const burstTimeoutMs = 180_000;
+const burstTimeoutMs = (tabs: number) => Math.max(180_000, 20_000 * tabs);
 const singleTimeoutMs = 30_000;
 
 export interface RoundFigures {
@@ -107,7 +110,7 @@ async function burst(pages: readonly Page[], prefix: string): Promise<{ seconds:
   const [writer] = pages;
   if (!writer) throw new Error('no tabs');
   const others = pages.slice(1);
-  const seen = others.map((p) => call<number | null>(p, watchAllSource, prefix, burstWrites, burstTimeoutMs).catch(() => null));
+  const seen = others.map((p) => call<number | null>(p, watchAllSource, prefix, burstWrites, burstTimeoutMs(pages.length)).catch(() => null));
   await Promise.all(others.map((p) => p.evaluate(() => true)));
   const { startedAt, callsMs } = (await writer.evaluate(`(async () => {
     const write = ${writeKeySource};
@@ -119,7 +122,7 @@ async function burst(pages: readonly Page[], prefix: string): Promise<{ seconds:
     return { startedAt, callsMs: performance.now() - t0 };
   })()`)) as { startedAt: number; callsMs: number };
   const times = await Promise.all(seen);
-  if (times.some((t) => t === null)) throw new Error(`not every tab held all ${burstWrites} writes within ${burstTimeoutMs / 1000} s`);
+  if (times.some((t) => t === null)) throw new Error(`not every tab held all ${burstWrites} writes within ${burstTimeoutMs(pages.length) / 1000} s`);
   return { seconds: Math.max(0, ...(times as number[]).map((t) => t - startedAt)) / 1000, callsMs };
 }
 
@@ -149,16 +152,20 @@ export async function runRound(browser: Browser, system: System, n: number, room
         await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
         const page = await context.newPage();
         page.on('pageerror', (error) => log(`[${system.name} page error] ${error.message}`));
+        page.on('crash', () => log(`[${system.name}] a tab crashed`));
         await page.goto(system.pageUrl(room));
         return page;
       }),
     );
     const formed = await attempt(
       'mesh',
-      () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs, 100),
+      () => waitFor(async () => ((await system.formed(pages)) ? true : undefined), `${n} ${system.name} tabs form a mesh`, formTimeoutMs(n), 100),
       log,
     );
-    if (!formed) return figures;
+    if (!formed) {
+      log(`${system.name} ×${n}: links per tab when the wait ended: ${await system.degrees(pages)}`);
+      return figures;
+    }
     figures.formedS = (performance.now() - t0) / 1000;
     log(`${system.name} ×${n}: formed in ${figures.formedS.toFixed(2)} s; idle (empty room)…`);
     await sleep(settleMs);

@@ -3,9 +3,22 @@
 // replicated map. Tabmesh is driven through window.tabmesh, y-webrtc through window.ybench
 // (yjs-page.ts). A Tabmesh "baseline" is another checkout's build (--baseline), for before/after.
 import type { Page } from 'playwright-core';
-import type { NodeSnapshot } from '../../src/mesh-node.ts';
-import { snapshotOf } from '../browser/launch.ts';
-import { meshIsWhole } from '../browser/mesh-measure.ts';
+import { meshIsWhole, type MeshView } from '../browser/mesh-measure.ts';
+
+/**
+ * What meshIsWhole reads, taken in the page: a few hundred bytes per tab instead of a whole
+ * snapshot (at 16 tabs on a loaded machine, cloning and shipping every snapshot made one poll
+ * take seconds, and the mesh looked formed that much later than it was).
+ */
+export function meshViewOf(page: Page): Promise<MeshView | null> {
+  return page
+    .evaluate(() => {
+      const s = window.tabmesh?.snapshot();
+      if (!s) return null;
+      return { id: s.id, links: s.links.map((l) => ({ peer: l.peer })), overlay: { config: s.overlay.config } };
+    })
+    .catch(() => null);
+}
 
 export interface System {
   /** Name in the rows and the table. */
@@ -15,6 +28,8 @@ export interface System {
   pageUrl(room: string): string;
   /** True once every tab is linked into one mesh (Tabmesh: overlay degrees in range and connected; y-webrtc: a full mesh). */
   formed(pages: readonly Page[]): Promise<boolean>;
+  /** Each tab's number of links now, for the log when a mesh does not form in time ('-': the tab does not answer). */
+  degrees(pages: readonly Page[]): Promise<string>;
 }
 
 export function tabmeshSystem(name: string, serverUrl: string): System {
@@ -23,8 +38,12 @@ export function tabmeshSystem(name: string, serverUrl: string): System {
     consensus: true,
     pageUrl: (room) => `${serverUrl}?room=${encodeURIComponent(room)}`,
     async formed(pages) {
-      const snapshots = await Promise.all(pages.map(snapshotOf));
-      return snapshots.every((s) => s !== null) && meshIsWhole(snapshots as NodeSnapshot[]);
+      const views = await Promise.all(pages.map(meshViewOf));
+      return views.every((v) => v !== null) && meshIsWhole(views as MeshView[]);
+    },
+    async degrees(pages) {
+      const views = await Promise.all(pages.map(meshViewOf));
+      return views.map((v) => (v ? String(v.links.length) : '-')).join(' ');
     },
   };
 }
@@ -39,6 +58,12 @@ export function yjsSystem(pageServerUrl: string, signalingUrl: string): System {
         pages.map((p) => p.evaluate(() => (window as unknown as { ybench?: { peers(): number } }).ybench?.peers() ?? -1).catch(() => -1)),
       );
       return counts.every((c) => c === pages.length - 1);
+    },
+    async degrees(pages) {
+      const counts = await Promise.all(
+        pages.map((p) => p.evaluate(() => (window as unknown as { ybench?: { peers(): number } }).ybench?.peers() ?? -1).catch(() => -1)),
+      );
+      return counts.map((c) => (c < 0 ? '-' : String(c))).join(' ');
     },
   };
 }

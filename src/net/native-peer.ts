@@ -43,6 +43,16 @@ function linkError(code: string, message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code });
 }
 
+/** Longest wait for ICE gathering before our offer or answer leaves without it (see describe()). */
+export const descriptionGatherMs = 30;
+
+/** True when `sdp` has an a=candidate line for `candidate` (same foundation, component, transport, priority, address, port, type). */
+export function describesCandidate(sdp: string, candidate: string): boolean {
+  const fields = candidate.split(' ').slice(0, 8);
+  if (fields.length < 8 || !fields[0]?.startsWith('candidate:')) return false;
+  return sdp.split(/\r?\n/).some((line) => line.startsWith(`a=${fields.join(' ')}`));
+}
+
 /** Candidates that arrive before the remote description are held until it is set (at most this many). */
 const maxPendingCandidates = 256;
 
@@ -59,6 +69,11 @@ export class NativePeer implements LinkPeer {
   private remoteSet = false;
   private isConnected = false;
   private isDestroyed = false;
+  /** Our offer or answer has left; candidates gathered from now on trickle one by one. */
+  private described = false;
+  private earlyCandidates: RTCIceCandidateInit[] = [];
+  /** Set while describe() waits for gathering to finish. */
+  private gathered: (() => void) | null = null;
 
   private readonly initiator: boolean;
 
@@ -67,7 +82,14 @@ export class NativePeer implements LinkPeer {
     this.pc = new RTCPeerConnectionImpl(options.config);
     this.pc.onicecandidate = (event) => {
       // null: gathering is over; simple-peer sends nothing for it either.
-      if (event.candidate && event.candidate.candidate) this.emit('signal', { type: 'candidate', candidate: candidateSignal(event.candidate) });
+      if (!event.candidate || !event.candidate.candidate) return this.gathered?.();
+      // An active TCP candidate pairs only with a passive one, which neither a browser nor
+      // node-datachannel offers: a signal (signed, relayed, checked) that can never help.
+      if (/ tcptype active\b/.test(event.candidate.candidate)) return;
+      const candidate = candidateSignal(event.candidate);
+      // Gathered before our description left: it may travel inside it (see describe()).
+      if (!this.described) this.earlyCandidates.push(candidate);
+      else this.emit('signal', { type: 'candidate', candidate });
     };
     this.pc.oniceconnectionstatechange = () => {
       const state = this.pc.iceConnectionState;
@@ -197,7 +219,7 @@ export class NativePeer implements LinkPeer {
       const offer = await this.pc.createOffer();
       if (this.isDestroyed) return;
       await this.pc.setLocalDescription(offer);
-      if (!this.isDestroyed && this.pc.localDescription) this.emit('signal', { type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp });
+      await this.describe();
     } catch (error) {
       this.fail('ERR_CREATE_OFFER', String(error));
     }
@@ -213,10 +235,36 @@ export class NativePeer implements LinkPeer {
         const answer = await this.pc.createAnswer();
         if (this.isDestroyed) return;
         await this.pc.setLocalDescription(answer);
-        if (!this.isDestroyed && this.pc.localDescription) this.emit('signal', { type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp });
+        await this.describe();
       }
     } catch (error) {
       this.fail('ERR_SET_REMOTE_DESCRIPTION', String(error));
+    }
+  }
+
+  /**
+   * Sends our offer or answer once gathering is over, or after descriptionGatherMs at most. The
+   * local description then carries the candidates gathered meanwhile (host candidates take a
+   * few ms), so those need no signal of their own: each is signed, relayed by the server and
+   * checked, and a mesh forming on a loaded machine spent most of its signalling on them.
+   * Candidates the description does not carry (or gathered later) trickle as before.
+   */
+  private async describe(): Promise<void> {
+    if (this.pc.iceGatheringState !== 'complete')
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, descriptionGatherMs);
+        this.gathered = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    this.gathered = null;
+    const local = this.pc.localDescription;
+    if (this.isDestroyed || !local) return;
+    this.described = true;
+    this.emit('signal', { type: local.type, sdp: local.sdp });
+    for (const candidate of this.earlyCandidates.splice(0)) {
+      if (!describesCandidate(local.sdp, candidate.candidate ?? '')) this.emit('signal', { type: 'candidate', candidate });
     }
   }
 

@@ -81,6 +81,38 @@ describe('NativePeer signal handling', () => {
     peer.destroy();
   });
 
+  test('candidates gathered before the offer leaves travel inside it; active TCP ones never leave; later ones trickle', async () => {
+    const host = (n: number, extra = '') => ({
+      candidate: { candidate: `candidate:${n} 1 udp 1 192.0.2.${n} 5000 typ host${extra}`, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: null },
+    });
+    // The connection writes the first candidate into its description, as a browser does with
+    // what it has gathered; the second it reports without writing it in.
+    class GatheringConnection extends RecordingConnection {
+      override async setLocalDescription(description: { type: string; sdp: string }) {
+        await super.setLocalDescription({ ...description, sdp: `${description.sdp}\r\na=candidate:1 1 udp 1 192.0.2.1 5000 typ host generation 0` });
+        this.onicecandidate?.(host(1, ' generation 0 ufrag abcd'));
+        this.onicecandidate?.(host(2));
+        this.onicecandidate?.({ candidate: { candidate: 'candidate:9 1 tcp 1 192.0.2.9 9 typ host tcptype active', sdpMid: '0', sdpMLineIndex: 0 } });
+      }
+    }
+    const peer = new NativePeer(GatheringConnection as unknown as typeof RTCPeerConnection, { initiator: true, config: {} });
+    const pc = RecordingConnection.last;
+    const signals: Array<{ type: string; sdp?: string; candidate?: { candidate: string } }> = [];
+    peer.on('signal', (signal) => signals.push(signal as (typeof signals)[number]));
+    await until(() => signals.length >= 2, 'the offer and the candidate it lacks');
+    expect(signals.map((s) => s.type)).toEqual(['offer', 'candidate']);
+    expect(signals[0]?.sdp).toContain('a=candidate:1 1 udp 1 192.0.2.1 5000 typ host');
+    expect(signals[1]?.candidate?.candidate).toBe('candidate:2 1 udp 1 192.0.2.2 5000 typ host');
+    pc.onicecandidate?.(host(3));
+    pc.onicecandidate?.({ candidate: { candidate: 'candidate:8 1 tcp 1 192.0.2.8 9 typ host tcptype active', sdpMid: '0', sdpMLineIndex: 0 } });
+    expect(signals.map((s) => s.candidate?.candidate ?? s.type)).toEqual([
+      'offer',
+      'candidate:2 1 udp 1 192.0.2.2 5000 typ host',
+      'candidate:3 1 udp 1 192.0.2.3 5000 typ host',
+    ]);
+    peer.destroy();
+  });
+
   test.each([
     ['null', null],
     ['a number', 42],

@@ -44,6 +44,11 @@ export class GossipService implements Service {
 
   receive(from: NodeId, message: unknown): void {
     this.step({ type: 'message', from, msg: message });
+    // News to pass on asks for a flush at once (eager.ts): do it in this task rather than at the
+    // runtime's next timer turn, so a relay adds no timer wait per hop. One frame in, at most
+    // one frame out per link: a burst stays coalesced as its writer packed it.
+    const now = this.ctx.now();
+    if ((this.core.nextWakeAt() ?? Infinity) <= now) this.tick(now);
   }
 
   linkUp(): void {
