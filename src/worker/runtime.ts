@@ -419,6 +419,10 @@ export class NodeRuntime implements LinkHostEvents {
       unwantLink: (peer, reason) => this.links.unwant(peer, reason),
       sign: (text) => this.crypto.sign(identity, text),
       verify: (signer, text, signature) => this.crypto.verify(signer, text, signature),
+      reenter: (fn) =>
+        this.dispatch((s) => {
+          if (s === service) fn();
+        }),
       changed: () => this.changed(),
       ...(this.options.publishMemory ? { publishMemory: this.options.publishMemory } : {}),
       ...(this.options.publishEvent ? { publishEvent: this.options.publishEvent } : {}),

@@ -230,6 +230,7 @@ export class FuzzMesh {
       now: () => this.now,
       timers: realTimers,
       rng,
+      reenter: (fn) => fn(),
       storage: node.storage,
       send: (peer, message) => this.send(node, peer, service.protocol, message),
       linkedPeers: others,

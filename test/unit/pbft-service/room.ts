@@ -176,6 +176,7 @@ export class Room {
       room: this.name,
       now: () => this.now,
       timers: realTimers,
+      reenter: (fn: () => void) => fn(),
       rng: createRng(`${this.seed}-${node.id}-${this.boots++}`),
       storage: node.storage,
       send: (peer: NodeId, message: unknown) => !this.unlinked.has(pair(node.id, peer)) && this.send(node.id, peer, message),

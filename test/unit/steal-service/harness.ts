@@ -237,6 +237,7 @@ class FakeRuntime {
       now: () => Date.now(),
       timers: realTimers,
       rng: this.rng.fork('steal'),
+      reenter: (fn) => fn(),
       storage: this.node.storage,
       send: (peer, message) => !this.stopped && this.mesh.send(this.node.id, peer, message),
       linkedPeers: () => this.mesh.ids().filter((p) => this.mesh.linked(this.node.id, p)),
