@@ -2,6 +2,7 @@
 // worker posts: each command gets an id, its reply settles it; a restart or a leave rejects
 // what is still waiting, so no caller waits forever.
 import type { PageToWorker, WorkerToPage } from './worker/protocol.ts';
+import { AppEventListeners } from './app-event-listeners.ts';
 
 type Reply = Extract<WorkerToPage, { type: 'reply' }>;
 interface Waiter {
@@ -11,7 +12,7 @@ interface Waiter {
 
 export class WorkerCalls {
   private readonly pending = new Map<number, Waiter>();
-  private readonly eventListeners = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly eventListeners = new AppEventListeners();
   private nextId = 1;
 
   constructor(private readonly post: (message: PageToWorker) => void) {}
@@ -38,14 +39,11 @@ export class WorkerCalls {
   }
 
   event(name: string, payload: unknown): void {
-    for (const listener of this.eventListeners.get(name) ?? []) listener(payload);
+    this.eventListeners.publish(name, payload);
   }
 
   onEvent(name: string, listener: (payload: unknown) => void): () => void {
-    const named = this.eventListeners.get(name) ?? new Set();
-    this.eventListeners.set(name, named);
-    named.add(listener);
-    return () => named.delete(listener);
+    return this.eventListeners.on(name, listener);
   }
 
   /** Rejects every command still waiting with `reason`. */

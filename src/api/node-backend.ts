@@ -4,6 +4,7 @@
 import type { NodeBackend } from './backend.ts';
 import type { MemoryChange, MemoryEntryView, NodeSnapshot } from '../mesh-node.ts';
 import { PageMemory } from '../page-memory.ts';
+import { AppEventListeners } from '../app-event-listeners.ts';
 import { startNodePeer, type NodePeer, type NodePeerHooks } from '../node/peer.ts';
 import type { NodeRunOptions } from '../node/cli.ts';
 import type { LogEvent } from '../node/log-events.ts';
@@ -13,7 +14,7 @@ export class NodePeerBackend implements NodeBackend {
   private latest: NodeSnapshot | null = null;
   private readonly memoryCopy = new PageMemory();
   private readonly snapshotListeners = new Set<(snapshot: NodeSnapshot) => void>();
-  private readonly eventListeners = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly eventListeners = new AppEventListeners();
   private closing: Promise<void> | null = null;
   private readonly cleanups: Array<() => Promise<void>> = [];
 
@@ -23,7 +24,7 @@ export class NodePeerBackend implements NodeBackend {
     backend.peer = await startNodePeer(options, log, {
       ...hooks,
       publishEvent: (name, payload) => {
-        for (const listener of [...(backend.eventListeners.get(name) ?? [])]) listener(payload);
+        backend.eventListeners.publish(name, payload);
       },
       publishMemory: (message) => backend.memoryCopy.apply(message),
       publishSnapshot: (snapshot) => backend.takeSnapshot(snapshot as unknown as NodeSnapshot),
@@ -39,10 +40,7 @@ export class NodePeerBackend implements NodeBackend {
   }
 
   onEvent(name: string, listener: (payload: unknown) => void): () => void {
-    const named = this.eventListeners.get(name) ?? new Set();
-    this.eventListeners.set(name, named);
-    named.add(listener);
-    return () => named.delete(listener);
+    return this.eventListeners.on(name, listener);
   }
 
   snapshot(): NodeSnapshot | null {

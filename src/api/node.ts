@@ -10,11 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { roomSchema } from '../../signaling/protocol.ts';
-import { iceServersSchema, type IceServerConfig } from '../../signaling/ice-config.ts';
-import { maxSignalingUrls } from '../net/signaling-urls.ts';
+import { iceServersSchema, iceTransportPolicySchema, type IceServerConfig, type IceTransportPolicy } from '../../signaling/ice-config.ts';
 import { signalEndpoints, type NodeRunOptions } from '../node/cli.ts';
 import type { LogEvent } from '../node/log-events.ts';
-import { checkOptions, passwordSchema, strictOptions } from './options.ts';
+import { abortSignal, checkOptions, passwordSchema, signalingList, strictOptions } from './options.ts';
 import { TabmeshError, throwIfAborted } from './errors.ts';
 import { roomWhenReady } from './join.ts';
 import { NodePeerBackend } from './node-backend.ts';
@@ -42,6 +41,8 @@ export interface NodeJoinRoomOptions {
   signaling: string | string[];
   /** STUN/TURN servers. Default: what the (first) server's /config.json says, else none. */
   iceServers?: IceServerConfig;
+  /** 'relay': every link goes through a TURN relay; no address of this machine reaches peers. Default: the server's /config.json, else 'all'. */
+  iceTransportPolicy?: IceTransportPolicy;
   /** A private room's password (at least 8 characters); never sent anywhere. */
   password?: string;
   /**
@@ -69,22 +70,17 @@ const nodeSignalingUrl = v.pipe(
 
 const nodeJoinRoomSchema = strictOptions({
   room: roomSchema,
-  signaling: v.union(
-    [
-      nodeSignalingUrl,
-      v.pipe(
-        v.array(nodeSignalingUrl),
-        v.minLength(1, 'give at least one signaling address'),
-        v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling addresses`),
-      ),
-    ],
+  signaling: signalingList(
+    nodeSignalingUrl,
+    'give at least one signaling address',
     'is required in Node: the address of the signaling server (e.g. http://127.0.0.1:8080), or a list of them',
   ),
   iceServers: v.optional(iceServersSchema),
+  iceTransportPolicy: v.optional(iceTransportPolicySchema),
   password: v.optional(passwordSchema),
   dataDir: v.optional(v.pipe(v.string('a directory path is a string'), v.minLength(1, 'give a directory path, or leave the option out for a temporary one'))),
   onLog: v.optional(v.custom<(event: LogEvent) => void>((value) => typeof value === 'function', 'must be a function')),
-  signal: v.optional(v.custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))')),
+  signal: v.optional(abortSignal),
 });
 
 /**
@@ -110,6 +106,7 @@ export async function joinRoom(options: NodeJoinRoomOptions): Promise<Room> {
     dataDir: checked.dataDir ?? temporary!,
     json: false,
     iceServers: checked.iceServers ?? null,
+    iceTransportPolicy: checked.iceTransportPolicy ?? null,
     password: checked.password !== undefined ? { from: 'env', value: checked.password } : null,
   };
   let backend: NodePeerBackend;

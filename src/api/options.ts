@@ -42,7 +42,7 @@ const signalingUrl = v.pipe(
   }, 'a signaling URL is a ws:// or wss:// URL, e.g. wss://example.org/signal'),
 );
 
-const abortSignal = v.custom<AbortSignal>(
+export const abortSignal = v.custom<AbortSignal>(
   (value) => typeof AbortSignal !== 'undefined' && value instanceof AbortSignal,
   'must be an AbortSignal (e.g. AbortSignal.timeout(10_000))',
 );
@@ -56,21 +56,18 @@ export const passwordSchema = v.pipe(
   ),
 );
 
+/**
+ * One signaling address or a list of 1–`maxSignalingUrls` of them, each checked by `one`. The
+ * browser (ws:// URLs) and Node (also http:// addresses) differ only in `one` and the messages.
+ */
+export const signalingList = <S extends v.GenericSchema<unknown, string>>(one: S, tooFew: string, notAddress: string) =>
+  v.union([one, v.pipe(v.array(one), v.minLength(1, tooFew), v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling addresses`))], notAddress);
+
 /** The options every backend shares; `extra` adds a backend's own (dataDir). */
 export const joinRoomEntries = {
   room: roomSchema,
   signaling: v.optional(
-    v.union(
-      [
-        signalingUrl,
-        v.pipe(
-          v.array(signalingUrl),
-          v.minLength(1, 'give at least one signaling URL, or leave the option out'),
-          v.maxLength(maxSignalingUrls, `at most ${maxSignalingUrls} signaling URLs`),
-        ),
-      ],
-      'must be a ws:// or wss:// URL or a list of them',
-    ),
+    signalingList(signalingUrl, 'give at least one signaling URL, or leave the option out', 'must be a ws:// or wss:// URL or a list of them'),
   ),
   iceServers: v.optional(iceServersSchema),
   iceTransportPolicy: v.optional(iceTransportPolicySchema),

@@ -3,11 +3,11 @@
 // which input is refused and why) are tested without starting a process.
 import * as v from 'valibot';
 import { joinSchema, signalingPath } from '../../signaling/protocol.ts';
-import { clientConfigPath, parseIceServers, type IceServerConfig } from '../../signaling/ice-config.ts';
+import { clientConfigPath, parseIceServers, parseIceTransportPolicy, type IceServerConfig, type IceTransportPolicy } from '../../signaling/ice-config.ts';
 import { passwordProblem } from '../net/room-key.ts';
 import { signalingUrlList } from '../net/signaling-urls.ts';
 
-export const nodeUsage = `Usage: tabmesh-node --room NAME --signal URL[,URL…] [--data DIR] [--json] [--ice-servers JSON] [--password-file FILE]
+export const nodeUsage = `Usage: tabmesh-node --room NAME --signal URL[,URL…] [--data DIR] [--json] [--ice-servers JSON] [--ice-transport-policy all|relay] [--password-file FILE]
 
 Joins a Tabmesh room as a full node, without a browser: it links to the room's tabs and other
 Node peers over WebRTC and runs the same protocols as a tab. Stop it with Ctrl+C (or SIGTERM):
@@ -27,6 +27,9 @@ Options:
   --ice-servers JSON
                   STUN/TURN servers as a JSON array of RTCIceServer objects (default: whatever
                   the server hands to pages at ${clientConfigPath}; none are needed on a LAN)
+  --ice-transport-policy all|relay
+                  relay: every link goes through a TURN relay and no address of this machine is
+                  offered to peers (default: what the server hands to pages, else all)
   --password-file FILE
                   join a private room: its password is the first line of FILE (keep it mode 0600).
                   Or set the TABMESH_ROOM_PASSWORD environment variable. There is no --password
@@ -57,6 +60,8 @@ export interface NodeRunOptions {
   json: boolean;
   /** From --ice-servers; null: read them from the server. */
   iceServers: IceServerConfig | null;
+  /** From --ice-transport-policy; null (or absent): the server's, as its pages get it. */
+  iceTransportPolicy?: IceTransportPolicy | null;
   /** A private room's password: where to read it (--password-file, else TABMESH_ROOM_PASSWORD); null for an open room. */
   password: PasswordSource | null;
 }
@@ -68,7 +73,7 @@ export const passwordEnvName = 'TABMESH_ROOM_PASSWORD';
 
 export type NodeCliCommand = { kind: 'run'; options: NodeRunOptions } | { kind: 'help' } | { kind: 'error'; message: string };
 
-const valueFlags = ['--room', '--signal', '--data', '--ice-servers', '--password-file'] as const;
+const valueFlags = ['--room', '--signal', '--data', '--ice-servers', '--ice-transport-policy', '--password-file'] as const;
 type ValueFlag = (typeof valueFlags)[number];
 const isValueFlag = (name: string): name is ValueFlag => (valueFlags as readonly string[]).includes(name);
 
@@ -128,6 +133,14 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, e
     iceServers = ice.value;
   }
 
+  let iceTransportPolicy: IceTransportPolicy | null = null;
+  const policyText = values.get('--ice-transport-policy');
+  if (policyText !== undefined) {
+    const policy = parseIceTransportPolicy(policyText);
+    if (!policy.ok) return { kind: 'error', message: `--ice-transport-policy: ${policy.error}` };
+    iceTransportPolicy = policy.value;
+  }
+
   const passwordFile = values.get('--password-file');
   const passwordEnv = env[passwordEnvName];
   let password: PasswordSource | null = null;
@@ -138,7 +151,7 @@ export function parseNodeArgs(argv: readonly string[], defaultDataDir: string, e
     password = { from: 'env', value: passwordEnv };
   }
 
-  return { kind: 'run', options: { room, signal, signals, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, password } };
+  return { kind: 'run', options: { room, signal, signals, signalGiven, dataDir: values.get('--data') ?? defaultDataDir, json, iceServers, iceTransportPolicy, password } };
 }
 
 /**

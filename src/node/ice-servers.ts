@@ -3,7 +3,7 @@
 // the server answers is checked like any input; a server that cannot be reached yet is asked
 // again with backoff while the node runs, since links cannot form before it is reachable anyway.
 import { decodeWith } from '../core/decode.ts';
-import { iceServersSchema, type IceServerConfig } from '../../signaling/ice-config.ts';
+import { iceServersSchema, iceTransportPolicySchema, type IceServerConfig, type IceTransportPolicy } from '../../signaling/ice-config.ts';
 
 /** How long one request for /config.json may take. */
 export const configFetchTimeoutMs = 3_000;
@@ -13,9 +13,9 @@ export const configRetryMaxMs = 30_000;
 /** Larger answers are not read (a config holds at most 16 servers). */
 const maxConfigBytes = 64 * 1024;
 
-export type IceFetch = { ok: true; servers: IceServerConfig } | { ok: false; retry: boolean; error: string };
+export type IceFetch = { ok: true; servers: IceServerConfig; policy: IceTransportPolicy } | { ok: false; retry: boolean; error: string };
 
-/** One request for the server's ICE servers. `retry`: whether asking again later may help. */
+/** One request for the server's ICE servers and transport policy. `retry`: whether asking again later may help. */
 export async function fetchIceServers(configUrl: string, timeoutMs = configFetchTimeoutMs): Promise<IceFetch> {
   let response: Response;
   try {
@@ -26,7 +26,7 @@ export async function fetchIceServers(configUrl: string, timeoutMs = configFetch
     return { ok: false, retry: true, error: `${configUrl} cannot be reached (${String(why)})` };
   }
   // An older server without /config.json: no ICE servers, as a page would conclude.
-  if (response.status === 404) return { ok: true, servers: [] };
+  if (response.status === 404) return { ok: true, servers: [], policy: 'all' };
   if (!response.ok) return { ok: false, retry: response.status >= 500, error: `${configUrl} answered HTTP ${response.status}` };
   const text = await response.text().catch(() => '');
   if (text.length > maxConfigBytes) return { ok: false, retry: false, error: `${configUrl} answered more than ${maxConfigBytes} bytes` };
@@ -36,7 +36,10 @@ export async function fetchIceServers(configUrl: string, timeoutMs = configFetch
   } catch {
     return { ok: false, retry: false, error: `${configUrl} did not answer JSON` };
   }
-  const decoded = decodeWith(iceServersSchema, (body as { iceServers?: unknown } | null)?.iceServers ?? []);
+  const fields = body as { iceServers?: unknown; iceTransportPolicy?: unknown } | null;
+  const decoded = decodeWith(iceServersSchema, fields?.iceServers ?? []);
   if (!decoded.ok) return { ok: false, retry: false, error: `ignoring the ICE servers from ${configUrl}: ${decoded.error}` };
-  return { ok: true, servers: decoded.value };
+  const policy = decodeWith(iceTransportPolicySchema, fields?.iceTransportPolicy ?? 'all');
+  if (!policy.ok) return { ok: false, retry: false, error: `ignoring the ICE servers from ${configUrl}: ${policy.error}` };
+  return { ok: true, servers: decoded.value, policy: policy.value };
 }

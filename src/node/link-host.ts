@@ -10,6 +10,7 @@ import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { NativePeer, type LinkPeer } from '../net/native-peer.ts';
 import type { NodeId } from '../core/types.ts';
 import type { IceServer, LinkHost, LinkHostEvents, RawSignal } from '../net/transport.ts';
+import type { IceTransportPolicy } from '../../signaling/ice-config.ts';
 
 /** Longest a closing link waits for its queued bytes to leave before it is torn down. */
 export const closeFlushMaxMs = 1_000;
@@ -34,10 +35,13 @@ interface HostedPeer {
 }
 
 /** Makes one WebRTC connection (a seam for tests). */
-export type PeerFactory = (options: { initiator: boolean; iceServers: IceServer[] }) => LinkPeer;
+export type PeerFactory = (options: { initiator: boolean; iceServers: IceServer[]; iceTransportPolicy: IceTransportPolicy }) => LinkPeer;
 
-export const defaultPeerFactory: PeerFactory = ({ initiator, iceServers }) =>
-  new NativePeer(RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection, { initiator, config: { iceServers: encodedCredentials(iceServers) } });
+export const defaultPeerFactory: PeerFactory = ({ initiator, iceServers, iceTransportPolicy }) =>
+  new NativePeer(RTCPeerConnection as unknown as typeof globalThis.RTCPeerConnection, {
+    initiator,
+    config: { iceServers: encodedCredentials(iceServers), iceTransportPolicy },
+  });
 
 /**
  * TURN credentials as node-datachannel's polyfill needs them. The polyfill hands each server to
@@ -61,7 +65,11 @@ export class NodeLinkHost implements LinkHost {
   private readonly early: HostEvent[] = [];
   private earlyDropped = 0;
 
-  constructor(private readonly createPeer: PeerFactory = defaultPeerFactory) {}
+  /** `policy`: read at each new connection ('relay' keeps every link on TURN), so a later answer of the server counts. */
+  constructor(
+    private readonly createPeer: PeerFactory = defaultPeerFactory,
+    private readonly policy: () => IceTransportPolicy = () => 'all',
+  ) {}
 
   /** Connects the host to the runtime; events that came before are delivered now, in order. */
   attach(events: LinkHostEvents): void {
@@ -88,7 +96,7 @@ export class NodeLinkHost implements LinkHost {
     }
     let peer: LinkPeer;
     try {
-      peer = this.createPeer({ initiator, iceServers });
+      peer = this.createPeer({ initiator, iceServers, iceTransportPolicy: this.policy() });
     } catch (error) {
       // Cannot happen with node-datachannel installed; if it does, the link fails like any other.
       this.emit({ type: 'down', peer: peerId, linkId, reason: `cannot open a connection: ${String(error)}` });

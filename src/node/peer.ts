@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import type { NodeId } from '../core/types.ts';
 import type { SocketLike } from '../net/signaling-client.ts';
 import type { IceServer } from '../net/transport.ts';
+import type { IceTransportPolicy } from '../../signaling/ice-config.ts';
 import { createDefaultServices } from '../worker/default-services.ts';
 import { createThreadComputePool } from './thread-pool.ts';
 import { NodeRuntime } from '../worker/runtime.ts';
@@ -80,8 +81,13 @@ async function startOnDataDir(
   const storage = new FileStorage(dataDir.storePath, { onProblem: (message) => log({ event: 'storage-problem', message }) });
   // The runtime reads this array each time it opens a link, so servers learned later still count.
   const iceServers: IceServer[] = [];
-  const ice = await startIceServers(options, iceServers, log);
-  const host = new NodeLinkHost(hooks.createPeer);
+  // --ice-transport-policy wins; else the server's, learned with its ICE servers.
+  const policy = { current: options.iceTransportPolicy ?? ('all' as IceTransportPolicy) };
+  const ice = await startIceServers(options, iceServers, log, (serverPolicy) => {
+    policy.current = options.iceTransportPolicy ?? serverPolicy;
+  });
+  if (policy.current === 'relay') log({ event: 'note', message: 'relay only: every link goes through a TURN relay, and no address of this machine is offered to peers' });
+  const host = new NodeLinkHost(hooks.createPeer, () => policy.current);
   // Kernels run on worker threads: a headless machine computes for the mesh like a tab.
   const services = createDefaultServices({ computePool: () => createThreadComputePool() });
   const snapshotLog = new SnapshotLog();
@@ -170,8 +176,16 @@ async function startOnDataDir(
   };
 }
 
-/** Fills `into` from --ice-servers or the server's /config.json, retrying the latter while it is unreachable. */
-async function startIceServers(options: NodeRunOptions, into: IceServer[], log: (event: LogEvent) => void): Promise<{ stop(): void }> {
+/**
+ * Fills `into` from --ice-servers or the server's /config.json, retrying the latter while it is
+ * unreachable; `onPolicy` gets the server's ICE transport policy each time it answers.
+ */
+async function startIceServers(
+  options: NodeRunOptions,
+  into: IceServer[],
+  log: (event: LogEvent) => void,
+  onPolicy: (policy: IceTransportPolicy) => void,
+): Promise<{ stop(): void }> {
   if (options.iceServers) {
     into.push(...options.iceServers);
     log({ event: 'ice-servers', source: options.iceServers.length > 0 ? 'flag' : 'none', count: options.iceServers.length, detail: '--ice-servers' });
@@ -185,6 +199,7 @@ async function startIceServers(options: NodeRunOptions, into: IceServer[], log: 
     if (stopped) return;
     if (result.ok) {
       into.splice(0, into.length, ...result.servers);
+      onPolicy(result.policy);
       const count = result.servers.length;
       log({
         event: 'ice-servers',

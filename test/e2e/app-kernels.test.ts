@@ -4,7 +4,7 @@
 // cancelling a job stops it on every tab (queued tasks dropped, running kernels aborted).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { snapshotOf, startRoom, waitForSnapshot, type Room } from './harness.ts';
+import { snapshotOf, startRoom, waitForFullMesh, waitForSnapshot, type Room } from './harness.ts';
 
 interface KernelLog {
   started: Array<{ job: string; index: number }>;
@@ -53,14 +53,7 @@ describe('app kernels across three tabs', () => {
   beforeAll(async () => {
     room = await startRoom(3, 'app-kernels');
     ({ tabs, ids } = room);
-    for (const [i, tab] of tabs.entries()) {
-      await waitForSnapshot(
-        tab,
-        (s) => s.links.length === 2 && ids.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
-        `tab ${i} is linked to both others and sees them alive`,
-        30_000,
-      );
-    }
+    await waitForFullMesh(room);
     await registerSquare(tabs[0]!, 400);
     await registerSquare(tabs[1]!, 400);
     // Every tab hears (by load adverts) which two run it.

@@ -2,7 +2,7 @@
 // kernels running in each tab's compute pool (kernel Web Workers spawned by the protocol worker).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { snapshotOf, startRoom, waitForSnapshot, type NodeSnapshot, type Room } from './harness.ts';
+import { snapshotOf, startRoom, waitForFullMesh, waitForSnapshot, type NodeSnapshot, type Room } from './harness.ts';
 
 /**
  * A region inside the main cardioid: every pixel runs all its iterations, so each 64×64 tile
@@ -33,13 +33,8 @@ describe('compute shared across three tabs', () => {
   beforeAll(async () => {
     room = await startRoom(3, 'compute');
     ({ tabs, ids } = room);
+    await waitForFullMesh(room);
     for (const [i, tab] of tabs.entries()) {
-      await waitForSnapshot(
-        tab,
-        (s) => s.links.length === 2 && ids.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
-        `tab ${i} is linked to both others and sees them alive`,
-        30_000,
-      );
       await waitForSnapshot(tab, (s) => s.compute.poolSize >= 1, `tab ${i} has a compute pool`);
     }
   });

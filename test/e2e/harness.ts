@@ -103,3 +103,19 @@ export async function waitForSnapshot(page: Page, predicate: (snapshot: NodeSnap
 }
 
 export const linkedPeers = (snapshot: NodeSnapshot): string[] => snapshot.links.map((l) => l.peer).sort();
+
+/**
+ * Waits until every tab of a small room (≤ 5 tabs, where the overlay links everyone) is linked
+ * to all the others and sees them alive.
+ */
+export async function waitForFullMesh(room: Pick<Room, 'tabs' | 'ids'>, timeoutMs = 30_000): Promise<void> {
+  const others = room.tabs.length - 1;
+  for (const [i, tab] of room.tabs.entries()) {
+    await waitForSnapshot(
+      tab,
+      (s) => s.links.length === others && room.ids.every((id) => s.members.some((m) => m.id === id && m.status === 'alive')),
+      `tab ${i} is linked to the ${others} others and sees them alive`,
+      timeoutMs,
+    );
+  }
+}

@@ -50,6 +50,7 @@ describe('parseNodeArgs', () => {
       dataDir: '/srv/node',
       json: true,
       iceServers: null,
+      iceTransportPolicy: null,
       password: null,
     });
   });
@@ -85,6 +86,14 @@ describe('parseNodeArgs', () => {
     expect(refusal(parseNodeArgs(['--room', 'a', '--signal', 'h:1', '--ice-servers', 'nope'], home))).toMatch(/must be JSON/);
   });
 
+  test('--ice-transport-policy takes all or relay; without it the server decides', () => {
+    const base = ['--room', 'a', '--signal', 'h:1'];
+    expect(run(parseNodeArgs([...base, '--ice-transport-policy', 'relay'], home)).iceTransportPolicy).toBe('relay');
+    expect(run(parseNodeArgs([...base, '--ice-transport-policy=all'], home)).iceTransportPolicy).toBe('all');
+    expect(run(parseNodeArgs(base, home)).iceTransportPolicy).toBeNull();
+    expect(refusal(parseNodeArgs([...base, '--ice-transport-policy', 'turn'], home))).toMatch(/^--ice-transport-policy: .*'all' or 'relay'/);
+  });
+
   test('help wins wherever it stands', () => {
     expect(parseNodeArgs(['--room', 'a', '--help'], home)).toEqual({ kind: 'help' });
     expect(parseNodeArgs(['-h'], home)).toEqual({ kind: 'help' });
@@ -110,7 +119,7 @@ describe('parseNodeArgs', () => {
   });
 
   test('the usage names every option', () => {
-    for (const flag of ['--room', '--signal', '--data', '--json', '--ice-servers', '--help']) expect(nodeUsage).toContain(flag);
+    for (const flag of ['--room', '--signal', '--data', '--json', '--ice-servers', '--ice-transport-policy', '--help']) expect(nodeUsage).toContain(flag);
   });
 });
 

@@ -2,7 +2,7 @@
 // hosts in one process, signals handed across directly as the runtimes would via the server.
 import { describe, expect, test } from 'vitest';
 import type { NodeId } from '../../src/core/types.ts';
-import { NodeLinkHost } from '../../src/node/link-host.ts';
+import { defaultPeerFactory, NodeLinkHost } from '../../src/node/link-host.ts';
 import type { LinkHostEvents, RawSignal } from '../../src/net/transport.ts';
 
 const idA = 'a'.repeat(42) + 'A';
@@ -109,6 +109,50 @@ describe('NodeLinkHost', () => {
     host.open(idB as NodeId, 'link-0002', true, []);
     expect(downs).toEqual(['cannot open a connection: Error: no WebRTC here']);
     expect(host.size).toBe(0);
+  });
+});
+
+describe('ICE transport policy in node-datachannel', () => {
+  /**
+   * The candidates a new initiating connection offers, read from its local description once that
+   * says gathering is over (libdatachannel writes a=end-of-candidates then; the polyfill's
+   * iceGatheringState says 'complete' from the start, so it cannot be the signal).
+   */
+  async function gatheredCandidates(iceTransportPolicy: 'all' | 'relay'): Promise<string[]> {
+    const peer = defaultPeerFactory({ initiator: true, iceServers: [], iceTransportPolicy });
+    const pc = (peer as unknown as { connection: RTCPeerConnection }).connection;
+    const deadline = Date.now() + 15_000;
+    try {
+      while (!pc.localDescription?.sdp.includes('a=end-of-candidates')) {
+        if (Date.now() > deadline) throw new Error(`gathering did not end: ${JSON.stringify(pc.localDescription?.sdp ?? null)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return pc.localDescription.sdp.split(/\r?\n/).filter((line) => line.startsWith('a=candidate:'));
+    } finally {
+      peer.destroy();
+    }
+  }
+
+  test("'relay' offers no address of this machine (no TURN server given: no candidate at all); 'all' offers host candidates", async () => {
+    expect((await gatheredCandidates('all')).some((c) => / typ host/.test(c))).toBe(true);
+    expect(await gatheredCandidates('relay')).toEqual([]);
+  }, 30_000);
+
+  test('the host reads the policy at each new connection, so a later answer of the server counts', () => {
+    let policy: 'all' | 'relay' = 'all';
+    const asked: string[] = [];
+    const host = new NodeLinkHost(
+      ({ iceTransportPolicy }) => {
+        asked.push(iceTransportPolicy);
+        throw new Error('not connecting in this test');
+      },
+      () => policy,
+    );
+    host.attach({ up: () => {}, signal: () => {}, data: () => {}, down: () => {} });
+    host.open(idB as NodeId, 'link-0003', true, []);
+    policy = 'relay';
+    host.open(idB as NodeId, 'link-0004', true, []);
+    expect(asked).toEqual(['all', 'relay']);
   });
 });
 

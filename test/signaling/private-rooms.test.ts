@@ -93,7 +93,9 @@ describe('private rooms', { timeout: testTimeoutMs }, () => {
     expect(member1.answer).toMatchObject({ type: 'joined', peers: [] });
     expect(member2.answer).toMatchObject({ type: 'joined', peers: [member1.client.id] });
     await opener.client.drain();
-    expect(opener.client.announcements).toEqual([]);
+    // Nobody of the private room was announced to it (a batch may name the opener itself: it
+    // joined in the same window, which a loaded machine makes likely).
+    expect(opener.client.announcements.flatMap((f) => [...f.joined, ...f.left]).filter((id) => id !== opener.client.id)).toEqual([]);
     opener.client.send({ type: 'signal', to: member1.client.id, data: { hello: 1 } });
     expect(await opener.client.nextError()).toMatchObject({ code: 'unknown-peer' });
     expect(running.server.stats().refusals).toMatchObject({ 'password-required': 0, 'wrong-password': 0, 'room-not-private': 0 });

@@ -3,6 +3,7 @@
 import type { NodeBackend } from '../../../src/api/backend.ts';
 import type { MemoryChange, MemoryEntryView, NodeSnapshot } from '../../../src/mesh-node.ts';
 import { PageMemory } from '../../../src/page-memory.ts';
+import { AppEventListeners } from '../../../src/app-event-listeners.ts';
 
 /** A node id of the right shape (43 base64url characters), distinct per `n`. */
 export const nodeId = (n: number): string => `${String(n).padStart(3, '0')}${'A'.repeat(40)}`;
@@ -15,7 +16,7 @@ export class FakeBackend implements NodeBackend {
   closedCount = 0;
   private latest: NodeSnapshot | null = null;
   private readonly snapshotListeners = new Set<(s: NodeSnapshot) => void>();
-  private readonly eventListeners = new Map<string, Set<(payload: unknown) => void>>();
+  private readonly eventListeners = new AppEventListeners();
   private readonly page = new PageMemory();
 
   async command(name: string, ...args: unknown[]): Promise<unknown> {
@@ -24,10 +25,7 @@ export class FakeBackend implements NodeBackend {
   }
 
   onEvent(name: string, listener: (payload: unknown) => void): () => void {
-    const set = this.eventListeners.get(name) ?? new Set();
-    this.eventListeners.set(name, set);
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.eventListeners.on(name, listener);
   }
 
   snapshot(): NodeSnapshot | null {
@@ -62,7 +60,7 @@ export class FakeBackend implements NodeBackend {
 
   /** Delivers app event `name` with `payload`. */
   publishEvent(name: string, payload: unknown): void {
-    for (const listener of [...(this.eventListeners.get(name) ?? [])]) listener(payload);
+    this.eventListeners.publish(name, payload);
   }
 
   /** Delivers a memory message as the worker would. */
@@ -72,6 +70,6 @@ export class FakeBackend implements NodeBackend {
 
   /** Listeners of app event `name` (to check a closed room let go). */
   eventListenerCount(name: string): number {
-    return this.eventListeners.get(name)?.size ?? 0;
+    return this.eventListeners.count(name);
   }
 }
