@@ -165,14 +165,11 @@ export class PbftDriver {
   private apply(step: () => PbftEffect[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.hooks.reenter(() => {
-        let effects: PbftEffect[];
         try {
-          effects = step();
+          void (this.effects.apply(pbftEffects(step())) ?? Promise.resolve()).then(resolve);
         } catch (error) {
           reject(error);
-          return;
         }
-        void (this.effects.apply(pbftEffects(effects)) ?? Promise.resolve()).then(resolve);
       });
     });
   }
