@@ -434,6 +434,11 @@ export class NodeRuntime implements LinkHostEvents {
       unwantLink: (peer, reason) => this.links.unwant(peer, reason),
       sign: (text) => this.crypto.sign(identity, text),
       verify: (signer, text, signature) => this.crypto.verify(signer, text, signature),
+      // Straight to this service (it may still be starting, so not yet in this.services).
+      reenter: (fn) => {
+        this.guarded(service, fn);
+        this.reschedule();
+      },
       changed: () => this.changed(),
       ...(this.options.publishMemory ? { publishMemory: this.options.publishMemory } : {}),
       ...(this.options.publishEvent ? { publishEvent: this.options.publishEvent } : {}),
@@ -474,16 +479,19 @@ export class NodeRuntime implements LinkHostEvents {
 
   /** Runs `fn` on every service, then re-arms the wake-up timer (a step may change it). */
   private dispatch(fn: (service: Service) => void): void {
-    for (const service of this.services) {
-      try {
-        fn(service);
-      } catch (error) {
-        // A broken invariant in a core is a bug: make it loud, but keep the node up.
-        console.error(`tabmesh: ${service.protocol} failed:`, error);
-        this.reject(`${service.protocol}: internal error ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    for (const service of this.services) this.guarded(service, () => fn(service));
     this.reschedule();
+  }
+
+  /** Runs a call into `service`; a throw is counted and logged, and the node stays up. */
+  private guarded(service: Service, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      // A broken invariant in a core is a bug: make it loud, but keep the node up.
+      console.error(`tabmesh: ${service.protocol} failed:`, error);
+      this.reject(`${service.protocol}: internal error ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   private publish(event: ServiceEvent, from?: Service): void {

@@ -35,6 +35,13 @@ export interface ServiceContext {
   unwantLink(peer: NodeId, reason: string): void;
   sign(text: string): Promise<string>;
   verify(signer: string, text: string, signature: string): Promise<boolean>;
+  /**
+   * Runs `fn` as the runtime runs every call into this service (its dispatch): a throw is caught,
+   * counted and reported, and the node's wake-up is re-armed after. What comes back from outside
+   * the runtime's own calls (a signature, a verification, a kernel's result) re-enters this way
+   * (see reentry.ts), never through a bare `promise.then`.
+   */
+  reenter(fn: () => void): void;
   /** Something this service shows has changed: the runtime will post a snapshot soon. */
   changed(): void;
   /** Posts memory changes to the page at once (tabs only; see RuntimeOptions.publishMemory). */

@@ -13,6 +13,7 @@ export function fakeServiceContext(now: () => Millis, seed: number, overrides: P
     room: 'r',
     now,
     timers: realTimers,
+    reenter: (fn) => fn(),
     rng: createRng(seed),
     storage: new MemoryStorage(),
     send: () => false,

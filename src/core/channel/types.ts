@@ -2,6 +2,7 @@
 // effects, like the other cores. The runtime's channel service feeds it and carries them out.
 import type { Millis, NodeId } from '../types.ts';
 import type { ChannelEncoding, ChannelMsg } from './messages.ts';
+import type { SendEffect } from '../effects.ts';
 
 export type ChannelInput =
   /**
@@ -22,8 +23,8 @@ export type ChannelInput =
 /** Why a send failed (the app API's error codes, prefixed 'channel-' by the service). */
 export type SendFailure = 'undeliverable' | 'throttled' | 'refused' | 'aborted';
 
-export type ChannelEffect =
-  | { type: 'send'; to: NodeId; msg: ChannelMsg }
+/** The channel core's own effects; its sends are the shared vocabulary (src/core/effects.ts). */
+export type ChannelEvent =
   /** A whole message arrived: `data` is the JSON value, or the bytes (binary). */
   | { type: 'deliver'; origin: NodeId; channel: string; binary: boolean; data: unknown; bytes: number }
   /** Every receiver of a send has it (for everyone: `delivered` of them did, `failed` did not). */
@@ -32,6 +33,8 @@ export type ChannelEffect =
   | { type: 'failed'; sendId: string; failure: SendFailure; detail: string }
   /** `origin` sent something bad (counted; the node's abuse guard hears of it). */
   | { type: 'bad'; origin: NodeId; reason: string };
+
+export type ChannelEffect = SendEffect<ChannelMsg> | ChannelEvent;
 
 export interface ChannelCounters {
   /** Whole messages this node sent and its receivers acknowledged (one per receiver). */

@@ -351,7 +351,7 @@ export class GossipCore {
     if (this.eager.bytes >= maxEntryBytesPerMessage || this.eager.size >= maxEntriesPerMessage) this.flushEager();
     if (this.persistSet.size > 0 || this.persistDel.size > 0) {
       for (const key of this.persistSet.keys()) this.persistDel.delete(key);
-      this.out.unshift({ type: 'persist', set: [...this.persistSet.entries()], del: [...this.persistDel] });
+      this.out.unshift({ type: 'persist', writes: [...this.persistSet.entries()], deletes: [...this.persistDel] });
       this.persistSet.clear();
       this.persistDel.clear();
     }

@@ -2,6 +2,7 @@
 // what goes in (inputs), what comes out (effects) and what can be read (the view).
 import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
+import type { PersistEffect, SendEffect } from '../effects.ts';
 import type { GossipConfig } from './config.ts';
 import type { JsonValue } from './json.ts';
 import type { GossipMsg, MemberStatus } from './messages.ts';
@@ -37,19 +38,16 @@ export type GossipInput =
 /** The gossip settings that may change while the node runs (the rest are fixed at start). */
 export type LiveGossipSetting = 'fanout' | 'cycleMs';
 
-export type GossipEffect =
-  /**
-   * Durable writes of this step, as one batch. The runtime must make them durable BEFORE it
-   * sends any message of the same step (a refutation must never outlive its incarnation).
-   * Always first in the list when present.
-   */
-  | { type: 'persist'; set: Array<[string, unknown]>; del: string[] }
-  /**
-   * Send `msg` to a direct peer. `bytes`: its JSON length (what was counted in metrics).
-   * `unordered`: it depends on no write of this node (other nodes' writes passed on), so it may
-   * leave before the writes of earlier steps are durable.
-   */
-  | { type: 'send'; to: NodeId; msg: GossipMsg; bytes: number; unordered?: true }
+/**
+ * The shared vocabulary (src/core/effects.ts) plus gossip's own events. `persist`: durable
+ * writes of this step, as one batch, always first in the list when present: durable BEFORE any
+ * message of the same step leaves (a refutation must never outlive its incarnation). `send`:
+ * to a direct peer; `bytes` is its JSON length (what was counted in metrics); `unordered` for
+ * other nodes' writes passed on (they may leave before this node's earlier writes are durable).
+ */
+export type GossipEffect = PersistEffect | (SendEffect<GossipMsg> & { bytes: number }) | GossipEvent;
+
+export type GossipEvent =
   /** A member's status or incarnation changed in this node's view (self included). */
   | { type: 'member-status-changed'; id: NodeId; status: MemberStatus; incarnation: number; previous: MemberStatus | null }
   /** A dead or departed member was forgotten after deadRetentionMs. */

@@ -2,7 +2,7 @@
 // know the whole graph:
 //   • origination: this node's advert (its links, with RTTs) after link changes — at most one
 //     per advertMinIntervalMs, batched per tick by the caller — and every advertRefreshMs; the
-//     runtime signs it (sign-advert → advert-signed) before it is stored and flooded;
+//     runtime signs it (sign → signed) before it is stored and flooded;
 //   • flooding: a newer advert is stored and passed to every link but the one it came from
 //     (and its origin, and neighbours whose recent digest shows they have it);
 //   • database sync: on a new link both ends swap digests ((origin, seq) pairs) and request
@@ -106,7 +106,7 @@ export class AdvertExchange {
     this.lastOriginatedAt = ctx.now;
     this.nextRefreshAt = ctx.now + advertRefreshMs * (0.8 + 0.2 * this.rng.next());
     this.counters.advertsOriginated++;
-    ctx.out.push({ type: 'sign-advert', body, text: advertSigningText(body) });
+    ctx.out.push({ type: 'sign', id: body.seq, text: advertSigningText(body) });
   }
 
   /** The runtime signed our latest advert: store it and send it to every neighbour. */

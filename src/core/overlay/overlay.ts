@@ -16,11 +16,11 @@
 //   • feed `tick` every overlayTickIntervalMs, link-up / link-down / connect-failed / link-rtt
 //     from the transport, peers-learnt / peer-left from the signaling client (or a failure
 //     detector), each overlay frame as `message` with the signer the runtime verified for an
-//     advert, and `advert-signed` once it has signed what a `sign-advert` effect asked for;
+//     advert, and `signed` once it has signed what a `sign` effect asked for;
 //   • carry out the effects in order: `connect` opens a link (only the `initiator` end makes the
 //     WebRTC offer — the lower id — the other end asks it to, so two nodes never both offer),
 //     `disconnect` closes one, `send` sends an overlay frame to a linked neighbour,
-//     `sign-advert` signs `text` with the node's key and feeds back `advert-signed`.
+//     `sign` signs `text` with the node's key and feeds back `signed` (src/core/effects.ts).
 //     To open a link while the signaling server is down, relay the signed offer/answer/ICE
 //     signals (and the non-initiator's "please connect" invite) as router payloads of kind
 //     'signal' (src/core/route/router.ts): the router reaches any node of the mesh, linked or not.
@@ -185,8 +185,8 @@ export class Overlay {
       case 'message':
         this.onMessage(input.from, input.msg, input.signer ?? null, input.sizeBytes, out);
         break;
-      case 'advert-signed':
-        this.adverts.onSigned(this.advertContext(out), input.seq, input.sig);
+      case 'signed':
+        this.adverts.onSigned(this.advertContext(out), input.id, input.sig);
         break;
       case 'config':
         this.onConfig(input.config, out);

@@ -4,7 +4,8 @@ import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import type { Graph } from '../graph/graph.ts';
 import type { OverlayConfig } from './config.ts';
-import type { AdvertBody, OverlayMsg, UnlinkReason } from './messages.ts';
+import type { OverlayMsg, UnlinkReason } from './messages.ts';
+import type { CoreEffect, SignedInput } from '../effects.ts';
 
 export type OverlayInput =
   | { type: 'tick' }
@@ -25,17 +26,19 @@ export type OverlayInput =
    * `sizeBytes` is the frame's size on the wire when known.
    */
   | { type: 'message'; from: NodeId; msg: unknown; signer?: NodeId | null; sizeBytes?: number }
-  /** The signature the runtime made for a `sign-advert` effect. */
-  | { type: 'advert-signed'; seq: number; sig: string }
+  /** The signature the runtime made for a `sign` effect (its id is the advert's seq). */
+  | SignedInput
   /** Live settings change; refused (with a `config-refused` effect) if invalid. */
   | { type: 'config'; config: Partial<OverlayConfig> };
 
-export type OverlayEffect =
+/** The overlay's own effects: everything else is the shared vocabulary (src/core/effects.ts). */
+export type OverlayEvent =
   | { type: 'connect'; peer: NodeId; initiator: boolean }
   | { type: 'disconnect'; peer: NodeId; reason: UnlinkReason }
-  | { type: 'send'; to: NodeId; msg: OverlayMsg }
-  | { type: 'sign-advert'; body: AdvertBody; text: string }
   | { type: 'config-refused'; reason: string };
+
+/** Sends, and a `sign` of this node's advert (id: its seq) answered with `signed`. */
+export type OverlayEffect = CoreEffect<OverlayMsg, OverlayEvent>;
 
 /** Why an input was dropped; every one is counted, none is applied. */
 export type OverlayDropReason =

@@ -422,7 +422,7 @@ export class PbftReplica extends StateTransferReplica {
         else this.restoreSlot(rec.value);
       }
       // Slots below the stable checkpoint whose delete did not land before a stop (deletes wait
-      // for an idle disk, pbft-durable.ts, and a committed record may be written after one).
+      // for an idle disk, src/worker/group-commit.ts, and a committed record may be written after one).
       this.persist([], stale);
       if (this.mode === 'view-change' && all.has(viewChangeKey)) {
         const vc = decodeViewChangeRecord(all.get(viewChangeKey));

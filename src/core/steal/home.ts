@@ -6,6 +6,7 @@
 // and persists what must survive a reload.
 import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
+import { persistKey } from '../effects.ts';
 import type { StealConfig } from './config.ts';
 import { measureJson, type JsonValue } from './json.ts';
 import { asJobId, maxExcludedNodes, maxTasksPerMessage, type JobId, type Priority, type TaskRef, type WorkItem } from './messages.ts';
@@ -209,10 +210,10 @@ export class HomeJobs {
       shares: new Map(),
     };
     this.jobs.set(id, job);
-    effects.push({ type: 'persist', key: jobKey(id), value: jobRecord(job) });
+    effects.push(persistKey(jobKey(id), jobRecord(job)));
     for (const task of job.tasks) {
       for (let r = 0; r < redundancy; r++) task.replicas.push(this.newReplica(now, []));
-      effects.push({ type: 'persist', key: taskKey(id, task.index), value: taskRecord(task) });
+      effects.push(persistKey(taskKey(id, task.index), taskRecord(task)));
     }
     effects.push(event({ kind: 'job-submitted', jobId: id, total: job.tasks.length }));
     for (const task of job.tasks) task.replicas.forEach((_, r) => this.ctx.enqueue(this.itemFor(job, task, r)));
@@ -428,7 +429,7 @@ export class HomeJobs {
     const maxReplicas = job.redundancy + (job.redundancy > 1 ? this.ctx.config.maxExtraReplicas : 0);
     const verdict = judge(votes, job.redundancy, outstanding, task.replicas.length, maxReplicas);
     if (verdict.kind === 'wait') {
-      effects.push({ type: 'persist', key: taskKey(job.id, task.index), value: taskRecord(task) });
+      effects.push(persistKey(taskKey(job.id, task.index), taskRecord(task)));
       return;
     }
     if (verdict.kind === 'spawn') {
@@ -437,7 +438,7 @@ export class HomeJobs {
         task.replicas.push(this.newReplica(now, exclude));
         this.ctx.enqueue(this.itemFor(job, task, task.replicas.length - 1));
       }
-      effects.push({ type: 'persist', key: taskKey(job.id, task.index), value: taskRecord(task) });
+      effects.push(persistKey(taskKey(job.id, task.index), taskRecord(task)));
       return;
     }
     if (verdict.kind === 'fail') return this.failTask(now, job, task, verdict.reason, effects);
@@ -455,8 +456,8 @@ export class HomeJobs {
     for (const node of verdict.agreeing) job.shares.set(node, (job.shares.get(node) ?? 0) + 1);
     this.ctx.counters.resultsAccepted++;
     this.ctx.dropQueued((item) => item.jobId === job.id && item.index === task.index);
-    effects.push({ type: 'persist', key: resultKey(job.id, task.index), value: task.result });
-    effects.push({ type: 'persist', key: taskKey(job.id, task.index), value: taskRecord(task) });
+    effects.push(persistKey(resultKey(job.id, task.index), task.result));
+    effects.push(persistKey(taskKey(job.id, task.index), taskRecord(task)));
     effects.push(event({ kind: 'task-accepted', jobId: job.id, index: task.index, nodes: verdict.agreeing }));
     for (const node of verdict.wrong) {
       this.ctx.counters.wrongResults++;
@@ -508,14 +509,14 @@ export class HomeJobs {
       replica.holder = this.ctx.self;
       this.ctx.enqueue(this.itemFor(job, task, r));
     }
-    effects.push({ type: 'persist', key: taskKey(job.id, task.index), value: taskRecord(task) });
+    effects.push(persistKey(taskKey(job.id, task.index), taskRecord(task)));
   }
 
   private failTask(now: Millis, job: Job, task: Task, error: string, effects: StealEffect[]): void {
     task.status = 'failed';
     task.lastError = error;
     for (const r of task.replicas) if (r.status === 'out' || r.status === 'delayed') r.status = 'dropped';
-    effects.push({ type: 'persist', key: taskKey(job.id, task.index), value: taskRecord(task) });
+    effects.push(persistKey(taskKey(job.id, task.index), taskRecord(task)));
     effects.push(event({ kind: 'task-failed', jobId: job.id, index: task.index, error }));
     this.finish(now, job, 'failed', error, effects);
   }
@@ -532,7 +533,7 @@ export class HomeJobs {
       for (const [holder, refs] of holdersOf(job, this.ctx.self))
         effects.push({ type: 'send', to: holder, msg: { type: 'lease-cancel', refs, reason: 'cancelled' } });
     }
-    effects.push({ type: 'persist', key: jobKey(job.id), value: jobRecord(job) });
+    effects.push(persistKey(jobKey(job.id), jobRecord(job)));
     effects.push(
       event(
         status === 'done'
@@ -550,10 +551,10 @@ export class HomeJobs {
     const finished = [...this.jobs.values()].filter((j) => !isActive(j)).sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
     for (const job of finished.slice(0, Math.max(0, finished.length - this.ctx.config.maxFinishedJobs))) {
       this.jobs.delete(job.id);
-      effects.push({ type: 'persist', key: jobKey(job.id), value: null });
+      effects.push(persistKey(jobKey(job.id), null));
       for (const t of job.tasks) {
-        effects.push({ type: 'persist', key: taskKey(job.id, t.index), value: null });
-        effects.push({ type: 'persist', key: resultKey(job.id, t.index), value: null });
+        effects.push(persistKey(taskKey(job.id, t.index), null));
+        effects.push(persistKey(resultKey(job.id, t.index), null));
       }
     }
   }

@@ -18,4 +18,16 @@ export {
 } from './messages.ts';
 export { decodePersistedJobs, stealKeyPrefix, type RestoredJob, type RestoreReport } from './persist.ts';
 export { canonicalJson, measureJson, type JsonValue } from './json.ts';
-export type { JobStatus, JobSubmission, JobView, RefusalReason, StealCounters, StealEffect, StealEvent, StealInput, StealView, TaskOutcome } from './types.ts';
+export type {
+  JobStatus,
+  JobSubmission,
+  JobView,
+  RefusalReason,
+  StealAction,
+  StealCounters,
+  StealEffect,
+  StealEvent,
+  StealInput,
+  StealView,
+  TaskOutcome,
+} from './types.ts';

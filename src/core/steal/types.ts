@@ -1,6 +1,7 @@
 // What goes into the stealing core and what comes out: plain data, so the runtime in a tab and
 // the simulator drive the same code.
 import type { Millis, NodeId } from '../types.ts';
+import type { PersistEffect, SendEffect } from '../effects.ts';
 import type { JsonValue } from './json.ts';
 import type { JobId, LoadAdvert, Priority, StealMsg, TaskRef, WorkItem } from './messages.ts';
 
@@ -44,17 +45,18 @@ export type StealInput =
   /** Stop giving work to and accepting results from this node (e.g. from a trusted report). */
   | { type: 'blocklist'; node: NodeId; reason: string };
 
-export type StealEffect =
-  | { type: 'send'; to: NodeId; msg: StealMsg }
+/** The stealing core's own effects; sends and writes are the shared vocabulary (src/core/effects.ts). */
+export type StealAction =
   /** Start this task on a free local worker; answer with `task-finished { key }`. */
   | { type: 'run'; key: string; task: WorkItem }
   /** Stop a running task if possible (its job finished or was cancelled); no answer needed. */
   | { type: 'abort'; key: string }
-  /** Write (or with `value: null`, delete) a key in the node's store, before later sends. */
-  | { type: 'persist'; key: string; value: JsonValue | null }
   /** The node's current load, for the runtime to publish (gossip) to its peers. */
   | { type: 'advertise'; advert: LoadAdvert }
   | { type: 'event'; event: StealEvent };
+
+/** Writes (one key per effect: persistKey) go to the node's store before later sends. */
+export type StealEffect = SendEffect<StealMsg> | PersistEffect | StealAction;
 
 export type StealEvent =
   | { kind: 'job-submitted'; jobId: JobId; total: number }

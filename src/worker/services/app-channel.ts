@@ -3,7 +3,10 @@
 // The pure core (src/core/channel) cuts, paces, acknowledges and reassembles; this service
 // feeds it frames, time and the page's commands, and carries out its effects: frames to nodes,
 // whole messages to the app (the 'channel' app event), and the replies to sends.
-import { ChannelCore, type ChannelEffect, type ChannelInput, type ChannelView } from '../../core/channel/index.ts';
+import { ChannelCore, type ChannelEvent, type ChannelInput, type ChannelMsg, type ChannelView } from '../../core/channel/index.ts';
+
+import { EffectDriver } from '../effect-driver.ts';
+import { GroupCommit } from '../group-commit.ts';
 import type { MemberStatus } from '../../core/gossip/index.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { CommandError } from '../command-error.ts';
@@ -42,6 +45,7 @@ export class AppChannelService implements Service {
   readonly protocol = 'channel' as const;
   private ctx!: ServiceContext;
   private core!: ChannelCore;
+  private driver!: EffectDriver<ChannelMsg, ChannelEvent>;
   private readonly waiters = new Map<string, Waiter>();
   private sendCounter = 0;
 
@@ -50,6 +54,13 @@ export class AppChannelService implements Service {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.core = new ChannelCore(ctx.now(), ctx.rng);
+    // Frames go to any node of the mesh: over a direct link, or routed.
+    this.driver = new EffectDriver(new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: () => {} }), {
+      send: (to, msg) => ctx.sendTo(to, msg),
+      event: (event) => this.onEffect(event),
+      reenter: (fn) => ctx.reenter(fn),
+      failed: (what, error) => ctx.reject(`${what} failed: ${String(error).slice(0, 120)}`),
+    });
   }
 
   readonly commands = {
@@ -138,15 +149,12 @@ export class AppChannelService implements Service {
   }
 
   private step(input: ChannelInput): void {
-    const effects = this.core.step(this.ctx.now(), input);
-    for (const effect of effects) this.apply(effect);
+    void this.driver.apply(this.core.step(this.ctx.now(), input));
   }
 
-  private apply(effect: ChannelEffect): void {
+  /** The channel core's own effects (its sends are the driver's). */
+  private onEffect(effect: ChannelEvent): void {
     switch (effect.type) {
-      case 'send':
-        this.ctx.sendTo(effect.to, effect.msg);
-        return;
       case 'deliver': {
         const payload: ChannelEventPayload = { channel: effect.channel, from: effect.origin, data: effect.data, binary: effect.binary };
         const transfer = effect.binary ? [(effect.data as Uint8Array<ArrayBuffer>).buffer] : [];

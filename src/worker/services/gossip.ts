@@ -1,10 +1,19 @@
 // The gossip core in a tab (or a Node peer): its frames, its timers, its durable state in the
 // node's storage, and the memory commands of window.tabmesh. Gossip talks to direct links only;
 // which links exist is the transport's (later the overlay's) business.
-import { GossipCore, gossipStoragePrefix, type GossipEffect, type GossipView, type MemoryEntryView } from '../../core/gossip/index.ts';
+import {
+  GossipCore,
+  gossipStoragePrefix,
+  type GossipEffect,
+  type GossipEvent,
+  type GossipMsg,
+  type GossipView,
+  type MemoryEntryView,
+} from '../../core/gossip/index.ts';
 import { maxMemoryChangesPerMessage, type MemoryChange } from '../protocol.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
-import { EffectQueue, type Durable } from '../effect-queue.ts';
+import { EffectDriver } from '../effect-driver.ts';
+import { GroupCommit } from '../group-commit.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import { loadChecked } from '../../store/set-aside.ts';
 import { decodeSelfRecord, decodeStoredEntry, memoryKeyPrefix, selfRecordKey } from '../../core/gossip/persist.ts';
@@ -22,7 +31,7 @@ export class GossipService implements Service {
   readonly protocol = 'gossip' as const;
   private core!: GossipCore;
   private ctx!: ServiceContext;
-  private effects!: EffectQueue;
+  private driver!: EffectDriver<GossipMsg, GossipEvent>;
   private cachedView: GossipView | null = null;
   /** Memory changes not yet posted to the page (flushed at the end of the current task). */
   private memoryChanges: MemoryChange[] = [];
@@ -30,7 +39,16 @@ export class GossipService implements Service {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
-    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`), { grouped: true });
+    // Group commit: a burst of memory writes costs a few transactions (docs/benchmarks.md, "Peers").
+    this.driver = new EffectDriver(
+      new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: (error) => ctx.reject(`storage write failed: ${String(error)}`) }),
+      {
+        send: (to, msg) => ctx.send(to, msg),
+        event: (event) => this.onCoreEvent(event),
+        reenter: (fn) => ctx.reenter(fn),
+        failed: (what, error) => ctx.reject(`${what} failed: ${String(error).slice(0, 120)}`),
+      },
+    );
     // A record that does not decode is set aside (src/store/set-aside.ts), not handed to the core.
     const { entries: persisted } = await loadChecked(ctx.storage, gossipStoragePrefix, checkGossipRecord(ctx.self), ctx.now());
     this.core = new GossipCore({ id: ctx.self, rng: ctx.rng, now: ctx.now(), persisted, peers: ctx.linkedPeers() });
@@ -73,7 +91,7 @@ export class GossipService implements Service {
   }
 
   settled(): Promise<void> {
-    return this.effects.drained();
+    return this.driver.settled();
   }
 
   /** The leave notice a closing tab's page sends for us: only this node may say it is leaving. */
@@ -159,20 +177,10 @@ export class GossipService implements Service {
   }
 
   private apply(effects: GossipEffect[]): void {
-    let durable: Durable | null = null;
-    const later: GossipEffect[] = [];
-    for (const effect of effects) {
-      if (effect.type === 'persist') durable = { set: effect.set, del: effect.del };
-      // Writes of other nodes passed on wait for no disk write of ours (one IndexedDB
-      // transaction less per hop).
-      else if (effect.type === 'send' && effect.unordered) this.ctx.send(effect.to, effect.msg);
-      else later.push(effect);
-    }
-    let visible = false;
     // Memory changes reach the page at once, before the disk write (the worker's own reads see
-    // them at once too); the messages of the step still wait for it.
+    // them at once too); the messages of the step still wait for it (the driver).
     if (this.ctx.publishMemory) {
-      for (const effect of later) {
+      for (const effect of effects) {
         if (effect.type !== 'memory-changed') continue;
         this.memoryChanges.push(
           effect.value === undefined
@@ -185,25 +193,13 @@ export class GossipService implements Service {
         }
       }
     }
-    this.effects.run(durable, () => {
-      for (const effect of later) {
-        switch (effect.type) {
-          case 'send':
-            this.ctx.send(effect.to, effect.msg);
-            break;
-          case 'member-status-changed':
-            visible = true;
-            if (effect.id !== this.ctx.self) this.ctx.emit({ type: 'member-status', peer: effect.id, status: effect.status });
-            break;
-          case 'member-forgotten':
-          case 'memory-changed':
-            visible = true;
-            break;
-          case 'command-refused':
-            break;
-        }
-      }
-      if (visible) this.ctx.changed();
-    });
+    void this.driver.apply(effects);
+  }
+
+  /** Gossip's own effects, once the writes before them are durable. */
+  private onCoreEvent(event: GossipEvent): void {
+    if (event.type === 'command-refused') return;
+    if (event.type === 'member-status-changed' && event.id !== this.ctx.self) this.ctx.emit({ type: 'member-status', peer: event.id, status: event.status });
+    this.ctx.changed();
   }
 }

@@ -2,6 +2,11 @@
 // while the room is small), floods signed link-state adverts so every node knows the graph,
 // and offers that graph to the router and the status record.
 import { Overlay, type OverlayEffect, type OverlayInput } from '../../core/overlay/overlay.ts';
+import type { OverlayEvent } from '../../core/overlay/types.ts';
+import type { OverlayMsg } from '../../core/overlay/messages.ts';
+import { EffectDriver } from '../effect-driver.ts';
+import { GroupCommit } from '../group-commit.ts';
+import { whenResolved } from '../reentry.ts';
 import { advertSigningText } from '../../core/overlay/messages.ts';
 import { overlayTickIntervalMs } from '../../core/overlay/config.ts';
 import type { RouteTopology } from '../../core/overlay/types.ts';
@@ -42,6 +47,7 @@ export class OverlayService implements Service {
   readonly managesLinks = true;
   private core!: Overlay;
   private ctx!: ServiceContext;
+  private driver!: EffectDriver<OverlayMsg, OverlayEvent>;
   private nextTickAt = 0;
   private lastTickAt = -Infinity;
   private metricsCache: { key: string; metrics: GraphMetrics<NodeId>; topology: TopologySnapshot<NodeId> } | null = null;
@@ -49,6 +55,14 @@ export class OverlayService implements Service {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.core = new Overlay({ self: ctx.self, rng: ctx.rng, now: ctx.now() });
+    this.driver = new EffectDriver(new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: () => {} }), {
+      send: (to, msg) => ctx.send(to, msg),
+      event: (event) => this.onEffect(event),
+      sign: (effect) => ctx.sign(effect.text),
+      signed: (input) => this.stepCore(input),
+      reenter: (fn) => ctx.reenter(fn),
+      failed: (what, error) => ctx.reject(`${what} failed: ${String(error).slice(0, 120)}`),
+    });
     this.nextTickAt = ctx.now();
   }
 
@@ -63,7 +77,7 @@ export class OverlayService implements Service {
       return;
     }
     const text = advertSigningText({ origin: message.origin, seq: message.seq, links: message.links } as Parameters<typeof advertSigningText>[0]);
-    void this.ctx.verify(message.origin, text, message.sig).then((ok) => {
+    whenResolved(this.ctx, this.ctx.verify(message.origin, text, message.sig), 'verify', (ok) => {
       this.step({ type: 'message', from, msg: message, signer: ok ? message.origin : null });
     });
   }
@@ -143,33 +157,26 @@ export class OverlayService implements Service {
   }
 
   private step(input: OverlayInput): OverlayEffect[] {
+    const effects = this.stepCore(input);
+    void this.driver.apply(effects);
+    return effects;
+  }
+
+  /** Steps the core (the driver applies what it returns). */
+  private stepCore(input: OverlayInput): OverlayEffect[] {
     // Anything but the clock or a round trip may need the core's next decision soon.
     if (input.type !== 'tick' && input.type !== 'link-rtt' && Number.isFinite(this.lastTickAt))
       this.nextTickAt = Math.min(this.nextTickAt, this.lastTickAt + overlayTickIntervalMs);
     const effects = this.core.step(this.ctx.now(), input);
-    let graphMayHaveChanged = false;
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'connect':
-          this.ctx.wantLink(effect.peer);
-          break;
-        case 'disconnect':
-          this.ctx.unwantLink(effect.peer, effect.reason);
-          break;
-        case 'send':
-          this.ctx.send(effect.to, effect.msg);
-          break;
-        case 'sign-advert': {
-          const seq = effect.body.seq;
-          void this.ctx.sign(effect.text).then((sig) => this.step({ type: 'advert-signed', seq, sig }));
-          graphMayHaveChanged = true;
-          break;
-        }
-        case 'config-refused':
-          break;
-      }
-    }
+    // A new advert of ours (to be signed) means the graph changed.
+    const graphMayHaveChanged = effects.some((e) => e.type === 'sign');
     if (graphMayHaveChanged || input.type === 'message' || input.type === 'link-up' || input.type === 'link-down') this.ctx.changed();
     return effects;
+  }
+
+  /** The overlay's own effects (sends and signatures are the driver's). */
+  private onEffect(event: OverlayEvent): void {
+    if (event.type === 'connect') this.ctx.wantLink(event.peer);
+    else if (event.type === 'disconnect') this.ctx.unwantLink(event.peer, event.reason);
   }
 }

@@ -1,14 +1,17 @@
-// Drives one PbftReplica the way replica.ts asks (see "How a runtime drives it" there): one
-// input at a time, effects carried out in array order, each `sign` answered with a `signed`
-// input before the next effect, `persist` written as one batch before anything that follows it
-// leaves the node. Signing and verifying are asynchronous (WebCrypto), so inputs wait in a
-// bounded queue and are stepped in arrival order; a message's signatures are checked while it
-// waits (see PbftService.receive), so verification of many messages overlaps. Writes are group
-// committed (pbft-durable.ts).
-import { canonicalBytes, type PbftEffect, type PbftInput, type PbftMessage, type PbftReplica } from '../../core/pbft/index.ts';
+// Feeds one PbftReplica the way replica.ts asks (see "How a runtime drives it" there): one
+// input at a time, and the next only once the effects of the last are applied. The effects
+// themselves are the one effect driver's (effect-driver.ts, docs/architecture.md "Effects"):
+// writes group committed and durable before anything after them leaves, each `sign` answered
+// with a `signed` input before the next effect. Signing and verifying are asynchronous
+// (WebCrypto), so inputs wait in a bounded queue and are stepped in arrival order; a message's
+// signatures are checked while it waits (see PbftService.receive), so verification of many
+// messages overlaps. Every step runs through the runtime's dispatch (hooks.reenter).
+import type { PbftEffect, PbftInput, PbftMessage, PbftReplica } from '../../core/pbft/index.ts';
 import type { ClientResultEffect, PbftUiEvent } from '../../core/pbft/index.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
-import type { GroupCommit } from './pbft-durable.ts';
+import { EffectDriver } from '../effect-driver.ts';
+import type { GroupCommit } from '../group-commit.ts';
+import { pbftEffects, type PbftOwnEffect } from './pbft-effects.ts';
 
 /** Inputs waiting for the core; beyond this, new messages are dropped (their senders retransmit). */
 export const maxQueuedInputs = 2_048;
@@ -29,7 +32,9 @@ export interface DriverHooks {
   committed(effect: CommittedEffect): void;
   clientResult(effect: ClientResultEffect): void;
   ui(event: PbftUiEvent): void;
-  /** The core threw (a broken invariant: a bug); the input is dropped and the node stays up. */
+  /** Runs a step as the runtime runs every call into a service (ServiceContext.reenter). */
+  reenter(fn: () => void): void;
+  /** The core threw (a broken invariant: a bug), or a signature failed; the input is dropped and the node stays up. */
   failed(error: unknown): void;
   /** An input has been stepped and its effects handed on (for snapshots). */
   stepped(): void;
@@ -47,19 +52,34 @@ export class PbftDriver {
   private idleWaiters: Array<() => void> = [];
   /** Inputs dropped because the queue was full. */
   dropped = 0;
+  private readonly effects: EffectDriver<PbftMessage, PbftOwnEffect>;
 
   constructor(
     readonly core: PbftReplica,
     private readonly durable: GroupCommit,
     private readonly hooks: DriverHooks,
-  ) {}
+  ) {
+    this.effects = new EffectDriver(durable, {
+      send: (to, msg) => hooks.send([to], msg),
+      broadcast: (to, msg) => hooks.send(to, msg),
+      event: ({ effect }) => {
+        if (effect.kind === 'committed') hooks.committed(effect);
+        else if (effect.kind === 'client-result') hooks.clientResult(effect);
+        else hooks.ui(effect.event);
+      },
+      sign: (effect) => hooks.sign(effect.text, effect.signer as NodeId),
+      signed: (input) => pbftEffects(core.step(hooks.now(), input), core.id),
+      reenter: (fn) => hooks.reenter(fn),
+      failed: (_what, error) => hooks.failed(error),
+    });
+  }
 
   /** Runs core.start(); call once, before any input. */
   start(): void {
     if (this.started) throw new Error('PbftDriver.start called twice');
     this.started = true;
     this.queue.unshift(async () => {
-      await this.apply(this.core.start(this.hooks.now()));
+      await this.apply(() => this.core.start(this.hooks.now()));
       return null;
     });
     void this.pump();
@@ -106,6 +126,7 @@ export class PbftDriver {
   /** Stops: queued inputs are dropped, nothing more is sent (writes already queued still land). */
   close(): void {
     this.closed = true;
+    this.effects.close();
     this.queue.length = 0;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
@@ -125,7 +146,7 @@ export class PbftDriver {
         try {
           const input = typeof next === 'function' ? await next() : next;
           if (this.closed || input === null) continue;
-          await this.apply(this.core.step(this.hooks.now(), input));
+          await this.apply(() => this.core.step(this.hooks.now(), input));
         } catch (error) {
           this.hooks.failed(error);
         }
@@ -137,56 +158,19 @@ export class PbftDriver {
     }
   }
 
-  private async apply(effects: PbftEffect[]): Promise<void> {
-    for (const effect of effects) {
-      if (this.closed) return;
-      switch (effect.kind) {
-        case 'persist':
-          this.durable.persist(effect.writes, effect.deletes);
-          break;
-        case 'sign': {
-          const sig = await this.hooks.sign(canonicalBytes(effect.body), effect.signer);
-          if (this.closed) return;
-          // Depth first: the signed message's own effects come before the rest of this list.
-          await this.apply(this.core.step(this.hooks.now(), { type: 'signed', id: effect.id, sig }));
-          break;
-        }
-        case 'send':
-          this.sendAfterWrites([effect.to], effect.msg);
-          break;
-        case 'broadcast':
-          this.sendAfterWrites(effect.to, effect.msg);
-          break;
-        case 'committed':
-          this.later(() => this.hooks.committed(effect));
-          break;
-        case 'client-result':
-          this.later(() => this.hooks.clientResult(effect));
-          break;
-        case 'ui':
-          this.later(() => this.hooks.ui(effect.event));
-          break;
-      }
-    }
-  }
-
   /**
-   * A message leaves after every write asked for so far is durable, except this node's own
-   * client request: it depends on no write (its number comes from the clock, client.ts), and
-   * waiting would make each proposal wait for the previous one's commit record (pbft-durable.ts).
+   * Steps the core through the runtime's dispatch and hands its effects to the driver; resolves
+   * once they are applied (a signature may be awaited). A throw in the core rejects.
    */
-  private sendAfterWrites(to: readonly NodeId[], msg: PbftMessage): void {
-    if (msg.body.type === 'request' && msg.signer === this.core.id) {
-      if (!this.closed) this.hooks.send(to, msg);
-      return;
-    }
-    this.later(() => this.hooks.send(to, msg));
-  }
-
-  /** After every write asked for so far is durable. */
-  private later(action: () => void): void {
-    this.durable.after(() => {
-      if (!this.closed) action();
+  private apply(step: () => PbftEffect[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.hooks.reenter(() => {
+        try {
+          void (this.effects.apply(pbftEffects(step(), this.core.id)) ?? Promise.resolve()).then(resolve);
+        } catch (error) {
+          reject(error);
+        }
+      });
     });
   }
 }

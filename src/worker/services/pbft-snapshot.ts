@@ -3,7 +3,7 @@
 import type { ByzantineMode, Op, PbftView } from '../../core/pbft/index.ts';
 import type { Millis } from '../../core/types.ts';
 import type { AppMachineView } from './pbft-apps.ts';
-import type { DurableStats } from './pbft-durable.ts';
+import type { DurableStats } from '../group-commit.ts';
 import type { ProposalStats } from './pbft-proposals.ts';
 import type { VerifierStats } from './pbft-verify.ts';
 

@@ -3,7 +3,7 @@
 //  - agrees with the room on a genesis and starts the core from it (src/core/pbft-room/: the
 //    rule is pure there; this file verifies, signs, stores and switches);
 //  - restores the core from the node's storage (everything under `pbft/`) and writes what the
-//    core persists through the EffectQueue, durable before any send that follows it;
+//    core persists through the one effect driver (pbft-driver.ts), durable before any send that follows it;
 //  - signs what the core asks with the node's Ed25519 key, and checks every signature of every
 //    incoming message (pbft-verify.ts) before the core sees it; forged, malformed and foreign
 //    frames are refused and counted here, replayed, wrongly addressed and wrong-digest ones by
@@ -33,13 +33,12 @@ import {
 } from '../../core/pbft/index.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { sha256Hex } from '../../compute/kernels/sha256.ts';
-import { EffectQueue } from '../effect-queue.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 import { PbftDriver, type CommittedEffect } from './pbft-driver.ts';
 import { AppMachinesBridge } from './pbft-apps.ts';
 import { loadChecked, setAside } from '../../store/set-aside.ts';
 import { checkPbftRecord } from './pbft-stored.ts';
-import { GroupCommit } from './pbft-durable.ts';
+import { GroupCommit } from '../group-commit.ts';
 import {
   decodeFollowRecord,
   decodeGenesisRecord,
@@ -93,7 +92,6 @@ export interface PbftServiceOptions {
 export class PbftService implements Service {
   readonly protocol = 'pbft' as const;
   private ctx!: ServiceContext;
-  private effects!: EffectQueue;
   private durable!: GroupCommit;
   private verifier!: SignatureVerifier;
   /** Where this node's commits spend their time (snapshot().consensus.proposals.timing). */
@@ -175,8 +173,11 @@ export class PbftService implements Service {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     this.agreement = new GenesisAgreement(ctx.self);
-    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
-    this.durable = new GroupCommit(this.effects, () => ctx.now());
+    this.durable = new GroupCommit(ctx.storage, {
+      now: () => ctx.now(),
+      failed: (error) => ctx.reject(`storage write failed: ${String(error)}`),
+      deletesWhenIdle: true,
+    });
     this.verifier = new SignatureVerifier((signer, text, sig) => ctx.verify(signer, text, sig));
     this.timeline = new CommitTimeline(ctx.self);
     const stored = await this.loadFollowRecord();
@@ -269,7 +270,6 @@ export class PbftService implements Service {
       await this.genesisWork;
       await this.driver?.idle();
       await this.durable?.idle();
-      await this.effects?.drained();
       if (!this.genesisBusy && !this.driver?.busy) return;
     }
   }
@@ -391,6 +391,7 @@ export class PbftService implements Service {
         for (const peer of to) this.traffic[transmit(ctx, peer, frame)]++;
       },
       committed: (effect) => this.onCommitted(effect),
+      reenter: (fn) => ctx.reenter(fn),
       clientResult: (effect) => this.onClientResult(effect),
       ui: (event) => this.onUi(event),
       failed: (error) => {
@@ -683,12 +684,11 @@ export class PbftService implements Service {
       this.phases.clear();
       // The old core's writes land first; only then is its state deleted.
       await this.durable.idle();
-      await this.effects.drained();
       const stale = await this.ctx.storage.keys(persistPrefix);
       const follow: FollowRecord = { v: 1, genesis: record, followedSince: Math.floor(this.ctx.now()) };
-      this.effects.run({ set: [], del: [followStorageKey, ...stale] }, () => {});
-      this.effects.run({ set: [[followStorageKey, follow]], del: [] }, () => {});
-      await this.effects.drained();
+      this.durable.persist([], [followStorageKey, ...stale]);
+      this.durable.persist([[followStorageKey, follow]], []);
+      await this.durable.idle();
       await this.startCore(follow, []);
     } finally {
       this.switching = false;

@@ -7,6 +7,10 @@ import { canonicalJson } from '../../crypto/canonical.ts';
 import { signaturePattern } from '../../core/ids.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import type { MeshRouting, RoutedDelivery, Service, ServiceContext } from '../service.ts';
+import { EffectDriver } from '../effect-driver.ts';
+import { GroupCommit } from '../group-commit.ts';
+import { whenResolved } from '../reentry.ts';
+import type { RouteMsg } from '../../core/route/messages.ts';
 import type { OverlayService } from './overlay.ts';
 
 /** The router only expires its seen-cache on ticks; every few seconds is plenty. */
@@ -32,6 +36,7 @@ export class RouteService implements Service, MeshRouting {
   readonly protocol = 'route' as const;
   private core!: Router;
   private ctx!: ServiceContext;
+  private driver!: EffectDriver<RouteMsg, Exclude<RouteEffect, { type: 'send' }>>;
   private nextTickAt = 0;
   private deliver: (delivery: RoutedDelivery) => void = () => {};
   private idCounter = 0;
@@ -41,6 +46,12 @@ export class RouteService implements Service, MeshRouting {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
+    this.driver = new EffectDriver(new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: () => {} }), {
+      send: (to, msg) => ctx.send(to, msg),
+      event: (effect) => this.onEffect(effect),
+      reenter: (fn) => ctx.reenter(fn),
+      failed: (what, error) => ctx.reject(`${what} failed: ${String(error).slice(0, 120)}`),
+    });
     this.core = new Router({ self: ctx.self, rng: ctx.rng, topology: () => this.overlay.routeTopology() });
     this.idPrefix = `${ctx.self.slice(0, 8)}.${ctx.rng.int(2 ** 30).toString(36)}`;
     this.nextTickAt = ctx.now() + routeTickIntervalMs;
@@ -52,14 +63,14 @@ export class RouteService implements Service, MeshRouting {
 
   route(kind: string, to: NodeId, payload: unknown): void {
     const id = this.nextId();
-    void this.ctx.sign(routeSigningText(this.ctx.self, to, id, kind, payload)).then((sig) => {
+    whenResolved(this.ctx, this.ctx.sign(routeSigningText(this.ctx.self, to, id, kind, payload)), 'sign', (sig) => {
       this.step({ type: 'send', to, kind, id, payload: { m: payload, sig } satisfies SignedPayload });
     });
   }
 
   broadcast(kind: string, payload: unknown): void {
     const id = this.nextId();
-    void this.ctx.sign(routeSigningText(this.ctx.self, '*', id, kind, payload)).then((sig) => {
+    whenResolved(this.ctx, this.ctx.sign(routeSigningText(this.ctx.self, '*', id, kind, payload)), 'sign', (sig) => {
       this.step({ type: 'broadcast', kind, id, payload: { m: payload, sig } satisfies SignedPayload });
     });
   }
@@ -86,14 +97,12 @@ export class RouteService implements Service, MeshRouting {
   }
 
   private step(input: RouteInput): void {
-    for (const effect of this.core.step(this.ctx.now(), input)) this.apply(effect);
+    void this.driver.apply(this.core.step(this.ctx.now(), input));
   }
 
-  private apply(effect: RouteEffect): void {
+  /** The router's own effects (its sends are the driver's). */
+  private onEffect(effect: Exclude<RouteEffect, { type: 'send' }>): void {
     switch (effect.type) {
-      case 'send':
-        this.ctx.send(effect.to, effect.msg);
-        return;
       case 'disconnect':
         this.ctx.unwantLink(effect.peer, 'flooding');
         return;
@@ -109,7 +118,7 @@ export class RouteService implements Service, MeshRouting {
         }
         const dest = effect.broadcast ? '*' : this.ctx.self;
         const text = routeSigningText(effect.origin, dest, effect.id, effect.kind, payload.m);
-        void this.ctx.verify(effect.origin, text, payload.sig).then((ok) => {
+        whenResolved(this.ctx, this.ctx.verify(effect.origin, text, payload.sig), 'verify', (ok) => {
           if (!ok) {
             this.ctx.reject('routed payload with a bad signature');
             return;

@@ -83,10 +83,11 @@ export class AcceptedResults {
   /** Follows one effect of the core (in order). */
   note(effect: StealEffect): void {
     if (effect.type === 'persist') {
-      const match = resultKeyPattern.exec(effect.key);
-      if (!match || effect.value === null) return;
-      const job = this.jobs.get(match[1] as string);
-      if (job?.values) job.pending.set(Number(match[2]), effect.value);
+      for (const [key, value] of effect.writes) {
+        const match = resultKeyPattern.exec(key);
+        const job = match ? this.jobs.get(match[1] as string) : undefined;
+        if (job?.values) job.pending.set(Number((match as RegExpExecArray)[2]), value as JsonValue);
+      }
       return;
     }
     if (effect.type !== 'event') return;

@@ -3,7 +3,7 @@
 // commands of window.tabmesh (submitJob, jobResult, cancelJob, jobTiles).
 //
 // - `run` effects go to the pool; their outcomes come back as `task-finished` (steal-runner.ts).
-// - `persist` effects are written before the step's messages leave (EffectQueue).
+// - the effect driver (effect-driver.ts) writes `persist` effects before the messages after them leave.
 // - `send` effects and load adverts go through `deliver`, the one function that puts a steal
 //   frame on the wire: over direct links for now (in rooms of ≤ 6 tabs every node links to every
 //   other); mesh routing (`ctx.route`, with the topology issue) replaces it there.
@@ -15,6 +15,7 @@ import {
   createStealCore,
   decodePersistedJobs,
   stealKeyPrefix,
+  type StealAction,
   type StealConfig,
   type StealCore,
   type StealEffect,
@@ -24,7 +25,8 @@ import {
 } from '../../core/steal/index.ts';
 import type { JsonValue } from '../../core/steal/json.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
-import { EffectQueue, type Durable } from '../effect-queue.ts';
+import { EffectDriver } from '../effect-driver.ts';
+import { GroupCommit } from '../group-commit.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 import type { TimerHandle } from '../clock.ts';
 import { setAside } from '../../store/set-aside.ts';
@@ -57,7 +59,7 @@ export class StealService implements Service {
   readonly trace = new StealTrace();
   private ctx!: ServiceContext;
   private core!: StealCore;
-  private effects!: EffectQueue;
+  private driver!: EffectDriver<StealMsg, StealAction>;
   private runner!: TaskRunner;
   private pool: ComputePoolLike | null = null;
   private poolError: string | null = null;
@@ -82,7 +84,15 @@ export class StealService implements Service {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
-    this.effects = new EffectQueue(ctx.storage, (error) => ctx.reject(`storage write failed: ${String(error)}`));
+    this.driver = new EffectDriver(
+      new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: (error) => ctx.reject(`storage write failed: ${String(error)}`) }),
+      {
+        send: (to, msg) => this.deliver(to, msg),
+        event: (action) => this.carryOut(action),
+        reenter: (fn) => ctx.reenter(fn),
+        failed: (what, error) => ctx.reject(`${what} failed: ${String(error).slice(0, 120)}`),
+      },
+    );
     const keys = await ctx.storage.keys(stealKeyPrefix);
     const entries: Array<[string, unknown]> = [];
     for (const key of keys) entries.push([key, await ctx.storage.get(key)]);
@@ -170,6 +180,8 @@ export class StealService implements Service {
 
   shutdown(): void {
     this.stopped = true;
+    // Writes already asked for still land; nothing more is sent or run.
+    this.driver.close();
     if (this.ownWake) this.ctx.timers.clearTimeout(this.ownWake);
     this.ownWake = null;
     this.runner.close();
@@ -232,7 +244,7 @@ export class StealService implements Service {
         const jobId = effect.event.jobId;
         this.results.open(jobId, job.kind, job.params as JsonValue);
         // Resolve once the job is in the store: a reload after this keeps it.
-        return this.effects.drained().then(() => jobId);
+        return this.driver.settled().then(() => jobId);
       }
     }
     return Promise.reject(new Error('the job was neither accepted nor refused (a bug: please report it)'));
@@ -246,7 +258,7 @@ export class StealService implements Service {
       accepted: (jobId, kind) => {
         this.results.open(jobId, kind, null);
         this.app.noteKind(jobId, kind);
-        return this.effects.drained();
+        return this.driver.settled();
       },
       refused: (code, message) => {
         this.refuse(code, message, null);
@@ -352,41 +364,23 @@ export class StealService implements Service {
     );
   }
 
-  /** Carries effects out: writes first, then (in order) sends, runs, aborts and adverts. */
+  /** Hands the step's effects to the driver; the results view and app kernels follow them at once. */
   private apply(effects: StealEffect[]): void {
-    const set: Array<readonly [string, unknown]> = [];
-    const del: string[] = [];
-    const later: StealEffect[] = [];
     let visible = false;
     for (const effect of effects) {
       this.results.note(effect);
       this.app.note(effect);
-      if (effect.type === 'persist') {
-        if (effect.value === null) del.push(effect.key);
-        else set.push([effect.key, effect.value]);
-      } else if (effect.type === 'event') {
-        visible = true;
-      } else {
-        later.push(effect);
-        // Runs and aborts change what the snapshot shows; sends and periodic adverts do not.
-        if (effect.type === 'run' || effect.type === 'abort') visible = true;
-      }
+      // Events, runs and aborts change what the snapshot shows; sends and periodic adverts do not.
+      if (effect.type === 'event' || effect.type === 'run' || effect.type === 'abort') visible = true;
     }
-    if (later.length > 0 || set.length > 0 || del.length > 0) {
-      const durable: Durable = { set, del };
-      this.effects.run(durable, () => {
-        for (const effect of later) this.carryOut(effect);
-      });
-    }
+    void this.driver.apply(effects);
     if (visible) this.ctx.changed();
   }
 
-  private carryOut(effect: StealEffect): void {
+  /** The stealing core's own effects, after the writes before them are durable. */
+  private carryOut(effect: StealAction): void {
     if (this.stopped) return;
     switch (effect.type) {
-      case 'send':
-        this.deliver(effect.to, effect.msg);
-        return;
       case 'run':
         this.runner.start(effect.key, effect.task);
         return;
@@ -397,7 +391,6 @@ export class StealService implements Service {
         this.lastAdvert = effect.advert;
         for (const peer of this.ctx.linkedPeers()) this.deliver(peer, { type: 'load', load: effect.advert });
         return;
-      case 'persist':
       case 'event':
         return;
     }

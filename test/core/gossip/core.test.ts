@@ -29,8 +29,8 @@ function makeCore(options: { persisted?: Array<[string, unknown]>; now?: number;
 function disk(effects: GossipEffect[], into = new Map<string, unknown>()): Map<string, unknown> {
   for (const e of effects) {
     if (e.type !== 'persist') continue;
-    for (const [k, v] of e.set) into.set(k, structuredClone(v));
-    for (const k of e.del) into.delete(k);
+    for (const [k, v] of e.writes) into.set(k, structuredClone(v));
+    for (const k of e.deletes) into.delete(k);
   }
   return into;
 }

@@ -53,8 +53,8 @@ export class GossipSimNode implements SimNode<Wire> {
       switch (effect.type) {
         case 'persist':
           this.ctx.storage.write([
-            ...effect.set.map(([key, value]) => ({ kind: 'set' as const, key, value })),
-            ...effect.del.map((key) => ({ kind: 'del' as const, key })),
+            ...effect.writes.map(([key, value]) => ({ kind: 'set' as const, key, value })),
+            ...effect.deletes.map((key) => ({ kind: 'del' as const, key })),
           ]);
           break;
         case 'send':

@@ -329,8 +329,8 @@ export class FastMesh {
           });
           break;
         }
-        case 'sign-advert':
-          this.apply(id, node, node.overlay.step(this.now, { type: 'advert-signed', seq: effect.body.seq, sig: `sim:${id}` }));
+        case 'sign':
+          this.apply(id, node, node.overlay.step(this.now, { type: 'signed', id: effect.id, sig: `sim:${id}` }));
           break;
         case 'config-refused':
           break;

@@ -232,8 +232,8 @@ export class MeshNode implements SimNode<MeshWire> {
           this.stats.overlayFramesSent++;
           this.ctx.send(effect.to, { k: 'o', m: effect.msg });
           break;
-        case 'sign-advert':
-          this.applyOverlay(now, this.overlay.step(now, { type: 'advert-signed', seq: effect.body.seq, sig: simSignature(this.id) }));
+        case 'sign':
+          this.applyOverlay(now, this.overlay.step(now, { type: 'signed', id: effect.id, sig: simSignature(this.id) }));
           break;
         case 'config-refused':
           this.refusedConfigs.push(effect.reason);

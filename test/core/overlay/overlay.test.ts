@@ -26,7 +26,7 @@ function harness(seed = 1) {
     while (queue.length > 0) {
       const effect = queue.shift() as OverlayEffect;
       out.push(effect);
-      if (effect.type === 'sign-advert') queue.push(...overlay.step(now, { type: 'advert-signed', seq: effect.body.seq, sig: `sim:${self}` }));
+      if (effect.type === 'sign') queue.push(...overlay.step(now, { type: 'signed', id: effect.id, sig: `sim:${self}` }));
     }
     return out;
   };
@@ -62,7 +62,7 @@ describe('overlay core', () => {
     }
     h.receive('z', advert('z', 1, ['m']));
     expect(h.overlay.counters.dropped['not-linked']).toBe(1);
-    h.step({ type: 'advert-signed', seq: 123_456, sig: 'sim:m' });
+    h.step({ type: 'signed', id: 123_456, sig: 'sim:m' });
     expect(h.overlay.counters.dropped['stale-signature']).toBe(1);
     h.step({ type: 'tick' }, 10);
     expect(h.overlay.snapshot().lsdbOrigins).toBe(1); // only our own advert
@@ -251,9 +251,9 @@ describe('overlay core', () => {
     const h = harness();
     h.step({ type: 'link-up', peer: id('b') });
     h.receive('b', advert('m', 1_000_000, ['b']), 'm');
-    const signed = h.step({ type: 'tick' }, 10).find((e) => e.type === 'sign-advert');
+    const signed = h.step({ type: 'tick' }, 10).find((e) => e.type === 'sign');
     expect(signed).toBeDefined();
-    expect((signed as { body: { seq: number } }).body.seq).toBeGreaterThan(1_000_000);
+    expect((signed as { id: number }).id).toBeGreaterThan(1_000_000);
   });
 
   it('forgets a peer that left until it advertises again', () => {

@@ -21,9 +21,9 @@ function linked(seed: number) {
     const queue: OverlayEffect[] = overlay.step(now, input);
     while (queue.length > 0) {
       const effect = queue.shift() as OverlayEffect;
-      if (effect.type !== 'sign-advert') continue;
-      originated.push(effect.body);
-      queue.push(...overlay.step(now, { type: 'advert-signed', seq: effect.body.seq, sig: `sim:${self}` }));
+      // Each advert this node signs goes out to its one neighbour: that copy is what it said.
+      if (effect.type === 'send' && effect.msg.type === 'advert' && effect.msg.origin === self) originated.push(effect.msg);
+      if (effect.type === 'sign') queue.push(...overlay.step(now, { type: 'signed', id: effect.id, sig: `sim:${self}` }));
     }
   };
   /** One RTT sample, then the ticks until the next one (adverts go out on ticks). */

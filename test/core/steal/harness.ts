@@ -104,8 +104,8 @@ export class Harness {
         const i = this.runs.findIndex((r) => r.node === node && r.key === e.key);
         if (i >= 0) this.runs.splice(i, 1);
       } else if (e.type === 'persist') {
-        if (e.value === null) disk.delete(e.key);
-        else disk.set(e.key, JSON.parse(JSON.stringify(e.value)) as JsonValue);
+        for (const key of e.deletes) disk.delete(key);
+        for (const [key, value] of e.writes) disk.set(key, JSON.parse(JSON.stringify(value)) as JsonValue);
       } else if (e.type === 'event') this.events.push({ node, event: e.event });
       else if (e.type === 'advertise') {
         for (const [other] of this.cores) if (other !== node) this.pending.push({ from: node, to: other, msg: { type: 'load', load: e.advert } });

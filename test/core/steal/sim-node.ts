@@ -113,7 +113,8 @@ export class StealSimNode implements SimNode<unknown> {
     for (const e of effects) {
       switch (e.type) {
         case 'persist':
-          writes.push(e.value === null ? { kind: 'del', key: e.key } : { kind: 'set', key: e.key, value: e.value });
+          for (const [key, value] of e.writes) writes.push({ kind: 'set', key, value });
+          for (const key of e.deletes) writes.push({ kind: 'del', key });
           break;
         case 'send':
           this.ctx.send(e.to, e.msg);

@@ -7,13 +7,12 @@ import { asNodeId, type NodeId } from '../../../src/core/types.ts';
 import { createIdentity, signText, verifyText } from '../../../src/crypto/ed25519.ts';
 import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/pbft-proposals.ts';
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
-import { GroupCommit } from '../../../src/worker/services/pbft-durable.ts';
+import { GroupCommit } from '../../../src/worker/group-commit.ts';
 import { PhaseBoard, phaseRowsKept } from '../../../src/worker/services/pbft-phases.ts';
 import { PbftDriver, maxDurableBacklog, maxQueuedInputs } from '../../../src/worker/services/pbft-driver.ts';
 import { PbftReplica } from '../../../src/core/pbft/index.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import { sha256Hex } from '../../../src/compute/kernels/sha256.ts';
-import { EffectQueue } from '../../../src/worker/effect-queue.ts';
 import { MemoryStorage } from '../../../src/store/memory.ts';
 
 describe('signature verification cache', () => {
@@ -106,7 +105,7 @@ describe("group commit of the core's writes", () => {
   test('writes asked for while one is on its way go together, and actions wait only for the writes before them', async () => {
     const storage = new SlowStorage();
     const errors: unknown[] = [];
-    const group = new GroupCommit(new EffectQueue(storage, (e) => errors.push(e)), () => 0);
+    const group = new GroupCommit(storage, { now: () => 0, failed: (e) => void errors.push(e) });
     const log: string[] = [];
     group.persist([['a', 1]], []);
     group.after(() => log.push('sent after a'));
@@ -152,7 +151,7 @@ describe("group commit of the core's writes", () => {
       await new Promise<void>((resolve) => storage.hold(resolve));
       await del(key);
     };
-    const group = new GroupCommit(new EffectQueue(storage, () => {}), () => 0);
+    const group = new GroupCommit(storage, { now: () => 0, failed: () => {}, deletesWhenIdle: true });
     const sent: string[] = [];
     // A stable checkpoint: its record, and the slots below it to delete.
     group.persist([['stable', 1]], ['old1', 'old2', 'old3']);
@@ -193,7 +192,7 @@ describe("group commit of the core's writes", () => {
   test('a failed write holds back what depended on it, and later writes still go', async () => {
     const storage = new SlowStorage();
     const errors: unknown[] = [];
-    const group = new GroupCommit(new EffectQueue(storage, (e) => errors.push(e)), () => 0);
+    const group = new GroupCommit(storage, { now: () => 0, failed: (e) => void errors.push(e) });
     const sent: string[] = [];
     storage.fail = true;
     group.persist([['vote', 1]], []);
@@ -267,7 +266,7 @@ describe('driver', () => {
         return new Promise(() => {});
       }
     })();
-    const durable = new GroupCommit(new EffectQueue(stuck, () => {}), () => 0);
+    const durable = new GroupCommit(stuck, { now: () => 0, failed: () => {}, deletesWhenIdle: true });
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(asNodeId) as [NodeId, NodeId, NodeId, NodeId];
     const core = new PbftReplica({ id: b, genesis: [a, b, c, d], digest: sha256Hex, rng: createRng(3) });
     const sent: string[] = [];
@@ -282,6 +281,7 @@ describe('driver', () => {
         throw error;
       },
       stepped: () => {},
+      reenter: (fn) => fn(),
     });
     driver.start();
     await driver.idle();
@@ -301,7 +301,7 @@ describe('driver', () => {
         return new Promise(() => {});
       }
     })();
-    const durable = new GroupCommit(new EffectQueue(stuck, () => {}), () => 0);
+    const durable = new GroupCommit(stuck, { now: () => 0, failed: () => {} });
     const self = asNodeId('solo');
     const core = new PbftReplica({ id: self, genesis: [self], digest: sha256Hex, rng: createRng(1) });
     let sent = 0;
@@ -316,6 +316,7 @@ describe('driver', () => {
         throw error;
       },
       stepped: () => {},
+      reenter: (fn) => fn(),
     });
     driver.start();
     let accepted = 0;
