@@ -41,6 +41,9 @@ export interface Target {
   kind: 'max' | 'min';
 }
 
+/** A figure as a reader wants it: at most three significant decimals, no float noise (3.5467077 → 3.547). */
+const readable = (n: number): string => String(Number(n.toPrecision(Math.max(4, Math.ceil(Math.log10(Math.abs(n) + 1))))));
+
 /** Prints every target as MET or MISSED (never hidden), and returns how many were missed. */
 export function judgeTargets(targets: Target[]): number {
   let missed = 0;
@@ -48,7 +51,9 @@ export function judgeTargets(targets: Target[]): number {
     const ok = t.measured !== null && (t.kind === 'max' ? t.measured <= t.limit : t.measured >= t.limit);
     if (!ok) missed++;
     const sign = t.kind === 'max' ? '≤' : '≥';
-    console.error(`${ok ? 'MET   ' : 'MISSED'} ${t.what}: ${t.measured ?? 'not measured'} (target ${sign} ${t.limit})`);
+    console.error(
+      `${ok ? 'MET   ' : 'MISSED'} ${t.what}: ${t.measured === null ? 'not measured' : readable(t.measured)} (target ${sign} ${readable(t.limit)})`,
+    );
   }
   return missed;
 }
