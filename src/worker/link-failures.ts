@@ -5,7 +5,12 @@
 // nothing, so after `maxFailedLinkAttempts` in a row the peer is settled as unreachable, and
 // says why in words a person can act on; its own link requests and offers then go unanswered
 // (there they count as failed attempts, so it settles too). A new introduction of the peer (it
-// joined again, or this node did) or different ICE servers give it a fresh start.
+// joined again, or this node did) or different ICE servers give it a fresh start, and so does
+// time: a settled peer gets one more attempt after `settledRetryMs` (doubling with each attempt
+// that fails again, up to `settledRetryMaxMs`). Without that, two nodes that settled each other
+// during a passing cause (one kept the other out for flooding, a network that came back) would
+// never link again while both stay in the room. An offer or a link request from the peer is
+// taken after half the period, so the first of the two to try finds the other listening.
 //
 // The candidate types come from the signals the two ends exchange (each link trickles each
 // candidate line, "… typ srflx …"), so a tab and a Node peer diagnose the same way.
@@ -14,6 +19,9 @@
 export const maxFailedLinkAttempts = 3;
 /** Peers whose failures are remembered; the oldest record goes first when full. */
 export const maxLinkFailureRecords = 64;
+/** A settled peer gets another attempt after this long (then twice as long after each new failure). */
+export const settledRetryMs = 5 * 60_000;
+export const settledRetryMaxMs = 40 * 60_000;
 
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 const candidateTypes: readonly CandidateType[] = ['host', 'srflx', 'prflx', 'relay'];
@@ -114,6 +122,8 @@ interface Attempt {
 
 interface Record_ {
   view: LinkFailureView;
+  /** Monotonic ms of the last failure (the view's `at` is wall-clock, for people). */
+  sinceMs: number;
   /** The ICE servers in force when the peer was settled as unreachable (different ones: try again). */
   iceKey: string;
 }
@@ -146,7 +156,7 @@ export class LinkFailures {
    * An attempt that never got as far as a connection (a link request nobody answered) keeps
    * what the last real attempt found out.
    */
-  failed(peer: string, reason: string, nowMs: number, iceKey: string, turnConfigured: boolean): LinkFailureView {
+  failed(peer: string, reason: string, nowMs: number, iceKey: string, turnConfigured: boolean, monotonicMs = nowMs): LinkFailureView {
     const attempt = this.attempts.get(peer);
     this.attempts.delete(peer);
     const previous = this.records.get(peer)?.view;
@@ -168,21 +178,25 @@ export class LinkFailures {
       at: nowMs,
     };
     this.records.delete(peer);
-    this.records.set(peer, { view, iceKey });
+    this.records.set(peer, { view, iceKey, sinceMs: monotonicMs });
     if (this.records.size > maxLinkFailureRecords) this.records.delete(this.records.keys().next().value as string);
     return view;
   }
 
   /**
    * True while no more attempts should be made to `peer`. Different ICE servers than when it was
-   * settled lift that (the operator configured a TURN server, for one).
+   * settled lift that (the operator configured a TURN server, for one), and so does the retry
+   * period; `asked`: the peer itself offers or asks for a link, which is taken after half of it.
    */
-  unreachable(peer: string, iceKey: string): boolean {
+  unreachable(peer: string, iceKey: string, monotonicMs: number, asked = false): boolean {
     const record = this.records.get(peer);
     if (!record || record.view.state !== 'unreachable') return false;
-    if (record.iceKey === iceKey) return true;
-    this.records.delete(peer);
-    return false;
+    if (record.iceKey !== iceKey) {
+      this.records.delete(peer);
+      return false;
+    }
+    const period = Math.min(settledRetryMaxMs, settledRetryMs * 2 ** (record.view.attempts - maxFailedLinkAttempts));
+    return monotonicMs - record.sinceMs < (asked ? period / 2 : period);
   }
 
   /** A fresh start for `peer` (it was introduced again). */

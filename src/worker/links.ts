@@ -227,7 +227,7 @@ export class LinkManager {
       if (link && link.state !== 'requested' && !attemptUnderWay) this.close(from, 'peer asked for a new link');
       // A peer settled as unreachable gets no answer: there its unanswered requests count as
       // failed attempts, so it settles too, rather than both ends spending connections in turn.
-      this.ensure(from);
+      this.ensure(from, true);
       return;
     }
     const signal = body.signal as RawSignal;
@@ -251,7 +251,7 @@ export class LinkManager {
     }
     // Settled as unreachable: no connection is spent on its offers either. Its attempt times out
     // and counts there, so it settles too.
-    if (!link && this.failures.unreachable(from, iceServersKey(this.deps.iceServers()))) return;
+    if (!link && this.failures.unreachable(from, iceServersKey(this.deps.iceServers()), this.deps.now(), true)) return;
     // A fresh offer replaces whatever we had with this peer (it has restarted or given up).
     if (link) this.close(from, 'peer opened a new link');
     this.rememberSession(from, body.session);
@@ -262,10 +262,11 @@ export class LinkManager {
 
   // ── internals ──
 
-  private ensure(peer: NodeId): void {
+  /** `asked`: the peer asked for this link (its request is taken sooner from a settled peer, link-failures.ts). */
+  private ensure(peer: NodeId, asked = false): void {
     if (!this.wanted.has(peer)) return;
     if (this.deps.keptOut?.(peer)) return;
-    const settled = () => this.failures.unreachable(peer, iceServersKey(this.deps.iceServers()));
+    const settled = () => this.failures.unreachable(peer, iceServersKey(this.deps.iceServers()), this.deps.now(), asked);
     const now = this.deps.now();
     const existing = this.links.get(peer);
     if (!existing && settled()) return;
@@ -315,7 +316,7 @@ export class LinkManager {
 
   private recordFailure(peer: NodeId, reason: string): void {
     const servers = this.deps.iceServers();
-    this.failures.failed(peer, reason, (this.deps.wallClock ?? this.deps.now)(), iceServersKey(servers), hasTurnServer(servers));
+    this.failures.failed(peer, reason, (this.deps.wallClock ?? this.deps.now)(), iceServersKey(servers), hasTurnServer(servers), this.deps.now());
   }
 
   private close(peer: NodeId, reason: string): void {

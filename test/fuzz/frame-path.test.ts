@@ -18,6 +18,9 @@ import { decode as decodePbft } from '../../src/core/pbft/messages.ts';
 import { decodePbftFrame } from '../../src/worker/services/pbft-wire.ts';
 import { RealRoom } from '../sim/real-node/real-room.ts';
 import type { SimNode } from '../sim/real-node/real-cluster.ts';
+import { peerBanMs } from '../../src/worker/peer-guard.ts';
+import { settledRetryMs } from '../../src/worker/link-failures.ts';
+import { linkSetupTimeoutMs } from '../../src/worker/links.ts';
 import { damagedBytes, mutant } from './mutate.ts';
 import { envSeed, longMode, replayHint } from '../sim/seed.ts';
 
@@ -159,11 +162,14 @@ describe('the frame path of a real node under random and mutated frames', () => 
 });
 
 describe('the peer guard on the frame path', () => {
-  test('a peer that sends garbage is cut off and kept out: its link drops and stays down while it is banned', async () => {
+  test('a peer that sends garbage is cut off and kept out: its link drops and stays down while it is banned, and comes back after', async () => {
     const seed = envSeed() ?? 2;
     const junk = fc.sample(fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 40, maxLength: 60 }), { seed, numRuns: 1 })[0]!;
     const room = new RealRoom(seed);
-    const [target, peer] = (await room.addLinked(2)) as [SimNode, SimNode];
+    // Three nodes: with a third to carry gossip, each of the two stays alive in the other's eyes
+    // and they keep trying to link until they settle each other as unreachable (in a room of two,
+    // gossip declares each dead to the other, and nothing brings them back: docs/simulation.md).
+    const [target, peer] = (await room.addLinked(3)) as [SimNode, SimNode, SimNode];
     let sent = 0;
     for (const bytes of junk) {
       if (!room.linkedPeers(target).includes(peer.id) || !peer.host?.endpoint(target.id)?.up) break;
@@ -179,5 +185,14 @@ describe('the peer guard on the frame path', () => {
     expect(room.linkedPeers(target)).not.toContain(peer.id);
     expect(room.linkedPeers(peer)).not.toContain(target.id);
     expect(room.snapshot(target).keptOut.map((k) => k.peer)).toEqual([peer.id]);
-  }, 60_000);
+    // After the ban the two link again: each settled the other as unreachable while it lasted
+    // (refused offers, unanswered requests), and a settled peer gets another attempt after the
+    // retry period (link-failures.ts); before that, they stayed apart for good.
+    await room.runUntil(
+      () => room.linkedPeers(target).includes(peer.id) && room.linkedPeers(peer).includes(target.id),
+      `the two link again after the ban — ${replayHint(seed)}`,
+      peerBanMs + settledRetryMs + 2 * linkSetupTimeoutMs,
+    );
+    expect(room.snapshot(target).keptOut).toEqual([]);
+  }, 120_000);
 });

@@ -4,7 +4,16 @@
 import { describe, expect, test } from 'vitest';
 import type { NodeId } from '../../src/core/types.ts';
 import { createIdentity, signText, verifyText } from '../../src/crypto/ed25519.ts';
-import { candidateTypesIn, diagnose, hasTurnServer, iceServersKey, LinkFailures, maxFailedLinkAttempts } from '../../src/worker/link-failures.ts';
+import {
+  candidateTypesIn,
+  diagnose,
+  hasTurnServer,
+  iceServersKey,
+  LinkFailures,
+  maxFailedLinkAttempts,
+  settledRetryMaxMs,
+  settledRetryMs,
+} from '../../src/worker/link-failures.ts';
 import { LinkManager, linkSetupTimeoutMs, linkRetryMaxMs } from '../../src/worker/links.ts';
 import type { IceServer } from '../../src/net/transport.ts';
 import { signingText } from '../../src/net/signed-signal.ts';
@@ -67,10 +76,30 @@ describe('LinkFailures', () => {
         diagnosis: 'needs-turn',
         state: i < maxFailedLinkAttempts ? 'retrying' : 'unreachable',
       });
-      expect(failures.unreachable('p', key)).toBe(i === maxFailedLinkAttempts);
+      expect(failures.unreachable('p', key, 1000 * i)).toBe(i === maxFailedLinkAttempts);
     }
-    expect(failures.unreachable('p', iceServersKey([{ urls: ['turn:198.51.100.10:3478'] }, { urls: 'stun:198.51.100.10:3478' }]))).toBe(false);
+    expect(failures.unreachable('p', iceServersKey([{ urls: ['turn:198.51.100.10:3478'] }, { urls: 'stun:198.51.100.10:3478' }]), 4000)).toBe(false);
     expect(failures.list()).toEqual([]);
+  });
+
+  test('a settled peer gets another attempt after the retry period, doubling per new failure; its own request is taken after half', () => {
+    const failures = new LinkFailures();
+    let at = 0;
+    for (let i = 0; i < maxFailedLinkAttempts; i++) failures.failed('p', 'no answer to the link request', (at += 20_000), '', false);
+    const settled = at;
+    expect(failures.unreachable('p', '', settled + settledRetryMs / 2 - 1)).toBe(true);
+    expect(failures.unreachable('p', '', settled + settledRetryMs / 2 - 1, true)).toBe(true);
+    expect(failures.unreachable('p', '', settled + settledRetryMs / 2, true)).toBe(false);
+    expect(failures.unreachable('p', '', settled + settledRetryMs - 1)).toBe(true);
+    expect(failures.unreachable('p', '', settled + settledRetryMs)).toBe(false);
+    // That attempt fails too: twice as long now, and never longer than the cap.
+    const again = settled + settledRetryMs + 20_000;
+    expect(failures.failed('p', 'setup timed out', again, '', false)).toMatchObject({ state: 'unreachable', attempts: maxFailedLinkAttempts + 1 });
+    expect(failures.unreachable('p', '', again + settledRetryMs)).toBe(true);
+    expect(failures.unreachable('p', '', again + 2 * settledRetryMs)).toBe(false);
+    for (let i = 0; i < 20; i++) failures.failed('p', 'setup timed out', again, '', false);
+    expect(failures.unreachable('p', '', again + settledRetryMaxMs - 1)).toBe(true);
+    expect(failures.unreachable('p', '', again + settledRetryMaxMs)).toBe(false);
   });
 
   test('a link that comes up clears the record; forgive clears it too', () => {
@@ -124,13 +153,16 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
   test(`after ${maxFailedLinkAttempts} timed-out attempts the peer is unreachable and no connection is opened again`, async () => {
     const { manager, clock, opens, peer } = await node([{ urls: 'stun:198.51.100.10:3478' }]);
     manager.want(peer);
+    const runUntil = async (ms: number) => {
+      for (let step = 0; step < 500 && clock.now < ms; step++) {
+        const linkId = opens.at(-1);
+        if (linkId && manager.get(peer)?.state === 'connecting') await manager.hostSignal(peer, linkId, trickled(srflxLine));
+        clock.now += linkSetupTimeoutMs / 2 + 1;
+        manager.tick();
+      }
+    };
     // Far more time than the attempts and their backoff take: the count stays bounded.
-    for (let step = 0; step < 200; step++) {
-      const linkId = opens.at(-1);
-      if (linkId && manager.get(peer)?.state === 'connecting') await manager.hostSignal(peer, linkId, trickled(srflxLine));
-      clock.now += linkSetupTimeoutMs / 2 + 1;
-      manager.tick();
-    }
+    await runUntil(settledRetryMs);
     expect(opens).toHaveLength(maxFailedLinkAttempts);
     expect(manager.failureList()).toEqual([
       expect.objectContaining({ peer, attempts: maxFailedLinkAttempts, state: 'unreachable', reason: 'setup timed out', local: ['srflx'] }),
@@ -138,10 +170,15 @@ describe('LinkManager stops trying a peer it cannot reach', () => {
     expect(manager.get(peer)).toBeUndefined();
     expect(clock.now).toBeGreaterThan(maxFailedLinkAttempts * (linkSetupTimeoutMs + linkRetryMaxMs));
 
-    // Introduced again: a fresh start, one more attempt.
+    // Time gives it one more attempt per retry period (which doubles when it fails again).
+    await runUntil(3 * settledRetryMs);
+    expect(opens).toHaveLength(maxFailedLinkAttempts + 1);
+    expect(manager.get(peer)).toBeUndefined();
+
+    // Introduced again: a fresh start, one more attempt at once.
     manager.forgive(peer);
     manager.tick();
-    expect(opens).toHaveLength(maxFailedLinkAttempts + 1);
+    expect(opens).toHaveLength(maxFailedLinkAttempts + 2);
   });
 
   test('a peer settled as unreachable gets no answer to its link requests; the asking side counts them and settles too', async () => {
