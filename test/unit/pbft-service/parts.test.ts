@@ -9,7 +9,7 @@ import { maxOpenProposals, Proposals, toOp } from '../../../src/worker/services/
 import { SignatureVerifier } from '../../../src/worker/services/pbft-verify.ts';
 import { GroupCommit } from '../../../src/worker/group-commit.ts';
 import { PhaseBoard, phaseRowsKept } from '../../../src/worker/services/pbft-phases.ts';
-import { PbftDriver, maxDurableBacklog, maxQueuedInputs } from '../../../src/worker/services/pbft-driver.ts';
+import { PbftDriver, maxDurableBacklog, maxQueuedInputs, type DriverHooks } from '../../../src/worker/services/pbft-driver.ts';
 import { PbftReplica } from '../../../src/core/pbft/index.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import { sha256Hex } from '../../../src/compute/kernels/sha256.ts';
@@ -259,30 +259,41 @@ describe('phase board', () => {
   });
 });
 
+/** Storage whose writes never land (a disk that stopped answering). */
+const stuckStorage = () =>
+  new (class extends MemoryStorage {
+    override setMany(): Promise<void> {
+      return new Promise(() => {});
+    }
+  })();
+
+/** A driver's hooks that only record sends; a failure fails the test. */
+const driverHooks = (send: DriverHooks['send']): DriverHooks => ({
+  now: () => 0,
+  sign: async () => 'sig',
+  send,
+  committed: () => {},
+  clientResult: () => {},
+  ui: () => {},
+  failed: (error) => {
+    throw error;
+  },
+  stepped: () => {},
+  reenter: (fn) => fn(),
+});
+
 describe('driver', () => {
   test("this node's own request leaves while a write is on its way; it depends on none", async () => {
-    const stuck = new (class extends MemoryStorage {
-      override setMany(): Promise<void> {
-        return new Promise(() => {});
-      }
-    })();
+    const stuck = stuckStorage();
     const durable = new GroupCommit(stuck, { now: () => 0, failed: () => {}, deletesWhenIdle: true });
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(asNodeId) as [NodeId, NodeId, NodeId, NodeId];
     const core = new PbftReplica({ id: b, genesis: [a, b, c, d], digest: sha256Hex, rng: createRng(3) });
     const sent: string[] = [];
-    const driver = new PbftDriver(core, durable, {
-      now: () => 0,
-      sign: async () => 'sig',
-      send: (_to, msg) => sent.push(msg.body.type),
-      committed: () => {},
-      clientResult: () => {},
-      ui: () => {},
-      failed: (error) => {
-        throw error;
-      },
-      stepped: () => {},
-      reenter: (fn) => fn(),
-    });
+    const driver = new PbftDriver(
+      core,
+      durable,
+      driverHooks((_to, msg) => sent.push(msg.body.type)),
+    );
     driver.start();
     await driver.idle();
     // A vote's record (say) is being written and never lands.
@@ -296,28 +307,16 @@ describe('driver', () => {
   });
 
   test('a disk that stops answering does not grow memory: the driver waits, and inputs beyond its queue are dropped', async () => {
-    const stuck = new (class extends MemoryStorage {
-      override setMany(): Promise<void> {
-        return new Promise(() => {});
-      }
-    })();
+    const stuck = stuckStorage();
     const durable = new GroupCommit(stuck, { now: () => 0, failed: () => {} });
     const self = asNodeId('solo');
     const core = new PbftReplica({ id: self, genesis: [self], digest: sha256Hex, rng: createRng(1) });
     let sent = 0;
-    const driver = new PbftDriver(core, durable, {
-      now: () => 0,
-      sign: async () => 'sig',
-      send: () => sent++,
-      committed: () => {},
-      clientResult: () => {},
-      ui: () => {},
-      failed: (error) => {
-        throw error;
-      },
-      stepped: () => {},
-      reenter: (fn) => fn(),
-    });
+    const driver = new PbftDriver(
+      core,
+      durable,
+      driverHooks(() => sent++),
+    );
     driver.start();
     let accepted = 0;
     for (let i = 0; i < 3 * maxQueuedInputs + maxDurableBacklog; i++) {
