@@ -65,7 +65,12 @@ export interface RuntimeOptions {
   createSocket(url: string): SocketLike;
   linkHost: LinkHost;
   iceServers: IceServer[];
-  publishSnapshot(snapshot: BaseSnapshot & Record<string, unknown>): void;
+  /**
+   * Where snapshots go (a tab's page, a Node peer's log). Absent, none is built: nobody would read
+   * it, and at hundreds of nodes building one (the overlay's graph metrics) was most of the
+   * simulator's time. runtime.snapshot() still answers on demand.
+   */
+  publishSnapshot?(snapshot: BaseSnapshot & Record<string, unknown>): void;
   /**
    * Where memory changes go as they happen (a tab's page). Given, snapshots leave the memory
    * out (the page keeps its own copy from these messages); absent (a Node peer), snapshots
@@ -757,19 +762,21 @@ export class NodeRuntime implements LinkHostEvents {
    * already on its way.
    */
   private countersMoved(): void {
-    if (this.snapshotTimer || this.heldSnapshotTimer || !this.running) return;
+    if (this.snapshotTimer || this.heldSnapshotTimer || !this.running || !this.options.publishSnapshot) return;
     const wait = Math.max(0, this.pacer.volatileDueAt() - this.clock.monotonic());
     this.heldSnapshotTimer = this.timers.setTimeout(() => ((this.heldSnapshotTimer = null), this.changed()), wait);
   }
 
   /** Posts the snapshot if it has news; news only in drifting counters waits until due (snapshot-pacer.ts). */
   private postSnapshot(): void {
+    const publish = this.options.publishSnapshot;
+    if (!publish) return;
     const snapshot = this.snapshot();
     const pace = this.pacer.decide(snapshot, this.clock.monotonic());
     this.lastSnapshotHeld = !pace.post;
     if (this.heldSnapshotTimer) this.timers.clearTimeout(this.heldSnapshotTimer);
     this.heldSnapshotTimer = null;
-    if (pace.post) this.options.publishSnapshot(snapshot);
+    if (pace.post) publish(snapshot);
     else
       this.heldSnapshotTimer = this.timers.setTimeout(
         () => ((this.heldSnapshotTimer = null), this.changed()),

@@ -232,7 +232,9 @@ export class RealCluster {
         computePool: () => (node.setup.computePool ? node.setup.computePool(timers, computeRng) : simComputePool(timers, computeRng, compute)),
       }),
       loadIdentity: async () => ({ identity: node.identity, origin: node.lives === 1 ? 'created' : 'loaded' }),
-      publishSnapshot: (snapshot) => node.setup.publishSnapshot?.(snapshot),
+      // Only a node with a page (a scenario's app) builds snapshots as it runs; the others are
+      // asked on demand (cluster.snapshot), as the checkers do.
+      ...(node.setup.publishSnapshot ? { publishSnapshot: node.setup.publishSnapshot } : {}),
       ...(node.setup.publishEvent ? { publishEvent: node.setup.publishEvent } : {}),
     }).then(
       (runtime) => {

@@ -47,6 +47,8 @@ export class SimLinkNetwork {
   readonly stats: LinkStats = { frames: 0, bytes: 0, lost: 0, duplicated: 0, partitioned: 0, linksUp: 0 };
   /** Sees every frame delivered (the VOPR's flooders keep some to replay). */
   tap: ((from: NodeId, to: NodeId, bytes: Uint8Array) => void) | null = null;
+  /** Sees every frame sent, before faults (the bench sorts them by protocol). */
+  meter: ((bytes: Uint8Array) => void) | null = null;
   /** Frames for which this says true are lost (a scenario's selective fault: one protocol, one direction). */
   drop: ((from: NodeId, to: NodeId, bytes: Uint8Array) => boolean) | null = null;
   private readonly hosts = new Map<NodeId, SimLinkHost>();
@@ -131,6 +133,7 @@ export class SimLinkNetwork {
   carry(from: SimLinkHost, to: NodeId, linkId: string, bytes: Uint8Array): void {
     this.stats.frames++;
     this.stats.bytes += bytes.byteLength;
+    this.meter?.(bytes);
     if (!this.canReach(from.life.id, to)) {
       this.stats.partitioned++;
       return;

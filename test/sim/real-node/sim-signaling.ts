@@ -29,6 +29,8 @@ export interface SignalingStats {
   connections: number;
   joins: number;
   relayed: number;
+  /** Frames the server sent to clients (welcome, joined, peers, signal, error). */
+  sent: number;
   refused: Record<string, number>;
   outages: number;
 }
@@ -39,7 +41,7 @@ export class SimSignalingServer {
   private readonly rooms: RoomRegistry<Conn>;
   private readonly announcer: Announcer;
   private readonly challengeRng: Rng;
-  readonly stats: SignalingStats = { connections: 0, joins: 0, relayed: 0, refused: {}, outages: 0 };
+  readonly stats: SignalingStats = { connections: 0, joins: 0, relayed: 0, sent: 0, refused: {}, outages: 0 };
 
   constructor(
     readonly scheduler: VirtualScheduler,
@@ -170,6 +172,7 @@ export class SimSignalingServer {
 
   private send(conn: Conn, message: ServerMessage): void {
     const text = JSON.stringify(message);
+    this.stats.sent++;
     this.scheduler.after(this.delayMs(), () => {
       if (this.conns.has(conn)) conn.socket.deliverMessage(text);
     });

@@ -1,6 +1,7 @@
 // npm run vopr -- --seed N [--ticks T] [--nodes K] [--ed25519]   one run, replayable
 // npm run vopr -- --minutes M [--seed N]                           seeds N, N+1, … for M wall minutes
 // npm run vopr -- --bench [--nodes 256,512] [--virtual-seconds S]  the whole runtime at scale
+//                 [--max-wall-s W] [--snapshots] [--by-type]       (bench.ts)
 // Prints the seed, the fault plan, the verdict and the trace hash (the same seed, the same hash).
 // A failing seed ends with the command that replays it. docs/simulation.md.
 import { runVopr, type VoprResult } from './run.ts';
@@ -14,11 +15,26 @@ interface Args {
   bench: boolean;
   ed25519: boolean;
   virtualSeconds: number | undefined;
+  maxWallSeconds: number | undefined;
+  snapshots: boolean;
+  byType: boolean;
   verbose: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seed: null, ticks: undefined, nodes: undefined, minutes: null, bench: false, ed25519: false, virtualSeconds: undefined, verbose: false };
+  const args: Args = {
+    seed: null,
+    ticks: undefined,
+    nodes: undefined,
+    minutes: null,
+    bench: false,
+    ed25519: false,
+    virtualSeconds: undefined,
+    maxWallSeconds: undefined,
+    snapshots: false,
+    byType: false,
+    verbose: false,
+  };
   const whole = (flag: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} takes a whole number ≥ ${min} (got ${value ?? 'nothing'})`);
@@ -46,6 +62,15 @@ function parseArgs(argv: string[]): Args {
       case '--bench':
         args.bench = true;
         break;
+      case '--max-wall-s':
+        args.maxWallSeconds = whole(flag, argv[++i], 1);
+        break;
+      case '--snapshots':
+        args.snapshots = true;
+        break;
+      case '--by-type':
+        args.byType = true;
+        break;
       case '--ed25519':
         args.ed25519 = true;
         break;
@@ -53,7 +78,9 @@ function parseArgs(argv: string[]): Args {
         args.verbose = true;
         break;
       default:
-        throw new Error(`unknown option ${flag}; options: --seed N, --ticks T, --nodes K, --minutes M, --bench, --virtual-seconds S, --ed25519, --verbose`);
+        throw new Error(
+          `unknown option ${flag}; options: --seed N, --ticks T, --nodes K, --minutes M, --bench, --virtual-seconds S, --max-wall-s W, --snapshots, --by-type, --ed25519, --verbose`,
+        );
     }
   }
   return args;
@@ -80,7 +107,14 @@ function report(result: VoprResult, args: Args): void {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.bench) {
-    await runBench({ nodes: args.nodes ?? [64, 128, 256], virtualSeconds: args.virtualSeconds ?? 30, signatures: args.ed25519 ? 'ed25519' : 'fast' });
+    await runBench({
+      nodes: args.nodes ?? [64, 128, 256],
+      virtualSeconds: args.virtualSeconds ?? 30,
+      signatures: args.ed25519 ? 'ed25519' : 'fast',
+      ...(args.maxWallSeconds !== undefined ? { maxWallSeconds: args.maxWallSeconds } : {}),
+      snapshots: args.snapshots,
+      byType: args.byType,
+    });
     return 0;
   }
   const options = (seed: number) => ({
