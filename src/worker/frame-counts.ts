@@ -6,16 +6,27 @@
 export const frameCountRows = 64;
 
 export class FrameCounts {
-  private readonly counts = new Map<string, number>();
+  /** protocol → type → count: no key string is built per frame (every frame is counted). */
+  private readonly counts = new Map<string, Map<string, number>>();
+  private rows = 0;
+  private overflow = 0;
 
   count(protocol: string, message: unknown): void {
-    const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
-    let key = `${protocol}/${typeof type === 'string' && type.length <= 32 ? type : 'other'}`;
-    if (!this.counts.has(key) && this.counts.size >= frameCountRows) key = 'other';
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const raw = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+    const type = typeof raw === 'string' && raw.length <= 32 ? raw : 'other';
+    let types = this.counts.get(protocol);
+    const known = types?.get(type);
+    if (known !== undefined) return void (types as Map<string, number>).set(type, known + 1);
+    if (this.rows >= frameCountRows) return void this.overflow++;
+    if (!types) this.counts.set(protocol, (types = new Map()));
+    types.set(type, 1);
+    this.rows++;
   }
 
   view(): Record<string, number> {
-    return Object.fromEntries(this.counts);
+    const view: Record<string, number> = {};
+    for (const [protocol, types] of this.counts) for (const [type, n] of types) view[`${protocol}/${type}`] = n;
+    if (this.overflow > 0) view['other'] = this.overflow;
+    return view;
   }
 }

@@ -54,8 +54,11 @@ export class SimLinkNetwork {
   private readonly hosts = new Map<NodeId, SimLinkHost>();
   /** Partition group per node; nodes in different groups cannot reach each other. Empty: whole. */
   private groups = new Map<NodeId, number>();
-  /** When the last in-order frame on a directed pair arrives (frames on a link keep their order). */
-  private readonly lastArrival = new Map<string, number>();
+  /**
+   * When the last in-order frame on a directed pair arrives (frames on a link keep their order),
+   * by sender then receiver: no key string built per frame.
+   */
+  private readonly lastArrival = new Map<NodeId, Map<NodeId, number>>();
   /** Pairs set apart by blockDirect. */
   private readonly blockedPairs = new Set<string>();
 
@@ -148,13 +151,14 @@ export class SimLinkNetwork {
     }
     const copies = this.faults.duplicate > 0 && this.rng.next() < this.faults.duplicate ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
-    const pair = `${from.life.id}>${to}`;
+    let arrivals = this.lastArrival.get(from.life.id);
+    if (!arrivals) this.lastArrival.set(from.life.id, (arrivals = new Map()));
     for (let i = 0; i < copies; i++) {
       let at = this.scheduler.now + this.delay();
       const reordered = this.faults.reorder > 0 && this.rng.next() < this.faults.reorder;
       if (!reordered) {
-        at = Math.max(at, this.lastArrival.get(pair) ?? 0);
-        this.lastArrival.set(pair, at);
+        at = Math.max(at, arrivals.get(to) ?? 0);
+        arrivals.set(to, at);
       }
       const copy = bytes.slice();
       this.scheduler.at(at, () => this.arrive(from.life, to, linkId, copy));
