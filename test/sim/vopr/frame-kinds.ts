@@ -2,9 +2,12 @@
 // a node's traffic goes to. A frame is `{"p":…,"m":{"type":…}}` (src/core/envelope.ts); only its
 // first bytes are read, not the whole JSON, so counting costs little next to the run itself.
 
-/** Bytes enough to hold `{"p":"overlay","m":{"type":"` and a message type. */
-const headBytes = 64;
-const head = /^\{"p":"([a-z]+)","m":\{"type":"([A-Za-z0-9_-]+)"/;
+/** `{"p":"` and `","m":{"type":"`: where the protocol tag and the message type start. */
+const protocolAt = 6;
+const typeGap = Buffer.from('","m":{"type":"', 'latin1');
+/** Longest tag or type read; a longer one is 'unknown'. */
+const maxName = 32;
+const quote = 0x22;
 
 export interface Tally {
   frames: number;
@@ -21,12 +24,29 @@ export class FrameKinds {
   readonly byType = new Map<string, Tally>();
 
   count(bytes: Uint8Array): void {
-    const match = head.exec(Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(headBytes, bytes.byteLength)).toString('latin1'));
-    const protocol = match?.[1] ?? 'unknown';
-    const type = match?.[2] ?? 'unknown';
+    const protocol = nameAt(bytes, protocolAt);
+    const gapAt = protocolAt + protocol.length;
+    const type = protocol !== 'unknown' && gapFollows(bytes, gapAt) ? nameAt(bytes, gapAt + typeGap.length) : 'unknown';
     add(this.byProtocol, protocol === 'link' && keepaliveTypes.has(type) ? 'keepalive' : protocol, bytes.byteLength);
     add(this.byType, `${protocol}/${type}`, bytes.byteLength);
   }
+}
+
+/** Whether the message's type comes next (its first key), as encodeFrame writes it. */
+function gapFollows(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < typeGap.length; i++) if (bytes[at + i] !== typeGap[i]) return false;
+  return true;
+}
+
+/** The ASCII name from `at` to the next quote, read byte by byte (no decoding of the frame). */
+function nameAt(bytes: Uint8Array, at: number): string {
+  let name = '';
+  for (let i = at; i < bytes.byteLength && i < at + maxName; i++) {
+    const byte = bytes[i] as number;
+    if (byte === quote) return name;
+    name += String.fromCharCode(byte);
+  }
+  return 'unknown';
 }
 
 function add(into: Map<string, Tally>, key: string, bytes: number): void {
