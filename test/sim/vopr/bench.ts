@@ -1,7 +1,8 @@
 // The whole runtime at scale in the simulator: N real nodes (NodeRuntime + every default
 // service) join one room at once on a calm network and run for a while of virtual time. Prints,
 // per N, one JSON line (stdout) and a table row (stderr): memory per node, virtual seconds per
-// wall second, frames and bytes per node per virtual second split by protocol (so the cost is
+// wall second and per CPU second of this process (the machine is shared: CPU time is the steadier
+// figure), frames and bytes per node per virtual second split by protocol (so the cost is
 // attributable), how many links and how far consensus got — with the load average and the
 // commit, since the wall-clock figures depend on what else the machine runs. Each N is bounded
 // in wall time (--max-wall-s): a run cut short says how far it got. docs/simulation.md.
@@ -61,6 +62,8 @@ export async function benchOne(nodes: number, options: BenchOptions): Promise<{ 
   collect();
   const heapBefore = process.memoryUsage().heapUsed;
   const started = performance.now();
+  // CPU time of this process too: on a shared machine wall time says as much about the others.
+  const cpuStarted = process.cpuUsage();
   const deadline = options.maxWallSeconds === undefined ? Infinity : started + options.maxWallSeconds * 1000;
   const cluster = new RealCluster({ seed, signatures, maxNodesPerRoom: Math.max(256, nodes) });
   cluster.network.faults = { delayMs: { min: 5, max: 40 }, loss: 0, duplicate: 0, reorder: 0 };
@@ -68,20 +71,26 @@ export async function benchOne(nodes: number, options: BenchOptions): Promise<{ 
   cluster.network.meter = (bytes) => kinds.count(bytes);
   const page = options.snapshots ? { publishSnapshot: () => {} } : {};
   for (let i = 0; i < nodes; i++) cluster.add(page);
-  // Wall seconds each virtual second took: formation is not the steady state.
+  // CPU seconds each virtual second took: formation is not the steady state.
   const perSecond: number[] = [];
+  const cpuSeconds = (): number => {
+    const used = process.cpuUsage(cpuStarted);
+    return (used.user + used.system) / 1e6;
+  };
   let cut = false;
   while (cluster.now < virtualSeconds * 1000) {
-    const stepStarted = performance.now();
+    const stepCpu = cpuSeconds();
     await cluster.scheduler.runUntil(Math.min(virtualSeconds * 1000, cluster.now + stepMs), () => performance.now() > deadline);
-    perSecond.push(round((performance.now() - stepStarted) / 1000));
-    console.error(`  ${nodes} nodes: ${round(cluster.now / 1000)} virtual s in ${round((performance.now() - started) / 1000)} wall s`);
+    perSecond.push(round(cpuSeconds() - stepCpu));
+    const progress = `${round(cluster.now / 1000)} virtual s in ${round((performance.now() - started) / 1000)} wall s, ${round(cpuSeconds())} CPU s`;
+    console.error(`  ${nodes} nodes: ${progress} (load ${load()})`);
     if (performance.now() > deadline) {
       cut = cluster.now < virtualSeconds * 1000;
       break;
     }
   }
   const wallMs = performance.now() - started;
+  const cpu = cpuSeconds();
   const ranSeconds = cluster.now / 1000;
   collect();
   const heapAfter = process.memoryUsage().heapUsed;
@@ -95,6 +104,8 @@ export async function benchOne(nodes: number, options: BenchOptions): Promise<{ 
     cut,
     wallSeconds: round(wallMs / 1000),
     virtualPerWall: round((ranSeconds * 1000) / wallMs),
+    cpuSeconds: round(cpu),
+    virtualPerCpu: round(ranSeconds / cpu),
     heapMbPerNode: round((heapAfter - heapBefore) / nodes / 1e6),
     framesPerNodePerSecond: perNodeSecond(cluster.network.stats.frames),
     kBPerNodePerSecond: perNodeSecond(cluster.network.stats.bytes / 1000),
@@ -116,7 +127,7 @@ export async function benchOne(nodes: number, options: BenchOptions): Promise<{ 
     committed: Math.max(0, ...consensus.map((c) => c?.lastCommitted ?? 0)),
     signatures,
     snapshots: options.snapshots === true,
-    wallPerVirtualSecond: perSecond.join(' '),
+    cpuPerVirtualSecond: perSecond.join(' '),
     load: load(),
     commit: commit(),
   });
@@ -133,7 +144,8 @@ export async function runBench(options: BenchOptions): Promise<Row[]> {
     if (options.byType) printByType(n, Number(row['virtualSeconds']), kinds);
   }
   console.error('');
-  const columns = ['nodes', 'virtualSeconds', 'cut', 'wallSeconds', 'virtualPerWall', 'heapMbPerNode', 'framesPerNodePerSecond', 'kBPerNodePerSecond'];
+  const columns = ['nodes', 'virtualSeconds', 'cut', 'wallSeconds', 'virtualPerWall', 'cpuSeconds', 'virtualPerCpu', 'heapMbPerNode', 'framesPerNodePerSecond'];
+  columns.push('kBPerNodePerSecond');
   printTable(rows, [...columns, 'meanLinks', 'joined', 'followingGenesis', 'replicas', 'committed', 'load', 'commit']);
   console.error('');
   console.error('Frames / node / virtual s by protocol (kB / node / virtual s in the JSON lines):');
