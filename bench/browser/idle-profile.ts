@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import { emitRow, printTable, type Row } from '../report.ts';
 import { rendererCpuSeconds } from './cost-measure.ts';
-import { snapshotOf, waitFor } from './launch.ts';
+import { openTabsInOwnContexts, snapshotOf, waitFor } from './launch.ts';
 import { meshIsWhole } from './mesh-measure.ts';
 import { aggregate, SourceLocator, startTabProfile, type ThreadProfile } from './cpu-profile.ts';
 import { startThreadCpu } from './thread-cpu.ts';
@@ -58,23 +58,6 @@ async function buildReadable(): Promise<string> {
   const outDir = join(tmpdir(), `tabmesh-idle-profile-${process.pid}`);
   await build({ root: repoRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true, minify: false, sourcemap: true } });
   return outDir;
-}
-
-async function openTabs(browser: Browser, url: string, n: number): Promise<{ pages: Page[]; contexts: BrowserContext[] }> {
-  const contexts: BrowserContext[] = [];
-  const pages = await Promise.all(
-    Array.from({ length: n }, async () => {
-      // The media permission keeps host ICE candidates as plain loopback addresses (see test/e2e/harness.ts).
-      const context = await browser.newContext({ permissions: ['microphone'] });
-      contexts.push(context);
-      await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
-      const page = await context.newPage();
-      page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
-      await page.goto(url);
-      return page;
-    }),
-  );
-  return { pages, contexts };
 }
 
 /** One tab writes `count` keys at once; resolves when every tab holds them all. */
@@ -186,7 +169,13 @@ async function main(): Promise<void> {
   const load1Start = os.loadavg()[0] as number;
   try {
     const room = `idle-${Date.now().toString(36)}`;
-    const { pages } = await openTabs(browser, `${url}?room=${room}`, options.tabs);
+    const pages = await openTabsInOwnContexts(
+      browser,
+      options.tabs,
+      () => `${url}?room=${room}`,
+      [],
+      (page) => page.on('pageerror', (error) => console.error(`[page error] ${error.message}`)),
+    );
     const formed = async () => {
       const s = await Promise.all(pages.map(snapshotOf));
       return s.every((x) => x !== null) && meshIsWhole(s as NodeSnapshot[]) ? true : undefined;

@@ -16,7 +16,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
-import { snapshotOf, waitFor } from '../browser/launch.ts';
+import { openTabsInOwnContexts, snapshotOf, waitFor } from '../browser/launch.ts';
 import { emitRow, percentile } from '../report.ts';
 import { tabmeshSystem } from './systems.ts';
 
@@ -181,16 +181,7 @@ async function oneRound(browser: Browser, url: string, tabs: number, room: strin
   const system = tabmeshSystem('tabmesh', url);
   const contexts: BrowserContext[] = [];
   try {
-    const pages = await Promise.all(
-      Array.from({ length: tabs }, async () => {
-        const context = await browser.newContext({ permissions: ['microphone'] });
-        contexts.push(context);
-        await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
-        const page = await context.newPage();
-        await page.goto(system.pageUrl(room));
-        return page;
-      }),
-    );
+    const pages = await openTabsInOwnContexts(browser, tabs, () => system.pageUrl(room), contexts);
     await waitFor(async () => ((await system.formed(pages)) ? true : undefined), 'the mesh forms', readyTimeoutMs(pages.length), 100);
     return await measureConsensus(pages, { withThroughput: true });
   } finally {

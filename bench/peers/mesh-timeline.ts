@@ -5,7 +5,7 @@
 import { chromium, type Page } from 'playwright-core';
 import { createTabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
-import { buildForBench } from '../browser/launch.ts';
+import { buildForBench, openTabsInOwnContexts } from '../browser/launch.ts';
 import { meshIsWhole, type MeshView } from '../browser/mesh-measure.ts';
 
 const n = Number(process.argv[2] ?? 8);
@@ -18,17 +18,16 @@ const t = () => Date.now() - wall0;
 type Events = Record<string, number>;
 const events: Events[] = Array.from({ length: n }, () => ({}));
 const note = (i: number, what: string, at = t()) => ((events[i] as Events)[what] ??= at);
-const pages: Page[] = await Promise.all(
-  Array.from({ length: n }, async (_, i) => {
-    const context = await browser.newContext({ permissions: ['microphone'] });
-    await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+const pages: Page[] = await openTabsInOwnContexts(
+  browser,
+  n,
+  () => `${url}?room=timeline-${process.pid}`,
+  [],
+  (page, i) => {
     note(i, 'context');
-    const page = await context.newPage();
     page.on('pageerror', (e) => console.log(`tab ${i} error ${e.message}`));
-    await page.goto(`${url}?room=timeline-${process.pid}`);
-    note(i, 'loaded');
-    return page;
-  }),
+    page.once('load', () => note(i, 'loaded'));
+  },
 );
 for (let k = 0; k < 2400; k++) {
   const snaps = await Promise.all(
