@@ -7,22 +7,19 @@
 // functions, files, threads, frame rates; also appended to bench/results/idle.jsonl) and tables.
 // The build is not minified and has source maps, so functions keep their names and files.
 import os from 'node:os';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import { emitRow, printTable, type Row } from '../report.ts';
 import { rendererCpuSeconds } from './cost-measure.ts';
+import { buildForBench, withRunDir } from './builds.ts';
 import { openTabsInOwnContexts, snapshotOf, waitFor } from './launch.ts';
 import { meshIsWhole } from './mesh-measure.ts';
 import { aggregate, SourceLocator, startTabProfile, type ThreadProfile } from './cpu-profile.ts';
 import { startThreadCpu } from './thread-cpu.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const defaultOut = fileURLToPath(new URL('../results/idle.jsonl', import.meta.url));
 const formTimeoutMs = 90_000;
 const settleMs = 5_000;
@@ -51,13 +48,6 @@ export function parseIdleArgs(argv: readonly string[]): Options | string {
     else return `bad option ${arg} ${argv[i] ?? ''}: --tabs 2..16, --window 2..120 (s), --burst 0..10000, --top 1..200, --out FILE`;
   }
   return options;
-}
-
-/** The production build, unminified and with source maps, in a directory of this process's own. */
-async function buildReadable(): Promise<string> {
-  const outDir = join(tmpdir(), `tabmesh-idle-profile-${process.pid}`);
-  await build({ root: repoRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true, minify: false, sourcemap: true } });
-  return outDir;
 }
 
 /** One tab writes `count` keys at once; resolves when every tab holds them all. */
@@ -162,7 +152,11 @@ function report(rows: Row[], options: Options, meta: Row): void {
 async function main(): Promise<void> {
   const options = parseIdleArgs(process.argv.slice(2));
   if (typeof options === 'string') throw new Error(options);
-  const distDir = await buildReadable();
+  // The production build, unminified and with source maps, in a directory of this run's own.
+  await withRunDir('bench-idle', async (dir) => profile(options, await buildForBench(dir, { readable: true })));
+}
+
+async function profile(options: Options, distDir: string): Promise<void> {
   const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: distDir });
   const { url } = await server.listen();
   const browser = await chromium.launch({ executablePath: findChromium((l) => console.error(l)), headless: true, args: chromiumArgs });

@@ -1,33 +1,12 @@
 // What the browser benchmark runs on: the production build (app + the floor page), our real
 // server on loopback, and two headless Chromium processes (two "devices") with tabs in them.
-import { build } from 'vite';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-/** The benchmark's own build (outside the repository, so it never dirties the tree or dist/). */
-export const benchDistDir = join(tmpdir(), 'tabmesh-bench-dist');
-/** Where the floor page lands in the build (Vite keeps an HTML entry's path under the root). */
+/** Where the floor page lands in the build (builds.ts; Vite keeps an HTML entry's path under the root). */
 export const floorPath = '/bench/browser/floor.html';
-
-/** Vite's production build of the app plus the floor page, always fresh (a stale dist/ would measure old code). */
-export async function buildForBench(): Promise<string> {
-  await build({
-    root: repoRoot,
-    logLevel: 'warn',
-    build: {
-      outDir: benchDistDir,
-      emptyOutDir: true,
-      rollupOptions: { input: { main: join(repoRoot, 'index.html'), floor: join(repoRoot, 'bench/browser/floor.html') } },
-    },
-  });
-  return benchDistDir;
-}
 
 export interface BenchRig {
   url: string;

@@ -5,11 +5,14 @@
 import { chromium, type Page } from 'playwright-core';
 import { createTabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
-import { buildForBench, openTabsInOwnContexts } from '../browser/launch.ts';
+import { buildForBench, makeRunDir, type RunDir } from '../browser/builds.ts';
+import { openTabsInOwnContexts } from '../browser/launch.ts';
 import { meshIsWhole, type MeshView } from '../browser/mesh-measure.ts';
 
 const n = Number(process.argv[2] ?? 8);
-const dist = process.argv[3] ?? (await buildForBench());
+// Without a build given, one of this run's own (removed at the end).
+const runDir = process.argv[3] ? null : await makeRunDir('mesh-timeline');
+const dist = process.argv[3] ?? (await buildForBench((runDir as RunDir).path));
 const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: dist });
 const { url } = await server.listen();
 const browser = await chromium.launch({ executablePath: findChromium(() => {}), headless: true, args: chromiumArgs });
@@ -76,4 +79,5 @@ for (const [i, e] of events.entries())
   );
 await browser.close();
 await server.close();
+await runDir?.remove();
 process.exit(0);
