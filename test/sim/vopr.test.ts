@@ -8,18 +8,15 @@ import { runVopr, type VoprResult } from './vopr/run.ts';
 /** Short runs: 15 virtual seconds of faults, then the heal. */
 const ticks = 150;
 // 4 and 20 failed before the genesis fixes (docs/simulation.md, "What it found", 2 and 3); 38
-// before the heal check waited for every honest node to commit the newest acknowledged operation.
-const ciSeeds = [4, 11, 13, 14, 17, 18, 20, 38];
+// before the heal check waited for every honest node to commit the newest acknowledged operation;
+// 47 (on 0da6498's schedule) before anti-entropy repaired a write altered by a relay ("What it found", 6).
+const ciSeeds = [4, 11, 13, 14, 17, 18, 20, 38, 47];
 /**
  * Seeds that fail today, each on a finding written up in docs/simulation.md ("What it found"),
  * to move into ciSeeds once fixed. They are not run here, because CI must pass.
  *   16 (--ticks 400): acknowledged operations at seqs 92–94 that no sample of an honest log holds.
- *   47 (--ticks 150): gossip memory has not converged 120 s after the heal (n0 apart from the rest).
  */
-export const failingSeeds = [
-  { seed: 16, ticks: 400 },
-  { seed: 47, ticks: 150 },
-] as const;
+export const failingSeeds = [{ seed: 16, ticks: 400 }] as const;
 
 const verdict = (r: VoprResult, runTicks = ticks): string =>
   [
