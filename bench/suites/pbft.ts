@@ -181,7 +181,7 @@ class BenchReplica implements SimNode<unknown> {
 
   private apply(effects: PbftEffect[]): void {
     for (const e of effects) {
-      switch (e.kind) {
+      switch (e.type) {
         case 'persist':
           this.ctx.storage.write([
             ...e.writes.map(([key, value]) => ({ kind: 'set' as const, key, value })),
@@ -189,7 +189,7 @@ class BenchReplica implements SimNode<unknown> {
           ]);
           break;
         case 'sign': {
-          const sig = this.world.crypto.sign(this.world.identities.get(this.ctx.id) as Identity, canonicalBytes(e.body));
+          const sig = this.world.crypto.sign(this.world.identities.get(this.ctx.id) as Identity, e.text);
           this.apply(this.core.step(this.now, { type: 'signed', id: e.id, sig }));
           break;
         }

@@ -1,7 +1,8 @@
 // The pBFT core's public surface, for the runtime (src/worker) and the UI. How to drive it is
 // explained at the top of replica.ts; the wire contract (signatures) at the top of messages.ts.
 export { PbftReplica, type PbftFootprint } from './replica.ts';
-export type { PbftInput, PbftEffect, PbftOptions, PbftUiEvent, PbftPhase, PbftView, PbftSlotView, CommittedEntry, ClientResultEffect } from './types.ts';
+export type { PbftInput, PbftEffect, PbftOptions, PbftUiEvent, PbftPhase, PbftView, PbftSlotView, CommittedEntry } from './types.ts';
+export type { PbftEvent, CommittedEvent, ClientResultEvent } from './types.ts';
 export {
   decode,
   decodeMessage,

@@ -47,6 +47,7 @@ import type {
   SuspectBody,
   ViewChangeBody,
 } from './messages.ts';
+import { canonicalBytes } from './json.ts';
 import { Counters, LatencyRing } from './metrics.ts';
 import { GroupProgress } from './progress.ts';
 import { epochKey, metaKey, newViewKey, slotKey, stableKey, viewChangeKey, type MetaRecord, type SlotRecord, type StableRecord } from './persistence.ts';
@@ -306,7 +307,7 @@ export abstract class ReplicaCore {
   }
 
   protected ui(event: PbftUiEvent): void {
-    this.out.push({ kind: 'ui', event });
+    this.out.push({ type: 'ui', event });
   }
 
   protected phase(seq: number, replica: NodeId, phase: PbftPhase): void {
@@ -376,7 +377,7 @@ export abstract class ReplicaCore {
       const oldest = this.pendingSigns.keys().next().value as number;
       this.pendingSigns.delete(oldest);
     }
-    this.out.push({ kind: 'sign', id, body, signer });
+    this.out.push({ type: 'sign', id, text: canonicalBytes(body), signer });
     if (this.byz.mode === 'forge' && signer === this.id) this.forge(body);
   }
 
@@ -389,7 +390,7 @@ export abstract class ReplicaCore {
         body.type === 'checkpoint' ? { ...body, stateDigest: wrongDigest(body.stateDigest) } : { ...body, digest: wrongDigest(body.digest) };
       const id = this.nextSignId++;
       this.pendingSigns.set(id, { body: forged, signer: victim, purpose: { kind: 'send', to: this.otherReplicas() } });
-      this.out.push({ kind: 'sign', id, body: forged, signer: victim });
+      this.out.push({ type: 'sign', id, text: canonicalBytes(forged), signer: victim });
     }
   }
 
@@ -400,13 +401,17 @@ export abstract class ReplicaCore {
   }
 
   protected emitOutgoing(o: Outgoing): void {
-    if (o.to.length === 1) this.out.push({ kind: 'send', to: o.to[0] as NodeId, msg: o.msg });
-    else this.out.push({ kind: 'broadcast', to: o.to, msg: o.msg });
+    // This node's own client request depends on no write (its number comes from the clock,
+    // client.ts), so it may leave at once: waiting would make each proposal wait for the previous
+    // one's commit record (docs/benchmarks.md, "Consensus latency, where the time goes").
+    if (o.msg.body.type === 'request' && o.msg.signer === this.id) for (const to of o.to) this.out.push({ type: 'send', to, msg: o.msg, unordered: true });
+    else if (o.to.length === 1) this.out.push({ type: 'send', to: o.to[0] as NodeId, msg: o.msg });
+    else this.out.push({ type: 'broadcast', to: o.to, msg: o.msg });
   }
 
   protected persist(writes: Array<[string, unknown]>, deletes: string[] = []): void {
     if (writes.length === 0 && deletes.length === 0) return;
-    this.out.push({ kind: 'persist', writes, deletes });
+    this.out.push({ type: 'persist', writes, deletes });
   }
 
   protected slotRecord(slot: Slot): SlotRecord {
@@ -505,7 +510,7 @@ export abstract class ReplicaCore {
       }
       case 'result': {
         const { kind: _kind, ...rest } = e;
-        this.out.push({ kind: 'client-result', ...rest });
+        this.out.push({ type: 'client-result', ...rest });
         return;
       }
     }
@@ -939,7 +944,7 @@ export abstract class ReplicaCore {
     this.stats.executedRequests += entries.length;
     if (this.state.epoch !== epochBefore) this.boundaryExecuted = seq;
     if (!this.quiet) {
-      this.out.push({ kind: 'committed', seq, digest, entries });
+      this.out.push({ type: 'committed', seq, digest, entries });
       this.ui({ type: 'executed', seq, digest, requests: entries.length });
     }
     if (seq % this.params.checkpointIntervalSeqs === 0) this.makeCheckpoint(seq);

@@ -20,22 +20,25 @@
 //                      A refused frame: apply(core.step(now, { type: 'refused', reason })), so
 //                      view().rejected counts it with the core's own refusals.
 //   on a timer:        apply(core.step(now, { type: 'tick' })) at core.nextWakeAt()
-//   user commands:     { type: 'submit', op, tag } → later a 'client-result' effect with the
+//   user commands:     { type: 'submit', op, tag } → later a 'client-result' event with the
 //                      same tag (ok with seq and result once f+1 replicas agree, or a reason);
 //                      { type: 'set-byzantine', mode | null }
 //   snapshots:         core.view() (PbftView), core.kvGet(key), core.footprint()
 //
-//   apply(effects) MUST handle them in array order, each finished before the next:
+//   apply(effects) MUST handle them in array order, each finished before the next. They are the
+//   shared vocabulary (src/core/effects.ts; src/worker/effect-driver.ts carries them out):
 //     persist    → storage.setMany(writes) + del(deletes) as ONE transaction, awaited. It always
 //                  comes before the sends that depend on it (a vote, a view change), exactly as
 //                  raft's Ready: never send before the write that makes it durable.
-//     sign       → sig = sign(canonicalBytes(body)) with this node's key, then
+//     sign       → sig = sign(text) with this node's key (text = canonicalBytes of the body), then
 //                  apply(core.step(now, { type: 'signed', id, sig })) before the next effect.
 //                  The core keeps signed copies of its own messages because certificates nest
 //                  them. (Only a 'forge' replica names another `signer`: sign with your own key
 //                  anyway and label it as asked; honest receivers will refuse it.)
 //     send / broadcast → wrap as a 'pbft' frame and send; `to` never includes this node.
-//                  Replies to clients are sends too; its own client's replies stay inside.
+//                  Replies to clients are sends too; its own client's replies stay inside. Its
+//                  own client's requests are `unordered` sends: they need not wait for writes.
+//   and the core's own events (PbftEvent):
 //     committed  → the application's view of executed operations (not re-emitted on restart).
 //     client-result, ui → the UI.
 //   Feed one input at a time (including the 'signed' answers) — the core is not re-entrant.

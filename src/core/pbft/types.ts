@@ -1,11 +1,12 @@
 // The pBFT core's inputs, effects, UI events and snapshot: the whole surface a runtime sees.
 // See replica.ts for how a runtime drives it.
+import type { CoreEffect } from '../effects.ts';
 import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import type { ByzantineMode } from './byzantine.ts';
 import type { DigestFn } from './certificates.ts';
 import type { PbftParams, PbftTiming } from './constants.ts';
-import type { Digest, PbftBody, PbftMessage } from './messages.ts';
+import type { Digest, PbftMessage } from './messages.ts';
 import type { Op, OpResult } from './ops.ts';
 
 export type PbftInput =
@@ -26,24 +27,29 @@ export type PbftInput =
   /** The runtime refused a message (undecodable, bad signature, oversized): count it with the core's refusals. */
   | { type: 'refused'; reason: string };
 
-export type PbftEffect =
-  /** Write these keys and delete those, as one atomic batch, BEFORE applying any later effect. */
-  | { kind: 'persist'; writes: Array<[key: string, value: unknown]>; deletes: string[] }
-  /**
-   * Sign canonicalBytes(body) with this node's key and answer with { type: 'signed', id, sig }.
-   * `signer` is this node's id, except for a 'forge' replica, which asks for a signature in
-   * another replica's name: sign with your own key anyway; receivers will refuse it.
-   */
-  | { kind: 'sign'; id: number; body: PbftBody; signer: NodeId }
-  /** Send to one node. A `reply` to a client is a send too. */
-  | { kind: 'send'; to: NodeId; msg: PbftMessage }
-  /** Send the same message to each of these nodes (never includes this node). */
-  | { kind: 'broadcast'; to: NodeId[]; msg: PbftMessage }
+/**
+ * The core's effects: the shared vocabulary (src/core/effects.ts) over pBFT messages, plus its
+ * own events. A `sign` asks for a signature over `text` (canonicalBytes of the body); `signer`
+ * is this node's id, except for a 'forge' replica, which asks in another replica's name: sign
+ * with your own key anyway; receivers will refuse it. A `send` of this node's own client
+ * request is `unordered` (see ReplicaCore.emitOutgoing). `to` never includes this node.
+ */
+export type PbftEffect = CoreEffect<PbftMessage, PbftEvent>;
+
+/** pBFT's own events, carried out (after the writes before them) by the runtime. */
+export type PbftEvent =
   /** Requests executed at `seq`, in order (duplicates left out), for the application. */
-  | { kind: 'committed'; seq: number; digest: Digest; entries: CommittedEntry[] }
+  | CommittedEvent
   /** The end of an operation this node submitted. */
-  | ClientResultEffect
-  | { kind: 'ui'; event: PbftUiEvent };
+  | ClientResultEvent
+  | { type: 'ui'; event: PbftUiEvent };
+
+export interface CommittedEvent {
+  type: 'committed';
+  seq: number;
+  digest: Digest;
+  entries: CommittedEntry[];
+}
 
 export interface CommittedEntry {
   client: NodeId;
@@ -52,9 +58,9 @@ export interface CommittedEntry {
   result: OpResult;
 }
 
-export type ClientResultEffect =
-  | { kind: 'client-result'; tag?: string; ok: true; ts: number; seq: number; result: OpResult; latencyMs: Millis }
-  | { kind: 'client-result'; tag?: string; ok: false; ts?: number; reason: string };
+export type ClientResultEvent =
+  | { type: 'client-result'; tag?: string; ok: true; ts: number; seq: number; result: OpResult; latencyMs: Millis }
+  | { type: 'client-result'; tag?: string; ok: false; ts?: number; reason: string };
 
 export type PbftPhase = 'pre-prepare' | 'prepare' | 'commit' | 'prepared' | 'committed';
 

@@ -6,12 +6,11 @@
 // (WebCrypto), so inputs wait in a bounded queue and are stepped in arrival order; a message's
 // signatures are checked while it waits (see PbftService.receive), so verification of many
 // messages overlaps. Every step runs through the runtime's dispatch (hooks.reenter).
-import type { PbftEffect, PbftInput, PbftMessage, PbftReplica } from '../../core/pbft/index.ts';
-import type { ClientResultEffect, PbftUiEvent } from '../../core/pbft/index.ts';
+import type { PbftEffect, PbftEvent, PbftInput, PbftMessage, PbftReplica } from '../../core/pbft/index.ts';
+import type { ClientResultEvent, CommittedEvent, PbftUiEvent } from '../../core/pbft/index.ts';
 import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectDriver } from '../effect-driver.ts';
 import type { GroupCommit } from '../group-commit.ts';
-import { pbftEffects, type PbftOwnEffect } from './pbft-effects.ts';
 
 /** Inputs waiting for the core; beyond this, new messages are dropped (their senders retransmit). */
 export const maxQueuedInputs = 2_048;
@@ -21,16 +20,14 @@ export const maxQueuedInputs = 2_048;
  */
 export const maxDurableBacklog = 4_096;
 
-export type CommittedEffect = Extract<PbftEffect, { kind: 'committed' }>;
-
 export interface DriverHooks {
   now(): Millis;
   /** Ed25519 signature over `text` by this node's key (whatever `signer` says: see 'forge'). */
   sign(text: string, signer: NodeId): Promise<string>;
   /** Carried out after every earlier write of this core is durable. */
   send(to: readonly NodeId[], msg: PbftMessage): void;
-  committed(effect: CommittedEffect): void;
-  clientResult(effect: ClientResultEffect): void;
+  committed(event: CommittedEvent): void;
+  clientResult(event: ClientResultEvent): void;
   ui(event: PbftUiEvent): void;
   /** Runs a step as the runtime runs every call into a service (ServiceContext.reenter). */
   reenter(fn: () => void): void;
@@ -52,7 +49,7 @@ export class PbftDriver {
   private idleWaiters: Array<() => void> = [];
   /** Inputs dropped because the queue was full. */
   dropped = 0;
-  private readonly effects: EffectDriver<PbftMessage, PbftOwnEffect>;
+  private readonly effects: EffectDriver<PbftMessage, PbftEvent>;
 
   constructor(
     readonly core: PbftReplica,
@@ -62,13 +59,13 @@ export class PbftDriver {
     this.effects = new EffectDriver(durable, {
       send: (to, msg) => hooks.send([to], msg),
       broadcast: (to, msg) => hooks.send(to, msg),
-      event: ({ effect }) => {
-        if (effect.kind === 'committed') hooks.committed(effect);
-        else if (effect.kind === 'client-result') hooks.clientResult(effect);
-        else hooks.ui(effect.event);
+      event: (event) => {
+        if (event.type === 'committed') hooks.committed(event);
+        else if (event.type === 'client-result') hooks.clientResult(event);
+        else hooks.ui(event.event);
       },
       sign: (effect) => hooks.sign(effect.text, effect.signer as NodeId),
-      signed: (input) => pbftEffects(core.step(hooks.now(), input), core.id),
+      signed: (input) => core.step(hooks.now(), input),
       reenter: (fn) => hooks.reenter(fn),
       failed: (_what, error) => hooks.failed(error),
     });
@@ -166,7 +163,7 @@ export class PbftDriver {
     return new Promise<void>((resolve, reject) => {
       this.hooks.reenter(() => {
         try {
-          void (this.effects.apply(pbftEffects(step(), this.core.id)) ?? Promise.resolve()).then(resolve);
+          void (this.effects.apply(step()) ?? Promise.resolve()).then(resolve);
         } catch (error) {
           reject(error);
         }

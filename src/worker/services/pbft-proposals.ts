@@ -3,7 +3,7 @@
 // number once f+1 replicas replied alike (or with the reason it failed). A proposal handed to a
 // core that is then replaced (the node adopted the room's genesis) is handed to the new one:
 // it never committed anywhere that counts.
-import { decodeOp, type ClientResultEffect, type Op, type OpResult } from '../../core/pbft/index.ts';
+import { decodeOp, type ClientResultEvent, type Op, type OpResult } from '../../core/pbft/index.ts';
 import type { Decoded } from '../../core/decode.ts';
 import type { Millis } from '../../core/types.ts';
 import type { TimingStats } from './pbft-timing.ts';
@@ -98,7 +98,7 @@ export class Proposals {
   }
 
   /** Settles the proposal a client result is for; false if the tag is not one of ours. */
-  settle(result: ClientResultEffect, now: Millis): boolean {
+  settle(result: ClientResultEvent, now: Millis): boolean {
     const p = result.tag !== undefined ? this.open.get(result.tag) : undefined;
     if (!p) return false;
     this.open.delete(p.tag);

@@ -24,7 +24,8 @@ import {
   persistPrefix,
   signaturesToVerify,
   type ByzantineMode,
-  type ClientResultEffect,
+  type ClientResultEvent,
+  type CommittedEvent,
   type Op,
   type PbftParams,
   type PbftTiming,
@@ -34,7 +35,7 @@ import {
 import type { Millis, NodeId } from '../../core/types.ts';
 import { sha256Hex } from '../../compute/kernels/sha256.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
-import { PbftDriver, type CommittedEffect } from './pbft-driver.ts';
+import { PbftDriver } from './pbft-driver.ts';
 import { AppMachinesBridge } from './pbft-apps.ts';
 import { loadChecked, setAside } from '../../store/set-aside.ts';
 import { checkPbftRecord } from './pbft-stored.ts';
@@ -417,11 +418,11 @@ export class PbftService implements Service {
     return (await loadChecked(this.ctx.storage, persistPrefix, checkPbftRecord, this.ctx.now())).entries;
   }
 
-  private onCommitted(effect: CommittedEffect): void {
+  private onCommitted(event: CommittedEvent): void {
     const now = this.ctx.now();
-    this.throughput.add(now, effect.entries.length);
-    this.apps.committed(effect.seq, effect.entries);
-    for (const entry of effect.entries) {
+    this.throughput.add(now, event.entries.length);
+    this.apps.committed(event.seq, event.entries);
+    for (const entry of event.entries) {
       const op = entry.op;
       if (op.kind === 'join' || op.kind === 'leave' || op.kind === 'remove') {
         const what = entry.result.ok
@@ -429,23 +430,23 @@ export class PbftService implements Service {
             ? `takes effect after ${entry.result.effectiveAfterSeq}`
             : (entry.result.note ?? 'recorded')
           : `refused: ${entry.result.note ?? 'no reason given'}`;
-        this.events.add(now, 'membership', `${describeOp(op)} committed at ${effect.seq} (by ${short(entry.client)}): ${what}`);
+        this.events.add(now, 'membership', `${describeOp(op)} committed at ${event.seq} (by ${short(entry.client)}): ${what}`);
       }
     }
   }
 
-  private onClientResult(effect: ClientResultEffect): void {
+  private onClientResult(event: ClientResultEvent): void {
     const now = this.ctx.now();
-    if (effect.ok) this.timeline.result(effect.ts, this.view().quorum, now);
-    if (effect.tag?.startsWith(proposalTagPrefix)) {
-      this.proposals.settle(effect, now);
+    if (event.ok) this.timeline.result(event.ts, this.view().quorum, now);
+    if (event.tag?.startsWith(proposalTagPrefix)) {
+      this.proposals.settle(event, now);
       return;
     }
-    const op = effect.tag !== undefined ? this.memberOps.get(effect.tag) : undefined;
-    if (!op || effect.tag === undefined) return;
-    this.memberOps.delete(effect.tag);
-    this.membership.result(op, effect.ok, effect.ok ? effect.result : undefined, now);
-    if (!effect.ok) this.events.add(now, 'membership', `${describeOp(op)} did not commit: ${effect.reason}`);
+    const op = event.tag !== undefined ? this.memberOps.get(event.tag) : undefined;
+    if (!op || event.tag === undefined) return;
+    this.memberOps.delete(event.tag);
+    this.membership.result(op, event.ok, event.ok ? event.result : undefined, now);
+    if (!event.ok) this.events.add(now, 'membership', `${describeOp(op)} did not commit: ${event.reason}`);
   }
 
   private onUi(event: PbftUiEvent): void {
@@ -546,7 +547,7 @@ export class PbftService implements Service {
     if (!driver || this.switching || !this.genesisSettled()) return;
     for (const { tag, op } of this.proposals.takeFor(this.generation)) {
       if (!driver.input({ type: 'submit', op, tag })) {
-        this.proposals.settle({ kind: 'client-result', tag, ok: false, reason: 'this node is overloaded; try again' }, this.ctx.now());
+        this.proposals.settle({ type: 'client-result', tag, ok: false, reason: 'this node is overloaded; try again' }, this.ctx.now());
       }
     }
   }

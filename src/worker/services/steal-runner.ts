@@ -2,6 +2,9 @@
 // stop a kernel midway, so an aborted task keeps its worker busy until it returns; while it does,
 // the core is told it has one worker fewer (`capacity`), so it never hands the pool more tasks
 // than it has free workers — a task waiting inside the pool could not be stolen by an idle peer.
+// A kernel's outcome comes back through the runtime's dispatch (`reenter`, as a signature does:
+// docs/architecture.md, "Effects"), so a throw while the core takes it is counted, never an
+// unhandled rejection.
 import type { JsonValue } from '../../core/steal/json.ts';
 import type { TaskOutcome, WorkItem } from '../../core/steal/index.ts';
 import type { TaskResult } from '../../compute/pool.ts';
@@ -25,11 +28,20 @@ export interface TaskRunnerOptions {
   check(kind: string, params: unknown): string | null;
   /** The app's kernels, when the app registered some. */
   app?: AppLane;
-  /** A started task ended (not called for aborted ones). */
+  /** Runs `fn` as the runtime runs every call into the service (ServiceContext.reenter). */
+  reenter(fn: () => void): void;
+  /** A started task ended (not called for aborted ones); called inside `reenter`. */
   finished(key: string, outcome: TaskOutcome): void;
   /** The free capacity changed (an aborted task started or stopped occupying a worker). */
   capacityChanged(workers: number): void;
 }
+
+const outcomeOf = (result: TaskResult): TaskOutcome => (result.ok ? { ok: true, value: result.result as JsonValue } : { ok: false, error: result.error });
+
+const failed = (what: string, error: unknown): TaskOutcome => ({
+  ok: false,
+  error: `${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+});
 
 export class TaskRunner {
   /** Runs the core is waiting for: key → run number (a later run of the same key supersedes). */
@@ -65,26 +77,16 @@ export class TaskRunner {
     const pool = this.options.pool;
     const run = this.nextRun++;
     this.runs.set(key, run);
-    const done = (outcome: TaskOutcome) => {
-      if (this.closed) return;
-      if (this.runs.get(key) !== run) {
-        // Aborted earlier: its worker is free again.
-        this.zombies = Math.max(0, this.zombies - 1);
-        this.options.capacityChanged(this.capacity);
-        return;
-      }
-      this.runs.delete(key);
-      this.options.finished(key, outcome);
-    };
     const app = this.options.app;
     if (app?.handles(task.kind)) {
       this.appRuns.add(key);
       app.run(key, task).then(
-        (result) => this.appDone(key, run, result.ok ? { ok: true, value: result.result as JsonValue } : { ok: false, error: result.error }),
-        (error: unknown) => this.appDone(key, run, { ok: false, error: `the app kernel failed: ${error instanceof Error ? error.message : String(error)}` }),
+        (result) => this.options.reenter(() => this.appDone(key, run, outcomeOf(result))),
+        (error: unknown) => this.options.reenter(() => this.appDone(key, run, failed('the app kernel', error))),
       );
       return;
     }
+    const done = (outcome: TaskOutcome) => this.options.reenter(() => this.poolDone(key, run, outcome));
     if (!pool) {
       // The core only runs tasks on workers it was told about; with no pool it was told none.
       queueMicrotask(() => done({ ok: false, error: 'this node has no compute workers' }));
@@ -97,8 +99,8 @@ export class TaskRunner {
       return;
     }
     pool.run(task.kind, task.params, this.options.budgetMs(task.kind)).then(
-      (result) => done(result.ok ? { ok: true, value: result.result as JsonValue } : { ok: false, error: result.error }),
-      (error: unknown) => done({ ok: false, error: `the compute pool failed: ${error instanceof Error ? error.message : String(error)}` }),
+      (result) => this.options.reenter(() => this.poolDone(key, run, outcomeOf(result))),
+      (error: unknown) => done(failed('the compute pool', error)),
     );
   }
 
@@ -113,6 +115,18 @@ export class TaskRunner {
     }
     this.zombies++;
     this.options.capacityChanged(this.capacity);
+  }
+
+  /** A pool run ended: the core takes its outcome, or (aborted earlier) its worker is free again. */
+  private poolDone(key: string, run: number, outcome: TaskOutcome): void {
+    if (this.closed) return;
+    if (this.runs.get(key) !== run) {
+      this.zombies = Math.max(0, this.zombies - 1);
+      this.options.capacityChanged(this.capacity);
+      return;
+    }
+    this.runs.delete(key);
+    this.options.finished(key, outcome);
   }
 
   /** An app kernel's run ended; an aborted or superseded one held no worker, so there is nothing to free. */

@@ -2,7 +2,8 @@
 // the compute pool, the node's store, its links and gossip's failure detector, and the job
 // commands of window.tabmesh (submitJob, jobResult, cancelJob, jobTiles).
 //
-// - `run` effects go to the pool; their outcomes come back as `task-finished` (steal-runner.ts).
+// - `run` effects go to the pool; their outcomes come back as `task-finished` through the
+//   runtime's dispatch (ctx.reenter, steal-runner.ts), like a signature.
 // - the effect driver (effect-driver.ts) writes `persist` effects before the messages after them leave.
 // - `send` effects and load adverts go through `deliver`, the one function that puts a steal
 //   frame on the wire: over direct links for now (in rooms of ≤ 6 tabs every node links to every
@@ -130,7 +131,9 @@ export class StealService implements Service {
         this.refuse('bad-task-params', `${kind.slice(0, 40)} task parameters: ${checked.error}`, null);
         return checked.error;
       },
-      finished: (key, outcome) => this.stepOutside({ type: 'task-finished', key, outcome }),
+      // A kernel's outcome comes back through the runtime's dispatch, which re-reads nextWakeAt after.
+      reenter: (fn) => ctx.reenter(fn),
+      finished: (key, outcome) => this.step({ type: 'task-finished', key, outcome }),
       capacityChanged: (count) => this.stepOutside({ type: 'set-workers', count }),
     });
     this.core = createStealCore({
@@ -341,7 +344,7 @@ export class StealService implements Service {
   }
 
   /**
-   * A step the runtime did not call for (a kernel finished, a worker came free). The runtime
+   * A step the runtime did not call for (a worker came free, the app's kinds changed). The runtime
    * re-reads nextWakeAt() only after it calls in, so if this step moved the core's next wake-up
    * earlier than the runtime knows, the service wakes itself then.
    */

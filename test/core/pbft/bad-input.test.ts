@@ -101,7 +101,7 @@ describe('validly signed garbage', () => {
       const victim = new PbftReplica({ id: asNodeId('r1'), genesis: ['r0', 'r1', 'r2', 'r3'].map(asNodeId), digest: fakeDigest, rng: createRng(1) });
       const sign = (body: unknown, signer: NodeId) => fakeSign(signer, canonicalBytes(body));
       const answer = (effects: ReturnType<PbftReplica['step']>, now: number) => {
-        for (const e of effects) if (e.kind === 'sign') answer(victim.step(now, { type: 'signed', id: e.id, sig: sign(e.body, asNodeId('r1')) }), now);
+        for (const e of effects) if (e.type === 'sign') answer(victim.step(now, { type: 'signed', id: e.id, sig: fakeSign(asNodeId('r1'), e.text) }), now);
       };
       answer(victim.start(0), 0);
       const rng = createRng(seed);

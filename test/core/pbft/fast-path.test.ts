@@ -6,7 +6,7 @@
 //    before the commit certificate's record is (which no result depends on).
 import { describe, expect, test } from 'vitest';
 import { asNodeId, type NodeId } from '../../../src/core/types.ts';
-import { canonicalBytes, signaturesToVerify, type PbftMessage, type ReplyBody } from '../../../src/core/pbft/messages.ts';
+import { signaturesToVerify, type PbftMessage, type ReplyBody } from '../../../src/core/pbft/messages.ts';
 import { PbftReplica } from '../../../src/core/pbft/replica.ts';
 import type { PbftEffect } from '../../../src/core/pbft/types.ts';
 import { slotKey } from '../../../src/core/pbft/persistence.ts';
@@ -22,7 +22,7 @@ function run(core: PbftReplica, now: number, input: Parameters<PbftReplica['step
   const apply = (effects: PbftEffect[]) => {
     for (const e of effects) {
       out.push(e);
-      if (e.kind === 'sign') apply(core.step(now, { type: 'signed', id: e.id, sig: fakeSign(core.id, canonicalBytes(e.body)) }));
+      if (e.type === 'sign') apply(core.step(now, { type: 'signed', id: e.id, sig: fakeSign(core.id, e.text) }));
     }
   };
   apply(core.step(now, input));
@@ -33,8 +33,8 @@ function observerClient(): { core: PbftReplica; ts: number } {
   const core = new PbftReplica({ id: client, genesis: replicas, digest: fakeDigest, rng: createRng(1) });
   core.start(0);
   const effects = run(core, 10, { type: 'submit', op: { kind: 'decision', value: 'x' }, tag: 't' });
-  const request = effects.find((e) => (e.kind === 'send' || e.kind === 'broadcast') && e.msg.body.type === 'request');
-  if (!request || (request.kind !== 'send' && request.kind !== 'broadcast')) throw new Error('the client sent no request');
+  const request = effects.find((e) => (e.type === 'send' || e.type === 'broadcast') && e.msg.body.type === 'request');
+  if (!request || (request.type !== 'send' && request.type !== 'broadcast')) throw new Error('the client sent no request');
   return { core, ts: (request.msg.body as { ts: number }).ts };
 }
 
@@ -44,7 +44,7 @@ const reply = (signer: NodeId, ts: number, seq = 1): PbftMessage<ReplyBody> => (
   sig: '',
 });
 
-const results = (effects: PbftEffect[]) => effects.filter((e) => e.kind === 'client-result');
+const results = (effects: PbftEffect[]) => effects.filter((e) => e.type === 'client-result');
 
 describe('replies are authenticated by the link they arrive on', () => {
   test('no signature to check on a reply; every other message still lists its own', () => {
@@ -65,7 +65,7 @@ describe('replies are authenticated by the link they arrive on', () => {
     expect(results(run(core, 23, { type: 'message', msg: reply(asNodeId('r1'), ts), from: asNodeId('r1') }))).toEqual([]);
     // … two are.
     const done = results(run(core, 24, { type: 'message', msg: reply(asNodeId('r2'), ts), from: asNodeId('r2') }));
-    expect(done).toEqual([expect.objectContaining({ kind: 'client-result', tag: 't', ok: true, seq: 1 })]);
+    expect(done).toEqual([expect.objectContaining({ type: 'client-result', tag: 't', ok: true, seq: 1 })]);
   });
 });
 
@@ -75,14 +75,14 @@ describe('a result does not wait for the commit certificate to be written', () =
     const core = new PbftReplica({ id: self, genesis: [self], digest: fakeDigest, rng: createRng(2) });
     core.start(0);
     const effects = run(core, 5, { type: 'submit', op: { kind: 'decision', value: 'y' }, tag: 'mine' });
-    const at = effects.findIndex((e) => e.kind === 'client-result');
+    const at = effects.findIndex((e) => e.type === 'client-result');
     expect(at).toBeGreaterThan(0);
     const slotWrites = effects
       .map((e, i) => ({ e, i }))
-      .filter(({ e }) => e.kind === 'persist' && e.writes.some(([key]) => key === slotKey(1)))
+      .filter(({ e }) => e.type === 'persist' && e.writes.some(([key]) => key === slotKey(1)))
       .map(({ e, i }) => ({
         i,
-        record: (e as Extract<PbftEffect, { kind: 'persist' }>).writes.find(([key]) => key === slotKey(1))?.[1] as Record<string, unknown>,
+        record: (e as Extract<PbftEffect, { type: 'persist' }>).writes.find(([key]) => key === slotKey(1))?.[1] as Record<string, unknown>,
       }));
     // The vote that made the quorum (this replica's own commit) was asked to be written before the result …
     expect(slotWrites.some(({ i, record }) => i < at && record['ownCommit'] !== undefined)).toBe(true);

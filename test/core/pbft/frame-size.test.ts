@@ -49,8 +49,8 @@ function worstViewChange(glyph: string): PbftMessage<ViewChangeBody> {
   return sent.msg as PbftMessage<ViewChangeBody>;
 }
 
-function isViewChange(e: PbftEffect): e is Extract<PbftEffect, { kind: 'broadcast' | 'send' }> {
-  return (e.kind === 'broadcast' || e.kind === 'send') && e.msg.body.type === 'view-change';
+function isViewChange(e: PbftEffect): e is Extract<PbftEffect, { type: 'broadcast' | 'send' }> {
+  return (e.type === 'broadcast' || e.type === 'send') && e.msg.body.type === 'view-change';
 }
 
 describe('pBFT messages fit the frame limit in bytes', () => {
@@ -135,7 +135,7 @@ describe('pBFT messages fit the frame limit in bytes', () => {
     const states = [r0, r1, r2].flatMap((id) =>
       n
         .effectsOf(id, sentBefore.get(id))
-        .flatMap((e) => ((e.kind === 'send' || e.kind === 'broadcast') && e.msg.body.type === 'state' && e.msg.chunk !== undefined ? [e.msg] : [])),
+        .flatMap((e) => ((e.type === 'send' || e.type === 'broadcast') && e.msg.body.type === 'state' && e.msg.chunk !== undefined ? [e.msg] : [])),
     );
     expect(states.length).toBeGreaterThan(3);
     console.log(

@@ -5,7 +5,7 @@ import { createRng } from '../../../src/core/rng.ts';
 import { asNodeId, type Millis, type NodeId } from '../../../src/core/types.ts';
 import { PbftReplica } from '../../../src/core/pbft/replica.ts';
 import { canonicalBytes, decodeMessage, type PbftBody, type PbftMessage, type Signed } from '../../../src/core/pbft/messages.ts';
-import type { PbftOptions, PbftEffect, ClientResultEffect } from '../../../src/core/pbft/types.ts';
+import type { PbftOptions, PbftEffect, ClientResultEvent } from '../../../src/core/pbft/types.ts';
 import { fakeDigest, fakeSign, verifyAll } from './fake-crypto.ts';
 
 export interface Envelope {
@@ -18,7 +18,7 @@ export class ManualNet {
   readonly nodes = new Map<NodeId, PbftReplica>();
   readonly disks = new Map<NodeId, Map<string, unknown>>();
   readonly queue: Envelope[] = [];
-  readonly results: Array<ClientResultEffect & { node: NodeId }> = [];
+  readonly results: Array<ClientResultEvent & { node: NodeId }> = [];
   readonly committed: Array<{ node: NodeId; seq: number; digest: string; ops: unknown[] }> = [];
   /** Every effect each node produced, in order. */
   readonly effects = new Map<NodeId, PbftEffect[]>();
@@ -124,7 +124,7 @@ export class ManualNet {
     const log = this.effects.get(id) as PbftEffect[];
     for (const effect of effects) {
       log.push(effect);
-      switch (effect.kind) {
+      switch (effect.type) {
         case 'persist': {
           const disk = this.disks.get(id) as Map<string, unknown>;
           for (const [key, value] of effect.writes) disk.set(key, structuredClone(value));
@@ -132,7 +132,7 @@ export class ManualNet {
           break;
         }
         case 'sign':
-          this.step(id, { type: 'signed', id: effect.id, sig: fakeSign(id, canonicalBytes(effect.body)) });
+          this.step(id, { type: 'signed', id: effect.id, sig: fakeSign(id, effect.text) });
           break;
         case 'send':
           this.queue.push({ from: id, to: effect.to, msg: effect.msg });

@@ -236,12 +236,12 @@ describe('durability', () => {
     n.deliverAll();
     const effects = n.effectsOf(r1, mark);
     for (const type of ['prepare', 'commit'] as const) {
-      const sent = effects.findIndex((e) => e.kind === 'broadcast' && e.msg.body.type === type);
+      const sent = effects.findIndex((e) => e.type === 'broadcast' && e.msg.body.type === type);
       expect(sent).toBeGreaterThan(0);
-      const persisted = effects.slice(0, sent).findLastIndex((e) => e.kind === 'persist');
+      const persisted = effects.slice(0, sent).findLastIndex((e) => e.type === 'persist');
       expect(persisted).toBeGreaterThanOrEqual(0);
       const write = effects[persisted];
-      expect(write?.kind === 'persist' && write.writes.some(([key]) => key.startsWith('pbft/slot/'))).toBe(true);
+      expect(write?.type === 'persist' && write.writes.some(([key]) => key.startsWith('pbft/slot/'))).toBe(true);
     }
   });
 

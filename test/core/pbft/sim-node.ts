@@ -8,7 +8,7 @@ import { PbftReplica } from '../../../src/core/pbft/replica.ts';
 import { canonicalBytes, decodeMessage, type PbftMessage } from '../../../src/core/pbft/messages.ts';
 import type { ByzantineMode } from '../../../src/core/pbft/byzantine.ts';
 import type { PbftParams, PbftTiming } from '../../../src/core/pbft/constants.ts';
-import type { ClientResultEffect, PbftEffect, PbftUiEvent } from '../../../src/core/pbft/types.ts';
+import type { ClientResultEvent, PbftEffect, PbftUiEvent } from '../../../src/core/pbft/types.ts';
 import { fakeDigest, fakeSign, verifyAll } from './fake-crypto.ts';
 
 export interface CommitRecord {
@@ -21,7 +21,7 @@ export interface CommitRecord {
 export class PbftWorld {
   /** node → seq → what it executed there (kept across restarts: a node must never change it). */
   readonly commits = new Map<NodeId, Map<number, CommitRecord>>();
-  readonly results = new Map<NodeId, ClientResultEffect[]>();
+  readonly results = new Map<NodeId, ClientResultEvent[]>();
   readonly events: Array<{ at: Millis; id: NodeId; event: PbftUiEvent }> = [];
   readonly refusedByRuntime = new Map<NodeId, Map<string, number>>();
   /** A conflicting commit seen by `recordCommit`: safety broken. */
@@ -150,7 +150,7 @@ export class PbftSimNode implements SimNode<unknown> {
 
   private apply(effects: PbftEffect[]): void {
     for (const e of effects) {
-      switch (e.kind) {
+      switch (e.type) {
         case 'persist':
           this.ctx.storage.write([
             ...e.writes.map(([key, value]) => ({ kind: 'set' as const, key, value })),
@@ -159,7 +159,7 @@ export class PbftSimNode implements SimNode<unknown> {
           break;
         case 'sign': {
           // The runtime signs with its own key whatever signer the core names.
-          const sig = fakeSign(this.ctx.id, canonicalBytes(e.body));
+          const sig = fakeSign(this.ctx.id, e.text);
           this.apply(this.core.step(this.now, { type: 'signed', id: e.id, sig }));
           break;
         }

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { asNodeId, type NodeId } from '../../../src/core/types.ts';
 import { defaultPbftParams, maxClientQueue, maxOpsPerRequestOnWire } from '../../../src/core/pbft/constants.ts';
-import { canonicalBytes, decodeMessage, type RequestBody } from '../../../src/core/pbft/messages.ts';
+import { canonicalBytes, decodeMessage, type PbftBody, type RequestBody } from '../../../src/core/pbft/messages.ts';
 import { ManualNet } from './manual-net.ts';
 
 const [r0, r1] = ['r0', 'r1'].map(asNodeId) as [NodeId, NodeId];
@@ -26,7 +26,10 @@ function settle(n: ManualNet, rounds = 20): void {
 }
 
 const requestsSent = (n: ManualNet, from: NodeId): RequestBody[] =>
-  n.effectsOf(from).flatMap((e) => (e.kind === 'sign' && e.body.type === 'request' ? [e.body] : []));
+  n
+    .effectsOf(from)
+    .flatMap((e) => (e.type === 'sign' ? [JSON.parse(e.text) as PbftBody] : []))
+    .filter((body): body is RequestBody => body.type === 'request');
 
 describe('many open operations per client', () => {
   test('300 proposals opened at once from one node all commit, each with its own result, in submission order on every replica', () => {
@@ -73,7 +76,7 @@ describe('many open operations per client', () => {
     expect(n.results.filter((r) => r.node === r1 && r.ok)).toHaveLength(40);
     const requests = requestsSent(n, r1);
     expect(requests.length).toBeGreaterThan(5);
-    const signed = n.effectsOf(r0).flatMap((e) => (e.kind === 'broadcast' && e.msg.body.type === 'pre-prepare' ? [e.msg.batch ?? []] : []));
+    const signed = n.effectsOf(r0).flatMap((e) => (e.type === 'broadcast' && e.msg.body.type === 'pre-prepare' ? [e.msg.batch ?? []] : []));
     for (const batch of signed) expect(new TextEncoder().encode(canonicalBytes(batch)).byteLength).toBeLessThanOrEqual(defaultPbftParams.maxBatchBytes);
   });
 
@@ -96,7 +99,7 @@ describe('many open operations per client', () => {
     settle(n);
     const packed = n
       .effectsOf(r1)
-      .flatMap((e) => ((e.kind === 'broadcast' || e.kind === 'send') && e.msg.body.type === 'request' && e.msg.body.more ? [e.msg] : []));
+      .flatMap((e) => ((e.type === 'broadcast' || e.type === 'send') && e.msg.body.type === 'request' && e.msg.body.more ? [e.msg] : []));
     expect(packed.length).toBeGreaterThan(0);
     const before = n.node(r0).view().stats.executedRequests;
     const queued = n.queue.length;

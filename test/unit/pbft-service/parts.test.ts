@@ -68,8 +68,8 @@ describe('what propose() accepts', () => {
     expect(p.takeFor(1)).toEqual([]);
     // A new core (genesis adopted) gets them again.
     expect(p.takeFor(2)).toHaveLength(2);
-    p.settle({ kind: 'client-result', tag: handed[0]!.tag, ok: true, ts: 1, seq: 7, result: { ok: true }, latencyMs: 5 }, 40);
-    p.settle({ kind: 'client-result', tag: handed[1]!.tag, ok: false, reason: 'timed out' }, 50);
+    p.settle({ type: 'client-result', tag: handed[0]!.tag, ok: true, ts: 1, seq: 7, result: { ok: true }, latencyMs: 5 }, 40);
+    p.settle({ type: 'client-result', tag: handed[1]!.tag, ok: false, reason: 'timed out' }, 50);
     await expect(first).resolves.toBe(7);
     await expect(second).rejects.toThrow(/timed out/);
     expect(p.stats()).toMatchObject({ submitted: 2, committed: 1, failed: 1, open: 0, latencyMs: { p50: 40, p99: 40 } });
