@@ -89,6 +89,8 @@ export class StealCore {
   private readonly rng: Rng;
   private kinds: ReadonlySet<string>;
   private kindList: string[];
+  /** kindList joined, as adverts compare it (set with kindList). */
+  private kindsKey: string;
   private readonly digest: (result: JsonValue) => string;
   private readonly home: HomeJobs;
   private readonly boot: Millis;
@@ -114,7 +116,8 @@ export class StealCore {
 
   private advertSeq = 0;
   private lastAdvertAt: Millis = Number.NEGATIVE_INFINITY;
-  private lastAdvertShape = '';
+  /** What the last advert said of this node's load and kinds (advertShape), to tell when it changed. */
+  private lastAdvertShape = { workers: -1, running: -1, queued: -1, kinds: '' };
   private now: Millis;
 
   private readonly counters: StealCounters = {
@@ -146,6 +149,7 @@ export class StealCore {
     this.rng = options.rng;
     this.kindList = normaliseKinds(options.kinds);
     this.kinds = new Set(this.kindList);
+    this.kindsKey = this.kindList.join(',');
     this.digest = options.digest;
     this.boot = options.now;
     this.now = options.now;
@@ -208,6 +212,7 @@ export class StealCore {
         // started here again: runnableHere); a running one is the runtime's to end.
         this.kindList = normaliseKinds(input.kinds);
         this.kinds = new Set(this.kindList);
+        this.kindsKey = this.kindList.join(',');
         break;
       case 'member-dead':
         this.onMemberDead(now, input.node, effects);
@@ -226,7 +231,7 @@ export class StealCore {
   /** When the core next needs a `tick` (undefined: only when some other input arrives). */
   nextWakeAt(): Millis | undefined {
     let next = this.lastAdvertAt + this.config.advertRefreshMs;
-    if (this.advertShape() !== this.lastAdvertShape) next = Math.min(next, this.lastAdvertAt + this.config.advertMinIntervalMs);
+    if (this.advertShapeChanged()) next = Math.min(next, this.lastAdvertAt + this.config.advertMinIntervalMs);
     const homeWake = this.home.nextWakeAt();
     if (homeWake !== undefined) next = Math.min(next, homeWake);
     if (this.pendingSteal) next = Math.min(next, this.pendingSteal.sentAt + this.config.stealTimeoutMs);
@@ -663,13 +668,12 @@ export class StealCore {
   }
 
   private maybeAdvertise(now: Millis, effects: StealEffect[]): void {
-    const shape = this.advertShape();
     const due = now >= this.lastAdvertAt + this.config.advertRefreshMs;
-    const changed = shape !== this.lastAdvertShape && now >= this.lastAdvertAt + this.config.advertMinIntervalMs;
+    const changed = now >= this.lastAdvertAt + this.config.advertMinIntervalMs && this.advertShapeChanged();
     if (!due && !changed) return;
     this.advertSeq++;
     this.lastAdvertAt = now;
-    this.lastAdvertShape = shape;
+    this.lastAdvertShape = { workers: this.workers, running: this.running.size, queued: this.queue.size, kinds: this.kindsKey };
     effects.push({ type: 'advertise', advert: this.advert() });
   }
 
@@ -735,8 +739,10 @@ export class StealCore {
     };
   }
 
-  private advertShape(): string {
-    return `${this.workers}/${this.running.size}/${this.queue.size}/${this.kindList.join(',')}`;
+  /** Whether the load or the kinds moved since the last advert (asked after every step, through nextWakeAt: no string built). */
+  private advertShapeChanged(): boolean {
+    const last = this.lastAdvertShape;
+    return last.workers !== this.workers || last.running !== this.running.size || last.queued !== this.queue.size || last.kinds !== this.kindsKey;
   }
 
   private abortWhere(match: (item: WorkItem) => boolean, effects: StealEffect[]): void {
