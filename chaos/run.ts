@@ -25,7 +25,7 @@ import { mergeSample, newHistory, type LogHistory } from './logs.ts';
 import { heapOfTab, probe, type Probe } from './probe.ts';
 import { startChaosRig, type ChaosRig } from './rig.ts';
 import { describeAction, faultsTolerated, makeSchedule, type ChaosAction, type ChaosSchedule } from './schedule.ts';
-import { TabPool, type Tab } from './tabs.ts';
+import { apiReady, TabPool, type Tab } from './tabs.ts';
 import type { FloodKind, FloodReport } from '../src/debug-api.ts';
 
 /**
@@ -572,8 +572,8 @@ class ChaosRun {
       }
       const text = `chaos ${this.schedule.seed} #${++this.proposalCounter}`;
       const by = tab.id;
-      const done = tab.page
-        .evaluate((t) => window.tabmesh.propose(t), text)
+      const done = apiReady(tab.page)
+        .then(() => tab.page.evaluate((t) => window.tabmesh.propose(t), text))
         .then(
           (seq) => void this.acked.push({ op: { kind: 'decision', value: text }, seq, by }),
           (error: unknown) => {
@@ -601,6 +601,7 @@ class ChaosRun {
       const tab = tabs[Math.floor(step.pick * tabs.length)];
       if (!tab) continue;
       try {
+        await apiReady(tab.page);
         const id = await tab.page.evaluate(([to, chunks]) => window.tabmesh.submitJob({ kind: 'primes', params: { from: 0, to }, chunks }), [
           step.to,
           step.chunks,

@@ -24,6 +24,18 @@ export interface Tab {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How long a call into a page waits for a (re)loading page to set up window.tabmesh. */
+export const apiReadyTimeoutMs = 30_000;
+
+/**
+ * Resolves once the page has set up window.tabmesh (a condition wait, not a sleep). A tab the
+ * adversary is reloading has none for a moment; a proposal made then failed with "Cannot read
+ * properties of undefined (reading 'propose')" and was counted as a proposal error of the mesh.
+ */
+export async function apiReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => window.tabmesh !== undefined, undefined, { timeout: apiReadyTimeoutMs });
+}
+
 export class TabPool {
   private readonly tabs: Array<Tab | null>;
   /** The profile each position opens its tabs in (a new profile gives new identities). */

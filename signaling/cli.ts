@@ -107,6 +107,12 @@ const envOfOption = new Map<string, string | undefined>([
 /** Options that take no value. */
 const switchNames = new Set(['--no-tls']);
 
+/**
+ * Every environment variable `parseCliArgs` reads: harnesses that start the server (tests,
+ * benches) clear them, so the shell they run in cannot change the setup.
+ */
+export const serverEnvNames: readonly string[] = [...[...envOfOption.values()].filter((name): name is string => name !== undefined), 'TABMESH_NO_TLS'];
+
 /** One setting's text and where it came from (a flag or an environment variable), for error messages. */
 interface Setting {
   text: string | undefined;

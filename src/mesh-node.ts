@@ -2,19 +2,16 @@
 // the WebRTC host, a slot of IndexedDB) without any UI. The dashboard is built on it, and
 // another web app can use it the same way.
 import { claimSlot, type SlotClaim } from './net/slot.ts';
-import { PeerHost } from './net/peer-host.ts';
-import { decodeWorkerToPage, type MemoryChange, type PageToWorker } from './worker/protocol.ts';
-import { PageMemory } from './page-memory.ts';
+import type { MemoryChange, PageToWorker } from './worker/protocol.ts';
 import type { MemoryEntryView } from './core/gossip/index.ts';
 import type { NodeSnapshot } from './worker/snapshot.ts';
 import type { IceServer } from './net/transport.ts';
-import { WorkerSupervisor, type RecoveryView } from './worker-supervisor.ts';
+import type { RecoveryView } from './worker-supervisor.ts';
 import { EarlyWorker } from './early-worker.ts';
-import { WorkerCalls } from './worker-calls.ts';
+import { PageNode, leaveTimeoutMs, startWorker, type NodeStart } from './page-node.ts';
 import { decodeWith } from './core/decode.ts';
 import { passwordProblem } from './net/room-key.ts';
 import { signalingUrlList } from './net/signaling-urls.ts';
-import { startIceRefresh } from './net/ice-refresh.ts';
 import { clientConfigPath, clientConfigSchema, type IceTransportPolicy } from '../signaling/ice-config.ts';
 import { requireCapabilities } from './capability-probes.ts';
 
@@ -84,8 +81,7 @@ export interface MeshNode {
   close(): Promise<void>;
 }
 
-/** How long close() waits for the worker's goodbyes before it stops the worker anyway. */
-export const leaveTimeoutMs = 5_000;
+export { leaveTimeoutMs };
 
 export function defaultSignalingUrl(location: Location): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -109,18 +105,6 @@ async function configuredIce(): Promise<IceConfig> {
   } catch {
     return none;
   }
-}
-
-/** A new protocol worker (its script starts loading now; it waits for an init message). */
-const startWorker = (): Worker => new Worker(new URL('./worker/node.worker.ts', import.meta.url), { type: 'module', name: 'tabmesh-node' });
-
-/** What a node needs before its supervisor starts: the checked browser, a slot, ICE settings, the first worker. */
-interface NodeStart {
-  firstWorker: EarlyWorker;
-  claim: SlotClaim;
-  iceServers: IceServer[];
-  iceTransportPolicy: IceTransportPolicy;
-  initMessage: PageToWorker;
 }
 
 /** Checks the options and the browser, claims a slot and fetches /config.json while the first worker loads. */
@@ -148,7 +132,6 @@ async function prepareStart(options: MeshNodeOptions): Promise<NodeStart> {
   const slot = claim.slot;
   const iceServers = options.iceServers ?? configured?.iceServers ?? [];
   const iceTransportPolicy = options.iceTransportPolicy ?? configured?.iceTransportPolicy ?? 'all';
-  // One init message for every worker this page starts (a restarted one gets the same, whole).
   const initMessage: PageToWorker = {
     type: 'init',
     slot,
@@ -160,7 +143,7 @@ async function prepareStart(options: MeshNodeOptions): Promise<NodeStart> {
     iceServers,
     ...(options.password !== undefined ? { password: options.password } : {}),
   };
-  return { firstWorker, claim, iceServers, iceTransportPolicy, initMessage };
+  return { firstWorker, claim, iceServers, iceServersGiven: options.iceServers !== undefined, iceTransportPolicy, initMessage };
 }
 
 /**
@@ -169,150 +152,26 @@ async function prepareStart(options: MeshNodeOptions): Promise<NodeStart> {
  * starts, so a browser that cannot run it never gets a worker to restart.
  */
 export async function createMeshNode(options: MeshNodeOptions): Promise<MeshNode> {
-  const start = await prepareStart(options);
-  let firstWorker: EarlyWorker | null = start.firstWorker;
-  const { claim, iceServers, iceTransportPolicy, initMessage } = start;
-  const slot = claim.slot;
-  // The supervisor restarts a worker that crashes or hangs (src/worker-supervisor.ts).
-  const supervisor = new WorkerSupervisor({
-    createWorker: () => {
-      const worker = firstWorker ?? startWorker();
-      firstWorker = null;
-      return worker;
-    },
-    initMessage: () => initMessage,
-    onMessage: (data) => fromWorker(data),
-    onRestart: (record) => {
-      console.warn(`tabmesh: the protocol worker was restarted (${record.reason})`);
-      // The node is not leaving: its peers must not hear a goodbye, only see the links close.
-      host.setLastWords([]);
-      host.destroyAll();
-      calls.rejectAll(`the protocol worker restarted (${record.reason}); try again`);
-      republish();
-    },
-    onGiveUp: (message) => {
-      error = message;
-      for (const listener of [...failureListeners]) listener(message);
-      console.error(`tabmesh: ${message}`);
-      host.destroyAll();
-      calls.rejectAll(message);
-      republish();
-    },
-  });
-  const toWorker = (message: PageToWorker, transfer?: Transferable[]) => supervisor.post(message, transfer);
-  const calls = new WorkerCalls(toWorker);
-  /** Hands listeners the latest snapshot again, with the supervisor's news in it. */
-  const republish = () => {
-    if (!latest) return;
-    latest = memory.attach({ ...latest, recovery: supervisor.view() });
-    for (const listener of listeners) listener(latest);
-  };
-  // ICE servers from /config.json may carry short-lived TURN credentials: keep them fresh.
-  const iceRefresh = options.iceServers === undefined ? startIceRefresh(iceServers) : null;
-  const host = new PeerHost(toWorker, { iceTransportPolicy, ...(iceRefresh ? { iceServers: () => iceRefresh.current } : {}) });
-  const listeners = new Set<(snapshot: NodeSnapshot) => void>();
-  const failureListeners = new Set<(message: string) => void>();
-  let latest: NodeSnapshot | null = null;
-  const memory = new PageMemory();
-  let error: string | null = null;
-  let closed = false;
+  return asMeshNode(new PageNode(await prepareStart(options)));
+}
 
-  function fromWorker(data: unknown): void {
-    const decoded = decodeWorkerToPage(data);
-    if (!decoded.ok) {
-      console.warn(`tabmesh: refused a message from the worker (${decoded.error})`);
-      return;
-    }
-    const message = decoded.value;
-    switch (message.type) {
-      case 'snapshot':
-        latest = memory.attach({ ...(message.snapshot as unknown as NodeSnapshot), recovery: supervisor.view() });
-        for (const listener of listeners) listener(latest);
-        return;
-      case 'reply':
-        return calls.reply(message);
-      case 'event':
-        return calls.event(message.name, message.payload);
-      case 'memory':
-        memory.apply(message);
-        return;
-      case 'last-words':
-        host.setLastWords(message.frames);
-        return;
-      case 'fatal':
-        console.error(`tabmesh: ${message.message}`);
-        supervisor.fatal(message);
-        return;
-      default:
-        host.handle(message);
-    }
-  }
-  // A frozen or hidden page that runs again: the worker was stopped too, its silence is no hang.
-  const resumed = () => supervisor.pageResumed();
-  addEventListener('resume', resumed);
-  addEventListener('visibilitychange', resumed);
-
-  /** Stops listening to the page's life (a node that left must not keep its page's listeners). */
-  const detach = () => {
-    removeEventListener('resume', resumed);
-    removeEventListener('visibilitychange', resumed);
-    removeEventListener('pagehide', closeNow);
-  };
-  // The page is going away: no time to wait for anything.
-  const closeNow = () => {
-    if (closed) return;
-    closed = true;
-    detach();
-    iceRefresh?.stop();
-    supervisor.stop();
-    toWorker({ type: 'shutdown' });
-    // Closing our side of every connection lets peers notice at once, even if the worker
-    // is torn down before it can say goodbye.
-    host.destroyAll();
-  };
-  addEventListener('pagehide', closeNow);
-
-  let leaving: Promise<void> | null = null;
-  // The page stays: the worker leaves gracefully and is then stopped, and the slot freed.
-  const close = (): Promise<void> =>
-    (leaving ??= (async () => {
-      if (closed) return;
-      const said = calls.settle('leave', []);
-      closed = true;
-      detach();
-      iceRefresh?.stop();
-      // The supervisor keeps passing the worker's messages on (its reply) until terminate().
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([said, new Promise((resolve) => (timer = setTimeout(resolve, leaveTimeoutMs)))]);
-      clearTimeout(timer);
-      host.destroyAll();
-      supervisor.terminate();
-      calls.rejectAll('this node has left its room');
-      claim.release();
-    })());
-
+/** The node as apps hold it: plain functions, safe to pass around unbound, over the PageNode. */
+function asMeshNode(node: PageNode): MeshNode {
   return {
-    slot,
-    snapshot: () => latest,
-    subscribeMemory: (listener) => memory.subscribe(listener),
-    memory: (key) => memory.get(key),
-    subscribe(listener) {
-      listeners.add(listener);
-      if (latest) listener(latest);
-      return () => listeners.delete(listener);
-    },
-    onEvent: (name, listener) => calls.onEvent(name, listener),
-    command: (name, ...args) => (closed ? Promise.reject(new Error('this node has been closed')) : calls.call(name, args)),
+    slot: node.slot,
+    snapshot: () => node.snapshot(),
+    subscribe: (listener) => node.subscribe(listener),
+    subscribeMemory: (listener) => node.subscribeMemory(listener),
+    memory: (key) => node.memory(key),
+    onEvent: (name, listener) => node.onEvent(name, listener),
+    command: (name, ...args) => node.command(name, ...args),
     get error() {
-      return error;
+      return node.error;
     },
-    onFailure(listener) {
-      failureListeners.add(listener);
-      return () => failureListeners.delete(listener);
-    },
+    onFailure: (listener) => node.onFailure(listener),
     get recovery() {
-      return supervisor.view();
+      return node.recovery;
     },
-    close,
+    close: () => node.close(),
   };
 }

@@ -7,22 +7,19 @@
 // functions, files, threads, frame rates; also appended to bench/results/idle.jsonl) and tables.
 // The build is not minified and has source maps, so functions keep their names and files.
 import os from 'node:os';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import { emitRow, printTable, type Row } from '../report.ts';
 import { rendererCpuSeconds } from './cost-measure.ts';
-import { snapshotOf, waitFor } from './launch.ts';
+import { buildForBench, withRunDir } from './builds.ts';
+import { openTabsInOwnContexts, snapshotOf, waitFor } from './launch.ts';
 import { meshIsWhole } from './mesh-measure.ts';
 import { aggregate, SourceLocator, startTabProfile, type ThreadProfile } from './cpu-profile.ts';
 import { startThreadCpu } from './thread-cpu.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const defaultOut = fileURLToPath(new URL('../results/idle.jsonl', import.meta.url));
 const formTimeoutMs = 90_000;
 const settleMs = 5_000;
@@ -51,30 +48,6 @@ export function parseIdleArgs(argv: readonly string[]): Options | string {
     else return `bad option ${arg} ${argv[i] ?? ''}: --tabs 2..16, --window 2..120 (s), --burst 0..10000, --top 1..200, --out FILE`;
   }
   return options;
-}
-
-/** The production build, unminified and with source maps, in a directory of this process's own. */
-async function buildReadable(): Promise<string> {
-  const outDir = join(tmpdir(), `tabmesh-idle-profile-${process.pid}`);
-  await build({ root: repoRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true, minify: false, sourcemap: true } });
-  return outDir;
-}
-
-async function openTabs(browser: Browser, url: string, n: number): Promise<{ pages: Page[]; contexts: BrowserContext[] }> {
-  const contexts: BrowserContext[] = [];
-  const pages = await Promise.all(
-    Array.from({ length: n }, async () => {
-      // The media permission keeps host ICE candidates as plain loopback addresses (see test/e2e/harness.ts).
-      const context = await browser.newContext({ permissions: ['microphone'] });
-      contexts.push(context);
-      await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
-      const page = await context.newPage();
-      page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
-      await page.goto(url);
-      return page;
-    }),
-  );
-  return { pages, contexts };
 }
 
 /** One tab writes `count` keys at once; resolves when every tab holds them all. */
@@ -179,14 +152,24 @@ function report(rows: Row[], options: Options, meta: Row): void {
 async function main(): Promise<void> {
   const options = parseIdleArgs(process.argv.slice(2));
   if (typeof options === 'string') throw new Error(options);
-  const distDir = await buildReadable();
+  // The production build, unminified and with source maps, in a directory of this run's own.
+  await withRunDir('bench-idle', async (dir) => profile(options, await buildForBench(dir, { readable: true })));
+}
+
+async function profile(options: Options, distDir: string): Promise<void> {
   const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: distDir });
   const { url } = await server.listen();
   const browser = await chromium.launch({ executablePath: findChromium((l) => console.error(l)), headless: true, args: chromiumArgs });
   const load1Start = os.loadavg()[0] as number;
   try {
     const room = `idle-${Date.now().toString(36)}`;
-    const { pages } = await openTabs(browser, `${url}?room=${room}`, options.tabs);
+    const pages = await openTabsInOwnContexts(
+      browser,
+      options.tabs,
+      () => `${url}?room=${room}`,
+      [],
+      (page) => page.on('pageerror', (error) => console.error(`[page error] ${error.message}`)),
+    );
     const formed = async () => {
       const s = await Promise.all(pages.map(snapshotOf));
       return s.every((x) => x !== null) && meshIsWhole(s as NodeSnapshot[]) ? true : undefined;

@@ -1,33 +1,12 @@
 // What the browser benchmark runs on: the production build (app + the floor page), our real
 // server on loopback, and two headless Chromium processes (two "devices") with tabs in them.
-import { build } from 'vite';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-/** The benchmark's own build (outside the repository, so it never dirties the tree or dist/). */
-export const benchDistDir = join(tmpdir(), 'tabmesh-bench-dist');
-/** Where the floor page lands in the build (Vite keeps an HTML entry's path under the root). */
+/** Where the floor page lands in the build (builds.ts; Vite keeps an HTML entry's path under the root). */
 export const floorPath = '/bench/browser/floor.html';
-
-/** Vite's production build of the app plus the floor page, always fresh (a stale dist/ would measure old code). */
-export async function buildForBench(): Promise<string> {
-  await build({
-    root: repoRoot,
-    logLevel: 'warn',
-    build: {
-      outDir: benchDistDir,
-      emptyOutDir: true,
-      rollupOptions: { input: { main: join(repoRoot, 'index.html'), floor: join(repoRoot, 'bench/browser/floor.html') } },
-    },
-  });
-  return benchDistDir;
-}
 
 export interface BenchRig {
   url: string;
@@ -46,11 +25,7 @@ export async function startRig(staticDir: string): Promise<BenchRig> {
   const browsers: Browser[] = [];
   try {
     for (let i = 0; i < 2; i++) browsers.push(await chromium.launch({ executablePath, headless: true, args: chromiumArgs }));
-    // The media permission keeps host ICE candidates as plain loopback addresses (see harness.ts).
-    const users = await Promise.all(browsers.map((b) => b.newContext({ permissions: ['microphone'] })));
-    // tsx compiles this harness with esbuild's keepNames, which wraps named inner functions of
-    // the callbacks we pass to page.evaluate in __name(…); the pages need it defined.
-    await Promise.all(users.map((u) => u.addInitScript({ content: 'globalThis.__name = (fn) => fn;' })));
+    const users = await Promise.all(browsers.map(benchContext));
     return {
       url,
       server,
@@ -67,6 +42,40 @@ export async function startRig(staticDir: string): Promise<BenchRig> {
     await server.close();
     throw error;
   }
+}
+
+/** A browser context (a user, one profile) as every bench's pages need it. */
+export async function benchContext(browser: Browser): Promise<BrowserContext> {
+  // The media permission keeps host ICE candidates as plain loopback addresses (see test/e2e/harness.ts).
+  const context = await browser.newContext({ permissions: ['microphone'] });
+  // tsx compiles the benches with esbuild's keepNames, which wraps named inner functions of
+  // the callbacks we pass to page.evaluate in __name(…); the pages need it defined.
+  await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+  return context;
+}
+
+/**
+ * Opens `n` tabs, tab `i` at `urlOf(i)`, each in a browser context of its own (as bench:peers
+ * measures: one user per tab). Each context is pushed to `contexts` as soon as it exists, so the
+ * caller closes them all even when an open fails; `watch` sees each page before it loads.
+ */
+export async function openTabsInOwnContexts(
+  browser: Browser,
+  n: number,
+  urlOf: (i: number) => string,
+  contexts: BrowserContext[],
+  watch: (page: Page, i: number) => void = () => {},
+): Promise<Page[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const context = await benchContext(browser);
+      contexts.push(context);
+      const page = await context.newPage();
+      watch(page, i);
+      await page.goto(urlOf(i));
+      return page;
+    }),
+  );
 }
 
 /** Which process tab `i` of `n` lives in: the first half in the first, the rest in the second. */

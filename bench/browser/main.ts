@@ -1,6 +1,6 @@
 // `npm run bench:browser -- [--tabs N] [--quick] [--out FILE]`
 // The mesh measured in real tabs against the bare WebRTC floor, in one run: builds the app with
-// Vite (always fresh, into its own directory outside the repository), starts our server and two
+// Vite (always fresh, into a directory of this run's own under the temp directory, removed at the end), starts our server and two
 // headless Chromium processes, opens N tabs split over them, drives them through window.tabmesh,
 // and prints one JSON line on stdout (also appended to the results file) and a table with every
 // target judged MET or MISSED on stderr. A figure that could not be measured is null.
@@ -10,7 +10,8 @@ import { defaultGossipConfig } from '../../src/core/gossip/config.ts';
 import { emitRow, judgeTargets, printTable, type Row } from '../report.ts';
 import { measureHeap, measureIdleCpu } from './cost-measure.ts';
 import { measureFloor } from './floor-measure.ts';
-import { buildForBench, startRig } from './launch.ts';
+import { buildForBench, withRunDir } from './builds.ts';
+import { startRig } from './launch.ts';
 import { closeQuarterAndHeal, openMesh } from './mesh-measure.ts';
 import { benchGossipCycleMs, measureCompute, measureConsensus, measureGossipSpread, setGossipCycle } from './protocol-measure.ts';
 
@@ -55,11 +56,18 @@ async function attempt<T>(what: string, measure: () => Promise<T>, fallback: T):
   }
 }
 
-async function main(options: Options): Promise<void> {
+const log = (line: string) => console.error(`bench:browser: ${line}`);
+
+/** Builds the app into a directory of this run's own, measures, and removes the build. */
+function main(options: Options): Promise<void> {
+  return withRunDir('bench-browser', async (dir) => {
+    log(`building the app with Vite…`);
+    await measure(options, await buildForBench(dir));
+  });
+}
+
+async function measure(options: Options, dist: string): Promise<void> {
   const { tabs: n, quick } = options;
-  const log = (line: string) => console.error(`bench:browser: ${line}`);
-  log(`building the app with Vite…`);
-  const dist = await buildForBench();
   const rig = await startRig(dist);
   // Other work on the machine skews every wall-clock figure: the row says how busy it was.
   const loadAtStart = os.loadavg()[0] ?? null;

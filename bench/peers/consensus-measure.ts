@@ -9,14 +9,13 @@
 //    operations per second over all tabs.
 import os from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { NodeSnapshot } from '../../src/mesh-node.ts';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
-import { snapshotOf, waitFor } from '../browser/launch.ts';
+import { buildCheckout, withRunDir } from '../browser/builds.ts';
+import { openTabsInOwnContexts, snapshotOf, waitFor } from '../browser/launch.ts';
 import { emitRow, percentile } from '../report.ts';
 import { tabmeshSystem } from './systems.ts';
 
@@ -181,16 +180,7 @@ async function oneRound(browser: Browser, url: string, tabs: number, room: strin
   const system = tabmeshSystem('tabmesh', url);
   const contexts: BrowserContext[] = [];
   try {
-    const pages = await Promise.all(
-      Array.from({ length: tabs }, async () => {
-        const context = await browser.newContext({ permissions: ['microphone'] });
-        contexts.push(context);
-        await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
-        const page = await context.newPage();
-        await page.goto(system.pageUrl(room));
-        return page;
-      }),
-    );
+    const pages = await openTabsInOwnContexts(browser, tabs, () => system.pageUrl(room), contexts);
     await waitFor(async () => ((await system.formed(pages)) ? true : undefined), 'the mesh forms', readyTimeoutMs(pages.length), 100);
     return await measureConsensus(pages, { withThroughput: true });
   } finally {
@@ -198,17 +188,19 @@ async function oneRound(browser: Browser, url: string, tabs: number, room: strin
   }
 }
 
-async function main(options: Options): Promise<void> {
-  const log = (line: string) => console.error(`bench consensus: ${line}`);
+const log = (line: string) => console.error(`bench consensus: ${line}`);
+
+/** Builds this checkout (and the baseline) into a directory of this run's own, removed at the end, and runs the rounds. */
+function main(options: Options): Promise<void> {
+  return withRunDir('bench-consensus', async (dir) => {
+    const builds = [{ name: 'tabmesh', dir: await buildCheckout(repoRoot, join(dir, 'tabmesh')) }];
+    if (options.baseline) builds.push({ name: 'baseline', dir: await buildCheckout(options.baseline, join(dir, 'baseline')) });
+    await runRounds(options, builds);
+  });
+}
+
+async function runRounds(options: Options, builds: ReadonlyArray<{ name: string; dir: string }>): Promise<void> {
   const servers: TabmeshServer[] = [];
-  // Builds of their own (by process id): other benchmarks on the machine share the usual directories.
-  const buildOf = async (root: string, name: string) => {
-    const outDir = join(tmpdir(), `tabmesh-bench-consensus-${process.pid}-${name}`);
-    await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-    return { name, dir: outDir };
-  };
-  const builds = [await buildOf(repoRoot, 'tabmesh')];
-  if (options.baseline) builds.push(await buildOf(options.baseline, 'baseline'));
   const browser = await chromium.launch({ executablePath: findChromium(log), headless: true, args: chromiumArgs });
   try {
     const urls: Array<{ name: string; url: string }> = [];

@@ -8,14 +8,12 @@
 // MET or MISSED, with the load average.
 import os from 'node:os';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 import { chromium } from 'playwright-core';
 import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
 import { emitRow, judgeTargets, type Target } from '../report.ts';
-import { buildForBench } from '../browser/launch.ts';
+import { buildCheckout, buildForBench, withRunDir } from '../browser/builds.ts';
 import { burstWrites, formTimeoutMs, runRound, type RoundFigures } from './measure.ts';
 import { tabmeshSystem, yjsSystem, type System } from './systems.ts';
 import { buildYjsPage } from './yjs-build.ts';
@@ -64,12 +62,6 @@ export function parseArgs(argv: readonly string[]): Options | string {
     } else return `unknown option ${arg}`;
   }
   return options;
-}
-
-async function buildBaseline(dir: string): Promise<string> {
-  const outDir = join(tmpdir(), 'tabmesh-bench-peers-baseline');
-  await build({ root: dir, configFile: join(dir, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  return outDir;
 }
 
 const median = (xs: number[]): number | null => {
@@ -152,13 +144,24 @@ function printTables(results: Result[], systems: string[], tabsList: number[]): 
   }
 }
 
-async function main(options: Options): Promise<void> {
-  const log = (line: string) => console.error(`bench:peers: ${line}`);
-  log('building Tabmesh (Vite) and the y-webrtc page (esbuild)…');
+const log = (line: string) => console.error(`bench:peers: ${line}`);
+
+/** Builds every system into a directory of this run's own (removed at the end), then runs the rounds. */
+function main(options: Options): Promise<void> {
+  return withRunDir('bench-peers', async (dir) => {
+    log('building Tabmesh (Vite) and the y-webrtc page (esbuild)…');
+    const builds = {
+      tabmesh: await buildForBench(join(dir, 'tabmesh')),
+      yjs: await buildYjsPage(join(dir, 'y-webrtc')),
+      baseline: options.baseline ? await buildCheckout(options.baseline, join(dir, 'baseline')) : null,
+    };
+    await runRounds(options, builds);
+  });
+}
+
+async function runRounds(options: Options, builds: { tabmesh: string; yjs: string; baseline: string | null }): Promise<void> {
   const servers: TabmeshServer[] = [];
-  const tabmeshDist = await buildForBench();
-  const yjsDist = await buildYjsPage();
-  const baselineDist = options.baseline ? await buildBaseline(options.baseline) : null;
+  const { tabmesh: tabmeshDist, yjs: yjsDist, baseline: baselineDist } = builds;
   const yjsSignaling = await startYjsSignaling();
   const browser = await chromium.launch({ executablePath: findChromium((line) => console.error(line)), headless: true, args: chromiumArgs });
   try {

@@ -3,7 +3,7 @@
 // machine: the caller records the load average with them.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { heapOfTab, rendererCpuSeconds } from '../browser/cost-measure.ts';
-import { waitFor } from '../browser/launch.ts';
+import { openTabsInOwnContexts, waitFor } from '../browser/launch.ts';
 import { measureConsensus } from './consensus-measure.ts';
 import { percentile } from '../report.ts';
 import { hasAllSource, readKeySource, writeKeySource, type System } from './systems.ts';
@@ -144,18 +144,15 @@ export async function runRound(browser: Browser, system: System, n: number, room
   const contexts: BrowserContext[] = [];
   try {
     const t0 = performance.now();
-    const pages = await Promise.all(
-      Array.from({ length: n }, async () => {
-        // The media permission keeps host ICE candidates as plain loopback addresses (see test/e2e/harness.ts).
-        const context = await browser.newContext({ permissions: ['microphone'] });
-        contexts.push(context);
-        await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
-        const page = await context.newPage();
+    const pages = await openTabsInOwnContexts(
+      browser,
+      n,
+      () => system.pageUrl(room),
+      contexts,
+      (page) => {
         page.on('pageerror', (error) => log(`[${system.name} page error] ${error.message}`));
         page.on('crash', () => log(`[${system.name}] a tab crashed`));
-        await page.goto(system.pageUrl(room));
-        return page;
-      }),
+      },
     );
     const formed = await attempt(
       'mesh',

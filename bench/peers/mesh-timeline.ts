@@ -5,11 +5,14 @@
 import { chromium, type Page } from 'playwright-core';
 import { createTabmeshServer } from '../../signaling/server.ts';
 import { chromiumArgs, findChromium } from '../../test/e2e/find-chromium.ts';
-import { buildForBench } from '../browser/launch.ts';
+import { buildForBench, makeRunDir, type RunDir } from '../browser/builds.ts';
+import { openTabsInOwnContexts } from '../browser/launch.ts';
 import { meshIsWhole, type MeshView } from '../browser/mesh-measure.ts';
 
 const n = Number(process.argv[2] ?? 8);
-const dist = process.argv[3] ?? (await buildForBench());
+// Without a build given, one of this run's own (removed at the end).
+const runDir = process.argv[3] ? null : await makeRunDir('mesh-timeline');
+const dist = process.argv[3] ?? (await buildForBench((runDir as RunDir).path));
 const server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir: dist });
 const { url } = await server.listen();
 const browser = await chromium.launch({ executablePath: findChromium(() => {}), headless: true, args: chromiumArgs });
@@ -18,17 +21,16 @@ const t = () => Date.now() - wall0;
 type Events = Record<string, number>;
 const events: Events[] = Array.from({ length: n }, () => ({}));
 const note = (i: number, what: string, at = t()) => ((events[i] as Events)[what] ??= at);
-const pages: Page[] = await Promise.all(
-  Array.from({ length: n }, async (_, i) => {
-    const context = await browser.newContext({ permissions: ['microphone'] });
-    await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+const pages: Page[] = await openTabsInOwnContexts(
+  browser,
+  n,
+  () => `${url}?room=timeline-${process.pid}`,
+  [],
+  (page, i) => {
     note(i, 'context');
-    const page = await context.newPage();
     page.on('pageerror', (e) => console.log(`tab ${i} error ${e.message}`));
-    await page.goto(`${url}?room=timeline-${process.pid}`);
-    note(i, 'loaded');
-    return page;
-  }),
+    page.once('load', () => note(i, 'loaded'));
+  },
 );
 for (let k = 0; k < 2400; k++) {
   const snaps = await Promise.all(
@@ -77,4 +79,5 @@ for (const [i, e] of events.entries())
   );
 await browser.close();
 await server.close();
+await runDir?.remove();
 process.exit(0);

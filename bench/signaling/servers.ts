@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runServer } from '../../test/signaling/server-process.ts';
+import { clearedServerEnv, runServer } from '../../test/signaling/server-process.ts';
 import { freeTcpPort } from '../../test/support/free-port.ts';
 import type { SignalingStats } from '../../signaling/hub.ts';
 
@@ -20,27 +20,6 @@ const startDeadlineMs = 30_000;
 const stopGraceMs = 3_000;
 /** Kernel clock ticks per second for /proc/<pid>/stat (USER_HZ; 100 on Linux everywhere we run). */
 const clockTicksPerS = readClockTicks();
-
-/** The variables signaling/main.ts reads, cleared so the shell running the bench cannot change the setup. */
-const clearedEnv = Object.fromEntries(
-  [
-    'PORT',
-    'HOST',
-    'ICE_SERVERS',
-    'ICE_TRANSPORT_POLICY',
-    'ALLOWED_ORIGINS',
-    'TABMESH_ALLOWED_HOSTS',
-    'TABMESH_TRUSTED_PROXIES',
-    'TABMESH_TURN_URLS',
-    'TABMESH_TURN_SECRET',
-    'TABMESH_TURN_TTL',
-    'TABMESH_DATA_DIR',
-    'TABMESH_TLS_CERT',
-    'TABMESH_TLS_KEY',
-    'TABMESH_NO_TLS',
-    'TABMESH_REDIS_URL',
-  ].map((name) => [name, '']),
-);
 
 /** CPU time (user + system) and memory of one process, read from /proc. */
 export interface ProcSample {
@@ -85,7 +64,7 @@ export interface SignalingProcess {
 
 /** Starts `signaling/main.ts` on 127.0.0.1 and a free port; resolves once it prints its URL. */
 export async function startSignaling(extraArgs: string[] = []): Promise<SignalingProcess> {
-  const proc = runServer(['--no-tls', '--host', '127.0.0.1', '--port', '0', ...extraArgs], clearedEnv);
+  const proc = runServer(['--no-tls', '--host', '127.0.0.1', '--port', '0', ...extraArgs]);
   const pid = proc.child.pid;
   if (pid === undefined) throw new Error('could not start signaling/main.ts');
   let port: number;
@@ -112,7 +91,7 @@ export async function startSignaling(extraArgs: string[] = []): Promise<Signalin
 export function serverHasRedisFlag(): boolean {
   const help = execFileSync(process.execPath, ['--import', 'tsx', 'signaling/main.ts', '--help'], {
     cwd: repo,
-    env: { ...process.env, ...clearedEnv },
+    env: { ...process.env, ...clearedServerEnv },
     encoding: 'utf8',
     timeout: startDeadlineMs,
   });

@@ -7,6 +7,8 @@ import * as v from 'valibot';
 import { channelNamePattern, maxChannelMessageBytes } from '../core/channel/limits.ts';
 import type { NodeBackend } from './backend.ts';
 import { AbortError, TabmeshError, abortable, fromNodeError } from './errors.ts';
+import { TypedEmitter } from './events.ts';
+import { FeatureSubscriptions, checkFeatureName } from './feature.ts';
 
 export type { StandardSchemaV1 };
 
@@ -134,33 +136,26 @@ function typedError(error: unknown): Error {
  * validator that is not a Standard Schema.
  */
 export function createChannel<T extends ChannelData = ChannelData>(backend: NodeBackend, name: string, options: ChannelOptions<T> = {}): Channel<T> {
-  if (typeof name !== 'string' || !channelNamePattern.test(name)) {
-    throw new ChannelError(
-      'channel-bad-name',
-      `channel name ${JSON.stringify(String(name)).slice(0, 80)}: use 1–64 letters, digits and -_.:/ starting with a letter or digit`,
-    );
-  }
+  checkFeatureName(
+    name,
+    channelNamePattern,
+    (shown) => new ChannelError('channel-bad-name', `channel name ${shown}: use 1–64 letters, digits and -_.:/ starting with a letter or digit`),
+  );
   const validator = options.validate;
   if (validator !== undefined && (typeof validator !== 'object' || validator === null || typeof validator['~standard']?.validate !== 'function')) {
     throw new ChannelError('channel-bad-argument', 'validate must be a Standard Schema (valibot, zod, arktype, …): an object with ~standard.validate');
   }
-  const listeners = new Set<(message: T, from: string) => void>();
+  // One listener's bug must not keep the message from the others.
+  const listeners = new TypedEmitter<{ message: [T, string] }>((error) => console.error(`tabmesh: a listener of channel ${name} threw:`, error));
   const counts: ChannelStats = { received: 0, invalid: 0, sent: 0 };
-  let closed = false;
+  const subscriptions = new FeatureSubscriptions(backend);
   // Messages are handed on in the order they arrived, even when the validator is asynchronous.
   let queue: Promise<void> = Promise.resolve();
 
   const hand = (message: T, from: string) => {
-    if (closed) return;
+    if (subscriptions.closed) return;
     counts.received++;
-    for (const listener of [...listeners]) {
-      try {
-        listener(message, from);
-      } catch (error) {
-        // One listener's bug must not keep the message from the others.
-        console.error(`tabmesh: a listener of channel ${name} threw:`, error);
-      }
-    }
+    listeners.emit('message', message, from);
   };
   const refuse = (from: string) => {
     counts.invalid++;
@@ -179,9 +174,9 @@ export function createChannel<T extends ChannelData = ChannelData>(backend: Node
     return result instanceof Promise ? result.then(outcome, () => refuse(from)) : outcome(result);
   };
   let pending = 0;
-  const unsubscribe = backend.onEvent(channelEventName, (payload) => {
+  subscriptions.onEvent(channelEventName, (payload) => {
     const event = v.safeParse(eventSchema, payload);
-    if (!event.success || event.output.channel !== name || closed) return;
+    if (!event.success || event.output.channel !== name) return;
     const { data, from } = event.output;
     if (pending === 0) {
       const done = check(data, from);
@@ -197,7 +192,7 @@ export function createChannel<T extends ChannelData = ChannelData>(backend: Node
   return {
     name,
     async send(data, sendOptions = {}) {
-      if (closed) throw new ChannelError('channel-closed', `channel ${name} is closed; create it again to send`);
+      if (subscriptions.closed) throw new ChannelError('channel-closed', `channel ${name} is closed; create it again to send`);
       if (typeof sendOptions !== 'object' || sendOptions === null)
         throw new ChannelError('channel-bad-argument', 'the options are an object: { to?, signal? }');
       const { to, signal } = sendOptions;
@@ -220,15 +215,11 @@ export function createChannel<T extends ChannelData = ChannelData>(backend: Node
     },
     on(listener) {
       if (typeof listener !== 'function') throw new ChannelError('channel-bad-argument', 'a listener is a function (message, from) => …');
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
+      return listeners.on('message', listener);
     },
     stats: () => ({ ...counts }),
     close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      unsubscribe();
+      if (subscriptions.close()) listeners.clear();
     },
   };
 }

@@ -8,6 +8,7 @@ import { measureJson } from '../core/steal/json.ts';
 import type { NodeBackend } from './backend.ts';
 import { checkWith, type StandardSchemaV1 } from './compute-schema.ts';
 import { decodeAbortEvent, decodeTaskEvent, type ComputeTaskEvent } from './compute-wire.ts';
+import { FeatureSubscriptions } from './feature.ts';
 
 /** What a kernel is told besides its input. */
 export interface KernelContext {
@@ -48,18 +49,17 @@ export class KernelHost {
   readonly kernels = new Map<string, RegisteredKernelSpec>();
   readonly stats: KernelStats = { completed: 0, failed: 0, aborted: 0, invalid: 0, lastError: null };
   private readonly running = new Map<string, AbortController>();
-  private readonly unsubscribe: Array<() => void> = [];
+  private readonly subscriptions: FeatureSubscriptions;
 
   constructor(private readonly backend: NodeBackend) {
-    this.unsubscribe.push(
-      backend.onEvent('compute-task', (payload) => void this.onTask(payload)),
-      backend.onEvent('compute-abort', (payload) => this.onAbort(payload)),
-    );
+    this.subscriptions = new FeatureSubscriptions(backend);
+    this.subscriptions.onEvent('compute-task', (payload) => void this.onTask(payload));
+    this.subscriptions.onEvent('compute-abort', (payload) => this.onAbort(payload));
   }
 
   /** Stops listening and aborts every running kernel. */
   close(): void {
-    for (const off of this.unsubscribe.splice(0)) off();
+    this.subscriptions.close();
     for (const controller of this.running.values()) controller.abort(new Error('the node closed'));
     this.running.clear();
   }

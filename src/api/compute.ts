@@ -19,6 +19,7 @@ import { KernelHost, type Kernel, type KernelStats } from './compute-host.ts';
 import { JobHandle, type ComputeJob } from './compute-job.ts';
 import { checkWith, isStandardSchema, type StandardSchemaV1 } from './compute-schema.ts';
 import { decodeJobEvent, decodeSubmitted } from './compute-wire.ts';
+import { FeatureSubscriptions } from './feature.ts';
 
 export { ComputeError, type ComputeErrorCode } from './compute-errors.ts';
 export type { Kernel, KernelContext, KernelStats } from './compute-host.ts';
@@ -133,14 +134,13 @@ class NodeCompute implements Compute {
   private readonly live = new Set<JobHandle<unknown>>();
   private syncing: Promise<void> = Promise.resolve();
   private inFlight = 0;
-  private closed = false;
-  private readonly offEvents: () => void;
-  private readonly offSnapshots: () => void;
+  private readonly subscriptions: FeatureSubscriptions;
 
   constructor(private readonly backend: NodeBackend) {
     this.host = new KernelHost(backend);
-    this.offEvents = backend.onEvent('compute-job', (payload) => this.onJobEvent(payload));
-    this.offSnapshots = backend.subscribe((snapshot) => this.onSnapshot(snapshot));
+    this.subscriptions = new FeatureSubscriptions(backend);
+    this.subscriptions.onEvent('compute-job', (payload) => this.onJobEvent(payload));
+    this.subscriptions.onSnapshot((snapshot) => this.onSnapshot(snapshot));
   }
 
   kinds(): string[] {
@@ -234,10 +234,7 @@ class NodeCompute implements Compute {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.offEvents();
-    this.offSnapshots();
+    if (!this.subscriptions.close()) return;
     this.host.close();
     for (const handle of [...this.live]) handle.fail(new ComputeError('compute-unavailable', 'the room was left before the job ended'));
     this.specs.clear();
@@ -337,7 +334,6 @@ class NodeCompute implements Compute {
     jobs?: ReadonlyArray<{ id: string; mine: boolean; status: string; done: number; total: number; error: string | null }>;
     compute?: { appKinds?: readonly string[] };
   }): void {
-    if (this.closed) return;
     for (const handle of this.live) {
       if (handle.id === null) continue;
       const job = snapshot.jobs?.find((j) => j.id === handle.id && j.mine);
@@ -351,7 +347,7 @@ class NodeCompute implements Compute {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new ComputeError('compute-unavailable', 'this compute API was closed (the room was left)');
+    if (this.subscriptions.closed) throw new ComputeError('compute-unavailable', 'this compute API was closed (the room was left)');
   }
 }
 

@@ -15,6 +15,8 @@
 //   await counter.propose({ add: 1 });   // → the total after this operation, once committed
 import type { NodeBackend } from './backend.ts';
 import { AbortError, InvalidArgumentError, TabmeshError } from './errors.ts';
+import { TypedEmitter } from './events.ts';
+import { FeatureSubscriptions, checkFeatureName } from './feature.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import { appCheckpointEveryOps, appMachineNamePattern, maxAppSnapshotBytes } from '../core/pbft/app-limits.ts';
 import { maxOpChars } from '../core/pbft/constants.ts';
@@ -128,6 +130,8 @@ const ownSnapshotsKept = 8;
 const taken = new WeakMap<NodeBackend, Set<string>>();
 
 type Outcome = { ok: true; result: unknown } | { ok: false; error: TabmeshError };
+/** ConsensusEvents as the argument lists of a TypedEmitter. */
+type EventArgs<Op, Result> = { [E in keyof ConsensusEvents<Op, Result>]: [ConsensusEvents<Op, Result>[E]] };
 
 /**
  * Runs `machine` as the replicated state machine `name` of this node's room. Several machines
@@ -136,12 +140,12 @@ type Outcome = { ok: true; result: unknown } | { ok: false; error: TabmeshError 
  * runs a machine of that name already.
  */
 export function createConsensus<Op, Result, Snapshot>(backend: NodeBackend, name: string, machine: StateMachine<Op, Result, Snapshot>): Consensus<Op, Result> {
-  if (typeof name !== 'string' || !appMachineNamePattern.test(name)) {
-    throw new InvalidArgumentError(
-      'consensus: name',
-      `${JSON.stringify(String(name)).slice(0, 80)} is not a machine name: use 1–64 of a-z, 0-9, dash, dot and underscore, starting with a letter`,
-    );
-  }
+  checkFeatureName(
+    name,
+    appMachineNamePattern,
+    (shown) =>
+      new InvalidArgumentError('consensus: name', `${shown} is not a machine name: use 1–64 of a-z, 0-9, dash, dot and underscore, starting with a letter`),
+  );
   for (const method of ['apply', 'snapshot', 'restore'] as const) {
     if (typeof (machine as unknown as Record<string, unknown> | null)?.[method] !== 'function') {
       throw new InvalidArgumentError(
@@ -166,7 +170,6 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   private readonly initial: Snapshot;
   private genesis: string | null | undefined = undefined;
   private appliedIndex = 0;
-  private closed = false;
   private readonly queue: Array<() => Promise<void> | void> = [];
   private pumping = false;
   private readonly results = new Map<number, Outcome>();
@@ -176,9 +179,11 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   /** Every open proposal's settle function, so close() ends them all (also those the node has not answered yet). */
   private readonly open = new Set<(outcome: Outcome) => void>();
   private readonly divergedAt = new Set<number>();
-  private readonly listeners = new Map<string, Set<(payload: never) => void>>();
+  private readonly listeners = new TypedEmitter<EventArgs<Op, Result>>((error, event) =>
+    console.error(`tabmesh: a consensus ${String(event)} listener threw:`, error),
+  );
   private readonly counts = { restores: 0, threw: 0, divergences: 0, votes: 0, malformed: 0 };
-  private readonly unsubscribe: Array<() => void>;
+  private readonly subscriptions: FeatureSubscriptions;
 
   constructor(
     private readonly backend: NodeBackend,
@@ -189,16 +194,19 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
     const initial = this.checkedSnapshot();
     if (!initial.ok) throw new InvalidArgumentError('consensus: machine', `snapshot() of the fresh machine: ${initial.error}`);
     this.initial = JSON.parse(initial.text) as Snapshot;
-    this.unsubscribe = [
-      backend.onEvent('consensus-op', (raw) => this.enqueue(() => this.onOp(raw))),
-      backend.onEvent('consensus-checkpoint', (raw) => this.enqueue(() => this.onCheckpoint(raw))),
-      backend.onEvent('consensus-sync', (raw) => this.enqueue(() => this.onSync(raw))),
-    ];
+    this.subscriptions = new FeatureSubscriptions(backend);
+    this.subscriptions.onEvent('consensus-op', (raw) => this.enqueue(() => this.onOp(raw)));
+    this.subscriptions.onEvent('consensus-checkpoint', (raw) => this.enqueue(() => this.onCheckpoint(raw)));
+    this.subscriptions.onEvent('consensus-sync', (raw) => this.enqueue(() => this.onSync(raw)));
     this.ready = new Promise<void>((resolve) => this.enqueue(() => this.sync().then(resolve, resolve)));
   }
 
   get applied(): number {
     return this.appliedIndex;
+  }
+
+  private get closed(): boolean {
+    return this.subscriptions.closed;
   }
 
   async propose(op: Op, options: ProposeOptions = {}): Promise<Result> {
@@ -239,10 +247,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
     if (!['applied', 'restored', 'diverged', 'error'].includes(event))
       throw new InvalidArgumentError('consensus.on: event', `${String(event)} is none of applied, restored, diverged, error`);
     if (typeof listener !== 'function') throw new InvalidArgumentError('consensus.on: listener', 'must be a function');
-    const set = this.listeners.get(event) ?? new Set();
-    set.add(listener as (payload: never) => void);
-    this.listeners.set(event, set);
-    return () => set.delete(listener as (payload: never) => void);
+    return this.listeners.on(event, listener);
   }
 
   stats(): ConsensusStats {
@@ -250,9 +255,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const stop of this.unsubscribe) stop();
+    if (!this.subscriptions.close()) return;
     this.queue.length = 0;
     const closed: Outcome = { ok: false, error: new ConsensusError('closed', `the machine ${this.name} was closed`) };
     this.failWaiting(closed.error);
@@ -449,13 +452,7 @@ class AppReplica<Op, Result, Snapshot> implements Consensus<Op, Result> {
   }
 
   private emit<E extends keyof ConsensusEvents<Op, Result>>(event: E, payload: ConsensusEvents<Op, Result>[E]): void {
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        (listener as (p: ConsensusEvents<Op, Result>[E]) => void)(payload);
-      } catch (error) {
-        console.error(`tabmesh: a consensus ${String(event)} listener threw:`, error);
-      }
-    }
+    this.listeners.emit(event, ...([payload] as EventArgs<Op, Result>[E]));
   }
 }
 

@@ -3,7 +3,8 @@
 // while joins are being committed, or later. Whole real nodes (real-room.ts): each crashes, losing
 // the writes not yet on its disk, and comes back as itself on what its disk kept. Afterwards the
 // room must follow one consensus history, no two nodes may hold different operations at a
-// sequence number, and a new proposal must commit.
+// sequence number, a new proposal must commit, and every acknowledged proposal must be in every
+// node's log at the sequence number it was acknowledged with.
 // SEED=<n> replays the case seed a failure printed; LONG=1 runs more cases.
 import { describe, expect, test } from 'vitest';
 import { RealRoom } from '../sim/real-node/real-room.ts';
@@ -20,7 +21,12 @@ describe('the whole room restarts at once', () => {
       const room = new RealRoom(seed);
       const nodes = [room.add(), room.add(), room.add(), room.add()];
       await room.runUntil(() => nodes[1]!.isUp, 'the nodes run');
-      void room.propose(nodes[1]!, 'before the restart').catch(() => {});
+      // Every proposal whose promise resolved: the user was told it committed at that seq.
+      const acked: Array<{ value: string; seq: number }> = [];
+      room.propose(nodes[1]!, 'before the restart').then(
+        (seq) => acked.push({ value: 'before the restart', seq }),
+        () => {},
+      );
       // Restart somewhere in the first 3 s (genesis agreement, joins), or after 10 s.
       const restartAt = seed % 4 === 3 ? 10_000 : 100 + ((seed * 7919) % 29) * 100;
       await room.runFor(restartAt - room.now);
@@ -28,15 +34,27 @@ describe('the whole room restarts at once', () => {
       for (const node of nodes) room.crash(node);
       for (const node of nodes) room.cluster.start(node);
       await room.runUntil(() => nodes.every((n) => n.isUp), `every node is back ${what}`);
-      // Not checked yet: that this acknowledged proposal survives. With SEED=3002 (restart at
-      // 200 ms, during genesis agreement) it commits under a genesis the room later abandons, and
-      // is lost (resets 2, discardedCommits 48): the VOPR's failing seeds 16 and 4 are the same
-      // bug (docs/simulation.md, "What it found").
-      await room.commitEventually(nodes[2]!, 'after the restart', `a proposal after the restart commits ${what}`, settleBudgetMs);
+      const after = await room.commitEventually(nodes[2]!, 'after the restart', `a proposal after the restart commits ${what}`, settleBudgetMs);
+      acked.push({ value: 'after the restart', seq: after });
       await room.runUntil(() => new Set(nodes.map((n) => room.genesisOf(n))).size === 1, `one history after the restart ${what}`, settleBudgetMs);
       const geneses = nodes.map((n) => room.genesisOf(n));
       expect(new Set(geneses).size, `one consensus history after the restart (${geneses.join(', ')}) ${what}`).toBe(1);
       expect(room.logConflicts(), `committed logs disagree ${what}`).toEqual([]);
+      // Every acknowledged proposal survives: in every node's log, at the seq it was acknowledged
+      // with (SEED=3002 lost one before the founding rule: docs/simulation.md, "What it found" 7).
+      const newest = Math.max(...acked.map((a) => a.seq));
+      await room.runUntil(
+        () => nodes.every((n) => room.consensus(n).lastCommitted >= newest),
+        `every node commits up to seq ${newest} ${what}`,
+        settleBudgetMs,
+      );
+      for (const node of nodes) {
+        const log = room.consensus(node).log;
+        for (const a of acked) {
+          const at = log.filter((e) => JSON.stringify(e.op).includes(JSON.stringify(a.value).slice(1, -1))).map((e) => e.seq);
+          expect(at, `'${a.value}' (acknowledged at seq ${a.seq}) in ${node.label}'s log ${what}`).toEqual([a.seq]);
+        }
+      }
     }
   }, 300_000);
 });

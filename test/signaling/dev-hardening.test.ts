@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ViteDevServer } from 'vite';
 import { signalingDevPlugin } from '../../signaling/vite-plugin.ts';
@@ -12,6 +11,7 @@ import { devContentSecurityPolicy, securityHeaders } from '../../signaling/heade
 import { closeCodes } from '../../signaling/limits.ts';
 import { turnCredentialFor } from '../../signaling/turn-credentials.ts';
 import { TestClient } from './helpers.ts';
+import { devServerConfig, startDevServer } from './dev-server.ts';
 
 /** Per test: generous, for a machine under load (the waits inside have their own deadlines). */
 const testTimeoutMs = 30_000;
@@ -24,16 +24,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tabmesh-vite-hardening-'));
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>dev</title><script type="module" src="/main.js"></script>');
   writeFileSync(join(root, 'main.js'), 'export const answer = 42;\n');
-  vite = await createServer({
-    configFile: false,
-    root,
-    logLevel: 'silent',
-    plugins: [signalingDevPlugin()],
-    server: { port: 0, host: '127.0.0.1', strictPort: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await vite.listen();
-  port = (vite.httpServer?.address() as AddressInfo).port;
+  ({ vite, port } = await startDevServer(root));
 }, 30_000);
 
 afterAll(async () => {
@@ -102,16 +93,7 @@ describe("the production server's environment in dev", { timeout: testTimeoutMs 
   beforeAll(async () => {
     Object.assign(process.env, env);
     try {
-      configured = await createServer({
-        configFile: false,
-        root,
-        logLevel: 'silent',
-        plugins: [signalingDevPlugin()],
-        server: { port: 0, host: '127.0.0.1', strictPort: false, hmr: false },
-        optimizeDeps: { noDiscovery: true, include: [] },
-      });
-      await configured.listen();
-      configuredPort = (configured.httpServer?.address() as AddressInfo).port;
+      ({ vite: configured, port: configuredPort } = await startDevServer(root, signalingDevPlugin(), { hmr: false }));
     } finally {
       for (const name of Object.keys(env)) delete process.env[name];
     }
@@ -145,16 +127,7 @@ describe("the production server's environment in dev", { timeout: testTimeoutMs 
   it('refuses to start on a bad variable, with its name and the reason', async () => {
     process.env['TABMESH_TURN_URLS'] = 'turn:x';
     try {
-      await expect(
-        createServer({
-          configFile: false,
-          root,
-          logLevel: 'silent',
-          plugins: [signalingDevPlugin()],
-          server: { port: 0, host: '127.0.0.1', hmr: false },
-          optimizeDeps: { noDiscovery: true, include: [] },
-        }),
-      ).rejects.toThrow(/TABMESH_TURN_URLS needs --turn-secret/);
+      await expect(createServer(devServerConfig(root, signalingDevPlugin(), { hmr: false }))).rejects.toThrow(/TABMESH_TURN_URLS needs --turn-secret/);
     } finally {
       delete process.env['TABMESH_TURN_URLS'];
     }

@@ -4,14 +4,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
 import { devHttpsFromEnv, signalingDevPlugin } from '../../signaling/vite-plugin.ts';
 import { loadOrMakeGeneratedTls } from '../../signaling/tls-files.ts';
 import { certificateNames } from '../../signaling/tls-setup.ts';
 import { TestClient } from './helpers.ts';
 import { httpsGet } from './https-client.ts';
+import { startDevServer } from './dev-server.ts';
 
 let root: string;
 let dataDir: string;
@@ -22,16 +22,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tabmesh-vite-https-'));
   dataDir = join(root, 'data');
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>dev</title>');
-  vite = await createServer({
-    configFile: false,
-    root,
-    logLevel: 'silent',
-    plugins: [signalingDevPlugin({ env: { TABMESH_DEV_HTTPS: '1', TABMESH_DATA_DIR: dataDir } })],
-    server: { port: 0, host: '127.0.0.1', strictPort: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await vite.listen();
-  port = (vite.httpServer?.address() as AddressInfo).port;
+  ({ vite, port } = await startDevServer(root, signalingDevPlugin({ env: { TABMESH_DEV_HTTPS: '1', TABMESH_DATA_DIR: dataDir } })));
 }, 30_000);
 
 afterAll(async () => {

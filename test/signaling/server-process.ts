@@ -2,24 +2,12 @@
 // its output collected, with a wait for a line pattern (failing if the process exits first).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { serverEnvNames } from '../../signaling/cli.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Variables of the server that must not leak in from the shell running the tests. */
-const serverEnvNames = [
-  'PORT',
-  'HOST',
-  'ICE_SERVERS',
-  'ICE_TRANSPORT_POLICY',
-  'ALLOWED_ORIGINS',
-  'TABMESH_TURN_URLS',
-  'TABMESH_TURN_SECRET',
-  'TABMESH_TURN_TTL',
-  'TABMESH_DATA_DIR',
-  'TABMESH_TLS_CERT',
-  'TABMESH_TLS_KEY',
-  'TABMESH_NO_TLS',
-];
+/** The server's variables set empty, so none leaks in from the shell running the tests or benches. */
+export const clearedServerEnv: Readonly<Record<string, string>> = Object.fromEntries(serverEnvNames.map((name) => [name, '']));
 
 export interface ServerProcess {
   child: ChildProcessWithoutNullStreams;
@@ -32,11 +20,10 @@ export interface ServerProcess {
 }
 
 export function runServer(args: string[], env: Record<string, string> = {}): ServerProcess {
-  const cleared = Object.fromEntries(serverEnvNames.map((name) => [name, '']));
   // One process (tsx as a loader), so SIGTERM reaches main.ts itself: the tsx command would relay
   // it from a parent process, which on a loaded machine can give up before it learns that the
   // child handles the signal (exit 143 instead of the graceful 0).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'signaling/main.ts', ...args], { cwd: repo, env: { ...process.env, ...cleared, ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'signaling/main.ts', ...args], { cwd: repo, env: { ...process.env, ...clearedServerEnv, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += String(d)));

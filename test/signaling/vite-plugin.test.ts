@@ -3,12 +3,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ViteDevServer } from 'vite';
+import type { ViteDevServer } from 'vite';
 import { WebSocket } from 'ws';
-import { signalingDevPlugin } from '../../signaling/vite-plugin.ts';
 import { TestClient } from './helpers.ts';
+import { startDevServer } from './dev-server.ts';
 
 let root: string;
 let vite: ViteDevServer;
@@ -17,16 +16,7 @@ let port: number;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tabmesh-vite-'));
   writeFileSync(join(root, 'index.html'), '<!doctype html><title>dev</title>');
-  vite = await createServer({
-    configFile: false,
-    root,
-    logLevel: 'silent',
-    plugins: [signalingDevPlugin()],
-    server: { port: 0, host: '127.0.0.1', strictPort: false },
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await vite.listen();
-  port = (vite.httpServer?.address() as AddressInfo).port;
+  ({ vite, port } = await startDevServer(root));
 }, 30_000);
 
 afterAll(async () => {

@@ -489,7 +489,10 @@ export class GossipCore {
     if (wantMembers) head.wm = true;
     if (facts) head.m = facts;
     const budget = maxMessageBytes - jsonSize(head) - envelopeSlackBytes;
-    const delta = this.store.deltaFor(msg.d, msg.p, this.rng, Math.min(budget, maxMessageBytes), msg.p ? 8 : 0);
+    let delta = this.store.deltaFor(msg.d, msg.p, this.rng, Math.min(budget, maxMessageBytes), msg.p ? 8 : 0);
+    // Same marks, different memory: two writes claim one position (memory.ts, `rewound`).
+    if (request.length === 0 && delta.entries.length === 0 && !msg.p && msg.f !== undefined && msg.f !== this.store.fingerprint)
+      delta = this.store.deltaFor(this.store.rewound(msg.d, this.rng), false, this.rng, Math.min(budget, maxMessageBytes), 0);
     if (delta.entries.length > 0) head.e = delta.entries;
     if (delta.upTo.length > 0) head.u = delta.upTo;
     if (!head.d && !head.wm && !head.m && !head.e && !head.u) return;

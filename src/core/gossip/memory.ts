@@ -253,6 +253,27 @@ export class MemoryStore {
     return { entries, upTo };
   }
 
+  /**
+   * `theirs` with one of our origins moved back to a random version we hold: what a reply
+   * resends when a peer's marks equal ours but its fingerprint differs. Marks assume that one
+   * (origin, version) is one write; a write altered on the way (a Byzantine relay changed a
+   * key byte in a relayed frame, VOPR seed 47 at 150 ticks) claims a position its copies
+   * already hold, so no digest ever shows it, and the nodes that hold the altered write and
+   * the one that holds the original (its writer refuses nothing of its own below its version
+   * but is never sent it) stay apart for good. Resending a stretch of one origin at a time
+   * lets each side apply what it lacks (the order of writes decides as usual), so honest
+   * nodes agree again; the stretch starts at a random held entry so that an origin larger
+   * than one answer is covered too. Only on such a disagreement: an agreeing room sends none.
+   */
+  rewound(theirs: readonly Position[], rng: Rng): Position[] {
+    const origin = rng.pick([...this.byOrigin.keys()]);
+    if (origin === undefined) return [...theirs];
+    const list = this.byOrigin.get(origin) as Entry[];
+    const start = rng.int(list.length);
+    const from = start === 0 ? 0 : (list[start - 1] as Entry).ver;
+    return [...theirs.filter(([o]) => o !== origin), [origin, from]];
+  }
+
   /** Forgets tombstones whose clock time is before `horizonWall`; returns their keys. */
   purgeTombstones(horizonWall: number): string[] {
     if (this.tombstones === 0) return [];

@@ -1,6 +1,7 @@
 // The VOPR's safety checks, run throughout: every honest node's committed log is sampled each
-// second and stitched into one history per node and genesis (chaos/logs.ts, as the chaos run
-// does), and every sequence number is compared across honest nodes as soon as two have it.
+// tick (100 virtual ms, before and after the heal) and stitched into one history per node and
+// genesis (chaos/logs.ts, as the chaos run does), and every sequence number is compared across
+// honest nodes as soon as two have it.
 // Escaped exceptions and internal errors counted by a node are failures too: bad input must be
 // refused and counted, never crash anything.
 import { entryKey, mergeSample, newHistory, type LogEntryView, type LogHistory } from '../../../chaos/logs.ts';
