@@ -46,33 +46,27 @@ export default tseslint.config(
   // worst, measured with `npx eslint . --rule '{"max-len":["error",{"code":1}],
   // "max-lines-per-function":["error",{"max":1}]}'` after formatting with prettier. Set on
   // 2026-12-06 at 422 characters and 657 lines; lowered the same day (signaling/hub.ts split
-  // into signaling/hub/, long test describes split) to the worst left:
-  //   everywhere: a 270-character line (bench/peers/main.ts) and a 230-line function
-  //     (test/core/overlay/overlay.test.ts; next test/core/route/router.test.ts 211,
-  //     test/unit/steal-service/app-kernels.test.ts 192, test/core/pbft/membership.test.ts 174);
-  //   test/sim/vopr/: lines up to 422 characters (main.ts, run.ts, liveness.ts, plan.ts), until
-  //     they are split; then this exception goes;
-  //   src/: a 264-character line (src/ui/demo/DemoView.svelte) and a 148-line function
-  //     (src/mesh-node.ts createMeshNode; next src/worker/runtime.ts 111).
+  // into signaling/hub/, long test describes split; then createMeshNode split into
+  // src/page-node.ts, long lines of bench/peers and the demo shortened) to the worst left:
+  //   everywhere: a 248-character line (test/nat-lab/netns.ts, chaos/run.ts) and a 230-line
+  //     function (test/core/overlay/overlay.test.ts; next test/unit/steal-service/app-kernels.test.ts
+  //     223, test/core/route/router.test.ts 211, test/core/pbft/membership.test.ts 174);
+  //     test/sim/vopr/ needs no exception any more (its longest line is 186 characters);
+  //   src/: a 234-character line (src/node/log-format.ts) and a 111-line function
+  //     (src/worker/runtime.ts load; next src/node/peer.ts startOnDataDir 104).
   // These numbers only ever go down: when the worst offender is split, lower them to the new
   // worst. Never raise them; shorten the new code instead.
   {
     rules: {
-      'max-len': ['error', { code: 270 }],
+      'max-len': ['error', { code: 248 }],
       'max-lines-per-function': ['error', { max: 230 }],
-    },
-  },
-  {
-    files: ['test/sim/vopr/**'],
-    rules: {
-      'max-len': ['error', { code: 422 }],
     },
   },
   {
     files: ['src/**'],
     rules: {
-      'max-len': ['error', { code: 264 }],
-      'max-lines-per-function': ['error', { max: 148 }],
+      'max-len': ['error', { code: 234 }],
+      'max-lines-per-function': ['error', { max: 111 }],
     },
   },
   {

@@ -105,9 +105,9 @@ function summary(results: Result[], system: string, tabs: number, key: FigureKey
 function printTables(results: Result[], systems: string[], tabsList: number[]): void {
   for (const tabs of tabsList) {
     const loads = results.filter((r) => r.tabs === tabs).map((r) => r.load1);
-    console.error(
-      `\n${tabs} tabs — medians [range] over ${Math.max(...systems.map((s) => results.filter((r) => r.system === s && r.tabs === tabs).length))} rounds; load average (1 min) ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${os.cpus().length} cores`,
-    );
+    const rounds = Math.max(...systems.map((s) => results.filter((r) => r.system === s && r.tabs === tabs).length));
+    const load = `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
+    console.error(`\n${tabs} tabs — medians [range] over ${rounds} rounds; load average (1 min) ${load} on ${os.cpus().length} cores`);
     console.error(`| figure | ${systems.join(' | ')} |`);
     console.error(`|---|${systems.map(() => '---').join('|')}|`);
     for (const row of figureRows) {

@@ -2,9 +2,15 @@
 // returns plain data; one driver (src/worker/effect-driver.ts) carries it out in a fixed order:
 // the step's writes are asked for first, signatures are made next, and sends and events leave
 // only once every write asked for so far is durable. A core's own effects (a link to open, a
-// task to run, a value for the app) are events: anything that is not one of the five shapes
+// task to run, a value for the app) are events: anything that is not one of the four shapes
 // below is handed, in list order and after the writes, to the service that runs the core.
-import type { Millis, NodeId } from './types.ts';
+//
+// Time is not an effect: a core says when it next wants a tick with `nextWakeAt()`, which the
+// runtime reads after every call into a service (src/worker/runtime.ts, reschedule). A deadline
+// moves both ways (a request timer starts, then stops when its request commits; a lease is
+// renewed), and a `wake { at }` effect could only ever bring it closer: the runtime would still
+// have to ask for the current one, so there would be two ways to say the same thing.
+import type { NodeId } from './types.ts';
 
 /** Write these keys and delete those, as one batch, before any later send or event leaves. */
 export interface PersistEffect {
@@ -50,20 +56,14 @@ export interface BroadcastEffect<M> {
   msg: M;
 }
 
-/** Step the core with a tick no later than `at` (through the node's injected timers). */
-export interface WakeEffect {
-  type: 'wake';
-  at: Millis;
-}
-
-export type VocabularyEffect<M> = PersistEffect | SignEffect | SendEffect<M> | BroadcastEffect<M> | WakeEffect;
+export type VocabularyEffect<M> = PersistEffect | SignEffect | SendEffect<M> | BroadcastEffect<M>;
 
 /** A core's effects: the vocabulary over its messages `M`, plus its own events `E`. */
 export type CoreEffect<M, E extends { type: string }> = VocabularyEffect<M> | E;
 
-const vocabulary = new Set(['persist', 'sign', 'send', 'broadcast', 'wake']);
+const vocabulary = new Set(['persist', 'sign', 'send', 'broadcast']);
 
-/** Whether `effect` is one of the five shapes the driver carries out itself (else an event). */
+/** Whether `effect` is one of the four shapes the driver carries out itself (else an event). */
 export const isVocabulary = <M>(effect: { type: string }): effect is VocabularyEffect<M> => vocabulary.has(effect.type);
 
 /** One key written, or deleted when `value` is null. */

@@ -6,8 +6,9 @@
 //   at once; that step's effects are applied in place of the sign, before the rest of the list;
 // - `send`, `broadcast` and events (the core's own effects): carried out once every write asked
 //   for so far is durable, in list order (`unordered` sends leave at once: they depend on no
-//   write of this node, e.g. relayed gossip);
-// - `wake`: passed on at once (the service keeps the earliest for its nextWakeAt).
+//   write of this node, e.g. relayed gossip).
+//
+// (Time is no effect: a core's next tick is its nextWakeAt(), see src/core/effects.ts.)
 //
 // Within a batch, effects leave in list order: what follows a sign waits for the signature. Other
 // batches do not wait (an overlay's links need not wait for its advert's signature); a core
@@ -18,7 +19,7 @@
 // reported through `failed`, and the rest of that batch is dropped (it may depend on the
 // signature). Nothing here floats a promise that can reject.
 import { isVocabulary, type CoreEffect, type SignEffect, type SignedInput } from '../core/effects.ts';
-import type { Millis, NodeId } from '../core/types.ts';
+import type { NodeId } from '../core/types.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 export interface DriverPorts<M, E extends { type: string }> {
@@ -28,8 +29,6 @@ export interface DriverPorts<M, E extends { type: string }> {
   broadcast?(to: readonly NodeId[], msg: M): void;
   /** The core's own effects, in list order, after the writes before them are durable. */
   event?(event: E): void;
-  /** The core asked to be ticked no later than `at`. */
-  wake?(at: Millis): void;
   /** Signs for a `sign` effect: a signature, or a promise of one (WebCrypto). */
   sign?(effect: SignEffect): string | Promise<string>;
   /** Steps the core with the signature it asked for; returns that step's effects. */
@@ -107,9 +106,6 @@ export class EffectDriver<M, E extends { type: string }> {
             () => (this.ports.broadcast ? this.ports.broadcast(effect.to, effect.msg) : effect.to.forEach((to) => this.ports.send(to, effect.msg))),
             'send',
           );
-          break;
-        case 'wake':
-          this.guard(() => this.ports.wake?.(effect.at), 'wake');
           break;
         case 'sign': {
           const rest = () => this.run(effects, i + 1, next);

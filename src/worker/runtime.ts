@@ -26,6 +26,7 @@ import { EarlySocket } from './early-socket.ts';
 import { isMeshRouting, type MeshRouting, type RoutedDelivery, type Service, type ServiceContext, type ServiceEvent } from './service.ts';
 import { createRng } from '../core/rng.ts';
 import type { Clock, TimerHandle, Timers } from './clock.ts';
+import { PresenceRetry, type PresenceTry } from './presence-retry.ts';
 import type { ProtocolTag } from '../core/types.ts';
 
 /** Most direct links kept until the overlay core manages degree (a full mesh below this). */
@@ -126,6 +127,8 @@ export class NodeRuntime implements LinkHostEvents {
   private signalingStatus: SignalingStatus = 'connecting';
   private signalingDetail = '';
   private readonly knownPeers = new Set<NodeId>();
+  /** Listed peers that gossip declared dead, tried again with backoff (presence-retry.ts). */
+  private readonly presenceRetry = new PresenceRetry();
   private readonly messages: MessageView[] = [];
   private readonly rejected: Record<string, number> = {};
   private readonly pingSentAt = new Map<NodeId, { n: number; at: number }>();
@@ -502,9 +505,28 @@ export class NodeRuntime implements LinkHostEvents {
   }
 
   private publish(event: ServiceEvent, from?: Service): void {
+    if (event.type === 'member-status') this.memberStatus(event.peer, event.status);
     this.dispatch((service) => {
       if (service !== from) service.onEvent?.(event);
     });
+  }
+
+  /** Gossip's word on a peer: one the server lists is tried again while gossip holds it dead. */
+  private memberStatus(peer: NodeId, status: string): void {
+    if (status === 'alive') return this.presenceRetry.forget(peer);
+    if (status !== 'dead' || !this.knownPeers.has(peer)) return;
+    const first = this.presenceRetry.declaredDead(peer);
+    if (first) this.tryPresentLater(peer, first);
+  }
+
+  private tryPresentLater(peer: NodeId, attempt: PresenceTry): void {
+    this.timers.setTimeout(() => {
+      if (this.stopped) return;
+      const next = this.presenceRetry.due(peer, attempt.run, this.knownPeers.has(peer));
+      if (!next) return;
+      this.introduce(peer);
+      this.tryPresentLater(peer, next);
+    }, attempt.waitMs);
   }
 
   private reschedule(): void {

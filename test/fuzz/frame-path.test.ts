@@ -162,37 +162,43 @@ describe('the frame path of a real node under random and mutated frames', () => 
 });
 
 describe('the peer guard on the frame path', () => {
-  test('a peer that sends garbage is cut off and kept out: its link drops and stays down while it is banned, and comes back after', async () => {
-    const seed = envSeed() ?? 2;
-    const junk = fc.sample(fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 40, maxLength: 60 }), { seed, numRuns: 1 })[0]!;
-    const room = new RealRoom(seed);
-    // Three nodes: with a third to carry gossip, each of the two stays alive in the other's eyes
-    // and they keep trying to link until they settle each other as unreachable (in a room of two,
-    // gossip declares each dead to the other, and nothing brings them back: docs/simulation.md).
-    const [target, peer] = (await room.addLinked(3)) as [SimNode, SimNode, SimNode];
-    let sent = 0;
-    for (const bytes of junk) {
-      if (!room.linkedPeers(target).includes(peer.id) || !peer.host?.endpoint(target.id)?.up) break;
-      room.inject(target, peer, new Uint8Array([0xff, ...bytes]));
-      sent++;
-    }
-    await room.runFor(100);
-    expect(sent).toBeLessThan(junk.length);
-    expect(room.rejected(target)['peer cut off for sending garbage']).toBe(1);
-    expect(room.snapshot(target).keptOut.map((k) => k.peer)).toEqual([peer.id]);
-    // Kept out: the two stay unlinked for the ban, though both are still in the room.
-    await room.runFor(30_000);
-    expect(room.linkedPeers(target)).not.toContain(peer.id);
-    expect(room.linkedPeers(peer)).not.toContain(target.id);
-    expect(room.snapshot(target).keptOut.map((k) => k.peer)).toEqual([peer.id]);
-    // After the ban the two link again: each settled the other as unreachable while it lasted
-    // (refused offers, unanswered requests), and a settled peer gets another attempt after the
-    // retry period (link-failures.ts); before that, they stayed apart for good.
-    await room.runUntil(
-      () => room.linkedPeers(target).includes(peer.id) && room.linkedPeers(peer).includes(target.id),
-      `the two link again after the ban — ${replayHint(seed)}`,
-      peerBanMs + settledRetryMs + 2 * linkSetupTimeoutMs,
-    );
-    expect(room.snapshot(target).keptOut).toEqual([]);
-  }, 120_000);
+  // Three nodes: with a third to carry gossip, each of the two stays alive in the other's eyes
+  // and they keep trying to link until they settle each other as unreachable (link-failures.ts
+  // gives a settled peer another attempt). Two nodes: gossip declares each dead to the other
+  // during the ban, and only the signaling server still lists both (presence-retry.ts tries a
+  // listed peer again although gossip said dead).
+  for (const size of [3, 2]) {
+    test(`a peer that sends garbage is cut off and kept out: its link drops and stays down while it is banned, and comes back after (${size} nodes)`, async () => {
+      const seed = envSeed() ?? 2;
+      const junk = fc.sample(fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { minLength: 40, maxLength: 60 }), { seed, numRuns: 1 })[0]!;
+      const room = new RealRoom(seed);
+      const [target, peer] = (await room.addLinked(size)) as [SimNode, SimNode];
+      let sent = 0;
+      for (const bytes of junk) {
+        if (!room.linkedPeers(target).includes(peer.id) || !peer.host?.endpoint(target.id)?.up) break;
+        room.inject(target, peer, new Uint8Array([0xff, ...bytes]));
+        sent++;
+      }
+      await room.runFor(100);
+      expect(sent).toBeLessThan(junk.length);
+      expect(room.rejected(target)['peer cut off for sending garbage']).toBe(1);
+      expect(room.snapshot(target).keptOut.map((k) => k.peer)).toEqual([peer.id]);
+      // Kept out: the two stay unlinked for the ban, though both are still in the room.
+      await room.runFor(30_000);
+      expect(room.linkedPeers(target)).not.toContain(peer.id);
+      expect(room.linkedPeers(peer)).not.toContain(target.id);
+      expect(room.snapshot(target).keptOut.map((k) => k.peer)).toEqual([peer.id]);
+      // After the ban the two link again, and see each other alive.
+      await room.runUntil(
+        () => room.linkedPeers(target).includes(peer.id) && room.linkedPeers(peer).includes(target.id),
+        `the two link again after the ban — ${replayHint(seed)}`,
+        peerBanMs + settledRetryMs + 2 * linkSetupTimeoutMs,
+      );
+      expect(room.snapshot(target).keptOut).toEqual([]);
+      await room.runUntil(
+        () => room.aliveMembers(target).includes(peer.id) && room.aliveMembers(peer).includes(target.id),
+        `the two see each other alive again — ${replayHint(seed)}`,
+      );
+    }, 120_000);
+  }
 });

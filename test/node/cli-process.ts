@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
 
 export const cliPath = fileURLToPath(new URL('../../bin/tabmesh-node.js', import.meta.url));
 /** Log lines kept per process (the oldest go first); enough for any test's story. */
@@ -151,4 +153,26 @@ export class NodePeerProcess {
     this.waiters.clear();
     for (const w of waiters) w();
   }
+}
+
+/**
+ * For a describe whose tests run Node peers against one signaling server (on loopback, serving
+ * an empty directory): the server starts before the tests; after them every peer pushed to
+ * `peers` is disposed, the server closed and the directory removed. `url()`: the server's.
+ */
+export function signalingForPeers(): { readonly peers: NodePeerProcess[]; url(): string } {
+  let server: TabmeshServer | undefined;
+  let url = '';
+  const peers: NodePeerProcess[] = [];
+  const staticDir = mkdtempSync(join(tmpdir(), 'tabmesh-static-'));
+  beforeAll(async () => {
+    server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir });
+    url = (await server.listen()).url;
+  });
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.dispose()));
+    await server?.close();
+    rmSync(staticDir, { recursive: true, force: true });
+  });
+  return { peers, url: () => url };
 }

@@ -1,37 +1,21 @@
 // The real tabmesh-node CLI, without a browser: Node peers meet through a real signaling
 // server, link over WebRTC, gossip, leave gracefully on SIGTERM, come back with the same
 // identity, and ride out an unreachable server. (test/e2e/node-peer.test.ts adds the tabs.)
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { freeTcpPort } from '../support/free-port.ts';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
+import { describe, expect, test } from 'vitest';
 import { lockFileName } from '../../src/node/data-dir.ts';
-import { NodePeerProcess } from './cli-process.ts';
+import { NodePeerProcess, signalingForPeers } from './cli-process.ts';
 
 const room = 'node-peers';
 
 describe('two Node peers and a signaling server', () => {
-  let server: TabmeshServer;
-  let url = '';
-  const peers: NodePeerProcess[] = [];
-  const staticDir = mkdtempSync(join(tmpdir(), 'tabmesh-static-'));
-
-  beforeAll(async () => {
-    server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir });
-    url = (await server.listen()).url;
-  });
-
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.dispose()));
-    await server?.close();
-    rmSync(staticDir, { recursive: true, force: true });
-  });
+  const { peers, url } = signalingForPeers();
 
   test('they link, gossip, and one that is stopped leaves gracefully, then returns as itself', async () => {
-    const a = NodePeerProcess.start(room, url);
-    const b = NodePeerProcess.start(room, url);
+    const a = NodePeerProcess.start(room, url());
+    const b = NodePeerProcess.start(room, url());
     peers.push(a, b);
     await a.waitFor((s) => s.id !== null && s.signaling === 'joined', 'A joined');
     await b.waitFor((s) => s.id !== null && s.signaling === 'joined', 'B joined');
@@ -51,7 +35,7 @@ describe('two Node peers and a signaling server', () => {
     await a.waitFor((s) => !s.links.has(b.id) && s.members.get(b.id) === 'left', 'A sees B left and unlinked', 10_000);
     expect(a.events.some((e) => e.event === 'member' && e['peer'] === b.id && e['status'] === 'dead')).toBe(false);
 
-    const again = NodePeerProcess.start(room, url, { dataDir: b.dataDir });
+    const again = NodePeerProcess.start(room, url(), { dataDir: b.dataDir });
     peers.push(again);
     await again.waitFor((s) => s.id !== null, 'B again says its id');
     expect(again.id).toBe(b.id);
@@ -60,10 +44,10 @@ describe('two Node peers and a signaling server', () => {
   }, 60_000);
 
   test('a second process on the same data directory is refused, and exits 1', async () => {
-    const first = NodePeerProcess.start(room, url);
+    const first = NodePeerProcess.start(room, url());
     peers.push(first);
     await first.waitFor((s) => s.id !== null, 'first started');
-    const second = new NodePeerProcess(['--room', room, '--signal', url, '--data', first.dataDir, '--json'], first.dataDir);
+    const second = new NodePeerProcess(['--room', room, '--signal', url(), '--data', first.dataDir, '--json'], first.dataDir);
     expect((await second.exited).code).toBe(1);
     expect(second.events.find((e) => e.event === 'error')?.['message']).toMatch(new RegExp(`another tabmesh-node \\(pid ${first.child.pid}\\) is using`));
     first.signal('SIGINT');

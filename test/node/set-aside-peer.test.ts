@@ -2,34 +2,17 @@
 // JSON but not a record the node can use is set aside (src/store/set-aside.ts) like in a tab,
 // the peer says so in its log, and it starts clean for that part and joins.
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTabmeshServer, type TabmeshServer } from '../../signaling/server.ts';
+import { describe, expect, test } from 'vitest';
 import { storeDirName } from '../../src/node/data-dir.ts';
 import { FileStorage } from '../../src/node/file-storage.ts';
 import { listSetAside } from '../../src/store/set-aside.ts';
-import { NodePeerProcess } from './cli-process.ts';
+import { NodePeerProcess, signalingForPeers } from './cli-process.ts';
 
 describe('Node peer with damaged stored records', () => {
-  let server: TabmeshServer;
-  let url = '';
-  const peers: NodePeerProcess[] = [];
-  const staticDir = mkdtempSync(join(tmpdir(), 'tabmesh-static-'));
-
-  beforeAll(async () => {
-    server = createTabmeshServer({ port: 0, host: '127.0.0.1', staticDir });
-    url = (await server.listen()).url;
-  });
-
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.dispose()));
-    await server?.close();
-    rmSync(staticDir, { recursive: true, force: true });
-  });
+  const { peers, url } = signalingForPeers();
 
   test('sets them aside, logs which and why, keeps its id, and joins', async () => {
-    const first = NodePeerProcess.start('set-aside', url);
+    const first = NodePeerProcess.start('set-aside', url());
     peers.push(first);
     await first.waitFor((s) => s.id !== null && s.signaling === 'joined', 'the peer joined');
     const id = first.id;
@@ -41,9 +24,9 @@ describe('Node peer with damaged stored records', () => {
     await store.set('gossip/self', { v: 1, id: 'someone else', inc: -1 });
     await store.set('gossip/mem/colour', 'not a memory entry');
 
-    const again = NodePeerProcess.start('set-aside', url, { dataDir: first.dataDir });
+    const again = NodePeerProcess.start('set-aside', url(), { dataDir: first.dataDir });
     peers.push(again);
-    const other = NodePeerProcess.start('set-aside', url);
+    const other = NodePeerProcess.start('set-aside', url());
     peers.push(other);
     await again.waitFor((s) => s.id !== null && s.signaling === 'joined', 'the damaged peer joined again');
     expect(again.id).toBe(id);

@@ -1,22 +1,17 @@
 // Issue 19, finding 1: one client address must not lock everyone else out. Several clients are
 // simulated with distinct loopback source addresses (all of 127.0.0.0/8 is on lo), so the
 // server sees them as different machines; the caps are the defaults.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeCodes, maxConnectionsPerAddress, maxRoomsPerAddress, maxSeatsPerAddressPerRoom } from '../../signaling/limits.ts';
 import { parseTrustedProxies } from '../../signaling/client-address.ts';
 import { MemoryQuotaStore } from '../../signaling/address-limits.ts';
-import { joinFrame, newIdentity, startServer, TestClient, type Running } from './helpers.ts';
+import { joinFrame, newIdentity, serverPerTest, TestClient, type Running } from './helpers.ts';
 
 const attacker = { localAddress: '127.0.0.10' };
 const bystander = { localAddress: '127.0.0.20' };
 
+const { clients, start } = serverPerTest();
 let running: Running | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.server.close();
-  running = undefined;
-});
 
 async function connect(options: { localAddress: string; headers?: Record<string, string> }): Promise<TestClient> {
   if (!running) throw new Error('no server');
@@ -35,7 +30,7 @@ async function tryJoin(client: TestClient, room: string) {
 describe('per-address caps', () => {
   const caps = `${maxSeatsPerAddressPerRoom} seats in a room, ${maxRoomsPerAddress} rooms and ${maxConnectionsPerAddress} connections`;
   it(`one address gets ${caps}, refused with a reason beyond; others still join`, async () => {
-    running = await startServer();
+    running = await start();
 
     // Seats: the attacker fills what it may of the default room, and no more.
     for (let i = 0; i < maxSeatsPerAddressPerRoom; i++) {
@@ -83,7 +78,7 @@ describe('per-address caps', () => {
   });
 
   it('gives the quota back as connections close, so the address can come back', async () => {
-    running = await startServer({ maxConnectionsPerAddress: 2 });
+    running = await start({ maxConnectionsPerAddress: 2 });
     const first = await connect(attacker);
     await connect(attacker);
     const refused = await TestClient.open(running.wsUrl, attacker);
@@ -98,7 +93,7 @@ describe('per-address caps', () => {
   it('behind a trusted proxy, counts the address in X-Forwarded-For; from anyone else, ignores it', async () => {
     const proxies = parseTrustedProxies('127.0.0.30');
     if (!proxies.ok) throw new Error(proxies.error);
-    running = await startServer({ maxConnectionsPerAddress: 2, trustedProxies: proxies.value });
+    running = await start({ maxConnectionsPerAddress: 2, trustedProxies: proxies.value });
     const viaProxy = (client: string) => ({ localAddress: '127.0.0.30', headers: { 'X-Forwarded-For': `${client}, 127.0.0.30` } });
     await connect(viaProxy('198.51.100.7'));
     await connect(viaProxy('198.51.100.7'));
@@ -143,7 +138,7 @@ describe('MemoryQuotaStore', () => {
 describe('per-address budget of frames and bytes', () => {
   it("an address's connections share one budget, so more connections buy no more frames; another address is not slowed", async () => {
     // A connection may send 10 frames at once; the address, 2 connections' worth: 20 frames.
-    running = await startServer({ rateLimitPerS: 1, rateLimitBurst: 10, addressBudgetConnections: 2 });
+    running = await start({ rateLimitPerS: 1, rateLimitBurst: 10, addressBudgetConnections: 2 });
     const attackers = [await connect(attacker), await connect(attacker), await connect(attacker), await connect(attacker)];
     const frame = { type: 'signal', to: newIdentity().id, data: {} };
     for (const client of attackers) for (let i = 0; i < 10; i++) client.send(frame);

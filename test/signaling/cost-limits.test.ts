@@ -1,24 +1,19 @@
 // Issue 19, findings 3 and 4: what a connection may cost the server. Limits in bytes per second
 // as well as frames, control frames counted like any other, and relayed `data` bounded in keys
 // and depth — refused with a reason and a strike, never an internal error.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maxDataDepth, maxDataKeys } from '../../signaling/protocol.ts';
 import { rateLimitBurst, rateLimitBurstBytes } from '../../signaling/limits.ts';
 import type { TestClient } from './helpers.ts';
-import { joinMany, startServer, type Running } from './helpers.ts';
+import { joinMany, serverPerTest, type Running } from './helpers.ts';
 import type { TabmeshServerOptions } from '../../signaling/server.ts';
 import { withinDataBounds } from '../../signaling/data-bounds.ts';
 
+const { clients, start } = serverPerTest();
 let running: Running | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.server.close();
-  running = undefined;
-});
 
 async function pair(options: TabmeshServerOptions = {}): Promise<[TestClient, TestClient]> {
-  running = await startServer(options);
+  running = await start(options);
   const members = (await joinMany(running.wsUrl, 'r', 2)) as [TestClient, TestClient];
   clients.push(...members);
   return members;

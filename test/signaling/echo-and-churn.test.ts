@@ -1,20 +1,15 @@
 // Issue 19, finding 7: error frames never echo unbounded input back, and join/leave churn in a
 // room reaches its members as a few batched frames, not one frame per change per member.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maxEchoChars } from '../../src/core/decode.ts';
-import { joinFrame, joinMany, newIdentity, startServer, TestClient, type Running } from './helpers.ts';
+import { joinFrame, joinMany, newIdentity, serverPerTest, TestClient, type Running } from './helpers.ts';
 
+const { clients, start } = serverPerTest();
 let running: Running | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.server.close();
-  running = undefined;
-});
 
 describe('error frames', () => {
   it('quote at most a short piece of an unknown key, an unknown type or an origin', async () => {
-    running = await startServer({ allowedOrigins: ['http://allowed.example'] });
+    running = await start({ allowedOrigins: ['http://allowed.example'] });
     const client = await TestClient.connect(running.wsUrl);
     clients.push(client);
     const key = 'K'.repeat(60_000);
@@ -40,7 +35,7 @@ describe('error frames', () => {
 
 describe('announcements', () => {
   it('batch a burst of 20 joins and 20 leaves into a few frames per member, and every change arrives', async () => {
-    running = await startServer();
+    running = await start();
     const [watcher] = (await joinMany(running.wsUrl, 'busy', 1)) as [TestClient];
     clients.push(watcher);
     // 20 sockets ready, from 4 addresses (each address holds at most its share of a room).

@@ -2,6 +2,7 @@
 // Tests wait on conditions (the next frame, a close, a pong), never on fixed sleeps; every wait
 // has a deadline so a missing frame fails with a message instead of hanging.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { afterEach } from 'vitest';
 import { WebSocket, type ClientOptions } from 'ws';
 import { decodeServerMessage, joinSigningText, signalingPath, type ServerMessage } from '../../signaling/protocol.ts';
 import { createTabmeshServer, type TabmeshServer, type TabmeshServerOptions } from '../../signaling/server.ts';
@@ -33,6 +34,22 @@ export async function startServer(options: TabmeshServerOptions = {}): Promise<R
   const server = createTabmeshServer({ port: 0, host: '127.0.0.1', seed: 1, ...options });
   const { port } = await server.listen();
   return { server, wsUrl: `ws://127.0.0.1:${port}${signalingPath}`, httpUrl: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * For a file whose tests each start a server and clients: `start` starts the server (as
+ * startServer), and the test pushes its clients to `clients`; after each test the clients are
+ * cut off and the last server started is closed.
+ */
+export function serverPerTest(): { readonly clients: TestClient[]; start(options?: TabmeshServerOptions): Promise<Running> } {
+  let running: Running | undefined;
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.ws.terminate();
+    await running?.server.close();
+    running = undefined;
+  });
+  return { clients, start: async (options) => (running = await startServer(options)) };
 }
 
 type Waiter = { resolve: (frame: ServerMessage) => void; reject: (err: Error) => void };

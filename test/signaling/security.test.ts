@@ -4,15 +4,15 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentSecurityPolicy, securityHeaders } from '../../signaling/headers.ts';
 import { normalisedOrigin, originPolicy, parseAllowedOrigins } from '../../signaling/origins.ts';
 import { parseCliArgs } from '../../signaling/cli.ts';
-import { startServer, TestClient, type Running } from './helpers.ts';
+import { serverPerTest, TestClient, type Running } from './helpers.ts';
 
 let dir: string;
+const { clients, start } = serverPerTest();
 let running: Running | undefined;
-const clients: TestClient[] = [];
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tabmesh-security-'));
   mkdirSync(join(dir, 'assets'), { recursive: true });
@@ -20,16 +20,11 @@ beforeAll(() => {
   writeFileSync(join(dir, 'assets', 'app-1a2b.js'), 'console.log("tabmesh")');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.server.close();
-  running = undefined;
-});
 
 describe('security headers', () => {
   it('are on the app, its assets, the SPA fallback, /config.json, /healthz, 404s, 405s and the not-built page', async () => {
-    running = await startServer({ staticDir: dir });
-    const notBuilt = await startServer({ staticDir: join(dir, 'missing') });
+    running = await start({ staticDir: dir });
+    const notBuilt = await start({ staticDir: join(dir, 'missing') });
     try {
       const responses = await Promise.all([
         fetch(`${running.httpUrl}/`),
@@ -65,7 +60,7 @@ describe('security headers', () => {
 
 describe('origin check', () => {
   it('by default lets in pages this server served, pages on localhost and clients that send no Origin; refuses others', async () => {
-    running = await startServer();
+    running = await start();
     const { wsUrl, server } = running;
     const port = new URL(wsUrl).port;
     for (const origin of [`http://127.0.0.1:${port}`, 'http://localhost:5173', 'http://127.0.0.1:9999', 'http://[::1]:8080', undefined]) {
@@ -83,7 +78,7 @@ describe('origin check', () => {
   });
 
   it("with a list, lets in the listed origins and the server's own pages, and no longer all of localhost", async () => {
-    running = await startServer({ allowedOrigins: ['https://mesh.example.org'] });
+    running = await start({ allowedOrigins: ['https://mesh.example.org'] });
     const { wsUrl } = running;
     const port = new URL(wsUrl).port;
     for (const origin of ['https://mesh.example.org', `http://127.0.0.1:${port}`]) {
@@ -129,7 +124,7 @@ describe('--allowed-origins / ALLOWED_ORIGINS and --ice-transport-policy', () =>
   });
 
   it('/config.json carries the relay policy only when set', async () => {
-    running = await startServer({ iceTransportPolicy: 'relay', iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }] });
+    running = await start({ iceTransportPolicy: 'relay', iceServers: [{ urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }] });
     expect(await (await fetch(`${running.httpUrl}/config.json`)).json()).toMatchObject({ iceTransportPolicy: 'relay' });
   });
 });

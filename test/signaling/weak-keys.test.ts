@@ -1,20 +1,15 @@
 // Issue 19, finding 6, at the signaling server: a join may not claim a small-order or
 // non-canonical Ed25519 key as its id, even with a "signature" that such a key verifies.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startServer, TestClient, type Running } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { serverPerTest, TestClient, type Running } from './helpers.ts';
 import { forgedSignature, nonCanonicalKeysHex, smallOrderKeysHex, toId } from '../unit/weak-keys.ts';
 
+const { clients, start } = serverPerTest();
 let running: Running | undefined;
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.ws.terminate();
-  await running?.server.close();
-  running = undefined;
-});
 
 describe('weak keys as ids', () => {
   it('refuses joins as each of the 8 small-order points and as y ≥ p encodings, with a reason', async () => {
-    running = await startServer({ maxFloodStrikes: 1_000 });
+    running = await start({ maxFloodStrikes: 1_000 });
     const client = await TestClient.connect(running.wsUrl);
     clients.push(client);
     for (const hex of [...smallOrderKeysHex, ...nonCanonicalKeysHex]) {

@@ -4,10 +4,10 @@
 // What either says before anyone listens must be held and handed on in order — a welcome, a
 // close, a script that throws as it loads — and the join must still wait for a ready node.
 import { afterEach, describe, expect, it } from 'vitest';
-import { EarlyWorker, heldWorkerEventsLimit, type RawWorker } from '../../src/early-worker.ts';
+import { EarlyWorker, heldWorkerEventsLimit } from '../../src/early-worker.ts';
 import { EarlySocket, heldSocketEventsLimit } from '../../src/worker/early-socket.ts';
 import { createIdentity } from '../../src/crypto/ed25519.ts';
-import type { SocketLike } from '../../src/net/signaling-client.ts';
+import { FakeSocket, FakeWorker } from './page-fakes.ts';
 import { MemoryStorage } from '../../src/store/memory.ts';
 import { NodeRuntime } from '../../src/worker/runtime.ts';
 import type { LoadedIdentity } from '../../src/worker/identity-store.ts';
@@ -21,32 +21,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`not within ${deadlineMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-class FakeSocket implements SocketLike {
-  readyState = 0;
-  readonly sent: Array<Record<string, unknown>> = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  deliver(frame: unknown): void {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  drop(code: number, reason: string): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
   }
 }
 
@@ -124,28 +98,6 @@ describe('EarlySocket', () => {
     expect(seen.at(-1)).toBe('close 1000');
   });
 });
-
-type Listener = (event: Event) => void;
-
-class FakeWorker implements RawWorker {
-  readonly posted: unknown[] = [];
-  terminated = false;
-  private readonly listeners = new Map<string, Listener[]>();
-  postMessage(message: unknown): void {
-    this.posted.push(message);
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-  addEventListener(type: string, listener: Listener): void {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-  }
-  fire(type: string, fields: { data?: unknown; message?: string } = {}): Event {
-    const event = Object.assign(new Event(type, { cancelable: true }), fields);
-    for (const listener of this.listeners.get(type) ?? []) listener(event);
-    return event;
-  }
-}
 
 describe('EarlyWorker', () => {
   it('a script that fails as it loads, before anyone listens, is still seen as a crash (and not reported as uncaught)', async () => {

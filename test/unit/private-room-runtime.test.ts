@@ -8,7 +8,7 @@ import { createIdentity, signText, type Identity } from '../../src/crypto/ed2551
 import { deriveRoomKey, type RoomKey } from '../../src/net/room-key.ts';
 import { openSignal, sealSignal } from '../../src/net/sealed-signal.ts';
 import { signingText, type SignalBody } from '../../src/net/signed-signal.ts';
-import type { SocketLike } from '../../src/net/signaling-client.ts';
+import { FakeSocket } from './page-fakes.ts';
 import type { LinkHost } from '../../src/net/transport.ts';
 import { MemoryStorage } from '../../src/store/memory.ts';
 import { NodeRuntime } from '../../src/worker/runtime.ts';
@@ -19,24 +19,6 @@ const room = 'vault';
 const password = 'correct horse battery';
 /** Deadline for the runtime's asynchronous work (crypto promises), not a sleep. */
 const deadlineMs = 10_000;
-
-class ScriptedSocket implements SocketLike {
-  readyState = 1;
-  readonly sent: Array<Record<string, unknown>> = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  deliver(frame: unknown): void {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-}
 
 /** A routing service that only hands the runtime what the test says arrived over the mesh. */
 function scriptedRouting(): Service & { deliver(d: RoutedDelivery): void; routed: unknown[] } {
@@ -88,7 +70,7 @@ describe('a node in a private room', () => {
     const [member, meshMember, outsider] = [await identityAfter(self), await identityAfter(self), await identityAfter(self)];
     const key: RoomKey = await deriveRoomKey(room, password);
     const wrongKey = await deriveRoomKey(room, 'a guessed password', 1_000);
-    const socket = new ScriptedSocket();
+    const socket = new FakeSocket(1);
     const opened: string[] = [];
     const linkIds = new Map<string, string>();
     const host: LinkHost = {
@@ -158,7 +140,7 @@ describe('a node in a private room', () => {
   }, 30_000);
 
   it('shows a wrong-password refusal in the snapshot, as final', async () => {
-    const socket = new ScriptedSocket();
+    const socket = new FakeSocket(1);
     runtime = await NodeRuntime.start({
       room,
       slot: 0,

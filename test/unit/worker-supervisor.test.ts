@@ -11,29 +11,8 @@ import {
   watchdogSilenceMs,
   WorkerSupervisor,
   type RestartRecord,
-  type WorkerLike,
 } from '../../src/worker-supervisor.ts';
-
-type Listener = (event: Event & { data?: unknown; message?: string }) => void;
-
-class FakeWorker implements WorkerLike {
-  readonly posted: unknown[] = [];
-  terminated = false;
-  private readonly listeners = new Map<string, Listener[]>();
-  postMessage(message: unknown): void {
-    this.posted.push(message);
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-  addEventListener(type: string, listener: Listener): void {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-  }
-  fire(type: string, fields: { data?: unknown; message?: string } = {}): void {
-    const event = Object.assign(new Event(type, { cancelable: true }), fields);
-    for (const listener of this.listeners.get(type) ?? []) listener(event);
-  }
-}
+import { FakeWorker } from './page-fakes.ts';
 
 function setup() {
   const clock = { now: 1_000_000 };

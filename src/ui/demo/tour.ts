@@ -31,7 +31,9 @@ export const tourSteps: readonly TourStep[] = [
   {
     id: 'normal',
     title: '1 · The normal case',
-    text: 'A request goes to the primary. It orders it (pre-prepare), every replica says it saw the same order (prepare), then that it is ready (commit) once 2f+1 agree, and each replies. The client waits for f+1 matching replies.',
+    text:
+      'A request goes to the primary. It orders it (pre-prepare), every replica says it saw the same order (prepare), ' +
+      'then that it is ready (commit) once 2f+1 agree, and each replies. The client waits for f+1 matching replies.',
     async run(room) {
       await room.restoreAll();
       void room.propose(`hello from the demo screen at ${new Date().toLocaleTimeString()}`).catch(() => {});
@@ -41,7 +43,9 @@ export const tourSteps: readonly TourStep[] = [
   {
     id: 'silent-primary',
     title: '2 · A silent primary',
-    text: 'The primary goes silent. The replicas hold the request, their timers run out, and they vote for a view change (red). The next replica in line becomes primary with a new-view, and the request commits in the new view.',
+    text:
+      'The primary goes silent. The replicas hold the request, their timers run out, and they vote for a view change (red). ' +
+      'The next replica in line becomes primary with a new-view, and the request commits in the new view.',
     async run(room) {
       const primary = room.primary();
       if (!primary) throw new Error('no primary yet: wait for the replicas to report');
@@ -53,7 +57,9 @@ export const tourSteps: readonly TourStep[] = [
   {
     id: 'equivocate',
     title: '3 · An equivocating primary',
-    text: 'The primary tells half the replicas one order and the other half another. Neither half gathers 2f+1 matching prepares, so nothing wrong commits: the replicas time out and replace it, and the honest logs stay equal.',
+    text:
+      'The primary tells half the replicas one order and the other half another. Neither half gathers 2f+1 matching prepares, ' +
+      'so nothing wrong commits: the replicas time out and replace it, and the honest logs stay equal.',
     async run(room) {
       await room.restoreAll();
       const primary = room.primary();

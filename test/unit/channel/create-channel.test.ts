@@ -4,32 +4,15 @@
 import { describe, expect, test } from 'vitest';
 import * as v from 'valibot';
 import { ChannelError, createChannel } from '../../../src/api/channel.ts';
-import type { NodeBackend } from '../../../src/api/backend.ts';
+import { FakeBackend } from '../api/fake-backend.ts';
 
 const sender = `${'S'.repeat(42)}A`;
 
+/** The API's FakeBackend answering commands with `reply`; `emit` delivers a channel event. */
 function fakeBackend(reply: (name: string, args: unknown[]) => Promise<unknown> = async () => ({ delivered: 1, failed: 0 })) {
-  const listeners = new Map<string, Set<(payload: unknown) => void>>();
-  const commands: Array<{ name: string; args: unknown[] }> = [];
-  const backend: NodeBackend = {
-    command: (name, ...args) => {
-      commands.push({ name, args });
-      return reply(name, args);
-    },
-    onEvent: (name, listener) => {
-      const set = listeners.get(name) ?? new Set();
-      listeners.set(name, set);
-      set.add(listener);
-      return () => set.delete(listener);
-    },
-    snapshot: () => null,
-    subscribe: () => () => {},
-    subscribeMemory: () => () => {},
-    memory: () => undefined,
-    close: () => {},
-  };
-  const emit = (payload: unknown) => listeners.get('channel')?.forEach((l) => l(payload));
-  return { backend, commands, emit };
+  const backend = new FakeBackend();
+  backend.answer = reply;
+  return { backend, commands: backend.commands, emit: (payload: unknown) => backend.publishEvent('channel', payload) };
 }
 
 describe('createChannel', () => {
