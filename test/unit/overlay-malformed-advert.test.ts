@@ -28,9 +28,9 @@ async function serviceWithLink(peer: NodeId) {
 describe('overlay service: adverts that pass the shape check but not decode', () => {
   const peer = 'p-peer' as NodeId;
   const broken: Array<[string, Record<string, unknown>]> = [
-    ['no links', { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, sig: 'x' }],
-    ['links not a list', { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, links: { map: 1 }, sig: 'x' }],
-    ['a link without a peer', { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, links: [{ rttMs: 3 }], sig: 'x' }],
+    ['no links', { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, ttl: 4, sig: 'x' }],
+    ['links not a list', { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, ttl: 4, links: { map: 1 }, sig: 'x' }],
+    ['a link without a peer', { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, ttl: 4, links: [{ rttMs: 3 }], sig: 'x' }],
   ];
   for (const [what, frame] of broken) {
     test(`${what}: counted as malformed, not verified, no internal error`, async () => {
@@ -45,7 +45,7 @@ describe('overlay service: adverts that pass the shape check but not decode', ()
 
   test('a well-formed advert is still verified', async () => {
     const t = await serviceWithLink(peer);
-    t.service.receive(peer, { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, links: [{ peer: 'p-peer' }], sig: 'x' });
+    t.service.receive(peer, { type: 'advert', origin: 'q-far', seq: 7, ageMs: 0, ttl: 4, links: [{ peer: 'p-peer' }], sig: 'x' });
     await Promise.resolve();
     expect(t.verified).toEqual(['tabmesh-advert/1\nq-far\n7\np-peer']);
     expect(t.counters().dropped.malformed).toBe(0);

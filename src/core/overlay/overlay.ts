@@ -32,6 +32,7 @@ import { compareNodeIds, type Millis, type NodeId } from '../types.ts';
 import type { Graph } from '../graph/graph.ts';
 import { computeMetrics, snapshotTopology, type GraphMetrics, type TopologySnapshot } from '../graph/metrics.ts';
 import {
+  advertRadiusHops,
   checkConfig,
   connectBackoffBaseMs,
   connectBackoffMaxMs,
@@ -122,14 +123,16 @@ export class Overlay {
   private readonly known = new Map<NodeId, PeerRecord>();
   /** Peers that left, with the advert seq they had then: ignored until they advertise anew. */
   private readonly departed = new Map<NodeId, number>();
-  /** When a node last dropped out of our component (for showing recent strays). */
-  private readonly lostAt = new Map<NodeId, Millis>();
+  /** When a node was last known to be near us (for showing recent strays; see view.ts). */
+  private readonly nearAt = new Map<NodeId, Millis>();
   private linkSet = new Set<NodeId>();
   private linksVersion = 0;
   private departedVersion = 0;
   private cachedView: TopologyView | null = null;
   private cachedRoute: { view: TopologyView; route: RouteTopology } | null = null;
   private viewBuilds = 0;
+  /** The picture for which adverts were last passed on again (see AdvertExchange.reforwardNearer). */
+  private reforwardedKey = '';
   private now: Millis;
   private newLinkTokens = newLinkBurst;
   private tokensAt: Millis;
@@ -237,7 +240,7 @@ export class Overlay {
   }
 
   private rebuildView(key = `${this.lsdb.version}/${this.linksVersion}/${this.departedVersion}`): void {
-    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.lostAt, this.departed, this.now, key);
+    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.nearAt, this.departed, this.now, key);
     this.viewBuilds++;
   }
 
@@ -490,6 +493,13 @@ export class Overlay {
       this.housekeeping();
     }
     this.maintainLinks(out);
+    // Once per tick at most, and only if the picture changed: adverts now nearer go on again.
+    if (this.cachedView && this.cachedView.key !== this.reforwardedKey) {
+      const view = this.view();
+      this.reforwardedKey = view.key;
+      this.adverts.reforwardNearer(this.advertContext(out), view.distance);
+      this.adverts.requestMissing(this.advertContext(out), this.missingAdverts(view));
+    }
     // Adverts go out on ticks only, so that link changes of one tick share one advert.
     const seqBefore = this.adverts.seq;
     this.adverts.maybeOriginate(this.advertContext(out));
@@ -497,22 +507,56 @@ export class Overlay {
   }
 
   private advertContext(out: OverlayEffect[]): AdvertContext {
-    return { now: this.now, links: this.linkStates, departedSeq: (origin) => this.departed.get(origin), out };
+    return {
+      now: this.now,
+      links: this.linkStates,
+      departedSeq: (origin) => this.departed.get(origin),
+      hopsTo: (origin) => this.view().distance.get(origin),
+      out,
+    };
   }
 
   private housekeeping(): void {
     this.adverts.housekeeping(this.now);
+    this.forgetBeyondRadius();
     for (const [peer, record] of this.known) {
       if (this.linkStates.has(peer) || this.pending.has(peer)) continue;
       if (this.now - record.heardAt > peerForgetMs) this.known.delete(peer);
     }
-    for (const [peer, at] of this.lostAt) if (this.now - at > strayComponentGraceMs) this.lostAt.delete(peer);
+    for (const [peer, at] of this.nearAt) if (this.now - at > strayComponentGraceMs) this.nearAt.delete(peer);
     for (const peer of this.departed.keys()) {
       if (!this.lsdb.get(peer)) {
         this.departed.delete(peer);
         this.departedVersion++;
       }
     }
+  }
+
+  /** Origins within our radius (listed by a node of our picture nearer than its edge) whose advert we lack. */
+  private missingAdverts(view: TopologyView): Set<NodeId> {
+    const missing = new Set<NodeId>();
+    for (const [node, hops] of view.distance) {
+      // Our own neighbours' adverts come with the database sync of the new link.
+      if (hops >= advertRadiusHops || node === this.self) continue;
+      for (const peer of this.lsdb.peersOf(node) ?? []) if (peer !== this.self && !this.lsdb.get(peer) && !this.departed.has(peer)) missing.add(peer);
+    }
+    return missing;
+  }
+
+  /**
+   * Drops adverts of origins now farther than advertRadiusHops (or out of sight and not a
+   * recent stray): they no longer reach us, so their picture would only grow stale, and keeping
+   * them would let the database grow with every node that ever passed through the neighbourhood.
+   */
+  private forgetBeyondRadius(): void {
+    const view = this.view();
+    const drop: NodeId[] = [];
+    for (const origin of this.lsdb.origins()) {
+      if (origin === this.self || (view.distance.get(origin) ?? Infinity) <= advertRadiusHops) continue;
+      if (!view.distance.has(origin) && view.has(origin)) continue; // a stray component: kept while shown
+      drop.push(origin);
+    }
+    for (const origin of drop) this.lsdb.remove(origin);
   }
 
   private maintainLinks(out: OverlayEffect[]): void {
