@@ -580,7 +580,9 @@ export class Overlay {
         view = this.view();
       }
     }
-    const rediscoverDue = partitionCheck && this.now >= this.nextRediscoverAt;
+    // Only when our whole component lies inside our radius: in a larger mesh a remembered peer
+    // out of sight is most likely just far away, and dialling it would be churn.
+    const rediscoverDue = partitionCheck && this.now >= this.nextRediscoverAt && view.depth < advertRadiusHops;
     if (healthy(view) && !rediscoverDue) return;
 
     const heardOf = this.heardOf(view);

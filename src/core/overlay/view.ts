@@ -33,6 +33,8 @@ export interface TopologyView {
   /** True if `id` is in this node's component or a shown stray component. */
   has(id: NodeId): boolean;
   readonly size: number;
+  /** Hops to the farthest node of this node's component in the picture. */
+  readonly depth: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export function buildView(
     distance,
     strays,
     size: distance.size + strayMembers.size,
+    depth: distance.get(queue[queue.length - 1] as NodeId) ?? 0,
     has,
     degree(id) {
       if (!has(id)) return 0;
