@@ -9,8 +9,27 @@
 //   • links above max are pruned, one at a time, never a bridge, never a young link;
 //   • no churn: a pruned pair stays apart for a minute, a lost peer is not redialled for a few
 //     seconds, failed dials back off exponentially, and new links are drawn from a token bucket.
-// Link-state adverts make every node know the whole graph: adverts.ts floods and syncs them,
-// lsdb.ts stores them, view.ts turns them into this node's picture; choose.ts picks links.
+// Link-state adverts make every node know the graph within advertRadiusHops (4) of itself, its
+// neighbourhood: adverts.ts floods them that far (a hop budget per copy) and syncs them, lsdb.ts
+// stores them, view.ts turns them into this node's picture; choose.ts picks links.
+// Why bounded: with whole-graph link-state every node held N adverts and every link change cost
+// N · degree frames, so memory per node grew like N and the mesh's traffic like N² (12 msgs/node/s
+// at 1,024 nodes, out of reach at 10,000 in one process or one room). Within a radius both stay
+// bounded by the neighbourhood's size (≈ 160 nodes at degree 4), whatever N. A room of diameter
+// ≤ 4 (a few dozen nodes) lies wholly inside it, so small rooms behave as before on the same
+// code path. What a node cannot see any more, and what replaces it:
+//   • far nodes: the router finds a destination beyond the radius with a route discovery
+//     (src/core/route/router.ts), so it still reaches any node;
+//   • a split far away: the nodes near the cut see the far side vanish (a stray component, see
+//     view.ts: only nodes that were within strayDepthHops count) and bridge it, as before;
+//     remembered peers out of sight are dialled again (rediscover) only while this node's whole
+//     component fits in its radius, since in a large mesh they are most likely just far away;
+//   • whether a link is a bridge: judged within the neighbourhood, so a link whose only way
+//     around runs beyond the radius is never pruned (safe, at worst a node keeps max + 1 links
+//     until another can go).
+// The picture is rebuilt lazily, at most once per change of (database, links, departures), and
+// each advert costs O(its links); adverts now nearer after a change are passed on again, and
+// missing ones within the radius requested, at most once per tick (see tick handling below).
 //
 // How a runtime drives it (see OverlayInput and OverlayEffect for the exact shapes):
 //   • feed `tick` every overlayTickIntervalMs, link-up / link-down / connect-failed / link-rtt
