@@ -205,7 +205,10 @@ function heapAfterGc(): number | null {
 }
 
 /** Degrees, diameter and clustering of the true graph; the diameter sampled above exactMetricsMaxNodes. */
-function restMetrics(graph: Map<NodeId, Set<NodeId>>, rng: Rng): { minDegree: number; maxDegree: number; diameter: number; connected: boolean; clustering: number } {
+function restMetrics(
+  graph: Map<NodeId, Set<NodeId>>,
+  rng: Rng,
+): { minDegree: number; maxDegree: number; diameter: number; connected: boolean; clustering: number } {
   if (graph.size <= exactMetricsMaxNodes) return computeMetrics(graph);
   const degrees = [...graph.values()].map((p) => p.size);
   const ids = [...graph.keys()];

@@ -26,8 +26,7 @@ export interface LsdbEntry {
  * edge of the origin's neighbourhood would miss it.
  */
 export type ConsiderResult =
-  | { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null }
-  | { kind: 'wider' | 'duplicate' | 'stale' | 'expired' | 'db-full' };
+  { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null } | { kind: 'wider' | 'duplicate' | 'stale' | 'expired' | 'db-full' };
 
 export class LinkStateDb {
   private readonly entries = new Map<NodeId, LsdbEntry>();

@@ -82,7 +82,13 @@ export function ball(graph: ReadonlyMap<NodeId, ReadonlySet<NodeId>>, self: Node
   let frontier = [self];
   for (let hop = 0; hop < radius && frontier.length > 0; hop++) {
     const next: NodeId[] = [];
-    for (const u of frontier) for (const v of graph.get(u) ?? []) if (!seen.has(v)) (seen.add(v), next.push(v));
+    for (const u of frontier) {
+      for (const v of graph.get(u) ?? []) {
+        if (seen.has(v)) continue;
+        seen.add(v);
+        next.push(v);
+      }
+    }
     frontier = next;
   }
   return seen;

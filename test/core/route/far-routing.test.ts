@@ -19,7 +19,10 @@ function settledMesh(seed: number, n: number): FastMesh {
     up.push(mesh.add(name, [...new Set(sample)]));
     mesh.runFor(50);
   }
-  expect(mesh.runUntil(() => mesh.healthy(3, 5) === true, 60_000, 100), String(mesh.healthy(3, 5))).not.toBeNull();
+  expect(
+    mesh.runUntil(() => mesh.healthy(3, 5) === true, 60_000, 100),
+    String(mesh.healthy(3, 5)),
+  ).not.toBeNull();
   mesh.runFor(10_000);
   return mesh;
 }
@@ -45,7 +48,8 @@ function routers(mesh: FastMesh) {
       for (const effect of next) queue.push({ at: e.to, e: effect });
     }
   };
-  const send = (from: NodeId, to: NodeId, id: string) => run(from, (all.get(from) as Router).step(mesh.now, { type: 'send', to, kind: 'test', payload: { id }, id }));
+  const send = (from: NodeId, to: NodeId, id: string) =>
+    run(from, (all.get(from) as Router).step(mesh.now, { type: 'send', to, kind: 'test', payload: { id }, id }));
   return { all, send, deliveries, undeliverable, frames: () => frames };
 }
 
