@@ -80,15 +80,21 @@ function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number
     up.push(mesh.add(name, [...new Set(sample)]));
     mesh.runFor(joinMs);
   }
+  const progress = (what: string): void =>
+    console.error(`topology n=${n} seed ${seed}: ${what} at ${(mesh.now / 1000).toFixed(1)} sim s, ${((performance.now() - wallStart) / 1000).toFixed(0)} wall s`);
+  progress('all joined');
   const settled = mesh.runUntil(() => mesh.healthy(minLinks, maxLinks) === true, settleBudgetMs, 100) !== null;
   const formingMsgsPerNodePerS = mesh.framesSent / n / (mesh.now / 1000);
+  progress(`${settled ? 'settled' : 'NOT settled'} (${formingMsgsPerNodePerS.toFixed(1)} msgs/node/s while forming)`);
   mesh.runFor(restMs);
   const heapAfter = heapAfterGc();
   const heapBytesPerNode = heapBefore === null || heapAfter === null ? null : (heapAfter - heapBefore) / n;
+  progress(`at rest, heap ${heapBytesPerNode === null ? '?' : (heapBytesPerNode / 1024).toFixed(1)} KiB/node`);
   const rest = restMetrics(mesh.graph(), mesh.rng);
   const framesBefore = mesh.framesSent;
   mesh.runFor(rateWindowMs);
   const msgsPerNodePerS = (mesh.framesSent - framesBefore) / n / (rateWindowMs / 1000);
+  progress(`${msgsPerNodePerS.toFixed(2)} msgs/node/s at rest; crashing 20 %`);
 
   const victims = mesh.rng.shuffle(mesh.upIds()).slice(0, Math.round(n * crashShare)) as NodeId[];
   for (const v of victims) mesh.crash(v);
