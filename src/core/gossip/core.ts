@@ -649,6 +649,7 @@ export class GossipCore {
       const evicted = this.members.evictRandom(this.rng);
       if (evicted === undefined) return false;
       this.counters.viewEvictions++;
+      this.facts.delete(evicted); // news of a member we no longer hold is no longer ours to spread
       this.out.push({ type: 'member-forgotten', id: evicted });
     }
     this.members.apply(id, incarnation, status, this.now);
