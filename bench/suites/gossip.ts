@@ -254,8 +254,18 @@ async function runScale(args: BenchArgs, n: number): Promise<void> {
   judgeTargets(
     rows.flatMap((row) => [
       { what: `n=${n} seed ${row.seed as number}: write reached every live node`, measured: row.converged_fraction as number, limit: 1, kind: 'min' as const },
-      { what: `n=${n} seed ${row.seed as number}: rounds ≤ ⌈log₂N⌉`, measured: row.rounds as number | null, limit: Math.ceil(Math.log2(n)), kind: 'max' as const },
-      { what: `n=${n} seed ${row.seed as number}: members held ≤ 2·viewSize`, measured: row.members_held_max as number, limit: 2 * defaultGossipConfig.viewSize, kind: 'max' as const },
+      {
+        what: `n=${n} seed ${row.seed as number}: rounds ≤ ⌈log₂N⌉`,
+        measured: row.rounds as number | null,
+        limit: Math.ceil(Math.log2(n)),
+        kind: 'max' as const,
+      },
+      {
+        what: `n=${n} seed ${row.seed as number}: members held ≤ 2·viewSize`,
+        measured: row.members_held_max as number,
+        limit: 2 * defaultGossipConfig.viewSize,
+        kind: 'max' as const,
+      },
     ]),
   );
 }
