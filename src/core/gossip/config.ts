@@ -74,7 +74,7 @@ export const defaultGossipConfig: Readonly<GossipConfig> = {
   reconnectIntervalMs: 5_000,
   memberSyncCooldownMs: 10_000,
   maxClockDriftMs: 60_000,
-  viewSize: 256,
+  viewSize: 320,
 };
 
 /** Refuses nonsense settings with a message that says which one and why. */

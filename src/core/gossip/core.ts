@@ -522,12 +522,14 @@ export class GossipCore {
     if (request.length > 0) head.d = request;
     if (listsDiffer && !partial && this.membersStable()) head.wm = true;
     if (facts) head.m = facts;
+    // A reply that goes anyway carries a sample back (Cyclon's exchange); none is sent for the
+    // sample alone (below): the syncs' samples keep the tables fresh, and a reply costs a message.
     if (partial) head.s = this.sample();
     const budget = maxMessageBytes - jsonSize(head) - envelopeSlackBytes;
     const delta = this.store.deltaFor(msg.d, msg.p, this.rng, Math.min(budget, maxMessageBytes), msg.p ? 8 : 0);
     if (delta.entries.length > 0) head.e = delta.entries;
     if (delta.upTo.length > 0) head.u = delta.upTo;
-    if (!head.d && !head.wm && !head.m && !head.e && !head.u && !head.s) return;
+    if (!head.d && !head.wm && !head.m && !head.e && !head.u) return;
     if (request.length > 0) this.expect(this.awaitingDelta, from, this.now + 2 * this.config.cycleMs);
     this.send(from, head);
   }
