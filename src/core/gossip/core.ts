@@ -168,7 +168,10 @@ export class GossipCore {
     }
     this.store.setMark(this.id, ownMark);
     this.members.set(this.id, this.incarnation, 'alive', this.now);
-    for (const peer of options.peers ?? []) {
+    // More known members than the table holds: a uniform random subset of them (in list order,
+    // the last ones would crowd out the first, and every node would hold the same few).
+    const peers = options.peers ?? [];
+    for (const peer of peers.length > config.viewSize ? this.rng.shuffle(peers) : peers) {
       if (peer === this.id || !isNodeId(peer)) continue;
       this.members.setPeer(peer, true);
       // (Events of the constructor are not reported: the first step starts a fresh list.)
