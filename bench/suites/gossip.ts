@@ -141,9 +141,9 @@ function lossRun(n: number, seed: number, minutes: number): LossResult {
 // ── scale: one large room ─────────────────────────────────────────────────
 
 /** Simulated warm-up of a large room before measuring: tables fill by peer sampling from 16 introductions. */
-const scaleWarmupMs = 20_000;
+const scaleWarmupMs = 12_000;
 /** Simulated steady time over which traffic and wall speed are measured (no writes, no failures). */
-const scaleSteadyMs = 10_000;
+const scaleSteadyMs = 6_000;
 /** How often the detection check scans every node's table (simulated). */
 const scaleCheckEveryMs = 250;
 
@@ -184,8 +184,15 @@ function scaleRun(n: number, seed: number): Row {
   const sent0 = cluster.network.stats.sent;
   const bytes0 = cluster.network.stats.bytesSent;
   const steadyWall = performance.now();
+  const steadyCpu = process.cpuUsage();
   cluster.runFor(scaleSteadyMs);
   const steadyWallS = (performance.now() - steadyWall) / 1000;
+  const cpu = process.cpuUsage(steadyCpu);
+  const steadyCpuS = (cpu.user + cpu.system) / 1e6;
+  // Progress on stderr (a run at 10,000 nodes on a shared machine takes long; a cut-off run still says this much).
+  console.error(
+    `scale n=${n}: built in ${round(buildWallS, 1)} s, heap ${heapAfter === null || heapBefore === null ? '?' : round((heapAfter - heapBefore) / 2 ** 20, 1)} MB, held ${round(held / n, 1)} members/node; steady ${scaleSteadyMs / 1000} sim s in ${round(steadyWallS, 1)} wall s (${round(steadyCpuS, 1)} CPU s), ${round((cluster.network.stats.sent - sent0) / n / (scaleSteadyMs / 1000), 2)} msgs/node/s`,
+  );
   const steadyMsgs = cluster.network.stats.sent - sent0;
   const steadyBytes = cluster.network.stats.bytesSent - bytes0;
 
@@ -194,6 +201,7 @@ function scaleRun(n: number, seed: number): Row {
   const key = `scale/${seed}`;
   cluster.act(writer, (node, now) => node.run(now, { type: 'set-memory', key, value: { seed, at: now } }));
   const spreadMs = timeUntilAll(cluster, (e) => e.type === 'memory-changed' && e.key === key, writer, spreadBudgetMs);
+  console.error(`scale n=${n}: write reached every live node in ${spreadMs === null ? 'not within budget' : `${round(spreadMs, 0)} ms`}`);
 
   cluster.runFor(rng.int(defaultGossipConfig.probeIntervalMs));
   const victim = rng.pick(ids.filter((id) => id !== writer)) as NodeId;
@@ -213,6 +221,7 @@ function scaleRun(n: number, seed: number): Row {
     heap_mb: heapAfter === null || heapBefore === null ? null : round((heapAfter - heapBefore) / 2 ** 20, 1),
     kb_per_node: heapAfter === null || heapBefore === null ? null : round((heapAfter - heapBefore) / n / 1024, 1),
     sim_s_per_wall_s: round(seconds / steadyWallS, 3),
+    sim_s_per_cpu_s: round(seconds / steadyCpuS, 3),
     msgs_per_node_per_s: round(steadyMsgs / n / seconds, 2),
     msgs_per_node_per_round: round((steadyMsgs / n / seconds) * (cycleMs / 1000), 2),
     bytes_per_node_per_s: round(steadyBytes / n / seconds, 0),
@@ -242,6 +251,7 @@ async function runScale(args: BenchArgs, n: number): Promise<void> {
     'members_held_mean',
     'kb_per_node',
     'sim_s_per_wall_s',
+    'sim_s_per_cpu_s',
     'msgs_per_node_per_s',
     'msgs_per_node_per_round',
     'bytes_per_node_per_s',
