@@ -190,9 +190,10 @@ function scaleRun(n: number, seed: number): Row {
   const cpu = process.cpuUsage(steadyCpu);
   const steadyCpuS = (cpu.user + cpu.system) / 1e6;
   // Progress on stderr (a run at 10,000 nodes on a shared machine takes long; a cut-off run still says this much).
-  console.error(
-    `scale n=${n}: built in ${round(buildWallS, 1)} s, heap ${heapAfter === null || heapBefore === null ? '?' : round((heapAfter - heapBefore) / 2 ** 20, 1)} MB, held ${round(held / n, 1)} members/node; steady ${scaleSteadyMs / 1000} sim s in ${round(steadyWallS, 1)} wall s (${round(steadyCpuS, 1)} CPU s), ${round((cluster.network.stats.sent - sent0) / n / (scaleSteadyMs / 1000), 2)} msgs/node/s`,
-  );
+  const heapMb = heapAfter === null || heapBefore === null ? null : round((heapAfter - heapBefore) / 2 ** 20, 1);
+  const steadyRate = round((cluster.network.stats.sent - sent0) / n / (scaleSteadyMs / 1000), 2);
+  console.error(`scale n=${n}: built in ${round(buildWallS, 1)} s, heap ${heapMb ?? '?'} MB, ${round(held / n, 1)} members/node`);
+  console.error(`scale n=${n}: ${scaleSteadyMs / 1000} sim s in ${round(steadyWallS, 1)} wall s (${round(steadyCpuS, 1)} CPU s), ${steadyRate} msgs/node/s`);
   const steadyMsgs = cluster.network.stats.sent - sent0;
   const steadyBytes = cluster.network.stats.bytesSent - bytes0;
 
