@@ -1,4 +1,5 @@
 // `npm run bench -- gossip [--quick] [--seeds K] [--fd-seeds K] [--fd-minutes M] [--n 16,64]`
+// `node --expose-gc --import tsx bench/main.ts gossip --scale 10000 [--seeds 1]`
 //
 // The gossip core on the deterministic simulator (one process, virtual time, default network:
 // 10–50 ms one-way latency), for N ∈ {16, 64, 256, 1024}, 20 seeds each. Per seed:
@@ -10,9 +11,15 @@
 //     every suspicion raised is a false suspicion; afterwards the memory must have converged.
 // converged_fraction is the worst, over all runs, share of live nodes holding the newest write
 // of every key once the run's budget is over. One JSON line per N on stdout, a table on stderr.
+//
+// --scale N (a room larger than viewSize, so every table is a sample; see scaleRun below):
+// memory per node, simulated seconds per wall second, messages per node per second and per
+// round, rounds for one write to reach every live node, time until no live node holds a
+// crashed one as live, and convergence. --gc-free skips the heap figure (no --expose-gc).
 import type { BenchArgs } from '../main.ts';
 import { emitRow, judgeTargets, machine, percentile, printTable, type Row, type Target } from '../report.ts';
 import { gossipCluster, watchFalseDeaths, type GossipCluster } from '../../test/core/gossip/harness.ts';
+import { isLive } from '../../src/core/gossip/members.ts';
 import { defaultGossipConfig } from '../../src/core/gossip/config.ts';
 import type { GossipEffect } from '../../src/core/gossip/types.ts';
 import { createRng } from '../../src/core/rng.ts';
@@ -131,7 +138,152 @@ function lossRun(n: number, seed: number, minutes: number): LossResult {
   return { falseDeaths: falseDeaths.length, falseSuspicions: suspicions, converged: convergedShare(cluster) };
 }
 
+// ── scale: one large room ─────────────────────────────────────────────────
+
+/** Simulated warm-up of a large room before measuring: tables fill by peer sampling from 16 introductions. */
+const scaleWarmupMs = 12_000;
+/** Simulated steady time over which traffic and wall speed are measured (no writes, no failures). */
+const scaleSteadyMs = 6_000;
+/** How often the detection check scans every node's table (simulated). */
+const scaleCheckEveryMs = 250;
+
+function heapUsed(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return null;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Running nodes (other than `subject`) that hold `subject` as alive or suspect. */
+function holdingLive(cluster: GossipCluster, subject: NodeId): number {
+  let count = 0;
+  for (const id of cluster.upIds()) {
+    const status = id === subject ? undefined : cluster.node(id).core.member(subject)?.status;
+    if (status && isLive(status)) count++;
+  }
+  return count;
+}
+
+function scaleRun(n: number, seed: number): Row {
+  const rng = createRng(`gossip-bench-scale/${n}/${seed}`);
+  const heapBefore = heapUsed();
+  const wallStart = performance.now();
+  const cluster = gossipCluster({ seed, nodes: n, introduce: 'sample', briefTrace: true });
+  const buildWallS = (performance.now() - wallStart) / 1000;
+  cluster.runFor(scaleWarmupMs);
+  const heapAfter = heapUsed();
+  let held = 0;
+  let heldMax = 0;
+  for (const id of cluster.upIds()) {
+    const size = cluster.node(id).core.metrics().membersHeld;
+    held += size;
+    heldMax = Math.max(heldMax, size);
+  }
+  // Steady state: traffic and speed with nothing happening but probes, syncs and sampling.
+  const sent0 = cluster.network.stats.sent;
+  const bytes0 = cluster.network.stats.bytesSent;
+  const steadyWall = performance.now();
+  const steadyCpu = process.cpuUsage();
+  cluster.runFor(scaleSteadyMs);
+  const steadyWallS = (performance.now() - steadyWall) / 1000;
+  const cpu = process.cpuUsage(steadyCpu);
+  const steadyCpuS = (cpu.user + cpu.system) / 1e6;
+  // Progress on stderr (a run at 10,000 nodes on a shared machine takes long; a cut-off run still says this much).
+  const heapMb = heapAfter === null || heapBefore === null ? null : round((heapAfter - heapBefore) / 2 ** 20, 1);
+  const steadyRate = round((cluster.network.stats.sent - sent0) / n / (scaleSteadyMs / 1000), 2);
+  console.error(`scale n=${n}: built in ${round(buildWallS, 1)} s, heap ${heapMb ?? '?'} MB, ${round(held / n, 1)} members/node`);
+  console.error(`scale n=${n}: ${scaleSteadyMs / 1000} sim s in ${round(steadyWallS, 1)} wall s (${round(steadyCpuS, 1)} CPU s), ${steadyRate} msgs/node/s`);
+  const steadyMsgs = cluster.network.stats.sent - sent0;
+  const steadyBytes = cluster.network.stats.bytesSent - bytes0;
+
+  const ids = cluster.ids();
+  const writer = rng.pick(ids) as NodeId;
+  const key = `scale/${seed}`;
+  cluster.act(writer, (node, now) => node.run(now, { type: 'set-memory', key, value: { seed, at: now } }));
+  const spreadMs = timeUntilAll(cluster, (e) => e.type === 'memory-changed' && e.key === key, writer, spreadBudgetMs);
+  console.error(`scale n=${n}: write reached every live node in ${spreadMs === null ? 'not within budget' : `${round(spreadMs, 0)} ms`}`);
+
+  cluster.runFor(rng.int(defaultGossipConfig.probeIntervalMs));
+  const victim = rng.pick(ids.filter((id) => id !== writer)) as NodeId;
+  const holdersAtCrash = holdingLive(cluster, victim);
+  cluster.crash(victim);
+  const crashedAt = cluster.now;
+  const detected = cluster.runUntil(() => holdingLive(cluster, victim) === 0, { timeoutMs: spreadBudgetMs, checkEveryMs: scaleCheckEveryMs });
+  const detectMs = detected ? cluster.now - crashedAt : null;
+  const seconds = scaleSteadyMs / 1000;
+  return {
+    suite: 'gossip-scale',
+    n,
+    seed,
+    view_size: defaultGossipConfig.viewSize,
+    members_held_mean: round(held / n, 1),
+    members_held_max: heldMax,
+    heap_mb: heapAfter === null || heapBefore === null ? null : round((heapAfter - heapBefore) / 2 ** 20, 1),
+    kb_per_node: heapAfter === null || heapBefore === null ? null : round((heapAfter - heapBefore) / n / 1024, 1),
+    sim_s_per_wall_s: round(seconds / steadyWallS, 3),
+    sim_s_per_cpu_s: round(seconds / steadyCpuS, 3),
+    msgs_per_node_per_s: round(steadyMsgs / n / seconds, 2),
+    msgs_per_node_per_round: round((steadyMsgs / n / seconds) * (cycleMs / 1000), 2),
+    bytes_per_node_per_s: round(steadyBytes / n / seconds, 0),
+    rounds: spreadMs === null ? null : Math.max(1, Math.ceil(spreadMs / cycleMs)),
+    spread_ms: spreadMs,
+    converged_fraction: round(convergedShare(cluster), 4),
+    holders_at_crash: holdersAtCrash,
+    detect_s: detectMs === null ? null : round(detectMs / 1000, 2),
+    build_wall_s: round(buildWallS, 1),
+    wall_s: round((performance.now() - wallStart) / 1000, 1),
+    cores: machine.cores,
+    node: machine.node,
+  };
+}
+
+async function runScale(args: BenchArgs, n: number): Promise<void> {
+  const seeds = Number(flag(args.rest, '--seeds') ?? 1);
+  const rows: Row[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const row = scaleRun(n, seed);
+    emitRow(row, args.out);
+    rows.push(row);
+  }
+  printTable(rows, [
+    'n',
+    'seed',
+    'members_held_mean',
+    'kb_per_node',
+    'sim_s_per_wall_s',
+    'sim_s_per_cpu_s',
+    'msgs_per_node_per_s',
+    'msgs_per_node_per_round',
+    'bytes_per_node_per_s',
+    'rounds',
+    'converged_fraction',
+    'holders_at_crash',
+    'detect_s',
+    'wall_s',
+  ]);
+  judgeTargets(
+    rows.flatMap((row) => [
+      { what: `n=${n} seed ${row.seed as number}: write reached every live node`, measured: row.converged_fraction as number, limit: 1, kind: 'min' as const },
+      {
+        what: `n=${n} seed ${row.seed as number}: rounds ≤ ⌈log₂N⌉`,
+        measured: row.rounds as number | null,
+        limit: Math.ceil(Math.log2(n)),
+        kind: 'max' as const,
+      },
+      {
+        what: `n=${n} seed ${row.seed as number}: members held ≤ 2·viewSize`,
+        measured: row.members_held_max as number,
+        limit: 2 * defaultGossipConfig.viewSize,
+        kind: 'max' as const,
+      },
+    ]),
+  );
+}
+
 export async function run(args: BenchArgs): Promise<void> {
+  const scale = flag(args.rest, '--scale');
+  if (scale !== undefined) return runScale(args, Number(scale));
   const sizes = (flag(args.rest, '--n') ?? '16,64,256,1024').split(',').map(Number);
   const seeds = Number(flag(args.rest, '--seeds') ?? (args.quick ? 3 : 20));
   const fdSeeds = Number(flag(args.rest, '--fd-seeds') ?? (args.quick ? 1 : 20));

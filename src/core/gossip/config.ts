@@ -47,6 +47,13 @@ export interface GossipConfig {
   memberSyncCooldownMs: Millis;
   /** A timestamp further ahead of our clock than this is refused as impossible. */
   maxClockDriftMs: Millis;
+  /**
+   * Most live members one node holds (self and direct links beyond it). A room up to this size
+   * is held whole, as SWIM assumes; in a larger one each node holds a random sample of this
+   * size, refreshed by the samples syncs carry (core.ts "Large rooms"), so memory per node stays
+   * bounded. Fixed at start.
+   */
+  viewSize: number;
 }
 
 export const defaultGossipConfig: Readonly<GossipConfig> = {
@@ -67,6 +74,7 @@ export const defaultGossipConfig: Readonly<GossipConfig> = {
   reconnectIntervalMs: 5_000,
   memberSyncCooldownMs: 10_000,
   maxClockDriftMs: 60_000,
+  viewSize: 320,
 };
 
 /** Refuses nonsense settings with a message that says which one and why. */
@@ -97,6 +105,9 @@ export function checkConfig(config: GossipConfig): string | null {
     return `probeTimeoutMs + indirectTimeoutMs (${config.probeTimeoutMs + config.indirectTimeoutMs}) must fit in probeIntervalMs (${config.probeIntervalMs}): one probe per period`;
   }
   if (config.contactMode !== 'peers' && config.contactMode !== 'members') return `contactMode must be 'peers' or 'members'`;
+  if (!Number.isInteger(config.viewSize) || config.viewSize < minViewSize || config.viewSize > maxViewSize) {
+    return `viewSize must be an integer ${minViewSize}–${maxViewSize}, got ${config.viewSize}`;
+  }
   return null;
 }
 
@@ -122,8 +133,18 @@ export const maxFactsPerMessage = 24;
 export const maxMembersPerPage = 256;
 /** Most origins listed in one digest (more are sampled: the digest is marked partial). */
 export const maxDigestEntries = 256;
-/** Most members we track, dead ones included; further newcomers are refused and counted. */
+/**
+ * Most members we track, dead ones included; further newcomers are refused and counted. Live
+ * ones are bounded by viewSize well below it: the rest is room for the dead and departed.
+ */
 export const maxMembers = 4_096;
+/** Bounds of viewSize: a sample smaller than this makes failure detection and floods unreliable. */
+export const minViewSize = 16;
+export const maxViewSize = 2_048;
+/** Alive members a sync or sync-reply carries from a node whose table is full (its own fact first). */
+export const sampleFactsPerSync = 4;
+/** Most sample facts accepted on one message. */
+export const maxSampleFacts = 16;
 /** Most live keys in the replicated memory; writes of new keys beyond it are refused. */
 export const maxKeys = 10_000;
 /** Most tombstones kept; beyond it the oldest are forgotten early (counted in metrics). */

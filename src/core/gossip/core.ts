@@ -13,6 +13,19 @@
 //    nearly everyone in a few network delays instead of a few cycles; the rare node a flood
 //    misses hears it piggybacked or through anti-entropy.
 //
+// Large rooms: a node holds at most `viewSize` live members (members.ts). Up to that size it
+// holds the whole room and everything above is plain SWIM. Once its table is full the room may
+// be larger than what it knows, and the table becomes a random sample of the room (peer
+// sampling in the manner of Cyclon): each sync and sync-reply carries the sender's own fact and
+// a few random members of its table (`s`); a member we do not hold, named in a sample, takes the
+// place of a random sampled one. Rumours about members we do not hold are not stored (they would
+// fill the table with whoever spoke last), but deaths and departures are, apart from the bound,
+// so every node that hears one passes it on once and no stale sample revives the member. SWIM
+// then probes, suspects and declares over the sample: each member sits in about viewSize tables
+// and each of those probes one of viewSize members a period, so a member is still probed about
+// once a period, as in a full table. The replicated memory is not sampled: every node holds
+// every key, and writes spread through random contacts of the sample in O(log N) rounds.
+//
 // Trust: `from` is the authenticated link peer. Messages are decoded and bounded before use;
 // claims that only their subject may make (a leave, an ack from the probed node, a write in
 // our own name) are checked against it. Gossip peers are otherwise trusted to relay honestly:
@@ -38,6 +51,7 @@ import {
   maxMessageBytes,
   maxOwnVersionJump,
   maxPendingExchanges,
+  sampleFactsPerSync,
   maxQueuedEntries,
   maxQueuedFacts,
   maxRumourEntryBytes,
@@ -112,6 +126,7 @@ export class GossipCore {
     falseSuspicions: 0,
     refutations: 0,
     tombstonesPurged: 0,
+    viewEvictions: 0,
   };
   private readonly detections: number[] = [];
   private readonly cycleTraffic: Array<{ msgs: number; bytes: number }> = [];
@@ -133,7 +148,7 @@ export class GossipCore {
     this.settings = config;
     this.rng = options.rng;
     this.now = options.now;
-    this.members = new MemberTable(this.id, config.contactMode);
+    this.members = new MemberTable(this.id, config.contactMode, config.viewSize);
 
     const { selfRecord, entries } = this.readPersisted(options.persisted ?? []);
     this.restored = selfRecord !== null;
@@ -153,10 +168,14 @@ export class GossipCore {
     }
     this.store.setMark(this.id, ownMark);
     this.members.set(this.id, this.incarnation, 'alive', this.now);
-    for (const peer of options.peers ?? []) {
+    // More known members than the table holds: a uniform random subset of them (in list order,
+    // the last ones would crowd out the first, and every node would hold the same few).
+    const peers = options.peers ?? [];
+    for (const peer of peers.length > config.viewSize ? this.rng.shuffle(peers) : peers) {
       if (peer === this.id || !isNodeId(peer)) continue;
       this.members.setPeer(peer, true);
-      if (!this.members.get(peer)) this.members.apply(peer, 0, 'alive', this.now);
+      // (Events of the constructor are not reported: the first step starts a fresh list.)
+      if (!this.members.get(peer)) this.hold(peer, 0, 'alive', true);
     }
     this.detector = new Detector(this.detectorHost(), this.now);
     this.nextCycleAt = this.now + this.rng.int(config.cycleMs);
@@ -245,9 +264,17 @@ export class GossipCore {
     return m ? { id: m.id, status: m.status, incarnation: m.incarnation } : undefined;
   }
 
-  /** Number of members believed alive or suspect (self included). */
+  /** Number of members believed alive or suspect (self included), of those this node holds. */
   get liveMembers(): number {
     return this.members.liveCount;
+  }
+
+  /**
+   * Whether this node's table is full, so it holds a sample of the room rather than the whole
+   * room (viewSize, members.ts): then `members` in view() is that sample.
+   */
+  get partialView(): boolean {
+    return this.members.full;
   }
 
   view(): GossipView {
@@ -307,6 +334,9 @@ export class GossipCore {
       eagerPushed: this.eager.stats.queued,
       eagerThrottled: this.eager.stats.throttled + this.eager.stats.dropped,
       eagerFrames: this.eager.stats.frames,
+      membersHeld: this.members.size,
+      partialView: this.members.full,
+      viewEvictions: c.viewEvictions,
     };
   }
 
@@ -384,7 +414,9 @@ export class GossipCore {
     if (this.cycleTraffic.length > metricSamples) this.cycleTraffic.shift();
     this.trafficAtCycleStart = { msgs: c.msgsSent, bytes: c.bytesSent };
     this.housekeeping(now);
-    const fanout = this.settle.fanout(now, this.store.fingerprint, this.members.hash, this.config.fanout, this.config.cycleMs);
+    // A sampled table changes all the time without news: only the memory then says "settled".
+    const membersHash = this.members.full ? 0 : this.members.hash;
+    const fanout = this.settle.fanout(now, this.store.fingerprint, membersHash, this.config.fanout, this.config.cycleMs);
     const targets = this.members.randomContacts(this.rng, fanout);
     if (targets.length === 0) return;
     const digest = this.store.digest(this.rng);
@@ -477,17 +509,25 @@ export class GossipCore {
 
   private onSync(from: NodeId, msg: Extract<GossipMsg, { type: 'sync' }>): void {
     this.applyFacts(msg.m, from);
+    this.applySample(msg.s);
     this.noteOwnStream(msg.d);
     this.applyEntries(msg.e, from);
     if (msg.f !== undefined) this.noteAgreement(msg.f === this.store.fingerprint);
     const request = this.store.lacking(msg.d);
-    const wantMembers = msg.mh !== this.members.hash && this.membersStable();
-    if (wantMembers) this.pushMembers(from);
+    // Whole member lists are exchanged only where a table is meant to hold the whole room: a
+    // sender with a sample (its table is full) wants no list, and a full table asks for none,
+    // though it gives its own to a newcomer (a quick start for a node joining a large room).
+    const partial = this.members.full;
+    const listsDiffer = msg.mh !== this.members.hash && msg.s === undefined;
+    if (listsDiffer && (partial || this.membersStable())) this.pushMembers(from);
     const facts = this.piggyback(from);
     const head: Extract<GossipMsg, { type: 'sync-reply' }> = { type: 'sync-reply' };
     if (request.length > 0) head.d = request;
-    if (wantMembers) head.wm = true;
+    if (listsDiffer && !partial && this.membersStable()) head.wm = true;
     if (facts) head.m = facts;
+    // A reply that goes anyway carries a sample back (Cyclon's exchange); none is sent for the
+    // sample alone (below): the syncs' samples keep the tables fresh, and a reply costs a message.
+    if (partial) head.s = this.sample();
     const budget = maxMessageBytes - jsonSize(head) - envelopeSlackBytes;
     let delta = this.store.deltaFor(msg.d, msg.p, this.rng, Math.min(budget, maxMessageBytes), msg.p ? 8 : 0);
     // Same marks, different memory: two writes claim one position (memory.ts, `rewound`).
@@ -502,6 +542,7 @@ export class GossipCore {
 
   private onSyncReply(from: NodeId, msg: Extract<GossipMsg, { type: 'sync-reply' }>): void {
     this.applyFacts(msg.m, from);
+    this.applySample(msg.s);
     this.noteOwnStream(msg.d);
     this.noteOwnStream(msg.u);
     this.applyEntries(msg.e, from);
@@ -536,6 +577,7 @@ export class GossipCore {
     const facts = this.piggyback(target);
     if (facts) msg.m = facts;
     if (entries.length > 0) msg.e = entries;
+    if (this.members.full) msg.s = this.sample();
     this.expect(this.awaitingReply, target, this.now + 2 * this.config.cycleMs);
     this.send(target, msg);
   }
@@ -565,9 +607,7 @@ export class GossipCore {
   private noteSender(from: NodeId): void {
     const member = this.members.get(from);
     if (!member) {
-      if (this.members.size >= maxMembers) return this.refuse('members-full');
-      this.members.apply(from, 0, 'alive', this.now);
-      this.emitMember(from, null);
+      if (this.hold(from, 0, 'alive', false)) this.emitMember(from, null);
       return;
     }
     member.heardAt = this.now;
@@ -592,9 +632,51 @@ export class GossipCore {
     if (id === this.id) return this.claimAboutSelf(incarnation, status, from);
     const current = this.members.get(id);
     if (current && incarnation > current.incarnation + maxIncarnationJump) return this.refuse('impossible-incarnation');
-    if (!current && this.members.size >= maxMembers) return this.refuse('members-full');
+    if (!current) {
+      if (this.hold(id, incarnation, status, false)) this.memberChanged(id, null, from);
+      return;
+    }
     const outcome = this.members.apply(id, incarnation, status, this.now);
     if (outcome.changed) this.memberChanged(id, outcome.previous, from);
+  }
+
+  /**
+   * Adds a member we do not hold, if the table has room for it: always for the dead and
+   * departed and for direct links, for other live members while the table is not full, and
+   * for a sampled alive member (`replace`) in place of a random sampled one. A live member left
+   * out is not an error: in a large room most members are outside this node's table.
+   */
+  private hold(id: NodeId, incarnation: number, status: MemberStatus, replace: boolean): boolean {
+    if (this.members.size >= maxMembers) {
+      this.refuse('members-full');
+      return false;
+    }
+    const linked = this.config.contactMode === 'peers' && this.members.isPeer(id);
+    if (isLive(status) && this.members.full && !linked) {
+      if (!replace || status !== 'alive') return false;
+      const evicted = this.members.evictRandom(this.rng);
+      if (evicted === undefined) return false;
+      this.counters.viewEvictions++;
+      this.facts.delete(evicted); // news of a member we no longer hold is no longer ours to spread
+      this.out.push({ type: 'member-forgotten', id: evicted });
+    }
+    this.members.apply(id, incarnation, status, this.now);
+    return true;
+  }
+
+  /** A peer's sample of its table: members we do not hold join ours (large rooms; see the top). */
+  private applySample(sample: readonly MemberFact[] | undefined): void {
+    if (!sample) return;
+    for (const [id, incarnation, code] of sample) {
+      // Members we hold are left alone: news about them travels as facts (applyFacts).
+      if (code !== statusCodes.alive || id === this.id || this.members.get(id)) continue;
+      if (this.hold(id, incarnation, 'alive', true)) this.emitMember(id, null);
+    }
+  }
+
+  /** Our own fact and a few random alive members of our table, for a sync or its reply. */
+  private sample(): MemberFact[] {
+    return [this.selfFact(), ...this.members.sample(this.rng, sampleFactsPerSync - 1)];
   }
 
   private memberChanged(id: NodeId, previous: { status: MemberStatus; incarnation: number } | null, from: NodeId | undefined): void {
@@ -830,8 +912,7 @@ export class GossipCore {
     this.members.setPeer(peer, true);
     const member = this.members.get(peer);
     if (!member) {
-      if (this.members.size >= maxMembers) return this.refuse('members-full');
-      this.members.apply(peer, 0, 'alive', this.now);
+      if (!this.hold(peer, 0, 'alive', true)) return;
       this.emitMember(peer, null);
     }
     // A new neighbour (or one we thought gone): reconcile with it right away.

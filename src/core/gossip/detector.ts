@@ -175,9 +175,11 @@ export class Detector {
       this.host.refused('malformed');
       return;
     }
-    const member = this.host.members.get(target);
+    // In 'members' mode any node can be reached, also one outside our table (a large room's
+    // tables are samples): relay the ping rather than answer "unreachable", which would count
+    // as a helper confirming the target's silence.
     const reachable = this.host.config.contactMode === 'members' || this.host.members.isPeer(target);
-    if (!member || !reachable) {
+    if (!reachable) {
       this.host.send(from, { type: 'nack', seq, target });
       return;
     }

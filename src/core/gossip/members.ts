@@ -1,7 +1,14 @@
-// The member table: what this node believes about every member, under SWIM's precedence
-// rules, plus the list of members it may contact (kept incrementally: picking random contacts
-// at 1,000+ members must not scan the table) and an order-independent hash of the table that
-// two nodes compare to learn cheaply whether their lists differ.
+// The member table: what this node believes about the members it holds, under SWIM's
+// precedence rules, plus the list of members it may contact (kept incrementally: picking random
+// contacts at 1,000+ members must not scan the table) and an order-independent hash of the table
+// that two nodes compare to learn cheaply whether their lists differ.
+//
+// The table holds at most `viewSize` live members (self and direct links always, beyond it): in
+// a room up to that size it holds everyone, as SWIM assumes; in a larger room it is a random
+// sample of the room, kept fresh by the samples that ride on syncs (core.ts "Large rooms"), and
+// a sampled member makes room for a newer one by being dropped from the table (`evictRandom`).
+// Dead and departed members are kept apart from that bound (until deadRetentionMs), so a death
+// is known, and passed on once, by every node that hears of it.
 import { hashString, type Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import { statusCodes, type MemberFact, type MemberStatus } from './messages.ts';
@@ -42,11 +49,38 @@ function memberHash(m: Pick<Member, 'idHash' | 'incarnation' | 'status'>): numbe
 
 export type ApplyOutcome = { changed: false } | { changed: true; previous: { status: MemberStatus; incarnation: number } | null };
 
+/** A set of ids with O(1) add, delete and random choice (swap-remove over an array). */
+class IdList {
+  readonly items: NodeId[] = [];
+  private readonly index = new Map<NodeId, number>();
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Puts `id` in or out of the list. */
+  set(id: NodeId, member: boolean): void {
+    const at = this.index.get(id);
+    if (member && at === undefined) {
+      this.index.set(id, this.items.length);
+      this.items.push(id);
+    } else if (!member && at !== undefined) {
+      const last = this.items.pop() as NodeId;
+      if (last !== id) {
+        this.items[at] = last;
+        this.index.set(last, at);
+      }
+      this.index.delete(id);
+    }
+  }
+}
+
 export class MemberTable {
   private readonly map = new Map<NodeId, Member>();
-  /** Members we may send to, for O(1) random choice; `contactIndex` maps id → position. */
-  private readonly contactList: NodeId[] = [];
-  private readonly contactIndex = new Map<NodeId, number>();
+  /** Members we may send to, for O(1) random choice. */
+  private readonly contactList = new IdList();
+  /** Alive members that may give way to a newer sample: not self, not a direct link ('peers' mode). */
+  private readonly sampled = new IdList();
   /** Dead and departed members, for expiry and reconnect attempts (usually few). */
   private readonly gone = new Set<NodeId>();
   private readonly peerSet = new Set<NodeId>();
@@ -56,7 +90,17 @@ export class MemberTable {
   constructor(
     readonly self: NodeId,
     private readonly mode: 'peers' | 'members',
+    /** Most live members held (self and direct links are held beyond it). */
+    readonly viewSize: number,
   ) {}
+
+  /**
+   * The table holds as many live members as it may: the room may be larger than what we know
+   * of it (a partial view). Below it, the table is taken to hold the whole room.
+   */
+  get full(): boolean {
+    return this.liveMembers >= this.viewSize;
+  }
 
   get size(): number {
     return this.map.size;
@@ -80,7 +124,7 @@ export class MemberTable {
   }
 
   contacts(): readonly NodeId[] {
-    return this.contactList;
+    return this.contactList.items;
   }
 
   goneIds(): IterableIterator<NodeId> {
@@ -133,17 +177,28 @@ export class MemberTable {
     this.refreshContact(id);
   }
 
+  /**
+   * Drops one random sampled member (alive, not a direct link) to make room for a newer one;
+   * returns its id, or undefined when every live member is self, a link or a suspect.
+   */
+  evictRandom(rng: Rng): NodeId | undefined {
+    const id = rng.pick(this.sampled.items);
+    if (id !== undefined) this.forget(id);
+    return id;
+  }
+
+  /** Up to `count` distinct random alive members (never self) as wire facts: the sample a sync carries. */
+  sample(rng: Rng, count: number): MemberFact[] {
+    return pickDistinct(rng, this.sampled.items, count).map((id) => {
+      const m = this.map.get(id) as Member;
+      return [m.id, m.incarnation, statusCodes[m.status]] as MemberFact;
+    });
+  }
+
   /** Up to `count` distinct random contacts, none of them in `exclude`. */
   randomContacts(rng: Rng, count: number, exclude?: ReadonlySet<NodeId> | NodeId): NodeId[] {
-    const list = this.contactList;
     const excluded = (id: NodeId): boolean => (typeof exclude === 'string' ? id === exclude : (exclude?.has(id) ?? false));
-    if (list.length <= count * 3 + 4) return rng.shuffle(list.filter((id) => !excluded(id))).slice(0, count);
-    const chosen = new Set<NodeId>();
-    for (let attempts = 0; chosen.size < count && attempts < count * 20; attempts++) {
-      const id = list[rng.int(list.length)] as NodeId;
-      if (!excluded(id)) chosen.add(id);
-    }
-    return [...chosen];
+    return pickDistinct(rng, this.contactList.items, count, excluded);
   }
 
   /** Every member as a wire fact, in id order (for a full member-list exchange). */
@@ -178,18 +233,20 @@ export class MemberTable {
 
   private refreshContact(id: NodeId): void {
     const member = this.map.get(id);
-    const contactable = id !== this.self && member !== undefined && isLive(member.status) && (this.mode === 'members' || this.peerSet.has(id));
-    const index = this.contactIndex.get(id);
-    if (contactable && index === undefined) {
-      this.contactIndex.set(id, this.contactList.length);
-      this.contactList.push(id);
-    } else if (!contactable && index !== undefined) {
-      const last = this.contactList.pop() as NodeId;
-      if (last !== id) {
-        this.contactList[index] = last;
-        this.contactIndex.set(last, index);
-      }
-      this.contactIndex.delete(id);
-    }
+    const live = id !== this.self && member !== undefined && isLive(member.status);
+    const linked = this.peerSet.has(id);
+    this.contactList.set(id, live && (this.mode === 'members' || linked));
+    this.sampled.set(id, live && member?.status === 'alive' && !(this.mode === 'peers' && linked));
   }
+}
+
+/** Up to `count` distinct random items of `list` that `excluded` does not reject. */
+function pickDistinct(rng: Rng, list: readonly NodeId[], count: number, excluded: (id: NodeId) => boolean = () => false): NodeId[] {
+  if (list.length <= count * 3 + 4) return rng.shuffle(list.filter((id) => !excluded(id))).slice(0, count);
+  const chosen = new Set<NodeId>();
+  for (let attempts = 0; chosen.size < count && attempts < count * 20; attempts++) {
+    const id = list[rng.int(list.length)] as NodeId;
+    if (!excluded(id)) chosen.add(id);
+  }
+  return [...chosen];
 }

@@ -12,7 +12,8 @@
 //
 // Compact field names keep messages small at 1,000+ members: m = membership facts
 // [id, incarnation, status], e = memory entries, d = digest [origin, version],
-// u = "complete up to" positions, mh = member-list hash, f = memory fingerprint.
+// u = "complete up to" positions, mh = member-list hash, f = memory fingerprint, s = a sample
+// of the sender's members (sent only when its table is full: the room is larger than it holds).
 import * as v from 'valibot';
 import { decodeWith, parseJson, type Decoded } from '../decode.ts';
 import type { NodeId } from '../types.ts';
@@ -26,6 +27,7 @@ import {
   maxMembersPerPage,
   maxMessageBytes,
   maxNodeIdChars,
+  maxSampleFacts,
   maxValueBytes,
   maxVersion,
 } from './config.ts';
@@ -95,6 +97,8 @@ const sync = v.strictObject({
   f: v.optional(natural(0xffff_ffff, 'a memory fingerprint')),
   m: v.optional(facts(maxFactsPerMessage)),
   e: v.optional(entries),
+  /** Alive members of the sender's table, at random (large rooms: peer sampling). */
+  s: v.optional(facts(maxSampleFacts)),
 });
 const syncReply = v.strictObject({
   type: v.literal('sync-reply'),
@@ -106,6 +110,7 @@ const syncReply = v.strictObject({
   /** Member lists differ: please send yours. */
   wm: v.optional(v.boolean()),
   m: v.optional(facts(maxFactsPerMessage)),
+  s: v.optional(facts(maxSampleFacts)),
 });
 const delta = v.strictObject({ type: v.literal('delta'), e: entries, u: positions });
 const members = v.strictObject({ type: v.literal('members'), m: facts(maxMembersPerPage) });
@@ -169,9 +174,9 @@ export function describe(msg: GossipMsg): string {
     case 'nack':
       return `nack #${msg.seq} target=${msg.target}`;
     case 'sync':
-      return `sync d=${msg.d.length}${msg.p ? ' (partial)' : ''} mh=${msg.mh.toString(16)}${count('m', msg.m)}${count('e', msg.e)}`;
+      return `sync d=${msg.d.length}${msg.p ? ' (partial)' : ''} mh=${msg.mh.toString(16)}${count('m', msg.m)}${count('e', msg.e)}${count('s', msg.s)}`;
     case 'sync-reply':
-      return `sync-reply${count('d', msg.d)}${count('e', msg.e)}${count('u', msg.u)}${msg.wm ? ' wm' : ''}${count('m', msg.m)}`;
+      return `sync-reply${count('d', msg.d)}${count('e', msg.e)}${count('u', msg.u)}${msg.wm ? ' wm' : ''}${count('m', msg.m)}${count('s', msg.s)}`;
     case 'delta':
       return `delta${count('e', msg.e)}${count('u', msg.u)}`;
     case 'members':

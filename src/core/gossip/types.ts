@@ -50,7 +50,10 @@ export type GossipEffect = PersistEffect | (SendEffect<GossipMsg> & { bytes: num
 export type GossipEvent =
   /** A member's status or incarnation changed in this node's view (self included). */
   | { type: 'member-status-changed'; id: NodeId; status: MemberStatus; incarnation: number; previous: MemberStatus | null }
-  /** A dead or departed member was forgotten after deadRetentionMs. */
+  /**
+   * A member left this node's table: a dead or departed one after deadRetentionMs, or (in a
+   * room larger than viewSize) an alive one that a newer sample took the place of.
+   */
   | { type: 'member-forgotten'; id: NodeId }
   /** A key of the replicated memory changed here (value undefined: deleted). */
   | { type: 'memory-changed'; key: string; value: JsonValue | undefined; origin: NodeId; hlc: string; local: boolean }
@@ -121,13 +124,25 @@ export interface GossipMetrics {
   eagerPushed: number;
   eagerThrottled: number;
   eagerFrames: number;
+  /** Members in this node's table, dead and departed ones included. */
+  membersHeld: number;
+  /**
+   * The table is full (viewSize live members): the room may be larger, and `members` is then
+   * a random sample of it, refreshed by peer sampling (core.ts "Large rooms").
+   */
+  partialView: boolean;
+  /** Sampled members this node dropped from its table to make room for newer ones. */
+  viewEvictions: number;
 }
 
 export interface GossipView {
   id: NodeId;
   status: MemberStatus;
   incarnation: number;
-  /** Every member known, self included, sorted by id. */
+  /**
+   * Every member this node holds, self included, sorted by id: the whole room up to viewSize
+   * live members, else a random sample of it (metrics.partialView).
+   */
   members: MemberView[];
   /** Live keys of the replicated memory, sorted by key. */
   memory: MemoryEntryView[];

@@ -1,12 +1,18 @@
-// The link-state flooding protocol (OSPF-like), the half of the overlay that makes every node
-// know the whole graph:
+// The link-state flooding protocol (OSPF-like, with a hop budget), the half of the overlay that
+// makes every node know the graph within advertRadiusHops of itself (its neighbourhood):
 //   • origination: this node's advert (its links, with RTTs) after link changes — at most one
 //     per advertMinIntervalMs, batched per tick by the caller — and every advertRefreshMs; the
 //     runtime signs it (sign → signed) before it is stored and flooded;
-//   • flooding: a newer advert is stored and passed to every link but the one it came from
-//     (and its origin, and neighbours whose recent digest shows they have it);
-//   • database sync: on a new link both ends swap digests ((origin, seq) pairs) and request
-//     what they lack, so a newcomer learns the graph in one round trip;
+//   • flooding: a newer advert is stored and, while its ttl (hops left) is above 1, passed on
+//     with ttl − 1 to every link but the one it came from (and its origin, and neighbours whose
+//     recent digest shows they have it). A copy we hold that comes with a larger ttl (it took a
+//     shorter way) is passed on again: the first copy to arrive is not always the nearest;
+//   • database sync: on a new link both ends swap digests ((origin, seq) pairs of the adverts
+//     that may travel one more hop) and request what they lack, so a newcomer learns its
+//     neighbourhood in one round trip. What a node hands over carries the hop budget its
+//     current distance to the origin leaves (not the one it once arrived with: distances
+//     shrink when links appear, without the origin advertising anew), and what a node installs
+//     from a sync it floods on like any news, so the nodes behind it learn it too;
 //   • restarts: a node that meets its own advert with a higher seq than it has (from a
 //     previous life) jumps past it.
 // Every check on an advert's content happens here; the caller has already decoded the frame.
@@ -15,6 +21,7 @@ import type { Millis, NodeId } from '../types.ts';
 import {
   advertHopAgeMs,
   advertMinIntervalMs,
+  advertRadiusHops,
   advertRefreshMs,
   maxAdvertOrigins,
   maxDigestEntries,
@@ -23,7 +30,7 @@ import {
   syncHintTtlMs,
 } from './config.ts';
 import { advertSigningText, type AdvertBody, type AdvertLink, type AdvertMsg } from './messages.ts';
-import { LinkStateDb } from './lsdb.ts';
+import { LinkStateDb, type LsdbEntry } from './lsdb.ts';
 import { pushSend, type OverlayCounters, type OverlayEffect } from './types.ts';
 
 /** What one call needs from the overlay: the time, its links, departures, and where effects go. */
@@ -33,6 +40,8 @@ export interface AdvertContext {
   links: ReadonlyMap<NodeId, { rttMs: number | null }>;
   /** The seq an origin had when it left (its adverts up to that are old news), if it left. */
   departedSeq(origin: NodeId): number | undefined;
+  /** Hops from this node to `origin` in its current picture, if it is in this node's component. */
+  hopsTo(origin: NodeId): number | undefined;
   out: OverlayEffect[];
 }
 
@@ -86,9 +95,11 @@ export class AdvertExchange {
    */
   isCopyWeHold(raw: unknown): boolean {
     if (typeof raw !== 'object' || raw === null) return false;
-    const { type, origin, seq } = raw as { type?: unknown; origin?: unknown; seq?: unknown };
-    if (type !== 'advert' || typeof origin !== 'string' || typeof seq !== 'number') return false;
-    return origin !== this.self && this.lsdb.get(origin as NodeId)?.advert.seq === seq;
+    const { type, origin, seq, ttl } = raw as { type?: unknown; origin?: unknown; seq?: unknown; ttl?: unknown };
+    if (type !== 'advert' || typeof origin !== 'string' || typeof seq !== 'number' || typeof ttl !== 'number') return false;
+    if (origin === this.self) return false;
+    const held = this.lsdb.get(origin as NodeId);
+    return held !== undefined && held.advert.seq === seq && ttl <= held.ttl;
   }
 
   /** Asks the runtime to sign a new advert of ours if one is due. */
@@ -117,8 +128,10 @@ export class AdvertExchange {
       return;
     }
     this.awaitingSignature = null;
-    const advert: AdvertMsg = { type: 'advert', ...body, ageMs: 0, sig };
+    const advert: AdvertMsg = { type: 'advert', ...body, ageMs: 0, ttl: advertRadiusHops, sig };
     this.lsdb.consider(advert, ctx.now);
+    const entry = this.lsdb.get(this.self);
+    if (entry) entry.sentTtl = advertRadiusHops;
     for (const peer of ctx.links.keys()) pushSend(ctx.out, this.counters, peer, advert);
   }
 
@@ -147,9 +160,13 @@ export class AdvertExchange {
         this.counters.ignored.stale++;
         // The neighbour is behind: hand it our newer copy (OSPF does the same).
         const mine = this.lsdb.get(advert.origin);
-        if (mine) pushSend(ctx.out, this.counters, from, { ...mine.advert, ageMs: this.lsdb.ageOf(mine, ctx.now) + advertHopAgeMs });
+        if (mine) pushSend(ctx.out, this.counters, from, this.copyOf(ctx, mine));
         return null;
       }
+      case 'wider':
+        this.counters.ignored.duplicate++;
+        this.forward(ctx, from, advert);
+        return null;
       case 'expired':
       case 'db-full':
         dropped[result.kind]++;
@@ -158,20 +175,85 @@ export class AdvertExchange {
         break;
     }
     this.requested.delete(advert.origin);
-    const forwarded: AdvertMsg = { ...advert, ageMs: advert.ageMs + advertHopAgeMs };
+    this.forward(ctx, from, advert);
+    return advert;
+  }
+
+  /**
+   * After the picture changed: passes on again every advert whose origin is now nearer than
+   * when we last passed it on. Distances shrink when links appear anywhere nearby, without the
+   * origin advertising anew, and the nodes behind us may then be within its radius for the
+   * first time (or again, after forgetting it). O(neighbourhood); the caller runs it at most
+   * once per tick, only when the picture changed.
+   */
+  reforwardNearer(ctx: AdvertContext, distance: ReadonlyMap<NodeId, number>): void {
+    for (const [origin, hops] of distance) {
+      if (origin === this.self || hops >= advertRadiusHops) continue;
+      const entry = this.lsdb.get(origin);
+      const budget = advertRadiusHops - hops;
+      if (!entry || budget <= entry.sentTtl) continue;
+      entry.sentTtl = budget;
+      const copy = this.copyOf(ctx, entry);
+      for (const peer of ctx.links.keys()) if (peer !== origin) pushSend(ctx.out, this.counters, peer, copy);
+    }
+  }
+
+  /**
+   * Asks every neighbour for adverts we lack though their origins are within our radius (a
+   * node of our picture, nearer than the edge, lists them). They are missed when this node
+   * forgot an origin that was beyond the radius and then came back within it while nobody had
+   * a reason to send it again. At most one ask per origin per requestRetryMs.
+   */
+  requestMissing(ctx: AdvertContext, missing: Iterable<NodeId>): void {
+    const want: NodeId[] = [];
+    for (const origin of missing) {
+      const askedAt = this.requested.get(origin);
+      if (askedAt !== undefined && ctx.now - askedAt < requestRetryMs) continue;
+      if (askedAt === undefined && this.requested.size >= maxAdvertOrigins) continue;
+      this.requested.set(origin, ctx.now);
+      want.push(origin);
+      if (want.length >= maxRequestOrigins) break;
+    }
+    if (want.length === 0) return;
+    for (const peer of ctx.links.keys()) pushSend(ctx.out, this.counters, peer, { type: 'request', origins: want });
+  }
+
+  /** Passes an advert on one hop further, if its hop budget allows. */
+  private forward(ctx: AdvertContext, from: NodeId, advert: AdvertMsg): void {
+    const entry = this.lsdb.get(advert.origin);
+    if (entry) entry.sentTtl = Math.max(entry.sentTtl, advert.ttl - 1);
+    if (advert.ttl <= 1) return;
+    const forwarded: AdvertMsg = { ...advert, ageMs: advert.ageMs + advertHopAgeMs, ttl: advert.ttl - 1 };
     for (const peer of ctx.links.keys()) {
       if (peer === from || peer === advert.origin) continue;
       const hint = this.syncHints.get(peer);
       if (hint && (hint.seqs.get(advert.origin) ?? 0) >= advert.seq) continue;
       pushSend(ctx.out, this.counters, peer, forwarded);
     }
-    return advert;
+  }
+
+  /** Our copy of an advert as a neighbour should get it: one hop older, with the hops left. */
+  private copyOf(ctx: AdvertContext, entry: LsdbEntry): AdvertMsg {
+    return { ...entry.advert, ageMs: this.lsdb.ageOf(entry, ctx.now) + advertHopAgeMs, ttl: Math.max(1, this.ttlFor(ctx, entry)) };
+  }
+
+  /**
+   * The hop budget an advert has left for a neighbour of ours: the radius minus our current
+   * distance to its origin (falling back to what it arrived with, one hop spent, if the origin
+   * is out of our sight).
+   */
+  private ttlFor(ctx: AdvertContext, entry: LsdbEntry): number {
+    const hops = entry.advert.origin === this.self ? 0 : ctx.hopsTo(entry.advert.origin);
+    return hops === undefined ? entry.ttl - 1 : advertRadiusHops - hops;
   }
 
   /** Tells a new neighbour which adverts we hold, in as many digests as it takes. */
   sendDigest(ctx: AdvertContext, peer: NodeId): void {
     const entries: Array<{ origin: NodeId; seq: number }> = [];
-    for (const entry of this.lsdb.all()) entries.push({ origin: entry.advert.origin, seq: entry.advert.seq });
+    // Only adverts that may travel one more hop: the rest end at this node's neighbourhood.
+    for (const entry of this.lsdb.all()) {
+      if (this.ttlFor(ctx, entry) > 1) entries.push({ origin: entry.advert.origin, seq: entry.advert.seq });
+    }
     // An empty digest still tells the neighbour we have nothing, so it sends what it has.
     for (let i = 0; i === 0 || i < entries.length; i += maxDigestEntries) {
       pushSend(ctx.out, this.counters, peer, { type: 'digest', entries: entries.slice(i, i + maxDigestEntries) });
@@ -210,7 +292,7 @@ export class AdvertExchange {
   onRequest(ctx: AdvertContext, from: NodeId, origins: readonly NodeId[]): void {
     for (const origin of origins) {
       const entry = this.lsdb.get(origin);
-      if (entry) pushSend(ctx.out, this.counters, from, { ...entry.advert, ageMs: this.lsdb.ageOf(entry, ctx.now) + advertHopAgeMs });
+      if (entry) pushSend(ctx.out, this.counters, from, this.copyOf(ctx, entry));
     }
   }
 

@@ -104,6 +104,23 @@ export const rttSmoothingGain = 1 / 8;
  */
 export const rttReadvertiseMinDeltaMs = 10;
 export const rttReadvertiseFraction = 0.5;
+/**
+ * How far an advert travels from its origin, in hops: each node knows the mesh within this
+ * radius (its neighbourhood) and nothing beyond, so its memory and the adverts it handles stay
+ * bounded as the mesh grows: about 1 + d + d(d−1) + … ≈ 160 nodes at degree 4, whatever N.
+ * A room of diameter ≤ 4 (a few dozen nodes) lies wholly inside and every node sees all of it.
+ * Four hops leave room for the two-hop-deep choices of choose.ts and for seeing most cycles
+ * through a link (a prune must not cut the mesh; a link with no visible way around is kept).
+ */
+export const advertRadiusHops = 4;
+/**
+ * A node that vanishes from this node's component counts as the far side of a split (a stray,
+ * worth bridging) only if it was at most this many hops away. A connected node leaves our
+ * picture only once none of its neighbours is within the radius (we hold the fresh adverts of
+ * all nodes within it), i.e. at advertRadiusHops + 2 or more: a node that was this near has to
+ * jump 3 hops at once to look lost without being lost, which one link change rarely does.
+ */
+export const strayDepthHops = 3;
 /** An advert older than this (since its origin made it) is dropped from the database. */
 export const advertMaxAgeMs: Millis = 1_200_000;
 /** Age added per hop when forwarding, so an advert stuck in a loop still ages out. */

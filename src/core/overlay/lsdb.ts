@@ -1,5 +1,6 @@
-// The link-state database: the newest advert of every origin we have heard of, like an OSPF
-// LSDB. Newer sequence numbers replace older ones; adverts age out `advertMaxAgeMs` after their
+// The link-state database: the newest advert of every origin in this node's neighbourhood
+// (adverts travel advertRadiusHops; the overlay forgets origins that drift beyond it), like an
+// OSPF LSDB. Newer sequence numbers replace older ones; adverts age out `advertMaxAgeMs` after their
 // origin made them (their origin refreshes them long before that); the number of origins is
 // capped and, when full, the advert made longest ago is evicted first.
 import type { Millis, NodeId } from '../types.ts';
@@ -9,13 +10,23 @@ import { advertMaxAgeMs, maxAdvertOrigins } from './config.ts';
 export interface LsdbEntry {
   /** The advert as received (its ageMs is the age it had on arrival). */
   advert: AdvertMsg;
+  /** The largest hop budget any copy of this advert (this seq) arrived with. */
+  ttl: number;
+  /** The hop budget of the copies this node passed on (0: none yet). */
+  sentTtl: number;
   receivedAt: Millis;
   /** When the origin made it, on our clock: receivedAt − ageMs. */
   originatedAt: Millis;
   peers: ReadonlySet<NodeId>;
 }
 
-export type ConsiderResult = { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null } | { kind: 'duplicate' | 'stale' | 'expired' | 'db-full' };
+/**
+ * `wider`: a copy of the advert we hold that arrived with a larger hop budget (it came by a
+ * shorter way than the first copy): nothing to store, but it must be passed on, or nodes at the
+ * edge of the origin's neighbourhood would miss it.
+ */
+export type ConsiderResult =
+  { kind: 'installed'; topologyChanged: boolean; evicted: NodeId | null } | { kind: 'wider' | 'duplicate' | 'stale' | 'expired' | 'db-full' };
 
 export class LinkStateDb {
   private readonly entries = new Map<NodeId, LsdbEntry>();
@@ -60,7 +71,11 @@ export class LinkStateDb {
   consider(advert: AdvertMsg, now: Millis): ConsiderResult {
     const existing = this.entries.get(advert.origin);
     if (existing) {
-      if (advert.seq === existing.advert.seq) return { kind: 'duplicate' };
+      if (advert.seq === existing.advert.seq) {
+        if (advert.ttl <= existing.ttl) return { kind: 'duplicate' };
+        existing.ttl = advert.ttl;
+        return { kind: 'wider' };
+      }
       if (advert.seq < existing.advert.seq) return { kind: 'stale' };
     }
     if (advert.ageMs >= advertMaxAgeMs) return { kind: 'expired' };
@@ -74,9 +89,14 @@ export class LinkStateDb {
     }
     const peers = new Set(advert.links.map((l) => l.peer));
     const topologyChanged = evicted !== null || !existing || !sameSet(existing.peers, peers);
-    this.entries.set(advert.origin, { advert, receivedAt: now, originatedAt, peers });
+    this.entries.set(advert.origin, { advert, ttl: advert.ttl, sentTtl: 0, receivedAt: now, originatedAt, peers });
     if (topologyChanged) this.version++;
     return { kind: 'installed', topologyChanged, evicted };
+  }
+
+  /** Forgets an origin (one that is now beyond this node's neighbourhood). */
+  remove(origin: NodeId): void {
+    if (this.entries.delete(origin)) this.version++;
   }
 
   /** Drops adverts past their maximum age; returns the origins dropped. */

@@ -1,16 +1,18 @@
 // The overlay's wire messages, carried in link frames tagged 'overlay' (src/core/envelope.ts).
 //
-//   advert   a node's signed list of direct links, flooded to the whole mesh (an OSPF LSA):
-//            { origin, seq, ageMs, links: [{ peer, rttMs? }], sig }. The signature (opaque
-//            here) is made and checked by the runtime over advertSigningText(advert); `ageMs`
-//            is left out of it because every hop adds to it.
+//   advert   a node's signed list of direct links, flooded to its neighbourhood (an OSPF LSA
+//            with a hop budget): { origin, seq, ageMs, ttl, links: [{ peer, rttMs? }], sig }.
+//            The signature (opaque here) is made and checked by the runtime over
+//            advertSigningText(advert); `ageMs` and `ttl` are left out of it because every hop
+//            changes them. `ttl` is the hops the advert may still travel (advertRadiusHops at
+//            the origin's neighbours, 1 at the edge of the neighbourhood: not forwarded).
 //   digest   "these are the adverts I hold": [origin, seq] pairs, sent to a neighbour when a
 //            link comes up so each side asks only for what it lacks.
 //   request  "send me these origins' adverts".
 //   unlink   sent just before a node closes a link on purpose, so the other end does not redial.
 import * as v from 'valibot';
 import { decodeWith } from '../decode.ts';
-import { maxAdvertLinks, maxDigestEntries, maxRequestOrigins } from './config.ts';
+import { advertRadiusHops, maxAdvertLinks, maxDigestEntries, maxRequestOrigins } from './config.ts';
 import type { NodeId } from '../types.ts';
 
 /** Longest node id accepted (a tab's id is 43 base64url characters; simulations use short ones). */
@@ -41,6 +43,7 @@ export const advertSchema = v.strictObject({
   origin: nodeIdSchema,
   seq: seqSchema,
   ageMs: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  ttl: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(advertRadiusHops)),
   links: v.pipe(v.array(advertLinkSchema), v.maxLength(maxAdvertLinks)),
   sig: v.pipe(v.string(), v.minLength(1), v.maxLength(maxSignatureChars)),
 });
@@ -95,7 +98,7 @@ export function advertSigningText(body: AdvertBody): string {
 export function describeOverlayMessage(m: OverlayMsg): string {
   switch (m.type) {
     case 'advert':
-      return `advert ${m.origin}#${m.seq} age ${m.ageMs} ms, links [${m.links.map((l) => l.peer).join(', ')}]`;
+      return `advert ${m.origin}#${m.seq} age ${m.ageMs} ms ttl ${m.ttl}, links [${m.links.map((l) => l.peer).join(', ')}]`;
     case 'digest':
       return `digest of ${m.entries.length} adverts`;
     case 'request':

@@ -9,8 +9,27 @@
 //   • links above max are pruned, one at a time, never a bridge, never a young link;
 //   • no churn: a pruned pair stays apart for a minute, a lost peer is not redialled for a few
 //     seconds, failed dials back off exponentially, and new links are drawn from a token bucket.
-// Link-state adverts make every node know the whole graph: adverts.ts floods and syncs them,
-// lsdb.ts stores them, view.ts turns them into this node's picture; choose.ts picks links.
+// Link-state adverts make every node know the graph within advertRadiusHops (4) of itself, its
+// neighbourhood: adverts.ts floods them that far (a hop budget per copy) and syncs them, lsdb.ts
+// stores them, view.ts turns them into this node's picture; choose.ts picks links.
+// Why bounded: with whole-graph link-state every node held N adverts and every link change cost
+// N · degree frames, so memory per node grew like N and the mesh's traffic like N² (12 msgs/node/s
+// at 1,024 nodes, out of reach at 10,000 in one process or one room). Within a radius both stay
+// bounded by the neighbourhood's size (≈ 160 nodes at degree 4), whatever N. A room of diameter
+// ≤ 4 (a few dozen nodes) lies wholly inside it, so small rooms behave as before on the same
+// code path. What a node cannot see any more, and what replaces it:
+//   • far nodes: the router finds a destination beyond the radius with a route discovery
+//     (src/core/route/router.ts), so it still reaches any node;
+//   • a split far away: the nodes near the cut see the far side vanish (a stray component, see
+//     view.ts: only nodes that were within strayDepthHops count) and bridge it, as before;
+//     remembered peers out of sight are dialled again (rediscover) only while this node's whole
+//     component fits in its radius, since in a large mesh they are most likely just far away;
+//   • whether a link is a bridge: judged within the neighbourhood, so a link whose only way
+//     around runs beyond the radius is never pruned (safe, at worst a node keeps max + 1 links
+//     until another can go).
+// The picture is rebuilt lazily, at most once per change of (database, links, departures), and
+// each advert costs O(its links); adverts now nearer after a change are passed on again, and
+// missing ones within the radius requested, at most once per tick (see tick handling below).
 //
 // How a runtime drives it (see OverlayInput and OverlayEffect for the exact shapes):
 //   • feed `tick` every overlayTickIntervalMs, link-up / link-down / connect-failed / link-rtt
@@ -32,6 +51,7 @@ import { compareNodeIds, type Millis, type NodeId } from '../types.ts';
 import type { Graph } from '../graph/graph.ts';
 import { computeMetrics, snapshotTopology, type GraphMetrics, type TopologySnapshot } from '../graph/metrics.ts';
 import {
+  advertRadiusHops,
   checkConfig,
   connectBackoffBaseMs,
   connectBackoffMaxMs,
@@ -122,14 +142,16 @@ export class Overlay {
   private readonly known = new Map<NodeId, PeerRecord>();
   /** Peers that left, with the advert seq they had then: ignored until they advertise anew. */
   private readonly departed = new Map<NodeId, number>();
-  /** When a node last dropped out of our component (for showing recent strays). */
-  private readonly lostAt = new Map<NodeId, Millis>();
+  /** When a node was last known to be near us (for showing recent strays; see view.ts). */
+  private readonly nearAt = new Map<NodeId, Millis>();
   private linkSet = new Set<NodeId>();
   private linksVersion = 0;
   private departedVersion = 0;
   private cachedView: TopologyView | null = null;
   private cachedRoute: { view: TopologyView; route: RouteTopology } | null = null;
   private viewBuilds = 0;
+  /** The picture for which adverts were last passed on again (see AdvertExchange.reforwardNearer). */
+  private reforwardedKey = '';
   private now: Millis;
   private newLinkTokens = newLinkBurst;
   private tokensAt: Millis;
@@ -237,7 +259,7 @@ export class Overlay {
   }
 
   private rebuildView(key = `${this.lsdb.version}/${this.linksVersion}/${this.departedVersion}`): void {
-    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.lostAt, this.departed, this.now, key);
+    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.nearAt, this.departed, this.now, key);
     this.viewBuilds++;
   }
 
@@ -490,6 +512,13 @@ export class Overlay {
       this.housekeeping();
     }
     this.maintainLinks(out);
+    // Once per tick at most, and only if the picture changed: adverts now nearer go on again.
+    if (this.cachedView && this.cachedView.key !== this.reforwardedKey) {
+      const view = this.view();
+      this.reforwardedKey = view.key;
+      this.adverts.reforwardNearer(this.advertContext(out), view.distance);
+      this.adverts.requestMissing(this.advertContext(out), this.missingAdverts(view));
+    }
     // Adverts go out on ticks only, so that link changes of one tick share one advert.
     const seqBefore = this.adverts.seq;
     this.adverts.maybeOriginate(this.advertContext(out));
@@ -497,22 +526,56 @@ export class Overlay {
   }
 
   private advertContext(out: OverlayEffect[]): AdvertContext {
-    return { now: this.now, links: this.linkStates, departedSeq: (origin) => this.departed.get(origin), out };
+    return {
+      now: this.now,
+      links: this.linkStates,
+      departedSeq: (origin) => this.departed.get(origin),
+      hopsTo: (origin) => this.view().distance.get(origin),
+      out,
+    };
   }
 
   private housekeeping(): void {
     this.adverts.housekeeping(this.now);
+    this.forgetBeyondRadius();
     for (const [peer, record] of this.known) {
       if (this.linkStates.has(peer) || this.pending.has(peer)) continue;
       if (this.now - record.heardAt > peerForgetMs) this.known.delete(peer);
     }
-    for (const [peer, at] of this.lostAt) if (this.now - at > strayComponentGraceMs) this.lostAt.delete(peer);
+    for (const [peer, at] of this.nearAt) if (this.now - at > strayComponentGraceMs) this.nearAt.delete(peer);
     for (const peer of this.departed.keys()) {
       if (!this.lsdb.get(peer)) {
         this.departed.delete(peer);
         this.departedVersion++;
       }
     }
+  }
+
+  /** Origins within our radius (listed by a node of our picture nearer than its edge) whose advert we lack. */
+  private missingAdverts(view: TopologyView): Set<NodeId> {
+    const missing = new Set<NodeId>();
+    for (const [node, hops] of view.distance) {
+      // Our own neighbours' adverts come with the database sync of the new link.
+      if (hops >= advertRadiusHops || node === this.self) continue;
+      for (const peer of this.lsdb.peersOf(node) ?? []) if (peer !== this.self && !this.lsdb.get(peer) && !this.departed.has(peer)) missing.add(peer);
+    }
+    return missing;
+  }
+
+  /**
+   * Drops adverts of origins now farther than advertRadiusHops (or out of sight and not a
+   * recent stray): they no longer reach us, so their picture would only grow stale, and keeping
+   * them would let the database grow with every node that ever passed through the neighbourhood.
+   */
+  private forgetBeyondRadius(): void {
+    const view = this.view();
+    const drop: NodeId[] = [];
+    for (const origin of this.lsdb.origins()) {
+      if (origin === this.self || (view.distance.get(origin) ?? Infinity) <= advertRadiusHops) continue;
+      if (!view.distance.has(origin) && view.has(origin)) continue; // a stray component: kept while shown
+      drop.push(origin);
+    }
+    for (const origin of drop) this.lsdb.remove(origin);
   }
 
   private maintainLinks(out: OverlayEffect[]): void {
@@ -536,7 +599,9 @@ export class Overlay {
         view = this.view();
       }
     }
-    const rediscoverDue = partitionCheck && this.now >= this.nextRediscoverAt;
+    // Only when our whole component lies inside our radius: in a larger mesh a remembered peer
+    // out of sight is most likely just far away, and dialling it would be churn.
+    const rediscoverDue = partitionCheck && this.now >= this.nextRediscoverAt && view.depth < advertRadiusHops;
     if (healthy(view) && !rediscoverDue) return;
 
     const heardOf = this.heardOf(view);

@@ -6,15 +6,18 @@
 // (it knows them first-hand). Nodes left without any two-way link drop out of the picture.
 //
 // Nodes we cannot reach form "stray" components. Those that were reachable a moment ago
-// (within `strayComponentGraceMs`) are kept: they are the other side of a partition, or nodes
-// that crashed together, and either way worth trying to reach. Older ones are left out.
+// (within `strayComponentGraceMs`) and near (at most strayDepthHops away) are kept: they are the
+// other side of a partition, or nodes that crashed together, and either way worth trying to
+// reach. Older ones are left out, and so are nodes that were farther: the database holds only
+// this node's neighbourhood (advertRadiusHops), so a far node that vanishes has more likely
+// moved beyond it than been cut off; the nodes near the cut see a split and bridge it.
 //
 // Cost: the reachability walk is O(total advertised links) with no graph built; the adjacency
 // map (`graph`) is only materialised when someone asks for it (routing, metrics, choosing a
 // link to prune), since rebuilding it on every flood would dominate a 1,024-node simulation.
 import type { Millis, NodeId } from '../types.ts';
 import type { LinkStateDb } from './lsdb.ts';
-import { strayComponentGraceMs } from './config.ts';
+import { strayComponentGraceMs, strayDepthHops } from './config.ts';
 
 export interface TopologyView {
   /** Changes whenever the graph below may have changed. */
@@ -30,19 +33,22 @@ export interface TopologyView {
   /** True if `id` is in this node's component or a shown stray component. */
   has(id: NodeId): boolean;
   readonly size: number;
+  /** Hops to the farthest node of this node's component in the picture. */
+  readonly depth: number;
 }
 
 /**
- * `lostAt` (node → when it dropped out of our component) is updated in place from the
- * previous picture's `previous` distances: nodes that were reachable then and are not now are
- * stamped `now`; nodes reachable again are removed.
+ * `nearAt` (node → when it was last known to be within strayDepthHops of us) is updated in
+ * place from the previous picture's `previous` distances, which held until `now`: its near
+ * nodes are stamped `now`. (Stamping the previous picture rather than the new one also covers a
+ * split that happens in steps: the far side was near in the picture before its first cut link.)
  */
 export function buildView(
   self: NodeId,
   lsdb: LinkStateDb,
   links: ReadonlySet<NodeId>,
   previous: ReadonlyMap<NodeId, number> | null,
-  lostAt: Map<NodeId, Millis>,
+  nearAt: Map<NodeId, Millis>,
   departed: { has(peer: NodeId): boolean },
   now: Millis,
   key: string,
@@ -73,15 +79,14 @@ export function buildView(
       }
     });
   }
-  if (previous) for (const u of previous.keys()) if (!distance.has(u)) lostAt.set(u, now);
-  for (const u of lostAt.keys()) if (distance.has(u)) lostAt.delete(u);
+  if (previous) for (const [u, d] of previous) if (d <= strayDepthHops) nearAt.set(u, now);
 
   // Only nodes reachable a moment ago can seed a stray component worth showing.
   const strays: NodeId[][] = [];
   const seen = new Set<NodeId>();
   for (const start of lsdb.origins()) {
     if (distance.has(start) || seen.has(start)) continue;
-    if (now - (lostAt.get(start) ?? -Infinity) > strayComponentGraceMs) continue;
+    if (now - (nearAt.get(start) ?? -Infinity) > strayComponentGraceMs) continue;
     const members: NodeId[] = [];
     const walk: NodeId[] = [start];
     seen.add(start);
@@ -110,6 +115,7 @@ export function buildView(
     distance,
     strays,
     size: distance.size + strayMembers.size,
+    depth: distance.get(queue[queue.length - 1] as NodeId) ?? 0,
     has,
     degree(id) {
       if (!has(id)) return 0;

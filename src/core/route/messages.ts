@@ -3,8 +3,14 @@
 //   routed   one destination, forwarded hop by hop; every hop recomputes the next hop from its
 //            own picture of the mesh, avoiding the nodes already on `path` (which also makes
 //            loops detectable: a node that finds itself on the path drops the message).
+//            `via` (optional): waypoints toward a destination beyond the sender's neighbourhood
+//            (the overlay knows only the mesh within advertRadiusHops): the path a route
+//            discovery found. Each hop heads for the farthest waypoint it can see.
 //   flood    every node, once: forwarded to every link but the one it came in on, deduplicated
 //            by (origin, id), bounded by maxHops.
+//   seek     a route discovery for `target`, flooded like `flood` and carrying the path it took;
+//            the target answers the origin with a routed message of kind routeFoundKind whose
+//            payload is that path (sent back along it as waypoints).
 // Both carry an opaque payload with a `kind` (e.g. 'signal' for WebRTC offers relayed over the
 // mesh while the signaling server is down); the router never looks inside the payload.
 import * as v from 'valibot';
@@ -39,8 +45,29 @@ const routedSchema = v.strictObject({
   maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
   /** Nodes that have held the message, origin first; the sender of this copy last. */
   path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
+  via: v.optional(v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1))),
   kind: kindSchema,
   payload: v.unknown(),
+});
+
+const seekSchema = v.strictObject({
+  type: v.literal('seek'),
+  id: idSchema,
+  origin: nodeIdSchema,
+  target: nodeIdSchema,
+  hops: hopsSchema,
+  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
+  /** Nodes the seek went through, origin first, the sender of this copy last. */
+  path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
+});
+
+/** The kind of a routed answer to a seek; its payload is foundSchema. */
+export const routeFoundKind = 'route/found';
+export const foundSchema = v.strictObject({
+  seek: idSchema,
+  target: nodeIdSchema,
+  /** The path the seek took, origin first, target last. */
+  path: v.pipe(v.array(nodeIdSchema), v.minLength(2), v.maxLength(maxHopsLimit + 2)),
 });
 
 const floodSchema = v.strictObject({
@@ -53,11 +80,12 @@ const floodSchema = v.strictObject({
   payload: v.unknown(),
 });
 
-const routeMessageSchema = v.variant('type', [routedSchema, floodSchema]);
+const routeMessageSchema = v.variant('type', [routedSchema, floodSchema, seekSchema]);
 
 export type RouteMsg = v.InferOutput<typeof routeMessageSchema>;
 export type RoutedMsg = v.InferOutput<typeof routedSchema>;
 export type FloodMsg = v.InferOutput<typeof floodSchema>;
+export type SeekMsg = v.InferOutput<typeof seekSchema>;
 
 export const messageIdSchema = idSchema;
 export const messageKindSchema = kindSchema;
@@ -84,6 +112,7 @@ export function payloadBytes(payload: unknown): number | null {
 }
 
 export function describeRouteMessage(m: RouteMsg): string {
+  if (m.type === 'seek') return `seek ${m.target} from ${m.origin} #${m.id} hop ${m.hops}/${m.maxHops}`;
   if (m.type === 'routed') return `routed ${m.kind} ${m.origin}→${m.dest} #${m.id} hop ${m.hops}/${m.maxHops} via [${m.path.join(' ')}]`;
   return `flood ${m.kind} from ${m.origin} #${m.id} hop ${m.hops}/${m.maxHops}`;
 }

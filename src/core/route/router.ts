@@ -6,6 +6,15 @@
 // every node already on the message's `path`. So a message keeps going when a relay vanishes
 // mid-way (the hop before it just picks another way), and it can never loop: a node that finds
 // itself on the path drops it as a loop, and the hop bound stops anything else.
+// Beyond the neighbourhood: the overlay's picture covers only the nodes within
+// advertRadiusHops (src/core/overlay/config.ts). For a destination outside it the origin floods
+// a `seek` once (seen-cache deduplicated, hop bounded) and queues the message; the destination
+// answers along the path the seek took, and the origin caches that path (routeCacheTtlMs) and
+// sends with it as waypoints (`via`). Every hop heads for the farthest waypoint it can see,
+// along its own shortest path, so a crashed relay is skipped as long as a later waypoint is
+// within the radius of the hop before it (local repair); the destination itself is taken as
+// soon as a hop sees it. A seek unanswered within seekTimeoutMs makes the queued messages
+// `undeliverable`. The cost: one flood per (origin, destination) pair per cache lifetime.
 // Broadcast: flooding with a bounded seen-cache keyed by (origin, id) and a hop bound.
 //
 // Runtime contract: feed `send` / `broadcast` commands from upper layers (e.g. 'signal'
@@ -28,9 +37,12 @@ import {
   messageIdSchema,
   messageKindSchema,
   payloadBytes,
+  foundSchema,
+  routeFoundKind,
   type FloodMsg,
   type RouteMsg,
   type RoutedMsg,
+  type SeekMsg,
 } from './messages.ts';
 import { hopTree, pathTo, rttTree, type PathTree } from './paths.ts';
 import { SeenCache } from './seen-cache.ts';
@@ -46,6 +58,15 @@ export const routeRatePerS = 200;
 /** Refusals within `routeFloodWindowMs` after which a neighbour is disconnected for flooding. */
 export const routeFloodDrops = 500;
 export const routeFloodWindowMs: Millis = 10_000;
+/** A route discovery not answered within this long has failed: its messages are undeliverable. */
+export const seekTimeoutMs: Millis = 5_000;
+/** A discovered path is used this long, then discovered anew (paths change as the mesh heals). */
+export const routeCacheTtlMs: Millis = 60_000;
+/** Discovered paths kept; when full, the oldest go first. */
+export const maxCachedRoutes = 256;
+/** Destinations being sought at once, and messages queued per destination meanwhile. */
+export const maxSeeking = 64;
+export const maxQueuedPerSeek = 32;
 
 export type RouteMetric = 'hops' | 'rtt';
 
@@ -85,6 +106,10 @@ export interface RouteCounters {
   delivered: number;
   /** Forwards that had to avoid the cached shortest path (it would have revisited a node). */
   detours: number;
+  /** Route discoveries started, answered, and timed out (see the top comment). */
+  seeks: number;
+  found: number;
+  seeksFailed: number;
 }
 
 const requestSchema = v.object({
@@ -111,7 +136,14 @@ export class Router {
     forwarded: 0,
     delivered: 0,
     detours: 0,
+    seeks: 0,
+    found: 0,
+    seeksFailed: 0,
   };
+  /** Destination → waypoints (the path after this node) found by a seek, and when. */
+  private readonly routes = new Map<NodeId, { via: NodeId[]; at: Millis }>();
+  /** Destination → the seek under way and the messages waiting for its answer. */
+  private readonly seeking = new Map<NodeId, { id: string; since: Millis; queue: RoutedMsg[] }>();
 
   constructor(options: RouterOptions) {
     this.self = options.self;
@@ -135,6 +167,7 @@ export class Router {
         break;
       case 'tick': {
         this.seen.expire(this.now);
+        this.expireSeeks(out);
         const links = this.topology().links;
         for (const peer of this.throttles.keys()) if (!links.has(peer)) this.throttles.delete(peer);
         break;
@@ -146,6 +179,12 @@ export class Router {
   /** The hops a message to `dest` would take from here now (self first), or null. */
   routeTo(dest: NodeId): NodeId[] | null {
     return pathTo(this.currentTree(), dest);
+  }
+
+  /** The waypoints a route discovery found to `dest` (after this node), while cached. */
+  discoveredPath(dest: NodeId): NodeId[] | null {
+    const route = this.routes.get(dest);
+    return route && this.now - route.at < routeCacheTtlMs ? [...route.via] : null;
   }
 
   // ── originating ───────────────────────────────────────────────────────────────────────
@@ -188,13 +227,47 @@ export class Router {
       kind: input.kind,
       payload: input.payload,
     };
-    const next = this.nextHop(input.to, msg.path);
-    if (next === null) {
-      this.counters.dropped['no-route']++;
-      out.push({ type: 'undeliverable', id: ok.id, to: input.to, reason: 'no-route', detail: `no known path to ${input.to}` });
+    this.sendOut(msg, out);
+  }
+
+  /** Sends a message of ours: directly, along a discovered path, or after a discovery. */
+  private sendOut(msg: RoutedMsg, out: RouteEffect[]): void {
+    let next = this.nextHop(msg.dest, msg.path);
+    const cached = this.routes.get(msg.dest);
+    if (next === null && cached && this.now - cached.at < routeCacheTtlMs) {
+      msg = { ...msg, via: cached.via };
+      next = this.nextHop(msg.dest, msg.path, msg.via);
+    }
+    if (next !== null) {
+      out.push({ type: 'send', to: next, msg: { ...msg, hops: 1 } });
       return;
     }
-    out.push({ type: 'send', to: next, msg: { ...msg, hops: 1 } });
+    const waiting = this.seeking.get(msg.dest);
+    if (waiting && waiting.queue.length < maxQueuedPerSeek) return void waiting.queue.push(msg);
+    const links = this.topology().links;
+    if (waiting || links.size === 0 || this.seeking.size >= maxSeeking) {
+      this.counters.dropped['no-route']++;
+      out.push({ type: 'undeliverable', id: msg.id, to: msg.dest, reason: 'no-route', detail: `no known path to ${msg.dest}` });
+      return;
+    }
+    const seek: SeekMsg = { type: 'seek', id: this.freshId(), origin: this.self, target: msg.dest, hops: 1, maxHops: defaultMaxHops, path: [this.self] };
+    this.seen.add(`s:${this.self}:${seek.id}`, this.now);
+    this.seeking.set(msg.dest, { id: seek.id, since: this.now, queue: [msg] });
+    this.counters.seeks++;
+    for (const peer of links) out.push({ type: 'send', to: peer, msg: seek });
+  }
+
+  private expireSeeks(out: RouteEffect[]): void {
+    for (const [dest, seek] of this.seeking) {
+      if (this.now - seek.since < seekTimeoutMs) continue;
+      this.seeking.delete(dest);
+      this.counters.seeksFailed++;
+      for (const msg of seek.queue) {
+        this.counters.dropped['no-route']++;
+        out.push({ type: 'undeliverable', id: msg.id, to: dest, reason: 'no-route', detail: `no path to ${dest} found within ${seekTimeoutMs} ms` });
+      }
+    }
+    for (const [dest, route] of this.routes) if (this.now - route.at >= routeCacheTtlMs) this.routes.delete(dest);
   }
 
   private originateFlood(input: Extract<RouteInput, { type: 'broadcast' }>, out: RouteEffect[]): void {
@@ -239,9 +312,10 @@ export class Router {
     if (sizeBytes !== undefined && sizeBytes > maxRoutedMessageBytes) return void this.counters.dropped.oversize++;
     const msg = decodeRouteMessage(raw);
     if (!msg) return void this.counters.dropped.malformed++;
+    if (msg.hops > msg.maxHops) return void this.counters.dropped['hop-limit']++;
+    if (msg.type === 'seek') return this.onSeek(from, msg, out);
     const bytes = payloadBytes(msg.payload);
     if (bytes === null || bytes > maxRoutedPayloadBytes) return void this.counters.dropped.oversize++;
-    if (msg.hops > msg.maxHops) return void this.counters.dropped['hop-limit']++;
     if (msg.type === 'routed') this.onRouted(from, msg, out);
     else this.onFlood(from, msg, out);
   }
@@ -255,6 +329,7 @@ export class Router {
     if (msg.path.includes(this.self)) return void this.counters.dropped.loop++;
     if (new Set(msg.path).size !== msg.path.length) return void this.counters.dropped['bad-path']++;
     if (!this.seen.add(`u:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
+    if (msg.dest === this.self && msg.kind === routeFoundKind) return this.onFound(msg, out);
     if (msg.dest === this.self) {
       this.counters.delivered++;
       out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: false });
@@ -262,7 +337,7 @@ export class Router {
     }
     if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
     const path = [...msg.path, this.self];
-    const next = this.nextHop(msg.dest, path);
+    const next = this.nextHop(msg.dest, path, msg.via);
     if (next === null) return void this.counters.dropped['no-route']++;
     this.counters.forwarded++;
     out.push({ type: 'send', to: next, msg: { ...msg, hops: msg.hops + 1, path } });
@@ -285,6 +360,62 @@ export class Router {
     if (sent) this.counters.forwarded++;
   }
 
+  private onSeek(from: NodeId, msg: SeekMsg, out: RouteEffect[]): void {
+    if (msg.path[0] !== msg.origin || msg.path[msg.path.length - 1] !== from || msg.path.length !== msg.hops) {
+      return void this.counters.dropped['bad-path']++;
+    }
+    if (msg.path.includes(this.self) || new Set(msg.path).size !== msg.path.length) return void this.counters.dropped.loop++;
+    if (!this.seen.add(`s:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
+    if (msg.target === this.self) {
+      // The first copy came the quickest way: answer along it, reversed, as waypoints.
+      const path = [...msg.path, this.self];
+      const back = [...msg.path].reverse().slice(0, -1);
+      const answer: RoutedMsg = {
+        type: 'routed',
+        id: this.freshId(),
+        origin: this.self,
+        dest: msg.origin,
+        hops: 0,
+        maxHops: defaultMaxHops,
+        path: [this.self],
+        ...(back.length > 0 ? { via: [...back, msg.origin] } : {}),
+        kind: routeFoundKind,
+        payload: { seek: msg.id, target: this.self, path },
+      };
+      const next = this.nextHop(answer.dest, answer.path, answer.via);
+      if (next === null) return void this.counters.dropped['no-route']++;
+      out.push({ type: 'send', to: next, msg: { ...answer, hops: 1 } });
+      return;
+    }
+    if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
+    const forwarded: SeekMsg = { ...msg, hops: msg.hops + 1, path: [...msg.path, this.self] };
+    for (const peer of this.topology().links) if (peer !== from && peer !== msg.origin) out.push({ type: 'send', to: peer, msg: forwarded });
+    this.counters.forwarded++;
+  }
+
+  /** The answer to one of our seeks: cache the path and send what waited for it. */
+  private onFound(msg: RoutedMsg, out: RouteEffect[]): void {
+    const found = v.safeParse(foundSchema, msg.payload);
+    if (!found.success) return void this.counters.dropped.malformed++;
+    const { seek, target, path } = found.output;
+    const waiting = this.seeking.get(target);
+    // Only the target's own answer to the seek we made counts.
+    if (msg.origin !== target || path[0] !== this.self || path[path.length - 1] !== target || waiting?.id !== seek) {
+      return void this.counters.dropped['bad-path']++;
+    }
+    this.counters.found++;
+    this.seeking.delete(target);
+    if (this.routes.size >= maxCachedRoutes) this.routes.delete(this.routes.keys().next().value as NodeId);
+    this.routes.set(target, { via: path.slice(1), at: this.now });
+    for (const queued of waiting.queue) {
+      const next = this.nextHop(target, queued.path, path.slice(1));
+      if (next === null) {
+        this.counters.dropped['no-route']++;
+        out.push({ type: 'undeliverable', id: queued.id, to: target, reason: 'no-route', detail: `the path found to ${target} broke` });
+      } else out.push({ type: 'send', to: next, msg: { ...queued, via: path.slice(1), hops: 1 } });
+    }
+  }
+
   // ── paths ─────────────────────────────────────────────────────────────────────────────
 
   private currentTree(): PathTree {
@@ -305,9 +436,24 @@ export class Router {
    * (`visited`, this node last). Direct links first; then the cached shortest-path tree if its
    * route avoids `visited`; else a tree computed without `visited`.
    */
-  private nextHop(dest: NodeId, visited: readonly NodeId[]): NodeId | null {
+  private nextHop(dest: NodeId, visited: readonly NodeId[], via?: readonly NodeId[]): NodeId | null {
+    const direct = this.nextHopTo(dest, visited);
+    if (direct !== null || !via) return direct;
+    // Beyond sight: head for the farthest waypoint we can see that the message has not visited.
+    for (let i = via.length - 1; i >= 0; i--) {
+      const waypoint = via[i] as NodeId;
+      if (waypoint === this.self) break;
+      if (visited.includes(waypoint) || !this.currentTree().has(waypoint)) continue;
+      const next = this.nextHopTo(waypoint, visited);
+      if (next !== null) return next;
+    }
+    return null;
+  }
+
+  private nextHopTo(dest: NodeId, visited: readonly NodeId[]): NodeId | null {
     const topology = this.topology();
     if (topology.links.has(dest)) return dest;
+    if (!this.currentTree().has(dest)) return null; // out of sight: no detour can reach it either
     const avoid = new Set(visited);
     avoid.delete(this.self);
     const cached = pathTo(this.currentTree(), dest);

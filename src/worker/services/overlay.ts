@@ -7,7 +7,7 @@ import type { OverlayMsg } from '../../core/overlay/messages.ts';
 import { EffectDriver } from '../effect-driver.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { whenResolved } from '../reentry.ts';
-import { advertSigningText } from '../../core/overlay/messages.ts';
+import { advertSigningText, decodeOverlayMessage } from '../../core/overlay/messages.ts';
 import { overlayTickIntervalMs } from '../../core/overlay/config.ts';
 import type { RouteTopology } from '../../core/overlay/types.ts';
 import type { GraphMetrics, TopologySnapshot } from '../../core/graph/index.ts';
@@ -31,7 +31,6 @@ interface AdvertLike {
   type: 'advert';
   origin: NodeId;
   seq: number;
-  links: Array<{ peer: NodeId; rttMs?: number }>;
   sig: string;
 }
 
@@ -76,7 +75,15 @@ export class OverlayService implements Service {
       this.step({ type: 'message', from, msg: message, signer: null });
       return;
     }
-    const text = advertSigningText({ origin: message.origin, seq: message.seq, links: message.links } as Parameters<typeof advertSigningText>[0]);
+    // Decode before building the signing text: a frame shaped like an advert but without (or
+    // with broken) links must be refused here, not crash advertSigningText (VOPR seeds 47/48
+    // once counted it as an internal error). The core counts it as malformed.
+    const decoded = decodeOverlayMessage(message);
+    if (decoded?.type !== 'advert') {
+      this.step({ type: 'message', from, msg: message, signer: null });
+      return;
+    }
+    const text = advertSigningText(decoded);
     whenResolved(this.ctx, this.ctx.verify(message.origin, text, message.sig), 'verify', (ok) => {
       this.step({ type: 'message', from, msg: message, signer: ok ? message.origin : null });
     });

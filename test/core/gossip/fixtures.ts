@@ -22,6 +22,17 @@ export const validMessages: GossipMsg[] = [
   { type: 'sync', d: [['n1', 3]], p: false, mh: 123, f: 0xffffffff, e: [entry], m: [['n5', 0, 3]] },
   { type: 'sync-reply', d: [['n1', 1]], e: [tombstone], u: [['n2', 1]], wm: true },
   { type: 'sync-reply' },
+  {
+    type: 'sync',
+    d: [],
+    p: false,
+    mh: 7,
+    s: [
+      ['n6', 2, 0],
+      ['n7', 0, 0],
+    ],
+  },
+  { type: 'sync-reply', s: [['n6', 2, 0]] },
   { type: 'delta', e: [entry], u: [['n1', 7]] },
   { type: 'members', m: [['n1', 0, 0]] },
   { type: 'news', e: [entry] },

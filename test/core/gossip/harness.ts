@@ -3,7 +3,9 @@
 // builder, and the checks the scenario tests and the benchmark share.
 import { GossipCore } from '../../../src/core/gossip/core.ts';
 import type { GossipConfig } from '../../../src/core/gossip/config.ts';
+import { describe as describeMsg, type GossipMsg } from '../../../src/core/gossip/messages.ts';
 import { gossipStoragePrefix } from '../../../src/core/gossip/persist.ts';
+import { createRng } from '../../../src/core/rng.ts';
 import type { GossipEffect, GossipInput, MemberStatus } from '../../../src/core/gossip/types.ts';
 import type { Millis, NodeId } from '../../../src/core/types.ts';
 import { SimCluster, type ClusterOptions, type SimNode, type SimNodeContext } from '../../sim/cluster.ts';
@@ -81,9 +83,18 @@ export interface GossipClusterOptions {
   network?: NetworkOptions;
   /**
    * Who each node knows at start: 'all' (a settled cluster), 'seed' (only node 0, and node 0
-   * nobody — membership must spread by gossip), or 'none' (the test gives links itself).
+   * nobody — membership must spread by gossip), 'sample' (`introductions` random others, as a
+   * large room's server would hand out: each table fills by peer sampling), or 'none' (the
+   * test gives links itself).
    */
-  introduce?: 'all' | 'seed' | 'none';
+  introduce?: 'all' | 'seed' | 'sample' | 'none';
+  /** With introduce 'sample': how many random others each node knows at start (default 16). */
+  introductions?: number;
+  /**
+   * Trace messages by their one-line description instead of their JSON (the trace is hashed
+   * on every delivery; at 10,000 nodes JSON dominates the run). Still seeded and replayable.
+   */
+  briefTrace?: boolean;
   wire?: ClusterOptions<Wire, GossipSimNode>['wire'];
   flushDelayMs?: Millis;
   traceLines?: number;
@@ -96,6 +107,8 @@ export function gossipCluster(options: GossipClusterOptions): GossipCluster {
   const config = { ...simConfig, ...options.config };
   const names = Array.from({ length: options.nodes }, (_, i) => `n${i}` as NodeId);
   const introduce = options.introduce ?? 'all';
+  const introductionRng = createRng(`gossip-introductions/${options.seed}`);
+  const introductions = options.introductions ?? 16;
   const cluster: GossipCluster = new SimCluster<Wire, GossipSimNode>({
     seed: options.seed,
     network: options.network,
@@ -103,10 +116,12 @@ export function gossipCluster(options: GossipClusterOptions): GossipCluster {
     sizeOf: (w) => w.b,
     flushDelayMs: options.flushDelayMs,
     traceLines: options.traceLines,
+    ...(options.briefTrace ? { describe: (w: Wire) => describeMsg(w.m as GossipMsg) } : {}),
     create: (ctx) => {
       const initial = names.includes(ctx.id) ? names : [];
       let peers: readonly NodeId[] = [];
       if (introduce === 'all' && initial.length) peers = initial;
+      else if (introduce === 'sample') peers = Array.from({ length: introductions }, () => introductionRng.pick(names) as NodeId);
       else if (introduce !== 'none' && ctx.id !== names[0]) peers = [names[0] as NodeId];
       return new GossipSimNode(ctx, config, peers);
     },

@@ -10,6 +10,7 @@ const advert = (origin: string, seq: number, peers: string[], ageMs = 0): Advert
   origin: asNodeId(origin),
   seq,
   ageMs,
+  ttl: 4,
   links: peers.map((p) => ({ peer: asNodeId(p) })),
   sig: `sim:${origin}`,
 });

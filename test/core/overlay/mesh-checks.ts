@@ -4,6 +4,7 @@ import { SimCluster } from '../../sim/cluster.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import type { Millis, NodeId } from '../../../src/core/types.ts';
 import { components, computeMetrics, diameter } from '../../../src/core/graph/index.ts';
+import { advertRadiusHops } from '../../../src/core/overlay/config.ts';
 import { MeshNode, type MeshNodeOptions, type MeshWire } from './mesh-node.ts';
 
 export type MeshCluster = SimCluster<MeshWire, MeshNode>;
@@ -47,17 +48,50 @@ export function meshHealthy(cluster: MeshCluster, min: number, max: number): tru
 }
 
 /**
- * true once every up node's picture of its own component equals the truth. With
- * `includeStrays`, the whole picture must match: no unreachable (e.g. crashed) part still shown.
+ * true once every up node's picture of its inner neighbourhood (the nodes within
+ * advertRadiusHops − 1 of it in the true graph) equals the truth there: the same nodes, the
+ * same links among them. In a mesh of diameter < advertRadiusHops that is the whole mesh. (At
+ * the very edge of the radius a link may show late: an advert flooded while its origin was
+ * farther arrives only once a change or a database sync nearer passes it on.) With
+ * `includeStrays`, nothing unreachable (e.g. crashed) may be shown either.
  */
 export function viewsAgree(cluster: MeshCluster, includeStrays = false): true | string {
-  const truth = canonical(trueGraph(cluster));
-  const wrong = cluster.upIds().filter((id) => {
-    const view = cluster.node(id).overlay.view();
-    const graph = includeStrays ? view.graph : new Map([...view.graph].filter(([node]) => view.distance.has(node)));
-    return canonical(graph) !== truth;
-  });
+  const truth = trueGraph(cluster);
+  const wrong = cluster.upIds().filter((id) => !viewMatches(truth, id, cluster.node(id).overlay.view(), includeStrays));
   return wrong.length === 0 ? true : `${wrong.length} node(s) see another graph, e.g. ${wrong.slice(0, 3).join(', ')}`;
+}
+
+/** The view's picture of the true neighbourhood of `self` equals it (see viewsAgree). */
+export function viewMatches(
+  truth: ReadonlyMap<NodeId, ReadonlySet<NodeId>>,
+  self: NodeId,
+  view: { graph: ReadonlyMap<NodeId, ReadonlySet<NodeId>>; distance: ReadonlyMap<NodeId, number> },
+  includeStrays = false,
+): boolean {
+  const near = ball(truth, self, advertRadiusHops - 1);
+  const restrict = (g: ReadonlyMap<NodeId, ReadonlySet<NodeId>>) =>
+    new Map([...near].map((id) => [id, new Set([...(g.get(id) ?? [])].filter((p) => near.has(p)))]));
+  if (canonical(restrict(view.graph)) !== canonical(restrict(truth))) return false;
+  if (!includeStrays) return true;
+  return [...view.graph.keys()].every((node) => view.distance.has(node) || (view.graph.get(node)?.size ?? 0) === 0);
+}
+
+/** The nodes within `radius` hops of `self` in `graph`. */
+export function ball(graph: ReadonlyMap<NodeId, ReadonlySet<NodeId>>, self: NodeId, radius: number): Set<NodeId> {
+  const seen = new Set<NodeId>([self]);
+  let frontier = [self];
+  for (let hop = 0; hop < radius && frontier.length > 0; hop++) {
+    const next: NodeId[] = [];
+    for (const u of frontier) {
+      for (const v of graph.get(u) ?? []) {
+        if (seen.has(v)) continue;
+        seen.add(v);
+        next.push(v);
+      }
+    }
+    frontier = next;
+  }
+  return seen;
 }
 
 function canonical(graph: ReadonlyMap<NodeId, ReadonlySet<NodeId>>): string {

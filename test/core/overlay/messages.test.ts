@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { advertSigningText, decodeOverlayMessage, describeOverlayMessage, explainOverlayMessage, maxNodeIdChars } from '../../../src/core/overlay/messages.ts';
-import { maxAdvertLinks, maxDigestEntries } from '../../../src/core/overlay/config.ts';
+import { advertRadiusHops, maxAdvertLinks, maxDigestEntries } from '../../../src/core/overlay/config.ts';
 
-const advert = { type: 'advert', origin: 'a', seq: 7, ageMs: 12, links: [{ peer: 'b', rttMs: 30 }, { peer: 'c' }], sig: 'sim:a' };
+const advert = { type: 'advert', origin: 'a', seq: 7, ageMs: 12, ttl: 3, links: [{ peer: 'b', rttMs: 30 }, { peer: 'c' }], sig: 'sim:a' };
 
 describe('overlay messages', () => {
   it('decodes each message type and survives a JSON round trip', () => {
@@ -30,6 +30,11 @@ describe('overlay messages', () => {
     ['a fractional seq', { ...advert, seq: 1.5 }],
     ['a string seq', { ...advert, seq: '7' }],
     ['a negative age', { ...advert, ageMs: -1 }],
+    ['no links (passed a shape check once, then broke links.map)', { ...advert, links: undefined }],
+    ['links that are not a list', { ...advert, links: { map: 1 } }],
+    ['a missing hop budget', { ...advert, ttl: undefined }],
+    ['a hop budget of 0', { ...advert, ttl: 0 }],
+    ['a hop budget beyond the radius', { ...advert, ttl: advertRadiusHops + 1 }],
     ['a fractional RTT', { ...advert, links: [{ peer: 'b', rttMs: 1.5 }] }],
     ['an absurd RTT', { ...advert, links: [{ peer: 'b', rttMs: 1e9 }] }],
     ['an id with spaces', { ...advert, origin: 'a b' }],

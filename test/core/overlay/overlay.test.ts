@@ -12,7 +12,7 @@ const id = asNodeId;
 const self = id('m');
 
 function advert(origin: string, seq: number, peers: string[], ageMs = 0): AdvertMsg {
-  return { type: 'advert', origin: id(origin), seq, ageMs, links: peers.map((p) => ({ peer: id(p) })), sig: `sim:${origin}` };
+  return { type: 'advert', origin: id(origin), seq, ageMs, ttl: 4, links: peers.map((p) => ({ peer: id(p) })), sig: `sim:${origin}` };
 }
 
 /** An overlay plus a driver that signs its adverts at once and collects effects. */

@@ -76,7 +76,7 @@ describe('overlay: round trips in adverts', () => {
         expect(Math.abs(120 - advertised)).toBeLessThanOrEqual(Math.max(rttReadvertiseMinDeltaMs, advertised * rttReadvertiseFraction));
         // Every advert is one a receiver accepts (whole ms, within bounds).
         for (const body of node.originated) {
-          expect(decodeOverlayMessage({ type: 'advert', ...body, ageMs: 0, sig: 'sim:m' }), JSON.stringify(body)).not.toBeNull();
+          expect(decodeOverlayMessage({ type: 'advert', ...body, ageMs: 0, ttl: 1, sig: 'sim:m' }), JSON.stringify(body)).not.toBeNull();
         }
       } catch (error) {
         throw new Error(`SEED=${seed}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -7,7 +7,8 @@ import { always, eventually } from '../../sim/checkers.ts';
 import { createRng } from '../../../src/core/rng.ts';
 import { components, meshTopologyBlock } from '../../../src/core/graph/index.ts';
 import { asNodeId, type NodeId } from '../../../src/core/types.ts';
-import { joinInRandomOrder, meshCluster, meshDiameter, meshHealthy, trueGraph, viewsAgree, type MeshCluster } from './mesh-checks.ts';
+import { ball, joinInRandomOrder, meshCluster, meshDiameter, meshHealthy, trueGraph, viewsAgree, type MeshCluster } from './mesh-checks.ts';
+import { advertRadiusHops } from '../../../src/core/overlay/config.ts';
 
 const settleMs = 20_000;
 
@@ -30,8 +31,12 @@ simTest('nodes joining in random order settle into one mesh with 3–5 links eac
   expect(pruned() - prunedBefore, 'no churn at rest').toBe(0);
   expect(meshDiameter(cluster)).toBeLessThanOrEqual(Math.ceil(Math.log2(48)));
   expect(viewsAgree(cluster)).toBe(true);
-  // What a node would write into swarm/mesh/topology and show in the UI, from its own view.
-  const node = cluster.node(cluster.upIds()[0] as NodeId).overlay;
+  // What a node would write into swarm/mesh/topology and show in the UI, from its own view:
+  // the whole room for a node whose neighbourhood covers it (the centre of a 48-node mesh).
+  const truth = trueGraph(cluster);
+  const centre = [...truth.keys()].sort((a, b) => ball(truth, b, advertRadiusHops).size - ball(truth, a, advertRadiusHops).size)[0] as NodeId;
+  expect(ball(truth, centre, advertRadiusHops).size).toBe(48);
+  const node = cluster.node(centre).overlay;
   const metrics = node.metrics();
   const snapshot = node.topologySnapshot(metrics);
   expect(snapshot.nodes).toHaveLength(48);
@@ -151,7 +156,7 @@ simTest('a misbehaving node cannot forge adverts, and is cut off when it floods'
   const victim = ids[1] as NodeId;
   const neighbour = [...cluster.node(liar).links.keys()][0] as NodeId;
   // An advert claiming the victim's origin but signed by the liar: dropped by the neighbour.
-  const forged = { type: 'advert', origin: victim, seq: Number.MAX_SAFE_INTEGER, ageMs: 0, links: [], sig: `sim:${liar}` };
+  const forged = { type: 'advert', origin: victim, seq: Number.MAX_SAFE_INTEGER, ageMs: 0, ttl: 4, links: [], sig: `sim:${liar}` };
   cluster.act(liar, (n) => n.sendRaw(neighbour, { k: 'o', m: forged }));
   // A frame from a node that is not linked: dropped before any core sees it.
   const stranger = cluster.upIds().find((id) => id !== liar && !cluster.node(id).links.has(neighbour) && id !== neighbour) as NodeId;

@@ -2,7 +2,7 @@
 // around vanished relays, loop and hop-bound drops, broadcast deduplication, bad input.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Router, type RouteEffect } from '../../../src/core/route/router.ts';
+import { Router, seekTimeoutMs, type RouteEffect } from '../../../src/core/route/router.ts';
 import { decodeRouteMessage, describeRouteMessage, maxRoutedPayloadBytes, type RoutedMsg } from '../../../src/core/route/messages.ts';
 import type { RouteTopology } from '../../../src/core/overlay/overlay.ts';
 import { graphFromLinks } from '../../../src/core/graph/index.ts';
@@ -156,9 +156,15 @@ describe('router', () => {
 
   it('refuses local sends it cannot start, saying why', () => {
     const { r } = router('a', [['a', 'b']]);
-    expect(r.step(0, { type: 'send', to: id('nowhere'), kind: 'k', payload: 1, id: 'x1' })).toEqual([
-      { type: 'undeliverable', id: 'x1', to: 'nowhere', reason: 'no-route', detail: 'no known path to nowhere' },
+    // Out of sight: a route discovery goes out first; unanswered, the message is undeliverable.
+    expect(sendsOf(r.step(0, { type: 'send', to: id('nowhere'), kind: 'k', payload: 1, id: 'x1' }))).toMatchObject([
+      { to: 'b', msg: { type: 'seek', origin: 'a', target: 'nowhere', hops: 1, path: ['a'] } },
     ]);
+    expect(r.step(seekTimeoutMs - 1, { type: 'tick' })).toEqual([]);
+    expect(r.step(seekTimeoutMs, { type: 'tick' })).toEqual([
+      { type: 'undeliverable', id: 'x1', to: 'nowhere', reason: 'no-route', detail: `no path to nowhere found within ${seekTimeoutMs} ms` },
+    ]);
+    expect(r.counters.seeksFailed).toBe(1);
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'bad kind!', payload: 1 })[0]).toMatchObject({ type: 'undeliverable', reason: 'bad-request' });
     expect(r.step(0, { type: 'send', to: id('b'), kind: 'k', payload: 'x'.repeat(maxRoutedPayloadBytes + 1) })[0]).toMatchObject({
       type: 'undeliverable',
