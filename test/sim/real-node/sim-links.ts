@@ -97,6 +97,8 @@ export class SimLinkNetwork {
   }
 
   canReach(a: NodeId, b: NodeId): boolean {
+    // Asked twice per frame: a whole network with no blocked pair needs no lookup.
+    if (this.groups.size === 0 && this.blockedPairs.size === 0) return true;
     if (this.blockedPairs.size > 0 && this.blockedPairs.has(a < b ? `${a} ${b}` : `${b} ${a}`)) return false;
     return (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
   }
