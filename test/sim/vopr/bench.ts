@@ -59,6 +59,8 @@ function commit(): string {
 
 export async function benchOne(nodes: number, options: BenchOptions): Promise<{ row: Row; kinds: FrameKinds }> {
   const { virtualSeconds, signatures, seed = 1 } = options;
+  // Read before the run: a commit made while it runs is not the code it runs.
+  const runningCommit = commit();
   collect();
   const heapBefore = process.memoryUsage().heapUsed;
   const started = performance.now();
@@ -129,7 +131,7 @@ export async function benchOne(nodes: number, options: BenchOptions): Promise<{ 
     snapshots: options.snapshots === true,
     cpuPerVirtualSecond: perSecond.join(' '),
     load: load(),
-    commit: commit(),
+    commit: runningCommit,
   });
   if (cluster.errors.length > 0) throw new Error(`the bench run failed: ${cluster.errors[0]}`);
   return { row, kinds };
