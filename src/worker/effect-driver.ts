@@ -17,8 +17,7 @@
 // through the runtime's dispatch (ServiceContext.reenter), like every other call into a
 // service; a signer that fails, or a core that throws on the signed input, is counted and
 // reported through `failed`, and the rest of that batch is dropped (it may depend on the
-// signature). A write batch finishing releases what waited for it through the same re-entry (the
-// driver wires its commit to `reenter`, group-commit.ts). Nothing here floats a promise that can reject.
+// signature). Nothing here floats a promise that can reject.
 import { isVocabulary, type CoreEffect, type SignEffect, type SignedInput } from '../core/effects.ts';
 import type { NodeId } from '../core/types.ts';
 import type { GroupCommit } from './group-commit.ts';
@@ -49,9 +48,7 @@ export class EffectDriver<M, E extends { type: string }> {
   constructor(
     readonly commit: GroupCommit,
     private readonly ports: DriverPorts<M, E>,
-  ) {
-    commit.runFinishedThrough((fn) => ports.reenter(fn));
-  }
+  ) {}
 
   /**
    * Carries out one step's effects. Returns a promise only when a signature is awaited: it

@@ -7,12 +7,6 @@
 // Order is kept: an action never runs before a write asked for ahead of it, batches land one
 // after the other, and what depended on a failed batch never runs.
 //
-// A batch finishing is something coming back from outside the runtime's own calls (storage
-// answers in its own time), so the actions it releases run through the runtime's dispatch
-// (`runFinishedThrough`, which the effect driver wires to ServiceContext.reenter), once per
-// finished batch: a throw there is counted, and the node's wake-up is re-armed afterwards, since
-// an event it releases (a worker freed by an abort, a commit) may move a core's next deadline.
-//
 // With `deletesWhenIdle` (pbft), deletes are garbage collection (slots below a stable
 // checkpoint, a finished view change's record): no message depends on them, and a record they
 // miss after a crash is one the core ignores on restart (and deletes then). Storage deletes one
@@ -71,8 +65,6 @@ export class GroupCommit {
   private readonly garbage = new Set<string>();
   private deleting = false;
   private deleteWithNextBatch = false;
-  /** Runs a finished batch's actions: directly until a driver wires in its runtime's re-entry. */
-  private reenter: (fn: () => void) => void = (fn) => fn();
 
   constructor(
     private readonly storage: Storage,
@@ -113,18 +105,13 @@ export class GroupCommit {
     this.flush();
   }
 
-  /** Runs what a finished batch releases through `reenter` (ServiceContext.reenter: the runtime's dispatch). */
-  runFinishedThrough(reenter: (fn: () => void) => void): void {
-    this.reenter = reenter;
-  }
-
   /** Runs `action` once every write asked for so far is durable; never, if one of them failed. */
   after(action: () => void): void {
     const after = this.started + this.queued.length;
     // Nothing to wait for and nothing waiting ahead: now, in the caller's turn.
     if (after <= this.finished && this.actions.length === 0) return action();
     this.actions.push({ after, run: action });
-    if (after <= this.finished) queueMicrotask(() => this.reenter(() => this.runDue()));
+    if (after <= this.finished) queueMicrotask(() => this.runDue());
   }
 
   /** Actions waiting for writes (a driver stops taking input when too many wait: a slow disk must not grow memory). */
@@ -178,7 +165,7 @@ export class GroupCommit {
       this.finished = batch;
       // What depended on a failed write must not happen (a vote must not outlive its record).
       if (!ok) while (this.actions.length > 0 && (this.actions[0] as { after: number }).after <= batch) this.actions.shift();
-      this.reenter(() => this.runDue());
+      this.runDue();
       this.flush();
     });
   }

@@ -112,43 +112,6 @@ describe('effect driver', () => {
     expect(driver.commit.stats()).toMatchObject({ batches: 2, requests: 100 });
   });
 
-  test('what a finished batch releases runs inside reenter (the runtime dispatch), once per batch', async () => {
-    const storage = new HeldStorage();
-    let inside = false;
-    let reentries = 0;
-    const outside: string[] = [];
-    const { driver, log } = driverWith(storage, {
-      reenter: (fn) => {
-        reentries++;
-        inside = true;
-        try {
-          fn();
-        } finally {
-          inside = false;
-        }
-      },
-      send: (_to, msg) => void (inside ? log.push(`send ${msg}`) : outside.push(msg)),
-      event: (e) => void (inside ? log.push(`event ${e.text}`) : outside.push(e.text)),
-    });
-    driver.apply([
-      { type: 'persist', writes: [['a', 1]], deletes: [] },
-      { type: 'send', to: peer, msg: 'm1' },
-      { type: 'note', text: 'e1' },
-    ]);
-    driver.apply([
-      { type: 'persist', writes: [['b', 1]], deletes: [] },
-      { type: 'send', to: peer, msg: 'm2' },
-    ]);
-    await flush();
-    expect(log).toEqual([]);
-    storage.release();
-    await flush();
-    expect({ log, reentries }).toEqual({ log: ['send m1', 'event e1'], reentries: 1 });
-    storage.release();
-    await driver.settled();
-    expect({ log, reentries, outside }).toEqual({ log: ['send m1', 'event e1', 'send m2'], reentries: 2, outside: [] });
-  });
-
   test('a failed write sends nothing that came after it and is counted', async () => {
     const storage = new HeldStorage();
     storage.fail = true;

@@ -29,6 +29,7 @@ import type { Millis, NodeId } from '../../core/types.ts';
 import { EffectDriver } from '../effect-driver.ts';
 import { GroupCommit } from '../group-commit.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
+import type { TimerHandle } from '../clock.ts';
 import { setAside } from '../../store/set-aside.ts';
 import { defaultComputePool, type ComputePoolFactory, type ComputePoolLike } from './steal-pool.ts';
 import { AcceptedResults, maxTilesPerCall, type TilesPage } from './steal-results.ts';
@@ -72,6 +73,10 @@ export class StealService implements Service {
   private lastAdvert: Extract<StealEffect, { type: 'advertise' }>['advert'] | null = null;
   /** Frames that had no direct link and went over the mesh. */
   private routed = 0;
+  /** The wake-up time the runtime last read from nextWakeAt(). */
+  private runtimeWakeAt: Millis | undefined;
+  /** Own timer for wake-ups that steps outside a runtime call move earlier (see wakeSoonerIfNeeded). */
+  private ownWake: TimerHandle | null = null;
   private stopped = false;
 
   constructor(private readonly options: StealServiceOptions = {}) {
@@ -111,8 +116,8 @@ export class StealService implements Service {
       clock: () => ctx.now(),
       timers: ctx.timers,
       changed: () => {
-        this.step({ type: 'set-kinds', kinds: this.kindNames() });
-        this.step({ type: 'set-workers', count: this.runner.capacity });
+        this.stepOutside({ type: 'set-kinds', kinds: this.kindNames() });
+        this.stepOutside({ type: 'set-workers', count: this.runner.capacity });
       },
       refuse: (reason, detail) => this.refuse(reason, detail, null),
     });
@@ -129,8 +134,7 @@ export class StealService implements Service {
       // A kernel's outcome comes back through the runtime's dispatch, which re-reads nextWakeAt after.
       reenter: (fn) => ctx.reenter(fn),
       finished: (key, outcome) => this.step({ type: 'task-finished', key, outcome }),
-      // Within a runtime call: an abort runs after its writes, which finish through ctx.reenter too.
-      capacityChanged: (count) => this.step({ type: 'set-workers', count }),
+      capacityChanged: (count) => this.stepOutside({ type: 'set-workers', count }),
     });
     this.core = createStealCore({
       self: ctx.self,
@@ -173,13 +177,16 @@ export class StealService implements Service {
   }
 
   nextWakeAt(): Millis | undefined {
-    return this.core.nextWakeAt();
+    this.runtimeWakeAt = this.core.nextWakeAt();
+    return this.runtimeWakeAt;
   }
 
   shutdown(): void {
     this.stopped = true;
     // Writes already asked for still land; nothing more is sent or run.
     this.driver.close();
+    if (this.ownWake) this.ctx.timers.clearTimeout(this.ownWake);
+    this.ownWake = null;
     this.runner.close();
     this.app.close();
   }
@@ -334,6 +341,30 @@ export class StealService implements Service {
     this.cachedView = null;
     this.apply(effects);
     return effects;
+  }
+
+  /**
+   * A step the runtime did not call for (a worker came free, the app's kinds changed). The runtime
+   * re-reads nextWakeAt() only after it calls in, so if this step moved the core's next wake-up
+   * earlier than the runtime knows, the service wakes itself then.
+   */
+  private stepOutside(input: StealInput): void {
+    this.step(input);
+    this.wakeSoonerIfNeeded();
+  }
+
+  private wakeSoonerIfNeeded(): void {
+    if (this.ownWake) this.ctx.timers.clearTimeout(this.ownWake);
+    this.ownWake = null;
+    const at = this.core.nextWakeAt();
+    if (this.stopped || at === undefined || (this.runtimeWakeAt !== undefined && at >= this.runtimeWakeAt)) return;
+    this.ownWake = this.ctx.timers.setTimeout(
+      () => {
+        this.ownWake = null;
+        this.stepOutside({ type: 'tick' });
+      },
+      Math.max(0, at - this.ctx.now()),
+    );
   }
 
   /** Hands the step's effects to the driver; the results view and app kernels follow them at once. */
