@@ -267,10 +267,10 @@ class BenchClient implements SimNode<unknown> {
 
   private apply(effects: ClientEffect[]): void {
     for (const e of effects) {
-      if (e.kind === 'sign') {
-        const sig = this.world.crypto.sign(this.world.identities.get(this.ctx.id) as Identity, canonicalBytes(e.body));
+      if (e.type === 'sign') {
+        const sig = this.world.crypto.sign(this.world.identities.get(this.ctx.id) as Identity, e.text);
         this.apply(this.client.step(this.now, { type: 'signed', id: e.id, sig }));
-      } else if (e.kind === 'send') {
+      } else if (e.type === 'broadcast') {
         for (const to of e.to) this.ctx.send(to, e.msg);
       } else {
         const at = this.submittedAt.shift() ?? this.now;

@@ -9,7 +9,7 @@
 // request was outstanding goes out packed into the next request (`more`, up to
 // maxOpsPerRequest and within a batch's bytes), which runs as one request — one ts, one
 // signature, one reply with a result per operation. Each operation still ends with its own
-// result effect, once its request is committed. Why not several requests in flight per client
+// client-result event, once its request is committed. Why not several requests in flight per client
 // instead: the replicated state keeps only each client's last ts (ts ≤ last means "done"), so
 // requests overtaking each other (a lost one, another route, a new primary) would silently
 // skip the older ones; one packed request keeps that rule exact and costs one signature
@@ -18,19 +18,23 @@
 // Usage (a runtime, or PbftReplica which embeds one):
 //   effects = client.step(now, { type: 'config', epoch, replicas, primary })   on every change
 //   effects = client.step(now, { type: 'submit', op, tag })
-//   for a 'sign' effect: sig = sign(canonicalBytes(effect.body)); client.step(now, { type: 'signed', id, sig })
-//   for a 'send' effect: send effect.msg to each of effect.to
+//   for a 'sign' effect: sig = sign(effect.text); client.step(now, { type: 'signed', id, sig })
+//   for a 'broadcast' effect: send effect.msg to each of effect.to
 //   a verified reply from the wire: client.step(now, { type: 'reply', msg })
 //   the reply of this node's own replica (PbftReplica): { type: 'reply', msg, own: true }
 //   at client.nextWakeAt(): client.step(now, { type: 'tick' })
-//   a 'result' effect: the operation finished (ok with seq and result, or failed with a reason)
+//   a 'client-result' event: the operation finished (ok with seq and result, or failed with a reason)
+// Its effects are the shared vocabulary (src/core/effects.ts) plus that one event, so an embedding
+// replica relays them as they are (replica-core.ts, clientEffect).
+import type { BroadcastEffect, SignEffect } from '../effects.ts';
 import type { Millis, NodeId } from '../types.ts';
 import { defaultPbftParams, defaultPbftTiming, maxClientQueue, maxNodeIdChars, maxOpsPerRequestOnWire, maxSigChars } from './constants.ts';
 import { canonicalBytes } from './json.ts';
 import { canonicalUtf8Length } from './utf8.ts';
 import type { PbftMessage, ReplyBody, RequestBody, Signed } from './messages.ts';
-import { decodeOp, type Op, type OpResult } from './ops.ts';
+import { decodeOp, type Op } from './ops.ts';
 import { faultsTolerated } from './quorum.ts';
+import type { ClientResultEvent } from './types.ts';
 
 export type ClientInput =
   | { type: 'submit'; op: unknown; tag?: string }
@@ -48,12 +52,11 @@ export type ClientInput =
   | { type: 'config'; epoch: number; replicas: readonly NodeId[]; primary: NodeId | null }
   | { type: 'tick' };
 
-export type ClientResult =
-  | { kind: 'result'; tag?: string; ok: true; ts: number; seq: number; result: OpResult; latencyMs: Millis }
-  | { kind: 'result'; tag?: string; ok: false; ts?: number; reason: string };
-
-export type ClientEffect =
-  { kind: 'sign'; id: number; body: RequestBody; signer: NodeId } | { kind: 'send'; to: NodeId[]; msg: PbftMessage<RequestBody> } | ClientResult;
+/**
+ * `sign` the request's canonical bytes as this node; `broadcast` the signed request; and how each
+ * operation ended, a `client-result` (the replica core's event of that name, passed on as it is).
+ */
+export type ClientEffect = (SignEffect & { signer: NodeId }) | BroadcastEffect<PbftMessage<RequestBody>> | ClientResultEvent;
 
 export interface ClientOptions {
   retransmitMs?: Millis;
@@ -160,11 +163,11 @@ export class PbftClient {
   private submit(now: Millis, raw: unknown, tag: string | undefined): void {
     const decoded = decodeOp(raw);
     if (!decoded.ok) {
-      this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${decoded.error}` });
+      this.out.push({ type: 'client-result', tag, ok: false, reason: `refused: ${decoded.error}` });
       return;
     }
     if (this.pending() >= maxClientQueue) {
-      this.out.push({ kind: 'result', tag, ok: false, reason: `refused: ${maxClientQueue} operations are already open; wait for some to commit` });
+      this.out.push({ type: 'client-result', tag, ok: false, reason: `refused: ${maxClientQueue} operations are already open; wait for some to commit` });
       return;
     }
     this.queue.push({ tag, op: decoded.value, submittedAt: now });
@@ -176,7 +179,7 @@ export class PbftClient {
     // Operations that waited in the queue past their deadline fail without being sent.
     while (this.queue.length > 0 && now >= (this.queue[0] as Queued).submittedAt + this.timeoutMs) {
       const late = this.queue.shift() as Queued;
-      this.out.push({ kind: 'result', tag: late.tag, ok: false, reason: `not sent: waited ${this.timeoutMs} ms behind earlier operations` });
+      this.out.push({ type: 'client-result', tag: late.tag, ok: false, reason: `not sent: waited ${this.timeoutMs} ms behind earlier operations` });
     }
     const first = this.queue.shift();
     if (!first) return;
@@ -206,7 +209,7 @@ export class PbftClient {
       attempts: 0,
       replies: new Map(),
     };
-    this.out.push({ kind: 'sign', id: signId, body, signer: this.id });
+    this.out.push({ type: 'sign', id: signId, text: canonicalBytes(body), signer: this.id });
   }
 
   private onSigned(now: Millis, id: number, sig: string): void {
@@ -215,7 +218,7 @@ export class PbftClient {
     current.signed = { body: current.body, signer: this.id, sig };
     const replicas = this.latestReplicas();
     const to = this.primary && replicas.includes(this.primary) ? [this.primary] : [...replicas];
-    if (to.length > 0) this.out.push({ kind: 'send', to, msg: current.signed });
+    if (to.length > 0) this.out.push({ type: 'broadcast', to, msg: current.signed });
     current.retransmitAt = now + this.retransmitMs;
   }
 
@@ -246,7 +249,7 @@ export class PbftClient {
       // A reply to a pack carries one result per operation; a shorter list (a faulty pack of
       // replies cannot reach f+1 alike) leaves the missing ones with the first operation's result.
       const result = i === 0 ? body.result : (body.more?.[i - 1] ?? body.result);
-      this.out.push({ kind: 'result', tag: item.tag, ok: true, ts: current.ts, seq: body.seq, result, latencyMs: now - item.submittedAt });
+      this.out.push({ type: 'client-result', tag: item.tag, ok: true, ts: current.ts, seq: body.seq, result, latencyMs: now - item.submittedAt });
     });
     this.startNext(now);
   }
@@ -268,7 +271,7 @@ export class PbftClient {
     if (now >= current.submittedAt + this.timeoutMs) {
       this.current = undefined;
       const reason = `no ${this.neededReplies()} matching replies within ${this.timeoutMs} ms: more than f replicas may be faulty, or this node is cut off`;
-      for (const item of current.items) this.out.push({ kind: 'result', tag: item.tag, ok: false, ts: current.ts, reason });
+      for (const item of current.items) this.out.push({ type: 'client-result', tag: item.tag, ok: false, ts: current.ts, reason });
       this.startNext(now);
       return;
     }
@@ -278,8 +281,8 @@ export class PbftClient {
     // As in the paper: after a timeout the request goes to every replica, which forward it to
     // the primary and start their view-change timers if it does not get ordered.
     const replicas = this.latestReplicas();
-    if (current.signed && replicas.length > 0) this.out.push({ kind: 'send', to: [...replicas], msg: current.signed });
-    else if (!current.signed) this.out.push({ kind: 'sign', id: current.signId, body: current.body, signer: this.id });
+    if (current.signed && replicas.length > 0) this.out.push({ type: 'broadcast', to: [...replicas], msg: current.signed });
+    else if (!current.signed) this.out.push({ type: 'sign', id: current.signId, text: canonicalBytes(current.body), signer: this.id });
   }
 
   private latestReplicas(): readonly NodeId[] {

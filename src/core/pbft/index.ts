@@ -14,7 +14,7 @@ export {
   type Signed,
   type SignatureCheck,
 } from './messages.ts';
-export { PbftClient, type ClientEffect, type ClientInput, type ClientResult } from './client.ts';
+export { PbftClient, type ClientEffect, type ClientInput } from './client.ts';
 export { decodeOp, describeOp, type Op, type OpResult } from './ops.ts';
 export { byzantineModes, isByzantineMode, type ByzantineMode } from './byzantine.ts';
 export { defaultPbftParams, defaultPbftTiming, maxBatchRequestsOnWire, type PbftParams, type PbftTiming } from './constants.ts';

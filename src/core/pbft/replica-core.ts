@@ -63,14 +63,12 @@ export type Purpose =
   | { kind: 'suspect'; reason: string }
   | { kind: 'view-change'; batches: Batch[] }
   | { kind: 'new-view'; vcs: Array<PbftMessage<ViewChangeBody>>; plan: NewViewPlan }
-  | { kind: 'send'; to: NodeId[]; batch?: Batch; chunk?: string }
-  | { kind: 'client'; clientSignId: number };
+  | { kind: 'send'; to: NodeId[]; batch?: Batch; chunk?: string };
 
-export interface PendingSign {
-  body: PbftBody;
-  signer: NodeId;
-  purpose: Purpose;
-}
+export type PendingSign =
+  | { body: PbftBody; signer: NodeId; purpose: Purpose }
+  /** The embedded client's request: the client holds its body, so only its own id comes back to it. */
+  | { clientSignId: number };
 
 export interface StableState {
   seq: number;
@@ -371,14 +369,19 @@ export abstract class ReplicaCore {
   // ── signing and sending ─────────────────────────────────────────────────────────────────
 
   protected requestSign(body: PbftBody, purpose: Purpose, signer: NodeId = this.id): void {
+    this.askSignature(canonicalBytes(body), signer, { body, signer, purpose });
+    if (this.byz.mode === 'forge' && signer === this.id) this.forge(body);
+  }
+
+  /** Emits a `sign` for `text` under a fresh id, remembering what its signature is for. */
+  protected askSignature(text: string, signer: NodeId, pending: PendingSign): void {
     const id = this.nextSignId++;
-    this.pendingSigns.set(id, { body, signer, purpose });
+    this.pendingSigns.set(id, pending);
     if (this.pendingSigns.size > maxPendingSignatures) {
       const oldest = this.pendingSigns.keys().next().value as number;
       this.pendingSigns.delete(oldest);
     }
-    this.out.push({ type: 'sign', id, text: canonicalBytes(body), signer });
-    if (this.byz.mode === 'forge' && signer === this.id) this.forge(body);
+    this.out.push({ type: 'sign', id, text, signer });
   }
 
   /** 'forge': the same vote, for a digest nobody proposed, in the name of other replicas. */
@@ -388,9 +391,7 @@ export abstract class ReplicaCore {
     for (const victim of victims) {
       const forged: PbftBody =
         body.type === 'checkpoint' ? { ...body, stateDigest: wrongDigest(body.stateDigest) } : { ...body, digest: wrongDigest(body.digest) };
-      const id = this.nextSignId++;
-      this.pendingSigns.set(id, { body: forged, signer: victim, purpose: { kind: 'send', to: this.otherReplicas() } });
-      this.out.push({ type: 'sign', id, text: canonicalBytes(forged), signer: victim });
+      this.askSignature(canonicalBytes(forged), victim, { body: forged, signer: victim, purpose: { kind: 'send', to: this.otherReplicas() } });
     }
   }
 
@@ -464,6 +465,7 @@ export abstract class ReplicaCore {
       return;
     }
     this.pendingSigns.delete(id);
+    if ('clientSignId' in pending) return this.clientStep({ type: 'signed', id: pending.clientSignId, sig });
     const signed = { body: pending.body, signer: pending.signer, sig };
     const p = pending.purpose;
     switch (p.kind) {
@@ -487,8 +489,6 @@ export abstract class ReplicaCore {
         if (p.chunk !== undefined) msg.chunk = p.chunk;
         return this.emit(p.to, msg);
       }
-      case 'client':
-        return this.clientStep({ type: 'signed', id: p.clientSignId, sig });
     }
   }
 
@@ -498,21 +498,24 @@ export abstract class ReplicaCore {
     for (const e of this.client.step(this.now, input)) this.clientEffect(e);
   }
 
+  /**
+   * The client's signature requests get an id of this core's (the driver answers this core, which
+   * hands the signature back under the client's id); its request goes through this core's own
+   * sending (the byzantine modes, the unordered rule of emitOutgoing), and to this replica
+   * directly when it is one of the targets; its results are this core's `client-result` events.
+   */
   protected clientEffect(e: ClientEffect): void {
-    switch (e.kind) {
+    switch (e.type) {
       case 'sign':
-        this.requestSign(e.body, { kind: 'client', clientSignId: e.id }, e.signer);
+        this.askSignature(e.text, e.signer, { clientSignId: e.id });
         return;
-      case 'send': {
+      case 'broadcast':
         if (e.to.includes(this.id)) this.onRequest(e.msg);
         this.emit(e.to, e.msg);
         return;
-      }
-      case 'result': {
-        const { kind: _kind, ...rest } = e;
-        this.out.push({ type: 'client-result', ...rest });
+      case 'client-result':
+        this.out.push(e);
         return;
-      }
     }
   }
 

@@ -12,7 +12,7 @@ import type { Op, OpResult } from './ops.ts';
 export type PbftInput =
   /** A message from a peer, decoded with messages.decode and with EVERY signature in signaturesToVerify(msg) checked. */
   | { type: 'message'; msg: PbftMessage; from?: NodeId }
-  /** The runtime's answer to a `sign` effect: the signature over canonicalBytes(effect.body). */
+  /** The runtime's answer to a `sign` effect: the signature over effect.text (canonicalBytes of the body). */
   | { type: 'signed'; id: number; sig: string }
   /** Time passed (call at nextWakeAt(), or whenever convenient). */
   | { type: 'tick' }

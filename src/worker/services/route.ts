@@ -46,7 +46,7 @@ export class RouteService implements Service, MeshRouting {
 
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
-    this.driver = new EffectDriver(new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: () => {} }), {
+    this.driver = new EffectDriver(new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: (e) => ctx.reject(`storage write failed: ${String(e)}`) }), {
       send: (to, msg) => ctx.send(to, msg),
       event: (effect) => this.onEffect(effect),
       reenter: (fn) => ctx.reenter(fn),

@@ -3,7 +3,12 @@
 import { describe, expect, test } from 'vitest';
 import { asNodeId } from '../../../src/core/types.ts';
 import { PbftClient, type ClientEffect } from '../../../src/core/pbft/client.ts';
-import type { ReplyBody, Signed } from '../../../src/core/pbft/messages.ts';
+import { canonicalBytes } from '../../../src/core/pbft/json.ts';
+import type { ReplyBody, RequestBody, Signed } from '../../../src/core/pbft/messages.ts';
+
+type SignRequest = Extract<ClientEffect, { type: 'sign' }>;
+/** The request a `sign` effect asks to sign: its text is canonical JSON of the body. */
+const requestOf = (sign: SignRequest): RequestBody => JSON.parse(sign.text) as RequestBody;
 
 const me = asNodeId('me');
 const replicas = ['r0', 'r1', 'r2', 'r3'].map(asNodeId);
@@ -17,16 +22,25 @@ function started(now = 1_000) {
   const client = new PbftClient(me, { retransmitMs: 500, timeoutMs: 10_000 });
   client.step(0, { type: 'config', epoch: 0, replicas, primary: asNodeId('r0') });
   const sign = client.step(now, { type: 'submit', op: { kind: 'decision', value: 'x' }, tag: 't' });
-  const s = sign[0] as Extract<ClientEffect, { kind: 'sign' }>;
+  const s = sign[0] as SignRequest;
   const sent = client.step(now, { type: 'signed', id: s.id, sig: 'sig' });
-  return { client, ts: s.body.ts, sent };
+  return { client, ts: requestOf(s).ts, sent };
 }
 
 describe('client', () => {
   test('signs, then sends to the primary only', () => {
     const { sent, ts } = started();
     expect(ts).toBe(1_000);
-    expect(sent).toEqual([{ kind: 'send', to: [asNodeId('r0')], msg: expect.objectContaining({ signer: me, sig: 'sig' }) }]);
+    expect(sent).toEqual([{ type: 'broadcast', to: [asNodeId('r0')], msg: expect.objectContaining({ signer: me, sig: 'sig' }) }]);
+  });
+
+  test('the text it asks to sign, as this node, is the canonical bytes of the request it sends', () => {
+    const client = new PbftClient(me);
+    client.step(0, { type: 'config', epoch: 0, replicas, primary: asNodeId('r0') });
+    const sign = client.step(1_000, { type: 'submit', op: { kind: 'decision', value: 'x' } })[0] as SignRequest;
+    expect(sign).toMatchObject({ type: 'sign', signer: me });
+    const [sent] = client.step(1_000, { type: 'signed', id: sign.id, sig: 'sig' });
+    expect(sent?.type === 'broadcast' && canonicalBytes(sent.msg.body)).toBe(sign.text);
   });
 
   test('f + 1 = 2 matching replies resolve it; one, or two that differ, do not', () => {
@@ -35,7 +49,7 @@ describe('client', () => {
     expect(client.step(1_060, { type: 'reply', msg: reply('r1', ts, 7) })).toEqual([]); // same replica twice
     expect(client.step(1_070, { type: 'reply', msg: reply('r2', ts, 8) })).toEqual([]); // disagrees
     const done = client.step(1_080, { type: 'reply', msg: reply('r3', ts, 7) });
-    expect(done).toEqual([{ kind: 'result', tag: 't', ok: true, ts, seq: 7, result: { ok: true }, latencyMs: 80 }]);
+    expect(done).toEqual([{ type: 'client-result', tag: 't', ok: true, ts, seq: 7, result: { ok: true }, latencyMs: 80 }]);
   });
 
   test('replies from strangers or for another request do not count', () => {
@@ -51,7 +65,7 @@ describe('client', () => {
     const { client } = started();
     expect(client.nextWakeAt()).toBe(1_500);
     const again = client.step(1_500, { type: 'tick' });
-    expect(again).toEqual([{ kind: 'send', to: replicas, msg: expect.anything() }]);
+    expect(again).toEqual([{ type: 'broadcast', to: replicas, msg: expect.anything() }]);
     expect(client.nextWakeAt()).toBe(2_500);
   });
 
@@ -60,21 +74,21 @@ describe('client', () => {
     expect(client.step(1_010, { type: 'submit', op: { kind: 'kv-del', key: 'k' }, tag: 'second' })).toEqual([]);
     client.step(1_050, { type: 'reply', msg: reply('r1', ts, 1) });
     const effects = client.step(1_050, { type: 'reply', msg: reply('r2', ts, 1) });
-    expect(effects.map((e) => e.kind)).toEqual(['result', 'sign']);
-    const sign = effects[1] as Extract<ClientEffect, { kind: 'sign' }>;
-    expect(sign.body.ts).toBeGreaterThan(ts);
-    expect(sign.body.op).toEqual({ kind: 'kv-del', key: 'k' });
+    expect(effects.map((e) => e.type)).toEqual(['client-result', 'sign']);
+    const sign = effects[1] as SignRequest;
+    expect(requestOf(sign).ts).toBeGreaterThan(ts);
+    expect(requestOf(sign).op).toEqual({ kind: 'kv-del', key: 'k' });
   });
 
   test('an invalid operation is refused at once with the reason; a timed-out one fails with an explanation', () => {
     const client = new PbftClient(me, { timeoutMs: 2_000 });
     client.step(0, { type: 'config', epoch: 0, replicas, primary: null });
     const bad = client.step(0, { type: 'submit', op: { kind: 'kv-set', key: '' }, tag: 'bad' });
-    expect(bad).toEqual([{ kind: 'result', tag: 'bad', ok: false, reason: expect.stringMatching(/^refused: /) }]);
-    const sign = client.step(0, { type: 'submit', op: { kind: 'decision', value: 1 }, tag: 'slow' })[0] as Extract<ClientEffect, { kind: 'sign' }>;
+    expect(bad).toEqual([{ type: 'client-result', tag: 'bad', ok: false, reason: expect.stringMatching(/^refused: /) }]);
+    const sign = client.step(0, { type: 'submit', op: { kind: 'decision', value: 1 }, tag: 'slow' })[0] as SignRequest;
     client.step(0, { type: 'signed', id: sign.id, sig: 's' });
     const out = client.step(2_000, { type: 'tick' });
-    expect(out).toEqual([expect.objectContaining({ kind: 'result', tag: 'slow', ok: false, reason: expect.stringMatching(/no 2 matching replies/) })]);
+    expect(out).toEqual([expect.objectContaining({ type: 'client-result', tag: 'slow', ok: false, reason: expect.stringMatching(/no 2 matching replies/) })]);
   });
 
   test('operations submitted while one is outstanding go out packed in the next request, each with its own result', () => {
@@ -83,15 +97,15 @@ describe('client', () => {
     expect(client.pending()).toBe(4);
     client.step(1_050, { type: 'reply', msg: reply('r1', ts, 1) });
     const effects = client.step(1_050, { type: 'reply', msg: reply('r2', ts, 1) });
-    const sign = effects[1] as Extract<ClientEffect, { kind: 'sign' }>;
-    expect(sign.body.op).toEqual({ kind: 'decision', value: 1 });
-    expect(sign.body.more).toEqual([
+    const sign = effects[1] as SignRequest;
+    expect(requestOf(sign).op).toEqual({ kind: 'decision', value: 1 });
+    expect(requestOf(sign).more).toEqual([
       { kind: 'decision', value: 2 },
       { kind: 'decision', value: 3 },
     ]);
     client.step(1_060, { type: 'signed', id: sign.id, sig: 's2' });
     const packed = (signer: string) => {
-      const r = reply(signer, sign.body.ts, 2);
+      const r = reply(signer, requestOf(sign).ts, 2);
       return {
         ...r,
         body: {
@@ -106,9 +120,9 @@ describe('client', () => {
     client.step(1_070, { type: 'reply', msg: packed('r1') });
     const done = client.step(1_080, { type: 'reply', msg: packed('r3') });
     expect(done).toEqual([
-      { kind: 'result', tag: 'q1', ok: true, ts: sign.body.ts, seq: 2, result: { ok: true }, latencyMs: 70 },
-      { kind: 'result', tag: 'q2', ok: true, ts: sign.body.ts, seq: 2, result: { ok: true, existed: false }, latencyMs: 70 },
-      { kind: 'result', tag: 'q3', ok: true, ts: sign.body.ts, seq: 2, result: { ok: false, note: 'full' }, latencyMs: 70 },
+      { type: 'client-result', tag: 'q1', ok: true, ts: requestOf(sign).ts, seq: 2, result: { ok: true }, latencyMs: 70 },
+      { type: 'client-result', tag: 'q2', ok: true, ts: requestOf(sign).ts, seq: 2, result: { ok: true, existed: false }, latencyMs: 70 },
+      { type: 'client-result', tag: 'q3', ok: true, ts: requestOf(sign).ts, seq: 2, result: { ok: false, note: 'full' }, latencyMs: 70 },
     ]);
     expect(client.pending()).toBe(0);
   });
@@ -123,13 +137,13 @@ describe('client', () => {
     const make = (members: typeof replicas) => {
       const client = new PbftClient(self, { retransmitMs: 500, timeoutMs: 10_000 });
       client.step(0, { type: 'config', epoch: 0, replicas: members, primary: asNodeId('r0') });
-      const sign = client.step(1_000, { type: 'submit', op: { kind: 'decision', value: 'x' }, tag: 't' })[0] as Extract<ClientEffect, { kind: 'sign' }>;
+      const sign = client.step(1_000, { type: 'submit', op: { kind: 'decision', value: 'x' }, tag: 't' })[0] as SignRequest;
       client.step(1_000, { type: 'signed', id: sign.id, sig: 'sig' });
-      return { client, ts: sign.body.ts };
+      return { client, ts: requestOf(sign).ts };
     };
     const replica = make(replicas);
     expect(replica.client.step(1_020, { type: 'reply', msg: own(replica.ts, 3), own: true })).toEqual([
-      expect.objectContaining({ kind: 'result', tag: 't', ok: true, seq: 3 }),
+      expect.objectContaining({ type: 'client-result', tag: 't', ok: true, seq: 3 }),
     ]);
     // The same reply not marked as its own replica's (say, off the wire) is one vote of f + 1.
     const wire = make(replicas);
