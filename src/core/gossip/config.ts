@@ -145,6 +145,8 @@ export const maxViewSize = 2_048;
 export const sampleFactsPerSync = 4;
 /** Most sample facts accepted on one message. */
 export const maxSampleFacts = 16;
+/** Refutations of members outside a full table remembered as passed on (older ones are forgotten). */
+export const maxRelayedRefutations = 1_024;
 /** Most live keys in the replicated memory; writes of new keys beyond it are refused. */
 export const maxKeys = 10_000;
 /** Most tombstones kept; beyond it the oldest are forgotten early (counted in metrics). */

@@ -51,6 +51,7 @@ import {
   maxMessageBytes,
   maxOwnVersionJump,
   maxPendingExchanges,
+  maxRelayedRefutations,
   sampleFactsPerSync,
   maxQueuedEntries,
   maxQueuedFacts,
@@ -116,6 +117,8 @@ export class GossipCore {
   private readonly awaitingReply = new Map<NodeId, Millis>();
   private readonly awaitingDelta = new Map<NodeId, Millis>();
   private readonly noticeSentAt = new Map<NodeId, Millis>();
+  /** Refutations of members we do not hold, passed on once (id → incarnation; oldest first). */
+  private readonly relayed = new Map<NodeId, number>();
   private readonly rejected: Record<string, number> = {};
   private readonly counters = {
     cycles: 0,
@@ -496,8 +499,10 @@ export class GossipCore {
         if (this.takeExpected(this.awaitingDelta, from)) this.store.advance(msg.u);
         return;
       case 'members':
-      case 'news':
         this.applyFacts(msg.m, from);
+        return;
+      case 'news':
+        this.applyFacts(msg.m, from, true);
         if (msg.type === 'news') this.applyEntries(msg.e, from);
         return;
       case 'leave':
@@ -623,17 +628,19 @@ export class GossipCore {
 
   // ── membership ─────────────────────────────────────────────────────────────
 
-  private applyFacts(facts: readonly MemberFact[] | undefined, from: NodeId): void {
+  /** `pushed`: the facts came as news (an urgent flood), not piggybacked or listed. */
+  private applyFacts(facts: readonly MemberFact[] | undefined, from: NodeId, pushed = false): void {
     if (!facts) return;
-    for (const [id, inc, code] of facts) this.applyFact(id, inc, statusNames[code] as MemberStatus, from);
+    for (const [id, inc, code] of facts) this.applyFact(id, inc, statusNames[code] as MemberStatus, from, pushed);
   }
 
-  private applyFact(id: NodeId, incarnation: number, status: MemberStatus, from: NodeId | undefined): void {
+  private applyFact(id: NodeId, incarnation: number, status: MemberStatus, from: NodeId | undefined, pushed = false): void {
     if (id === this.id) return this.claimAboutSelf(incarnation, status, from);
     const current = this.members.get(id);
     if (current && incarnation > current.incarnation + maxIncarnationJump) return this.refuse('impossible-incarnation');
     if (!current) {
       if (this.hold(id, incarnation, status, false)) this.memberChanged(id, null, from);
+      else if (pushed && status === 'alive' && incarnation > 0) this.relayOnce(id, incarnation, from);
       return;
     }
     const outcome = this.members.apply(id, incarnation, status, this.now);
@@ -662,6 +669,20 @@ export class GossipCore {
     }
     this.members.apply(id, incarnation, status, this.now);
     return true;
+  }
+
+  /**
+   * A flooded "alive at a raised incarnation" (a refutation, or a restart) about a member our
+   * full table leaves out: passed on once all the same. The flood must reach the member's
+   * accuser, which may hear of it only through nodes that do not hold the member; in a full
+   * table every node held everyone and so passed it on.
+   */
+  private relayOnce(id: NodeId, incarnation: number, from: NodeId | undefined): void {
+    if ((this.relayed.get(id) ?? -1) >= incarnation) return;
+    this.relayed.delete(id);
+    this.relayed.set(id, incarnation);
+    if (this.relayed.size > maxRelayedRefutations) this.relayed.delete(this.relayed.keys().next().value as NodeId);
+    this.spread({ type: 'news', m: [[id, incarnation, statusCodes.alive]] }, from, this.urgentFanout());
   }
 
   /** A peer's sample of its table: members we do not hold join ours (large rooms; see the top). */

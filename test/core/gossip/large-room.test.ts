@@ -117,6 +117,11 @@ test('a full table: rumours of unknown members are not stored, samples replace, 
   expect(core.member('ghost' as NodeId)?.status).toBe('dead');
   expect(core.liveMembers).toBe(16);
   expect(death.filter((e) => e.type === 'send' && JSON.stringify(e.msg).includes('ghost')).length).toBeGreaterThanOrEqual(3);
+  // A refutation of a member we do not hold: not stored, but flooded on once (it must reach the accuser).
+  const relays = (effects: GossipEffect[]): number => effects.filter((e) => e.type === 'send' && JSON.stringify(e.msg).includes('refuter')).length;
+  expect(relays(send('p2', { type: 'news', m: [['refuter', 4, 0]] }))).toBeGreaterThanOrEqual(3);
+  expect(core.member('refuter' as NodeId)).toBeUndefined();
+  expect(relays(send('p3', { type: 'news', m: [['refuter', 4, 0]] }))).toBe(0);
   // A stale sample cannot bring it back.
   send('p1', { type: 'sync-reply', s: [['ghost', 2, 0]] });
   expect(core.member('ghost' as NodeId)?.status).toBe('dead');
