@@ -57,6 +57,9 @@ export class FoundingWatch {
     if (joined === (this.joinedSince !== null)) return;
     this.joinedSince = joined ? now : null;
     this.changedAt = now;
+    // Who is listed is learnt again on the next join (the server introduces everyone present):
+    // a node that left meanwhile must not count as listed for ever.
+    if (!joined) this.listed.clear();
   }
 
   /** The server (or the mesh) introduced `peer`: it is in the room. */

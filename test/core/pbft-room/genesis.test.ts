@@ -107,6 +107,14 @@ describe('founding', () => {
     watch.member(idC, 'alive', 80_000);
     watch.member(idC, 'dead', 80_001);
     expect(ask(80_001 + foundAfterMs).ok).toBe(true);
+    // Off the server and back, the server's new list is what counts: a node it listed before and
+    // gossip holds dead, which left while this node was away (no word of it), stops counting.
+    watch.introduced(idB, 90_000);
+    watch.member(idB, 'dead', 90_001);
+    expect(ask(90_001 + foundAfterMs).ok).toBe(false);
+    watch.signaling(false, 95_000);
+    watch.signaling(true, 96_000);
+    expect(ask(96_000 + foundAfterMs).ok).toBe(true);
   });
 
   test('of live newcomers the smallest id founds first; the others wait longer, not for ever', () => {
@@ -152,8 +160,10 @@ describe('founding', () => {
         now += Math.floor(rng.next() * 2_000);
         const peer = peers[Math.floor(rng.next() * peers.length)] as NodeId;
         const roll = rng.next();
-        if (roll < 0.1) watch.signaling((joined = !joined), now);
-        else if (roll < 0.3) {
+        if (roll < 0.1) {
+          watch.signaling((joined = !joined), now);
+          if (!joined) listed.clear();
+        } else if (roll < 0.3) {
           watch.introduced(peer, now);
           listed.add(peer);
           if (!status.has(peer)) status.set(peer, null);
