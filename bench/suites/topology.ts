@@ -81,7 +81,9 @@ function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number
     mesh.runFor(joinMs);
   }
   const progress = (what: string): void =>
-    console.error(`topology n=${n} seed ${seed}: ${what} at ${(mesh.now / 1000).toFixed(1)} sim s, ${((performance.now() - wallStart) / 1000).toFixed(0)} wall s`);
+    console.error(
+      `topology n=${n} seed ${seed}: ${what} at ${(mesh.now / 1000).toFixed(1)} sim s, ${((performance.now() - wallStart) / 1000).toFixed(0)} wall s`,
+    );
   progress('all joined');
   const settled = mesh.runUntil(() => mesh.healthy(minLinks, maxLinks) === true, settleBudgetMs, 100) !== null;
   const formingMsgsPerNodePerS = mesh.framesSent / n / (mesh.now / 1000);

@@ -530,7 +530,10 @@ export class Overlay {
       now: this.now,
       links: this.linkStates,
       departedSeq: (origin) => this.departed.get(origin),
-      hopsTo: (origin) => this.view().distance.get(origin),
+      // The last picture, even if adverts arrived since: rebuilding it per request or digest
+      // would cost O(neighbourhood) per message; a budget one hop short is made up on the next
+      // tick (reforwardNearer), one hop long costs a few frames.
+      hopsTo: (origin) => (this.cachedView ?? this.view()).distance.get(origin),
       out,
     };
   }
