@@ -66,24 +66,35 @@ interface PhaseFigures {
   heapBytesPerNode: number | null;
   /** Simulated seconds per wall second over the whole run. */
   simSPerWallS: number;
+  /** Simulated seconds per CPU second of this process (user + system) over the whole run. */
+  simSPerCpuS: number;
 }
+
+/** Joins between progress lines, so a long run shows where it is and what it holds. */
+const progressEveryJoins = 1_000;
 
 function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number, joinMs: number): SeedResult & PhaseFigures {
   const { minLinks, maxLinks } = defaultOverlayConfig;
   const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
   const heapBefore = heapAfterGc();
   const mesh = new FastMesh({ seed: seed * 7919 + n, detectMs });
   const order = mesh.rng.shuffle(Array.from({ length: n }, (_, i) => `n${i}`));
   const up: NodeId[] = [];
-  for (const name of order) {
-    const sample = Array.from({ length: Math.min(joinSampleSize, up.length) }, () => mesh.rng.pick(up) as NodeId);
-    up.push(mesh.add(name, [...new Set(sample)]));
-    mesh.runFor(joinMs);
-  }
   const progress = (what: string): void =>
     console.error(
       `topology n=${n} seed ${seed}: ${what} at ${(mesh.now / 1000).toFixed(1)} sim s, ${((performance.now() - wallStart) / 1000).toFixed(0)} wall s`,
     );
+  for (const name of order) {
+    const sample = Array.from({ length: Math.min(joinSampleSize, up.length) }, () => mesh.rng.pick(up) as NodeId);
+    up.push(mesh.add(name, [...new Set(sample)]));
+    mesh.runFor(joinMs);
+    if (up.length % progressEveryJoins === 0 && up.length < n) {
+      const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+      const { heapUsed, rss } = process.memoryUsage();
+      progress(`${up.length} joined, ${mesh.queuedEvents} events queued, ${mesh.framesSent} frames, heap ${mb(heapUsed)} MiB, rss ${mb(rss)} MiB`);
+    }
+  }
   progress('all joined');
   const settled = mesh.runUntil(() => mesh.healthy(minLinks, maxLinks) === true, settleBudgetMs, 100) !== null;
   const formingMsgsPerNodePerS = mesh.framesSent / n / (mesh.now / 1000);
@@ -107,6 +118,7 @@ function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number
     formingMsgsPerNodePerS,
     heapBytesPerNode,
     simSPerWallS: mesh.now / (performance.now() - wallStart),
+    simSPerCpuS: mesh.now / 1000 / cpuSeconds(process.cpuUsage(cpuStart)),
     settled,
     degreeMin: rest.minDegree,
     degreeMax: rest.maxDegree,
@@ -163,6 +175,7 @@ export async function run(args: BenchArgs): Promise<void> {
       forming_msgs_per_node_per_s: round(mean(results.map((r) => r.formingMsgsPerNodePerS)), 2),
       heap_kib_per_node: results.every((r) => r.heapBytesPerNode !== null) ? round(mean(results.map((r) => r.heapBytesPerNode as number)) / 1024, 1) : null,
       sim_s_per_wall_s: round(mean(results.map((r) => r.simSPerWallS)), 2),
+      sim_s_per_cpu_s: round(mean(results.map((r) => r.simSPerCpuS)), 2),
       heal_s_p50: healP50 === null ? null : round(healP50, 2),
       heal_s_max: healed.length === results.length ? round(Math.max(...healed) / 1000, 2) : null,
       healed: healed.length,
@@ -196,6 +209,7 @@ export async function run(args: BenchArgs): Promise<void> {
     'heal_msgs_per_node',
     'heap_kib_per_node',
     'sim_s_per_wall_s',
+    'sim_s_per_cpu_s',
     'heal_s_p50',
     'heal_s_max',
     'healed',
@@ -203,6 +217,10 @@ export async function run(args: BenchArgs): Promise<void> {
   ]);
   const missed = judgeTargets(targets);
   if (missed > 0) process.exitCode = 1;
+}
+
+function cpuSeconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
 }
 
 function heapAfterGc(): number | null {

@@ -99,6 +99,11 @@ export class FastMesh {
   private readonly connectDelay: { min: Millis; max: Millis };
   private groups = new Map<NodeId, number>();
 
+  /** Events waiting (frames in flight, timers, link opens): the simulator's own memory. */
+  get queuedEvents(): number {
+    return this.heap.size;
+  }
+
   constructor(options: FastMeshOptions) {
     this.rng = createRng(options.seed);
     this.config = options.config;
