@@ -55,6 +55,14 @@ export class GenesisAgreement {
     this.founding.leftRoom(peer, now);
   }
 
+  links(any: boolean, now: Millis): void {
+    this.founding.links(any, now);
+  }
+
+  sample(partial: boolean, now: Millis): void {
+    this.founding.sample(partial, now);
+  }
+
   member(peer: NodeId, status: MemberLiveness, now: Millis): void {
     this.founding.member(peer, status, now);
   }

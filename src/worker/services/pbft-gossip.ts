@@ -13,6 +13,8 @@ export interface GossipAccess {
   memorySet(key: string, value: unknown): void;
   /** Every member known, this node included. */
   members(): ReadonlyArray<{ id: NodeId; status: MemberStatus }>;
+  /** Whether the member table is full, so `members()` is a random sample of a larger room. */
+  partialView(): boolean;
 }
 
 export function gossipAccessFor(gossip: GossipService): GossipAccess {
@@ -24,5 +26,6 @@ export function gossipAccessFor(gossip: GossipService): GossipAccess {
       gossip.commands.setMemory([key, value]);
     },
     members: () => gossip.view().members,
+    partialView: () => gossip.view().metrics.partialView,
   };
 }

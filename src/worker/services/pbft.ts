@@ -513,6 +513,9 @@ export class PbftService implements Service {
 
   private pollMembers(now: Millis): void {
     const mono = this.monotonic();
+    // Whether the room can reach this node at all, and whether gossip holds all of it or a sample (founding.ts).
+    this.agreement.links(this.ctx.linkedPeers().length > 0, mono);
+    this.agreement.sample(this.gossip.partialView(), mono);
     for (const m of this.gossip.members()) {
       if (m.id === this.ctx.self) continue;
       this.agreement.member(m.id, m.status, mono);

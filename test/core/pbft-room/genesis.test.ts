@@ -121,6 +121,7 @@ describe('founding', () => {
     const watch = new FoundingWatch(idB);
     const ask = asker(watch);
     watch.signaling(true, 0);
+    watch.links(true, 0);
     watch.member(idA, 'alive', 0);
     watch.member(idC, 'alive', 0);
     expect(ask(foundAfterMs)).toMatchObject({ ok: false, why: expect.stringContaining('founds first') });
@@ -131,6 +132,87 @@ describe('founding', () => {
     fresh.signaling(true, 0);
     fresh.member(idA, 'left', 0);
     expect(askFresh(foundAfterMs).ok).toBe(true);
+  });
+
+  test('a node cut off by itself, whose gossip still holds everyone alive, waits once its last link is gone (VOPR seed 280)', () => {
+    // n4 of seed 280: joined at 0.16 s, introduced to the five others, who were all alive in its
+    // gossip by 0.85 s. Cut off alone at 2.4 s, its gossip accused nobody (no helper could nack:
+    // Lifeguard withholds the accusation), so it still held all five alive at 8.3 s, when the
+    // yield to n0 (smaller id) ran out and it founded. Its links had failed on silence at 6.6 s.
+    const peers = [idA, idC, asNodeId('D'.repeat(43)), asNodeId('E'.repeat(43)), asNodeId('F'.repeat(43))];
+    const watch = new FoundingWatch(idB);
+    const ask = asker(watch);
+    watch.signaling(true, 158);
+    for (const peer of peers) watch.introduced(peer, 212);
+    watch.links(true, 389);
+    peers.forEach((peer, i) => watch.member(peer, 'alive', 389 + i * 100));
+    const quietSince = 389 + 4 * 100;
+    expect(ask(quietSince + yieldToSmallerMs - 1)).toMatchObject({ ok: false, why: expect.stringContaining('founds first') });
+    // The cut at 2.4 s changes nothing this node can see; its links fail on silence at 6.6 s.
+    watch.links(false, 6_597);
+    expect(quietSince + yieldToSmallerMs).toBeLessThan(8_500);
+    expect(ask(8_500)).toEqual({ ok: false, why: 'no direct link up: the room cannot reach this node' });
+    expect(ask(15_000).ok).toBe(false);
+    // The heal: a link again, but the room's memory is not read yet, so the quiet period starts over.
+    watch.links(true, 15_347);
+    expect(ask(15_347 + yieldToSmallerMs - 1).ok).toBe(false);
+    expect(ask(15_347 + yieldToSmallerMs).ok).toBe(true);
+    // A node alone in the room needs no link.
+    const alone = new FoundingWatch(idB);
+    alone.signaling(true, 0);
+    expect(asker(alone)(foundAfterMs).ok).toBe(true);
+  });
+
+  test('in a room larger than the member table the sample stands for the room', () => {
+    const watch = new FoundingWatch(idB);
+    const ask = asker(watch);
+    watch.signaling(true, 0);
+    watch.links(true, 0);
+    watch.sample(true, 0);
+    // Nodes the server named that gossip never held (outside the sample) are not waited for.
+    watch.introduced(idC, 0);
+    watch.member(asNodeId('D'.repeat(43)), 'alive', 0);
+    expect(ask(foundAfterMs - 1).ok).toBe(false);
+    expect(ask(foundAfterMs).ok).toBe(true);
+    // Members coming into the sample are peer sampling, not a change of the room.
+    watch.member(asNodeId('E'.repeat(43)), 'alive', 3_000);
+    expect(ask(3_000).ok).toBe(true);
+    // A dead member of the sample counts as unreachable though the server never listed it: a
+    // partition shows up as deaths in the sample. Only the server's word that it left takes it out.
+    watch.member(idC, 'dead', 4_000);
+    expect(ask(60_000)).toMatchObject({ ok: false, why: expect.stringContaining("in the room's sample but not reachable") });
+    watch.leftRoom(idC, 60_000);
+    expect(ask(60_000 + foundAfterMs).ok).toBe(true);
+    // Gossip's late word of its death is no news then.
+    watch.member(idC, 'dead', 61_000);
+    expect(ask(61_000).ok).toBe(false);
+    expect(ask(60_000 + foundAfterMs).ok).toBe(true);
+    watch.member(asNodeId('D'.repeat(43)), 'suspect', 63_000);
+    expect(ask(63_000 + foundAfterMs).ok).toBe(false);
+  });
+
+  test('in a sampled room each live smaller id this node knows of delays it by yieldToSmallerMs', () => {
+    const watch = new FoundingWatch(idC);
+    const ask = asker(watch);
+    watch.signaling(true, 0);
+    watch.links(true, 0);
+    watch.sample(true, 0);
+    watch.member(idA, 'alive', 0);
+    watch.introduced(idB, 0);
+    watch.member(asNodeId('D'.repeat(43)), 'alive', 0);
+    expect(ask(2 * yieldToSmallerMs - 1)).toMatchObject({ ok: false, why: expect.stringContaining('founds first') });
+    expect(ask(2 * yieldToSmallerMs).ok).toBe(true);
+    // The smallest waits only the quiet period, and the form reverts when the table is no longer full.
+    const smallest = new FoundingWatch(idA);
+    smallest.signaling(true, 0);
+    smallest.links(true, 0);
+    smallest.sample(true, 0);
+    smallest.member(idB, 'alive', 0);
+    smallest.introduced(idC, 0);
+    const askSmallest = asker(smallest);
+    expect(askSmallest(foundAfterMs).ok).toBe(true);
+    smallest.sample(false, 5_000);
+    expect(askSmallest(60_000)).toMatchObject({ ok: false, why: expect.stringContaining('not reachable') });
   });
 
   test('a node that did not run for a while (frozen, asleep) starts its quiet period over', () => {
@@ -147,12 +229,13 @@ describe('founding', () => {
     expect(frozenGapMs).toBeGreaterThan(housekeepingStepMs);
   });
 
-  test('seeded: a founding verdict never comes while off the server or while a named node is unreachable or dead but listed', () => {
+  test('seeded: a founding verdict never comes while off the server, unlinked from a room with others, or while a named node is unreachable or dead but listed', () => {
     for (let seed = 0; seed < 200; seed++) {
       const rng = createRng(`founding-${seed}`);
       const peers = [idA, idC, asNodeId('D'.repeat(43))];
       const watch = new FoundingWatch(idB);
       let joined = false;
+      let linked = false;
       const status = new Map<NodeId, MemberLiveness | null>();
       const listed = new Set<NodeId>();
       let now = 0;
@@ -163,6 +246,8 @@ describe('founding', () => {
         if (roll < 0.1) {
           watch.signaling((joined = !joined), now);
           if (!joined) listed.clear();
+        } else if (roll < 0.15) {
+          watch.links((linked = !linked), now);
         } else if (roll < 0.3) {
           watch.introduced(peer, now);
           listed.add(peer);
@@ -177,7 +262,8 @@ describe('founding', () => {
           if (status.has(peer) || (s !== 'dead' && s !== 'left')) status.set(peer, s);
         }
         const unreachable = [...status].some(([p, s]) => s === null || s === 'suspect' || (s === 'dead' && listed.has(p)));
-        if (!joined || unreachable) expect(watch.verdict(now).ok, `seed ${seed} step ${step}`).toBe(false);
+        const others = [...status].some(([p, s]) => s === 'alive' || (s === 'dead' && listed.has(p)));
+        if (!joined || unreachable || (others && !linked)) expect(watch.verdict(now).ok, `seed ${seed} step ${step}`).toBe(false);
       }
     }
   });
