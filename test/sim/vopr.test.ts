@@ -11,16 +11,14 @@ const ticks = 150;
 // before the heal check waited for every honest node to commit the newest acknowledged operation;
 // 47 (on 0da6498's schedule) before anti-entropy repaired a write altered by a relay ("What it found", 6);
 // 98 and 115 before the founding rule counted dead-but-listed nodes and frozen nodes waited again (9);
-// 225 before the overlay service decoded an advert before building its signing text (10).
-const ciSeeds = [4, 11, 13, 14, 17, 18, 20, 38, 47, 98, 115, 225];
+// 225 before the overlay service decoded an advert before building its signing text (10);
+// 280 before founding needed a direct link whenever others were in the room (10).
+const ciSeeds = [4, 11, 13, 14, 17, 18, 20, 38, 47, 98, 115, 225, 280];
 /**
  * Seeds that fail today, each on a finding written up in docs/simulation.md ("What it found"),
  * to move into the CI tests once fixed. They are not run here, because CI must pass.
  */
-export const failingSeeds: ReadonlyArray<{ seed: number; ticks: number }> = [
-  // A node alone in a partition founds its own genesis; acknowledged seqs 1–6 lost ("What it found", 10).
-  { seed: 280, ticks: 150 },
-];
+export const failingSeeds: ReadonlyArray<{ seed: number; ticks: number }> = [];
 
 const verdict = (r: VoprResult, runTicks = ticks): string =>
   [
