@@ -21,8 +21,8 @@
 //    Lifeguard (gossip/detector.ts) accuses a member only when a helper confirms it cannot reach
 //    it either, and a lone node's helpers are out of reach too, so its table keeps the whole room
 //    alive for as long as the cut lasts. VOPR seed 280: n4, alone in a partition from 2.4 s, still
-//    held all five others alive at 8.3 s and founded; its links had failed on silence at about
-//    6.5 s. Losing its last link, or getting one back, starts the quiet period over: a node
+//    held all five others alive at 8.3 s and founded; its links had failed on silence at
+//    6.6 s. Losing its last link, or getting one back, starts the quiet period over: a node
 //    that rejoins the room must first read its memory.
 // The service still waits for the room's record in gossip memory first: adopting always beats
 // founding.
@@ -39,8 +39,8 @@
 //    that a node left (which everyone in the room hears) takes a dead member out;
 //  - members entering or leaving the sample (peer sampling swaps them all the time) are no change
 //    of the room; arrivals, departures, suspicions and deaths are;
-//  - a node waits `foundAfterMs` plus `yieldToSmallerMs` for every live node it knows of with a
-//    smaller id: the smallest founds, its record spreads through the replicated memory (not
+//  - the room must look unchanged for `yieldToSmallerMs` times the number of live nodes this node
+//    knows of with a smaller id (`foundAfterMs` when there is none): the smallest founds, its record spreads through the replicated memory (not
 //    sampled: every node holds every key) and the others adopt it long before their turn.
 //    Nodes whose sample lacks the smallest (about room size / viewSize of them) may found at
 //    the same moment; like two tabs starting at once, the genesis order (genesis.ts) settles it
