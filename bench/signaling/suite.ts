@@ -17,6 +17,7 @@ import { latencyFactor, latencyFloorMs, runAttacks, type AttackConfig } from './
 import { attacks } from './attacks.ts';
 import { startAttacker, type Attacker } from './attacker.ts';
 import { serverHasRedisFlag, startRedis, startSignaling, type RedisProcess, type SignalingProcess } from './servers.ts';
+import { flag, numberFlag } from '../flags.ts';
 
 const parts = ['single', 'cluster', 'attacks'] as const;
 /** The whole run's bound: past it, the children are stopped and the bench fails, saying where it was. */
@@ -24,11 +25,6 @@ const quickBudgetMs = 5 * 60_000;
 const fullBudgetMs = 20 * 60_000;
 type Part = (typeof parts)[number];
 const clusterSize = 3;
-
-function flag(rest: string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
-}
 
 export async function run(args: BenchArgs): Promise<void> {
   const { chosen, clients, windowMs, loadConfig, attackConfig } = settingsOf(args);
@@ -130,8 +126,8 @@ function settingsOf(args: BenchArgs): { chosen: Part[]; clients: number; windowM
   const chosen = (flag(args.rest, '--parts') ?? parts.join(',')).split(',') as Part[];
   const unknown = chosen.filter((p) => !parts.includes(p));
   if (unknown.length > 0) throw new Error(`--parts takes ${parts.join(', ')}; got ${unknown.join(', ')}`);
-  const clients = Number(flag(args.rest, '--clients') ?? (args.quick ? 300 : 2_000));
-  const windowMs = Number(flag(args.rest, '--window-s') ?? (args.quick ? 4 : 10)) * 1000;
+  const clients = numberFlag(args.rest, '--clients', args.quick ? 300 : 2_000);
+  const windowMs = numberFlag(args.rest, '--window-s', args.quick ? 4 : 10) * 1000;
   if (!(clients >= 2 && clients <= 20_000) || !(windowMs >= 1_000 && windowMs <= 120_000)) throw new Error('--clients 2–20000, --window-s 1–120');
   const loadConfig: LoadConfig = {
     clients,

@@ -16,13 +16,9 @@ import { openPage, snapshotOf, startRig, waitFor } from '../browser/launch.ts';
 import { buildChannelsPage } from '../../test/e2e/channels/build.ts';
 import { waitForLine } from '../../test/e2e/channels/line.ts';
 import { chunkBytes, sendRateBytesPerS } from '../../src/core/channel/limits.ts';
+import { numberFlag } from '../flags.ts';
 
 const messageBytes = 16 * 1024 * 1024;
-
-function flag(rest: string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
-}
 
 /** Sends 16 MiB of random bytes from `from` to `to`; resolves with the send's duration (ms, in the sending page) once the receiver's digest matches. */
 async function oneTransfer(from: Page, to: Page, toId: string, run: number): Promise<number> {
@@ -57,7 +53,7 @@ async function oneTransfer(from: Page, to: Page, toId: string, run: number): Pro
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const runs = Number(flag(args.rest, '--runs') ?? (args.quick ? 1 : 3));
+  const runs = numberFlag(args.rest, '--runs', args.quick ? 1 : 3);
   const staticDir = await buildChannelsPage();
   const rig = await startRig(staticDir);
   try {

@@ -24,6 +24,7 @@ import { defaultGossipConfig } from '../../src/core/gossip/config.ts';
 import type { GossipEffect } from '../../src/core/gossip/types.ts';
 import { createRng } from '../../src/core/rng.ts';
 import type { NodeId } from '../../src/core/types.ts';
+import { flag, numberFlag, numberListFlag } from '../flags.ts';
 
 const cycleMs = defaultGossipConfig.cycleMs;
 const fanout = defaultGossipConfig.fanout;
@@ -48,11 +49,6 @@ interface LossResult {
   falseDeaths: number;
   falseSuspicions: number;
   converged: number;
-}
-
-function flag(rest: string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
 }
 
 /** Share of running nodes whose memory matches the majority fingerprint (the newest of every key, once settled). */
@@ -240,7 +236,7 @@ function scaleRun(n: number, seed: number): Row {
 }
 
 async function runScale(args: BenchArgs, n: number): Promise<void> {
-  const seeds = Number(flag(args.rest, '--seeds') ?? 1);
+  const seeds = numberFlag(args.rest, '--seeds', 1);
   const rows: Row[] = [];
   for (let seed = 1; seed <= seeds; seed++) {
     const row = scaleRun(n, seed);
@@ -283,12 +279,11 @@ async function runScale(args: BenchArgs, n: number): Promise<void> {
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const scale = flag(args.rest, '--scale');
-  if (scale !== undefined) return runScale(args, Number(scale));
-  const sizes = (flag(args.rest, '--n') ?? '16,64,256,1024').split(',').map(Number);
-  const seeds = Number(flag(args.rest, '--seeds') ?? (args.quick ? 3 : 20));
-  const fdSeeds = Number(flag(args.rest, '--fd-seeds') ?? (args.quick ? 1 : 20));
-  const fdMinutes = Number(flag(args.rest, '--fd-minutes') ?? (args.quick ? 2 : 10));
+  if (flag(args.rest, '--scale') !== undefined) return runScale(args, numberFlag(args.rest, '--scale', 0, 2));
+  const sizes = numberListFlag(args.rest, '--n', [16, 64, 256, 1024]);
+  const seeds = numberFlag(args.rest, '--seeds', args.quick ? 3 : 20);
+  const fdSeeds = numberFlag(args.rest, '--fd-seeds', args.quick ? 1 : 20);
+  const fdMinutes = numberFlag(args.rest, '--fd-minutes', args.quick ? 2 : 10);
   const rows: Row[] = [];
   const targets: Target[] = [];
   for (const n of sizes) {

@@ -20,6 +20,7 @@ import { emitRow, machine, percentile, printTable, type Row } from '../report.ts
 import { createLab, type Lab } from '../../test/nat-lab/netns.ts';
 import { ensureCoturn, startCoturn, stopCoturn } from '../../test/nat-lab/coturn.ts';
 import { LabNodePeer, startLabServer } from '../../test/nat-lab/peers.ts';
+import { numberFlag } from '../flags.ts';
 
 const turnPort = 3478;
 const turnSecret = 'nat-lab-bench-secret-0123456789';
@@ -27,11 +28,6 @@ const turnSecret = 'nat-lab-bench-secret-0123456789';
 const runDeadlineMs = 60_000;
 
 type Path = 'direct' | 'stun' | 'turn';
-
-function flag(rest: string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
-}
 
 /** When the first log line that matches arrived (this process's clock), waiting for it. */
 async function timeOf(peer: LabNodePeer, predicate: (line: Record<string, unknown>) => boolean, what: string): Promise<number> {
@@ -65,7 +61,7 @@ async function oneRun(lab: Lab, path: Path, signal: string, run: number): Promis
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const runs = Number(flag(args.rest, '--runs') ?? (args.quick ? 2 : 7));
+  const runs = numberFlag(args.rest, '--runs', args.quick ? 2 : 7);
   const lab = createLab();
   ensureCoturn();
   const dir = mkdtempSync(join(os.tmpdir(), 'tabmesh-bench-links-'));

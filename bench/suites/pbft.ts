@@ -36,15 +36,11 @@ import { canonicalBytes, decodeMessage, signaturesToVerify, type PbftMessage, ty
 import type { PbftEffect } from '../../src/core/pbft/types.ts';
 import type { PbftTiming } from '../../src/core/pbft/constants.ts';
 import { faultsTolerated } from '../../src/core/pbft/quorum.ts';
+import { flag, numberFlag, numberListFlag } from '../flags.ts';
 
 const oneWayDelayMs = 10;
 const latencyRequests = 30;
 const verifiedCacheSize = 50_000;
-
-function flag(rest: string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
-}
 
 // ── real crypto ─────────────────────────────────────────────────────────────────────────
 
@@ -407,11 +403,11 @@ function measureVerifiesPerSecond(count: number): { verifies: number; signs: num
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const ns = (flag(args.rest, '--n') ?? (args.quick ? '4,7' : '4,7,10,16')).split(',').map(Number);
-  const clients = Number(flag(args.rest, '--clients') ?? (args.quick ? 32 : 64));
-  const window = Number(flag(args.rest, '--window') ?? 16);
+  const ns = numberListFlag(args.rest, '--n', args.quick ? [4, 7] : [4, 7, 10, 16], 4);
+  const clients = numberFlag(args.rest, '--clients', args.quick ? 32 : 64);
+  const window = numberFlag(args.rest, '--window', 16);
   if (!Number.isInteger(window) || window < 1 || window > 256) throw new Error('--window needs a whole number from 1 to 256');
-  const ops = Number(flag(args.rest, '--ops') ?? (args.quick ? 2_000 : 8_000));
+  const ops = numberFlag(args.rest, '--ops', args.quick ? 2_000 : 8_000);
   const depth = flag(args.rest, '--depth');
   benchTiming = depth !== undefined ? { maxInFlightBatches: Number(depth) } : {};
   const rows: Row[] = [];

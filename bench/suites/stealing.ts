@@ -20,6 +20,7 @@ import type { StealEvent } from '../../src/core/steal/types.ts';
 import type { NodeId } from '../../src/core/types.ts';
 import { SimCluster } from '../../test/sim/cluster.ts';
 import { StealSimNode, simKind, simTasks } from '../../test/core/steal/sim-node.ts';
+import { numberFlag, numberListFlag } from '../flags.ts';
 
 /** The issue's target for runs without churn. */
 const targetRatio = 1.1;
@@ -44,11 +45,6 @@ interface CaseResult {
   utilisationVariance: number;
   retries: number;
   exactlyOnce: boolean;
-}
-
-function flag(rest: readonly string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
 }
 
 function durationsFor(workload: 'uniform' | 'skewed', count: number, seed: number): number[] {
@@ -153,11 +149,11 @@ function runCase(p: number, workers: number, tasksPerWorker: number, workload: '
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export async function run(args: BenchArgs): Promise<void> {
-  const seeds = Number(flag(args.rest, '--seeds') ?? (args.quick ? 1 : 3));
-  const workers = Number(flag(args.rest, '--workers') ?? 2);
-  const tasksPerWorker = Number(flag(args.rest, '--tasks-per-worker') ?? 16);
+  const seeds = numberFlag(args.rest, '--seeds', args.quick ? 1 : 3);
+  const workers = numberFlag(args.rest, '--workers', 2);
+  const tasksPerWorker = numberFlag(args.rest, '--tasks-per-worker', 16);
   const hints = !args.rest.includes('--no-hints');
-  const ps = (flag(args.rest, '--p') ?? '4,16,64').split(',').map(Number);
+  const ps = numberListFlag(args.rest, '--p', [4, 16, 64]);
   const rows: Row[] = [];
   const targets: Target[] = [];
   for (const p of ps) {

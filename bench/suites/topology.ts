@@ -29,6 +29,7 @@ import { computeMetrics, hopDistances } from '../../src/core/graph/index.ts';
 import type { Rng } from '../../src/core/rng.ts';
 import { advertRefreshMs, defaultOverlayConfig } from '../../src/core/overlay/config.ts';
 import type { NodeId } from '../../src/core/types.ts';
+import { flag, numberFlag, numberListFlag } from '../flags.ts';
 
 const joinSpacingMs = 50;
 const joinSampleSize = 8;
@@ -48,11 +49,6 @@ interface SeedResult {
   healMs: number | null;
   /** Overlay frames per surviving node from the crash until healed (or the budget ran out). */
   healMsgsPerNode: number;
-}
-
-function flag(rest: string[], name: string): string | undefined {
-  const i = rest.indexOf(name);
-  return i >= 0 ? rest[i + 1] : undefined;
 }
 
 /** Above this many nodes the diameter is sampled (see the top comment). */
@@ -131,13 +127,13 @@ function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const seedsFlag = flag(args.rest, '--seeds');
+  const seedsFlag = flag(args.rest, '--seeds') === undefined ? undefined : numberFlag(args.rest, '--seeds', 1, 1);
   // --quick: 3 seeds (1 at 1,024 nodes, whose link-state floods make one seed take minutes).
-  const seedsFor = (n: number): number => (seedsFlag ? Number(seedsFlag) : args.quick ? (n >= 1024 ? 1 : 3) : 20);
-  const sizes = (flag(args.rest, '--n') ?? '16,64,256,1024').split(',').map(Number);
-  const detectMs = Number(flag(args.rest, '--detect-ms') ?? 1_000);
-  const rateWindowMs = Number(flag(args.rest, '--rest-s') ?? advertRefreshMs / 1000) * 1000;
-  const joinMs = Number(flag(args.rest, '--join-ms') ?? joinSpacingMs);
+  const seedsFor = (n: number): number => (seedsFlag !== undefined ? seedsFlag : args.quick ? (n >= 1024 ? 1 : 3) : 20);
+  const sizes = numberListFlag(args.rest, '--n', [16, 64, 256, 1024]);
+  const detectMs = numberFlag(args.rest, '--detect-ms', 1_000);
+  const rateWindowMs = numberFlag(args.rest, '--rest-s', advertRefreshMs / 1000) * 1000;
+  const joinMs = numberFlag(args.rest, '--join-ms', joinSpacingMs);
   const rows: Row[] = [];
   const targets: Target[] = [];
   for (const n of sizes) {
