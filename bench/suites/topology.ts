@@ -103,7 +103,11 @@ function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number
   const framesBefore = mesh.framesSent;
   mesh.runFor(rateWindowMs);
   const msgsPerNodePerS = (mesh.framesSent - framesBefore) / n / (rateWindowMs / 1000);
-  progress(`${msgsPerNodePerS.toFixed(2)} msgs/node/s at rest; crashing 20 %`);
+  // The resting figures now, so a run stopped while healing (10,000 nodes) still reports them.
+  progress(
+    `at rest: degrees ${rest.minDegree}–${rest.maxDegree}, diameter ${rest.connected ? rest.diameter : 'split'}` +
+      `${n > exactMetricsMaxNodes ? ' (sampled)' : ''}, ${msgsPerNodePerS.toFixed(2)} msgs/node/s; crashing 20 %`,
+  );
 
   const victims = mesh.rng.shuffle(mesh.upIds()).slice(0, Math.round(n * crashShare)) as NodeId[];
   for (const v of victims) mesh.crash(v);
