@@ -1,10 +1,13 @@
 // What the Node peer tells its operator, as events. Most are derived by comparing successive
 // snapshots of the runtime (the same snapshots a tab's UI draws), so the log says exactly what
 // a tab would show: signaling state, links up and down with their round-trip times, members
-// turning alive / suspect / dead / left, memory keys changing, input refused.
+// turning alive / suspect / dead / left, memory keys changing, input refused. In a room larger
+// than gossip's member table the table is a rotating sample (src/worker/services/member-table.ts):
+// the log says so once, and does not report members entering or leaving the sample.
 // log-format.ts turns an event into a readable line or a JSON line.
 import type { LinkView, MessageView } from '../worker/snapshot.ts';
 import type { LinkFailureView } from '../worker/link-failures.ts';
+import { decodeMemberTable, type MemberTableView } from '../worker/services/member-table.ts';
 
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -21,13 +24,27 @@ export type LogEvent =
   | ({ event: 'link-failed' } & Omit<LinkFailureView, 'at'>)
   | { event: 'member'; peer: string; status: MemberStatus; previous: MemberStatus | null; incarnation: number }
   | { event: 'member-forgotten'; peer: string }
+  /** The member table became a sample of a larger room (`sampled`), or holds the whole room again. */
+  | ({ event: 'member-table' } & MemberTableView)
   | { event: 'memory-set'; key: string; value: unknown; origin: string; hlc: string }
   | { event: 'memory-deleted'; key: string }
   | { event: 'memory-more'; count: number }
   | { event: 'refused'; reason: string; count: number; total: number }
   | { event: 'refused-more'; count: number }
   | { event: 'message'; from: string; text: string }
-  | { event: 'status'; signaling: string; links: Array<{ peer: string; rttMs: number | null }>; membersAlive: number; members: number; keys: number }
+  | {
+      event: 'status';
+      signaling: string;
+      links: Array<{ peer: string; rttMs: number | null }>;
+      membersAlive: number;
+      members: number;
+      /**
+       * When the members counted are a sample of a larger room: the room's size known at least
+       * (the live members held). null for a table that holds the whole room, or does not say.
+       */
+      roomAtLeast: number | null;
+      keys: number;
+    }
   | { event: 'storage-problem'; message: string }
   | { event: 'leaving'; reason: string }
   | { event: 'stopped'; reason: string; exitCode: number }
@@ -53,6 +70,8 @@ export interface LoggedSnapshot {
   messages: MessageView[];
   rejected: Record<string, number>;
   members?: unknown;
+  /** Whether `members` is a sample of a larger room (absent in snapshots of older nodes). */
+  memberTable?: unknown;
   memoryEntries?: unknown;
   gossip?: unknown;
 }
@@ -67,6 +86,10 @@ export class SnapshotLog {
   private links = new Map<string, LinkView>();
   private readonly announced = new Set<string>();
   private members = new Map<string, MemberSeen>();
+  /** Whether the member table was last seen as a sample (logged when it changes). */
+  private sampled = false;
+  /** Snapshots whose member table did not decode (refused, counted, read as the whole room). */
+  private badMemberTables = 0;
   private memory = new Map<string, string>();
   private refusals = new Map<string, number>();
   private lastMessageSeq = 0;
@@ -137,17 +160,38 @@ export class SnapshotLog {
   private diffMembers(s: LoggedSnapshot, out: LogEvent[]): void {
     const members = readMembers(s.members);
     if (!members) return;
+    const table = this.readTable(s, out);
+    const sampled = table?.sampled ?? false;
+    if (table && sampled !== this.sampled) out.push({ event: 'member-table', ...table });
+    this.sampled = sampled;
     const now = new Map<string, MemberSeen>();
     for (const m of members) {
       now.set(m.id, { status: m.status, incarnation: m.incarnation });
       if (m.id === s.id) continue;
       const before = this.members.get(m.id);
+      // A live member new to a sample has entered the sample, not the room: not news.
+      if (!before && sampled && m.status === 'alive') continue;
       if (!before || before.status !== m.status) {
         out.push({ event: 'member', peer: m.id, status: m.status, previous: before?.status ?? null, incarnation: m.incarnation });
       }
     }
-    for (const peer of this.members.keys()) if (!now.has(peer) && peer !== s.id) out.push({ event: 'member-forgotten', peer });
+    for (const [peer, before] of this.members) {
+      if (now.has(peer) || peer === s.id) continue;
+      // A live member gone from a sample has rotated out of it: it has not left the room.
+      if (sampled && (before.status === 'alive' || before.status === 'suspect')) continue;
+      out.push({ event: 'member-forgotten', peer });
+    }
     this.members = now;
+  }
+
+  /** The snapshot's member table, or null when absent (an older node) or refused (logged and counted). */
+  private readTable(s: LoggedSnapshot, out: LogEvent[]): MemberTableView | null {
+    if (s.memberTable === undefined) return null;
+    const decoded = decodeMemberTable(s.memberTable);
+    if (decoded.ok) return decoded.value;
+    this.badMemberTables++;
+    out.push({ event: 'refused', reason: `member table in snapshot: ${decoded.error}`, count: 1, total: this.badMemberTables });
+    return null;
   }
 
   private diffMemory(s: LoggedSnapshot, out: LogEvent[]): void {
@@ -201,12 +245,14 @@ export class SnapshotLog {
 /** A one-line summary of a snapshot, logged now and then so a quiet node still shows it lives. */
 export function statusEvent(s: LoggedSnapshot): LogEvent {
   const members = readMembers(s.members) ?? [];
+  const table = s.memberTable === undefined ? null : decodeMemberTable(s.memberTable);
   return {
     event: 'status',
     signaling: s.signaling,
     links: s.links.map((l) => ({ peer: l.peer, rttMs: l.rttMs })),
     membersAlive: members.filter((m) => m.status === 'alive').length,
     members: members.length,
+    roomAtLeast: table?.ok === true && table.value.sampled ? table.value.live : null,
     keys: readMemory(s.memoryEntries)?.length ?? 0,
   };
 }

@@ -3,6 +3,7 @@
 // memory keys and values, refusal reasons) is escaped in readable lines: a peer must not be
 // able to send escape sequences to the operator's terminal.
 import type { LogEvent } from './log-events.ts';
+import { memberTableText } from '../worker/services/member-table.ts';
 
 /** Longest preview of a memory value in a readable line; JSON lines carry the whole value. */
 export const maxValuePreviewChars = 80;
@@ -53,6 +54,15 @@ function describe(e: LogEvent): [string, string] {
       return ['member', `${short(e.peer)}  ${e.status}${e.previous === null ? ' (new)' : ` (was ${e.previous})`}`];
     case 'member-forgotten':
       return ['member', `${short(e.peer)}  forgotten`];
+    case 'member-table': {
+      const { event: _event, ...table } = e;
+      return [
+        'members',
+        table.sampled
+          ? `the room outgrew the member table (${table.viewSize} live members): it is now ${memberTableText(table)}, rotating; members entering or leaving the sample are not logged`
+          : `the member table holds the whole room again (${table.live} live members)`,
+      ];
+    }
     case 'memory-set':
       return ['memory', `${clean(e.key)} = ${preview(e.value)}  by ${short(e.origin)}`];
     case 'memory-deleted':
@@ -70,7 +80,7 @@ function describe(e: LogEvent): [string, string] {
       const range = rtts.length === 0 ? '' : ` (rtt ${ms(Math.min(...rtts))}${rtts.length > 1 ? `–${ms(Math.max(...rtts))}` : ''})`;
       return [
         'status',
-        `${e.signaling}; ${e.links.length} link${e.links.length === 1 ? '' : 's'}${range}; ${e.membersAlive}/${e.members} members alive; ${e.keys} memory key${e.keys === 1 ? '' : 's'}`,
+        `${e.signaling}; ${e.links.length} link${e.links.length === 1 ? '' : 's'}${range}; ${e.membersAlive}/${e.members} members alive${e.roomAtLeast === null ? '' : ` (a sample of a room of ≥ ${e.roomAtLeast})`}; ${e.keys} memory key${e.keys === 1 ? '' : 's'}`,
       ];
     }
     case 'storage-problem':

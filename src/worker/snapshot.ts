@@ -14,6 +14,7 @@ import type { SetAsideView } from '../store/set-aside.ts';
 import type { RecoveryView } from '../worker-supervisor.ts';
 import type { LinkFailureView } from './link-failures.ts';
 import type { ChannelView } from '../core/channel/index.ts';
+import type { MemberTableView } from './services/member-table.ts';
 
 export interface LinkView {
   peer: string;
@@ -96,6 +97,11 @@ export interface NodeSnapshot extends BaseSnapshot {
   // ── from the gossip service ──
   /** Every member this node knows of, itself included: status 'alive' | 'suspect' | 'dead' | 'left'. */
   members: MemberView[];
+  /**
+   * Whether `members` is the whole room or, in a room larger than gossip's viewSize, a random
+   * sample of it that rotates (members leaving the sample have not left the room).
+   */
+  memberTable: MemberTableView;
   /** The replicated memory: key → JSON value. */
   memory: Record<string, unknown>;
   /** The same, with who wrote each key and when (hybrid logical clock). */

@@ -89,6 +89,7 @@ describe('a self-healing mesh of six tabs', () => {
           reported_by: ids[2],
           mesh_topology: {
             total_active_nodes: 6,
+            membership: 'whole-room',
             network_metrics: { active_connections: 15, average_connectivity: 5, network_diameter: 1, clustering_coefficient: 1 },
             // The graph alone survives κ − 1 = 4 failures; consensus only f = 1: the room, 1.
             fault_tolerance: { max_failures_tolerated: 1, graph_failures_tolerated: 4, consensus_failures_tolerated: 1, redundancy_level: 'high' },

@@ -156,7 +156,66 @@ describe('SnapshotLog', () => {
     const log = new SnapshotLog();
     const bare = { id: self, signaling: 'joined', signalingDetail: '', links: [link(peerA, 1)], messages: [], rejected: {} };
     expect(kinds(log.next(bare))).toEqual(['signaling', 'link-up']);
-    expect(statusEvent(bare)).toEqual({ event: 'status', signaling: 'joined', links: [{ peer: peerA, rttMs: 1 }], membersAlive: 0, members: 0, keys: 0 });
+    expect(statusEvent(bare)).toEqual({
+      event: 'status',
+      signaling: 'joined',
+      links: [{ peer: peerA, rttMs: 1 }],
+      membersAlive: 0,
+      members: 0,
+      roomAtLeast: null,
+      keys: 0,
+    });
+  });
+});
+
+describe('SnapshotLog in a room larger than the member table (a rotating sample)', () => {
+  const peerC = 'c'.repeat(42) + 'A';
+  const peerD = 'd'.repeat(42) + 'A';
+  const member = (id: string, status = 'alive') => ({ id, status, incarnation: 0 });
+  const table = (sampled: boolean, live: number) => ({ sampled, live, viewSize: 3 });
+
+  test('the switch to a sample is logged once; members rotating through it are neither new nor forgotten', () => {
+    const log = new SnapshotLog();
+    log.next(snap({ members: [member(self), member(peerA)], memberTable: table(false, 2) }));
+    // The table fills: it becomes a sample, said once, and the member who entered with it is not news.
+    expect(log.next(snap({ members: [member(self), member(peerA), member(peerB)], memberTable: table(true, 3) }))).toEqual([
+      { event: 'member-table', sampled: true, live: 3, viewSize: 3 },
+    ]);
+    // B rotates out and C in: nothing to say.
+    expect(log.next(snap({ members: [member(self), member(peerA), member(peerC)], memberTable: table(true, 3) }))).toEqual([]);
+    // Held members still change status in the log, and a death heard of a member outside the sample is news.
+    expect(log.next(snap({ members: [member(self), member(peerA, 'suspect'), member(peerC), member(peerD, 'dead')], memberTable: table(true, 3) }))).toEqual([
+      { event: 'member', peer: peerA, status: 'suspect', previous: 'alive', incarnation: 0 },
+      { event: 'member', peer: peerD, status: 'dead', previous: null, incarnation: 0 },
+    ]);
+    // A suspect rotating out is not forgotten; a dead member dropped after its retention is.
+    expect(log.next(snap({ members: [member(self), member(peerC)], memberTable: table(true, 3) }))).toEqual([{ event: 'member-forgotten', peer: peerD }]);
+    // The room shrinks below the bound: the table is whole again, and then an absence is news again.
+    expect(log.next(snap({ members: [member(self), member(peerC)], memberTable: table(false, 2) }))).toEqual([
+      { event: 'member-table', sampled: false, live: 2, viewSize: 3 },
+    ]);
+    expect(log.next(snap({ members: [member(self)], memberTable: table(false, 1) }))).toEqual([{ event: 'member-forgotten', peer: peerC }]);
+  });
+
+  test('a member table that does not decode is refused, counted and read as the whole room', () => {
+    const log = new SnapshotLog();
+    log.next(snap({ members: [member(self), member(peerA)], memberTable: table(false, 2) }));
+    const events = log.next(snap({ members: [member(self)], memberTable: { sampled: 'yes', live: 1, viewSize: 3 } }));
+    expect(events).toEqual([
+      { event: 'refused', reason: expect.stringMatching(/^member table in snapshot: sampled: /) as unknown as string, count: 1, total: 1 },
+      { event: 'member-forgotten', peer: peerA },
+    ]);
+    expect(log.next(snap({ members: [member(self)], memberTable: { sampled: true, live: -1, viewSize: 3 } }))).toMatchObject([
+      { event: 'refused', count: 1, total: 2 },
+    ]);
+    expect(statusEvent(snap({ memberTable: { sampled: true } }))).toMatchObject({ roomAtLeast: null });
+  });
+
+  test('the status line says its members are a sample', () => {
+    const s = snap({ members: [member(self), member(peerA), member(peerB, 'suspect')], memberTable: table(true, 3) });
+    const event = statusEvent(s);
+    expect(event).toMatchObject({ membersAlive: 2, members: 3, roomAtLeast: 3 });
+    expect(formatReadableLine(event, at)).toBe(`${at.toISOString()}  status     joined; 0 links; 2/3 members alive (a sample of a room of ≥ 3); 0 memory keys`);
   });
 });
 
@@ -188,10 +247,16 @@ describe('log lines', () => {
         ],
         membersAlive: 3,
         members: 4,
+        roomAtLeast: null,
         keys: 12,
       },
       'status     joined; 2 links (rtt 0.40 ms–1.20 ms); 3/4 members alive; 12 memory keys',
     ],
+    [
+      { event: 'member-table', sampled: true, live: 320, viewSize: 320 },
+      'members    the room outgrew the member table (320 live members): it is now a sample of 320 from a room of ≥ 320, rotating; members entering or leaving the sample are not logged',
+    ],
+    [{ event: 'member-table', sampled: false, live: 12, viewSize: 320 }, 'members    the member table holds the whole room again (12 live members)'],
     [{ event: 'stopped', reason: 'SIGTERM', exitCode: 0 }, 'stopped    SIGTERM (exit 0)'],
   ])('readable: %j', (event, text) => {
     expect(formatReadableLine(event, at)).toBe(`2030-01-02T03:04:05.678Z  ${text}`);

@@ -17,6 +17,7 @@ import { GroupCommit } from '../group-commit.ts';
 import type { Service, ServiceContext } from '../service.ts';
 import { loadChecked } from '../../store/set-aside.ts';
 import { decodeSelfRecord, decodeStoredEntry, memoryKeyPrefix, selfRecordKey } from '../../core/gossip/persist.ts';
+import { memberTableOf, type MemberTableView } from './member-table.ts';
 
 /** Why a stored gossip record cannot be used, or null if it can (keys the core does not read pass). */
 export const checkGossipRecord =
@@ -120,6 +121,8 @@ export class GossipService implements Service {
     const view = (this.cachedView ??= this.core.view());
     const part: Record<string, unknown> = {
       members: view.members.map((m) => ({ id: m.id, status: m.status, incarnation: m.incarnation })),
+      // Whether `members` is the room or a rotating sample of it (member-table.ts).
+      memberTable: this.memberTable(),
       gossip: { ...view.metrics, rejected: view.rejected },
     };
     // In a tab the page keeps the memory from 'memory' messages; a snapshot copies no key.
@@ -139,6 +142,11 @@ export class GossipService implements Service {
   configure(config: { fanout?: number; cycleMs?: number }): { fanout: number; cycleMs: number } {
     this.step({ type: 'config', config }, 'config');
     return { fanout: this.core.config.fanout, cycleMs: this.core.config.cycleMs };
+  }
+
+  /** Whether the member table is the whole room or a sample of a larger one (readers must say so). */
+  memberTable(): MemberTableView {
+    return memberTableOf(this.view(), this.core.config.viewSize);
   }
 
   /** The core's current view (for other parts of the node, e.g. the status record). */

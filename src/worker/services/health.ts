@@ -82,6 +82,12 @@ export class HealthService implements Service {
     const gossip = this.deps.gossip.view();
     const aliveIds = new Set<string>(gossip.members.filter((m) => m.status === 'alive').map((m) => m.id));
     const alive = aliveIds.size;
+    // In a sampled member table (a room beyond gossip's viewSize) a replica absent from the
+    // sample has rotated out of it, not failed: deaths and departures are kept by every node
+    // whatever the sample, so only a replica held and not alive counts as down.
+    const sampled = this.deps.gossip.memberTable().sampled;
+    const held = new Set<string>(gossip.members.map((m) => m.id));
+    const replicaAlive = (id: string) => id === this.ctx.self || aliveIds.has(id) || (sampled && !held.has(id));
     const suspect = gossip.members.filter((m) => m.status === 'suspect').length;
     const { metrics } = this.deps.overlay.metrics();
     const consensus = this.deps.consensus?.() ?? null;
@@ -100,7 +106,7 @@ export class HealthService implements Service {
             mode: consensus.mode,
             halted: consensus.halted,
             replicas: consensus.replicas.length,
-            replicasAlive: consensus.replicas.filter((id) => id === this.ctx.self || aliveIds.has(id)).length,
+            replicasAlive: consensus.replicas.filter(replicaAlive).length,
             f: consensus.f,
             quorum: consensus.quorum,
           }

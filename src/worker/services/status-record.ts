@@ -17,7 +17,11 @@ export type ServiceState = 'active' | 'degraded' | 'inactive';
 export interface StatusRecord {
   swarm_id: string;
   coordinator_node: string | null;
-  mesh_topology: MeshTopologyBlock;
+  /**
+   * `total_active_nodes` counts the live members gossip holds; `membership` says whether that
+   * is the whole room or a sample of a larger one (then the count is a lower bound of the room).
+   */
+  mesh_topology: MeshTopologyBlock & { membership: 'whole-room' | 'sample' };
   services_status: {
     gossip_protocol: ServiceState;
     heartbeat_monitoring: ServiceState;
@@ -106,6 +110,7 @@ export class StatusRecordService implements Service {
   private build(): StatusRecord {
     const gossip = this.deps.gossip.view();
     const live = gossip.members.filter((m) => m.status === 'alive' || m.status === 'suspect');
+    const sampled = this.deps.gossip.memberTable().sampled;
     const { metrics } = this.deps.overlay.metrics();
     const consensus = this.deps.consensus?.() ?? null;
     // Consensus's f counts only once this node follows a replica set ('bootstrapping' has none).
@@ -115,9 +120,11 @@ export class StatusRecordService implements Service {
     return {
       swarm_id: `swarm-${this.ctx.room}`,
       // The consensus primary coordinates; without consensus, the smallest live id, which every
-      // node that agrees on membership picks alike.
-      coordinator_node: consensus?.primary ?? live.map((m) => m.id as NodeId).sort()[0] ?? null,
-      mesh_topology: { ...block, total_active_nodes: live.length },
+      // node that agrees on membership picks alike. A sampled table is no such agreement (each
+      // node holds its own sample, and the smallest id comes and goes as the sample rotates):
+      // there is no coordinator to name then.
+      coordinator_node: consensus?.primary ?? (sampled ? null : (live.map((m) => m.id as NodeId).sort()[0] ?? null)),
+      mesh_topology: { ...block, total_active_nodes: live.length, membership: sampled ? 'sample' : 'whole-room' },
       services_status: {
         gossip_protocol: gossipLive ? (linked > 0 || live.length <= 1 ? 'active' : 'degraded') : 'inactive',
         heartbeat_monitoring: gossipLive ? 'active' : 'inactive',
