@@ -14,7 +14,7 @@ import type { ComputeSnapshot } from './steal-snapshot.ts';
 export const healthRefreshIntervalMs = 2_000;
 
 export interface HealthDeps {
-  gossip: GossipService;
+  gossip: Pick<GossipService, 'view' | 'memberTable'>;
   overlay: OverlayService;
   /** null where no consensus service runs. */
   consensus?: () => ConsensusView | null;

@@ -45,7 +45,7 @@ export interface ConsensusStatus {
 }
 
 export interface StatusRecordDeps {
-  gossip: GossipService;
+  gossip: Pick<GossipService, 'view' | 'memberTable'>;
   overlay: OverlayService;
   consensus?: () => ConsensusStatus | null;
 }

@@ -12,6 +12,9 @@ import { HealthService, type HealthView } from '../../../src/worker/services/hea
 import { SettingsService } from '../../../src/worker/services/settings.ts';
 import { checkSettings, type MeshSettings } from '../../../src/worker/services/settings-schema.ts';
 import { healthWeights } from '../../../src/core/health/index.ts';
+import type { ConsensusView } from '../../../src/worker/services/pbft-snapshot.ts';
+import type { MemberStatus } from '../../../src/core/gossip/index.ts';
+import { gossipWithTable } from '../../unit/sampled-gossip.ts';
 
 async function node() {
   let now: Millis = 1_700_000_000_000;
@@ -54,6 +57,30 @@ describe('health service', () => {
     expect(health.values.connectivity).toBe(1);
     const sum = Object.values(health.components).reduce((a, b) => a + b, 0);
     expect(Math.abs(sum - health.score)).toBeLessThan(0.006);
+  });
+});
+
+describe('health with a sampled member table (a room larger than gossip holds)', () => {
+  // Four replicas (f = 1, quorum 3): this node and a, b, c. The consensus part is what health reads of it.
+  const consensus = { status: 'replica', mode: 'normal', halted: null, replicas: ['n-self', 'a', 'b', 'c'], f: 1, quorum: 3, viewChanges: 0, rejected: {} };
+  async function quorumWith(members: Array<[string, MemberStatus]>, sampled: boolean): Promise<number> {
+    const n = await node();
+    const gossip = gossipWithTable(n.gossip, [['n-self', 'alive'], ...members], sampled);
+    const health = new HealthService({ gossip, overlay: n.overlay, consensus: () => consensus as unknown as ConsensusView });
+    await health.start(fakeServiceContext(() => 1_700_000_000_000, 5));
+    return (health.snapshot().health as HealthView).values.quorum;
+  }
+
+  test('replicas rotated out of the sample are not counted as down', async () => {
+    // Held whole, a replica missing from the table is gone: 2 of 4 alive, below the quorum.
+    expect(await quorumWith([['a', 'alive']], false)).toBe(0.25);
+    // Sampled, b and c are merely outside the sample: all four count, f to spare.
+    expect(await quorumWith([['a', 'alive']], true)).toBe(1);
+  });
+
+  test('a replica the sample holds as dead, departed or suspect still counts as down', async () => {
+    expect(await quorumWith([['a', 'alive'], ['b', 'dead']], true)).toBe(0.75);
+    expect(await quorumWith([['a', 'left'], ['b', 'suspect']], true)).toBe(0.25);
   });
 });
 
