@@ -78,9 +78,10 @@ function describe(e: LogEvent): [string, string] {
     case 'status': {
       const rtts = e.links.map((l) => l.rttMs).filter((r): r is number => r !== null);
       const range = rtts.length === 0 ? '' : ` (rtt ${ms(Math.min(...rtts))}${rtts.length > 1 ? `–${ms(Math.max(...rtts))}` : ''})`;
+      const sample = e.roomAtLeast === null ? '' : ` (a sample of a room of ≥ ${e.roomAtLeast})`;
       return [
         'status',
-        `${e.signaling}; ${e.links.length} link${e.links.length === 1 ? '' : 's'}${range}; ${e.membersAlive}/${e.members} members alive${e.roomAtLeast === null ? '' : ` (a sample of a room of ≥ ${e.roomAtLeast})`}; ${e.keys} memory key${e.keys === 1 ? '' : 's'}`,
+        `${e.signaling}; ${e.links.length} link${e.links.length === 1 ? '' : 's'}${range}; ${e.membersAlive}/${e.members} members alive${sample}; ${e.keys} memory key${e.keys === 1 ? '' : 's'}`,
       ];
     }
     case 'storage-problem':

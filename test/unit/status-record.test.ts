@@ -25,13 +25,26 @@ async function recordWith(members: Array<[string, MemberStatus]>, sampled: boole
 
 describe('status record over the member table', () => {
   test('a table held whole: its live count and smallest live id, as before', async () => {
-    const record = await recordWith([['m-b', 'alive'], ['m-a', 'suspect'], ['a-gone', 'dead']], false);
+    const record = await recordWith(
+      [
+        ['m-b', 'alive'],
+        ['m-a', 'suspect'],
+        ['a-gone', 'dead'],
+      ],
+      false,
+    );
     expect(record.mesh_topology).toMatchObject({ total_active_nodes: 3, membership: 'whole-room' });
     expect(record.coordinator_node).toBe('m-a');
   });
 
   test('a sampled table: the count is marked as a sample, and no coordinator is made up from it', async () => {
-    const record = await recordWith([['m-b', 'alive'], ['m-a', 'alive']], true);
+    const record = await recordWith(
+      [
+        ['m-b', 'alive'],
+        ['m-a', 'alive'],
+      ],
+      true,
+    );
     expect(record.mesh_topology).toMatchObject({ total_active_nodes: 3, membership: 'sample' });
     expect(record.coordinator_node).toBeNull();
   });
@@ -44,8 +57,20 @@ describe('status record over the member table', () => {
   });
 
   test('members rotating through a sample do not change the record', async () => {
-    const before = await recordWith([['m-b', 'alive'], ['m-a', 'alive']], true);
-    const after = await recordWith([['m-c', 'alive'], ['a-new', 'alive']], true);
+    const before = await recordWith(
+      [
+        ['m-b', 'alive'],
+        ['m-a', 'alive'],
+      ],
+      true,
+    );
+    const after = await recordWith(
+      [
+        ['m-c', 'alive'],
+        ['a-new', 'alive'],
+      ],
+      true,
+    );
     expect({ ...after, updated_at: 0 }).toEqual({ ...before, updated_at: 0 });
   });
 });

@@ -79,8 +79,24 @@ describe('health with a sampled member table (a room larger than gossip holds)',
   });
 
   test('a replica the sample holds as dead, departed or suspect still counts as down', async () => {
-    expect(await quorumWith([['a', 'alive'], ['b', 'dead']], true)).toBe(0.75);
-    expect(await quorumWith([['a', 'left'], ['b', 'suspect']], true)).toBe(0.25);
+    expect(
+      await quorumWith(
+        [
+          ['a', 'alive'],
+          ['b', 'dead'],
+        ],
+        true,
+      ),
+    ).toBe(0.75);
+    expect(
+      await quorumWith(
+        [
+          ['a', 'left'],
+          ['b', 'suspect'],
+        ],
+        true,
+      ),
+    ).toBe(0.25);
   });
 });
 
