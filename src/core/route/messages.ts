@@ -34,31 +34,35 @@ export const maxRoutedMessageBytes = 64 * 1024;
 const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a message id is 1–64 letters, digits, dots, colons, dashes or underscores'));
 const kindSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'a kind is 1–64 letters, digits or _.:/-'));
 const hopsSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(maxHopsLimit));
+/** A message's hop bound: what the sender allows, at most maxHopsLimit. */
+export const maxHopsSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit));
+/** Nodes a message went through (origin first, the sender of this copy last), or waypoints. */
+const pathSchema = v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1));
+
+/** What every hop-by-hop message carries: who sent it first, and how far it has come. */
+const travelEntries = {
+  id: idSchema,
+  origin: nodeIdSchema,
+  /** Hops taken so far (0 when the origin sends it). */
+  hops: hopsSchema,
+  maxHops: maxHopsSchema,
+};
 
 const routedSchema = v.strictObject({
   type: v.literal('routed'),
-  id: idSchema,
-  origin: nodeIdSchema,
+  ...travelEntries,
   dest: nodeIdSchema,
-  /** Hops taken so far (0 when the origin sends it). */
-  hops: hopsSchema,
-  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
-  /** Nodes that have held the message, origin first; the sender of this copy last. */
-  path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
-  via: v.optional(v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1))),
+  path: pathSchema,
+  via: v.optional(pathSchema),
   kind: kindSchema,
   payload: v.unknown(),
 });
 
 const seekSchema = v.strictObject({
   type: v.literal('seek'),
-  id: idSchema,
-  origin: nodeIdSchema,
+  ...travelEntries,
   target: nodeIdSchema,
-  hops: hopsSchema,
-  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
-  /** Nodes the seek went through, origin first, the sender of this copy last. */
-  path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
+  path: pathSchema,
 });
 
 /** The kind of a routed answer to a seek; its payload is foundSchema. */
@@ -66,16 +70,13 @@ export const routeFoundKind = 'route/found';
 export const foundSchema = v.strictObject({
   seek: idSchema,
   target: nodeIdSchema,
-  /** The path the seek took, origin first, target last. */
+  /** The path the seek took, origin first, target last: one longer than the seek's own. */
   path: v.pipe(v.array(nodeIdSchema), v.minLength(2), v.maxLength(maxHopsLimit + 2)),
 });
 
 const floodSchema = v.strictObject({
   type: v.literal('flood'),
-  id: idSchema,
-  origin: nodeIdSchema,
-  hops: hopsSchema,
-  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
+  ...travelEntries,
   kind: kindSchema,
   payload: v.unknown(),
 });

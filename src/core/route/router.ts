@@ -31,7 +31,7 @@ import * as v from 'valibot';
 import {
   decodeRouteMessage,
   defaultMaxHops,
-  maxHopsLimit,
+  maxHopsSchema,
   maxRoutedMessageBytes,
   maxRoutedPayloadBytes,
   messageIdSchema,
@@ -116,7 +116,7 @@ const requestSchema = v.object({
   to: v.optional(nodeIdSchema),
   kind: messageKindSchema,
   id: v.optional(messageIdSchema),
-  maxHops: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit))),
+  maxHops: v.optional(maxHopsSchema),
 });
 
 export class Router {
@@ -321,13 +321,8 @@ export class Router {
   }
 
   private onRouted(from: NodeId, msg: RoutedMsg, out: RouteEffect[]): void {
-    // The path must start at the origin, end with the neighbour that sent it, and be as long
-    // as the hop count says; anything else is forged or broken.
-    if (msg.path[0] !== msg.origin || msg.path[msg.path.length - 1] !== from || msg.path.length !== msg.hops) {
-      return void this.counters.dropped['bad-path']++;
-    }
-    if (msg.path.includes(this.self)) return void this.counters.dropped.loop++;
-    if (new Set(msg.path).size !== msg.path.length) return void this.counters.dropped['bad-path']++;
+    const fault = this.pathFault(from, msg);
+    if (fault) return void this.counters.dropped[fault]++;
     if (!this.seen.add(`u:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
     if (msg.dest === this.self && msg.kind === routeFoundKind) return this.onFound(msg, out);
     if (msg.dest === this.self) {
@@ -341,6 +336,18 @@ export class Router {
     if (next === null) return void this.counters.dropped['no-route']++;
     this.counters.forwarded++;
     out.push({ type: 'send', to: next, msg: { ...msg, hops: msg.hops + 1, path } });
+  }
+
+  /**
+   * Why a routed message's or a seek's path is unacceptable, or null. It must start at the
+   * origin, end with the neighbour that sent it, be as long as the hop count says and name no
+   * node twice (anything else is forged or broken), and must not name this node (a loop).
+   */
+  private pathFault(from: NodeId, msg: RoutedMsg | SeekMsg): 'bad-path' | 'loop' | null {
+    const { path } = msg;
+    if (path[0] !== msg.origin || path[path.length - 1] !== from || path.length !== msg.hops) return 'bad-path';
+    if (path.includes(this.self)) return 'loop';
+    return new Set(path).size === path.length ? null : 'bad-path';
   }
 
   private onFlood(from: NodeId, msg: FloodMsg, out: RouteEffect[]): void {
@@ -361,10 +368,8 @@ export class Router {
   }
 
   private onSeek(from: NodeId, msg: SeekMsg, out: RouteEffect[]): void {
-    if (msg.path[0] !== msg.origin || msg.path[msg.path.length - 1] !== from || msg.path.length !== msg.hops) {
-      return void this.counters.dropped['bad-path']++;
-    }
-    if (msg.path.includes(this.self) || new Set(msg.path).size !== msg.path.length) return void this.counters.dropped.loop++;
+    const fault = this.pathFault(from, msg);
+    if (fault) return void this.counters.dropped[fault]++;
     if (!this.seen.add(`s:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
     if (msg.target === this.self) {
       // The first copy came the quickest way: answer along it, reversed, as waypoints.
