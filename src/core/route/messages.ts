@@ -15,7 +15,7 @@
 // mesh while the signaling server is down); the router never looks inside the payload.
 import * as v from 'valibot';
 import { decodeWith } from '../decode.ts';
-import { nodeIdSchema } from '../overlay/messages.ts';
+import { maxSignatureChars, nodeIdSchema } from '../overlay/messages.ts';
 import { utf8Length } from '../utf8.ts';
 
 /** Hop bound when the sender does not choose one: well above the diameter of a 4,096-node mesh. */
@@ -72,7 +72,19 @@ export const foundSchema = v.strictObject({
   target: nodeIdSchema,
   /** The path the seek took, origin first, target last: one longer than the seek's own. */
   path: v.pipe(v.array(nodeIdSchema), v.minLength(2), v.maxLength(maxHopsLimit + 2)),
+  /** The target's signature over foundSigningText (opaque here: the runtime makes and checks it). */
+  sig: v.pipe(v.string(), v.minLength(1), v.maxLength(maxSignatureChars)),
 });
+export type Found = v.InferOutput<typeof foundSchema>;
+
+/**
+ * The exact text a seek's target signs for its answer: the seek, and the path it took (origin
+ * first, target last). Without it any node that sees the flooded seek could answer in the
+ * target's name with a path through itself and take the origin's traffic for the target.
+ */
+export function foundSigningText(found: Omit<Found, 'sig'>): string {
+  return `tabmesh-route-found/1\n${found.seek}\n${found.target}\n${found.path.join('\n')}`;
+}
 
 const floodSchema = v.strictObject({
   type: v.literal('flood'),

@@ -3,6 +3,7 @@
 // destination with the path) and reached along that path's waypoints. Seeded, on the lean
 // overlay simulator (real overlay cores) with one router per node; frames between routers are
 // delivered in order over the links the simulator holds.
+import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { simTest } from '../../sim/seed.ts';
 import { FastMesh } from '../overlay/fast-mesh.ts';
@@ -10,6 +11,8 @@ import { hopDistances } from '../../../src/core/graph/index.ts';
 import { advertRadiusHops } from '../../../src/core/overlay/config.ts';
 import { Router, type RouteEffect } from '../../../src/core/route/router.ts';
 import type { NodeId } from '../../../src/core/types.ts';
+
+const sign = (signer: string, text: string): string => createHash('sha256').update(`key of ${signer}\n${text}`).digest('base64url');
 
 function settledMesh(seed: number, n: number): FastMesh {
   const mesh = new FastMesh({ seed, detectMs: 1_000 });
@@ -42,9 +45,16 @@ function routers(mesh: FastMesh) {
       const { at, e } = queue[head] as { at: NodeId; e: RouteEffect };
       if (e.type === 'deliver') deliveries.push({ at, id: e.id, hops: e.hops });
       if (e.type === 'undeliverable') undeliverable.push(e.id);
+      // Plays the runtime's signer: a keyed hash only `at` can make (see signed-answers.test.ts).
+      if (e.type === 'sign')
+        for (const effect of (all.get(at) as Router).step(mesh.now, { type: 'signed', id: e.id, sig: sign(at, e.text) })) queue.push({ at, e: effect });
       if (e.type !== 'send' || !mesh.nodes.get(at)?.links.has(e.to) || !mesh.nodes.get(e.to)?.up) continue;
       frames++;
-      const next = (all.get(e.to) as Router).step(mesh.now, { type: 'message', from: at, msg: JSON.parse(JSON.stringify(e.msg)) });
+      const to = all.get(e.to) as Router;
+      const msg: unknown = JSON.parse(JSON.stringify(e.msg));
+      const check = to.foundToVerify(msg);
+      const signer = check && sign(check.signer, check.text) === check.sig ? check.signer : null;
+      const next = to.step(mesh.now, { type: 'message', from: at, msg, signer });
       for (const effect of next) queue.push({ at: e.to, e: effect });
     }
   };
