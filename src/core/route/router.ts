@@ -98,6 +98,11 @@ export type RouteInput =
    * over foundSigningText the runtime verified, for an answer to one of our seeks (foundToVerify).
    */
   | { type: 'message'; from: NodeId; msg: unknown; signer?: NodeId | null; sizeBytes?: number }
+  /**
+   * The `path` of a unicast `deliver` whose payload the runtime authenticated as `to`'s: kept,
+   * reversed, as the way back to `to` (an answer then needs no seek of its own).
+   */
+  | { type: 'learn'; to: NodeId; path: readonly NodeId[] }
   /** The signature the runtime made for a `sign` effect: our answer to a seek for us. */
   | SignedInput
   | { type: 'tick' };
@@ -106,7 +111,8 @@ export type UndeliverableReason = 'no-route' | 'oversize' | 'bad-request';
 
 export type RouteEffect =
   | { type: 'send'; to: NodeId; msg: RouteMsg }
-  | { type: 'deliver'; origin: NodeId; kind: string; payload: unknown; id: string; hops: number; broadcast: boolean }
+  /** `path`: for a unicast from another node, the nodes it came through (origin first, the sender last). */
+  | { type: 'deliver'; origin: NodeId; kind: string; payload: unknown; id: string; hops: number; broadcast: boolean; path?: NodeId[] }
   /** A local send could not even start; nothing was sent. */
   | { type: 'undeliverable'; id: string; to: NodeId | null; reason: UndeliverableReason; detail: string }
   | { type: 'disconnect'; peer: NodeId; reason: 'flooding' }
@@ -128,6 +134,8 @@ export interface RouteCounters {
   seeks: number;
   found: number;
   seeksFailed: number;
+  /** Ways back learnt from authenticated messages (the `learn` input). */
+  learnt: number;
 }
 
 const requestSchema = v.object({
@@ -157,6 +165,7 @@ export class Router {
     seeks: 0,
     found: 0,
     seeksFailed: 0,
+    learnt: 0,
   };
   /** Destination → waypoints (the path after this node) found by a seek, and when. */
   private readonly routes = new Map<NodeId, { via: NodeId[]; at: Millis }>();
@@ -188,6 +197,9 @@ export class Router {
         break;
       case 'signed':
         this.onSigned(input, out);
+        break;
+      case 'learn':
+        this.learn(input.to, input.path);
         break;
       case 'tick': {
         this.seen.expire(this.now);
@@ -366,7 +378,7 @@ export class Router {
     if (msg.dest === this.self && msg.kind === routeFoundKind) return this.onFound(msg, signer, out);
     if (msg.dest === this.self) {
       this.counters.delivered++;
-      out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: false });
+      out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: false, path: msg.path });
       return;
     }
     if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
@@ -463,22 +475,16 @@ export class Router {
     if (!found.success) return void this.counters.dropped.malformed++;
     const { seek, target, path } = found.output;
     const waiting = this.seeking.get(target);
-    // Only the target's own answer to the seek we made counts, along a path that starts at one
-    // of our links; and only if the runtime checked that the target signed it.
-    if (
-      msg.origin !== target ||
-      path[0] !== this.self ||
-      path[path.length - 1] !== target ||
-      waiting?.id !== seek ||
-      !this.topology().links.has(path[1] as NodeId)
-    ) {
+    // Only the target's own answer to the seek we made counts, and only if the runtime checked
+    // that the target signed it. (Its path need not start at a link we still have: each hop
+    // heads for the farthest waypoint it sees, so a first hop that went down is just skipped.)
+    if (msg.origin !== target || path[0] !== this.self || path[path.length - 1] !== target || waiting?.id !== seek) {
       return void this.counters.dropped['bad-path']++;
     }
     if (signer !== target) return void this.counters.dropped.unsigned++;
     this.counters.found++;
     this.seeking.delete(target);
-    if (this.routes.size >= maxCachedRoutes) this.routes.delete(this.routes.keys().next().value as NodeId);
-    this.routes.set(target, { via: path.slice(1), at: this.now });
+    this.remember(target, path.slice(1));
     for (const queued of waiting.queue) {
       const next = this.nextHop(target, queued.path, path.slice(1));
       if (next === null) {
@@ -486,6 +492,24 @@ export class Router {
         out.push({ type: 'undeliverable', id: queued.id, to: target, reason: 'no-route', detail: `the path found to ${target} broke` });
       } else out.push({ type: 'send', to: next, msg: { ...queued, via: path.slice(1), hops: 1 } });
     }
+  }
+
+  /** Keeps `via` as the way to `dest` for routeCacheTtlMs; when full, the oldest goes first. */
+  private remember(dest: NodeId, via: NodeId[]): void {
+    this.routes.delete(dest);
+    if (this.routes.size >= maxCachedRoutes) this.routes.delete(this.routes.keys().next().value as NodeId);
+    this.routes.set(dest, { via, at: this.now });
+  }
+
+  /**
+   * The way back along an authenticated message's path, for a node out of sight. Only the
+   * relays on that path could have rewritten it (each must name itself last), and they carried
+   * the message anyway; a node in sight needs no waypoints.
+   */
+  private learn(to: NodeId, path: readonly NodeId[]): void {
+    if (to === this.self || path[0] !== to || path.includes(this.self) || this.currentTree().has(to)) return;
+    this.counters.learnt++;
+    this.remember(to, [...path].reverse());
   }
 
   // ── paths ─────────────────────────────────────────────────────────────────────────────

@@ -135,6 +135,8 @@ export class RouteService implements Service, MeshRouting {
             this.ctx.reject('routed payload with a bad signature');
             return;
           }
+          // Authenticated: its path is a way back (an answer to it then needs no route discovery).
+          if (effect.path) this.step({ type: 'learn', to: effect.origin, path: effect.path });
           this.deliver({ origin: effect.origin, kind: effect.kind, message: payload.m, broadcast: effect.broadcast, hops: effect.hops });
         });
         return;
