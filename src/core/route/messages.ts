@@ -8,9 +8,11 @@
 //            discovery found. Each hop heads for the farthest waypoint it can see.
 //   flood    every node, once: forwarded to every link but the one it came in on, deduplicated
 //            by (origin, id), bounded by maxHops.
-//   seek     a route discovery for `target`, flooded like `flood` and carrying the path it took;
-//            the target answers the origin with a routed message of kind routeFoundKind whose
-//            payload is that path (sent back along it as waypoints).
+//   seek     a route discovery for `target`, flooded like `flood` and carrying the path it took,
+//            until a node sees the target or knows a way to it (then sent on along that way,
+//            with `via` as for routed); the target answers the origin with a signed routed
+//            message of kind routeFoundKind whose payload is that path (sent back along it as
+//            waypoints).
 // Both carry an opaque payload with a `kind` (e.g. 'signal' for WebRTC offers relayed over the
 // mesh while the signaling server is down); the router never looks inside the payload.
 import * as v from 'valibot';
@@ -63,6 +65,8 @@ const seekSchema = v.strictObject({
   ...travelEntries,
   target: nodeIdSchema,
   path: pathSchema,
+  /** Waypoints to the target, once a node that knew a way sent the seek along it. */
+  via: v.optional(pathSchema),
 });
 
 /** The kind of a routed answer to a seek; its payload is foundSchema. */

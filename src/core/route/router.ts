@@ -424,14 +424,18 @@ export class Router {
     if (!this.seen.add(`s:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
     if (msg.target === this.self) return this.answerSeek(msg, out);
     if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
-    const forwarded: SeekMsg = { ...msg, hops: msg.hops + 1, path: [...msg.path, this.self] };
+    const { id, origin, target, maxHops } = msg;
+    const forwarded: SeekMsg = { type: 'seek', id, origin, target, hops: msg.hops + 1, maxHops, path: [...msg.path, this.self] };
     this.counters.forwarded++;
-    // In sight of the target: head straight for it rather than flood on. The flood only has to
-    // reach the target's neighbourhood, not cover the whole mesh: in a 256-node room this cut
-    // route frames by (see docs/benchmarks.md, "Whole runtime in the simulator").
-    const toward = this.nextHopTo(msg.target, forwarded.path);
-    if (toward !== null) return void out.push({ type: 'send', to: toward, msg: forwarded });
-    for (const peer of this.topology().links) if (peer !== from && peer !== msg.origin) out.push({ type: 'send', to: peer, msg: forwarded });
+    // In sight of the target, or on a way to it (waypoints the seek carries, or a path this node
+    // found or learnt): head straight for it rather than flood on. The flood then only has to
+    // reach the target's neighbourhood or a node that talks to it, not cover the whole mesh
+    // (docs/benchmarks.md, "Whole runtime in the simulator").
+    const via = msg.via ?? this.discoveredPath(target) ?? undefined;
+    const toward = this.nextHop(target, forwarded.path, via);
+    if (toward !== null) return void out.push({ type: 'send', to: toward, msg: via ? { ...forwarded, via } : forwarded });
+    // Waypoints that lead nowhere from here are dropped: the flood goes on without them.
+    for (const peer of this.topology().links) if (peer !== from && peer !== origin) out.push({ type: 'send', to: peer, msg: forwarded });
   }
 
   /**
