@@ -15,8 +15,9 @@
 // within the radius of the hop before it (local repair); the destination itself is taken as
 // soon as a hop sees it. A seek unanswered within seekTimeoutMs makes the queued messages
 // `undeliverable`. The cost: one flood per (origin, destination) pair per cache lifetime, and
-// only until it meets the target's neighbourhood: a node that sees the target sends the seek
-// straight on toward it instead of to all its links.
+// only until it meets a node that sees the target or knows a way to it: that node sends the seek
+// straight on instead of to all its links. The way back costs no seek: a node keeps the path of
+// an authenticated message (the `learn` input) as its way to the message's origin.
 // Broadcast: flooding with a bounded seen-cache keyed by (origin, id) and a hop bound.
 //
 // Answers are signed: any node sees a flooded seek and could answer in the target's name with a
