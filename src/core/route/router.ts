@@ -513,6 +513,10 @@ export class Router {
    */
   private learn(to: NodeId, path: readonly NodeId[]): void {
     if (to === this.self || path[0] !== to || path.includes(this.self) || this.currentTree().has(to)) return;
+    // A way we have is kept unless this one is shorter: a message that came along a detour must
+    // not replace the shortest way a seek found (the answer would take the detour too).
+    const known = this.discoveredPath(to);
+    if (known && known.length <= path.length) return;
     this.counters.learnt++;
     this.remember(to, [...path].reverse());
   }

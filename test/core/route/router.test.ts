@@ -282,6 +282,10 @@ describe('route discovery', () => {
     const { r } = router('m', edges);
     r.step(0, { type: 'learn', to: id('z'), path: ['z', 'y', 'c'].map(id) });
     expect(r.discoveredPath(id('z'))).toEqual(['c', 'y', 'z']);
+    // A longer way back does not replace it; a shorter one would.
+    r.step(0, { type: 'learn', to: id('z'), path: ['z', 'x', 'y', 'c'].map(id) });
+    expect(r.discoveredPath(id('z'))).toEqual(['c', 'y', 'z']);
+    expect(r.counters.learnt).toBe(1);
     expect(sendsOf(r.step(1, { type: 'message', from: id('a'), msg: seek }))).toEqual([
       { type: 'send', to: 'c', msg: { ...seek, hops: 2, path: ['a', 'm'], via: ['c', 'y', 'z'] } },
     ]);
