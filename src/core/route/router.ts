@@ -23,12 +23,13 @@
 // Answers are signed: any node sees a flooded seek and could answer in the target's name with a
 // path through itself (then drop or delay what the origin sends for a minute), so the target
 // signs its answer (a `sign` effect) and the origin takes one only with the signer the runtime
-// verified (docs/security.md, "Mesh routing").
+// verified (docs/security.md, "Signed route-discovery answers").
 //
 // Runtime contract: feed `send` / `broadcast` commands from upper layers (e.g. 'signal'
 // payloads for WebRTC negotiation over the mesh), each frame tagged 'route' as `message` (with
 // the verified `signer` of an answer that `foundToVerify` names), `signed` for each `sign`
-// effect, and a `tick` now and then (every few seconds is enough; it expires the seen-cache and
+// effect, `learn` with the path of each unicast `deliver` whose payload checked out as its
+// origin's, and a `tick` now and then (every few seconds is enough; it expires the seen-cache and
 // seeks). Carry out `send` effects on the named link, hand `deliver` to the layer that owns `kind`, and treat
 // `undeliverable` as "try another way" (e.g. the signaling server). A `disconnect` effect means
 // a neighbour flooded us past its budget: close that link.
@@ -168,7 +169,7 @@ export class Router {
     seeksFailed: 0,
     learnt: 0,
   };
-  /** Destination → waypoints (the path after this node) found by a seek, and when. */
+  /** Destination → waypoints (the path after this node) found by a seek or learnt, and when. */
   private readonly routes = new Map<NodeId, { via: NodeId[]; at: Millis }>();
   /** Destination → the seek under way and the messages waiting for its answer. */
   private readonly seeking = new Map<NodeId, { id: string; since: Millis; queue: RoutedMsg[] }>();
