@@ -8,14 +8,16 @@
 //            discovery found. Each hop heads for the farthest waypoint it can see.
 //   flood    every node, once: forwarded to every link but the one it came in on, deduplicated
 //            by (origin, id), bounded by maxHops.
-//   seek     a route discovery for `target`, flooded like `flood` and carrying the path it took;
-//            the target answers the origin with a routed message of kind routeFoundKind whose
-//            payload is that path (sent back along it as waypoints).
+//   seek     a route discovery for `target`, flooded like `flood` and carrying the path it took,
+//            until a node sees the target or knows a way to it (then sent on along that way,
+//            with `via` as for routed); the target answers the origin with a signed routed
+//            message of kind routeFoundKind whose payload is that path (sent back along it as
+//            waypoints).
 // Both carry an opaque payload with a `kind` (e.g. 'signal' for WebRTC offers relayed over the
 // mesh while the signaling server is down); the router never looks inside the payload.
 import * as v from 'valibot';
 import { decodeWith } from '../decode.ts';
-import { nodeIdSchema } from '../overlay/messages.ts';
+import { maxSignatureChars, nodeIdSchema } from '../overlay/messages.ts';
 import { utf8Length } from '../utf8.ts';
 
 /** Hop bound when the sender does not choose one: well above the diameter of a 4,096-node mesh. */
@@ -34,31 +36,37 @@ export const maxRoutedMessageBytes = 64 * 1024;
 const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a message id is 1–64 letters, digits, dots, colons, dashes or underscores'));
 const kindSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'a kind is 1–64 letters, digits or _.:/-'));
 const hopsSchema = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(maxHopsLimit));
+/** A message's hop bound: what the sender allows, at most maxHopsLimit. */
+export const maxHopsSchema = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit));
+/** Nodes a message went through (origin first, the sender of this copy last), or waypoints. */
+const pathSchema = v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1));
+
+/** What every hop-by-hop message carries: who sent it first, and how far it has come. */
+const travelEntries = {
+  id: idSchema,
+  origin: nodeIdSchema,
+  /** Hops taken so far (0 when the origin sends it). */
+  hops: hopsSchema,
+  maxHops: maxHopsSchema,
+};
 
 const routedSchema = v.strictObject({
   type: v.literal('routed'),
-  id: idSchema,
-  origin: nodeIdSchema,
+  ...travelEntries,
   dest: nodeIdSchema,
-  /** Hops taken so far (0 when the origin sends it). */
-  hops: hopsSchema,
-  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
-  /** Nodes that have held the message, origin first; the sender of this copy last. */
-  path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
-  via: v.optional(v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1))),
+  path: pathSchema,
+  via: v.optional(pathSchema),
   kind: kindSchema,
   payload: v.unknown(),
 });
 
 const seekSchema = v.strictObject({
   type: v.literal('seek'),
-  id: idSchema,
-  origin: nodeIdSchema,
+  ...travelEntries,
   target: nodeIdSchema,
-  hops: hopsSchema,
-  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
-  /** Nodes the seek went through, origin first, the sender of this copy last. */
-  path: v.pipe(v.array(nodeIdSchema), v.minLength(1), v.maxLength(maxHopsLimit + 1)),
+  path: pathSchema,
+  /** Waypoints to the target, once a node that knew a way sent the seek along it. */
+  via: v.optional(pathSchema),
 });
 
 /** The kind of a routed answer to a seek; its payload is foundSchema. */
@@ -66,16 +74,25 @@ export const routeFoundKind = 'route/found';
 export const foundSchema = v.strictObject({
   seek: idSchema,
   target: nodeIdSchema,
-  /** The path the seek took, origin first, target last. */
+  /** The path the seek took, origin first, target last: one longer than the seek's own. */
   path: v.pipe(v.array(nodeIdSchema), v.minLength(2), v.maxLength(maxHopsLimit + 2)),
+  /** The target's signature over foundSigningText (opaque here: the runtime makes and checks it). */
+  sig: v.pipe(v.string(), v.minLength(1), v.maxLength(maxSignatureChars)),
 });
+export type Found = v.InferOutput<typeof foundSchema>;
+
+/**
+ * The exact text a seek's target signs for its answer: the seek, and the path it took (origin
+ * first, target last). Without it any node that sees the flooded seek could answer in the
+ * target's name with a path through itself and take the origin's traffic for the target.
+ */
+export function foundSigningText(found: Omit<Found, 'sig'>): string {
+  return `tabmesh-route-found/1\n${found.seek}\n${found.target}\n${found.path.join('\n')}`;
+}
 
 const floodSchema = v.strictObject({
   type: v.literal('flood'),
-  id: idSchema,
-  origin: nodeIdSchema,
-  hops: hopsSchema,
-  maxHops: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit)),
+  ...travelEntries,
   kind: kindSchema,
   payload: v.unknown(),
 });

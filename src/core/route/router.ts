@@ -14,15 +14,26 @@
 // along its own shortest path, so a crashed relay is skipped as long as a later waypoint is
 // within the radius of the hop before it (local repair); the destination itself is taken as
 // soon as a hop sees it. A seek unanswered within seekTimeoutMs makes the queued messages
-// `undeliverable`. The cost: one flood per (origin, destination) pair per cache lifetime.
+// `undeliverable`. The cost: one flood per (origin, destination) pair per cache lifetime, and
+// only until it meets a node that sees the target or knows a way to it: that node sends the seek
+// straight on instead of to all its links. The way back costs no seek: a node keeps the path of
+// an authenticated message (the `learn` input) as its way to the message's origin.
 // Broadcast: flooding with a bounded seen-cache keyed by (origin, id) and a hop bound.
 //
+// Answers are signed: any node sees a flooded seek and could answer in the target's name with a
+// path through itself (then drop or delay what the origin sends for a minute), so the target
+// signs its answer (a `sign` effect) and the origin takes one only with the signer the runtime
+// verified (docs/security.md, "Signed route-discovery answers").
+//
 // Runtime contract: feed `send` / `broadcast` commands from upper layers (e.g. 'signal'
-// payloads for WebRTC negotiation over the mesh), each frame tagged 'route' as `message`, and a
-// `tick` now and then (every few seconds is enough; it only expires the seen-cache). Carry out
-// `send` effects on the named link, hand `deliver` to the layer that owns `kind`, and treat
+// payloads for WebRTC negotiation over the mesh), each frame tagged 'route' as `message` (with
+// the verified `signer` of an answer that `foundToVerify` names), `signed` for each `sign`
+// effect, `learn` with the path of each unicast `deliver` whose payload checked out as its
+// origin's, and a `tick` now and then (every few seconds is enough; it expires the seen-cache and
+// seeks). Carry out `send` effects on the named link, hand `deliver` to the layer that owns `kind`, and treat
 // `undeliverable` as "try another way" (e.g. the signaling server). A `disconnect` effect means
 // a neighbour flooded us past its budget: close that link.
+import type { SignEffect, SignedInput } from '../effects.ts';
 import type { Rng } from '../rng.ts';
 import type { Millis, NodeId } from '../types.ts';
 import type { RouteTopology } from '../overlay/overlay.ts';
@@ -31,13 +42,14 @@ import * as v from 'valibot';
 import {
   decodeRouteMessage,
   defaultMaxHops,
-  maxHopsLimit,
+  maxHopsSchema,
   maxRoutedMessageBytes,
   maxRoutedPayloadBytes,
   messageIdSchema,
   messageKindSchema,
   payloadBytes,
   foundSchema,
+  foundSigningText,
   routeFoundKind,
   type FloodMsg,
   type RouteMsg,
@@ -83,20 +95,34 @@ export type RouteInput =
   | { type: 'send'; to: NodeId; kind: string; payload: unknown; id?: string; maxHops?: number }
   /** Deliver `payload` to every node once (including this one). */
   | { type: 'broadcast'; kind: string; payload: unknown; id?: string; maxHops?: number }
-  /** A frame tagged 'route' from the linked neighbour `from`. */
-  | { type: 'message'; from: NodeId; msg: unknown; sizeBytes?: number }
+  /**
+   * A frame tagged 'route' from the linked neighbour `from`. `signer`: the node whose signature
+   * over foundSigningText the runtime verified, for an answer to one of our seeks (foundToVerify).
+   */
+  | { type: 'message'; from: NodeId; msg: unknown; signer?: NodeId | null; sizeBytes?: number }
+  /**
+   * The `path` of a unicast `deliver` whose payload the runtime authenticated as `to`'s: kept,
+   * reversed, as the way back to `to` (an answer then needs no seek of its own).
+   */
+  | { type: 'learn'; to: NodeId; path: readonly NodeId[] }
+  /** The signature the runtime made for a `sign` effect: our answer to a seek for us. */
+  | SignedInput
   | { type: 'tick' };
 
 export type UndeliverableReason = 'no-route' | 'oversize' | 'bad-request';
 
 export type RouteEffect =
   | { type: 'send'; to: NodeId; msg: RouteMsg }
-  | { type: 'deliver'; origin: NodeId; kind: string; payload: unknown; id: string; hops: number; broadcast: boolean }
+  /** `path`: for a unicast from another node, the nodes it came through (origin first, the sender last). */
+  | { type: 'deliver'; origin: NodeId; kind: string; payload: unknown; id: string; hops: number; broadcast: boolean; path?: NodeId[] }
   /** A local send could not even start; nothing was sent. */
   | { type: 'undeliverable'; id: string; to: NodeId | null; reason: UndeliverableReason; detail: string }
-  | { type: 'disconnect'; peer: NodeId; reason: 'flooding' };
+  | { type: 'disconnect'; peer: NodeId; reason: 'flooding' }
+  /** Sign `text` (an answer to a seek for this node) and step with `signed` (src/core/effects.ts). */
+  | SignEffect;
 
-export type RouteDropReason = 'malformed' | 'oversize' | 'hop-limit' | 'loop' | 'no-route' | 'not-linked' | 'rate-limited' | 'bad-path';
+/** `unsigned`: an answer to our seek without its target's signature (a forged path). */
+export type RouteDropReason = 'malformed' | 'oversize' | 'hop-limit' | 'loop' | 'no-route' | 'not-linked' | 'rate-limited' | 'bad-path' | 'unsigned';
 
 export interface RouteCounters {
   dropped: Record<RouteDropReason, number>;
@@ -110,13 +136,15 @@ export interface RouteCounters {
   seeks: number;
   found: number;
   seeksFailed: number;
+  /** Ways back learnt from authenticated messages (the `learn` input). */
+  learnt: number;
 }
 
 const requestSchema = v.object({
   to: v.optional(nodeIdSchema),
   kind: messageKindSchema,
   id: v.optional(messageIdSchema),
-  maxHops: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(maxHopsLimit))),
+  maxHops: v.optional(maxHopsSchema),
 });
 
 export class Router {
@@ -130,7 +158,7 @@ export class Router {
   private counter = 0;
   private now: Millis = 0;
   readonly counters: RouteCounters = {
-    dropped: { malformed: 0, oversize: 0, 'hop-limit': 0, loop: 0, 'no-route': 0, 'not-linked': 0, 'rate-limited': 0, 'bad-path': 0 },
+    dropped: { malformed: 0, oversize: 0, 'hop-limit': 0, loop: 0, 'no-route': 0, 'not-linked': 0, 'rate-limited': 0, 'bad-path': 0, unsigned: 0 },
     duplicates: 0,
     originated: 0,
     forwarded: 0,
@@ -139,11 +167,15 @@ export class Router {
     seeks: 0,
     found: 0,
     seeksFailed: 0,
+    learnt: 0,
   };
-  /** Destination → waypoints (the path after this node) found by a seek, and when. */
+  /** Destination → waypoints (the path after this node) found by a seek or learnt, and when. */
   private readonly routes = new Map<NodeId, { via: NodeId[]; at: Millis }>();
   /** Destination → the seek under way and the messages waiting for its answer. */
   private readonly seeking = new Map<NodeId, { id: string; since: Millis; queue: RoutedMsg[] }>();
+  /** Our answers to seeks for us, waiting for their signature (by sign id; at most maxSeeking). */
+  private readonly answering = new Map<number, { answer: RoutedMsg; at: Millis }>();
+  private signCounter = 0;
 
   constructor(options: RouterOptions) {
     this.self = options.self;
@@ -163,7 +195,13 @@ export class Router {
         this.originateFlood(input, out);
         break;
       case 'message':
-        this.onMessage(input.from, input.msg, input.sizeBytes, out);
+        this.onMessage(input.from, input.msg, input.signer ?? null, input.sizeBytes, out);
+        break;
+      case 'signed':
+        this.onSigned(input, out);
+        break;
+      case 'learn':
+        this.learn(input.to, input.path);
         break;
       case 'tick': {
         this.seen.expire(this.now);
@@ -179,6 +217,19 @@ export class Router {
   /** The hops a message to `dest` would take from here now (self first), or null. */
   routeTo(dest: NodeId): NodeId[] | null {
     return pathTo(this.currentTree(), dest);
+  }
+
+  /**
+   * What to verify before feeding `raw` as a message: for an answer to a seek of ours still
+   * waiting for it, its claimed target, the text it must have signed and the signature; else null
+   * (nothing to check: every other frame is fed with no signer, and stale answers need no check).
+   */
+  foundToVerify(raw: unknown): { signer: NodeId; text: string; sig: string } | null {
+    const msg = decodeRouteMessage(raw);
+    if (msg?.type !== 'routed' || msg.kind !== routeFoundKind || msg.dest !== this.self) return null;
+    const found = v.safeParse(foundSchema, msg.payload);
+    if (!found.success || this.seeking.get(found.output.target)?.id !== found.output.seek) return null;
+    return { signer: found.output.target, text: foundSigningText(found.output), sig: found.output.sig };
   }
 
   /** The waypoints a route discovery found to `dest` (after this node), while cached. */
@@ -268,6 +319,8 @@ export class Router {
       }
     }
     for (const [dest, route] of this.routes) if (this.now - route.at >= routeCacheTtlMs) this.routes.delete(dest);
+    // A signature never made (a runtime that failed to sign) must not hold a slot for good.
+    for (const [id, pending] of this.answering) if (this.now - pending.at >= seekTimeoutMs) this.answering.delete(id);
   }
 
   private originateFlood(input: Extract<RouteInput, { type: 'broadcast' }>, out: RouteEffect[]): void {
@@ -290,7 +343,7 @@ export class Router {
 
   // ── transit ───────────────────────────────────────────────────────────────────────────
 
-  private onMessage(from: NodeId, raw: unknown, sizeBytes: number | undefined, out: RouteEffect[]): void {
+  private onMessage(from: NodeId, raw: unknown, signer: NodeId | null, sizeBytes: number | undefined, out: RouteEffect[]): void {
     const topology = this.topology();
     if (!topology.links.has(from)) return void this.counters.dropped['not-linked']++;
     let throttle = this.throttles.get(from);
@@ -316,23 +369,18 @@ export class Router {
     if (msg.type === 'seek') return this.onSeek(from, msg, out);
     const bytes = payloadBytes(msg.payload);
     if (bytes === null || bytes > maxRoutedPayloadBytes) return void this.counters.dropped.oversize++;
-    if (msg.type === 'routed') this.onRouted(from, msg, out);
+    if (msg.type === 'routed') this.onRouted(from, msg, signer, out);
     else this.onFlood(from, msg, out);
   }
 
-  private onRouted(from: NodeId, msg: RoutedMsg, out: RouteEffect[]): void {
-    // The path must start at the origin, end with the neighbour that sent it, and be as long
-    // as the hop count says; anything else is forged or broken.
-    if (msg.path[0] !== msg.origin || msg.path[msg.path.length - 1] !== from || msg.path.length !== msg.hops) {
-      return void this.counters.dropped['bad-path']++;
-    }
-    if (msg.path.includes(this.self)) return void this.counters.dropped.loop++;
-    if (new Set(msg.path).size !== msg.path.length) return void this.counters.dropped['bad-path']++;
+  private onRouted(from: NodeId, msg: RoutedMsg, signer: NodeId | null, out: RouteEffect[]): void {
+    const fault = this.pathFault(from, msg);
+    if (fault) return void this.counters.dropped[fault]++;
     if (!this.seen.add(`u:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
-    if (msg.dest === this.self && msg.kind === routeFoundKind) return this.onFound(msg, out);
+    if (msg.dest === this.self && msg.kind === routeFoundKind) return this.onFound(msg, signer, out);
     if (msg.dest === this.self) {
       this.counters.delivered++;
-      out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: false });
+      out.push({ type: 'deliver', origin: msg.origin, kind: msg.kind, payload: msg.payload, id: msg.id, hops: msg.hops, broadcast: false, path: msg.path });
       return;
     }
     if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
@@ -341,6 +389,18 @@ export class Router {
     if (next === null) return void this.counters.dropped['no-route']++;
     this.counters.forwarded++;
     out.push({ type: 'send', to: next, msg: { ...msg, hops: msg.hops + 1, path } });
+  }
+
+  /**
+   * Why a routed message's or a seek's path is unacceptable, or null. It must start at the
+   * origin, end with the neighbour that sent it, be as long as the hop count says and name no
+   * node twice (anything else is forged or broken), and must not name this node (a loop).
+   */
+  private pathFault(from: NodeId, msg: RoutedMsg | SeekMsg): 'bad-path' | 'loop' | null {
+    const { path } = msg;
+    if (path[0] !== msg.origin || path[path.length - 1] !== from || path.length !== msg.hops) return 'bad-path';
+    if (path.includes(this.self)) return 'loop';
+    return new Set(path).size === path.length ? null : 'bad-path';
   }
 
   private onFlood(from: NodeId, msg: FloodMsg, out: RouteEffect[]): void {
@@ -361,52 +421,76 @@ export class Router {
   }
 
   private onSeek(from: NodeId, msg: SeekMsg, out: RouteEffect[]): void {
-    if (msg.path[0] !== msg.origin || msg.path[msg.path.length - 1] !== from || msg.path.length !== msg.hops) {
-      return void this.counters.dropped['bad-path']++;
-    }
-    if (msg.path.includes(this.self) || new Set(msg.path).size !== msg.path.length) return void this.counters.dropped.loop++;
+    const fault = this.pathFault(from, msg);
+    if (fault) return void this.counters.dropped[fault]++;
     if (!this.seen.add(`s:${msg.origin}:${msg.id}`, this.now)) return void this.counters.duplicates++;
-    if (msg.target === this.self) {
-      // The first copy came the quickest way: answer along it, reversed, as waypoints.
-      const path = [...msg.path, this.self];
-      const back = [...msg.path].reverse().slice(0, -1);
-      const answer: RoutedMsg = {
-        type: 'routed',
-        id: this.freshId(),
-        origin: this.self,
-        dest: msg.origin,
-        hops: 0,
-        maxHops: defaultMaxHops,
-        path: [this.self],
-        ...(back.length > 0 ? { via: [...back, msg.origin] } : {}),
-        kind: routeFoundKind,
-        payload: { seek: msg.id, target: this.self, path },
-      };
-      const next = this.nextHop(answer.dest, answer.path, answer.via);
-      if (next === null) return void this.counters.dropped['no-route']++;
-      out.push({ type: 'send', to: next, msg: { ...answer, hops: 1 } });
-      return;
-    }
+    if (msg.target === this.self) return this.answerSeek(msg, out);
     if (msg.hops >= msg.maxHops) return void this.counters.dropped['hop-limit']++;
-    const forwarded: SeekMsg = { ...msg, hops: msg.hops + 1, path: [...msg.path, this.self] };
-    for (const peer of this.topology().links) if (peer !== from && peer !== msg.origin) out.push({ type: 'send', to: peer, msg: forwarded });
+    const { id, origin, target, maxHops } = msg;
+    const forwarded: SeekMsg = { type: 'seek', id, origin, target, hops: msg.hops + 1, maxHops, path: [...msg.path, this.self] };
     this.counters.forwarded++;
+    // In sight of the target, or on a way to it (waypoints the seek carries, or a path this node
+    // found or learnt): head straight for it rather than flood on. The flood then only has to
+    // reach the target's neighbourhood or a node that talks to it, not cover the whole mesh
+    // (docs/benchmarks.md, "Whole runtime in the simulator").
+    const via = msg.via ?? this.discoveredPath(target) ?? undefined;
+    const toward = this.nextHop(target, forwarded.path, via);
+    if (toward !== null) return void out.push({ type: 'send', to: toward, msg: via ? { ...forwarded, via } : forwarded });
+    // Waypoints that lead nowhere from here are dropped: the flood goes on without them.
+    for (const peer of this.topology().links) if (peer !== from && peer !== origin) out.push({ type: 'send', to: peer, msg: forwarded });
+  }
+
+  /**
+   * A seek for us: the first copy came the quickest way, so answer along it, reversed, as
+   * waypoints — once the answer is signed (any node sees the seek and could answer in our name).
+   */
+  private answerSeek(msg: SeekMsg, out: RouteEffect[]): void {
+    if (this.answering.size >= maxSeeking) return void this.counters.dropped['rate-limited']++;
+    const path = [...msg.path, this.self];
+    const back = [...msg.path].reverse().slice(0, -1);
+    const found = { seek: msg.id, target: this.self, path };
+    const answer: RoutedMsg = {
+      type: 'routed',
+      id: this.freshId(),
+      origin: this.self,
+      dest: msg.origin,
+      hops: 0,
+      maxHops: defaultMaxHops,
+      path: [this.self],
+      ...(back.length > 0 ? { via: [...back, msg.origin] } : {}),
+      kind: routeFoundKind,
+      payload: found,
+    };
+    const id = ++this.signCounter;
+    this.answering.set(id, { answer, at: this.now });
+    out.push({ type: 'sign', id, text: foundSigningText(found) });
+  }
+
+  private onSigned(input: SignedInput, out: RouteEffect[]): void {
+    const answer = this.answering.get(input.id)?.answer;
+    if (!answer) return;
+    this.answering.delete(input.id);
+    const next = this.nextHop(answer.dest, answer.path, answer.via);
+    if (next === null) return void this.counters.dropped['no-route']++;
+    out.push({ type: 'send', to: next, msg: { ...answer, hops: 1, payload: { ...(answer.payload as object), sig: input.sig } } });
   }
 
   /** The answer to one of our seeks: cache the path and send what waited for it. */
-  private onFound(msg: RoutedMsg, out: RouteEffect[]): void {
+  private onFound(msg: RoutedMsg, signer: NodeId | null, out: RouteEffect[]): void {
     const found = v.safeParse(foundSchema, msg.payload);
     if (!found.success) return void this.counters.dropped.malformed++;
     const { seek, target, path } = found.output;
     const waiting = this.seeking.get(target);
-    // Only the target's own answer to the seek we made counts.
+    // Only the target's own answer to the seek we made counts, and only if the runtime checked
+    // that the target signed it. (Its path need not start at a link we still have: each hop
+    // heads for the farthest waypoint it sees, so a first hop that went down is just skipped.)
     if (msg.origin !== target || path[0] !== this.self || path[path.length - 1] !== target || waiting?.id !== seek) {
       return void this.counters.dropped['bad-path']++;
     }
+    if (signer !== target) return void this.counters.dropped.unsigned++;
     this.counters.found++;
     this.seeking.delete(target);
-    if (this.routes.size >= maxCachedRoutes) this.routes.delete(this.routes.keys().next().value as NodeId);
-    this.routes.set(target, { via: path.slice(1), at: this.now });
+    this.remember(target, path.slice(1));
     for (const queued of waiting.queue) {
       const next = this.nextHop(target, queued.path, path.slice(1));
       if (next === null) {
@@ -414,6 +498,28 @@ export class Router {
         out.push({ type: 'undeliverable', id: queued.id, to: target, reason: 'no-route', detail: `the path found to ${target} broke` });
       } else out.push({ type: 'send', to: next, msg: { ...queued, via: path.slice(1), hops: 1 } });
     }
+  }
+
+  /** Keeps `via` as the way to `dest` for routeCacheTtlMs; when full, the oldest goes first. */
+  private remember(dest: NodeId, via: NodeId[]): void {
+    this.routes.delete(dest);
+    if (this.routes.size >= maxCachedRoutes) this.routes.delete(this.routes.keys().next().value as NodeId);
+    this.routes.set(dest, { via, at: this.now });
+  }
+
+  /**
+   * The way back along an authenticated message's path, for a node out of sight. Only the
+   * relays on that path could have rewritten it (each must name itself last), and they carried
+   * the message anyway; a node in sight needs no waypoints.
+   */
+  private learn(to: NodeId, path: readonly NodeId[]): void {
+    if (to === this.self || path[0] !== to || path.includes(this.self) || this.currentTree().has(to)) return;
+    // A way we have is kept unless this one is shorter: a message that came along a detour must
+    // not replace the shortest way a seek found (the answer would take the detour too).
+    const known = this.discoveredPath(to);
+    if (known && known.length <= path.length) return;
+    this.counters.learnt++;
+    this.remember(to, [...path].reverse());
   }
 
   // ── paths ─────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,9 @@
 // Mesh routing in a node: unicast to any node over several hops and a broadcast that reaches
 // every live node once, over the overlay's graph. The router core only checks hops, loops and
 // sizes; this service also authenticates: every routed payload is signed by its origin and
-// checked at delivery, so a relay can neither forge nor alter what it forwards.
+// checked at delivery, so a relay can neither forge nor alter what it forwards; and a route
+// discovery's answer is signed by the node sought (the core's `sign` effect) and checked before
+// the core takes its path, so no other node can answer in its name.
 import { Router, type RouteEffect, type RouteInput } from '../../core/route/router.ts';
 import { canonicalJson } from '../../crypto/canonical.ts';
 import { signaturePattern } from '../../core/ids.ts';
@@ -36,7 +38,7 @@ export class RouteService implements Service, MeshRouting {
   readonly protocol = 'route' as const;
   private core!: Router;
   private ctx!: ServiceContext;
-  private driver!: EffectDriver<RouteMsg, Exclude<RouteEffect, { type: 'send' }>>;
+  private driver!: EffectDriver<RouteMsg, Exclude<RouteEffect, { type: 'send' | 'sign' }>>;
   private nextTickAt = 0;
   private deliver: (delivery: RoutedDelivery) => void = () => {};
   private idCounter = 0;
@@ -49,6 +51,8 @@ export class RouteService implements Service, MeshRouting {
     this.driver = new EffectDriver(new GroupCommit(ctx.storage, { now: () => ctx.now(), failed: (e) => ctx.reject(`storage write failed: ${String(e)}`) }), {
       send: (to, msg) => ctx.send(to, msg),
       event: (effect) => this.onEffect(effect),
+      sign: (effect) => ctx.sign(effect.text),
+      signed: (input) => this.core.step(ctx.now(), input),
       reenter: (fn) => ctx.reenter(fn),
       failed: (what, error) => ctx.reject(`${what} failed: ${String(error).slice(0, 120)}`),
     });
@@ -76,7 +80,15 @@ export class RouteService implements Service, MeshRouting {
   }
 
   receive(from: NodeId, message: unknown): void {
-    this.step({ type: 'message', from, msg: message });
+    // Only an answer to a seek of ours still waiting needs a check; every other frame goes as is.
+    const found = this.core.foundToVerify(message);
+    if (!found) {
+      this.step({ type: 'message', from, msg: message });
+      return;
+    }
+    whenResolved(this.ctx, this.ctx.verify(found.signer, found.text, found.sig), 'verify', (ok) => {
+      this.step({ type: 'message', from, msg: message, signer: ok ? found.signer : null });
+    });
   }
 
   tick(now: Millis): void {
@@ -101,7 +113,7 @@ export class RouteService implements Service, MeshRouting {
   }
 
   /** The router's own effects (its sends are the driver's). */
-  private onEffect(effect: Exclude<RouteEffect, { type: 'send' }>): void {
+  private onEffect(effect: Exclude<RouteEffect, { type: 'send' | 'sign' }>): void {
     switch (effect.type) {
       case 'disconnect':
         this.ctx.unwantLink(effect.peer, 'flooding');
@@ -123,6 +135,8 @@ export class RouteService implements Service, MeshRouting {
             this.ctx.reject('routed payload with a bad signature');
             return;
           }
+          // Authenticated: its path is a way back (an answer to it then needs no route discovery).
+          if (effect.path) this.step({ type: 'learn', to: effect.origin, path: effect.path });
           this.deliver({ origin: effect.origin, kind: effect.kind, message: payload.m, broadcast: effect.broadcast, hops: effect.hops });
         });
         return;

@@ -264,3 +264,37 @@ describe('router', () => {
     );
   });
 });
+
+describe('route discovery', () => {
+  const edges: Array<[string, string]> = [
+    ['m', 'a'],
+    ['m', 'b'],
+    ['m', 'c'],
+  ];
+  const seek = { type: 'seek', id: 's1', origin: 'a', target: 'z', hops: 1, maxHops: 16, path: ['a'] };
+
+  it('a node that knows no way to the target floods the seek on', () => {
+    const { r } = router('m', edges);
+    expect(sendsOf(r.step(0, { type: 'message', from: id('a'), msg: seek })).map((s) => s.to)).toEqual(['b', 'c']);
+  });
+
+  it('a node that knows a way to the target (here learnt from a message of its) sends the seek along it, not everywhere', () => {
+    const { r } = router('m', edges);
+    r.step(0, { type: 'learn', to: id('z'), path: ['z', 'y', 'c'].map(id) });
+    expect(r.discoveredPath(id('z'))).toEqual(['c', 'y', 'z']);
+    // A longer way back does not replace it; a shorter one would.
+    r.step(0, { type: 'learn', to: id('z'), path: ['z', 'x', 'y', 'c'].map(id) });
+    expect(r.discoveredPath(id('z'))).toEqual(['c', 'y', 'z']);
+    expect(r.counters.learnt).toBe(1);
+    expect(sendsOf(r.step(1, { type: 'message', from: id('a'), msg: seek }))).toEqual([
+      { type: 'send', to: 'c', msg: { ...seek, hops: 2, path: ['a', 'm'], via: ['c', 'y', 'z'] } },
+    ]);
+    // A seek whose waypoints lead nowhere from here floods on without them.
+    const lost = { ...seek, id: 's2', via: ['q', 'z'] };
+    const { r: other } = router('m', edges);
+    expect(sendsOf(other.step(1, { type: 'message', from: id('a'), msg: lost })).map((s) => [s.to, 'via' in s.msg])).toEqual([
+      ['b', false],
+      ['c', false],
+    ]);
+  });
+});
