@@ -1,7 +1,8 @@
-// The worker side of peer-join / peer-leave: the members service publishes the whole present
-// set whenever gossip's member statuses change it (one list per burst), and answers 'members'.
+// The worker side of peer-join / peer-leave: the members service publishes the members it has
+// learnt and those it heard depart whenever gossip's member statuses change them (one payload
+// per burst), and answers 'members'.
 import { describe, expect, it } from 'vitest';
-import { MembershipEventsService, membersEventName } from '../../../src/worker/services/membership-events.ts';
+import { MembershipEventsService, maxDepartedListed, membersEventName } from '../../../src/worker/services/membership-events.ts';
 import type { MemberView } from '../../../src/core/gossip/index.ts';
 import type { NodeId } from '../../../src/core/types.ts';
 import { fakeServiceContext } from '../fake-service-context.ts';
@@ -18,7 +19,7 @@ describe('MembershipEventsService', () => {
     ];
     const service = new MembershipEventsService({ view: () => ({ members }) });
     await service.start(fakeServiceContext(() => 0, 1, { publishEvent: (name, payload) => published.push({ name, payload }) }));
-    expect(published).toEqual([{ name: membersEventName, payload: { members: ['a'] } }]);
+    expect(published).toEqual([{ name: membersEventName, payload: { members: ['a'], departed: ['d'] } }]);
     service.onEvent({ type: 'member-status', peer: id('b'), status: 'alive' });
     service.onEvent({ type: 'member-status', peer: id('a'), status: 'suspect' }); // still present: no change
     service.onEvent({ type: 'member-status', peer: id('c'), status: 'alive' });
@@ -28,9 +29,27 @@ describe('MembershipEventsService', () => {
     service.onEvent({ type: 'member-status', peer: id('b'), status: 'dead' });
     await Promise.resolve();
     expect(published.slice(1)).toEqual([
-      { name: membersEventName, payload: { members: ['a', 'b', 'c'] } },
-      { name: membersEventName, payload: { members: ['c'] } },
+      { name: membersEventName, payload: { members: ['a', 'b', 'c'], departed: ['d'] } },
+      { name: membersEventName, payload: { members: ['c'], departed: ['d', 'a', 'b'] } },
     ]);
-    expect(service.commands.members()).toEqual(['c']);
+    expect(service.commands.members()).toEqual({ members: ['c'], departed: ['d', 'a', 'b'] });
+    service.onEvent({ type: 'member-status', peer: id('a'), status: 'alive' }); // a came back: no longer departed
+    service.onEvent({ type: 'member-status', peer: id('b'), status: 'left' }); // said again: nothing new
+    await Promise.resolve();
+    expect(published.slice(3)).toEqual([{ name: membersEventName, payload: { members: ['c', 'a'], departed: ['d', 'b'] } }]);
+  });
+
+  it('lists a departure even of a member it never held (a restarted worker: the page may know it), and drops the oldest beyond the cap', async () => {
+    const published: Array<{ members: string[]; departed: string[] }> = [];
+    const service = new MembershipEventsService({ view: () => ({ members: [] }) });
+    await service.start(fakeServiceContext(() => 0, 1, { publishEvent: (_name, payload) => published.push(payload as (typeof published)[number]) }));
+    for (let i = 0; i <= maxDepartedListed; i++) service.onEvent({ type: 'member-status', peer: id(`gone-${i}`), status: 'dead' });
+    await Promise.resolve();
+    expect(published).toHaveLength(2);
+    const last = published[1];
+    expect(last.members).toEqual([]);
+    expect(last.departed).toHaveLength(maxDepartedListed);
+    expect(last.departed[0]).toBe('gone-1');
+    expect(last.departed.at(-1)).toBe(`gone-${maxDepartedListed}`);
   });
 });
