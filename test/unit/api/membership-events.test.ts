@@ -46,7 +46,7 @@ describe('MembershipEventsService', () => {
     for (let i = 0; i <= maxDepartedListed; i++) service.onEvent({ type: 'member-status', peer: id(`gone-${i}`), status: 'dead' });
     await Promise.resolve();
     expect(published).toHaveLength(2);
-    const last = published[1];
+    const [, last] = published as [unknown, (typeof published)[number]];
     expect(last.members).toEqual([]);
     expect(last.departed).toHaveLength(maxDepartedListed);
     expect(last.departed[0]).toBe('gone-1');
