@@ -1,11 +1,11 @@
-// From the node's 'members' payloads (src/worker/services/membership-events.ts: the peers it has
-// learnt are in the room, and the peers it heard depart) to peer-join and peer-leave events with
-// the guarantees the API promises: a peer-join the first time this node learns a peer is in the
-// room, a peer-leave only when the peer left or was declared dead, never a leave without its
-// join, and one join per peer per membership. Payloads may repeat, skip states, or come from a
-// restarted worker that has relearnt only part of the room: a peer missing from `members` is not
-// gone (in a large room gossip holds a rotating sample; a restarted worker starts empty), only
-// one named in `departed` is.
+// From the node's 'members' payloads (src/worker/services/membership-events.ts: peers it has
+// learnt are in the room, and peers it heard depart; whole lists from the command, changes from
+// the event) to peer-join and peer-leave events with the guarantees the API promises: a peer-join
+// the first time this node learns a peer is in the room, a peer-leave only when the peer left or
+// was declared dead, never a leave without its join, and one join per peer per membership.
+// Payloads may repeat, or come from a restarted worker that has relearnt only part of the room: a
+// peer missing from `members` is not gone (in a large room gossip holds a rotating sample; a
+// restarted worker starts empty), only one named in `departed` is.
 import * as v from 'valibot';
 import { nodeIdPattern } from '../core/ids.ts';
 import { maxDepartedListed, maxMembersListed } from '../worker/services/membership-events.ts';

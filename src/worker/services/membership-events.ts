@@ -1,10 +1,13 @@
-// Tells the app who is in the room, as gossip lets this node know it: app event 'members'
-// (and command 'members') with two lists, sent whole whenever either changes:
-// - `members`: every peer this node has learnt is in the room (gossip held it alive or
-//   suspect) and has not since heard leave or die;
+// Tells the app who is in the room, as gossip lets this node know it, in two lists:
+// - `members`: peers this node has learnt are in the room (gossip held them alive or suspect)
+//   and has not since heard leave or die;
 // - `departed`: peers this node heard leave or be declared dead, not back since.
-// The app side (src/api/peers.ts) turns successive payloads into peer-join / peer-leave events;
-// sending whole lists rather than deltas makes a lost or repeated event harmless.
+// Command 'members' answers both lists whole; app event 'members' carries what changed since the
+// event before (the first, at start, carries everything), so a room of 10,000 learnt peers does
+// not post 10,000 ids for each newcomer. The app side (src/api/peers.ts) reads both alike: a peer
+// in `members` it does not know is a peer-join, a peer in `departed` it knows is a peer-leave,
+// anything else changes nothing, so a repeated payload is harmless. None is missed: a worker's
+// posts arrive in order, and the Room listens before it asks the command (src/api/room.ts).
 //
 // Absence from gossip's member table is never a departure. In a room larger than gossip's
 // `viewSize` the table is a random sample that peer sampling rotates (src/core/gossip/README.md,
@@ -17,7 +20,7 @@ import type { NodeId } from '../../core/types.ts';
 import type { MemberStatus, MemberView } from '../../core/gossip/index.ts';
 import type { Service, ServiceContext, ServiceEvent } from '../service.ts';
 
-/** The app event carrying the room's members as this node knows them: payload `MembersPayload`. */
+/** The app event carrying changes to the lists: payload `MembersPayload`. */
 export const membersEventName = 'members';
 
 /** Most peers listed in `members`: a peer learnt beyond it is not listed (no peer-join) until one departs. */
@@ -26,7 +29,7 @@ export const maxMembersListed = 100_000;
 /** Most peers listed in `departed` (gossip's own cap on the dead and departed it holds); the oldest departure goes first. */
 export const maxDepartedListed = 4_096;
 
-/** Payload of the 'members' event and result of the 'members' command (this node left out of both). */
+/** Payload of the 'members' event (changes) and result of the 'members' command (whole lists); this node is left out of both. */
 export interface MembersPayload {
   members: string[];
   departed: string[];
@@ -47,6 +50,9 @@ export class MembershipEventsService implements Service {
   private present = new Set<NodeId>();
   /** Heard depart, oldest first. */
   private departed = new Set<NodeId>();
+  /** Changes since the last event: the next event's lists. */
+  private joinedSince = new Set<NodeId>();
+  private departedSince = new Set<NodeId>();
   private publishQueued = false;
 
   constructor(private readonly gossip: MembershipSource) {}
@@ -54,7 +60,7 @@ export class MembershipEventsService implements Service {
   async start(ctx: ServiceContext): Promise<void> {
     this.ctx = ctx;
     for (const member of this.gossip.view().members) if (member.id !== ctx.self) this.take(member.id, member.status);
-    this.publish();
+    this.publish(this.payload());
   }
 
   receive(): void {
@@ -69,7 +75,7 @@ export class MembershipEventsService implements Service {
       this.publishQueued = true;
       queueMicrotask(() => {
         this.publishQueued = false;
-        this.publish();
+        this.publish({ members: [...this.joinedSince], departed: [...this.departedSince] });
       });
     }
   }
@@ -89,13 +95,16 @@ export class MembershipEventsService implements Service {
       }
       this.present.add(peer);
       this.departed.delete(peer);
+      this.departedSince.delete(peer);
+      this.joinedSince.add(peer);
       return true;
     }
     const wasPresent = this.present.delete(peer);
+    this.joinedSince.delete(peer);
     if (this.departed.has(peer)) return wasPresent;
     // Listed even when not present here: the page may know the peer from before a worker restart.
-    this.departed.add(peer);
-    if (this.departed.size > maxDepartedListed) this.departed.delete(this.departed.values().next().value as NodeId);
+    addCapped(this.departed, peer);
+    addCapped(this.departedSince, peer);
     return true;
   }
 
@@ -103,7 +112,15 @@ export class MembershipEventsService implements Service {
     return { members: [...this.present], departed: [...this.departed] };
   }
 
-  private publish(): void {
-    this.ctx.publishEvent?.(membersEventName, this.payload());
+  private publish(payload: MembersPayload): void {
+    this.joinedSince.clear();
+    this.departedSince.clear();
+    this.ctx.publishEvent?.(membersEventName, payload);
   }
+}
+
+/** Adds `peer` to a list of departures, dropping the oldest beyond `maxDepartedListed`. */
+function addCapped(list: Set<NodeId>, peer: NodeId): void {
+  list.add(peer);
+  if (list.size > maxDepartedListed) list.delete(list.values().next().value as NodeId);
 }

@@ -1,6 +1,6 @@
 // The worker side of peer-join / peer-leave: the members service publishes the members it has
-// learnt and those it heard depart whenever gossip's member statuses change them (one payload
-// per burst), and answers 'members'.
+// learnt and those it heard depart — everything at start, then what each burst of gossip's
+// member statuses changed — and answers 'members' with the whole lists.
 import { describe, expect, it } from 'vitest';
 import { MembershipEventsService, maxDepartedListed, membersEventName } from '../../../src/worker/services/membership-events.ts';
 import type { MemberView } from '../../../src/core/gossip/index.ts';
@@ -10,7 +10,7 @@ import { fakeServiceContext } from '../fake-service-context.ts';
 const id = (s: string) => s as NodeId;
 
 describe('MembershipEventsService', () => {
-  it('publishes who is present at start and after each burst of status changes', async () => {
+  it('publishes who is present and departed at start, then the changes of each burst; the command answers the whole lists', async () => {
     const published: unknown[] = [];
     const members: MemberView[] = [
       { id: id('n-self'), status: 'alive', incarnation: 0 } as MemberView,
@@ -29,14 +29,21 @@ describe('MembershipEventsService', () => {
     service.onEvent({ type: 'member-status', peer: id('b'), status: 'dead' });
     await Promise.resolve();
     expect(published.slice(1)).toEqual([
-      { name: membersEventName, payload: { members: ['a', 'b', 'c'], departed: ['d'] } },
-      { name: membersEventName, payload: { members: ['c'], departed: ['d', 'a', 'b'] } },
+      { name: membersEventName, payload: { members: ['b', 'c'], departed: [] } },
+      { name: membersEventName, payload: { members: [], departed: ['a', 'b'] } },
     ]);
     expect(service.commands.members()).toEqual({ members: ['c'], departed: ['d', 'a', 'b'] });
     service.onEvent({ type: 'member-status', peer: id('a'), status: 'alive' }); // a came back: no longer departed
     service.onEvent({ type: 'member-status', peer: id('b'), status: 'left' }); // said again: nothing new
     await Promise.resolve();
-    expect(published.slice(3)).toEqual([{ name: membersEventName, payload: { members: ['c', 'a'], departed: ['d', 'b'] } }]);
+    service.onEvent({ type: 'member-status', peer: id('e'), status: 'alive' }); // joins and dies within one burst
+    service.onEvent({ type: 'member-status', peer: id('e'), status: 'dead' });
+    await Promise.resolve();
+    expect(published.slice(3)).toEqual([
+      { name: membersEventName, payload: { members: ['a'], departed: [] } },
+      { name: membersEventName, payload: { members: [], departed: ['e'] } },
+    ]);
+    expect(service.commands.members()).toEqual({ members: ['c', 'a'], departed: ['d', 'b', 'e'] });
   });
 
   it('lists a departure even of a member it never held (a restarted worker: the page may know it), and drops the oldest beyond the cap', async () => {
@@ -46,10 +53,11 @@ describe('MembershipEventsService', () => {
     for (let i = 0; i <= maxDepartedListed; i++) service.onEvent({ type: 'member-status', peer: id(`gone-${i}`), status: 'dead' });
     await Promise.resolve();
     expect(published).toHaveLength(2);
-    const [, last] = published as [unknown, (typeof published)[number]];
-    expect(last.members).toEqual([]);
-    expect(last.departed).toHaveLength(maxDepartedListed);
-    expect(last.departed[0]).toBe('gone-1');
-    expect(last.departed.at(-1)).toBe(`gone-${maxDepartedListed}`);
+    for (const lists of [published[1], service.commands.members()]) {
+      expect(lists?.members).toEqual([]);
+      expect(lists?.departed).toHaveLength(maxDepartedListed);
+      expect(lists?.departed[0]).toBe('gone-1');
+      expect(lists?.departed.at(-1)).toBe(`gone-${maxDepartedListed}`);
+    }
   });
 });
