@@ -26,7 +26,7 @@ export const membersEventName = 'members';
 /** Most peers listed in `members`: a peer learnt beyond it is not listed (no peer-join) until one departs. */
 export const maxMembersListed = 100_000;
 
-/** Most peers listed in `departed` (gossip's own cap on the dead and departed it holds); the oldest departure goes first. */
+/** Most peers listed in `departed` (gossip's cap on the members it holds, `maxMembers`); the oldest departure goes first. */
 export const maxDepartedListed = 4_096;
 
 /** Payload of the 'members' event (changes) and result of the 'members' command (whole lists); this node is left out of both. */
