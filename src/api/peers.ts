@@ -1,13 +1,25 @@
-// From "who is in the room now" lists (the node's 'members' event, src/worker/services/
-// membership-events.ts) to peer-join and peer-leave events with the guarantees the API promises:
-// one peer-join per peer per membership, a peer-leave when it leaves or is declared dead, and
-// never a leave without its join. Lists may repeat, arrive again after a worker restart, or skip
-// states: only the difference from the last list becomes events.
+// From the node's 'members' payloads (src/worker/services/membership-events.ts: peers it has
+// learnt are in the room, and peers it heard depart; whole lists from the command, changes from
+// the event) to peer-join and peer-leave events with the guarantees the API promises: a peer-join
+// the first time this node learns a peer is in the room, a peer-leave only when the peer left or
+// was declared dead, never a leave without its join, and one join per peer per membership.
+// Payloads may repeat, or come from a restarted worker that has relearnt only part of the room: a
+// peer missing from `members` is not gone (in a large room gossip holds a rotating sample; a
+// restarted worker starts empty), only one named in `departed` is.
 import * as v from 'valibot';
 import { nodeIdPattern } from '../core/ids.ts';
+import { maxDepartedListed, maxMembersListed } from '../worker/services/membership-events.ts';
 
-/** The app event payload: the ids of the room's present members, this node left out. */
-export const membersPayloadSchema = v.object({ members: v.pipe(v.array(v.pipe(v.string(), v.regex(nodeIdPattern))), v.maxLength(100_000)) });
+const ids = (max: number) => v.pipe(v.array(v.pipe(v.string(), v.regex(nodeIdPattern))), v.maxLength(max));
+
+/** The app event payload (this node left out); a peer may not be in both lists. */
+export const membersPayloadSchema = v.pipe(
+  v.strictObject({ members: ids(maxMembersListed), departed: ids(maxDepartedListed) }),
+  v.check(({ members, departed }) => {
+    const gone = new Set(departed);
+    return !members.some((id) => gone.has(id));
+  }, 'a peer is listed both present and departed'),
+);
 
 export class PeerTracker {
   private present = new Set<string>();
@@ -18,7 +30,7 @@ export class PeerTracker {
     private readonly onLeave: (peer: string) => void,
   ) {}
 
-  /** The present peers, in the order they joined. */
+  /** The peers learnt to be in the room and not heard to depart since, in the order they joined. */
   peers(): string[] {
     return [...this.present];
   }
@@ -28,16 +40,14 @@ export class PeerTracker {
     return this.present.has(peer);
   }
 
-  /** Takes a new list of present members: leaves first (for peers gone), then joins (for peers new). */
-  update(members: readonly string[]): void {
-    const next = new Set(members.filter((id) => id !== this.self));
-    const left = [...this.present].filter((id) => !next.has(id));
-    const joined = [...next].filter((id) => !this.present.has(id));
-    for (const id of left) {
-      this.present.delete(id);
+  /** Takes a new payload: leaves first (peers heard to depart), then joins (peers newly learnt). */
+  update(payload: { members: readonly string[]; departed: readonly string[] }): void {
+    for (const id of payload.departed) {
+      if (!this.present.delete(id)) continue;
       this.onLeave(id);
     }
-    for (const id of joined) {
+    for (const id of payload.members) {
+      if (id === this.self || this.present.has(id)) continue;
       this.present.add(id);
       this.onJoin(id);
     }

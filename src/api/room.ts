@@ -23,7 +23,7 @@ export type PeerId = string;
 /** The events of a Room, with their listeners' arguments. */
 export interface RoomEvents {
   [event: string]: unknown[];
-  /** A peer joined the room (once per peer per membership; after a peer-leave it may join again). */
+  /** This node learnt that a peer is in the room (once per peer per membership; after a peer-leave it may join again). In a room larger than gossip's sample, the peer may have joined long before. */
   'peer-join': [peer: PeerId];
   /** A peer that had joined left the room or was declared dead by the room's failure detector. */
   'peer-leave': [peer: PeerId];
@@ -43,7 +43,7 @@ export interface Room {
   readonly room: string;
   /** True once leave() was called; every call then rejects (or throws) a RoomClosedError. */
   readonly closed: boolean;
-  /** The room's other nodes present now, as this node knows them (gossip membership), in the order they joined. */
+  /** The room's other nodes this node has learnt are present and not heard leave or die since, in the order it learnt them (in a large room: those it has learnt of, not the whole room). */
   peers(): PeerId[];
   /** Calls `listener` for every `event` until the returned function is called (or off). */
   on<E extends RoomEventName>(event: E, listener: (...args: RoomEvents[E]) => void): Unsubscribe;
@@ -121,7 +121,7 @@ export class RoomImpl implements Room {
     this.memory = this.memoryImpl;
     // The list as it is now (an event published before this room listened is not lost).
     void this.backend.command('members').then(
-      (payload) => this.takeMembers({ members: payload }),
+      (payload) => this.takeMembers(payload),
       () => {},
     );
   }
@@ -241,7 +241,7 @@ export class RoomImpl implements Room {
       console.warn('tabmesh: refused a members list from the node', decoded.issues[0].message);
       return;
     }
-    this.tracker.update(decoded.output.members);
+    this.tracker.update(decoded.output);
   }
 }
 

@@ -10,9 +10,10 @@ export const nodeId = (n: number): string => `${String(n).padStart(3, '0')}${'A'
 
 export class FakeBackend implements NodeBackend {
   readonly commands: Array<{ name: string; args: unknown[] }> = [];
-  /** The command handler (default: resolve with true; 'members' with the list in `members`). */
-  answer: (name: string, args: unknown[]) => unknown = (name) => (name === 'members' ? this.members : true);
+  /** The command handler (default: resolve with true; 'members' with the lists in `members` and `departed`). */
+  answer: (name: string, args: unknown[]) => unknown = (name) => (name === 'members' ? { members: this.members, departed: this.departed } : true);
   members: string[] = [];
+  departed: string[] = [];
   closedCount = 0;
   private latest: NodeSnapshot | null = null;
   private readonly snapshotListeners = new Set<(s: NodeSnapshot) => void>();

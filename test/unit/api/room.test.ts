@@ -23,40 +23,58 @@ function roomOver(backend = new FakeBackend()) {
 }
 
 describe('Room peer events', () => {
+  /** A 'members' payload as the node's members service sends it. */
+  const lists = (members: string[], departed: string[] = []) => ({ members, departed });
+
   it('starts from the members the node has now, then follows its lists: one join per membership, leaves only after joins', async () => {
     const backend = new FakeBackend();
     backend.members = [a];
     const { room, log } = roomOver(backend);
     await settle();
     expect(log).toEqual(['join 001']);
-    backend.publishEvent(membersEventName, { members: [a, b] });
-    backend.publishEvent(membersEventName, { members: [a, b] }); // repeated: nothing new
-    backend.publishEvent(membersEventName, { members: [b, self] }); // self is never a peer
-    backend.publishEvent(membersEventName, { members: [b, a] }); // a rejoins after its leave
+    backend.publishEvent(membersEventName, lists([a, b]));
+    backend.publishEvent(membersEventName, lists([a, b])); // repeated: nothing new
+    backend.publishEvent(membersEventName, lists([b, self], [a])); // self is never a peer; a departed
+    backend.publishEvent(membersEventName, lists([b, a])); // a rejoins after its leave
     expect(log).toEqual(['join 001', 'join 002', 'leave 001', 'join 001']);
     expect(room.peers()).toEqual([b, a]);
   });
 
-  it('never reports a leave for a peer it did not report joining (a worker restart says the list again)', async () => {
+  it('never reports a leave for a peer it did not report joining', async () => {
     const { backend, log } = roomOver();
     await settle();
-    backend.publishEvent(membersEventName, { members: [] });
-    backend.publishEvent(membersEventName, { members: [c] });
-    backend.publishEvent(membersEventName, { members: [] });
-    backend.publishEvent(membersEventName, { members: [] });
+    backend.publishEvent(membersEventName, lists([], [a]));
+    backend.publishEvent(membersEventName, lists([c]));
+    backend.publishEvent(membersEventName, lists([], [c]));
+    backend.publishEvent(membersEventName, lists([], [c]));
     expect(log).toEqual(['join 003', 'leave 003']);
+  });
+
+  it('keeps a peer missing from a list that does not say it departed (a rotating sample, a restarted worker relearning the room)', async () => {
+    const { room, backend, log } = roomOver();
+    await settle();
+    backend.publishEvent(membersEventName, lists([a, b, c]));
+    backend.publishEvent(membersEventName, lists([b])); // a restarted worker that has relearnt only b
+    backend.publishEvent(membersEventName, lists([])); // a sample that rotated b out
+    expect(room.peers()).toEqual([a, b, c]);
+    backend.publishEvent(membersEventName, lists([a], [c])); // c died meanwhile, wherever it was in the sample
+    expect(log).toEqual(['join 001', 'join 002', 'join 003', 'leave 003']);
+    expect(room.peers()).toEqual([a, b]);
   });
 
   it('refuses a malformed members list without touching the peers', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const { room, backend, log } = roomOver();
     await settle();
-    backend.publishEvent(membersEventName, { members: [a] });
-    backend.publishEvent(membersEventName, { members: ['not an id'] });
+    backend.publishEvent(membersEventName, lists([a]));
+    backend.publishEvent(membersEventName, lists(['not an id']));
     backend.publishEvent(membersEventName, 'garbage');
+    backend.publishEvent(membersEventName, { members: [b] }); // no departed list
+    backend.publishEvent(membersEventName, lists([b], [a, b])); // b both present and departed
     expect(log).toEqual(['join 001']);
     expect(room.peers()).toEqual([a]);
-    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn).toHaveBeenCalledTimes(4);
+    expect(warn).toHaveBeenLastCalledWith(expect.any(String), 'a peer is listed both present and departed');
     warn.mockRestore();
   });
 
@@ -70,12 +88,12 @@ describe('Room peer events', () => {
     const seen: string[] = [];
     const listener = (peer: string) => seen.push(peer);
     const unsubscribe = room.on('peer-join', listener);
-    backend.publishEvent(membersEventName, { members: [a] });
+    backend.publishEvent(membersEventName, lists([a]));
     unsubscribe();
-    backend.publishEvent(membersEventName, { members: [a, b] });
+    backend.publishEvent(membersEventName, lists([a, b]));
     room.on('peer-join', listener);
     room.off('peer-join', listener);
-    backend.publishEvent(membersEventName, { members: [a, b, c] });
+    backend.publishEvent(membersEventName, lists([a, b, c]));
     expect(seen).toEqual([a]);
     expect(log).toEqual(['join 001', 'join 002', 'join 003']);
     expect(error).toHaveBeenCalledTimes(3);
@@ -99,7 +117,7 @@ describe('Room leave', () => {
     expect(backend.closedCount).toBe(1);
     expect(room.closed).toBe(true);
     expect(backend.eventListenerCount(membersEventName)).toBe(0);
-    backend.publishEvent(membersEventName, { members: [a] });
+    backend.publishEvent(membersEventName, { members: [a], departed: [] });
     expect(log).toEqual([]);
     expect(() => room.peers()).toThrow(RoomClosedError);
     expect(() => room.on('peer-join', () => {})).toThrow(RoomClosedError);
