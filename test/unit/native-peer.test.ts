@@ -46,10 +46,10 @@ class RecordingConnection {
 
 const Recording = RecordingConnection as unknown as typeof RTCPeerConnection;
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+async function until(predicate: () => boolean, what: string, detail?: () => string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail ? ` (${detail()})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -158,6 +158,14 @@ describe('NativePeer on node-datachannel', () => {
     b.on('signal', (s) => fromB.push(s as Record<string, unknown>));
     const received: string[] = [];
     b.on('data', (bytes) => received.push(new TextDecoder().decode(bytes)));
+    // If the link fails rather than comes up, say how (this test once timed out in a full,
+    // loaded unit run and passed alone: the states tell a failed ICE check from a slow one).
+    const failures: string[] = [];
+    a.on('error', (error) => failures.push(`A: ${String(error)}`));
+    b.on('error', (error) => failures.push(`B: ${String(error)}`));
+    const states = (): string =>
+      `A ${a.connection.iceConnectionState}/${a.connection.connectionState}, B ${b.connection.iceConnectionState}/${b.connection.connectionState}` +
+      `${failures.length > 0 ? `; ${failures.join('; ')}` : ''}; signals A ${fromA.map((s) => s['type']).join(',')}, B ${fromB.map((s) => s['type']).join(',')}`;
     try {
       // Hold A's signals until its offer and at least one candidate exist, then hand B the
       // candidates first and the offer last.
@@ -172,11 +180,16 @@ describe('NativePeer on node-datachannel', () => {
       a.signal(fromB.find((s) => s['type'] === 'answer'));
       sentFromB = fromB.length;
       // Later trickled candidates go across as they come.
-      await until(() => {
-        for (; sentFromA < fromA.length; sentFromA++) if (fromA[sentFromA]!['type'] === 'candidate') b.signal(fromA[sentFromA]);
-        for (; sentFromB < fromB.length; sentFromB++) if (fromB[sentFromB]!['type'] === 'candidate') a.signal(fromB[sentFromB]);
-        return a.connected && b.connected;
-      }, 'both sides connected');
+      await until(
+        () => {
+          for (; sentFromA < fromA.length; sentFromA++) if (fromA[sentFromA]!['type'] === 'candidate') b.signal(fromA[sentFromA]);
+          for (; sentFromB < fromB.length; sentFromB++) if (fromB[sentFromB]!['type'] === 'candidate') a.signal(fromB[sentFromB]);
+          if (failures.length > 0) throw new Error(`link failed: ${states()}`);
+          return a.connected && b.connected;
+        },
+        'both sides connected',
+        () => states(),
+      );
       a.send(new TextEncoder().encode('hello'));
       await until(() => received.includes('hello'), 'B receives');
       // Every signal has the shape simple-peer used, which the previous version's check accepts.
