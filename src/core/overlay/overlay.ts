@@ -142,6 +142,14 @@ export class Overlay {
   private readonly known = new Map<NodeId, PeerRecord>();
   /** Peers that left, with the advert seq they had then: ignored until they advertise anew. */
   private readonly departed = new Map<NodeId, number>();
+  /**
+   * The departed peers the picture ignores: not those we still hold a link with. A 'dead' verdict
+   * can be wrong (gossip's failure detector, refuted later without the overlay hearing of it),
+   * and our open link is first-hand evidence against it; were the relay of such a neighbour to
+   * ignore its advert, everything behind it would vanish from its picture (and from the adverts
+   * it asks for) while the nodes around still route through it. If the link closes, the mark holds.
+   */
+  private readonly ignoredAsDeparted = { has: (peer: NodeId): boolean => this.departed.has(peer) && !this.linkStates.has(peer) };
   /** When a node was last known to be near us (for showing recent strays; see view.ts). */
   private readonly nearAt = new Map<NodeId, Millis>();
   private linkSet = new Set<NodeId>();
@@ -259,7 +267,7 @@ export class Overlay {
   }
 
   private rebuildView(key = `${this.lsdb.version}/${this.linksVersion}/${this.departedVersion}`): void {
-    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.nearAt, this.departed, this.now, key);
+    this.cachedView = buildView(this.self, this.lsdb, this.linkSet, this.cachedView?.distance ?? null, this.nearAt, this.ignoredAsDeparted, this.now, key);
     this.viewBuilds++;
   }
 
@@ -529,7 +537,7 @@ export class Overlay {
     return {
       now: this.now,
       links: this.linkStates,
-      departedSeq: (origin) => this.departed.get(origin),
+      departedSeq: (origin) => (this.ignoredAsDeparted.has(origin) ? this.departed.get(origin) : undefined),
       // The last picture, even if adverts arrived since: rebuilding it per request or digest
       // would cost O(neighbourhood) per message; a budget one hop short is made up on the next
       // tick (reforwardNearer), one hop long costs a few frames.
@@ -560,7 +568,7 @@ export class Overlay {
     for (const [node, hops] of view.distance) {
       // Our own neighbours' adverts come with the database sync of the new link.
       if (hops >= advertRadiusHops || node === this.self) continue;
-      for (const peer of this.lsdb.peersOf(node) ?? []) if (peer !== this.self && !this.lsdb.get(peer) && !this.departed.has(peer)) missing.add(peer);
+      for (const peer of this.lsdb.peersOf(node) ?? []) if (peer !== this.self && !this.lsdb.get(peer) && !this.ignoredAsDeparted.has(peer)) missing.add(peer);
     }
     return missing;
   }

@@ -255,7 +255,9 @@ describe('overlay core', () => {
     expect(signed).toBeDefined();
     expect((signed as { id: number }).id).toBeGreaterThan(1_000_000);
   });
+});
 
+describe('overlay core: peers that left', () => {
   it('forgets a peer that left until it advertises again', () => {
     const h = harness();
     h.step({ type: 'link-up', peer: id('b') });
@@ -266,5 +268,23 @@ describe('overlay core', () => {
     expect(h.overlay.graph().has(id('c'))).toBe(false);
     h.receive('b', advert('c', 2, ['b']));
     expect(h.overlay.graph().has(id('c'))).toBe(true);
+  });
+
+  it('still sees through a neighbour said to have left while its link stays open', () => {
+    // The whole runtime's gossip can declare a live node dead (and refute it later, unheard by
+    // the overlay). A relay that then ignored its own neighbour's advert lost everything behind
+    // it while the nodes around still routed through it: 'no-route' at the first relay.
+    const h = harness();
+    h.step({ type: 'link-up', peer: id('b') });
+    h.receive('b', advert('b', 1, ['m', 'c']));
+    h.receive('b', advert('c', 1, ['b', 'd']));
+    h.receive('b', advert('d', 1, ['c']));
+    expect(h.overlay.view().distance.get(id('d'))).toBe(3);
+    h.step({ type: 'peer-left', peer: id('b') });
+    expect(h.overlay.view().distance.get(id('c'))).toBe(2);
+    expect(h.overlay.view().distance.get(id('d'))).toBe(3);
+    // Once the link closes the mark applies: b's advert no longer counts until it advertises anew.
+    h.step({ type: 'link-down', peer: id('b') });
+    expect(h.overlay.view().distance.has(id('c'))).toBe(false);
   });
 });
