@@ -13,7 +13,9 @@ import { fakeServiceContext } from './fake-service-context.ts';
 import { OverlayService } from '../../src/worker/services/overlay.ts';
 
 const start: Millis = 1_700_000_000_000;
-const [p1, p2, p3] = ['p-one', 'p-two', 'p-three'] as NodeId[];
+const p1 = 'p-one' as NodeId;
+const p2 = 'p-two' as NodeId;
+const p3 = 'p-three' as NodeId;
 const far = 'q-far' as NodeId;
 
 /** A signature the fake verifier accepts only for exactly this body. */
