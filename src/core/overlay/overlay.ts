@@ -45,7 +45,8 @@
 //     'signal' (src/core/route/router.ts): the router reaches any node of the mesh, linked or not.
 //   • verify an advert's `sig` over advertSigningText(advert) before feeding it; `wantsAdvert`
 //     tells whether a copy is news, so the many duplicate copies of a flood need no verifying
-//     (fed with signer null, a copy whose seq and sig equal the held advert's is taken as it);
+//     (fed with signer null, a copy with the held advert's seq and sig is taken as that advert,
+//     an older one is answered with ours, the rest is refused as unsigned);
 //   • a failure detector's verdict that a peer is alive again (a refuted death) goes in as
 //     `peers-learnt` while `isDeparted` says the peer is marked departed.
 // Queries (`links()`, `graph()`, `routeTopology()`, `metrics()`, `snapshot()`) never change state.
