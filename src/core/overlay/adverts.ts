@@ -138,7 +138,7 @@ export class AdvertExchange {
   /** A decoded advert from neighbour `from`; returns it if it was news and was stored. */
   onAdvert(ctx: AdvertContext, from: NodeId, advert: AdvertMsg, signer: NodeId | null): AdvertMsg | null {
     const dropped = this.counters.dropped;
-    if (signer === null) return (void dropped.unsigned++, null);
+    if (signer === null) return this.onUnverifiedCopy(ctx, from, advert);
     if (signer !== advert.origin) return (void dropped['signer-mismatch']++, null);
     if (!possibleSeq(advert.seq)) return (void dropped['impossible-seq']++, null);
     if (!distinctLinks(advert)) return (void dropped['bad-links']++, null);
@@ -177,6 +177,31 @@ export class AdvertExchange {
     this.requested.delete(advert.origin);
     this.forward(ctx, from, advert);
     return advert;
+  }
+
+  /**
+   * An advert the runtime did not verify: it skips the check when the advert is no news to us
+   * (wantsAdvert false; a flood brings a copy from about every neighbour). Two such copies still
+   * matter, and need no check since nothing from their body is applied:
+   *   • an older seq than ours: the neighbour is behind, so it gets our copy (as a verified stale
+   *     advert would);
+   *   • the advert we hold (same origin, seq and sig) with a larger hop budget, which came by a
+   *     shorter way and must be passed on. The signature covers origin, seq and links, not ttl or
+   *     ageMs (advertSigningText), so it is taken as our verified body with the copy's ttl and
+   *     age, whatever links the frame carried.
+   * Anything else is refused as unsigned.
+   */
+  private onUnverifiedCopy(ctx: AdvertContext, from: NodeId, advert: AdvertMsg): null {
+    const held = advert.origin === this.self ? undefined : this.lsdb.get(advert.origin);
+    if (held && possibleSeq(advert.seq) && advert.seq < held.advert.seq) {
+      this.counters.ignored.stale++;
+      pushSend(ctx.out, this.counters, from, this.copyOf(ctx, held));
+      return null;
+    }
+    if (!held || held.advert.seq !== advert.seq || held.advert.sig !== advert.sig) return (void this.counters.dropped.unsigned++, null);
+    // The same seq as held: counted as a duplicate, or passed on if wider; never installed.
+    this.onAdvert(ctx, from, { ...held.advert, ageMs: advert.ageMs, ttl: advert.ttl }, advert.origin);
+    return null;
   }
 
   /**

@@ -44,7 +44,11 @@
 //     signals (and the non-initiator's "please connect" invite) as router payloads of kind
 //     'signal' (src/core/route/router.ts): the router reaches any node of the mesh, linked or not.
 //   • verify an advert's `sig` over advertSigningText(advert) before feeding it; `wantsAdvert`
-//     tells whether a copy is news, so the many duplicate copies of a flood need no verifying.
+//     tells whether a copy is news, so the many duplicate copies of a flood need no verifying
+//     (fed with signer null, a copy with the held advert's seq and sig is taken as that advert,
+//     an older one is answered with ours, the rest is refused as unsigned);
+//   • a failure detector's verdict that a peer is alive again (a refuted death) goes in as
+//     `peers-learnt` while `isDeparted` says the peer is marked departed.
 // Queries (`links()`, `graph()`, `routeTopology()`, `metrics()`, `snapshot()`) never change state.
 import type { Rng } from '../rng.ts';
 import { compareNodeIds, type Millis, type NodeId } from '../types.ts';
@@ -332,6 +336,16 @@ export class Overlay {
     return this.adverts.wantsAdvert(origin, seq);
   }
 
+  /**
+   * True while `peer` is marked departed (left, or declared dead) and not yet heard of again. A
+   * runtime whose failure detector later finds it alive feeds it as `peers-learnt`, which clears
+   * the mark: otherwise a wrongly dead node we hold no link to stays out of the picture until it
+   * advertises anew (up to advertRefreshMs).
+   */
+  isDeparted(peer: NodeId): boolean {
+    return this.departed.has(peer);
+  }
+
   // ── links ─────────────────────────────────────────────────────────────────────────────
 
   private onLinkUp(peer: NodeId, out: OverlayEffect[]): void {
@@ -449,7 +463,9 @@ export class Overlay {
     this.adverts.markDirty();
   }
 
+  /** Someone vouches for `peer` being in the room (a departed mark is then void). */
   private hear(peer: NodeId): void {
+    if (this.departed.delete(peer)) this.departedVersion++;
     const record = this.known.get(peer);
     if (record) {
       record.heardAt = this.now;
@@ -457,7 +473,6 @@ export class Overlay {
     }
     if (this.known.size >= maxKnownPeers) this.forgetLeastRecent();
     this.known.set(peer, { heardAt: this.now, failures: 0, blockedUntil: 0, heldUntil: 0 });
-    if (this.departed.delete(peer)) this.departedVersion++;
   }
 
   private forgetLeastRecent(): void {

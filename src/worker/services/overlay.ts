@@ -70,7 +70,9 @@ export class OverlayService implements Service {
       this.step({ type: 'message', from, msg: message });
       return;
     }
-    // Floods deliver many copies of one advert: only news is worth a signature check.
+    // Floods deliver many copies of one advert: only news is worth a signature check. The core
+    // takes from an unverified copy only what needs none: a larger hop budget for the advert it
+    // holds (same seq and sig), or that the sender is behind (AdvertExchange.onUnverifiedCopy).
     if (!Number.isInteger(message.seq) || !this.core.wantsAdvert(message.origin, message.seq)) {
       this.step({ type: 'message', from, msg: message, signer: null });
       return;
@@ -110,6 +112,10 @@ export class OverlayService implements Service {
       if (this.core.hasRoomForLinks()) this.nextTickAt = Math.min(this.nextTickAt, Math.max(this.ctx.now(), this.lastTickAt + introducedTickGapMs));
     } else if (event.type === 'peer-left-room') this.step({ type: 'peer-left', peer: event.peer });
     else if (event.type === 'member-status' && (event.status === 'dead' || event.status === 'left')) this.step({ type: 'peer-left', peer: event.peer });
+    // Gossip refuted a death it told us of: the peer is back in the picture at once, not only
+    // when it next advertises, re-links or is introduced (other `alive`s change nothing here).
+    else if (event.type === 'member-status' && event.status === 'alive' && this.core.isDeparted(event.peer))
+      this.step({ type: 'peers-learnt', peers: [event.peer] });
   }
 
   tick(now: Millis): void {
