@@ -811,11 +811,12 @@ export class GossipCore {
     if (member.status === 'alive') {
       const outcome = this.members.apply(target, member.incarnation, 'suspect', now);
       if (outcome.changed) this.memberChanged(target, outcome.previous, undefined);
+      // A new suspicion that floods: memberChanged has told the suspect (if linked) and everyone.
+      if (outcome.changed && this.floodsSuspicions()) return true;
     }
     const fact: MemberFact = [target, member.incarnation, statusCodes.suspect];
     if (this.config.contactMode === 'members' || this.members.isPeer(target)) this.send(target, { type: 'news', m: [fact] });
-    // (Flooded already by memberChanged if that is how suspicions travel here.)
-    if (!this.floodsSuspicions()) this.spread({ type: 'news', m: [fact] }, target);
+    this.spread({ type: 'news', m: [fact] }, target);
     return true;
   }
 
