@@ -710,11 +710,28 @@ export class GossipCore {
     }
     const fact: MemberFact = [id, member.incarnation, statusCodes[member.status]];
     this.facts.put(id, fact, this.factLimit());
+    const suspicionFlood = member.status === 'suspect' && this.floodsSuspicions();
+    // A direct link of the suspect tells it at once, so it can refute before the accuser's timer ends.
+    if (suspicionFlood && from !== id && this.members.isPeer(id)) this.notice(id, fact);
     const urgent =
+      suspicionFlood ||
       member.status === 'dead' ||
       member.status === 'left' ||
       (member.status === 'alive' && previous !== null && (previous.status !== 'alive' || member.incarnation > previous.incarnation));
     if (urgent) this.spread({ type: 'news', m: [fact] }, from, this.urgentFanout());
+  }
+
+  /**
+   * Whether a suspicion is urgent news. In 'peers' mode it is: the accuser usually has no link to
+   * the suspect (a closed link is what made it probe, and its other links answer "no link to it"
+   * too), so the suspect hears of it only through the mesh, and piggybacks alone reach it after
+   * the timer has run out (the whole-runtime bench at 256 nodes saw ~14,000 'dead' verdicts for
+   * live nodes while the overlay formed). Flooded once by each node, it reaches the suspect's
+   * links within a few network delays, and they tell the suspect. In 'members' mode the accuser
+   * tells the suspect itself, and piggybacks suffice.
+   */
+  private floodsSuspicions(): boolean {
+    return this.config.contactMode === 'peers';
   }
 
   /** Someone says something about us. Suspicion, death or departure at our incarnation: refute. */
@@ -794,6 +811,8 @@ export class GossipCore {
     if (member.status === 'alive') {
       const outcome = this.members.apply(target, member.incarnation, 'suspect', now);
       if (outcome.changed) this.memberChanged(target, outcome.previous, undefined);
+      // A new suspicion that floods: memberChanged has told the suspect (if linked) and everyone.
+      if (outcome.changed && this.floodsSuspicions()) return true;
     }
     const fact: MemberFact = [target, member.incarnation, statusCodes.suspect];
     if (this.config.contactMode === 'members' || this.members.isPeer(target)) this.send(target, { type: 'news', m: [fact] });
