@@ -63,6 +63,7 @@ import {
   defaultOverlayConfig,
   floodWindowMs,
   growIntervalMs,
+  hedgeDialAfterMs,
   inboundProbationMs,
   inboundSlackLinks,
   learntPeerTtlMs,
@@ -609,7 +610,7 @@ export class Overlay {
     const target = targetLinks(this.config);
     if (this.linkStates.size > maxLinks) this.reviewProbation(out);
     const linked = this.linkStates.size;
-    const inFlight = linked + this.pending.size;
+    const inFlight = linked + this.pending.size - (linked < minLinks ? this.stalePendingDials() : 0);
     const growDue = inFlight < target && this.now >= this.nextGrowAt;
     const partitionCheck = this.now >= this.nextPartitionCheckAt;
     const healthy = (v: TopologyView): boolean => v.size > maxLinks + 1 && linked >= minLinks && linked <= maxLinks && !growDue && v.strays.length === 0;
@@ -686,6 +687,13 @@ export class Overlay {
         this.dropLink(victim, 'prune', prunedPeerHoldMs, out);
       }
     }
+  }
+
+  /** Dials pending longer than hedgeDialAfterMs (see config.ts: below min, another dial goes beside them). */
+  private stalePendingDials(): number {
+    let stale = 0;
+    for (const since of this.pending.values()) if (this.now - since >= hedgeDialAfterMs) stale++;
+    return stale;
   }
 
   /**
