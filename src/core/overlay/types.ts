@@ -16,7 +16,7 @@ export type OverlayInput =
   | { type: 'connect-failed'; peer: NodeId; reason?: string }
   /** A round-trip time measured on a link (the link protocol's ping/pong). */
   | { type: 'link-rtt'; peer: NodeId; rttMs: number }
-  /** Peers heard of from the signaling server: the join sample and peer-joined announcements. */
+  /** Peers heard of: the signaling server's join sample and announcements, or gossip's `alive` for a peer marked departed. */
   | { type: 'peers-learnt'; peers: readonly NodeId[] }
   /** A peer left for good (signaling peer-left, or a failure detector's verdict). */
   | { type: 'peer-left'; peer: NodeId }
