@@ -4,7 +4,7 @@
 // cancelling a job stops it on every tab (queued tasks dropped, running kernels aborted).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
-import { snapshotOf, startRoom, waitForFullMesh, waitForSnapshot, type Room } from './harness.ts';
+import { startRoom, waitForFullMesh, waitForSnapshot, type Room } from './harness.ts';
 
 interface KernelLog {
   started: Array<{ job: string; index: number }>;
@@ -144,7 +144,8 @@ describe('app kernels across three tabs', () => {
     const startedOfCancelled = logs.map((l) => l.started.filter((s) => s.job === cancelled.id).length);
     expect(startedOfCancelled[0]! + startedOfCancelled[1]!).toBeLessThan(40);
     expect(logs[0]!.aborted + logs[1]!.aborted).toBeGreaterThan(0);
-    expect((await snapshotOf(tabs[0]!)).jobs.find((j) => j.id === cancelled.id)?.status).toBe('cancelled');
+    // The dashboard shows it cancelled once the next snapshot is out (published on a pace, so wait for it).
+    await waitForSnapshot(tabs[0]!, (s) => s.jobs.find((j) => j.id === cancelled.id)?.status === 'cancelled', `job ${cancelled.id} shown cancelled`);
 
     // The room goes on: a new job runs to the end, and not one more task of the cancelled job starts meanwhile.
     const next = await tabs[1]!.evaluate(() => window.tabmesh.compute.submit<number, number>('square', { tasks: [2, 3, 4, 5, 6, 7] }).result());
