@@ -29,7 +29,7 @@ import { computeMetrics, hopDistances } from '../../src/core/graph/index.ts';
 import type { Rng } from '../../src/core/rng.ts';
 import { advertRefreshMs, defaultOverlayConfig } from '../../src/core/overlay/config.ts';
 import type { NodeId } from '../../src/core/types.ts';
-import { flag, numberFlag, numberListFlag } from '../flags.ts';
+import { numberFlag, numberListFlag } from '../flags.ts';
 
 const joinSpacingMs = 50;
 const joinSampleSize = 8;
@@ -131,9 +131,8 @@ function runSeed(n: number, seed: number, detectMs: number, rateWindowMs: number
 }
 
 export async function run(args: BenchArgs): Promise<void> {
-  const seedsFlag = flag(args.rest, '--seeds') === undefined ? undefined : numberFlag(args.rest, '--seeds', 1, 1);
   // --quick: 3 seeds (1 at 1,024 nodes, whose link-state floods make one seed take minutes).
-  const seedsFor = (n: number): number => (seedsFlag !== undefined ? seedsFlag : args.quick ? (n >= 1024 ? 1 : 3) : 20);
+  const seedsFor = (n: number): number => numberFlag(args.rest, '--seeds', args.quick ? (n >= 1024 ? 1 : 3) : 20, 1);
   const sizes = numberListFlag(args.rest, '--n', [16, 64, 256, 1024]);
   const detectMs = numberFlag(args.rest, '--detect-ms', 1_000);
   const rateWindowMs = numberFlag(args.rest, '--rest-s', advertRefreshMs / 1000) * 1000;

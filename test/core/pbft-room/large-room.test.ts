@@ -11,11 +11,10 @@ import { createRng } from '../../../src/core/rng.ts';
 import type { NodeId } from '../../../src/core/types.ts';
 import { simTest } from '../../sim/seed.ts';
 import { command, gossipCluster, type GossipCluster } from '../gossip/harness.ts';
+import { maxPeersInJoinSample } from '../../../signaling/protocol.ts';
 
 const viewSize = 16;
 const nodes = 60;
-/** The server's join list in a large room (signaling/protocol.ts maxPeersInJoinSample). */
-const joinSample = 8;
 const stepMs = 250;
 const timeoutMs = 120_000;
 
@@ -32,7 +31,7 @@ class Room {
   readonly founded: Founded[] = [];
 
   constructor(seed: number) {
-    this.cluster = gossipCluster({ seed, nodes, introduce: 'sample', introductions: joinSample, config: { viewSize } });
+    this.cluster = gossipCluster({ seed, nodes, introduce: 'sample', introductions: maxPeersInJoinSample, config: { viewSize } });
     const rng = createRng(`pbft-room-large/${seed}`);
     const ids = this.cluster.ids();
     for (const id of ids) {
@@ -40,7 +39,7 @@ class Room {
       agreement.signaling(true, 0);
       // Every member is a contact here (contactMode 'members'): the node is reachable.
       agreement.links(true, 0);
-      for (let i = 0; i < joinSample; i++) agreement.introduced(rng.pick(ids) as NodeId, 0);
+      for (let i = 0; i < maxPeersInJoinSample; i++) agreement.introduced(rng.pick(ids) as NodeId, 0);
       this.agreements.set(id, agreement);
     }
   }
